@@ -1,0 +1,40 @@
+package org.attn4j.nn;
+
+import org.nd4j.autodiff.samediff.SDVariable;
+import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.factory.Nd4j;
+
+/** Small graph-building helpers shared by the layers: shape plumbing that works for any B and T. */
+final class Graphs {
+    private Graphs() {
+    }
+
+    /**
+     * Reshapes {@code x}, keeping all but its last {@code drop} dimensions and appending {@code tail}:
+     * {@code replaceTail(x[B, T, C], 1, H, D)} is {@code x[B, T, H, D]}. The leading dimensions are
+     * read from x when the graph runs, so one graph serves every batch size and length.
+     */
+    static SDVariable replaceTail(SDVariable x, int drop, long... tail) {
+        return reshapeLike(x, x, drop, tail);
+    }
+
+    /** Reshapes {@code y} to the shape of {@code like} without its last {@code drop} dimensions, plus {@code tail}. */
+    static SDVariable reshapeLike(SDVariable y, SDVariable like, int drop, long... tail) {
+        SameDiff sd = y.getSameDiff();
+        SDVariable shape = sd.shape(like).castTo(DataType.LONG);
+        SDVariable lead = sd.stridedSlice(shape, new long[] {0}, new long[] {-drop}, new long[] {1});
+        SDVariable newShape = sd.concat(0, lead, sd.constant(Nd4j.createFromArray(tail)));
+        return sd.reshape(y, newShape);
+    }
+
+    /** Size of dimension {@code dim} of {@code x} when the graph runs, as a LONG scalar. */
+    static SDVariable size(SDVariable x, int dim) {
+        return x.getSameDiff().sizeAt(x, dim).castTo(DataType.LONG);
+    }
+
+    /** A scalar constant of the given floating-point type. */
+    static SDVariable scalar(SameDiff sd, double value, DataType type) {
+        return sd.constant(Nd4j.scalar(type, value));
+    }
+}

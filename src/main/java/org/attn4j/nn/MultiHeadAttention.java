@@ -1,0 +1,165 @@
+package org.attn4j.nn;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.nd4j.autodiff.samediff.SDVariable;
+import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+/**
+ * Multi-head attention with learnable query, key, value and output projections
+ * (Vaswani et al. 2017, section 3.2.2), computing what PyTorch's {@code nn.MultiheadAttention} does.
+ *
+ * <p>Parameters: {@code q.weight [C, C]}, {@code k.weight [C, kDim]}, {@code v.weight [C, vDim]},
+ * {@code out.weight [C, C]}, and with {@code bias} a {@code .bias [C]} for each.
+ */
+public final class MultiHeadAttention extends Module {
+    /**
+     * @param dModel  model width C (queries and output)
+     * @param heads   number of heads H; C must be divisible by H
+     * @param kDim    width of the keys as given (PyTorch's kdim), C unless cross-attending
+     * @param vDim    width of the values as given (PyTorch's vdim)
+     * @param bias    whether the four projections have biases
+     * @param causal  whether query i may only see keys up to i
+     * @param dropout dropout on the attention weights, active only while training
+     */
+    public record Config(int dModel, int heads, int kDim, int vDim, boolean bias, boolean causal, double dropout) {
+        public Config {
+            if (dModel <= 0 || heads <= 0 || kDim <= 0 || vDim <= 0) {
+                throw new IllegalArgumentException("dModel, heads, kDim and vDim must be positive, got dModel="
+                        + dModel + ", heads=" + heads + ", kDim=" + kDim + ", vDim=" + vDim);
+            }
+            if (dModel % heads != 0) {
+                throw new IllegalArgumentException("dModel " + dModel + " is not divisible by heads " + heads);
+            }
+            if (!(dropout >= 0 && dropout < 1)) {
+                throw new IllegalArgumentException("attention dropout must be in [0, 1), got " + dropout);
+            }
+        }
+
+        /** Self-attention of width dModel with biases, no mask, no dropout. */
+        public static Config of(int dModel, int heads) {
+            return new Config(dModel, heads, dModel, dModel, true, false, 0);
+        }
+
+        public Config withKeyValueDims(int kDim, int vDim) {
+            return new Config(dModel, heads, kDim, vDim, bias, causal, dropout);
+        }
+
+        public Config withBias(boolean b) {
+            return new Config(dModel, heads, kDim, vDim, b, causal, dropout);
+        }
+
+        public Config withCausal(boolean c) {
+            return new Config(dModel, heads, kDim, vDim, bias, c, dropout);
+        }
+
+        public Config withDropout(double p) {
+            return new Config(dModel, heads, kDim, vDim, bias, causal, p);
+        }
+
+        /** Head width D = C / H. */
+        public int headDim() {
+            return dModel / heads;
+        }
+    }
+
+    private final Config config;
+    private final Linear q, k, v, out;
+    private final ScaledDotProductAttention attention;
+
+    public MultiHeadAttention(SameDiff sd, String name, Config config, DataType dataType) {
+        super(sd, name, dataType);
+        this.config = config;
+        int c = config.dModel();
+        this.q = projection("q", c, c);
+        this.k = projection("k", config.kDim(), c);
+        this.v = projection("v", config.vDim(), c);
+        this.out = child(new Linear(sd, qualify("out"), new Linear.Config(c, c, config.bias()),
+                Linear.Init.TORCH_DEFAULT, dataType));
+        this.attention = new ScaledDotProductAttention(
+                ScaledDotProductAttention.Config.standard().withDropout(config.dropout()));
+    }
+
+    public MultiHeadAttention(SameDiff sd, String name, Config config) {
+        this(sd, name, config, DataType.FLOAT);
+    }
+
+    /** A stand-alone layer in a graph of its own, for eager use with {@link #apply}. */
+    public static MultiHeadAttention create(Config config, DataType dataType) {
+        return new MultiHeadAttention(SameDiff.create(), "", config, dataType);
+    }
+
+    private Linear projection(String local, int in, int out) {
+        return child(new Linear(sd, qualify(local), new Linear.Config(in, out, config.bias()),
+                Linear.Init.XAVIER_UNIFORM, dataType));
+    }
+
+    public Config config() {
+        return config;
+    }
+
+    /** Self-attention: {@code x [B, T, C] -> [B, T, C]}, weights {@code [B, H, T, T]}. */
+    public AttentionOutput<SDVariable> forward(SDVariable x, AttentionMask<SDVariable> mask) {
+        return forward(x, x, x, mask);
+    }
+
+    /**
+     * Attention of {@code query [B, Tq, C]} over {@code key [B, Tk, kDim]} and {@code value [B, Tk, vDim]}.
+     *
+     * @return output {@code [B, Tq, C]} and per-head weights {@code [B, H, Tq, Tk]}
+     */
+    public AttentionOutput<SDVariable> forward(SDVariable query, SDVariable key, SDVariable value,
+            AttentionMask<SDVariable> mask) {
+        int h = config.heads(), d = config.headDim();
+        // 1. Project, then split the width into heads.
+        SDVariable qh = splitHeads(q.forward(query), h, d); // [B, H, Tq, D]
+        SDVariable kh = splitHeads(k.forward(key), h, d); // [B, H, Tk, D]
+        SDVariable vh = splitHeads(v.forward(value), h, d); // [B, H, Tk, D]
+        // 2. Every head attends on its own.
+        AttentionOutput<SDVariable> a = attention.forward(qh, kh, vh,
+                config.causal() ? mask.withCausal() : mask, d);
+        // 3. Concatenate the heads and mix them.
+        SDVariable merged = Graphs.replaceTail(sd.permute(a.output(), 0, 2, 1, 3), 2, config.dModel()); // [B, Tq, C]
+        return new AttentionOutput<>(out.forward(merged), a.weights());
+    }
+
+    private SDVariable splitHeads(SDVariable x, int h, int d) {
+        SDVariable split = Graphs.replaceTail(x, 1, h, d); // [B, T, H, D]
+        return sd.permute(split, 0, 2, 1, 3); // [B, H, T, D]
+    }
+
+    /** Eager self-attention on {@code x [B, T, C]}. */
+    public AttentionOutput<INDArray> apply(INDArray x, AttentionMask<INDArray> mask) {
+        return apply(x, x, x, mask);
+    }
+
+    /** Eager attention on {@code query [B, Tq, C]}, {@code key [B, Tk, kDim]}, {@code value [B, Tk, vDim]}. */
+    public AttentionOutput<INDArray> apply(INDArray query, INDArray key, INDArray value,
+            AttentionMask<INDArray> mask) {
+        Checks.rank("query", query, 3, "[B, Tq, dModel]");
+        Checks.rank("key", key, 3, "[B, Tk, kDim]");
+        Checks.rank("value", value, 3, "[B, Tk, vDim]");
+        long b = query.size(0), tq = query.size(1), tk = key.size(1);
+        Checks.shape("query [B, Tq, dModel=" + config.dModel() + "]", query, -1, -1, config.dModel());
+        Checks.shape("key [B, Tk, kDim=" + config.kDim() + "]", key, b, -1, config.kDim());
+        Checks.shape("value [B, Tk, vDim=" + config.vDim() + "]", value, b, tk, config.vDim());
+        checkDataType("query", query);
+        checkDataType("key", key);
+        checkDataType("value", value);
+        Checks.mask(mask, b, config.heads(), tq, tk);
+
+        Map<String, INDArray> inputs = new LinkedHashMap<>();
+        inputs.put("query", query);
+        inputs.put("key", key);
+        inputs.put("value", value);
+        inputs.putAll(mask.parts("mask."));
+        Map<String, INDArray> r = runEager(mask.causal() ? "forward.causal" : "forward", inputs, in -> {
+            AttentionOutput<SDVariable> a = forward(in.get("query"), in.get("key"), in.get("value"),
+                    AttentionMask.fromParts(in, "mask.", mask.causal()));
+            return Map.of("output", a.output(), "weights", a.weights());
+        });
+        return new AttentionOutput<>(r.get("output"), r.get("weights"));
+    }
+}

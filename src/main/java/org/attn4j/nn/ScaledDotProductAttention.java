@@ -1,0 +1,237 @@
+package org.attn4j.nn;
+
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.OptionalDouble;
+import org.nd4j.autodiff.samediff.SDVariable;
+import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * softmax(Q K^T * scale + mask) V: every query looks at every key at once, and its weights sum to 1.
+ *
+ * <p>Inputs are {@code Q [B, H, Tq, D]}, {@code K [B, H, Tk, D]}, {@code V [B, H, Tk, Dv]}; the output
+ * is {@code [B, H, Tq, Dv]} and the weights {@code [B, H, Tq, Tk]}. Masks follow
+ * {@link AttentionMask}. Unlike PyTorch (pytorch#41508), a query that may attend to nothing gets
+ * zero weights and a zero output, and its gradients are zero rather than NaN.
+ */
+public final class ScaledDotProductAttention {
+    /** Added to the scores of excluded keys: exp(score - 1e9) is exactly 0 in float32 and float64. */
+    static final double EXCLUDED = -1e9;
+    /** Additive mask values at or below this count as excluded keys. */
+    static final double ADDITIVE_EXCLUDED = -1e30;
+
+    /**
+     * @param scale   multiplies Q K^T; empty means 1/sqrt(D), {@code OptionalDouble.of(1)} means none
+     * @param dropout probability of dropping an attention weight while training
+     */
+    public record Config(OptionalDouble scale, double dropout) {
+        public Config {
+            if (scale.isPresent() && !(Double.isFinite(scale.getAsDouble()) && scale.getAsDouble() > 0)) {
+                throw new IllegalArgumentException("scale must be a positive finite number, got " + scale);
+            }
+            if (!(dropout >= 0 && dropout < 1)) {
+                throw new IllegalArgumentException("attention dropout must be in [0, 1), got " + dropout);
+            }
+        }
+
+        /** Scale 1/sqrt(D), no dropout. */
+        public static Config standard() {
+            return new Config(OptionalDouble.empty(), 0);
+        }
+
+        public Config withScale(double s) {
+            return new Config(OptionalDouble.of(s), dropout);
+        }
+
+        public Config withDropout(double p) {
+            return new Config(scale, p);
+        }
+    }
+
+    private final Config config;
+
+    public ScaledDotProductAttention(Config config) {
+        this.config = config;
+    }
+
+    public ScaledDotProductAttention() {
+        this(Config.standard());
+    }
+
+    public Config config() {
+        return config;
+    }
+
+    /**
+     * Adds attention to q's graph. {@code headDim} is D, used for the default scale.
+     *
+     * @return output {@code [B, H, Tq, Dv]} and weights {@code [B, H, Tq, Tk]}
+     */
+    public AttentionOutput<SDVariable> forward(SDVariable q, SDVariable k, SDVariable v,
+            AttentionMask<SDVariable> mask, long headDim) {
+        SameDiff sd = q.getSameDiff();
+        DataType type = q.dataType();
+        double scale = config.scale().orElse(1 / Math.sqrt(headDim));
+
+        // 1. Scores: every query against every key.
+        SDVariable scores = sd.mmul(q, k, false, true, false).mul(scale); // [B, H, Tq, Tk]
+
+        // 2. Masks: an additive bias, and 0/1 "keep" masks turned into a large negative bias.
+        SDVariable keep = null; // broadcasts to [B, H, Tq, Tk]
+        if (mask.additive() != null) {
+            SDVariable additive = toRank4(mask.additive(), "additive", type);
+            SDVariable allowed = sd.gt(additive, ADDITIVE_EXCLUDED).castTo(type);
+            // -inf * 0 is NaN: clip first so excluded entries become a finite 0 bias.
+            SDVariable bias = sd.math.clipByValue(additive, ADDITIVE_EXCLUDED, -ADDITIVE_EXCLUDED).mul(allowed);
+            scores = scores.add(bias);
+            keep = allowed;
+        }
+        if (mask.padding() != null) {
+            SDVariable padding = mask.padding().castTo(type);
+            keep = times(keep, sd.expandDims(sd.expandDims(padding, 1), 1)); // [B, 1, 1, Tk]
+        }
+        if (mask.attention() != null) {
+            keep = times(keep, toRank4(mask.attention(), "attention", type));
+        }
+        if (mask.causal()) {
+            keep = times(keep, causalKeep(scores, type)); // [1, 1, Tq, Tk]
+        }
+        if (keep != null) {
+            scores = scores.add(keep.sub(1.0).mul(-EXCLUDED)); // 0 where kept, -1e9 where not
+        }
+
+        // 3. Softmax over the keys. Multiplying by keep zeroes a row that may see no key at all
+        //    (its softmax is uniform over equal -1e9 scores) and changes nothing elsewhere.
+        SDVariable weights = sd.nn.softmax(scores, -1);
+        if (keep != null) {
+            weights = weights.mul(keep);
+        }
+        SDVariable dropped = Dropout.apply(weights, config.dropout());
+
+        // 4. Weighted sum of the values.
+        SDVariable output = sd.mmul(dropped, v); // [B, H, Tq, Dv]
+        return new AttentionOutput<>(output, weights);
+    }
+
+    /**
+     * Eager attention on concrete arrays {@code Q [B, H, Tq, D]}, {@code K [B, H, Tk, D]},
+     * {@code V [B, H, Tk, Dv]} (all the same floating-point type). Builds a small graph per call.
+     */
+    public AttentionOutput<INDArray> apply(INDArray q, INDArray k, INDArray v, AttentionMask<INDArray> mask) {
+        Checks.rank("query", q, 4, "[B, H, Tq, D]");
+        Checks.rank("key", k, 4, "[B, H, Tk, D]");
+        Checks.rank("value", v, 4, "[B, H, Tk, Dv]");
+        long b = q.size(0), h = q.size(1), tq = q.size(2), d = q.size(3), tk = k.size(2);
+        Checks.shape("key", k, b, h, tk, d);
+        Checks.shape("value", v, b, h, tk, v.size(3));
+        Checks.sameType(q, "key", k);
+        Checks.sameType(q, "value", v);
+        Checks.mask(mask, b, h, tq, tk);
+
+        SameDiff sd = SameDiff.create();
+        Map<String, INDArray> feeds = new HashMap<>();
+        SDVariable qv = placeholder(sd, "query", q, feeds);
+        SDVariable kv = placeholder(sd, "key", k, feeds);
+        SDVariable vv = placeholder(sd, "value", v, feeds);
+        AttentionMask<SDVariable> m = mask.map(a -> placeholder(sd, "mask" + feeds.size(), a, feeds));
+        AttentionOutput<SDVariable> out = forward(qv, kv, vv, m, d);
+        Map<String, INDArray> r = sd.output(feeds, out.output().name(), out.weights().name());
+        return new AttentionOutput<>(r.get(out.output().name()), r.get(out.weights().name()));
+    }
+
+    private static SDVariable placeholder(SameDiff sd, String name, INDArray a, Map<String, INDArray> feeds) {
+        feeds.put(name, a);
+        return sd.placeHolder(name, a.dataType(), a.shape());
+    }
+
+    private static SDVariable times(SDVariable a, SDVariable b) {
+        return a == null ? b : a.mul(b);
+    }
+
+    /** 1 where key j is at or before query i's position, aligning the last query with the last key. */
+    private static SDVariable causalKeep(SDVariable scores, DataType type) {
+        SameDiff sd = scores.getSameDiff();
+        SDVariable tq = Graphs.size(scores, 2), tk = Graphs.size(scores, 3);
+        SDVariable zero = sd.constant(Nd4j.scalar(DataType.LONG, 0L));
+        SDVariable one = sd.constant(Nd4j.scalar(DataType.LONG, 1L));
+        SDVariable rows = sd.range(zero, tq, one, DataType.LONG).add(tk.sub(tq)); // last visible key
+        SDVariable cols = sd.range(zero, tk, one, DataType.LONG);
+        SDVariable keep = sd.lte(sd.expandDims(cols, 0), sd.expandDims(rows, 1)).castTo(type); // [Tq, Tk]
+        return sd.expandDims(sd.expandDims(keep, 0), 0);
+    }
+
+    /** A [Tq, Tk], [B, Tq, Tk] or [B, H, Tq, Tk] mask as a rank-4 tensor that broadcasts. */
+    private static SDVariable toRank4(SDVariable m, String what, DataType type) {
+        long[] shape = m.getShape();
+        if (shape == null) {
+            throw new IllegalArgumentException("The " + what + " mask '" + m.name()
+                    + "' has no known rank; give it a shape ([Tq, Tk], [B, Tq, Tk] or [B, H, Tq, Tk])");
+        }
+        SameDiff sd = m.getSameDiff();
+        SDVariable x = m.castTo(type);
+        return switch (shape.length) {
+            case 2 -> sd.expandDims(sd.expandDims(x, 0), 0);
+            case 3 -> sd.expandDims(x, 1);
+            case 4 -> x;
+            default -> throw new IllegalArgumentException("The " + what + " mask must be [Tq, Tk], "
+                    + "[B, Tq, Tk] or [B, H, Tq, Tk], got shape " + Arrays.toString(shape));
+        };
+    }
+
+    // ---- The from-scratch lesson, on plain arrays ----
+
+    /**
+     * Attention weights of one query over the keys: softmax(q.k / sqrt(d_k)), computed with the
+     * maximum subtracted so large scores do not overflow. The weights sum to 1.
+     */
+    public static double[] attentionWeights(double[] query, double[][] keys) {
+        Checks.lesson(query, keys, "keys");
+        double[] scores = new double[keys.length];
+        double scale = 1 / Math.sqrt(query.length);
+        double max = Double.NEGATIVE_INFINITY;
+        for (int j = 0; j < keys.length; j++) {
+            double dot = 0;
+            for (int i = 0; i < query.length; i++) {
+                dot += query[i] * keys[j][i];
+            }
+            scores[j] = dot * scale;
+            max = Math.max(max, scores[j]);
+        }
+        double sum = 0;
+        for (int j = 0; j < scores.length; j++) {
+            scores[j] = Math.exp(scores[j] - max);
+            sum += scores[j];
+        }
+        for (int j = 0; j < scores.length; j++) {
+            scores[j] /= sum;
+        }
+        return scores;
+    }
+
+    /** softmax(Q K^T / sqrt(d_k)) V on plain arrays: one output row per query. */
+    public static double[][] attention(double[][] queries, double[][] keys, double[][] values) {
+        if (values == null || values.length != keys.length) {
+            throw new IllegalArgumentException("Expected one value row per key (" + keys.length + "), got "
+                    + (values == null ? "null" : values.length));
+        }
+        int dv = values.length == 0 ? 0 : values[0].length;
+        double[][] out = new double[queries.length][dv];
+        for (int q = 0; q < queries.length; q++) {
+            double[] w = attentionWeights(queries[q], keys);
+            for (int j = 0; j < values.length; j++) {
+                if (values[j].length != dv) {
+                    throw new IllegalArgumentException("Value row " + j + " has " + values[j].length
+                            + " entries; expected " + dv + " like row 0");
+                }
+                for (int c = 0; c < dv; c++) {
+                    out[q][c] += w[j] * values[j][c];
+                }
+            }
+        }
+        return out;
+    }
+}

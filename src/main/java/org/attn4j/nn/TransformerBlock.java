@@ -1,0 +1,210 @@
+package org.attn4j.nn;
+
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.nd4j.autodiff.samediff.SDVariable;
+import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+/**
+ * One transformer block, as PyTorch's {@code TransformerEncoderLayer} and {@code TransformerDecoderLayer}.
+ *
+ * <pre>
+ *   encoder, post-LN:  x = norm1(x + drop(selfAttn(x)));      x = norm2(x + drop(ff(x)))
+ *   encoder, pre-LN:   x = x + drop(selfAttn(norm1(x)));      x = x + drop(ff(norm2(x)))
+ *   decoder adds cross-attention over the encoder's memory between the two, with norm2, and the
+ *   feed-forward sublayer then uses norm3.
+ * </pre>
+ * Post-LN is the original paper's order; pre-LN (Xiong et al. 2020) trains more stably without warmup.
+ * Sub-layers are named {@code self_attn}, {@code cross_attn}, {@code ff}, {@code norm1..3}.
+ */
+public final class TransformerBlock extends Module {
+    /** An encoder block has self-attention and feed-forward; a decoder block adds cross-attention. */
+    public enum Kind { ENCODER, DECODER }
+
+    /**
+     * @param kind        encoder or decoder
+     * @param dModel      width C
+     * @param heads       attention heads H
+     * @param ffDim       feed-forward inner width F
+     * @param activation  feed-forward nonlinearity
+     * @param normFirst   pre-LN when true, post-LN (the original) when false
+     * @param causal      whether self-attention is causal (a decoder's usually is)
+     * @param dropout     residual and feed-forward dropout, active only while training
+     * @param attnDropout dropout on the attention weights, active only while training
+     * @param eps         LayerNorm eps
+     * @param bias        whether linear layers have biases
+     */
+    public record Config(Kind kind, int dModel, int heads, int ffDim, Activation activation, boolean normFirst,
+            boolean causal, double dropout, double attnDropout, double eps, boolean bias) {
+        public Config {
+            Checks.notNull("kind", kind);
+            // The sub-layer configs check the rest; build them once here so errors surface early.
+            new MultiHeadAttention.Config(dModel, heads, dModel, dModel, bias, causal, attnDropout);
+            new FeedForward.Config(dModel, ffDim, activation, bias, dropout);
+            new LayerNorm.Config(dModel, eps);
+        }
+
+        /** Pre-LN encoder block with GELU, no dropout. */
+        public static Config encoder(int dModel, int heads, int ffDim) {
+            return new Config(Kind.ENCODER, dModel, heads, ffDim, Activation.GELU, true, false, 0, 0, 1e-5, true);
+        }
+
+        /** Pre-LN decoder block with causal self-attention and GELU, no dropout. */
+        public static Config decoder(int dModel, int heads, int ffDim) {
+            return new Config(Kind.DECODER, dModel, heads, ffDim, Activation.GELU, true, true, 0, 0, 1e-5, true);
+        }
+
+        public Config withActivation(Activation a) {
+            return new Config(kind, dModel, heads, ffDim, a, normFirst, causal, dropout, attnDropout, eps, bias);
+        }
+
+        public Config withNormFirst(boolean n) {
+            return new Config(kind, dModel, heads, ffDim, activation, n, causal, dropout, attnDropout, eps, bias);
+        }
+
+        public Config withCausal(boolean c) {
+            return new Config(kind, dModel, heads, ffDim, activation, normFirst, c, dropout, attnDropout, eps, bias);
+        }
+
+        public Config withDropout(double residual, double attention) {
+            return new Config(kind, dModel, heads, ffDim, activation, normFirst, causal, residual, attention, eps, bias);
+        }
+
+        public Config withEps(double e) {
+            return new Config(kind, dModel, heads, ffDim, activation, normFirst, causal, dropout, attnDropout, e, bias);
+        }
+    }
+
+    private final Config config;
+    private final MultiHeadAttention selfAttn, crossAttn;
+    private final FeedForward ff;
+    private final LayerNorm norm1, norm2, norm3;
+
+    public TransformerBlock(SameDiff sd, String name, Config config, DataType dataType) {
+        super(sd, name, dataType);
+        this.config = config;
+        int c = config.dModel();
+        MultiHeadAttention.Config attn = new MultiHeadAttention.Config(c, config.heads(), c, c, config.bias(),
+                false, config.attnDropout());
+        this.selfAttn = child(new MultiHeadAttention(sd, qualify("self_attn"), attn.withCausal(config.causal()), dataType));
+        this.crossAttn = config.kind() == Kind.DECODER
+                ? child(new MultiHeadAttention(sd, qualify("cross_attn"), attn, dataType)) : null;
+        this.ff = child(new FeedForward(sd, qualify("ff"), new FeedForward.Config(c, config.ffDim(),
+                config.activation(), config.bias(), config.dropout()), dataType));
+        LayerNorm.Config norm = new LayerNorm.Config(c, config.eps());
+        this.norm1 = child(new LayerNorm(sd, qualify("norm1"), norm, dataType));
+        this.norm2 = child(new LayerNorm(sd, qualify("norm2"), norm, dataType));
+        this.norm3 = crossAttn == null ? null : child(new LayerNorm(sd, qualify("norm3"), norm, dataType));
+    }
+
+    public TransformerBlock(SameDiff sd, String name, Config config) {
+        this(sd, name, config, DataType.FLOAT);
+    }
+
+    /** A stand-alone block in a graph of its own, for eager use with {@link #apply}. */
+    public static TransformerBlock create(Config config, DataType dataType) {
+        return new TransformerBlock(SameDiff.create(), "", config, dataType);
+    }
+
+    public Config config() {
+        return config;
+    }
+
+    /** Encoder block: {@code x [B, T, C] -> [B, T, C]}. */
+    public BlockOutput<SDVariable> forward(SDVariable x, AttentionMask<SDVariable> selfMask) {
+        requireKind(Kind.ENCODER);
+        return run(x, selfMask, null, null);
+    }
+
+    /** Decoder block: {@code x [B, T, C]} attending to itself and to {@code memory [B, Tm, C]}. */
+    public BlockOutput<SDVariable> forward(SDVariable x, SDVariable memory, AttentionMask<SDVariable> selfMask,
+            AttentionMask<SDVariable> memoryMask) {
+        requireKind(Kind.DECODER);
+        Checks.notNull("memory", memory);
+        return run(x, selfMask, memory, memoryMask);
+    }
+
+    private BlockOutput<SDVariable> run(SDVariable x, AttentionMask<SDVariable> selfMask, SDVariable memory,
+            AttentionMask<SDVariable> memoryMask) {
+        boolean pre = config.normFirst();
+        // 1. Self-attention sub-layer.
+        SDVariable in = pre ? norm1.forward(x) : x;
+        AttentionOutput<SDVariable> self = selfAttn.forward(in, selfMask);
+        x = residual(x, self.output(), pre ? null : norm1);
+        // 2. Cross-attention over the memory (decoder only).
+        SDVariable crossWeights = null;
+        if (crossAttn != null) {
+            in = pre ? norm2.forward(x) : x;
+            AttentionOutput<SDVariable> cross = crossAttn.forward(in, memory, memory, memoryMask);
+            x = residual(x, cross.output(), pre ? null : norm2);
+            crossWeights = cross.weights();
+        }
+        // 3. Feed-forward sub-layer.
+        LayerNorm last = crossAttn == null ? norm2 : norm3;
+        in = pre ? last.forward(x) : x;
+        x = residual(x, ff.forward(in), pre ? null : last);
+        return new BlockOutput<>(x, self.weights(), crossWeights);
+    }
+
+    /** x + dropout(sublayer output), normalized afterwards in post-LN. */
+    private SDVariable residual(SDVariable x, SDVariable sublayer, LayerNorm postNorm) {
+        SDVariable sum = x.add(Dropout.apply(sublayer, config.dropout()));
+        return postNorm == null ? sum : postNorm.forward(sum);
+    }
+
+    /** Eager encoder block on {@code x [B, T, C]}. */
+    public BlockOutput<INDArray> apply(INDArray x, AttentionMask<INDArray> selfMask) {
+        requireKind(Kind.ENCODER);
+        return apply(x, null, selfMask, null);
+    }
+
+    /** Eager decoder block on {@code x [B, T, C]} and {@code memory [B, Tm, C]}. */
+    public BlockOutput<INDArray> apply(INDArray x, INDArray memory, AttentionMask<INDArray> selfMask,
+            AttentionMask<INDArray> memoryMask) {
+        boolean decoder = config.kind() == Kind.DECODER;
+        String layout = "[B, T, dModel=" + config.dModel() + "]";
+        Checks.rank("x", x, 3, layout);
+        Checks.shape("x " + layout, x, -1, -1, config.dModel());
+        checkDataType("x", x);
+        long b = x.size(0), t = x.size(1);
+        Checks.mask(selfMask, b, config.heads(), t, t);
+        Map<String, INDArray> inputs = new LinkedHashMap<>();
+        inputs.put("x", x);
+        inputs.putAll(selfMask.parts("self."));
+        if (decoder) {
+            Checks.rank("memory", memory, 3, "[B, Tm, dModel=" + config.dModel() + "]");
+            Checks.shape("memory [B, Tm, dModel=" + config.dModel() + "]", memory, b, -1, config.dModel());
+            checkDataType("memory", memory);
+            Checks.mask(memoryMask, b, config.heads(), t, memory.size(1));
+            inputs.put("memory", memory);
+            inputs.putAll(memoryMask.parts("memory."));
+        }
+        String label = "forward" + (selfMask.causal() ? ".selfCausal" : "")
+                + (decoder && memoryMask.causal() ? ".memoryCausal" : "");
+        Map<String, INDArray> r = runEager(label, inputs, in -> {
+            AttentionMask<SDVariable> self = AttentionMask.fromParts(in, "self.", selfMask.causal());
+            BlockOutput<SDVariable> o = decoder
+                    ? forward(in.get("x"), in.get("memory"), self,
+                            AttentionMask.fromParts(in, "memory.", memoryMask.causal()))
+                    : forward(in.get("x"), self);
+            Map<String, SDVariable> outs = new HashMap<>();
+            outs.put("output", o.output());
+            outs.put("self", o.selfWeights());
+            if (o.crossWeights() != null) {
+                outs.put("cross", o.crossWeights());
+            }
+            return outs;
+        });
+        return new BlockOutput<>(r.get("output"), r.get("self"), r.get("cross"));
+    }
+
+    private void requireKind(Kind kind) {
+        if (config.kind() != kind) {
+            throw new IllegalStateException("Block '" + name + "' is a " + config.kind() + " block; this call is for a "
+                    + kind + " block" + (kind == Kind.DECODER ? " (it needs a memory)" : " (give it no memory)"));
+        }
+    }
+}
