@@ -8,6 +8,7 @@ import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.api.ops.impl.controlflow.compat.StopGradient;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
@@ -104,9 +105,12 @@ public final class ScaledDotProductAttention {
             scores = scores.add(keep.sub(1.0).mul(-EXCLUDED)); // 0 where kept, -1e9 where not
         }
 
-        // 3. Softmax over the keys. Multiplying by keep zeroes a row that may see no key at all
-        //    (its softmax is uniform over equal -1e9 scores) and changes nothing elsewhere.
-        SDVariable weights = sd.nn.softmax(scores, -1);
+        // 3. Softmax over the keys. ND4J M2.1's float64 softmax gives NaN for a row whose scores
+        //    all lie below about -745 (it does not subtract a negative maximum), so each row's
+        //    maximum is moved to 0 first; softmax does not change under the shift. Multiplying by
+        //    keep zeroes a row that may see no key at all and changes nothing elsewhere.
+        SDVariable rowMax = new StopGradient(sd, sd.max(scores, true, 3)).outputVariable(); // [B, H, Tq, 1]
+        SDVariable weights = sd.nn.softmax(scores.sub(rowMax), 3);
         if (keep != null) {
             weights = weights.mul(keep);
         }

@@ -1,0 +1,72 @@
+package org.attn4j.testing;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import org.attn4j.nn.Gradients;
+import org.nd4j.autodiff.samediff.SDVariable;
+import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+/**
+ * Central finite differences against SameDiff's gradients, in double precision, with DL4J's
+ * criteria: eps 1e-6, max relative error 1e-3, absolute floor 1e-8.
+ */
+public final class FiniteDifferences {
+    public static final double EPS = 1e-6, MAX_REL_ERROR = 1e-3, MIN_ABS_ERROR = 1e-8;
+
+    private FiniteDifferences() {
+    }
+
+    /**
+     * Checks d loss / d v for every element of every named variable (variables, not placeholders).
+     * The loss must be a scalar already set as sd's loss variable.
+     *
+     * @return the number of elements checked
+     */
+    public static int check(SameDiff sd, SDVariable loss, Collection<String> variables) {
+        Map<String, INDArray> analytic = Gradients.of(sd, Map.of(), variables.toArray(String[]::new));
+        List<String> failures = new ArrayList<>();
+        int checked = 0;
+        for (String name : variables) {
+            INDArray x = sd.getVariable(name).getArr();
+            assertEquals(DataType.DOUBLE, x.dataType(), "gradient checks run in double precision: " + name);
+            INDArray grad = analytic.get(name);
+            assertTrue(grad != null, "SameDiff gave no gradient for " + name);
+            INDArray flat = x.reshape(x.length());
+            INDArray gradFlat = grad.reshape(grad.length());
+            for (long i = 0; i < x.length(); i++) {
+                double original = flat.getDouble(i);
+                flat.putScalar(i, original + EPS);
+                double plus = eval(sd, loss);
+                flat.putScalar(i, original - EPS);
+                double minus = eval(sd, loss);
+                flat.putScalar(i, original);
+                double numeric = (plus - minus) / (2 * EPS);
+                double a = gradFlat.getDouble(i);
+                double abs = Math.abs(a - numeric);
+                double rel = abs == 0 ? 0 : abs / (Math.abs(a) + Math.abs(numeric));
+                if (Double.isNaN(a) || (rel > MAX_REL_ERROR && abs > MIN_ABS_ERROR)) {
+                    failures.add(String.format("%s[%d]: analytic %.10g, numeric %.10g, rel %.3g", name, i, a,
+                            numeric, rel));
+                }
+                checked++;
+            }
+        }
+        if (!failures.isEmpty()) {
+            fail(failures.size() + " of " + checked + " gradient entries disagree with finite differences:\n"
+                    + String.join("\n", failures.subList(0, Math.min(20, failures.size()))));
+        }
+        return checked;
+    }
+
+    private static double eval(SameDiff sd, SDVariable loss) {
+        return sd.output(Map.of(), loss.name()).get(loss.name()).getDouble(0);
+    }
+}
