@@ -158,11 +158,17 @@ public final class TransformerBlock extends Module {
     /** Eager encoder block on {@code x [B, T, C]}. */
     public BlockOutput<INDArray> apply(INDArray x, AttentionMask<INDArray> selfMask) {
         requireKind(Kind.ENCODER);
-        return apply(x, null, selfMask, null);
+        return eager(x, null, selfMask, null);
     }
 
     /** Eager decoder block on {@code x [B, T, C]} and {@code memory [B, Tm, C]}. */
     public BlockOutput<INDArray> apply(INDArray x, INDArray memory, AttentionMask<INDArray> selfMask,
+            AttentionMask<INDArray> memoryMask) {
+        requireKind(Kind.DECODER);
+        return eager(x, memory, selfMask, memoryMask);
+    }
+
+    private BlockOutput<INDArray> eager(INDArray x, INDArray memory, AttentionMask<INDArray> selfMask,
             AttentionMask<INDArray> memoryMask) {
         boolean decoder = config.kind() == Kind.DECODER;
         String layout = "[B, T, dModel=" + config.dModel() + "]";
@@ -203,8 +209,9 @@ public final class TransformerBlock extends Module {
 
     private void requireKind(Kind kind) {
         if (config.kind() != kind) {
-            throw new IllegalStateException("Block '" + name + "' is a " + config.kind() + " block; this call is for a "
-                    + kind + " block" + (kind == Kind.DECODER ? " (it needs a memory)" : " (give it no memory)"));
+            throw new IllegalStateException("Block '" + name + "' is " + (config.kind() == Kind.DECODER
+                    ? "a DECODER block and needs a memory: call it with (x, memory, selfMask, memoryMask)"
+                    : "an ENCODER block and takes no memory: call it with (x, selfMask)"));
         }
     }
 }
