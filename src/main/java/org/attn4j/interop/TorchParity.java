@@ -1,6 +1,7 @@
 package org.attn4j.interop;
 
 import java.io.IOException;
+import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -87,21 +88,28 @@ public final class TorchParity {
         SameDiff sd = SameDiff.create();
 
         // 1. Inputs become variables, so SameDiff gives their gradients too.
+        int d = c.integer("d_model"), h = c.integer("nhead");
+        Map<String, Integer> widths = Map.of("key", c.integer("kdim", d), "value", c.integer("vdim", d));
         Map<String, SDVariable> in = new LinkedHashMap<>();
         for (String input : FLOAT_INPUTS.get(kind)) {
-            in.put(input, sd.var("in." + input, c.array("in/" + input, 3).castTo(type)));
+            INDArray x = c.array("in/" + input, 3);
+            int width = widths.getOrDefault(input, d);
+            if (x.size(2) != width) {
+                throw new ParityCase.FormatException(c.name() + ".npz: 'in/" + input + "' has shape "
+                        + Arrays.toString(x.shape()) + "; expected [B, T, " + width + "] from the json");
+            }
+            in.put(input, sd.var("in." + input, x.castTo(type)));
         }
 
         // 2. The layer, its weights, and its forward pass.
         Module layer;
         SDVariable output, weights = null;
-        int d = c.integer("d_model"), h = c.integer("nhead");
         boolean causal = c.flag("causal", false);
         if (kind.equals("mha")) {
             MultiHeadAttention mha = new MultiHeadAttention(sd, "", new MultiHeadAttention.Config(d, h,
                     c.integer("kdim", d), c.integer("vdim", d), c.flag("bias", true), causal, 0), type);
             AttentionOutput<SDVariable> o = mha.forward(in.get("query"), in.get("key"), in.get("value"),
-                    paddingMask(sd, c, "key_padding_mask", type));
+                    paddingMask(sd, c, "key_padding_mask", "key", type));
             layer = mha;
             output = o.output();
             weights = o.weights();
@@ -113,9 +121,9 @@ public final class TorchParity {
                     c.flag("norm_first", false), causal, 0, 0, c.number("layer_norm_eps", 1e-5),
                     c.flag("bias", true)), type);
             BlockOutput<SDVariable> o = decoder
-                    ? block.forward(in.get("tgt"), in.get("memory"), paddingMask(sd, c, "tgt_key_padding_mask", type),
-                            paddingMask(sd, c, "memory_key_padding_mask", type))
-                    : block.forward(in.get("src"), paddingMask(sd, c, "src_key_padding_mask", type));
+                    ? block.forward(in.get("tgt"), in.get("memory"), paddingMask(sd, c, "tgt_key_padding_mask", "tgt", type),
+                            paddingMask(sd, c, "memory_key_padding_mask", "memory", type))
+                    : block.forward(in.get("src"), paddingMask(sd, c, "src_key_padding_mask", "src", type));
             layer = block;
             output = o.output();
         }
@@ -169,11 +177,18 @@ public final class TorchParity {
     }
 
     /** A PyTorch key padding mask (1.0 = padded) as attn4j's keep mask (1 = real token). */
-    private static AttentionMask<SDVariable> paddingMask(SameDiff sd, ParityCase c, String input, DataType type) {
+    private static AttentionMask<SDVariable> paddingMask(SameDiff sd, ParityCase c, String input, String keys,
+            DataType type) {
         if (!c.has("in/" + input)) {
             return AttentionMask.none();
         }
         INDArray padded = c.array("in/" + input, 2).castTo(type);
+        long[] keyShape = c.array("in/" + keys, 3).shape();
+        if (padded.size(0) != keyShape[0] || padded.size(1) != keyShape[1]) {
+            throw new ParityCase.FormatException(c.name() + ".npz: 'in/" + input + "' has shape "
+                    + Arrays.toString(padded.shape()) + "; expected [" + keyShape[0] + ", " + keyShape[1]
+                    + "] to match 'in/" + keys + "'");
+        }
         return AttentionMask.ofPadding(sd.constant(padded.rsub(1.0)));
     }
 
@@ -203,10 +218,15 @@ public final class TorchParity {
     }
 
     /** Checks each case named (or each *.json in each directory named); exits 1 if any fails. */
-    public static void main(String[] args) throws IOException {
+    public static void main(String[] args) {
+        System.exit(run(args, System.out));
+    }
+
+    /** What {@link #main} does, printing to {@code out}; returns the exit code. */
+    public static int run(String[] args, PrintStream out) {
         if (args.length == 0) {
-            System.err.println("Usage: TorchParity CASE.json|DIRECTORY ...");
-            System.exit(2);
+            out.println("Usage: TorchParity CASE.json|DIRECTORY ...");
+            return 2;
         }
         List<Path> cases = new ArrayList<>();
         for (String arg : args) {
@@ -214,6 +234,9 @@ public final class TorchParity {
             if (Files.isDirectory(p)) {
                 try (Stream<Path> s = Files.list(p)) {
                     s.filter(f -> f.toString().endsWith(".json")).sorted().forEach(cases::add);
+                } catch (IOException e) {
+                    out.println("FAIL " + p + ": cannot list the directory (" + e.getMessage() + ")");
+                    return 1;
                 }
             } else {
                 cases.add(p);
@@ -223,14 +246,14 @@ public final class TorchParity {
         for (Path p : cases) {
             try {
                 Result r = check(ParityCase.load(p));
-                System.out.println(r.line());
+                out.println(r.line());
                 failed += r.passed() ? 0 : 1;
-            } catch (ParityCase.FormatException | IllegalStateException e) {
-                System.out.println("FAIL " + p + ": " + e.getMessage());
+            } catch (RuntimeException e) {
+                out.println("FAIL " + p + ": " + e.getMessage());
                 failed++;
             }
         }
-        System.out.printf(Locale.ROOT, "%d passed, %d failed%n", cases.size() - failed, failed);
-        System.exit(failed == 0 ? 0 : 1);
+        out.printf(Locale.ROOT, "%d passed, %d failed%n", cases.size() - failed, failed);
+        return failed == 0 ? 0 : 1;
     }
 }

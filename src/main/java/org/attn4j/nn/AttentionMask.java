@@ -3,6 +3,9 @@ package org.attn4j.nn;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.function.Function;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * Which keys each query may attend to. One polarity everywhere: 1 = may attend, 0 = may not.
@@ -36,6 +39,20 @@ public record AttentionMask<T>(T padding, T attention, T additive, boolean causa
     /** Only a causal mask. */
     public static <T> AttentionMask<T> causalOnly() {
         return new AttentionMask<>(null, null, null, true);
+    }
+
+    /**
+     * A ready-made causal attention mask {@code [Tq, Tk]}: 1 where key j is at or before query i,
+     * aligning the last query with the last key. Same effect as {@link #withCausal()}.
+     */
+    public static INDArray causalArray(long tq, long tk, DataType type) {
+        INDArray keep = Nd4j.zeros(type, tq, tk);
+        for (long i = 0; i < tq; i++) {
+            for (long j = 0; j <= Math.min(tk - 1, i + tk - tq); j++) {
+                keep.putScalar(i, j, 1);
+            }
+        }
+        return keep;
     }
 
     /** Only a key padding mask {@code [B, Tk]}, 1 = real token. */

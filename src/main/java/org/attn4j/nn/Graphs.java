@@ -32,9 +32,4 @@ final class Graphs {
     static SDVariable size(SDVariable x, int dim) {
         return x.getSameDiff().sizeAt(x, dim).castTo(DataType.LONG);
     }
-
-    /** A scalar constant of the given floating-point type. */
-    static SDVariable scalar(SameDiff sd, double value, DataType type) {
-        return sd.constant(Nd4j.scalar(type, value));
-    }
 }

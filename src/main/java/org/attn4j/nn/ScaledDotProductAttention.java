@@ -44,6 +44,11 @@ public final class ScaledDotProductAttention {
             return new Config(OptionalDouble.empty(), 0);
         }
 
+        /** No scaling: softmax(Q K^T + mask) V. */
+        public static Config unscaled() {
+            return standard().withScale(1);
+        }
+
         public Config withScale(double s) {
             return new Config(OptionalDouble.of(s), dropout);
         }

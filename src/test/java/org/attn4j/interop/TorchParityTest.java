@@ -97,13 +97,13 @@ class TorchParityTest {
 
     @Test
     void parametersThatDoNotFitTheConfigurationAreNamed(@TempDir Path dir) throws IOException {
-        Path json = dir.resolve("wide.json");
-        Files.writeString(json, Files.readString(FIXTURES.resolve("mha_self_f64.json")).replace("\"d_model\": 8",
-                "\"d_model\": 4"));
-        Files.copy(FIXTURES.resolve("mha_self_f64.npz"), dir.resolve("wide.npz"));
+        Path json = dir.resolve("nobias.json");
+        Files.writeString(json, Files.readString(FIXTURES.resolve("mha_self_f64.json")).replace("\"bias\": true",
+                "\"bias\": false"));
+        Files.copy(FIXTURES.resolve("mha_self_f64.npz"), dir.resolve("nobias.npz"));
         ParityCase.FormatException e = assertThrows(ParityCase.FormatException.class,
                 () -> TorchParity.check(ParityCase.load(json)));
-        assertTrue(e.getMessage().contains("expected shape [4], given [8]"), e.getMessage());
+        assertTrue(e.getMessage().contains("unexpected [k.bias, out.bias, q.bias, v.bias]"), e.getMessage());
     }
 
     @Test
@@ -115,5 +115,34 @@ class TorchParityTest {
         assertEquals(8.0, m.get("block0.cross_attn.k.weight").getDouble(0, 0), "row 2 of the fused matrix starts K");
         assertEquals(Map.of("ff.linear1.weight", fused).keySet(),
                 TorchNames.toAttn4j(Map.of("linear1.weight", fused), "").keySet());
+    }
+
+    @Test
+    void theToolPrintsALinePerCaseAndFailsIfAnyFails(@TempDir Path dir) throws IOException {
+        for (String ext : List.of(".json", ".npz")) {
+            Files.copy(FIXTURES.resolve("mha_causal_f32" + ext), dir.resolve("good" + ext));
+        }
+        Files.writeString(dir.resolve("bad.json"), "{\"kind\": \"mha\", \"d_model\": 8, \"nhead\": 2}");
+        Files.copy(FIXTURES.resolve("enc_pre_gelu_f64.npz"), dir.resolve("bad.npz"));
+        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+        int code = TorchParity.run(new String[] {dir.toString()}, new java.io.PrintStream(bytes, true));
+        String out = bytes.toString();
+        assertEquals(1, code, out);
+        assertTrue(out.contains("FAIL " + dir.resolve("bad.json") + ": bad.npz: required entry 'in/query' is missing"), out);
+        assertTrue(out.contains("PASS good output_err="), out);
+        assertTrue(out.endsWith("1 passed, 1 failed" + System.lineSeparator()), out);
+        assertEquals(0, TorchParity.run(new String[] {dir.resolve("good.json").toString()},
+                new java.io.PrintStream(new java.io.ByteArrayOutputStream())));
+    }
+
+    @Test
+    void inputsThatDoNotFitTheConfigurationAreNamed(@TempDir Path dir) throws IOException {
+        Path json = dir.resolve("narrow.json");
+        Files.writeString(json, Files.readString(FIXTURES.resolve("mha_cross_kvdim_f64.json"))
+                .replace("\"kdim\": 6", "\"kdim\": 7"));
+        Files.copy(FIXTURES.resolve("mha_cross_kvdim_f64.npz"), dir.resolve("narrow.npz"));
+        ParityCase.FormatException e = assertThrows(ParityCase.FormatException.class,
+                () -> TorchParity.check(ParityCase.load(json)));
+        assertTrue(e.getMessage().contains("'in/key' has shape [2, 5, 6]; expected [B, T, 7]"), e.getMessage());
     }
 }

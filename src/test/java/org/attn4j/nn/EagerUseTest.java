@@ -128,4 +128,16 @@ class EagerUseTest {
         assertEquals(0.0, w.getDouble(0, 0, 0, 3), "query 0 stands at key 2 and cannot see key 3");
         assertTrue(w.getDouble(0, 0, 0, 2) > 0 && w.getDouble(0, 0, 1, 3) > 0);
     }
+
+    @Test
+    void theReadyMadeCausalArrayEqualsTheCausalFlag() {
+        INDArray q = Nd4j.randn(DataType.DOUBLE, 2, 2, 3, 4), k = Nd4j.randn(DataType.DOUBLE, 2, 2, 5, 4);
+        ScaledDotProductAttention sdpa = new ScaledDotProductAttention(ScaledDotProductAttention.Config.unscaled());
+        INDArray flag = sdpa.apply(q, k, k, AttentionMask.causalOnly()).weights();
+        INDArray array = sdpa.apply(q, k, k, AttentionMask.<INDArray>none()
+                .withAttention(AttentionMask.causalArray(3, 5, DataType.DOUBLE))).weights();
+        assertEquals(flag, array);
+        assertEquals(Nd4j.createFromArray(new double[][] {{1, 1, 1, 0, 0}, {1, 1, 1, 1, 0}, {1, 1, 1, 1, 1}}),
+                AttentionMask.causalArray(3, 5, DataType.DOUBLE));
+    }
 }
