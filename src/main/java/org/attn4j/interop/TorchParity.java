@@ -107,7 +107,7 @@ public final class TorchParity {
         boolean causal = c.flag("causal", false);
         if (kind.equals("mha")) {
             MultiHeadAttention mha = new MultiHeadAttention(sd, "", new MultiHeadAttention.Config(d, h,
-                    c.integer("kdim", d), c.integer("vdim", d), c.flag("bias", true), causal, 0), type);
+                    c.integer("kdim", d), c.integer("vdim", d), c.flag("bias", true), causal, 0, false), type);
             AttentionOutput<SDVariable> o = mha.forward(in.get("query"), in.get("key"), in.get("value"),
                     paddingMask(sd, c, "key_padding_mask", "key", type));
             layer = mha;
@@ -119,7 +119,7 @@ public final class TorchParity {
                     decoder ? TransformerBlock.Kind.DECODER : TransformerBlock.Kind.ENCODER, d, h,
                     c.integer("dim_feedforward", 2048), Activation.parse(c.string("activation", "relu")),
                     c.flag("norm_first", false), causal, 0, 0, c.number("layer_norm_eps", 1e-5),
-                    c.flag("bias", true)), type);
+                    c.flag("bias", true), false), type);
             BlockOutput<SDVariable> o = decoder
                     ? block.forward(in.get("tgt"), in.get("memory"), paddingMask(sd, c, "tgt_key_padding_mask", "tgt", type),
                             paddingMask(sd, c, "memory_key_padding_mask", "memory", type))

@@ -23,8 +23,10 @@ public final class MultiHeadAttention extends Module {
      * @param bias    whether the four projections have biases
      * @param causal  whether query i may only see keys up to i
      * @param dropout dropout on the attention weights, active only while training
+     * @param rotary  whether queries and keys get rotary position embeddings (RoPE); needs an even head width
      */
-    public record Config(int dModel, int heads, int kDim, int vDim, boolean bias, boolean causal, double dropout) {
+    public record Config(int dModel, int heads, int kDim, int vDim, boolean bias, boolean causal, double dropout,
+            boolean rotary) {
         public Config {
             if (dModel <= 0 || heads <= 0 || kDim <= 0 || vDim <= 0) {
                 throw new IllegalArgumentException("dModel, heads, kDim and vDim must be positive, got dModel="
@@ -36,27 +38,35 @@ public final class MultiHeadAttention extends Module {
             if (!(dropout >= 0 && dropout < 1)) {
                 throw new IllegalArgumentException("attention dropout must be in [0, 1), got " + dropout);
             }
+            if (rotary && (dModel / heads) % 2 != 0) {
+                throw new IllegalArgumentException("rotary embeddings need an even head width; dModel " + dModel
+                        + " / heads " + heads + " = " + dModel / heads);
+            }
         }
 
         /** Self-attention of width dModel with biases, no mask, no dropout. */
         public static Config of(int dModel, int heads) {
-            return new Config(dModel, heads, dModel, dModel, true, false, 0);
+            return new Config(dModel, heads, dModel, dModel, true, false, 0, false);
         }
 
         public Config withKeyValueDims(int kDim, int vDim) {
-            return new Config(dModel, heads, kDim, vDim, bias, causal, dropout);
+            return new Config(dModel, heads, kDim, vDim, bias, causal, dropout, rotary);
         }
 
         public Config withBias(boolean b) {
-            return new Config(dModel, heads, kDim, vDim, b, causal, dropout);
+            return new Config(dModel, heads, kDim, vDim, b, causal, dropout, rotary);
         }
 
         public Config withCausal(boolean c) {
-            return new Config(dModel, heads, kDim, vDim, bias, c, dropout);
+            return new Config(dModel, heads, kDim, vDim, bias, c, dropout, rotary);
         }
 
         public Config withDropout(double p) {
-            return new Config(dModel, heads, kDim, vDim, bias, causal, p);
+            return new Config(dModel, heads, kDim, vDim, bias, causal, p, rotary);
+        }
+
+        public Config withRotary(boolean r) {
+            return new Config(dModel, heads, kDim, vDim, bias, causal, dropout, r);
         }
 
         /** Head width D = C / H. */
@@ -112,17 +122,46 @@ public final class MultiHeadAttention extends Module {
      */
     public AttentionOutput<SDVariable> forward(SDVariable query, SDVariable key, SDVariable value,
             AttentionMask<SDVariable> mask) {
+        return attend(query, key, value, mask, null).attention();
+    }
+
+    /** Attention output together with the keys and values it used, for incremental decoding. */
+    public record CachedAttention(AttentionOutput<SDVariable> attention, KvCache<SDVariable> cache) {
+    }
+
+    /**
+     * Incremental self-attention: the new tokens {@code x [B, Tnew, C]} attend to the cached keys
+     * and values {@code [B, H, Tpast, D]} (none when {@code past} is null) and to themselves.
+     * Returns the output {@code [B, Tnew, C]}, weights {@code [B, H, Tnew, Tpast + Tnew]} and the
+     * grown cache. Gives what {@link #forward} gives on the whole sequence, for the new rows.
+     */
+    public CachedAttention step(SDVariable x, KvCache<SDVariable> past, AttentionMask<SDVariable> mask) {
+        return attend(x, x, x, mask, past);
+    }
+
+    private CachedAttention attend(SDVariable query, SDVariable key, SDVariable value,
+            AttentionMask<SDVariable> mask, KvCache<SDVariable> past) {
         int h = config.heads(), d = config.headDim();
         // 1. Project, then split the width into heads.
         SDVariable qh = splitHeads(q.forward(query), h, d); // [B, H, Tq, D]
         SDVariable kh = splitHeads(k.forward(key), h, d); // [B, H, Tk, D]
         SDVariable vh = splitHeads(v.forward(value), h, d); // [B, H, Tk, D]
-        // 2. Every head attends on its own.
+        // 2. Positions by rotation (RoPE); new tokens stand after the cached ones.
+        SDVariable offset = past == null ? null : Graphs.size(past.keys(), 2);
+        if (config.rotary()) {
+            qh = Rotary.apply(qh, offset, d);
+            kh = Rotary.apply(kh, offset, d);
+        }
+        if (past != null) {
+            kh = sd.concat(2, past.keys(), kh); // [B, H, Tpast + Tk, D]
+            vh = sd.concat(2, past.values(), vh);
+        }
+        // 3. Every head attends on its own.
         AttentionOutput<SDVariable> a = attention.forward(qh, kh, vh,
                 config.causal() ? mask.withCausal() : mask, d);
-        // 3. Concatenate the heads and mix them.
+        // 4. Concatenate the heads and mix them.
         SDVariable merged = Graphs.replaceTail(sd.permute(a.output(), 0, 2, 1, 3), 2, config.dModel()); // [B, Tq, C]
-        return new AttentionOutput<>(out.forward(merged), a.weights());
+        return new CachedAttention(new AttentionOutput<>(out.forward(merged), a.weights()), new KvCache<>(kh, vh));
     }
 
     private SDVariable splitHeads(SDVariable x, int h, int d) {

@@ -36,45 +36,50 @@ public final class TransformerBlock extends Module {
      * @param attnDropout dropout on the attention weights, active only while training
      * @param eps         LayerNorm eps
      * @param bias        whether linear layers have biases
+     * @param rotary      whether self-attention uses rotary position embeddings (RoPE)
      */
     public record Config(Kind kind, int dModel, int heads, int ffDim, Activation activation, boolean normFirst,
-            boolean causal, double dropout, double attnDropout, double eps, boolean bias) {
+            boolean causal, double dropout, double attnDropout, double eps, boolean bias, boolean rotary) {
         public Config {
             Checks.notNull("kind", kind);
             // The sub-layer configs check the rest; build them once here so errors surface early.
-            new MultiHeadAttention.Config(dModel, heads, dModel, dModel, bias, causal, attnDropout);
+            new MultiHeadAttention.Config(dModel, heads, dModel, dModel, bias, causal, attnDropout, rotary);
             new FeedForward.Config(dModel, ffDim, activation, bias, dropout);
             new LayerNorm.Config(dModel, eps);
         }
 
         /** Pre-LN encoder block with GELU, no dropout. */
         public static Config encoder(int dModel, int heads, int ffDim) {
-            return new Config(Kind.ENCODER, dModel, heads, ffDim, Activation.GELU, true, false, 0, 0, 1e-5, true);
+            return new Config(Kind.ENCODER, dModel, heads, ffDim, Activation.GELU, true, false, 0, 0, 1e-5, true, false);
         }
 
         /** Pre-LN decoder block with causal self-attention and GELU, no dropout. */
         public static Config decoder(int dModel, int heads, int ffDim) {
-            return new Config(Kind.DECODER, dModel, heads, ffDim, Activation.GELU, true, true, 0, 0, 1e-5, true);
+            return new Config(Kind.DECODER, dModel, heads, ffDim, Activation.GELU, true, true, 0, 0, 1e-5, true, false);
         }
 
         public Config withActivation(Activation a) {
-            return new Config(kind, dModel, heads, ffDim, a, normFirst, causal, dropout, attnDropout, eps, bias);
+            return new Config(kind, dModel, heads, ffDim, a, normFirst, causal, dropout, attnDropout, eps, bias, rotary);
         }
 
         public Config withNormFirst(boolean n) {
-            return new Config(kind, dModel, heads, ffDim, activation, n, causal, dropout, attnDropout, eps, bias);
+            return new Config(kind, dModel, heads, ffDim, activation, n, causal, dropout, attnDropout, eps, bias, rotary);
         }
 
         public Config withCausal(boolean c) {
-            return new Config(kind, dModel, heads, ffDim, activation, normFirst, c, dropout, attnDropout, eps, bias);
+            return new Config(kind, dModel, heads, ffDim, activation, normFirst, c, dropout, attnDropout, eps, bias, rotary);
         }
 
         public Config withDropout(double residual, double attention) {
-            return new Config(kind, dModel, heads, ffDim, activation, normFirst, causal, residual, attention, eps, bias);
+            return new Config(kind, dModel, heads, ffDim, activation, normFirst, causal, residual, attention, eps, bias, rotary);
+        }
+
+        public Config withRotary(boolean r) {
+            return new Config(kind, dModel, heads, ffDim, activation, normFirst, causal, dropout, attnDropout, eps, bias, r);
         }
 
         public Config withEps(double e) {
-            return new Config(kind, dModel, heads, ffDim, activation, normFirst, causal, dropout, attnDropout, e, bias);
+            return new Config(kind, dModel, heads, ffDim, activation, normFirst, causal, dropout, attnDropout, e, bias, rotary);
         }
     }
 
@@ -88,8 +93,9 @@ public final class TransformerBlock extends Module {
         this.config = config;
         int c = config.dModel();
         MultiHeadAttention.Config attn = new MultiHeadAttention.Config(c, config.heads(), c, c, config.bias(),
-                false, config.attnDropout());
-        this.selfAttn = child(new MultiHeadAttention(sd, qualify("self_attn"), attn.withCausal(config.causal()), dataType));
+                false, config.attnDropout(), false);
+        this.selfAttn = child(new MultiHeadAttention(sd, qualify("self_attn"),
+                attn.withCausal(config.causal()).withRotary(config.rotary()), dataType));
         this.crossAttn = config.kind() == Kind.DECODER
                 ? child(new MultiHeadAttention(sd, qualify("cross_attn"), attn, dataType)) : null;
         this.ff = child(new FeedForward(sd, qualify("ff"), new FeedForward.Config(c, config.ffDim(),
@@ -127,13 +133,34 @@ public final class TransformerBlock extends Module {
         return run(x, selfMask, memory, memoryMask);
     }
 
+    /** A block's output and its grown self-attention cache, for incremental decoding. */
+    public record Step(BlockOutput<SDVariable> output, KvCache<SDVariable> cache) {
+    }
+
+    /**
+     * Incremental forward of new tokens {@code x [B, Tnew, C]} after the cached self-attention keys
+     * and values {@code past} (null for the first step, which returns the cache of the whole input);
+     * {@code memory} and its mask are null for a block without cross-attention.
+     */
+    public Step step(SDVariable x, KvCache<SDVariable> past, SDVariable memory, AttentionMask<SDVariable> memoryMask) {
+        if ((memory != null) != (config.kind() == Kind.DECODER)) {
+            requireKind(memory != null ? Kind.DECODER : Kind.ENCODER);
+        }
+        return run(x, AttentionMask.none(), memory, memoryMask, past);
+    }
+
     private BlockOutput<SDVariable> run(SDVariable x, AttentionMask<SDVariable> selfMask, SDVariable memory,
             AttentionMask<SDVariable> memoryMask) {
+        return run(x, selfMask, memory, memoryMask, null).output();
+    }
+
+    private Step run(SDVariable x, AttentionMask<SDVariable> selfMask, SDVariable memory,
+            AttentionMask<SDVariable> memoryMask, KvCache<SDVariable> past) {
         boolean pre = config.normFirst();
-        // 1. Self-attention sub-layer.
+        // 1. Self-attention sub-layer (over the cache and the new tokens when decoding).
         SDVariable in = pre ? norm1.forward(x) : x;
-        AttentionOutput<SDVariable> self = selfAttn.forward(in, selfMask);
-        x = residual(x, self.output(), pre ? null : norm1);
+        MultiHeadAttention.CachedAttention self = selfAttn.step(in, past, selfMask);
+        x = residual(x, self.attention().output(), pre ? null : norm1);
         // 2. Cross-attention over the memory (decoder only).
         SDVariable crossWeights = null;
         if (crossAttn != null) {
@@ -146,7 +173,7 @@ public final class TransformerBlock extends Module {
         LayerNorm last = crossAttn == null ? norm2 : norm3;
         in = pre ? last.forward(x) : x;
         x = residual(x, ff.forward(in), pre ? null : last);
-        return new BlockOutput<>(x, self.weights(), crossWeights);
+        return new Step(new BlockOutput<>(x, self.attention().weights(), crossWeights), self.cache());
     }
 
     /** x + dropout(sublayer output), normalized afterwards in post-LN. */

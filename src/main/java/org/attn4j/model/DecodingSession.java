@@ -1,0 +1,101 @@
+package org.attn4j.model;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.attn4j.nn.KvCache;
+import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * Token-by-token decoding of one batch. The first {@link #advance} runs the whole prefix and keeps
+ * every layer's keys and values; each later call feeds only the new token and reuses them, so a
+ * step costs one token's work instead of the whole prefix's. {@link #recompute} is the slow path
+ * without a cache, for checks and comparisons.
+ */
+public final class DecodingSession {
+    private final TransformerModel model;
+    private final SameDiff sd;
+    private Map<String, INDArray> context; // "memory" [B, S, C], "memoryKeep" [B, S], or empty
+    private List<KvCache<INDArray>> cache; // per layer [B, H, T, D]; null before the first step
+    private int length;
+
+    DecodingSession(TransformerModel model, Map<String, INDArray> context) {
+        this.model = model;
+        this.sd = model.sameDiff();
+        this.context = new LinkedHashMap<>(context);
+    }
+
+    /** Tokens fed so far. */
+    public int length() {
+        return length;
+    }
+
+    /**
+     * Feeds {@code tokens [B, T]}: the prefix on the first call, then the new tokens. Returns the
+     * log-probabilities {@code [B, V]} of the next token.
+     */
+    public INDArray advance(INDArray tokens) {
+        TransformerModel.DecodeGraph g = cache == null ? model.fullGraph() : model.stepGraph();
+        checkLength(tokens);
+        Map<String, INDArray> feeds = feeds(g, tokens);
+        for (int i = 0; cache != null && i < cache.size(); i++) {
+            feeds.put(g.past().get(i).keys(), cache.get(i).keys());
+            feeds.put(g.past().get(i).values(), cache.get(i).values());
+        }
+        List<String> outputs = new ArrayList<>(List.of(g.logProbs()));
+        g.caches().forEach(c -> outputs.addAll(List.of(c.keys(), c.values())));
+        Map<String, INDArray> r = sd.output(feeds, outputs);
+        List<KvCache<INDArray>> grown = new ArrayList<>();
+        g.caches().forEach(c -> grown.add(new KvCache<>(r.get(c.keys()), r.get(c.values()))));
+        cache = grown;
+        length += (int) tokens.size(1);
+        return r.get(g.logProbs());
+    }
+
+    /** Log-probabilities {@code [B, V]} of the token after {@code prefix [B, T]}, recomputed from scratch. */
+    public INDArray recompute(INDArray prefix) {
+        TransformerModel.DecodeGraph g = model.fullGraph();
+        if (prefix.size(1) > model.positions.maxLen()) {
+            throw new IllegalArgumentException("The prefix has " + prefix.size(1) + " tokens; the model's positions "
+                    + "cover " + model.positions.maxLen() + " (maxLen)");
+        }
+        return sd.output(feeds(g, prefix), g.logProbs()).get(g.logProbs());
+    }
+
+    /** Keeps batch rows {@code rows} (repeats allowed), in that order: beam search's reordering. */
+    public void select(int[] rows) {
+        context.replaceAll((k, v) -> pick(v, rows));
+        if (cache != null) {
+            cache = cache.stream().map(c -> new KvCache<>(pick(c.keys(), rows), pick(c.values(), rows))).toList();
+        }
+    }
+
+    private Map<String, INDArray> feeds(TransformerModel.DecodeGraph g, INDArray tokens) {
+        Map<String, INDArray> feeds = new HashMap<>();
+        feeds.put(g.tokens(), tokens.castTo(DataType.INT));
+        g.context().forEach((k, name) -> feeds.put(name, context.get(k)));
+        return feeds;
+    }
+
+    private void checkLength(INDArray tokens) {
+        if (length + tokens.size(1) > model.positions.maxLen()) {
+            throw new IllegalArgumentException("Decoding past the model's " + model.positions.maxLen()
+                    + " positions (maxLen): " + length + " fed, " + tokens.size(1) + " more asked");
+        }
+    }
+
+    private static INDArray pick(INDArray a, int[] rows) {
+        long[] shape = a.shape().clone();
+        shape[0] = rows.length;
+        INDArray out = Nd4j.create(a.dataType(), shape);
+        for (int i = 0; i < rows.length; i++) {
+            out.slice(i).assign(a.slice(rows[i]));
+        }
+        return out;
+    }
+}

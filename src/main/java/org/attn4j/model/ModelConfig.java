@@ -1,0 +1,89 @@
+package org.attn4j.model;
+
+import org.attn4j.nn.Activation;
+import org.attn4j.nn.PositionalEncoding;
+import org.attn4j.nn.TransformerBlock;
+
+/**
+ * Everything that fixes a model's shape. Saved as JSON in checkpoints.
+ *
+ * @param sourceVocab    source vocabulary size (encoder-decoder only; 0 for a language model)
+ * @param targetVocab    target (or language model) vocabulary size V
+ * @param dModel         width C
+ * @param heads          attention heads H
+ * @param ffDim          feed-forward inner width F
+ * @param encoderLayers  encoder blocks (0 for a language model)
+ * @param decoderLayers  decoder blocks
+ * @param activation     feed-forward nonlinearity
+ * @param normFirst      pre-LN (true) or post-LN
+ * @param dropout        residual, feed-forward and embedding dropout while training
+ * @param attnDropout    attention-weight dropout while training
+ * @param positions      positional encoding
+ * @param maxLen         longest sequence (size of the position table)
+ * @param tieEmbeddings  output projection = target embedding transposed
+ * @param scaleEmbedding multiply embeddings by sqrt(C), as in the original Transformer
+ * @param eps            LayerNorm eps
+ * @param padId          the padding token id: never attended to, never a training target
+ */
+public record ModelConfig(int sourceVocab, int targetVocab, int dModel, int heads, int ffDim, int encoderLayers,
+        int decoderLayers, Activation activation, boolean normFirst, double dropout, double attnDropout,
+        PositionalEncoding positions, int maxLen, boolean tieEmbeddings, boolean scaleEmbedding, double eps, int padId) {
+
+    public ModelConfig {
+        if (targetVocab <= 0 || sourceVocab < 0 || decoderLayers <= 0 || encoderLayers < 0 || maxLen <= 0) {
+            throw new IllegalArgumentException("Model sizes must be positive: targetVocab=" + targetVocab
+                    + ", sourceVocab=" + sourceVocab + ", encoderLayers=" + encoderLayers + ", decoderLayers="
+                    + decoderLayers + ", maxLen=" + maxLen);
+        }
+        if ((encoderLayers > 0) != (sourceVocab > 0)) {
+            throw new IllegalArgumentException("An encoder-decoder needs both sourceVocab and encoderLayers, a language "
+                    + "model neither; got sourceVocab=" + sourceVocab + ", encoderLayers=" + encoderLayers);
+        }
+        if (padId < 0 || padId >= targetVocab || (sourceVocab > 0 && padId >= sourceVocab)) {
+            throw new IllegalArgumentException("padId " + padId + " is outside the vocabulary");
+        }
+        if (positions == null) {
+            throw new IllegalArgumentException("positions is required (sinusoidal, learned, rotary or none)");
+        }
+        // The layers check the remaining sizes with their own messages (fields are not yet assigned here).
+        new TransformerBlock.Config(TransformerBlock.Kind.DECODER, dModel, heads, ffDim, activation, normFirst, true,
+                dropout, attnDropout, eps, true, positions == PositionalEncoding.ROTARY);
+    }
+
+    /** A pre-LN encoder-decoder with one shared vocabulary, learned positions, no dropout. */
+    public static ModelConfig seq2seq(int vocab, int dModel, int heads, int ffDim, int layers, int maxLen) {
+        return new ModelConfig(vocab, vocab, dModel, heads, ffDim, layers, layers, Activation.GELU, true, 0, 0,
+                PositionalEncoding.LEARNED, maxLen, false, true, 1e-5, 0);
+    }
+
+    /** A pre-LN decoder-only language model with learned positions and tied embeddings, no dropout. */
+    public static ModelConfig languageModel(int vocab, int dModel, int heads, int ffDim, int layers, int maxLen) {
+        return new ModelConfig(0, vocab, dModel, heads, ffDim, 0, layers, Activation.GELU, true, 0, 0,
+                PositionalEncoding.LEARNED, maxLen, true, true, 1e-5, 0);
+    }
+
+    public boolean isSeq2Seq() {
+        return encoderLayers > 0;
+    }
+
+    public ModelConfig withPositions(PositionalEncoding p) {
+        return new ModelConfig(sourceVocab, targetVocab, dModel, heads, ffDim, encoderLayers, decoderLayers, activation,
+                normFirst, dropout, attnDropout, p, maxLen, tieEmbeddings, scaleEmbedding, eps, padId);
+    }
+
+    public ModelConfig withDropout(double residual, double attention) {
+        return new ModelConfig(sourceVocab, targetVocab, dModel, heads, ffDim, encoderLayers, decoderLayers, activation,
+                normFirst, residual, attention, positions, maxLen, tieEmbeddings, scaleEmbedding, eps, padId);
+    }
+
+    public ModelConfig withTiedEmbeddings(boolean tie) {
+        return new ModelConfig(sourceVocab, targetVocab, dModel, heads, ffDim, encoderLayers, decoderLayers, activation,
+                normFirst, dropout, attnDropout, positions, maxLen, tie, scaleEmbedding, eps, padId);
+    }
+
+    /** The configuration of one block of the given kind. */
+    TransformerBlock.Config block(TransformerBlock.Kind kind) {
+        return new TransformerBlock.Config(kind, dModel, heads, ffDim, activation, normFirst, false, dropout,
+                attnDropout, eps, true, positions == PositionalEncoding.ROTARY);
+    }
+}

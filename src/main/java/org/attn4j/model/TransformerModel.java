@@ -1,0 +1,209 @@
+package org.attn4j.model;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.attn4j.nn.Dropout;
+import org.attn4j.nn.Embedding;
+import org.attn4j.nn.KvCache;
+import org.attn4j.nn.Linear;
+import org.attn4j.nn.Module;
+import org.attn4j.nn.Positions;
+import org.nd4j.autodiff.samediff.SDVariable;
+import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.api.ops.impl.controlflow.compat.StopGradient;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * What the encoder-decoder and the language model share: the target embedding, positions, the
+ * decoder stack, the output projection, and the graphs for training and decoding — all in one
+ * SameDiff graph built once (the decoding graphs on first use).
+ */
+public abstract class TransformerModel extends Module {
+    /** Placeholder of the training targets {@code [B, T]}; padding positions are ignored by the loss. */
+    public static final String TARGETS = "targets";
+
+    protected final ModelConfig config;
+    protected final Embedding embedding;
+    protected final Positions positions;
+    protected final Decoder decoder;
+    private final Linear head; // null when tied to the embedding
+    private SDVariable logits; // [B, T, V], the training graph's output
+    private SDVariable targets;
+    private final List<SDVariable> decoderSelf = new ArrayList<>(), decoderCross = new ArrayList<>();
+    private DecodeGraph full, step;
+
+    protected TransformerModel(ModelConfig config, DataType dataType) {
+        super(SameDiff.create(), "", dataType);
+        this.config = config;
+        this.embedding = child(new Embedding(sd, "embedding", config.targetVocab(), config.dModel(), dataType));
+        this.positions = child(new Positions(sd, "positions", config.positions(), config.maxLen(), config.dModel(),
+                dataType));
+        this.decoder = child(new Decoder(sd, "decoder", config, config.isSeq2Seq(), dataType));
+        this.head = config.tieEmbeddings() ? null : child(new Linear(sd, "head",
+                new Linear.Config(config.dModel(), config.targetVocab(), true), Linear.Init.TORCH_DEFAULT, dataType));
+    }
+
+    /** Builds the training graph; subclasses call it at the end of their constructor. */
+    protected final void buildTrainingGraph() {
+        SDVariable input = sd.placeHolder(inputName(), DataType.INT, -1, -1);
+        this.targets = sd.placeHolder(TARGETS, DataType.INT, -1, -1);
+        SDVariable keep = sd.neq(input, config.padId()).castTo(dataType); // [B, T]
+        Map<String, SDVariable> context = trainingContext();
+        Decoder.Output o = decoder.forward(embed(embedding, positions, input, null), keep, null,
+                context.get("memory"), context.get("memoryKeep"));
+        this.logits = project(o.output()).rename("logits");
+        decoderSelf.addAll(o.selfWeights());
+        decoderCross.addAll(o.crossWeights());
+    }
+
+    public ModelConfig config() {
+        return config;
+    }
+
+    /** The training graph's logits {@code [B, T, V]}. */
+    public SDVariable logits() {
+        return logits;
+    }
+
+    /** The placeholder of the training targets {@code [B, T]} (INT). */
+    public SDVariable targets() {
+        return targets;
+    }
+
+    /** Name of the placeholder of the decoder's (or language model's) input ids {@code [B, T]}. */
+    protected abstract String inputName();
+
+    /** Graph variables the decoder attends to in training: "memory" and "memoryKeep", or none. */
+    protected abstract Map<String, SDVariable> trainingContext();
+
+    /** Placeholders for what the decoder attends to while decoding, named under {@code prefix}. */
+    protected abstract Map<String, SDVariable> decodingContext(String prefix);
+
+    /** Embeds ids {@code [B, T]} standing after {@code offset} earlier tokens (null: none). */
+    protected final SDVariable embed(Embedding e, Positions p, SDVariable ids, SDVariable offset) {
+        SDVariable x = e.forward(ids);
+        if (config.scaleEmbedding()) {
+            x = x.mul(Math.sqrt(config.dModel()));
+        }
+        return Dropout.apply(p.forward(x, offset), config.dropout());
+    }
+
+    private SDVariable project(SDVariable h) {
+        return head == null ? embedding.logits(h) : head.forward(h);
+    }
+
+    /** Feeds for the training graph: the source (null for a language model), input and target ids. */
+    public abstract Map<String, INDArray> feeds(INDArray source, INDArray input, INDArray target);
+
+    /** Logits {@code [B, T, V]} of one forward pass (no dropout). */
+    public INDArray predict(INDArray source, INDArray input) {
+        return sd.output(feeds(source, input, null), logits.name()).get(logits.name());
+    }
+
+    /** Every attention weight of one forward pass, in one call. */
+    public AttentionMaps attention(INDArray source, INDArray input) {
+        List<String> names = new ArrayList<>();
+        List<SDVariable> encoderSelf = encoderSelfWeights();
+        for (List<SDVariable> group : List.of(encoderSelf, decoderSelf, decoderCross)) {
+            group.forEach(v -> names.add(v.name()));
+        }
+        Map<String, INDArray> r = sd.output(feeds(source, input, null), names);
+        return new AttentionMaps(values(encoderSelf, r), values(decoderSelf, r), values(decoderCross, r));
+    }
+
+    protected List<SDVariable> encoderSelfWeights() {
+        return List.of();
+    }
+
+    private static List<INDArray> values(List<SDVariable> vars, Map<String, INDArray> computed) {
+        return vars.stream().map(v -> computed.get(v.name())).toList();
+    }
+
+    /** Checks ids {@code [B, T]} against the vocabulary and the position table. */
+    protected final void checkIds(String what, INDArray ids, int vocab) {
+        if (ids == null || ids.rank() != 2 || ids.length() == 0) {
+            throw new IllegalArgumentException(what + " must be non-empty token ids [B, T], got "
+                    + (ids == null ? "null" : java.util.Arrays.toString(ids.shape())));
+        }
+        if (ids.size(1) > positions.maxLen()) {
+            throw new IllegalArgumentException(what + " has length " + ids.size(1) + " but the model's positions cover "
+                    + positions.maxLen() + " (maxLen)");
+        }
+        double min = ids.minNumber().doubleValue(), max = ids.maxNumber().doubleValue();
+        if (min < 0 || max >= vocab) {
+            throw new IllegalArgumentException(what + " holds token id " + (long) (min < 0 ? min : max)
+                    + " outside the vocabulary [0, " + vocab + ")");
+        }
+    }
+
+    /** A decoding session for a batch; {@code source [B, S]} for an encoder-decoder, null for a language model. */
+    public abstract DecodingSession startDecoding(INDArray source);
+
+    /** The full-prefix decoding graph (also used for a session's first step). */
+    final DecodeGraph fullGraph() {
+        if (full == null) {
+            full = buildDecodeGraph("full", false);
+        }
+        return full;
+    }
+
+    /** The one-token-at-a-time decoding graph with a key/value cache. */
+    final DecodeGraph stepGraph() {
+        if (step == null) {
+            step = buildDecodeGraph("step", true);
+        }
+        return step;
+    }
+
+    /**
+     * @param tokens  placeholder name of the ids {@code [B, T]}
+     * @param context placeholder names of the memory feeds ("memory", "memoryKeep"), if any
+     * @param past    per layer, placeholder names of the cached keys and values (empty for "full")
+     * @param logProbs name of the log-probabilities {@code [B, V]} of the last position
+     * @param caches  per layer, the names of the grown keys and values
+     */
+    record DecodeGraph(String tokens, Map<String, String> context, List<KvCache<String>> past, String logProbs,
+            List<KvCache<String>> caches) {
+    }
+
+    private DecodeGraph buildDecodeGraph(String prefix, boolean cached) {
+        SDVariable ids = sd.placeHolder(prefix + ".tokens", DataType.INT, -1, -1);
+        Map<String, SDVariable> context = decodingContext(prefix);
+        List<KvCache<SDVariable>> past = null;
+        List<KvCache<String>> pastNames = new ArrayList<>();
+        SDVariable offset = null;
+        if (cached) {
+            past = new ArrayList<>();
+            int h = config.heads(), d = config.dModel() / config.heads();
+            for (int i = 0; i < decoder.layers(); i++) {
+                KvCache<SDVariable> c = new KvCache<>(
+                        sd.placeHolder(prefix + ".cache." + i + ".keys", dataType, -1, h, -1, d),
+                        sd.placeHolder(prefix + ".cache." + i + ".values", dataType, -1, h, -1, d));
+                past.add(c);
+                pastNames.add(new KvCache<>(c.keys().name(), c.values().name()));
+            }
+            offset = sd.sizeAt(past.get(0).keys(), 2).castTo(DataType.LONG);
+        }
+        Decoder.Output o = decoder.forward(embed(embedding, positions, ids, offset), null, past,
+                context.get("memory"), context.get("memoryKeep"));
+        SDVariable all = project(o.output()); // [B, T, V]
+        SDVariable last = sd.reshape(sd.gather(all, sd.sizeAt(all, 1).sub(1).castTo(DataType.INT).reshape(1), 1),
+                -1, config.targetVocab()); // [B, V]
+        SDVariable shifted = last.sub(new StopGradient(sd, sd.max(last, true, 1)).outputVariable());
+        SDVariable logProbs = shifted.sub(sd.math.log(sd.math.exp(shifted).sum(true, 1)));
+        Map<String, String> contextNames = new LinkedHashMap<>();
+        context.forEach((k, v) -> contextNames.put(k, v.name()));
+        List<KvCache<String>> cacheNames = o.caches().stream()
+                .map(c -> new KvCache<>(c.keys().name(), c.values().name())).toList();
+        return new DecodeGraph(ids.name(), contextNames, pastNames, logProbs.name(), cacheNames);
+    }
+
+    /** An empty INT array helper for tests and decoding. */
+    static INDArray ids(int[][] rows) {
+        return Nd4j.createFromArray(rows).castTo(DataType.INT);
+    }
+}
