@@ -6,8 +6,9 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
- * Token embedding: row i of {@code weight [V, C]} is token i's vector (PyTorch's {@code nn.Embedding},
- * initialized N(0, 1)). The same matrix can serve as the output projection ("tied" embeddings,
+ * Token embedding: row i of {@code weight [V, C]} is token i's vector, initialized N(0, 1/C) so that
+ * the usual sqrt(C) input scaling gives unit-variance inputs and a tied output projection starts
+ * with small logits (as in Vaswani et al. 2017). The same matrix can serve as the output projection ("tied" embeddings,
  * Press and Wolf 2017) through {@link #logits}.
  */
 public final class Embedding extends Module {
@@ -22,7 +23,7 @@ public final class Embedding extends Module {
         }
         this.vocabSize = vocabSize;
         this.width = width;
-        this.weight = parameter("weight", Nd4j.randn(dataType, vocabSize, width));
+        this.weight = parameter("weight", Nd4j.randn(dataType, vocabSize, width).muli(1 / Math.sqrt(width)));
     }
 
     public int vocabSize() {
@@ -31,7 +32,18 @@ public final class Embedding extends Module {
 
     /** Token ids {@code [B, T]} (any integer type) to vectors {@code [B, T, C]}. */
     public SDVariable forward(SDVariable ids) {
-        return sd.gather(weight, ids.castTo(DataType.INT), 0);
+        return Graphs.reshapeLike(lookup(sd.reshape(ids, -1), weight, vocabSize), ids, 0, width);
+    }
+
+    /**
+     * Rows {@code table[ids]} as one-hot(ids) x table, {@code [N] -> [N, C]}. A matrix product rather
+     * than a gather: in ND4J M2.1 the gather's gradient is a loop that fails once a graph holds two
+     * of them, and it overwrites rather than adds the gradient of a repeated id.
+     */
+    static SDVariable lookup(SDVariable ids, SDVariable table, int rows) {
+        SameDiff sd = ids.getSameDiff();
+        SDVariable oneHot = sd.oneHot(ids.castTo(DataType.INT), rows).castTo(table.dataType()); // [N, rows]
+        return sd.mmul(oneHot, table); // [N, C]
     }
 
     /** The tied output projection: {@code h [B, T, C] -> logits [B, T, V]} = h W^T. */

@@ -47,7 +47,7 @@ public final class Positions extends Module {
         SDVariable start = offset == null ? sd.constant(Nd4j.scalar(DataType.LONG, 0L)) : offset;
         SDVariable one = sd.constant(Nd4j.scalar(DataType.LONG, 1L));
         SDVariable positions = sd.range(start, start.add(Graphs.size(x, 1)), one, DataType.LONG).castTo(DataType.INT);
-        return x.add(sd.gather(table, positions, 0)); // [B, T, C] + [T, C]
+        return x.add(Embedding.lookup(positions, table, maxLen)); // [B, T, C] + [T, C]
     }
 
     /** PE(p, 2i) = sin(p / 10000^(2i/C)), PE(p, 2i+1) = cos(p / 10000^(2i/C)). */

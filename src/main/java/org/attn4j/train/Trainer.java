@@ -1,0 +1,215 @@
+package org.attn4j.train;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import org.attn4j.data.Batch;
+import org.attn4j.model.TransformerModel;
+import org.attn4j.nn.Dropout;
+import org.nd4j.autodiff.samediff.SDVariable;
+import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.autodiff.samediff.api.OutAndGrad;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.learning.GradientUpdater;
+import org.nd4j.linalg.learning.config.Adam;
+import org.nd4j.linalg.learning.config.IUpdater;
+import org.nd4j.linalg.learning.config.Nesterovs;
+import org.nd4j.linalg.learning.regularization.WeightDecay;
+import org.nd4j.linalg.schedule.ISchedule;
+
+/**
+ * Update steps of a model: SameDiff computes the loss and its gradients, ND4J's updaters (Adam,
+ * Adam with decoupled weight decay, SGD with Nesterov momentum) turn them into updates.
+ *
+ * <p>Why not SameDiff's {@code fit}: it applies each parameter's update the moment that
+ * parameter's gradient is ready, so it can neither clip by the global norm of all gradients nor
+ * refuse a step whose loss or gradients are NaN. Here the whole step is checked first, clipped,
+ * and only then applied, so a diverging step leaves the weights of the last good one.
+ *
+ * <p>Every step reseeds ND4J's random generator from (seed, step), so dropout masks, and with a
+ * deterministic batch source the whole loss sequence, repeat exactly, also after a resume.
+ */
+public final class Trainer {
+    /** ND4J updater families. */
+    public enum Optimizer { ADAM, ADAMW, SGD_MOMENTUM }
+
+    /**
+     * @param optimizer      the update rule
+     * @param learningRate   learning rate by step
+     * @param beta1          Adam's first-moment decay
+     * @param beta2          Adam's second-moment decay
+     * @param weightDecay    AdamW's decoupled decay (multiplied by the learning rate); ignored otherwise
+     * @param momentum       SGD's (Nesterov) momentum
+     * @param clipNorm       clip the global gradient norm to this (0: no clipping)
+     * @param labelSmoothing label smoothing of the cross-entropy
+     * @param seed           seeds dropout, per step
+     */
+    public record Config(Optimizer optimizer, ISchedule learningRate, double beta1, double beta2, double weightDecay,
+            double momentum, double clipNorm, double labelSmoothing, long seed) {
+        public Config {
+            Objects.requireNonNull(optimizer, "optimizer");
+            Objects.requireNonNull(learningRate, "learningRate");
+            if (clipNorm < 0 || weightDecay < 0 || !(momentum >= 0 && momentum < 1)) {
+                throw new IllegalArgumentException("clipNorm and weightDecay must be >= 0 and momentum in [0, 1), got "
+                        + clipNorm + ", " + weightDecay + ", " + momentum);
+            }
+        }
+
+        /** Adam (0.9, 0.98) as in the original Transformer, clipping at 1, no smoothing. */
+        public static Config adam(ISchedule learningRate) {
+            return new Config(Optimizer.ADAM, learningRate, 0.9, 0.98, 0, 0, 1.0, 0, 0);
+        }
+
+        public Config withOptimizer(Optimizer o, double weightDecayOrMomentum) {
+            return new Config(o, learningRate, beta1, beta2, o == Optimizer.ADAMW ? weightDecayOrMomentum : 0,
+                    o == Optimizer.SGD_MOMENTUM ? weightDecayOrMomentum : 0, clipNorm, labelSmoothing, seed);
+        }
+
+        public Config withClipNorm(double c) {
+            return new Config(optimizer, learningRate, beta1, beta2, weightDecay, momentum, c, labelSmoothing, seed);
+        }
+
+        public Config withLabelSmoothing(double s) {
+            return new Config(optimizer, learningRate, beta1, beta2, weightDecay, momentum, clipNorm, s, seed);
+        }
+
+        public Config withSeed(long s) {
+            return new Config(optimizer, learningRate, beta1, beta2, weightDecay, momentum, clipNorm, labelSmoothing, s);
+        }
+
+        IUpdater updater() {
+            return switch (optimizer) {
+                case ADAM, ADAMW -> Adam.builder().learningRateSchedule(learningRate).beta1(beta1).beta2(beta2)
+                        .epsilon(1e-8).build();
+                case SGD_MOMENTUM -> new Nesterovs(learningRate, momentum);
+            };
+        }
+    }
+
+    /** What one update did. */
+    public record StepResult(int step, double loss, double gradNorm, double learningRate, long tokens) {
+    }
+
+    private final TransformerModel model;
+    private final Config config;
+    private final SameDiff sd;
+    private final String loss;
+    private final List<String> parameters;
+    private final Map<String, INDArray> updaterState = new LinkedHashMap<>();
+    private final Map<String, GradientUpdater<?>> updaters = new LinkedHashMap<>();
+    private final WeightDecay weightDecay;
+    private int step;
+
+    public Trainer(TransformerModel model, Config config) {
+        this.model = model;
+        this.config = config;
+        this.sd = model.sameDiff();
+        String lossName = "loss.smoothing_" + config.labelSmoothing();
+        SDVariable l = sd.hasVariable(lossName) ? sd.getVariable(lossName)
+                : Losses.crossEntropy(lossName, model.logits(), model.targets(), model.config().padId(),
+                        model.config().targetVocab(), config.labelSmoothing());
+        this.loss = l.name();
+        sd.setLossVariables(loss);
+        this.parameters = new ArrayList<>(model.parameters().keySet());
+        IUpdater updater = config.updater();
+        for (String p : parameters) {
+            INDArray param = sd.getVariable(p).getArr();
+            long size = updater.stateSize(param.length());
+            INDArray state = size == 0 ? null : Nd4j.zeros(param.dataType(), 1, size);
+            updaterState.put(p, state);
+            updaters.put(p, updater.instantiate(state, true));
+        }
+        this.weightDecay = config.weightDecay() > 0 ? new WeightDecay(config.weightDecay(), true) : null;
+        Dropout.seed(sd);
+    }
+
+    public TransformerModel model() {
+        return model;
+    }
+
+    public Config config() {
+        return config;
+    }
+
+    /** Updates done so far (the next step's index). */
+    public int stepCount() {
+        return step;
+    }
+
+    /** Name of the loss variable in the model's graph. */
+    public String lossName() {
+        return loss;
+    }
+
+    /** One update on a batch. Throws {@link TrainingDivergedException} (weights untouched) on NaN or infinity. */
+    public StepResult step(Batch batch) {
+        Map<String, INDArray> feeds = model.feeds(batch.source(), batch.input(), batch.target());
+        // Dropout masks depend on (seed, step) only, so a resumed run draws the same ones.
+        sd.getVariable(Dropout.SEED).getArr().assign((config.seed() * 1_000_003L + step) % 1_000_000_007L);
+        OutAndGrad r = sd.calculateGradientsAndOutputs(feeds, List.of(loss), parameters);
+        double value = r.getOutputs().get(loss).getDouble(0);
+        if (!Double.isFinite(value)) {
+            throw new TrainingDivergedException("Training diverged at step " + step + ": the loss is " + value
+                    + "; the weights are those after step " + (step - 1) + " (try a lower learning rate or clipping)");
+        }
+        Map<String, INDArray> grads = r.getGradients();
+        double sumSquares = 0;
+        for (String p : parameters) {
+            double n = grads.get(p).norm2Number().doubleValue();
+            if (!Double.isFinite(n)) {
+                throw new TrainingDivergedException("Training diverged at step " + step + ": the gradient of '" + p
+                        + "' is not finite; the weights are those after step " + (step - 1));
+            }
+            sumSquares += n * n;
+        }
+        double norm = Math.sqrt(sumSquares);
+        double scale = config.clipNorm() > 0 ? Math.min(1, config.clipNorm() / (norm + 1e-6)) : 1; // as torch's clip_grad_norm_
+        double lr = config.learningRate().valueAt(step, 0);
+        for (String p : parameters) {
+            INDArray g = grads.get(p);
+            if (scale < 1) {
+                g.muli(scale);
+            }
+            updaters.get(p).applyUpdater(g, step, 0);
+            INDArray param = sd.getVariable(p).getArr();
+            if (weightDecay != null) {
+                weightDecay.apply(param, g, lr, step, 0);
+            }
+            param.subi(g);
+        }
+        return new StepResult(step++, value, norm, lr, batch.tokens(model.config().padId()));
+    }
+
+    /** Mean loss on a batch without updating or dropout. */
+    public double evaluateLoss(Batch batch) {
+        Map<String, INDArray> feeds = model.feeds(batch.source(), batch.input(), batch.target());
+        return sd.output(feeds, loss).get(loss).getDouble(0);
+    }
+
+    /** The updaters' state arrays by parameter name (views: saving them saves the optimizer). */
+    public Map<String, INDArray> optimizerState() {
+        Map<String, INDArray> state = new LinkedHashMap<>();
+        updaterState.forEach((k, v) -> {
+            if (v != null) {
+                state.put(k, v);
+            }
+        });
+        return state;
+    }
+
+    /** Continues from a saved step count and optimizer state (as {@link #optimizerState()} gave them). */
+    public void restore(int stepCount, Map<String, INDArray> state) {
+        for (Map.Entry<String, INDArray> e : optimizerState().entrySet()) {
+            INDArray saved = state.get(e.getKey());
+            if (saved == null || saved.length() != e.getValue().length()) {
+                throw new IllegalArgumentException("Optimizer state for '" + e.getKey() + "' is "
+                        + (saved == null ? "missing" : "of length " + saved.length() + ", expected " + e.getValue().length()));
+            }
+            e.getValue().assign(saved.reshape(e.getValue().shape()));
+        }
+        this.step = stepCount;
+    }
+}
