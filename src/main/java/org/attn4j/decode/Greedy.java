@@ -1,0 +1,77 @@
+package org.attn4j.decode;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import org.attn4j.model.DecodingSession;
+import org.attn4j.model.TransformerModel;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+/** Greedy decoding: at every step, the most likely next token. */
+public final class Greedy {
+    private Greedy() {
+    }
+
+    /**
+     * Decodes one hypothesis per row.
+     *
+     * @param source    {@code [B, S]} for an encoder-decoder, null for a language model
+     * @param prefix    {@code [B, P]} ids every row starts with (for example BOS, or a prompt)
+     * @param eos       the end-of-sequence id
+     * @param maxTokens the most tokens to generate per row
+     * @param useCache  feed one token per step against the key/value cache, or recompute the prefix
+     */
+    public static List<Hypothesis> decode(TransformerModel model, INDArray source, INDArray prefix, int eos,
+            int maxTokens, boolean useCache) {
+        int b = (int) prefix.size(0);
+        DecodingSession session = model.startDecoding(source);
+        List<int[]> rows = new ArrayList<>();
+        for (int i = 0; i < b; i++) {
+            rows.add(prefix.getRow(i).toIntVector());
+        }
+        int[][] generated = new int[b][maxTokens];
+        int[] length = new int[b];
+        boolean[] done = new boolean[b];
+        double[] logProb = new double[b];
+        INDArray logProbs = useCache ? session.advance(prefix) : session.recompute(prefix);
+        for (int t = 0; t < maxTokens; t++) {
+            int[] next = new int[b];
+            for (int i = 0; i < b; i++) {
+                next[i] = done[i] ? eos : Nd4j.argMax(logProbs.getRow(i)).getInt(0);
+                if (!done[i]) {
+                    logProb[i] += logProbs.getDouble(i, next[i]);
+                    done[i] = next[i] == eos;
+                    if (!done[i]) {
+                        generated[i][length[i]++] = next[i];
+                    }
+                }
+            }
+            boolean allDone = true;
+            for (boolean d : done) {
+                allDone &= d;
+            }
+            if (allDone || t == maxTokens - 1) {
+                break;
+            }
+            for (int i = 0; i < b; i++) {
+                int[] r = rows.get(i);
+                r = Arrays.copyOf(r, r.length + 1);
+                r[r.length - 1] = next[i];
+                rows.set(i, r);
+            }
+            logProbs = useCache ? session.advance(column(next))
+                    : session.recompute(Nd4j.createFromArray(rows.toArray(int[][]::new)).castTo(DataType.INT));
+        }
+        List<Hypothesis> out = new ArrayList<>();
+        for (int i = 0; i < b; i++) {
+            out.add(new Hypothesis(Arrays.copyOf(generated[i], length[i]), done[i], logProb[i], logProb[i]));
+        }
+        return out;
+    }
+
+    static INDArray column(int[] ids) {
+        return Nd4j.createFromArray(ids).castTo(DataType.INT).reshape(ids.length, 1);
+    }
+}
