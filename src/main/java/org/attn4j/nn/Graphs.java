@@ -22,7 +22,7 @@ final class Graphs {
     /** Reshapes {@code y} to the shape of {@code like} without its last {@code drop} (0 or more) dimensions, plus {@code tail}. */
     static SDVariable reshapeLike(SDVariable y, SDVariable like, int drop, long... tail) {
         SameDiff sd = y.getSameDiff();
-        SDVariable shape = sd.shape(like).castTo(DataType.LONG);
+        SDVariable shape = sd.shape(like); // LONG
         SDVariable lead = drop == 0 ? shape : sd.stridedSlice(shape, new long[] {0}, new long[] {-drop}, new long[] {1});
         SDVariable newShape = sd.concat(0, lead, sd.constant(Nd4j.createFromArray(tail)));
         return sd.reshape(y, newShape);
