@@ -11,9 +11,9 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.TreeMap;
+import org.attn4j.io.Npz;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * One PyTorch layer exported for a parity check: {@code NAME.json} (the configuration) and
@@ -52,11 +52,11 @@ public record ParityCase(String name, JsonObject config, Map<String, INDArray> a
         if (!Files.isRegularFile(npz)) {
             throw new FormatException(json + ": the arrays file " + npz + " is missing");
         }
-        Map<String, INDArray> arrays = new TreeMap<>();
+        Map<String, INDArray> arrays;
         try {
-            Nd4j.createFromNpzFile(npz.toFile()).forEach((k, v) -> arrays.put(k.replaceFirst("\\.npy$", ""), v));
-        } catch (Exception e) {
-            throw new FormatException(npz + ": cannot read as an uncompressed npz (plain np.savez, C order): " + e);
+            arrays = new TreeMap<>(Npz.read(npz));
+        } catch (IllegalArgumentException e) {
+            throw new FormatException(e.getMessage());
         }
         return new ParityCase(name, config, arrays);
     }

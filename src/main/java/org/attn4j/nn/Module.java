@@ -82,15 +82,15 @@ public abstract class Module {
             throw new IllegalArgumentException("Parameters of '" + name + "' do not match: missing "
                     + missing + ", unexpected " + unknown + "; expected exactly " + params.keySet());
         }
-        for (Map.Entry<String, INDArray> e : values.entrySet()) {
-            INDArray current = params.get(e.getKey()).getArr();
-            INDArray given = e.getValue();
+        for (Map.Entry<String, SDVariable> e : params.entrySet()) { // in creation order: the first mismatch is reported
+            INDArray current = e.getValue().getArr();
+            INDArray given = values.get(e.getKey());
             if (!Arrays.equals(current.shape(), given.shape())) {
                 throw new IllegalArgumentException("Parameter '" + e.getKey() + "': expected shape "
                         + Arrays.toString(current.shape()) + ", given " + Arrays.toString(given.shape()));
             }
-            current.assign(given.castTo(dataType));
         }
+        params.forEach((k, v) -> v.getArr().assign(values.get(k).castTo(dataType)));
     }
 
     /** Full name of a local name: {@code qualify("weight")} is {@code "<name>.weight"}. */

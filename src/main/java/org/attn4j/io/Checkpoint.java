@@ -1,0 +1,247 @@
+package org.attn4j.io;
+
+import com.google.gson.Gson;
+import com.google.gson.GsonBuilder;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import com.google.gson.reflect.TypeToken;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.stream.Stream;
+import org.attn4j.data.Vocabulary;
+import org.attn4j.model.LanguageModel;
+import org.attn4j.model.ModelConfig;
+import org.attn4j.model.Seq2SeqTransformer;
+import org.attn4j.model.TransformerModel;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+/**
+ * A model in one directory: configuration, weights, vocabularies and, to resume training, the
+ * optimizer's state.
+ *
+ * <pre>
+ *   DIR/LATEST                   "ckpt-&lt;step&gt;-&lt;id&gt; &lt;sha256 of its model.json&gt;"
+ *   DIR/ckpt-&lt;step&gt;-&lt;id&gt;/model.json      format, kind, data type, ModelConfig, vocabularies,
+ *                                         training step, and the sha256 of every other file
+ *   DIR/ckpt-&lt;step&gt;-&lt;id&gt;/weights.npz     parameter name -&gt; array (plain npz, C order)
+ *   DIR/ckpt-&lt;step&gt;-&lt;id&gt;/optimizer.npz   parameter name -&gt; updater state (optional)
+ * </pre>
+ * Saving writes a new folder, syncs it, then replaces {@code LATEST} with an atomic rename, so an
+ * interrupted save leaves the previous checkpoint in force. Loading checks every checksum before it
+ * parses anything, and uses JSON and npz only (no Java serialization, so no code can ride along).
+ */
+public final class Checkpoint {
+    public static final String FORMAT = "attn4j-checkpoint", LATEST = "LATEST";
+    static final String MODEL = "model.json", WEIGHTS = "weights.npz", OPTIMIZER = "optimizer.npz";
+    private static final Gson GSON = new GsonBuilder().setPrettyPrinting().serializeSpecialFloatingPointValues().create();
+
+    /** A loaded checkpoint; the vocabularies and optimizer state are null when they were not saved. */
+    public record Loaded(TransformerModel model, Vocabulary sourceVocabulary, Vocabulary targetVocabulary, int step,
+            Map<String, INDArray> optimizerState) {
+    }
+
+    private Checkpoint() {
+    }
+
+    /**
+     * Saves atomically into {@code dir} (created if needed), replacing the checkpoint there.
+     *
+     * @param optimizerState the trainer's {@code optimizerState()} to resume from, or null
+     */
+    public static void save(Path dir, TransformerModel model, Vocabulary source, Vocabulary target, int step,
+            Map<String, INDArray> optimizerState) {
+        try {
+            Files.createDirectories(dir);
+            Path staging = dir.resolve(".tmp-" + UUID.randomUUID());
+            Files.createDirectory(staging);
+            Map<String, String> checksums = new LinkedHashMap<>();
+            Map<String, INDArray> weights = new LinkedHashMap<>();
+            model.parameters().forEach((k, v) -> weights.put(k, v.getArr()));
+            checksums.put(WEIGHTS, writeNpz(staging.resolve(WEIGHTS), weights));
+            if (optimizerState != null) {
+                checksums.put(OPTIMIZER, writeNpz(staging.resolve(OPTIMIZER), optimizerState));
+            }
+            JsonObject json = new JsonObject();
+            json.addProperty("format", FORMAT);
+            json.addProperty("version", 1);
+            json.addProperty("kind", model instanceof Seq2SeqTransformer ? "seq2seq" : "language_model");
+            json.addProperty("dataType", model.dataType().name());
+            json.add("config", GSON.toJsonTree(model.config()));
+            json.addProperty("step", step);
+            if (source != null) {
+                json.add("sourceVocabulary", GSON.toJsonTree(source.tokens()));
+            }
+            if (target != null) {
+                json.add("targetVocabulary", GSON.toJsonTree(target.tokens()));
+            }
+            json.add("files", GSON.toJsonTree(checksums));
+            byte[] modelJson = GSON.toJson(json).getBytes(StandardCharsets.UTF_8);
+            writeSynced(staging.resolve(MODEL), modelJson);
+            String name = String.format("ckpt-%08d-%s", step, UUID.randomUUID().toString().substring(0, 8));
+            move(staging, dir.resolve(name));
+            Path latestTmp = dir.resolve(LATEST + ".tmp");
+            writeSynced(latestTmp, (name + " " + sha256(modelJson) + "\n").getBytes(StandardCharsets.UTF_8));
+            move(latestTmp, dir.resolve(LATEST));
+            removeOthers(dir, name);
+        } catch (IOException e) {
+            throw new CheckpointException("Could not save the checkpoint in " + dir + ": " + e, e);
+        }
+    }
+
+    /** Loads the checkpoint {@code dir/LATEST} points to, checking every file first. */
+    public static Loaded load(Path dir) {
+        Path latest = dir.resolve(LATEST);
+        String pointer = readText(latest).trim();
+        String[] parts = pointer.split(" ");
+        if (parts.length != 2 || !parts[0].matches("ckpt-\\d{8}-[0-9a-f]{8}") || !parts[1].matches("[0-9a-f]{64}")) {
+            throw new CheckpointException(latest + ": expected \"ckpt-<step>-<id> <sha256>\", found \""
+                    + abbreviate(pointer) + "\"");
+        }
+        Path folder = dir.resolve(parts[0]);
+        Path modelFile = folder.resolve(MODEL);
+        byte[] modelJson = readBytes(modelFile);
+        if (!sha256(modelJson).equals(parts[1])) {
+            throw new CheckpointException(modelFile + ": checksum mismatch (the file is damaged or was changed)");
+        }
+        JsonObject json;
+        ModelConfig config;
+        DataType type;
+        Map<String, String> files;
+        try {
+            json = JsonParser.parseString(new String(modelJson, StandardCharsets.UTF_8)).getAsJsonObject();
+            if (!FORMAT.equals(json.get("format").getAsString())) {
+                throw new CheckpointException(modelFile + ": not an attn4j checkpoint (format " + json.get("format") + ")");
+            }
+            config = GSON.fromJson(json.get("config"), ModelConfig.class);
+            type = DataType.valueOf(json.get("dataType").getAsString());
+            files = GSON.fromJson(json.get("files"), new TypeToken<Map<String, String>>() { }.getType());
+        } catch (CheckpointException e) {
+            throw e;
+        } catch (RuntimeException e) {
+            throw new CheckpointException(modelFile + ": malformed (" + e.getMessage() + ")", e);
+        }
+        if (files == null || !files.containsKey(WEIGHTS)) {
+            throw new CheckpointException(modelFile + ": lists no " + WEIGHTS);
+        }
+        Map<String, Map<String, INDArray>> arrays = new LinkedHashMap<>();
+        for (Map.Entry<String, String> f : files.entrySet()) {
+            Path file = folder.resolve(f.getKey());
+            if (!List.of(WEIGHTS, OPTIMIZER).contains(f.getKey())) {
+                throw new CheckpointException(modelFile + ": lists an unexpected file '" + f.getKey() + "'");
+            }
+            if (!sha256(readBytes(file)).equals(f.getValue())) {
+                throw new CheckpointException(file + ": checksum mismatch (the file is damaged or was changed)");
+            }
+            try {
+                arrays.put(f.getKey(), Npz.read(file));
+            } catch (RuntimeException e) {
+                throw new CheckpointException(file + ": not a readable npz (" + e.getMessage() + ")", e);
+            }
+        }
+        TransformerModel model;
+        try {
+            model = "seq2seq".equals(json.get("kind").getAsString()) ? new Seq2SeqTransformer(config, type)
+                    : new LanguageModel(config, type);
+            model.loadParameters(arrays.get(WEIGHTS));
+        } catch (IllegalArgumentException e) {
+            throw new CheckpointException(folder.resolve(WEIGHTS) + " does not fit " + modelFile + ": " + e.getMessage(), e);
+        }
+        return new Loaded(model, vocabulary(json, "sourceVocabulary", modelFile),
+                vocabulary(json, "targetVocabulary", modelFile), json.get("step").getAsInt(), arrays.get(OPTIMIZER));
+    }
+
+    private static Vocabulary vocabulary(JsonObject json, String key, Path file) {
+        if (!json.has(key)) {
+            return null;
+        }
+        try {
+            List<String> tokens = GSON.fromJson(json.get(key), new TypeToken<List<String>>() { }.getType());
+            return Vocabulary.fromTokens(tokens);
+        } catch (RuntimeException e) {
+            throw new CheckpointException(file + ": malformed " + key + " (" + e.getMessage() + ")", e);
+        }
+    }
+
+    private static String writeNpz(Path file, Map<String, INDArray> arrays) throws IOException {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        Npz.write(arrays, bytes);
+        writeSynced(file, bytes.toByteArray());
+        return sha256(bytes.toByteArray());
+    }
+
+    private static void writeSynced(Path file, byte[] bytes) throws IOException {
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+            ch.write(java.nio.ByteBuffer.wrap(bytes));
+            ch.force(true);
+        }
+    }
+
+    private static void move(Path from, Path to) throws IOException {
+        try {
+            Files.move(from, to, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } catch (AtomicMoveNotSupportedException e) {
+            throw new IOException("the file system cannot rename atomically: " + e.getMessage(), e);
+        }
+    }
+
+    /** Removes earlier checkpoint folders and abandoned staging folders. */
+    private static void removeOthers(Path dir, String keep) throws IOException {
+        try (Stream<Path> s = Files.list(dir)) {
+            for (Path p : s.toList()) {
+                String n = p.getFileName().toString();
+                if (Files.isDirectory(p) && !n.equals(keep) && (n.startsWith("ckpt-") || n.startsWith(".tmp-"))) {
+                    try (Stream<Path> w = Files.walk(p)) {
+                        for (Path f : w.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                            Files.deleteIfExists(f);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    private static byte[] readBytes(Path file) {
+        try {
+            return Files.readAllBytes(file);
+        } catch (NoSuchFileException e) {
+            throw new CheckpointException(file + ": missing");
+        } catch (IOException e) {
+            throw new CheckpointException(file + ": cannot read (" + e + ")", e);
+        }
+    }
+
+    private static String readText(Path file) {
+        if (!Files.isDirectory(file.getParent() == null ? Path.of(".") : file.getParent())) {
+            throw new CheckpointException(file.getParent() + ": no such checkpoint directory");
+        }
+        return new String(readBytes(file), StandardCharsets.UTF_8);
+    }
+
+    static String sha256(byte[] bytes) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static String abbreviate(String s) {
+        return s.length() <= 80 ? s : s.substring(0, 80) + "...";
+    }
+}
