@@ -166,4 +166,38 @@ class GradientCheckTest {
         }
         checkLoss(o.output(), o.selfWeights(), o.crossWeights());
     }
+
+    @Test
+    void embeddingWithRepeatedIdsAndLearnedPositions() {
+        Embedding emb = new Embedding(sd, "embedding", 5, 4, F64);
+        Positions pos = new Positions(sd, "positions", PositionalEncoding.LEARNED, 6, 4, F64);
+        randomize(emb);
+        randomize(pos);
+        SDVariable ids = sd.constant(Nd4j.createFromArray(new int[][] {{1, 3, 1}, {4, 4, 0}}));
+        checkLoss(pos.forward(emb.forward(ids), sd.constant(Nd4j.scalar(DataType.LONG, 2L))));
+    }
+
+    @Test
+    void rotaryMultiHeadAttentionWithACache() {
+        MultiHeadAttention mha = new MultiHeadAttention(sd, "attn", MultiHeadAttention.Config.of(8, 2)
+                .withCausal(true).withRotary(true), F64);
+        randomize(mha);
+        KvCache<SDVariable> past = new KvCache<>(input("pastK", 2, 2, 3, 4), input("pastV", 2, 2, 3, 4));
+        MultiHeadAttention.CachedAttention o = mha.step(input("x", 2, 2, 8), past, AttentionMask.none());
+        checkLoss(o.attention().output(), o.attention().weights());
+    }
+
+    @Test
+    void rotaryScoresDependOnlyOnTheDistanceBetweenPositions() {
+        // The same query and key vector at every position: after rotation, score(m, n) is a function of m - n.
+        INDArray q = Nd4j.randn(F64, 1, 1, 1, 6).repeat(2, 5), k = Nd4j.randn(F64, 1, 1, 1, 6).repeat(2, 5);
+        SDVariable rq = Rotary.apply(sd.constant(q), null, 6), rk = Rotary.apply(sd.constant(k), null, 6);
+        INDArray scores = sd.mmul(rq, rk, false, true, false).eval();
+        for (int m = 1; m < 5; m++) {
+            for (int n = 1; n < 5; n++) {
+                assertEquals(scores.getDouble(0, 0, m - 1, n - 1), scores.getDouble(0, 0, m, n), 1e-12, m + "," + n);
+            }
+        }
+        assertTrue(Math.abs(scores.getDouble(0, 0, 0, 1) - scores.getDouble(0, 0, 0, 3)) > 1e-6, "distance matters");
+    }
 }
