@@ -119,7 +119,7 @@ final class BankSense {
         for (int step = 1; step <= steps; step++) {
             sd.fit(batches.get((step - 1) % batches.size()));
             if (step % Math.max(1, steps / 4) == 0) {
-                System.out.printf(Locale.ROOT, "     step %4d  held-out loss %.4f%n", step,
+                System.out.printf(Locale.ROOT, "     step %4d  held-out loss %.2e%n", step,
                         sd.output(testFeed, "loss").get("loss").getDouble(0));
             }
         }

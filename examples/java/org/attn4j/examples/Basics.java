@@ -178,7 +178,7 @@ public final class Basics {
         }
         BankSense.drawWeights(r, 12, png);
         System.out.printf(Locale.ROOT, "   held-out accuracy %.3f; \"bank\"'s largest weight is on the sense word in %.1f%%"
-                + " of %d held-out sentences (trained in %.1f s, held-out loss %.3f -> %.4f). Heatmap: %s%n",
+                + " of %d held-out sentences (trained in %.1f s, held-out loss %.3f -> %.1e). Heatmap: %s%n",
                 r.accuracy(), 100 * r.attendsSense(), r.heldOut().size(), r.seconds(), r.initialLoss(),
                 r.finalLoss(), png);
         System.out.println("   Only the sense word tells the senses apart and it moves around, so \"bank\" learns"
