@@ -49,7 +49,7 @@ public final class DecodingSession {
         }
         List<String> outputs = new ArrayList<>(List.of(g.logProbs()));
         g.caches().forEach(c -> outputs.addAll(List.of(c.keys(), c.values())));
-        Map<String, INDArray> r = sd.output(feeds, outputs);
+        Map<String, INDArray> r = model.graphLock().read(() -> sd.output(feeds, outputs));
         List<KvCache<INDArray>> grown = new ArrayList<>();
         g.caches().forEach(c -> grown.add(new KvCache<>(r.get(c.keys()), r.get(c.values()))));
         cache = grown;
@@ -64,7 +64,8 @@ public final class DecodingSession {
             throw new IllegalArgumentException("The prefix has " + prefix.size(1) + " tokens; the model's positions "
                     + "cover " + model.positions.maxLen() + " (maxLen)");
         }
-        return sd.output(feeds(g, prefix), g.logProbs()).get(g.logProbs());
+        Map<String, INDArray> feeds = feeds(g, prefix);
+        return model.graphLock().read(() -> sd.output(feeds, g.logProbs()).get(g.logProbs()));
     }
 
     /** Keeps batch rows {@code rows} (repeats allowed), in that order: beam search's reordering. */

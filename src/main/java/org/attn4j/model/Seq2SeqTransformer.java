@@ -96,8 +96,8 @@ public final class Seq2SeqTransformer extends TransformerModel {
     @Override
     public DecodingSession startDecoding(INDArray source) {
         checkIds("source", source, config.sourceVocab());
-        Map<String, INDArray> r = sd.output(Map.of(SOURCE, source.castTo(DataType.INT)), memory.name(),
-                memoryKeep.name());
+        Map<String, INDArray> r = graphLock().read(() -> sd.output(Map.of(SOURCE, source.castTo(DataType.INT)),
+                memory.name(), memoryKeep.name()));
         return new DecodingSession(this, Map.of("memory", r.get(memory.name()), "memoryKeep",
                 r.get(memoryKeep.name())));
     }

@@ -101,7 +101,8 @@ public abstract class TransformerModel extends Module {
 
     /** Logits {@code [B, T, V]} of one forward pass (no dropout). */
     public INDArray predict(INDArray source, INDArray input) {
-        return sd.output(feeds(source, input, null), logits.name()).get(logits.name());
+        Map<String, INDArray> feeds = feeds(source, input, null);
+        return graphLock().read(() -> sd.output(feeds, logits.name()).get(logits.name()));
     }
 
     /** Every attention weight of one forward pass, in one call. */
@@ -111,7 +112,8 @@ public abstract class TransformerModel extends Module {
         for (List<SDVariable> group : List.of(encoderSelf, decoderSelf, decoderCross)) {
             group.forEach(v -> names.add(v.name()));
         }
-        Map<String, INDArray> r = sd.output(feeds(source, input, null), names);
+        Map<String, INDArray> feeds = feeds(source, input, null);
+        Map<String, INDArray> r = graphLock().read(() -> sd.output(feeds, names));
         return new AttentionMaps(values(encoderSelf, r), values(decoderSelf, r), values(decoderCross, r));
     }
 
@@ -145,18 +147,22 @@ public abstract class TransformerModel extends Module {
 
     /** The full-prefix decoding graph (also used for a session's first step). */
     final DecodeGraph fullGraph() {
-        if (full == null) {
-            full = buildDecodeGraph("full", false);
-        }
-        return full;
+        return graphLock().write(() -> {
+            if (full == null) {
+                full = buildDecodeGraph("full", false);
+            }
+            return full;
+        });
     }
 
     /** The one-token-at-a-time decoding graph with a key/value cache. */
     final DecodeGraph stepGraph() {
-        if (step == null) {
-            step = buildDecodeGraph("step", true);
-        }
-        return step;
+        return graphLock().write(() -> {
+            if (step == null) {
+                step = buildDecodeGraph("step", true);
+            }
+            return step;
+        });
     }
 
     /**

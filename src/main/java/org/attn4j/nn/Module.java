@@ -28,6 +28,7 @@ public abstract class Module {
     private final Map<String, SDVariable> ownParameters = new LinkedHashMap<>();
     private final List<Module> children = new ArrayList<>();
     private final Map<String, EagerGraph> eagerGraphs = new HashMap<>();
+    private final GraphLock graphLock = new GraphLock();
 
     protected Module(SameDiff sd, String name, DataType dataType) {
         this.sd = Objects.requireNonNull(sd, "sd");
@@ -47,6 +48,11 @@ public abstract class Module {
     /** This module's name prefix ("" for a top-level module). */
     public String name() {
         return name;
+    }
+
+    /** Guards this module's graph when several threads use the module ({@link GraphLock}). */
+    public GraphLock graphLock() {
+        return graphLock;
     }
 
     /** Data type of the parameters (FLOAT by default, DOUBLE for checks). */
@@ -136,9 +142,9 @@ public abstract class Module {
         StringBuilder key = new StringBuilder(label);
         present.forEach((k, v) -> key.append('|').append(k).append(':').append(v.rank())
                 .append(':').append(v.dataType()));
-        EagerGraph graph = eagerGraphs.computeIfAbsent(key.toString(),
-                k -> EagerGraph.build(sd, qualify("eager" + eagerGraphs.size()), present, build));
-        return graph.run(present);
+        EagerGraph graph = graphLock.write(() -> eagerGraphs.computeIfAbsent(key.toString(),
+                k -> EagerGraph.build(sd, qualify("eager" + eagerGraphs.size()), present, build)));
+        return graphLock.read(() -> graph.run(present));
     }
 
     /** Checks that an eager input has the parameters' floating-point type. */

@@ -108,11 +108,14 @@ public final class Trainer {
         this.config = config;
         this.sd = model.sameDiff();
         String lossName = "loss.smoothing_" + config.labelSmoothing();
-        SDVariable l = sd.hasVariable(lossName) ? sd.getVariable(lossName)
-                : Losses.crossEntropy(lossName, model.logits(), model.targets(), model.config().padId(),
-                        model.config().targetVocab(), config.labelSmoothing());
-        this.loss = l.name();
-        sd.setLossVariables(loss);
+        this.loss = model.graphLock().write(() -> {
+            SDVariable l = sd.hasVariable(lossName) ? sd.getVariable(lossName)
+                    : Losses.crossEntropy(lossName, model.logits(), model.targets(), model.config().padId(),
+                            model.config().targetVocab(), config.labelSmoothing());
+            sd.setLossVariables(l.name());
+            Dropout.seed(sd);
+            return l.name();
+        });
         this.parameters = new ArrayList<>(model.parameters().keySet());
         IUpdater updater = config.updater();
         for (String p : parameters) {
@@ -123,7 +126,6 @@ public final class Trainer {
             updaters.put(p, updater.instantiate(state, true));
         }
         this.weightDecay = config.weightDecay() > 0 ? new WeightDecay(config.weightDecay(), true) : null;
-        Dropout.seed(sd);
     }
 
     public TransformerModel model() {
@@ -147,6 +149,10 @@ public final class Trainer {
     /** One update on a batch. Throws {@link TrainingDivergedException} (weights untouched) on NaN or infinity. */
     public StepResult step(Batch batch) {
         Map<String, INDArray> feeds = model.feeds(batch.source(), batch.input(), batch.target());
+        return model.graphLock().write(() -> update(feeds, batch));
+    }
+
+    private StepResult update(Map<String, INDArray> feeds, Batch batch) {
         // Dropout masks depend on (seed, step) only, so a resumed run draws the same ones.
         sd.getVariable(Dropout.SEED).getArr().assign((config.seed() * 1_000_003L + step) % 1_000_000_007L);
         OutAndGrad r = sd.calculateGradientsAndOutputs(feeds, List.of(loss), parameters);
@@ -186,7 +192,7 @@ public final class Trainer {
     /** Mean loss on a batch without updating or dropout. */
     public double evaluateLoss(Batch batch) {
         Map<String, INDArray> feeds = model.feeds(batch.source(), batch.input(), batch.target());
-        return sd.output(feeds, loss).get(loss).getDouble(0);
+        return model.graphLock().read(() -> sd.output(feeds, loss).get(loss).getDouble(0));
     }
 
     /** The updaters' state arrays by parameter name (views: saving them saves the optimizer). */
