@@ -135,6 +135,13 @@ public abstract class TransformerModel extends Module {
             throw new IllegalArgumentException(what + " has length " + ids.size(1) + " but the model's positions cover "
                     + positions.maxLen() + " (maxLen)");
         }
+        if (ids.dataType().isFPType()) {
+            INDArray rounded = org.nd4j.linalg.ops.transforms.Transforms.round(ids, true);
+            if (ids.isNaN().any() || ids.isInfinite().any() || !rounded.equals(ids)) {
+                throw new IllegalArgumentException(what + " must hold whole token ids; it is " + ids.dataType()
+                        + " with NaN, infinite or fractional values");
+            }
+        }
         double min = ids.minNumber().doubleValue(), max = ids.maxNumber().doubleValue();
         if (min < 0 || max >= vocab) {
             throw new IllegalArgumentException(what + " holds token id " + (long) (min < 0 ? min : max)

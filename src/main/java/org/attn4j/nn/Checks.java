@@ -39,6 +39,22 @@ final class Checks {
         }
     }
 
+    /** Rejects NaN and infinite values, saying how many and where the first one is. */
+    static void finite(String what, INDArray x) {
+        if (x == null || !x.dataType().isFPType()) {
+            return;
+        }
+        INDArray bad = x.isNaN().castTo(org.nd4j.linalg.api.buffer.DataType.INT)
+                .addi(x.isInfinite().castTo(org.nd4j.linalg.api.buffer.DataType.INT));
+        long count = bad.sumNumber().longValue();
+        if (count > 0) {
+            long first = bad.reshape(bad.length()).argMax().getLong(0);
+            long[] at = org.nd4j.linalg.api.shape.Shape.ind2subC(x.shape(), first);
+            throw new IllegalArgumentException(what + " contains " + count + " NaN or infinite value"
+                    + (count > 1 ? "s" : "") + ", the first at " + Arrays.toString(at) + " (" + x.getDouble(at) + ")");
+        }
+    }
+
     static void sameType(INDArray reference, String what, INDArray x) {
         if (x != null && x.dataType() != reference.dataType()) {
             throw new IllegalArgumentException(what + " is " + x.dataType() + " but the query is "

@@ -29,6 +29,7 @@ public abstract class Module {
     private final List<Module> children = new ArrayList<>();
     private final Map<String, EagerGraph> eagerGraphs = new HashMap<>();
     private final GraphLock graphLock = new GraphLock();
+    private volatile boolean inputChecks = true;
 
     protected Module(SameDiff sd, String name, DataType dataType) {
         this.sd = Objects.requireNonNull(sd, "sd");
@@ -147,8 +148,19 @@ public abstract class Module {
         return graphLock.read(() -> graph.run(present));
     }
 
-    /** Checks that an eager input has the parameters' floating-point type. */
+    /**
+     * Whether eager calls ({@code apply}) reject inputs holding NaN or infinity with a message that
+     * says where (on by default; one pass over the input).
+     */
+    public void setInputChecks(boolean on) {
+        this.inputChecks = on;
+    }
+
+    /** Checks that an eager input has the parameters' floating-point type and, if enabled, is finite. */
     protected final void checkDataType(String what, INDArray x) {
+        if (inputChecks) {
+            Checks.finite(what, x);
+        }
         if (x != null && x.dataType() != dataType) {
             throw new IllegalArgumentException("Layer '" + name + "': " + what + " is " + x.dataType()
                     + " but the layer's parameters are " + dataType + "; cast it with castTo("

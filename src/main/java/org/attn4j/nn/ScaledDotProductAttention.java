@@ -137,6 +137,9 @@ public final class ScaledDotProductAttention {
         long b = q.size(0), h = q.size(1), tq = q.size(2), d = q.size(3), tk = k.size(2);
         Checks.shape("key", k, b, h, tk, d);
         Checks.shape("value", v, b, h, tk, v.size(3));
+        Checks.finite("query", q);
+        Checks.finite("key", k);
+        Checks.finite("value", v);
         Checks.sameType(q, "key", k);
         Checks.sameType(q, "value", v);
         Checks.mask(mask, b, h, tq, tk);

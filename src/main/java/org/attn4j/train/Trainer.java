@@ -8,6 +8,7 @@ import java.util.Objects;
 import org.attn4j.data.Batch;
 import org.attn4j.model.TransformerModel;
 import org.attn4j.nn.Dropout;
+import org.attn4j.nn.Gradients;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.autodiff.samediff.api.OutAndGrad;
@@ -114,6 +115,7 @@ public final class Trainer {
                             model.config().targetVocab(), config.labelSmoothing());
             sd.setLossVariables(l.name());
             Dropout.seed(sd);
+            Gradients.build(sd);
             return l.name();
         });
         this.parameters = new ArrayList<>(model.parameters().keySet());

@@ -1,0 +1,52 @@
+package org.attn4j.reliability;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.BufferedReader;
+import java.io.File;
+import java.io.InputStreamReader;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+import org.attn4j.io.Checkpoint;
+import org.attn4j.model.LanguageModel;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+/** A JVM killed (SIGKILL) in the middle of saving leaves a checkpoint that loads, intact. */
+class InterruptedSaveTest {
+    @Test
+    void killingTheSaverNeverDamagesTheCheckpoint(@TempDir Path dir) throws Exception {
+        LanguageModel base = SaveLoop.base();
+        long[] delays = {0, 7, 23};
+        for (long delay : delays) {
+            String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+            Process p = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"),
+                    SaveLoop.class.getName(), dir.toString()).redirectErrorStream(true).start();
+            BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream()));
+            String line;
+            int saved = 0;
+            while ((line = out.readLine()) != null && saved < 3) {
+                if (line.startsWith("saved ")) {
+                    saved = Integer.parseInt(line.substring(6));
+                }
+            }
+            assertTrue(saved >= 3, "the saver process did not get going (last line: " + line + ")");
+            Thread.sleep(delay);
+            p.destroyForcibly(); // SIGKILL: no shutdown hooks, no finally blocks
+            assertTrue(p.waitFor(30, TimeUnit.SECONDS));
+
+            Checkpoint.Loaded loaded = Checkpoint.load(dir);
+            int k = loaded.step();
+            assertTrue(k >= saved, "version " + k + " after seeing " + saved);
+            for (var e : base.parameters().entrySet()) {
+                INDArray expected = e.getValue().getArr().add(k);
+                INDArray got = loaded.model().parameters().get(e.getKey()).getArr();
+                assertTrue(expected.equalsWithEps(got, 1e-3), e.getKey() + " of version " + k);
+            }
+            assertEquals(loaded.model().config(), base.config());
+        }
+        assertTrue(new File(dir.toFile(), Checkpoint.LATEST).exists());
+    }
+}
