@@ -43,7 +43,10 @@ public final class Soak {
                     out[i][t] = 1 + rnd.nextInt(63);
                 }
             }
-            Trainer.StepResult r = trainer.step(new Batch(null, ids(in), ids(out)));
+            Batch batch = new Batch(null, ids(in), ids(out));
+            Trainer.StepResult r = trainer.step(batch);
+            batch.input().close();
+            batch.target().close();
             if (step == warmup || step % every == 0 || step == steps) {
                 System.gc();
                 last = residentMb();

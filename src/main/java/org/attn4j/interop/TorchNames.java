@@ -79,6 +79,61 @@ public final class TorchNames {
         return out;
     }
 
+    /**
+     * The inverse of {@link #toAttn4j}: attn4j parameter names (of a MultiHeadAttention,
+     * TransformerBlock, or stacks of them such as {@code encoder.layers.0.*}) to PyTorch state_dict
+     * keys. Query, key and value projections of equal width are fused into {@code in_proj_*} as
+     * PyTorch does when kdim = vdim = d_model; otherwise they stay {@code q_proj_weight} etc.
+     */
+    public static Map<String, INDArray> toTorch(Map<String, INDArray> attn4j) {
+        Map<String, INDArray> out = new LinkedHashMap<>();
+        Map<String, Map<String, INDArray>> attention = new LinkedHashMap<>(); // attention prefix -> q/k/v/out params
+        for (Map.Entry<String, INDArray> e : attn4j.entrySet()) {
+            String key = e.getKey();
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile("^(.*?)(?:^|\\.)?([qkv]|out)\\.(weight|bias)$").matcher(key);
+            boolean isAttention = m.matches() && (m.group(1).isEmpty() || m.group(1).endsWith("attn"));
+            if (isAttention) {
+                attention.computeIfAbsent(m.group(1), k -> new LinkedHashMap<>()).put(m.group(2) + "." + m.group(3), e.getValue());
+            } else {
+                out.put(key.replace("ff.linear", "linear").replace("cross_attn", "multihead_attn"), e.getValue());
+            }
+        }
+        attention.forEach((prefix, p) -> {
+            String base = prefix.isEmpty() ? "" : prefix.replace("cross_attn", "multihead_attn") + ".";
+            INDArray q = p.get("q.weight"), k = p.get("k.weight"), v = p.get("v.weight");
+            if (q == null || k == null || v == null || p.get("out.weight") == null) {
+                throw new IllegalArgumentException("Attention '" + prefix + "' lacks one of q, k, v, out weights: has "
+                        + p.keySet());
+            }
+            if (java.util.Arrays.equals(q.shape(), k.shape()) && java.util.Arrays.equals(q.shape(), v.shape())) {
+                out.put(base + "in_proj_weight", org.nd4j.linalg.factory.Nd4j.concat(0, q, k, v));
+            } else {
+                out.put(base + "q_proj_weight", q);
+                out.put(base + "k_proj_weight", k);
+                out.put(base + "v_proj_weight", v);
+            }
+            if (p.containsKey("q.bias")) {
+                out.put(base + "in_proj_bias", org.nd4j.linalg.factory.Nd4j.concat(0, p.get("q.bias"), p.get("k.bias"),
+                        p.get("v.bias")));
+            }
+            out.put(base + "out_proj.weight", p.get("out.weight"));
+            if (p.containsKey("out.bias")) {
+                out.put(base + "out_proj.bias", p.get("out.bias"));
+            }
+        });
+        return out;
+    }
+
+    /** Writes a module's parameters to a plain npz under PyTorch's state_dict names, for {@code load_state_dict}. */
+    public static void exportNpz(org.attn4j.nn.Module module, java.nio.file.Path file) throws java.io.IOException {
+        Map<String, INDArray> weights = new LinkedHashMap<>();
+        String prefix = module.name().isEmpty() ? "" : module.name() + ".";
+        module.parameters().forEach((k, v) -> weights.put(k.substring(prefix.length()), v.getArr()));
+        try (java.io.OutputStream out = java.nio.file.Files.newOutputStream(file)) {
+            org.attn4j.io.Npz.write(toTorch(weights), out);
+        }
+    }
+
     /** The attention module a key belongs to: "" for a bare MultiheadAttention, "self_attn", ...; else null. */
     private static String attentionOwner(String key) {
         for (String owner : Arrays.asList("self_attn", "multihead_attn")) {

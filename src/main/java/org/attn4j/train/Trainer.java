@@ -188,6 +188,10 @@ public final class Trainer {
             }
             param.subi(g);
         }
+        // Free the step's native buffers now rather than when the garbage collector finds them: with
+        // little heap garbage per step, ND4J's off-heap memory would otherwise pile up between collections.
+        grads.values().forEach(INDArray::close);
+        r.getOutputs().values().forEach(INDArray::close);
         return new StepResult(step++, value, norm, lr, batch.tokens(model.config().padId()));
     }
 

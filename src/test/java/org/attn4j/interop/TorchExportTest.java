@@ -1,0 +1,50 @@
+package org.attn4j.interop;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import org.attn4j.io.Npz;
+import org.attn4j.nn.AttentionMask;
+import org.attn4j.nn.TransformerBlock;
+import org.junit.jupiter.api.Test;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+/** attn4j weights exported under PyTorch's names: back to exactly PyTorch's state_dicts. */
+class TorchExportTest {
+    @Test
+    void everyFixtureRoundTripsToItsStateDict() throws Exception {
+        for (Path json : TorchParityTest.cases()) {
+            ParityCase c = ParityCase.load(json);
+            Map<String, INDArray> torch = c.group("param");
+            Map<String, INDArray> back = TorchNames.toTorch(TorchNames.toAttn4j(torch, ""));
+            assertEquals(new java.util.TreeSet<>(torch.keySet()), new java.util.TreeSet<>(back.keySet()), c.name());
+            torch.forEach((k, v) -> assertEquals(v, back.get(k), c.name() + " " + k));
+        }
+    }
+
+    /**
+     * Writes target/torch-export/encoder_layer.npz: an attn4j block's weights under PyTorch names plus
+     * an input and attn4j's output; src/test/python/check_torch_export.py loads it into PyTorch.
+     */
+    @Test
+    void exportsABlockForPyTorch() throws Exception {
+        Nd4j.getRandom().setSeed(9);
+        TransformerBlock block = TransformerBlock.create(TransformerBlock.Config.encoder(8, 2, 16), DataType.DOUBLE);
+        Path dir = Files.createDirectories(Path.of("target/torch-export"));
+        Path weights = dir.resolve("encoder_layer_weights.npz");
+        TorchNames.exportNpz(block, weights);
+        Map<String, INDArray> exported = Npz.read(weights);
+        assertTrue(exported.containsKey("self_attn.in_proj_weight") && exported.containsKey("linear1.weight")
+                && exported.containsKey("norm2.bias"), exported.keySet().toString());
+        assertEquals(12, exported.size(), "TransformerEncoderLayer's 12 state_dict entries");
+        INDArray x = Nd4j.randn(DataType.DOUBLE, 2, 3, 8);
+        try (var out = Files.newOutputStream(dir.resolve("encoder_layer_io.npz"))) {
+            Npz.write(Map.of("src", x, "output", block.apply(x, AttentionMask.none()).output()), out);
+        }
+    }
+}
