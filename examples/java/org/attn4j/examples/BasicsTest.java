@@ -2,10 +2,6 @@ package org.attn4j.examples;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.ByteArrayOutputStream;
-import java.io.IOException;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.regex.Matcher;
@@ -16,16 +12,8 @@ import org.junit.jupiter.api.io.TempDir;
 /** Smoke test: Basics runs with tiny settings, prints the lesson's numbers, writes its files and its RESULT line. */
 class BasicsTest {
     @Test
-    void runsTheLessonAndWritesItsPictures(@TempDir Path dir) throws IOException {
-        PrintStream original = System.out;
-        ByteArrayOutputStream captured = new ByteArrayOutputStream();
-        System.setOut(new PrintStream(captured, true, StandardCharsets.UTF_8));
-        try {
-            Basics.main(new String[] {"out=" + dir, "steps=60", "trials=20", "seed=3"});
-        } finally {
-            System.setOut(original);
-        }
-        String out = captured.toString(StandardCharsets.UTF_8);
+    void runsTheLessonAndWritesItsPictures(@TempDir Path dir) throws Exception {
+        String out = Stdout.capture(() -> Basics.main(new String[] {"out=" + dir, "steps=60", "trials=20", "seed=3"}));
         // The lesson's numbers: softmax([2, 0, 1] / 2).
         assertTrue(out.contains("query 0 weights [0.506, 0.186, 0.307]"), out);
         for (String file : new String[] {"scaling.png", "bank.png", "tour.html"}) {

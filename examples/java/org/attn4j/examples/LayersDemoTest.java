@@ -2,9 +2,6 @@ package org.attn4j.examples;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
@@ -12,16 +9,8 @@ import org.junit.jupiter.api.Test;
 /** Smoke test: the demo runs with tiny settings and ends with its RESULT line. */
 class LayersDemoTest {
     @Test
-    void runsAndReportsALowerLoss() {
-        PrintStream original = System.out;
-        ByteArrayOutputStream captured = new ByteArrayOutputStream();
-        System.setOut(new PrintStream(captured, true, StandardCharsets.UTF_8));
-        try {
-            LayersDemo.main(new String[] {"steps=40", "seed=2"});
-        } finally {
-            System.setOut(original);
-        }
-        String out = captured.toString(StandardCharsets.UTF_8);
+    void runsAndReportsALowerLoss() throws Exception {
+        String out = Stdout.capture(() -> LayersDemo.main(new String[] {"steps=40", "seed=2"}));
         assertTrue(out.contains("token 0 attends with weights [0.506, 0.186, 0.307]"), out);
         Matcher m = Pattern.compile("RESULT initial_loss=(\\S+) final_loss=(\\S+) steps=40").matcher(out);
         assertTrue(m.find(), out);
