@@ -15,7 +15,6 @@ import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.ops.impl.controlflow.compat.StopGradient;
-import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * What the encoder-decoder and the language model share: the target embedding, positions, the
@@ -213,10 +212,5 @@ public abstract class TransformerModel extends Module {
         List<KvCache<String>> cacheNames = o.caches().stream()
                 .map(c -> new KvCache<>(c.keys().name(), c.values().name())).toList();
         return new DecodeGraph(ids.name(), contextNames, pastNames, logProbs.name(), cacheNames);
-    }
-
-    /** An empty INT array helper for tests and decoding. */
-    static INDArray ids(int[][] rows) {
-        return Nd4j.createFromArray(rows).castTo(DataType.INT);
     }
 }
