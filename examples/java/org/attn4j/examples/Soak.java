@@ -18,15 +18,16 @@ import org.nd4j.linalg.factory.Nd4j;
  * A long run that watches memory: trains a toy-size language model (B=32, T=32, d=64, 4 heads,
  * ff=256, 2 layers, dropout 0.1) on random sequences and reports the process's resident memory
  * (heap and off-heap: VmRSS from /proc/self/status) and the JVM heap in use. After warm-up, resident
- * memory should stay flat; growth shows a leak.
+ * memory should stay flat; growth shows a leak. Warm-up is the first 2,000 steps: ND4J's native memory
+ * pools and the C allocator's arenas fill up over the first thousand or two steps.
  *
- * <p>Arguments ({@code key=value}): {@code steps=20000}, {@code warmup=200}, {@code every=1000}.
+ * <p>Arguments ({@code key=value}): {@code steps=20000}, {@code warmup=2000}, {@code every=1000}.
  * Run: {@code mvn -q test-compile exec:java@soak}. Last line:
  * {@code RESULT steps=... rss_warm_mb=... rss_end_mb=... rss_max_mb=... rss_growth=... heap_end_mb=...}.
  */
 public final class Soak {
     public static void main(String[] args) throws IOException {
-        Map<String, String> o = Args.parse(args, Map.of("steps", "20000", "warmup", "200", "every", "1000"));
+        Map<String, String> o = Args.parse(args, Map.of("steps", "20000", "warmup", "2000", "every", "1000"));
         int steps = Integer.parseInt(o.get("steps")), warmup = Integer.parseInt(o.get("warmup"));
         int every = Integer.parseInt(o.get("every"));
         Nd4j.getRandom().setSeed(1);
