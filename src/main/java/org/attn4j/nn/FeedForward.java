@@ -68,11 +68,16 @@ public final class FeedForward extends Module {
 
     /** {@code [B, T, C] -> [B, T, C]}. */
     public SDVariable forward(SDVariable x) {
-        SDVariable hidden = config.activation().apply(linear1.forward(x)); // [B, T, F]
+        return Graphs.reshapeLike(forwardRows(sd.reshape(x, -1, config.dModel())), x, 1, config.dModel());
+    }
+
+    /** Rows {@code [N, C] -> [N, C]}: no reshapes. */
+    SDVariable forwardRows(SDVariable rows) {
+        SDVariable hidden = config.activation().apply(linear1.forwardRows(rows)); // [N, F]
         if (gate != null) {
-            hidden = hidden.mul(gate.forward(x));
+            hidden = hidden.mul(gate.forwardRows(rows));
         }
-        return linear2.forward(Dropout.apply(hidden, config.dropout()));
+        return linear2.forwardRows(Dropout.apply(hidden, config.dropout()));
     }
 
     /** Eager: {@code x [B, T, C] -> [B, T, C]}. */

@@ -61,10 +61,15 @@ public final class LayerNorm extends Module {
     public SDVariable forward(SDVariable x) {
         // Reduce over axis 1 of a [N, C] view: in M2.1, SameDiff's mean(keepDims, -1) on rank 3 is wrong.
         SDVariable flat = sd.reshape(x, -1, config.width()); // [N, C]
-        SDVariable centered = flat.sub(flat.mean(true, 1)); // [N, C]
+        return Graphs.reshapeLike(forwardRows(flat), x, 1, config.width()); // [..., C]
+    }
+
+    /** Rows {@code [N, C] -> [N, C]}: no reshapes. */
+    SDVariable forwardRows(SDVariable rows) {
+        SDVariable centered = rows.sub(rows.mean(true, 1)); // [N, C]
         SDVariable variance = centered.mul(centered).mean(true, 1); // [N, 1], biased
         SDVariable normalized = centered.mul(sd.math.rsqrt(variance.add(config.eps())));
-        return Graphs.reshapeLike(normalized.mul(weight).add(bias), x, 1, config.width()); // [..., C]
+        return normalized.mul(weight).add(bias);
     }
 
     /** Eager: {@code x [..., C] -> [..., C]}. */

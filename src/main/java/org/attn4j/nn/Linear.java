@@ -58,11 +58,13 @@ public final class Linear extends Module {
     /** {@code [..., in] -> [..., out]}. */
     public SDVariable forward(SDVariable x) {
         SDVariable flat = sd.reshape(x, -1, config.in()); // (N, in)
-        SDVariable y = sd.mmul(flat, weight, false, true, false); // (N, out)
-        if (bias != null) {
-            y = y.add(bias);
-        }
-        return Graphs.reshapeLike(y, x, 1, config.out()); // [..., out]
+        return Graphs.reshapeLike(forwardRows(flat), x, 1, config.out()); // [..., out]
+    }
+
+    /** Rows {@code [N, in] -> [N, out]}: no reshapes. */
+    SDVariable forwardRows(SDVariable rows) {
+        SDVariable y = sd.mmul(rows, weight, false, true, false); // (N, out)
+        return bias == null ? y : y.add(bias);
     }
 
     private INDArray uniform(double bound, long... shape) {

@@ -122,7 +122,7 @@ public final class MultiHeadAttention extends Module {
      */
     public AttentionOutput<SDVariable> forward(SDVariable query, SDVariable key, SDVariable value,
             AttentionMask<SDVariable> mask) {
-        return attend(query, key, value, mask, null).attention();
+        return onSequences(query, key, value, mask, null).attention();
     }
 
     /** Attention output together with the keys and values it used, for incremental decoding. */
@@ -136,16 +136,32 @@ public final class MultiHeadAttention extends Module {
      * grown cache. Gives what {@link #forward} gives on the whole sequence, for the new rows.
      */
     public CachedAttention step(SDVariable x, KvCache<SDVariable> past, AttentionMask<SDVariable> mask) {
-        return attend(x, x, x, mask, past);
+        return onSequences(x, x, x, mask, past);
     }
 
-    private CachedAttention attend(SDVariable query, SDVariable key, SDVariable value,
+    /** {@link #attendRows} on sequences {@code [B, T, width]}: flattens them, and reshapes the output back. */
+    private CachedAttention onSequences(SDVariable query, SDVariable key, SDVariable value,
             AttentionMask<SDVariable> mask, KvCache<SDVariable> past) {
+        SequenceShape qs = SequenceShape.of(query), ks = key == query ? qs : SequenceShape.of(key);
+        SDVariable qRows = SequenceShape.rows(query, config.dModel());
+        SDVariable kRows = key == query && config.kDim() == config.dModel() ? qRows : SequenceShape.rows(key, config.kDim());
+        SDVariable vRows = value == key && config.vDim() == config.kDim() ? kRows : SequenceShape.rows(value, config.vDim());
+        CachedAttention c = attendRows(qRows, qs, kRows, vRows, ks, mask, past);
+        return new CachedAttention(new AttentionOutput<>(qs.unflatten(c.attention().output(), config.dModel()),
+                c.attention().weights()), c.cache());
+    }
+
+    /**
+     * The layer on rows: {@code query [B*Tq, C]} of sequences shaped {@code qs}, keys and values
+     * {@code [B*Tk, kDim/vDim]} shaped {@code ks}; returns output rows {@code [B*Tq, C]}.
+     */
+    CachedAttention attendRows(SDVariable query, SequenceShape qs, SDVariable key, SDVariable value,
+            SequenceShape ks, AttentionMask<SDVariable> mask, KvCache<SDVariable> past) {
         int h = config.heads(), d = config.headDim();
         // 1. Project, then split the width into heads.
-        SDVariable qh = splitHeads(q.forward(query), h, d); // [B, H, Tq, D]
-        SDVariable kh = splitHeads(k.forward(key), h, d); // [B, H, Tk, D]
-        SDVariable vh = splitHeads(v.forward(value), h, d); // [B, H, Tk, D]
+        SDVariable qh = sd.permute(qs.unflatten(q.forwardRows(query), h, d), 0, 2, 1, 3); // [B, H, Tq, D]
+        SDVariable kh = sd.permute(ks.unflatten(k.forwardRows(key), h, d), 0, 2, 1, 3); // [B, H, Tk, D]
+        SDVariable vh = sd.permute(ks.unflatten(v.forwardRows(value), h, d), 0, 2, 1, 3); // [B, H, Tk, D]
         // 2. Positions by rotation (RoPE); new tokens stand after the cached ones.
         SDVariable offset = past == null ? null : Graphs.size(past.keys(), 2);
         if (config.rotary()) {
@@ -160,13 +176,8 @@ public final class MultiHeadAttention extends Module {
         AttentionOutput<SDVariable> a = attention.forward(qh, kh, vh,
                 config.causal() ? mask.withCausal() : mask, d);
         // 4. Concatenate the heads and mix them.
-        SDVariable merged = Graphs.replaceTail(sd.permute(a.output(), 0, 2, 1, 3), 2, config.dModel()); // [B, Tq, C]
-        return new CachedAttention(new AttentionOutput<>(out.forward(merged), a.weights()), new KvCache<>(kh, vh));
-    }
-
-    private SDVariable splitHeads(SDVariable x, int h, int d) {
-        SDVariable split = Graphs.replaceTail(x, 1, h, d); // [B, T, H, D]
-        return sd.permute(split, 0, 2, 1, 3); // [B, H, T, D]
+        SDVariable merged = sd.reshape(sd.permute(a.output(), 0, 2, 1, 3), -1, config.dModel()); // [B*Tq, C]
+        return new CachedAttention(new AttentionOutput<>(out.forwardRows(merged), a.weights()), new KvCache<>(kh, vh));
     }
 
     /** Eager self-attention on {@code x [B, T, C]}. */

@@ -157,29 +157,37 @@ public final class TransformerBlock extends Module {
     private Step run(SDVariable x, AttentionMask<SDVariable> selfMask, SDVariable memory,
             AttentionMask<SDVariable> memoryMask, KvCache<SDVariable> past) {
         boolean pre = config.normFirst();
+        int c = config.dModel();
+        // The block works on rows [B*T, C]: every sub-layer but attention is position-wise, and
+        // reshaping once here saves SameDiff several shape ops per linear layer and norm.
+        SequenceShape xs = SequenceShape.of(x);
+        SDVariable rows = SequenceShape.rows(x, c); // [B*T, C]
         // 1. Self-attention sub-layer (over the cache and the new tokens when decoding).
-        SDVariable in = pre ? norm1.forward(x) : x;
-        MultiHeadAttention.CachedAttention self = selfAttn.step(in, past, selfMask);
-        x = residual(x, self.attention().output(), pre ? null : norm1);
+        SDVariable in = pre ? norm1.forwardRows(rows) : rows;
+        MultiHeadAttention.CachedAttention self = selfAttn.attendRows(in, xs, in, in, xs, selfMask, past);
+        rows = residual(rows, self.attention().output(), pre ? null : norm1);
         // 2. Cross-attention over the memory (decoder only).
         SDVariable crossWeights = null;
         if (crossAttn != null) {
-            in = pre ? norm2.forward(x) : x;
-            AttentionOutput<SDVariable> cross = crossAttn.forward(in, memory, memory, memoryMask);
-            x = residual(x, cross.output(), pre ? null : norm2);
+            SequenceShape ms = SequenceShape.of(memory);
+            SDVariable memoryRows = SequenceShape.rows(memory, c); // [B*Tm, C]
+            in = pre ? norm2.forwardRows(rows) : rows;
+            AttentionOutput<SDVariable> cross = crossAttn.attendRows(in, xs, memoryRows, memoryRows, ms, memoryMask,
+                    null).attention();
+            rows = residual(rows, cross.output(), pre ? null : norm2);
             crossWeights = cross.weights();
         }
         // 3. Feed-forward sub-layer.
         LayerNorm last = crossAttn == null ? norm2 : norm3;
-        in = pre ? last.forward(x) : x;
-        x = residual(x, ff.forward(in), pre ? null : last);
-        return new Step(new BlockOutput<>(x, self.attention().weights(), crossWeights), self.cache());
+        in = pre ? last.forwardRows(rows) : rows;
+        rows = residual(rows, ff.forwardRows(in), pre ? null : last);
+        return new Step(new BlockOutput<>(xs.unflatten(rows, c), self.attention().weights(), crossWeights), self.cache());
     }
 
-    /** x + dropout(sublayer output), normalized afterwards in post-LN. */
+    /** x + dropout(sublayer output), normalized afterwards in post-LN; all rows [B*T, C]. */
     private SDVariable residual(SDVariable x, SDVariable sublayer, LayerNorm postNorm) {
         SDVariable sum = x.add(Dropout.apply(sublayer, config.dropout()));
-        return postNorm == null ? sum : postNorm.forward(sum);
+        return postNorm == null ? sum : postNorm.forwardRows(sum);
     }
 
     /** Eager encoder block on {@code x [B, T, C]}. */
