@@ -1,6 +1,5 @@
 package org.attn4j.model;
 
-import java.util.HashMap;
 import java.util.Map;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -53,14 +52,7 @@ public final class LanguageModel extends TransformerModel {
         if (source != null) {
             throw new IllegalArgumentException("A LanguageModel takes no source sequence; pass null");
         }
-        checkIds("input", input, config.targetVocab());
-        Map<String, INDArray> feeds = new HashMap<>();
-        feeds.put(TOKENS, input.castTo(DataType.INT));
-        if (target != null) {
-            checkIds("target", target, config.targetVocab());
-            feeds.put(TARGETS, target.castTo(DataType.INT));
-        }
-        return feeds;
+        return decoderFeeds("input", input, target);
     }
 
     @Override

@@ -1,6 +1,5 @@
 package org.attn4j.model;
 
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.attn4j.nn.Embedding;
@@ -77,18 +76,12 @@ public final class Seq2SeqTransformer extends TransformerModel {
     @Override
     public Map<String, INDArray> feeds(INDArray source, INDArray input, INDArray target) {
         checkIds("source", source, config.sourceVocab());
-        checkIds("target input", input, config.targetVocab());
+        Map<String, INDArray> feeds = decoderFeeds("target input", input, target);
         if (source.size(0) != input.size(0)) {
             throw new IllegalArgumentException("source has batch size " + source.size(0) + " but the target input has "
                     + input.size(0));
         }
-        Map<String, INDArray> feeds = new HashMap<>();
         feeds.put(SOURCE, source.castTo(DataType.INT));
-        feeds.put(TARGET_INPUT, input.castTo(DataType.INT));
-        if (target != null) {
-            checkIds("target", target, config.targetVocab());
-            feeds.put(TARGETS, target.castTo(DataType.INT));
-        }
         return feeds;
     }
 

@@ -98,6 +98,18 @@ public abstract class TransformerModel extends Module {
     /** Feeds for the training graph: the source (null for a language model), input and target ids. */
     public abstract Map<String, INDArray> feeds(INDArray source, INDArray input, INDArray target);
 
+    /** Checked feeds of the decoder's input ids and (if given) the training targets. */
+    protected final Map<String, INDArray> decoderFeeds(String what, INDArray input, INDArray target) {
+        checkIds(what, input, config.targetVocab());
+        Map<String, INDArray> feeds = new java.util.HashMap<>();
+        feeds.put(inputName(), input.castTo(DataType.INT));
+        if (target != null) {
+            checkIds("target", target, config.targetVocab());
+            feeds.put(TARGETS, target.castTo(DataType.INT));
+        }
+        return feeds;
+    }
+
     /** Logits {@code [B, T, V]} of one forward pass (no dropout). */
     public INDArray predict(INDArray source, INDArray input) {
         Map<String, INDArray> feeds = feeds(source, input, null);
