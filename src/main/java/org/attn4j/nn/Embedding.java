@@ -42,7 +42,7 @@ public final class Embedding extends Module {
      */
     static SDVariable lookup(SDVariable ids, SDVariable table, int rows) {
         SameDiff sd = ids.getSameDiff();
-        SDVariable oneHot = sd.oneHot(ids.castTo(DataType.INT), rows).castTo(table.dataType()); // [N, rows]
+        SDVariable oneHot = Graphs.as(sd.oneHot(Graphs.as(ids, DataType.INT), rows), table.dataType()); // [N, rows]
         return sd.mmul(oneHot, table); // [N, C]
     }
 

@@ -30,6 +30,11 @@ final class Graphs {
 
     /** Size of dimension {@code dim} of {@code x} when the graph runs, as a LONG scalar. */
     static SDVariable size(SDVariable x, int dim) {
-        return x.getSameDiff().sizeAt(x, dim).castTo(DataType.LONG);
+        return as(x.getSameDiff().sizeAt(x, dim), DataType.LONG);
+    }
+
+    /** x in the given type, adding a cast op only when it is not already (every op costs per call). */
+    static SDVariable as(SDVariable x, DataType type) {
+        return x.dataType() == type ? x : x.castTo(type);
     }
 }

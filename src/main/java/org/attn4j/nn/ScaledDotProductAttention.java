@@ -97,7 +97,7 @@ public final class ScaledDotProductAttention {
             keep = allowed;
         }
         if (mask.padding() != null) {
-            SDVariable padding = mask.padding().castTo(type);
+            SDVariable padding = Graphs.as(mask.padding(), type);
             keep = times(keep, sd.expandDims(sd.expandDims(padding, 1), 1)); // [B, 1, 1, Tk]
         }
         if (mask.attention() != null) {
@@ -184,7 +184,7 @@ public final class ScaledDotProductAttention {
                     + "' has no known rank; give it a shape ([Tq, Tk], [B, Tq, Tk] or [B, H, Tq, Tk])");
         }
         SameDiff sd = m.getSameDiff();
-        SDVariable x = m.castTo(type);
+        SDVariable x = Graphs.as(m, type);
         return switch (shape.length) {
             case 2 -> sd.expandDims(sd.expandDims(x, 0), 0);
             case 3 -> sd.expandDims(x, 1);
