@@ -11,15 +11,11 @@ final class Graphs {
     }
 
     /**
-     * Reshapes {@code x}, keeping all but its last {@code drop} dimensions and appending {@code tail}:
-     * {@code replaceTail(x[B, T, C], 1, H, D)} is {@code x[B, T, H, D]}. The leading dimensions are
-     * read from x when the graph runs, so one graph serves every batch size and length.
+     * Reshapes {@code y} to the shape of {@code like} without its last {@code drop} (0 or more)
+     * dimensions, plus {@code tail}: {@code reshapeLike(rows[B*T, F], x[B, T, C], 1, F)} is
+     * {@code [B, T, F]}. The leading dimensions are read when the graph runs, so one graph serves
+     * every batch size and length.
      */
-    static SDVariable replaceTail(SDVariable x, int drop, long... tail) {
-        return reshapeLike(x, x, drop, tail);
-    }
-
-    /** Reshapes {@code y} to the shape of {@code like} without its last {@code drop} (0 or more) dimensions, plus {@code tail}. */
     static SDVariable reshapeLike(SDVariable y, SDVariable like, int drop, long... tail) {
         SameDiff sd = y.getSameDiff();
         SDVariable shape = sd.shape(like); // LONG
