@@ -27,7 +27,7 @@ public abstract class Module {
     protected final DataType dataType;
     private final Map<String, SDVariable> ownParameters = new LinkedHashMap<>();
     private final List<Module> children = new ArrayList<>();
-    private final Map<String, EagerGraph> eagerGraphs = new HashMap<>();
+    private final Map<String, EagerGraph> eagerGraphs = new java.util.concurrent.ConcurrentHashMap<>();
     private final GraphLock graphLock = new GraphLock();
     private volatile boolean inputChecks = true;
 
@@ -143,7 +143,8 @@ public abstract class Module {
         StringBuilder key = new StringBuilder(label);
         present.forEach((k, v) -> key.append('|').append(k).append(':').append(v.rank())
                 .append(':').append(v.dataType()));
-        EagerGraph graph = graphLock.write(() -> eagerGraphs.computeIfAbsent(key.toString(),
+        EagerGraph built = eagerGraphs.get(key.toString());
+        EagerGraph graph = built != null ? built : graphLock.write(() -> eagerGraphs.computeIfAbsent(key.toString(),
                 k -> EagerGraph.build(sd, qualify("eager" + eagerGraphs.size()), present, build)));
         return graphLock.read(() -> graph.run(present));
     }

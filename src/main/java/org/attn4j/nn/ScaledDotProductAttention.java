@@ -59,6 +59,7 @@ public final class ScaledDotProductAttention {
     }
 
     private final Config config;
+    private final Map<String, Eager> eagerGraphs = new java.util.concurrent.ConcurrentHashMap<>();
 
     public ScaledDotProductAttention(Config config) {
         this.config = config;
@@ -128,7 +129,8 @@ public final class ScaledDotProductAttention {
 
     /**
      * Eager attention on concrete arrays {@code Q [B, H, Tq, D]}, {@code K [B, H, Tk, D]},
-     * {@code V [B, H, Tk, Dv]} (all the same floating-point type). Builds a small graph per call.
+     * {@code V [B, H, Tk, Dv]} (all the same floating-point type). The graph is built once per input
+     * signature (types, ranks, mask parts, head width) and reused for every batch size and length.
      */
     public AttentionOutput<INDArray> apply(INDArray q, INDArray k, INDArray v, AttentionMask<INDArray> mask) {
         Checks.rank("query", q, 4, "[B, H, Tq, D]");
@@ -144,20 +146,32 @@ public final class ScaledDotProductAttention {
         Checks.sameType(q, "value", v);
         Checks.mask(mask, b, h, tq, tk);
 
-        SameDiff sd = SameDiff.create();
-        Map<String, INDArray> feeds = new HashMap<>();
-        SDVariable qv = placeholder(sd, "query", q, feeds);
-        SDVariable kv = placeholder(sd, "key", k, feeds);
-        SDVariable vv = placeholder(sd, "value", v, feeds);
-        AttentionMask<SDVariable> m = mask.map(a -> placeholder(sd, "mask" + feeds.size(), a, feeds));
-        AttentionOutput<SDVariable> out = forward(qv, kv, vv, m, d);
-        Map<String, INDArray> r = sd.output(feeds, out.output().name(), out.weights().name());
-        return new AttentionOutput<>(r.get(out.output().name()), r.get(out.weights().name()));
+        Map<String, INDArray> feeds = new HashMap<>(mask.parts(""));
+        feeds.values().removeIf(java.util.Objects::isNull);
+        feeds.put("query", q);
+        feeds.put("key", k);
+        feeds.put("value", v);
+        StringBuilder signature = new StringBuilder(q.dataType() + "|D=" + d + "|causal=" + mask.causal());
+        new java.util.TreeMap<>(feeds).forEach((name, a) -> signature.append('|').append(name).append(':').append(a.rank()));
+        Eager g = eagerGraphs.computeIfAbsent(signature.toString(), key -> Eager.build(this, feeds, mask.causal(), d));
+        Map<String, INDArray> r = g.sd().output(feeds, g.output(), g.weights());
+        return new AttentionOutput<>(r.get(g.output()), r.get(g.weights()));
     }
 
-    private static SDVariable placeholder(SameDiff sd, String name, INDArray a, Map<String, INDArray> feeds) {
-        feeds.put(name, a);
-        return sd.placeHolder(name, a.dataType(), a.shape());
+    /** One eager graph: placeholders named like the inputs (any B, H and lengths), and its outputs. */
+    private record Eager(SameDiff sd, String output, String weights) {
+        static Eager build(ScaledDotProductAttention attention, Map<String, INDArray> inputs, boolean causal, long d) {
+            SameDiff sd = SameDiff.create();
+            Map<String, SDVariable> ph = new HashMap<>();
+            inputs.forEach((name, a) -> {
+                long[] shape = new long[a.rank()];
+                java.util.Arrays.fill(shape, -1);
+                ph.put(name, sd.placeHolder(name, a.dataType(), shape));
+            });
+            AttentionOutput<SDVariable> out = attention.forward(ph.get("query"), ph.get("key"), ph.get("value"),
+                    AttentionMask.fromParts(ph, "", causal), d);
+            return new Eager(sd, out.output().name(), out.weights().name());
+        }
     }
 
     private static SDVariable times(SDVariable a, SDVariable b) {

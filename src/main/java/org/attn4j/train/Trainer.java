@@ -155,6 +155,12 @@ public final class Trainer {
     }
 
     private StepResult update(Map<String, INDArray> feeds, Batch batch) {
+        if (!sd.getLossVariables().equals(List.of(loss))) {
+            // Another trainer on this model set its own loss (e.g. other label smoothing); SameDiff
+            // differentiates the graph's loss variables, so take ours back (this rebuilds the gradients).
+            sd.setLossVariables(loss);
+            Gradients.build(sd);
+        }
         // Dropout masks depend on (seed, step) only, so a resumed run draws the same ones.
         sd.getVariable(Dropout.SEED).getArr().assign((config.seed() * 1_000_003L + step) % 1_000_000_007L);
         OutAndGrad r = sd.calculateGradientsAndOutputs(feeds, List.of(loss), parameters);

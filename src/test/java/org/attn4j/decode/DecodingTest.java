@@ -2,7 +2,6 @@ package org.attn4j.decode;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -50,7 +49,6 @@ class DecodingTest {
                     assertEquals(slow.get(i).logProb(), cached.get(i).logProb(), 1e-9, what);
                     assertArrayEquals(beamSlow.get(i).tokens(), beamCached.get(i).tokens(), "beam " + what);
                     assertEquals(beamSlow.get(i).score(), beamCached.get(i).score(), 1e-9, "beam " + what);
-                    assertTrue(beamCached.get(i).logProb() >= cached.get(i).logProb() - 1e-9 || beam.lengthPenalty() > 0);
                 }
             }
         }

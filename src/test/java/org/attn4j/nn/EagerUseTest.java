@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -139,5 +140,21 @@ class EagerUseTest {
         assertEquals(flag, array);
         assertEquals(Nd4j.createFromArray(new double[][] {{1, 1, 1, 0, 0}, {1, 1, 1, 1, 0}, {1, 1, 1, 1, 1}}),
                 AttentionMask.causalArray(3, 5, DataType.DOUBLE));
+    }
+
+    @Test
+    void oneAttentionServesSeveralShapesAndMasksFromItsCachedGraphs() {
+        ScaledDotProductAttention shared = new ScaledDotProductAttention();
+        for (int[] size : new int[][] {{1, 2, 3, 4}, {2, 1, 5, 4}, {1, 2, 3, 4}}) {
+            INDArray q = Nd4j.randn(DataType.DOUBLE, size[0], size[1], size[2], size[3]);
+            INDArray k = Nd4j.randn(DataType.DOUBLE, size[0], size[1], size[2] + 1, size[3]);
+            for (AttentionMask<INDArray> mask : List.of(AttentionMask.<INDArray>none(), AttentionMask.<INDArray>causalOnly(),
+                    AttentionMask.ofPadding(Nd4j.ones(DataType.DOUBLE, size[0], size[2] + 1)))) {
+                AttentionOutput<INDArray> cached = shared.apply(q, k, k, mask);
+                AttentionOutput<INDArray> fresh = new ScaledDotProductAttention().apply(q, k, k, mask);
+                assertEquals(fresh.weights(), cached.weights());
+                assertEquals(fresh.output(), cached.output());
+            }
+        }
     }
 }

@@ -3,8 +3,9 @@ package org.attn4j.train;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.File;
+import java.nio.file.Path;
 import java.util.Map;
+import org.attn4j.io.Npz;
 import org.attn4j.nn.Gradients;
 import org.junit.jupiter.api.Test;
 import org.nd4j.autodiff.samediff.SDVariable;
@@ -17,8 +18,8 @@ import org.nd4j.linalg.factory.Nd4j;
 class LossesTest {
 
     @Test
-    void matchesPyTorchWithLabelSmoothingAndIgnoredPadding() throws Exception {
-        Map<String, INDArray> f = Nd4j.createFromNpzFile(new File("src/test/resources/loss/cross_entropy.npz"));
+    void matchesPyTorchWithLabelSmoothingAndIgnoredPadding() {
+        Map<String, INDArray> f = Npz.read(Path.of("src/test/resources/loss/cross_entropy.npz"));
         int cases = 0;
         for (int k = 0; f.containsKey("case" + k + "/logits"); k++) {
             String p = "case" + k + "/";

@@ -169,4 +169,20 @@ class TrainerTest {
         m.parameters().forEach((k, v) -> s.put(k, v.getArr().dup()));
         return s;
     }
+
+    @Test
+    void twoTrainersOnOneModelEachFollowTheirOwnLoss() {
+        LanguageModel m = model(7, DataType.DOUBLE, 0);
+        Trainer plain = new Trainer(m, adam(1e-3).withOptimizer(Trainer.Optimizer.SGD_MOMENTUM, 0));
+        Map<String, INDArray> start = snapshot(m);
+        new Trainer(m, adam(1e-3).withLabelSmoothing(0.3)); // sets its own loss on the shared graph
+        plain.step(countingBatch());
+        Map<String, INDArray> afterPlain = snapshot(m);
+
+        LanguageModel fresh = model(7, DataType.DOUBLE, 0);
+        new Trainer(fresh, adam(1e-3).withOptimizer(Trainer.Optimizer.SGD_MOMENTUM, 0)).step(countingBatch());
+        for (String p : start.keySet()) {
+            assertTrue(afterPlain.get(p).equalsWithEps(snapshot(fresh).get(p), 1e-12), p);
+        }
+    }
 }
