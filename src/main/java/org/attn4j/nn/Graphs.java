@@ -29,6 +29,16 @@ final class Graphs {
         return as(x.getSameDiff().sizeAt(x, dim), DataType.LONG);
     }
 
+    /**
+     * {@code a * b} where {@code b} broadcasts to {@code a}'s shape. In ND4J M2.1 the backward op of a
+     * broadcasting multiply is about ten times slower than that of a same-shape multiply plus a broadcasting
+     * add (measured: 1.8-4 ms against 0.3 ms on [832, 64]), so {@code b} is first expanded to the full
+     * shape by adding zeros; its gradient comes back through the add's fast reduction. Same values.
+     */
+    static SDVariable mulExpanded(SDVariable a, SDVariable b) {
+        return a.mul(b.add(a.getSameDiff().zerosLike(a)));
+    }
+
     /** x in the given type, adding a cast op only when it is not already (every op costs per call). */
     static SDVariable as(SDVariable x, DataType type) {
         return x.dataType() == type ? x : x.castTo(type);

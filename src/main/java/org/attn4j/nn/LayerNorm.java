@@ -68,8 +68,8 @@ public final class LayerNorm extends Module {
     SDVariable forwardRows(SDVariable rows) {
         SDVariable centered = rows.sub(rows.mean(true, 1)); // [N, C]
         SDVariable variance = centered.mul(centered).mean(true, 1); // [N, 1], biased
-        SDVariable normalized = centered.mul(sd.math.rsqrt(variance.add(config.eps())));
-        return normalized.mul(weight).add(bias);
+        SDVariable normalized = Graphs.mulExpanded(centered, sd.math.rsqrt(variance.add(config.eps())));
+        return Graphs.mulExpanded(normalized, weight).add(bias);
     }
 
     /** Eager: {@code x [..., C] -> [..., C]}. */

@@ -44,6 +44,6 @@ final class Rotary {
         SDVariable rotated = Graphs.reshapeLike(
                 sd.mmul(sd.reshape(x, -1, headDim), sd.constant(Nd4j.createFromArray(rotateHalf).castTo(type))),
                 x, 1, headDim); // [B, H, T, D]
-        return x.mul(sd.math.cos(full)).add(rotated.mul(sd.math.sin(full)));
+        return Graphs.mulExpanded(x, sd.math.cos(full)).add(Graphs.mulExpanded(rotated, sd.math.sin(full)));
     }
 }

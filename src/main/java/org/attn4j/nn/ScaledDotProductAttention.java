@@ -112,13 +112,17 @@ public final class ScaledDotProductAttention {
         }
 
         // 3. Softmax over the keys. ND4J M2.1's float64 softmax gives NaN for a row whose scores
-        //    all lie below about -745 (it does not subtract a negative maximum), so each row's
-        //    maximum is moved to 0 first; softmax does not change under the shift. Multiplying by
-        //    keep zeroes a row that may see no key at all and changes nothing elsewhere.
-        SDVariable rowMax = new StopGradient(sd, sd.max(scores, true, 3)).outputVariable(); // [B, H, Tq, 1]
-        SDVariable weights = sd.nn.softmax(scores.sub(rowMax), 3);
+        //    all lie below about -745 (it does not subtract a negative maximum), so in float64 each
+        //    row's maximum is moved to 0 first; softmax does not change under the shift. Its float32
+        //    softmax subtracts the maximum itself, and the shift would cost a slow backward op
+        //    (reduce_max_bp runs even behind a stop-gradient), so float32 goes straight in.
+        //    Multiplying by keep zeroes a row that may see no key at all and changes nothing elsewhere.
+        SDVariable shifted = type == DataType.DOUBLE
+                ? scores.sub(new StopGradient(sd, sd.max(scores, true, 3)).outputVariable()) // [B, H, Tq, Tk]
+                : scores;
+        SDVariable weights = sd.nn.softmax(shifted, 3);
         if (keep != null) {
-            weights = weights.mul(keep);
+            weights = Graphs.mulExpanded(weights, keep);
         }
         SDVariable dropped = Dropout.apply(weights, config.dropout());
 
