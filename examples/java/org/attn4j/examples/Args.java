@@ -5,12 +5,12 @@ import java.util.Map;
 import java.util.TreeSet;
 
 /** {@code key=value} (or {@code --key=value}) command-line arguments with defaults. */
-final class Args {
+public final class Args {
     private Args() {
     }
 
     /** Parses args over the defaults; an unknown key or a malformed argument is an error that lists the keys. */
-    static Map<String, String> parse(String[] args, Map<String, String> defaults) {
+    public static Map<String, String> parse(String[] args, Map<String, String> defaults) {
         Map<String, String> out = new LinkedHashMap<>(defaults);
         for (String arg : args) {
             String a = arg.startsWith("--") ? arg.substring(2) : arg;

@@ -73,7 +73,7 @@ public final class Soak {
     }
 
     /** Resident set size of this process in MB (Linux), NaN elsewhere. */
-    static double residentMb() throws IOException {
+    public static double residentMb() throws IOException {
         Path status = Path.of("/proc/self/status");
         if (!Files.exists(status)) {
             return Double.NaN;

@@ -1,0 +1,167 @@
+package org.attn4j.bench;
+
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import org.attn4j.decode.Greedy;
+import org.attn4j.examples.Args;
+import org.attn4j.model.LanguageModel;
+import org.attn4j.model.ModelConfig;
+import org.attn4j.nn.AttentionMask;
+import org.attn4j.nn.AttentionOutput;
+import org.attn4j.nn.BlockOutput;
+import org.attn4j.nn.MultiHeadAttention;
+import org.attn4j.nn.TransformerBlock;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * The float32 speed harness of attn4j's transformer pieces, one JVM per thread count (ND4J reads
+ * {@code OMP_NUM_THREADS} once, at start-up). For each size it times, after warm-up, a number of
+ * iterations and reports their median and minimum:
+ * <ol>
+ *   <li>{@code forward}: an eager pre-LN GELU encoder block, {@code TransformerBlock.apply};</li>
+ *   <li>{@code train_step}: that block with loss mean((block(x) - y)^2), one SameDiff {@code fit}
+ *       (forward, backward, Adam update);</li>
+ *   <li>{@code mha_forward}: eager multi-head self-attention alone, {@code MultiHeadAttention.apply};</li>
+ *   <li>{@code decode_cached} / {@code decode_recompute}: greedy decoding of {@code tokens} tokens by an
+ *       untrained 2-layer {@code LanguageModel} of the size's width, heads and ff (vocabulary 64, batch
+ *       {@code decodeBatch}, a one-token prompt), with the key/value cache and recomputing the prefix;</li>
+ * </ol>
+ * and once per run {@code gemm}: {@code Nd4j.gemm} of two 1024 x 1024 floats into an f-order result.
+ *
+ * <p>Every measurement is one line {@code BENCH impl=attn4j size=... threads=... workload=... median_ms=...
+ * min_ms=... iters=... [flops=...] [tokens=... tok_per_s=...] [gflops=...]} (FLOPs formulas in
+ * {@link BenchSize}). Arguments ({@code key=value}): {@code sizes=toy,standard}, {@code workloads=forward,
+ * train_step,mha_forward,decode,gemm}, {@code warmup=5}, {@code iters=20}, {@code tokens=128},
+ * {@code decodeBatch=1}, {@code decodeRepeats=3}, {@code layers=2}, {@code gemmSize=1024}.
+ * Run: {@code OMP_NUM_THREADS=1 mvn -q test-compile exec:java@block-bench}; {@code bench/compare} runs it
+ * for 1 and 2 threads next to PyTorch. Last line: {@code RESULT impl=attn4j threads=... benches=...}.
+ */
+public final class BlockBenchmark {
+    private static final int VOCAB = 64;
+
+    public static void main(String[] args) {
+        Map<String, String> o = Args.parse(args, Map.of("sizes", "toy,standard",
+                "workloads", "forward,train_step,mha_forward,decode,gemm", "warmup", "5", "iters", "20",
+                "tokens", "128", "decodeBatch", "1", "decodeRepeats", "3", "layers", "2", "gemmSize", "1024"));
+        int warmup = Integer.parseInt(o.get("warmup")), iters = Integer.parseInt(o.get("iters"));
+        List<String> workloads = Arrays.asList(o.get("workloads").split(","));
+        String threads = System.getenv().getOrDefault("OMP_NUM_THREADS", "default");
+        Nd4j.getRandom().setSeed(1);
+        System.out.printf(Locale.ROOT, "attn4j harness: OMP_NUM_THREADS=%s, ND4J max threads %d, float32%n",
+                threads, Nd4j.getEnvironment().maxThreads());
+        BlockBenchmark bench = new BlockBenchmark(threads);
+        for (String name : o.get("sizes").split(",")) {
+            BenchSize size = BenchSize.parse(name);
+            if (workloads.contains("forward")) {
+                bench.forward(size, warmup, iters);
+            }
+            if (workloads.contains("train_step")) {
+                bench.trainStep(size, warmup, iters);
+            }
+            if (workloads.contains("mha_forward")) {
+                bench.attention(size, warmup, iters);
+            }
+            if (workloads.contains("decode")) {
+                bench.decode(size, Integer.parseInt(o.get("layers")), Integer.parseInt(o.get("tokens")),
+                        Integer.parseInt(o.get("decodeBatch")), Integer.parseInt(o.get("decodeRepeats")));
+            }
+        }
+        if (workloads.contains("gemm")) {
+            bench.gemm(Integer.parseInt(o.get("gemmSize")), warmup, iters);
+        }
+        System.out.printf(Locale.ROOT, "RESULT impl=attn4j threads=%s benches=%d%n", threads, bench.lines);
+    }
+
+    private final String threads;
+    private int lines;
+
+    private BlockBenchmark(String threads) {
+        this.threads = threads;
+    }
+
+    private void forward(BenchSize size, int warmup, int iters) {
+        TransformerBlock block = TransformerBlock.create(TransformerBlock.Config.encoder(size.dModel(), size.heads(),
+                size.ffDim()), DataType.FLOAT);
+        INDArray x = input(size);
+        double[] ms = time(warmup, iters, () -> {
+            BlockOutput<INDArray> out = block.apply(x, AttentionMask.none()); // [B, T, C], weights [B, H, T, T]
+            out.output().close();
+            out.selfWeights().close();
+        });
+        report(size.name(), "forward", ms, " flops=" + size.blockForwardFlops());
+    }
+
+    private void trainStep(BenchSize size, int warmup, int iters) {
+        BlockTraining training = new BlockTraining(size);
+        double[] ms = time(warmup, iters, training::step);
+        report(size.name(), "train_step", ms, " flops=" + size.trainStepFlops());
+    }
+
+    private void attention(BenchSize size, int warmup, int iters) {
+        MultiHeadAttention mha = MultiHeadAttention.create(MultiHeadAttention.Config.of(size.dModel(), size.heads()),
+                DataType.FLOAT);
+        INDArray x = input(size);
+        double[] ms = time(warmup, iters, () -> {
+            AttentionOutput<INDArray> out = mha.apply(x, AttentionMask.none()); // [B, T, C], weights [B, H, T, T]
+            out.output().close();
+            out.weights().close();
+        });
+        report(size.name(), "mha_forward", ms, " flops=" + size.attentionFlops());
+    }
+
+    /** Greedy decoding never stops early (eos -1), so every run generates exactly {@code tokens} per row. */
+    private void decode(BenchSize size, int layers, int tokens, int batch, int repeats) {
+        LanguageModel model = new LanguageModel(ModelConfig.languageModel(VOCAB, size.dModel(), size.heads(),
+                size.ffDim(), layers, tokens + 1));
+        INDArray prompt = Nd4j.ones(DataType.INT, batch, 1);
+        for (boolean cached : new boolean[] {true, false}) {
+            double[] ms = time(1, repeats, () -> Greedy.decode(model, null, prompt, -1, tokens, cached));
+            report(size.name(), cached ? "decode_cached" : "decode_recompute", ms, String.format(Locale.ROOT,
+                    " tokens=%d batch=%d layers=%d tok_per_s=%.2f", tokens, batch, layers,
+                    tokens * batch / (median(ms) / 1e3)));
+        }
+    }
+
+    /** C = A B for n x n floats with the result in Fortran order, ND4J's fastest GEMM path. */
+    private void gemm(int n, int warmup, int iters) {
+        INDArray a = Nd4j.rand(DataType.FLOAT, n, n), b = Nd4j.rand(DataType.FLOAT, n, n);
+        INDArray c = Nd4j.createUninitialized(DataType.FLOAT, new long[] {n, n}, 'f');
+        double[] ms = time(warmup, iters, () -> Nd4j.gemm(a, b, c, false, false, 1.0, 0.0));
+        long flops = 2L * n * n * n;
+        report("gemm" + n, "gemm", ms, String.format(Locale.ROOT, " flops=%d gflops=%.2f", flops, flops / ms[0] / 1e6));
+    }
+
+    private static INDArray input(BenchSize size) {
+        return Nd4j.randn(DataType.FLOAT, size.batch(), size.length(), size.dModel()); // [B, T, C]
+    }
+
+    /** Runs warmup untimed calls, then iters timed ones; the times in ms, sorted. */
+    static double[] time(int warmup, int iters, Runnable r) {
+        for (int i = 0; i < warmup; i++) {
+            r.run();
+        }
+        double[] ms = new double[iters];
+        for (int i = 0; i < iters; i++) {
+            long start = System.nanoTime();
+            r.run();
+            ms[i] = (System.nanoTime() - start) / 1e6;
+        }
+        Arrays.sort(ms);
+        return ms;
+    }
+
+    private void report(String size, String workload, double[] sortedMs, String extra) {
+        System.out.printf(Locale.ROOT, "BENCH impl=attn4j size=%s threads=%s workload=%s median_ms=%.3f min_ms=%.3f "
+                + "iters=%d%s%n", size, threads, workload, median(sortedMs), sortedMs[0], sortedMs.length, extra);
+        lines++;
+    }
+
+    private static double median(double[] sorted) {
+        int n = sorted.length;
+        return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+    }
+}

@@ -1,0 +1,77 @@
+package org.attn4j.bench;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.attn4j.examples.Stdout;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Smoke tests of the harness at a tiny size: every workload prints one well-formed line with positive
+ * times, min <= median, and FLOPs by the formulas; the memory run reports its figures.
+ */
+class BlockBenchmarkTest {
+    private static final Pattern LINE = Pattern.compile("BENCH impl=attn4j size=(\\S+) threads=\\S+ workload=(\\S+) "
+            + "median_ms=(\\S+) min_ms=(\\S+) iters=(\\d+)(.*)");
+
+    @Test
+    void everyWorkloadPrintsAWellFormedLine() throws Exception {
+        String out = Stdout.capture(() -> BlockBenchmark.main(new String[] {"sizes=tiny", "warmup=1", "iters=3",
+                "tokens=4", "decodeRepeats=1", "layers=1", "gemmSize=64"}));
+        Map<String, Map<String, String>> lines = new LinkedHashMap<>();
+        for (String line : out.split("\n")) {
+            Matcher m = LINE.matcher(line.trim());
+            if (m.matches()) {
+                double median = Double.parseDouble(m.group(3)), min = Double.parseDouble(m.group(4));
+                assertTrue(min > 0 && min <= median && Double.isFinite(median), line);
+                assertEquals(m.group(2).startsWith("decode") ? "1" : "3", m.group(5), line);
+                Map<String, String> extra = new LinkedHashMap<>();
+                for (String kv : m.group(6).trim().split(" ")) {
+                    if (!kv.isEmpty()) {
+                        extra.put(kv.substring(0, kv.indexOf('=')), kv.substring(kv.indexOf('=') + 1));
+                    }
+                }
+                lines.put(m.group(1) + "/" + m.group(2), extra);
+            }
+        }
+        assertEquals(List.of("tiny/forward", "tiny/train_step", "tiny/mha_forward", "tiny/decode_cached",
+                "tiny/decode_recompute", "gemm64/gemm"), List.copyOf(lines.keySet()), out);
+        BenchSize tiny = BenchSize.tiny();
+        assertEquals(String.valueOf(tiny.blockForwardFlops()), lines.get("tiny/forward").get("flops"));
+        assertEquals(String.valueOf(3 * tiny.blockForwardFlops()), lines.get("tiny/train_step").get("flops"));
+        assertEquals(String.valueOf(tiny.attentionFlops()), lines.get("tiny/mha_forward").get("flops"));
+        assertEquals("4", lines.get("tiny/decode_cached").get("tokens"));
+        assertTrue(Double.parseDouble(lines.get("tiny/decode_recompute").get("tok_per_s")) > 0, out);
+        assertTrue(Double.parseDouble(lines.get("gemm64/gemm").get("gflops")) > 0, out);
+        assertTrue(out.trim().endsWith("RESULT impl=attn4j threads=" + System.getenv().getOrDefault("OMP_NUM_THREADS",
+                "default") + " benches=6"), out);
+    }
+
+    @Test
+    void flopsFollowTheFormulas() {
+        // standard: BT=1024, C=256, F=1024: 8*1024*256^2 + 4*8*128^2*256 + 4*1024*256*1024
+        BenchSize s = BenchSize.standard();
+        assertEquals(536_870_912L + 134_217_728L, s.attentionFlops());
+        assertEquals(536_870_912L + 134_217_728L + 1_073_741_824L, s.blockForwardFlops());
+        assertEquals(3 * s.blockForwardFlops(), s.trainStepFlops());
+    }
+
+    @Test
+    void aShortMemoryRunReportsItsFigures() throws Exception {
+        String out = Stdout.capture(() -> TrainMemory.main(new String[] {"size=tiny", "steps=6", "warmup=2",
+                "every=2"}));
+        Matcher m = Pattern.compile("RESULT size=tiny steps=6 ms_per_step=(\\S+) rss_warm_mb=(\\S+) rss_end_mb=(\\S+) "
+                + "rss_max_mb=(\\S+) rss_peak_mb=(\\S+) rss_growth=(\\S+) heap_end_mb=(\\S+)").matcher(out);
+        assertTrue(m.find(), out);
+        for (int g = 1; g <= 7; g++) {
+            assertTrue(Double.isFinite(Double.parseDouble(m.group(g))), "figure " + g + ": " + out);
+        }
+        double warm = Double.parseDouble(m.group(2)), peak = Double.parseDouble(m.group(5));
+        assertTrue(warm > 10 && peak >= warm, "resident memory measured, peak at least the warm-up's: " + out);
+    }
+}

@@ -1,0 +1,70 @@
+package org.attn4j.bench;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.Map;
+import org.attn4j.examples.Args;
+import org.attn4j.examples.Soak;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * Memory of a long training run of one block (the benchmark's {@code train_step}, standard size by
+ * default): resident memory of the process (VmRSS, heap and off-heap) after warm-up and every
+ * {@code every} steps, its peak (VmHWM, the kernel's high-water mark over the whole run) and its
+ * growth after warm-up, (largest sample after warm-up - sample at warm-up) / sample at warm-up.
+ *
+ * <p>Arguments ({@code key=value}): {@code size=standard}, {@code steps=2000}, {@code warmup=500},
+ * {@code every=250}. Run: {@code mvn -q test-compile exec:java@train-memory}. Last line:
+ * {@code RESULT size=... steps=... ms_per_step=... rss_warm_mb=... rss_end_mb=... rss_max_mb=...
+ * rss_peak_mb=... rss_growth=... heap_end_mb=...}.
+ */
+public final class TrainMemory {
+    public static void main(String[] args) throws IOException {
+        Map<String, String> o = Args.parse(args, Map.of("size", "standard", "steps", "2000", "warmup", "500",
+                "every", "250"));
+        BenchSize size = BenchSize.parse(o.get("size"));
+        int steps = Integer.parseInt(o.get("steps")), warmup = Integer.parseInt(o.get("warmup"));
+        int every = Integer.parseInt(o.get("every"));
+        Nd4j.getRandom().setSeed(1);
+        BlockTraining training = new BlockTraining(size);
+        System.out.printf(Locale.ROOT, "Training a %s block (B=%d T=%d d=%d heads=%d ff=%d) for %d steps, "
+                + "OMP_NUM_THREADS=%s%n", size.name(), size.batch(), size.length(), size.dModel(), size.heads(),
+                size.ffDim(), steps, System.getenv().getOrDefault("OMP_NUM_THREADS", "default"));
+        double warm = Double.NaN, max = 0, last = 0;
+        long start = System.nanoTime();
+        for (int step = 1; step <= steps; step++) {
+            training.step();
+            if (step == warmup || step % every == 0 || step == steps) {
+                System.gc();
+                last = Soak.residentMb();
+                if (step >= warmup) {
+                    warm = Double.isNaN(warm) ? last : warm;
+                    max = Math.max(max, last);
+                }
+                System.out.printf(Locale.ROOT, "step %6d  loss %.4f  resident %.1f MB  heap used %.1f MB  %.1f ms/step%n",
+                        step, training.loss(), last, heapUsedMb(), (System.nanoTime() - start) / 1e6 / step);
+            }
+        }
+        double msPerStep = (System.nanoTime() - start) / 1e6 / steps;
+        System.out.printf(Locale.ROOT, "RESULT size=%s steps=%d ms_per_step=%.1f rss_warm_mb=%.1f rss_end_mb=%.1f "
+                + "rss_max_mb=%.1f rss_peak_mb=%.1f rss_growth=%.3f heap_end_mb=%.1f%n", size.name(), steps, msPerStep,
+                warm, last, max, peakResidentMb(), (max - warm) / warm, heapUsedMb());
+    }
+
+    private static double heapUsedMb() {
+        Runtime rt = Runtime.getRuntime();
+        return (rt.totalMemory() - rt.freeMemory()) / 1e6;
+    }
+
+    /** The largest resident set this process has had (VmHWM, Linux), NaN elsewhere. */
+    private static double peakResidentMb() throws IOException {
+        Path status = Path.of("/proc/self/status");
+        if (!Files.exists(status)) {
+            return Double.NaN;
+        }
+        return Files.readAllLines(status).stream().filter(l -> l.startsWith("VmHWM:"))
+                .mapToDouble(l -> Long.parseLong(l.replaceAll("\\D+", "")) / 1024.0).findFirst().orElse(Double.NaN);
+    }
+}
