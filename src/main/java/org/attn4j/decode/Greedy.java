@@ -27,10 +27,7 @@ public final class Greedy {
             int maxTokens, boolean useCache) {
         int b = (int) prefix.size(0);
         DecodingSession session = model.startDecoding(source);
-        List<int[]> rows = new ArrayList<>();
-        for (int i = 0; i < b; i++) {
-            rows.add(prefix.getRow(i).toIntVector());
-        }
+        List<int[]> rows = new ArrayList<>(Arrays.asList(prefix.toIntMatrix()));
         int[][] generated = new int[b][maxTokens];
         int[] length = new int[b];
         boolean[] done = new boolean[b];
@@ -38,10 +35,11 @@ public final class Greedy {
         INDArray logProbs = useCache ? session.advance(prefix) : session.recompute(prefix);
         for (int t = 0; t < maxTokens; t++) {
             int[] next = new int[b];
+            double[][] scores = logProbs.toDoubleMatrix(); // one copy per step, not an op per row
             for (int i = 0; i < b; i++) {
-                next[i] = done[i] ? eos : Nd4j.argMax(logProbs.getRow(i)).getInt(0);
+                next[i] = done[i] ? eos : argMax(scores[i]);
                 if (!done[i]) {
-                    logProb[i] += logProbs.getDouble(i, next[i]);
+                    logProb[i] += scores[i][next[i]];
                     done[i] = next[i] == eos;
                     if (!done[i]) {
                         generated[i][length[i]++] = next[i];
@@ -69,6 +67,17 @@ public final class Greedy {
             out.add(new Hypothesis(Arrays.copyOf(generated[i], length[i]), done[i], logProb[i], logProb[i]));
         }
         return out;
+    }
+
+    /** The first index of the largest value (as Nd4j.argMax). */
+    static int argMax(double[] v) {
+        int best = 0;
+        for (int j = 1; j < v.length; j++) {
+            if (v[j] > v[best]) {
+                best = j;
+            }
+        }
+        return best;
     }
 
     static INDArray column(int[] ids) {
