@@ -46,7 +46,7 @@ public final class BlockBenchmark {
     public static void main(String[] args) {
         Map<String, String> o = Args.parse(args, Map.of("sizes", "toy,standard",
                 "workloads", "forward,train_step,mha_forward,decode,gemm", "warmup", "5", "iters", "20",
-                "tokens", "128", "decodeBatch", "1", "decodeRepeats", "3", "layers", "2", "gemmSize", "1024"));
+                "tokens", "128", "decodeBatch", "1", "decodeRepeats", "3", "layers", "2", "gemmSize", "1024", "profileTop", "12"));
         int warmup = Integer.parseInt(o.get("warmup")), iters = Integer.parseInt(o.get("iters"));
         List<String> workloads = Arrays.asList(o.get("workloads").split(","));
         String threads = System.getenv().getOrDefault("OMP_NUM_THREADS", "default");
@@ -61,6 +61,9 @@ public final class BlockBenchmark {
             }
             if (workloads.contains("train_step")) {
                 bench.trainStep(size, warmup, iters);
+            }
+            if (workloads.contains("profile")) {
+                bench.profile(size, warmup, Integer.parseInt(o.get("profileTop")));
             }
             if (workloads.contains("mha_forward")) {
                 bench.attention(size, warmup, iters);
@@ -99,6 +102,31 @@ public final class BlockBenchmark {
         BlockTraining training = new BlockTraining(size);
         double[] ms = time(warmup, iters, training::step);
         report(size.name(), "train_step", ms, " flops=" + size.trainStepFlops());
+    }
+
+    /**
+     * The training step's time by op type (SameDiff's profiling listener), slowest first: lines
+     * {@code PROFILE size=... op=... ms_per_step=... calls_per_step=... share=...}. Not part of the
+     * default workloads: the listener itself slows the step.
+     */
+    private void profile(BenchSize size, int warmup, int top) {
+        BlockTraining training = new BlockTraining(size);
+        for (int i = 0; i < warmup; i++) {
+            training.step();
+        }
+        try {
+            OpProfile.Result r = OpProfile.run(training.sameDiff(), training::step, 5);
+            System.out.printf(Locale.ROOT, "PROFILE size=%s workload=train_step op=ALL ms_per_step=%.2f calls_per_step=%.0f "
+                    + "share=1.000%n", size.name(), r.opMsPerStep(),
+                    r.rows().stream().mapToDouble(OpProfile.Row::callsPerStep).sum());
+            for (OpProfile.Row row : r.rows().subList(0, Math.min(top, r.rows().size()))) {
+                System.out.printf(Locale.ROOT, "PROFILE size=%s workload=train_step op=%s ms_per_step=%.2f "
+                        + "calls_per_step=%.0f share=%.3f%n", size.name(), row.op(), row.msPerStep(), row.callsPerStep(),
+                        row.msPerStep() / r.opMsPerStep());
+            }
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 
     private void attention(BenchSize size, int warmup, int iters) {

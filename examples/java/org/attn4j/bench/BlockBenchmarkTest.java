@@ -53,6 +53,21 @@ class BlockBenchmarkTest {
     }
 
     @Test
+    void profileSplitsTheStepByOpType() throws Exception {
+        String out = Stdout.capture(() -> BlockBenchmark.main(new String[] {"sizes=tiny", "workloads=profile",
+                "warmup=1", "profileTop=50"}));
+        Matcher m = Pattern.compile("PROFILE size=tiny workload=train_step op=(\\S+) ms_per_step=(\\S+) "
+                + "calls_per_step=(\\S+) share=(\\S+)").matcher(out);
+        Map<String, Double> ms = new LinkedHashMap<>();
+        while (m.find()) {
+            ms.put(m.group(1), Double.parseDouble(m.group(2)));
+        }
+        assertTrue(ms.containsKey("ALL") && ms.containsKey("matmul") && ms.containsKey("matmul_bp"), out);
+        double sum = ms.entrySet().stream().filter(e -> !e.getKey().equals("ALL")).mapToDouble(Map.Entry::getValue).sum();
+        assertEquals(ms.get("ALL"), sum, 0.02 * ms.get("ALL") + 0.01 * ms.size(), "the rows add up to the total: " + out);
+    }
+
+    @Test
     void flopsFollowTheFormulas() {
         // standard: BT=1024, C=256, F=1024: 8*1024*256^2 + 4*8*128^2*256 + 4*1024*256*1024
         BenchSize s = BenchSize.standard();

@@ -40,6 +40,11 @@ final class BlockTraining {
         sd.fit(data);
     }
 
+    /** The graph (for profiling). */
+    SameDiff sameDiff() {
+        return sd;
+    }
+
     /** The loss on the fixed batch (no update). */
     double loss() {
         return sd.output(data, "loss").get("loss").getDouble(0);
