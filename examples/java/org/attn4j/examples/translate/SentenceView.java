@@ -19,12 +19,10 @@ final class SentenceView {
                     + (t.sourceVocabulary().size() - 4) + " French words, such as le, chat, noir, dort)");
             return 1;
         }
-        List<String> target = t.translate(List.of(source), 1).get(0);
-        if (target == null) {
-            out.println(String.join(" ", source) + "  ->  (no translation ended within the length limit)");
-            return 1;
-        }
-        out.println(String.join(" ", source) + "  ->  " + String.join(" ", target));
+        Translator.Output translation = t.translate(List.of(source), 1).get(0);
+        List<String> target = translation.words();
+        out.println(String.join(" ", source) + "  ->  " + String.join(" ", target)
+                + (translation.finished() ? "" : "   (unfinished: no end within the length limit)"));
         if (target.isEmpty()) {
             return 0;
         }

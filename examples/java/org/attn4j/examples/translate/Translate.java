@@ -78,7 +78,7 @@ public final class Translate {
             }
             out.println("Loaded " + o.model() + " (" + describe(translator.model().config()) + ")");
         } else {
-            translator = train(o, grammar, validation, out);
+            translator = train(o, grammar, validation, out, err);
         }
 
         if (!o.sentence().isBlank()) {
@@ -107,7 +107,8 @@ public final class Translate {
         return new Translator(c.model(), c.sourceVocabulary(), c.targetVocabulary());
     }
 
-    private static Translator train(Options o, ToyFrench grammar, List<ToyFrench.Pair> validation, PrintStream out) {
+    private static Translator train(Options o, ToyFrench grammar, List<ToyFrench.Pair> validation, PrintStream out,
+            PrintStream progress) {
         Vocabulary src = new Vocabulary(ToyFrench.sourceWords()), tgt = new Vocabulary(ToyFrench.targetWords());
         ModelConfig config = new ModelConfig(src.size(), tgt.size(), o.dModel(), o.heads(), o.ffDim(), o.encoderLayers(),
                 o.decoderLayers(), Activation.GELU, true, 0, 0, PositionalEncoding.SINUSOIDAL, 16, false, true, 1e-5,
@@ -122,7 +123,7 @@ public final class Translate {
         TrainingLoop.Outcome run = TrainingLoop.run(trainer,
                 step -> translator.batch(grammar.training(o.batch(), new Random(o.seed() * 1_000_003L + step))),
                 m -> exactMatch(translator.translate(valSources, BATCH), validation),
-                new TrainingLoop.Options(o.steps(), Math.max(1, o.steps() / 6), 0, true, Double.NaN, System.err), null);
+                new TrainingLoop.Options(o.steps(), Math.max(1, o.steps() / 6), 0, true, Double.NaN, progress), null);
         out.printf(Locale.ROOT, "Trained %d steps in %.1f s; validation exact match %.4f%n", run.steps(),
                 run.trainSeconds(), run.history().rows().get(run.history().rows().size() - 1).metric());
         Checkpoint.save(o.save(), translator.model(), src, tgt, trainer.stepCount(), null);
@@ -145,15 +146,15 @@ public final class Translate {
             Options o, PrintStream out) throws IOException {
         List<List<String>> sources = pairs.stream().map(ToyFrench.Pair::source).toList();
         List<List<String>> targets = pairs.stream().map(ToyFrench.Pair::target).toList();
-        List<List<String>> hyps = t.translate(sources, BATCH);
+        List<Translator.Output> hyps = t.translate(sources, BATCH);
         Bleu bleu = new Bleu();
         List<String> mistakes = new ArrayList<>();
         for (int i = 0; i < pairs.size(); i++) {
-            List<String> h = hyps.get(i) == null ? List.of() : hyps.get(i);
-            bleu.add(h, targets.get(i));
-            if (!h.equals(targets.get(i)) && mistakes.size() < SHOW_MISTAKES) {
-                mistakes.add(pairs.get(i).sourceText() + "  ->  " + (hyps.get(i) == null ? "(no end)" : String.join(" ", h))
-                        + "   (expected " + pairs.get(i).targetText() + ")");
+            Translator.Output h = hyps.get(i);
+            bleu.add(h.words(), targets.get(i));
+            if (!isRight(h, pairs.get(i)) && mistakes.size() < SHOW_MISTAKES) {
+                mistakes.add(pairs.get(i).sourceText() + "  ->  " + String.join(" ", h.words())
+                        + (h.finished() ? "" : " (no end)") + "   (expected " + pairs.get(i).targetText() + ")");
             }
         }
         double exact = exactMatch(hyps, pairs);
@@ -171,12 +172,16 @@ public final class Translate {
         return 0;
     }
 
-    private static double exactMatch(List<List<String>> hyps, List<ToyFrench.Pair> pairs) {
+    private static double exactMatch(List<Translator.Output> hyps, List<ToyFrench.Pair> pairs) {
         int right = 0;
         for (int i = 0; i < pairs.size(); i++) {
-            right += pairs.get(i).target().equals(hyps.get(i)) ? 1 : 0;
+            right += isRight(hyps.get(i), pairs.get(i)) ? 1 : 0;
         }
         return (double) right / pairs.size();
+    }
+
+    private static boolean isRight(Translator.Output h, ToyFrench.Pair p) {
+        return h.finished() && h.words().equals(p.target());
     }
 
     private static String describe(ModelConfig c) {

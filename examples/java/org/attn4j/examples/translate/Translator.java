@@ -31,10 +31,13 @@ record Translator(TransformerModel model, Vocabulary sourceVocabulary, Vocabular
                 Batches.pad(Batches.append(tgt, Vocabulary.EOS_ID), Vocabulary.PAD_ID));
     }
 
-    /** Greedy translations (with the key/value cache), {@code batchSize} sentences at a time; null for a
-     * translation that did not end within the length limit. */
-    List<List<String>> translate(List<List<String>> sources, int batchSize) {
-        List<List<String>> out = new ArrayList<>();
+    /** A translation; {@code finished} is false when it did not end within the length limit. */
+    record Output(List<String> words, boolean finished) {
+    }
+
+    /** Greedy translations (with the key/value cache), {@code batchSize} sentences at a time. */
+    List<Output> translate(List<List<String>> sources, int batchSize) {
+        List<Output> out = new ArrayList<>();
         for (int from = 0; from < sources.size(); from += batchSize) {
             List<List<String>> chunk = sources.subList(from, Math.min(sources.size(), from + batchSize));
             int[][] src = new int[chunk.size()][];
@@ -47,7 +50,7 @@ record Translator(TransformerModel model, Vocabulary sourceVocabulary, Vocabular
             try (INDArray source = Batches.pad(src, Vocabulary.PAD_ID);
                     INDArray bos = Nd4j.valueArrayOf(new long[] {chunk.size(), 1}, Vocabulary.BOS_ID, DataType.INT)) {
                 for (Hypothesis h : Greedy.decode(model, source, bos, Vocabulary.EOS_ID, limit, true)) {
-                    out.add(h.finished() ? words(h.tokens()) : null);
+                    out.add(new Output(words(h.tokens()), h.finished()));
                 }
             }
         }
