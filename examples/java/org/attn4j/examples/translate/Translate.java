@@ -41,7 +41,7 @@ import org.nd4j.linalg.factory.Nd4j;
  * {@code RESULT exact_match=... bleu=... aer=... precision=... recall=... n=...}.
  */
 public final class Translate {
-    static final int BATCH = 100, SHOW_MISTAKES = 5;
+    static final int BATCH = 500, SHOW_MISTAKES = 5;
 
     private Translate() {
     }
@@ -94,8 +94,9 @@ public final class Translate {
                 return 1;
             }
         }
+        long start = System.nanoTime();
         AttentionAligner.Choice choice = chooseOnValidation(translator, validation, out);
-        return evaluate(translator, pairs, what, choice, o, out);
+        return evaluate(translator, pairs, what, choice, o, out, start);
     }
 
     private static Translator load(Path dir) {
@@ -143,7 +144,7 @@ public final class Translate {
     }
 
     private static int evaluate(Translator t, List<ToyFrench.Pair> pairs, String what, AttentionAligner.Choice choice,
-            Options o, PrintStream out) throws IOException {
+            Options o, PrintStream out, long start) throws IOException {
         List<List<String>> sources = pairs.stream().map(ToyFrench.Pair::source).toList();
         List<List<String>> targets = pairs.stream().map(ToyFrench.Pair::target).toList();
         List<Translator.Output> hyps = t.translate(sources, BATCH);
@@ -167,6 +168,8 @@ public final class Translate {
         List<Path> files = Pictures.write(o.out(), pairs.subList(0, Math.min(o.pictures(), pairs.size())),
                 weights.subList(0, Math.min(o.pictures(), pairs.size())), choice);
         out.println("Pictures: " + files.stream().map(Path::toString).reduce((a, b) -> a + ", " + b).orElse("none"));
+        out.printf(Locale.ROOT, "Evaluated (validation choice, translation, alignment, pictures) in %.1f s%n",
+                (System.nanoTime() - start) / 1e9);
         out.printf(Locale.ROOT, "RESULT exact_match=%.4f bleu=%.2f aer=%.4f precision=%.4f recall=%.4f n=%d%n", exact,
                 bleu.score(), aer.aer(), aer.precision(), aer.recall(), pairs.size());
         return 0;

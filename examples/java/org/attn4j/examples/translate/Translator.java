@@ -77,10 +77,11 @@ record Translator(TransformerModel model, Vocabulary sourceVocabulary, Vocabular
                 in[i - from] = Batches.prepend(Vocabulary.BOS_ID, new int[][] {ids(targetVocabulary, targets.get(i))})[0];
             }
             AttentionMaps maps = model.attention(Batches.pad(src, Vocabulary.PAD_ID), Batches.pad(in, Vocabulary.PAD_ID));
+            Layers encoderSelf = new Layers(maps.encoderSelf()), decoderSelf = new Layers(maps.decoderSelf());
+            Layers cross = new Layers(maps.cross());
             for (int b = 0; b < src.length; b++) {
                 int s = src[b].length, t = in[b].length;
-                out.add(new Weights(trim(maps.encoderSelf(), b, s, s), trim(maps.decoderSelf(), b, t, t),
-                        trim(maps.cross(), b, t, s)));
+                out.add(new Weights(encoderSelf.trim(b, s, s), decoderSelf.trim(b, t, t), cross.trim(b, t, s)));
             }
         }
         return out;
@@ -105,21 +106,34 @@ record Translator(TransformerModel model, Vocabulary sourceVocabulary, Vocabular
         return words.stream().mapToInt(v::id).toArray();
     }
 
-    /** Layers of {@code [B, H, Tq, Tk]} to sentence {@code b}'s {@code [L][H][rows][cols]}. */
-    private static double[][][][] trim(List<INDArray> layers, int b, int rows, int cols) {
-        double[][][][] out = new double[layers.size()][][][];
-        for (int l = 0; l < out.length; l++) {
-            INDArray w = layers.get(l);
-            int heads = (int) w.size(1);
-            out[l] = new double[heads][rows][cols];
-            for (int h = 0; h < heads; h++) {
-                for (int r = 0; r < rows; r++) {
-                    for (int c = 0; c < cols; c++) {
-                        out[l][h][r][c] = w.getDouble(b, h, r, c);
+    /** Attention weights of every layer, {@code [B, H, Tq, Tk]} each, copied out of ND4J once. */
+    private static final class Layers {
+        private final double[][] values;
+        private final long[][] shapes;
+
+        Layers(List<INDArray> layers) {
+            values = new double[layers.size()][];
+            shapes = new long[layers.size()][];
+            for (int l = 0; l < values.length; l++) {
+                INDArray w = layers.get(l).dup('c');
+                values[l] = w.data().asDouble();
+                shapes[l] = w.shape();
+            }
+        }
+
+        /** Sentence {@code b}'s {@code [L][H][rows][cols]}. */
+        double[][][][] trim(int b, int rows, int cols) {
+            double[][][][] out = new double[values.length][][][];
+            for (int l = 0; l < out.length; l++) {
+                int heads = (int) shapes[l][1], tq = (int) shapes[l][2], tk = (int) shapes[l][3];
+                out[l] = new double[heads][rows][cols];
+                for (int h = 0; h < heads; h++) {
+                    for (int r = 0; r < rows; r++) {
+                        System.arraycopy(values[l], ((b * heads + h) * tq + r) * tk, out[l][h][r], 0, cols);
                     }
                 }
             }
+            return out;
         }
-        return out;
     }
 }
