@@ -47,6 +47,12 @@ final class EvalFile {
                         + (unknownTarget.isEmpty() ? "" : "reference " + unknownTarget) + "; line skipped");
                 continue;
             }
+            int maxLen = translator.model().config().maxLen();
+            if (source.size() > maxLen || target.size() + 1 > maxLen) {
+                err.println(where + "longer than the model's " + maxLen + " positions (source " + source.size()
+                        + " words, reference " + target.size() + " plus the start); line skipped");
+                continue;
+            }
             try {
                 out.add(new ToyFrench.Pair(source, target, Alignment.parse(parts[2], source.size(), target.size())));
             } catch (IllegalArgumentException e) {

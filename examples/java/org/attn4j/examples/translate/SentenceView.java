@@ -19,6 +19,11 @@ final class SentenceView {
                     + (t.sourceVocabulary().size() - 4) + " French words, such as le, chat, noir, dort)");
             return 1;
         }
+        int maxLen = t.model().config().maxLen();
+        if (source.isEmpty() || source.size() > maxLen) {
+            err.println("translate: the sentence has " + source.size() + " words; the model takes 1 to " + maxLen);
+            return 1;
+        }
         Translator.Output translation = t.translate(List.of(source), 1).get(0);
         List<String> target = translation.words();
         out.println(String.join(" ", source) + "  ->  " + String.join(" ", target)

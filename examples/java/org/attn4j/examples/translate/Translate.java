@@ -76,6 +76,12 @@ public final class Translate {
                 err.println("translate: cannot load the model: " + e.getMessage());
                 return 2;
             }
+            List<String> missing = new ArrayList<>(translator.unknownSourceWords(ToyFrench.sourceWords()));
+            missing.addAll(translator.unknownTargetWords(ToyFrench.targetWords()));
+            if (!missing.isEmpty()) {
+                err.println("translate: " + o.model() + ": the model does not know the toy grammar's words " + missing);
+                return 2;
+            }
             out.println("Loaded " + o.model() + " (" + describe(translator.model().config()) + ")");
         } else {
             translator = train(o, grammar, validation, out, err);
