@@ -32,7 +32,8 @@ import org.nd4j.linalg.factory.Nd4j;
  * parallelism), {@code --mode gradient}, {@code --k 4}, {@code --steps 300}, {@code --batch 64} (all
  * workers together), {@code --train 20000}, {@code --maxLength 8}, {@code --heldOut 500},
  * {@code --dModel 64}, {@code --heads 4}, {@code --ff 256}, {@code --layers 2}, {@code --lr 3e-3},
- * {@code --warmup 100}, {@code --seed 1}.
+ * {@code --warmup 100}, {@code --seed 1}. The training set is dealt so that every worker count trains on
+ * the same global batches, in the same order.
  * Last line: {@code RESULT task=... exact_match=... workers=... train_seconds=... epoch_seconds=... communication_share=...}.
  */
 public final class SparkTrain {
@@ -74,7 +75,11 @@ public final class SparkTrain {
             for (int[] digits : data.trainingSequences(Integer.parseInt(o.get("train")), new Random(seed + 1))) {
                 train.add(example(task, digits));
             }
-            JavaRDD<Example> rdd = sc.parallelize(train, workers).cache();
+            train = train.subList(0, train.size() / batch * batch); // whole batches only
+            if (train.isEmpty()) {
+                throw new IllegalArgumentException("--train must be at least --batch " + batch);
+            }
+            JavaRDD<Example> rdd = sc.parallelize(dealt(train, workers, batch / workers), workers).cache();
 
             Nd4j.getRandom().setSeed(seed);
             ModelConfig config = ModelConfig.seq2seq(SequenceTask.VOCABULARY.size(), Integer.parseInt(o.get("dModel")),
@@ -86,7 +91,7 @@ public final class SparkTrain {
             SparkTrainer trainer = new SparkTrainer(sc, model, trainerConfig, parameterAveraging
                     ? SparkTrainer.Options.parameterAveraging(k, batch / workers)
                     : SparkTrainer.Options.gradientAveraging(batch / workers));
-            int stepsPerEpoch = (train.size() + batch - 1) / batch;
+            int stepsPerEpoch = train.size() / batch;
             System.out.printf(Locale.ROOT, "%s on Spark %s: %d workers, %s averaging%s, batch %d (%d per worker), "
                     + "%d training sequences (%d steps an epoch), %d parameters%n", task.label(), sc.master(), workers,
                     parameterAveraging ? "parameter" : "gradient", parameterAveraging ? " every " + k + " steps" : "",
@@ -122,6 +127,22 @@ public final class SparkTrain {
                     + "epoch_seconds=%.1f communication_share=%.3f%n", task.label(), eval.exactMatch(), workers, seconds,
                     perStep * stepsPerEpoch, share);
         }
+    }
+
+    /**
+     * The training list reordered so that {@code parallelize} (which cuts it into equal runs) gives worker
+     * p, as its s-th batch, the p-th slice of global batch s: any number of workers then trains on the
+     * same batches as one, step for step.
+     */
+    static List<Example> dealt(List<Example> train, int workers, int perWorker) {
+        int batch = workers * perWorker, steps = train.size() / batch;
+        List<Example> out = new ArrayList<>(train.size());
+        for (int p = 0; p < workers; p++) {
+            for (int s = 0; s < steps; s++) {
+                out.addAll(train.subList(s * batch + p * perWorker, s * batch + (p + 1) * perWorker));
+            }
+        }
+        return out;
     }
 
     /** Source = the digits, decoder input = BOS + answer, target = answer + EOS (as {@link SequenceTask#batch}). */

@@ -1,6 +1,7 @@
 package org.attn4j.spark;
 
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.UUID;
@@ -115,7 +116,7 @@ public final class SparkTrainer {
         int localSteps = averageParameters ? options.localSteps() : 0, batchSize = options.batchSize();
         Contribution sum;
         try {
-            sum = data.mapPartitionsWithIndex((partition, shard) -> java.util.List.of(
+            sum = data.mapPartitionsWithIndex((partition, shard) -> List.of(
                     Workers.run(shard, partition, snapshot.value(), config, localSteps, batchSize)).iterator(), true)
                     .treeAggregate(Contribution.empty(), Contribution::add, Contribution::add);
         } finally {
