@@ -4,7 +4,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.TreeSet;
 
-/** {@code key=value} (or {@code --key=value}) command-line arguments with defaults. */
+/** {@code key=value}, {@code --key=value} or {@code --key value} command-line arguments with defaults. */
 public final class Args {
     private Args() {
     }
@@ -12,15 +12,17 @@ public final class Args {
     /** Parses args over the defaults; an unknown key or a malformed argument is an error that lists the keys. */
     public static Map<String, String> parse(String[] args, Map<String, String> defaults) {
         Map<String, String> out = new LinkedHashMap<>(defaults);
-        for (String arg : args) {
+        for (int i = 0; i < args.length; i++) {
+            String arg = args[i];
             String a = arg.startsWith("--") ? arg.substring(2) : arg;
             int eq = a.indexOf('=');
             String key = eq < 0 ? a : a.substring(0, eq);
-            if (eq < 0 || !defaults.containsKey(key)) {
-                throw new IllegalArgumentException("Unknown argument '" + arg + "'; expected key=value with key one of "
-                        + new TreeSet<>(defaults.keySet()));
+            boolean spaced = eq < 0 && arg.startsWith("--") && i + 1 < args.length; // "--key value"
+            if ((eq < 0 && !spaced) || !defaults.containsKey(key)) {
+                throw new IllegalArgumentException("Unknown argument '" + arg + "'; expected key=value or --key value "
+                        + "with key one of " + new TreeSet<>(defaults.keySet()));
             }
-            out.put(key, a.substring(eq + 1));
+            out.put(key, spaced ? args[++i] : a.substring(eq + 1));
         }
         return out;
     }

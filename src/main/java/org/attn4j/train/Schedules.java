@@ -49,8 +49,12 @@ public final class Schedules {
         }
     }
 
+    /** A function of the step that Java serialization can ship (schedules travel to Spark executors). */
+    private interface StepFunction extends java.util.function.IntToDoubleFunction, java.io.Serializable {
+    }
+
     /** A schedule defined by a function of the step. */
-    private record Schedule(String name, java.util.function.IntToDoubleFunction f) implements ISchedule {
+    private record Schedule(String name, StepFunction f) implements ISchedule {
         @Override
         public double valueAt(int iteration, int epoch) {
             return f.applyAsDouble(iteration);

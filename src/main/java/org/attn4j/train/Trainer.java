@@ -1,6 +1,7 @@
 package org.attn4j.train;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -18,6 +19,7 @@ import org.nd4j.linalg.learning.GradientUpdater;
 import org.nd4j.linalg.learning.config.Adam;
 import org.nd4j.linalg.learning.config.IUpdater;
 import org.nd4j.linalg.learning.config.Nesterovs;
+import org.nd4j.linalg.learning.config.Sgd;
 import org.nd4j.linalg.learning.regularization.WeightDecay;
 import org.nd4j.linalg.schedule.ISchedule;
 
@@ -34,10 +36,12 @@ import org.nd4j.linalg.schedule.ISchedule;
  * deterministic batch source the whole loss sequence, repeat exactly, also after a resume.
  */
 public final class Trainer {
-    /** ND4J updater families. */
-    public enum Optimizer { ADAM, ADAMW, SGD_MOMENTUM }
+    /** ND4J updater families; {@code SGD} is ND4J's plain {@code Sgd} (no momentum, no state). */
+    public enum Optimizer { ADAM, ADAMW, SGD_MOMENTUM, SGD }
 
     /**
+     * How a trainer updates. Serializable, so that distributed training can ship it to workers.
+     *
      * @param optimizer      the update rule
      * @param learningRate   learning rate by step
      * @param beta1          Adam's first-moment decay
@@ -49,7 +53,7 @@ public final class Trainer {
      * @param seed           seeds dropout, per step
      */
     public record Config(Optimizer optimizer, ISchedule learningRate, double beta1, double beta2, double weightDecay,
-            double momentum, double clipNorm, double labelSmoothing, long seed) {
+            double momentum, double clipNorm, double labelSmoothing, long seed) implements java.io.Serializable {
         public Config {
             Objects.requireNonNull(optimizer, "optimizer");
             Objects.requireNonNull(learningRate, "learningRate");
@@ -86,6 +90,7 @@ public final class Trainer {
                 case ADAM, ADAMW -> Adam.builder().learningRateSchedule(learningRate).beta1(beta1).beta2(beta2)
                         .epsilon(1e-8).build();
                 case SGD_MOMENTUM -> new Nesterovs(learningRate, momentum);
+                case SGD -> new Sgd(learningRate);
             };
         }
     }
@@ -148,13 +153,63 @@ public final class Trainer {
         return loss;
     }
 
-    /** One update on a batch. Throws {@link TrainingDivergedException} (weights untouched) on NaN or infinity. */
-    public StepResult step(Batch batch) {
-        Map<String, INDArray> feeds = model.feeds(batch.source(), batch.input(), batch.target());
-        return model.graphLock().write(() -> update(feeds, batch));
+    /**
+     * The loss and its gradients on one batch, computed with the current weights; nothing applied yet.
+     *
+     * @param loss      mean loss over the batch's non-padding target positions
+     * @param gradients gradient of {@code loss} by parameter name (same shapes as the parameters)
+     * @param tokens    non-padding target positions the mean is taken over
+     */
+    public record BatchGradients(double loss, Map<String, INDArray> gradients, long tokens) {
     }
 
-    private StepResult update(Map<String, INDArray> feeds, Batch batch) {
+    /**
+     * One update on a batch: {@link #apply(BatchGradients) apply}({@link #gradients(Batch) gradients}(batch)).
+     * Throws {@link TrainingDivergedException} (weights untouched) on NaN or infinity.
+     */
+    public StepResult step(Batch batch) {
+        Map<String, INDArray> feeds = model.feeds(batch.source(), batch.input(), batch.target());
+        return model.graphLock().write(() -> {
+            BatchGradients g = compute(feeds, batch);
+            try {
+                return update(g);
+            } finally {
+                // Free the step's native buffers now rather than when the garbage collector finds them: with
+                // little heap garbage per step, ND4J's off-heap memory would otherwise pile up between collections.
+                g.gradients().values().forEach(INDArray::close);
+            }
+        });
+    }
+
+    /**
+     * The loss and gradients of a batch without changing anything, with this step's dropout masks
+     * (from the seed and {@link #stepCount()}). The caller owns the returned arrays.
+     */
+    public BatchGradients gradients(Batch batch) {
+        Map<String, INDArray> feeds = model.feeds(batch.source(), batch.input(), batch.target());
+        return model.graphLock().write(() -> compute(feeds, batch));
+    }
+
+    /**
+     * Applies gradients as one update step: checks them, clips by the global norm, runs the updaters
+     * and advances {@link #stepCount()}. Gradients may come from elsewhere (for example averaged over
+     * workers); they must be finite and have one array per parameter, shaped like it. They are clipped
+     * and updated in place. Throws {@link TrainingDivergedException} (weights untouched) on NaN or infinity.
+     */
+    public StepResult apply(BatchGradients gradients) {
+        for (String p : parameters) {
+            INDArray g = gradients.gradients().get(p);
+            long[] shape = sd.getVariable(p).getArr().shape();
+            if (g == null || !Arrays.equals(g.shape(), shape)) {
+                throw new IllegalArgumentException("Gradient of '" + p + "': expected shape "
+                        + Arrays.toString(shape) + ", given "
+                        + (g == null ? "none" : Arrays.toString(g.shape())));
+            }
+        }
+        return model.graphLock().write(() -> update(gradients));
+    }
+
+    private BatchGradients compute(Map<String, INDArray> feeds, Batch batch) {
         if (!sd.getLossVariables().equals(List.of(loss))) {
             // Another trainer on this model set its own loss (e.g. other label smoothing); SameDiff
             // differentiates the graph's loss variables, so take ours back (this rebuilds the gradients).
@@ -165,11 +220,17 @@ public final class Trainer {
         sd.getVariable(Dropout.SEED).getArr().assign((config.seed() * 1_000_003L + step) % 1_000_000_007L);
         OutAndGrad r = sd.calculateGradientsAndOutputs(feeds, List.of(loss), parameters);
         double value = r.getOutputs().get(loss).getDouble(0);
+        r.getOutputs().values().forEach(INDArray::close);
+        return new BatchGradients(value, r.getGradients(), batch.tokens(model.config().padId()));
+    }
+
+    private StepResult update(BatchGradients g) {
+        double value = g.loss();
         if (!Double.isFinite(value)) {
             throw new TrainingDivergedException("Training diverged at step " + step + ": the loss is " + value
                     + "; the weights are those after step " + (step - 1) + " (try a lower learning rate or clipping)");
         }
-        Map<String, INDArray> grads = r.getGradients();
+        Map<String, INDArray> grads = g.gradients();
         double sumSquares = 0;
         for (String p : parameters) {
             double n = grads.get(p).norm2Number().doubleValue();
@@ -183,22 +244,18 @@ public final class Trainer {
         double scale = config.clipNorm() > 0 ? Math.min(1, config.clipNorm() / (norm + 1e-6)) : 1; // as torch's clip_grad_norm_
         double lr = config.learningRate().valueAt(step, 0);
         for (String p : parameters) {
-            INDArray g = grads.get(p);
+            INDArray grad = grads.get(p);
             if (scale < 1) {
-                g.muli(scale);
+                grad.muli(scale);
             }
-            updaters.get(p).applyUpdater(g, step, 0);
+            updaters.get(p).applyUpdater(grad, step, 0);
             INDArray param = sd.getVariable(p).getArr();
             if (weightDecay != null) {
-                weightDecay.apply(param, g, lr, step, 0);
+                weightDecay.apply(param, grad, lr, step, 0);
             }
-            param.subi(g);
+            param.subi(grad);
         }
-        // Free the step's native buffers now rather than when the garbage collector finds them: with
-        // little heap garbage per step, ND4J's off-heap memory would otherwise pile up between collections.
-        grads.values().forEach(INDArray::close);
-        r.getOutputs().values().forEach(INDArray::close);
-        return new StepResult(step++, value, norm, lr, batch.tokens(model.config().padId()));
+        return new StepResult(step++, value, norm, lr, g.tokens());
     }
 
     /** Mean loss on a batch without updating or dropout. */

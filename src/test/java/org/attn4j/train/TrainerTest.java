@@ -130,6 +130,25 @@ class TrainerTest {
     }
 
     @Test
+    void gradientsThenApplyIsOneStep() {
+        Trainer whole = new Trainer(model(7, DataType.DOUBLE), adam(3e-3).withClipNorm(0.1));
+        Trainer split = new Trainer(model(7, DataType.DOUBLE), adam(3e-3).withClipNorm(0.1));
+        for (int i = 0; i < 3; i++) {
+            Trainer.StepResult a = whole.step(countingBatch());
+            Trainer.BatchGradients g = split.gradients(countingBatch());
+            assertEquals(i, split.stepCount(), "computing gradients does not count as a step");
+            Trainer.StepResult b = split.apply(g);
+            assertEquals(a, b);
+        }
+        Map<String, INDArray> a = snapshot(whole.model()), b = snapshot(split.model());
+        a.forEach((p, v) -> assertTrue(v.equalsWithEps(b.get(p), 0), p));
+
+        Trainer.BatchGradients wrong = new Trainer.BatchGradients(1, Map.of("head.weight", Nd4j.zeros(DataType.DOUBLE, 2, 2)), 4);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> split.apply(wrong));
+        assertTrue(e.getMessage().startsWith("Gradient of '"), e.getMessage());
+    }
+
+    @Test
     void resumingContinuesTheSameLossSequence() {
         Trainer straight = new Trainer(model(6, DataType.FLOAT), adam(3e-3));
         double[] expected = losses(straight, 10);

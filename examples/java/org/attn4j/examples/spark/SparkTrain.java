@@ -1,0 +1,158 @@
+package org.attn4j.examples.spark;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Random;
+import org.apache.spark.SparkConf;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.attn4j.data.Vocabulary;
+import org.attn4j.examples.Args;
+import org.attn4j.examples.sequence.SequenceTask;
+import org.attn4j.model.ModelConfig;
+import org.attn4j.model.Seq2SeqTransformer;
+import org.attn4j.spark.Example;
+import org.attn4j.spark.SparkTrainer;
+import org.attn4j.train.Schedules;
+import org.attn4j.train.Trainer;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * The sequence task (copy, reverse or sort a string of digits) trained data-parallel on Spark: the
+ * training set is an RDD split into one partition per worker; each step every worker computes the
+ * gradient of its share of the batch, Spark sums them, and the driver updates the model
+ * ({@code --mode gradient}); or each worker takes {@code --k} steps of its own and the driver averages
+ * the weights ({@code --mode parameter}). Then greedy decoding on held-out sequences gives the exact
+ * match, as single-machine training of the same batches would (gradient averaging is exact).
+ *
+ * <p>Arguments ({@code --key value} or {@code key=value}): {@code --master} (default: spark-submit's,
+ * else {@code local[2]}), {@code --task reverse}, {@code --workers} (partitions; default Spark's
+ * parallelism), {@code --mode gradient}, {@code --k 4}, {@code --steps 300}, {@code --batch 64} (all
+ * workers together), {@code --train 20000}, {@code --maxLength 8}, {@code --heldOut 500},
+ * {@code --dModel 64}, {@code --heads 4}, {@code --ff 256}, {@code --layers 2}, {@code --lr 3e-3},
+ * {@code --warmup 100}, {@code --seed 1}. The training set is dealt so that every worker count trains on
+ * the same global batches, in the same order.
+ * Last line: {@code RESULT task=... exact_match=... workers=... train_seconds=... epoch_seconds=... communication_share=...}.
+ */
+public final class SparkTrain {
+    private SparkTrain() {
+    }
+
+    public static void main(String[] args) {
+        Map<String, String> o = Args.parse(args, Map.ofEntries(Map.entry("master", ""), Map.entry("task", "reverse"),
+                Map.entry("workers", "0"), Map.entry("mode", "gradient"), Map.entry("k", "4"),
+                Map.entry("steps", "300"), Map.entry("batch", "64"), Map.entry("train", "20000"),
+                Map.entry("maxLength", "8"), Map.entry("heldOut", "500"), Map.entry("dModel", "64"),
+                Map.entry("heads", "4"), Map.entry("ff", "256"), Map.entry("layers", "2"), Map.entry("lr", "3e-3"),
+                Map.entry("warmup", "100"), Map.entry("seed", "1")));
+        SequenceTask task = SequenceTask.parse(o.get("task"));
+        int steps = Integer.parseInt(o.get("steps")), batch = Integer.parseInt(o.get("batch"));
+        int maxLength = Integer.parseInt(o.get("maxLength")), k = Integer.parseInt(o.get("k"));
+        long seed = Long.parseLong(o.get("seed"));
+        boolean parameterAveraging = switch (o.get("mode")) {
+            case "gradient" -> false;
+            case "parameter" -> true;
+            default -> throw new IllegalArgumentException("--mode must be gradient or parameter, given " + o.get("mode"));
+        };
+
+        SparkConf conf = new SparkConf().setAppName("attn4j-spark-train").setIfMissing("spark.master", "local[2]");
+        if (!o.get("master").isEmpty()) {
+            conf.setMaster(o.get("master"));
+        }
+        if (conf.get("spark.master").startsWith("local")) {
+            conf.set("spark.ui.enabled", "false").set("spark.driver.host", "127.0.0.1")
+                    .set("spark.driver.bindAddress", "127.0.0.1");
+        }
+        try (JavaSparkContext sc = new JavaSparkContext(conf)) {
+            int workers = Integer.parseInt(o.get("workers")) > 0 ? Integer.parseInt(o.get("workers")) : sc.defaultParallelism();
+            if (batch % workers != 0) {
+                throw new IllegalArgumentException("--batch " + batch + " must divide evenly among " + workers + " workers");
+            }
+            SequenceTask.Data data = new SequenceTask.Data(1, maxLength, Integer.parseInt(o.get("heldOut")), seed);
+            List<Example> train = new ArrayList<>();
+            for (int[] digits : data.trainingSequences(Integer.parseInt(o.get("train")), new Random(seed + 1))) {
+                train.add(example(task, digits));
+            }
+            train = train.subList(0, train.size() / batch * batch); // whole batches only
+            if (train.isEmpty()) {
+                throw new IllegalArgumentException("--train must be at least --batch " + batch);
+            }
+            JavaRDD<Example> rdd = sc.parallelize(dealt(train, workers, batch / workers), workers).cache();
+
+            Nd4j.getRandom().setSeed(seed);
+            ModelConfig config = ModelConfig.seq2seq(SequenceTask.VOCABULARY.size(), Integer.parseInt(o.get("dModel")),
+                    Integer.parseInt(o.get("heads")), Integer.parseInt(o.get("ff")), Integer.parseInt(o.get("layers")),
+                    maxLength + 2);
+            Seq2SeqTransformer model = new Seq2SeqTransformer(config);
+            Trainer.Config trainerConfig = Trainer.Config.adam(Schedules.inverseSqrt(Double.parseDouble(o.get("lr")),
+                    Integer.parseInt(o.get("warmup")))).withClipNorm(1.0).withSeed(seed);
+            SparkTrainer trainer = new SparkTrainer(sc, model, trainerConfig, parameterAveraging
+                    ? SparkTrainer.Options.parameterAveraging(k, batch / workers)
+                    : SparkTrainer.Options.gradientAveraging(batch / workers));
+            int stepsPerEpoch = train.size() / batch;
+            System.out.printf(Locale.ROOT, "%s on Spark %s: %d workers, %s averaging%s, batch %d (%d per worker), "
+                    + "%d training sequences (%d steps an epoch), %d parameters%n", task.label(), sc.master(), workers,
+                    parameterAveraging ? "parameter" : "gradient", parameterAveraging ? " every " + k + " steps" : "",
+                    batch, batch / workers, train.size(), stepsPerEpoch, model.parameterCount());
+
+            long start = System.nanoTime(), wall = 0, communication = 0;
+            int timedSteps = 0, reported = 0;
+            double loss = Double.NaN;
+            while (trainer.trainer().stepCount() < steps) {
+                SparkTrainer.Round r = trainer.round(rdd);
+                loss = r.loss();
+                int done = r.step();
+                if (done > (parameterAveraging ? k : 1)) { // the first round builds the workers' models
+                    wall += r.wallNanos();
+                    communication += r.communicationNanos();
+                    timedSteps += parameterAveraging ? k : 1;
+                }
+                if (done / 100 > reported || done >= steps) {
+                    reported = done / 100;
+                    System.out.printf(Locale.ROOT, "step %5d/%d  loss %.4f  %.1f s%n", done, steps, loss,
+                            (System.nanoTime() - start) / 1e9);
+                }
+            }
+            double seconds = (System.nanoTime() - start) / 1e9;
+            double perStep = timedSteps == 0 ? Double.NaN : wall / 1e9 / timedSteps;
+            double share = wall == 0 ? Double.NaN : (double) communication / wall;
+
+            SequenceTask.Evaluation eval = task.evaluate(model, data.heldOut(), 100, 3);
+            eval.mistakes().forEach(m -> System.out.println("mistake: " + m));
+            System.out.printf(Locale.ROOT, "time per step %.1f ms, per epoch %.1f s; broadcast, scheduling and "
+                    + "aggregation %.0f%% of it%n", perStep * 1e3, perStep * stepsPerEpoch, 100 * share);
+            System.out.printf(Locale.ROOT, "RESULT task=%s exact_match=%.4f workers=%d train_seconds=%.1f "
+                    + "epoch_seconds=%.1f communication_share=%.3f%n", task.label(), eval.exactMatch(), workers, seconds,
+                    perStep * stepsPerEpoch, share);
+        }
+    }
+
+    /**
+     * The training list reordered so that {@code parallelize} (which cuts it into equal runs) gives worker
+     * p, as its s-th batch, the p-th slice of global batch s: any number of workers then trains on the
+     * same batches as one, step for step.
+     */
+    static List<Example> dealt(List<Example> train, int workers, int perWorker) {
+        int batch = workers * perWorker, steps = train.size() / batch;
+        List<Example> out = new ArrayList<>(train.size());
+        for (int p = 0; p < workers; p++) {
+            for (int s = 0; s < steps; s++) {
+                out.addAll(train.subList(s * batch + p * perWorker, s * batch + (p + 1) * perWorker));
+            }
+        }
+        return out;
+    }
+
+    /** Source = the digits, decoder input = BOS + answer, target = answer + EOS (as {@link SequenceTask#batch}). */
+    static Example example(SequenceTask task, int[] digits) {
+        int[] source = SequenceTask.ids(digits), answer = SequenceTask.ids(task.apply(digits));
+        int[] input = new int[answer.length + 1], target = new int[answer.length + 1];
+        input[0] = Vocabulary.BOS_ID;
+        System.arraycopy(answer, 0, input, 1, answer.length);
+        System.arraycopy(answer, 0, target, 0, answer.length);
+        target[answer.length] = Vocabulary.EOS_ID;
+        return new Example(source, input, target);
+    }
+}

@@ -1,0 +1,171 @@
+package org.attn4j.spark;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.spark.SparkConf;
+import org.apache.spark.TaskContext;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.attn4j.data.Batch;
+import org.attn4j.model.ModelConfig;
+import org.attn4j.model.Seq2SeqTransformer;
+import org.attn4j.model.TransformerModel;
+import org.attn4j.train.Schedules;
+import org.attn4j.train.Trainer;
+import org.attn4j.train.TrainingDivergedException;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.nd4j.autodiff.samediff.SDVariable;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * Spark in {@code local[2]}: two workers on equal shards give one machine's weights; parameter
+ * averaging learns; a task that fails is retried with the same result; a NaN stops training.
+ */
+class SparkTrainerTest {
+    static final int V = 14, STEPS = 4;
+    /** How often a test's data has thrown on purpose (executors run in this JVM in local mode). */
+    static final AtomicInteger THROWN = new AtomicInteger();
+    static JavaSparkContext sc;
+
+    @BeforeAll
+    static void start() {
+        // local[2, 3]: two worker threads, and a task may fail up to 3 times (in local mode the master
+        // string, not spark.task.maxFailures, sets it).
+        sc = new JavaSparkContext(new SparkConf().setMaster("local[2,3]").setAppName("attn4j-test")
+                .set("spark.ui.enabled", "false").set("spark.driver.host", "127.0.0.1")
+                .set("spark.driver.bindAddress", "127.0.0.1"));
+    }
+
+    @AfterAll
+    static void stop() {
+        sc.stop();
+    }
+
+    static Seq2SeqTransformer model() {
+        Nd4j.getRandom().setSeed(11);
+        return new Seq2SeqTransformer(ModelConfig.seq2seq(V, 16, 2, 32, 1, 16), DataType.DOUBLE);
+    }
+
+    /** Eight examples of one length (so each shard's batch pads like the whole batch). */
+    static List<Example> examples() {
+        Random rnd = new Random(5);
+        List<Example> out = new ArrayList<>();
+        for (int i = 0; i < 8; i++) {
+            int[] src = new int[5], in = new int[6], target = new int[6];
+            in[0] = 1;
+            for (int t = 0; t < 5; t++) {
+                src[t] = 4 + rnd.nextInt(V - 4);
+                in[t + 1] = src[t];
+                target[t] = src[t];
+            }
+            target[5] = 2;
+            out.add(new Example(src, in, target));
+        }
+        return out;
+    }
+
+    static Trainer.Config sgd() {
+        return Trainer.Config.adam(Schedules.constant(0.5)).withOptimizer(Trainer.Optimizer.SGD, 0).withClipNorm(0);
+    }
+
+    static Map<String, SDVariable> sparkTrained(JavaRDD<Example> data) {
+        SparkTrainer st = new SparkTrainer(sc, model(), sgd(), SparkTrainer.Options.gradientAveraging(4));
+        for (int s = 0; s < STEPS; s++) {
+            SparkTrainer.Round r = st.round(data);
+            assertEquals(2, r.partitions());
+            assertEquals(s + 1, r.step());
+        }
+        return st.trainer().model().parameters();
+    }
+
+    /**
+     * Largest difference per tensor, relative to the tensor's largest value (at least 1: tensors that stay
+     * near 0, such as the key bias whose true gradient is 0, are compared absolutely).
+     */
+    static double maxRelativeDifference(Map<String, SDVariable> a, Map<String, SDVariable> b) {
+        double worst = 0;
+        for (String p : a.keySet()) {
+            INDArray x = a.get(p).getArr(), y = b.get(p).getArr();
+            double scale = Math.max(1, y.amaxNumber().doubleValue());
+            worst = Math.max(worst, x.sub(y).amaxNumber().doubleValue() / scale);
+        }
+        return worst;
+    }
+
+    @Test
+    void gradientAveragingOnTwoWorkersEqualsOneMachineOnTheWholeBatch() {
+        List<Example> all = examples();
+        TransformerModel single = model();
+        Trainer one = new Trainer(single, sgd());
+        Batch whole = Example.batch(all, single.config().padId());
+        double firstLoss = one.evaluateLoss(whole);
+        for (int s = 0; s < STEPS; s++) {
+            one.step(whole);
+        }
+        Map<String, SDVariable> spark = sparkTrained(sc.parallelize(all, 2).cache());
+        double diff = maxRelativeDifference(spark, single.parameters());
+        System.out.println("SparkTrainerTest: 2 workers vs 1 machine, max relative difference " + diff);
+        assertTrue(diff < 1e-12, "2 workers vs 1 machine after " + STEPS + " SGD steps: max relative difference " + diff);
+        assertTrue(one.evaluateLoss(whole) < firstLoss, "the steps should lower the loss");
+    }
+
+    @Test
+    void aTaskThatFailsIsRetriedAndTrainingEndsTheSame() {
+        List<Example> all = examples();
+        Map<String, SDVariable> clean = sparkTrained(sc.parallelize(all, 2).cache());
+        THROWN.set(0);
+        JavaRDD<Example> flaky = sc.parallelize(all, 2).map(e -> {
+            TaskContext task = TaskContext.get();
+            if (task.partitionId() == 1 && task.attemptNumber() == 0) {
+                THROWN.incrementAndGet();
+                throw new IllegalStateException("injected failure in partition 1, attempt 0");
+            }
+            return e;
+        }).cache();
+        Map<String, SDVariable> retried = sparkTrained(flaky);
+        assertEquals(1, THROWN.get(), "the injected failure should have happened once");
+        assertEquals(0, maxRelativeDifference(retried, clean), "a retried task must not change the result");
+    }
+
+    @Test
+    void parameterAveragingLowersTheLoss() {
+        List<Example> all = examples();
+        SparkTrainer st = new SparkTrainer(sc, model(), Trainer.Config.adam(Schedules.constant(1e-2)),
+                SparkTrainer.Options.parameterAveraging(3, 4));
+        Batch whole = Example.batch(all, 0);
+        double before = st.trainer().evaluateLoss(whole);
+        JavaRDD<Example> data = sc.parallelize(all, 2).cache();
+        for (int r = 0; r < 4; r++) {
+            assertEquals(3 * (r + 1), st.round(data).step());
+        }
+        double after = st.trainer().evaluateLoss(whole);
+        assertTrue(after < 0.8 * before, "parameter averaging: loss " + before + " -> " + after);
+        assertTrue(st.trainer().optimizerState().values().stream().allMatch(a -> a.sumNumber().doubleValue() != 0),
+                "the averaged Adam state reaches the driver");
+    }
+
+    @Test
+    void aWorkerThatComputesNaNStopsTrainingWithAClearMessage() {
+        SparkTrainer st = new SparkTrainer(sc, model(), sgd(), SparkTrainer.Options.gradientAveraging(4));
+        INDArray weight = st.trainer().model().parameters().get("encoder.layers.0.norm1.weight").getArr();
+        weight.putScalar(0, Double.NaN);
+        INDArray before = st.trainer().model().parameters().get("head.weight").getArr().dup();
+        TrainingDivergedException e = assertThrows(TrainingDivergedException.class,
+                () -> st.round(sc.parallelize(examples(), 2)));
+        assertTrue(e.getMessage().matches("Distributed training stopped at step 0: partition [01] computed a loss of NaN.*"),
+                e.getMessage());
+        assertEquals(before, st.trainer().model().parameters().get("head.weight").getArr(), "weights untouched");
+        assertEquals(0, st.trainer().stepCount());
+    }
+}
