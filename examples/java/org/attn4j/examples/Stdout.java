@@ -5,15 +5,17 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 
 /** What a program prints to standard output, for the examples' smoke tests. */
-final class Stdout {
-    interface Program {
+public final class Stdout {
+    /** Code that prints. */
+    public interface Program {
         void run() throws Exception;
     }
 
     private Stdout() {
     }
 
-    static String capture(Program program) throws Exception {
+    /** Runs {@code program} and returns what it printed to standard output. */
+    public static String capture(Program program) throws Exception {
         PrintStream original = System.out;
         ByteArrayOutputStream captured = new ByteArrayOutputStream();
         System.setOut(new PrintStream(captured, true, StandardCharsets.UTF_8));
