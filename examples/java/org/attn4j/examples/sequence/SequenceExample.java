@@ -23,6 +23,7 @@ import org.attn4j.train.ProgressBar;
 import org.attn4j.train.Schedules;
 import org.attn4j.train.Trainer;
 import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.schedule.ISchedule;
 
 /**
  * Copy, reverse or sort a sequence of digits: the classic first proof that a transformer learns.
@@ -62,17 +63,18 @@ public final class SequenceExample {
         d.put("dModel", "64");
         d.put("heads", "4");
         d.put("ff", "256");
-        d.put("encoderLayers", "2");
+        d.put("encoderLayers", "1");
         d.put("decoderLayers", "1");
         d.put("positions", "learned");       // learned, sinusoidal, rope or none
-        d.put("batch", "256");
-        d.put("lr", "5e-3");                 // peak of warm-up then inverse square root
-        d.put("warmup", "200");
-        d.put("steps", "5000");              // the most update steps
+        d.put("batch", "128");
+        d.put("lr", "5e-3");                 // peak learning rate, after a linear warm-up
+        d.put("warmup", "60");
+        d.put("schedule", "cosine");         // cosine: down to 0 at the last step; inverse-sqrt: 1/sqrt(step)
+        d.put("steps", "350");               // the most update steps (the cosine schedule ends there)
         d.put("seconds", "60");              // the most CPU seconds of training (wall seconds when idle)
-        d.put("evalEvery", "100");           // validate every this many steps, stop once at target
-        d.put("validate", "500");            // validation sequences (training distribution, not held out)
-        d.put("target", "0.999");
+        d.put("evalEvery", "50");            // validate every this many steps, stop once at target
+        d.put("validate", "2000");           // validation sequences (training distribution, not held out)
+        d.put("target", "none");             // stop early at this validation exact match (none: never)
         d.put("test", "2000");               // held-out sequences
         d.put("long", "500");                // sequences of the longer lengths
         d.put("threads", "1");               // native (OpenMP) threads: at this size more are slower
@@ -190,9 +192,17 @@ public final class SequenceExample {
     private static Training train(SequenceTask task, TransformerModel model, SequenceTask.Data data,
             Map<String, String> o, long seed) {
         int steps = integer(o, "steps"), batch = integer(o, "batch"), evalEvery = integer(o, "evalEvery");
-        double budget = Double.parseDouble(o.get("seconds")), target = Double.parseDouble(o.get("target"));
-        Trainer trainer = new Trainer(model, Trainer.Config.adam(
-                Schedules.inverseSqrt(Double.parseDouble(o.get("lr")), integer(o, "warmup"))).withSeed(seed));
+        double budget = Double.parseDouble(o.get("seconds")), target = o.get("target").equals("none") ? Double.NaN
+                : Double.parseDouble(o.get("target"));
+        double lr = Double.parseDouble(o.get("lr"));
+        int warmup = integer(o, "warmup");
+        ISchedule schedule = switch (o.get("schedule")) {
+            case "cosine" -> Schedules.warmupCosine(lr, warmup, steps, 0);
+            case "inverse-sqrt" -> Schedules.inverseSqrt(lr, warmup);
+            default -> throw new IllegalArgumentException("Unknown schedule '" + o.get("schedule")
+                    + "'; expected cosine or inverse-sqrt");
+        };
+        Trainer trainer = new Trainer(model, Trainer.Config.adam(schedule).withSeed(seed));
         Random rnd = new Random(seed);
         List<int[]> validation = data.trainingSequences(integer(o, "validate"), new Random(seed + 1));
         ProgressBar bar = new ProgressBar(System.err, steps);
