@@ -21,7 +21,7 @@ class SequenceExampleTest {
     void trainsSavesDrawsAndReloads(@TempDir Path dir) throws Exception {
         String[] tiny = {"--task", "reverse", "--steps=12", "evalEvery=6", "validate=20", "test=50", "long=10",
                 "maxLength=5", "longMaxLength=7", "dModel=16", "heads=2", "ff=32", "encoderLayers=1",
-                "decoderLayers=1", "batch=16", "positions=rope", "models=" + dir.resolve("models"),
+                "decoderLayers=1", "batch=16", "warmup=4", "positions=rope", "models=" + dir.resolve("models"),
                 "out=" + dir.resolve("out")};
         String out = Stdout.capture(() -> SequenceExample.main(tiny));
         String[] lines = out.strip().split("\n");
