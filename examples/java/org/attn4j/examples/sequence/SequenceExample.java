@@ -6,6 +6,7 @@ import java.lang.management.ThreadMXBean;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -24,14 +25,16 @@ import org.attn4j.train.Schedules;
 import org.attn4j.train.Trainer;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.schedule.ISchedule;
+import org.nd4j.nativeblas.NativeOpsHolder;
 
 /**
  * Copy, reverse or sort a sequence of digits: the classic first proof that a transformer learns.
  *
  * <p>An encoder-decoder reads digits 0-9 (lengths 1-12 by default, padded) and writes the answer
- * token by token. It trains on fresh random sequences every step until it gets a validation sample
- * (drawn like the training data) right, or a time budget runs out; then it is scored by exact match
- * (the whole answer right) with greedy decoding on 2,000 held-out sequences that are never trained on,
+ * token by token. It trains on fresh random sequences every step for a number of steps or CPU seconds,
+ * whichever ends first, reporting exact match on a validation sample drawn like the training data as it
+ * goes (and optionally stopping once that reaches a target); then it is scored by exact match (the
+ * whole answer right) with greedy decoding on 2,000 held-out sequences that are never trained on,
  * and on longer sequences than any it saw (13-20), which shows how its positional encoding
  * generalizes. It writes heatmaps of every layer's and head's attention for one input (a diagonal for
  * copy, an anti-diagonal for reverse) and saves the model under {@code models/sequence-<task>/}.
@@ -86,9 +89,11 @@ public final class SequenceExample {
     public static void main(String[] args) throws IOException {
         Map<String, String> o = Args.parse(args, DEFAULTS);
         SequenceTask task = SequenceTask.parse(o.get("task"));
+        // In-process, so the plain mvn command needs no OMP_NUM_THREADS: OpenMP's spin-waits on busy cores
+        // made a step ~10x slower with the default two threads.
         Nd4j.getEnvironment().setMaxMasterThreads(integer(o, "threads"));
         Nd4j.getEnvironment().setMaxThreads(integer(o, "threads"));
-        org.nd4j.nativeblas.NativeOpsHolder.getInstance().getDeviceNativeOps().setOmpNumThreads(integer(o, "threads"));
+        NativeOpsHolder.getInstance().getDeviceNativeOps().setOmpNumThreads(integer(o, "threads"));
         int minLength = integer(o, "minLength"), maxLength = integer(o, "maxLength");
         int longMax = integer(o, "longMaxLength");
         long seed = Long.parseLong(o.get("seed"));
@@ -118,7 +123,7 @@ public final class SequenceExample {
         SequenceTask.Evaluation beyond = task.evaluate(model, longer, 250, 0);
         double evalSeconds = (System.nanoTime() - t0) / 1e9;
         Path out = Path.of(o.get("out"), task.label());
-        int[] shown = java.util.Arrays.copyOf(SHOWN, Math.min(SHOWN.length, maxLength));
+        int[] shown = Arrays.copyOf(SHOWN, Math.min(SHOWN.length, maxLength));
         List<Path> pictures = SequenceHeatmaps.write(model, task, shown, out);
 
         System.out.printf(Locale.ROOT, "Longer than trained (lengths %d-%d): exact match %.4f on %d sequences%n",
@@ -186,8 +191,8 @@ public final class SequenceExample {
     }
 
     /**
-     * Adam with warm-up, inverse-square-root decay and clipping at 1, on fresh batches, until the validation
-     * sample reaches the target or the step or time budget is spent. Validation time is not training time.
+     * Adam with warm-up, the chosen decay and clipping at 1, on fresh batches, until the step or CPU-time
+     * budget is spent or the validation sample reaches the target. Validation time is not training time.
      */
     private static Training train(SequenceTask task, TransformerModel model, SequenceTask.Data data,
             Map<String, String> o, long seed) {
