@@ -4,7 +4,10 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.TreeSet;
 
-/** {@code key=value}, {@code --key=value} or {@code --key value} command-line arguments with defaults. */
+/**
+ * Command-line arguments with defaults: {@code key=value}, {@code --key=value}, {@code --key value}, and
+ * {@code --flag} alone for a key whose default is {@code true} or {@code false}.
+ */
 public final class Args {
     private Args() {
     }
@@ -14,15 +17,24 @@ public final class Args {
         Map<String, String> out = new LinkedHashMap<>(defaults);
         for (int i = 0; i < args.length; i++) {
             String arg = args[i];
-            String a = arg.startsWith("--") ? arg.substring(2) : arg;
+            boolean dashed = arg.startsWith("--");
+            String a = dashed ? arg.substring(2) : arg;
             int eq = a.indexOf('=');
             String key = eq < 0 ? a : a.substring(0, eq);
-            boolean spaced = eq < 0 && arg.startsWith("--") && i + 1 < args.length; // "--key value"
-            if ((eq < 0 && !spaced) || !defaults.containsKey(key)) {
-                throw new IllegalArgumentException("Unknown argument '" + arg + "'; expected key=value or --key value "
-                        + "with key one of " + new TreeSet<>(defaults.keySet()));
+            if ((eq < 0 && !dashed) || !defaults.containsKey(key)) {
+                throw new IllegalArgumentException("Unknown argument '" + arg + "'; expected key=value with key one of "
+                        + new TreeSet<>(defaults.keySet()));
             }
-            out.put(key, spaced ? args[++i] : a.substring(eq + 1));
+            if (eq >= 0) {
+                out.put(key, a.substring(eq + 1));
+            } else if (defaults.get(key).equals("true") || defaults.get(key).equals("false")) {
+                out.put(key, "true");
+            } else if (i + 1 < args.length) {
+                out.put(key, args[++i]);
+            } else {
+                throw new IllegalArgumentException("Argument '" + arg + "' needs a value (default "
+                        + defaults.get(key) + ")");
+            }
         }
         return out;
     }

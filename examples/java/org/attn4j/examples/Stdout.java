@@ -6,6 +6,7 @@ import java.nio.charset.StandardCharsets;
 
 /** What a program prints to standard output, for the examples' smoke tests. */
 public final class Stdout {
+    /** Code that prints. */
     public interface Program {
         void run() throws Exception;
     }
@@ -13,6 +14,7 @@ public final class Stdout {
     private Stdout() {
     }
 
+    /** Runs {@code program} and returns what it printed to standard output. */
     public static String capture(Program program) throws Exception {
         PrintStream original = System.out;
         ByteArrayOutputStream captured = new ByteArrayOutputStream();

@@ -4,7 +4,7 @@ import java.io.PrintStream;
 import java.util.Locale;
 
 /** A one-line terminal progress bar: steps done, loss, tokens per second and time left. */
-final class ProgressBar {
+public final class ProgressBar {
     private static final int WIDTH = 24;
     private final PrintStream out;
     private final int total;
@@ -14,12 +14,14 @@ final class ProgressBar {
     private double loss, tokensPerSecond;
     private String extra = "";
 
-    ProgressBar(PrintStream out, int total) {
+    /** A bar for {@code total} steps, drawn on {@code out}. */
+    public ProgressBar(PrintStream out, int total) {
         this.out = out;
         this.total = total;
     }
 
-    void update(int done, double loss, double tokensPerSecond, String extra) {
+    /** Records step {@code done} and redraws at most five times a second; {@code extra} ends the line. */
+    public void update(int done, double loss, double tokensPerSecond, String extra) {
         this.done = done;
         this.loss = loss;
         this.tokensPerSecond = tokensPerSecond;
@@ -41,7 +43,7 @@ final class ProgressBar {
     }
 
     /** Draws the last state (a run can stop early) and ends the line. */
-    void finish() {
+    public void finish() {
         draw();
         out.println();
     }

@@ -1,0 +1,248 @@
+package org.attn4j.examples.sequence;
+
+import java.io.IOException;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Random;
+import java.util.TreeMap;
+import org.attn4j.data.Batch;
+import org.attn4j.examples.Args;
+import org.attn4j.io.Checkpoint;
+import org.attn4j.model.ModelConfig;
+import org.attn4j.model.Seq2SeqTransformer;
+import org.attn4j.model.TransformerModel;
+import org.attn4j.nn.Activation;
+import org.attn4j.nn.PositionalEncoding;
+import org.attn4j.train.ProgressBar;
+import org.attn4j.train.Schedules;
+import org.attn4j.train.Trainer;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.schedule.ISchedule;
+import org.nd4j.nativeblas.NativeOpsHolder;
+
+/**
+ * Copy, reverse or sort a sequence of digits: the classic first proof that a transformer learns.
+ *
+ * <p>An encoder-decoder reads digits 0-9 (lengths 1-12 by default, padded) and writes the answer
+ * token by token. It trains on fresh random sequences every step for a number of steps or CPU seconds,
+ * whichever ends first, reporting exact match on a validation sample drawn like the training data as it
+ * goes (and optionally stopping once that reaches a target); then it is scored by exact match (the
+ * whole answer right) with greedy decoding on 2,000 held-out sequences that are never trained on,
+ * and on longer sequences than any it saw (13-20), which shows how its positional encoding
+ * generalizes. It writes heatmaps of every layer's and head's attention for one input (a diagonal for
+ * copy, an anti-diagonal for reverse) and saves the model under {@code models/sequence-<task>/}.
+ *
+ * <p>Run: {@code mvn -q test-compile exec:java@sequence -Dexec.args="--task reverse"}; with
+ * {@code --pretrained} it loads the committed model and only evaluates. Arguments ({@code key=value} or
+ * {@code --key value}) are listed in {@link #DEFAULTS}. The last line is
+ * {@code RESULT task=... exact_match=... n=... train_seconds=... ...}.
+ */
+public final class SequenceExample {
+    /** Every option with its default. */
+    static final Map<String, String> DEFAULTS = defaults();
+    /** The input whose attention is drawn (cut to the longest training length). */
+    private static final int[] SHOWN = {3, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5, 8};
+    /** The held-out set is the same whatever the seed, so a pretrained model is scored on sequences it never saw. */
+    private static final long HELD_OUT_SEED = 2026;
+
+    private SequenceExample() {
+    }
+
+    private static Map<String, String> defaults() {
+        Map<String, String> d = new TreeMap<>();
+        d.put("task", "copy");               // copy, reverse or sort
+        d.put("pretrained", "false");        // load models/sequence-<task>/ instead of training
+        d.put("seed", "1");                  // weights and training batches
+        d.put("minLength", "1");             // training and held-out lengths
+        d.put("maxLength", "12");
+        d.put("longMaxLength", "20");        // length generalization: maxLength+1 .. this
+        d.put("dModel", "64");
+        d.put("heads", "4");
+        d.put("ff", "256");
+        d.put("encoderLayers", "1");
+        d.put("decoderLayers", "1");
+        d.put("positions", "learned");       // learned, sinusoidal, rope or none
+        d.put("batch", "128");
+        d.put("lr", "5e-3");                 // peak learning rate, after a linear warm-up
+        d.put("warmup", "60");
+        d.put("schedule", "cosine");         // cosine: down to 0 at the last step; inverse-sqrt: 1/sqrt(step)
+        d.put("steps", "350");               // the most update steps (the cosine schedule ends there)
+        d.put("seconds", "60");              // the most CPU seconds of training (wall seconds when idle)
+        d.put("evalEvery", "50");            // validate every this many steps, stop once at target
+        d.put("validate", "2000");           // validation sequences (training distribution, not held out)
+        d.put("target", "none");             // stop early at this validation exact match (none: never)
+        d.put("test", "2000");               // held-out sequences
+        d.put("long", "500");                // sequences of the longer lengths
+        d.put("threads", "1");               // native (OpenMP) threads: at this size more are slower
+        d.put("models", "models");           // models/sequence-<task>/
+        d.put("out", "out/sequence");        // heatmaps under out/sequence/<task>/
+        return d;
+    }
+
+    public static void main(String[] args) throws IOException {
+        Map<String, String> o = Args.parse(args, DEFAULTS);
+        SequenceTask task = SequenceTask.parse(o.get("task"));
+        // In-process, so the plain mvn command needs no OMP_NUM_THREADS: OpenMP's spin-waits on busy cores
+        // made a step ~10x slower with the default two threads.
+        Nd4j.getEnvironment().setMaxMasterThreads(integer(o, "threads"));
+        Nd4j.getEnvironment().setMaxThreads(integer(o, "threads"));
+        NativeOpsHolder.getInstance().getDeviceNativeOps().setOmpNumThreads(integer(o, "threads"));
+        int minLength = integer(o, "minLength"), maxLength = integer(o, "maxLength");
+        int longMax = integer(o, "longMaxLength");
+        long seed = Long.parseLong(o.get("seed"));
+        Path modelDir = Path.of(o.get("models"), "sequence-" + task.label());
+        SequenceTask.Data data = new SequenceTask.Data(minLength, maxLength, integer(o, "test"), HELD_OUT_SEED);
+
+        TransformerModel model;
+        Training training;
+        if (Boolean.parseBoolean(o.get("pretrained"))) {
+            model = Checkpoint.load(modelDir).model();
+            training = Training.read(modelDir);
+            System.out.println("Loaded " + modelDir + " (" + training.summary() + ")");
+        } else {
+            Nd4j.getRandom().setSeed(seed);
+            model = new Seq2SeqTransformer(config(o, longMax + 2));
+            System.out.printf(Locale.ROOT, "Training %s: %s, %d parameters%n", task.label(), describe(model.config()),
+                    model.parameters().values().stream().mapToLong(v -> v.getArr().length()).sum());
+            training = train(task, model, data, o, seed);
+            Checkpoint.save(modelDir, model, SequenceTask.VOCABULARY, SequenceTask.VOCABULARY, training.steps(), null);
+            training.write(modelDir);
+            System.out.println("Saved " + modelDir + " (" + training.summary() + ")");
+        }
+
+        long t0 = System.nanoTime();
+        SequenceTask.Evaluation test = task.evaluate(model, data.heldOut(), 500, 5);
+        List<int[]> longer = SequenceTask.Data.sequences(integer(o, "long"), maxLength + 1, longMax, HELD_OUT_SEED + 1);
+        SequenceTask.Evaluation beyond = task.evaluate(model, longer, 250, 0);
+        double evalSeconds = (System.nanoTime() - t0) / 1e9;
+        Path out = Path.of(o.get("out"), task.label());
+        int[] shown = Arrays.copyOf(SHOWN, Math.min(SHOWN.length, maxLength));
+        List<Path> pictures = SequenceHeatmaps.write(model, task, shown, out);
+
+        System.out.printf(Locale.ROOT, "Longer than trained (lengths %d-%d): exact match %.4f on %d sequences%n",
+                maxLength + 1, longMax, beyond.exactMatch(), beyond.n());
+        System.out.printf(Locale.ROOT, "Attention heatmaps: %s (PNG and SVG)%n", pictures.get(0).getParent());
+        System.out.printf(Locale.ROOT, "Evaluated in %.1f s. First mistakes on the held-out set:%n", evalSeconds);
+        test.mistakes().forEach(m -> System.out.println("   " + m));
+        if (test.mistakes().isEmpty()) {
+            System.out.println("   (none)");
+        }
+        System.out.printf(Locale.ROOT, "RESULT task=%s exact_match=%.4f n=%d train_seconds=%.1f train_cpu_seconds=%.1f steps=%d "
+                        + "long_exact_match=%.4f long_n=%d positions=%s%n", task.label(), test.exactMatch(), test.n(),
+                training.seconds(), training.cpuSeconds(), training.steps(), beyond.exactMatch(), beyond.n(),
+                model.config().positions().name().toLowerCase(Locale.ROOT));
+    }
+
+    /** The model the options describe; positions cover {@code maxLen} tokens (the longest test plus BOS and EOS). */
+    static ModelConfig config(Map<String, String> o, int maxLen) {
+        int vocab = SequenceTask.VOCABULARY.size();
+        return new ModelConfig(vocab, vocab, integer(o, "dModel"), integer(o, "heads"), integer(o, "ff"),
+                integer(o, "encoderLayers"), integer(o, "decoderLayers"), Activation.GELU, true, 0, 0,
+                PositionalEncoding.parse(o.get("positions")), maxLen, false, true, 1e-5, 0);
+    }
+
+    private static String describe(ModelConfig c) {
+        return String.format(Locale.ROOT, "d=%d, %d heads, ff=%d, %d+%d layers, %s positions", c.dModel(), c.heads(),
+                c.ffDim(), c.encoderLayers(), c.decoderLayers(), c.positions().name().toLowerCase(Locale.ROOT));
+    }
+
+    /**
+     * How a model was trained, saved beside its checkpoint so that {@code --pretrained} can report it.
+     *
+     * @param seconds    wall-clock seconds of the update steps (validation excluded)
+     * @param cpuSeconds CPU seconds the training thread spent on them: the wall time on an idle machine
+     * @param validation exact match on the validation sample at the end
+     * @param load       the machine's load average when training ended (it shares its cores)
+     */
+    record Training(int steps, double seconds, double cpuSeconds, double validation, double load) {
+        static final String FILE = "training.txt";
+
+        String summary() {
+            return String.format(Locale.ROOT, "%d steps, %.1f s of training (%.1f CPU s), validation exact match %.4f, "
+                    + "load %.2f", steps, seconds, cpuSeconds, validation, load);
+        }
+
+        void write(Path dir) throws IOException {
+            Files.writeString(dir.resolve(FILE), String.format(Locale.ROOT, "steps=%d%nseconds=%.1f%ncpu_seconds=%.1f%n"
+                    + "validation=%.4f%nload=%.2f%n", steps, seconds, cpuSeconds, validation, load), StandardCharsets.UTF_8);
+        }
+
+        static Training read(Path dir) throws IOException {
+            Map<String, String> kv = new TreeMap<>();
+            for (String line : Files.readAllLines(dir.resolve(FILE), StandardCharsets.UTF_8)) {
+                int eq = line.indexOf('=');
+                if (eq > 0) {
+                    kv.put(line.substring(0, eq), line.substring(eq + 1));
+                }
+            }
+            return new Training(Integer.parseInt(kv.getOrDefault("steps", "0")),
+                    Double.parseDouble(kv.getOrDefault("seconds", "0")),
+                    Double.parseDouble(kv.getOrDefault("cpu_seconds", "0")),
+                    Double.parseDouble(kv.getOrDefault("validation", "NaN")),
+                    Double.parseDouble(kv.getOrDefault("load", "NaN")));
+        }
+    }
+
+    /**
+     * Adam with warm-up, the chosen decay and clipping at 1, on fresh batches, until the step or CPU-time
+     * budget is spent or the validation sample reaches the target. Validation time is not training time.
+     */
+    private static Training train(SequenceTask task, TransformerModel model, SequenceTask.Data data,
+            Map<String, String> o, long seed) {
+        int steps = integer(o, "steps"), batch = integer(o, "batch"), evalEvery = integer(o, "evalEvery");
+        double budget = Double.parseDouble(o.get("seconds")), target = o.get("target").equals("none") ? Double.NaN
+                : Double.parseDouble(o.get("target"));
+        double lr = Double.parseDouble(o.get("lr"));
+        int warmup = integer(o, "warmup");
+        ISchedule schedule = switch (o.get("schedule")) {
+            case "cosine" -> Schedules.warmupCosine(lr, warmup, steps, 0);
+            case "inverse-sqrt" -> Schedules.inverseSqrt(lr, warmup);
+            default -> throw new IllegalArgumentException("Unknown schedule '" + o.get("schedule")
+                    + "'; expected cosine or inverse-sqrt");
+        };
+        Trainer trainer = new Trainer(model, Trainer.Config.adam(schedule).withSeed(seed));
+        Random rnd = new Random(seed);
+        List<int[]> validation = data.trainingSequences(integer(o, "validate"), new Random(seed + 1));
+        ProgressBar bar = new ProgressBar(System.err, steps);
+        ThreadMXBean cpu = ManagementFactory.getThreadMXBean();
+        double seconds = 0, cpuSeconds = 0, accuracy = Double.NaN;
+        int done = 0;
+        while (done < steps && cpuSeconds < budget) {
+            long t0 = System.nanoTime(), c0 = cpu.getCurrentThreadCpuTime();
+            Batch b = task.batch(data.trainingSequences(batch, rnd));
+            Trainer.StepResult r = trainer.step(b);
+            double s = (System.nanoTime() - t0) / 1e9;
+            seconds += s;
+            cpuSeconds += (cpu.getCurrentThreadCpuTime() - c0) / 1e9;
+            done++;
+            bar.update(done, r.loss(), r.tokens() / s, Double.isNaN(accuracy) ? ""
+                    : String.format(Locale.ROOT, "validation %.4f", accuracy));
+            if (done % evalEvery == 0 || done == steps || cpuSeconds >= budget) {
+                accuracy = task.evaluate(model, validation, 500, 0).exactMatch();
+                System.err.printf(Locale.ROOT, "%n   step %d: validation exact match %.4f after %.1f s (%.1f CPU s)%n",
+                        done, accuracy, seconds, cpuSeconds);
+                if (accuracy >= target) {
+                    break;
+                }
+            }
+        }
+        bar.finish();
+        double load = ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage();
+        return new Training(done, seconds, cpuSeconds, accuracy, load);
+    }
+
+    private static int integer(Map<String, String> o, String key) {
+        try {
+            return Integer.parseInt(o.get(key));
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("Option " + key + " must be a whole number, given '" + o.get(key) + "'");
+        }
+    }
+}
