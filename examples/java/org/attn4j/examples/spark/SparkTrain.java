@@ -17,6 +17,7 @@ import org.attn4j.spark.Example;
 import org.attn4j.spark.SparkTrainer;
 import org.attn4j.train.Schedules;
 import org.attn4j.train.Trainer;
+import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
@@ -32,7 +33,7 @@ import org.nd4j.linalg.factory.Nd4j;
  * parallelism), {@code --mode gradient}, {@code --k 4}, {@code --steps 300}, {@code --batch 64} (all
  * workers together), {@code --train 20000}, {@code --maxLength 8}, {@code --heldOut 500},
  * {@code --dModel 64}, {@code --heads 4}, {@code --ff 256}, {@code --layers 2}, {@code --lr 3e-3},
- * {@code --warmup 100}, {@code --seed 1}. The training set is dealt so that every worker count trains on
+ * {@code --warmup 100}, {@code --seed 1}, {@code --dtype float} (or {@code double}). The training set is dealt so that every worker count trains on
  * the same global batches, in the same order.
  * Last line: {@code RESULT task=... exact_match=... workers=... train_seconds=... epoch_seconds=... communication_share=...}.
  */
@@ -46,7 +47,7 @@ public final class SparkTrain {
                 Map.entry("steps", "300"), Map.entry("batch", "64"), Map.entry("train", "20000"),
                 Map.entry("maxLength", "8"), Map.entry("heldOut", "500"), Map.entry("dModel", "64"),
                 Map.entry("heads", "4"), Map.entry("ff", "256"), Map.entry("layers", "2"), Map.entry("lr", "3e-3"),
-                Map.entry("warmup", "100"), Map.entry("seed", "1")));
+                Map.entry("warmup", "100"), Map.entry("seed", "1"), Map.entry("dtype", "float")));
         SequenceTask task = SequenceTask.parse(o.get("task"));
         int steps = Integer.parseInt(o.get("steps")), batch = Integer.parseInt(o.get("batch"));
         int maxLength = Integer.parseInt(o.get("maxLength")), k = Integer.parseInt(o.get("k"));
@@ -85,7 +86,13 @@ public final class SparkTrain {
             ModelConfig config = ModelConfig.seq2seq(SequenceTask.VOCABULARY.size(), Integer.parseInt(o.get("dModel")),
                     Integer.parseInt(o.get("heads")), Integer.parseInt(o.get("ff")), Integer.parseInt(o.get("layers")),
                     maxLength + 2);
-            Seq2SeqTransformer model = new Seq2SeqTransformer(config);
+            DataType dtype = switch (o.get("dtype")) {
+                case "float" -> DataType.FLOAT;
+                case "double" -> DataType.DOUBLE;
+                default -> throw new IllegalArgumentException("--dtype must be float or double, given " + o.get("dtype"));
+            };
+            // float64: 1 and 2 workers then compute the same steps to round-off, not just to float32's drift.
+            Seq2SeqTransformer model = new Seq2SeqTransformer(config, dtype);
             Trainer.Config trainerConfig = Trainer.Config.adam(Schedules.inverseSqrt(Double.parseDouble(o.get("lr")),
                     Integer.parseInt(o.get("warmup")))).withClipNorm(1.0).withSeed(seed);
             SparkTrainer trainer = new SparkTrainer(sc, model, trainerConfig, parameterAveraging
