@@ -30,10 +30,10 @@ import org.nd4j.linalg.factory.Nd4j;
  *
  * <p>Arguments ({@code --key value} or {@code key=value}): {@code --master} (default: spark-submit's,
  * else {@code local[2]}), {@code --task reverse}, {@code --workers} (partitions; default Spark's
- * parallelism), {@code --mode gradient}, {@code --k 4}, {@code --steps 300}, {@code --batch 64} (all
+ * parallelism), {@code --mode gradient}, {@code --k 4}, {@code --steps 600}, {@code --batch 128} (all
  * workers together), {@code --train 20000}, {@code --maxLength 8}, {@code --heldOut 500},
- * {@code --dModel 64}, {@code --heads 4}, {@code --ff 256}, {@code --layers 2}, {@code --lr 3e-3},
- * {@code --warmup 100}, {@code --seed 1}, {@code --dtype float} (or {@code double}). The training set is dealt so that every worker count trains on
+ * {@code --dModel 64}, {@code --heads 4}, {@code --ff 256}, {@code --layers 1}, {@code --lr 5e-3},
+ * {@code --warmup 60}, {@code --seed 1}, {@code --dtype float} (or {@code double}). The training set is dealt so that every worker count trains on
  * the same global batches, in the same order.
  * Last line: {@code RESULT task=... exact_match=... workers=... train_seconds=... epoch_seconds=... communication_share=...}.
  */
@@ -44,10 +44,10 @@ public final class SparkTrain {
     public static void main(String[] args) {
         Map<String, String> o = Args.parse(args, Map.ofEntries(Map.entry("master", ""), Map.entry("task", "reverse"),
                 Map.entry("workers", "0"), Map.entry("mode", "gradient"), Map.entry("k", "4"),
-                Map.entry("steps", "300"), Map.entry("batch", "64"), Map.entry("train", "20000"),
+                Map.entry("steps", "600"), Map.entry("batch", "128"), Map.entry("train", "20000"),
                 Map.entry("maxLength", "8"), Map.entry("heldOut", "500"), Map.entry("dModel", "64"),
-                Map.entry("heads", "4"), Map.entry("ff", "256"), Map.entry("layers", "2"), Map.entry("lr", "3e-3"),
-                Map.entry("warmup", "100"), Map.entry("seed", "1"), Map.entry("dtype", "float")));
+                Map.entry("heads", "4"), Map.entry("ff", "256"), Map.entry("layers", "1"), Map.entry("lr", "5e-3"),
+                Map.entry("warmup", "60"), Map.entry("seed", "1"), Map.entry("dtype", "float")));
         SequenceTask task = SequenceTask.parse(o.get("task"));
         int steps = Integer.parseInt(o.get("steps")), batch = Integer.parseInt(o.get("batch"));
         int maxLength = Integer.parseInt(o.get("maxLength")), k = Integer.parseInt(o.get("k"));
