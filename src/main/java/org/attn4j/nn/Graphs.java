@@ -32,7 +32,7 @@ final class Graphs {
     /**
      * {@code a * b} where {@code b} broadcasts to {@code a}'s shape. In ND4J M2.1 the backward op of a
      * broadcasting multiply is about ten times slower than that of a same-shape multiply plus a broadcasting
-     * add (measured: 1.8-4 ms against 0.3 ms on [832, 64]), so {@code b} is first expanded to the full
+     * add (measured on [832, 64], one thread, idle: 0.94-1.0 ms against 0.12 ms for zeros, add and both backwards), so {@code b} is first expanded to the full
      * shape by adding zeros; its gradient comes back through the add's fast reduction. Same values.
      */
     static SDVariable mulExpanded(SDVariable a, SDVariable b) {
