@@ -58,13 +58,17 @@ class BlockBenchmarkTest {
                 "warmup=1", "profileTop=50"}));
         Matcher m = Pattern.compile("PROFILE size=tiny workload=train_step op=(\\S+) ms_per_step=(\\S+) "
                 + "calls_per_step=(\\S+) share=(\\S+)").matcher(out);
-        Map<String, Double> ms = new LinkedHashMap<>();
+        Map<String, Double> calls = new LinkedHashMap<>();
         while (m.find()) {
-            ms.put(m.group(1), Double.parseDouble(m.group(2)));
+            assertTrue(Double.parseDouble(m.group(2)) >= 0, m.group());
+            calls.put(m.group(1), Double.parseDouble(m.group(3)));
         }
-        assertTrue(ms.containsKey("ALL") && ms.containsKey("matmul") && ms.containsKey("matmul_bp"), out);
-        double sum = ms.entrySet().stream().filter(e -> !e.getKey().equals("ALL")).mapToDouble(Map.Entry::getValue).sum();
-        assertEquals(ms.get("ALL"), sum, 0.02 * ms.get("ALL") + 0.01 * ms.size(), "the rows add up to the total: " + out);
+        // A pre-LN encoder block multiplies matrices 8 times going forward (Q, K, V and output projections,
+        // Q K^T, weights x V, the two feed-forward layers), and each has one backward op: the listener must
+        // have seen every one of them in every profiled step.
+        assertEquals(8.0, calls.get("matmul"), out);
+        assertEquals(8.0, calls.get("matmul_bp"), out);
+        assertTrue(calls.get("ALL") > 16, out);
     }
 
     @Test
@@ -86,7 +90,6 @@ class BlockBenchmarkTest {
         for (int g = 1; g <= 7; g++) {
             assertTrue(Double.isFinite(Double.parseDouble(m.group(g))), "figure " + g + ": " + out);
         }
-        double warm = Double.parseDouble(m.group(2)), peak = Double.parseDouble(m.group(5));
-        assertTrue(warm > 10 && peak >= warm, "resident memory measured, peak at least the warm-up's: " + out);
+        assertTrue(Double.parseDouble(m.group(2)) > 10, "resident memory read from /proc, not a placeholder: " + out);
     }
 }
