@@ -3,8 +3,7 @@ package org.attn4j.examples.translate;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.Set;
-import java.util.TreeSet;
+import org.attn4j.examples.Args;
 
 /**
  * The translation demo's command line: {@code --flag value}, {@code --flag=value} or {@code flag=value};
@@ -15,10 +14,13 @@ record Options(boolean pretrained, Path model, Path out, Path save, String sente
         long seed, int validation, int test, int pictures) {
 
     static final Map<String, String> DEFAULTS = defaults();
+    /** The committed model, used with {@code --pretrained} when no {@code --model} is given. */
+    static final Path COMMITTED_MODEL = Path.of("models/translate");
 
     private static Map<String, String> defaults() {
         Map<String, String> d = new LinkedHashMap<>();
-        d.put("model", "models/translate");
+        d.put("pretrained", "false");
+        d.put("model", ""); // another checkpoint directory: implies --pretrained
         d.put("out", "target/translate");
         d.put("save", "target/translate/model");
         d.put("sentence", "");
@@ -41,29 +43,11 @@ record Options(boolean pretrained, Path model, Path out, Path save, String sente
 
     /** @throws IllegalArgumentException for an unknown flag or a malformed value, listing the flags */
     static Options parse(String[] args) {
-        Map<String, String> o = new LinkedHashMap<>(DEFAULTS);
-        boolean pretrained = false;
-        Set<String> given = new TreeSet<>();
-        for (int i = 0; i < args.length; i++) {
-            String a = args[i].startsWith("--") ? args[i].substring(2) : args[i];
-            if (a.equals("pretrained")) {
-                pretrained = true;
-                continue;
-            }
-            int eq = a.indexOf('=');
-            String key = eq < 0 ? a : a.substring(0, eq);
-            if (!o.containsKey(key)) {
-                throw new IllegalArgumentException("Unknown argument '" + args[i] + "'; expected --pretrained or --KEY VALUE "
-                        + "with KEY one of " + DEFAULTS.keySet());
-            }
-            if (eq < 0 && i + 1 >= args.length) {
-                throw new IllegalArgumentException("--" + key + " needs a value");
-            }
-            o.put(key, eq < 0 ? args[++i] : a.substring(eq + 1));
-            given.add(key);
-        }
+        Map<String, String> o = Args.parse(args, DEFAULTS);
+        String model = o.get("model");
         try {
-            return new Options(pretrained || given.contains("model"), Path.of(o.get("model")), Path.of(o.get("out")),
+            return new Options(Boolean.parseBoolean(o.get("pretrained")) || !model.isEmpty(),
+                    model.isEmpty() ? COMMITTED_MODEL : Path.of(model), Path.of(o.get("out")),
                     Path.of(o.get("save")), o.get("sentence"), o.get("eval-file").isEmpty() ? null
                             : Path.of(o.get("eval-file")), positive(o, "steps"), positive(o, "batch"),
                     positive(o, "d-model"), positive(o, "heads"), positive(o, "ff"), positive(o, "encoder-layers"),
