@@ -13,9 +13,6 @@ import org.attn4j.data.Vocabulary;
 import org.attn4j.decode.Greedy;
 import org.attn4j.decode.Hypothesis;
 import org.attn4j.model.TransformerModel;
-import org.nd4j.linalg.api.buffer.DataType;
-import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * The classic first tasks for a transformer: read a sequence of digits and write it again, copied,
@@ -94,31 +91,20 @@ public enum SequenceTask {
 
     /** Greedy-decodes every sequence (in batches of {@code batchSize}) and compares it with the answer. */
     public Evaluation evaluate(TransformerModel model, List<int[]> sequences, int batchSize, int keepMistakes) {
+        List<int[]> sources = sequences.stream().map(SequenceTask::ids).toList();
+        List<Hypothesis> out = Greedy.decodeSources(model, sources, Vocabulary.BOS_ID, Vocabulary.EOS_ID, batchSize,
+                longest -> longest + 2);
         int right = 0;
         List<String> mistakes = new ArrayList<>();
-        for (int from = 0; from < sequences.size(); from += batchSize) {
-            List<int[]> chunk = sequences.subList(from, Math.min(sequences.size(), from + batchSize));
-            int[][] src = new int[chunk.size()][];
-            int longest = 0;
-            for (int i = 0; i < src.length; i++) {
-                src[i] = ids(chunk.get(i));
-                longest = Math.max(longest, src[i].length);
+        for (int i = 0; i < sources.size(); i++) {
+            int[] want = ids(apply(sequences.get(i)));
+            Hypothesis h = out.get(i);
+            if (h.finished() && Arrays.equals(want, h.tokens())) {
+                right++;
+            } else if (mistakes.size() < keepMistakes) {
+                mistakes.add(VOCABULARY.decode(sources.get(i)) + " -> " + VOCABULARY.decode(h.tokens())
+                        + (h.finished() ? "" : " (no end)") + "   (expected " + VOCABULARY.decode(want) + ")");
             }
-            INDArray source = Batches.pad(src, Vocabulary.PAD_ID);
-            INDArray bos = Nd4j.valueArrayOf(new long[] {chunk.size(), 1}, Vocabulary.BOS_ID, DataType.INT);
-            List<Hypothesis> out = Greedy.decode(model, source, bos, Vocabulary.EOS_ID, longest + 2, true);
-            for (int i = 0; i < src.length; i++) {
-                int[] want = ids(apply(chunk.get(i)));
-                Hypothesis h = out.get(i);
-                if (h.finished() && Arrays.equals(want, h.tokens())) {
-                    right++;
-                } else if (mistakes.size() < keepMistakes) {
-                    mistakes.add(VOCABULARY.decode(src[i]) + " -> " + VOCABULARY.decode(h.tokens())
-                            + (h.finished() ? "" : " (no end)") + "   (expected " + VOCABULARY.decode(want) + ")");
-                }
-            }
-            source.close();
-            bos.close();
         }
         return new Evaluation((double) right / sequences.size(), sequences.size(), mistakes);
     }

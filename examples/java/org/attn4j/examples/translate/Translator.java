@@ -9,9 +9,7 @@ import org.attn4j.decode.Greedy;
 import org.attn4j.decode.Hypothesis;
 import org.attn4j.model.AttentionMaps;
 import org.attn4j.model.TransformerModel;
-import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * An encoder-decoder with its two vocabularies, working on words: training batches, greedy
@@ -38,21 +36,11 @@ record Translator(TransformerModel model, Vocabulary sourceVocabulary, Vocabular
     /** Greedy translations (with the key/value cache), {@code batchSize} sentences at a time. */
     List<Output> translate(List<List<String>> sources, int batchSize) {
         List<Output> out = new ArrayList<>();
-        for (int from = 0; from < sources.size(); from += batchSize) {
-            List<List<String>> chunk = sources.subList(from, Math.min(sources.size(), from + batchSize));
-            int[][] src = new int[chunk.size()][];
-            int longest = 0;
-            for (int i = 0; i < src.length; i++) {
-                src[i] = ids(sourceVocabulary, chunk.get(i));
-                longest = Math.max(longest, src[i].length);
-            }
-            int limit = Math.min(2 * longest + 2, model.config().maxLen() - 1);
-            try (INDArray source = Batches.pad(src, Vocabulary.PAD_ID);
-                    INDArray bos = Nd4j.valueArrayOf(new long[] {chunk.size(), 1}, Vocabulary.BOS_ID, DataType.INT)) {
-                for (Hypothesis h : Greedy.decode(model, source, bos, Vocabulary.EOS_ID, limit, true)) {
-                    out.add(new Output(words(h.tokens()), h.finished()));
-                }
-            }
+        List<int[]> ids = sources.stream().map(words -> ids(sourceVocabulary, words)).toList();
+        int maxLen = model.config().maxLen();
+        for (Hypothesis h : Greedy.decodeSources(model, ids, Vocabulary.BOS_ID, Vocabulary.EOS_ID, batchSize,
+                longest -> Math.min(2 * longest + 2, maxLen - 1))) {
+            out.add(new Output(words(h.tokens()), h.finished()));
         }
         return out;
     }

@@ -69,6 +69,30 @@ public final class Greedy {
         return out;
     }
 
+    /**
+     * Greedy translation of many source sequences with an encoder-decoder: {@code batchSize} at a time, each
+     * batch padded with the model's pad id and started from {@code bos}, with the key/value cache.
+     *
+     * @param maxTokens the most tokens to generate for a batch, given its longest source's length
+     * @return one hypothesis per source, in order
+     */
+    public static List<Hypothesis> decodeSources(TransformerModel model, List<int[]> sources, int bos, int eos,
+            int batchSize, java.util.function.IntUnaryOperator maxTokens) {
+        if (batchSize < 1) {
+            throw new IllegalArgumentException("batchSize must be at least 1, given " + batchSize);
+        }
+        List<Hypothesis> out = new ArrayList<>(sources.size());
+        for (int from = 0; from < sources.size(); from += batchSize) {
+            int[][] chunk = sources.subList(from, Math.min(sources.size(), from + batchSize)).toArray(int[][]::new);
+            int longest = Arrays.stream(chunk).mapToInt(a -> a.length).max().orElse(0);
+            try (INDArray source = org.attn4j.data.Batches.pad(chunk, model.config().padId());
+                    INDArray start = Nd4j.valueArrayOf(new long[] {chunk.length, 1}, bos, DataType.INT)) {
+                out.addAll(decode(model, source, start, eos, maxTokens.applyAsInt(longest), true));
+            }
+        }
+        return out;
+    }
+
     /** The first index of the largest value (as Nd4j.argMax). */
     static int argMax(double[] v) {
         int best = 0;

@@ -55,6 +55,23 @@ class DecodingTest {
     }
 
     @Test
+    void decodingSourcesInBatchesMatchesOneRowAtATime() {
+        TransformerModel m = model(true, 9, PositionalEncoding.SINUSOIDAL);
+        List<int[]> sources = List.of(new int[] {4, 5, 6, 7}, new int[] {8}, new int[] {5, 5, 3}, new int[] {6, 7},
+                new int[] {4, 8, 8, 8, 3});
+        // batches of 2 (the last one alone), padded to each batch's longest; the limit follows that longest
+        List<Hypothesis> batched = Greedy.decodeSources(m, sources, 1, EOS, 2, longest -> longest + 3);
+        assertEquals(sources.size(), batched.size());
+        int[] longestOfBatch = {4, 4, 3, 3, 5};
+        for (int i = 0; i < sources.size(); i++) {
+            Hypothesis alone = Greedy.decode(m, ids(new int[][] {sources.get(i)}), ids(new int[][] {{1}}), EOS,
+                    longestOfBatch[i] + 3, true).get(0);
+            assertArrayEquals(alone.tokens(), batched.get(i).tokens(), "source " + i);
+            assertEquals(alone.logProb(), batched.get(i).logProb(), 1e-9, "source " + i);
+        }
+    }
+
+    @Test
     void beamOfWidthOneIsGreedy() {
         TransformerModel m = model(true, 9, PositionalEncoding.SINUSOIDAL);
         INDArray source = ids(new int[][] {{4, 5, 6}, {7, 8, 3}}), prefix = ids(new int[][] {{1}, {1}});
