@@ -1,0 +1,113 @@
+package org.attn4j.fast;
+
+import java.nio.DoubleBuffer;
+import java.nio.FloatBuffer;
+import org.bytedeco.javacpp.DoublePointer;
+import org.bytedeco.javacpp.FloatPointer;
+import org.bytedeco.javacpp.Pointer;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+/**
+ * Flat element access to a c-order ND4J array, float32 or float64, read and written as doubles.
+ * Kernels are written once against this class; in a JVM that uses one precision the JIT sees one
+ * subclass and inlines {@link #get}/{@link #put}.
+ */
+abstract class Buf {
+    final INDArray array;
+    final int length;
+
+    private Buf(INDArray array) {
+        this.array = array;
+        this.length = Math.toIntExact(array.length());
+    }
+
+    /** A view of {@code a}'s elements in c order; a must be c-order and contiguous. */
+    static Buf of(INDArray a) {
+        if (a.ordering() != 'c' || a.elementWiseStride() != 1 || a.data().length() < a.offset() + a.length()) {
+            throw new IllegalArgumentException("expected a contiguous c-order array, given order " + a.ordering()
+                    + " with element stride " + a.elementWiseStride() + " and shape "
+                    + java.util.Arrays.toString(a.shape()));
+        }
+        return switch (a.dataType()) {
+            case FLOAT -> new F32(a);
+            case DOUBLE -> new F64(a);
+            default -> throw new IllegalArgumentException("expected FLOAT or DOUBLE, given " + a.dataType());
+        };
+    }
+
+    abstract double get(int i);
+
+    abstract void put(int i, double v);
+
+    abstract boolean isFloat();
+
+    /** A BLAS pointer at element {@code offset}. */
+    abstract Pointer at(long offset);
+
+    DataType dataType() {
+        return array.dataType();
+    }
+
+    private static final class F32 extends Buf {
+        private final FloatBuffer b;
+        private final Pointer base;
+
+        F32(INDArray a) {
+            super(a);
+            this.b = a.data().asNioFloat().position((int) a.offset()).slice();
+            this.base = new FloatPointer(a.data().addressPointer()).position(a.offset());
+        }
+
+        @Override
+        double get(int i) {
+            return b.get(i);
+        }
+
+        @Override
+        void put(int i, double v) {
+            b.put(i, (float) v);
+        }
+
+        @Override
+        boolean isFloat() {
+            return true;
+        }
+
+        @Override
+        Pointer at(long offset) {
+            return new FloatPointer(base).position(base.position() + offset);
+        }
+    }
+
+    private static final class F64 extends Buf {
+        private final DoubleBuffer b;
+        private final Pointer base;
+
+        F64(INDArray a) {
+            super(a);
+            this.b = a.data().asNioDouble().position((int) a.offset()).slice();
+            this.base = new DoublePointer(a.data().addressPointer()).position(a.offset());
+        }
+
+        @Override
+        double get(int i) {
+            return b.get(i);
+        }
+
+        @Override
+        void put(int i, double v) {
+            b.put(i, v);
+        }
+
+        @Override
+        boolean isFloat() {
+            return false;
+        }
+
+        @Override
+        Pointer at(long offset) {
+            return new DoublePointer(base).position(base.position() + offset);
+        }
+    }
+}

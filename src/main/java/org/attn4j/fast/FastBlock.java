@@ -1,0 +1,418 @@
+package org.attn4j.fast;
+
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Optional;
+import org.attn4j.nn.Activation;
+import org.attn4j.nn.AttentionMask;
+import org.attn4j.nn.TransformerBlock;
+import org.nd4j.autodiff.samediff.SDVariable;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * A hand-written forward and backward pass of an encoder {@link TransformerBlock} (self-attention and
+ * feed-forward, pre- or post-LN, GELU or ReLU, with or without biases, causal and/or key-padding
+ * masks), computed on the block's own parameter arrays: an update through {@link FastTraining}
+ * changes the block, and a change to the block is seen here.
+ *
+ * <pre>
+ *   forward:  in1 = pre ? norm1(x) : x;     z1 = x + out(attn(q(in1), k(in1), v(in1)));   x1 = pre ? z1 : norm1(z1)
+ *             in2 = pre ? norm2(x1) : x1;   z2 = x1 + linear2(act(linear1(in2)));         y  = pre ? z2 : norm2(z2)
+ * </pre>
+ * Why it exists: SameDiff's step for this block spends about as long between and around ops as in
+ * the matrix products (BENCHMARKS.md); here there are three parallel phases forward and four backward,
+ * no graph, no allocation after the first call of a shape. Not covered: dropout while training,
+ * rotary positions, cross-attention, other masks; {@link #unsupported} names what a config lacks.
+ *
+ * <p>Outputs and gradients are this object's own arrays, overwritten by the next call; copy them
+ * to keep them. One call at a time per instance.
+ */
+public final class FastBlock {
+    private final TransformerBlock.Config config;
+    private final DataType type;
+    private final Parallel parallel;
+    private final Lin q, k, v, out, linear1, linear2;
+    private final Norm norm1, norm2;
+    private final Map<String, INDArray> gradients = new LinkedHashMap<>();
+    private final Map<String, INDArray> parameters = new LinkedHashMap<>();
+    private Activations a;
+    private boolean haveForward;
+
+    private FastBlock(TransformerBlock block, Parallel parallel) {
+        this.config = block.config();
+        this.type = block.dataType();
+        this.parallel = parallel;
+        Map<String, SDVariable> p = block.parameters();
+        String prefix = block.name().isEmpty() ? "" : block.name() + ".";
+        q = lin(p, prefix + "self_attn.q");
+        k = lin(p, prefix + "self_attn.k");
+        v = lin(p, prefix + "self_attn.v");
+        out = lin(p, prefix + "self_attn.out");
+        linear1 = lin(p, prefix + "ff.linear1");
+        linear2 = lin(p, prefix + "ff.linear2");
+        norm1 = new Norm(param(p, prefix + "norm1.weight"), param(p, prefix + "norm1.bias"));
+        norm2 = new Norm(param(p, prefix + "norm2.weight"), param(p, prefix + "norm2.bias"));
+    }
+
+    /**
+     * Why {@code config} cannot run here, or empty if it can. {@code training}: also for a backward
+     * pass (dropout, inactive in inference, is then not covered).
+     */
+    public static Optional<String> unsupported(TransformerBlock.Config config, boolean training) {
+        if (config.kind() != TransformerBlock.Kind.ENCODER) {
+            return Optional.of("a DECODER block (cross-attention) has no fast path");
+        }
+        if (config.activation() != Activation.GELU && config.activation() != Activation.RELU) {
+            return Optional.of("activation " + config.activation() + " has no fast path (GELU and RELU do)");
+        }
+        if (config.rotary()) {
+            return Optional.of("rotary positions have no fast path");
+        }
+        if (training && (config.dropout() > 0 || config.attnDropout() > 0)) {
+            return Optional.of("dropout " + config.dropout() + " / attention dropout " + config.attnDropout()
+                    + " is not applied by the fast path while training");
+        }
+        return Optional.empty();
+    }
+
+    /** The fast path of {@code block} on the shared {@link Parallel} pool. */
+    public static FastBlock of(TransformerBlock block) {
+        return of(block, Parallel.shared());
+    }
+
+    public static FastBlock of(TransformerBlock block, Parallel parallel) {
+        Optional<String> why = unsupported(block.config(), false);
+        if (why.isPresent()) {
+            throw new IllegalArgumentException("Block '" + block.name() + "': " + why.get());
+        }
+        return new FastBlock(block, parallel);
+    }
+
+    public TransformerBlock.Config config() {
+        return config;
+    }
+
+    /** The block's parameter arrays by full name (shared, not copies). */
+    public Map<String, INDArray> parameters() {
+        return parameters;
+    }
+
+    /** Gradients of the last {@link #backward} by parameter name, same shapes as the parameters. */
+    public Map<String, INDArray> gradients() {
+        return gradients;
+    }
+
+    /** Output {@code [B, T, C]} and attention weights {@code [B, H, T, T]}, both views of internal arrays. */
+    public record Output(INDArray output, INDArray weights) {
+    }
+
+    /**
+     * Forward of {@code x [B, T, C]} under a mask that is none, causal, key padding {@code [B, T]}
+     * (1 = real token) or both; the activations are kept for {@link #backward}.
+     */
+    public Output forward(INDArray x, AttentionMask<INDArray> mask) {
+        Shapes.check(x, mask, config, type);
+        int b = (int) x.size(0), t = (int) x.size(1);
+        if (a == null || a.b != b || a.t != t) {
+            a = new Activations(b, t);
+        }
+        a.x.assign(x.reshape(b * t, config.dModel()));
+        Shapes.finite("x", a.xb, config.dModel());
+        a.causal = mask.causal();
+        a.keep = mask.padding() == null ? null : Buf.of(a.keepArray.assign(mask.padding()));
+        int saved = Blas.threads();
+        Blas.setThreads(1);
+        try {
+            forwardPhases();
+        } finally {
+            Blas.setThreads(saved);
+        }
+        haveForward = true;
+        return new Output(a.y.array.reshape(b, t, config.dModel()), a.p.array.reshape(b, config.heads(), t, t));
+    }
+
+    /**
+     * Gradients of the loss given its gradient {@code gradOutput [B, T, C]} with respect to the last
+     * forward's output: the parameters' into {@link #gradients()}, the input's returned {@code [B, T, C]}.
+     */
+    public INDArray backward(INDArray gradOutput) {
+        if (!haveForward) {
+            throw new IllegalStateException("backward needs a forward first");
+        }
+        Optional<String> why = unsupported(config, true);
+        if (why.isPresent()) {
+            throw new IllegalStateException("Fast backward: " + why.get());
+        }
+        Shapes.same("gradOutput", gradOutput, new long[] {a.b, a.t, config.dModel()}, type);
+        a.dy.assign(gradOutput.reshape(a.n, config.dModel()));
+        Shapes.finite("gradOutput", a.dyb, config.dModel());
+        int saved = Blas.threads();
+        Blas.setThreads(1);
+        try {
+            backwardPhases();
+        } finally {
+            Blas.setThreads(saved);
+        }
+        return a.dx.array.reshape(a.b, a.t, config.dModel());
+    }
+
+    // ---- forward -------------------------------------------------------------------------------
+
+    private void forwardPhases() {
+        boolean pre = config.normFirst();
+        int c = config.dModel();
+        Activations s = a;
+        // 1. Rows: in1 = pre ? norm1(x) : x, then q, k, v.
+        parallel.forRange(s.n, (r0, r1) -> {
+            if (pre) {
+                RowMath.layerNorm(s.xb, norm1.gamma, norm1.beta, config.eps(), s.in1, s.xhat1, s.rstd1, r0, r1, c);
+            }
+            Buf in1 = pre ? s.in1 : s.xb;
+            q.forward(in1, s.q, r0, r1);
+            k.forward(in1, s.k, r0, r1);
+            v.forward(in1, s.v, r0, r1);
+        });
+        // 2. (batch, head) pairs: P = softmax(q k^T / sqrt(D) + mask), o = P v.
+        parallel.forRange(s.b * config.heads(), (p0, p1) -> attention(p0, p1));
+        // 3. Rows: out-projection, residual, norm, feed-forward, residual, norm.
+        parallel.forRange(s.n, (r0, r1) -> {
+            out.forward(s.o, s.z1, r0, r1);
+            RowMath.add(s.xb, s.z1, s.z1, r0, r1, c); // z1 = x + attn
+            if (!pre) {
+                RowMath.layerNorm(s.z1, norm1.gamma, norm1.beta, config.eps(), s.x1, s.xhat1, s.rstd1, r0, r1, c);
+            }
+            Buf x1 = pre ? s.z1 : s.x1;
+            if (pre) {
+                RowMath.layerNorm(x1, norm2.gamma, norm2.beta, config.eps(), s.in2, s.xhat2, s.rstd2, r0, r1, c);
+            }
+            Buf in2 = pre ? s.in2 : x1;
+            linear1.forward(in2, s.h, r0, r1);
+            RowMath.activation(s.h, s.g, s.cdf, r0 * config.ffDim(), r1 * config.ffDim());
+            linear2.forward(s.g, s.z2, r0, r1);
+            RowMath.add(x1, s.z2, pre ? s.y : s.z2, r0, r1, c); // z2 = x1 + ff
+            if (!pre) {
+                RowMath.layerNorm(s.z2, norm2.gamma, norm2.beta, config.eps(), s.y, s.xhat2, s.rstd2, r0, r1, c);
+            }
+        });
+    }
+
+    private void attention(int p0, int p1) {
+        Activations s = a;
+        int t = s.t, c = config.dModel(), h = config.heads(), d = c / h;
+        double scale = 1 / Math.sqrt(d);
+        for (int pair = p0; pair < p1; pair++) {
+            int bi = pair / h, hi = pair % h;
+            long rows = (long) bi * t * c + (long) hi * d; // head hi of batch bi: [T, D], leading dim C
+            long scores = (long) pair * t * t;
+            Blas.gemm(false, true, t, t, d, scale, s.q, rows, c, s.k, rows, c, 0, s.p, scores, t);
+            for (int i = 0; i < t; i++) {
+                RowMath.softmaxRow(s.p, (int) scores + i * t, t, i, s.causal, s.keep, bi * t);
+            }
+            Blas.gemm(false, false, t, d, t, 1, s.p, scores, t, s.v, rows, c, 0, s.o, rows, c);
+        }
+    }
+
+    // ---- backward ------------------------------------------------------------------------------
+
+    private void backwardPhases() {
+        boolean pre = config.normFirst();
+        int c = config.dModel(), f = config.ffDim();
+        Activations s = a;
+        // 1. Rows: back through norm2, the feed-forward, norm1 (post-LN) and the out-projection.
+        parallel.forRange(s.n, (r0, r1) -> {
+            if (!pre) {
+                RowMath.layerNormBack(s.dyb, s.xhat2, s.rstd2, norm2.gamma, s.dz2, false, r0, r1, c);
+            }
+            Buf dz2 = pre ? s.dyb : s.dz2;
+            linear2.backwardInput(dz2, s.dg, false, r0, r1);
+            RowMath.activationBack(s.h, s.cdf, s.dg, s.dg, r0 * f, r1 * f); // dg becomes dh
+            linear1.backwardInput(s.dg, s.din2, false, r0, r1);
+            if (pre) { // dx1 = dz2 + norm2'(din2)
+                RowMath.layerNormBack(s.din2, s.xhat2, s.rstd2, norm2.gamma, s.dx1, false, r0, r1, c);
+                RowMath.add(s.dx1, dz2, s.dx1, r0, r1, c);
+            } else {
+                RowMath.add(s.din2, dz2, s.dx1, r0, r1, c);
+                RowMath.layerNormBack(s.dx1, s.xhat1, s.rstd1, norm1.gamma, s.dz1, false, r0, r1, c);
+            }
+            out.backwardInput(pre ? s.dx1 : s.dz1, s.dout, false, r0, r1);
+        });
+        // 2. Pairs: back through attention into dq, dk, dv.
+        parallel.forRange(s.b * config.heads(), this::attentionBack);
+        // 3. Rows: din1 = dq Wq + dk Wk + dv Wv; dx = dz1 + (pre ? norm1'(din1) : din1).
+        parallel.forRange(s.n, (r0, r1) -> {
+            q.backwardInput(s.dq, s.din1, false, r0, r1);
+            k.backwardInput(s.dk, s.din1, true, r0, r1);
+            v.backwardInput(s.dv, s.din1, true, r0, r1);
+            Buf dz1 = pre ? s.dx1 : s.dz1;
+            if (pre) {
+                RowMath.layerNormBack(s.din1, s.xhat1, s.rstd1, norm1.gamma, s.dx, false, r0, r1, c);
+                RowMath.add(s.dx, dz1, s.dx, r0, r1, c);
+            } else {
+                RowMath.add(s.din1, dz1, s.dx, r0, r1, c);
+            }
+        });
+        // 4. Parameter gradients, each worker a share of every weight's rows and every bias's columns.
+        Buf in1 = pre ? s.in1 : s.xb, in2 = pre ? s.in2 : s.x1;
+        Buf dz1 = pre ? s.dx1 : s.dz1, dz2 = pre ? s.dyb : s.dz2;
+        int parts = parallel.threads();
+        parallel.forRange(parts, (w0, w1) -> {
+            for (int w = w0; w < w1; w++) {
+                linear2.backwardWeights(dz2, s.g, s.n, parts, w);
+                linear1.backwardWeights(s.dg, in2, s.n, parts, w);
+                out.backwardWeights(dz1, s.o, s.n, parts, w);
+                q.backwardWeights(s.dq, in1, s.n, parts, w);
+                k.backwardWeights(s.dk, in1, s.n, parts, w);
+                v.backwardWeights(s.dv, in1, s.n, parts, w);
+                int c0 = Parallel.split(c, parts, w), c1 = Parallel.split(c, parts, w + 1);
+                norm1.backwardParams(pre ? s.din1 : s.dx1, s.xhat1, s.n, c, c0, c1);
+                norm2.backwardParams(pre ? s.din2 : s.dyb, s.xhat2, s.n, c, c0, c1);
+            }
+        });
+    }
+
+    private void attentionBack(int p0, int p1) {
+        Activations s = a;
+        int t = s.t, c = config.dModel(), h = config.heads(), d = c / h;
+        double scale = 1 / Math.sqrt(d);
+        for (int pair = p0; pair < p1; pair++) {
+            long rows = (long) (pair / h) * t * c + (long) (pair % h) * d;
+            long scores = (long) pair * t * t;
+            Blas.gemm(false, true, t, t, d, 1, s.dout, rows, c, s.v, rows, c, 0, s.dp, scores, t); // dP = dO V^T
+            Blas.gemm(true, false, t, d, t, 1, s.p, scores, t, s.dout, rows, c, 0, s.dv, rows, c); // dV = P^T dO
+            for (int i = 0; i < t; i++) {
+                RowMath.softmaxBackRow(s.p, s.dp, (int) scores + i * t, t);
+            }
+            Blas.gemm(false, false, t, d, t, scale, s.dp, scores, t, s.k, rows, c, 0, s.dq, rows, c); // dQ = dS K
+            Blas.gemm(true, false, t, d, t, scale, s.dp, scores, t, s.q, rows, c, 0, s.dk, rows, c); // dK = dS^T Q
+        }
+    }
+
+    // ---- parameters ----------------------------------------------------------------------------
+
+    private INDArray param(Map<String, SDVariable> p, String name) {
+        SDVariable var = p.get(name);
+        if (var == null) {
+            return null;
+        }
+        INDArray arr = var.getArr();
+        parameters.put(name, arr);
+        gradients.put(name, Nd4j.zeros(arr.dataType(), arr.shape()));
+        return arr;
+    }
+
+    private Lin lin(Map<String, SDVariable> p, String name) {
+        INDArray w = param(p, name + ".weight");
+        if (w == null) {
+            throw new IllegalArgumentException("parameter '" + name + ".weight' not found among " + p.keySet());
+        }
+        INDArray bias = param(p, name + ".bias");
+        return new Lin(Buf.of(w), bias == null ? null : Buf.of(bias), Buf.of(gradients.get(name + ".weight")),
+                bias == null ? null : Buf.of(gradients.get(name + ".bias")), (int) w.size(1), (int) w.size(0));
+    }
+
+    /** A linear layer y = x W^T + b with W [out, in] (PyTorch's layout) and its gradient arrays. */
+    private record Lin(Buf w, Buf bias, Buf dw, Buf dbias, int in, int out) {
+        /** y[r0:r1] = x[r0:r1] W^T + b. */
+        void forward(Buf x, Buf y, int r0, int r1) {
+            Blas.gemm(false, true, r1 - r0, out, in, 1, x, (long) r0 * in, in, w, 0, in, 0, y, (long) r0 * out,
+                    out);
+            RowMath.addBias(y, bias, r0, r1, out);
+        }
+
+        /** dx[r0:r1] (=, or += when accumulate) dy[r0:r1] W. */
+        void backwardInput(Buf dy, Buf dx, boolean accumulate, int r0, int r1) {
+            Blas.gemm(false, false, r1 - r0, in, out, 1, dy, (long) r0 * out, out, w, 0, in, accumulate ? 1 : 0, dx,
+                    (long) r0 * in, in);
+        }
+
+        /** Part {@code part} of {@code parts} of dW = dy^T x (its rows) and db = column sums of dy. */
+        void backwardWeights(Buf dy, Buf x, int n, int parts, int part) {
+            int o0 = Parallel.split(out, parts, part), o1 = Parallel.split(out, parts, part + 1);
+            Blas.gemm(true, false, o1 - o0, in, n, 1, dy, o0, out, x, 0, in, 0, dw, (long) o0 * in, in);
+            if (bias != null) {
+                RowMath.columnSums(dy, null, dbias, n, out, o0, o1);
+            }
+        }
+    }
+
+    /** A layer norm's scale and shift, and their gradients. */
+    private final class Norm {
+        final Buf gamma, beta, dgamma, dbeta;
+
+        Norm(INDArray gamma, INDArray beta) {
+            this.gamma = Buf.of(gamma);
+            this.beta = Buf.of(beta);
+            this.dgamma = Buf.of(gradients.get(nameOf(gamma)));
+            this.dbeta = Buf.of(gradients.get(nameOf(beta)));
+        }
+
+        /** dgamma = column sums of dy * xhat, dbeta = column sums of dy, for columns [c0, c1). */
+        void backwardParams(Buf dy, Buf xhat, int n, int width, int c0, int c1) {
+            RowMath.columnSums(dy, xhat, dgamma, n, width, c0, c1);
+            RowMath.columnSums(dy, null, dbeta, n, width, c0, c1);
+        }
+    }
+
+    private String nameOf(INDArray param) {
+        return parameters.entrySet().stream().filter(e -> e.getValue() == param).findFirst().orElseThrow().getKey();
+    }
+
+    /** Every array of one (B, T), allocated once; rows [N, C] or [N, F], scores [B, H, T, T]. */
+    private final class Activations {
+        final int b, t, n;
+        final INDArray x, dy, keepArray;
+        final Buf xb, dyb, in1, xhat1, rstd1, q, k, v, p, o, z1, x1, in2, xhat2, rstd2, h, g, cdf, z2, y;
+        final Buf dz2, dg, din2, dx1, dz1, dout, dp, dq, dk, dv, din1, dx;
+        boolean causal;
+        Buf keep;
+
+        Activations(int b, int t) {
+            this.b = b;
+            this.t = t;
+            this.n = b * t;
+            int c = config.dModel(), f = config.ffDim(), heads = config.heads();
+            x = Nd4j.create(type, n, c);
+            dy = Nd4j.create(type, n, c);
+            keepArray = Nd4j.create(type, b, t);
+            xb = Buf.of(x);
+            dyb = Buf.of(dy);
+            in1 = rows(c);
+            xhat1 = rows(c);
+            rstd1 = Buf.of(Nd4j.create(type, n));
+            q = rows(c);
+            k = rows(c);
+            v = rows(c);
+            p = Buf.of(Nd4j.create(type, (long) b * heads * t * t));
+            o = rows(c);
+            z1 = rows(c);
+            x1 = rows(c);
+            in2 = rows(c);
+            xhat2 = rows(c);
+            rstd2 = Buf.of(Nd4j.create(type, n));
+            h = rows(f);
+            g = rows(f);
+            cdf = config.activation() == Activation.GELU ? rows(f) : null;
+            z2 = rows(c);
+            y = rows(c);
+            dz2 = rows(c);
+            dg = rows(f);
+            din2 = rows(c);
+            dx1 = rows(c);
+            dz1 = rows(c);
+            dout = rows(c);
+            dp = Buf.of(Nd4j.create(type, (long) b * heads * t * t));
+            dq = rows(c);
+            dk = rows(c);
+            dv = rows(c);
+            din1 = rows(c);
+            dx = rows(c);
+        }
+
+        private Buf rows(int width) {
+            return Buf.of(Nd4j.create(type, n, width));
+        }
+    }
+}

@@ -1,0 +1,207 @@
+package org.attn4j.fast;
+
+import org.apache.commons.math3.special.Erf;
+
+/**
+ * The element-wise parts of a block on rows {@code [r0, r1)} of {@code [N, width]} matrices: layer
+ * norm, masked softmax, GELU/ReLU, each with its backward. Arithmetic is in double; float32 storage
+ * uses {@link #exp} and {@link #erfc} accurate to about 1e-7 relative (float32's own rounding),
+ * float64 storage uses {@link Math#exp} and Commons Math's erf.
+ */
+final class RowMath {
+    private static final double LOG2E = 1.4426950408889634, LN2 = 0.6931471805599453;
+    private static final double INV_SQRT2 = 0.7071067811865476, INV_SQRT_2PI = 0.3989422804014327;
+
+    private RowMath() {
+    }
+
+    /** y = (x - mean) / sqrt(var + eps) * gamma + beta per row, keeping xhat and 1/sqrt(var + eps). */
+    static void layerNorm(Buf x, Buf gamma, Buf beta, double eps, Buf y, Buf xhat, Buf rstd, int r0, int r1, int width) {
+        for (int r = r0; r < r1; r++) {
+            int o = r * width;
+            double mean = 0;
+            for (int j = 0; j < width; j++) {
+                mean += x.get(o + j);
+            }
+            mean /= width;
+            double var = 0;
+            for (int j = 0; j < width; j++) {
+                double d = x.get(o + j) - mean;
+                var += d * d;
+            }
+            double rs = 1 / Math.sqrt(var / width + eps);
+            rstd.put(r, rs);
+            for (int j = 0; j < width; j++) {
+                double h = (x.get(o + j) - mean) * rs;
+                xhat.put(o + j, h);
+                y.put(o + j, h * gamma.get(j) + beta.get(j));
+            }
+        }
+    }
+
+    /** dx (=, or += when accumulate) rstd (g - mean(g) - xhat mean(g xhat)) with g = dy gamma. */
+    static void layerNormBack(Buf dy, Buf xhat, Buf rstd, Buf gamma, Buf dx, boolean accumulate, int r0, int r1,
+            int width) {
+        for (int r = r0; r < r1; r++) {
+            int o = r * width;
+            double m1 = 0, m2 = 0;
+            for (int j = 0; j < width; j++) {
+                double g = dy.get(o + j) * gamma.get(j);
+                m1 += g;
+                m2 += g * xhat.get(o + j);
+            }
+            m1 /= width;
+            m2 /= width;
+            double rs = rstd.get(r);
+            for (int j = 0; j < width; j++) {
+                double d = rs * (dy.get(o + j) * gamma.get(j) - m1 - xhat.get(o + j) * m2);
+                dx.put(o + j, accumulate ? dx.get(o + j) + d : d);
+            }
+        }
+    }
+
+    /** y = x + b (per column) over rows, in place. */
+    static void addBias(Buf y, Buf bias, int r0, int r1, int width) {
+        if (bias == null) {
+            return;
+        }
+        for (int r = r0; r < r1; r++) {
+            int o = r * width;
+            for (int j = 0; j < width; j++) {
+                y.put(o + j, y.get(o + j) + bias.get(j));
+            }
+        }
+    }
+
+    /** out = a + b element-wise over rows (out may be a or b). */
+    static void add(Buf a, Buf b, Buf out, int r0, int r1, int width) {
+        for (int i = r0 * width, end = r1 * width; i < end; i++) {
+            out.put(i, a.get(i) + b.get(i));
+        }
+    }
+
+    /** Column sums over all rows for columns [c0, c1): {@code sums[j] (+)= sum_r m[r, j] (* w[r, j])}. */
+    static void columnSums(Buf m, Buf weight, Buf sums, int rows, int width, int c0, int c1) {
+        double[] acc = new double[c1 - c0];
+        for (int r = 0; r < rows; r++) {
+            int o = r * width;
+            for (int j = c0; j < c1; j++) {
+                acc[j - c0] += weight == null ? m.get(o + j) : m.get(o + j) * weight.get(o + j);
+            }
+        }
+        for (int j = c0; j < c1; j++) {
+            sums.put(j, acc[j - c0]);
+        }
+    }
+
+    /**
+     * Softmax of row i of one (batch, head) score matrix {@code s [T, T]} at {@code off}, in place, over
+     * the keys that are kept: key j is kept when {@code j <= i} or not causal, and its padding entry
+     * {@code keep[b * T + j]} is not 0 (or there is no padding mask). A row with no kept key is all zeros.
+     */
+    static void softmaxRow(Buf s, int off, int t, int i, boolean causal, Buf keep, int keepOff) {
+        int limit = causal ? i + 1 : t;
+        boolean f32 = s.isFloat();
+        double max = Double.NEGATIVE_INFINITY;
+        for (int j = 0; j < limit; j++) {
+            if (keep == null || keep.get(keepOff + j) != 0) {
+                max = Math.max(max, s.get(off + j));
+            }
+        }
+        if (max == Double.NEGATIVE_INFINITY) {
+            for (int j = 0; j < t; j++) {
+                s.put(off + j, 0);
+            }
+            return;
+        }
+        double sum = 0;
+        for (int j = 0; j < t; j++) {
+            double e = j < limit && (keep == null || keep.get(keepOff + j) != 0)
+                    ? (f32 ? exp(s.get(off + j) - max) : Math.exp(s.get(off + j) - max)) : 0;
+            s.put(off + j, e);
+            sum += e;
+        }
+        double inv = 1 / sum;
+        for (int j = 0; j < limit; j++) {
+            s.put(off + j, s.get(off + j) * inv);
+        }
+    }
+
+    /** dS = P (dP - sum_j P_j dP_j) for one row of length t at {@code off}, into dP's place. */
+    static void softmaxBackRow(Buf p, Buf dp, int off, int t) {
+        double dot = 0;
+        for (int j = 0; j < t; j++) {
+            dot += p.get(off + j) * dp.get(off + j);
+        }
+        for (int j = 0; j < t; j++) {
+            dp.put(off + j, p.get(off + j) * (dp.get(off + j) - dot));
+        }
+    }
+
+    /** g = gelu(h) = h Phi(h) (exact, erf), keeping Phi(h) in cdf; or g = relu(h) when cdf is null. */
+    static void activation(Buf h, Buf g, Buf cdf, int from, int to) {
+        boolean f32 = h.isFloat();
+        for (int i = from; i < to; i++) {
+            double x = h.get(i);
+            if (cdf == null) {
+                g.put(i, x > 0 ? x : 0);
+            } else {
+                double phi = f32 ? 0.5 * erfc(-x * INV_SQRT2) : 0.5 * (1 + Erf.erf(x * INV_SQRT2));
+                cdf.put(i, phi);
+                g.put(i, x * phi);
+            }
+        }
+    }
+
+    /** dh = dg gelu'(h) = dg (Phi(h) + h phi(h)), or dg [h > 0] for ReLU; dh may be dg. */
+    static void activationBack(Buf h, Buf cdf, Buf dg, Buf dh, int from, int to) {
+        boolean f32 = h.isFloat();
+        for (int i = from; i < to; i++) {
+            double x = h.get(i);
+            double d;
+            if (cdf == null) {
+                d = x > 0 ? 1 : 0;
+            } else {
+                double pdf = INV_SQRT_2PI * (f32 ? exp(-0.5 * x * x) : Math.exp(-0.5 * x * x));
+                d = cdf.get(i) + x * pdf;
+            }
+            dh.put(i, dg.get(i) * d);
+        }
+    }
+
+    /**
+     * e^x to about 2e-9 relative (below float32's resolution): x = n ln2 + r with |r| <= ln2 / 2,
+     * e^r by its Taylor series to r^8, and 2^n put into the exponent bits. About 3x faster than
+     * {@link Math#exp} here.
+     */
+    static double exp(double x) {
+        if (x < -745) {
+            return 0;
+        }
+        if (x > 709) {
+            return Double.POSITIVE_INFINITY;
+        }
+        double n = Math.rint(x * LOG2E);
+        double r = x - n * LN2;
+        double p = 1 + r * (1 + r * (1.0 / 2 + r * (1.0 / 6 + r * (1.0 / 24 + r * (1.0 / 120 + r * (1.0 / 720
+                + r * (1.0 / 5040 + r * (1.0 / 40320))))))));
+        int e = (int) n;
+        if (e < -1022) { // subnormal: scale in two steps
+            return p * Double.longBitsToDouble((long) (e + 1022 + 1023) << 52) * 0x1p-1022;
+        }
+        return p * Double.longBitsToDouble((long) (e + 1023) << 52);
+    }
+
+    /**
+     * erfc(z) with relative error below 1.2e-7 for every z (Numerical Recipes' Chebyshev fit,
+     * "erfcc"); erfc(-z) = 2 - erfc(z). Used for float32, where it is at float32's resolution.
+     */
+    static double erfc(double z) {
+        double a = Math.abs(z);
+        double t = 1 / (1 + 0.5 * a);
+        double r = t * exp(-a * a - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418
+                + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587
+                + t * (-0.82215223 + t * 0.17087277)))))))));
+        return z >= 0 ? r : 2 - r;
+    }
+}

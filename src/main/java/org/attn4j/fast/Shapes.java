@@ -1,0 +1,59 @@
+package org.attn4j.fast;
+
+import java.util.Arrays;
+import org.attn4j.nn.AttentionMask;
+import org.attn4j.nn.TransformerBlock;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+/** Argument checks of {@link FastBlock}, with messages that name the argument, the expected and the given. */
+final class Shapes {
+    private Shapes() {
+    }
+
+    static void check(INDArray x, AttentionMask<INDArray> mask, TransformerBlock.Config config, DataType type) {
+        if (x == null) {
+            throw new IllegalArgumentException("x [B, T, dModel=" + config.dModel() + "] is null");
+        }
+        if (x.rank() != 3 || x.size(2) != config.dModel() || x.size(0) == 0 || x.size(1) == 0) {
+            throw new IllegalArgumentException("x: expected [B, T, dModel=" + config.dModel() + "], given "
+                    + Arrays.toString(x.shape()));
+        }
+        if (x.dataType() != type) {
+            throw new IllegalArgumentException("x: expected data type " + type + " (the block's), given " + x.dataType());
+        }
+        if (mask == null) {
+            throw new IllegalArgumentException("mask is null; use AttentionMask.none()");
+        }
+        if (mask.attention() != null || mask.additive() != null) {
+            throw new IllegalArgumentException("the fast path takes causal and key-padding masks only; given an "
+                    + (mask.attention() != null ? "attention keep mask" : "additive mask"));
+        }
+        if (mask.padding() != null) {
+            same("mask padding (1 = real key)", mask.padding(), new long[] {x.size(0), x.size(1)}, null);
+        }
+    }
+
+    static void same(String what, INDArray given, long[] expected, DataType type) {
+        if (given == null) {
+            throw new IllegalArgumentException(what + ": expected " + Arrays.toString(expected) + ", given null");
+        }
+        if (!Arrays.equals(given.shape(), expected)) {
+            throw new IllegalArgumentException(what + ": expected shape " + Arrays.toString(expected) + ", given "
+                    + Arrays.toString(given.shape()));
+        }
+        if (type != null && given.dataType() != type) {
+            throw new IllegalArgumentException(what + ": expected data type " + type + ", given " + given.dataType());
+        }
+    }
+
+    /** Throws if {@code b} holds a NaN or infinity, naming the first as [row, column] of a [rows, width] matrix. */
+    static void finite(String what, Buf b, int width) {
+        for (int i = 0; i < b.length; i++) {
+            if (!Double.isFinite(b.get(i))) {
+                throw new IllegalArgumentException(what + " holds " + b.get(i) + " at [row " + i / width + ", column "
+                        + i % width + "] (rows are batch * time); the fast path takes finite values only");
+            }
+        }
+    }
+}
