@@ -62,6 +62,9 @@ public final class BlockBenchmark {
             if (workloads.contains("train_step")) {
                 bench.trainStep(size, warmup, iters);
             }
+            if (workloads.contains("fast")) {
+                bench.fast(size, warmup, iters);
+            }
             if (workloads.contains("profile")) {
                 bench.profile(size, warmup, Integer.parseInt(o.get("profileTop")));
             }
@@ -102,6 +105,12 @@ public final class BlockBenchmark {
         BlockTraining training = new BlockTraining(size);
         double[] ms = time(warmup, iters, training::step);
         report(size.name(), "train_step", ms, " flops=" + size.trainStepFlops());
+    }
+
+    private void fast(BenchSize size, int warmup, int iters) {
+        FastBlockTraining training = new FastBlockTraining(size);
+        double[] ms = time(warmup, iters, training::step);
+        report(size.name(), "fast_train_step", ms, " flops=" + size.trainStepFlops());
     }
 
     /**

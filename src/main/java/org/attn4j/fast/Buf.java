@@ -38,6 +38,11 @@ abstract class Buf {
 
     abstract double get(int i);
 
+    /** The float32 elements as native-order bytes from element 0 (for the Vector API); float32 only. */
+    java.nio.ByteBuffer bytes() {
+        throw new UnsupportedOperationException("bytes() is for float32 arrays");
+    }
+
     abstract void put(int i, double v);
 
     abstract boolean isFloat();
@@ -51,11 +56,13 @@ abstract class Buf {
 
     private static final class F32 extends Buf {
         private final FloatBuffer b;
+        private final java.nio.ByteBuffer bytes;
         private final Pointer base;
 
         F32(INDArray a) {
             super(a);
             this.b = a.data().asNioFloat().position((int) a.offset()).slice();
+            this.bytes = a.data().asNio().position((int) a.offset() * 4).slice().order(java.nio.ByteOrder.nativeOrder());
             this.base = new FloatPointer(a.data().addressPointer()).position(a.offset());
         }
 
@@ -72,6 +79,11 @@ abstract class Buf {
         @Override
         boolean isFloat() {
             return true;
+        }
+
+        @Override
+        java.nio.ByteBuffer bytes() {
+            return bytes;
         }
 
         @Override

@@ -12,11 +12,26 @@ final class RowMath {
     private static final double LOG2E = 1.4426950408889634, LN2 = 0.6931471805599453;
     private static final double INV_SQRT2 = 0.7071067811865476, INV_SQRT_2PI = 0.3989422804014327;
 
+    /**
+     * Whether float32 kernels run on {@link VectorMath}: the JVM was started with
+     * {@code --add-modules jdk.incubator.vector} and {@code -Dattn4j.vector=false} was not given.
+     */
+    static final boolean VECTOR = ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent()
+            && !"false".equals(System.getProperty("attn4j.vector"));
+
     private RowMath() {
+    }
+
+    private static boolean vector(Buf b) {
+        return VECTOR && b.isFloat();
     }
 
     /** y = (x - mean) / sqrt(var + eps) * gamma + beta per row, keeping xhat and 1/sqrt(var + eps). */
     static void layerNorm(Buf x, Buf gamma, Buf beta, double eps, Buf y, Buf xhat, Buf rstd, int r0, int r1, int width) {
+        if (vector(x)) {
+            VectorMath.layerNorm(x, gamma, beta, eps, y, xhat, rstd, r0, r1, width);
+            return;
+        }
         for (int r = r0; r < r1; r++) {
             int o = r * width;
             double mean = 0;
@@ -42,6 +57,10 @@ final class RowMath {
     /** dx (=, or += when accumulate) rstd (g - mean(g) - xhat mean(g xhat)) with g = dy gamma. */
     static void layerNormBack(Buf dy, Buf xhat, Buf rstd, Buf gamma, Buf dx, boolean accumulate, int r0, int r1,
             int width) {
+        if (vector(dy)) {
+            VectorMath.layerNormBack(dy, xhat, rstd, gamma, dx, accumulate, r0, r1, width);
+            return;
+        }
         for (int r = r0; r < r1; r++) {
             int o = r * width;
             double m1 = 0, m2 = 0;
@@ -65,6 +84,10 @@ final class RowMath {
         if (bias == null) {
             return;
         }
+        if (vector(y)) {
+            VectorMath.addBias(y, bias, r0, r1, width);
+            return;
+        }
         for (int r = r0; r < r1; r++) {
             int o = r * width;
             for (int j = 0; j < width; j++) {
@@ -75,6 +98,10 @@ final class RowMath {
 
     /** out = a + b element-wise over rows (out may be a or b). */
     static void add(Buf a, Buf b, Buf out, int r0, int r1, int width) {
+        if (vector(a)) {
+            VectorMath.add(a, b, out, r0 * width, r1 * width);
+            return;
+        }
         for (int i = r0 * width, end = r1 * width; i < end; i++) {
             out.put(i, a.get(i) + b.get(i));
         }
@@ -82,6 +109,10 @@ final class RowMath {
 
     /** Column sums over all rows for columns [c0, c1): {@code sums[j] (+)= sum_r m[r, j] (* w[r, j])}. */
     static void columnSums(Buf m, Buf weight, Buf sums, int rows, int width, int c0, int c1) {
+        if (vector(m)) {
+            VectorMath.columnSums(m, weight, sums, rows, width, c0, c1);
+            return;
+        }
         double[] acc = new double[c1 - c0];
         for (int r = 0; r < rows; r++) {
             int o = r * width;
@@ -100,6 +131,10 @@ final class RowMath {
      * {@code keep[b * T + j]} is not 0 (or there is no padding mask). A row with no kept key is all zeros.
      */
     static void softmaxRow(Buf s, int off, int t, int i, boolean causal, Buf keep, int keepOff) {
+        if (vector(s)) {
+            VectorMath.softmaxRow(s, off, t, i, causal, keep, keepOff);
+            return;
+        }
         int limit = causal ? i + 1 : t;
         boolean f32 = s.isFloat();
         double max = Double.NEGATIVE_INFINITY;
@@ -129,6 +164,10 @@ final class RowMath {
 
     /** dS = P (dP - sum_j P_j dP_j) for one row of length t at {@code off}, into dP's place. */
     static void softmaxBackRow(Buf p, Buf dp, int off, int t) {
+        if (vector(p)) {
+            VectorMath.softmaxBackRow(p, dp, off, t);
+            return;
+        }
         double dot = 0;
         for (int j = 0; j < t; j++) {
             dot += p.get(off + j) * dp.get(off + j);
@@ -140,11 +179,19 @@ final class RowMath {
 
     /** g = gelu(h) = h Phi(h) (exact, erf), keeping Phi(h) in cdf; or g = relu(h) when cdf is null. */
     static void activation(Buf h, Buf g, Buf cdf, int from, int to) {
+        if (vector(h)) {
+            VectorMath.activation(h, g, cdf, from, to);
+        } else {
+            activationScalar(h, g, cdf, from, to);
+        }
+    }
+
+    static void activationScalar(Buf h, Buf g, Buf cdf, int from, int to) {
         boolean f32 = h.isFloat();
         for (int i = from; i < to; i++) {
             double x = h.get(i);
             if (cdf == null) {
-                g.put(i, x > 0 ? x : 0);
+                g.put(i, Math.max(x, 0));
             } else {
                 double phi = f32 ? 0.5 * erfc(-x * INV_SQRT2) : 0.5 * (1 + Erf.erf(x * INV_SQRT2));
                 cdf.put(i, phi);
@@ -155,6 +202,14 @@ final class RowMath {
 
     /** dh = dg gelu'(h) = dg (Phi(h) + h phi(h)), or dg [h > 0] for ReLU; dh may be dg. */
     static void activationBack(Buf h, Buf cdf, Buf dg, Buf dh, int from, int to) {
+        if (vector(h)) {
+            VectorMath.activationBack(h, cdf, dg, dh, from, to);
+        } else {
+            activationBackScalar(h, cdf, dg, dh, from, to);
+        }
+    }
+
+    static void activationBackScalar(Buf h, Buf cdf, Buf dg, Buf dh, int from, int to) {
         boolean f32 = h.isFloat();
         for (int i = from; i < to; i++) {
             double x = h.get(i);

@@ -1,0 +1,43 @@
+package org.attn4j.bench;
+
+import org.attn4j.fast.FastBlock;
+import org.attn4j.fast.FastTraining;
+import org.attn4j.nn.AttentionMask;
+import org.attn4j.nn.TransformerBlock;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.learning.config.Adam;
+
+/**
+ * {@link BlockTraining}'s step on attn4j's fast path: the same pre-LN GELU encoder block, loss
+ * mean((block(x) - y)^2) on a fixed random batch, {@link FastBlock} forward and backward and an ND4J
+ * Adam update through {@link FastTraining}.
+ */
+final class FastBlockTraining {
+    private final FastBlock fast;
+    private final FastTraining training;
+    private final INDArray x, y, grad;
+
+    FastBlockTraining(BenchSize size) {
+        int c = size.dModel();
+        TransformerBlock block = TransformerBlock.create(TransformerBlock.Config.encoder(c, size.heads(), size.ffDim()),
+                DataType.FLOAT);
+        fast = FastBlock.of(block);
+        training = new FastTraining(fast, new Adam(1e-3));
+        x = Nd4j.randn(DataType.FLOAT, size.batch(), size.length(), c); // [B, T, C]
+        y = Nd4j.randn(DataType.FLOAT, size.batch(), size.length(), c); // [B, T, C]
+        grad = x.ulike();
+    }
+
+    /** One update on the fixed batch; returns the loss before it. */
+    double step() {
+        INDArray out = fast.forward(x, AttentionMask.none()).output();
+        grad.assign(out).subi(y); // d mean(diff^2) / d out = 2 diff / n
+        double loss = grad.norm2Number().doubleValue();
+        grad.muli(2.0 / grad.length());
+        fast.backward(grad);
+        training.update();
+        return loss * loss / grad.length();
+    }
+}
