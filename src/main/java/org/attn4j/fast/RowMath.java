@@ -16,14 +16,20 @@ final class RowMath {
      * Whether float32 kernels run on {@link VectorMath}: the JVM was started with
      * {@code --add-modules jdk.incubator.vector} and {@code -Dattn4j.vector=false} was not given.
      */
-    static final boolean VECTOR = ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent()
+    static final boolean VECTOR_AVAILABLE = ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent()
             && !"false".equals(System.getProperty("attn4j.vector"));
+    private static volatile boolean vector = VECTOR_AVAILABLE;
 
     private RowMath() {
     }
 
-    private static boolean vector(Buf b) {
-        return VECTOR && b.isFloat();
+    static boolean vector(Buf b) {
+        return vector && b.isFloat();
+    }
+
+    /** Tests: run float32 on the scalar loops (false) or, where available, the vector ones (true). */
+    static void useVector(boolean on) {
+        vector = on && VECTOR_AVAILABLE;
     }
 
     /** y = (x - mean) / sqrt(var + eps) * gamma + beta per row, keeping xhat and 1/sqrt(var + eps). */

@@ -49,7 +49,7 @@ final class Shapes {
 
     /** Throws if {@code b} holds a NaN or infinity, naming the first as [row, column] of a [rows, width] matrix. */
     static void finite(String what, Buf b, int width) {
-        if (RowMath.VECTOR && b.isFloat() && VectorMath.allFinite(b, 0, b.length)) {
+        if (RowMath.vector(b) && VectorMath.allFinite(b, 0, b.length)) {
             return;
         }
         for (int i = 0; i < b.length; i++) {

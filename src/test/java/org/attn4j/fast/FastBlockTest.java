@@ -1,0 +1,285 @@
+package org.attn4j.fast;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.attn4j.nn.Activation;
+import org.attn4j.nn.AttentionMask;
+import org.attn4j.nn.BlockOutput;
+import org.attn4j.nn.Gradients;
+import org.attn4j.nn.TransformerBlock;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+import org.nd4j.autodiff.samediff.SDVariable;
+import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.autodiff.samediff.TrainingConfig;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.learning.config.Adam;
+
+/**
+ * The fast path against SameDiff's graph of the same block (an independent implementation: SameDiff's
+ * ops and autodiff) and against central differences in float64. Widths are chosen so the vector
+ * kernels run both full vectors and tails (C = 40, F = 72, T = 19 are no multiple of 8 or 16).
+ */
+class FastBlockTest {
+    private static final int B = 3, T = 19, C = 40, H = 4, F = 72;
+
+    @AfterEach
+    void vectorBack() {
+        RowMath.useVector(true);
+    }
+
+    static Stream<Arguments> variants() {
+        List<Arguments> all = new ArrayList<>();
+        for (DataType type : List.of(DataType.DOUBLE, DataType.FLOAT)) {
+            for (boolean pre : new boolean[] {true, false}) {
+                for (Activation act : List.of(Activation.GELU, Activation.RELU)) {
+                    for (String mask : List.of("none", "causal", "padding", "causal+padding")) {
+                        all.add(Arguments.of(type, pre, act, mask));
+                    }
+                }
+            }
+        }
+        all.add(Arguments.of(DataType.FLOAT, true, Activation.GELU, "scalar loops: causal+padding"));
+        return all.stream();
+    }
+
+    @ParameterizedTest(name = "{0} pre={1} {2} mask={3}")
+    @MethodSource("variants")
+    void forwardAndGradientsMatchTheSameDiffGraph(DataType type, boolean pre, Activation act, String mask) {
+        RowMath.useVector(!mask.startsWith("scalar"));
+        Nd4j.getRandom().setSeed(7);
+        SameDiff sd = SameDiff.create();
+        TransformerBlock block = new TransformerBlock(sd, "blk", TransformerBlock.Config.encoder(C, H, F)
+                .withActivation(act).withNormFirst(pre), type);
+        randomizeNorms(block);
+        INDArray x = Nd4j.randn(type, B, T, C), g = Nd4j.randn(type, B, T, C);
+        INDArray keep = Nd4j.ones(type, B, T);
+        keep.putScalar(new long[] {1, T - 1}, 0);
+        keep.putScalar(new long[] {1, T - 2}, 0);
+        keep.putScalar(new long[] {2, 0}, 0);
+        boolean causal = mask.contains("causal"), padding = mask.contains("padding");
+
+        SDVariable xv = sd.var("x_in", x.dup());
+        AttentionMask<SDVariable> m = padding ? AttentionMask.ofPadding(sd.constant(keep)) : AttentionMask.none();
+        BlockOutput<SDVariable> o = block.forward(xv, causal ? m.withCausal() : m);
+        sd.setLossVariables(o.output().mul(sd.constant(g)).sum());
+        List<String> names = new ArrayList<>(block.parameters().keySet());
+        names.add("x_in");
+        Map<String, INDArray> expected = new HashMap<>(Gradients.of(sd, Map.of(), names.toArray(String[]::new)));
+        Map<String, INDArray> outs = sd.output(Map.of(), o.output().name(), o.selfWeights().name());
+
+        FastBlock fast = FastBlock.of(block, new Parallel(3));
+        AttentionMask<INDArray> mi = padding ? AttentionMask.ofPadding(keep) : AttentionMask.none();
+        FastBlock.Output got = fast.forward(x, causal ? mi.withCausal() : mi);
+        double tol = type == DataType.DOUBLE ? 1e-10 : 2e-5;
+        assertClose("output", outs.get(o.output().name()), got.output(), tol);
+        assertClose("weights", outs.get(o.selfWeights().name()), got.weights(), tol);
+        INDArray dx = fast.backward(g);
+        assertClose("d x", expected.get("x_in"), dx, tol);
+        for (Map.Entry<String, INDArray> e : fast.gradients().entrySet()) {
+            // The key bias's gradient is zero (it adds the same q.b to a whole row of scores): both sides give
+            // round-off, measured against the query bias's gradient scale.
+            double scale = e.getKey().endsWith("k.bias") ? expected.get("blk.self_attn.q.bias").amaxNumber().doubleValue() : 0;
+            assertClose("d " + e.getKey(), expected.get(e.getKey()), e.getValue(), tol, scale);
+        }
+        assertEquals(16, fast.gradients().size(), "q, k, v, out, linear1, linear2 (weight, bias), 2 norms");
+    }
+
+    @Test
+    void adamStepsMatchSameDiffFit() {
+        TransformerBlock.Config config = TransformerBlock.Config.encoder(C, H, F);
+        SameDiff sd = SameDiff.create();
+        SDVariable x = sd.placeHolder("x", DataType.DOUBLE, -1, -1, C);
+        SDVariable y = sd.placeHolder("y", DataType.DOUBLE, -1, -1, C);
+        TransformerBlock graphBlock = new TransformerBlock(sd, "", config, DataType.DOUBLE);
+        randomizeNorms(graphBlock);
+        SDVariable diff = graphBlock.forward(x, AttentionMask.none()).output().sub(y);
+        sd.setLossVariables(sd.mean("loss", diff.mul(diff)));
+        sd.setTrainingConfig(TrainingConfig.builder().updater(new Adam(1e-2)).dataSetFeatureMapping("x")
+                .dataSetLabelMapping("y").build());
+        Gradients.build(sd);
+
+        TransformerBlock fastBlock = TransformerBlock.create(config, DataType.DOUBLE);
+        Map<String, INDArray> start = new HashMap<>();
+        graphBlock.parameters().forEach((k, v) -> start.put(k, v.getArr().dup()));
+        fastBlock.loadParameters(start);
+        FastBlock fast = FastBlock.of(fastBlock, new Parallel(2));
+        FastTraining training = new FastTraining(fast, new Adam(1e-2));
+
+        INDArray xs = Nd4j.randn(DataType.DOUBLE, B, T, C), ys = Nd4j.randn(DataType.DOUBLE, B, T, C);
+        for (int step = 0; step < 3; step++) {
+            sd.fit(new DataSet(xs, ys));
+            INDArray out = fast.forward(xs, AttentionMask.none()).output();
+            fast.backward(out.sub(ys).muli(2.0 / out.length()));
+            training.update();
+        }
+        assertEquals(3, training.iteration());
+        for (Map.Entry<String, SDVariable> e : graphBlock.parameters().entrySet()) {
+            INDArray moved = e.getValue().getArr().sub(start.get(e.getKey()));
+            if (!e.getKey().endsWith("k.bias")) { // its gradient is zero: see above
+                assertTrue(moved.amaxNumber().doubleValue() > 1e-3, e.getKey() + " was trained");
+            }
+            // the key bias starts at zero and only round-off moves it: measure it against the weights' scale
+            assertClose(e.getKey() + " after 3 Adam steps", e.getValue().getArr(), fast.parameters().get(e.getKey()), 1e-10,
+                    0.1);
+        }
+    }
+
+    @ParameterizedTest(name = "pre={0}")
+    @MethodSource("normOrders")
+    void gradientsMatchCentralDifferences(boolean pre) {
+        Nd4j.getRandom().setSeed(11);
+        int b = 2, t = 5, c = 8, h = 2, f = 12;
+        TransformerBlock block = TransformerBlock.create(TransformerBlock.Config.encoder(c, h, f).withNormFirst(pre),
+                DataType.DOUBLE);
+        randomizeNorms(block);
+        FastBlock fast = FastBlock.of(block, new Parallel(2));
+        INDArray x = Nd4j.randn(DataType.DOUBLE, b, t, c), g = Nd4j.randn(DataType.DOUBLE, b, t, c);
+        INDArray keep = Nd4j.ones(DataType.DOUBLE, b, t);
+        keep.putScalar(new long[] {1, t - 1}, 0);
+        AttentionMask<INDArray> mask = AttentionMask.ofPadding(keep).withCausal();
+        fast.forward(x, mask);
+        INDArray dx = fast.backward(g).dup();
+        Map<String, INDArray> analytic = new HashMap<>();
+        fast.gradients().forEach((k, v) -> analytic.put(k, v.dup()));
+
+        double eps = 1e-6;
+        int checked = 0;
+        Map<String, INDArray> targets = new HashMap<>(fast.parameters());
+        targets.put("x", x);
+        for (Map.Entry<String, INDArray> e : targets.entrySet()) {
+            INDArray p = e.getValue();
+            INDArray grad = e.getKey().equals("x") ? dx : analytic.get(e.getKey());
+            for (long i = 0; i < p.length(); i++) {
+                double orig = p.getDouble(i);
+                p.putScalar(i, orig + eps);
+                double plus = fast.forward(x, mask).output().mul(g).sumNumber().doubleValue();
+                p.putScalar(i, orig - eps);
+                double minus = fast.forward(x, mask).output().mul(g).sumNumber().doubleValue();
+                p.putScalar(i, orig);
+                double numeric = (plus - minus) / (2 * eps), a = grad.getDouble(i);
+                double abs = Math.abs(a - numeric), rel = abs / Math.max(Math.abs(a) + Math.abs(numeric), 1e-300);
+                assertTrue(rel <= 1e-6 || abs <= 1e-8, e.getKey() + "[" + i + "]: analytic " + a + ", numeric " + numeric);
+                checked++;
+            }
+        }
+        assertEquals(block.parameterCount() + b * t * c, checked);
+    }
+
+    static Stream<Boolean> normOrders() {
+        return Stream.of(true, false);
+    }
+
+    @Test
+    void applyRunsTheFastPathAndAgreesWithTheGraph() {
+        TransformerBlock block = TransformerBlock.create(TransformerBlock.Config.encoder(C, H, F), DataType.FLOAT);
+        INDArray x = Nd4j.randn(DataType.FLOAT, B, T, C);
+        BlockOutput<INDArray> fast = block.apply(x, AttentionMask.causalOnly());
+        block.setFastPath(false);
+        BlockOutput<INDArray> graph = block.apply(x, AttentionMask.causalOnly());
+        assertClose("apply output", graph.output(), fast.output(), 2e-5);
+        assertClose("apply weights", graph.selfWeights(), fast.selfWeights(), 2e-5);
+        block.setFastPath(true);
+        BlockOutput<INDArray> again = block.apply(x.mul(2), AttentionMask.none());
+        assertTrue(fast.output().neq(again.output()).any(), "apply returns new arrays, not the fast path's buffers");
+    }
+
+    @Test
+    void badCallsSayWhatWasExpected() {
+        TransformerBlock block = TransformerBlock.create(TransformerBlock.Config.encoder(8, 2, 16), DataType.FLOAT);
+        FastBlock fast = FastBlock.of(block, new Parallel(1));
+        assertMessage(IllegalStateException.class, "backward needs a forward first",
+                () -> fast.backward(Nd4j.zeros(DataType.FLOAT, 1, 2, 8)));
+        assertMessage(IllegalArgumentException.class, "x: expected [B, T, dModel=8], given [2, 3, 7]",
+                () -> fast.forward(Nd4j.zeros(DataType.FLOAT, 2, 3, 7), AttentionMask.none()));
+        assertMessage(IllegalArgumentException.class, "x: expected data type FLOAT (the block's), given DOUBLE",
+                () -> fast.forward(Nd4j.zeros(DataType.DOUBLE, 2, 3, 8), AttentionMask.none()));
+        assertMessage(IllegalArgumentException.class, "mask padding (1 = real key): expected shape [2, 3], given [2, 4]",
+                () -> fast.forward(Nd4j.zeros(DataType.FLOAT, 2, 3, 8),
+                        AttentionMask.ofPadding(Nd4j.ones(DataType.FLOAT, 2, 4))));
+        INDArray nan = Nd4j.zeros(DataType.FLOAT, 2, 3, 8);
+        nan.putScalar(new long[] {1, 2, 5}, Double.NaN);
+        assertMessage(IllegalArgumentException.class, "x holds NaN at [row 5, column 5]",
+                () -> fast.forward(nan, AttentionMask.none()));
+        fast.forward(Nd4j.zeros(DataType.FLOAT, 2, 3, 8), AttentionMask.none());
+        assertMessage(IllegalArgumentException.class, "gradOutput: expected shape [2, 3, 8], given [2, 3, 9]",
+                () -> fast.backward(Nd4j.zeros(DataType.FLOAT, 2, 3, 9)));
+        assertMessage(IllegalArgumentException.class, "a DECODER block (cross-attention) has no fast path",
+                () -> FastBlock.of(TransformerBlock.create(TransformerBlock.Config.decoder(8, 2, 16), DataType.FLOAT)));
+        assertMessage(IllegalArgumentException.class, "activation SWIGLU has no fast path",
+                () -> FastBlock.of(TransformerBlock.create(TransformerBlock.Config.encoder(8, 2, 16)
+                        .withActivation(Activation.SWIGLU), DataType.FLOAT)));
+        assertMessage(IllegalArgumentException.class, "rotary positions have no fast path",
+                () -> FastBlock.of(TransformerBlock.create(TransformerBlock.Config.encoder(8, 2, 16).withRotary(true),
+                        DataType.FLOAT)));
+        FastBlock dropout = FastBlock.of(TransformerBlock.create(TransformerBlock.Config.encoder(8, 2, 16)
+                .withDropout(0.1, 0), DataType.FLOAT), new Parallel(1));
+        dropout.forward(Nd4j.zeros(DataType.FLOAT, 1, 2, 8), AttentionMask.none()); // inference: dropout is off
+        assertMessage(IllegalStateException.class, "dropout 0.1 / attention dropout 0.0 is not applied",
+                () -> dropout.backward(Nd4j.zeros(DataType.FLOAT, 1, 2, 8)));
+    }
+
+    @Test
+    void parallelCoversEveryIndexOnceAndPassesFailuresOn() {
+        Parallel p = new Parallel(3);
+        for (int n : new int[] {0, 1, 2, 10, 1001}) {
+            int[] seen = new int[n];
+            p.forRange(n, (from, to) -> {
+                for (int i = from; i < to; i++) {
+                    seen[i]++;
+                }
+            });
+            for (int i = 0; i < n; i++) {
+                assertEquals(1, seen[i], "n=" + n + " index " + i);
+            }
+        }
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> p.forRange(9, (from, to) -> {
+            if (from > 0) {
+                throw new IllegalStateException("worker range " + from);
+            }
+        }));
+        assertTrue(e.getMessage().startsWith("worker range "), e.getMessage());
+        assertMessage(IllegalArgumentException.class, "threads must be at least 1, given 0", () -> new Parallel(0));
+    }
+
+    /** Norm scales and shifts away from 1 and 0, so a gradient that ignores them is caught. */
+    private static void randomizeNorms(TransformerBlock block) {
+        block.parameters().forEach((name, v) -> {
+            if (name.contains("norm")) {
+                v.getArr().assign(Nd4j.rand(v.getArr().dataType(), v.getArr().shape()).addi(0.5));
+            }
+        });
+    }
+
+    static void assertClose(String what, INDArray expected, INDArray actual, double relTol) {
+        assertClose(what, expected, actual, relTol, 0);
+    }
+
+    /** max |actual - expected| <= relTol * max(max |expected|, minScale). */
+    static void assertClose(String what, INDArray expected, INDArray actual, double relTol, double minScale) {
+        assertArrayEquals(expected.shape(), actual.shape(), what + " shape");
+        INDArray e = expected.castTo(DataType.DOUBLE);
+        double scale = Math.max(Math.max(e.amaxNumber().doubleValue(), minScale), 1e-12);
+        double err = actual.castTo(DataType.DOUBLE).sub(e).amaxNumber().doubleValue() / scale;
+        assertTrue(err <= relTol, what + ": relative error " + err + " > " + relTol);
+    }
+
+    private static <E extends Throwable> void assertMessage(Class<E> type, String part, org.junit.jupiter.api.function.Executable call) {
+        E e = assertThrows(type, call);
+        assertTrue(e.getMessage().contains(part), "expected '" + part + "' in: " + e.getMessage());
+    }
+}

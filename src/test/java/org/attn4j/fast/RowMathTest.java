@@ -1,0 +1,65 @@
+package org.attn4j.fast;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.Random;
+import org.apache.commons.math3.special.Erf;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.api.Test;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+/** The fast path's exp, erfc and GELU against java.lang.Math and Commons Math. */
+class RowMathTest {
+    @AfterEach
+    void vectorBack() {
+        RowMath.useVector(true);
+    }
+
+    @Test
+    void expIsWithin2e9OfMathExp() {
+        Random r = new Random(3);
+        for (int i = 0; i < 200_000; i++) {
+            double x = (r.nextDouble() * 2 - 1) * (i % 2 == 0 ? 700 : 20);
+            double want = Math.exp(x), got = RowMath.exp(x);
+            assertTrue(Math.abs(got - want) <= 2e-9 * want, "exp(" + x + ") = " + got + ", Math.exp " + want);
+        }
+    }
+
+    @Test
+    void erfcIsWithin1point2e7RelativeOfCommonsMath() {
+        for (double z = -6; z <= 9; z += 1e-4) {
+            double want = Erf.erfc(z), got = RowMath.erfc(z);
+            assertTrue(Math.abs(got - want) <= 1.2e-7 * want, "erfc(" + z + ") = " + got + ", Commons Math " + want);
+        }
+    }
+
+    /**
+     * GELU and its derivative in float32, vector and scalar loops, against float64 with Commons Math's erf.
+     * Bound: the float32 exponent argument of erfc, about x^2 / 2, is rounded to 2^-24 of itself, which
+     * exp turns into a relative error of about 6e-8 x^2 / 2; plus a few float32 roundings elsewhere:
+     * 1.2e-7 (4 + x^2) relative.
+     */
+    @ParameterizedTest(name = "vector={0}")
+    @ValueSource(booleans = {true, false})
+    void float32GeluIsWithinFloatRounding(boolean vector) {
+        RowMath.useVector(vector);
+        int n = 4099; // whole vectors and a tail
+        INDArray h = Nd4j.linspace(-12, 12, n, DataType.DOUBLE).castTo(DataType.FLOAT);
+        INDArray g = h.ulike(), cdf = h.ulike(), dh = h.ulike(), ones = Nd4j.ones(DataType.FLOAT, n);
+        RowMath.activation(Buf.of(h), Buf.of(g), Buf.of(cdf), 0, n);
+        RowMath.activationBack(Buf.of(h), Buf.of(cdf), Buf.of(ones), Buf.of(dh), 0, n);
+        for (int i = 0; i < n; i++) {
+            double x = h.getDouble(i);
+            double phi = 0.5 * Erf.erfc(-x / Math.sqrt(2)), pdf = Math.exp(-x * x / 2) / Math.sqrt(2 * Math.PI);
+            double gelu = x * phi, slope = phi + x * pdf;
+            assertTrue(Math.abs(g.getDouble(i) - gelu) <= 1.2e-7 * (4 + x * x) * Math.abs(gelu),
+                    "gelu(" + x + ") = " + g.getDouble(i) + ", want " + gelu);
+            assertTrue(Math.abs(dh.getDouble(i) - slope) <= 1e-6 * Math.max(1, Math.abs(x)), "gelu'(" + x + ") = "
+                    + dh.getDouble(i) + ", want " + slope);
+        }
+    }
+}
