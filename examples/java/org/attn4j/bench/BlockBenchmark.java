@@ -22,9 +22,12 @@ import org.nd4j.linalg.factory.Nd4j;
  * {@code OMP_NUM_THREADS} once, at start-up). For each size it times, after warm-up, a number of
  * iterations and reports their median and minimum:
  * <ol>
- *   <li>{@code forward}: an eager pre-LN GELU encoder block, {@code TransformerBlock.apply};</li>
- *   <li>{@code train_step}: that block with loss mean((block(x) - y)^2), one SameDiff {@code fit}
- *       (forward, backward, Adam update);</li>
+ *   <li>{@code forward}: an eager pre-LN GELU encoder block, {@code TransformerBlock.apply} (which runs
+ *       on {@link org.attn4j.fast.FastBlock});</li>
+ *   <li>{@code train_step}: that block with loss mean((block(x) - y)^2), forward and backward on
+ *       {@code FastBlock} and an ND4J Adam update ({@link FastBlockTraining});</li>
+ *   <li>{@code forward_samediff}, {@code train_step_samediff} (workload {@code samediff}): the same on
+ *       SameDiff's graph ({@code setFastPath(false)}; one SameDiff {@code fit} per step), for comparison;</li>
  *   <li>{@code mha_forward}: eager multi-head self-attention alone, {@code MultiHeadAttention.apply};</li>
  *   <li>{@code decode_cached} / {@code decode_recompute}: greedy decoding of {@code tokens} tokens by an
  *       untrained 2-layer {@code LanguageModel} of the size's width, heads and ff (vocabulary 64, batch
@@ -35,7 +38,8 @@ import org.nd4j.linalg.factory.Nd4j;
  * <p>Every measurement is one line {@code BENCH impl=attn4j size=... threads=... workload=... median_ms=...
  * min_ms=... iters=... [flops=...] [tokens=... tok_per_s=...] [gflops=...]} (FLOPs formulas in
  * {@link BenchSize}). Arguments ({@code key=value}): {@code sizes=toy,standard}, {@code workloads=forward,
- * train_step,mha_forward,decode,gemm}, {@code warmup=5}, {@code iters=20}, {@code tokens=128},
+ * train_step,samediff,mha_forward,decode,gemm}, {@code warmup=5} (and at least {@code warmupSeconds=3} of
+ * warm-up, so the JIT has compiled the fast path's loops), {@code iters=20}, {@code tokens=128},
  * {@code decodeBatch=1}, {@code decodeRepeats=3}, {@code layers=2}, {@code gemmSize=1024}.
  * Run: {@code OMP_NUM_THREADS=1 mvn -q test-compile exec:java@block-bench}; {@code bench/compare} runs it
  * for 1 and 2 threads next to PyTorch. Last line: {@code RESULT impl=attn4j threads=... benches=...}.
@@ -44,10 +48,12 @@ public final class BlockBenchmark {
     private static final int VOCAB = 64;
 
     public static void main(String[] args) {
-        Map<String, String> o = Args.parse(args, Map.of("sizes", "toy,standard",
-                "workloads", "forward,train_step,mha_forward,decode,gemm", "warmup", "5", "iters", "20",
+        Map<String, String> o = Args.parse(args, defaults("sizes", "toy,standard",
+                "workloads", "forward,train_step,samediff,mha_forward,decode,gemm", "warmup", "5", "iters", "20",
+                "warmupSeconds", "3",
                 "tokens", "128", "decodeBatch", "1", "decodeRepeats", "3", "layers", "2", "gemmSize", "1024", "profileTop", "12"));
         int warmup = Integer.parseInt(o.get("warmup")), iters = Integer.parseInt(o.get("iters"));
+        warmupNanos = (long) (Double.parseDouble(o.get("warmupSeconds")) * 1e9);
         List<String> workloads = Arrays.asList(o.get("workloads").split(","));
         String threads = System.getenv().getOrDefault("OMP_NUM_THREADS", "default");
         Nd4j.getRandom().setSeed(1);
@@ -57,13 +63,14 @@ public final class BlockBenchmark {
         for (String name : o.get("sizes").split(",")) {
             BenchSize size = BenchSize.parse(name);
             if (workloads.contains("forward")) {
-                bench.forward(size, warmup, iters);
+                bench.forward(size, true, warmup, iters);
             }
             if (workloads.contains("train_step")) {
-                bench.trainStep(size, warmup, iters);
+                bench.trainStep(size, "fast", warmup, iters);
             }
-            if (workloads.contains("fast")) {
-                bench.fast(size, warmup, iters);
+            if (workloads.contains("samediff")) {
+                bench.forward(size, false, warmup, iters);
+                bench.trainStep(size, "samediff", warmup, iters);
             }
             if (workloads.contains("profile")) {
                 bench.profile(size, warmup, Integer.parseInt(o.get("profileTop")));
@@ -82,6 +89,14 @@ public final class BlockBenchmark {
         System.out.printf(Locale.ROOT, "RESULT impl=attn4j threads=%s benches=%d%n", threads, bench.lines);
     }
 
+    private static Map<String, String> defaults(String... keyValues) {
+        Map<String, String> m = new java.util.HashMap<>();
+        for (int i = 0; i < keyValues.length; i += 2) {
+            m.put(keyValues[i], keyValues[i + 1]);
+        }
+        return m;
+    }
+
     private final String threads;
     private int lines;
 
@@ -89,28 +104,24 @@ public final class BlockBenchmark {
         this.threads = threads;
     }
 
-    private void forward(BenchSize size, int warmup, int iters) {
+    private void forward(BenchSize size, boolean fast, int warmup, int iters) {
         TransformerBlock block = TransformerBlock.create(TransformerBlock.Config.encoder(size.dModel(), size.heads(),
                 size.ffDim()), DataType.FLOAT);
+        block.setFastPath(fast);
         INDArray x = input(size);
         double[] ms = time(warmup, iters, () -> {
             BlockOutput<INDArray> out = block.apply(x, AttentionMask.none()); // [B, T, C], weights [B, H, T, T]
             out.output().close();
             out.selfWeights().close();
         });
-        report(size.name(), "forward", ms, " flops=" + size.blockForwardFlops());
+        report(size.name(), fast ? "forward" : "forward_samediff", ms, " flops=" + size.blockForwardFlops());
     }
 
-    private void trainStep(BenchSize size, int warmup, int iters) {
-        BlockTraining training = new BlockTraining(size);
+    private void trainStep(BenchSize size, String path, int warmup, int iters) {
+        BlockStep training = BlockStep.of(path, size);
         double[] ms = time(warmup, iters, training::step);
-        report(size.name(), "train_step", ms, " flops=" + size.trainStepFlops());
-    }
-
-    private void fast(BenchSize size, int warmup, int iters) {
-        FastBlockTraining training = new FastBlockTraining(size);
-        double[] ms = time(warmup, iters, training::step);
-        report(size.name(), "fast_train_step", ms, " flops=" + size.trainStepFlops());
+        report(size.name(), path.equals("fast") ? "train_step" : "train_step_samediff", ms,
+                " flops=" + size.trainStepFlops());
     }
 
     /**
@@ -176,9 +187,12 @@ public final class BlockBenchmark {
         return Nd4j.randn(DataType.FLOAT, size.batch(), size.length(), size.dModel()); // [B, T, C]
     }
 
-    /** Runs warmup untimed calls, then iters timed ones; the times in ms, sorted. */
+    private static long warmupNanos;
+
+    /** Runs at least warmup untimed calls (and for at least warmupSeconds), then iters timed ones; ms, sorted. */
     static double[] time(int warmup, int iters, Runnable r) {
-        for (int i = 0; i < warmup; i++) {
+        long warmStart = System.nanoTime();
+        for (int i = 0; i < warmup || System.nanoTime() - warmStart < warmupNanos; i++) {
             r.run();
         }
         double[] ms = new double[iters];

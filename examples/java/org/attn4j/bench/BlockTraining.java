@@ -16,7 +16,7 @@ import org.nd4j.linalg.learning.config.Adam;
  * one SameDiff {@code fit} call (forward, backward, Adam update) per step. This is the README's way of
  * training a block; attn4j's {@code Trainer} needs a whole {@code TransformerModel}.
  */
-final class BlockTraining {
+final class BlockTraining implements BlockStep {
     private final SameDiff sd = SameDiff.create();
     private final DataSet data;
 
@@ -35,8 +35,8 @@ final class BlockTraining {
                 Nd4j.randn(DataType.FLOAT, size.batch(), size.length(), c));
     }
 
-    /** One update on the fixed batch. */
-    void step() {
+    @Override
+    public void step() {
         sd.fit(data);
     }
 
@@ -45,8 +45,8 @@ final class BlockTraining {
         return sd;
     }
 
-    /** The loss on the fixed batch (no update). */
-    double loss() {
+    @Override
+    public double loss() {
         return sd.output(data, "loss").get("loss").getDouble(0);
     }
 }

@@ -14,7 +14,7 @@ import org.nd4j.linalg.learning.config.Adam;
  * mean((block(x) - y)^2) on a fixed random batch, {@link FastBlock} forward and backward and an ND4J
  * Adam update through {@link FastTraining}.
  */
-final class FastBlockTraining {
+final class FastBlockTraining implements BlockStep {
     private final FastBlock fast;
     private final FastTraining training;
     private final INDArray x, y, grad;
@@ -30,14 +30,17 @@ final class FastBlockTraining {
         grad = x.ulike();
     }
 
-    /** One update on the fixed batch; returns the loss before it. */
-    double step() {
+    @Override
+    public void step() {
         INDArray out = fast.forward(x, AttentionMask.none()).output();
-        grad.assign(out).subi(y); // d mean(diff^2) / d out = 2 diff / n
-        double loss = grad.norm2Number().doubleValue();
-        grad.muli(2.0 / grad.length());
+        grad.assign(out).subi(y).muli(2.0 / grad.length()); // d mean(diff^2) / d out = 2 diff / n
         fast.backward(grad);
         training.update();
-        return loss * loss / grad.length();
+    }
+
+    @Override
+    public double loss() {
+        INDArray diff = fast.forward(x, AttentionMask.none()).output().sub(y);
+        return diff.mul(diff).meanNumber().doubleValue();
     }
 }

@@ -23,15 +23,15 @@ import org.nd4j.linalg.factory.Nd4j;
 public final class TrainMemory {
     public static void main(String[] args) throws IOException {
         Map<String, String> o = Args.parse(args, Map.of("size", "standard", "steps", "2000", "warmup", "500",
-                "every", "250"));
+                "every", "250", "path", "fast"));
         BenchSize size = BenchSize.parse(o.get("size"));
         int steps = Integer.parseInt(o.get("steps")), warmup = Integer.parseInt(o.get("warmup"));
         int every = Integer.parseInt(o.get("every"));
         Nd4j.getRandom().setSeed(1);
-        BlockTraining training = new BlockTraining(size);
-        System.out.printf(Locale.ROOT, "Training a %s block (B=%d T=%d d=%d heads=%d ff=%d) for %d steps, "
+        BlockStep training = BlockStep.of(o.get("path"), size);
+        System.out.printf(Locale.ROOT, "Training a %s block (B=%d T=%d d=%d heads=%d ff=%d) for %d steps on the %s path, "
                 + "OMP_NUM_THREADS=%s%n", size.name(), size.batch(), size.length(), size.dModel(), size.heads(),
-                size.ffDim(), steps, System.getenv().getOrDefault("OMP_NUM_THREADS", "default"));
+                size.ffDim(), steps, o.get("path"), System.getenv().getOrDefault("OMP_NUM_THREADS", "default"));
         double warm = Double.NaN, max = 0, last = 0;
         long start = System.nanoTime();
         for (int step = 1; step <= steps; step++) {
@@ -48,8 +48,8 @@ public final class TrainMemory {
             }
         }
         double msPerStep = (System.nanoTime() - start) / 1e6 / steps;
-        System.out.printf(Locale.ROOT, "RESULT size=%s steps=%d ms_per_step=%.1f rss_warm_mb=%.1f rss_end_mb=%.1f "
-                + "rss_max_mb=%.1f rss_peak_mb=%.1f rss_growth=%.3f heap_end_mb=%.1f%n", size.name(), steps, msPerStep,
+        System.out.printf(Locale.ROOT, "RESULT size=%s path=%s steps=%d ms_per_step=%.1f rss_warm_mb=%.1f rss_end_mb=%.1f "
+                + "rss_max_mb=%.1f rss_peak_mb=%.1f rss_growth=%.3f heap_end_mb=%.1f%n", size.name(), o.get("path"), steps, msPerStep,
                 warm, last, max, Math.max(peakResidentMb(), max), (max - warm) / warm, heapUsedMb());
     }
 
