@@ -10,6 +10,8 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.attn4j.examples.Stdout;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Smoke tests of the harness at a tiny size: every workload prints one well-formed line with positive
@@ -22,7 +24,7 @@ class BlockBenchmarkTest {
     @Test
     void everyWorkloadPrintsAWellFormedLine() throws Exception {
         String out = Stdout.capture(() -> BlockBenchmark.main(new String[] {"sizes=tiny", "warmup=1", "iters=3",
-                "tokens=4", "decodeRepeats=1", "layers=1", "gemmSize=64"}));
+                "warmupSeconds=0", "tokens=4", "decodeRepeats=1", "layers=1", "gemmSize=64"}));
         Map<String, Map<String, String>> lines = new LinkedHashMap<>();
         for (String line : out.split("\n")) {
             Matcher m = LINE.matcher(line.trim());
@@ -39,8 +41,9 @@ class BlockBenchmarkTest {
                 lines.put(m.group(1) + "/" + m.group(2), extra);
             }
         }
-        assertEquals(List.of("tiny/forward", "tiny/train_step", "tiny/mha_forward", "tiny/decode_cached",
-                "tiny/decode_recompute", "gemm64/gemm"), List.copyOf(lines.keySet()), out);
+        assertEquals(List.of("tiny/forward", "tiny/train_step", "tiny/forward_samediff", "tiny/train_step_samediff",
+                "tiny/mha_forward", "tiny/decode_cached", "tiny/decode_recompute", "gemm64/gemm"),
+                List.copyOf(lines.keySet()), out);
         BenchSize tiny = BenchSize.tiny();
         assertEquals(String.valueOf(tiny.blockForwardFlops()), lines.get("tiny/forward").get("flops"));
         assertEquals(String.valueOf(3 * tiny.blockForwardFlops()), lines.get("tiny/train_step").get("flops"));
@@ -49,7 +52,7 @@ class BlockBenchmarkTest {
         assertTrue(Double.parseDouble(lines.get("tiny/decode_recompute").get("tok_per_s")) > 0, out);
         assertTrue(Double.parseDouble(lines.get("gemm64/gemm").get("gflops")) > 0, out);
         assertTrue(out.trim().endsWith("RESULT impl=attn4j threads=" + System.getenv().getOrDefault("OMP_NUM_THREADS",
-                "default") + " benches=6"), out);
+                "default") + " benches=8"), out);
     }
 
     @Test
@@ -80,11 +83,12 @@ class BlockBenchmarkTest {
         assertEquals(3 * s.blockForwardFlops(), s.trainStepFlops());
     }
 
-    @Test
-    void aShortMemoryRunReportsItsFigures() throws Exception {
+    @ParameterizedTest
+    @ValueSource(strings = {"fast", "samediff"})
+    void aShortMemoryRunReportsItsFigures(String path) throws Exception {
         String out = Stdout.capture(() -> TrainMemory.main(new String[] {"size=tiny", "steps=6", "warmup=2",
-                "every=2"}));
-        Matcher m = Pattern.compile("RESULT size=tiny steps=6 ms_per_step=(\\S+) rss_warm_mb=(\\S+) rss_end_mb=(\\S+) "
+                "every=2", "path=" + path}));
+        Matcher m = Pattern.compile("RESULT size=tiny path=" + path + " steps=6 ms_per_step=(\\S+) rss_warm_mb=(\\S+) rss_end_mb=(\\S+) "
                 + "rss_max_mb=(\\S+) rss_peak_mb=(\\S+) rss_growth=(\\S+) heap_end_mb=(\\S+)").matcher(out);
         assertTrue(m.find(), out);
         for (int g = 1; g <= 7; g++) {

@@ -2,6 +2,7 @@ package org.attn4j.bench;
 
 import org.attn4j.fast.FastBlock;
 import org.attn4j.fast.FastTraining;
+import org.attn4j.fast.Parallel;
 import org.attn4j.nn.AttentionMask;
 import org.attn4j.nn.TransformerBlock;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -33,7 +34,8 @@ final class FastBlockTraining implements BlockStep {
     @Override
     public void step() {
         INDArray out = fast.forward(x, AttentionMask.none()).output();
-        grad.assign(out).subi(y).muli(2.0 / grad.length()); // d mean(diff^2) / d out = 2 diff / n
+        // d mean(diff^2) / d out = 2 diff / n, on one OpenMP thread (see Parallel.singleThreadedNd4j)
+        Parallel.singleThreadedNd4j(() -> grad.assign(out).subi(y).muli(2.0 / grad.length()));
         fast.backward(grad);
         training.update();
     }

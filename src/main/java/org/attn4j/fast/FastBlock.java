@@ -95,6 +95,11 @@ public final class FastBlock {
         return config;
     }
 
+    /** The workers this block's passes are split over. */
+    Parallel parallel() {
+        return parallel;
+    }
+
     /** The block's parameter arrays by full name (shared, not copies). */
     public Map<String, INDArray> parameters() {
         return parameters;
@@ -119,8 +124,8 @@ public final class FastBlock {
         if (a == null || a.b != b || a.t != t) {
             a = new Activations(b, t);
         }
-        a.x.assign(x.reshape(b * t, config.dModel()));
-        Shapes.finite("x", a.xb, config.dModel());
+        copy(x, a.xb);
+        Shapes.finite("x", a.xb, x.shape());
         a.causal = mask.causal();
         a.keep = mask.padding() == null ? null : Buf.of(a.keepArray.assign(mask.padding()));
         int saved = Blas.threads();
@@ -132,6 +137,19 @@ public final class FastBlock {
         }
         haveForward = true;
         return new Output(a.y.array.reshape(b, t, config.dModel()), a.p.array.reshape(b, config.heads(), t, t));
+    }
+
+    /** {@link #forward} into new arrays of the caller's own (inference: what {@code TransformerBlock.apply} returns). */
+    public Output apply(INDArray x, AttentionMask<INDArray> mask) {
+        Output o = forward(x, mask);
+        return new Output(fresh(o.output()), fresh(o.weights()));
+    }
+
+    private INDArray fresh(INDArray internal) {
+        INDArray out = Nd4j.createUninitialized(type, internal.shape());
+        Buf from = Buf.of(internal), to = Buf.of(out);
+        parallel.forRange(to.length, (i0, i1) -> RowMath.copy(from, to, i0, i1));
+        return out;
     }
 
     /**
@@ -147,8 +165,8 @@ public final class FastBlock {
             throw new IllegalStateException("Fast backward: " + why.get());
         }
         Shapes.same("gradOutput", gradOutput, new long[] {a.b, a.t, config.dModel()}, type);
-        a.dy.assign(gradOutput.reshape(a.n, config.dModel()));
-        Shapes.finite("gradOutput", a.dyb, config.dModel());
+        copy(gradOutput, a.dyb);
+        Shapes.finite("gradOutput", a.dyb, gradOutput.shape());
         int saved = Blas.threads();
         Blas.setThreads(1);
         try {
@@ -157,6 +175,19 @@ public final class FastBlock {
             Blas.setThreads(saved);
         }
         return a.dx.array.reshape(a.b, a.t, config.dModel());
+    }
+
+    /**
+     * {@code to} = the elements of {@code from} in c order. A Java copy when {@code from} is a plain c-order
+     * array: an ND4J op here would leave OpenMP threads spinning on the cores the workers need next.
+     */
+    private void copy(INDArray from, Buf to) {
+        if (from.ordering() == 'c' && from.elementWiseStride() == 1 && from.dataType() == type) {
+            Buf src = Buf.of(from);
+            parallel.forRange(to.length, (i0, i1) -> RowMath.copy(src, to, i0, i1));
+        } else {
+            to.array.assign(from.reshape(to.array.shape()));
+        }
     }
 
     // ---- forward -------------------------------------------------------------------------------

@@ -21,6 +21,8 @@ public final class FastTraining {
     }
 
     private final List<Slot> slots = new ArrayList<>();
+    private final Parallel parallel;
+    private final List<List<Slot>> shares; // one list of parameters per worker, about equal in size
     private int iteration;
 
     public FastTraining(FastBlock block, IUpdater updater) {
@@ -40,6 +42,20 @@ public final class FastTraining {
             }
             slots.add(new Slot(p, block.gradients().get(e.getKey()), p.ulike(), u));
         }
+        this.parallel = block.parallel();
+        this.shares = new ArrayList<>();
+        long[] sizes = new long[parallel.threads()];
+        for (int w = 0; w < sizes.length; w++) {
+            shares.add(new ArrayList<>());
+        }
+        slots.stream().sorted((a, b) -> Long.compare(b.parameter().length(), a.parameter().length())).forEach(s -> {
+            int least = 0;
+            for (int w = 1; w < sizes.length; w++) {
+                least = sizes[w] < sizes[least] ? w : least;
+            }
+            shares.get(least).add(s);
+            sizes[least] += s.parameter().length();
+        });
     }
 
     /** Steps taken so far (the updater's iteration count). */
@@ -47,13 +63,22 @@ public final class FastTraining {
         return iteration;
     }
 
-    /** One update from the gradients of the block's last backward pass; they are left as they were. */
+    /**
+     * One update from the gradients of the block's last backward pass; they are left as they were. The
+     * parameters are shared out among the block's workers, each running ND4J's ops on one OpenMP thread
+     * (OpenMP's threads would otherwise keep spinning after the update, on the cores the next forward needs).
+     */
     public void update() {
-        for (Slot s : slots) {
-            s.update().assign(s.gradient());
-            s.updater().applyUpdater(s.update(), iteration, 0);
-            s.parameter().subi(s.update());
-        }
+        int step = iteration;
+        parallel.forRange(shares.size(), (w0, w1) -> Parallel.singleThreadedNd4j(() -> {
+            for (int w = w0; w < w1; w++) {
+                for (Slot s : shares.get(w)) {
+                    s.update().assign(s.gradient());
+                    s.updater().applyUpdater(s.update(), step, 0);
+                    s.parameter().subi(s.update());
+                }
+            }
+        }));
         iteration++;
     }
 }

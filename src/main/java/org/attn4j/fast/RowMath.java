@@ -85,6 +85,17 @@ final class RowMath {
         }
     }
 
+    /** to[i] = from[i] for i in [i0, i1). */
+    static void copy(Buf from, Buf to, int i0, int i1) {
+        if (vector(from)) {
+            VectorMath.copy(from, to, i0, i1);
+            return;
+        }
+        for (int i = i0; i < i1; i++) {
+            to.put(i, from.get(i));
+        }
+    }
+
     /** y = x + b (per column) over rows, in place. */
     static void addBias(Buf y, Buf bias, int r0, int r1, int width) {
         if (bias == null) {

@@ -47,16 +47,26 @@ final class Shapes {
         }
     }
 
-    /** Throws if {@code b} holds a NaN or infinity, naming the first as [row, column] of a [rows, width] matrix. */
-    static void finite(String what, Buf b, int width) {
+    /**
+     * Throws if {@code b} holds a NaN or infinity, saying how many and where the first is, in the words
+     * of the layers' own input check: "x contains 2 NaN or infinite values, the first at [1, 2, 5] (NaN)".
+     */
+    static void finite(String what, Buf b, long[] shape) {
         if (RowMath.vector(b) && VectorMath.allFinite(b, 0, b.length)) {
             return;
         }
+        long count = 0;
+        int first = -1;
         for (int i = 0; i < b.length; i++) {
             if (!Double.isFinite(b.get(i))) {
-                throw new IllegalArgumentException(what + " holds " + b.get(i) + " at [row " + i / width + ", column "
-                        + i % width + "] (rows are batch * time); the fast path takes finite values only");
+                count++;
+                first = first < 0 ? i : first;
             }
+        }
+        if (count > 0) {
+            long[] at = org.nd4j.linalg.api.shape.Shape.ind2subC(shape, first);
+            throw new IllegalArgumentException(what + " contains " + count + " NaN or infinite value"
+                    + (count > 1 ? "s" : "") + ", the first at " + Arrays.toString(at) + " (" + b.get(first) + ")");
         }
     }
 }

@@ -124,6 +124,17 @@ final class VectorMath {
         }
     }
 
+    static void copy(Buf fromB, Buf toB, int from, int to) {
+        ByteBuffer a = fromB.bytes(), out = toB.bytes();
+        int i = from, vEnd = from + bound(to - from);
+        for (; i < vEnd; i += L) {
+            store(load(a, i), out, i);
+        }
+        for (; i < to; i++) {
+            out.putFloat(i * 4, a.getFloat(i * 4));
+        }
+    }
+
     static void add(Buf aB, Buf bB, Buf outB, int from, int to) {
         ByteBuffer a = aB.bytes(), b = bB.bytes(), out = outB.bytes();
         int i = from, vEnd = from + bound(to - from);

@@ -167,6 +167,11 @@ public abstract class Module {
         if (inputChecks) {
             Checks.finite(what, x);
         }
+        checkType(what, x);
+    }
+
+    /** Checks that an eager input has the parameters' floating-point type (no NaN check). */
+    protected final void checkType(String what, INDArray x) {
         if (x != null && x.dataType() != dataType) {
             throw new IllegalArgumentException("Layer '" + name + "': " + what + " is " + x.dataType()
                     + " but the layer's parameters are " + dataType + "; cast it with castTo("

@@ -201,13 +201,13 @@ public final class TransformerBlock extends Module {
         requireKind(Kind.ENCODER);
         if (fastPath && inputChecks() && selfMask != null && selfMask.attention() == null
                 && selfMask.additive() == null && org.attn4j.fast.FastBlock.unsupported(config, false).isEmpty()) {
-            checkInput(x, selfMask); // the same checks and messages as the graph's path
+            checkInput(x, selfMask, false); // the fast path checks for NaN itself, in one pass
             synchronized (this) {
                 if (fast == null) {
                     fast = org.attn4j.fast.FastBlock.of(this);
                 }
-                org.attn4j.fast.FastBlock.Output out = fast.forward(x, selfMask);
-                return new BlockOutput<>(out.output().dup(), out.weights().dup(), null);
+                org.attn4j.fast.FastBlock.Output out = fast.apply(x, selfMask);
+                return new BlockOutput<>(out.output(), out.weights(), null);
             }
         }
         return eager(x, null, selfMask, null);
@@ -232,7 +232,7 @@ public final class TransformerBlock extends Module {
     private BlockOutput<INDArray> eager(INDArray x, INDArray memory, AttentionMask<INDArray> selfMask,
             AttentionMask<INDArray> memoryMask) {
         boolean decoder = config.kind() == Kind.DECODER;
-        checkInput(x, selfMask);
+        checkInput(x, selfMask, true);
         long b = x.size(0), t = x.size(1);
         Map<String, INDArray> inputs = new LinkedHashMap<>();
         inputs.put("x", x);
@@ -264,11 +264,15 @@ public final class TransformerBlock extends Module {
         return new BlockOutput<>(r.get("output"), r.get("self"), r.get("cross"));
     }
 
-    private void checkInput(INDArray x, AttentionMask<INDArray> selfMask) {
+    private void checkInput(INDArray x, AttentionMask<INDArray> selfMask, boolean finite) {
         String layout = "[B, T, dModel=" + config.dModel() + "]";
         Checks.rank("x", x, 3, layout);
         Checks.shape("x " + layout, x, -1, -1, config.dModel());
-        checkDataType("x", x);
+        if (finite) {
+            checkDataType("x", x);
+        } else {
+            checkType("x", x);
+        }
         Checks.mask(selfMask, x.size(0), config.heads(), x.size(1), x.size(1));
     }
 

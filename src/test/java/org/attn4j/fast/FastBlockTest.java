@@ -213,7 +213,7 @@ class FastBlockTest {
                         AttentionMask.ofPadding(Nd4j.ones(DataType.FLOAT, 2, 4))));
         INDArray nan = Nd4j.zeros(DataType.FLOAT, 2, 3, 8);
         nan.putScalar(new long[] {1, 2, 5}, Double.NaN);
-        assertMessage(IllegalArgumentException.class, "x holds NaN at [row 5, column 5]",
+        assertMessage(IllegalArgumentException.class, "x contains 1 NaN or infinite value, the first at [1, 2, 5] (NaN)",
                 () -> fast.forward(nan, AttentionMask.none()));
         fast.forward(Nd4j.zeros(DataType.FLOAT, 2, 3, 8), AttentionMask.none());
         assertMessage(IllegalArgumentException.class, "gradOutput: expected shape [2, 3, 8], given [2, 3, 9]",
