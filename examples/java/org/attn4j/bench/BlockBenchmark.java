@@ -60,6 +60,7 @@ public final class BlockBenchmark {
         System.out.printf(Locale.ROOT, "attn4j harness: OMP_NUM_THREADS=%s, ND4J max threads %d, float32%n",
                 threads, Nd4j.getEnvironment().maxThreads());
         BlockBenchmark bench = new BlockBenchmark(threads);
+        blasThreads = Nd4j.factory().blas().getMaxThreads();
         for (String name : o.get("sizes").split(",")) {
             BenchSize size = BenchSize.parse(name);
             if (workloads.contains("forward")) {
@@ -69,6 +70,7 @@ public final class BlockBenchmark {
                 bench.trainStep(size, "fast", warmup, iters);
             }
             if (workloads.contains("samediff")) {
+                restoreBlasThreads();
                 bench.forward(size, false, warmup, iters);
                 bench.trainStep(size, "samediff", warmup, iters);
             }
@@ -76,6 +78,7 @@ public final class BlockBenchmark {
                 bench.profile(size, warmup, Integer.parseInt(o.get("profileTop")));
             }
             if (workloads.contains("mha_forward")) {
+                restoreBlasThreads();
                 bench.attention(size, warmup, iters);
             }
             if (workloads.contains("decode")) {
@@ -84,6 +87,7 @@ public final class BlockBenchmark {
             }
         }
         if (workloads.contains("gemm")) {
+            restoreBlasThreads();
             bench.gemm(Integer.parseInt(o.get("gemmSize")), warmup, iters);
         }
         System.out.printf(Locale.ROOT, "RESULT impl=attn4j threads=%s benches=%d%n", threads, bench.lines);
@@ -188,6 +192,17 @@ public final class BlockBenchmark {
     }
 
     private static long warmupNanos;
+    private static int blasThreads;
+
+    /**
+     * The fast path leaves OpenBLAS single-threaded (see org.attn4j.fast.Blas); SameDiff's rows and the
+     * GEMM peak run with the thread count the harness started with.
+     */
+    private static void restoreBlasThreads() {
+        if (Nd4j.factory().blas().getMaxThreads() != blasThreads) {
+            Nd4j.factory().blas().setMaxThreads(blasThreads);
+        }
+    }
 
     /** Runs at least warmup untimed calls (and for at least warmupSeconds), then iters timed ones; ms, sorted. */
     static double[] time(int warmup, int iters, Runnable r) {

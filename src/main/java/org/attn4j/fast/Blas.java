@@ -22,6 +22,10 @@ final class Blas {
         if (m == 0 || n == 0) {
             return;
         }
+        if (m == 1 && !transA) { // one row (decoding): a matrix-vector product, without GEMM's packing of B
+            gemv(!transB, transB ? n : k, transB ? k : n, alpha, b, bOff, ldb, a, aOff, beta, c, cOff);
+            return;
+        }
         int ta = transA ? openblas.CblasTrans : openblas.CblasNoTrans;
         int tb = transB ? openblas.CblasTrans : openblas.CblasNoTrans;
         if (c.isFloat()) {
@@ -33,12 +37,29 @@ final class Blas {
         }
     }
 
-    /** OpenBLAS's own thread count (shared with ND4J's matrix products). */
-    static int threads() {
-        return openblas_nolapack.blas_get_num_threads();
+    /** y = alpha op(M) x + beta y for a row-major M [rows, cols] (op = transpose when trans), x and y contiguous. */
+    private static void gemv(boolean trans, int rows, int cols, double alpha, Buf m, long mOff, int ldm, Buf x, long xOff,
+            double beta, Buf y, long yOff) {
+        int t = trans ? openblas.CblasTrans : openblas.CblasNoTrans;
+        if (y.isFloat()) {
+            openblas.cblas_sgemv(openblas.CblasRowMajor, t, rows, cols, (float) alpha, (FloatPointer) m.at(mOff), ldm,
+                    (FloatPointer) x.at(xOff), 1, (float) beta, (FloatPointer) y.at(yOff), 1);
+        } else {
+            openblas.cblas_dgemv(openblas.CblasRowMajor, t, rows, cols, alpha, (DoublePointer) m.at(mOff), ldm,
+                    (DoublePointer) x.at(xOff), 1, beta, (DoublePointer) y.at(yOff), 1);
+        }
     }
 
-    static void setThreads(int n) {
-        openblas_nolapack.blas_set_num_threads(n);
+    /**
+     * Makes OpenBLAS single-threaded, if it is not: the fast path's workers each run their own GEMMs.
+     * This is OpenBLAS's process-wide setting, shared with ND4J's own matrix products, and it is left at
+     * 1 afterwards: setting it costs about 0.3-0.4 ms (measured), too much to undo after every call;
+     * reading it costs 0.1 us. ND4J's products then run on one thread; {@code Nd4j.factory().blas()
+     * .setMaxThreads(n)} sets it back.
+     */
+    static void singleThreaded() {
+        if (openblas_nolapack.blas_get_num_threads() != 1) {
+            openblas_nolapack.blas_set_num_threads(1);
+        }
     }
 }

@@ -36,9 +36,14 @@ public final class FastBlock {
     private final Parallel parallel;
     private final Lin q, k, v, out, linear1, linear2;
     private final Norm norm1, norm2;
+    /** Least elements per worker for a copy, and least rows per worker for a row phase. */
+    private static final int COPY_GRAIN = 1 << 15, ROW_GRAIN = 4;
+    /** Least multiply-adds of attention per worker (below this a thread hand-off costs more). */
+    private static final long PAIR_WORK = 1 << 17;
+
     private final Map<String, INDArray> gradients = new LinkedHashMap<>();
     private final Map<String, INDArray> parameters = new LinkedHashMap<>();
-    private Activations a;
+    private Activations a, stepActs;
     private boolean haveForward;
 
     private FastBlock(TransformerBlock block, Parallel parallel) {
@@ -121,22 +126,15 @@ public final class FastBlock {
     public Output forward(INDArray x, AttentionMask<INDArray> mask) {
         Shapes.check(x, mask, config, type);
         int b = (int) x.size(0), t = (int) x.size(1);
-        if (a == null || a.b != b || a.t != t) {
-            a = new Activations(b, t);
-        }
+        a = fit(a, b, t);
         copy(x, a.xb);
         Shapes.finite("x", a.xb, x.shape());
         a.causal = mask.causal();
-        a.keep = mask.padding() == null ? null : Buf.of(a.keepArray.assign(mask.padding()));
-        int saved = Blas.threads();
-        Blas.setThreads(1);
-        try {
-            forwardPhases();
-        } finally {
-            Blas.setThreads(saved);
-        }
+        a.keep = mask.padding() == null ? null : keepOf(mask.padding());
+        Blas.singleThreaded();
+        forwardPhases();
         haveForward = true;
-        return new Output(a.y.array.reshape(b, t, config.dModel()), a.p.array.reshape(b, config.heads(), t, t));
+        return new Output(view(a.y, b, t, config.dModel()), view(a.p, b, config.heads(), t, t));
     }
 
     /** {@link #forward} into new arrays of the caller's own (inference: what {@code TransformerBlock.apply} returns). */
@@ -145,10 +143,16 @@ public final class FastBlock {
         return new Output(fresh(o.output()), fresh(o.weights()));
     }
 
+    /** The key-padding mask as a c-order array of this block's type (a copy only where it is not one). */
+    private Buf keepOf(INDArray padding) {
+        boolean plain = padding.dataType() == type && padding.ordering() == 'c' && padding.elementWiseStride() == 1;
+        return Buf.of(plain ? padding : padding.castTo(type).dup('c'));
+    }
+
     private INDArray fresh(INDArray internal) {
         INDArray out = Nd4j.createUninitialized(type, internal.shape());
         Buf from = Buf.of(internal), to = Buf.of(out);
-        parallel.forRange(to.length, (i0, i1) -> RowMath.copy(from, to, i0, i1));
+        parallel.forRange(to.length, COPY_GRAIN, (i0, i1) -> RowMath.copy(from, to, i0, i1));
         return out;
     }
 
@@ -165,16 +169,12 @@ public final class FastBlock {
             throw new IllegalStateException("Fast backward: " + why.get());
         }
         Shapes.same("gradOutput", gradOutput, new long[] {a.b, a.t, config.dModel()}, type);
+        a.ensureBackward();
         copy(gradOutput, a.dyb);
         Shapes.finite("gradOutput", a.dyb, gradOutput.shape());
-        int saved = Blas.threads();
-        Blas.setThreads(1);
-        try {
-            backwardPhases();
-        } finally {
-            Blas.setThreads(saved);
-        }
-        return a.dx.array.reshape(a.b, a.t, config.dModel());
+        Blas.singleThreaded();
+        backwardPhases();
+        return view(a.dx, a.b, a.t, config.dModel());
     }
 
     /**
@@ -184,9 +184,9 @@ public final class FastBlock {
     private void copy(INDArray from, Buf to) {
         if (from.ordering() == 'c' && from.elementWiseStride() == 1 && from.dataType() == type) {
             Buf src = Buf.of(from);
-            parallel.forRange(to.length, (i0, i1) -> RowMath.copy(src, to, i0, i1));
+            parallel.forRange(src.length, COPY_GRAIN, (i0, i1) -> RowMath.copy(src, to, i0, i1));
         } else {
-            to.array.assign(from.reshape(to.array.shape()));
+            view(to, from.shape()).assign(from);
         }
     }
 
@@ -197,7 +197,7 @@ public final class FastBlock {
         int c = config.dModel();
         Activations s = a;
         // 1. Rows: in1 = pre ? norm1(x) : x, then q, k, v.
-        parallel.forRange(s.n, (r0, r1) -> {
+        parallel.forRange(s.n, ROW_GRAIN, (r0, r1) -> {
             if (pre) {
                 RowMath.layerNorm(s.xb, norm1.gamma, norm1.beta, config.eps(), s.in1, s.xhat1, s.rstd1, r0, r1, c);
             }
@@ -207,27 +207,38 @@ public final class FastBlock {
             v.forward(in1, s.v, r0, r1);
         });
         // 2. (batch, head) pairs: P = softmax(q k^T / sqrt(D) + mask), o = P v.
-        parallel.forRange(s.b * config.heads(), (p0, p1) -> attention(p0, p1));
+        parallel.forRange(s.b * config.heads(), pairGrain(s.t, s.t), (p0, p1) -> attention(p0, p1));
         // 3. Rows: out-projection, residual, norm, feed-forward, residual, norm.
-        parallel.forRange(s.n, (r0, r1) -> {
-            out.forward(s.o, s.z1, r0, r1);
-            RowMath.add(s.xb, s.z1, s.z1, r0, r1, c); // z1 = x + attn
-            if (!pre) {
-                RowMath.layerNorm(s.z1, norm1.gamma, norm1.beta, config.eps(), s.x1, s.xhat1, s.rstd1, r0, r1, c);
-            }
-            Buf x1 = pre ? s.z1 : s.x1;
-            if (pre) {
-                RowMath.layerNorm(x1, norm2.gamma, norm2.beta, config.eps(), s.in2, s.xhat2, s.rstd2, r0, r1, c);
-            }
-            Buf in2 = pre ? s.in2 : x1;
-            linear1.forward(in2, s.h, r0, r1);
-            RowMath.activation(s.h, s.g, s.cdf, r0 * config.ffDim(), r1 * config.ffDim());
-            linear2.forward(s.g, s.z2, r0, r1);
-            RowMath.add(x1, s.z2, pre ? s.y : s.z2, r0, r1, c); // z2 = x1 + ff
-            if (!pre) {
-                RowMath.layerNorm(s.z2, norm2.gamma, norm2.beta, config.eps(), s.y, s.xhat2, s.rstd2, r0, r1, c);
-            }
-        });
+        parallel.forRange(s.n, ROW_GRAIN, (r0, r1) -> afterAttention(s, r0, r1));
+    }
+
+    /** Rows [r0, r1) from the attention's output o to the block's output y. */
+    private void afterAttention(Activations s, int r0, int r1) {
+        boolean pre = config.normFirst();
+        int c = config.dModel();
+        out.forward(s.o, s.z1, r0, r1);
+        RowMath.add(s.xb, s.z1, s.z1, r0, r1, c); // z1 = x + attn
+        if (!pre) {
+            RowMath.layerNorm(s.z1, norm1.gamma, norm1.beta, config.eps(), s.x1, s.xhat1, s.rstd1, r0, r1, c);
+        }
+        Buf x1 = pre ? s.z1 : s.x1;
+        if (pre) {
+            RowMath.layerNorm(x1, norm2.gamma, norm2.beta, config.eps(), s.in2, s.xhat2, s.rstd2, r0, r1, c);
+        }
+        Buf in2 = pre ? s.in2 : x1;
+        linear1.forward(in2, s.h, r0, r1);
+        RowMath.activation(s.h, s.g, s.cdf, r0 * config.ffDim(), r1 * config.ffDim());
+        linear2.forward(s.g, s.z2, r0, r1);
+        RowMath.add(x1, s.z2, pre ? s.y : s.z2, r0, r1, c); // z2 = x1 + ff
+        if (!pre) {
+            RowMath.layerNorm(s.z2, norm2.gamma, norm2.beta, config.eps(), s.y, s.xhat2, s.rstd2, r0, r1, c);
+        }
+    }
+
+    /** Pairs per worker so that each has at least PAIR_WORK multiply-adds of [t, total] attention. */
+    private int pairGrain(int t, int total) {
+        long perPair = 2L * t * total * (config.dModel() / config.heads());
+        return (int) Math.max(1, Math.min(Integer.MAX_VALUE, PAIR_WORK / Math.max(1, perPair)));
     }
 
     private void attention(int p0, int p1) {
@@ -246,6 +257,141 @@ public final class FastBlock {
         }
     }
 
+    // ---- incremental decoding ---------------------------------------------------------------------
+
+    /**
+     * This block's self-attention keys and values for incremental decoding: rows {@code [B, capacity, C]}
+     * (head h in columns [h D, (h + 1) D)), of which the first {@link #length()} per batch row are filled.
+     */
+    public final class Cache {
+        final int batch, limit;
+        int capacity, length;
+        Buf keys, values;
+        Buf scores; // [B, H, Tnew, length + Tnew], grown on demand
+
+        private Cache(int batch, int limit) {
+            this.batch = batch;
+            this.limit = limit;
+            allocate(Math.min(limit, 64));
+        }
+
+        private void allocate(int newCapacity) {
+            Buf k = Buf.of(Nd4j.create(type, (long) batch * newCapacity, config.dModel()));
+            Buf v = Buf.of(Nd4j.create(type, (long) batch * newCapacity, config.dModel()));
+            int c = config.dModel(), per = length * c;
+            for (int bi = 0; bi < batch && per > 0; bi++) {
+                for (int j = 0; j < per; j++) {
+                    k.put(bi * newCapacity * c + j, keys.get(bi * capacity * c + j));
+                    v.put(bi * newCapacity * c + j, values.get(bi * capacity * c + j));
+                }
+            }
+            keys = k;
+            values = v;
+            capacity = newCapacity;
+        }
+
+        /** Room for {@code total} positions per row, doubling the arrays when needed. */
+        void ensure(int total) {
+            if (total > capacity) {
+                allocate((int) Math.min(limit, Math.max(total, 2L * capacity)));
+            }
+        }
+
+        /** Positions cached per batch row. */
+        public int length() {
+            return length;
+        }
+
+        /** Keeps batch rows {@code rows} (repeats allowed), in that order: beam search's reordering. */
+        void select(int[] rows) {
+            int c = config.dModel(), per = length * c;
+            Buf k = Buf.of(keys.array.dup()), v = Buf.of(values.array.dup());
+            for (int i = 0; i < rows.length; i++) {
+                int from = rows[i] * capacity * c, to = i * capacity * c;
+                for (int j = 0; j < per; j++) {
+                    keys.put(to + j, k.get(from + j));
+                    values.put(to + j, v.get(from + j));
+                }
+            }
+        }
+    }
+
+    /** An empty cache for {@code batch} sequences of at most {@code capacity} positions (grown as needed). */
+    public Cache newCache(int batch, int capacity) {
+        if (batch < 1 || capacity < 1) {
+            throw new IllegalArgumentException("cache: batch and capacity must be positive, given " + batch + " and "
+                    + capacity);
+        }
+        return new Cache(batch, capacity);
+    }
+
+    /**
+     * Incremental inference: the new tokens {@code x [B, Tnew, C]} attend to the cached positions and to
+     * each other (causally if the block is causal); their keys and values are appended to {@code cache}.
+     * Returns the output {@code [B, Tnew, C]}, a view of this object's arrays until the next call.
+     */
+    public INDArray step(INDArray x, Cache cache) {
+        Shapes.check(x, AttentionMask.none(), config, type);
+        int b = (int) x.size(0), t = (int) x.size(1);
+        if (b != cache.batch || cache.length + t > cache.limit) {
+            throw new IllegalArgumentException("step: the cache holds " + cache.batch + " rows of " + cache.length + " of "
+                    + cache.limit + " positions; given x " + Arrays.toString(x.shape()));
+        }
+        cache.ensure(cache.length + t);
+        stepActs = fit(stepActs, b, t);
+        Activations s = stepActs;
+        copy(x, s.xb);
+        Shapes.finite("x", s.xb, x.shape());
+        int total = cache.length + t, heads = config.heads();
+        long need = (long) b * heads * t * total;
+        if (cache.scores == null || cache.scores.length < need) {
+            cache.scores = Buf.of(Nd4j.create(type, Math.max(need, 2 * need)));
+        }
+        Blas.singleThreaded();
+        stepPhases(s, cache, total);
+        cache.length = total;
+        return view(s.y, b, t, config.dModel());
+    }
+
+    private void stepPhases(Activations s, Cache cache, int total) {
+        boolean pre = config.normFirst();
+        int c = config.dModel(), t = s.t, past = cache.length;
+        // 1. Rows of the new tokens: norm, q, and k and v appended to the cache after each row's past.
+        parallel.forRange(s.n, ROW_GRAIN, (r0, r1) -> {
+            if (pre) {
+                RowMath.layerNorm(s.xb, norm1.gamma, norm1.beta, config.eps(), s.in1, s.xhat1, s.rstd1, r0, r1, c);
+            }
+            Buf in1 = pre ? s.in1 : s.xb;
+            q.forward(in1, s.q, r0, r1);
+            for (int r = r0; r < r1; ) { // one GEMM per batch row's run of new tokens in [r0, r1)
+                int bi = r / t, end = Math.min(r1, (bi + 1) * t), at = bi * cache.capacity + past + (r - bi * t);
+                k.project(in1, r, end - r, cache.keys, at);
+                v.project(in1, r, end - r, cache.values, at);
+                r = end;
+            }
+        });
+        // 2. Pairs: the new queries against every cached key.
+        int h = config.heads(), d = c / h;
+        double scale = 1 / Math.sqrt(d);
+        parallel.forRange(s.b * h, pairGrain(t, total), (p0, p1) -> {
+            for (int pair = p0; pair < p1; pair++) {
+                int bi = pair / h, hi = pair % h;
+                long rows = (long) bi * t * c + (long) hi * d;
+                long keys = (long) bi * cache.capacity * c + (long) hi * d;
+                long scores = (long) pair * t * total;
+                Blas.gemm(false, true, t, total, d, scale, s.q, rows, c, cache.keys, keys, c, 0, cache.scores, scores,
+                        total);
+                for (int i = 0; i < t; i++) { // query i stands at position past + i
+                    RowMath.softmaxRow(cache.scores, (int) scores + i * total, total, past + i, config.causal(), null, 0);
+                }
+                Blas.gemm(false, false, t, d, total, 1, cache.scores, scores, total, cache.values, keys, c, 0, s.o, rows,
+                        c);
+            }
+        });
+        // 3. Rows: as in the forward pass.
+        parallel.forRange(s.n, ROW_GRAIN, (r0, r1) -> afterAttention(s, r0, r1));
+    }
+
     // ---- backward ------------------------------------------------------------------------------
 
     private void backwardPhases() {
@@ -253,7 +399,7 @@ public final class FastBlock {
         int c = config.dModel(), f = config.ffDim();
         Activations s = a;
         // 1. Rows: back through norm2, the feed-forward, norm1 (post-LN) and the out-projection.
-        parallel.forRange(s.n, (r0, r1) -> {
+        parallel.forRange(s.n, ROW_GRAIN, (r0, r1) -> {
             if (!pre) {
                 RowMath.layerNormBack(s.dyb, s.xhat2, s.rstd2, norm2.gamma, s.dz2, false, r0, r1, c);
             }
@@ -271,9 +417,9 @@ public final class FastBlock {
             out.backwardInput(pre ? s.dx1 : s.dz1, s.dout, false, r0, r1);
         });
         // 2. Pairs: back through attention into dq, dk, dv.
-        parallel.forRange(s.b * config.heads(), this::attentionBack);
+        parallel.forRange(s.b * config.heads(), pairGrain(s.t, s.t), this::attentionBack);
         // 3. Rows: din1 = dq Wq + dk Wk + dv Wv; dx = dz1 + (pre ? norm1'(din1) : din1).
-        parallel.forRange(s.n, (r0, r1) -> {
+        parallel.forRange(s.n, ROW_GRAIN, (r0, r1) -> {
             q.backwardInput(s.dq, s.din1, false, r0, r1);
             k.backwardInput(s.dk, s.din1, true, r0, r1);
             v.backwardInput(s.dv, s.din1, true, r0, r1);
@@ -348,9 +494,13 @@ public final class FastBlock {
     private record Lin(Buf w, Buf bias, Buf dw, Buf dbias, int in, int out) {
         /** y[r0:r1] = x[r0:r1] W^T + b. */
         void forward(Buf x, Buf y, int r0, int r1) {
-            Blas.gemm(false, true, r1 - r0, out, in, 1, x, (long) r0 * in, in, w, 0, in, 0, y, (long) r0 * out,
-                    out);
-            RowMath.addBias(y, bias, r0, r1, out);
+            project(x, r0, r1 - r0, y, r0);
+        }
+
+        /** m rows of y from row yRow = m rows of x from row xRow, times W^T, plus b. */
+        void project(Buf x, int xRow, int m, Buf y, int yRow) {
+            Blas.gemm(false, true, m, out, in, 1, x, (long) xRow * in, in, w, 0, in, 0, y, (long) yRow * out, out);
+            RowMath.addBias(y, bias, yRow, yRow + m, out);
         }
 
         /** dx[r0:r1] (=, or += when accumulate) dy[r0:r1] W. */
@@ -391,50 +541,70 @@ public final class FastBlock {
         return parameters.entrySet().stream().filter(e -> e.getValue() == param).findFirst().orElseThrow().getKey();
     }
 
-    /** Every array of one (B, T), allocated once; rows [N, C] or [N, F], scores [B, H, T, T]. */
+    /**
+     * The activations of one call, in flat arrays with room for {@code rowCap} rows and {@code pairCap}
+     * score elements: rows [N, C] or [N, F], scores [B, H, T, T]. Reused while a new (B, T) fits, so
+     * decoding (T = 1, then the prompt's T) and variable batches allocate rarely; the backward pass's
+     * arrays are made on its first call.
+     */
     private final class Activations {
-        final int b, t, n;
-        final INDArray x, dy, keepArray;
-        final Buf xb, dyb, in1, xhat1, rstd1, q, k, v, p, o, z1, x1, in2, xhat2, rstd2, h, g, cdf, z2, y;
-        final Buf dz2, dg, din2, dx1, dz1, dout, dp, dq, dk, dv, din1, dx;
+        final int rowCap;
+        final long pairCap;
+        int b, t, n;
+        final Buf xb, in1, xhat1, rstd1, q, k, v, p, o, z1, x1, in2, xhat2, rstd2, h, g, cdf, z2, y;
+        Buf dyb, dz2, dg, din2, dx1, dz1, dout, dp, dq, dk, dv, din1, dx;
         boolean causal;
         Buf keep;
 
-        Activations(int b, int t) {
-            this.b = b;
-            this.t = t;
-            this.n = b * t;
-            int c = config.dModel(), f = config.ffDim(), heads = config.heads();
-            x = Nd4j.create(type, n, c);
-            dy = Nd4j.create(type, n, c);
-            keepArray = Nd4j.create(type, b, t);
-            xb = Buf.of(x);
-            dyb = Buf.of(dy);
+        Activations(int rowCap, long pairCap) {
+            this.rowCap = rowCap;
+            this.pairCap = pairCap;
+            int c = config.dModel(), f = config.ffDim();
+            xb = rows(c);
             in1 = rows(c);
             xhat1 = rows(c);
-            rstd1 = Buf.of(Nd4j.create(type, n));
+            rstd1 = rows(1);
             q = rows(c);
             k = rows(c);
             v = rows(c);
-            p = Buf.of(Nd4j.create(type, (long) b * heads * t * t));
+            p = flat(pairCap);
             o = rows(c);
             z1 = rows(c);
             x1 = rows(c);
             in2 = rows(c);
             xhat2 = rows(c);
-            rstd2 = Buf.of(Nd4j.create(type, n));
+            rstd2 = rows(1);
             h = rows(f);
             g = rows(f);
             cdf = config.activation() == Activation.GELU ? rows(f) : null;
             z2 = rows(c);
             y = rows(c);
+        }
+
+        /** Whether (b, t) fits; if so, it becomes the current shape. */
+        boolean fit(int b, int t) {
+            if ((long) b * t > rowCap || (long) b * config.heads() * t * t > pairCap) {
+                return false;
+            }
+            this.b = b;
+            this.t = t;
+            this.n = b * t;
+            return true;
+        }
+
+        void ensureBackward() {
+            if (dx != null) {
+                return;
+            }
+            int c = config.dModel(), f = config.ffDim();
+            dyb = rows(c);
             dz2 = rows(c);
             dg = rows(f);
             din2 = rows(c);
             dx1 = rows(c);
             dz1 = rows(c);
             dout = rows(c);
-            dp = Buf.of(Nd4j.create(type, (long) b * heads * t * t));
+            dp = flat(pairCap);
             dq = rows(c);
             dk = rows(c);
             dv = rows(c);
@@ -443,7 +613,41 @@ public final class FastBlock {
         }
 
         private Buf rows(int width) {
-            return Buf.of(Nd4j.create(type, n, width));
+            return flat((long) rowCap * width);
         }
+
+        private Buf flat(long length) {
+            return Buf.of(Nd4j.create(type, Math.max(1, length)));
+        }
+    }
+
+    /**
+     * Activations with room for (b, t): the current ones if they fit, else new ones; what outgrew its room
+     * gets up to twice what is needed, so a growing T (recomputing a prefix) reallocates only now and then.
+     */
+    private Activations fit(Activations current, int b, int t) {
+        if (current != null && current.fit(b, t)) {
+            return current;
+        }
+        int rowsNeed = b * t;
+        long pairsNeed = (long) b * config.heads() * t * t;
+        int rows = current == null || rowsNeed <= current.rowCap ? Math.max(rowsNeed, current == null ? 0 : current.rowCap)
+                : (int) Math.min(2L * rowsNeed, Math.max(rowsNeed, 2L * current.rowCap));
+        long pairs = current == null || pairsNeed <= current.pairCap ? Math.max(pairsNeed, current == null ? 0 : current.pairCap)
+                : Math.min(2 * pairsNeed, Math.max(pairsNeed, 2 * current.pairCap));
+        Activations fresh = new Activations(rows, pairs);
+        fresh.fit(b, t);
+        return fresh;
+    }
+
+    /** The first elements of {@code buf} as an array of {@code shape} (a view). */
+    private static INDArray view(Buf buf, long... shape) {
+        long length = 1;
+        for (long d : shape) {
+            length *= d;
+        }
+        INDArray flat = buf.array.reshape(buf.array.length());
+        return (length == flat.length() ? flat : flat.get(org.nd4j.linalg.indexing.NDArrayIndex.interval(0, length)))
+                .reshape('c', shape);
     }
 }

@@ -36,10 +36,8 @@ public final class Parallel {
         this.threads = threads;
         this.pool = threads == 1 ? null : Executors.newFixedThreadPool(threads - 1, r -> {
             Thread t = new Thread(() -> {
-                // One OpenBLAS thread per worker. With OpenMP's OpenBLAS this is a per-thread setting,
-                // so each worker sets it for itself; otherwise every worker's GEMM would start a team of
-                // OMP_NUM_THREADS threads, more threads than cores.
-                Blas.setThreads(1);
+                // One OpenBLAS thread per worker (an OpenMP build of OpenBLAS keeps it per thread).
+                Blas.singleThreaded();
                 r.run();
             }, "attn4j-fast");
             t.setDaemon(true);
@@ -98,7 +96,15 @@ public final class Parallel {
 
     /** Runs {@code body} over {@code [0, n)} split into at most {@link #threads()} ranges; waits for all. */
     public void forRange(int n, Range body) {
-        int parts = Math.min(threads, n);
+        forRange(n, 1, body);
+    }
+
+    /**
+     * As {@link #forRange(int, Range)}, with at least {@code grain} indices per range: small loops run
+     * on the calling thread alone, where a hand-off to a worker would cost more than it saves.
+     */
+    public void forRange(int n, int grain, Range body) {
+        int parts = Math.min(threads, Math.max(1, n / Math.max(1, grain)));
         if (parts <= 1) {
             body.run(0, n);
             return;

@@ -52,12 +52,13 @@ final class Shapes {
      * of the layers' own input check: "x contains 2 NaN or infinite values, the first at [1, 2, 5] (NaN)".
      */
     static void finite(String what, Buf b, long[] shape) {
-        if (RowMath.vector(b) && VectorMath.allFinite(b, 0, b.length)) {
+        int length = Math.toIntExact(java.util.Arrays.stream(shape).reduce(1, (x, y) -> x * y));
+        if (RowMath.vector(b) && VectorMath.allFinite(b, 0, length)) {
             return;
         }
         long count = 0;
         int first = -1;
-        for (int i = 0; i < b.length; i++) {
+        for (int i = 0; i < length; i++) {
             if (!Double.isFinite(b.get(i))) {
                 count++;
                 first = first < 0 ? i : first;

@@ -48,6 +48,16 @@ public final class Decoder extends Module {
         return layers.size();
     }
 
+    /** The blocks, first to last. */
+    public List<TransformerBlock> blocks() {
+        return List.copyOf(layers);
+    }
+
+    /** The final norm (pre-LN), or null. */
+    public LayerNorm norm() {
+        return norm;
+    }
+
     /**
      * {@code x [B, T, C]} after the cached tokens ({@code past} null for none), attending to
      * {@code memory [B, S, C]} with {@code memoryKeep [B, S]} when there is cross-attention;

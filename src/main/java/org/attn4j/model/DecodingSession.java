@@ -23,11 +23,14 @@ public final class DecodingSession {
     private Map<String, INDArray> context; // "memory" [B, S, C], "memoryKeep" [B, S], or empty
     private List<KvCache<INDArray>> cache; // per layer [B, H, T, D]; null before the first step
     private int length;
+    private final org.attn4j.fast.FastDecoder fastDecoder; // null: the SameDiff graphs
+    private org.attn4j.fast.FastDecoder.Session fast; // the fast path's caches, after the first step
 
     DecodingSession(TransformerModel model, Map<String, INDArray> context) {
         this.model = model;
         this.sd = model.sameDiff();
         this.context = new LinkedHashMap<>(context);
+        this.fastDecoder = context.isEmpty() ? model.fastDecoder() : null;
     }
 
     /** Tokens fed so far. */
@@ -40,6 +43,16 @@ public final class DecodingSession {
      * log-probabilities {@code [B, V]} of the next token.
      */
     public INDArray advance(INDArray tokens) {
+        if (fastDecoder != null) {
+            checkLength(tokens);
+            if (fast == null) {
+                model.decoderFeeds("tokens", tokens, null); // the graph path's id checks and messages
+                fast = fastDecoder.start((int) tokens.size(0));
+            }
+            INDArray logProbs = model.graphLock().read(() -> fast.advance(tokens));
+            length += (int) tokens.size(1);
+            return logProbs;
+        }
         TransformerModel.DecodeGraph g = cache == null ? model.fullGraph() : model.stepGraph();
         checkLength(tokens);
         Map<String, INDArray> feeds = feeds(g, tokens);
@@ -59,17 +72,24 @@ public final class DecodingSession {
 
     /** Log-probabilities {@code [B, V]} of the token after {@code prefix [B, T]}, recomputed from scratch. */
     public INDArray recompute(INDArray prefix) {
-        TransformerModel.DecodeGraph g = model.fullGraph();
         if (prefix.size(1) > model.positions.maxLen()) {
             throw new IllegalArgumentException("The prefix has " + prefix.size(1) + " tokens; the model's positions "
                     + "cover " + model.positions.maxLen() + " (maxLen)");
         }
+        if (fastDecoder != null) { // a fresh cache over the whole prefix
+            model.decoderFeeds("prefix", prefix, null);
+            return model.graphLock().read(() -> fastDecoder.start((int) prefix.size(0)).advance(prefix));
+        }
+        TransformerModel.DecodeGraph g = model.fullGraph();
         Map<String, INDArray> feeds = feeds(g, prefix);
         return model.graphLock().read(() -> sd.output(feeds, g.logProbs()).get(g.logProbs()));
     }
 
     /** Keeps batch rows {@code rows} (repeats allowed), in that order: beam search's reordering. */
     public void select(int[] rows) {
+        if (fast != null) {
+            fast.select(rows);
+        }
         context.replaceAll((k, v) -> pick(v, rows));
         if (cache != null) {
             cache = cache.stream().map(c -> new KvCache<>(pick(c.keys(), rows), pick(c.values(), rows))).toList();

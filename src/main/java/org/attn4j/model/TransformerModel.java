@@ -7,7 +7,9 @@ import java.util.Map;
 import org.attn4j.nn.Dropout;
 import org.attn4j.nn.Embedding;
 import org.attn4j.nn.KvCache;
+import org.attn4j.nn.LayerNorm;
 import org.attn4j.nn.Linear;
+import org.attn4j.nn.PositionalEncoding;
 import org.attn4j.nn.Module;
 import org.attn4j.nn.Positions;
 import org.nd4j.autodiff.samediff.SDVariable;
@@ -34,6 +36,8 @@ public abstract class TransformerModel extends Module {
     private SDVariable targets;
     private final List<SDVariable> decoderSelf = new ArrayList<>(), decoderCross = new ArrayList<>();
     private DecodeGraph full, step;
+    private volatile boolean fastDecoding = true;
+    private org.attn4j.fast.FastDecoder fast; // built on first use where it covers the model
 
     protected TransformerModel(ModelConfig config, DataType dataType) {
         super(SameDiff.create(), "", dataType);
@@ -157,6 +161,43 @@ public abstract class TransformerModel extends Module {
         if (min < 0 || max >= vocab) {
             throw new IllegalArgumentException(what + " holds token id " + (long) (min < 0 ? min : max)
                     + " outside the vocabulary [0, " + vocab + ")");
+        }
+    }
+
+    /**
+     * Whether decoding sessions may use the hand-written {@link org.attn4j.fast.FastDecoder} (default
+     * true): it covers decoder-only models with learned, sinusoidal or no positions and blocks the fast
+     * path covers. False decodes with the SameDiff graphs.
+     */
+    public void setFastDecoding(boolean on) {
+        this.fastDecoding = on;
+    }
+
+    /** The fast decoder of this model, or null where it does not cover it (or is switched off). */
+    final org.attn4j.fast.FastDecoder fastDecoder() {
+        if (!fastDecoding || config.isSeq2Seq() || config.positions() == PositionalEncoding.ROTARY
+                || decoder.blocks().stream().anyMatch(b -> org.attn4j.fast.FastBlock.unsupported(b.config(), false)
+                        .isPresent())) {
+            return null;
+        }
+        synchronized (this) {
+            if (fast == null) {
+                Map<String, INDArray> p = new java.util.HashMap<>();
+                parameters().forEach((k, v) -> p.put(k, v.getArr()));
+                INDArray table = switch (config.positions()) {
+                    case LEARNED -> p.get("positions.weight");
+                    case SINUSOIDAL -> Positions.sinusoidal(config.maxLen(), config.dModel()).castTo(dataType);
+                    default -> null;
+                };
+                LayerNorm norm = decoder.norm();
+                fast = new org.attn4j.fast.FastDecoder(decoder.blocks(), new org.attn4j.fast.FastDecoder.Weights(
+                        p.get("embedding.weight"), config.scaleEmbedding(), table,
+                        norm == null ? null : p.get("decoder.norm.weight"), norm == null ? null : p.get("decoder.norm.bias"),
+                        config.eps(), head == null ? p.get("embedding.weight") : p.get("head.weight"),
+                        head == null ? null : p.get("head.bias"), positions.maxLen()),
+                        org.attn4j.fast.Parallel.shared());
+            }
+            return fast;
         }
     }
 

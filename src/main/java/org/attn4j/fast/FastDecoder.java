@@ -1,0 +1,166 @@
+package org.attn4j.fast;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import org.attn4j.nn.TransformerBlock;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * Greedy or beam decoding of a decoder-only language model on the fast path, with a key/value cache:
+ * token embedding (times sqrt(C) if the model scales it) plus position rows, {@link FastBlock#step}
+ * through each causal block, the final norm and the output projection of the last position, and its
+ * log-softmax. Works on the model's own parameter arrays. {@code org.attn4j.model.DecodingSession}
+ * uses it where it covers the model.
+ */
+public final class FastDecoder {
+    /**
+     * @param embedding      token table {@code [V, C]}
+     * @param scaleEmbedding whether embeddings are multiplied by sqrt(C)
+     * @param positions      position table {@code [maxLen, C]} added to the embeddings, or null (none)
+     * @param normWeight     final LayerNorm scale {@code [C]}, or null (post-LN models have none)
+     * @param normBias       its shift {@code [C]}
+     * @param eps            its eps
+     * @param headWeight     output projection {@code [V, C]} (the embedding table when tied)
+     * @param headBias       its bias {@code [V]}, or null
+     * @param maxLen         most positions a sequence may reach
+     */
+    public record Weights(INDArray embedding, boolean scaleEmbedding, INDArray positions, INDArray normWeight,
+            INDArray normBias, double eps, INDArray headWeight, INDArray headBias, int maxLen) {
+    }
+
+    private final List<FastBlock> blocks = new ArrayList<>();
+    private final Weights w;
+    private final DataType type;
+    private final int width, vocab;
+    private final Parallel parallel;
+
+    public FastDecoder(List<TransformerBlock> blocks, Weights weights, Parallel parallel) {
+        for (TransformerBlock b : blocks) {
+            this.blocks.add(FastBlock.of(b, parallel));
+        }
+        this.w = weights;
+        this.type = weights.embedding().dataType();
+        this.width = (int) weights.embedding().size(1);
+        this.vocab = (int) weights.embedding().size(0);
+        this.parallel = parallel;
+    }
+
+    /** A decoding of {@code batch} sequences, empty. */
+    public Session start(int batch) {
+        return new Session(batch);
+    }
+
+    /** One batch being decoded: the caches of every block. */
+    public final class Session {
+        private final int batch;
+        private final List<FastBlock.Cache> caches = new ArrayList<>();
+
+        private Session(int batch) {
+            this.batch = batch;
+            for (FastBlock b : blocks) {
+                caches.add(b.newCache(batch, w.maxLen()));
+            }
+        }
+
+        /** Positions fed so far. */
+        public int length() {
+            return caches.isEmpty() ? 0 : caches.get(0).length();
+        }
+
+        /**
+         * Feeds {@code ids [B, Tnew]} (the prompt, then one token at a time); returns the log-probabilities
+         * {@code [B, V]} of the next token, a new array.
+         */
+        public INDArray advance(INDArray ids) {
+            if (ids.rank() != 2 || ids.size(0) != batch || ids.size(1) < 1) {
+                throw new IllegalArgumentException("ids: expected [B=" + batch + ", Tnew >= 1], given "
+                        + Arrays.toString(ids.shape()));
+            }
+            int t = (int) ids.size(1), past = length();
+            if (past + t > w.maxLen()) {
+                throw new IllegalArgumentException("Decoding past the model's " + w.maxLen() + " positions (maxLen): "
+                        + past + " fed, " + t + " more asked");
+            }
+            INDArray x = embed(ids.toIntMatrix(), past); // [B, Tnew, C]
+            for (int i = 0; i < blocks.size(); i++) {
+                x = blocks.get(i).step(x, caches.get(i));
+            }
+            Blas.singleThreaded();
+            return logProbsOfLast(x);
+        }
+
+        /** Keeps batch rows {@code rows} (repeats allowed), in that order: beam search's reordering. */
+        public void select(int[] rows) {
+            if (rows.length != batch) {
+                throw new IllegalArgumentException("select: expected " + batch + " rows, given " + rows.length);
+            }
+            caches.forEach(c -> c.select(rows));
+        }
+    }
+
+    private INDArray embed(int[][] ids, int past) {
+        int b = ids.length, t = ids[0].length;
+        INDArray x = Nd4j.create(type, b, t, width);
+        Buf out = Buf.of(x), table = Buf.of(w.embedding());
+        Buf pos = w.positions() == null ? null : Buf.of(w.positions());
+        double scale = w.scaleEmbedding() ? Math.sqrt(width) : 1;
+        for (int bi = 0; bi < b; bi++) {
+            for (int ti = 0; ti < t; ti++) {
+                int id = ids[bi][ti];
+                if (id < 0 || id >= vocab) {
+                    throw new IllegalArgumentException("ids holds token id " + id + " outside the vocabulary [0, "
+                            + vocab + ")");
+                }
+                int o = (bi * t + ti) * width;
+                for (int j = 0; j < width; j++) {
+                    double e = table.get(id * width + j) * scale;
+                    out.put(o + j, pos == null ? e : e + pos.get((past + ti) * width + j));
+                }
+            }
+        }
+        return x;
+    }
+
+    /** log softmax(norm(x[:, -1]) W^T + b) {@code [B, V]}. */
+    private INDArray logProbsOfLast(INDArray x) {
+        int b = (int) x.size(0), t = (int) x.size(1);
+        INDArray last = Nd4j.create(type, b, width), logits = Nd4j.create(type, b, vocab);
+        Buf xs = Buf.of(x.dup('c')), h = Buf.of(last), out = Buf.of(logits);
+        for (int bi = 0; bi < b; bi++) {
+            for (int j = 0; j < width; j++) {
+                h.put(bi * width + j, xs.get(((bi * t) + t - 1) * width + j));
+            }
+        }
+        if (w.normWeight() != null) {
+            Buf xhat = Buf.of(last.ulike()), rstd = Buf.of(Nd4j.create(type, b));
+            RowMath.layerNorm(h, Buf.of(w.normWeight()), Buf.of(w.normBias()), w.eps(), h, xhat, rstd, 0, b, width);
+        }
+        Buf head = Buf.of(w.headWeight());
+        int grain = Math.max(1, (1 << 17) / (b * width)); // at least ~1e5 multiply-adds per worker
+        parallel.forRange(vocab, grain, (v0, v1) -> { // logits[:, v0:v1] = h W[v0:v1]^T
+            Blas.gemm(false, true, b, v1 - v0, width, 1, h, 0, width, head, (long) v0 * width, width, 0, out, v0, vocab);
+        });
+        Buf bias = w.headBias() == null ? null : Buf.of(w.headBias());
+        for (int bi = 0; bi < b; bi++) {
+            int o = bi * vocab;
+            double max = Double.NEGATIVE_INFINITY;
+            for (int v = 0; v < vocab; v++) {
+                double z = out.get(o + v) + (bias == null ? 0 : bias.get(v));
+                out.put(o + v, z);
+                max = Math.max(max, z);
+            }
+            double sum = 0;
+            for (int v = 0; v < vocab; v++) {
+                sum += Math.exp(out.get(o + v) - max);
+            }
+            double logSum = max + Math.log(sum);
+            for (int v = 0; v < vocab; v++) {
+                out.put(o + v, out.get(o + v) - logSum);
+            }
+        }
+        return logits;
+    }
+}

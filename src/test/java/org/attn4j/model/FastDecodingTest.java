@@ -1,0 +1,109 @@
+package org.attn4j.model;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+import java.util.stream.Stream;
+import org.attn4j.decode.BeamSearch;
+import org.attn4j.decode.Greedy;
+import org.attn4j.decode.Hypothesis;
+import org.attn4j.nn.PositionalEncoding;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * A language model's decoding on the fast path ({@code org.attn4j.fast.FastDecoder}) against the same
+ * model's SameDiff decoding graphs ({@code setFastDecoding(false)}): log-probabilities of every step,
+ * greedy tokens and beam search, in float64 to 1e-10 and float32 to 1e-5.
+ */
+class FastDecodingTest {
+    static Stream<Arguments> models() {
+        return Stream.of(
+                Arguments.of("learned, untied, pre-LN", DataType.DOUBLE, PositionalEncoding.LEARNED, false, true),
+                Arguments.of("sinusoidal, tied, pre-LN", DataType.DOUBLE, PositionalEncoding.SINUSOIDAL, true, true),
+                Arguments.of("no positions, post-LN", DataType.DOUBLE, PositionalEncoding.NONE, false, false),
+                Arguments.of("learned, float32", DataType.FLOAT, PositionalEncoding.LEARNED, false, true));
+    }
+
+    private static ModelConfig config(PositionalEncoding p, boolean tied, boolean pre) {
+        ModelConfig c = ModelConfig.languageModel(23, 40, 4, 72, 2, 40).withPositions(p).withTiedEmbeddings(tied);
+        return new ModelConfig(c.sourceVocab(), c.targetVocab(), c.dModel(), c.heads(), c.ffDim(), c.encoderLayers(),
+                c.decoderLayers(), c.activation(), pre, c.dropout(), c.attnDropout(), c.positions(), c.maxLen(),
+                c.tieEmbeddings(), !pre, c.eps(), c.padId());
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("models")
+    void stepsMatchTheGraph(String name, DataType type, PositionalEncoding p, boolean tied, boolean pre) {
+        Nd4j.getRandom().setSeed(5);
+        LanguageModel model = new LanguageModel(config(p, tied, pre), type);
+        assertTrue(model.fastDecoder() != null, name + ": the fast path covers this model");
+        INDArray prompt = Nd4j.createFromArray(new int[][] {{1, 7, 3}, {4, 4, 9}});
+        DecodingSession fast = model.startDecoding(null);
+        model.setFastDecoding(false);
+        DecodingSession graph = model.startDecoding(null);
+        model.setFastDecoding(true);
+        double tol = type == DataType.DOUBLE ? 1e-10 : 1e-5;
+        assertClose(name + " prompt", graph.advance(prompt), fast.advance(prompt), tol);
+        for (int step = 0; step < 5; step++) {
+            INDArray next = Nd4j.createFromArray(new int[][] {{(step * 5) % 23}, {(step * 7 + 2) % 23}});
+            assertClose(name + " step " + step, graph.advance(next), fast.advance(next), tol);
+        }
+        assertEquals(8, fast.length());
+        assertClose(name + " recompute", graph.recompute(prompt), fast.recompute(prompt), tol);
+    }
+
+    @Test
+    void greedyAndBeamSearchGiveTheGraphsTokens() {
+        Nd4j.getRandom().setSeed(9);
+        LanguageModel model = new LanguageModel(config(PositionalEncoding.LEARNED, false, true), DataType.DOUBLE);
+        INDArray prompt = Nd4j.createFromArray(new int[][] {{2, 5}, {6, 1}, {3, 3}});
+        List<Hypothesis> fastGreedy = Greedy.decode(model, null, prompt, 0, 12, true);
+        List<Hypothesis> fastBeam = BeamSearch.decode(model, null, prompt, 0, new BeamSearch.Config(3, 0.6, 8), true);
+        List<Hypothesis> fastRecompute = Greedy.decode(model, null, prompt, 0, 12, false);
+        model.setFastDecoding(false);
+        List<Hypothesis> graphGreedy = Greedy.decode(model, null, prompt, 0, 12, true);
+        List<Hypothesis> graphBeam = BeamSearch.decode(model, null, prompt, 0, new BeamSearch.Config(3, 0.6, 8), true);
+        for (int i = 0; i < 3; i++) {
+            assertArrayEquals(graphGreedy.get(i).tokens(), fastGreedy.get(i).tokens(), "greedy row " + i);
+            assertArrayEquals(fastGreedy.get(i).tokens(), fastRecompute.get(i).tokens(), "cache vs recompute row " + i);
+            assertEquals(graphGreedy.get(i).logProb(), fastGreedy.get(i).logProb(), 1e-9);
+            assertArrayEquals(graphBeam.get(i).tokens(), fastBeam.get(i).tokens(), "beam row " + i);
+            assertEquals(graphBeam.get(i).logProb(), fastBeam.get(i).logProb(), 1e-9);
+        }
+    }
+
+    @Test
+    void rotaryAndSeq2SeqStayOnTheGraph() {
+        assertEquals(null, new LanguageModel(config(PositionalEncoding.ROTARY, false, true), DataType.FLOAT).fastDecoder());
+        assertEquals(null, new Seq2SeqTransformer(ModelConfig.seq2seq(11, 8, 2, 16, 1, 10), DataType.FLOAT).fastDecoder());
+    }
+
+    @Test
+    void badIdsAndLengthsAreNamed() {
+        LanguageModel model = new LanguageModel(ModelConfig.languageModel(11, 8, 2, 16, 1, 6), DataType.FLOAT);
+        DecodingSession s = model.startDecoding(null);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> s.advance(Nd4j.createFromArray(new int[][] {{3, 11}})));
+        assertTrue(e.getMessage().contains("token id 11 outside the vocabulary [0, 11)"), e.getMessage());
+        s.advance(Nd4j.createFromArray(new int[][] {{1, 2, 3, 4, 5}}));
+        e = assertThrows(IllegalArgumentException.class, () -> s.advance(Nd4j.createFromArray(new int[][] {{1, 2}})));
+        assertTrue(e.getMessage().contains("Decoding past the model's 6 positions (maxLen): 5 fed, 2 more asked"),
+                e.getMessage());
+    }
+
+    private static void assertClose(String what, INDArray expected, INDArray actual, double tol) {
+        assertArrayEquals(expected.shape(), actual.shape(), what);
+        double err = expected.castTo(DataType.DOUBLE).sub(actual.castTo(DataType.DOUBLE)).amaxNumber().doubleValue();
+        assertTrue(err <= tol * Math.max(1, expected.amaxNumber().doubleValue()), what + ": max difference " + err);
+    }
+
+}
