@@ -13,8 +13,8 @@ import sys
 
 LINE = re.compile(r"BENCH impl=(\S+) size=(\S+) threads=(\S+) workload=(\S+) median_ms=(\S+) min_ms=(\S+) "
                   r"iters=(\d+)(.*)")
-WORKLOADS = ["forward", "train_step", "forward_samediff", "train_step_samediff", "mha_forward", "decode_cached",
-             "decode_recompute"]
+WORKLOADS = ["forward", "train_step", "forward_samediff", "train_step_samediff", "mha_forward",
+             "mha_forward_samediff", "decode_cached", "decode_recompute"]
 IMPLS = ["attn4j", "torch"]
 
 

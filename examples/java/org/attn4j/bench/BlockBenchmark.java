@@ -26,9 +26,11 @@ import org.nd4j.linalg.factory.Nd4j;
  *       on {@link org.attn4j.fast.FastBlock});</li>
  *   <li>{@code train_step}: that block with loss mean((block(x) - y)^2), forward and backward on
  *       {@code FastBlock} and an ND4J Adam update ({@link FastBlockTraining});</li>
- *   <li>{@code forward_samediff}, {@code train_step_samediff} (workload {@code samediff}): the same on
- *       SameDiff's graph ({@code setFastPath(false)}; one SameDiff {@code fit} per step), for comparison;</li>
- *   <li>{@code mha_forward}: eager multi-head self-attention alone, {@code MultiHeadAttention.apply};</li>
+ *   <li>{@code forward_samediff}, {@code train_step_samediff}, {@code mha_forward_samediff} (workload
+ *       {@code samediff}): the same on SameDiff's graph ({@code setFastPath(false)}; one SameDiff {@code fit}
+ *       per step), for comparison;</li>
+ *   <li>{@code mha_forward}: eager multi-head self-attention alone, {@code MultiHeadAttention.apply} (on
+ *       {@link org.attn4j.fast.FastAttention});</li>
  *   <li>{@code decode_cached} / {@code decode_recompute}: greedy decoding of {@code tokens} tokens by an
  *       untrained 2-layer {@code LanguageModel} of the size's width, heads and ff (vocabulary 64, batch
  *       {@code decodeBatch}, a one-token prompt), with the key/value cache and recomputing the prefix;</li>
@@ -73,13 +75,13 @@ public final class BlockBenchmark {
                 restoreBlasThreads();
                 bench.forward(size, false, warmup, iters);
                 bench.trainStep(size, "samediff", warmup, iters);
+                bench.attention(size, false, warmup, iters);
             }
             if (workloads.contains("profile")) {
                 bench.profile(size, warmup, Integer.parseInt(o.get("profileTop")));
             }
             if (workloads.contains("mha_forward")) {
-                restoreBlasThreads();
-                bench.attention(size, warmup, iters);
+                bench.attention(size, true, warmup, iters);
             }
             if (workloads.contains("decode")) {
                 bench.decode(size, Integer.parseInt(o.get("layers")), Integer.parseInt(o.get("tokens")),
@@ -153,16 +155,17 @@ public final class BlockBenchmark {
         }
     }
 
-    private void attention(BenchSize size, int warmup, int iters) {
+    private void attention(BenchSize size, boolean fast, int warmup, int iters) {
         MultiHeadAttention mha = MultiHeadAttention.create(MultiHeadAttention.Config.of(size.dModel(), size.heads()),
                 DataType.FLOAT);
+        mha.setFastPath(fast);
         INDArray x = input(size);
         double[] ms = time(warmup, iters, () -> {
             AttentionOutput<INDArray> out = mha.apply(x, AttentionMask.none()); // [B, T, C], weights [B, H, T, T]
             out.output().close();
             out.weights().close();
         });
-        report(size.name(), "mha_forward", ms, " flops=" + size.attentionFlops());
+        report(size.name(), fast ? "mha_forward" : "mha_forward_samediff", ms, " flops=" + size.attentionFlops());
     }
 
     /** Greedy decoding never stops early (eos -1), so every run generates exactly {@code tokens} per row. */

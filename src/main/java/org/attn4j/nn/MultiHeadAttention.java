@@ -76,6 +76,8 @@ public final class MultiHeadAttention extends Module {
     }
 
     private final Config config;
+    private volatile boolean fastPath = true;
+    private org.attn4j.fast.FastAttention fast; // created on the first eager call that can use it
     private final Linear q, k, v, out;
     private final ScaledDotProductAttention attention;
 
@@ -180,12 +182,24 @@ public final class MultiHeadAttention extends Module {
         return new CachedAttention(new AttentionOutput<>(out.forwardRows(merged), a.weights()), new KvCache<>(kh, vh));
     }
 
+    /**
+     * Whether {@link #apply} may use the fast path (default true); false runs the SameDiff graph, as
+     * {@link #forward} does.
+     */
+    public void setFastPath(boolean on) {
+        this.fastPath = on;
+    }
+
     /** Eager self-attention on {@code x [B, T, C]}. */
     public AttentionOutput<INDArray> apply(INDArray x, AttentionMask<INDArray> mask) {
         return apply(x, x, x, mask);
     }
 
-    /** Eager attention on {@code query [B, Tq, C]}, {@code key [B, Tk, kDim]}, {@code value [B, Tk, vDim]}. */
+    /**
+     * Eager attention on {@code query [B, Tq, C]}, {@code key [B, Tk, kDim]}, {@code value [B, Tk, vDim]}.
+     * Runs on the hand-written {@link org.attn4j.fast.FastAttention} when it covers the call (no rotary
+     * positions, causal and key-padding masks only; {@link #setFastPath}), else on the SameDiff graph.
+     */
     public AttentionOutput<INDArray> apply(INDArray query, INDArray key, INDArray value,
             AttentionMask<INDArray> mask) {
         Checks.rank("query", query, 3, "[B, Tq, dModel]");
@@ -195,10 +209,27 @@ public final class MultiHeadAttention extends Module {
         Checks.shape("query [B, Tq, dModel=" + config.dModel() + "]", query, -1, -1, config.dModel());
         Checks.shape("key [B, Tk, kDim=" + config.kDim() + "]", key, b, -1, config.kDim());
         Checks.shape("value [B, Tk, vDim=" + config.vDim() + "]", value, b, tk, config.vDim());
-        checkDataType("query", query);
-        checkDataType("key", key);
-        checkDataType("value", value);
+        boolean fastCall = fastPath && inputChecks() && mask != null && mask.attention() == null
+                && mask.additive() == null && org.attn4j.fast.FastAttention.unsupported(config).isEmpty();
+        String[] names = {"query", "key", "value"};
+        INDArray[] given = {query, key, value};
+        for (int i = 0; i < 3; i++) {
+            if (fastCall) {
+                checkType(names[i], given[i]); // the fast path checks for NaN itself, in one pass
+            } else {
+                checkDataType(names[i], given[i]);
+            }
+        }
         Checks.mask(mask, b, config.heads(), tq, tk);
+        if (fastCall) {
+            synchronized (this) {
+                if (fast == null) {
+                    fast = org.attn4j.fast.FastAttention.of(this, org.attn4j.fast.Parallel.shared());
+                }
+                org.attn4j.fast.FastBlock.Output out = fast.apply(query, key, value, mask);
+                return new AttentionOutput<>(out.output(), out.weights());
+            }
+        }
 
         Map<String, INDArray> inputs = new LinkedHashMap<>();
         inputs.put("query", query);
