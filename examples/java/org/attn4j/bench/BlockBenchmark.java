@@ -207,8 +207,15 @@ public final class BlockBenchmark {
         }
     }
 
-    /** Runs at least warmup untimed calls (and for at least warmupSeconds), then iters timed ones; ms, sorted. */
+    /**
+     * Runs at least warmup untimed calls (and for at least warmupSeconds), then iters timed ones; ms, sorted.
+     * Starts with a garbage collection: ND4J's off-heap arrays are freed only when the Java objects that
+     * hold them are collected, and javacpp stalls allocations (forcing collections) once the garbage of the
+     * previous workload nears its limit, which slowed whatever ran next (SameDiff's rows after the fast
+     * path's: standard train_step_samediff 378 ms against 113 in another run).
+     */
     static double[] time(int warmup, int iters, Runnable r) {
+        System.gc();
         long warmStart = System.nanoTime();
         for (int i = 0; i < warmup || System.nanoTime() - warmStart < warmupNanos; i++) {
             r.run();
