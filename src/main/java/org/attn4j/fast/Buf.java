@@ -36,6 +36,15 @@ abstract class Buf {
         };
     }
 
+    /**
+     * {@code a} itself when it is a contiguous c-order array of {@code type}, else a c-order copy of it cast
+     * to {@code type} (masks and inputs as callers give them).
+     */
+    static Buf of(INDArray a, DataType type) {
+        boolean plain = a.dataType() == type && a.ordering() == 'c' && a.elementWiseStride() == 1;
+        return of(plain ? a : a.castTo(type).dup('c'));
+    }
+
     abstract double get(int i);
 
     /** The float32 elements as native-order bytes from element 0 (for the Vector API); float32 only. */
@@ -49,10 +58,6 @@ abstract class Buf {
 
     /** A BLAS pointer at element {@code offset}. */
     abstract Pointer at(long offset);
-
-    DataType dataType() {
-        return array.dataType();
-    }
 
     private static final class F32 extends Buf {
         private final FloatBuffer b;

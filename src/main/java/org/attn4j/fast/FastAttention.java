@@ -82,7 +82,7 @@ public final class FastAttention {
         o = room(o, (long) nq * c);
         INDArray output = Nd4j.createUninitialized(type, b, tq, c), weights = Nd4j.createUninitialized(type, b, h, tq, tk);
         Buf out = Buf.of(output), p = Buf.of(weights);
-        Buf keep = mask.padding() == null ? null : Buf.of(mask.padding().castTo(type).dup('c'));
+        Buf keep = mask.padding() == null ? null : Buf.of(mask.padding(), type);
         boolean causal = mask.causal() || config.causal();
         Blas.singleThreaded();
         // 1. Projections of the queries, keys and values (rows).
@@ -121,14 +121,8 @@ public final class FastAttention {
 
     /** {@code x}'s elements, checked finite, in {@code into} (a Java copy, as in FastBlock). */
     private Buf fill(String what, INDArray x, Buf into) {
-        if (x.dataType() == type && x.ordering() == 'c' && x.elementWiseStride() == 1) {
-            Buf src = Buf.of(x);
-            parallel.forRange(src.length, 1 << 15, (i0, i1) -> RowMath.copy(src, into, i0, i1));
-        } else {
-            INDArray flat = into.array.reshape(into.array.length());
-            (flat.length() == x.length() ? flat : flat.get(org.nd4j.linalg.indexing.NDArrayIndex.interval(0, x.length())))
-                    .assign(x.castTo(type).reshape(x.length()));
-        }
+        Buf src = Buf.of(x, type);
+        parallel.forRange(src.length, 1 << 15, (i0, i1) -> RowMath.copy(src, i0, into, i0, i1 - i0));
         Shapes.finite(what, into, x.shape());
         return into;
     }

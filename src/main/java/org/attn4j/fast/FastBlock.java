@@ -43,8 +43,7 @@ public final class FastBlock {
 
     private final Map<String, INDArray> gradients = new LinkedHashMap<>();
     private final Map<String, INDArray> parameters = new LinkedHashMap<>();
-    private Activations a, stepActs;
-    private boolean haveForward;
+    private Activations a, stepActs; // a: the last forward's (for backward); stepActs: the last step's
 
     private FastBlock(TransformerBlock block, Parallel parallel) {
         this.config = block.config();
@@ -58,8 +57,8 @@ public final class FastBlock {
         out = lin(p, prefix + "self_attn.out");
         linear1 = lin(p, prefix + "ff.linear1");
         linear2 = lin(p, prefix + "ff.linear2");
-        norm1 = new Norm(param(p, prefix + "norm1.weight"), param(p, prefix + "norm1.bias"));
-        norm2 = new Norm(param(p, prefix + "norm2.weight"), param(p, prefix + "norm2.bias"));
+        norm1 = norm(p, prefix + "norm1");
+        norm2 = norm(p, prefix + "norm2");
     }
 
     /**
@@ -130,10 +129,9 @@ public final class FastBlock {
         copy(x, a.xb);
         Shapes.finite("x", a.xb, x.shape());
         a.causal = mask.causal();
-        a.keep = mask.padding() == null ? null : keepOf(mask.padding());
+        a.keep = mask.padding() == null ? null : Buf.of(mask.padding(), type);
         Blas.singleThreaded();
         forwardPhases();
-        haveForward = true;
         return new Output(view(a.y, b, t, config.dModel()), view(a.p, b, config.heads(), t, t));
     }
 
@@ -143,16 +141,10 @@ public final class FastBlock {
         return new Output(fresh(o.output()), fresh(o.weights()));
     }
 
-    /** The key-padding mask as a c-order array of this block's type (a copy only where it is not one). */
-    private Buf keepOf(INDArray padding) {
-        boolean plain = padding.dataType() == type && padding.ordering() == 'c' && padding.elementWiseStride() == 1;
-        return Buf.of(plain ? padding : padding.castTo(type).dup('c'));
-    }
-
     private INDArray fresh(INDArray internal) {
         INDArray out = Nd4j.createUninitialized(type, internal.shape());
         Buf from = Buf.of(internal), to = Buf.of(out);
-        parallel.forRange(to.length, COPY_GRAIN, (i0, i1) -> RowMath.copy(from, to, i0, i1));
+        parallel.forRange(to.length, COPY_GRAIN, (i0, i1) -> RowMath.copy(from, i0, to, i0, i1 - i0));
         return out;
     }
 
@@ -161,7 +153,7 @@ public final class FastBlock {
      * forward's output: the parameters' into {@link #gradients()}, the input's returned {@code [B, T, C]}.
      */
     public INDArray backward(INDArray gradOutput) {
-        if (!haveForward) {
+        if (a == null) {
             throw new IllegalStateException("backward needs a forward first");
         }
         Optional<String> why = unsupported(config, true);
@@ -178,16 +170,12 @@ public final class FastBlock {
     }
 
     /**
-     * {@code to} = the elements of {@code from} in c order. A Java copy when {@code from} is a plain c-order
-     * array: an ND4J op here would leave OpenMP threads spinning on the cores the workers need next.
+     * {@code to} = the elements of {@code from} in c order, by a Java copy: an ND4J op here would leave
+     * OpenMP threads spinning on the cores the workers need next.
      */
     private void copy(INDArray from, Buf to) {
-        if (from.ordering() == 'c' && from.elementWiseStride() == 1 && from.dataType() == type) {
-            Buf src = Buf.of(from);
-            parallel.forRange(src.length, COPY_GRAIN, (i0, i1) -> RowMath.copy(src, to, i0, i1));
-        } else {
-            view(to, from.shape()).assign(from);
-        }
+        Buf src = Buf.of(from, type);
+        parallel.forRange(src.length, COPY_GRAIN, (i0, i1) -> RowMath.copy(src, i0, to, i0, i1 - i0));
     }
 
     // ---- forward -------------------------------------------------------------------------------
@@ -275,25 +263,28 @@ public final class FastBlock {
             allocate(Math.min(limit, 64));
         }
 
-        private void allocate(int newCapacity) {
-            Buf k = Buf.of(Nd4j.create(type, (long) batch * newCapacity, config.dModel()));
-            Buf v = Buf.of(Nd4j.create(type, (long) batch * newCapacity, config.dModel()));
-            int c = config.dModel(), per = length * c;
-            for (int bi = 0; bi < batch && per > 0; bi++) {
-                for (int j = 0; j < per; j++) {
-                    k.put(bi * newCapacity * c + j, keys.get(bi * capacity * c + j));
-                    v.put(bi * newCapacity * c + j, values.get(bi * capacity * c + j));
-                }
+        /** New arrays of {@code newCapacity} positions per row, holding row {@code rows[i]}'s cache as row i. */
+        private void allocate(int newCapacity, int[] rows) {
+            Buf k = Buf.of(Nd4j.create(type, (long) rows.length * newCapacity, config.dModel()));
+            Buf v = Buf.of(Nd4j.create(type, (long) rows.length * newCapacity, config.dModel()));
+            int c = config.dModel();
+            for (int i = 0; i < rows.length && length > 0; i++) {
+                RowMath.copy(keys, rows[i] * capacity * c, k, i * newCapacity * c, length * c);
+                RowMath.copy(values, rows[i] * capacity * c, v, i * newCapacity * c, length * c);
             }
             keys = k;
             values = v;
             capacity = newCapacity;
         }
 
+        private void allocate(int newCapacity) {
+            allocate(newCapacity, java.util.stream.IntStream.range(0, batch).toArray());
+        }
+
         /** Room for {@code total} positions per row, doubling the arrays when needed. */
         void ensure(int total) {
             if (total > capacity) {
-                allocate((int) Math.min(limit, Math.max(total, 2L * capacity)));
+                allocate((int) Math.min(limit, grow(total, capacity)));
             }
         }
 
@@ -304,15 +295,7 @@ public final class FastBlock {
 
         /** Keeps batch rows {@code rows} (repeats allowed), in that order: beam search's reordering. */
         void select(int[] rows) {
-            int c = config.dModel(), per = length * c;
-            Buf k = Buf.of(keys.array.dup()), v = Buf.of(values.array.dup());
-            for (int i = 0; i < rows.length; i++) {
-                int from = rows[i] * capacity * c, to = i * capacity * c;
-                for (int j = 0; j < per; j++) {
-                    keys.put(to + j, k.get(from + j));
-                    values.put(to + j, v.get(from + j));
-                }
-            }
+            allocate(capacity, rows);
         }
     }
 
@@ -345,7 +328,7 @@ public final class FastBlock {
         int total = cache.length + t, heads = config.heads();
         long need = (long) b * heads * t * total;
         if (cache.scores == null || cache.scores.length < need) {
-            cache.scores = Buf.of(Nd4j.create(type, Math.max(need, 2 * need)));
+            cache.scores = Buf.of(Nd4j.create(type, grow(need, cache.scores == null ? 0 : cache.scores.length)));
         }
         Blas.singleThreaded();
         stepPhases(s, cache, total);
@@ -401,18 +384,17 @@ public final class FastBlock {
         // 1. Rows: back through norm2, the feed-forward, norm1 (post-LN) and the out-projection.
         parallel.forRange(s.n, ROW_GRAIN, (r0, r1) -> {
             if (!pre) {
-                RowMath.layerNormBack(s.dyb, s.xhat2, s.rstd2, norm2.gamma, s.dz2, false, r0, r1, c);
+                RowMath.layerNormBack(s.dyb, s.xhat2, s.rstd2, norm2.gamma, s.dz2, null, r0, r1, c);
             }
             Buf dz2 = pre ? s.dyb : s.dz2;
             linear2.backwardInput(dz2, s.dg, false, r0, r1);
             RowMath.activationBack(s.h, s.cdf, s.dg, s.dg, r0 * f, r1 * f); // dg becomes dh
             linear1.backwardInput(s.dg, s.din2, false, r0, r1);
             if (pre) { // dx1 = dz2 + norm2'(din2)
-                RowMath.layerNormBack(s.din2, s.xhat2, s.rstd2, norm2.gamma, s.dx1, false, r0, r1, c);
-                RowMath.add(s.dx1, dz2, s.dx1, r0, r1, c);
+                RowMath.layerNormBack(s.din2, s.xhat2, s.rstd2, norm2.gamma, s.dx1, dz2, r0, r1, c);
             } else {
                 RowMath.add(s.din2, dz2, s.dx1, r0, r1, c);
-                RowMath.layerNormBack(s.dx1, s.xhat1, s.rstd1, norm1.gamma, s.dz1, false, r0, r1, c);
+                RowMath.layerNormBack(s.dx1, s.xhat1, s.rstd1, norm1.gamma, s.dz1, null, r0, r1, c);
             }
             out.backwardInput(pre ? s.dx1 : s.dz1, s.dout, false, r0, r1);
         });
@@ -425,8 +407,7 @@ public final class FastBlock {
             v.backwardInput(s.dv, s.din1, true, r0, r1);
             Buf dz1 = pre ? s.dx1 : s.dz1;
             if (pre) {
-                RowMath.layerNormBack(s.din1, s.xhat1, s.rstd1, norm1.gamma, s.dx, false, r0, r1, c);
-                RowMath.add(s.dx, dz1, s.dx, r0, r1, c);
+                RowMath.layerNormBack(s.din1, s.xhat1, s.rstd1, norm1.gamma, s.dx, dz1, r0, r1, c);
             } else {
                 RowMath.add(s.din1, dz1, s.dx, r0, r1, c);
             }
@@ -519,26 +500,23 @@ public final class FastBlock {
         }
     }
 
-    /** A layer norm's scale and shift, and their gradients. */
-    private final class Norm {
-        final Buf gamma, beta, dgamma, dbeta;
-
-        Norm(INDArray gamma, INDArray beta) {
-            this.gamma = Buf.of(gamma);
-            this.beta = Buf.of(beta);
-            this.dgamma = Buf.of(gradients.get(nameOf(gamma)));
-            this.dbeta = Buf.of(gradients.get(nameOf(beta)));
+    private Norm norm(Map<String, SDVariable> p, String name) {
+        INDArray gamma = param(p, name + ".weight"), beta = param(p, name + ".bias");
+        if (gamma == null || beta == null) {
+            throw new IllegalArgumentException("parameters '" + name + ".weight' and '.bias' not found among "
+                    + p.keySet());
         }
+        return new Norm(Buf.of(gamma), Buf.of(beta), Buf.of(gradients.get(name + ".weight")),
+                Buf.of(gradients.get(name + ".bias")));
+    }
 
+    /** A layer norm's scale and shift, and their gradients. */
+    private record Norm(Buf gamma, Buf beta, Buf dgamma, Buf dbeta) {
         /** dgamma = column sums of dy * xhat, dbeta = column sums of dy, for columns [c0, c1). */
         void backwardParams(Buf dy, Buf xhat, int n, int width, int c0, int c1) {
             RowMath.columnSums(dy, xhat, dgamma, n, width, c0, c1);
             RowMath.columnSums(dy, null, dbeta, n, width, c0, c1);
         }
-    }
-
-    private String nameOf(INDArray param) {
-        return parameters.entrySet().stream().filter(e -> e.getValue() == param).findFirst().orElseThrow().getKey();
     }
 
     /**
@@ -629,15 +607,15 @@ public final class FastBlock {
         if (current != null && current.fit(b, t)) {
             return current;
         }
-        int rowsNeed = b * t;
-        long pairsNeed = (long) b * config.heads() * t * t;
-        int rows = current == null || rowsNeed <= current.rowCap ? Math.max(rowsNeed, current == null ? 0 : current.rowCap)
-                : (int) Math.min(2L * rowsNeed, Math.max(rowsNeed, 2L * current.rowCap));
-        long pairs = current == null || pairsNeed <= current.pairCap ? Math.max(pairsNeed, current == null ? 0 : current.pairCap)
-                : Math.min(2 * pairsNeed, Math.max(pairsNeed, 2 * current.pairCap));
-        Activations fresh = new Activations(rows, pairs);
+        Activations fresh = new Activations((int) grow(b * t, current == null ? 0 : current.rowCap),
+                grow((long) b * config.heads() * t * t, current == null ? 0 : current.pairCap));
         fresh.fit(b, t);
         return fresh;
+    }
+
+    /** Room for {@code need}: {@code have} if it is enough, else twice {@code have} but at least need, at most 2 need. */
+    private static long grow(long need, long have) {
+        return need <= have ? have : Math.min(2 * need, Math.max(need, 2 * have));
     }
 
     /** The first elements of {@code buf} as an array of {@code shape} (a view). */

@@ -128,11 +128,9 @@ public final class FastDecoder {
     private INDArray logProbsOfLast(INDArray x) {
         int b = (int) x.size(0), t = (int) x.size(1);
         INDArray last = Nd4j.create(type, b, width), logits = Nd4j.create(type, b, vocab);
-        Buf xs = Buf.of(x.dup('c')), h = Buf.of(last), out = Buf.of(logits);
+        Buf xs = Buf.of(x), h = Buf.of(last), out = Buf.of(logits); // x: FastBlock.step's c-order output
         for (int bi = 0; bi < b; bi++) {
-            for (int j = 0; j < width; j++) {
-                h.put(bi * width + j, xs.get(((bi * t) + t - 1) * width + j));
-            }
+            RowMath.copy(xs, (bi * t + t - 1) * width, h, bi * width, width);
         }
         if (w.normWeight() != null) {
             Buf xhat = Buf.of(last.ulike()), rstd = Buf.of(Nd4j.create(type, b));

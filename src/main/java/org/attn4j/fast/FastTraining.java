@@ -20,7 +20,6 @@ public final class FastTraining {
     private record Slot(INDArray parameter, INDArray gradient, INDArray update, GradientUpdater updater) {
     }
 
-    private final List<Slot> slots = new ArrayList<>();
     private final Parallel parallel;
     private final List<List<Slot>> shares; // one list of parameters per worker, about equal in size
     private int iteration;
@@ -29,6 +28,7 @@ public final class FastTraining {
         if (updater == null) {
             throw new IllegalArgumentException("updater is null; give an ND4J IUpdater such as new Adam(1e-3)");
         }
+        List<Slot> slots = new ArrayList<>();
         for (Map.Entry<String, INDArray> e : block.parameters().entrySet()) {
             INDArray p = e.getValue();
             long state = updater.stateSize(p.length());

@@ -13,8 +13,8 @@ import java.util.concurrent.Future;
  * 2-core machines beat OpenBLAS's and ND4J's own threads (those spin between calls and then slow the
  * element-wise work that follows: BENCHMARKS.md).
  *
- * <p>The thread count is the system property {@code attn4j.threads}, else {@code OMP_NUM_THREADS}
- * (the knob ND4J reads), else the number of processors.
+ * <p>The thread count is the system property {@code attn4j.threads}, else ND4J's own thread count
+ * ({@code OMP_NUM_THREADS}, or the number of processors when it is not set).
  */
 public final class Parallel {
     /** Body of a split loop: handles {@code [from, to)}. */
@@ -78,16 +78,15 @@ public final class Parallel {
     }
 
     static int defaultThreads() {
-        String s = System.getProperty("attn4j.threads", System.getenv("OMP_NUM_THREADS"));
-        if (s != null && !s.isBlank()) {
-            try {
-                return Math.max(1, Integer.parseInt(s.trim()));
-            } catch (NumberFormatException e) {
-                throw new IllegalArgumentException("attn4j.threads / OMP_NUM_THREADS must be a whole number, given '"
-                        + s + "'", e);
-            }
+        String s = System.getProperty("attn4j.threads");
+        if (s == null || s.isBlank()) {
+            return Math.max(1, org.nd4j.linalg.factory.Nd4j.getEnvironment().maxThreads());
         }
-        return Runtime.getRuntime().availableProcessors();
+        try {
+            return Math.max(1, Integer.parseInt(s.trim()));
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("attn4j.threads must be a whole number, given '" + s + "'", e);
+        }
     }
 
     public int threads() {

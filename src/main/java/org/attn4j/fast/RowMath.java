@@ -60,11 +60,13 @@ final class RowMath {
         }
     }
 
-    /** dx (=, or += when accumulate) rstd (g - mean(g) - xhat mean(g xhat)) with g = dy gamma. */
-    static void layerNormBack(Buf dy, Buf xhat, Buf rstd, Buf gamma, Buf dx, boolean accumulate, int r0, int r1,
-            int width) {
+    /**
+     * dx = plus + rstd (g - mean(g) - xhat mean(g xhat)) with g = dy gamma: the norm's input gradient, added
+     * to the residual branch's gradient {@code plus} (null: none) in the same pass.
+     */
+    static void layerNormBack(Buf dy, Buf xhat, Buf rstd, Buf gamma, Buf dx, Buf plus, int r0, int r1, int width) {
         if (vector(dy)) {
-            VectorMath.layerNormBack(dy, xhat, rstd, gamma, dx, accumulate, r0, r1, width);
+            VectorMath.layerNormBack(dy, xhat, rstd, gamma, dx, plus, r0, r1, width);
             return;
         }
         for (int r = r0; r < r1; r++) {
@@ -80,19 +82,19 @@ final class RowMath {
             double rs = rstd.get(r);
             for (int j = 0; j < width; j++) {
                 double d = rs * (dy.get(o + j) * gamma.get(j) - m1 - xhat.get(o + j) * m2);
-                dx.put(o + j, accumulate ? dx.get(o + j) + d : d);
+                dx.put(o + j, plus == null ? d : plus.get(o + j) + d);
             }
         }
     }
 
-    /** to[i] = from[i] for i in [i0, i1). */
-    static void copy(Buf from, Buf to, int i0, int i1) {
+    /** to[toOff + i] = from[fromOff + i] for i in [0, n). */
+    static void copy(Buf from, int fromOff, Buf to, int toOff, int n) {
         if (vector(from)) {
-            VectorMath.copy(from, to, i0, i1);
+            VectorMath.copy(from, fromOff, to, toOff, n);
             return;
         }
-        for (int i = i0; i < i1; i++) {
-            to.put(i, from.get(i));
+        for (int i = 0; i < n; i++) {
+            to.put(toOff + i, from.get(fromOff + i));
         }
     }
 

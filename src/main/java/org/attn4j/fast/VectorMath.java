@@ -77,9 +77,9 @@ final class VectorMath {
         }
     }
 
-    static void layerNormBack(Buf dyB, Buf xhatB, Buf rstd, Buf gammaB, Buf dxB, boolean accumulate, int r0, int r1,
-            int width) {
+    static void layerNormBack(Buf dyB, Buf xhatB, Buf rstd, Buf gammaB, Buf dxB, Buf plusB, int r0, int r1, int width) {
         ByteBuffer dy = dyB.bytes(), xhat = xhatB.bytes(), gamma = gammaB.bytes(), dx = dxB.bytes();
+        ByteBuffer plus = plusB == null ? null : plusB.bytes();
         int vEnd = bound(width);
         for (int r = r0; r < r1; r++) {
             int o = r * width;
@@ -101,11 +101,11 @@ final class VectorMath {
             float rs = (float) rstd.get(r);
             for (j = 0; j < vEnd; j += L) {
                 FloatVector d = load(dy, o + j).mul(load(gamma, j)).sub(m1).sub(load(xhat, o + j).mul(m2)).mul(rs);
-                store(accumulate ? d.add(load(dx, o + j)) : d, dx, o + j);
+                store(plus == null ? d : d.add(load(plus, o + j)), dx, o + j);
             }
             for (; j < width; j++) {
                 float d = rs * (dy.getFloat((o + j) * 4) * gamma.getFloat(j * 4) - m1 - xhat.getFloat((o + j) * 4) * m2);
-                dx.putFloat((o + j) * 4, accumulate ? dx.getFloat((o + j) * 4) + d : d);
+                dx.putFloat((o + j) * 4, plus == null ? d : plus.getFloat((o + j) * 4) + d);
             }
         }
     }
@@ -124,14 +124,14 @@ final class VectorMath {
         }
     }
 
-    static void copy(Buf fromB, Buf toB, int from, int to) {
+    static void copy(Buf fromB, int fromOff, Buf toB, int toOff, int n) {
         ByteBuffer a = fromB.bytes(), out = toB.bytes();
-        int i = from, vEnd = from + bound(to - from);
+        int i = 0, vEnd = bound(n);
         for (; i < vEnd; i += L) {
-            store(load(a, i), out, i);
+            store(load(a, fromOff + i), out, toOff + i);
         }
-        for (; i < to; i++) {
-            out.putFloat(i * 4, a.getFloat(i * 4));
+        for (; i < n; i++) {
+            out.putFloat((toOff + i) * 4, a.getFloat((fromOff + i) * 4));
         }
     }
 

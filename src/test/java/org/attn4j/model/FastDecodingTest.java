@@ -81,6 +81,26 @@ class FastDecodingTest {
         }
     }
 
+    /** Past 64 positions the caches grow (their rows copied into larger arrays), also after beam reordering. */
+    @Test
+    void longDecodingsGrowTheCacheAndKeepEveryRow() {
+        Nd4j.getRandom().setSeed(13);
+        LanguageModel model = new LanguageModel(ModelConfig.languageModel(17, 16, 2, 32, 2, 150), DataType.DOUBLE);
+        INDArray prompt = Nd4j.createFromArray(new int[][] {{3}, {8}});
+        List<Hypothesis> fastGreedy = Greedy.decode(model, null, prompt, -1, 100, true);
+        List<Hypothesis> fastBeam = BeamSearch.decode(model, null, prompt, -1, new BeamSearch.Config(2, 0.6, 80), true);
+        model.setFastDecoding(false);
+        List<Hypothesis> graphGreedy = Greedy.decode(model, null, prompt, -1, 100, true);
+        List<Hypothesis> graphBeam = BeamSearch.decode(model, null, prompt, -1, new BeamSearch.Config(2, 0.6, 80), true);
+        for (int i = 0; i < 2; i++) {
+            assertEquals(100, fastGreedy.get(i).tokens().length);
+            assertArrayEquals(graphGreedy.get(i).tokens(), fastGreedy.get(i).tokens(), "greedy row " + i);
+            assertEquals(graphGreedy.get(i).logProb(), fastGreedy.get(i).logProb(), 1e-9);
+            assertArrayEquals(graphBeam.get(i).tokens(), fastBeam.get(i).tokens(), "beam row " + i);
+            assertEquals(graphBeam.get(i).logProb(), fastBeam.get(i).logProb(), 1e-9);
+        }
+    }
+
     @Test
     void rotaryAndSeq2SeqStayOnTheGraph() {
         assertEquals(null, new LanguageModel(config(PositionalEncoding.ROTARY, false, true), DataType.FLOAT).fastDecoder());
