@@ -65,7 +65,7 @@ public final class FastAttention {
     public FastBlock.Output apply(INDArray query, INDArray key, INDArray value, AttentionMask<INDArray> mask) {
         int c = config.dModel(), h = config.heads(), d = c / h;
         int b = (int) query.size(0), tq = (int) query.size(1), tk = (int) key.size(1);
-        if (mask.attention() != null || mask.additive() != null) {
+        if (!mask.paddingAndCausalOnly()) {
             throw new IllegalArgumentException("the fast path takes causal and key-padding masks only");
         }
         if (mask.padding() != null) {

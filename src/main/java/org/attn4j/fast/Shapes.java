@@ -25,7 +25,7 @@ final class Shapes {
         if (mask == null) {
             throw new IllegalArgumentException("mask is null; use AttentionMask.none()");
         }
-        if (mask.attention() != null || mask.additive() != null) {
+        if (!mask.paddingAndCausalOnly()) {
             throw new IllegalArgumentException("the fast path takes causal and key-padding masks only; given an "
                     + (mask.attention() != null ? "attention keep mask" : "additive mask"));
         }

@@ -46,7 +46,7 @@ public final class DecodingSession {
         if (fastDecoder != null) {
             checkLength(tokens);
             if (fast == null) {
-                model.decoderFeeds("tokens", tokens, null); // the graph path's id checks and messages
+                model.checkIds("tokens", tokens, model.config().targetVocab()); // the graph path's checks and messages
                 fast = fastDecoder.start((int) tokens.size(0));
             }
             INDArray logProbs = model.graphLock().read(() -> fast.advance(tokens));
@@ -77,7 +77,7 @@ public final class DecodingSession {
                     + "cover " + model.positions.maxLen() + " (maxLen)");
         }
         if (fastDecoder != null) { // a fresh cache over the whole prefix
-            model.decoderFeeds("prefix", prefix, null);
+            model.checkIds("prefix", prefix, model.config().targetVocab());
             return model.graphLock().read(() -> fastDecoder.start((int) prefix.size(0)).advance(prefix));
         }
         TransformerModel.DecodeGraph g = model.fullGraph();

@@ -157,12 +157,12 @@ public abstract class Module {
         this.inputChecks = on;
     }
 
-    /** Checks that an eager input has the parameters' floating-point type and, if enabled, is finite. */
     /** Whether eager inputs are checked for NaN and infinity ({@link #setInputChecks}). */
     protected final boolean inputChecks() {
         return inputChecks;
     }
 
+    /** Checks that an eager input has the parameters' floating-point type and, if enabled, is finite. */
     protected final void checkDataType(String what, INDArray x) {
         if (inputChecks) {
             Checks.finite(what, x);

@@ -209,8 +209,8 @@ public final class MultiHeadAttention extends Module {
         Checks.shape("query [B, Tq, dModel=" + config.dModel() + "]", query, -1, -1, config.dModel());
         Checks.shape("key [B, Tk, kDim=" + config.kDim() + "]", key, b, -1, config.kDim());
         Checks.shape("value [B, Tk, vDim=" + config.vDim() + "]", value, b, tk, config.vDim());
-        boolean fastCall = fastPath && inputChecks() && mask != null && mask.attention() == null
-                && mask.additive() == null && org.attn4j.fast.FastAttention.unsupported(config).isEmpty();
+        boolean fastCall = fastPath && inputChecks() && mask != null && mask.paddingAndCausalOnly()
+                && org.attn4j.fast.FastAttention.unsupported(config).isEmpty();
         String[] names = {"query", "key", "value"};
         INDArray[] given = {query, key, value};
         for (int i = 0; i < 3; i++) {

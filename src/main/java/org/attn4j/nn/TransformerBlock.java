@@ -199,8 +199,8 @@ public final class TransformerBlock extends Module {
      */
     public BlockOutput<INDArray> apply(INDArray x, AttentionMask<INDArray> selfMask) {
         requireKind(Kind.ENCODER);
-        if (fastPath && inputChecks() && selfMask != null && selfMask.attention() == null
-                && selfMask.additive() == null && org.attn4j.fast.FastBlock.unsupported(config, false).isEmpty()) {
+        if (fastPath && inputChecks() && selfMask != null && selfMask.paddingAndCausalOnly()
+                && org.attn4j.fast.FastBlock.unsupported(config, false).isEmpty()) {
             checkInput(x, selfMask, false); // the fast path checks for NaN itself, in one pass
             synchronized (this) {
                 if (fast == null) {

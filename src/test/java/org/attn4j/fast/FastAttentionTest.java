@@ -3,7 +3,6 @@ package org.attn4j.fast;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -13,6 +12,7 @@ import org.attn4j.interop.TorchNames;
 import org.attn4j.nn.AttentionMask;
 import org.attn4j.nn.AttentionOutput;
 import org.attn4j.nn.MultiHeadAttention;
+import org.attn4j.testing.ParityFixtures;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -34,9 +34,7 @@ class FastAttentionTest {
     }
 
     static List<Path> attentionCases() throws IOException {
-        try (Stream<Path> s = Files.list(Path.of("src/test/resources/parity"))) {
-            return s.filter(p -> p.getFileName().toString().matches("mha_.*\\.json")).sorted().toList();
-        }
+        return ParityFixtures.cases("mha_.*\\.json");
     }
 
     @ParameterizedTest(name = "{0}")
@@ -89,6 +87,7 @@ class FastAttentionTest {
         AttentionMask<INDArray> mask = padding ? AttentionMask.ofPadding(keep) : AttentionMask.none();
         mask = causal ? mask.withCausal() : mask;
         AttentionOutput<INDArray> fast = mha.apply(q, k, v, mask);
+        assertTrue(mha.sameDiff().ops().length == 0, "the fast path adds no op to the layer's graph");
         mha.setFastPath(false);
         AttentionOutput<INDArray> graph = mha.apply(q, k, v, mask);
         double tol = type == DataType.DOUBLE ? 1e-10 : 2e-5;

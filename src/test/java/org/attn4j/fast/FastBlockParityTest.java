@@ -3,17 +3,16 @@ package org.attn4j.fast;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.stream.Stream;
 import org.attn4j.interop.ParityCase;
 import org.attn4j.interop.TorchNames;
 import org.attn4j.nn.Activation;
 import org.attn4j.nn.AttentionMask;
 import org.attn4j.nn.TransformerBlock;
+import org.attn4j.testing.ParityFixtures;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -28,9 +27,7 @@ import org.nd4j.linalg.factory.Nd4j;
  */
 class FastBlockParityTest {
     static List<Path> encoderCases() throws IOException {
-        try (Stream<Path> s = Files.list(Path.of("src/test/resources/parity"))) {
-            return s.filter(p -> p.getFileName().toString().matches("enc_.*\\.json")).sorted().toList();
-        }
+        return ParityFixtures.cases("enc_.*\\.json");
     }
 
     @ParameterizedTest(name = "{0}")

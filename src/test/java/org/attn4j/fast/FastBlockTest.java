@@ -189,8 +189,10 @@ class FastBlockTest {
         TransformerBlock block = TransformerBlock.create(TransformerBlock.Config.encoder(C, H, F), DataType.FLOAT);
         INDArray x = Nd4j.randn(DataType.FLOAT, B, T, C);
         BlockOutput<INDArray> fast = block.apply(x, AttentionMask.causalOnly());
+        assertEquals(0, block.sameDiff().ops().length, "the fast path adds no op to the block's graph");
         block.setFastPath(false);
         BlockOutput<INDArray> graph = block.apply(x, AttentionMask.causalOnly());
+        assertTrue(block.sameDiff().ops().length > 0, "the graph path builds its eager graph");
         assertClose("apply output", graph.output(), fast.output(), 2e-5);
         assertClose("apply weights", graph.selfWeights(), fast.selfWeights(), 2e-5);
         block.setFastPath(true);

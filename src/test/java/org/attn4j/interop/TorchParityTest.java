@@ -10,8 +10,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
-import java.util.stream.Collectors;
-import java.util.stream.Stream;
+import org.attn4j.testing.ParityFixtures;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -24,12 +23,10 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * outputs, attention weights and gradients, float64 to 1e-8 and float32 to 1e-4 relative.
  */
 class TorchParityTest {
-    static final Path FIXTURES = Path.of("src/test/resources/parity");
+    static final Path FIXTURES = ParityFixtures.DIR;
 
     static List<Path> cases() throws IOException {
-        try (Stream<Path> s = Files.list(FIXTURES)) {
-            return s.filter(p -> p.toString().endsWith(".json")).sorted().collect(Collectors.toList());
-        }
+        return ParityFixtures.cases(".*\\.json");
     }
 
     @Test
