@@ -209,10 +209,8 @@ public final class BlockBenchmark {
 
     /**
      * Runs at least warmup untimed calls (and for at least warmupSeconds), then iters timed ones; ms, sorted.
-     * Starts with a garbage collection: ND4J's off-heap arrays are freed only when the Java objects that
-     * hold them are collected, and javacpp stalls allocations (forcing collections) once the garbage of the
-     * previous workload nears its limit, which slowed whatever ran next (SameDiff's rows after the fast
-     * path's: standard train_step_samediff 378 ms against 113 in another run).
+     * Starts with a garbage collection, so that a workload does not time the collection of the previous
+     * one's garbage (ND4J's off-heap arrays are freed only when the Java objects holding them are collected).
      */
     static double[] time(int warmup, int iters, Runnable r) {
         System.gc();
