@@ -3,6 +3,7 @@ package org.attn4j.fast;
 import java.util.Map;
 import java.util.Optional;
 import org.attn4j.nn.AttentionMask;
+import org.attn4j.nn.AttentionOutput;
 import org.attn4j.nn.MultiHeadAttention;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -62,7 +63,7 @@ public final class FastAttention {
     }
 
     /** Output {@code [B, Tq, C]} and weights {@code [B, H, Tq, Tk]}, new arrays. One call at a time. */
-    public FastBlock.Output apply(INDArray query, INDArray key, INDArray value, AttentionMask<INDArray> mask) {
+    public AttentionOutput<INDArray> apply(INDArray query, INDArray key, INDArray value, AttentionMask<INDArray> mask) {
         int c = config.dModel(), h = config.heads(), d = c / h;
         int b = (int) query.size(0), tq = (int) query.size(1), tk = (int) key.size(1);
         if (!mask.paddingAndCausalOnly()) {
@@ -109,7 +110,7 @@ public final class FastAttention {
         });
         // 3. Output projection (rows).
         parallel.forRange(nq, ROW_GRAIN, (r0, r1) -> project(o, wo, bo, c, out, r0, r1));
-        return new FastBlock.Output(output, weights);
+        return new AttentionOutput<>(output, weights);
     }
 
     /** y[r0:r1] = x[r0:r1] W^T + b for W [C, width]. */

@@ -6,6 +6,7 @@ import java.util.Map;
 import java.util.Optional;
 import org.attn4j.nn.Activation;
 import org.attn4j.nn.AttentionMask;
+import org.attn4j.nn.AttentionOutput;
 import org.attn4j.nn.TransformerBlock;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -114,15 +115,12 @@ public final class FastBlock {
         return gradients;
     }
 
-    /** Output {@code [B, T, C]} and attention weights {@code [B, H, T, T]}, both views of internal arrays. */
-    public record Output(INDArray output, INDArray weights) {
-    }
-
     /**
      * Forward of {@code x [B, T, C]} under a mask that is none, causal, key padding {@code [B, T]}
-     * (1 = real token) or both; the activations are kept for {@link #backward}.
+     * (1 = real token) or both; the activations are kept for {@link #backward}. Output {@code [B, T, C]}
+     * and attention weights {@code [B, H, T, T]}, both views of this object's arrays.
      */
-    public Output forward(INDArray x, AttentionMask<INDArray> mask) {
+    public AttentionOutput<INDArray> forward(INDArray x, AttentionMask<INDArray> mask) {
         Shapes.check(x, mask, config, type);
         int b = (int) x.size(0), t = (int) x.size(1);
         a = fit(a, b, t);
@@ -132,13 +130,13 @@ public final class FastBlock {
         a.keep = mask.padding() == null ? null : Buf.of(mask.padding(), type);
         Blas.singleThreaded();
         forwardPhases();
-        return new Output(view(a.y, b, t, config.dModel()), view(a.p, b, config.heads(), t, t));
+        return new AttentionOutput<>(view(a.y, b, t, config.dModel()), view(a.p, b, config.heads(), t, t));
     }
 
     /** {@link #forward} into new arrays of the caller's own (inference: what {@code TransformerBlock.apply} returns). */
-    public Output apply(INDArray x, AttentionMask<INDArray> mask) {
-        Output o = forward(x, mask);
-        return new Output(fresh(o.output()), fresh(o.weights()));
+    public AttentionOutput<INDArray> apply(INDArray x, AttentionMask<INDArray> mask) {
+        AttentionOutput<INDArray> o = forward(x, mask);
+        return new AttentionOutput<>(fresh(o.output()), fresh(o.weights()));
     }
 
     private INDArray fresh(INDArray internal) {

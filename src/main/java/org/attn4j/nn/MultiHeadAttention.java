@@ -226,8 +226,7 @@ public final class MultiHeadAttention extends Module {
                 if (fast == null) {
                     fast = org.attn4j.fast.FastAttention.of(this, org.attn4j.fast.Parallel.shared());
                 }
-                org.attn4j.fast.FastBlock.Output out = fast.apply(query, key, value, mask);
-                return new AttentionOutput<>(out.output(), out.weights());
+                return fast.apply(query, key, value, mask);
             }
         }
 

@@ -206,7 +206,7 @@ public final class TransformerBlock extends Module {
                 if (fast == null) {
                     fast = org.attn4j.fast.FastBlock.of(this);
                 }
-                org.attn4j.fast.FastBlock.Output out = fast.apply(x, selfMask);
+                AttentionOutput<INDArray> out = fast.apply(x, selfMask);
                 return new BlockOutput<>(out.output(), out.weights(), null);
             }
         }

@@ -12,6 +12,7 @@ import java.util.Map;
 import java.util.stream.Stream;
 import org.attn4j.nn.Activation;
 import org.attn4j.nn.AttentionMask;
+import org.attn4j.nn.AttentionOutput;
 import org.attn4j.nn.BlockOutput;
 import org.attn4j.nn.Gradients;
 import org.attn4j.nn.TransformerBlock;
@@ -84,7 +85,7 @@ class FastBlockTest {
 
         FastBlock fast = FastBlock.of(block, new Parallel(3));
         AttentionMask<INDArray> mi = padding ? AttentionMask.ofPadding(keep) : AttentionMask.none();
-        FastBlock.Output got = fast.forward(x, causal ? mi.withCausal() : mi);
+        AttentionOutput<INDArray> got = fast.forward(x, causal ? mi.withCausal() : mi);
         double tol = type == DataType.DOUBLE ? 1e-10 : 2e-5;
         assertClose("output", outs.get(o.output().name()), got.output(), tol);
         assertClose("weights", outs.get(o.selfWeights().name()), got.weights(), tol);
