@@ -72,12 +72,17 @@ class FastDecodingTest {
         model.setFastDecoding(false);
         List<Hypothesis> graphGreedy = Greedy.decode(model, null, prompt, 0, 12, true);
         List<Hypothesis> graphBeam = BeamSearch.decode(model, null, prompt, 0, new BeamSearch.Config(3, 0.6, 8), true);
-        for (int i = 0; i < 3; i++) {
-            assertArrayEquals(graphGreedy.get(i).tokens(), fastGreedy.get(i).tokens(), "greedy row " + i);
-            assertArrayEquals(fastGreedy.get(i).tokens(), fastRecompute.get(i).tokens(), "cache vs recompute row " + i);
-            assertEquals(graphGreedy.get(i).logProb(), fastGreedy.get(i).logProb(), 1e-9);
-            assertArrayEquals(graphBeam.get(i).tokens(), fastBeam.get(i).tokens(), "beam row " + i);
-            assertEquals(graphBeam.get(i).logProb(), fastBeam.get(i).logProb(), 1e-9);
+        assertSame("greedy", graphGreedy, fastGreedy);
+        assertSame("greedy, cache against recomputation", fastGreedy, fastRecompute);
+        assertSame("beam", graphBeam, fastBeam);
+    }
+
+    /** Same tokens and (to 1e-9) the same log-probability, row by row. */
+    private static void assertSame(String what, List<Hypothesis> expected, List<Hypothesis> actual) {
+        assertEquals(expected.size(), actual.size(), what);
+        for (int i = 0; i < expected.size(); i++) {
+            assertArrayEquals(expected.get(i).tokens(), actual.get(i).tokens(), what + " row " + i);
+            assertEquals(expected.get(i).logProb(), actual.get(i).logProb(), 1e-9, what + " row " + i);
         }
     }
 
@@ -92,13 +97,9 @@ class FastDecodingTest {
         model.setFastDecoding(false);
         List<Hypothesis> graphGreedy = Greedy.decode(model, null, prompt, -1, 100, true);
         List<Hypothesis> graphBeam = BeamSearch.decode(model, null, prompt, -1, new BeamSearch.Config(2, 0.6, 80), true);
-        for (int i = 0; i < 2; i++) {
-            assertEquals(100, fastGreedy.get(i).tokens().length);
-            assertArrayEquals(graphGreedy.get(i).tokens(), fastGreedy.get(i).tokens(), "greedy row " + i);
-            assertEquals(graphGreedy.get(i).logProb(), fastGreedy.get(i).logProb(), 1e-9);
-            assertArrayEquals(graphBeam.get(i).tokens(), fastBeam.get(i).tokens(), "beam row " + i);
-            assertEquals(graphBeam.get(i).logProb(), fastBeam.get(i).logProb(), 1e-9);
-        }
+        assertEquals(100, fastGreedy.get(0).tokens().length, "no end token: every row runs past 64 positions");
+        assertSame("greedy", graphGreedy, fastGreedy);
+        assertSame("beam", graphBeam, fastBeam);
     }
 
     @Test
