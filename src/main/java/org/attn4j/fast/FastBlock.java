@@ -28,8 +28,12 @@ import org.nd4j.linalg.factory.Nd4j;
  * no graph, no allocation after the first call of a shape. Not covered: dropout while training,
  * rotary positions, cross-attention, other masks; {@link #unsupported} names what a config lacks.
  *
- * <p>Outputs and gradients are this object's own arrays, overwritten by the next call; copy them
- * to keep them. One call at a time per instance.
+ * <p>Weights and state are separate: a {@link State} holds one caller's activations and parameter
+ * gradients, a {@link Cache} one decoding's keys, values and step activations, so any number of threads
+ * can run one block, each with its own. Outputs and gradients are views of the state's arrays,
+ * overwritten by the state's next call. The state-less {@link #forward(INDArray, AttentionMask)},
+ * {@link #backward(INDArray)} and {@link #gradients()} use one state of this object's own: one call at a
+ * time (block-level training, {@link FastTraining}).
  */
 public final class FastBlock {
     private final TransformerBlock.Config config;
@@ -42,9 +46,8 @@ public final class FastBlock {
     /** Least multiply-adds of attention per worker (below this a thread hand-off costs more). */
     private static final long PAIR_WORK = 1 << 17;
 
-    private final Map<String, INDArray> gradients = new LinkedHashMap<>();
     private final Map<String, INDArray> parameters = new LinkedHashMap<>();
-    private Activations a, stepActs; // a: the last forward's (for backward); stepActs: the last step's
+    private State own; // the state of the state-less calls, made on first use
 
     private FastBlock(TransformerBlock block, Parallel parallel) {
         this.config = block.config();
@@ -110,9 +113,58 @@ public final class FastBlock {
         return parameters;
     }
 
-    /** Gradients of the last {@link #backward} by parameter name, same shapes as the parameters. */
+    /**
+     * One caller's activations (kept from a forward for its backward) and parameter gradients. Not for
+     * two threads at once; make one per thread with {@link #newState()}.
+     */
+    public final class State {
+        private Activations a;
+        private final Map<String, INDArray> gradients = new LinkedHashMap<>();
+        private final Map<String, Buf> gradBufs = new java.util.HashMap<>();
+
+        private State() {
+            parameters.forEach((name, p) -> {
+                INDArray g = Nd4j.zeros(p.dataType(), p.shape());
+                gradients.put(name, g);
+                gradBufs.put(name, Buf.of(g));
+            });
+        }
+
+        /** Gradients of this state's last backward by parameter name, same shapes as the parameters. */
+        public Map<String, INDArray> gradients() {
+            return gradients;
+        }
+
+        Buf grad(String name) {
+            return gradBufs.get(name);
+        }
+    }
+
+    /** A new, empty state for forward and backward calls of one caller. */
+    public State newState() {
+        return new State();
+    }
+
+    private State own() {
+        if (own == null) {
+            own = new State();
+        }
+        return own;
+    }
+
+    /** Gradients of the last state-less {@link #backward(INDArray)} by parameter name. */
     public Map<String, INDArray> gradients() {
-        return gradients;
+        return own().gradients();
+    }
+
+    /** {@link #forward(State, INDArray, AttentionMask)} on this object's own state. */
+    public AttentionOutput<INDArray> forward(INDArray x, AttentionMask<INDArray> mask) {
+        return forward(own(), x, mask);
+    }
+
+    /** {@link #backward(State, INDArray)} on this object's own state. */
+    public INDArray backward(INDArray gradOutput) {
+        return backward(own(), gradOutput);
     }
 
     /**
@@ -120,38 +172,35 @@ public final class FastBlock {
      * (1 = real token) or both; the activations are kept for {@link #backward}. Output {@code [B, T, C]}
      * and attention weights {@code [B, H, T, T]}, both views of this object's arrays.
      */
-    public AttentionOutput<INDArray> forward(INDArray x, AttentionMask<INDArray> mask) {
+    public AttentionOutput<INDArray> forward(State state, INDArray x, AttentionMask<INDArray> mask) {
         Shapes.check(x, mask, config, type);
         int b = (int) x.size(0), t = (int) x.size(1);
-        a = fit(a, b, t);
+        Activations a = state.a = fit(state.a, b, t);
         copy(x, a.xb);
         Shapes.finite("x", a.xb, x.shape());
         a.causal = mask.causal();
         a.keep = mask.padding() == null ? null : Buf.of(mask.padding(), type);
+        a.forwarded = true;
         Blas.singleThreaded();
-        forwardPhases();
+        forwardPhases(a);
         return new AttentionOutput<>(view(a.y, b, t, config.dModel()), view(a.p, b, config.heads(), t, t));
     }
 
-    /** {@link #forward} into new arrays of the caller's own (inference: what {@code TransformerBlock.apply} returns). */
+    /**
+     * Inference into arrays of the caller's own (what {@code TransformerBlock.apply} returns): a forward on
+     * a state made for this call, so concurrent calls share nothing.
+     */
     public AttentionOutput<INDArray> apply(INDArray x, AttentionMask<INDArray> mask) {
-        AttentionOutput<INDArray> o = forward(x, mask);
-        return new AttentionOutput<>(fresh(o.output()), fresh(o.weights()));
-    }
-
-    private INDArray fresh(INDArray internal) {
-        INDArray out = Nd4j.createUninitialized(type, internal.shape());
-        Buf from = Buf.of(internal), to = Buf.of(out);
-        parallel.forRange(to.length, COPY_GRAIN, (i0, i1) -> RowMath.copy(from, i0, to, i0, i1 - i0));
-        return out;
+        return forward(new State(), x, mask);
     }
 
     /**
      * Gradients of the loss given its gradient {@code gradOutput [B, T, C]} with respect to the last
      * forward's output: the parameters' into {@link #gradients()}, the input's returned {@code [B, T, C]}.
      */
-    public INDArray backward(INDArray gradOutput) {
-        if (a == null) {
+    public INDArray backward(State state, INDArray gradOutput) {
+        Activations a = state.a;
+        if (a == null || !a.forwarded) {
             throw new IllegalStateException("backward needs a forward first");
         }
         Optional<String> why = unsupported(config, true);
@@ -163,7 +212,7 @@ public final class FastBlock {
         copy(gradOutput, a.dyb);
         Shapes.finite("gradOutput", a.dyb, gradOutput.shape());
         Blas.singleThreaded();
-        backwardPhases();
+        backwardPhases(state, a);
         return view(a.dx, a.b, a.t, config.dModel());
     }
 
@@ -178,10 +227,9 @@ public final class FastBlock {
 
     // ---- forward -------------------------------------------------------------------------------
 
-    private void forwardPhases() {
+    private void forwardPhases(Activations s) {
         boolean pre = config.normFirst();
         int c = config.dModel();
-        Activations s = a;
         // 1. Rows: in1 = pre ? norm1(x) : x, then q, k, v.
         parallel.forRange(s.n, ROW_GRAIN, (r0, r1) -> {
             if (pre) {
@@ -193,7 +241,7 @@ public final class FastBlock {
             v.forward(in1, s.v, r0, r1);
         });
         // 2. (batch, head) pairs: P = softmax(q k^T / sqrt(D) + mask), o = P v.
-        parallel.forRange(s.b * config.heads(), pairGrain(s.t, s.t), (p0, p1) -> attention(p0, p1));
+        parallel.forRange(s.b * config.heads(), pairGrain(s.t, s.t), (p0, p1) -> attention(s, p0, p1));
         // 3. Rows: out-projection, residual, norm, feed-forward, residual, norm.
         parallel.forRange(s.n, ROW_GRAIN, (r0, r1) -> afterAttention(s, r0, r1));
     }
@@ -227,8 +275,7 @@ public final class FastBlock {
         return (int) Math.max(1, Math.min(Integer.MAX_VALUE, PAIR_WORK / Math.max(1, perPair)));
     }
 
-    private void attention(int p0, int p1) {
-        Activations s = a;
+    private void attention(Activations s, int p0, int p1) {
         int t = s.t, c = config.dModel(), h = config.heads(), d = c / h;
         double scale = 1 / Math.sqrt(d);
         for (int pair = p0; pair < p1; pair++) {
@@ -254,6 +301,7 @@ public final class FastBlock {
         int capacity, length;
         Buf keys, values;
         Buf scores; // [B, H, Tnew, length + Tnew], grown on demand
+        Activations acts; // the last step's, this decoding's own
 
         private Cache(int batch, int limit) {
             this.batch = batch;
@@ -319,8 +367,7 @@ public final class FastBlock {
                     + cache.limit + " positions; given x " + Arrays.toString(x.shape()));
         }
         cache.ensure(cache.length + t);
-        stepActs = fit(stepActs, b, t);
-        Activations s = stepActs;
+        Activations s = cache.acts = fit(cache.acts, b, t);
         copy(x, s.xb);
         Shapes.finite("x", s.xb, x.shape());
         int total = cache.length + t, heads = config.heads();
@@ -375,10 +422,9 @@ public final class FastBlock {
 
     // ---- backward ------------------------------------------------------------------------------
 
-    private void backwardPhases() {
+    private void backwardPhases(State state, Activations s) {
         boolean pre = config.normFirst();
         int c = config.dModel(), f = config.ffDim();
-        Activations s = a;
         // 1. Rows: back through norm2, the feed-forward, norm1 (post-LN) and the out-projection.
         parallel.forRange(s.n, ROW_GRAIN, (r0, r1) -> {
             if (!pre) {
@@ -397,7 +443,7 @@ public final class FastBlock {
             out.backwardInput(pre ? s.dx1 : s.dz1, s.dout, false, r0, r1);
         });
         // 2. Pairs: back through attention into dq, dk, dv.
-        parallel.forRange(s.b * config.heads(), pairGrain(s.t, s.t), this::attentionBack);
+        parallel.forRange(s.b * config.heads(), pairGrain(s.t, s.t), (p0, p1) -> attentionBack(s, p0, p1));
         // 3. Rows: din1 = dq Wq + dk Wk + dv Wv; dx = dz1 + (pre ? norm1'(din1) : din1).
         parallel.forRange(s.n, ROW_GRAIN, (r0, r1) -> {
             q.backwardInput(s.dq, s.din1, false, r0, r1);
@@ -416,21 +462,20 @@ public final class FastBlock {
         int parts = parallel.threads();
         parallel.forRange(parts, (w0, w1) -> {
             for (int w = w0; w < w1; w++) {
-                linear2.backwardWeights(dz2, s.g, s.n, parts, w);
-                linear1.backwardWeights(s.dg, in2, s.n, parts, w);
-                out.backwardWeights(dz1, s.o, s.n, parts, w);
-                q.backwardWeights(s.dq, in1, s.n, parts, w);
-                k.backwardWeights(s.dk, in1, s.n, parts, w);
-                v.backwardWeights(s.dv, in1, s.n, parts, w);
+                linear2.backwardWeights(state, dz2, s.g, s.n, parts, w);
+                linear1.backwardWeights(state, s.dg, in2, s.n, parts, w);
+                out.backwardWeights(state, dz1, s.o, s.n, parts, w);
+                q.backwardWeights(state, s.dq, in1, s.n, parts, w);
+                k.backwardWeights(state, s.dk, in1, s.n, parts, w);
+                v.backwardWeights(state, s.dv, in1, s.n, parts, w);
                 int c0 = Parallel.split(c, parts, w), c1 = Parallel.split(c, parts, w + 1);
-                norm1.backwardParams(pre ? s.din1 : s.dx1, s.xhat1, s.n, c, c0, c1);
-                norm2.backwardParams(pre ? s.din2 : s.dyb, s.xhat2, s.n, c, c0, c1);
+                norm1.backwardParams(state, pre ? s.din1 : s.dx1, s.xhat1, s.n, c, c0, c1);
+                norm2.backwardParams(state, pre ? s.din2 : s.dyb, s.xhat2, s.n, c, c0, c1);
             }
         });
     }
 
-    private void attentionBack(int p0, int p1) {
-        Activations s = a;
+    private void attentionBack(Activations s, int p0, int p1) {
         int t = s.t, c = config.dModel(), h = config.heads(), d = c / h;
         double scale = 1 / Math.sqrt(d);
         for (int pair = p0; pair < p1; pair++) {
@@ -455,7 +500,6 @@ public final class FastBlock {
         }
         INDArray arr = var.getArr();
         parameters.put(name, arr);
-        gradients.put(name, Nd4j.zeros(arr.dataType(), arr.shape()));
         return arr;
     }
 
@@ -465,12 +509,11 @@ public final class FastBlock {
             throw new IllegalArgumentException("parameter '" + name + ".weight' not found among " + p.keySet());
         }
         INDArray bias = param(p, name + ".bias");
-        return new Lin(Buf.of(w), bias == null ? null : Buf.of(bias), Buf.of(gradients.get(name + ".weight")),
-                bias == null ? null : Buf.of(gradients.get(name + ".bias")), (int) w.size(1), (int) w.size(0));
+        return new Lin(name, Buf.of(w), bias == null ? null : Buf.of(bias), (int) w.size(1), (int) w.size(0));
     }
 
-    /** A linear layer y = x W^T + b with W [out, in] (PyTorch's layout) and its gradient arrays. */
-    private record Lin(Buf w, Buf bias, Buf dw, Buf dbias, int in, int out) {
+    /** A linear layer y = x W^T + b with W [out, in] (PyTorch's layout); gradients go to a state's arrays. */
+    private record Lin(String name, Buf w, Buf bias, int in, int out) {
         /** y[r0:r1] = x[r0:r1] W^T + b. */
         void forward(Buf x, Buf y, int r0, int r1) {
             project(x, r0, r1 - r0, y, r0);
@@ -489,11 +532,12 @@ public final class FastBlock {
         }
 
         /** Part {@code part} of {@code parts} of dW = dy^T x (its rows) and db = column sums of dy. */
-        void backwardWeights(Buf dy, Buf x, int n, int parts, int part) {
+        void backwardWeights(State state, Buf dy, Buf x, int n, int parts, int part) {
             int o0 = Parallel.split(out, parts, part), o1 = Parallel.split(out, parts, part + 1);
-            Blas.gemm(true, false, o1 - o0, in, n, 1, dy, o0, out, x, 0, in, 0, dw, (long) o0 * in, in);
+            Blas.gemm(true, false, o1 - o0, in, n, 1, dy, o0, out, x, 0, in, 0, state.grad(name + ".weight"),
+                    (long) o0 * in, in);
             if (bias != null) {
-                RowMath.columnSums(dy, null, dbias, n, out, o0, o1);
+                RowMath.columnSums(dy, null, state.grad(name + ".bias"), n, out, o0, o1);
             }
         }
     }
@@ -504,16 +548,15 @@ public final class FastBlock {
             throw new IllegalArgumentException("parameters '" + name + ".weight' and '.bias' not found among "
                     + p.keySet());
         }
-        return new Norm(Buf.of(gamma), Buf.of(beta), Buf.of(gradients.get(name + ".weight")),
-                Buf.of(gradients.get(name + ".bias")));
+        return new Norm(name, Buf.of(gamma), Buf.of(beta));
     }
 
-    /** A layer norm's scale and shift, and their gradients. */
-    private record Norm(Buf gamma, Buf beta, Buf dgamma, Buf dbeta) {
+    /** A layer norm's scale and shift; gradients go to a state's arrays. */
+    private record Norm(String name, Buf gamma, Buf beta) {
         /** dgamma = column sums of dy * xhat, dbeta = column sums of dy, for columns [c0, c1). */
-        void backwardParams(Buf dy, Buf xhat, int n, int width, int c0, int c1) {
-            RowMath.columnSums(dy, xhat, dgamma, n, width, c0, c1);
-            RowMath.columnSums(dy, null, dbeta, n, width, c0, c1);
+        void backwardParams(State state, Buf dy, Buf xhat, int n, int width, int c0, int c1) {
+            RowMath.columnSums(dy, xhat, state.grad(name + ".weight"), n, width, c0, c1);
+            RowMath.columnSums(dy, null, state.grad(name + ".bias"), n, width, c0, c1);
         }
     }
 
@@ -529,7 +572,7 @@ public final class FastBlock {
         int b, t, n;
         final Buf xb, in1, xhat1, rstd1, q, k, v, p, o, z1, x1, in2, xhat2, rstd2, h, g, cdf, z2, y;
         Buf dyb, dz2, dg, din2, dx1, dz1, dout, dp, dq, dk, dv, din1, dx;
-        boolean causal;
+        boolean causal, forwarded;
         Buf keep;
 
         Activations(int rowCap, long pairCap) {
@@ -617,7 +660,7 @@ public final class FastBlock {
     }
 
     /** The first elements of {@code buf} as an array of {@code shape} (a view). */
-    private static INDArray view(Buf buf, long... shape) {
+    static INDArray view(Buf buf, long... shape) {
         long length = 1;
         for (long d : shape) {
             length *= d;

@@ -20,6 +20,7 @@ public final class FastDecoder {
      * @param embedding      token table {@code [V, C]}
      * @param scaleEmbedding whether embeddings are multiplied by sqrt(C)
      * @param positions      position table {@code [maxLen, C]} added to the embeddings, or null (none)
+     * @param learnedPositions whether that table is a parameter (learned) rather than fixed (sinusoidal)
      * @param normWeight     final LayerNorm scale {@code [C]}, or null (post-LN models have none)
      * @param normBias       its shift {@code [C]}
      * @param eps            its eps
@@ -27,7 +28,8 @@ public final class FastDecoder {
      * @param headBias       its bias {@code [V]}, or null
      * @param maxLen         most positions a sequence may reach
      */
-    public record Weights(INDArray embedding, boolean scaleEmbedding, INDArray positions, INDArray normWeight,
+    public record Weights(INDArray embedding, boolean scaleEmbedding, INDArray positions, boolean learnedPositions,
+            INDArray normWeight,
             INDArray normBias, double eps, INDArray headWeight, INDArray headBias, int maxLen) {
     }
 

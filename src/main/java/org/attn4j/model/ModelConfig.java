@@ -23,7 +23,8 @@ import org.attn4j.nn.TransformerBlock;
  * @param tieEmbeddings  output projection = target embedding transposed
  * @param scaleEmbedding multiply embeddings by sqrt(C), as in the original Transformer
  * @param eps            LayerNorm eps
- * @param padId          the padding token id: never attended to, never a training target
+ * @param padId          the padding token id: never attended to, never a training target; -1 for a language
+ *                       model whose every id is a real token (no padding)
  */
 public record ModelConfig(int sourceVocab, int targetVocab, int dModel, int heads, int ffDim, int encoderLayers,
         int decoderLayers, Activation activation, boolean normFirst, double dropout, double attnDropout,
@@ -39,8 +40,12 @@ public record ModelConfig(int sourceVocab, int targetVocab, int dModel, int head
             throw new IllegalArgumentException("An encoder-decoder needs both sourceVocab and encoderLayers, a language "
                     + "model neither; got sourceVocab=" + sourceVocab + ", encoderLayers=" + encoderLayers);
         }
-        if (padId < 0 || padId >= targetVocab || (sourceVocab > 0 && padId >= sourceVocab)) {
-            throw new IllegalArgumentException("padId " + padId + " is outside the vocabulary");
+        if (padId < -1 || padId >= targetVocab || (sourceVocab > 0 && padId >= sourceVocab)) {
+            throw new IllegalArgumentException("padId " + padId + " is outside the vocabulary [0, "
+                    + targetVocab + ") (or -1: no padding, for a language model)");
+        }
+        if (padId == -1 && encoderLayers > 0) {
+            throw new IllegalArgumentException("An encoder-decoder needs a padding id for its batches; got padId -1");
         }
         if (positions == null) {
             throw new IllegalArgumentException("positions is required (sinusoidal, learned, rotary or none)");

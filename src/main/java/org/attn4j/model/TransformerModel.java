@@ -38,6 +38,7 @@ public abstract class TransformerModel extends Module {
     private DecodeGraph full, step;
     private volatile boolean fastDecoding = true;
     private org.attn4j.fast.FastDecoder fast; // built on first use where it covers the model
+    private org.attn4j.fast.FastLanguageModel engine; // built with the first engine state
 
     protected TransformerModel(ModelConfig config, DataType dataType) {
         super(SameDiff.create(), "", dataType);
@@ -182,23 +183,129 @@ public abstract class TransformerModel extends Module {
         }
         synchronized (this) {
             if (fast == null) {
-                Map<String, INDArray> p = new java.util.HashMap<>();
-                parameters().forEach((k, v) -> p.put(k, v.getArr()));
-                INDArray table = switch (config.positions()) {
-                    case LEARNED -> p.get("positions.weight");
-                    case SINUSOIDAL -> Positions.sinusoidal(config.maxLen(), config.dModel()).castTo(dataType);
-                    default -> null;
-                };
-                LayerNorm norm = decoder.norm();
-                fast = new org.attn4j.fast.FastDecoder(decoder.blocks(), new org.attn4j.fast.FastDecoder.Weights(
-                        p.get("embedding.weight"), config.scaleEmbedding(), table,
-                        norm == null ? null : p.get("decoder.norm.weight"), norm == null ? null : p.get("decoder.norm.bias"),
-                        config.eps(), head == null ? p.get("embedding.weight") : p.get("head.weight"),
-                        head == null ? null : p.get("head.bias"), positions.maxLen()),
+                fast = new org.attn4j.fast.FastDecoder(decoder.blocks(), engineWeights(),
                         org.attn4j.fast.Parallel.shared());
             }
             return fast;
         }
+    }
+
+    /**
+     * A caller's workspace for {@link #lossAndGradients}: the engine's activations and gradients of one
+     * batch. One per thread; {@code null} from {@link #newEngineState()} where the engine does not cover
+     * this model.
+     */
+    public static final class EngineState {
+        private final org.attn4j.fast.FastLanguageModel.State state;
+        private final Map<String, INDArray> gradients = new LinkedHashMap<>();
+
+        private EngineState(org.attn4j.fast.FastLanguageModel.State state) {
+            this.state = state;
+        }
+    }
+
+    /**
+     * The loss of a batch and its gradients.
+     *
+     * @param loss      mean loss over the non-padding targets
+     * @param gradients by parameter name: views of the state's arrays, overwritten by its next call
+     * @param tokens    non-padding targets
+     */
+    public record LossAndGradients(double loss, Map<String, INDArray> gradients, long tokens) {
+    }
+
+    /** Why the engine cannot train this model, or null if it can. */
+    public String engineUnsupported() {
+        if (config.isSeq2Seq()) {
+            return "an encoder-decoder model is not yet on the engine";
+        }
+        if (config.positions() == PositionalEncoding.ROTARY) {
+            return "rotary positions are not yet on the engine";
+        }
+        if (config.dropout() > 0) {
+            return "embedding dropout " + config.dropout() + " is not yet on the engine";
+        }
+        return org.attn4j.fast.FastLanguageModel.unsupported(decoder.blocks());
+    }
+
+    /** A new engine workspace, or null where the engine does not cover this model ({@link #engineUnsupported}). */
+    public EngineState newEngineState() {
+        if (engineUnsupported() != null) {
+            return null;
+        }
+        synchronized (this) {
+            if (engine == null) {
+                engine = new org.attn4j.fast.FastLanguageModel(decoder.blocks(), engineWeights(),
+                        org.attn4j.fast.Parallel.shared());
+            }
+        }
+        EngineState s = new EngineState(engine.newState());
+        org.attn4j.fast.FastLanguageModel.Gradients g = s.state.gradients();
+        put(s.gradients, embedding, g.embedding());
+        if (g.positions() != null) {
+            put(s.gradients, positions, g.positions());
+        }
+        if (decoder.norm() != null) {
+            Map<String, SDVariable> norm = decoder.norm().parameters();
+            norm.keySet().forEach(k -> s.gradients.put(k, k.endsWith("weight") ? g.normWeight() : g.normBias()));
+        }
+        g.blocks().forEach(s.gradients::putAll);
+        if (head != null) {
+            head.parameters().keySet().forEach(k -> s.gradients.put(k, k.endsWith("weight") ? g.headWeight() : g.headBias()));
+        }
+        return s;
+    }
+
+    private static void put(Map<String, INDArray> into, Module m, INDArray gradient) {
+        into.put(m.parameters().keySet().iterator().next(), gradient);
+    }
+
+    /**
+     * Mean loss of {@code target [B, T]} given {@code input [B, T]} with label smoothing, on the engine,
+     * and (when {@code withGradients}) every parameter's gradient. Targets equal to the padding id are
+     * not counted; inputs equal to it are masked as keys.
+     */
+    public LossAndGradients lossAndGradients(EngineState s, INDArray input, INDArray target, double smoothing,
+            boolean withGradients) {
+        checkIds("input", input, config.targetVocab());
+        checkIds("target", target, config.targetVocab());
+        if (!java.util.Arrays.equals(input.shape(), target.shape())) {
+            throw new IllegalArgumentException("input " + java.util.Arrays.toString(input.shape())
+                    + " and target " + java.util.Arrays.toString(target.shape()) + " must have the same shape");
+        }
+        if (!(smoothing >= 0 && smoothing < 1)) {
+            throw new IllegalArgumentException("label smoothing must be in [0, 1), got " + smoothing);
+        }
+        int pad = config.padId();
+        double loss = engine.forward(s.state, input.toIntMatrix(), target.toIntMatrix(), pad, smoothing);
+        if (withGradients) {
+            engine.backward(s.state, pad, smoothing);
+        }
+        return new LossAndGradients(loss, s.gradients, s.state.counted());
+    }
+
+    private org.attn4j.fast.FastDecoder.Weights engineWeights() {
+        Map<String, INDArray> p = new java.util.HashMap<>();
+        parameters().forEach((k, v) -> p.put(k, v.getArr()));
+        INDArray table = switch (config.positions()) {
+            case LEARNED -> positions.parameters().values().iterator().next().getArr();
+            case SINUSOIDAL -> Positions.sinusoidal(config.maxLen(), config.dModel()).castTo(dataType);
+            default -> null;
+        };
+        LayerNorm norm = decoder.norm();
+        INDArray table0 = embedding.parameters().values().iterator().next().getArr();
+        Map<String, SDVariable> normP = norm == null ? Map.of() : norm.parameters();
+        Map<String, SDVariable> headP = head == null ? Map.of() : head.parameters();
+        return new org.attn4j.fast.FastDecoder.Weights(table0, config.scaleEmbedding(), table,
+                config.positions() == PositionalEncoding.LEARNED,
+                norm == null ? null : arr(normP, "weight"), norm == null ? null : arr(normP, "bias"), config.eps(),
+                head == null ? table0 : arr(headP, "weight"), head == null ? null : arr(headP, "bias"),
+                positions.maxLen());
+    }
+
+    private static INDArray arr(Map<String, SDVariable> params, String suffix) {
+        return params.entrySet().stream().filter(e -> e.getKey().endsWith("." + suffix)).findFirst()
+                .map(e -> e.getValue().getArr()).orElse(null);
     }
 
     /** A decoding session for a batch; {@code source [B, S]} for an encoder-decoder, null for a language model. */

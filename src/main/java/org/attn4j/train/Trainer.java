@@ -102,7 +102,8 @@ public final class Trainer {
     private final TransformerModel model;
     private final Config config;
     private final SameDiff sd;
-    private final String loss;
+    private String loss; // the graph's loss variable, built where the graph is used
+    private final TransformerModel.EngineState engine; // null: the engine does not cover the model
     private final List<String> parameters;
     private final Map<String, INDArray> updaterState = new LinkedHashMap<>();
     private final Map<String, GradientUpdater<?>> updaters = new LinkedHashMap<>();
@@ -113,16 +114,10 @@ public final class Trainer {
         this.model = model;
         this.config = config;
         this.sd = model.sameDiff();
-        String lossName = "loss.smoothing_" + config.labelSmoothing();
-        this.loss = model.graphLock().write(() -> {
-            SDVariable l = sd.hasVariable(lossName) ? sd.getVariable(lossName)
-                    : Losses.crossEntropy(lossName, model.logits(), model.targets(), model.config().padId(),
-                            model.config().targetVocab(), config.labelSmoothing());
-            sd.setLossVariables(l.name());
-            Dropout.seed(sd);
-            Gradients.build(sd);
-            return l.name();
-        });
+        if (!(config.labelSmoothing() >= 0 && config.labelSmoothing() < 1)) {
+            throw new IllegalArgumentException("label smoothing must be in [0, 1), got " + config.labelSmoothing());
+        }
+        this.engine = model.newEngineState();
         this.parameters = new ArrayList<>(model.parameters().keySet());
         IUpdater updater = config.updater();
         for (String p : parameters) {
@@ -133,6 +128,30 @@ public final class Trainer {
             updaters.put(p, updater.instantiate(state, true));
         }
         this.weightDecay = config.weightDecay() > 0 ? new WeightDecay(config.weightDecay(), true) : null;
+        if (engine == null) {
+            graphLoss();
+        }
+    }
+
+    /**
+     * The loss in the model's SameDiff graph, built on first use: the graph computes what the engine does
+     * not cover ({@link TransformerModel#engineUnsupported()}).
+     */
+    private String graphLoss() {
+        if (loss != null) {
+            return loss;
+        }
+        String lossName = "loss.smoothing_" + config.labelSmoothing();
+        this.loss = model.graphLock().write(() -> {
+            SDVariable l = sd.hasVariable(lossName) ? sd.getVariable(lossName)
+                    : Losses.crossEntropy(lossName, model.logits(), model.targets(), model.config().padId(),
+                            model.config().targetVocab(), config.labelSmoothing());
+            sd.setLossVariables(l.name());
+            Dropout.seed(sd);
+            Gradients.build(sd);
+            return l.name();
+        });
+        return loss;
     }
 
     public TransformerModel model() {
@@ -148,9 +167,9 @@ public final class Trainer {
         return step;
     }
 
-    /** Name of the loss variable in the model's graph. */
+    /** Name of the loss variable in the model's graph (built on first call where the engine trains the model). */
     public String lossName() {
-        return loss;
+        return graphLoss();
     }
 
     /**
@@ -168,6 +187,9 @@ public final class Trainer {
      * Throws {@link TrainingDivergedException} (weights untouched) on NaN or infinity.
      */
     public StepResult step(Batch batch) {
+        if (engine != null) {
+            return model.graphLock().write(() -> update(compute(batch)));
+        }
         Map<String, INDArray> feeds = model.feeds(batch.source(), batch.input(), batch.target());
         return model.graphLock().write(() -> {
             BatchGradients g = compute(feeds, batch);
@@ -186,6 +208,14 @@ public final class Trainer {
      * (from the seed and {@link #stepCount()}). The caller owns the returned arrays.
      */
     public BatchGradients gradients(Batch batch) {
+        if (engine != null) {
+            return model.graphLock().write(() -> {
+                BatchGradients g = compute(batch);
+                Map<String, INDArray> copies = new LinkedHashMap<>();
+                g.gradients().forEach((k, v) -> copies.put(k, v.dup()));
+                return new BatchGradients(g.loss(), copies, g.tokens());
+            });
+        }
         Map<String, INDArray> feeds = model.feeds(batch.source(), batch.input(), batch.target());
         return model.graphLock().write(() -> compute(feeds, batch));
     }
@@ -209,7 +239,18 @@ public final class Trainer {
         return model.graphLock().write(() -> update(gradients));
     }
 
+    /** The engine's loss and gradients (views of its state's arrays). */
+    private BatchGradients compute(Batch batch) {
+        if (batch.source() != null) {
+            throw new IllegalArgumentException("A LanguageModel takes no source sequence; the batch has one");
+        }
+        TransformerModel.LossAndGradients r = model.lossAndGradients(engine, batch.input(), batch.target(),
+                config.labelSmoothing(), true);
+        return new BatchGradients(r.loss(), r.gradients(), r.tokens());
+    }
+
     private BatchGradients compute(Map<String, INDArray> feeds, Batch batch) {
+        String loss = graphLoss();
         if (!sd.getLossVariables().equals(List.of(loss))) {
             // Another trainer on this model set its own loss (e.g. other label smoothing); SameDiff
             // differentiates the graph's loss variables, so take ours back (this rebuilds the gradients).
@@ -260,6 +301,11 @@ public final class Trainer {
 
     /** Mean loss on a batch without updating or dropout. */
     public double evaluateLoss(Batch batch) {
+        if (engine != null) {
+            return model.graphLock().write(() -> model.lossAndGradients(engine, batch.input(), batch.target(),
+                    config.labelSmoothing(), false).loss());
+        }
+        String loss = graphLoss();
         Map<String, INDArray> feeds = model.feeds(batch.source(), batch.input(), batch.target());
         return model.graphLock().read(() -> sd.output(feeds, loss).get(loss).getDouble(0));
     }
