@@ -3,6 +3,7 @@ package org.attn4j.fast;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
@@ -31,6 +32,19 @@ final class VectorMath {
         v.intoByteBuffer(b, i * 4, NATIVE);
     }
 
+    /**
+     * The lanes' sum, added in lane order. Not {@code reduceLanes(ADD)}, whose order of additions is left
+     * unspecified (so may differ between the interpreter and the JIT's intrinsic): results should not
+     * change once the JIT has compiled a kernel.
+     */
+    private static float sum(FloatVector v) {
+        float s = 0;
+        for (int i = 0; i < L; i++) {
+            s += v.lane(i);
+        }
+        return s;
+    }
+
     private static int bound(int n) {
         return n - n % L;
     }
@@ -46,7 +60,7 @@ final class VectorMath {
             for (; j < vEnd; j += L) {
                 acc = acc.add(load(x, o + j));
             }
-            float sum = acc.reduceLanes(VectorOperators.ADD);
+            float sum = sum(acc);
             for (; j < width; j++) {
                 sum += x.getFloat((o + j) * 4);
             }
@@ -57,7 +71,7 @@ final class VectorMath {
                 FloatVector d = load(x, o + j).sub(m);
                 acc = d.fma(d, acc);
             }
-            float var = acc.reduceLanes(VectorOperators.ADD);
+            float var = sum(acc);
             for (; j < width; j++) {
                 float d = x.getFloat((o + j) * 4) - mean;
                 var += d * d;
@@ -90,7 +104,7 @@ final class VectorMath {
                 a1 = a1.add(g);
                 a2 = g.fma(load(xhat, o + j), a2);
             }
-            float m1 = a1.reduceLanes(VectorOperators.ADD), m2 = a2.reduceLanes(VectorOperators.ADD);
+            float m1 = sum(a1), m2 = sum(a2);
             for (; j < width; j++) {
                 float g = dy.getFloat((o + j) * 4) * gamma.getFloat(j * 4);
                 m1 += g;
@@ -200,11 +214,11 @@ final class VectorMath {
         }
         FloatVector acc = FloatVector.zero(S);
         for (j = 0; j < vEnd; j += L) {
-            FloatVector e = load(s, off + j).sub(max).lanewise(VectorOperators.EXP);
+            FloatVector e = exp(load(s, off + j).sub(max));
             store(e, s, off + j);
             acc = acc.add(e);
         }
-        float sum = acc.reduceLanes(VectorOperators.ADD);
+        float sum = sum(acc);
         for (; j < limit; j++) {
             float e = (float) Math.exp(s.getFloat((off + j) * 4) - max);
             s.putFloat((off + j) * 4, e);
@@ -229,7 +243,7 @@ final class VectorMath {
         for (; j < vEnd; j += L) {
             acc = load(p, off + j).fma(load(dp, off + j), acc);
         }
-        float dot = acc.reduceLanes(VectorOperators.ADD);
+        float dot = sum(acc);
         for (; j < t; j++) {
             dot += p.getFloat((off + j) * 4) * dp.getFloat((off + j) * 4);
         }
@@ -268,7 +282,7 @@ final class VectorMath {
             if (cdf == null) {
                 d = FloatVector.zero(S).blend(1f, x.compare(VectorOperators.GT, 0f));
             } else {
-                FloatVector pdf = x.mul(x).mul(-0.5f).lanewise(VectorOperators.EXP).mul(INV_SQRT_2PI);
+                FloatVector pdf = exp(x.mul(x).mul(-0.5f)).mul(INV_SQRT_2PI);
                 d = x.fma(pdf, load(cdf, i));
             }
             store(load(dg, i).mul(d), dh, i);
@@ -277,6 +291,34 @@ final class VectorMath {
             RowMath.activationBackScalar(hB, cdfB, dgB, dhB, i, to);
         }
     }
+
+    /**
+     * e^x in float lanes, from exactly specified operations only: x = n ln2 + r with |r| <= ln2 / 2, e^r by
+     * its Taylor series to r^7 (truncation below 1e-8 relative), 2^n put into the exponent bits; below
+     * -87.3 (where e^x leaves float's normal range) it is 0, also for -infinity. Not
+     * {@code lanewise(EXP)}: that one is allowed to differ between the interpreter and the JIT's
+     * intrinsic, and did (float32 decodes changed in their last bits once the JIT had compiled this).
+     */
+    static FloatVector exp(FloatVector x) {
+        FloatVector xc = x.max(-87.3f).min(88f);
+        FloatVector t = xc.fma(FloatVector.broadcast(S, 1.44269504f), FloatVector.broadcast(S, ROUNDER)); // n + 1.5 2^23
+        FloatVector n = t.sub(ROUNDER);
+        FloatVector r = n.fma(FloatVector.broadcast(S, -0.693359375f), xc); // ln2 in two parts, as Cephes
+        r = n.fma(FloatVector.broadcast(S, 2.12194440e-4f), r);
+        FloatVector p = r.mul(1f / 5040).add(1f / 720);
+        p = p.fma(r, FloatVector.broadcast(S, 1f / 120));
+        p = p.fma(r, FloatVector.broadcast(S, 1f / 24));
+        p = p.fma(r, FloatVector.broadcast(S, 1f / 6));
+        p = p.fma(r, FloatVector.broadcast(S, 0.5f));
+        p = p.fma(r, FloatVector.broadcast(S, 1f));
+        p = p.fma(r, FloatVector.broadcast(S, 1f));
+        IntVector bits = ((IntVector) t.reinterpretAsInts()).sub(0x4B400000 - 127).lanewise(VectorOperators.LSHL, 23);
+        FloatVector e = p.mul(bits.reinterpretAsFloats());
+        return e.blend(0f, x.compare(VectorOperators.LT, -87.3f));
+    }
+
+    /** 1.5 2^23: adding it rounds a float of magnitude below 2^22 to a whole number, held in the low bits. */
+    private static final float ROUNDER = 12582912f;
 
     /** {@link RowMath#erfc}'s fit, in float lanes. */
     private static FloatVector erfc(FloatVector z) {
@@ -291,7 +333,7 @@ final class VectorMath {
         p = t.fma(p, FloatVector.broadcast(S, 0.37409196f));
         p = t.fma(p, FloatVector.broadcast(S, 1.00002368f));
         p = t.fma(p, FloatVector.broadcast(S, -1.26551223f));
-        FloatVector r = t.mul(a.mul(a).neg().add(p).lanewise(VectorOperators.EXP));
+        FloatVector r = t.mul(exp(a.mul(a).neg().add(p)));
         return r.blend(r.neg().add(2f), z.compare(VectorOperators.LT, 0f));
     }
 
@@ -303,7 +345,7 @@ final class VectorMath {
         for (; i < vEnd; i += L) {
             acc = acc.add(load(b, i).mul(0f));
         }
-        float sum = acc.reduceLanes(VectorOperators.ADD);
+        float sum = sum(acc);
         for (; i < to; i++) {
             sum += b.getFloat(i * 4) * 0f;
         }

@@ -29,6 +29,31 @@ class RowMathTest {
         }
     }
 
+    /** Float lanes: within 2.5e-7 (about 2 float ulps) of Math.exp where e^x is a normal float, 0 below. */
+    @Test
+    void vectorExpIsWithinTwoFloatUlpsOfMathExpAndZeroBelowTheNormalRange() {
+        if (!RowMath.VECTOR_AVAILABLE) {
+            return;
+        }
+        var species = jdk.incubator.vector.FloatVector.SPECIES_PREFERRED;
+        float[] xs = new float[species.length()], got = new float[species.length()];
+        Random r = new Random(4);
+        for (int i = 0; i < 100_000; i++) {
+            for (int l = 0; l < xs.length; l++) {
+                xs[l] = (float) (r.nextDouble() * 100 - 95);
+            }
+            VectorMath.exp(jdk.incubator.vector.FloatVector.fromArray(species, xs, 0)).intoArray(got, 0);
+            for (int l = 0; l < xs.length; l++) {
+                double want = Math.exp(xs[l]);
+                boolean ok = xs[l] < -87.3f ? got[l] == 0 : Math.abs(got[l] - want) <= 2.5e-7 * want;
+                assertTrue(ok, "exp(" + xs[l] + ") = " + got[l] + ", Math.exp " + want);
+            }
+        }
+        xs[0] = Float.NEGATIVE_INFINITY;
+        VectorMath.exp(jdk.incubator.vector.FloatVector.fromArray(species, xs, 0)).intoArray(got, 0);
+        assertTrue(got[0] == 0, "exp(-inf) = " + got[0]);
+    }
+
     @Test
     void erfcIsWithin1point2e7RelativeOfCommonsMath() {
         for (double z = -6; z <= 9; z += 1e-4) {
