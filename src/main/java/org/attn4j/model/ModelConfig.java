@@ -61,10 +61,20 @@ public record ModelConfig(int sourceVocab, int targetVocab, int dModel, int head
                 PositionalEncoding.LEARNED, maxLen, false, true, 1e-5, 0);
     }
 
-    /** A pre-LN decoder-only language model with learned positions and tied embeddings, no dropout. */
+    /**
+     * A pre-LN decoder-only language model as GPT-2: learned positions, tied embeddings, unscaled
+     * embeddings, no dropout, id 0 the padding id (see {@link #withoutPadding()} for a vocabulary whose every
+     * id is a token).
+     */
     public static ModelConfig languageModel(int vocab, int dModel, int heads, int ffDim, int layers, int maxLen) {
         return new ModelConfig(0, vocab, dModel, heads, ffDim, 0, layers, Activation.GELU, true, 0, 0,
-                PositionalEncoding.LEARNED, maxLen, true, true, 1e-5, 0);
+                PositionalEncoding.LEARNED, maxLen, true, false, 1e-5, 0);
+    }
+
+    /** The same language model with no padding id: every id is a real token (a character model, say). */
+    public ModelConfig withoutPadding() {
+        return new ModelConfig(sourceVocab, targetVocab, dModel, heads, ffDim, encoderLayers, decoderLayers, activation,
+                normFirst, dropout, attnDropout, positions, maxLen, tieEmbeddings, scaleEmbedding, eps, -1);
     }
 
     public boolean isSeq2Seq() {

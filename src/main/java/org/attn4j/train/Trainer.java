@@ -265,7 +265,27 @@ public final class Trainer {
         return new BatchGradients(value, r.getGradients(), batch.tokens(model.config().padId()));
     }
 
+    /**
+     * The update's ND4J ops run on one OpenMP thread: they are small, and with more threads OpenMP keeps
+     * spinning after each op on the cores the engine's next forward pass needs.
+     */
     private StepResult update(BatchGradients g) {
+        StepResult[] result = new StepResult[1];
+        RuntimeException[] failure = new RuntimeException[1];
+        org.attn4j.fast.Parallel.singleThreadedNd4j(() -> {
+            try {
+                result[0] = updateNow(g);
+            } catch (RuntimeException e) {
+                failure[0] = e;
+            }
+        });
+        if (failure[0] != null) {
+            throw failure[0];
+        }
+        return result[0];
+    }
+
+    private StepResult updateNow(BatchGradients g) {
         double value = g.loss();
         if (!Double.isFinite(value)) {
             throw new TrainingDivergedException("Training diverged at step " + step + ": the loss is " + value
