@@ -1,12 +1,15 @@
-"""Builds bench/compare's table from the BENCH lines of BlockBenchmark.java and torch_block.py.
+"""Builds bench/compare's table from the BENCH lines of BlockBenchmark.java, torch_block.py and torch_lm.py.
 
 Usage: /usr/bin/python3 bench/compare_table.py LOG
 
-Times are medians in ms. ratio = attn4j / PyTorch, each side at its best thread count (< 1: attn4j is
-faster). peak = the machine's measured GEMM peak, the fastest 1024^3 float GEMM of either library at
-any thread count; a training step's fraction of peak = its matmul FLOPs / its best time / peak.
+Times are medians in ms, one column per implementation and thread count: attn4j, torch (Debian's
+1.13) and torch2 (a PyTorch 2.x build) where the log has it. ratio = attn4j / PyTorch, attn4j at its
+best thread count over the fastest PyTorch build at its best (< 1: attn4j is faster). peak = the
+machine's measured GEMM peak, the fastest 1024^3 float GEMM of either library at any thread count;
+a training step's fraction of peak = its matmul FLOPs / its best time / peak.
 The last line is RESULT train_step_ratio=... forward_ratio=... toy_train_step_ratio=...
-gemm_peak_fraction=... kv_cache_speedup=... (standard size unless named toy).
+gemm_peak_fraction=... kv_cache_speedup=... lm_train_step_ratio=... (standard size unless named toy;
+lm_train_step is the char_gpt language model).
 """
 import re
 import sys
@@ -14,8 +17,9 @@ import sys
 LINE = re.compile(r"BENCH impl=(\S+) size=(\S+) threads=(\S+) workload=(\S+) median_ms=(\S+) min_ms=(\S+) "
                   r"iters=(\d+)(.*)")
 WORKLOADS = ["forward", "train_step", "forward_samediff", "train_step_samediff", "mha_forward",
-             "mha_forward_samediff", "decode_cached", "decode_recompute"]
-IMPLS = ["attn4j", "torch"]
+             "mha_forward_samediff", "decode_cached", "decode_recompute", "lm_train_step"]
+TORCH_IMPLS = ["torch", "torch2"]
+TRAINING = ("train_step", "lm_train_step")
 
 
 def parse(path):
@@ -51,17 +55,17 @@ def num(x, digits):
     return "nan" if x is None else f"{x:.{digits}f}"
 
 
-def memory_line(path):
-    """TrainMemory's RESULT line (bench/compare --memory), without its RESULT word; None if absent."""
+def memory_lines(path):
+    """TrainMemory's RESULT lines (bench/compare --memory, --lm-memory), without their RESULT word."""
     with open(path) as f:
-        found = [line.split(" ", 1)[1].strip() for line in f if line.startswith("RESULT size=")]
-    return found[-1] if found else None
+        return [line.split(" ", 1)[1].strip() for line in f if line.startswith("RESULT size=")]
 
 
 def ratio(runs, size, workload):
+    """attn4j's best over the fastest PyTorch build's best; None unless both were measured."""
     a, _ = best(runs, "attn4j", size, workload)
-    t, _ = best(runs, "torch", size, workload)
-    return None if a is None or t is None else a / t
+    torch = [t for t, _ in (best(runs, i, size, workload) for i in TORCH_IMPLS) if t is not None]
+    return None if a is None or not torch else a / min(torch)
 
 
 def main(path):
@@ -69,21 +73,22 @@ def main(path):
     threads = thread_counts(runs)
     gemm = {k: float(r["gflops"]) for k, r in runs.items() if k[2] == "gemm"}
     peak = max(gemm.values()) if gemm else None
-    sizes = [s for s in ("toy", "standard", "tiny") if any(k[1] == s for k in runs)]
+    sizes = [s for s in ("toy", "standard", "tiny", "char_gpt", "lm_tiny") if any(k[1] == s for k in runs)]
+    impls = ["attn4j"] + [i for i in TORCH_IMPLS if any(k[0] == i for k in runs)]
 
-    head = ["size", "workload"] + [f"{i} {t}t ms" for i in IMPLS for t in threads] + ["ratio attn4j/torch",
-                                                                                     "fraction of GEMM peak"]
+    head = ["size", "workload"] + [f"{i} {t}t ms" for i in impls for t in threads] + ["ratio attn4j/torch",
+                                                                                      "fraction of GEMM peak"]
     print("| " + " | ".join(head) + " |")
     print("|" + "---|" * len(head))
     for size in sizes:
         for w in WORKLOADS:
             if not any(k[1:3] == (size, w) for k in runs):
                 continue
-            cells = [fmt(runs.get((i, size, w, t), {}).get("median")) for i in IMPLS for t in threads]
+            cells = [fmt(runs.get((i, size, w, t), {}).get("median")) for i in impls for t in threads]
             frac = ""
-            if w == "train_step" and peak:
+            if w in TRAINING and peak:
                 parts = []
-                for i in IMPLS:
+                for i in impls:
                     ms, _ = best(runs, i, size, w)
                     if ms is not None:
                         flops = float(runs[(i, size, w, best(runs, i, size, w)[1])]["flops"])
@@ -95,7 +100,7 @@ def main(path):
         print(f"GEMM 1024^3 float, {impl}, {t} thread(s): {g:.1f} GFLOP/s")
     print(f"GEMM peak (fastest of the above): {fmt(peak)} GFLOP/s")
     for size in sizes:
-        for impl in IMPLS:
+        for impl in impls:
             c, _ = best(runs, impl, size, "decode_cached")
             r, _ = best(runs, impl, size, "decode_recompute")
             if c and r:
@@ -103,9 +108,12 @@ def main(path):
                 print(f"KV cache, {size}, {impl}: {tokens} tokens cached {c:.0f} ms, recomputed {r:.0f} ms, "
                       f"speedup {r / c:.2f}x")
 
-    memory = memory_line(path)
-    if memory:
+    for memory in memory_lines(path):
         print(f"Memory, {memory.replace(' ', ', ')}")
+    for impl in TORCH_IMPLS:
+        builds = sorted({r["torch"] for k, r in runs.items() if k[0] == impl and "torch" in r})
+        if builds:
+            print(f"{impl}: PyTorch {', '.join(builds)}")
 
     train_ms, train_t = best(runs, "attn4j", "standard", "train_step")
     peak_fraction = None
@@ -118,7 +126,8 @@ def main(path):
     print(f"RESULT train_step_ratio={num(ratio(runs, 'standard', 'train_step'), 3)} "
           f"forward_ratio={num(ratio(runs, 'standard', 'forward'), 3)} "
           f"toy_train_step_ratio={num(ratio(runs, 'toy', 'train_step'), 3)} "
-          f"gemm_peak_fraction={num(peak_fraction, 3)} kv_cache_speedup={num(speedup, 2)}")
+          f"gemm_peak_fraction={num(peak_fraction, 3)} kv_cache_speedup={num(speedup, 2)} "
+          f"lm_train_step_ratio={num(ratio(runs, 'char_gpt', 'lm_train_step'), 3)}")
 
 
 if __name__ == "__main__":

@@ -35,14 +35,17 @@ import org.nd4j.linalg.factory.Nd4j;
  *       untrained 2-layer {@code LanguageModel} of the size's width, heads and ff (vocabulary 64, batch
  *       {@code decodeBatch}, a one-token prompt), with the key/value cache and recomputing the prefix;</li>
  * </ol>
- * and once per run {@code gemm}: {@code Nd4j.gemm} of two 1024 x 1024 floats into an f-order result.
+ * and once per run {@code lm_train_step} (workload {@code lm}): one {@code Trainer.step} of the
+ * {@code lmSize} language model ({@link LmTraining}, by default the char-level GPT of {@link LmSize#charGpt()}),
+ * and {@code gemm}: {@code Nd4j.gemm} of two 1024 x 1024 floats into an f-order result.
  *
  * <p>Every measurement is one line {@code BENCH impl=attn4j size=... threads=... workload=... median_ms=...
  * min_ms=... iters=... [flops=...] [tokens=... tok_per_s=...] [gflops=...]} (FLOPs formulas in
  * {@link BenchSize}). Arguments ({@code key=value}): {@code sizes=toy,standard}, {@code workloads=forward,
- * train_step,samediff,mha_forward,decode,gemm}, {@code warmup=5} (and at least {@code warmupSeconds=3} of
+ * train_step,samediff,mha_forward,decode,lm,gemm}, {@code warmup=5} (and at least {@code warmupSeconds=3} of
  * warm-up, so the JIT has compiled the fast path's loops), {@code iters=20}, {@code tokens=128},
- * {@code decodeBatch=1}, {@code decodeRepeats=3}, {@code layers=2}, {@code gemmSize=1024}.
+ * {@code decodeBatch=1}, {@code decodeRepeats=3}, {@code layers=2}, {@code lmSize=char_gpt} (or
+ * {@code lm_tiny}), {@code gemmSize=1024}.
  * Run: {@code OMP_NUM_THREADS=1 mvn -q test-compile exec:java@block-bench}; {@code bench/compare} runs it
  * for 1 and 2 threads next to PyTorch. Last line: {@code RESULT impl=attn4j threads=... benches=...}.
  */
@@ -51,7 +54,8 @@ public final class BlockBenchmark {
 
     public static void main(String[] args) {
         Map<String, String> o = Args.parse(args, defaults("sizes", "toy,standard",
-                "workloads", "forward,train_step,samediff,mha_forward,decode,gemm", "warmup", "5", "iters", "20",
+                "workloads", "forward,train_step,samediff,mha_forward,decode,lm,gemm", "warmup", "5", "iters", "20",
+                "lmSize", "char_gpt",
                 "warmupSeconds", "3",
                 "tokens", "128", "decodeBatch", "1", "decodeRepeats", "3", "layers", "2", "gemmSize", "1024", "profileTop", "12"));
         int warmup = Integer.parseInt(o.get("warmup")), iters = Integer.parseInt(o.get("iters"));
@@ -87,6 +91,10 @@ public final class BlockBenchmark {
                 bench.decode(size, Integer.parseInt(o.get("layers")), Integer.parseInt(o.get("tokens")),
                         Integer.parseInt(o.get("decodeBatch")), Integer.parseInt(o.get("decodeRepeats")));
             }
+        }
+        if (workloads.contains("lm")) {
+            restoreBlasThreads();
+            bench.lmTrainStep(LmSize.parse(o.get("lmSize")), warmup, iters);
         }
         if (workloads.contains("gemm")) {
             restoreBlasThreads();
@@ -128,6 +136,13 @@ public final class BlockBenchmark {
         double[] ms = time(warmup, iters, training::step);
         report(size.name(), path.equals("fast") ? "train_step" : "train_step_samediff", ms,
                 " flops=" + size.trainStepFlops());
+    }
+
+    /** One training step of a language model through the public API (LanguageModel + Trainer.step). */
+    private void lmTrainStep(LmSize size, int warmup, int iters) {
+        LmTraining training = new LmTraining(size);
+        double[] ms = time(warmup, iters, training::step);
+        report(size.name(), "lm_train_step", ms, " flops=" + size.trainStepFlops());
     }
 
     /**

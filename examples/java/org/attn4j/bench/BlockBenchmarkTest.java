@@ -24,7 +24,7 @@ class BlockBenchmarkTest {
     @Test
     void everyWorkloadPrintsAWellFormedLine() throws Exception {
         String out = Stdout.capture(() -> BlockBenchmark.main(new String[] {"sizes=tiny", "warmup=1", "iters=3",
-                "warmupSeconds=0", "tokens=4", "decodeRepeats=1", "layers=1", "gemmSize=64"}));
+                "warmupSeconds=0", "tokens=4", "decodeRepeats=1", "layers=1", "lmSize=lm_tiny", "gemmSize=64"}));
         Map<String, Map<String, String>> lines = new LinkedHashMap<>();
         for (String line : out.split("\n")) {
             Matcher m = LINE.matcher(line.trim());
@@ -42,17 +42,19 @@ class BlockBenchmarkTest {
             }
         }
         assertEquals(List.of("tiny/forward", "tiny/train_step", "tiny/forward_samediff", "tiny/train_step_samediff",
-                "tiny/mha_forward_samediff", "tiny/mha_forward", "tiny/decode_cached", "tiny/decode_recompute", "gemm64/gemm"),
+                "tiny/mha_forward_samediff", "tiny/mha_forward", "tiny/decode_cached", "tiny/decode_recompute",
+                "lm_tiny/lm_train_step", "gemm64/gemm"),
                 List.copyOf(lines.keySet()), out);
         BenchSize tiny = BenchSize.tiny();
         assertEquals(String.valueOf(tiny.blockForwardFlops()), lines.get("tiny/forward").get("flops"));
         assertEquals(String.valueOf(3 * tiny.blockForwardFlops()), lines.get("tiny/train_step").get("flops"));
         assertEquals(String.valueOf(tiny.attentionFlops()), lines.get("tiny/mha_forward").get("flops"));
+        assertEquals(String.valueOf(LmSize.tiny().trainStepFlops()), lines.get("lm_tiny/lm_train_step").get("flops"));
         assertEquals("4", lines.get("tiny/decode_cached").get("tokens"));
         assertTrue(Double.parseDouble(lines.get("tiny/decode_recompute").get("tok_per_s")) > 0, out);
         assertTrue(Double.parseDouble(lines.get("gemm64/gemm").get("gflops")) > 0, out);
         assertTrue(out.trim().endsWith("RESULT impl=attn4j threads=" + System.getenv().getOrDefault("OMP_NUM_THREADS",
-                "default") + " benches=9"), out);
+                "default") + " benches=10"), out);
     }
 
     @Test
@@ -81,14 +83,20 @@ class BlockBenchmarkTest {
         assertEquals(536_870_912L + 134_217_728L, s.attentionFlops());
         assertEquals(536_870_912L + 134_217_728L + 1_073_741_824L, s.blockForwardFlops());
         assertEquals(3 * s.blockForwardFlops(), s.trainStepFlops());
+        // char_gpt: 4 blocks at BT=768, C=128, F=512, plus the tied head 2*768*128*66; a step is 3 forwards
+        LmSize lm = LmSize.charGpt();
+        long block = 8L * 768 * 128 * 128 + 4L * 12 * 64 * 64 * 128 + 4L * 768 * 128 * 512;
+        assertEquals(3 * (4 * block + 2L * 768 * 128 * 66), lm.trainStepFlops());
+        assertEquals(3_964_796_928L, lm.trainStepFlops(), "the figure bench/torch_lm.py prints");
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"fast", "samediff"})
+    @ValueSource(strings = {"fast", "samediff", "lm"})
     void aShortMemoryRunReportsItsFigures(String path) throws Exception {
-        String out = Stdout.capture(() -> TrainMemory.main(new String[] {"size=tiny", "steps=6", "warmup=2",
-                "every=2", "path=" + path}));
-        Matcher m = Pattern.compile("RESULT size=tiny path=" + path + " steps=6 ms_per_step=(\\S+) rss_warm_mb=(\\S+) rss_end_mb=(\\S+) "
+        String out = Stdout.capture(() -> TrainMemory.main(new String[] {"size=tiny", "lmSize=lm_tiny", "steps=6",
+                "warmup=2", "every=2", "path=" + path}));
+        String size = path.equals("lm") ? "lm_tiny" : "tiny";
+        Matcher m = Pattern.compile("RESULT size=" + size + " path=" + path + " steps=6 ms_per_step=(\\S+) rss_warm_mb=(\\S+) rss_end_mb=(\\S+) "
                 + "rss_max_mb=(\\S+) rss_peak_mb=(\\S+) rss_growth=(\\S+) heap_end_mb=(\\S+)").matcher(out);
         assertTrue(m.find(), out);
         for (int g = 1; g <= 7; g++) {

@@ -1,11 +1,14 @@
 package org.attn4j.bench;
 
-/** One training step of a lone block on a fixed batch, loss mean((block(x) - y)^2). */
+/**
+ * One training step on fixed data: a lone block with loss mean((block(x) - y)^2) ({@link #of}), or a
+ * language model ({@link LmTraining}).
+ */
 interface BlockStep {
-    /** Forward, backward and an Adam update. */
+    /** Forward, backward and an Adam(W) update. */
     void step();
 
-    /** The loss on the fixed batch, without an update. */
+    /** The loss on the (first) fixed batch, without an update. */
     double loss();
 
     /** {@code fast} ({@link FastBlockTraining}) or {@code samediff} ({@link BlockTraining}). */

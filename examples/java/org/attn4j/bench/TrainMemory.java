@@ -11,27 +11,40 @@ import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * Memory of a long training run of one block (the benchmark's {@code train_step}, standard size by
- * default): resident memory of the process (VmRSS, heap and off-heap) after warm-up and every
+ * default), or with {@code path=lm} of the language model of {@code lm_train_step} ({@link LmTraining},
+ * {@code lmSize=char_gpt} by default): resident memory of the process (VmRSS, heap and off-heap) after warm-up and every
  * {@code every} steps, its peak (VmHWM, the kernel's high-water mark over the whole run) and its
  * growth after warm-up, (largest sample after warm-up - sample at warm-up) / sample at warm-up.
  *
- * <p>Arguments ({@code key=value}): {@code size=standard}, {@code steps=2000}, {@code warmup=500},
- * {@code every=250}. Run: {@code mvn -q test-compile exec:java@train-memory}. Last line:
+ * <p>Arguments ({@code key=value}): {@code size=standard}, {@code path=fast} ({@code samediff}, {@code lm}),
+ * {@code lmSize=char_gpt}, {@code steps=2000}, {@code warmup=500}, {@code every=250}.
+ * Run: {@code mvn -q test-compile exec:java@train-memory}. Last line (size is the LM size's name for {@code lm}):
  * {@code RESULT size=... steps=... ms_per_step=... rss_warm_mb=... rss_end_mb=... rss_max_mb=...
  * rss_peak_mb=... rss_growth=... heap_end_mb=...}.
  */
 public final class TrainMemory {
     public static void main(String[] args) throws IOException {
         Map<String, String> o = Args.parse(args, Map.of("size", "standard", "steps", "2000", "warmup", "500",
-                "every", "250", "path", "fast"));
-        BenchSize size = BenchSize.parse(o.get("size"));
+                "every", "250", "path", "fast", "lmSize", "char_gpt"));
         int steps = Integer.parseInt(o.get("steps")), warmup = Integer.parseInt(o.get("warmup"));
         int every = Integer.parseInt(o.get("every"));
         Nd4j.getRandom().setSeed(1);
-        BlockStep training = BlockStep.of(o.get("path"), size);
-        System.out.printf(Locale.ROOT, "Training a %s block (B=%d T=%d d=%d heads=%d ff=%d) for %d steps on the %s path, "
-                + "OMP_NUM_THREADS=%s%n", size.name(), size.batch(), size.length(), size.dModel(), size.heads(),
-                size.ffDim(), steps, o.get("path"), System.getenv().getOrDefault("OMP_NUM_THREADS", "default"));
+        BlockStep training;
+        String sizeName, what;
+        if (o.get("path").equals("lm")) {
+            LmSize lm = LmSize.parse(o.get("lmSize"));
+            training = new LmTraining(lm);
+            sizeName = lm.name();
+            what = lm.describe() + " through LanguageModel + Trainer.step";
+        } else {
+            BenchSize size = BenchSize.parse(o.get("size"));
+            training = BlockStep.of(o.get("path"), size);
+            sizeName = size.name();
+            what = String.format(Locale.ROOT, "%s block (B=%d T=%d d=%d heads=%d ff=%d) on the %s path", size.name(),
+                    size.batch(), size.length(), size.dModel(), size.heads(), size.ffDim(), o.get("path"));
+        }
+        System.out.printf(Locale.ROOT, "Training a %s for %d steps, OMP_NUM_THREADS=%s%n", what, steps,
+                System.getenv().getOrDefault("OMP_NUM_THREADS", "default"));
         double warm = Double.NaN, max = 0, last = 0;
         long start = System.nanoTime();
         for (int step = 1; step <= steps; step++) {
@@ -49,7 +62,7 @@ public final class TrainMemory {
         }
         double msPerStep = (System.nanoTime() - start) / 1e6 / steps;
         System.out.printf(Locale.ROOT, "RESULT size=%s path=%s steps=%d ms_per_step=%.1f rss_warm_mb=%.1f rss_end_mb=%.1f "
-                + "rss_max_mb=%.1f rss_peak_mb=%.1f rss_growth=%.3f heap_end_mb=%.1f%n", size.name(), o.get("path"), steps, msPerStep,
+                + "rss_max_mb=%.1f rss_peak_mb=%.1f rss_growth=%.3f heap_end_mb=%.1f%n", sizeName, o.get("path"), steps, msPerStep,
                 warm, last, max, Math.max(peakResidentMb(), max), (max - warm) / warm, heapUsedMb());
     }
 
