@@ -5,7 +5,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.Map;
-import org.attn4j.examples.Args;
+import org.attn4j.examples.Cli;
+import org.attn4j.examples.Flags;
 import org.attn4j.examples.Soak;
 import org.nd4j.linalg.factory.Nd4j;
 
@@ -21,17 +22,23 @@ import org.nd4j.linalg.factory.Nd4j;
  * rss_peak_mb=... rss_growth=... heap_end_mb=...}.
  */
 public final class TrainMemory {
-    public static void main(String[] args) throws IOException {
-        Map<String, String> o = Args.parse(args, Map.of("size", "standard", "steps", "2000", "warmup", "500",
+    public static void main(String[] args) throws Exception {
+        Cli.main("train-memory", args, TrainMemory::run);
+    }
+
+    /** The program, for tests: a bad option is a {@link org.attn4j.examples.BadOption}, thrown before anything runs. */
+    public static void run(String[] args) throws IOException {
+        Flags o = Flags.parse(args, Map.of("size", "standard", "steps", "2000", "warmup", "500",
                 "every", "250", "path", "fast"));
-        BenchSize size = BenchSize.parse(o.get("size"));
-        int steps = Integer.parseInt(o.get("steps")), warmup = Integer.parseInt(o.get("warmup"));
-        int every = Integer.parseInt(o.get("every"));
+        BenchSize size = BenchSize.parse(o.choice("size", "toy", "standard", "tiny"));
+        int steps = o.integer("steps", 1), warmup = o.integer("warmup", 1), every = o.integer("every", 1);
+        Flags.require(warmup <= steps, "warmup", "at most --steps " + steps + " (memory is measured after it)", warmup);
+        String path = o.choice("path", "fast", "samediff");
         Nd4j.getRandom().setSeed(1);
-        BlockStep training = BlockStep.of(o.get("path"), size);
+        BlockStep training = BlockStep.of(path, size);
         System.out.printf(Locale.ROOT, "Training a %s block (B=%d T=%d d=%d heads=%d ff=%d) for %d steps on the %s path, "
                 + "OMP_NUM_THREADS=%s%n", size.name(), size.batch(), size.length(), size.dModel(), size.heads(),
-                size.ffDim(), steps, o.get("path"), System.getenv().getOrDefault("OMP_NUM_THREADS", "default"));
+                size.ffDim(), steps, path, System.getenv().getOrDefault("OMP_NUM_THREADS", "default"));
         double warm = Double.NaN, max = 0, last = 0;
         long start = System.nanoTime();
         for (int step = 1; step <= steps; step++) {
@@ -49,7 +56,7 @@ public final class TrainMemory {
         }
         double msPerStep = (System.nanoTime() - start) / 1e6 / steps;
         System.out.printf(Locale.ROOT, "RESULT size=%s path=%s steps=%d ms_per_step=%.1f rss_warm_mb=%.1f rss_end_mb=%.1f "
-                + "rss_max_mb=%.1f rss_peak_mb=%.1f rss_growth=%.3f heap_end_mb=%.1f%n", size.name(), o.get("path"), steps, msPerStep,
+                + "rss_max_mb=%.1f rss_peak_mb=%.1f rss_growth=%.3f heap_end_mb=%.1f%n", size.name(), path, steps, msPerStep,
                 warm, last, max, Math.max(peakResidentMb(), max), (max - warm) / warm, heapUsedMb());
     }
 
