@@ -98,7 +98,7 @@ public final class SequenceExample {
     }
 
     /** The program; every option is checked, and a --pretrained model loaded, before anything is printed or written. */
-    static void run(String[] args) throws IOException {
+    public static void run(String[] args) throws IOException {
         Flags o = Flags.parse(args, DEFAULTS);
         SequenceTask task = SequenceTask.parse(o.choice("task", "copy", "reverse", "sort"));
         int minLength = o.integer("minLength", 1), maxLength = o.integer("maxLength", 1);

@@ -58,7 +58,7 @@ public final class Translate {
      * The program; returns its exit status (0 fine, 1 nothing could be evaluated, 2 bad arguments or model). A bad
      * argument is reported before anything is printed or written.
      */
-    static int run(String[] args, PrintStream out, PrintStream err) throws IOException {
+    public static int run(String[] args, PrintStream out, PrintStream err) throws IOException {
         Options o;
         try {
             o = Options.parse(args);
