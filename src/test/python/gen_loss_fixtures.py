@@ -6,11 +6,19 @@ Writes src/test/resources/loss/cross_entropy.npz (plain np.savez, C order): for 
   case<k>/smoothing   []        float64, label smoothing
   case<k>/loss        []        float64, CrossEntropyLoss(ignore_index=0, label_smoothing=s) (mean)
   case<k>/grad        [B, T, V] float64, d loss / d logits
-Rerun from the repository root: /usr/bin/python3 src/test/python/gen_loss_fixtures.py
+Rerun from the repository root: /usr/bin/python3 src/test/python/gen_loss_fixtures.py [--out DIR]
+(reproducible.py makes the bytes the same on every x86-64 machine).
 """
-import os
-import numpy as np
-import torch
+import reproducible
+
+reproducible.pin_environment()
+
+import os  # noqa: E402 (the environment must be pinned before torch loads)
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+reproducible.check_blas()
+torch.set_num_threads(1)
 
 torch.manual_seed(5)
 PAD = 0
@@ -28,7 +36,8 @@ for k, (b, t, v, s) in enumerate(cases):
                         ("loss", loss.detach()), ("grad", logits.grad)]:
         out[f"case{k}/{name}"] = np.ascontiguousarray(value.numpy())
 
-path = os.path.join(os.path.dirname(__file__), "..", "resources", "loss", "cross_entropy.npz")
+path = os.path.join(reproducible.out_dir(os.path.join(os.path.dirname(__file__), "..", "resources", "loss")),
+                    "cross_entropy.npz")
 os.makedirs(os.path.dirname(path), exist_ok=True)
-np.savez(path, **out)
+reproducible.savez(path, **out)
 print("wrote", os.path.normpath(path), "with", len(cases), "cases")

@@ -47,29 +47,35 @@ files per case NAME (``NAME`` ends in ``_f64`` or ``_f32``):
 
 How to rerun (from the repository root, with Debian's PyTorch 1.13)::
 
-    /usr/bin/python3 src/test/python/gen_parity_fixtures.py
+    /usr/bin/python3 src/test/python/gen_parity_fixtures.py             # rewrites the committed files
+    /usr/bin/python3 src/test/python/gen_parity_fixtures.py --out DIR   # writes them to DIR instead
 
-Every case seeds torch itself and zip entry timestamps are pinned, so a rerun
-rewrites byte-identical files. The float32 variant of a case is the float64
-problem (same seed, same parameters and inputs) rounded to float32 and then
-computed in float32.
+Every case seeds torch itself, and ``reproducible.py`` pins the BLAS library,
+torch's CPU kernels, the thread count and the zip timestamps, so a rerun on any
+x86-64 machine rewrites byte-identical files (FixtureGeneratorsTest checks
+that). The float32 variant of a case is the float64 problem (same seed, same
+parameters and inputs) rounded to float32 and then computed in float32.
 """
 
-import contextlib
-import dataclasses
-import json
-import os
-import time
-import zipfile
-from pathlib import Path
-from typing import Dict, Optional, Tuple
+import reproducible
 
-import numpy as np
-import torch
-from torch import nn
+reproducible.pin_environment()
+
+import dataclasses  # noqa: E402 (the environment must be pinned before torch loads)
+import json  # noqa: E402
+import os  # noqa: E402
+import zipfile  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Dict, Optional, Tuple  # noqa: E402
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from torch import nn  # noqa: E402
+
+reproducible.check_blas()
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
-OUT_DIR = REPO_ROOT / "src" / "test" / "resources" / "parity"
+OUT_DIR = Path(reproducible.out_dir(str(REPO_ROOT / "src" / "test" / "resources" / "parity"))).resolve()
 
 # Shared sizes for every case.
 B = 2
@@ -375,40 +381,11 @@ def generate(case: Case, suffix: str) -> Tuple[str, dict, Dict[str, np.ndarray]]
 # Writing
 # ---------------------------------------------------------------------------
 
-class _ZipEpochClock:
-    """Stand-in for the `time` module inside zipfile (see below)."""
-
-    def __getattr__(self, attr):
-        return getattr(time, attr)
-
-    @staticmethod
-    def localtime(_secs=None):
-        # 1980-01-01 00:00:00, the earliest date a zip entry can hold.
-        return time.struct_time((1980, 1, 1, 0, 0, 0, 1, 1, 0))
-
-
-@contextlib.contextmanager
-def fixed_zip_timestamps():
-    """Make np.savez output byte-identical across reruns.
-
-    np.savez stamps each zip entry with the current wall-clock time (zipfile
-    calls time.localtime(time.time())), so identical arrays would still give
-    different bytes and noisy diffs. Pin the stamp only while saving.
-    """
-    saved = zipfile.time
-    zipfile.time = _ZipEpochClock()
-    try:
-        yield
-    finally:
-        zipfile.time = saved
-
-
 def write_case(name: str, meta: dict, arrays: Dict[str, np.ndarray]) -> None:
     with open(OUT_DIR / f"{name}.json", "w", encoding="utf-8") as f:
         json.dump(meta, f, indent=2)
         f.write("\n")
-    with fixed_zip_timestamps():
-        np.savez(OUT_DIR / f"{name}.npz", **arrays)
+    reproducible.savez(OUT_DIR / f"{name}.npz", **arrays)
 
 
 # ---------------------------------------------------------------------------
@@ -510,7 +487,7 @@ def verify(case: Case, suffix: str) -> Tuple[str, int, int]:
 
 def main() -> None:
     OUT_DIR.mkdir(parents=True, exist_ok=True)
-    torch.set_num_threads(1)  # tiny tensors; also avoids any thread-order noise
+    torch.set_num_threads(1)
 
     generated = []
     for case in CASES:
@@ -532,7 +509,7 @@ def main() -> None:
 
     total = sum(p.stat().st_size for p in OUT_DIR.iterdir() if p.is_file())
     print(f"{len(rows)} cases, {2 * len(rows)} files, total {total} bytes "
-          f"({total / 1e6:.3f} MB) in {os.path.relpath(OUT_DIR, REPO_ROOT)}")
+          f"({total / 1e6:.3f} MB) in {os.path.relpath(OUT_DIR)}")
     assert total < MAX_TOTAL_BYTES, f"fixtures too big: {total} bytes"
 
 

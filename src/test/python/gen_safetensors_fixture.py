@@ -3,13 +3,20 @@
 in a plain npz for comparison. Also writes a PyTorch TransformerEncoderLayer's weights as
 safetensors, to be loaded into attn4j.
 
-Rerun from the repository root: /usr/bin/python3 src/test/python/gen_safetensors_fixture.py
+Rerun from the repository root: /usr/bin/python3 src/test/python/gen_safetensors_fixture.py [--out DIR]
+(reproducible.py makes the bytes the same on every x86-64 machine).
 """
-import json, os, struct
-import numpy as np
-import torch
+import reproducible
 
-out = os.path.join(os.path.dirname(__file__), "..", "resources", "safetensors")
+reproducible.pin_environment()
+
+import json, os, struct  # noqa: E402 (the environment must be pinned before torch loads)
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+reproducible.check_blas()
+torch.set_num_threads(1)
+out = reproducible.out_dir(os.path.join(os.path.dirname(__file__), "..", "resources", "safetensors"))
 os.makedirs(out, exist_ok=True)
 
 def write_safetensors(path, tensors):
@@ -38,7 +45,7 @@ tensors["bf16"] = ("BF16", (bf.view(np.uint32) >> 16).astype(np.uint16))
 write_safetensors(os.path.join(out, "mixed.safetensors"), tensors)
 expected = {k: np.ascontiguousarray(v.astype(np.float32) if k in ("f16",) else v) for k, (_, v) in tensors.items() if k != "bf16"}
 expected["bf16"] = bf
-np.savez(os.path.join(out, "mixed_expected.npz"), **expected)
+reproducible.savez(os.path.join(out, "mixed_expected.npz"), **expected)
 
 torch.manual_seed(4)
 layer = torch.nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, batch_first=True, norm_first=True).double()
@@ -46,5 +53,5 @@ write_safetensors(os.path.join(out, "encoder_layer.safetensors"),
                   {k: ("F64", v.detach().numpy()) for k, v in layer.state_dict().items()})
 x = torch.randn(2, 3, 8, dtype=torch.float64)
 layer.train()
-np.savez(os.path.join(out, "encoder_layer_io.npz"), src=x.numpy(), output=layer(x).detach().numpy())
+reproducible.savez(os.path.join(out, "encoder_layer_io.npz"), src=x.numpy(), output=layer(x).detach().numpy())
 print("wrote", sorted(os.listdir(out)))

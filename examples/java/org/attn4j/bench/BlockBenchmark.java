@@ -5,7 +5,8 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import org.attn4j.decode.Greedy;
-import org.attn4j.examples.Args;
+import org.attn4j.examples.Cli;
+import org.attn4j.examples.Flags;
 import org.attn4j.model.LanguageModel;
 import org.attn4j.model.ModelConfig;
 import org.attn4j.nn.AttentionMask;
@@ -52,23 +53,34 @@ import org.nd4j.linalg.factory.Nd4j;
 public final class BlockBenchmark {
     private static final int VOCAB = 64;
 
-    public static void main(String[] args) {
-        Map<String, String> o = Args.parse(args, defaults("sizes", "toy,standard",
+    public static void main(String[] args) throws Exception {
+        Cli.main("block-bench", args, BlockBenchmark::run);
+    }
+
+    /** The program, for tests: a bad option is a {@link org.attn4j.examples.BadOption}, thrown before anything runs. */
+    public static void run(String[] args) {
+        Flags o = Flags.parse(args, defaults("sizes", "toy,standard",
                 "workloads", "forward,train_step,samediff,mha_forward,decode,lm,gemm", "warmup", "5", "iters", "20",
                 "lmSize", "char_gpt",
                 "warmupSeconds", "3",
                 "tokens", "128", "decodeBatch", "1", "decodeRepeats", "3", "layers", "2", "gemmSize", "1024", "profileTop", "12"));
-        int warmup = Integer.parseInt(o.get("warmup")), iters = Integer.parseInt(o.get("iters"));
-        warmupNanos = (long) (Double.parseDouble(o.get("warmupSeconds")) * 1e9);
-        List<String> workloads = Arrays.asList(o.get("workloads").split(","));
+        List<BenchSize> sizes = o.choices("sizes", "toy", "standard", "tiny").stream().map(BenchSize::parse).toList();
+        List<String> workloads = o.choices("workloads", "forward", "train_step", "samediff", "profile", "mha_forward",
+                "decode", "lm", "gemm");
+        int warmup = o.integer("warmup", 0), iters = o.integer("iters", 1);
+        double warmupSeconds = o.realAtLeast("warmupSeconds", 0);
+        int tokens = o.integer("tokens", 1), decodeBatch = o.integer("decodeBatch", 1);
+        int decodeRepeats = o.integer("decodeRepeats", 1), layers = o.integer("layers", 1);
+        int gemmSize = o.integer("gemmSize", 1), profileTop = o.integer("profileTop", 1);
+        LmSize lmSize = LmSize.parse(o.choice("lmSize", "char_gpt", "lm_tiny"));
+        warmupNanos = (long) (warmupSeconds * 1e9);
         String threads = System.getenv().getOrDefault("OMP_NUM_THREADS", "default");
         Nd4j.getRandom().setSeed(1);
         System.out.printf(Locale.ROOT, "attn4j harness: OMP_NUM_THREADS=%s, ND4J max threads %d, float32%n",
                 threads, Nd4j.getEnvironment().maxThreads());
         BlockBenchmark bench = new BlockBenchmark(threads);
         blasThreads = Nd4j.factory().blas().getMaxThreads();
-        for (String name : o.get("sizes").split(",")) {
-            BenchSize size = BenchSize.parse(name);
+        for (BenchSize size : sizes) {
             if (workloads.contains("forward")) {
                 bench.forward(size, true, warmup, iters);
             }
@@ -82,23 +94,22 @@ public final class BlockBenchmark {
                 bench.attention(size, false, warmup, iters);
             }
             if (workloads.contains("profile")) {
-                bench.profile(size, warmup, Integer.parseInt(o.get("profileTop")));
+                bench.profile(size, warmup, profileTop);
             }
             if (workloads.contains("mha_forward")) {
                 bench.attention(size, true, warmup, iters);
             }
             if (workloads.contains("decode")) {
-                bench.decode(size, Integer.parseInt(o.get("layers")), Integer.parseInt(o.get("tokens")),
-                        Integer.parseInt(o.get("decodeBatch")), Integer.parseInt(o.get("decodeRepeats")));
+                bench.decode(size, layers, tokens, decodeBatch, decodeRepeats);
             }
         }
         if (workloads.contains("lm")) {
             restoreBlasThreads();
-            bench.lmTrainStep(LmSize.parse(o.get("lmSize")), warmup, iters);
+            bench.lmTrainStep(lmSize, warmup, iters);
         }
         if (workloads.contains("gemm")) {
             restoreBlasThreads();
-            bench.gemm(Integer.parseInt(o.get("gemmSize")), warmup, iters);
+            bench.gemm(gemmSize, warmup, iters);
         }
         System.out.printf(Locale.ROOT, "RESULT impl=attn4j threads=%s benches=%d%n", threads, bench.lines);
     }

@@ -5,7 +5,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.Map;
-import org.attn4j.examples.Args;
+import org.attn4j.examples.Cli;
+import org.attn4j.examples.Flags;
 import org.attn4j.examples.Soak;
 import org.nd4j.linalg.factory.Nd4j;
 
@@ -23,25 +24,31 @@ import org.nd4j.linalg.factory.Nd4j;
  * rss_peak_mb=... rss_growth=... heap_end_mb=...}.
  */
 public final class TrainMemory {
-    public static void main(String[] args) throws IOException {
-        Map<String, String> o = Args.parse(args, Map.of("size", "standard", "steps", "2000", "warmup", "500",
+    public static void main(String[] args) throws Exception {
+        Cli.main("train-memory", args, TrainMemory::run);
+    }
+
+    /** The program, for tests: a bad option is a {@link org.attn4j.examples.BadOption}, thrown before anything runs. */
+    public static void run(String[] args) throws IOException {
+        Flags o = Flags.parse(args, Map.of("size", "standard", "steps", "2000", "warmup", "500",
                 "every", "250", "path", "fast", "lmSize", "char_gpt"));
-        int steps = Integer.parseInt(o.get("steps")), warmup = Integer.parseInt(o.get("warmup"));
-        int every = Integer.parseInt(o.get("every"));
+        int steps = o.integer("steps", 1), warmup = o.integer("warmup", 1), every = o.integer("every", 1);
+        Flags.require(warmup <= steps, "warmup", "at most --steps " + steps + " (memory is measured after it)", warmup);
+        String path = o.choice("path", "fast", "samediff", "lm");
         Nd4j.getRandom().setSeed(1);
         BlockStep training;
         String sizeName, what;
-        if (o.get("path").equals("lm")) {
-            LmSize lm = LmSize.parse(o.get("lmSize"));
+        if (path.equals("lm")) {
+            LmSize lm = LmSize.parse(o.choice("lmSize", "char_gpt", "lm_tiny"));
             training = new LmTraining(lm);
             sizeName = lm.name();
             what = lm.describe() + " through LanguageModel + Trainer.step";
         } else {
-            BenchSize size = BenchSize.parse(o.get("size"));
-            training = BlockStep.of(o.get("path"), size);
+            BenchSize size = BenchSize.parse(o.choice("size", "toy", "standard", "tiny"));
+            training = BlockStep.of(path, size);
             sizeName = size.name();
             what = String.format(Locale.ROOT, "%s block (B=%d T=%d d=%d heads=%d ff=%d) on the %s path", size.name(),
-                    size.batch(), size.length(), size.dModel(), size.heads(), size.ffDim(), o.get("path"));
+                    size.batch(), size.length(), size.dModel(), size.heads(), size.ffDim(), path);
         }
         System.out.printf(Locale.ROOT, "Training a %s for %d steps, OMP_NUM_THREADS=%s%n", what, steps,
                 System.getenv().getOrDefault("OMP_NUM_THREADS", "default"));
@@ -62,7 +69,7 @@ public final class TrainMemory {
         }
         double msPerStep = (System.nanoTime() - start) / 1e6 / steps;
         System.out.printf(Locale.ROOT, "RESULT size=%s path=%s steps=%d ms_per_step=%.1f rss_warm_mb=%.1f rss_end_mb=%.1f "
-                + "rss_max_mb=%.1f rss_peak_mb=%.1f rss_growth=%.3f heap_end_mb=%.1f%n", sizeName, o.get("path"), steps, msPerStep,
+                + "rss_max_mb=%.1f rss_peak_mb=%.1f rss_growth=%.3f heap_end_mb=%.1f%n", sizeName, path, steps, msPerStep,
                 warm, last, max, Math.max(peakResidentMb(), max), (max - warm) / warm, heapUsedMb());
     }
 

@@ -12,7 +12,7 @@ public final class Args {
     private Args() {
     }
 
-    /** Parses args over the defaults; an unknown key or a malformed argument is an error that lists the keys. */
+    /** Parses args over the defaults; an unknown key or a malformed argument is a {@link BadOption} that lists the keys. */
     public static Map<String, String> parse(String[] args, Map<String, String> defaults) {
         Map<String, String> out = new LinkedHashMap<>(defaults);
         for (int i = 0; i < args.length; i++) {
@@ -22,8 +22,8 @@ public final class Args {
             int eq = a.indexOf('=');
             String key = eq < 0 ? a : a.substring(0, eq);
             if ((eq < 0 && !dashed) || !defaults.containsKey(key)) {
-                throw new IllegalArgumentException("Unknown argument '" + arg + "'; expected key=value with key one of "
-                        + new TreeSet<>(defaults.keySet()));
+                throw new BadOption("unknown option '" + arg + "': expected --key value, --key=value or key=value with "
+                        + "key one of " + new TreeSet<>(defaults.keySet()));
             }
             if (eq >= 0) {
                 out.put(key, a.substring(eq + 1));
@@ -32,8 +32,8 @@ public final class Args {
             } else if (i + 1 < args.length) {
                 out.put(key, args[++i]);
             } else {
-                throw new IllegalArgumentException("Argument '" + arg + "' needs a value (default "
-                        + defaults.get(key) + ")");
+                throw new BadOption("--" + key + " needs a value: expected --" + key + " VALUE (default "
+                        + defaults.get(key) + "), given nothing after it");
             }
         }
         return out;

@@ -33,7 +33,7 @@ import org.nd4j.linalg.factory.Nd4j;
  *   <li>The coding challenge: {@code attentionWeights(query, keys)}, whose weights sum to 1.</li>
  * </ol>
  * It also writes {@code tour.html}, a page that steps through the worked example with a heatmap at
- * each step. Arguments ({@code key=value}): {@code out=out/basics}, {@code seed=1}, {@code steps=200}
+ * each step. Arguments ({@code key=value}): {@code out=target/basics}, {@code seed=1}, {@code steps=200}
  * (bank model), {@code trials=200} (rows per d_k in the sweep). Run:
  * {@code mvn -q test-compile exec:java@basics}. Last line: {@code RESULT ...}.
  */
@@ -43,11 +43,15 @@ public final class Basics {
     /** Keys per query in the scaling sweep. */
     private static final int SWEEP_KEYS = 16;
 
-    public static void main(String[] args) throws IOException {
-        Map<String, String> opts = Args.parse(args,
-                Map.of("out", "out/basics", "seed", "1", "steps", "200", "trials", "200"));
-        Path out = Files.createDirectories(Path.of(opts.get("out")));
-        long seed = Long.parseLong(opts.get("seed"));
+    public static void main(String[] args) throws Exception {
+        Cli.main("basics", args, Basics::run);
+    }
+
+    static void run(String[] args) throws IOException {
+        Flags opts = Flags.parse(args, Map.of("out", "target/basics", "seed", "1", "steps", "200", "trials", "200"));
+        long seed = opts.seed("seed");
+        int steps = opts.integer("steps", 1), trials = opts.integer("trials", 1);
+        Path out = Files.createDirectories(opts.path("out"));
         Nd4j.getRandom().setSeed(seed);
 
         double maxDiff = workedExample();
@@ -55,8 +59,8 @@ public final class Basics {
         System.out.println("\nPart 2. Exercises");
         identicalTokens();
         zeroKeyAgainstMask();
-        Sweep sweep = withoutScaling(Integer.parseInt(opts.get("trials")), out.resolve("scaling.png"));
-        BankSense.Result bank = bankByTheRiver(Integer.parseInt(opts.get("steps")), seed, out.resolve("bank.png"));
+        Sweep sweep = withoutScaling(trials, out.resolve("scaling.png"));
+        BankSense.Result bank = bankByTheRiver(steps, seed, out.resolve("bank.png"));
 
         codingChallenge();
 
@@ -65,7 +69,7 @@ public final class Basics {
         System.out.printf(Locale.ROOT, "RESULT bank_accuracy=%.4f bank_attends_sense_word=%.4f nd4j_max_diff=%.1e "
                         + "sweep_dk=%d max_weight_scaled=%.3f max_weight_unscaled=%.3f steps=%s train_seconds=%.1f%n",
                 bank.accuracy(), bank.attendsSense(), maxDiff, sweep.dims()[sweep.dims().length - 1],
-                last(sweep.maxScaled()), last(sweep.maxUnscaled()), opts.get("steps"), bank.seconds());
+                last(sweep.maxScaled()), last(sweep.maxUnscaled()), steps, bank.seconds());
     }
 
     /** Part 1; returns the largest difference between the plain-array and the ND4J results. */

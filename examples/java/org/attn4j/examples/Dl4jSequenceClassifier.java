@@ -46,22 +46,30 @@ import org.nd4j.linalg.lossfunctions.LossFunctions.LossFunction;
 public final class Dl4jSequenceClassifier {
     private static final int A = 0, B = 1;
 
-    public static void main(String[] args) {
-        Map<String, String> o = Args.parse(args, Map.of("length", "10", "vocab", "8", "train", "2000",
+    public static void main(String[] args) throws Exception {
+        Cli.main("dl4j-classifier", args, Dl4jSequenceClassifier::run);
+    }
+
+    static void run(String[] args) {
+        Flags o = Flags.parse(args, Map.of("length", "10", "vocab", "8", "train", "2000",
                 "test", "500", "epochs", "4", "batch", "32", "dModel", "32", "heads", "4", "lr", "3e-3",
                 "seed", "1"));
-        int length = Integer.parseInt(o.get("length")), vocab = Integer.parseInt(o.get("vocab"));
-        int epochs = Integer.parseInt(o.get("epochs")), batch = Integer.parseInt(o.get("batch"));
-        int dModel = Integer.parseInt(o.get("dModel")), heads = Integer.parseInt(o.get("heads"));
-        long seed = Long.parseLong(o.get("seed"));
+        // Two positions for A and B; A, B and at least one filler token.
+        int length = o.integer("length", 2), vocab = o.integer("vocab", 3);
+        int epochs = o.integer("epochs", 1), batch = o.integer("batch", 1);
+        int dModel = o.integer("dModel", 1), heads = o.integer("heads", 1);
+        Flags.require(dModel % heads == 0, "dModel", "a multiple of --heads " + heads, dModel);
+        int trainCount = o.integer("train", 2), testCount = o.integer("test", 1);
+        double lr = o.real("lr", 0);
+        long seed = o.seed("seed");
         Random random = new Random(seed);
-        List<int[]> trainSeqs = sequences(Integer.parseInt(o.get("train")), length, vocab, random);
-        List<int[]> testSeqs = sequences(Integer.parseInt(o.get("test")), length, vocab, random);
+        List<int[]> trainSeqs = sequences(trainCount, length, vocab, random);
+        List<int[]> testSeqs = sequences(testCount, length, vocab, random);
         DataSet train = encode(trainSeqs, length, vocab), test = encode(testSeqs, length, vocab);
 
         Nd4j.getRandom().setSeed(seed);
         MultiLayerConfiguration conf = new NeuralNetConfiguration.Builder()
-                .seed(seed).updater(new Adam(Double.parseDouble(o.get("lr"))))
+                .seed(seed).updater(new Adam(lr))
                 .list()
                 .layer(new DenseLayer.Builder().nOut(dModel).activation(Activation.IDENTITY).build())
                 .layer(TransformerBlockLayer.of(TransformerBlock.Config.encoder(dModel, heads, 2 * dModel).withCausal(true)))

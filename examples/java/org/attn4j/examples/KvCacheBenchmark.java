@@ -19,15 +19,22 @@ import org.nd4j.linalg.factory.Nd4j;
  * Run: {@code mvn -q test-compile exec:java@kv-bench}. Last line: {@code RESULT ...}.
  */
 public final class KvCacheBenchmark {
-    public static void main(String[] args) {
-        Map<String, String> o = Args.parse(args, Map.of("lengths", "16,64,256", "dModel", "64", "layers", "2",
+    private static final int HEADS = 4;
+
+    public static void main(String[] args) throws Exception {
+        Cli.main("kv-bench", args, KvCacheBenchmark::run);
+    }
+
+    static void run(String[] args) {
+        Flags o = Flags.parse(args, Map.of("lengths", "16,64,256", "dModel", "64", "layers", "2",
                 "batch", "1", "repeats", "3"));
-        int d = Integer.parseInt(o.get("dModel")), layers = Integer.parseInt(o.get("layers"));
-        int batch = Integer.parseInt(o.get("batch")), repeats = Integer.parseInt(o.get("repeats"));
-        int[] lengths = java.util.Arrays.stream(o.get("lengths").split(",")).mapToInt(Integer::parseInt).toArray();
+        int d = o.integer("dModel", HEADS), layers = o.integer("layers", 1);
+        Flags.require(d % HEADS == 0, "dModel", "a multiple of the benchmark's " + HEADS + " heads", d);
+        int batch = o.integer("batch", 1), repeats = o.integer("repeats", 1);
+        int[] lengths = o.integers("lengths", 1);
         int maxLen = java.util.Arrays.stream(lengths).max().orElse(16) + 1;
         Nd4j.getRandom().setSeed(1);
-        LanguageModel model = new LanguageModel(ModelConfig.languageModel(64, d, 4, 4 * d, layers, maxLen));
+        LanguageModel model = new LanguageModel(ModelConfig.languageModel(64, d, HEADS, 4 * d, layers, maxLen));
         INDArray prompt = Nd4j.ones(DataType.INT, batch, 1);
         int warmup = Math.min(8, maxLen - 1);
         Greedy.decode(model, null, prompt, -1, warmup, true); // builds both graphs

@@ -32,10 +32,14 @@ import org.nd4j.linalg.learning.config.Adam;
  * Run: {@code mvn -q test-compile exec:java}. Last line: {@code RESULT ...}.
  */
 public final class LayersDemo {
-    public static void main(String[] args) {
-        Map<String, String> opts = Args.parse(args, Map.of("steps", "200", "seed", "1"));
-        int steps = Integer.parseInt(opts.get("steps"));
-        Nd4j.getRandom().setSeed(Long.parseLong(opts.get("seed")));
+    public static void main(String[] args) throws Exception {
+        Cli.main("layers", args, LayersDemo::run);
+    }
+
+    static void run(String[] args) {
+        Flags opts = Flags.parse(args, Map.of("steps", "200", "seed", "1"));
+        int steps = opts.integer("steps", 1);
+        Nd4j.getRandom().setSeed(opts.seed("seed"));
 
         // 1. The lesson's worked example.
         double[][] q = {{1, 0, 1, 0}, {0, 1, 0, 1}, {1, 1, 0, 0}};

@@ -26,10 +26,14 @@ import org.nd4j.linalg.factory.Nd4j;
  * {@code RESULT steps=... rss_warm_mb=... rss_end_mb=... rss_max_mb=... rss_growth=... heap_end_mb=...}.
  */
 public final class Soak {
-    public static void main(String[] args) throws IOException {
-        Map<String, String> o = Args.parse(args, Map.of("steps", "20000", "warmup", "2000", "every", "1000"));
-        int steps = Integer.parseInt(o.get("steps")), warmup = Integer.parseInt(o.get("warmup"));
-        int every = Integer.parseInt(o.get("every"));
+    public static void main(String[] args) throws Exception {
+        Cli.main("soak", args, Soak::run);
+    }
+
+    static void run(String[] args) throws IOException {
+        Flags o = Flags.parse(args, Map.of("steps", "20000", "warmup", "2000", "every", "1000"));
+        int steps = o.integer("steps", 1), warmup = o.integer("warmup", 1), every = o.integer("every", 1);
+        Flags.require(warmup <= steps, "warmup", "at most --steps " + steps + " (memory is measured after it)", warmup);
         Nd4j.getRandom().setSeed(1);
         LanguageModel model = new LanguageModel(ModelConfig.languageModel(64, 64, 4, 256, 2, 32).withDropout(0.1, 0.1));
         Trainer trainer = new Trainer(model, Trainer.Config.adam(Schedules.inverseSqrt(1e-3, 100)).withSeed(1));

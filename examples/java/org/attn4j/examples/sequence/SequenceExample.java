@@ -13,8 +13,11 @@ import java.util.Map;
 import java.util.Random;
 import java.util.TreeMap;
 import org.attn4j.data.Batch;
-import org.attn4j.examples.Args;
+import org.attn4j.examples.BadOption;
+import org.attn4j.examples.Cli;
+import org.attn4j.examples.Flags;
 import org.attn4j.io.Checkpoint;
+import org.attn4j.io.CheckpointException;
 import org.attn4j.model.ModelConfig;
 import org.attn4j.model.Seq2SeqTransformer;
 import org.attn4j.model.TransformerModel;
@@ -37,11 +40,14 @@ import org.nd4j.nativeblas.NativeOpsHolder;
  * whole answer right) with greedy decoding on 2,000 held-out sequences that are never trained on,
  * and on longer sequences than any it saw (13-20), which shows how its positional encoding
  * generalizes. It writes heatmaps of every layer's and head's attention for one input (a diagonal for
- * copy, an anti-diagonal for reverse) and saves the model under {@code models/sequence-<task>/}.
+ * copy, an anti-diagonal for reverse) under {@code target/sequence/<task>/} and saves the model in
+ * {@code target/sequence/<task>/model}: the committed models under {@code models/} change only when
+ * named, {@code --save models/sequence-<task>}.
  *
  * <p>Run: {@code mvn -q test-compile exec:java@sequence -Dexec.args="--task reverse"}; with
- * {@code --pretrained} it loads the committed model and only evaluates. Arguments ({@code key=value} or
- * {@code --key value}) are listed in {@link #DEFAULTS}. The last line is
+ * {@code --pretrained} it loads the committed model {@code models/sequence-<task>} (or {@code --model DIR})
+ * and only evaluates. Arguments ({@code key=value} or {@code --key value}) are listed in {@link #DEFAULTS};
+ * a bad one ends the program with one line and exit status 2 before anything is written. The last line is
  * {@code RESULT task=... exact_match=... n=... train_seconds=... ...}.
  */
 public final class SequenceExample {
@@ -58,7 +64,7 @@ public final class SequenceExample {
     private static Map<String, String> defaults() {
         Map<String, String> d = new TreeMap<>();
         d.put("task", "copy");               // copy, reverse or sort
-        d.put("pretrained", "false");        // load models/sequence-<task>/ instead of training
+        d.put("pretrained", "false");        // load a model (--model) instead of training
         d.put("seed", "1");                  // weights and training batches
         d.put("minLength", "1");             // training and held-out lengths
         d.put("maxLength", "12");
@@ -81,48 +87,71 @@ public final class SequenceExample {
         d.put("test", "2000");               // held-out sequences
         d.put("long", "500");                // sequences of the longer lengths
         d.put("threads", "1");               // native (OpenMP) threads: at this size more are slower
-        d.put("models", "models");           // models/sequence-<task>/
-        d.put("out", "out/sequence");        // heatmaps under out/sequence/<task>/
+        d.put("model", "");                  // what --pretrained loads; empty: models/sequence-<task>; implies --pretrained
+        d.put("save", "");                   // where training saves; empty: target/sequence/<task>/model
+        d.put("out", "target/sequence");     // heatmaps under target/sequence/<task>/
         return d;
     }
 
-    public static void main(String[] args) throws IOException {
-        Map<String, String> o = Args.parse(args, DEFAULTS);
-        SequenceTask task = SequenceTask.parse(o.get("task"));
-        // In-process, so the plain mvn command needs no OMP_NUM_THREADS: OpenMP's spin-waits on busy cores
-        // made a step ~10x slower with the default two threads.
-        Nd4j.getEnvironment().setMaxMasterThreads(integer(o, "threads"));
-        Nd4j.getEnvironment().setMaxThreads(integer(o, "threads"));
-        NativeOpsHolder.getInstance().getDeviceNativeOps().setOmpNumThreads(integer(o, "threads"));
-        int minLength = integer(o, "minLength"), maxLength = integer(o, "maxLength");
-        int longMax = integer(o, "longMaxLength");
-        long seed = Long.parseLong(o.get("seed"));
-        Path modelDir = Path.of(o.get("models"), "sequence-" + task.label());
-        SequenceTask.Data data = new SequenceTask.Data(minLength, maxLength, integer(o, "test"), HELD_OUT_SEED);
+    public static void main(String[] args) throws Exception {
+        Cli.main("sequence", args, SequenceExample::run);
+    }
+
+    /** The program; every option is checked, and a --pretrained model loaded, before anything is printed or written. */
+    public static void run(String[] args) throws IOException {
+        Flags o = Flags.parse(args, DEFAULTS);
+        SequenceTask task = SequenceTask.parse(o.choice("task", "copy", "reverse", "sort"));
+        int minLength = o.integer("minLength", 1), maxLength = o.integer("maxLength", 1);
+        Flags.require(maxLength >= minLength, "maxLength", "at least --minLength " + minLength, maxLength);
+        int longMax = o.integer("longMaxLength", 1);
+        Flags.require(longMax > maxLength, "longMaxLength", "more than --maxLength " + maxLength, longMax);
+        long seed = o.seed("seed");
+        int threads = o.integer("threads", 1), longCount = o.integer("long", 1);
+        SequenceTask.Data data = Flags.valid("--test, --minLength, --maxLength", () -> new SequenceTask.Data(minLength,
+                maxLength, o.integer("test", 1), HELD_OUT_SEED));
+        boolean pretrained = o.flag("pretrained") || !o.text("model").isEmpty();
+        Path modelDir = o.text("model").isEmpty() ? Path.of("models", "sequence-" + task.label()) : o.path("model");
+        Path saveDir = o.text("save").isEmpty() ? Path.of("target", "sequence", task.label(), "model") : o.path("save");
+        Flags.require(!pretrained || o.text("save").isEmpty(), "save", "no --save with --pretrained or --model (nothing "
+                + "is trained)", "'" + o.text("save") + "'");
+        Path out = o.path("out").resolve(task.label());
 
         TransformerModel model;
         Training training;
-        if (Boolean.parseBoolean(o.get("pretrained"))) {
-            model = Checkpoint.load(modelDir).model();
-            training = Training.read(modelDir);
+        if (pretrained) {
+            try {
+                model = Checkpoint.load(modelDir).model();
+                training = Training.read(modelDir);
+            } catch (CheckpointException e) {
+                throw BadOption.of("model", "a checkpoint this example saved", e.getMessage());
+            } catch (IOException e) {
+                throw BadOption.of("model", "a checkpoint this example saved, with its " + Training.FILE, modelDir
+                        + " (cannot read " + e.getMessage() + ")");
+            }
+            Flags.require(model.config().maxLen() >= longMax + 2, "longMaxLength", "at most " + (model.config().maxLen()
+                    - 2) + ", the longest sequence " + modelDir + " was built for", longMax);
+            applyThreads(threads);
             System.out.println("Loaded " + modelDir + " (" + training.summary() + ")");
         } else {
+            ModelConfig config = Flags.valid("--dModel, --heads, --ff, --encoderLayers, --decoderLayers, --positions",
+                    () -> config(o, longMax + 2));
+            Plan plan = Plan.of(task, o);
+            applyThreads(threads);
             Nd4j.getRandom().setSeed(seed);
-            model = new Seq2SeqTransformer(config(o, longMax + 2));
+            model = new Seq2SeqTransformer(config);
             System.out.printf(Locale.ROOT, "Training %s: %s, %d parameters%n", task.label(), describe(model.config()),
                     model.parameters().values().stream().mapToLong(v -> v.getArr().length()).sum());
-            training = train(task, model, data, o, seed);
-            Checkpoint.save(modelDir, model, SequenceTask.VOCABULARY, SequenceTask.VOCABULARY, training.steps(), null);
-            training.write(modelDir);
-            System.out.println("Saved " + modelDir + " (" + training.summary() + ")");
+            training = train(task, model, data, plan, seed);
+            Checkpoint.save(saveDir, model, SequenceTask.VOCABULARY, SequenceTask.VOCABULARY, training.steps(), null);
+            training.write(saveDir);
+            System.out.println("Saved " + saveDir + " (" + training.summary() + ")");
         }
 
         long t0 = System.nanoTime();
         SequenceTask.Evaluation test = task.evaluate(model, data.heldOut(), 500, 5);
-        List<int[]> longer = SequenceTask.Data.sequences(integer(o, "long"), maxLength + 1, longMax, HELD_OUT_SEED + 1);
+        List<int[]> longer = SequenceTask.Data.sequences(longCount, maxLength + 1, longMax, HELD_OUT_SEED + 1);
         SequenceTask.Evaluation beyond = task.evaluate(model, longer, 250, 0);
         double evalSeconds = (System.nanoTime() - t0) / 1e9;
-        Path out = Path.of(o.get("out"), task.label());
         int[] shown = Arrays.copyOf(SHOWN, Math.min(SHOWN.length, maxLength));
         List<Path> pictures = SequenceHeatmaps.write(model, task, shown, out);
 
@@ -140,12 +169,21 @@ public final class SequenceExample {
                 model.config().positions().name().toLowerCase(Locale.ROOT));
     }
 
+    // In-process, so the plain mvn command needs no OMP_NUM_THREADS: OpenMP's spin-waits on busy cores made a
+    // step ~10x slower with the default two threads.
+    private static void applyThreads(int threads) {
+        Nd4j.getEnvironment().setMaxMasterThreads(threads);
+        Nd4j.getEnvironment().setMaxThreads(threads);
+        NativeOpsHolder.getInstance().getDeviceNativeOps().setOmpNumThreads(threads);
+    }
+
     /** The model the options describe; positions cover {@code maxLen} tokens (the longest test plus BOS and EOS). */
-    static ModelConfig config(Map<String, String> o, int maxLen) {
+    static ModelConfig config(Flags o, int maxLen) {
         int vocab = SequenceTask.VOCABULARY.size();
-        return new ModelConfig(vocab, vocab, integer(o, "dModel"), integer(o, "heads"), integer(o, "ff"),
-                integer(o, "encoderLayers"), integer(o, "decoderLayers"), Activation.GELU, true, 0, 0,
-                PositionalEncoding.parse(o.get("positions")), maxLen, false, true, 1e-5, 0);
+        return new ModelConfig(vocab, vocab, o.integer("dModel", 1), o.integer("heads", 1), o.integer("ff", 1),
+                o.integer("encoderLayers", 1), o.integer("decoderLayers", 1), Activation.GELU, true, 0, 0,
+                PositionalEncoding.parse(o.choice("positions", "learned", "sinusoidal", "rope", "rotary", "none")),
+                maxLen, false, true, 1e-5, 0);
     }
 
     private static String describe(ModelConfig c) {
@@ -190,28 +228,42 @@ public final class SequenceExample {
         }
     }
 
+    /** The training options, checked against each other. */
+    private record Plan(int steps, int batch, int evalEvery, double budget, double target, ISchedule schedule,
+            int validate) {
+        static Plan of(SequenceTask task, Flags o) {
+            // Sort needs more steps than copy and reverse; 440 still fit in the 60 s budget on an idle machine.
+            int steps = o.text("steps").equals("auto") ? (task == SequenceTask.SORT ? 440 : 350) : o.integer("steps", 1);
+            double lr = o.text("lr").equals("auto") ? (task == SequenceTask.SORT ? 6e-3 : 5e-3) : o.real("lr", 0);
+            int warmup = o.integer("warmup", 1);
+            double target = o.text("target").equals("none") ? Double.NaN : o.real("target", 0);
+            Flags.require(Double.isNaN(target) || target <= 1, "target", "none or an exact match in (0, 1]",
+                    o.text("target"));
+            ISchedule schedule = switch (o.choice("schedule", "cosine", "inverse-sqrt")) {
+                case "cosine" -> {
+                    Flags.require(steps > warmup, "steps", "more than --warmup " + warmup + " (the cosine schedule "
+                            + "decays after the warm-up)", steps);
+                    yield Schedules.warmupCosine(lr, warmup, steps, 0);
+                }
+                default -> Schedules.inverseSqrt(lr, warmup);
+            };
+            return new Plan(steps, o.integer("batch", 1), o.integer("evalEvery", 1), o.real("seconds", 0), target,
+                    schedule, o.integer("validate", 1));
+        }
+    }
+
     /**
      * Adam with warm-up, the chosen decay and clipping at 1, on fresh batches, until the step or CPU-time
      * budget is spent or the validation sample reaches the target. Validation time is not training time.
      */
-    private static Training train(SequenceTask task, TransformerModel model, SequenceTask.Data data,
-            Map<String, String> o, long seed) {
-        // Sort needs more steps than copy and reverse; 440 still fit in the 60 s budget on an idle machine.
-        int steps = o.get("steps").equals("auto") ? (task == SequenceTask.SORT ? 440 : 350) : integer(o, "steps");
-        int batch = integer(o, "batch"), evalEvery = integer(o, "evalEvery");
-        double budget = Double.parseDouble(o.get("seconds")), target = o.get("target").equals("none") ? Double.NaN
-                : Double.parseDouble(o.get("target"));
-        double lr = o.get("lr").equals("auto") ? (task == SequenceTask.SORT ? 6e-3 : 5e-3) : Double.parseDouble(o.get("lr"));
-        int warmup = integer(o, "warmup");
-        ISchedule schedule = switch (o.get("schedule")) {
-            case "cosine" -> Schedules.warmupCosine(lr, warmup, steps, 0);
-            case "inverse-sqrt" -> Schedules.inverseSqrt(lr, warmup);
-            default -> throw new IllegalArgumentException("Unknown schedule '" + o.get("schedule")
-                    + "'; expected cosine or inverse-sqrt");
-        };
+    private static Training train(SequenceTask task, TransformerModel model, SequenceTask.Data data, Plan plan,
+            long seed) {
+        int steps = plan.steps(), batch = plan.batch(), evalEvery = plan.evalEvery();
+        double budget = plan.budget(), target = plan.target();
+        ISchedule schedule = plan.schedule();
         Trainer trainer = new Trainer(model, Trainer.Config.adam(schedule).withSeed(seed));
         Random rnd = new Random(seed);
-        List<int[]> validation = data.trainingSequences(integer(o, "validate"), new Random(seed + 1));
+        List<int[]> validation = data.trainingSequences(plan.validate(), new Random(seed + 1));
         ProgressBar bar = new ProgressBar(System.err, steps);
         ThreadMXBean cpu = ManagementFactory.getThreadMXBean();
         double seconds = 0, cpuSeconds = 0, accuracy = Double.NaN;
@@ -238,13 +290,5 @@ public final class SequenceExample {
         bar.finish();
         double load = ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage();
         return new Training(done, seconds, cpuSeconds, accuracy, load);
-    }
-
-    private static int integer(Map<String, String> o, String key) {
-        try {
-            return Integer.parseInt(o.get(key));
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("Option " + key + " must be a whole number, given '" + o.get(key) + "'");
-        }
     }
 }

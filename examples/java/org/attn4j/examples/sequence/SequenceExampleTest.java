@@ -5,8 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.attn4j.examples.BadOptions;
 import org.attn4j.examples.Stdout;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -21,9 +23,10 @@ class SequenceExampleTest {
     void trainsSavesDrawsAndReloads(@TempDir Path dir) throws Exception {
         String[] tiny = {"--task", "reverse", "--steps=12", "evalEvery=6", "validate=20", "test=50", "long=10",
                 "maxLength=5", "longMaxLength=7", "dModel=16", "heads=2", "ff=32", "encoderLayers=1",
-                "decoderLayers=1", "batch=16", "warmup=4", "positions=rope", "models=" + dir.resolve("models"),
-                "out=" + dir.resolve("out")};
-        String out = Stdout.capture(() -> SequenceExample.main(tiny));
+                "decoderLayers=1", "batch=16", "warmup=4", "positions=rope", "out=" + dir.resolve("out")};
+        String[] training = Arrays.copyOf(tiny, tiny.length + 1);
+        training[tiny.length] = "save=" + dir.resolve("model");
+        String out = Stdout.capture(() -> SequenceExample.main(training));
         String[] lines = out.strip().split("\n");
         Matcher m = RESULT.matcher(lines[lines.length - 1]);
         assertTrue(m.matches(), lines[lines.length - 1]);
@@ -35,16 +38,42 @@ class SequenceExampleTest {
             }
         }
         assertTrue(Files.readString(dir.resolve("out/reverse/cross.svg")).contains("layer 0 head 1"));
-        assertTrue(Files.exists(dir.resolve("models/sequence-reverse/LATEST")));
+        assertTrue(Files.exists(dir.resolve("model/LATEST")));
 
-        String[] again = new String[tiny.length + 1];
-        System.arraycopy(tiny, 0, again, 0, tiny.length);
-        again[tiny.length] = "--pretrained";
+        String[] again = Arrays.copyOf(tiny, tiny.length + 1);
+        again[tiny.length] = "model=" + dir.resolve("model");
         String reloaded = Stdout.capture(() -> SequenceExample.main(again));
         String[] relines = reloaded.strip().split("\n");
         Matcher r = RESULT.matcher(relines[relines.length - 1]);
         assertTrue(r.matches(), relines[relines.length - 1]);
         assertEquals(m.group(1), r.group(1), "the reloaded model scores the same");
         assertEquals(m.group(2), r.group(2), "the reloaded model reports its training time");
+    }
+
+    @Test
+    void aBadOptionEndsWithOneLineAndStatus2BeforeAnythingIsWritten(@TempDir Path dir) throws Exception {
+        Path out = dir.resolve("out"), save = dir.resolve("model");
+        String[][] cases = {
+            {"--stpes", "3"}, {"unknown option '--stpes'", "[batch, dModel,"},
+            {"--steps", "many"}, {"--steps: expected a whole number of at least 1, given 'many'"},
+            {"--steps", "3"}, {"--steps: expected more than --warmup 60", "given 3"}, // the cosine schedule
+            {"minLength=7", "maxLength=5"}, {"--maxLength: expected at least --minLength 7, given 5"},
+            {"dModel=30", "heads=4"}, {"--dModel, --heads", "dModel 30 is not divisible by heads 4"},
+            {"task=shuffle"}, {"--task: expected one of copy, reverse, sort, given 'shuffle'"},
+            {"lr=fast"}, {"--lr: expected a number greater than 0, given 'fast'"},
+            {"--pretrained", "--save", save.toString()}, {"--save: expected no --save with --pretrained"},
+        };
+        for (int i = 0; i < cases.length; i += 2) {
+            String[] args = Arrays.copyOf(cases[i], cases[i].length + 1);
+            args[cases[i].length] = "out=" + out;
+            if (!Arrays.asList(cases[i]).contains("--pretrained")) {
+                args = Arrays.copyOf(args, args.length + 1);
+                args[args.length - 1] = "save=" + save;
+            }
+            BadOptions.rejected("sequence", SequenceExample::run, out, args, cases[i + 1]);
+            assertTrue(Files.notExists(save), "nothing saved: " + String.join(" ", args));
+        }
+        BadOptions.rejected("sequence", SequenceExample::run, out, new String[] {"--model", dir.resolve("none").toString(),
+                "out=" + out}, "--model: expected a checkpoint this example saved", "none");
     }
 }

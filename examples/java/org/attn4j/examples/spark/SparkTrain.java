@@ -9,7 +9,8 @@ import org.apache.spark.SparkConf;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.attn4j.data.Vocabulary;
-import org.attn4j.examples.Args;
+import org.attn4j.examples.Cli;
+import org.attn4j.examples.Flags;
 import org.attn4j.examples.sequence.SequenceTask;
 import org.attn4j.model.ModelConfig;
 import org.attn4j.model.Seq2SeqTransformer;
@@ -41,60 +42,58 @@ public final class SparkTrain {
     private SparkTrain() {
     }
 
-    public static void main(String[] args) {
-        Map<String, String> o = Args.parse(args, Map.ofEntries(Map.entry("master", ""), Map.entry("task", "reverse"),
+    public static void main(String[] args) throws Exception {
+        Cli.main("spark-train", args, SparkTrain::run);
+    }
+
+    /** The program; every option is checked before Spark starts (the worker count, when not given, just after). */
+    public static void run(String[] args) {
+        Flags o = Flags.parse(args, Map.ofEntries(Map.entry("master", ""), Map.entry("task", "reverse"),
                 Map.entry("workers", "0"), Map.entry("mode", "gradient"), Map.entry("k", "4"),
                 Map.entry("steps", "600"), Map.entry("batch", "128"), Map.entry("train", "20000"),
                 Map.entry("maxLength", "8"), Map.entry("heldOut", "500"), Map.entry("dModel", "64"),
                 Map.entry("heads", "4"), Map.entry("ff", "256"), Map.entry("layers", "1"), Map.entry("lr", "5e-3"),
                 Map.entry("warmup", "60"), Map.entry("seed", "1"), Map.entry("dtype", "float")));
-        SequenceTask task = SequenceTask.parse(o.get("task"));
-        int steps = Integer.parseInt(o.get("steps")), batch = Integer.parseInt(o.get("batch"));
-        int maxLength = Integer.parseInt(o.get("maxLength")), k = Integer.parseInt(o.get("k"));
-        long seed = Long.parseLong(o.get("seed"));
-        boolean parameterAveraging = switch (o.get("mode")) {
-            case "gradient" -> false;
-            case "parameter" -> true;
-            default -> throw new IllegalArgumentException("--mode must be gradient or parameter, given " + o.get("mode"));
-        };
+        SequenceTask task = SequenceTask.parse(o.choice("task", "copy", "reverse", "sort"));
+        int steps = o.integer("steps", 1), batch = o.integer("batch", 1);
+        int maxLength = o.integer("maxLength", 1), k = o.integer("k", 1);
+        long seed = o.seed("seed");
+        boolean parameterAveraging = o.choice("mode", "gradient", "parameter").equals("parameter");
+        int givenWorkers = o.integer("workers", 0), trainCount = o.integer("train", 1), heldOut = o.integer("heldOut", 1);
+        Flags.require(givenWorkers == 0 || batch % givenWorkers == 0, "batch", "a multiple of --workers "
+                + givenWorkers + " (each worker takes an equal share)", batch);
+        Flags.require(trainCount >= batch, "train", "at least --batch " + batch + " (one whole batch)", trainCount);
+        ModelConfig config = Flags.valid("--dModel, --heads, --ff, --layers", () -> ModelConfig.seq2seq(
+                SequenceTask.VOCABULARY.size(), o.integer("dModel", 1), o.integer("heads", 1), o.integer("ff", 1),
+                o.integer("layers", 1), maxLength + 2));
+        DataType dtype = o.choice("dtype", "float", "double").equals("double") ? DataType.DOUBLE : DataType.FLOAT;
+        Trainer.Config trainerConfig = Trainer.Config.adam(Schedules.inverseSqrt(o.real("lr", 0),
+                o.integer("warmup", 1))).withClipNorm(1.0).withSeed(seed);
+        SequenceTask.Data data = Flags.valid("--heldOut, --maxLength", () -> new SequenceTask.Data(1, maxLength,
+                heldOut, seed));
 
         SparkConf conf = new SparkConf().setAppName("attn4j-spark-train").setIfMissing("spark.master", "local[2]");
-        if (!o.get("master").isEmpty()) {
-            conf.setMaster(o.get("master"));
+        if (!o.text("master").isEmpty()) {
+            conf.setMaster(o.text("master"));
         }
         if (conf.get("spark.master").startsWith("local")) {
             conf.set("spark.ui.enabled", "false").set("spark.driver.host", "127.0.0.1")
                     .set("spark.driver.bindAddress", "127.0.0.1");
         }
         try (JavaSparkContext sc = new JavaSparkContext(conf)) {
-            int workers = Integer.parseInt(o.get("workers")) > 0 ? Integer.parseInt(o.get("workers")) : sc.defaultParallelism();
-            if (batch % workers != 0) {
-                throw new IllegalArgumentException("--batch " + batch + " must divide evenly among " + workers + " workers");
-            }
-            SequenceTask.Data data = new SequenceTask.Data(1, maxLength, Integer.parseInt(o.get("heldOut")), seed);
+            int workers = givenWorkers > 0 ? givenWorkers : sc.defaultParallelism();
+            Flags.require(batch % workers == 0, "batch", "a multiple of Spark's default parallelism " + workers
+                    + " (or give --workers)", batch);
             List<Example> train = new ArrayList<>();
-            for (int[] digits : data.trainingSequences(Integer.parseInt(o.get("train")), new Random(seed + 1))) {
+            for (int[] digits : data.trainingSequences(trainCount, new Random(seed + 1))) {
                 train.add(example(task, digits));
             }
             train = train.subList(0, train.size() / batch * batch); // whole batches only
-            if (train.isEmpty()) {
-                throw new IllegalArgumentException("--train must be at least --batch " + batch);
-            }
             JavaRDD<Example> rdd = sc.parallelize(dealt(train, workers, batch / workers), workers).cache();
 
             Nd4j.getRandom().setSeed(seed);
-            ModelConfig config = ModelConfig.seq2seq(SequenceTask.VOCABULARY.size(), Integer.parseInt(o.get("dModel")),
-                    Integer.parseInt(o.get("heads")), Integer.parseInt(o.get("ff")), Integer.parseInt(o.get("layers")),
-                    maxLength + 2);
-            DataType dtype = switch (o.get("dtype")) {
-                case "float" -> DataType.FLOAT;
-                case "double" -> DataType.DOUBLE;
-                default -> throw new IllegalArgumentException("--dtype must be float or double, given " + o.get("dtype"));
-            };
             // float64: 1 and 2 workers then compute the same steps to round-off, not just to float32's drift.
             Seq2SeqTransformer model = new Seq2SeqTransformer(config, dtype);
-            Trainer.Config trainerConfig = Trainer.Config.adam(Schedules.inverseSqrt(Double.parseDouble(o.get("lr")),
-                    Integer.parseInt(o.get("warmup")))).withClipNorm(1.0).withSeed(seed);
             SparkTrainer trainer = new SparkTrainer(sc, model, trainerConfig, parameterAveraging
                     ? SparkTrainer.Options.parameterAveraging(k, batch / workers)
                     : SparkTrainer.Options.gradientAveraging(batch / workers));

@@ -1,9 +1,11 @@
 package org.attn4j.examples.translate;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import org.attn4j.examples.Args;
+import org.attn4j.examples.BadOption;
+import org.attn4j.examples.Flags;
 
 /**
  * The translation demo's command line: {@code --flag value}, {@code --flag=value} or {@code flag=value};
@@ -41,30 +43,25 @@ record Options(boolean pretrained, Path model, Path out, Path save, String sente
         return d;
     }
 
-    /** @throws IllegalArgumentException for an unknown flag or a malformed value, listing the flags */
+    /** @throws BadOption for an unknown flag, a malformed value or flags that contradict each other */
     static Options parse(String[] args) {
-        Map<String, String> o = Args.parse(args, DEFAULTS);
-        String model = o.get("model");
-        try {
-            return new Options(Boolean.parseBoolean(o.get("pretrained")) || !model.isEmpty(),
-                    model.isEmpty() ? COMMITTED_MODEL : Path.of(model), Path.of(o.get("out")),
-                    Path.of(o.get("save")), o.get("sentence"), o.get("eval-file").isEmpty() ? null
-                            : Path.of(o.get("eval-file")), positive(o, "steps"), positive(o, "batch"),
-                    positive(o, "d-model"), positive(o, "heads"), positive(o, "ff"), positive(o, "encoder-layers"),
-                    positive(o, "decoder-layers"), Double.parseDouble(o.get("lr")), Integer.parseInt(o.get("warmup")),
-                    Long.parseLong(o.get("seed")), positive(o, "validation"), positive(o, "test"),
-                    Integer.parseInt(o.get("pictures")));
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("A numeric flag has a malformed value (" + e.getMessage() + "); given "
-                    + o);
+        Flags o = Flags.parse(args, DEFAULTS);
+        String model = o.text("model"), sentence = o.text("sentence"), evalFile = o.text("eval-file");
+        boolean pretrained = o.flag("pretrained") || !model.isEmpty();
+        Flags.require(sentence.isBlank() || evalFile.isEmpty(), "eval-file", "either --sentence or --eval-file, not "
+                + "both", "both ('" + evalFile + "' and '" + sentence + "')");
+        if (!evalFile.isEmpty() && !Files.isReadable(o.path("eval-file"))) {
+            throw BadOption.of("eval-file", "a readable file", "'" + evalFile + "' ("
+                    + (Files.exists(o.path("eval-file")) ? "not readable" : "no such file") + ")");
         }
-    }
-
-    private static int positive(Map<String, String> o, String key) {
-        int v = Integer.parseInt(o.get(key));
-        if (v < 1) {
-            throw new IllegalArgumentException("--" + key + " must be at least 1, given " + v);
-        }
-        return v;
+        Flags.require(!pretrained || o.text("save").equals(DEFAULTS.get("save")), "save", "no --save with --pretrained "
+                + "or --model (nothing is trained)", "'" + o.text("save") + "'");
+        int dModel = o.integer("d-model", 1), heads = o.integer("heads", 1);
+        Flags.require(dModel % heads == 0, "d-model", "a multiple of --heads " + heads, dModel);
+        return new Options(pretrained, model.isEmpty() ? COMMITTED_MODEL : o.path("model"), o.path("out"),
+                o.path("save"), sentence, evalFile.isEmpty() ? null : o.path("eval-file"), o.integer("steps", 1),
+                o.integer("batch", 1), dModel, heads, o.integer("ff", 1), o.integer("encoder-layers", 1),
+                o.integer("decoder-layers", 1), o.real("lr", 0), o.integer("warmup", 1), o.seed("seed"),
+                o.integer("validation", 1), o.integer("test", 1), o.integer("pictures", 0));
     }
 }

@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Random;
 import org.attn4j.data.Vocabulary;
+import org.attn4j.examples.BadOption;
 import org.attn4j.io.Checkpoint;
 import org.attn4j.io.CheckpointException;
 import org.attn4j.model.ModelConfig;
@@ -53,12 +54,15 @@ public final class Translate {
         }
     }
 
-    /** The program; returns its exit status (0 fine, 1 nothing could be evaluated, 2 bad arguments or model). */
-    static int run(String[] args, PrintStream out, PrintStream err) throws IOException {
+    /**
+     * The program; returns its exit status (0 fine, 1 nothing could be evaluated, 2 bad arguments or model). A bad
+     * argument is reported before anything is printed or written.
+     */
+    public static int run(String[] args, PrintStream out, PrintStream err) throws IOException {
         Options o;
         try {
             o = Options.parse(args);
-        } catch (IllegalArgumentException e) {
+        } catch (BadOption e) {
             err.println("translate: " + e.getMessage());
             return 2;
         }

@@ -80,4 +80,39 @@ class TranslateTest {
         assertEquals(1, damaged.err().strip().lines().count(), damaged.err());
         assertTrue(damaged.err().contains("weights.npz: "), damaged.err());
     }
+
+    @Test
+    void aBadOptionEndsWithOneLineAndStatus2BeforeAnythingIsWritten(@TempDir Path dir) throws Exception {
+        Path out = dir.resolve("out"), save = dir.resolve("model");
+        String[][] cases = {
+            {"--stpes", "3"}, {"unknown option '--stpes'", "[batch, d-model,"},
+            {"--steps", "many"}, {"--steps: expected a whole number of at least 1, given 'many'"},
+            {"--d-model", "30", "--heads", "4"}, {"--d-model: expected a multiple of --heads 4, given 30"},
+            {"--sentence", "le chat dort", "--eval-file", "examples/data/translate-sample.txt"},
+                {"--eval-file: expected either --sentence or --eval-file, not both"},
+            {"--eval-file", dir.resolve("none.txt").toString()}, {"--eval-file: expected a readable file", "no such file"},
+            {"--lr", "-1"}, {"--lr: expected a number greater than 0, given '-1'"},
+            {"--pretrained", "--save", save.toString()}, {"--save: expected no --save with --pretrained"},
+        };
+        for (int i = 0; i < cases.length; i += 2) {
+            String[] args = java.util.Arrays.copyOf(cases[i], cases[i].length + 2);
+            args[cases[i].length] = "--out";
+            args[cases[i].length + 1] = out.toString();
+            if (!List.of(cases[i]).contains("--save")) {
+                args = java.util.Arrays.copyOf(args, args.length + 2);
+                args[args.length - 2] = "--save";
+                args[args.length - 1] = save.toString();
+            }
+            Run r = run(args);
+            String what = String.join(" ", args) + " -> " + r.err();
+            assertEquals(2, r.status(), what);
+            assertEquals(1, r.err().strip().lines().count(), what);
+            assertTrue(r.err().startsWith("translate: ") && !r.err().contains("Exception"), what);
+            for (String expected : cases[i + 1]) {
+                assertTrue(r.err().contains(expected), expected + " in " + what);
+            }
+            assertEquals("", r.out(), what);
+            assertTrue(Files.notExists(out) && Files.notExists(save), "nothing written: " + what);
+        }
+    }
 }

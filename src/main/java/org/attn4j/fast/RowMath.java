@@ -20,6 +20,13 @@ final class RowMath {
             && !"false".equals(System.getProperty("attn4j.vector"));
     private static volatile boolean vector = VECTOR_AVAILABLE;
 
+    static {
+        if (ModuleLayer.boot().findModule("jdk.incubator.vector").isEmpty()) {
+            org.slf4j.LoggerFactory.getLogger(RowMath.class).warn("jdk.incubator.vector is not loaded: attn4j's float32 "
+                    + "element-wise loops run scalar (slower); start the JVM with --add-modules jdk.incubator.vector");
+        }
+    }
+
     private RowMath() {
     }
 
