@@ -14,19 +14,21 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
- * A hand-written forward and backward pass of an encoder {@link TransformerBlock} (self-attention and
- * feed-forward, pre- or post-LN, GELU or ReLU, with or without biases, causal and/or key-padding
- * masks), computed on the block's own parameter arrays: an update through {@link FastTraining}
- * changes the block, and a change to the block is seen here.
+ * The engine's {@link TransformerBlock}: forward, backward and (self-attention blocks) an incremental
+ * step with a key/value cache, on the block's own parameter arrays (an update changes the block, and a
+ * change to the block is seen here). Pre- or post-LN, GELU or ReLU, with or without biases, causal
+ * and/or key-padding masks; a DECODER block adds cross-attention over an encoder's memory.
  *
  * <pre>
- *   forward:  in1 = pre ? norm1(x) : x;     z1 = x + out(attn(q(in1), k(in1), v(in1)));   x1 = pre ? z1 : norm1(z1)
- *             in2 = pre ? norm2(x1) : x1;   z2 = x1 + linear2(act(linear1(in2)));         y  = pre ? z2 : norm2(z2)
+ *   each sublayer f with its norm:   pre-LN:  s' = s + f(norm(s))       post-LN:  s' = norm(s + f(s))
+ *   encoder block:   s1 = self-attention sublayer (norm1) of x;                 y = feed-forward sublayer (norm2) of s1
+ *   decoder block:   s1 = self-attention (norm1);  s2 = cross-attention over memory (norm2);  y = feed-forward (norm3)
+ *   attention(a, kv) = out(softmax(q(a) k(kv)^T / sqrt(D) + mask) v(kv)), per head
  * </pre>
- * Why it exists: SameDiff's step for this block spends about as long between and around ops as in
- * the matrix products (BENCHMARKS.md); here there are three parallel phases forward and four backward,
- * no graph, no allocation after the first call of a shape. Not covered: dropout while training,
- * rotary positions, cross-attention, other masks; {@link #unsupported} names what a config lacks.
+ * Each pass is a few parallel phases over rows (N = B T) or (batch, head) pairs, GEMMs on OpenBLAS and
+ * row loops in Java, no allocation after the first call of a shape. Not covered: dropout while
+ * training, rotary positions, other activations, other masks; {@link #unsupported} names what a config
+ * lacks.
  *
  * <p>Weights and state are separate: a {@link State} holds one caller's activations and parameter
  * gradients, a {@link Cache} one decoding's keys, values and step activations, so any number of threads
@@ -39,8 +41,9 @@ public final class FastBlock {
     private final TransformerBlock.Config config;
     private final DataType type;
     private final Parallel parallel;
-    private final Lin q, k, v, out, linear1, linear2;
-    private final Norm norm1, norm2;
+    private final boolean cross;
+    private final Lin q, k, v, out, cq, ck, cv, cout, linear1, linear2;
+    private final Norm norm1, norm2, norm3, ffNorm;
     /** Least elements per worker for a copy, and least rows per worker for a row phase. */
     private static final int COPY_GRAIN = 1 << 15, ROW_GRAIN = 4;
     /** Least multiply-adds of attention per worker (below this a thread hand-off costs more). */
@@ -53,16 +56,23 @@ public final class FastBlock {
         this.config = block.config();
         this.type = block.dataType();
         this.parallel = parallel;
+        this.cross = config.kind() == TransformerBlock.Kind.DECODER;
         Map<String, SDVariable> p = block.parameters();
         String prefix = block.name().isEmpty() ? "" : block.name() + ".";
         q = lin(p, prefix + "self_attn.q");
         k = lin(p, prefix + "self_attn.k");
         v = lin(p, prefix + "self_attn.v");
         out = lin(p, prefix + "self_attn.out");
+        cq = cross ? lin(p, prefix + "cross_attn.q") : null;
+        ck = cross ? lin(p, prefix + "cross_attn.k") : null;
+        cv = cross ? lin(p, prefix + "cross_attn.v") : null;
+        cout = cross ? lin(p, prefix + "cross_attn.out") : null;
         linear1 = lin(p, prefix + "ff.linear1");
         linear2 = lin(p, prefix + "ff.linear2");
         norm1 = norm(p, prefix + "norm1");
         norm2 = norm(p, prefix + "norm2");
+        norm3 = cross ? norm(p, prefix + "norm3") : null;
+        ffNorm = cross ? norm3 : norm2;
     }
 
     /**
@@ -70,23 +80,20 @@ public final class FastBlock {
      * pass (dropout, inactive in inference, is then not covered).
      */
     public static Optional<String> unsupported(TransformerBlock.Config config, boolean training) {
-        if (config.kind() != TransformerBlock.Kind.ENCODER) {
-            return Optional.of("a DECODER block (cross-attention) has no fast path");
-        }
         if (config.activation() != Activation.GELU && config.activation() != Activation.RELU) {
-            return Optional.of("activation " + config.activation() + " has no fast path (GELU and RELU do)");
+            return Optional.of("activation " + config.activation() + " is not on the engine (GELU and RELU are)");
         }
         if (config.rotary()) {
-            return Optional.of("rotary positions have no fast path");
+            return Optional.of("rotary positions are not on the engine");
         }
         if (training && (config.dropout() > 0 || config.attnDropout() > 0)) {
             return Optional.of("dropout " + config.dropout() + " / attention dropout " + config.attnDropout()
-                    + " is not applied by the fast path while training");
+                    + " is not applied by the engine while training");
         }
         return Optional.empty();
     }
 
-    /** The fast path of {@code block} on the shared {@link Parallel} pool. */
+    /** The engine's block for {@code block}, on the shared {@link Parallel} pool. */
     public static FastBlock of(TransformerBlock block) {
         return of(block, Parallel.shared());
     }
@@ -135,6 +142,11 @@ public final class FastBlock {
             return gradients;
         }
 
+        /** The gradient with respect to the memory {@code [B, S, C]} of the last backward (decoder blocks). */
+        public INDArray memoryGradient() {
+            return a == null || a.dmem == null ? null : view(a.dmem, a.b, a.s, config.dModel());
+        }
+
         Buf grad(String name) {
             return gradBufs.get(name);
         }
@@ -168,22 +180,59 @@ public final class FastBlock {
     }
 
     /**
-     * Forward of {@code x [B, T, C]} under a mask that is none, causal, key padding {@code [B, T]}
-     * (1 = real token) or both; the activations are kept for {@link #backward}. Output {@code [B, T, C]}
-     * and attention weights {@code [B, H, T, T]}, both views of this object's arrays.
+     * Forward of a self-attention block on {@code x [B, T, C]} under a mask that is none, causal, key
+     * padding {@code [B, T]} (1 = real token) or both; the activations are kept in {@code state} for
+     * {@link #backward}. Output {@code [B, T, C]} and attention weights {@code [B, H, T, T]}, views of
+     * the state's arrays.
      */
     public AttentionOutput<INDArray> forward(State state, INDArray x, AttentionMask<INDArray> mask) {
+        if (cross) {
+            throw new IllegalArgumentException("a DECODER block attends to a memory: call forward(state, x, mask, "
+                    + "memory, memoryKeep)");
+        }
+        return forward(state, x, mask, null, null);
+    }
+
+    /**
+     * Forward on {@code x [B, T, C]}; for a decoder block also over {@code memory [B, S, C]} with its key
+     * padding {@code memoryKeep [B, S]} (1 = real token; null: every position). Returns the output and
+     * the self-attention weights {@code [B, H, T, T]}; {@link #crossWeights} gives the cross-attention's.
+     */
+    public AttentionOutput<INDArray> forward(State state, INDArray x, AttentionMask<INDArray> mask, INDArray memory,
+            INDArray memoryKeep) {
         Shapes.check(x, mask, config, type);
-        int b = (int) x.size(0), t = (int) x.size(1);
-        Activations a = state.a = fit(state.a, b, t);
+        int b = (int) x.size(0), t = (int) x.size(1), s = 0;
+        if (cross) {
+            if (memory == null || memory.rank() != 3 || memory.size(0) != b || memory.size(2) != config.dModel()
+                    || memory.size(1) == 0) {
+                throw new IllegalArgumentException("memory: expected [B=" + b + ", S, dModel=" + config.dModel()
+                        + "], given " + (memory == null ? "null" : Arrays.toString(memory.shape())));
+            }
+            s = (int) memory.size(1);
+            if (memoryKeep != null) {
+                Shapes.same("memory padding (1 = real key)", memoryKeep, new long[] {b, s}, null);
+            }
+        }
+        Activations a = state.a = fit(state.a, b, t, s);
         copy(x, a.xb);
         Shapes.finite("x", a.xb, x.shape());
         a.causal = mask.causal();
         a.keep = mask.padding() == null ? null : Buf.of(mask.padding(), type);
+        if (cross) {
+            copy(memory, a.memb);
+            Shapes.finite("memory", a.memb, memory.shape());
+            a.memKeep = memoryKeep == null ? null : Buf.of(memoryKeep, type);
+        }
         a.forwarded = true;
         Blas.singleThreaded();
         forwardPhases(a);
         return new AttentionOutput<>(view(a.y, b, t, config.dModel()), view(a.p, b, config.heads(), t, t));
+    }
+
+    /** The cross-attention weights {@code [B, H, T, S]} of the state's last forward (decoder blocks). */
+    public INDArray crossWeights(State state) {
+        Activations a = state.a;
+        return a == null || !cross ? null : view(a.p2, a.b, config.heads(), a.t, a.s);
     }
 
     /**
@@ -196,7 +245,8 @@ public final class FastBlock {
 
     /**
      * Gradients of the loss given its gradient {@code gradOutput [B, T, C]} with respect to the last
-     * forward's output: the parameters' into {@link #gradients()}, the input's returned {@code [B, T, C]}.
+     * forward's output: the parameters' into the state's {@link State#gradients()}, the memory's into
+     * {@link State#memoryGradient()} (decoder blocks), the input's returned {@code [B, T, C]}.
      */
     public INDArray backward(State state, INDArray gradOutput) {
         Activations a = state.a;
@@ -205,7 +255,7 @@ public final class FastBlock {
         }
         Optional<String> why = unsupported(config, true);
         if (why.isPresent()) {
-            throw new IllegalStateException("Fast backward: " + why.get());
+            throw new IllegalStateException("Engine backward: " + why.get());
         }
         Shapes.same("gradOutput", gradOutput, new long[] {a.b, a.t, config.dModel()}, type);
         a.ensureBackward();
@@ -225,48 +275,96 @@ public final class FastBlock {
         parallel.forRange(src.length, COPY_GRAIN, (i0, i1) -> RowMath.copy(src, i0, to, i0, i1 - i0));
     }
 
+    // ---- sublayers: pre-LN s' = s + f(norm(s)), post-LN s' = norm(s + f(s)) -------------------------
+
+    /** Rows [r0, r1) of a sublayer's input to its function: norm(s) for pre-LN (kept for backward), s itself for post-LN. */
+    private Buf subIn(Sub u, Norm n, int r0, int r1) {
+        if (config.normFirst()) {
+            RowMath.layerNorm(u.s, n.gamma, n.beta, config.eps(), u.a, u.xhat, u.rstd, r0, r1, config.dModel());
+            return u.a;
+        }
+        return u.s;
+    }
+
+    /** Rows [r0, r1) of z = s + f, and for post-LN the norm of it: the sublayer's output. */
+    private void subOut(Sub u, Norm n, int r0, int r1) {
+        int c = config.dModel();
+        RowMath.add(u.s, u.z, u.z, r0, r1, c); // z holds f; z = s + f
+        if (!config.normFirst()) {
+            RowMath.layerNorm(u.z, n.gamma, n.beta, config.eps(), u.out, u.xhat, u.rstd, r0, r1, c);
+        }
+    }
+
+    /** Gradient at z (for pre-LN, dOut itself; for post-LN, norm'(dOut) into dz). */
+    private Buf subDz(Sub u, Norm n, Buf dOut, int r0, int r1) {
+        if (config.normFirst()) {
+            return dOut;
+        }
+        RowMath.layerNormBack(dOut, u.xhat, u.rstd, n.gamma, u.dz, null, r0, r1, config.dModel());
+        return u.dz;
+    }
+
+    /** dS = dz + (pre-LN ? norm'(dFin) : dFin), the gradient at the sublayer's input stream. */
+    private void subDs(Sub u, Norm n, Buf dz, Buf dFin, Buf ds, int r0, int r1) {
+        if (config.normFirst()) {
+            RowMath.layerNormBack(dFin, u.xhat, u.rstd, n.gamma, ds, dz, r0, r1, config.dModel());
+        } else {
+            RowMath.add(dFin, dz, ds, r0, r1, config.dModel());
+        }
+    }
+
+    /** The norm's parameter gradients for columns [c0, c1): from dFin (pre-LN) or dOut (post-LN). */
+    private void subNormParams(State state, Sub u, Norm n, Buf dOut, Buf dFin, int c0, int c1, int rows) {
+        n.backwardParams(state, config.normFirst() ? dFin : dOut, u.xhat, rows, config.dModel(), c0, c1);
+    }
+
     // ---- forward -------------------------------------------------------------------------------
 
     private void forwardPhases(Activations s) {
-        boolean pre = config.normFirst();
-        int c = config.dModel();
-        // 1. Rows: in1 = pre ? norm1(x) : x, then q, k, v.
+        int c = config.dModel(), h = config.heads();
+        // 1. Rows: a1 = in(x), q, k, v.
         parallel.forRange(s.n, ROW_GRAIN, (r0, r1) -> {
-            if (pre) {
-                RowMath.layerNorm(s.xb, norm1.gamma, norm1.beta, config.eps(), s.in1, s.xhat1, s.rstd1, r0, r1, c);
-            }
-            Buf in1 = pre ? s.in1 : s.xb;
-            q.forward(in1, s.q, r0, r1);
-            k.forward(in1, s.k, r0, r1);
-            v.forward(in1, s.v, r0, r1);
+            Buf in = subIn(s.self, norm1, r0, r1);
+            q.forward(in, s.q, r0, r1);
+            k.forward(in, s.k, r0, r1);
+            v.forward(in, s.v, r0, r1);
         });
+        if (cross) { // memory rows: its keys and values
+            parallel.forRange(s.b * s.s, ROW_GRAIN, (r0, r1) -> {
+                ck.forward(s.memb, s.ck, r0, r1);
+                cv.forward(s.memb, s.cv, r0, r1);
+            });
+        }
         // 2. (batch, head) pairs: P = softmax(q k^T / sqrt(D) + mask), o = P v.
-        parallel.forRange(s.b * config.heads(), pairGrain(s.t, s.t), (p0, p1) -> attention(s, p0, p1));
-        // 3. Rows: out-projection, residual, norm, feed-forward, residual, norm.
-        parallel.forRange(s.n, ROW_GRAIN, (r0, r1) -> afterAttention(s, r0, r1));
+        parallel.forRange(s.b * h, pairGrain(s.t, s.t),
+                (p0, p1) -> attend(s.q, s.k, s.v, s.p, s.o, s.t, s.t, s.causal, s.keep, p0, p1));
+        if (cross) {
+            // 3. Rows: s1 = self sublayer's output; cq of the cross sublayer's input.
+            parallel.forRange(s.n, ROW_GRAIN, (r0, r1) -> {
+                out.forward(s.o, s.self.z, r0, r1);
+                subOut(s.self, norm1, r0, r1);
+                cq.forward(subIn(s.crs, norm2, r0, r1), s.cq, r0, r1);
+            });
+            // 4. Pairs: P2 = softmax(cq ck^T / sqrt(D) + memory padding), o2 = P2 cv.
+            parallel.forRange(s.b * h, pairGrain(s.t, s.s),
+                    (p0, p1) -> attend(s.cq, s.ck, s.cv, s.p2, s.o2, s.t, s.s, false, s.memKeep, p0, p1));
+        }
+        // 5. Rows: the last attention's out-projection and residual, then the feed-forward sublayer.
+        parallel.forRange(s.n, ROW_GRAIN, (r0, r1) -> {
+            Sub last = cross ? s.crs : s.self;
+            (cross ? cout : out).forward(cross ? s.o2 : s.o, last.z, r0, r1);
+            subOut(last, cross ? norm2 : norm1, r0, r1);
+            feedForward(s, r0, r1);
+        });
     }
 
-    /** Rows [r0, r1) from the attention's output o to the block's output y. */
-    private void afterAttention(Activations s, int r0, int r1) {
-        boolean pre = config.normFirst();
-        int c = config.dModel();
-        out.forward(s.o, s.z1, r0, r1);
-        RowMath.add(s.xb, s.z1, s.z1, r0, r1, c); // z1 = x + attn
-        if (!pre) {
-            RowMath.layerNorm(s.z1, norm1.gamma, norm1.beta, config.eps(), s.x1, s.xhat1, s.rstd1, r0, r1, c);
-        }
-        Buf x1 = pre ? s.z1 : s.x1;
-        if (pre) {
-            RowMath.layerNorm(x1, norm2.gamma, norm2.beta, config.eps(), s.in2, s.xhat2, s.rstd2, r0, r1, c);
-        }
-        Buf in2 = pre ? s.in2 : x1;
-        linear1.forward(in2, s.h, r0, r1);
+    /** Rows [r0, r1) of the feed-forward sublayer: y from its input stream. */
+    private void feedForward(Activations s, int r0, int r1) {
+        Buf in = subIn(s.ff, ffNorm, r0, r1);
+        linear1.forward(in, s.h, r0, r1);
         RowMath.activation(s.h, s.g, s.cdf, r0 * config.ffDim(), r1 * config.ffDim());
-        linear2.forward(s.g, s.z2, r0, r1);
-        RowMath.add(x1, s.z2, pre ? s.y : s.z2, r0, r1, c); // z2 = x1 + ff
-        if (!pre) {
-            RowMath.layerNorm(s.z2, norm2.gamma, norm2.beta, config.eps(), s.y, s.xhat2, s.rstd2, r0, r1, c);
-        }
+        linear2.forward(s.g, s.ff.z, r0, r1);
+        subOut(s.ff, ffNorm, r0, r1);
     }
 
     /** Pairs per worker so that each has at least PAIR_WORK multiply-adds of [t, total] attention. */
@@ -275,22 +373,118 @@ public final class FastBlock {
         return (int) Math.max(1, Math.min(Integer.MAX_VALUE, PAIR_WORK / Math.max(1, perPair)));
     }
 
-    private void attention(Activations s, int p0, int p1) {
-        int t = s.t, c = config.dModel(), h = config.heads(), d = c / h;
+    /**
+     * (batch, head) pairs [p0, p1): queries {@code qs} rows [B, tq, C], keys and values rows [B, tk, C]
+     * (head h in columns [h D, (h + 1) D)), weights into {@code p [B, H, tq, tk]}, output rows into {@code o}.
+     */
+    private void attend(Buf qs, Buf ks, Buf vs, Buf p, Buf o, int tq, int tk, boolean causal, Buf keep, int p0,
+            int p1) {
+        int c = config.dModel(), h = config.heads(), d = c / h;
         double scale = 1 / Math.sqrt(d);
         for (int pair = p0; pair < p1; pair++) {
             int bi = pair / h, hi = pair % h;
-            long rows = (long) bi * t * c + (long) hi * d; // head hi of batch bi: [T, D], leading dim C
-            long scores = (long) pair * t * t;
-            Blas.gemm(false, true, t, t, d, scale, s.q, rows, c, s.k, rows, c, 0, s.p, scores, t);
-            for (int i = 0; i < t; i++) {
-                RowMath.softmaxRow(s.p, (int) scores + i * t, t, i, s.causal, s.keep, bi * t);
+            long qRows = (long) bi * tq * c + (long) hi * d, kRows = (long) bi * tk * c + (long) hi * d;
+            long scores = (long) pair * tq * tk;
+            Blas.gemm(false, true, tq, tk, d, scale, qs, qRows, c, ks, kRows, c, 0, p, scores, tk);
+            for (int i = 0; i < tq; i++) {
+                RowMath.softmaxRow(p, (int) scores + i * tk, tk, i, causal, keep, bi * tk);
             }
-            Blas.gemm(false, false, t, d, t, 1, s.p, scores, t, s.v, rows, c, 0, s.o, rows, c);
+            Blas.gemm(false, false, tq, d, tk, 1, p, scores, tk, vs, kRows, c, 0, o, qRows, c);
         }
     }
 
-    // ---- incremental decoding ---------------------------------------------------------------------
+    // ---- backward ------------------------------------------------------------------------------
+
+    private void backwardPhases(State state, Activations s) {
+        int c = config.dModel(), f = config.ffDim(), h = config.heads();
+        Sub att = cross ? s.crs : s.self; // the attention sublayer right before the feed-forward
+        Lin attOut = cross ? cout : out;
+        Norm attNorm = cross ? norm2 : norm1;
+        // 1. Rows: back through the feed-forward sublayer, then into the last attention's output.
+        parallel.forRange(s.n, ROW_GRAIN, (r0, r1) -> {
+            Buf dz = subDz(s.ff, ffNorm, s.dyb, r0, r1);
+            linear2.backwardInput(dz, s.dg, false, r0, r1);
+            RowMath.activationBack(s.h, s.cdf, s.dg, s.dg, r0 * f, r1 * f); // dg becomes dh
+            linear1.backwardInput(s.dg, s.ff.dfin, false, r0, r1);
+            subDs(s.ff, ffNorm, dz, s.ff.dfin, att.dOut, r0, r1); // gradient at the feed-forward's input stream
+            Buf dza = subDz(att, attNorm, att.dOut, r0, r1);
+            attOut.backwardInput(dza, cross ? s.do2 : s.dout, false, r0, r1);
+        });
+        if (cross) {
+            // 2. Pairs: back through cross-attention into dcq, dck, dcv.
+            parallel.forRange(s.b * h, pairGrain(s.t, s.s), (p0, p1) -> attendBack(s.cq, s.ck, s.cv, s.p2, s.do2,
+                    s.dp2, s.dcq, s.dck, s.dcv, s.t, s.s, p0, p1));
+            // 3. Rows: gradient at the cross sublayer's input stream (= the self sublayer's output), then into o.
+            parallel.forRange(s.n, ROW_GRAIN, (r0, r1) -> {
+                Buf dz = config.normFirst() ? s.crs.dOut : s.crs.dz;
+                cq.backwardInput(s.dcq, s.crs.dfin, false, r0, r1);
+                subDs(s.crs, norm2, dz, s.crs.dfin, s.self.dOut, r0, r1);
+                Buf dz1 = subDz(s.self, norm1, s.self.dOut, r0, r1);
+                out.backwardInput(dz1, s.dout, false, r0, r1);
+            });
+            // Memory rows: dmem = dck Wk + dcv Wv.
+            parallel.forRange(s.b * s.s, ROW_GRAIN, (r0, r1) -> {
+                ck.backwardInput(s.dck, s.dmem, false, r0, r1);
+                cv.backwardInput(s.dcv, s.dmem, true, r0, r1);
+            });
+        }
+        // 4. Pairs: back through self-attention into dq, dk, dv.
+        parallel.forRange(s.b * h, pairGrain(s.t, s.t), (p0, p1) -> attendBack(s.q, s.k, s.v, s.p, s.dout, s.dp,
+                s.dq, s.dk, s.dv, s.t, s.t, p0, p1));
+        // 5. Rows: dfin = dq Wq + dk Wk + dv Wv; dx = gradient at the block's input.
+        parallel.forRange(s.n, ROW_GRAIN, (r0, r1) -> {
+            q.backwardInput(s.dq, s.self.dfin, false, r0, r1);
+            k.backwardInput(s.dk, s.self.dfin, true, r0, r1);
+            v.backwardInput(s.dv, s.self.dfin, true, r0, r1);
+            Buf dz1 = config.normFirst() ? s.self.dOut : s.self.dz;
+            subDs(s.self, norm1, dz1, s.self.dfin, s.dx, r0, r1);
+        });
+        // 6. Parameter gradients, each worker a share of every weight's rows and every bias's columns.
+        Buf dzFf = config.normFirst() ? s.dyb : s.ff.dz, dzSelf = config.normFirst() ? s.self.dOut : s.self.dz;
+        Buf dzCross = cross ? (config.normFirst() ? s.crs.dOut : s.crs.dz) : null;
+        Buf in1 = config.normFirst() ? s.self.a : s.self.s, inFf = config.normFirst() ? s.ff.a : s.ff.s;
+        Buf inCross = cross ? (config.normFirst() ? s.crs.a : s.crs.s) : null;
+        int parts = parallel.threads(), memRows = s.b * s.s;
+        parallel.forRange(parts, (w0, w1) -> {
+            for (int w = w0; w < w1; w++) {
+                linear2.backwardWeights(state, dzFf, s.g, s.n, parts, w);
+                linear1.backwardWeights(state, s.dg, inFf, s.n, parts, w);
+                out.backwardWeights(state, dzSelf, s.o, s.n, parts, w);
+                q.backwardWeights(state, s.dq, in1, s.n, parts, w);
+                k.backwardWeights(state, s.dk, in1, s.n, parts, w);
+                v.backwardWeights(state, s.dv, in1, s.n, parts, w);
+                int c0 = Parallel.split(c, parts, w), c1 = Parallel.split(c, parts, w + 1);
+                subNormParams(state, s.self, norm1, s.self.dOut, s.self.dfin, c0, c1, s.n);
+                subNormParams(state, s.ff, ffNorm, s.dyb, s.ff.dfin, c0, c1, s.n);
+                if (cross) {
+                    subNormParams(state, s.crs, norm2, s.crs.dOut, s.crs.dfin, c0, c1, s.n);
+                    cout.backwardWeights(state, dzCross, s.o2, s.n, parts, w);
+                    cq.backwardWeights(state, s.dcq, inCross, s.n, parts, w);
+                    ck.backwardWeights(state, s.dck, s.memb, memRows, parts, w);
+                    cv.backwardWeights(state, s.dcv, s.memb, memRows, parts, w);
+                }
+            }
+        });
+    }
+
+    /** Backward of {@link #attend} for pairs [p0, p1): dO given, into dq, dk, dv (dp is scratch). */
+    private void attendBack(Buf qs, Buf ks, Buf vs, Buf p, Buf dO, Buf dp, Buf dq, Buf dk, Buf dv, int tq, int tk,
+            int p0, int p1) {
+        int c = config.dModel(), h = config.heads(), d = c / h;
+        double scale = 1 / Math.sqrt(d);
+        for (int pair = p0; pair < p1; pair++) {
+            int bi = pair / h, hi = pair % h;
+            long qRows = (long) bi * tq * c + (long) hi * d, kRows = (long) bi * tk * c + (long) hi * d;
+            long scores = (long) pair * tq * tk;
+            Blas.gemm(false, true, tq, tk, d, 1, dO, qRows, c, vs, kRows, c, 0, dp, scores, tk); // dP = dO V^T
+            Blas.gemm(true, false, tk, d, tq, 1, p, scores, tk, dO, qRows, c, 0, dv, kRows, c); // dV = P^T dO
+            for (int i = 0; i < tq; i++) {
+                RowMath.softmaxBackRow(p, dp, (int) scores + i * tk, tk); // dS = P (dP - rowsum(P dP))
+            }
+            Blas.gemm(false, false, tq, d, tk, scale, dp, scores, tk, ks, kRows, c, 0, dq, qRows, c); // dQ = dS K / sqrt(D)
+            Blas.gemm(true, false, tk, d, tq, scale, dp, scores, tk, qs, qRows, c, 0, dk, kRows, c); // dK = dS^T Q / sqrt(D)
+        }
+    }
 
     /**
      * This block's self-attention keys and values for incremental decoding: rows {@code [B, capacity, C]}
@@ -347,6 +541,10 @@ public final class FastBlock {
 
     /** An empty cache for {@code batch} sequences of at most {@code capacity} positions (grown as needed). */
     public Cache newCache(int batch, int capacity) {
+        if (cross) {
+            throw new UnsupportedOperationException("cached decoding of a DECODER block (cross-attention) is not on "
+                    + "the engine");
+        }
         if (batch < 1 || capacity < 1) {
             throw new IllegalArgumentException("cache: batch and capacity must be positive, given " + batch + " and "
                     + capacity);
@@ -357,7 +555,7 @@ public final class FastBlock {
     /**
      * Incremental inference: the new tokens {@code x [B, Tnew, C]} attend to the cached positions and to
      * each other (causally if the block is causal); their keys and values are appended to {@code cache}.
-     * Returns the output {@code [B, Tnew, C]}, a view of this object's arrays until the next call.
+     * Returns the output {@code [B, Tnew, C]}, a view of the cache's arrays until its next step.
      */
     public INDArray step(INDArray x, Cache cache) {
         Shapes.check(x, AttentionMask.none(), config, type);
@@ -367,7 +565,7 @@ public final class FastBlock {
                     + cache.limit + " positions; given x " + Arrays.toString(x.shape()));
         }
         cache.ensure(cache.length + t);
-        Activations s = cache.acts = fit(cache.acts, b, t);
+        Activations s = cache.acts = fit(cache.acts, b, t, 0);
         copy(x, s.xb);
         Shapes.finite("x", s.xb, x.shape());
         int total = cache.length + t, heads = config.heads();
@@ -382,19 +580,15 @@ public final class FastBlock {
     }
 
     private void stepPhases(Activations s, Cache cache, int total) {
-        boolean pre = config.normFirst();
         int c = config.dModel(), t = s.t, past = cache.length;
-        // 1. Rows of the new tokens: norm, q, and k and v appended to the cache after each row's past.
+        // 1. Rows of the new tokens: the sublayer's input, q, and k and v appended to the cache after each row's past.
         parallel.forRange(s.n, ROW_GRAIN, (r0, r1) -> {
-            if (pre) {
-                RowMath.layerNorm(s.xb, norm1.gamma, norm1.beta, config.eps(), s.in1, s.xhat1, s.rstd1, r0, r1, c);
-            }
-            Buf in1 = pre ? s.in1 : s.xb;
-            q.forward(in1, s.q, r0, r1);
+            Buf in = subIn(s.self, norm1, r0, r1);
+            q.forward(in, s.q, r0, r1);
             for (int r = r0; r < r1; ) { // one GEMM per batch row's run of new tokens in [r0, r1)
                 int bi = r / t, end = Math.min(r1, (bi + 1) * t), at = bi * cache.capacity + past + (r - bi * t);
-                k.project(in1, r, end - r, cache.keys, at);
-                v.project(in1, r, end - r, cache.values, at);
+                k.project(in, r, end - r, cache.keys, at);
+                v.project(in, r, end - r, cache.values, at);
                 r = end;
             }
         });
@@ -416,79 +610,12 @@ public final class FastBlock {
                         c);
             }
         });
-        // 3. Rows: as in the forward pass.
-        parallel.forRange(s.n, ROW_GRAIN, (r0, r1) -> afterAttention(s, r0, r1));
-    }
-
-    // ---- backward ------------------------------------------------------------------------------
-
-    private void backwardPhases(State state, Activations s) {
-        boolean pre = config.normFirst();
-        int c = config.dModel(), f = config.ffDim();
-        // 1. Rows: back through norm2, the feed-forward, norm1 (post-LN) and the out-projection.
+        // 3. Rows: the out-projection and residual, then the feed-forward sublayer, as in the forward pass.
         parallel.forRange(s.n, ROW_GRAIN, (r0, r1) -> {
-            if (!pre) {
-                RowMath.layerNormBack(s.dyb, s.xhat2, s.rstd2, norm2.gamma, s.dz2, null, r0, r1, c);
-            }
-            Buf dz2 = pre ? s.dyb : s.dz2;
-            linear2.backwardInput(dz2, s.dg, false, r0, r1);
-            RowMath.activationBack(s.h, s.cdf, s.dg, s.dg, r0 * f, r1 * f); // dg becomes dh
-            linear1.backwardInput(s.dg, s.din2, false, r0, r1);
-            if (pre) { // dx1 = dz2 + norm2'(din2)
-                RowMath.layerNormBack(s.din2, s.xhat2, s.rstd2, norm2.gamma, s.dx1, dz2, r0, r1, c);
-            } else {
-                RowMath.add(s.din2, dz2, s.dx1, r0, r1, c);
-                RowMath.layerNormBack(s.dx1, s.xhat1, s.rstd1, norm1.gamma, s.dz1, null, r0, r1, c);
-            }
-            out.backwardInput(pre ? s.dx1 : s.dz1, s.dout, false, r0, r1);
+            out.forward(s.o, s.self.z, r0, r1);
+            subOut(s.self, norm1, r0, r1);
+            feedForward(s, r0, r1);
         });
-        // 2. Pairs: back through attention into dq, dk, dv.
-        parallel.forRange(s.b * config.heads(), pairGrain(s.t, s.t), (p0, p1) -> attentionBack(s, p0, p1));
-        // 3. Rows: din1 = dq Wq + dk Wk + dv Wv; dx = dz1 + (pre ? norm1'(din1) : din1).
-        parallel.forRange(s.n, ROW_GRAIN, (r0, r1) -> {
-            q.backwardInput(s.dq, s.din1, false, r0, r1);
-            k.backwardInput(s.dk, s.din1, true, r0, r1);
-            v.backwardInput(s.dv, s.din1, true, r0, r1);
-            Buf dz1 = pre ? s.dx1 : s.dz1;
-            if (pre) {
-                RowMath.layerNormBack(s.din1, s.xhat1, s.rstd1, norm1.gamma, s.dx, dz1, r0, r1, c);
-            } else {
-                RowMath.add(s.din1, dz1, s.dx, r0, r1, c);
-            }
-        });
-        // 4. Parameter gradients, each worker a share of every weight's rows and every bias's columns.
-        Buf in1 = pre ? s.in1 : s.xb, in2 = pre ? s.in2 : s.x1;
-        Buf dz1 = pre ? s.dx1 : s.dz1, dz2 = pre ? s.dyb : s.dz2;
-        int parts = parallel.threads();
-        parallel.forRange(parts, (w0, w1) -> {
-            for (int w = w0; w < w1; w++) {
-                linear2.backwardWeights(state, dz2, s.g, s.n, parts, w);
-                linear1.backwardWeights(state, s.dg, in2, s.n, parts, w);
-                out.backwardWeights(state, dz1, s.o, s.n, parts, w);
-                q.backwardWeights(state, s.dq, in1, s.n, parts, w);
-                k.backwardWeights(state, s.dk, in1, s.n, parts, w);
-                v.backwardWeights(state, s.dv, in1, s.n, parts, w);
-                int c0 = Parallel.split(c, parts, w), c1 = Parallel.split(c, parts, w + 1);
-                norm1.backwardParams(state, pre ? s.din1 : s.dx1, s.xhat1, s.n, c, c0, c1);
-                norm2.backwardParams(state, pre ? s.din2 : s.dyb, s.xhat2, s.n, c, c0, c1);
-            }
-        });
-    }
-
-    private void attentionBack(Activations s, int p0, int p1) {
-        int t = s.t, c = config.dModel(), h = config.heads(), d = c / h;
-        double scale = 1 / Math.sqrt(d);
-        for (int pair = p0; pair < p1; pair++) {
-            long rows = (long) (pair / h) * t * c + (long) (pair % h) * d;
-            long scores = (long) pair * t * t;
-            Blas.gemm(false, true, t, t, d, 1, s.dout, rows, c, s.v, rows, c, 0, s.dp, scores, t); // dP = dO V^T
-            Blas.gemm(true, false, t, d, t, 1, s.p, scores, t, s.dout, rows, c, 0, s.dv, rows, c); // dV = P^T dO
-            for (int i = 0; i < t; i++) {
-                RowMath.softmaxBackRow(s.p, s.dp, (int) scores + i * t, t);
-            }
-            Blas.gemm(false, false, t, d, t, scale, s.dp, scores, t, s.k, rows, c, 0, s.dq, rows, c); // dQ = dS K
-            Blas.gemm(true, false, t, d, t, scale, s.dp, scores, t, s.q, rows, c, 0, s.dk, rows, c); // dK = dS^T Q
-        }
     }
 
     // ---- parameters ----------------------------------------------------------------------------
@@ -531,7 +658,7 @@ public final class FastBlock {
                     (long) r0 * in, in);
         }
 
-        /** Part {@code part} of {@code parts} of dW = dy^T x (its rows) and db = column sums of dy. */
+        /** Part {@code part} of {@code parts} of dW = dy^T x (its rows) and db = column sums of dy, over n rows. */
         void backwardWeights(State state, Buf dy, Buf x, int n, int parts, int part) {
             int o0 = Parallel.split(out, parts, part), o1 = Parallel.split(out, parts, part + 1);
             Blas.gemm(true, false, o1 - o0, in, n, 1, dy, o0, out, x, 0, in, 0, state.grad(name + ".weight"),
@@ -561,52 +688,83 @@ public final class FastBlock {
     }
 
     /**
-     * The activations of one call, in flat arrays with room for {@code rowCap} rows and {@code pairCap}
-     * score elements: rows [N, C] or [N, F], scores [B, H, T, T]. Reused while a new (B, T) fits, so
-     * decoding (T = 1, then the prompt's T) and variable batches allocate rarely; the backward pass's
-     * arrays are made on its first call.
+     * One sublayer's rows [N, C]: its input stream {@code s}, the function's input {@code a} (= norm(s),
+     * pre-LN), the norm's xhat and rstd, {@code z} = s + f (first f itself), the output {@code out} (= z
+     * pre-LN, norm(z) post-LN); backward: the gradient at the output {@code dOut}, at z {@code dz}
+     * (post-LN), at the function's input {@code dfin}.
+     */
+    private final class Sub {
+        Buf s, a, xhat, rstd, z, out, dOut, dz, dfin;
+    }
+
+    /**
+     * The activations of one call, in flat arrays with room for {@code rowCap} rows, {@code pairCap} self
+     * scores, {@code memCap} memory rows and {@code crossCap} cross scores: rows [N, C] or [N, F], scores
+     * [B, H, T, T] and [B, H, T, S]. Reused while a new shape fits, so decoding (T = 1, then the prompt's T)
+     * and variable batches allocate rarely; the backward pass's arrays are made on its first call.
      */
     private final class Activations {
-        final int rowCap;
-        final long pairCap;
-        int b, t, n;
-        final Buf xb, in1, xhat1, rstd1, q, k, v, p, o, z1, x1, in2, xhat2, rstd2, h, g, cdf, z2, y;
-        Buf dyb, dz2, dg, din2, dx1, dz1, dout, dp, dq, dk, dv, din1, dx;
+        final int rowCap, memCap;
+        final long pairCap, crossCap;
+        int b, t, s, n;
+        final Sub self = new Sub(), crs, ff = new Sub();
+        final Buf xb, q, k, v, p, o, cq, ck, cv, p2, o2, memb, h, g, cdf, y;
+        Buf dyb, dg, dout, dp, dq, dk, dv, dx, do2, dp2, dcq, dck, dcv, dmem;
         boolean causal, forwarded;
-        Buf keep;
+        Buf keep, memKeep;
 
-        Activations(int rowCap, long pairCap) {
+        Activations(int rowCap, long pairCap, int memCap, long crossCap) {
             this.rowCap = rowCap;
             this.pairCap = pairCap;
+            this.memCap = memCap;
+            this.crossCap = crossCap;
             int c = config.dModel(), f = config.ffDim();
             xb = rows(c);
-            in1 = rows(c);
-            xhat1 = rows(c);
-            rstd1 = rows(1);
+            crs = cross ? new Sub() : null;
+            forwardSub(self, xb);
             q = rows(c);
             k = rows(c);
             v = rows(c);
             p = flat(pairCap);
             o = rows(c);
-            z1 = rows(c);
-            x1 = rows(c);
-            in2 = rows(c);
-            xhat2 = rows(c);
-            rstd2 = rows(1);
+            if (cross) {
+                forwardSub(crs, self.out);
+                cq = rows(c);
+                memb = flat((long) memCap * c);
+                ck = flat((long) memCap * c);
+                cv = flat((long) memCap * c);
+                p2 = flat(crossCap);
+                o2 = rows(c);
+            } else {
+                cq = ck = cv = p2 = o2 = memb = null;
+            }
+            forwardSub(ff, cross ? crs.out : self.out);
             h = rows(f);
             g = rows(f);
             cdf = config.activation() == Activation.GELU ? rows(f) : null;
-            z2 = rows(c);
-            y = rows(c);
+            y = ff.out;
         }
 
-        /** Whether (b, t) fits; if so, it becomes the current shape. */
-        boolean fit(int b, int t) {
-            if ((long) b * t > rowCap || (long) b * config.heads() * t * t > pairCap) {
+        private void forwardSub(Sub u, Buf input) {
+            int c = config.dModel();
+            u.s = input;
+            u.a = config.normFirst() ? rows(c) : input;
+            u.xhat = rows(c);
+            u.rstd = rows(1);
+            u.z = rows(c);
+            u.out = config.normFirst() ? u.z : rows(c);
+        }
+
+        /** Whether (b, t, s) fits; if so, it becomes the current shape. */
+        boolean fit(int b, int t, int s) {
+            long heads = config.heads();
+            if ((long) b * t > rowCap || b * heads * t * t > pairCap || (long) b * s > memCap
+                    || b * heads * t * s > crossCap) {
                 return false;
             }
             this.b = b;
             this.t = t;
+            this.s = s;
             this.n = b * t;
             return true;
         }
@@ -617,18 +775,31 @@ public final class FastBlock {
             }
             int c = config.dModel(), f = config.ffDim();
             dyb = rows(c);
-            dz2 = rows(c);
+            backwardSub(self, rows(c));
+            if (cross) {
+                backwardSub(crs, rows(c));
+                do2 = rows(c);
+                dp2 = flat(crossCap);
+                dcq = rows(c);
+                dck = flat((long) memCap * c);
+                dcv = flat((long) memCap * c);
+                dmem = flat((long) memCap * c);
+            }
+            backwardSub(ff, dyb);
             dg = rows(f);
-            din2 = rows(c);
-            dx1 = rows(c);
-            dz1 = rows(c);
             dout = rows(c);
             dp = flat(pairCap);
             dq = rows(c);
             dk = rows(c);
             dv = rows(c);
-            din1 = rows(c);
             dx = rows(c);
+        }
+
+        private void backwardSub(Sub u, Buf dOut) {
+            int c = config.dModel();
+            u.dOut = dOut;
+            u.dz = config.normFirst() ? null : rows(c);
+            u.dfin = rows(c);
         }
 
         private Buf rows(int width) {
@@ -641,16 +812,19 @@ public final class FastBlock {
     }
 
     /**
-     * Activations with room for (b, t): the current ones if they fit, else new ones; what outgrew its room
+     * Activations with room for (b, t, s): the current ones if they fit, else new ones; what outgrew its room
      * gets up to twice what is needed, so a growing T (recomputing a prefix) reallocates only now and then.
      */
-    private Activations fit(Activations current, int b, int t) {
-        if (current != null && current.fit(b, t)) {
+    private Activations fit(Activations current, int b, int t, int s) {
+        if (current != null && current.fit(b, t, s)) {
             return current;
         }
-        Activations fresh = new Activations((int) grow(b * t, current == null ? 0 : current.rowCap),
-                grow((long) b * config.heads() * t * t, current == null ? 0 : current.pairCap));
-        fresh.fit(b, t);
+        long heads = config.heads();
+        Activations fresh = new Activations((int) grow((long) b * t, current == null ? 0 : current.rowCap),
+                grow(b * heads * t * t, current == null ? 0 : current.pairCap),
+                (int) grow((long) b * s, current == null ? 0 : current.memCap),
+                grow(b * heads * t * s, current == null ? 0 : current.crossCap));
+        fresh.fit(b, t, s);
         return fresh;
     }
 
@@ -668,5 +842,4 @@ public final class FastBlock {
         INDArray flat = buf.array.reshape(buf.array.length());
         return (length == flat.length() ? flat : flat.get(org.nd4j.linalg.indexing.NDArrayIndex.interval(0, length)))
                 .reshape('c', shape);
-    }
-}
+    }}

@@ -20,51 +20,63 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
- * The fast path against PyTorch 1.13's {@code TransformerEncoderLayer} on the committed encoder cases
- * of src/test/python/gen_parity_fixtures.py (pre/post-LN, GELU/ReLU, key padding, causal): output and
- * the gradients of sum(output * grad_output) for every parameter and the input, relative to each
+ * The engine's block against PyTorch 1.13's {@code TransformerEncoderLayer} and {@code
+ * TransformerDecoderLayer} on the committed cases of src/test/python/gen_parity_fixtures.py (pre/post-LN,
+ * GELU/ReLU, key padding of target and memory, causal): output and the gradients of sum(output *
+ * grad_output) for every parameter, the input and the memory, relative to each
  * reference tensor's largest value, within 1e-8 in float64 and 1e-4 in float32 (TorchParityTest's bounds).
  */
 class FastBlockParityTest {
-    static List<Path> encoderCases() throws IOException {
-        return ParityFixtures.cases("enc_.*\\.json");
+    static List<Path> blockCases() throws IOException {
+        return ParityFixtures.cases("(enc|dec)_.*\\.json");
     }
 
     @ParameterizedTest(name = "{0}")
-    @MethodSource("encoderCases")
+    @MethodSource("blockCases")
     void matchesPyTorch(Path json) {
         ParityCase c = ParityCase.load(json);
         DataType type = c.dataType();
         int d = c.integer("d_model");
-        TransformerBlock block = TransformerBlock.create(new TransformerBlock.Config(TransformerBlock.Kind.ENCODER, d,
+        boolean decoder = c.string("kind", "").equals("decoder_layer");
+        String in = decoder ? "tgt" : "src";
+        TransformerBlock block = TransformerBlock.create(new TransformerBlock.Config(decoder
+                ? TransformerBlock.Kind.DECODER : TransformerBlock.Kind.ENCODER, d,
                 c.integer("nhead"), c.integer("dim_feedforward"), Activation.parse(c.string("activation", "relu")),
                 c.flag("norm_first", false), false, 0, 0, c.number("layer_norm_eps", 1e-5), true, false), type);
         block.loadParameters(TorchNames.toAttn4j(c.group("param"), ""));
-        INDArray src = c.array("in/src", 3).castTo(type);
-        AttentionMask<INDArray> mask = c.has("in/src_key_padding_mask")
-                ? AttentionMask.ofPadding(c.array("in/src_key_padding_mask", 2).castTo(type).rsub(1.0))
+        INDArray src = c.array("in/" + in, 3).castTo(type);
+        AttentionMask<INDArray> mask = c.has("in/" + in + "_key_padding_mask")
+                ? AttentionMask.ofPadding(c.array("in/" + in + "_key_padding_mask", 2).castTo(type).rsub(1.0))
                 : AttentionMask.none();
+        INDArray memory = decoder ? c.array("in/memory", 3).castTo(type) : null;
+        INDArray memoryKeep = decoder && c.has("in/memory_key_padding_mask")
+                ? c.array("in/memory_key_padding_mask", 2).castTo(type).rsub(1.0) : null;
         if (c.flag("causal", false)) {
             mask = mask.withCausal();
         }
         FastBlock fast = FastBlock.of(block, new Parallel(2));
+        FastBlock.State state = fast.newState();
         double tolerance = type == DataType.DOUBLE ? 1e-8 : 1e-4;
         List<String> report = new ArrayList<>();
-        double worst = err("output", fast.forward(src, mask).output(), c.array("out/output", 3), report);
-        INDArray dx = fast.backward(c.array("in/grad_output", 3).castTo(type));
+        double worst = err("output", fast.forward(state, src, mask, memory, memoryKeep).output(),
+                c.array("out/output", 3), report);
+        INDArray dx = fast.backward(state, c.array("in/grad_output", 3).castTo(type));
         for (Map.Entry<String, INDArray> e : c.group("grad").entrySet()) {
             INDArray actual;
-            if (e.getKey().equals("src")) {
+            if (e.getKey().equals(in)) {
                 actual = dx;
+            } else if (e.getKey().equals("memory")) {
+                actual = state.memoryGradient();
             } else { // in_proj_* are q, k and v joined: compare them joined, as TorchParity does
                 INDArray[] parts = TorchNames.toAttn4j(Map.of(e.getKey(), e.getValue()), "").keySet().stream()
-                        .map(fast.gradients()::get).toArray(INDArray[]::new);
+                        .map(state.gradients()::get).toArray(INDArray[]::new);
                 actual = parts.length == 1 ? parts[0] : Nd4j.concat(0, parts);
             }
             worst = Math.max(worst, err("grad/" + e.getKey(), actual, e.getValue(), report));
         }
         assertTrue(worst <= tolerance, c.name() + " worst " + worst + " > " + tolerance + ": " + report);
-        assertTrue(report.size() >= 13, "output, input and 12 parameter gradients compared: " + report);
+        assertTrue(report.size() >= (decoder ? 20 : 13), "output, input (and memory) and every parameter gradient "
+                + "compared: " + report);
     }
 
     private static double err(String what, INDArray actual, INDArray expected, List<String> report) {

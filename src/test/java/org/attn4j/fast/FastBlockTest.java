@@ -221,12 +221,16 @@ class FastBlockTest {
         fast.forward(Nd4j.zeros(DataType.FLOAT, 2, 3, 8), AttentionMask.none());
         assertMessage(IllegalArgumentException.class, "gradOutput: expected shape [2, 3, 8], given [2, 3, 9]",
                 () -> fast.backward(Nd4j.zeros(DataType.FLOAT, 2, 3, 9)));
-        assertMessage(IllegalArgumentException.class, "a DECODER block (cross-attention) has no fast path",
-                () -> FastBlock.of(TransformerBlock.create(TransformerBlock.Config.decoder(8, 2, 16), DataType.FLOAT)));
-        assertMessage(IllegalArgumentException.class, "activation SWIGLU has no fast path",
+        FastBlock decoder = FastBlock.of(TransformerBlock.create(TransformerBlock.Config.decoder(8, 2, 16), DataType.FLOAT));
+        assertMessage(IllegalArgumentException.class, "a DECODER block attends to a memory",
+                () -> decoder.forward(Nd4j.zeros(DataType.FLOAT, 1, 2, 8), AttentionMask.none()));
+        assertMessage(IllegalArgumentException.class, "memory: expected [B=1, S, dModel=8], given [2, 3, 8]",
+                () -> decoder.forward(decoder.newState(), Nd4j.zeros(DataType.FLOAT, 1, 2, 8), AttentionMask.none(),
+                        Nd4j.zeros(DataType.FLOAT, 2, 3, 8), null));
+        assertMessage(IllegalArgumentException.class, "activation SWIGLU is not on the engine",
                 () -> FastBlock.of(TransformerBlock.create(TransformerBlock.Config.encoder(8, 2, 16)
                         .withActivation(Activation.SWIGLU), DataType.FLOAT)));
-        assertMessage(IllegalArgumentException.class, "rotary positions have no fast path",
+        assertMessage(IllegalArgumentException.class, "rotary positions are not on the engine",
                 () -> FastBlock.of(TransformerBlock.create(TransformerBlock.Config.encoder(8, 2, 16).withRotary(true),
                         DataType.FLOAT)));
         FastBlock dropout = FastBlock.of(TransformerBlock.create(TransformerBlock.Config.encoder(8, 2, 16)
