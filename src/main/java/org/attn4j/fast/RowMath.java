@@ -123,6 +123,13 @@ final class RowMath {
     }
 
     /** out = a + b element-wise over rows (out may be a or b). */
+    /** b[i] = value for i in [from, to). */
+    static void fill(Buf b, int from, int to, double value) {
+        for (int i = from; i < to; i++) {
+            b.put(i, value);
+        }
+    }
+
     static void add(Buf a, Buf b, Buf out, int r0, int r1, int width) {
         if (vector(a)) {
             VectorMath.add(a, b, out, r0 * width, r1 * width);

@@ -31,6 +31,16 @@ public final class Encoder extends Module {
                 : null;
     }
 
+    /** The blocks, first to last. */
+    public List<TransformerBlock> blocks() {
+        return List.copyOf(layers);
+    }
+
+    /** The final norm (pre-LN), or null. */
+    public LayerNorm norm() {
+        return norm;
+    }
+
     /** {@code x [B, S, C]} with its padding mask {@code keep [B, S]} (1 = real token). */
     public Output forward(SDVariable x, SDVariable keep) {
         List<SDVariable> weights = new ArrayList<>();

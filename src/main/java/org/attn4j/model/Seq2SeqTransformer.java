@@ -69,6 +69,11 @@ public final class Seq2SeqTransformer extends TransformerModel {
     }
 
     @Override
+    protected EncoderParts encoderParts() {
+        return new EncoderParts(sourceEmbedding, sourcePositions, encoder.blocks(), encoder.norm());
+    }
+
+    @Override
     protected List<SDVariable> encoderSelfWeights() {
         return encoderSelf;
     }

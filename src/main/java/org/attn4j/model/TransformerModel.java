@@ -38,7 +38,7 @@ public abstract class TransformerModel extends Module {
     private DecodeGraph full, step;
     private volatile boolean fastDecoding = true;
     private org.attn4j.fast.FastDecoder fast; // built on first use where it covers the model
-    private org.attn4j.fast.FastLanguageModel engine; // built with the first engine state
+    private org.attn4j.fast.FastTransformer engine; // built with the first engine state
 
     protected TransformerModel(ModelConfig config, DataType dataType) {
         super(SameDiff.create(), "", dataType);
@@ -196,10 +196,10 @@ public abstract class TransformerModel extends Module {
      * this model.
      */
     public static final class EngineState {
-        private final org.attn4j.fast.FastLanguageModel.State state;
+        private final org.attn4j.fast.FastTransformer.State state;
         private final Map<String, INDArray> gradients = new LinkedHashMap<>();
 
-        private EngineState(org.attn4j.fast.FastLanguageModel.State state) {
+        private EngineState(org.attn4j.fast.FastTransformer.State state) {
             this.state = state;
         }
     }
@@ -216,16 +216,28 @@ public abstract class TransformerModel extends Module {
 
     /** Why the engine cannot train this model, or null if it can. */
     public String engineUnsupported() {
-        if (config.isSeq2Seq()) {
-            return "an encoder-decoder model is not yet on the engine";
-        }
         if (config.positions() == PositionalEncoding.ROTARY) {
             return "rotary positions are not yet on the engine";
         }
         if (config.dropout() > 0) {
             return "embedding dropout " + config.dropout() + " is not yet on the engine";
         }
-        return org.attn4j.fast.FastLanguageModel.unsupported(decoder.blocks());
+        String why = org.attn4j.fast.FastTransformer.unsupported(decoder.blocks());
+        EncoderParts e = encoderParts();
+        return why != null || e == null ? why : org.attn4j.fast.FastTransformer.unsupported(e.blocks());
+    }
+
+    /**
+     * What an encoder-decoder adds: the source embedding and positions, the encoder's blocks and final
+     * norm (null: post-LN).
+     */
+    protected record EncoderParts(Embedding embedding, Positions positions, List<org.attn4j.nn.TransformerBlock> blocks,
+            LayerNorm norm) {
+    }
+
+    /** The encoder's parts, or null for a language model. */
+    protected EncoderParts encoderParts() {
+        return null;
     }
 
     /** A new engine workspace, or null where the engine does not cover this model ({@link #engineUnsupported}). */
@@ -235,12 +247,28 @@ public abstract class TransformerModel extends Module {
         }
         synchronized (this) {
             if (engine == null) {
-                engine = new org.attn4j.fast.FastLanguageModel(decoder.blocks(), engineWeights(),
-                        org.attn4j.fast.Parallel.shared());
+                EncoderParts e = encoderParts();
+                engine = e == null ? new org.attn4j.fast.FastTransformer(decoder.blocks(), engineWeights(),
+                        org.attn4j.fast.Parallel.shared())
+                        : new org.attn4j.fast.FastTransformer(e.blocks(), weights(e.embedding(), e.positions(),
+                                e.norm(), null), decoder.blocks(), engineWeights(), org.attn4j.fast.Parallel.shared());
             }
         }
         EngineState s = new EngineState(engine.newState());
-        org.attn4j.fast.FastLanguageModel.Gradients g = s.state.gradients();
+        EncoderParts e = encoderParts();
+        if (e != null) {
+            org.attn4j.fast.FastTransformer.Gradients g = s.state.encoderGradients();
+            put(s.gradients, e.embedding(), g.embedding());
+            if (g.positions() != null) {
+                put(s.gradients, e.positions(), g.positions());
+            }
+            if (e.norm() != null) {
+                e.norm().parameters().keySet().forEach(k -> s.gradients.put(k, k.endsWith("weight") ? g.normWeight()
+                        : g.normBias()));
+            }
+            g.blocks().forEach(s.gradients::putAll);
+        }
+        org.attn4j.fast.FastTransformer.Gradients g = s.state.gradients();
         put(s.gradients, embedding, g.embedding());
         if (g.positions() != null) {
             put(s.gradients, positions, g.positions());
@@ -265,8 +293,17 @@ public abstract class TransformerModel extends Module {
      * and (when {@code withGradients}) every parameter's gradient. Targets equal to the padding id are
      * not counted; inputs equal to it are masked as keys.
      */
-    public LossAndGradients lossAndGradients(EngineState s, INDArray input, INDArray target, double smoothing,
-            boolean withGradients) {
+    public LossAndGradients lossAndGradients(EngineState s, INDArray source, INDArray input, INDArray target,
+            double smoothing, boolean withGradients) {
+        if (config.isSeq2Seq()) {
+            checkIds("source", source, config.sourceVocab());
+            if (source.size(0) != input.size(0)) {
+                throw new IllegalArgumentException("source has batch size " + source.size(0)
+                        + " but the target input has " + input.size(0));
+            }
+        } else if (source != null) {
+            throw new IllegalArgumentException("A LanguageModel takes no source sequence; pass null");
+        }
         checkIds("input", input, config.targetVocab());
         checkIds("target", target, config.targetVocab());
         if (!java.util.Arrays.equals(input.shape(), target.shape())) {
@@ -277,7 +314,8 @@ public abstract class TransformerModel extends Module {
             throw new IllegalArgumentException("label smoothing must be in [0, 1), got " + smoothing);
         }
         int pad = config.padId();
-        double loss = engine.forward(s.state, input.toIntMatrix(), target.toIntMatrix(), pad, smoothing);
+        double loss = engine.forward(s.state, source == null ? null : source.toIntMatrix(), input.toIntMatrix(),
+                target.toIntMatrix(), pad, smoothing);
         if (withGradients) {
             engine.backward(s.state, pad, smoothing);
         }
@@ -285,22 +323,25 @@ public abstract class TransformerModel extends Module {
     }
 
     private org.attn4j.fast.FastDecoder.Weights engineWeights() {
-        Map<String, INDArray> p = new java.util.HashMap<>();
-        parameters().forEach((k, v) -> p.put(k, v.getArr()));
+        return weights(embedding, positions, decoder.norm(), head);
+    }
+
+    /** The engine's view of one stack's arrays: embedding, positions, final norm (or null), head (null: tied or none). */
+    private org.attn4j.fast.FastDecoder.Weights weights(Embedding e, Positions p, LayerNorm norm, Linear head) {
         INDArray table = switch (config.positions()) {
-            case LEARNED -> positions.parameters().values().iterator().next().getArr();
+            case LEARNED -> p.parameters().values().iterator().next().getArr();
             case SINUSOIDAL -> Positions.sinusoidal(config.maxLen(), config.dModel()).castTo(dataType);
             default -> null;
         };
-        LayerNorm norm = decoder.norm();
-        INDArray table0 = embedding.parameters().values().iterator().next().getArr();
+        INDArray embeddingTable = e.parameters().values().iterator().next().getArr();
         Map<String, SDVariable> normP = norm == null ? Map.of() : norm.parameters();
         Map<String, SDVariable> headP = head == null ? Map.of() : head.parameters();
-        return new org.attn4j.fast.FastDecoder.Weights(table0, config.scaleEmbedding(), table,
+        boolean tied = head == null && e == embedding;
+        return new org.attn4j.fast.FastDecoder.Weights(embeddingTable, config.scaleEmbedding(), table,
                 config.positions() == PositionalEncoding.LEARNED,
                 norm == null ? null : arr(normP, "weight"), norm == null ? null : arr(normP, "bias"), config.eps(),
-                head == null ? table0 : arr(headP, "weight"), head == null ? null : arr(headP, "bias"),
-                positions.maxLen());
+                head == null ? (tied ? embeddingTable : null) : arr(headP, "weight"), head == null ? null : arr(headP, "bias"),
+                p.maxLen());
     }
 
     private static INDArray arr(Map<String, SDVariable> params, String suffix) {

@@ -241,10 +241,7 @@ public final class Trainer {
 
     /** The engine's loss and gradients (views of its state's arrays). */
     private BatchGradients compute(Batch batch) {
-        if (batch.source() != null) {
-            throw new IllegalArgumentException("A LanguageModel takes no source sequence; the batch has one");
-        }
-        TransformerModel.LossAndGradients r = model.lossAndGradients(engine, batch.input(), batch.target(),
+        TransformerModel.LossAndGradients r = model.lossAndGradients(engine, batch.source(), batch.input(), batch.target(),
                 config.labelSmoothing(), true);
         return new BatchGradients(r.loss(), r.gradients(), r.tokens());
     }
@@ -322,7 +319,7 @@ public final class Trainer {
     /** Mean loss on a batch without updating or dropout. */
     public double evaluateLoss(Batch batch) {
         if (engine != null) {
-            return model.graphLock().write(() -> model.lossAndGradients(engine, batch.input(), batch.target(),
+            return model.graphLock().write(() -> model.lossAndGradients(engine, batch.source(), batch.input(), batch.target(),
                     config.labelSmoothing(), false).loss());
         }
         String loss = graphLoss();

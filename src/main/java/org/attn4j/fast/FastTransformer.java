@@ -1,0 +1,466 @@
+package org.attn4j.fast;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import org.attn4j.nn.AttentionMask;
+import org.attn4j.nn.TransformerBlock;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * Training forward and backward of a whole model on the engine, as llm.c's {@code gpt2_forward} and
+ * {@code gpt2_backward}: a decoder-only language model, or an encoder-decoder, every step written out
+ * on the model's own parameter arrays.
+ *
+ * <pre>
+ *   memory = encoder stack of the source (encoder-decoder only)     [B S, C]
+ *   x0     = E[ids] * scale + P[t]                                   [N, C]   (N = B T rows)
+ *   x      = block_L(... block_1(x0))                                [N, C]   causal, key padding where ids == pad,
+ *                                                                             cross-attention over memory
+ *   h      = pre-LN ? norm(x) : x                                    [N, C]
+ *   logits = h W^T + b                                               [N, V]   (W = E when tied)
+ *   loss   = mean over rows whose target != pad of (1 - s) (-log p[target]) + s mean_v(-log p[v])
+ * </pre>
+ * The encoder stack is the same: embedding, positions, self-attention blocks (key padding of the
+ * source), final norm. Activations and gradients live in a {@link State} the caller owns, so threads
+ * training copies of one model's weights, or one trainer and any number of decoders, share nothing.
+ * What it does not cover (dropout, rotary positions, activations other than GELU and ReLU) is named by
+ * {@link #unsupported}.
+ */
+public final class FastTransformer {
+    private final Stack encoder, decoder; // encoder: null for a language model
+    private final FastDecoder.Weights w;
+    private final Parallel parallel;
+    private final DataType type;
+    private final int width, vocab;
+    private static final int ROW_GRAIN = 8;
+
+    /** A decoder-only model: {@code blocks} are causal self-attention blocks. */
+    public FastTransformer(List<TransformerBlock> blocks, FastDecoder.Weights weights, Parallel parallel) {
+        this(List.of(), null, blocks, weights, parallel);
+    }
+
+    /**
+     * An encoder-decoder: the encoder's blocks and weights (embedding, positions, final norm; no head) and
+     * the decoder's, whose blocks attend to the encoder's output.
+     */
+    public FastTransformer(List<TransformerBlock> encoderBlocks, FastDecoder.Weights encoderWeights,
+            List<TransformerBlock> blocks, FastDecoder.Weights weights, Parallel parallel) {
+        this.parallel = parallel;
+        this.w = weights;
+        this.type = weights.embedding().dataType();
+        this.width = (int) weights.embedding().size(1);
+        this.vocab = (int) weights.headWeight().size(0);
+        this.encoder = encoderWeights == null ? null : new Stack(encoderBlocks, encoderWeights);
+        this.decoder = new Stack(blocks, weights);
+    }
+
+    /** Why these blocks cannot be trained here, or null if they can. */
+    public static String unsupported(List<TransformerBlock> blocks) {
+        for (TransformerBlock b : blocks) {
+            var why = FastBlock.unsupported(b.config(), true);
+            if (why.isPresent()) {
+                return "block '" + b.name() + "': " + why.get();
+            }
+        }
+        return null;
+    }
+
+    /**
+     * Gradients of the last backward, views of a state's arrays.
+     *
+     * @param embedding  {@code [V, C]} (includes the head's share when tied)
+     * @param positions  {@code [maxLen, C]}, or null (positions not learned)
+     * @param normWeight {@code [C]}, or null (post-LN: no final norm); likewise normBias
+     * @param headWeight {@code [V, C]}, or null when tied or for an encoder; likewise headBias
+     * @param blocks     per block, by the block's full parameter names
+     */
+    public record Gradients(INDArray embedding, INDArray positions, INDArray normWeight, INDArray normBias,
+            INDArray headWeight, INDArray headBias, List<Map<String, INDArray>> blocks) {
+    }
+
+    /** Embedding, positions, blocks and final norm: an encoder, or a decoder before its head. */
+    private final class Stack {
+        final List<FastBlock> blocks = new ArrayList<>();
+        final FastDecoder.Weights w;
+        final boolean causal;
+
+        Stack(List<TransformerBlock> blocks, FastDecoder.Weights w) {
+            for (TransformerBlock b : blocks) {
+                this.blocks.add(FastBlock.of(b, parallel));
+            }
+            this.w = w;
+            this.causal = !blocks.isEmpty() && blocks.get(0).config().causal();
+        }
+    }
+
+    /** One stack's activations and gradients in a state. */
+    private final class StackState {
+        final Stack stack;
+        final List<FastBlock.State> blockStates = new ArrayList<>();
+        final Gradients gradients;
+        final Buf dEmbedding, dPositions, dNormW, dNormB;
+        int capacity, b, t, n;
+        Buf x0, x, h, xhat, rstd, dh, dx;
+        int[] ids;
+        INDArray keep; // [B, T] key padding (1 = real token), or null
+        boolean tiedHead;
+
+        StackState(Stack stack, boolean head) {
+            this.stack = stack;
+            List<Map<String, INDArray>> blockGrads = new ArrayList<>();
+            for (FastBlock block : stack.blocks) {
+                FastBlock.State s = block.newState();
+                blockStates.add(s);
+                blockGrads.add(s.gradients());
+            }
+            FastDecoder.Weights sw = stack.w;
+            tiedHead = head && sw.headWeight() == sw.embedding();
+            gradients = new Gradients(zerosLike(sw.embedding()), sw.learnedPositions() ? zerosLike(sw.positions()) : null,
+                    zerosLike(sw.normWeight()), zerosLike(sw.normBias()), head && !tiedHead ? zerosLike(sw.headWeight())
+                            : null, head ? zerosLike(sw.headBias()) : null, blockGrads);
+            dEmbedding = Buf.of(gradients.embedding());
+            dPositions = buf(gradients.positions());
+            dNormW = buf(gradients.normWeight());
+            dNormB = buf(gradients.normBias());
+        }
+
+        void fit(int batch, int time) {
+            b = batch;
+            t = time;
+            n = batch * time;
+            if (n <= capacity) {
+                return;
+            }
+            capacity = n;
+            x0 = rows(capacity, width);
+            x = rows(capacity, width);
+            h = rows(capacity, width);
+            xhat = rows(capacity, width);
+            rstd = rows(capacity, 1);
+            dh = rows(capacity, width);
+            dx = rows(capacity, width);
+        }
+
+        /** The stack's output rows: the final norm's, or the last block's. */
+        Buf output() {
+            return stack.w.normWeight() != null ? h : x;
+        }
+    }
+
+    /** One caller's activations and gradients; reused while the batch shape fits. */
+    public final class State {
+        private final StackState enc, dec;
+        private final Gradients gradients, encoderGradients;
+        private final Buf dHeadW, dHeadB;
+        private int capacity, counted;
+        private Buf logits, rowLoss, dMemory;
+        private int[] targets;
+        private boolean forwarded;
+
+        private State() {
+            enc = encoder == null ? null : new StackState(encoder, false);
+            dec = new StackState(decoder, true);
+            gradients = dec.gradients;
+            encoderGradients = enc == null ? null : enc.gradients;
+            dHeadW = dec.tiedHead ? dec.dEmbedding : Buf.of(gradients.headWeight());
+            dHeadB = buf(gradients.headBias());
+        }
+
+        /** The last backward's gradients of the decoder side (embedding, positions, blocks, norm, head). */
+        public Gradients gradients() {
+            return gradients;
+        }
+
+        /** The last backward's gradients of the encoder side, or null for a language model. */
+        public Gradients encoderGradients() {
+            return encoderGradients;
+        }
+
+        /** Non-padding targets of the last forward (what the loss is the mean over). */
+        public int counted() {
+            return counted;
+        }
+
+        /**
+         * The logits {@code [B, T, V]} of the last forward without targets, a view of this state's array (a
+         * forward with targets turns them into probabilities, and its backward into their gradient).
+         */
+        public INDArray logits() {
+            return FastBlock.view(logits, dec.b, dec.t, vocab);
+        }
+
+        private void fit(int n) {
+            if (n <= capacity) {
+                return;
+            }
+            capacity = n;
+            logits = rows(n, vocab);
+            rowLoss = rows(n, 1);
+        }
+    }
+
+    /** A new state for one caller. */
+    public State newState() {
+        return new State();
+    }
+
+    /**
+     * Forward of {@code ids [B][T]} (after {@code source [B][S]} is encoded, for an encoder-decoder; null
+     * otherwise) to the mean loss against {@code targets [B][T]}: rows whose target is {@code padId} are
+     * not counted (padId < 0: every row counts), with label smoothing {@code smoothing}. Keys whose id is
+     * padId are masked, in the source and the target. Without targets (null) it computes the logits only
+     * and returns NaN. Returns the loss (0 when no target counts).
+     */
+    public double forward(State s, int[][] source, int[][] ids, int[][] targets, int padId, double smoothing) {
+        if ((source == null) != (encoder == null)) {
+            throw new IllegalArgumentException(encoder == null ? "a language model takes no source"
+                    : "an encoder-decoder needs a source");
+        }
+        Blas.singleThreaded();
+        INDArray memory = null;
+        if (encoder != null) {
+            memory = stackForward(s.enc, source, padId, null, null);
+        }
+        stackForward(s.dec, ids, padId, memory, s.enc == null ? null : s.enc.keep);
+        StackState d = s.dec;
+        s.fit(d.n);
+        s.targets = targets == null ? null : flatten(targets, "target", d.b, d.t);
+        Buf hs = d.output();
+        Buf head = Buf.of(w.headWeight()), headBias = w.headBias() == null ? null : Buf.of(w.headBias());
+        parallel.forRange(d.n, ROW_GRAIN, (r0, r1) -> {
+            // logits = h W^T + b
+            Blas.gemm(false, true, r1 - r0, vocab, width, 1, hs, (long) r0 * width, width, head, 0, width, 0, s.logits,
+                    (long) r0 * vocab, vocab);
+            RowMath.addBias(s.logits, headBias, r0, r1, vocab);
+            if (s.targets != null) {
+                for (int r = r0; r < r1; r++) {
+                    s.rowLoss.put(r, rowLoss(s.logits, r, s.targets[r], padId, smoothing));
+                }
+            }
+        });
+        s.forwarded = true;
+        if (s.targets == null) {
+            return Double.NaN;
+        }
+        int count = 0;
+        double sum = 0;
+        for (int r = 0; r < d.n; r++) {
+            if (s.targets[r] != padId) {
+                count++;
+                sum += s.rowLoss.get(r);
+            }
+        }
+        s.counted = count;
+        return sum / Math.max(1, count);
+    }
+
+    /** Embedding, blocks and final norm of one stack; returns its output {@code [B, T, C]} (a view). */
+    private INDArray stackForward(StackState st, int[][] ids, int padId, INDArray memory, INDArray memoryKeep) {
+        FastDecoder.Weights sw = st.stack.w;
+        int batch = ids.length, time = ids[0].length;
+        if (time > sw.maxLen()) {
+            throw new IllegalArgumentException("a sequence has length " + time + " but the model's positions cover "
+                    + sw.maxLen() + " (maxLen)");
+        }
+        st.fit(batch, time);
+        st.ids = flatten(ids, "ids", batch, time);
+        // x0 = E[id] * scale + P[t]
+        double scale = sw.scaleEmbedding() ? Math.sqrt(width) : 1;
+        Buf table = Buf.of(sw.embedding()), pos = sw.positions() == null ? null : Buf.of(sw.positions());
+        parallel.forRange(st.n, ROW_GRAIN * 8, (r0, r1) -> {
+            for (int r = r0; r < r1; r++) {
+                int id = st.ids[r], o = r * width;
+                for (int j = 0; j < width; j++) {
+                    double e = table.get(id * width + j) * scale;
+                    st.x0.put(o + j, pos == null ? e : e + pos.get((r % st.t) * width + j));
+                }
+            }
+        });
+        AttentionMask<INDArray> mask = st.stack.causal ? AttentionMask.causalOnly() : AttentionMask.none();
+        st.keep = null;
+        if (padId >= 0 && Arrays.stream(st.ids).anyMatch(id -> id == padId)) {
+            st.keep = Nd4j.create(type, st.b, st.t);
+            Buf k = Buf.of(st.keep);
+            for (int r = 0; r < st.n; r++) {
+                k.put(r, st.ids[r] == padId ? 0 : 1);
+            }
+            mask = mask.withPadding(st.keep);
+        }
+        INDArray x = FastBlock.view(st.x0, st.b, st.t, width);
+        for (int i = 0; i < st.stack.blocks.size(); i++) {
+            FastBlock block = st.stack.blocks.get(i);
+            x = block.forward(st.blockStates.get(i), x, mask, memory, memoryKeep).output();
+        }
+        Buf xs = Buf.of(x);
+        Buf normW = sw.normWeight() == null ? null : Buf.of(sw.normWeight());
+        Buf normB = normW == null ? null : Buf.of(sw.normBias());
+        parallel.forRange(st.n, ROW_GRAIN, (r0, r1) -> {
+            RowMath.copy(xs, r0 * width, st.x, r0 * width, (r1 - r0) * width);
+            if (normW != null) { // h = norm(x)
+                RowMath.layerNorm(st.x, normW, normB, sw.eps(), st.h, st.xhat, st.rstd, r0, r1, width);
+            }
+        });
+        return FastBlock.view(st.output(), st.b, st.t, width);
+    }
+
+    /** Row r's loss; the row of logits becomes its softmax p, kept for the backward pass. */
+    private double rowLoss(Buf logits, int r, int target, int padId, double smoothing) {
+        int o = r * vocab;
+        double max = Double.NEGATIVE_INFINITY;
+        for (int v = 0; v < vocab; v++) {
+            max = Math.max(max, logits.get(o + v));
+        }
+        double sum = 0, meanLogit = 0;
+        for (int v = 0; v < vocab; v++) {
+            double z = logits.get(o + v);
+            meanLogit += z;
+            sum += Math.exp(z - max);
+        }
+        double logSum = max + Math.log(sum);
+        meanLogit /= vocab;
+        double nll = target == padId ? 0 : logSum - logits.get(o + target); // -log p[target]
+        for (int v = 0; v < vocab; v++) {
+            logits.put(o + v, Math.exp(logits.get(o + v) - logSum));
+        }
+        // -mean_v log p[v] = logSum - mean_v z
+        return (1 - smoothing) * nll + smoothing * (logSum - meanLogit);
+    }
+
+    /**
+     * Backward of the last {@link #forward} with targets: every parameter's gradient of the mean loss into
+     * {@link State#gradients()} and {@link State#encoderGradients()} (overwritten, not accumulated).
+     */
+    public void backward(State s, int padId, double smoothing) {
+        if (!s.forwarded || s.targets == null) {
+            throw new IllegalStateException("backward needs a forward with targets first");
+        }
+        Blas.singleThreaded();
+        StackState d = s.dec;
+        double inv = 1.0 / Math.max(1, s.counted), uniform = smoothing / vocab;
+        Buf hs = d.output();
+        Buf head = Buf.of(w.headWeight());
+        // dlogits = (p - (1 - s) onehot - s / V) / count, zero where the target is padding (in place of p)
+        parallel.forRange(d.n, ROW_GRAIN, (r0, r1) -> {
+            for (int r = r0; r < r1; r++) {
+                int o = r * vocab, target = s.targets[r];
+                boolean ignored = target == padId;
+                for (int v = 0; v < vocab; v++) {
+                    double g = s.logits.get(o + v) - uniform - (v == target ? 1 - smoothing : 0);
+                    s.logits.put(o + v, ignored ? 0 : g * inv);
+                }
+            }
+            // dh = dlogits W
+            Blas.gemm(false, false, r1 - r0, width, vocab, 1, s.logits, (long) r0 * vocab, vocab, head, 0, width, 0,
+                    d.dh, (long) r0 * width, width);
+        });
+        int parts = parallel.threads();
+        parallel.forRange(parts, (p0, p1) -> {
+            for (int p = p0; p < p1; p++) { // dW = dlogits^T h, db = column sums of dlogits (a share of W's rows each)
+                int v0 = Parallel.split(vocab, parts, p), v1 = Parallel.split(vocab, parts, p + 1);
+                Blas.gemm(true, false, v1 - v0, width, d.n, 1, s.logits, v0, vocab, hs, 0, width, 0, s.dHeadW,
+                        (long) v0 * width, width);
+                if (s.dHeadB != null) {
+                    RowMath.columnSums(s.logits, null, s.dHeadB, d.n, vocab, v0, v1);
+                }
+            }
+        });
+        StackState e = s.enc;
+        if (e != null) {
+            if (s.dMemory == null || s.dMemory.length < e.n * width) {
+                s.dMemory = rows(e.capacity, width);
+            }
+            RowMath.fill(s.dMemory, 0, e.n * width, 0);
+        }
+        stackBackward(d, s.dMemory, s.dHeadW == d.dEmbedding);
+        if (e != null) {
+            parallel.forRange(e.n, ROW_GRAIN, (r0, r1) -> RowMath.copy(s.dMemory, r0 * width, e.dh, r0 * width,
+                    (r1 - r0) * width));
+            stackBackward(e, null, false);
+        }
+    }
+
+    /**
+     * Backward of one stack from the gradient at its output (in {@code st.dh}): final norm, blocks (adding
+     * each block's memory gradient into {@code dMemory}), embedding and positions.
+     */
+    private void stackBackward(StackState st, Buf dMemory, boolean embeddingHasHeadShare) {
+        FastDecoder.Weights sw = st.stack.w;
+        int parts = parallel.threads();
+        if (sw.normWeight() != null) {
+            Buf gamma = Buf.of(sw.normWeight());
+            parallel.forRange(st.n, ROW_GRAIN, (r0, r1) ->  // dx = norm'(dh)
+                    RowMath.layerNormBack(st.dh, st.xhat, st.rstd, gamma, st.dx, null, r0, r1, width));
+            parallel.forRange(parts, (p0, p1) -> {
+                for (int p = p0; p < p1; p++) {
+                    int c0 = Parallel.split(width, parts, p), c1 = Parallel.split(width, parts, p + 1);
+                    RowMath.columnSums(st.dh, st.xhat, st.dNormW, st.n, width, c0, c1);
+                    RowMath.columnSums(st.dh, null, st.dNormB, st.n, width, c0, c1);
+                }
+            });
+        }
+        INDArray dx = FastBlock.view(sw.normWeight() != null ? st.dx : st.dh, st.b, st.t, width);
+        for (int i = st.stack.blocks.size() - 1; i >= 0; i--) {
+            FastBlock.State bs = st.blockStates.get(i);
+            dx = st.stack.blocks.get(i).backward(bs, dx);
+            if (dMemory != null) {
+                Buf dm = Buf.of(bs.memoryGradient());
+                parallel.forRange(dm.length, ROW_GRAIN * width, (i0, i1) -> RowMath.add(dMemory, dm, dMemory, i0, i1, 1));
+            }
+        }
+        Buf d0 = Buf.of(dx);
+        double scale = sw.scaleEmbedding() ? Math.sqrt(width) : 1;
+        // dE[id] += scale dx0[r], dP[t] += dx0[r]: each worker a share of the columns, so no two write one element
+        parallel.forRange(parts, (p0, p1) -> {
+            for (int p = p0; p < p1; p++) {
+                int c0 = Parallel.split(width, parts, p), c1 = Parallel.split(width, parts, p + 1);
+                for (int row = 0; !embeddingHasHeadShare && row < sw.embedding().size(0); row++) {
+                    RowMath.fill(st.dEmbedding, row * width + c0, row * width + c1, 0);
+                }
+                for (int row = 0; st.dPositions != null && row < sw.maxLen(); row++) {
+                    RowMath.fill(st.dPositions, row * width + c0, row * width + c1, 0);
+                }
+                for (int r = 0; r < st.n; r++) {
+                    int e = st.ids[r] * width, o = r * width, at = (r % st.t) * width;
+                    for (int j = c0; j < c1; j++) {
+                        double g = d0.get(o + j);
+                        st.dEmbedding.put(e + j, st.dEmbedding.get(e + j) + scale * g);
+                        if (st.dPositions != null) {
+                            st.dPositions.put(at + j, st.dPositions.get(at + j) + g);
+                        }
+                    }
+                }
+            }
+        });
+    }
+
+    private static int[] flatten(int[][] rows, String what, int batch, int time) {
+        if (rows.length != batch) {
+            throw new IllegalArgumentException(what + ": expected " + batch + " rows, given " + rows.length);
+        }
+        int[] flat = new int[batch * time];
+        for (int bi = 0; bi < batch; bi++) {
+            if (rows[bi].length != time) {
+                throw new IllegalArgumentException(what + ": every row must have " + time + " ids, row " + bi + " has "
+                        + rows[bi].length);
+            }
+            System.arraycopy(rows[bi], 0, flat, bi * time, time);
+        }
+        return flat;
+    }
+
+    private Buf rows(int n, int cols) {
+        return Buf.of(Nd4j.create(type, (long) Math.max(1, n) * cols));
+    }
+
+    private static INDArray zerosLike(INDArray a) {
+        return a == null ? null : Nd4j.zeros(a.dataType(), a.shape());
+    }
+
+    private static Buf buf(INDArray a) {
+        return a == null ? null : Buf.of(a);
+    }
+}
