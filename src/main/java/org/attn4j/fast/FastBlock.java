@@ -129,16 +129,15 @@ public final class FastBlock {
         private final Map<String, INDArray> gradients = new LinkedHashMap<>();
         private final Map<String, Buf> gradBufs = new java.util.HashMap<>();
 
-        private State() {
-            parameters.forEach((name, p) -> {
-                INDArray g = Nd4j.zeros(p.dataType(), p.shape());
-                gradients.put(name, g);
-                gradBufs.put(name, Buf.of(g));
-            });
-        }
-
         /** Gradients of this state's last backward by parameter name, same shapes as the parameters. */
         public Map<String, INDArray> gradients() {
+            if (gradients.isEmpty()) { // made on first use: a state that only runs forward never needs them
+                parameters.forEach((name, p) -> {
+                    INDArray g = Nd4j.zeros(p.dataType(), p.shape());
+                    gradients.put(name, g);
+                    gradBufs.put(name, Buf.of(g));
+                });
+            }
             return gradients;
         }
 
@@ -148,7 +147,7 @@ public final class FastBlock {
         }
 
         Buf grad(String name) {
-            return gradBufs.get(name);
+            return gradBufs.get(name); // backward has called gradients() first
         }
     }
 
@@ -259,6 +258,7 @@ public final class FastBlock {
         }
         Shapes.same("gradOutput", gradOutput, new long[] {a.b, a.t, config.dModel()}, type);
         a.ensureBackward();
+        state.gradients();
         copy(gradOutput, a.dyb);
         Shapes.finite("gradOutput", a.dyb, gradOutput.shape());
         Blas.singleThreaded();
@@ -496,11 +496,28 @@ public final class FastBlock {
         Buf keys, values;
         Buf scores; // [B, H, Tnew, length + Tnew], grown on demand
         Activations acts; // the last step's, this decoding's own
+        int memoryLength; // S: a decoder block's memory positions per row (0 for a self-attention block)
+        Buf memoryKeys, memoryValues, memoryKeep; // [B, S, C] each, computed once; keep [B, S] or null
 
         private Cache(int batch, int limit) {
             this.batch = batch;
             this.limit = limit;
             allocate(Math.min(limit, 64));
+        }
+
+        /** The memory's keys and values through the cross-attention's projections, once for the whole decoding. */
+        private void attendTo(INDArray memory, INDArray keep) {
+            int c = config.dModel();
+            memoryLength = (int) memory.size(1);
+            Buf m = Buf.of(memory, type);
+            Shapes.finite("memory", m, memory.shape());
+            memoryKeys = Buf.of(Nd4j.create(type, (long) batch * memoryLength, c));
+            memoryValues = Buf.of(Nd4j.create(type, (long) batch * memoryLength, c));
+            parallel.forRange(batch * memoryLength, ROW_GRAIN, (r0, r1) -> {
+                ck.forward(m, memoryKeys, r0, r1);
+                cv.forward(m, memoryValues, r0, r1);
+            });
+            memoryKeep = keep == null ? null : Buf.of(keep.dup('c').castTo(type));
         }
 
         /** New arrays of {@code newCapacity} positions per row, holding row {@code rows[i]}'s cache as row i. */
@@ -536,15 +553,53 @@ public final class FastBlock {
         /** Keeps batch rows {@code rows} (repeats allowed), in that order: beam search's reordering. */
         void select(int[] rows) {
             allocate(capacity, rows);
+            if (memoryKeys != null) {
+                memoryKeys = pick(memoryKeys, rows, memoryLength * config.dModel());
+                memoryValues = pick(memoryValues, rows, memoryLength * config.dModel());
+                memoryKeep = memoryKeep == null ? null : pick(memoryKeep, rows, memoryLength);
+            }
+        }
+
+        private Buf pick(Buf from, int[] rows, int rowLength) {
+            Buf to = Buf.of(Nd4j.create(type, (long) rows.length * rowLength));
+            for (int i = 0; i < rows.length; i++) {
+                RowMath.copy(from, rows[i] * rowLength, to, i * rowLength, rowLength);
+            }
+            return to;
         }
     }
 
     /** An empty cache for {@code batch} sequences of at most {@code capacity} positions (grown as needed). */
     public Cache newCache(int batch, int capacity) {
         if (cross) {
-            throw new UnsupportedOperationException("cached decoding of a DECODER block (cross-attention) is not on "
-                    + "the engine");
+            throw new IllegalArgumentException("a DECODER block's cache needs the memory: newCache(capacity, memory, "
+                    + "memoryKeep)");
         }
+        return checkedCache(batch, capacity);
+    }
+
+    /**
+     * An empty cache of a decoder block for the sequences attending to {@code memory [B, S, C]} with its
+     * key padding {@code memoryKeep [B, S]} (1 = real; null: every position): the memory's keys and values
+     * are computed here, once.
+     */
+    public Cache newCache(int capacity, INDArray memory, INDArray memoryKeep) {
+        if (!cross) {
+            throw new IllegalArgumentException("a self-attention block has no memory: newCache(batch, capacity)");
+        }
+        if (memory == null || memory.rank() != 3 || memory.size(2) != config.dModel() || memory.size(1) == 0) {
+            throw new IllegalArgumentException("memory: expected [B, S, dModel=" + config.dModel() + "], given "
+                    + (memory == null ? "null" : Arrays.toString(memory.shape())));
+        }
+        if (memoryKeep != null) {
+            Shapes.same("memory padding (1 = real key)", memoryKeep, new long[] {memory.size(0), memory.size(1)}, null);
+        }
+        Cache cache = checkedCache((int) memory.size(0), capacity);
+        cache.attendTo(memory, memoryKeep);
+        return cache;
+    }
+
+    private Cache checkedCache(int batch, int capacity) {
         if (batch < 1 || capacity < 1) {
             throw new IllegalArgumentException("cache: batch and capacity must be positive, given " + batch + " and "
                     + capacity);
@@ -565,7 +620,7 @@ public final class FastBlock {
                     + cache.limit + " positions; given x " + Arrays.toString(x.shape()));
         }
         cache.ensure(cache.length + t);
-        Activations s = cache.acts = fit(cache.acts, b, t, 0);
+        Activations s = cache.acts = fit(cache.acts, b, t, cache.memoryLength);
         copy(x, s.xb);
         Shapes.finite("x", s.xb, x.shape());
         int total = cache.length + t, heads = config.heads();
@@ -610,10 +665,22 @@ public final class FastBlock {
                         c);
             }
         });
-        // 3. Rows: the out-projection and residual, then the feed-forward sublayer, as in the forward pass.
+        if (cross) {
+            // 3. Rows: the self sublayer's output; cq of the cross sublayer's input.
+            parallel.forRange(s.n, ROW_GRAIN, (r0, r1) -> {
+                out.forward(s.o, s.self.z, r0, r1);
+                subOut(s.self, norm1, r0, r1);
+                cq.forward(subIn(s.crs, norm2, r0, r1), s.cq, r0, r1);
+            });
+            // 4. Pairs: the new queries against the memory's keys and values.
+            parallel.forRange(s.b * h, pairGrain(t, cache.memoryLength), (p0, p1) -> attend(s.cq, cache.memoryKeys,
+                    cache.memoryValues, s.p2, s.o2, t, cache.memoryLength, false, cache.memoryKeep, p0, p1));
+        }
+        // 5. Rows: the last attention's out-projection and residual, then the feed-forward sublayer.
         parallel.forRange(s.n, ROW_GRAIN, (r0, r1) -> {
-            out.forward(s.o, s.self.z, r0, r1);
-            subOut(s.self, norm1, r0, r1);
+            Sub last = cross ? s.crs : s.self;
+            (cross ? cout : out).forward(cross ? s.o2 : s.o, last.z, r0, r1);
+            subOut(last, cross ? norm2 : norm1, r0, r1);
             feedForward(s, r0, r1);
         });
     }

@@ -9,7 +9,8 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
- * Greedy or beam decoding of a decoder-only language model on the fast path, with a key/value cache:
+ * Greedy or beam decoding of a decoder-only language model, or of an encoder-decoder's decoder against
+ * its encoded source, on the engine, with a key/value cache:
  * token embedding (times sqrt(C) if the model scales it) plus position rows, {@link FastBlock#step}
  * through each causal block, the final norm and the output projection of the last position, and its
  * log-softmax. Works on the model's own parameter arrays. {@code org.attn4j.model.DecodingSession}
@@ -50,9 +51,17 @@ public final class FastDecoder {
         this.parallel = parallel;
     }
 
-    /** A decoding of {@code batch} sequences, empty. */
+    /** A decoding of {@code batch} sequences, empty (a language model's). */
     public Session start(int batch) {
-        return new Session(batch);
+        return new Session(batch, null, null);
+    }
+
+    /**
+     * A decoding of the sequences attending to an encoder's {@code memory [B, S, C]} with its key padding
+     * {@code memoryKeep [B, S]} (1 = real; null: every position): an encoder-decoder's.
+     */
+    public Session start(INDArray memory, INDArray memoryKeep) {
+        return new Session((int) memory.size(0), memory, memoryKeep);
     }
 
     /** One batch being decoded: the caches of every block. */
@@ -60,10 +69,10 @@ public final class FastDecoder {
         private final int batch;
         private final List<FastBlock.Cache> caches = new ArrayList<>();
 
-        private Session(int batch) {
+        private Session(int batch, INDArray memory, INDArray memoryKeep) {
             this.batch = batch;
             for (FastBlock b : blocks) {
-                caches.add(b.newCache(batch, w.maxLen()));
+                caches.add(memory == null ? b.newCache(batch, w.maxLen()) : b.newCache(w.maxLen(), memory, memoryKeep));
             }
         }
 

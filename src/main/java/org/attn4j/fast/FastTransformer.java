@@ -109,16 +109,24 @@ public final class FastTransformer {
         INDArray keep; // [B, T] key padding (1 = real token), or null
         boolean tiedHead;
 
-        StackState(Stack stack, boolean head) {
+        /** A stack's state; {@code withGradients} false for inference (no gradient arrays). */
+        StackState(Stack stack, boolean head, boolean withGradients) {
             this.stack = stack;
             List<Map<String, INDArray>> blockGrads = new ArrayList<>();
             for (FastBlock block : stack.blocks) {
                 FastBlock.State s = block.newState();
                 blockStates.add(s);
-                blockGrads.add(s.gradients());
+                if (withGradients) {
+                    blockGrads.add(s.gradients());
+                }
             }
             FastDecoder.Weights sw = stack.w;
             tiedHead = head && sw.headWeight() == sw.embedding();
+            if (!withGradients) {
+                gradients = null;
+                dEmbedding = dPositions = dNormW = dNormB = null;
+                return;
+            }
             gradients = new Gradients(zerosLike(sw.embedding()), sw.learnedPositions() ? zerosLike(sw.positions()) : null,
                     zerosLike(sw.normWeight()), zerosLike(sw.normBias()), head && !tiedHead ? zerosLike(sw.headWeight())
                             : null, head ? zerosLike(sw.headBias()) : null, blockGrads);
@@ -162,8 +170,8 @@ public final class FastTransformer {
         private boolean forwarded;
 
         private State() {
-            enc = encoder == null ? null : new StackState(encoder, false);
-            dec = new StackState(decoder, true);
+            enc = encoder == null ? null : new StackState(encoder, false, true);
+            dec = new StackState(decoder, true, true);
             gradients = dec.gradients;
             encoderGradients = enc == null ? null : enc.gradients;
             dHeadW = dec.tiedHead ? dec.dEmbedding : Buf.of(gradients.headWeight());
@@ -256,6 +264,18 @@ public final class FastTransformer {
         }
         s.counted = count;
         return sum / Math.max(1, count);
+    }
+
+    /**
+     * The encoder's output {@code [B, S, C]} for {@code source [B][S]} (inference: no gradients kept), in a
+     * new array; an encoder-decoder's first step of decoding.
+     */
+    public INDArray encode(int[][] source, int padId) {
+        if (encoder == null) {
+            throw new IllegalArgumentException("a language model has no encoder");
+        }
+        Blas.singleThreaded();
+        return stackForward(new StackState(encoder, false, false), source, padId, null, null).dup('c');
     }
 
     /** Embedding, blocks and final norm of one stack; returns its output {@code [B, T, C]} (a view). */

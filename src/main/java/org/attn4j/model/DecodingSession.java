@@ -30,7 +30,7 @@ public final class DecodingSession {
         this.model = model;
         this.sd = model.sameDiff();
         this.context = new LinkedHashMap<>(context);
-        this.fastDecoder = context.isEmpty() ? model.fastDecoder() : null;
+        this.fastDecoder = model.fastDecoder();
     }
 
     /** Tokens fed so far. */
@@ -47,7 +47,7 @@ public final class DecodingSession {
             checkLength(tokens);
             if (fast == null) {
                 model.checkIds("tokens", tokens, model.config().targetVocab()); // the graph path's checks and messages
-                fast = fastDecoder.start((int) tokens.size(0));
+                fast = start((int) tokens.size(0));
             }
             INDArray logProbs = model.graphLock().read(() -> fast.advance(tokens));
             length += (int) tokens.size(1);
@@ -78,11 +78,23 @@ public final class DecodingSession {
         }
         if (fastDecoder != null) { // a fresh cache over the whole prefix
             model.checkIds("prefix", prefix, model.config().targetVocab());
-            return model.graphLock().read(() -> fastDecoder.start((int) prefix.size(0)).advance(prefix));
+            return model.graphLock().read(() -> start((int) prefix.size(0)).advance(prefix));
         }
         TransformerModel.DecodeGraph g = model.fullGraph();
         Map<String, INDArray> feeds = feeds(g, prefix);
         return model.graphLock().read(() -> sd.output(feeds, g.logProbs()).get(g.logProbs()));
+    }
+
+    /** A fresh engine decoding of {@code batch} rows: against the memory for an encoder-decoder. */
+    private org.attn4j.fast.FastDecoder.Session start(int batch) {
+        if (context.isEmpty()) {
+            return fastDecoder.start(batch);
+        }
+        INDArray memory = context.get("memory");
+        if (memory.size(0) != batch) {
+            throw new IllegalArgumentException("tokens have batch size " + batch + " but the source has " + memory.size(0));
+        }
+        return fastDecoder.start(memory, context.get("memoryKeep"));
     }
 
     /** Keeps batch rows {@code rows} (repeats allowed), in that order: beam search's reordering. */

@@ -94,6 +94,10 @@ public final class Seq2SeqTransformer extends TransformerModel {
     @Override
     public DecodingSession startDecoding(INDArray source) {
         checkIds("source", source, config.sourceVocab());
+        Map<String, INDArray> onEngine = encodeOnEngine(source);
+        if (onEngine != null) {
+            return new DecodingSession(this, onEngine);
+        }
         Map<String, INDArray> r = graphLock().read(() -> sd.output(Map.of(SOURCE, source.castTo(DataType.INT)),
                 memory.name(), memoryKeep.name()));
         return new DecodingSession(this, Map.of("memory", r.get(memory.name()), "memoryKeep",

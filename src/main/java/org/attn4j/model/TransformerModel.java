@@ -39,6 +39,7 @@ public abstract class TransformerModel extends Module {
     private volatile boolean fastDecoding = true;
     private org.attn4j.fast.FastDecoder fast; // built on first use where it covers the model
     private org.attn4j.fast.FastTransformer engine; // built with the first engine state
+    private org.attn4j.fast.FastTransformer encoderEngine; // an encoder-decoder's, for decoding (no dropout check)
 
     protected TransformerModel(ModelConfig config, DataType dataType) {
         super(SameDiff.create(), "", dataType);
@@ -176,9 +177,13 @@ public abstract class TransformerModel extends Module {
 
     /** The fast decoder of this model, or null where it does not cover it (or is switched off). */
     final org.attn4j.fast.FastDecoder fastDecoder() {
-        if (!fastDecoding || config.isSeq2Seq() || config.positions() == PositionalEncoding.ROTARY
-                || decoder.blocks().stream().anyMatch(b -> org.attn4j.fast.FastBlock.unsupported(b.config(), false)
-                        .isPresent())) {
+        EncoderParts e = encoderParts();
+        java.util.List<org.attn4j.nn.TransformerBlock> all = new ArrayList<>(decoder.blocks());
+        if (e != null) {
+            all.addAll(e.blocks());
+        }
+        if (!fastDecoding || config.positions() == PositionalEncoding.ROTARY
+                || all.stream().anyMatch(b -> org.attn4j.fast.FastBlock.unsupported(b.config(), false).isPresent())) {
             return null;
         }
         synchronized (this) {
@@ -347,6 +352,27 @@ public abstract class TransformerModel extends Module {
     private static INDArray arr(Map<String, SDVariable> params, String suffix) {
         return params.entrySet().stream().filter(e -> e.getKey().endsWith("." + suffix)).findFirst()
                 .map(e -> e.getValue().getArr()).orElse(null);
+    }
+
+    /**
+     * The encoder's output {@code [B, S, C]} and key padding {@code [B, S]} (1 = real token) of
+     * {@code source}, on the engine: an encoder-decoder's decoding context. Null where the engine does not
+     * cover the model.
+     */
+    protected final Map<String, INDArray> encodeOnEngine(INDArray source) {
+        if (fastDecoder() == null) {
+            return null;
+        }
+        synchronized (this) {
+            if (encoderEngine == null) {
+                EncoderParts e = encoderParts();
+                encoderEngine = new org.attn4j.fast.FastTransformer(e.blocks(), weights(e.embedding(), e.positions(),
+                        e.norm(), null), decoder.blocks(), engineWeights(), org.attn4j.fast.Parallel.shared());
+            }
+        }
+        INDArray memory = graphLock().read(() -> encoderEngine.encode(source.toIntMatrix(), config.padId()));
+        INDArray keep = source.neq(config.padId()).castTo(dataType);
+        return Map.of("memory", memory, "memoryKeep", keep);
     }
 
     /** A decoding session for a batch; {@code source [B, S]} for an encoder-decoder, null for a language model. */

@@ -103,9 +103,49 @@ class FastDecodingTest {
     }
 
     @Test
-    void rotaryAndSeq2SeqStayOnTheGraph() {
+    void rotaryStaysOnTheGraph() {
         assertEquals(null, new LanguageModel(config(PositionalEncoding.ROTARY, false, true), DataType.FLOAT).fastDecoder());
-        assertEquals(null, new Seq2SeqTransformer(ModelConfig.seq2seq(11, 8, 2, 16, 1, 10), DataType.FLOAT).fastDecoder());
+    }
+
+    /**
+     * An encoder-decoder on the engine (encoder stack, then decoder steps with cross-attention to cached memory
+     * keys and values) against its SameDiff graphs: each step's log-probabilities with padded sources, greedy
+     * and beam search (whose reordering also reorders the memory), pre- and post-LN, float64 and float32.
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("seq2seqModels")
+    void encoderDecoderStepsMatchTheGraph(String name, DataType type, boolean pre, PositionalEncoding p) {
+        Nd4j.getRandom().setSeed(6);
+        ModelConfig c = ModelConfig.seq2seq(19, 24, 4, 40, 2, 30).withPositions(p);
+        c = new ModelConfig(c.sourceVocab(), c.targetVocab(), c.dModel(), c.heads(), c.ffDim(), c.encoderLayers(),
+                c.decoderLayers(), c.activation(), pre, 0, 0, p, c.maxLen(), false, true, c.eps(), 0);
+        Seq2SeqTransformer model = new Seq2SeqTransformer(c, type);
+        assertTrue(model.fastDecoder() != null, name + ": the engine covers this model");
+        INDArray source = Nd4j.createFromArray(new int[][] {{4, 9, 13, 2, 0, 0}, {7, 7, 1, 18, 5, 3}});
+        INDArray bos = Nd4j.createFromArray(new int[][] {{1}, {1}});
+        double tol = type == DataType.DOUBLE ? 1e-10 : 1e-5;
+        DecodingSession fast = model.startDecoding(source);
+        model.setFastDecoding(false);
+        DecodingSession graph = model.startDecoding(source);
+        List<Hypothesis> graphGreedy = Greedy.decode(model, source, bos, 2, 10, true);
+        List<Hypothesis> graphBeam = BeamSearch.decode(model, source, bos, 2, new BeamSearch.Config(3, 0.6, 10), true);
+        model.setFastDecoding(true);
+        assertClose(name + " first", graph.advance(bos), fast.advance(bos), tol);
+        for (int step = 0; step < 4; step++) {
+            INDArray next = Nd4j.createFromArray(new int[][] {{3 + step}, {(step * 5) % 19}});
+            assertClose(name + " step " + step, graph.advance(next), fast.advance(next), tol);
+        }
+        if (type == DataType.DOUBLE) {
+            assertSame(name + " greedy", graphGreedy, Greedy.decode(model, source, bos, 2, 10, true));
+            assertSame(name + " beam", graphBeam, BeamSearch.decode(model, source, bos, 2, new BeamSearch.Config(3, 0.6,
+                    10), true));
+        }
+    }
+
+    static Stream<Arguments> seq2seqModels() {
+        return Stream.of(Arguments.of("pre-LN, learned", DataType.DOUBLE, true, PositionalEncoding.LEARNED),
+                Arguments.of("post-LN, sinusoidal", DataType.DOUBLE, false, PositionalEncoding.SINUSOIDAL),
+                Arguments.of("pre-LN, float32", DataType.FLOAT, true, PositionalEncoding.LEARNED));
     }
 
     @Test
