@@ -44,7 +44,9 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * </pre>
  * Saving writes a new folder, syncs it, then replaces {@code LATEST} with an atomic rename, so an
  * interrupted save leaves the previous checkpoint in force. Loading checks every checksum before it
- * parses anything, and uses JSON and npz only (no Java serialization, so no code can ride along).
+ * parses anything, and the configuration against the weights' names and shapes before it builds
+ * anything (checksums catch damage, not a crafted file that recomputed them); it uses JSON and npz
+ * only (no Java serialization, so no code can ride along).
  */
 public final class Checkpoint {
     public static final String FORMAT = "attn4j-checkpoint", LATEST = "LATEST";
@@ -122,6 +124,8 @@ public final class Checkpoint {
         JsonObject json;
         ModelConfig config;
         DataType type;
+        boolean seq2seq;
+        int step;
         Map<String, String> files;
         try {
             json = JsonParser.parseString(new String(modelJson, StandardCharsets.UTF_8)).getAsJsonObject();
@@ -130,12 +134,28 @@ public final class Checkpoint {
             }
             config = GSON.fromJson(json.get("config"), ModelConfig.class);
             type = DataType.valueOf(json.get("dataType").getAsString());
+            String kind = json.get("kind").getAsString();
+            seq2seq = kind.equals("seq2seq");
+            step = json.get("step").getAsInt();
             files = GSON.fromJson(json.get("files"), new TypeToken<Map<String, String>>() { }.getType());
+            if (config == null || (!seq2seq && !kind.equals("language_model"))) {
+                throw new CheckpointException(modelFile + ": expected a config and kind \"seq2seq\" or "
+                        + "\"language_model\", found " + (config == null ? "no config" : "kind \"" + kind + "\""));
+            }
         } catch (CheckpointException e) {
             throw e;
         } catch (RuntimeException e) {
             throw new CheckpointException(modelFile + ": malformed (" + e.getMessage() + ")", e);
         }
+        if (seq2seq != config.isSeq2Seq()) {
+            throw new CheckpointException(modelFile + ": kind " + (seq2seq ? "seq2seq needs" : "language_model has no")
+                    + " encoder, but the config has encoderLayers " + config.encoderLayers());
+        }
+        if (!type.isFPType()) {
+            throw new CheckpointException(modelFile + ": dataType " + type + " is not a floating-point type");
+        }
+        Vocabulary source = vocabulary(json, "sourceVocabulary", modelFile, config.sourceVocab());
+        Vocabulary target = vocabulary(json, "targetVocabulary", modelFile, config.targetVocab());
         if (files == null || !files.containsKey(WEIGHTS)) {
             throw new CheckpointException(modelFile + ": lists no " + WEIGHTS);
         }
@@ -154,28 +174,35 @@ public final class Checkpoint {
                 throw new CheckpointException(file + ": not a readable npz (" + e.getMessage() + ")", e);
             }
         }
+        // Before anything is built: a configuration that lies about sizes must not reach an allocation.
+        WeightsCheck.check(folder.resolve(WEIGHTS), modelFile, config, arrays.get(WEIGHTS));
         TransformerModel model;
         try {
-            model = "seq2seq".equals(json.get("kind").getAsString()) ? new Seq2SeqTransformer(config, type)
-                    : new LanguageModel(config, type);
+            model = seq2seq ? new Seq2SeqTransformer(config, type) : new LanguageModel(config, type);
             model.loadParameters(arrays.get(WEIGHTS));
         } catch (IllegalArgumentException e) {
             throw new CheckpointException(folder.resolve(WEIGHTS) + " does not fit " + modelFile + ": " + e.getMessage(), e);
         }
-        return new Loaded(model, vocabulary(json, "sourceVocabulary", modelFile),
-                vocabulary(json, "targetVocabulary", modelFile), json.get("step").getAsInt(), arrays.get(OPTIMIZER));
+        return new Loaded(model, source, target, step, arrays.get(OPTIMIZER));
     }
 
-    private static Vocabulary vocabulary(JsonObject json, String key, Path file) {
+    /** The vocabulary under {@code key}, or null; it must have {@code size} tokens, one per embedding row. */
+    private static Vocabulary vocabulary(JsonObject json, String key, Path file, int size) {
         if (!json.has(key)) {
             return null;
         }
+        Vocabulary v;
         try {
             List<String> tokens = GSON.fromJson(json.get(key), new TypeToken<List<String>>() { }.getType());
-            return Vocabulary.fromTokens(tokens);
+            v = Vocabulary.fromTokens(tokens);
         } catch (RuntimeException e) {
             throw new CheckpointException(file + ": malformed " + key + " (" + e.getMessage() + ")", e);
         }
+        if (v.size() != size) {
+            throw new CheckpointException(file + ": " + key + " has " + v.size() + " tokens, the config's vocabulary "
+                    + size);
+        }
+        return v;
     }
 
     private static String writeNpz(Path file, Map<String, INDArray> arrays) throws IOException {
