@@ -2,7 +2,9 @@ package org.attn4j.io;
 
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.HashSet;
 import java.util.Map;
+import java.util.Set;
 import org.attn4j.model.ModelConfig;
 import org.attn4j.nn.PositionalEncoding;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -32,37 +34,37 @@ final class WeightsCheck {
      */
     static void check(Path weightsFile, Path modelFile, ModelConfig config, Map<String, INDArray> weights) {
         String where = weightsFile + " does not fit " + modelFile + ": ";
-        Map<String, long[]> expected = ParameterShapes.of(config);
-        long stored = 0;
-        for (Map.Entry<String, long[]> e : expected.entrySet()) {
-            INDArray found = weights.get(e.getKey());
-            String expectedShape = Arrays.toString(e.getValue());
+        Set<String> expected = new HashSet<>(); // no larger than the weights: the walk stops at the first missing
+        long[] stored = {0};
+        ParameterShapes.forEach(config, (name, shape) -> {
+            INDArray found = weights.get(name);
             if (found == null) {
-                throw new CheckpointException(where + "parameter '" + e.getKey() + "' is missing (expected shape "
-                        + expectedShape + ")");
+                throw new CheckpointException(where + "parameter '" + name + "' is missing (expected shape "
+                        + Arrays.toString(shape) + ")");
             }
-            if (!Arrays.equals(e.getValue(), found.shape())) {
-                throw new CheckpointException(where + "parameter '" + e.getKey() + "' expected shape " + expectedShape
+            if (!Arrays.equals(shape, found.shape())) {
+                throw new CheckpointException(where + "parameter '" + name + "' expected shape " + Arrays.toString(shape)
                         + ", found " + Arrays.toString(found.shape()));
             }
             if (!found.dataType().isFPType()) {
-                throw new CheckpointException(where + "parameter '" + e.getKey() + "' expected floating point, found "
+                throw new CheckpointException(where + "parameter '" + name + "' expected floating point, found "
                         + found.dataType());
             }
-            stored += found.length(); // bounded by the file, which holds every element
-        }
+            expected.add(name);
+            stored[0] += found.length(); // bounded by the file, which holds every element
+        });
         for (Map.Entry<String, INDArray> e : weights.entrySet()) {
-            if (!expected.containsKey(e.getKey())) {
+            if (!expected.contains(e.getKey())) {
                 throw new CheckpointException(where + "unexpected parameter '" + e.getKey() + "' "
                         + Arrays.toString(e.getValue().shape()) + " (the configuration implies none of that name)");
             }
         }
         if (config.positions() == PositionalEncoding.SINUSOIDAL) {
-            long table = (long) config.maxLen() * config.dModel(), limit = Math.max(stored, MIN_COMPUTED_LIMIT);
+            long table = (long) config.maxLen() * config.dModel(), limit = Math.max(stored[0], MIN_COMPUTED_LIMIT);
             if (table > limit) {
                 throw new CheckpointException(modelFile + ": sinusoidal positions [maxLen " + config.maxLen()
                         + ", dModel " + config.dModel() + "] would be computed with " + table + " elements; at most "
-                        + limit + " (the stored weights' " + stored + " or " + MIN_COMPUTED_LIMIT + ")");
+                        + limit + " (the stored weights' " + stored[0] + " or " + MIN_COMPUTED_LIMIT + ")");
             }
         }
     }
