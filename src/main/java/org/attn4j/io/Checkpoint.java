@@ -109,7 +109,8 @@ public final class Checkpoint {
     /** Loads the checkpoint {@code dir/LATEST} points to, checking every file first. */
     public static Loaded load(Path dir) {
         Path latest = dir.resolve(LATEST);
-        String pointer = readText(latest).trim();
+        String text = readText(latest); // exactly as save writes it: any other byte is damage
+        String pointer = text.endsWith("\n") ? text.substring(0, text.length() - 1) : text;
         String[] parts = pointer.split(" ");
         if (parts.length != 2 || !parts[0].matches("ckpt-\\d{8}-[0-9a-f]{8}") || !parts[1].matches("[0-9a-f]{64}")) {
             throw new CheckpointException(latest + ": expected \"ckpt-<step>-<id> <sha256>\", found \""
@@ -129,14 +130,14 @@ public final class Checkpoint {
         Map<String, String> files;
         try {
             json = JsonParser.parseString(new String(modelJson, StandardCharsets.UTF_8)).getAsJsonObject();
-            if (!FORMAT.equals(json.get("format").getAsString())) {
+            if (!FORMAT.equals(required(json, "format", modelFile).getAsString())) {
                 throw new CheckpointException(modelFile + ": not an attn4j checkpoint (format " + json.get("format") + ")");
             }
-            config = GSON.fromJson(json.get("config"), ModelConfig.class);
-            type = DataType.valueOf(json.get("dataType").getAsString());
-            String kind = json.get("kind").getAsString();
+            config = config(json, modelFile);
+            type = DataType.valueOf(required(json, "dataType", modelFile).getAsString());
+            String kind = required(json, "kind", modelFile).getAsString();
             seq2seq = kind.equals("seq2seq");
-            step = json.get("step").getAsInt();
+            step = required(json, "step", modelFile).getAsInt();
             files = GSON.fromJson(json.get("files"), new TypeToken<Map<String, String>>() { }.getType());
             if (config == null || (!seq2seq && !kind.equals("language_model"))) {
                 throw new CheckpointException(modelFile + ": expected a config and kind \"seq2seq\" or "
@@ -170,8 +171,10 @@ public final class Checkpoint {
             }
             try {
                 arrays.put(f.getKey(), Npz.read(file));
+            } catch (IllegalArgumentException e) { // names the file, and the entry where one is at fault
+                throw new CheckpointException(e.getMessage(), e);
             } catch (RuntimeException e) {
-                throw new CheckpointException(file + ": not a readable npz (" + e.getMessage() + ")", e);
+                throw new CheckpointException(file + ": not a readable npz (" + e + ")", e);
             }
         }
         // Before anything is built: a configuration that lies about sizes must not reach an allocation.
@@ -184,6 +187,26 @@ public final class Checkpoint {
             throw new CheckpointException(folder.resolve(WEIGHTS) + " does not fit " + modelFile + ": " + e.getMessage(), e);
         }
         return new Loaded(model, source, target, step, arrays.get(OPTIMIZER));
+    }
+
+    /** The configuration, with ModelConfig's own reason when it refuses the values (Gson wraps it). */
+    private static ModelConfig config(JsonObject json, Path file) {
+        try {
+            return GSON.fromJson(json.get("config"), ModelConfig.class);
+        } catch (RuntimeException e) {
+            Throwable reason = e;
+            while (reason.getCause() != null) {
+                reason = reason.getCause();
+            }
+            throw new CheckpointException(file + ": invalid config (" + reason.getMessage() + ")", e);
+        }
+    }
+
+    private static com.google.gson.JsonElement required(JsonObject json, String key, Path file) {
+        if (json.get(key) == null || json.get(key).isJsonNull()) {
+            throw new CheckpointException(file + ": has no \"" + key + "\"");
+        }
+        return json.get(key);
     }
 
     /** The vocabulary under {@code key}, or null; it must have {@code size} tokens, one per embedding row. */
