@@ -15,6 +15,7 @@ import java.util.TreeMap;
 import org.attn4j.data.Batch;
 import org.attn4j.examples.Args;
 import org.attn4j.io.Checkpoint;
+import org.attn4j.io.CheckpointException;
 import org.attn4j.model.ModelConfig;
 import org.attn4j.model.Seq2SeqTransformer;
 import org.attn4j.model.TransformerModel;
@@ -87,6 +88,14 @@ public final class SequenceExample {
     }
 
     public static void main(String[] args) throws IOException {
+        int status = run(args);
+        if (status != 0) {
+            System.exit(status);
+        }
+    }
+
+    /** The program; returns its exit status (0 fine, 2 a model that cannot be loaded). */
+    static int run(String[] args) throws IOException {
         Map<String, String> o = Args.parse(args, DEFAULTS);
         SequenceTask task = SequenceTask.parse(o.get("task"));
         // In-process, so the plain mvn command needs no OMP_NUM_THREADS: OpenMP's spin-waits on busy cores
@@ -103,8 +112,16 @@ public final class SequenceExample {
         TransformerModel model;
         Training training;
         if (Boolean.parseBoolean(o.get("pretrained"))) {
-            model = Checkpoint.load(modelDir).model();
-            training = Training.read(modelDir);
+            try {
+                model = load(modelDir);
+                training = Training.read(modelDir);
+            } catch (CheckpointException e) {
+                System.err.println("sequence: cannot load the model: " + e.getMessage());
+                return 2;
+            } catch (IOException e) {
+                System.err.println("sequence: cannot read how the model was trained: " + e);
+                return 2;
+            }
             System.out.println("Loaded " + modelDir + " (" + training.summary() + ")");
         } else {
             Nd4j.getRandom().setSeed(seed);
@@ -138,6 +155,20 @@ public final class SequenceExample {
                         + "long_exact_match=%.4f long_n=%d positions=%s%n", task.label(), test.exactMatch(), test.n(),
                 training.seconds(), training.cpuSeconds(), training.steps(), beyond.exactMatch(), beyond.n(),
                 model.config().positions().name().toLowerCase(Locale.ROOT));
+        return 0;
+    }
+
+    private static TransformerModel load(Path dir) {
+        TransformerModel model = Checkpoint.load(dir).model();
+        int vocab = SequenceTask.VOCABULARY.size();
+        if (!(model instanceof Seq2SeqTransformer) || model.config().sourceVocab() != vocab
+                || model.config().targetVocab() != vocab) {
+            throw new CheckpointException(dir.resolve(Checkpoint.LATEST) + ": expected an encoder-decoder over the "
+                    + vocab + " tokens of the sequence tasks, found " + (model instanceof Seq2SeqTransformer
+                    ? "vocabularies of " + model.config().sourceVocab() + " and " + model.config().targetVocab()
+                    : "a language model"));
+        }
+        return model;
     }
 
     /** The model the options describe; positions cover {@code maxLen} tokens (the longest test plus BOS and EOS). */

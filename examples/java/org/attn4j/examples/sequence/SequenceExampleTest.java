@@ -3,6 +3,7 @@ package org.attn4j.examples.sequence;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.regex.Matcher;
@@ -46,5 +47,40 @@ class SequenceExampleTest {
         assertTrue(r.matches(), relines[relines.length - 1]);
         assertEquals(m.group(1), r.group(1), "the reloaded model scores the same");
         assertEquals(m.group(2), r.group(2), "the reloaded model reports its training time");
+    }
+
+    /** The committed copy model with sizes that its weights do not have, and every checksum recomputed. */
+    @Test
+    void aCraftedModelIsRefusedInOneLineWithStatus2(@TempDir Path dir) throws Exception {
+        Path model = dir.resolve("sequence-copy");
+        try (java.util.stream.Stream<Path> files = Files.walk(Path.of("models/sequence-copy"))) {
+            for (Path p : files.toList()) {
+                Files.copy(p, model.resolve(Path.of("models/sequence-copy").relativize(p).toString()));
+            }
+        }
+        String folder = Files.readString(model.resolve("LATEST")).split(" ")[0];
+        Path json = model.resolve(folder).resolve("model.json");
+        String crafted = Files.readString(json).replace("\"dModel\": 64,", "\"dModel\": 1048576,")
+                .replace("\"ffDim\": 256,", "\"ffDim\": 4194304,");
+        assertTrue(crafted.contains("1048576") && crafted.contains("4194304"), "the edit took");
+        Files.writeString(json, crafted);
+        Files.writeString(model.resolve("LATEST"), folder + " " + java.util.HexFormat.of().formatHex(
+                java.security.MessageDigest.getInstance("SHA-256").digest(crafted.getBytes(StandardCharsets.UTF_8))) + "\n");
+        java.io.ByteArrayOutputStream err = new java.io.ByteArrayOutputStream();
+        java.io.PrintStream original = System.err;
+        int[] status = new int[1];
+        System.setErr(new java.io.PrintStream(err, true, StandardCharsets.UTF_8));
+        try {
+            Stdout.capture(() -> status[0] = SequenceExample.run(new String[] {"--task", "copy", "--pretrained",
+                "models=" + dir, "test=10", "long=10", "out=" + dir.resolve("out")}));
+        } finally {
+            System.setErr(original);
+        }
+        String said = err.toString(StandardCharsets.UTF_8);
+        assertEquals(2, status[0], said);
+        assertEquals(1, said.strip().lines().count(), said);
+        assertTrue(said.startsWith("sequence: cannot load the model: ") && said.contains("weights.npz does not fit ")
+                && said.contains("parameter 'embedding.weight' expected shape [") && said.contains(", 1048576], found ["),
+                said);
     }
 }
