@@ -158,6 +158,14 @@ class CheckpointTest {
         expect(root.resolve("nowhere"), "no such checkpoint directory");
     }
 
+    @Test
+    void theCommittedModelsPassTheChecks() {
+        for (String name : List.of("translate", "sequence-copy", "sequence-reverse", "sequence-sort")) {
+            Checkpoint.Loaded loaded = Checkpoint.load(Path.of("models", name));
+            assertEquals(loaded.model().config().targetVocab(), loaded.targetVocabulary().size(), name);
+        }
+    }
+
     private static void expect(Path dir, String... fragments) {
         CheckpointException e = assertThrows(CheckpointException.class, () -> Checkpoint.load(dir));
         for (String f : fragments) {
