@@ -3,8 +3,6 @@ package org.attn4j.io;
 import com.google.gson.Gson;
 import com.google.gson.GsonBuilder;
 import com.google.gson.JsonObject;
-import com.google.gson.JsonParser;
-import com.google.gson.reflect.TypeToken;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
@@ -25,10 +23,8 @@ import java.util.UUID;
 import java.util.stream.Stream;
 import org.attn4j.data.Vocabulary;
 import org.attn4j.model.LanguageModel;
-import org.attn4j.model.ModelConfig;
 import org.attn4j.model.Seq2SeqTransformer;
 import org.attn4j.model.TransformerModel;
-import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
@@ -51,7 +47,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 public final class Checkpoint {
     public static final String FORMAT = "attn4j-checkpoint", LATEST = "LATEST";
     static final String MODEL = "model.json", WEIGHTS = "weights.npz", OPTIMIZER = "optimizer.npz";
-    private static final Gson GSON = new GsonBuilder().setPrettyPrinting().serializeSpecialFloatingPointValues().create();
+    static final Gson GSON = new GsonBuilder().setPrettyPrinting().serializeSpecialFloatingPointValues().create();
 
     /** A loaded checkpoint; the vocabularies and optimizer state are null when they were not saved. */
     public record Loaded(TransformerModel model, Vocabulary sourceVocabulary, Vocabulary targetVocabulary, int step,
@@ -122,41 +118,8 @@ public final class Checkpoint {
         if (!sha256(modelJson).equals(parts[1])) {
             throw new CheckpointException(modelFile + ": checksum mismatch (the file is damaged or was changed)");
         }
-        JsonObject json;
-        ModelConfig config;
-        DataType type;
-        boolean seq2seq;
-        int step;
-        Map<String, String> files;
-        try {
-            json = JsonParser.parseString(new String(modelJson, StandardCharsets.UTF_8)).getAsJsonObject();
-            if (!FORMAT.equals(required(json, "format", modelFile).getAsString())) {
-                throw new CheckpointException(modelFile + ": not an attn4j checkpoint (format " + json.get("format") + ")");
-            }
-            config = config(json, modelFile);
-            type = DataType.valueOf(required(json, "dataType", modelFile).getAsString());
-            String kind = required(json, "kind", modelFile).getAsString();
-            seq2seq = kind.equals("seq2seq");
-            step = required(json, "step", modelFile).getAsInt();
-            files = GSON.fromJson(json.get("files"), new TypeToken<Map<String, String>>() { }.getType());
-            if (config == null || (!seq2seq && !kind.equals("language_model"))) {
-                throw new CheckpointException(modelFile + ": expected a config and kind \"seq2seq\" or "
-                        + "\"language_model\", found " + (config == null ? "no config" : "kind \"" + kind + "\""));
-            }
-        } catch (CheckpointException e) {
-            throw e;
-        } catch (RuntimeException e) {
-            throw new CheckpointException(modelFile + ": malformed (" + e.getMessage() + ")", e);
-        }
-        if (seq2seq != config.isSeq2Seq()) {
-            throw new CheckpointException(modelFile + ": kind " + (seq2seq ? "seq2seq needs" : "language_model has no")
-                    + " encoder, but the config has encoderLayers " + config.encoderLayers());
-        }
-        if (!type.isFPType()) {
-            throw new CheckpointException(modelFile + ": dataType " + type + " is not a floating-point type");
-        }
-        Vocabulary source = vocabulary(json, "sourceVocabulary", modelFile, config.sourceVocab());
-        Vocabulary target = vocabulary(json, "targetVocabulary", modelFile, config.targetVocab());
+        ModelJson json = ModelJson.parse(modelJson, modelFile);
+        Map<String, String> files = json.files();
         if (files == null || !files.containsKey(WEIGHTS)) {
             throw new CheckpointException(modelFile + ": lists no " + WEIGHTS);
         }
@@ -178,54 +141,16 @@ public final class Checkpoint {
             }
         }
         // Before anything is built: a configuration that lies about sizes must not reach an allocation.
-        WeightsCheck.check(folder.resolve(WEIGHTS), modelFile, config, arrays.get(WEIGHTS));
+        WeightsCheck.check(folder.resolve(WEIGHTS), modelFile, json.config(), arrays.get(WEIGHTS));
         TransformerModel model;
         try {
-            model = seq2seq ? new Seq2SeqTransformer(config, type) : new LanguageModel(config, type);
+            model = json.seq2seq() ? new Seq2SeqTransformer(json.config(), json.dataType())
+                    : new LanguageModel(json.config(), json.dataType());
             model.loadParameters(arrays.get(WEIGHTS));
         } catch (IllegalArgumentException e) {
             throw new CheckpointException(folder.resolve(WEIGHTS) + " does not fit " + modelFile + ": " + e.getMessage(), e);
         }
-        return new Loaded(model, source, target, step, arrays.get(OPTIMIZER));
-    }
-
-    /** The configuration, with ModelConfig's own reason when it refuses the values (Gson wraps it). */
-    private static ModelConfig config(JsonObject json, Path file) {
-        try {
-            return GSON.fromJson(json.get("config"), ModelConfig.class);
-        } catch (RuntimeException e) {
-            Throwable reason = e;
-            while (reason.getCause() != null) {
-                reason = reason.getCause();
-            }
-            throw new CheckpointException(file + ": invalid config (" + reason.getMessage() + ")", e);
-        }
-    }
-
-    private static com.google.gson.JsonElement required(JsonObject json, String key, Path file) {
-        if (json.get(key) == null || json.get(key).isJsonNull()) {
-            throw new CheckpointException(file + ": has no \"" + key + "\"");
-        }
-        return json.get(key);
-    }
-
-    /** The vocabulary under {@code key}, or null; it must have {@code size} tokens, one per embedding row. */
-    private static Vocabulary vocabulary(JsonObject json, String key, Path file, int size) {
-        if (!json.has(key)) {
-            return null;
-        }
-        Vocabulary v;
-        try {
-            List<String> tokens = GSON.fromJson(json.get(key), new TypeToken<List<String>>() { }.getType());
-            v = Vocabulary.fromTokens(tokens);
-        } catch (RuntimeException e) {
-            throw new CheckpointException(file + ": malformed " + key + " (" + e.getMessage() + ")", e);
-        }
-        if (v.size() != size) {
-            throw new CheckpointException(file + ": " + key + " has " + v.size() + " tokens, the config's vocabulary "
-                    + size);
-        }
-        return v;
+        return new Loaded(model, json.sourceVocabulary(), json.targetVocabulary(), json.step(), arrays.get(OPTIMIZER));
     }
 
     private static String writeNpz(Path file, Map<String, INDArray> arrays) throws IOException {
