@@ -120,7 +120,7 @@ public final class SequenceExample {
         Training training;
         if (pretrained) {
             try {
-                model = Checkpoint.load(modelDir).model();
+                model = load(modelDir);
                 training = Training.read(modelDir);
             } catch (CheckpointException e) {
                 throw BadOption.of("model", "a checkpoint this example saved", e.getMessage());
@@ -167,6 +167,19 @@ public final class SequenceExample {
                         + "long_exact_match=%.4f long_n=%d positions=%s%n", task.label(), test.exactMatch(), test.n(),
                 training.seconds(), training.cpuSeconds(), training.steps(), beyond.exactMatch(), beyond.n(),
                 model.config().positions().name().toLowerCase(Locale.ROOT));
+    }
+
+    private static TransformerModel load(Path dir) {
+        TransformerModel model = Checkpoint.load(dir).model();
+        int vocab = SequenceTask.VOCABULARY.size();
+        if (!(model instanceof Seq2SeqTransformer) || model.config().sourceVocab() != vocab
+                || model.config().targetVocab() != vocab) {
+            throw new CheckpointException(dir.resolve(Checkpoint.LATEST) + ": expected an encoder-decoder over the "
+                    + vocab + " tokens of the sequence tasks, found " + (model instanceof Seq2SeqTransformer
+                    ? "vocabularies of " + model.config().sourceVocab() + " and " + model.config().targetVocab()
+                    : "a language model"));
+        }
+        return model;
     }
 
     // In-process, so the plain mvn command needs no OMP_NUM_THREADS: OpenMP's spin-waits on busy cores made a

@@ -3,8 +3,6 @@ package org.attn4j.io;
 import com.google.gson.Gson;
 import com.google.gson.GsonBuilder;
 import com.google.gson.JsonObject;
-import com.google.gson.JsonParser;
-import com.google.gson.reflect.TypeToken;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
@@ -25,10 +23,8 @@ import java.util.UUID;
 import java.util.stream.Stream;
 import org.attn4j.data.Vocabulary;
 import org.attn4j.model.LanguageModel;
-import org.attn4j.model.ModelConfig;
 import org.attn4j.model.Seq2SeqTransformer;
 import org.attn4j.model.TransformerModel;
-import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
@@ -44,12 +40,14 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * </pre>
  * Saving writes a new folder, syncs it, then replaces {@code LATEST} with an atomic rename, so an
  * interrupted save leaves the previous checkpoint in force. Loading checks every checksum before it
- * parses anything, and uses JSON and npz only (no Java serialization, so no code can ride along).
+ * parses anything, and the configuration against the weights' names and shapes before it builds
+ * anything (checksums catch damage, not a crafted file that recomputed them); it uses JSON and npz
+ * only (no Java serialization, so no code can ride along).
  */
 public final class Checkpoint {
     public static final String FORMAT = "attn4j-checkpoint", LATEST = "LATEST";
     static final String MODEL = "model.json", WEIGHTS = "weights.npz", OPTIMIZER = "optimizer.npz";
-    private static final Gson GSON = new GsonBuilder().setPrettyPrinting().serializeSpecialFloatingPointValues().create();
+    static final Gson GSON = new GsonBuilder().setPrettyPrinting().serializeSpecialFloatingPointValues().create();
 
     /** A loaded checkpoint; the vocabularies and optimizer state are null when they were not saved. */
     public record Loaded(TransformerModel model, Vocabulary sourceVocabulary, Vocabulary targetVocabulary, int step,
@@ -107,7 +105,8 @@ public final class Checkpoint {
     /** Loads the checkpoint {@code dir/LATEST} points to, checking every file first. */
     public static Loaded load(Path dir) {
         Path latest = dir.resolve(LATEST);
-        String pointer = readText(latest).trim();
+        String text = readText(latest); // exactly as save writes it: any other byte is damage
+        String pointer = text.endsWith("\n") ? text.substring(0, text.length() - 1) : text;
         String[] parts = pointer.split(" ");
         if (parts.length != 2 || !parts[0].matches("ckpt-\\d{8}-[0-9a-f]{8}") || !parts[1].matches("[0-9a-f]{64}")) {
             throw new CheckpointException(latest + ": expected \"ckpt-<step>-<id> <sha256>\", found \""
@@ -119,23 +118,8 @@ public final class Checkpoint {
         if (!sha256(modelJson).equals(parts[1])) {
             throw new CheckpointException(modelFile + ": checksum mismatch (the file is damaged or was changed)");
         }
-        JsonObject json;
-        ModelConfig config;
-        DataType type;
-        Map<String, String> files;
-        try {
-            json = JsonParser.parseString(new String(modelJson, StandardCharsets.UTF_8)).getAsJsonObject();
-            if (!FORMAT.equals(json.get("format").getAsString())) {
-                throw new CheckpointException(modelFile + ": not an attn4j checkpoint (format " + json.get("format") + ")");
-            }
-            config = GSON.fromJson(json.get("config"), ModelConfig.class);
-            type = DataType.valueOf(json.get("dataType").getAsString());
-            files = GSON.fromJson(json.get("files"), new TypeToken<Map<String, String>>() { }.getType());
-        } catch (CheckpointException e) {
-            throw e;
-        } catch (RuntimeException e) {
-            throw new CheckpointException(modelFile + ": malformed (" + e.getMessage() + ")", e);
-        }
+        ModelJson json = ModelJson.parse(modelJson, modelFile);
+        Map<String, String> files = json.files();
         if (files == null || !files.containsKey(WEIGHTS)) {
             throw new CheckpointException(modelFile + ": lists no " + WEIGHTS);
         }
@@ -150,32 +134,23 @@ public final class Checkpoint {
             }
             try {
                 arrays.put(f.getKey(), Npz.read(file));
+            } catch (IllegalArgumentException e) { // names the file, and the entry where one is at fault
+                throw new CheckpointException(e.getMessage(), e);
             } catch (RuntimeException e) {
-                throw new CheckpointException(file + ": not a readable npz (" + e.getMessage() + ")", e);
+                throw new CheckpointException(file + ": not a readable npz (" + e + ")", e);
             }
         }
+        // Before anything is built: a configuration that lies about sizes must not reach an allocation.
+        WeightsCheck.check(folder.resolve(WEIGHTS), modelFile, json.config(), arrays.get(WEIGHTS));
         TransformerModel model;
         try {
-            model = "seq2seq".equals(json.get("kind").getAsString()) ? new Seq2SeqTransformer(config, type)
-                    : new LanguageModel(config, type);
+            model = json.seq2seq() ? new Seq2SeqTransformer(json.config(), json.dataType())
+                    : new LanguageModel(json.config(), json.dataType());
             model.loadParameters(arrays.get(WEIGHTS));
         } catch (IllegalArgumentException e) {
             throw new CheckpointException(folder.resolve(WEIGHTS) + " does not fit " + modelFile + ": " + e.getMessage(), e);
         }
-        return new Loaded(model, vocabulary(json, "sourceVocabulary", modelFile),
-                vocabulary(json, "targetVocabulary", modelFile), json.get("step").getAsInt(), arrays.get(OPTIMIZER));
-    }
-
-    private static Vocabulary vocabulary(JsonObject json, String key, Path file) {
-        if (!json.has(key)) {
-            return null;
-        }
-        try {
-            List<String> tokens = GSON.fromJson(json.get(key), new TypeToken<List<String>>() { }.getType());
-            return Vocabulary.fromTokens(tokens);
-        } catch (RuntimeException e) {
-            throw new CheckpointException(file + ": malformed " + key + " (" + e.getMessage() + ")", e);
-        }
+        return new Loaded(model, json.sourceVocabulary(), json.targetVocabulary(), json.step(), arrays.get(OPTIMIZER));
     }
 
     private static String writeNpz(Path file, Map<String, INDArray> arrays) throws IOException {

@@ -1,5 +1,6 @@
 package org.attn4j.io;
 
+import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
@@ -9,7 +10,11 @@ import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -19,6 +24,8 @@ import org.nd4j.linalg.factory.Nd4j;
  * Reads Hugging Face's safetensors format: an 8-byte little-endian header length, a JSON header
  * mapping each tensor name to its {@code dtype}, {@code shape} and {@code data_offsets}, then the raw
  * little-endian data. F64, F32, F16, BF16 (both widened to float32), I64 and I32 are supported.
+ * Every size is computed with overflow checks, and the whole header is checked before any tensor is
+ * read: each shape's bytes equal its offsets' range, and the ranges tile the data exactly.
  */
 public final class Safetensors {
     private static final long MAX_HEADER = 100L << 20;
@@ -26,7 +33,7 @@ public final class Safetensors {
     private Safetensors() {
     }
 
-    /** Every tensor in the file, by name. Throws IllegalArgumentException naming the file and the problem. */
+    /** Every tensor in the file, by name. Throws IllegalArgumentException naming the file, the tensor and the problem. */
     public static Map<String, INDArray> read(Path file) {
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
             long size = ch.size();
@@ -48,12 +55,16 @@ public final class Safetensors {
                 throw bad(file, "the header is not a JSON object (" + e.getMessage() + ")");
             }
             long dataStart = 8 + headerLength, dataSize = size - dataStart;
-            Map<String, INDArray> out = new LinkedHashMap<>();
+            List<Spec> specs = new ArrayList<>();
             for (Map.Entry<String, JsonElement> e : json.entrySet()) {
-                if (e.getKey().equals("__metadata__")) {
-                    continue;
+                if (!e.getKey().equals("__metadata__")) {
+                    specs.add(spec(file, e.getKey(), e.getValue(), dataSize));
                 }
-                out.put(e.getKey(), tensor(file, ch, e.getKey(), e.getValue(), dataStart, dataSize));
+            }
+            checkLayout(file, specs, dataSize);
+            Map<String, INDArray> out = new LinkedHashMap<>();
+            for (Spec spec : specs) {
+                out.put(spec.name(), tensor(ch, spec, dataStart));
             }
             return out;
         } catch (IOException e) {
@@ -61,51 +72,109 @@ public final class Safetensors {
         }
     }
 
-    private static INDArray tensor(Path file, FileChannel ch, String name, JsonElement spec, long dataStart,
-            long dataSize) throws IOException {
-        String dtype;
-        long[] shape;
-        long begin, end;
+    /** One tensor's header entry: its data are bytes {@code [begin, end)} after the header. */
+    private record Spec(String name, String dtype, long[] shape, long begin, long end) {
+        long count() {
+            return Arrays.stream(shape).reduce(1, (a, b) -> a * b); // checked in spec()
+        }
+
+        @Override
+        public String toString() {
+            return "tensor '" + name + "' (" + dtype + " " + Arrays.toString(shape) + ", data_offsets [" + begin + ", "
+                    + end + "])";
+        }
+    }
+
+    private static Spec spec(Path file, String name, JsonElement json, long dataSize) {
+        Spec s;
         try {
-            JsonObject o = spec.getAsJsonObject();
-            dtype = o.get("dtype").getAsString();
-            shape = new long[o.getAsJsonArray("shape").size()];
+            JsonObject o = json.getAsJsonObject();
+            long[] shape = new long[o.getAsJsonArray("shape").size()];
             for (int i = 0; i < shape.length; i++) {
                 shape[i] = o.getAsJsonArray("shape").get(i).getAsLong();
             }
-            begin = o.getAsJsonArray("data_offsets").get(0).getAsLong();
-            end = o.getAsJsonArray("data_offsets").get(1).getAsLong();
+            JsonArray offsets = o.getAsJsonArray("data_offsets");
+            if (offsets.size() != 2) {
+                throw new IllegalStateException("data_offsets has " + offsets.size() + " numbers, not 2");
+            }
+            s = new Spec(name, o.get("dtype").getAsString(), shape, offsets.get(0).getAsLong(), offsets.get(1).getAsLong());
         } catch (RuntimeException e) {
             throw bad(file, "tensor '" + name + "' needs dtype, shape and data_offsets (" + e.getMessage() + ")");
         }
-        int width = switch (dtype) {
+        int width = width(s.dtype());
+        if (width == 0) {
+            throw bad(file, "tensor '" + name + "' has dtype " + s.dtype() + "; supported: F64 F32 F16 BF16 I64 I32");
+        }
+        long bytes;
+        try {
+            long count = 1;
+            for (long d : s.shape()) {
+                if (d < 0) {
+                    throw bad(file, s + " has a negative dimension");
+                }
+                count = Math.multiplyExact(count, d);
+            }
+            bytes = Math.multiplyExact(count, width);
+        } catch (ArithmeticException e) {
+            throw bad(file, s + " would need more than 2^63 bytes; the data hold " + dataSize);
+        }
+        if (s.begin() < 0 || s.end() < s.begin() || s.end() > dataSize || s.end() - s.begin() != bytes) {
+            throw bad(file, s + " needs " + bytes + " bytes at offsets within [0, " + dataSize + "]; data_offsets hold "
+                    + (s.end() - s.begin()));
+        }
+        if (bytes > Integer.MAX_VALUE - 8) {
+            throw bad(file, s + " has " + bytes + " bytes; at most " + (Integer.MAX_VALUE - 8) + " are read as one array");
+        }
+        return s;
+    }
+
+    /**
+     * As the format's specification (and its reference reader) requires: taken in order of their
+     * offsets, the tensors cover the data exactly, each starting where the previous ends, with no
+     * overlap and no hole.
+     */
+    private static void checkLayout(Path file, List<Spec> specs, long dataSize) {
+        List<Spec> sorted = new ArrayList<>(specs);
+        sorted.sort(Comparator.comparingLong(Spec::begin).thenComparingLong(Spec::end));
+        long expected = 0;
+        Spec previous = null;
+        for (Spec s : sorted) {
+            if (s.begin() != expected) {
+                throw bad(file, s + (s.begin() < expected ? " overlaps " : " leaves a hole after ")
+                        + (previous == null ? "the start of the data" : previous) + ": expected it to begin at "
+                        + expected);
+            }
+            expected = s.end();
+            previous = s;
+        }
+        if (expected != dataSize) {
+            throw bad(file, "the tensors' data end at byte " + expected + " but the file holds " + dataSize
+                    + " bytes of data");
+        }
+    }
+
+    private static int width(String dtype) {
+        return switch (dtype) {
             case "F64", "I64" -> 8;
             case "F32", "I32" -> 4;
             case "F16", "BF16" -> 2;
-            default -> throw bad(file, "tensor '" + name + "' has dtype " + dtype + "; supported: F64 F32 F16 BF16 I64 I32");
+            default -> 0;
         };
-        long count = 1;
-        for (long d : shape) {
-            if (d < 0) {
-                throw bad(file, "tensor '" + name + "' has a negative dimension in " + java.util.Arrays.toString(shape));
-            }
-            count = Math.multiplyExact(count, d);
-        }
-        if (begin < 0 || end < begin || end > dataSize || end - begin != count * width) {
-            throw bad(file, "tensor '" + name + "' (" + dtype + " " + java.util.Arrays.toString(shape) + ") has data_offsets ["
-                    + begin + ", " + end + "], which do not hold " + count * width + " bytes within " + dataSize);
-        }
-        ByteBuffer data = ByteBuffer.allocate((int) (end - begin)).order(ByteOrder.LITTLE_ENDIAN);
-        ch.read(data, dataStart + begin);
+    }
+
+    private static INDArray tensor(FileChannel ch, Spec s, long dataStart) throws IOException {
+        int count = (int) s.count();
+        ByteBuffer data = ByteBuffer.allocate((int) (s.end() - s.begin())).order(ByteOrder.LITTLE_ENDIAN);
+        ch.read(data, dataStart + s.begin());
         data.flip();
-        INDArray a = switch (dtype) {
-            case "F64" -> Nd4j.createFromArray(doubles(data, (int) count));
-            case "F32" -> Nd4j.createFromArray(floats(data, (int) count));
-            case "I64" -> Nd4j.createFromArray(longs(data, (int) count));
-            case "I32" -> Nd4j.createFromArray(ints(data, (int) count));
-            default -> Nd4j.createFromArray(halves(data, (int) count, dtype.equals("BF16")));
+        INDArray a = switch (s.dtype()) {
+            case "F64" -> Nd4j.createFromArray(doubles(data, count));
+            case "F32" -> Nd4j.createFromArray(floats(data, count));
+            case "I64" -> Nd4j.createFromArray(longs(data, count));
+            case "I32" -> Nd4j.createFromArray(ints(data, count));
+            default -> Nd4j.createFromArray(halves(data, count, s.dtype().equals("BF16")));
         };
-        return shape.length == 0 ? a.reshape() : a.reshape(shape);
+        return count == 0 ? Nd4j.create(a.dataType(), s.shape()) : s.shape().length == 0 ? a.reshape() : a.reshape(s.shape());
     }
 
     private static double[] doubles(ByteBuffer b, int n) {

@@ -149,13 +149,21 @@ class CheckpointTest {
         // The same edit with a matching checksum: the weights no longer fit the configuration.
         Path latest = dir.resolve(Checkpoint.LATEST);
         Files.writeString(latest, folder.getFileName() + " " + Checkpoint.sha256(edited.getBytes(StandardCharsets.UTF_8)));
-        expect(dir, "does not fit", "embedding.weight", "expected shape [12, 8], given [12, 16]");
+        expect(dir, "does not fit", "parameter 'embedding.weight' expected shape [12, 8], found [12, 16]");
 
         Files.writeString(latest, "garbage");
         expect(dir, latest + ": expected \"ckpt-<step>-<id> <sha256>\"");
         Files.delete(latest);
         expect(dir, latest + ": missing");
         expect(root.resolve("nowhere"), "no such checkpoint directory");
+    }
+
+    @Test
+    void theCommittedModelsPassTheChecks() {
+        for (String name : List.of("translate", "sequence-copy", "sequence-reverse", "sequence-sort")) {
+            Checkpoint.Loaded loaded = Checkpoint.load(Path.of("models", name));
+            assertEquals(loaded.model().config().targetVocab(), loaded.targetVocabulary().size(), name);
+        }
     }
 
     private static void expect(Path dir, String... fragments) {

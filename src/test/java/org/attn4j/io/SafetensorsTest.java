@@ -27,7 +27,7 @@ class SafetensorsTest {
         Map<String, INDArray> expected = Npz.read(DIR.resolve("mixed_expected.npz"));
         assertEquals(expected.keySet(), got.keySet());
         for (String k : expected.keySet()) {
-            // ND4J's npz reader turns numpy's 0-d arrays into [1]; the safetensors reader keeps [].
+            // The generator's np.ascontiguousarray made the 0-d "scalar" [1] in the npz; the safetensors file keeps [].
             String shape = k.equals("scalar") ? "[]" : java.util.Arrays.toString(expected.get(k).shape());
             assertEquals(shape, java.util.Arrays.toString(got.get(k).shape()), k);
             org.junit.jupiter.api.Assertions.assertArrayEquals(
@@ -60,6 +60,49 @@ class SafetensorsTest {
         header[8] = '[';
         Files.write(f, header);
         expect(f, "not a JSON object");
+    }
+
+    @Test
+    void craftedHeadersAreRefusedBeforeAnythingIsRead(@TempDir Path dir) throws IOException {
+        Map<String, String> refused = new java.util.LinkedHashMap<>(); // header -> what the message says
+        refused.put("{\"a\":{\"dtype\":\"F32\",\"shape\":[2147483648,2147483648],\"data_offsets\":[0,0]}}",
+                "tensor 'a' (F32 [2147483648, 2147483648], data_offsets [0, 0]) would need more than 2^63 bytes");
+        refused.put("{\"a\":{\"dtype\":\"F32\",\"shape\":[4611686018427387904,4],\"data_offsets\":[0,0]}}",
+                "tensor 'a' (F32 [4611686018427387904, 4], data_offsets [0, 0]) would need more than 2^63 bytes");
+        refused.put("{\"a\":{\"dtype\":\"F16\",\"shape\":[2147483648,2147483648],\"data_offsets\":[0,12]}}",
+                "would need more than 2^63 bytes; the data hold 12");
+        refused.put("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,12]}}",
+                "tensor 'a' (F32 [2], data_offsets [0, 12]) needs 8 bytes at offsets within [0, 12]; data_offsets hold 12");
+        refused.put("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
+                + "\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[4,12]}}",
+                "tensor 'b' (F32 [2], data_offsets [4, 12]) overlaps tensor 'a' (F32 [2], data_offsets [0, 8]): "
+                        + "expected it to begin at 8");
+        refused.put("{\"a\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,12]},"
+                + "\"b\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,12]}}", "overlaps tensor '");
+        refused.put("{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"
+                + "\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[8,12]}}",
+                "tensor 'b' (F32 [1], data_offsets [8, 12]) leaves a hole after tensor 'a'");
+        refused.put("{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]},"
+                + "\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[8,12]}}",
+                "leaves a hole after the start of the data");
+        refused.put("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}",
+                "the tensors' data end at byte 8 but the file holds 12 bytes of data");
+        refused.put("{\"a\":{\"dtype\":\"F32\",\"shape\":[-3],\"data_offsets\":[0,12]}}", "has a negative dimension");
+        refused.put("{\"a\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[12,0]}}", "data_offsets [12, 0]");
+        refused.put("{\"a\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0]}}", "data_offsets has 1 numbers, not 2");
+        refused.put("{\"a\":{\"dtype\":\"U16\",\"shape\":[6],\"data_offsets\":[0,12]}}", "tensor 'a' has dtype U16");
+        Path f = dir.resolve("crafted.safetensors");
+        for (Map.Entry<String, String> c : refused.entrySet()) {
+            Files.write(f, org.attn4j.testing.CraftedFiles.safetensors(c.getKey(), new byte[12]));
+            expect(f, c.getValue());
+        }
+        // The specification orders tensors by their offsets, not by the header: these tile the data and load.
+        Files.write(f, org.attn4j.testing.CraftedFiles.safetensors("{\"b\":{\"dtype\":\"I32\",\"shape\":[1],"
+                + "\"data_offsets\":[8,12]},\"e\":{\"dtype\":\"F32\",\"shape\":[0,5],\"data_offsets\":[12,12]},"
+                + "\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", new byte[12]));
+        Map<String, INDArray> read = Safetensors.read(f);
+        assertEquals("[1][0, 5][2]", read.values().stream().map(a -> java.util.Arrays.toString(a.shape()))
+                .reduce("", String::concat));
     }
 
     private static void expect(Path f, String fragment) {

@@ -32,6 +32,7 @@ class DamagedCheckpointTest {
         Path good = root.resolve("good");
         Checkpoint.save(good, new LanguageModel(ModelConfig.languageModel(10, 8, 2, 16, 1, 8)), null, null, 3,
                 java.util.Map.of());
+        assertEquals(3, Checkpoint.load(good).step(), "the undamaged checkpoint loads");
         TreeMap<String, byte[]> files = read(good);
         Random rnd = new Random(7);
         List<String> kinds = new ArrayList<>();
