@@ -199,6 +199,15 @@ public final class FastBlock {
      */
     public AttentionOutput<INDArray> forward(State state, INDArray x, AttentionMask<INDArray> mask, INDArray memory,
             INDArray memoryKeep) {
+        return forward(state, x, mask, memory, memoryKeep, true);
+    }
+
+    /**
+     * {@code finiteChecks} false: inputs computed by the engine itself (a model's blocks), where a NaN is a
+     * diverging model for the trainer to refuse, not a caller's bad input.
+     */
+    AttentionOutput<INDArray> forward(State state, INDArray x, AttentionMask<INDArray> mask, INDArray memory,
+            INDArray memoryKeep, boolean finiteChecks) {
         Shapes.check(x, mask, config, type);
         int b = (int) x.size(0), t = (int) x.size(1), s = 0;
         if (cross) {
@@ -214,12 +223,16 @@ public final class FastBlock {
         }
         Activations a = state.a = fit(state.a, b, t, s);
         copy(x, a.xb);
-        Shapes.finite("x", a.xb, x.shape());
+        if (finiteChecks) {
+            Shapes.finite("x", a.xb, x.shape());
+        }
         a.causal = mask.causal();
         a.keep = mask.padding() == null ? null : Buf.of(mask.padding(), type);
         if (cross) {
             copy(memory, a.memb);
-            Shapes.finite("memory", a.memb, memory.shape());
+            if (finiteChecks) {
+                Shapes.finite("memory", a.memb, memory.shape());
+            }
             a.memKeep = memoryKeep == null ? null : Buf.of(memoryKeep, type);
         }
         a.forwarded = true;
@@ -248,6 +261,11 @@ public final class FastBlock {
      * {@link State#memoryGradient()} (decoder blocks), the input's returned {@code [B, T, C]}.
      */
     public INDArray backward(State state, INDArray gradOutput) {
+        return backward(state, gradOutput, true);
+    }
+
+    /** {@code finiteChecks} false: a gradient computed by the engine itself (see {@link #forward}). */
+    INDArray backward(State state, INDArray gradOutput, boolean finiteChecks) {
         Activations a = state.a;
         if (a == null || !a.forwarded) {
             throw new IllegalStateException("backward needs a forward first");
@@ -260,7 +278,9 @@ public final class FastBlock {
         a.ensureBackward();
         state.gradients();
         copy(gradOutput, a.dyb);
-        Shapes.finite("gradOutput", a.dyb, gradOutput.shape());
+        if (finiteChecks) {
+            Shapes.finite("gradOutput", a.dyb, gradOutput.shape());
+        }
         Blas.singleThreaded();
         backwardPhases(state, a);
         return view(a.dx, a.b, a.t, config.dModel());

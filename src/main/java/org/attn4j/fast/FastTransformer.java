@@ -313,7 +313,7 @@ public final class FastTransformer {
         INDArray x = FastBlock.view(st.x0, st.b, st.t, width);
         for (int i = 0; i < st.stack.blocks.size(); i++) {
             FastBlock block = st.stack.blocks.get(i);
-            x = block.forward(st.blockStates.get(i), x, mask, memory, memoryKeep).output();
+            x = block.forward(st.blockStates.get(i), x, mask, memory, memoryKeep, false).output();
         }
         Buf xs = Buf.of(x);
         Buf normW = sw.normWeight() == null ? null : Buf.of(sw.normWeight());
@@ -425,7 +425,7 @@ public final class FastTransformer {
         INDArray dx = FastBlock.view(sw.normWeight() != null ? st.dx : st.dh, st.b, st.t, width);
         for (int i = st.stack.blocks.size() - 1; i >= 0; i--) {
             FastBlock.State bs = st.blockStates.get(i);
-            dx = st.stack.blocks.get(i).backward(bs, dx);
+            dx = st.stack.blocks.get(i).backward(bs, dx, false);
             if (dMemory != null) {
                 Buf dm = Buf.of(bs.memoryGradient());
                 parallel.forRange(dm.length, ROW_GRAIN * width, (i0, i1) -> RowMath.add(dMemory, dm, dMemory, i0, i1, 1));
