@@ -241,6 +241,12 @@ public final class FastBlock {
         return new AttentionOutput<>(view(a.y, b, t, config.dModel()), view(a.p, b, config.heads(), t, t));
     }
 
+    /** The self-attention weights {@code [B, H, T, T]} of the state's last forward (a view). */
+    public INDArray selfWeights(State state) {
+        Activations a = state.a;
+        return a == null ? null : view(a.p, a.b, config.heads(), a.t, a.t);
+    }
+
     /** The cross-attention weights {@code [B, H, T, S]} of the state's last forward (decoder blocks). */
     public INDArray crossWeights(State state) {
         Activations a = state.a;

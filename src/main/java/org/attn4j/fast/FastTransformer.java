@@ -169,13 +169,38 @@ public final class FastTransformer {
         private int[] targets;
         private boolean forwarded;
 
-        private State() {
-            enc = encoder == null ? null : new StackState(encoder, false, true);
-            dec = new StackState(decoder, true, true);
+        private State(boolean withGradients) {
+            enc = encoder == null ? null : new StackState(encoder, false, withGradients);
+            dec = new StackState(decoder, true, withGradients);
             gradients = dec.gradients;
             encoderGradients = enc == null ? null : enc.gradients;
-            dHeadW = dec.tiedHead ? dec.dEmbedding : Buf.of(gradients.headWeight());
-            dHeadB = buf(gradients.headBias());
+            dHeadW = !withGradients ? null : dec.tiedHead ? dec.dEmbedding : Buf.of(gradients.headWeight());
+            dHeadB = gradients == null ? null : buf(gradients.headBias());
+        }
+
+        /** Every encoder block's self-attention weights {@code [B, H, S, S]} of the last forward (new arrays). */
+        public List<INDArray> encoderSelfWeights() {
+            return enc == null ? List.of() : weights(enc, false);
+        }
+
+        /** Every decoder block's self-attention weights {@code [B, H, T, T]} of the last forward (new arrays). */
+        public List<INDArray> selfWeights() {
+            return weights(dec, false);
+        }
+
+        /** Every decoder block's cross-attention weights {@code [B, H, T, S]} (new arrays; none for a language model). */
+        public List<INDArray> crossWeights() {
+            return enc == null ? List.of() : weights(dec, true);
+        }
+
+        private List<INDArray> weights(StackState st, boolean cross) {
+            List<INDArray> all = new ArrayList<>();
+            for (int i = 0; i < st.blockStates.size(); i++) {
+                FastBlock block = st.stack.blocks.get(i);
+                FastBlock.State bs = st.blockStates.get(i);
+                all.add((cross ? block.crossWeights(bs) : block.selfWeights(bs)).dup('c'));
+            }
+            return all;
         }
 
         /** The last backward's gradients of the decoder side (embedding, positions, blocks, norm, head). */
@@ -211,9 +236,14 @@ public final class FastTransformer {
         }
     }
 
-    /** A new state for one caller. */
+    /** A new state for one caller's training: forward and backward. */
     public State newState() {
-        return new State();
+        return new State(true);
+    }
+
+    /** A new state for inference: forward only (no gradient arrays). */
+    public State newInferenceState() {
+        return new State(false);
     }
 
     /**
@@ -355,8 +385,8 @@ public final class FastTransformer {
      * {@link State#gradients()} and {@link State#encoderGradients()} (overwritten, not accumulated).
      */
     public void backward(State s, int padId, double smoothing) {
-        if (!s.forwarded || s.targets == null) {
-            throw new IllegalStateException("backward needs a forward with targets first");
+        if (!s.forwarded || s.targets == null || s.gradients == null) {
+            throw new IllegalStateException("backward needs a training state's forward with targets first");
         }
         Blas.singleThreaded();
         StackState d = s.dec;

@@ -39,7 +39,6 @@ public abstract class TransformerModel extends Module {
     private volatile boolean fastDecoding = true;
     private org.attn4j.fast.FastDecoder fast; // built on first use where it covers the model
     private org.attn4j.fast.FastTransformer engine; // built with the first engine state
-    private org.attn4j.fast.FastTransformer encoderEngine; // an encoder-decoder's, for decoding (no dropout check)
 
     protected TransformerModel(ModelConfig config, DataType dataType) {
         super(SameDiff.create(), "", dataType);
@@ -118,12 +117,29 @@ public abstract class TransformerModel extends Module {
 
     /** Logits {@code [B, T, V]} of one forward pass (no dropout). */
     public INDArray predict(INDArray source, INDArray input) {
-        Map<String, INDArray> feeds = feeds(source, input, null);
+        Map<String, INDArray> feeds = feeds(source, input, null); // checks the ids, also for the engine
+        if (fastDecoder() != null) {
+            org.attn4j.fast.FastTransformer e = engine();
+            org.attn4j.fast.FastTransformer.State s = e.newInferenceState();
+            return graphLock().read(() -> {
+                e.forward(s, source == null ? null : source.toIntMatrix(), input.toIntMatrix(), null, config.padId(), 0);
+                return s.logits().dup('c');
+            });
+        }
         return graphLock().read(() -> sd.output(feeds, logits.name()).get(logits.name()));
     }
 
     /** Every attention weight of one forward pass, in one call. */
     public AttentionMaps attention(INDArray source, INDArray input) {
+        if (fastDecoder() != null) {
+            feeds(source, input, null); // checks the ids
+            org.attn4j.fast.FastTransformer e = engine();
+            org.attn4j.fast.FastTransformer.State s = e.newInferenceState();
+            return graphLock().read(() -> {
+                e.forward(s, source == null ? null : source.toIntMatrix(), input.toIntMatrix(), null, config.padId(), 0);
+                return new AttentionMaps(s.encoderSelfWeights(), s.selfWeights(), s.crossWeights());
+            });
+        }
         List<String> names = new ArrayList<>();
         List<SDVariable> encoderSelf = encoderSelfWeights();
         for (List<SDVariable> group : List.of(encoderSelf, decoderSelf, decoderCross)) {
@@ -245,21 +261,24 @@ public abstract class TransformerModel extends Module {
         return null;
     }
 
+    /** The engine of this model (made on first use); callers check first that it covers the model. */
+    private synchronized org.attn4j.fast.FastTransformer engine() {
+        if (engine == null) {
+            EncoderParts e = encoderParts();
+            engine = e == null ? new org.attn4j.fast.FastTransformer(decoder.blocks(), engineWeights(),
+                    org.attn4j.fast.Parallel.shared())
+                    : new org.attn4j.fast.FastTransformer(e.blocks(), weights(e.embedding(), e.positions(), e.norm(), null),
+                            decoder.blocks(), engineWeights(), org.attn4j.fast.Parallel.shared());
+        }
+        return engine;
+    }
+
     /** A new engine workspace, or null where the engine does not cover this model ({@link #engineUnsupported}). */
     public EngineState newEngineState() {
         if (engineUnsupported() != null) {
             return null;
         }
-        synchronized (this) {
-            if (engine == null) {
-                EncoderParts e = encoderParts();
-                engine = e == null ? new org.attn4j.fast.FastTransformer(decoder.blocks(), engineWeights(),
-                        org.attn4j.fast.Parallel.shared())
-                        : new org.attn4j.fast.FastTransformer(e.blocks(), weights(e.embedding(), e.positions(),
-                                e.norm(), null), decoder.blocks(), engineWeights(), org.attn4j.fast.Parallel.shared());
-            }
-        }
-        EngineState s = new EngineState(engine.newState());
+        EngineState s = new EngineState(engine().newState());
         EncoderParts e = encoderParts();
         if (e != null) {
             org.attn4j.fast.FastTransformer.Gradients g = s.state.encoderGradients();
@@ -363,14 +382,7 @@ public abstract class TransformerModel extends Module {
         if (fastDecoder() == null) {
             return null;
         }
-        synchronized (this) {
-            if (encoderEngine == null) {
-                EncoderParts e = encoderParts();
-                encoderEngine = new org.attn4j.fast.FastTransformer(e.blocks(), weights(e.embedding(), e.positions(),
-                        e.norm(), null), decoder.blocks(), engineWeights(), org.attn4j.fast.Parallel.shared());
-            }
-        }
-        INDArray memory = graphLock().read(() -> encoderEngine.encode(source.toIntMatrix(), config.padId()));
+        INDArray memory = graphLock().read(() -> engine().encode(source.toIntMatrix(), config.padId()));
         INDArray keep = source.neq(config.padId()).castTo(dataType);
         return Map.of("memory", memory, "memoryKeep", keep);
     }

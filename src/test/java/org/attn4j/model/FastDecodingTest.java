@@ -142,6 +142,41 @@ class FastDecodingTest {
         }
     }
 
+    /** Logits and every attention map of one forward pass: the engine's against the graph's. */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("seq2seqModels")
+    void predictAndAttentionMapsMatchTheGraph(String name, DataType type, boolean pre, PositionalEncoding p) {
+        Nd4j.getRandom().setSeed(8);
+        ModelConfig c = ModelConfig.seq2seq(19, 24, 4, 40, 2, 30).withPositions(p);
+        c = new ModelConfig(c.sourceVocab(), c.targetVocab(), c.dModel(), c.heads(), c.ffDim(), c.encoderLayers(),
+                c.decoderLayers(), c.activation(), pre, 0, 0, p, c.maxLen(), false, true, c.eps(), 0);
+        Seq2SeqTransformer s2s = new Seq2SeqTransformer(c, type);
+        LanguageModel lm = new LanguageModel(config(p, false, pre), type);
+        INDArray source = Nd4j.createFromArray(new int[][] {{4, 9, 13, 2, 0, 0}, {7, 7, 1, 18, 5, 3}});
+        INDArray input = Nd4j.createFromArray(new int[][] {{1, 5, 8, 0}, {1, 2, 3, 4}});
+        double tol = type == DataType.DOUBLE ? 1e-10 : 1e-5;
+        for (TransformerModel m : List.of(s2s, lm)) {
+            INDArray src = m == s2s ? source : null;
+            INDArray logits = m.predict(src, input);
+            AttentionMaps maps = m.attention(src, input);
+            m.setFastDecoding(false);
+            assertClose(name + " logits", m.predict(src, input), logits, tol);
+            AttentionMaps graph = m.attention(src, input);
+            m.setFastDecoding(true);
+            assertEquals(graph.encoderSelf().size(), maps.encoderSelf().size(), name);
+            assertEquals(graph.cross().size(), maps.cross().size(), name);
+            for (int i = 0; i < graph.encoderSelf().size(); i++) {
+                assertClose(name + " encoder self " + i, graph.encoderSelf().get(i), maps.encoderSelf().get(i), tol);
+            }
+            for (int i = 0; i < graph.decoderSelf().size(); i++) {
+                assertClose(name + " decoder self " + i, graph.decoderSelf().get(i), maps.decoderSelf().get(i), tol);
+            }
+            for (int i = 0; i < graph.cross().size(); i++) {
+                assertClose(name + " cross " + i, graph.cross().get(i), maps.cross().get(i), tol);
+            }
+        }
+    }
+
     static Stream<Arguments> seq2seqModels() {
         return Stream.of(Arguments.of("pre-LN, learned", DataType.DOUBLE, true, PositionalEncoding.LEARNED),
                 Arguments.of("post-LN, sinusoidal", DataType.DOUBLE, false, PositionalEncoding.SINUSOIDAL),
