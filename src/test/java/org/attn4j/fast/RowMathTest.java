@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.Random;
 import org.apache.commons.math3.special.Erf;
+import org.attn4j.nn.Activation;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -75,8 +76,8 @@ class RowMathTest {
         int n = 4099; // whole vectors and a tail
         INDArray h = Nd4j.linspace(-12, 12, n, DataType.DOUBLE).castTo(DataType.FLOAT);
         INDArray g = h.ulike(), cdf = h.ulike(), dh = h.ulike(), ones = Nd4j.ones(DataType.FLOAT, n);
-        RowMath.activation(Buf.of(h), Buf.of(g), Buf.of(cdf), 0, n);
-        RowMath.activationBack(Buf.of(h), Buf.of(cdf), Buf.of(ones), Buf.of(dh), 0, n);
+        RowMath.activation(Activation.GELU, Buf.of(h), Buf.of(g), Buf.of(cdf), 0, n);
+        RowMath.activationBack(Activation.GELU, Buf.of(h), Buf.of(cdf), Buf.of(ones), Buf.of(dh), 0, n);
         for (int i = 0; i < n; i++) {
             double x = h.getDouble(i);
             double phi = 0.5 * Erf.erfc(-x / Math.sqrt(2)), pdf = Math.exp(-x * x / 2) / Math.sqrt(2 * Math.PI);
