@@ -16,8 +16,9 @@ import org.nd4j.linalg.factory.Nd4j;
 /**
  * The engine's {@link TransformerBlock}: forward, backward and (self-attention blocks) an incremental
  * step with a key/value cache, on the block's own parameter arrays (an update changes the block, and a
- * change to the block is seen here). Pre- or post-LN, GELU or ReLU, with or without biases, causal
- * and/or key-padding masks; a DECODER block adds cross-attention over an encoder's memory.
+ * change to the block is seen here). Pre- or post-LN, any {@link Activation}, with or without biases, rotary
+ * positions or none, causal and/or key-padding masks; a DECODER block adds cross-attention over an encoder's
+ * memory.
  *
  * <pre>
  *   each sublayer f with its norm:   pre-LN:  s' = s + f(norm(s))       post-LN:  s' = norm(s + f(s))

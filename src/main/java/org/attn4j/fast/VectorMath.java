@@ -11,8 +11,9 @@ import org.attn4j.nn.Activation;
 
 /**
  * {@link RowMath}'s kernels for float32 with the JDK's Vector API ({@code jdk.incubator.vector}): the
- * JIT turns them into AVX instructions, and {@code EXP} into the JDK's vector exp (about 0.5 ns per
- * element here, against about 4 for a scalar exp). Sums are float32 lanes, as PyTorch's vectorized CPU
+ * JIT turns them into AVX instructions. exp, and tanh and sigmoid from it, are {@link #exp}'s, written from
+ * exactly specified lane operations (the JDK's {@code EXP} and {@code TANH} may differ between the interpreter
+ * and the JIT). Sums are float32 lanes, as PyTorch's vectorized CPU
  * kernels keep them. Used only when the module is present ({@link #AVAILABLE}); otherwise
  * {@link RowMath}'s scalar loops run.
  */
