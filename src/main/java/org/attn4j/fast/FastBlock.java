@@ -16,8 +16,9 @@ import org.nd4j.linalg.factory.Nd4j;
 /**
  * The engine's {@link TransformerBlock}: forward, backward and (self-attention blocks) an incremental
  * step with a key/value cache, on the block's own parameter arrays (an update changes the block, and a
- * change to the block is seen here). Pre- or post-LN, GELU or ReLU, with or without biases, causal
- * and/or key-padding masks; a DECODER block adds cross-attention over an encoder's memory.
+ * change to the block is seen here). Pre- or post-LN, any {@link Activation}, with or without biases, rotary
+ * positions or none, causal and/or key-padding masks; a DECODER block adds cross-attention over an encoder's
+ * memory.
  *
  * <pre>
  *   each sublayer f with its norm:   pre-LN:  s' = s + f(norm(s))       post-LN:  s' = norm(s + f(s))
@@ -26,9 +27,11 @@ import org.nd4j.linalg.factory.Nd4j;
  *   attention(a, kv) = out(softmax(q(a) k(kv)^T / sqrt(D) + mask) v(kv)), per head
  * </pre>
  * Each pass is a few parallel phases over rows (N = B T) or (batch, head) pairs, GEMMs on OpenBLAS and
- * row loops in Java, no allocation after the first call of a shape. Not covered: dropout while
- * training, rotary positions, other activations, other masks; {@link #unsupported} names what a config
- * lacks.
+ * row loops in Java, no allocation after the first call of a shape. Every activation (SwiGLU:
+ * {@code silu(h W1) * (h Wgate)} before W2), rotary positions on the self-attention's queries and keys, and
+ * while training seeded dropout ({@link DropoutSeed}) on the attention weights, the residual branches and the
+ * feed-forward's hidden units, where PyTorch's layers drop. Masks other than causal and key padding are not
+ * covered.
  *
  * <p>Weights and state are separate: a {@link State} holds one caller's activations and parameter
  * gradients, a {@link Cache} one decoding's keys, values and step activations, so any number of threads
@@ -42,12 +45,16 @@ public final class FastBlock {
     private final DataType type;
     private final Parallel parallel;
     private final boolean cross;
-    private final Lin q, k, v, out, cq, ck, cv, cout, linear1, linear2;
+    private final Lin q, k, v, out, cq, ck, cv, cout, linear1, linear2, gate; // gate: SwiGLU only
+    private final Activation act;
+    private final double[] inverseFrequency; // rotary: base^(-2i/D) for i < D/2; null without rotary
     private final Norm norm1, norm2, norm3, ffNorm;
     /** Least elements per worker for a copy, and least rows per worker for a row phase. */
     private static final int COPY_GRAIN = 1 << 15, ROW_GRAIN = 4;
     /** Least multiply-adds of attention per worker (below this a thread hand-off costs more). */
     private static final long PAIR_WORK = 1 << 17;
+    /** Rotary positions' base, as {@code nn.Rotary}'s. */
+    private static final double ROTARY_BASE = 10_000;
 
     private final Map<String, INDArray> parameters = new LinkedHashMap<>();
     private State own; // the state of the state-less calls, made on first use
@@ -69,6 +76,9 @@ public final class FastBlock {
         cout = cross ? lin(p, prefix + "cross_attn.out") : null;
         linear1 = lin(p, prefix + "ff.linear1");
         linear2 = lin(p, prefix + "ff.linear2");
+        act = config.activation();
+        gate = act == Activation.SWIGLU ? lin(p, prefix + "ff.gate") : null;
+        inverseFrequency = config.rotary() ? inverseFrequencies(config.dModel() / config.heads()) : null;
         norm1 = norm(p, prefix + "norm1");
         norm2 = norm(p, prefix + "norm2");
         norm3 = cross ? norm(p, prefix + "norm3") : null;
@@ -76,20 +86,12 @@ public final class FastBlock {
     }
 
     /**
-     * Why {@code config} cannot run here, or empty if it can. {@code training}: also for a backward
-     * pass (dropout, inactive in inference, is then not covered).
+     * Why {@code config} cannot run here, or empty if it can ({@code training}: also for a backward pass).
+     * Every block configuration runs today, so this is empty; callers ask it before they choose the engine
+     * over a SameDiff graph, and a configuration added to {@link TransformerBlock.Config} that the engine
+     * does not cover is to be named here.
      */
     public static Optional<String> unsupported(TransformerBlock.Config config, boolean training) {
-        if (config.activation() != Activation.GELU && config.activation() != Activation.RELU) {
-            return Optional.of("activation " + config.activation() + " is not on the engine (GELU and RELU are)");
-        }
-        if (config.rotary()) {
-            return Optional.of("rotary positions are not on the engine");
-        }
-        if (training && (config.dropout() > 0 || config.attnDropout() > 0)) {
-            return Optional.of("dropout " + config.dropout() + " / attention dropout " + config.attnDropout()
-                    + " is not applied by the engine while training");
-        }
         return Optional.empty();
     }
 
@@ -192,14 +194,23 @@ public final class FastBlock {
         return forward(state, x, mask, null, null);
     }
 
+    /** {@link #forward(State, INDArray, AttentionMask, INDArray, INDArray, DropoutSeed, int)} without dropout. */
+    public AttentionOutput<INDArray> forward(State state, INDArray x, AttentionMask<INDArray> mask, INDArray memory,
+            INDArray memoryKeep) {
+        return forward(state, x, mask, memory, memoryKeep, null, 0);
+    }
+
     /**
      * Forward on {@code x [B, T, C]}; for a decoder block also over {@code memory [B, S, C]} with its key
      * padding {@code memoryKeep [B, S]} (1 = real token; null: every position). Returns the output and
-     * the self-attention weights {@code [B, H, T, T]}; {@link #crossWeights} gives the cross-attention's.
+     * the self-attention weights {@code [B, H, T, T]} (before dropout, as PyTorch returns them);
+     * {@link #crossWeights} gives the cross-attention's. With {@code dropout} (null: inference, nothing
+     * dropped) the config's dropout is applied with the masks of that seed and this block's {@code layer}
+     * (its index in the model, so no two blocks share masks), and the backward pass uses the same masks.
      */
     public AttentionOutput<INDArray> forward(State state, INDArray x, AttentionMask<INDArray> mask, INDArray memory,
-            INDArray memoryKeep) {
-        return forward(state, x, mask, memory, memoryKeep, true);
+            INDArray memoryKeep, DropoutSeed dropout, int layer) {
+        return forward(state, x, mask, memory, memoryKeep, dropout, layer, true);
     }
 
     /**
@@ -207,7 +218,7 @@ public final class FastBlock {
      * diverging model for the trainer to refuse, not a caller's bad input.
      */
     AttentionOutput<INDArray> forward(State state, INDArray x, AttentionMask<INDArray> mask, INDArray memory,
-            INDArray memoryKeep, boolean finiteChecks) {
+            INDArray memoryKeep, DropoutSeed dropout, int layer, boolean finiteChecks) {
         Shapes.check(x, mask, config, type);
         int b = (int) x.size(0), t = (int) x.size(1), s = 0;
         if (cross) {
@@ -226,7 +237,7 @@ public final class FastBlock {
         if (finiteChecks) {
             Shapes.finite("x", a.xb, x.shape());
         }
-        a.causal = mask.causal();
+        a.causal = mask.causal() || config.causal(); // as the graph: a causal block is causal under any mask
         a.keep = mask.padding() == null ? null : Buf.of(mask.padding(), type);
         if (cross) {
             copy(memory, a.memb);
@@ -236,6 +247,9 @@ public final class FastBlock {
             a.memKeep = memoryKeep == null ? null : Buf.of(memoryKeep, type);
         }
         a.forwarded = true;
+        a.dropout = dropout;
+        a.layer = layer;
+        a.rotaryTable(0);
         Blas.singleThreaded();
         forwardPhases(a);
         return new AttentionOutput<>(view(a.y, b, t, config.dModel()), view(a.p, b, config.heads(), t, t));
@@ -276,10 +290,6 @@ public final class FastBlock {
         if (a == null || !a.forwarded) {
             throw new IllegalStateException("backward needs a forward first");
         }
-        Optional<String> why = unsupported(config, true);
-        if (why.isPresent()) {
-            throw new IllegalStateException("Engine backward: " + why.get());
-        }
         Shapes.same("gradOutput", gradOutput, new long[] {a.b, a.t, config.dModel()}, type);
         a.ensureBackward();
         state.gradients();
@@ -312,13 +322,27 @@ public final class FastBlock {
         return u.s;
     }
 
-    /** Rows [r0, r1) of z = s + f, and for post-LN the norm of it: the sublayer's output. */
-    private void subOut(Sub u, Norm n, int r0, int r1) {
+    /** Rows [r0, r1) of z = s + drop(f), and for post-LN the norm of it: the sublayer's output. */
+    private void subOut(Activations a, Sub u, Norm n, int site, int r0, int r1) {
         int c = config.dModel();
+        if (a.drops(site)) {
+            DropoutSeed.apply(a.base(site), config.dropout(), u.z, r0 * c, r1 * c);
+        }
         RowMath.add(u.s, u.z, u.z, r0, r1, c); // z holds f; z = s + f
         if (!config.normFirst()) {
             RowMath.layerNorm(u.z, n.gamma, n.beta, config.eps(), u.out, u.xhat, u.rstd, r0, r1, c);
         }
+    }
+
+    /** Rows [r0, r1) of the gradient at the branch f: dz itself, or drop'(dz) into df where the branch drops. */
+    private Buf subDf(Activations a, Sub u, Buf dz, int site, int r0, int r1) {
+        if (!a.drops(site)) {
+            return dz;
+        }
+        int c = config.dModel();
+        RowMath.copy(dz, r0 * c, u.df, r0 * c, (r1 - r0) * c);
+        DropoutSeed.apply(a.base(site), config.dropout(), u.df, r0 * c, r1 * c);
+        return u.df;
     }
 
     /** Gradient at z (for pre-LN, dOut itself; for post-LN, norm'(dOut) into dz). */
@@ -348,12 +372,14 @@ public final class FastBlock {
 
     private void forwardPhases(Activations s) {
         int c = config.dModel(), h = config.heads();
-        // 1. Rows: a1 = in(x), q, k, v.
+        // 1. Rows: a1 = in(x), q, k, v; q and k rotated to their positions (rotary).
         parallel.forRange(s.n, ROW_GRAIN, (r0, r1) -> {
             Buf in = subIn(s.self, norm1, r0, r1);
             q.forward(in, s.q, r0, r1);
             k.forward(in, s.k, r0, r1);
             v.forward(in, s.v, r0, r1);
+            rotate(s, s.q, r0, r1, false);
+            rotate(s, s.k, r0, r1, false);
         });
         if (cross) { // memory rows: its keys and values
             parallel.forRange(s.b * s.s, ROW_GRAIN, (r0, r1) -> {
@@ -361,36 +387,46 @@ public final class FastBlock {
                 cv.forward(s.memb, s.cv, r0, r1);
             });
         }
-        // 2. (batch, head) pairs: P = softmax(q k^T / sqrt(D) + mask), o = P v.
-        parallel.forRange(s.b * h, pairGrain(s.t, s.t),
-                (p0, p1) -> attend(s.q, s.k, s.v, s.p, s.o, s.t, s.t, s.causal, s.keep, p0, p1));
+        // 2. (batch, head) pairs: P = softmax(q k^T / sqrt(D) + mask), o = drop(P) v.
+        parallel.forRange(s.b * h, pairGrain(s.t, s.t), (p0, p1) -> attend(s, DropoutSeed.SELF_WEIGHTS, s.q, s.k, s.v,
+                s.p, s.pd, s.o, s.t, s.t, s.causal, s.keep, p0, p1));
         if (cross) {
             // 3. Rows: s1 = self sublayer's output; cq of the cross sublayer's input.
             parallel.forRange(s.n, ROW_GRAIN, (r0, r1) -> {
                 out.forward(s.o, s.self.z, r0, r1);
-                subOut(s.self, norm1, r0, r1);
+                subOut(s, s.self, norm1, DropoutSeed.SELF_RESIDUAL, r0, r1);
                 cq.forward(subIn(s.crs, norm2, r0, r1), s.cq, r0, r1);
             });
-            // 4. Pairs: P2 = softmax(cq ck^T / sqrt(D) + memory padding), o2 = P2 cv.
-            parallel.forRange(s.b * h, pairGrain(s.t, s.s),
-                    (p0, p1) -> attend(s.cq, s.ck, s.cv, s.p2, s.o2, s.t, s.s, false, s.memKeep, p0, p1));
+            // 4. Pairs: P2 = softmax(cq ck^T / sqrt(D) + memory padding), o2 = drop(P2) cv.
+            parallel.forRange(s.b * h, pairGrain(s.t, s.s), (p0, p1) -> attend(s, DropoutSeed.CROSS_WEIGHTS, s.cq, s.ck,
+                    s.cv, s.p2, s.pd2, s.o2, s.t, s.s, false, s.memKeep, p0, p1));
         }
         // 5. Rows: the last attention's out-projection and residual, then the feed-forward sublayer.
         parallel.forRange(s.n, ROW_GRAIN, (r0, r1) -> {
             Sub last = cross ? s.crs : s.self;
             (cross ? cout : out).forward(cross ? s.o2 : s.o, last.z, r0, r1);
-            subOut(last, cross ? norm2 : norm1, r0, r1);
+            subOut(s, last, cross ? norm2 : norm1, cross ? DropoutSeed.CROSS_RESIDUAL : DropoutSeed.SELF_RESIDUAL, r0,
+                    r1);
             feedForward(s, r0, r1);
         });
     }
 
     /** Rows [r0, r1) of the feed-forward sublayer: y from its input stream. */
     private void feedForward(Activations s, int r0, int r1) {
+        int f = config.ffDim();
         Buf in = subIn(s.ff, ffNorm, r0, r1);
         linear1.forward(in, s.h, r0, r1);
-        RowMath.activation(s.h, s.g, s.cdf, r0 * config.ffDim(), r1 * config.ffDim());
+        if (gate != null) { // g = silu(h) hg, hg = in Wgate^T + bgate
+            gate.forward(in, s.hg, r0, r1);
+            RowMath.swiglu(s.h, s.hg, s.g, s.aux, r0 * f, r1 * f);
+        } else {
+            RowMath.activation(act, s.h, s.g, s.aux, r0 * f, r1 * f);
+        }
+        if (s.drops(DropoutSeed.FF_HIDDEN)) {
+            DropoutSeed.apply(s.base(DropoutSeed.FF_HIDDEN), config.dropout(), s.g, r0 * f, r1 * f);
+        }
         linear2.forward(s.g, s.ff.z, r0, r1);
-        subOut(s.ff, ffNorm, r0, r1);
+        subOut(s, s.ff, ffNorm, DropoutSeed.FF_RESIDUAL, r0, r1);
     }
 
     /** Pairs per worker so that each has at least PAIR_WORK multiply-adds of [t, total] attention. */
@@ -401,22 +437,67 @@ public final class FastBlock {
 
     /**
      * (batch, head) pairs [p0, p1): queries {@code qs} rows [B, tq, C], keys and values rows [B, tk, C]
-     * (head h in columns [h D, (h + 1) D)), weights into {@code p [B, H, tq, tk]}, output rows into {@code o}.
+     * (head h in columns [h D, (h + 1) D)), weights into {@code p [B, H, tq, tk]}, output rows into {@code o};
+     * where the weights drop (dropout {@code site}), their dropped copy goes to {@code pd} and o = pd v.
      */
-    private void attend(Buf qs, Buf ks, Buf vs, Buf p, Buf o, int tq, int tk, boolean causal, Buf keep, int p0,
-            int p1) {
+    private void attend(Activations a, int site, Buf qs, Buf ks, Buf vs, Buf p, Buf pd, Buf o, int tq, int tk,
+            boolean causal, Buf keep, int p0, int p1) {
         int c = config.dModel(), h = config.heads(), d = c / h;
         double scale = 1 / Math.sqrt(d);
+        boolean drops = a.drops(site);
         for (int pair = p0; pair < p1; pair++) {
             int bi = pair / h, hi = pair % h;
             long qRows = (long) bi * tq * c + (long) hi * d, kRows = (long) bi * tk * c + (long) hi * d;
-            long scores = (long) pair * tq * tk;
+            int scores = pair * tq * tk;
             Blas.gemm(false, true, tq, tk, d, scale, qs, qRows, c, ks, kRows, c, 0, p, scores, tk);
             for (int i = 0; i < tq; i++) {
-                RowMath.softmaxRow(p, (int) scores + i * tk, tk, i, causal, keep, bi * tk);
+                RowMath.softmaxRow(p, scores + i * tk, tk, i, causal, keep, bi * tk);
             }
-            Blas.gemm(false, false, tq, d, tk, 1, p, scores, tk, vs, kRows, c, 0, o, qRows, c);
+            if (drops) {
+                RowMath.copy(p, scores, pd, scores, tq * tk);
+                DropoutSeed.apply(a.base(site), config.attnDropout(), pd, scores, scores + tq * tk);
+            }
+            Blas.gemm(false, false, tq, d, tk, 1, drops ? pd : p, scores, tk, vs, kRows, c, 0, o, qRows, c);
         }
+    }
+
+    /**
+     * Rows [r0, r1) of queries or keys {@code x [N, C]} rotated by their positions (RoPE, as
+     * {@code nn.Rotary}: per head, dimension i paired with i + D/2, angle position * base^(-2i/D)):
+     * (x1, x2) -> (x1 cos - x2 sin, x2 cos + x1 sin); {@code back}: by minus the angle, a gradient's way back.
+     */
+    private void rotate(Activations a, Buf x, int r0, int r1, boolean back) {
+        rotate(a, x, r0, r0, r1, back);
+    }
+
+    /** {@link #rotate(Activations, Buf, int, int, boolean)} of rows [r0, r1) kept in x from row {@code xRow} on. */
+    private void rotate(Activations a, Buf x, int xRow, int r0, int r1, boolean back) {
+        if (inverseFrequency == null) {
+            return;
+        }
+        int c = config.dModel(), d = c / config.heads(), half = d / 2;
+        double sign = back ? -1 : 1;
+        for (int r = r0; r < r1; r++) {
+            int angles = (r % a.t) * half; // the row's position in the table: past + its time index
+            int row = (xRow + r - r0) * c;
+            for (int head = row; head < row + c; head += d) {
+                for (int i = 0; i < half; i++) {
+                    double cos = a.cos[angles + i], sin = sign * a.sin[angles + i];
+                    double x1 = x.get(head + i), x2 = x.get(head + i + half);
+                    x.put(head + i, x1 * cos - x2 * sin);
+                    x.put(head + i + half, x2 * cos + x1 * sin);
+                }
+            }
+        }
+    }
+
+    /** base^(-2i/D) for i < D/2, computed as {@code nn.Rotary} does (base 10000). */
+    private static double[] inverseFrequencies(int headDim) {
+        double[] f = new double[headDim / 2];
+        for (int i = 0; i < f.length; i++) {
+            f[i] = Math.pow(ROTARY_BASE, -2.0 * i / headDim);
+        }
+        return f;
     }
 
     // ---- backward ------------------------------------------------------------------------------
@@ -426,27 +507,39 @@ public final class FastBlock {
         Sub att = cross ? s.crs : s.self; // the attention sublayer right before the feed-forward
         Lin attOut = cross ? cout : out;
         Norm attNorm = cross ? norm2 : norm1;
+        int attSite = cross ? DropoutSeed.CROSS_RESIDUAL : DropoutSeed.SELF_RESIDUAL;
         // 1. Rows: back through the feed-forward sublayer, then into the last attention's output.
         parallel.forRange(s.n, ROW_GRAIN, (r0, r1) -> {
             Buf dz = subDz(s.ff, ffNorm, s.dyb, r0, r1);
-            linear2.backwardInput(dz, s.dg, false, r0, r1);
-            RowMath.activationBack(s.h, s.cdf, s.dg, s.dg, r0 * f, r1 * f); // dg becomes dh
+            Buf df = subDf(s, s.ff, dz, DropoutSeed.FF_RESIDUAL, r0, r1);
+            linear2.backwardInput(df, s.dg, false, r0, r1);
+            if (s.drops(DropoutSeed.FF_HIDDEN)) {
+                DropoutSeed.apply(s.base(DropoutSeed.FF_HIDDEN), config.dropout(), s.dg, r0 * f, r1 * f);
+            }
+            if (gate != null) { // dg becomes dh; dhg = dg silu(h)
+                RowMath.swigluBack(s.h, s.hg, s.aux, s.dg, s.dg, s.dhg, r0 * f, r1 * f);
+            } else {
+                RowMath.activationBack(act, s.h, s.aux, s.dg, s.dg, r0 * f, r1 * f); // dg becomes dh
+            }
             linear1.backwardInput(s.dg, s.ff.dfin, false, r0, r1);
+            if (gate != null) {
+                gate.backwardInput(s.dhg, s.ff.dfin, true, r0, r1);
+            }
             subDs(s.ff, ffNorm, dz, s.ff.dfin, att.dOut, r0, r1); // gradient at the feed-forward's input stream
-            Buf dza = subDz(att, attNorm, att.dOut, r0, r1);
+            Buf dza = subDf(s, att, subDz(att, attNorm, att.dOut, r0, r1), attSite, r0, r1);
             attOut.backwardInput(dza, cross ? s.do2 : s.dout, false, r0, r1);
         });
         if (cross) {
             // 2. Pairs: back through cross-attention into dcq, dck, dcv.
-            parallel.forRange(s.b * h, pairGrain(s.t, s.s), (p0, p1) -> attendBack(s.cq, s.ck, s.cv, s.p2, s.do2,
-                    s.dp2, s.dcq, s.dck, s.dcv, s.t, s.s, p0, p1));
+            parallel.forRange(s.b * h, pairGrain(s.t, s.s), (p0, p1) -> attendBack(s, DropoutSeed.CROSS_WEIGHTS, s.cq,
+                    s.ck, s.cv, s.p2, s.pd2, s.do2, s.dp2, s.dcq, s.dck, s.dcv, s.t, s.s, p0, p1));
             // 3. Rows: gradient at the cross sublayer's input stream (= the self sublayer's output), then into o.
             parallel.forRange(s.n, ROW_GRAIN, (r0, r1) -> {
                 Buf dz = config.normFirst() ? s.crs.dOut : s.crs.dz;
                 cq.backwardInput(s.dcq, s.crs.dfin, false, r0, r1);
                 subDs(s.crs, norm2, dz, s.crs.dfin, s.self.dOut, r0, r1);
-                Buf dz1 = subDz(s.self, norm1, s.self.dOut, r0, r1);
-                out.backwardInput(dz1, s.dout, false, r0, r1);
+                Buf df1 = subDf(s, s.self, subDz(s.self, norm1, s.self.dOut, r0, r1), DropoutSeed.SELF_RESIDUAL, r0, r1);
+                out.backwardInput(df1, s.dout, false, r0, r1);
             });
             // Memory rows: dmem = dck Wk + dcv Wv.
             parallel.forRange(s.b * s.s, ROW_GRAIN, (r0, r1) -> {
@@ -455,10 +548,12 @@ public final class FastBlock {
             });
         }
         // 4. Pairs: back through self-attention into dq, dk, dv.
-        parallel.forRange(s.b * h, pairGrain(s.t, s.t), (p0, p1) -> attendBack(s.q, s.k, s.v, s.p, s.dout, s.dp,
-                s.dq, s.dk, s.dv, s.t, s.t, p0, p1));
-        // 5. Rows: dfin = dq Wq + dk Wk + dv Wv; dx = gradient at the block's input.
+        parallel.forRange(s.b * h, pairGrain(s.t, s.t), (p0, p1) -> attendBack(s, DropoutSeed.SELF_WEIGHTS, s.q, s.k,
+                s.v, s.p, s.pd, s.dout, s.dp, s.dq, s.dk, s.dv, s.t, s.t, p0, p1));
+        // 5. Rows: dq and dk rotated back (rotary); dfin = dq Wq + dk Wk + dv Wv; dx = gradient at the block's input.
         parallel.forRange(s.n, ROW_GRAIN, (r0, r1) -> {
+            rotate(s, s.dq, r0, r1, true);
+            rotate(s, s.dk, r0, r1, true);
             q.backwardInput(s.dq, s.self.dfin, false, r0, r1);
             k.backwardInput(s.dk, s.self.dfin, true, r0, r1);
             v.backwardInput(s.dv, s.self.dfin, true, r0, r1);
@@ -466,16 +561,21 @@ public final class FastBlock {
             subDs(s.self, norm1, dz1, s.self.dfin, s.dx, r0, r1);
         });
         // 6. Parameter gradients, each worker a share of every weight's rows and every bias's columns.
-        Buf dzFf = config.normFirst() ? s.dyb : s.ff.dz, dzSelf = config.normFirst() ? s.self.dOut : s.self.dz;
-        Buf dzCross = cross ? (config.normFirst() ? s.crs.dOut : s.crs.dz) : null;
+        Buf dfFf = branchGradient(s, s.ff, config.normFirst() ? s.dyb : s.ff.dz, DropoutSeed.FF_RESIDUAL);
+        Buf dfSelf = branchGradient(s, s.self, config.normFirst() ? s.self.dOut : s.self.dz, DropoutSeed.SELF_RESIDUAL);
+        Buf dfCross = cross ? branchGradient(s, s.crs, config.normFirst() ? s.crs.dOut : s.crs.dz,
+                DropoutSeed.CROSS_RESIDUAL) : null;
         Buf in1 = config.normFirst() ? s.self.a : s.self.s, inFf = config.normFirst() ? s.ff.a : s.ff.s;
         Buf inCross = cross ? (config.normFirst() ? s.crs.a : s.crs.s) : null;
         int parts = parallel.threads(), memRows = s.b * s.s;
         parallel.forRange(parts, (w0, w1) -> {
             for (int w = w0; w < w1; w++) {
-                linear2.backwardWeights(state, dzFf, s.g, s.n, parts, w);
+                linear2.backwardWeights(state, dfFf, s.g, s.n, parts, w);
                 linear1.backwardWeights(state, s.dg, inFf, s.n, parts, w);
-                out.backwardWeights(state, dzSelf, s.o, s.n, parts, w);
+                if (gate != null) {
+                    gate.backwardWeights(state, s.dhg, inFf, s.n, parts, w);
+                }
+                out.backwardWeights(state, dfSelf, s.o, s.n, parts, w);
                 q.backwardWeights(state, s.dq, in1, s.n, parts, w);
                 k.backwardWeights(state, s.dk, in1, s.n, parts, w);
                 v.backwardWeights(state, s.dv, in1, s.n, parts, w);
@@ -484,7 +584,7 @@ public final class FastBlock {
                 subNormParams(state, s.ff, ffNorm, s.dyb, s.ff.dfin, c0, c1, s.n);
                 if (cross) {
                     subNormParams(state, s.crs, norm2, s.crs.dOut, s.crs.dfin, c0, c1, s.n);
-                    cout.backwardWeights(state, dzCross, s.o2, s.n, parts, w);
+                    cout.backwardWeights(state, dfCross, s.o2, s.n, parts, w);
                     cq.backwardWeights(state, s.dcq, inCross, s.n, parts, w);
                     ck.backwardWeights(state, s.dck, s.memb, memRows, parts, w);
                     cv.backwardWeights(state, s.dcv, s.memb, memRows, parts, w);
@@ -493,19 +593,32 @@ public final class FastBlock {
         });
     }
 
-    /** Backward of {@link #attend} for pairs [p0, p1): dO given, into dq, dk, dv (dp is scratch). */
-    private void attendBack(Buf qs, Buf ks, Buf vs, Buf p, Buf dO, Buf dp, Buf dq, Buf dk, Buf dv, int tq, int tk,
-            int p0, int p1) {
+    /** The gradient at a sublayer's branch f that {@link #subDf} left: df where the branch drops, else dz. */
+    private static Buf branchGradient(Activations a, Sub u, Buf dz, int site) {
+        return a.drops(site) ? u.df : dz;
+    }
+
+    /**
+     * Backward of {@link #attend} for pairs [p0, p1): dO given, into dq, dk, dv (dp is scratch); where the
+     * weights dropped, through their dropped copy {@code pd}.
+     */
+    private void attendBack(Activations a, int site, Buf qs, Buf ks, Buf vs, Buf p, Buf pd, Buf dO, Buf dp, Buf dq,
+            Buf dk, Buf dv, int tq, int tk, int p0, int p1) {
         int c = config.dModel(), h = config.heads(), d = c / h;
         double scale = 1 / Math.sqrt(d);
+        boolean drops = a.drops(site);
         for (int pair = p0; pair < p1; pair++) {
             int bi = pair / h, hi = pair % h;
             long qRows = (long) bi * tq * c + (long) hi * d, kRows = (long) bi * tk * c + (long) hi * d;
-            long scores = (long) pair * tq * tk;
-            Blas.gemm(false, true, tq, tk, d, 1, dO, qRows, c, vs, kRows, c, 0, dp, scores, tk); // dP = dO V^T
-            Blas.gemm(true, false, tk, d, tq, 1, p, scores, tk, dO, qRows, c, 0, dv, kRows, c); // dV = P^T dO
+            int scores = pair * tq * tk;
+            Blas.gemm(false, true, tq, tk, d, 1, dO, qRows, c, vs, kRows, c, 0, dp, scores, tk); // dP' = dO V^T
+            // dV = P'^T dO (P' = drop(P))
+            Blas.gemm(true, false, tk, d, tq, 1, drops ? pd : p, scores, tk, dO, qRows, c, 0, dv, kRows, c);
+            if (drops) { // dP = drop'(dP')
+                DropoutSeed.apply(a.base(site), config.attnDropout(), dp, scores, scores + tq * tk);
+            }
             for (int i = 0; i < tq; i++) {
-                RowMath.softmaxBackRow(p, dp, (int) scores + i * tk, tk); // dS = P (dP - rowsum(P dP))
+                RowMath.softmaxBackRow(p, dp, scores + i * tk, tk); // dS = P (dP - rowsum(P dP))
             }
             Blas.gemm(false, false, tq, d, tk, scale, dp, scores, tk, ks, kRows, c, 0, dq, qRows, c); // dQ = dS K / sqrt(D)
             Blas.gemm(true, false, tk, d, tq, scale, dp, scores, tk, qs, qRows, c, 0, dk, kRows, c); // dK = dS^T Q / sqrt(D)
@@ -647,6 +760,8 @@ public final class FastBlock {
         }
         cache.ensure(cache.length + t);
         Activations s = cache.acts = fit(cache.acts, b, t, cache.memoryLength);
+        s.dropout = null; // inference drops nothing
+        s.rotaryTable(cache.length);
         copy(x, s.xb);
         Shapes.finite("x", s.xb, x.shape());
         int total = cache.length + t, heads = config.heads();
@@ -666,10 +781,12 @@ public final class FastBlock {
         parallel.forRange(s.n, ROW_GRAIN, (r0, r1) -> {
             Buf in = subIn(s.self, norm1, r0, r1);
             q.forward(in, s.q, r0, r1);
+            rotate(s, s.q, r0, r1, false);
             for (int r = r0; r < r1; ) { // one GEMM per batch row's run of new tokens in [r0, r1)
                 int bi = r / t, end = Math.min(r1, (bi + 1) * t), at = bi * cache.capacity + past + (r - bi * t);
                 k.project(in, r, end - r, cache.keys, at);
                 v.project(in, r, end - r, cache.values, at);
+                rotate(s, cache.keys, at, r, end, false); // keys are cached rotated
                 r = end;
             }
         });
@@ -695,18 +812,20 @@ public final class FastBlock {
             // 3. Rows: the self sublayer's output; cq of the cross sublayer's input.
             parallel.forRange(s.n, ROW_GRAIN, (r0, r1) -> {
                 out.forward(s.o, s.self.z, r0, r1);
-                subOut(s.self, norm1, r0, r1);
+                subOut(s, s.self, norm1, DropoutSeed.SELF_RESIDUAL, r0, r1);
                 cq.forward(subIn(s.crs, norm2, r0, r1), s.cq, r0, r1);
             });
             // 4. Pairs: the new queries against the memory's keys and values.
-            parallel.forRange(s.b * h, pairGrain(t, cache.memoryLength), (p0, p1) -> attend(s.cq, cache.memoryKeys,
-                    cache.memoryValues, s.p2, s.o2, t, cache.memoryLength, false, cache.memoryKeep, p0, p1));
+            parallel.forRange(s.b * h, pairGrain(t, cache.memoryLength), (p0, p1) -> attend(s, DropoutSeed.CROSS_WEIGHTS,
+                    s.cq, cache.memoryKeys, cache.memoryValues, s.p2, null, s.o2, t, cache.memoryLength, false,
+                    cache.memoryKeep, p0, p1));
         }
         // 5. Rows: the last attention's out-projection and residual, then the feed-forward sublayer.
         parallel.forRange(s.n, ROW_GRAIN, (r0, r1) -> {
             Sub last = cross ? s.crs : s.self;
             (cross ? cout : out).forward(cross ? s.o2 : s.o, last.z, r0, r1);
-            subOut(last, cross ? norm2 : norm1, r0, r1);
+            subOut(s, last, cross ? norm2 : norm1, cross ? DropoutSeed.CROSS_RESIDUAL : DropoutSeed.SELF_RESIDUAL, r0,
+                    r1);
             feedForward(s, r0, r1);
         });
     }
@@ -784,10 +903,10 @@ public final class FastBlock {
      * One sublayer's rows [N, C]: its input stream {@code s}, the function's input {@code a} (= norm(s),
      * pre-LN), the norm's xhat and rstd, {@code z} = s + f (first f itself), the output {@code out} (= z
      * pre-LN, norm(z) post-LN); backward: the gradient at the output {@code dOut}, at z {@code dz}
-     * (post-LN), at the function's input {@code dfin}.
+     * (post-LN), at the branch f where it drops {@code df}, at the function's input {@code dfin}.
      */
     private final class Sub {
-        Buf s, a, xhat, rstd, z, out, dOut, dz, dfin;
+        Buf s, a, xhat, rstd, z, out, dOut, dz, df, dfin;
     }
 
     /**
@@ -801,10 +920,43 @@ public final class FastBlock {
         final long pairCap, crossCap;
         int b, t, s, n;
         final Sub self = new Sub(), crs, ff = new Sub();
-        final Buf xb, q, k, v, p, o, cq, ck, cv, p2, o2, memb, h, g, cdf, y;
-        Buf dyb, dg, dout, dp, dq, dk, dv, dx, do2, dp2, dcq, dck, dcv, dmem;
+        final Buf xb, q, k, v, p, pd, o, cq, ck, cv, p2, pd2, o2, memb, h, hg, g, aux, y; // pd, pd2: dropped weights; hg: SwiGLU's gate branch
+        Buf dyb, dg, dhg, dout, dp, dq, dk, dv, dx, do2, dp2, dcq, dck, dcv, dmem;
         boolean causal, forwarded;
         Buf keep, memKeep;
+        DropoutSeed dropout; // this call's masks, or null: nothing dropped
+        int layer;
+        double[] cos, sin; // rotary: [T, D/2] of the rows' positions
+
+        /** Whether this call drops at {@code site}. */
+        boolean drops(int site) {
+            boolean weights = site == DropoutSeed.SELF_WEIGHTS || site == DropoutSeed.CROSS_WEIGHTS;
+            return dropout != null && (weights ? config.attnDropout() : config.dropout()) > 0;
+        }
+
+        /** The hash base of this call's masks at {@code site}. */
+        long base(int site) {
+            return dropout.base(DropoutSeed.stream(layer, site));
+        }
+
+        /** cos and sin of the rotary angles of positions past .. past + t - 1 (nothing without rotary). */
+        void rotaryTable(int past) {
+            if (inverseFrequency == null) {
+                return;
+            }
+            int half = inverseFrequency.length;
+            if (cos == null || cos.length < t * half) {
+                cos = new double[t * half];
+                sin = new double[t * half];
+            }
+            for (int i = 0; i < t; i++) {
+                for (int j = 0; j < half; j++) {
+                    double angle = (past + i) * inverseFrequency[j];
+                    cos[i * half + j] = Math.cos(angle);
+                    sin[i * half + j] = Math.sin(angle);
+                }
+            }
+        }
 
         Activations(int rowCap, long pairCap, int memCap, long crossCap) {
             this.rowCap = rowCap;
@@ -819,6 +971,8 @@ public final class FastBlock {
             k = rows(c);
             v = rows(c);
             p = flat(pairCap);
+            boolean weightsDrop = config.attnDropout() > 0;
+            pd = weightsDrop ? flat(pairCap) : null;
             o = rows(c);
             if (cross) {
                 forwardSub(crs, self.out);
@@ -827,14 +981,16 @@ public final class FastBlock {
                 ck = flat((long) memCap * c);
                 cv = flat((long) memCap * c);
                 p2 = flat(crossCap);
+                pd2 = weightsDrop ? flat(crossCap) : null;
                 o2 = rows(c);
             } else {
-                cq = ck = cv = p2 = o2 = memb = null;
+                cq = ck = cv = p2 = pd2 = o2 = memb = null;
             }
             forwardSub(ff, cross ? crs.out : self.out);
             h = rows(f);
+            hg = gate != null ? rows(f) : null;
             g = rows(f);
-            cdf = config.activation() == Activation.GELU ? rows(f) : null;
+            aux = act != Activation.RELU ? rows(f) : null;
             y = ff.out;
         }
 
@@ -880,6 +1036,7 @@ public final class FastBlock {
             }
             backwardSub(ff, dyb);
             dg = rows(f);
+            dhg = gate != null ? rows(f) : null;
             dout = rows(c);
             dp = flat(pairCap);
             dq = rows(c);
@@ -892,6 +1049,7 @@ public final class FastBlock {
             int c = config.dModel();
             u.dOut = dOut;
             u.dz = config.normFirst() ? null : rows(c);
+            u.df = config.dropout() > 0 ? rows(c) : null;
             u.dfin = rows(c);
         }
 

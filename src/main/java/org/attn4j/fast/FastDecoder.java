@@ -28,10 +28,11 @@ public final class FastDecoder {
      * @param headWeight     output projection {@code [V, C]} (the embedding table when tied)
      * @param headBias       its bias {@code [V]}, or null
      * @param maxLen         most positions a sequence may reach
+     * @param dropout        dropout on the embedded tokens while training ({@link FastTransformer}; 0: none)
      */
     public record Weights(INDArray embedding, boolean scaleEmbedding, INDArray positions, boolean learnedPositions,
             INDArray normWeight,
-            INDArray normBias, double eps, INDArray headWeight, INDArray headBias, int maxLen) {
+            INDArray normBias, double eps, INDArray headWeight, INDArray headBias, int maxLen, double dropout) {
     }
 
     private final List<FastBlock> blocks = new ArrayList<>();

@@ -17,7 +17,7 @@ import org.nd4j.linalg.factory.Nd4j;
  *
  * <pre>
  *   memory = encoder stack of the source (encoder-decoder only)     [B S, C]
- *   x0     = E[ids] * scale + P[t]                                   [N, C]   (N = B T rows)
+ *   x0     = drop(E[ids] * scale + P[t])                             [N, C]   (N = B T rows)
  *   x      = block_L(... block_1(x0))                                [N, C]   causal, key padding where ids == pad,
  *                                                                             cross-attention over memory
  *   h      = pre-LN ? norm(x) : x                                    [N, C]
@@ -27,8 +27,8 @@ import org.nd4j.linalg.factory.Nd4j;
  * The encoder stack is the same: embedding, positions, self-attention blocks (key padding of the
  * source), final norm. Activations and gradients live in a {@link State} the caller owns, so threads
  * training copies of one model's weights, or one trainer and any number of decoders, share nothing.
- * What it does not cover (dropout, rotary positions, activations other than GELU and ReLU) is named by
- * {@link #unsupported}.
+ * Dropout (the embeddings' and every block's) applies only to a forward given a {@link DropoutSeed}, with
+ * that seed's masks: the encoder's blocks are layers 0 .. Le-1, the decoder's Le onwards.
  */
 public final class FastTransformer {
     private final Stack encoder, decoder; // encoder: null for a language model
@@ -58,7 +58,7 @@ public final class FastTransformer {
         this.decoder = new Stack(blocks, weights);
     }
 
-    /** Why these blocks cannot be trained here, or null if they can. */
+    /** Why these blocks cannot be trained here, or null if they can ({@link FastBlock#unsupported}). */
     public static String unsupported(List<TransformerBlock> blocks) {
         for (TransformerBlock b : blocks) {
             var why = FastBlock.unsupported(b.config(), true);
@@ -105,6 +105,8 @@ public final class FastTransformer {
         final Buf dEmbedding, dPositions, dNormW, dNormB;
         int capacity, b, t, n;
         Buf x0, x, h, xhat, rstd, dh, dx;
+        DropoutSeed dropout; // the last forward's masks, or null
+        int firstLayer, embeddingSite; // the stack's first block's layer number; its embedding's dropout site
         int[] ids;
         INDArray keep; // [B, T] key padding (1 = real token), or null
         boolean tiedHead;
@@ -254,6 +256,16 @@ public final class FastTransformer {
      * and returns NaN. Returns the loss (0 when no target counts).
      */
     public double forward(State s, int[][] source, int[][] ids, int[][] targets, int padId, double smoothing) {
+        return forward(s, source, ids, targets, padId, smoothing, null);
+    }
+
+    /**
+     * {@link #forward(State, int[][], int[][], int[][], int, double)} while training: the embeddings' and
+     * blocks' dropout with the masks of {@code dropout} (null: none, as inference), which the backward pass
+     * uses too.
+     */
+    public double forward(State s, int[][] source, int[][] ids, int[][] targets, int padId, double smoothing,
+            DropoutSeed dropout) {
         if ((source == null) != (encoder == null)) {
             throw new IllegalArgumentException(encoder == null ? "a language model takes no source"
                     : "an encoder-decoder needs a source");
@@ -261,9 +273,10 @@ public final class FastTransformer {
         Blas.singleThreaded();
         INDArray memory = null;
         if (encoder != null) {
-            memory = stackForward(s.enc, source, padId, null, null);
+            memory = stackForward(s.enc, source, padId, null, null, dropout, 0, DropoutSeed.SOURCE_EMBEDDING);
         }
-        stackForward(s.dec, ids, padId, memory, s.enc == null ? null : s.enc.keep);
+        stackForward(s.dec, ids, padId, memory, s.enc == null ? null : s.enc.keep, dropout,
+                encoder == null ? 0 : encoder.blocks.size(), DropoutSeed.EMBEDDING);
         StackState d = s.dec;
         s.fit(d.n);
         s.targets = targets == null ? null : flatten(targets, "target", d.b, d.t);
@@ -305,11 +318,16 @@ public final class FastTransformer {
             throw new IllegalArgumentException("a language model has no encoder");
         }
         Blas.singleThreaded();
-        return stackForward(new StackState(encoder, false, false), source, padId, null, null).dup('c');
+        return stackForward(new StackState(encoder, false, false), source, padId, null, null, null, 0,
+                DropoutSeed.SOURCE_EMBEDDING).dup('c');
     }
 
-    /** Embedding, blocks and final norm of one stack; returns its output {@code [B, T, C]} (a view). */
-    private INDArray stackForward(StackState st, int[][] ids, int padId, INDArray memory, INDArray memoryKeep) {
+    /**
+     * Embedding, blocks and final norm of one stack, whose blocks are layers {@code firstLayer} on and whose
+     * embedding drops at {@code embeddingSite}; returns its output {@code [B, T, C]} (a view).
+     */
+    private INDArray stackForward(StackState st, int[][] ids, int padId, INDArray memory, INDArray memoryKeep,
+            DropoutSeed dropout, int firstLayer, int embeddingSite) {
         FastDecoder.Weights sw = st.stack.w;
         int batch = ids.length, time = ids[0].length;
         if (time > sw.maxLen()) {
@@ -318,7 +336,11 @@ public final class FastTransformer {
         }
         st.fit(batch, time);
         st.ids = flatten(ids, "ids", batch, time);
-        // x0 = E[id] * scale + P[t]
+        st.dropout = dropout;
+        st.firstLayer = firstLayer;
+        st.embeddingSite = embeddingSite;
+        boolean drops = embeddingDrops(st);
+        // x0 = drop(E[id] * scale + P[t])
         double scale = sw.scaleEmbedding() ? Math.sqrt(width) : 1;
         Buf table = Buf.of(sw.embedding()), pos = sw.positions() == null ? null : Buf.of(sw.positions());
         parallel.forRange(st.n, ROW_GRAIN * 8, (r0, r1) -> {
@@ -328,6 +350,9 @@ public final class FastTransformer {
                     double e = table.get(id * width + j) * scale;
                     st.x0.put(o + j, pos == null ? e : e + pos.get((r % st.t) * width + j));
                 }
+            }
+            if (drops) {
+                DropoutSeed.apply(embeddingBase(st), sw.dropout(), st.x0, r0 * width, r1 * width);
             }
         });
         AttentionMask<INDArray> mask = st.stack.causal ? AttentionMask.causalOnly() : AttentionMask.none();
@@ -343,7 +368,7 @@ public final class FastTransformer {
         INDArray x = FastBlock.view(st.x0, st.b, st.t, width);
         for (int i = 0; i < st.stack.blocks.size(); i++) {
             FastBlock block = st.stack.blocks.get(i);
-            x = block.forward(st.blockStates.get(i), x, mask, memory, memoryKeep, false).output();
+            x = block.forward(st.blockStates.get(i), x, mask, memory, memoryKeep, dropout, firstLayer + i, false).output();
         }
         Buf xs = Buf.of(x);
         Buf normW = sw.normWeight() == null ? null : Buf.of(sw.normWeight());
@@ -462,6 +487,10 @@ public final class FastTransformer {
             }
         }
         Buf d0 = Buf.of(dx);
+        if (embeddingDrops(st)) { // dx0 = drop'(dx0), in the first block's gradient array
+            parallel.forRange(st.n, ROW_GRAIN, (r0, r1) -> DropoutSeed.apply(embeddingBase(st), sw.dropout(), d0,
+                    r0 * width, r1 * width));
+        }
         double scale = sw.scaleEmbedding() ? Math.sqrt(width) : 1;
         // dE[id] += scale dx0[r], dP[t] += dx0[r]: each worker a share of the columns, so no two write one element
         parallel.forRange(parts, (p0, p1) -> {
@@ -485,6 +514,14 @@ public final class FastTransformer {
                 }
             }
         });
+    }
+
+    private static boolean embeddingDrops(StackState st) {
+        return st.dropout != null && st.stack.w.dropout() > 0;
+    }
+
+    private static long embeddingBase(StackState st) {
+        return st.dropout.base(DropoutSeed.stream(-1, st.embeddingSite));
     }
 
     private static int[] flatten(int[][] rows, String what, int batch, int time) {

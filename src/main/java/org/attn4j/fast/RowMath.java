@@ -1,16 +1,18 @@
 package org.attn4j.fast;
 
 import org.apache.commons.math3.special.Erf;
+import org.attn4j.nn.Activation;
 
 /**
  * The element-wise parts of a block on rows {@code [r0, r1)} of {@code [N, width]} matrices: layer
- * norm, masked softmax, GELU/ReLU, each with its backward. Arithmetic is in double; float32 storage
+ * norm, masked softmax, activations (ReLU, GELU, GELU_TANH, SiLU, SwiGLU), each with its backward. Arithmetic is in double; float32 storage
  * uses {@link #exp} and {@link #erfc} accurate to about 1e-7 relative (float32's own rounding),
  * float64 storage uses {@link Math#exp} and Commons Math's erf.
  */
 final class RowMath {
     private static final double LOG2E = 1.4426950408889634, LN2 = 0.6931471805599453;
     private static final double INV_SQRT2 = 0.7071067811865476, INV_SQRT_2PI = 0.3989422804014327;
+    static final double SQRT_2_OVER_PI = 0.7978845608028654, GELU_CUBIC = 0.044715;
 
     /**
      * Whether float32 kernels run on {@link VectorMath}: the JVM was started with
@@ -210,51 +212,123 @@ final class RowMath {
         }
     }
 
-    /** g = gelu(h) = h Phi(h) (exact, erf), keeping Phi(h) in cdf; or g = relu(h) when cdf is null. */
-    static void activation(Buf h, Buf g, Buf cdf, int from, int to) {
+    /**
+     * g = act(h) over [from, to), keeping what the backward needs in {@code aux} (null for ReLU): GELU's
+     * Phi(h), GELU_TANH's tanh(u), SILU's sigmoid(h). SWIGLU goes through {@link #swiglu}.
+     */
+    static void activation(Activation act, Buf h, Buf g, Buf aux, int from, int to) {
         if (vector(h)) {
-            VectorMath.activation(h, g, cdf, from, to);
+            VectorMath.activation(act, h, g, aux, from, to);
         } else {
-            activationScalar(h, g, cdf, from, to);
+            activationScalar(act, h, g, aux, from, to);
         }
     }
 
-    static void activationScalar(Buf h, Buf g, Buf cdf, int from, int to) {
+    static void activationScalar(Activation act, Buf h, Buf g, Buf aux, int from, int to) {
         boolean f32 = h.isFloat();
         for (int i = from; i < to; i++) {
             double x = h.get(i);
-            if (cdf == null) {
-                g.put(i, Math.max(x, 0));
-            } else {
-                double phi = f32 ? 0.5 * erfc(-x * INV_SQRT2) : 0.5 * (1 + Erf.erf(x * INV_SQRT2));
-                cdf.put(i, phi);
-                g.put(i, x * phi);
+            switch (act) {
+                case RELU -> g.put(i, Math.max(x, 0));
+                case GELU -> { // gelu(x) = x Phi(x)
+                    double phi = f32 ? 0.5 * erfc(-x * INV_SQRT2) : 0.5 * (1 + Erf.erf(x * INV_SQRT2));
+                    aux.put(i, phi);
+                    g.put(i, x * phi);
+                }
+                case GELU_TANH -> { // gelu~(x) = x (1 + tanh(u)) / 2, u = sqrt(2/pi) (x + 0.044715 x^3)
+                    double t = tanh(SQRT_2_OVER_PI * (x + GELU_CUBIC * x * x * x), f32);
+                    aux.put(i, t);
+                    g.put(i, 0.5 * x * (1 + t));
+                }
+                case SILU -> { // silu(x) = x sigmoid(x)
+                    double sig = sigmoid(x, f32);
+                    aux.put(i, sig);
+                    g.put(i, x * sig);
+                }
+                case SWIGLU -> throw new IllegalArgumentException("SWIGLU has two inputs: use swiglu");
             }
         }
     }
 
-    /** dh = dg gelu'(h) = dg (Phi(h) + h phi(h)), or dg [h > 0] for ReLU; dh may be dg. */
-    static void activationBack(Buf h, Buf cdf, Buf dg, Buf dh, int from, int to) {
+    /**
+     * dh = dg act'(h) from what {@link #activation} kept in aux; dh may be dg.
+     * <pre>
+     *   relu'  = [h > 0]            gelu' = Phi(h) + h phi(h)
+     *   gelu~' = (1 + t) / 2 + h (1 - t^2) sqrt(2/pi) (1 + 3 0.044715 h^2) / 2      silu' = s (1 + h (1 - s))
+     * </pre>
+     */
+    static void activationBack(Activation act, Buf h, Buf aux, Buf dg, Buf dh, int from, int to) {
         if (vector(h)) {
-            VectorMath.activationBack(h, cdf, dg, dh, from, to);
+            VectorMath.activationBack(act, h, aux, dg, dh, from, to);
         } else {
-            activationBackScalar(h, cdf, dg, dh, from, to);
+            activationBackScalar(act, h, aux, dg, dh, from, to);
         }
     }
 
-    static void activationBackScalar(Buf h, Buf cdf, Buf dg, Buf dh, int from, int to) {
+    static void activationBackScalar(Activation act, Buf h, Buf aux, Buf dg, Buf dh, int from, int to) {
         boolean f32 = h.isFloat();
         for (int i = from; i < to; i++) {
             double x = h.get(i);
-            double d;
-            if (cdf == null) {
-                d = x > 0 ? 1 : 0;
-            } else {
-                double pdf = INV_SQRT_2PI * (f32 ? exp(-0.5 * x * x) : Math.exp(-0.5 * x * x));
-                d = cdf.get(i) + x * pdf;
-            }
+            double d = switch (act) {
+                case RELU -> x > 0 ? 1 : 0;
+                case GELU -> aux.get(i) + x * INV_SQRT_2PI * (f32 ? exp(-0.5 * x * x) : Math.exp(-0.5 * x * x));
+                case GELU_TANH -> {
+                    double t = aux.get(i);
+                    yield 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * SQRT_2_OVER_PI * (1 + 3 * GELU_CUBIC * x * x);
+                }
+                case SILU -> {
+                    double s = aux.get(i);
+                    yield s * (1 + x * (1 - s));
+                }
+                case SWIGLU -> throw new IllegalArgumentException("SWIGLU has two inputs: use swigluBack");
+            };
             dh.put(i, dg.get(i) * d);
         }
+    }
+
+    /** g = silu(h) u over [from, to) (SwiGLU: h the linear1 branch, u the gate's), keeping sigmoid(h) in sig. */
+    static void swiglu(Buf h, Buf u, Buf g, Buf sig, int from, int to) {
+        if (vector(h)) {
+            VectorMath.swiglu(h, u, g, sig, from, to);
+        } else {
+            swigluScalar(h, u, g, sig, from, to);
+        }
+    }
+
+    static void swigluScalar(Buf h, Buf u, Buf g, Buf sig, int from, int to) {
+        boolean f32 = h.isFloat();
+        for (int i = from; i < to; i++) {
+            double x = h.get(i), s = sigmoid(x, f32);
+            sig.put(i, s);
+            g.put(i, x * s * u.get(i));
+        }
+    }
+
+    /** du = dg silu(h), dh = dg u silu'(h) = dg u s (1 + h (1 - s)); dh may be dg. */
+    static void swigluBack(Buf h, Buf u, Buf sig, Buf dg, Buf dh, Buf du, int from, int to) {
+        if (vector(h)) {
+            VectorMath.swigluBack(h, u, sig, dg, dh, du, from, to);
+        } else {
+            swigluBackScalar(h, u, sig, dg, dh, du, from, to);
+        }
+    }
+
+    static void swigluBackScalar(Buf h, Buf u, Buf sig, Buf dg, Buf dh, Buf du, int from, int to) {
+        for (int i = from; i < to; i++) {
+            double x = h.get(i), s = sig.get(i), d = dg.get(i);
+            du.put(i, d * x * s);
+            dh.put(i, d * u.get(i) * s * (1 + x * (1 - s)));
+        }
+    }
+
+    /** 1 / (1 + e^-x); float32 storage through {@link #exp}. */
+    static double sigmoid(double x, boolean f32) {
+        return 1 / (1 + (f32 ? exp(-x) : Math.exp(-x)));
+    }
+
+    /** tanh(x) = 1 - 2 / (e^2x + 1) for float32 storage (through {@link #exp}), {@link Math#tanh} for float64. */
+    static double tanh(double x, boolean f32) {
+        return f32 ? 1 - 2 / (exp(2 * x) + 1) : Math.tanh(x);
     }
 
     /**

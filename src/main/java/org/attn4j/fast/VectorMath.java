@@ -7,11 +7,13 @@ import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
+import org.attn4j.nn.Activation;
 
 /**
  * {@link RowMath}'s kernels for float32 with the JDK's Vector API ({@code jdk.incubator.vector}): the
- * JIT turns them into AVX instructions, and {@code EXP} into the JDK's vector exp (about 0.5 ns per
- * element here, against about 4 for a scalar exp). Sums are float32 lanes, as PyTorch's vectorized CPU
+ * JIT turns them into AVX instructions. exp, and tanh and sigmoid from it, are {@link #exp}'s, written from
+ * exactly specified lane operations (the JDK's {@code EXP} and {@code TANH} may differ between the interpreter
+ * and the JIT). Sums are float32 lanes, as PyTorch's vectorized CPU
  * kernels keep them. Used only when the module is present ({@link #AVAILABLE}); otherwise
  * {@link RowMath}'s scalar loops run.
  */
@@ -20,6 +22,7 @@ final class VectorMath {
     private static final int L = S.length();
     private static final ByteOrder NATIVE = ByteOrder.nativeOrder();
     private static final float INV_SQRT2 = 0.70710678f, INV_SQRT_2PI = 0.39894228f;
+    private static final float SQRT_2_OVER_PI = (float) RowMath.SQRT_2_OVER_PI, GELU_CUBIC = (float) RowMath.GELU_CUBIC;
 
     private VectorMath() {
     }
@@ -255,41 +258,102 @@ final class VectorMath {
         }
     }
 
-    /** {@link RowMath#activation}: GELU through {@link #erfc}, or ReLU when cdf is null. */
-    static void activation(Buf hB, Buf gB, Buf cdfB, int from, int to) {
-        ByteBuffer h = hB.bytes(), g = gB.bytes(), cdf = cdfB == null ? null : cdfB.bytes();
+    /** {@link RowMath#activation} in float lanes: GELU through {@link #erfc}, tanh and sigmoid through {@link #exp}. */
+    static void activation(Activation act, Buf hB, Buf gB, Buf auxB, int from, int to) {
+        ByteBuffer h = hB.bytes(), g = gB.bytes(), aux = auxB == null ? null : auxB.bytes();
         int i = from, vEnd = from + bound(to - from);
         for (; i < vEnd; i += L) {
             FloatVector x = load(h, i);
-            if (cdf == null) {
-                store(x.max(0f), g, i);
-            } else {
-                FloatVector phi = erfc(x.mul(-INV_SQRT2)).mul(0.5f);
-                store(phi, cdf, i);
-                store(x.mul(phi), g, i);
+            switch (act) {
+                case RELU -> store(x.max(0f), g, i);
+                case GELU -> {
+                    FloatVector phi = erfc(x.mul(-INV_SQRT2)).mul(0.5f);
+                    store(phi, aux, i);
+                    store(x.mul(phi), g, i);
+                }
+                case GELU_TANH -> {
+                    FloatVector t = tanh(x.mul(x).mul(GELU_CUBIC).add(1f).mul(x).mul(SQRT_2_OVER_PI));
+                    store(t, aux, i);
+                    store(x.mul(0.5f).mul(t.add(1f)), g, i);
+                }
+                case SILU -> {
+                    FloatVector sig = sigmoid(x);
+                    store(sig, aux, i);
+                    store(x.mul(sig), g, i);
+                }
+                case SWIGLU -> throw new IllegalArgumentException("SWIGLU has two inputs: use swiglu");
             }
         }
         if (i < to) {
-            RowMath.activationScalar(hB, gB, cdfB, i, to);
+            RowMath.activationScalar(act, hB, gB, auxB, i, to);
         }
     }
 
-    static void activationBack(Buf hB, Buf cdfB, Buf dgB, Buf dhB, int from, int to) {
-        ByteBuffer h = hB.bytes(), cdf = cdfB == null ? null : cdfB.bytes(), dg = dgB.bytes(), dh = dhB.bytes();
+    /** {@link RowMath#activationBack} in float lanes. */
+    static void activationBack(Activation act, Buf hB, Buf auxB, Buf dgB, Buf dhB, int from, int to) {
+        ByteBuffer h = hB.bytes(), aux = auxB == null ? null : auxB.bytes(), dg = dgB.bytes(), dh = dhB.bytes();
         int i = from, vEnd = from + bound(to - from);
         for (; i < vEnd; i += L) {
-            FloatVector x = load(h, i), d;
-            if (cdf == null) {
-                d = FloatVector.zero(S).blend(1f, x.compare(VectorOperators.GT, 0f));
-            } else {
-                FloatVector pdf = exp(x.mul(x).mul(-0.5f)).mul(INV_SQRT_2PI);
-                d = x.fma(pdf, load(cdf, i));
-            }
+            FloatVector x = load(h, i);
+            FloatVector d = switch (act) {
+                case RELU -> FloatVector.zero(S).blend(1f, x.compare(VectorOperators.GT, 0f));
+                case GELU -> x.fma(exp(x.mul(x).mul(-0.5f)).mul(INV_SQRT_2PI), load(aux, i));
+                case GELU_TANH -> { // (1 + t) / 2 + x (1 - t^2) sqrt(2/pi) (1 + 3 c x^2) / 2
+                    FloatVector t = load(aux, i);
+                    FloatVector du = x.mul(x).mul(3 * GELU_CUBIC).add(1f).mul(SQRT_2_OVER_PI);
+                    FloatVector sech2 = t.mul(t).neg().add(1f);
+                    yield t.add(1f).add(x.mul(sech2).mul(du)).mul(0.5f);
+                }
+                case SILU -> { // s (1 + x (1 - s))
+                    FloatVector s = load(aux, i);
+                    yield s.mul(x.mul(s.neg().add(1f)).add(1f));
+                }
+                case SWIGLU -> throw new IllegalArgumentException("SWIGLU has two inputs: use swigluBack");
+            };
             store(load(dg, i).mul(d), dh, i);
         }
         if (i < to) {
-            RowMath.activationBackScalar(hB, cdfB, dgB, dhB, i, to);
+            RowMath.activationBackScalar(act, hB, auxB, dgB, dhB, i, to);
         }
+    }
+
+    /** {@link RowMath#swiglu} in float lanes. */
+    static void swiglu(Buf hB, Buf uB, Buf gB, Buf sigB, int from, int to) {
+        ByteBuffer h = hB.bytes(), u = uB.bytes(), g = gB.bytes(), sig = sigB.bytes();
+        int i = from, vEnd = from + bound(to - from);
+        for (; i < vEnd; i += L) {
+            FloatVector x = load(h, i), s = sigmoid(x);
+            store(s, sig, i);
+            store(x.mul(s).mul(load(u, i)), g, i);
+        }
+        if (i < to) {
+            RowMath.swigluScalar(hB, uB, gB, sigB, i, to);
+        }
+    }
+
+    /** {@link RowMath#swigluBack} in float lanes. */
+    static void swigluBack(Buf hB, Buf uB, Buf sigB, Buf dgB, Buf dhB, Buf duB, int from, int to) {
+        ByteBuffer h = hB.bytes(), u = uB.bytes(), sig = sigB.bytes(), dg = dgB.bytes(), dh = dhB.bytes(),
+                du = duB.bytes();
+        int i = from, vEnd = from + bound(to - from);
+        for (; i < vEnd; i += L) {
+            FloatVector x = load(h, i), s = load(sig, i), d = load(dg, i);
+            store(d.mul(x).mul(s), du, i);
+            store(d.mul(load(u, i)).mul(s).mul(x.mul(s.neg().add(1f)).add(1f)), dh, i);
+        }
+        if (i < to) {
+            RowMath.swigluBackScalar(hB, uB, sigB, dgB, dhB, duB, i, to);
+        }
+    }
+
+    /** 1 / (1 + e^-x) through {@link #exp} (whose clamp keeps e^-x finite, so no NaN for any x). */
+    private static FloatVector sigmoid(FloatVector x) {
+        return FloatVector.broadcast(S, 1f).div(exp(x.neg()).add(1f));
+    }
+
+    /** tanh(x) = 1 - 2 / (e^2x + 1) through {@link #exp}: not {@code lanewise(TANH)}, for the reason exp gives. */
+    private static FloatVector tanh(FloatVector x) {
+        return FloatVector.broadcast(S, -2f).div(exp(x.mul(2f)).add(1f)).add(1f);
     }
 
     /**

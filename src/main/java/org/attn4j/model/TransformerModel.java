@@ -184,8 +184,8 @@ public abstract class TransformerModel extends Module {
 
     /**
      * Whether decoding sessions may use the hand-written {@link org.attn4j.fast.FastDecoder} (default
-     * true): it covers decoder-only models with learned, sinusoidal or no positions and blocks the fast
-     * path covers. False decodes with the SameDiff graphs.
+     * true): it covers language models and encoder-decoders whose blocks the fast path covers (today all).
+     * False decodes with the SameDiff graphs.
      */
     public void setFastDecoding(boolean on) {
         this.fastDecoding = on;
@@ -198,8 +198,7 @@ public abstract class TransformerModel extends Module {
         if (e != null) {
             all.addAll(e.blocks());
         }
-        if (!fastDecoding || config.positions() == PositionalEncoding.ROTARY
-                || all.stream().anyMatch(b -> org.attn4j.fast.FastBlock.unsupported(b.config(), false).isPresent())) {
+        if (!fastDecoding || all.stream().anyMatch(b -> org.attn4j.fast.FastBlock.unsupported(b.config(), false).isPresent())) {
             return null;
         }
         synchronized (this) {
@@ -237,12 +236,6 @@ public abstract class TransformerModel extends Module {
 
     /** Why the engine cannot train this model, or null if it can. */
     public String engineUnsupported() {
-        if (config.positions() == PositionalEncoding.ROTARY) {
-            return "rotary positions are not yet on the engine";
-        }
-        if (config.dropout() > 0) {
-            return "embedding dropout " + config.dropout() + " is not yet on the engine";
-        }
         String why = org.attn4j.fast.FastTransformer.unsupported(decoder.blocks());
         EncoderParts e = encoderParts();
         return why != null || e == null ? why : org.attn4j.fast.FastTransformer.unsupported(e.blocks());
@@ -319,6 +312,15 @@ public abstract class TransformerModel extends Module {
      */
     public LossAndGradients lossAndGradients(EngineState s, INDArray source, INDArray input, INDArray target,
             double smoothing, boolean withGradients) {
+        return lossAndGradients(s, source, input, target, smoothing, withGradients, null);
+    }
+
+    /**
+     * {@link #lossAndGradients(EngineState, INDArray, INDArray, INDArray, double, boolean)} while training:
+     * dropout applies, with the masks of {@code dropout} (a run's seed and step; null: no dropout).
+     */
+    public LossAndGradients lossAndGradients(EngineState s, INDArray source, INDArray input, INDArray target,
+            double smoothing, boolean withGradients, org.attn4j.fast.DropoutSeed dropout) {
         if (config.isSeq2Seq()) {
             checkIds("source", source, config.sourceVocab());
             if (source.size(0) != input.size(0)) {
@@ -339,7 +341,7 @@ public abstract class TransformerModel extends Module {
         }
         int pad = config.padId();
         double loss = engine.forward(s.state, source == null ? null : source.toIntMatrix(), input.toIntMatrix(),
-                target.toIntMatrix(), pad, smoothing);
+                target.toIntMatrix(), pad, smoothing, dropout);
         if (withGradients) {
             engine.backward(s.state, pad, smoothing);
         }
@@ -365,7 +367,7 @@ public abstract class TransformerModel extends Module {
                 config.positions() == PositionalEncoding.LEARNED,
                 norm == null ? null : arr(normP, "weight"), norm == null ? null : arr(normP, "bias"), config.eps(),
                 head == null ? (tied ? embeddingTable : null) : arr(headP, "weight"), head == null ? null : arr(headP, "bias"),
-                p.maxLen());
+                p.maxLen(), config.dropout());
     }
 
     private static INDArray arr(Map<String, SDVariable> params, String suffix) {

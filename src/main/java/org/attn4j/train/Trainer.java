@@ -241,8 +241,9 @@ public final class Trainer {
 
     /** The engine's loss and gradients (views of its state's arrays). */
     private BatchGradients compute(Batch batch) {
+        // Dropout masks depend on (seed, step) only, so a resumed run draws the same ones.
         TransformerModel.LossAndGradients r = model.lossAndGradients(engine, batch.source(), batch.input(), batch.target(),
-                config.labelSmoothing(), true);
+                config.labelSmoothing(), true, new org.attn4j.fast.DropoutSeed(config.seed(), step));
         return new BatchGradients(r.loss(), r.gradients(), r.tokens());
     }
 

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.Random;
 import org.apache.commons.math3.special.Erf;
+import org.attn4j.nn.Activation;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -75,8 +76,8 @@ class RowMathTest {
         int n = 4099; // whole vectors and a tail
         INDArray h = Nd4j.linspace(-12, 12, n, DataType.DOUBLE).castTo(DataType.FLOAT);
         INDArray g = h.ulike(), cdf = h.ulike(), dh = h.ulike(), ones = Nd4j.ones(DataType.FLOAT, n);
-        RowMath.activation(Buf.of(h), Buf.of(g), Buf.of(cdf), 0, n);
-        RowMath.activationBack(Buf.of(h), Buf.of(cdf), Buf.of(ones), Buf.of(dh), 0, n);
+        RowMath.activation(Activation.GELU, Buf.of(h), Buf.of(g), Buf.of(cdf), 0, n);
+        RowMath.activationBack(Activation.GELU, Buf.of(h), Buf.of(cdf), Buf.of(ones), Buf.of(dh), 0, n);
         for (int i = 0; i < n; i++) {
             double x = h.getDouble(i);
             double phi = 0.5 * Erf.erfc(-x / Math.sqrt(2)), pdf = Math.exp(-x * x / 2) / Math.sqrt(2 * Math.PI);
@@ -85,6 +86,65 @@ class RowMathTest {
                     "gelu(" + x + ") = " + g.getDouble(i) + ", want " + gelu);
             assertTrue(Math.abs(dh.getDouble(i) - slope) <= 1e-6 * Math.max(1, Math.abs(x)), "gelu'(" + x + ") = "
                     + dh.getDouble(i) + ", want " + slope);
+        }
+    }
+    /**
+     * GELU_TANH and SiLU and their derivatives in float32 (vector and scalar loops) against float64 written from
+     * their definitions with Math.tanh and Math.exp: within 1e-6 of max(1, |value|) (float32 rounding of x and
+     * of a few steps; tanh and sigmoid come from the float32 path's exp).
+     */
+    @ParameterizedTest(name = "vector={0}")
+    @ValueSource(booleans = {true, false})
+    void float32TanhGeluAndSiluAreWithinFloatRounding(boolean vector) {
+        RowMath.useVector(vector);
+        int n = 4099;
+        INDArray h = Nd4j.linspace(-30, 30, n, DataType.DOUBLE).castTo(DataType.FLOAT);
+        INDArray ones = Nd4j.ones(DataType.FLOAT, n);
+        for (Activation act : new Activation[] {Activation.GELU_TANH, Activation.SILU}) {
+            INDArray g = h.ulike(), aux = h.ulike(), dh = h.ulike();
+            RowMath.activation(act, Buf.of(h), Buf.of(g), Buf.of(aux), 0, n);
+            RowMath.activationBack(act, Buf.of(h), Buf.of(aux), Buf.of(ones), Buf.of(dh), 0, n);
+            for (int i = 0; i < n; i++) {
+                double x = h.getDouble(i), value, slope;
+                if (act == Activation.GELU_TANH) {
+                    double t = Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x * x * x));
+                    value = 0.5 * x * (1 + t);
+                    slope = 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * Math.sqrt(2 / Math.PI) * (1 + 3 * 0.044715 * x * x);
+                } else {
+                    double sig = 1 / (1 + Math.exp(-x));
+                    value = x * sig;
+                    slope = sig * (1 + x * (1 - sig));
+                }
+                assertTrue(Math.abs(g.getDouble(i) - value) <= 1e-6 * Math.max(1, Math.abs(value)),
+                        act + "(" + x + ") = " + g.getDouble(i) + ", want " + value);
+                assertTrue(Math.abs(dh.getDouble(i) - slope) <= 1e-6 * Math.max(1, Math.abs(x)),
+                        act + "'(" + x + ") = " + dh.getDouble(i) + ", want " + slope);
+            }
+        }
+    }
+
+    /** SwiGLU's product and both gradients, float32 vector and scalar loops and float64, against the definition. */
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"float32 vector", "float32 scalar", "float64"})
+    void swigluAndItsGradients(String mode) {
+        RowMath.useVector(mode.endsWith("vector"));
+        DataType type = mode.startsWith("float32") ? DataType.FLOAT : DataType.DOUBLE;
+        int n = 1031;
+        INDArray h = Nd4j.linspace(-20, 20, n, DataType.DOUBLE).castTo(type);
+        INDArray u = Nd4j.linspace(3, -2, n, DataType.DOUBLE).castTo(type), dg = Nd4j.linspace(-1, 2, n, DataType.DOUBLE)
+                .castTo(type);
+        INDArray g = h.ulike(), sig = h.ulike(), dh = h.ulike(), du = h.ulike();
+        RowMath.swiglu(Buf.of(h), Buf.of(u), Buf.of(g), Buf.of(sig), 0, n);
+        RowMath.swigluBack(Buf.of(h), Buf.of(u), Buf.of(sig), Buf.of(dg), Buf.of(dh), Buf.of(du), 0, n);
+        double tol = type == DataType.FLOAT ? 2e-6 : 1e-15;
+        for (int i = 0; i < n; i++) {
+            double x = h.getDouble(i), ui = u.getDouble(i), d = dg.getDouble(i), s = 1 / (1 + Math.exp(-x));
+            double[][] pairs = {{g.getDouble(i), x * s * ui}, {du.getDouble(i), d * x * s},
+                    {dh.getDouble(i), d * ui * s * (1 + x * (1 - s))}};
+            for (double[] p : pairs) {
+                assertTrue(Math.abs(p[0] - p[1]) <= tol * Math.max(1, Math.abs(x * ui * d)), mode + " at x=" + x + ": "
+                        + p[0] + ", want " + p[1]);
+            }
         }
     }
 }

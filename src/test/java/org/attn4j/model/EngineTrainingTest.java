@@ -44,7 +44,15 @@ class EngineTrainingTest {
                 Arguments.of("no padding id", DataType.DOUBLE, true, PositionalEncoding.LEARNED, true, Activation.GELU,
                         -1, 0.0),
                 Arguments.of("float32, pre-LN, learned, tied", DataType.FLOAT, true, PositionalEncoding.LEARNED, true,
-                        Activation.GELU, 0, 0.0));
+                        Activation.GELU, 0, 0.0),
+                Arguments.of("pre-LN, rotary, GELU_TANH", DataType.DOUBLE, true, PositionalEncoding.ROTARY, false,
+                        Activation.GELU_TANH, 0, 0.0),
+                Arguments.of("post-LN, rotary, SiLU, smoothing", DataType.DOUBLE, false, PositionalEncoding.ROTARY, true,
+                        Activation.SILU, 0, 0.1),
+                Arguments.of("pre-LN, learned, SwiGLU, padding", DataType.DOUBLE, true, PositionalEncoding.LEARNED, false,
+                        Activation.SWIGLU, 0, 0.0),
+                Arguments.of("float32, rotary, SwiGLU", DataType.FLOAT, true, PositionalEncoding.ROTARY, false,
+                        Activation.SWIGLU, 0, 0.0));
     }
 
     static ModelConfig config(boolean pre, PositionalEncoding p, boolean tied, Activation act, int pad) {
@@ -68,6 +76,7 @@ class EngineTrainingTest {
             Activation act, int pad, double smoothing) {
         Nd4j.getRandom().setSeed(11);
         LanguageModel model = new LanguageModel(config(pre, p, tied, act, pad), type);
+        assertEquals(null, model.engineUnsupported(), name + ": the engine trains this model");
         Batch batch = batch(pad);
         Trainer.Config adam = Trainer.Config.adam(Schedules.constant(3e-3)).withLabelSmoothing(smoothing);
         Map<String, INDArray> initial = snapshot(model);
@@ -108,23 +117,28 @@ class EngineTrainingTest {
     static Stream<Arguments> seq2seqGrid() {
         return Stream.of(
                 Arguments.of("pre-LN, learned, separate vocabularies", DataType.DOUBLE, true, PositionalEncoding.LEARNED,
-                        false, 0.0),
+                        false, 0.0, Activation.GELU),
                 Arguments.of("post-LN, sinusoidal, smoothing", DataType.DOUBLE, false, PositionalEncoding.SINUSOIDAL,
-                        false, 0.1),
-                Arguments.of("pre-LN, no positions, tied head", DataType.DOUBLE, true, PositionalEncoding.NONE, true, 0.0),
+                        false, 0.1, Activation.GELU),
+                Arguments.of("pre-LN, no positions, tied head", DataType.DOUBLE, true, PositionalEncoding.NONE, true, 0.0,
+                        Activation.GELU),
                 Arguments.of("float32, pre-LN, sinusoidal", DataType.FLOAT, true, PositionalEncoding.SINUSOIDAL, false,
-                        0.0));
+                        0.0, Activation.GELU),
+                Arguments.of("pre-LN, rotary, SwiGLU", DataType.DOUBLE, true, PositionalEncoding.ROTARY, false, 0.0,
+                        Activation.SWIGLU),
+                Arguments.of("post-LN, rotary, GELU_TANH, float32", DataType.FLOAT, false, PositionalEncoding.ROTARY,
+                        false, 0.1, Activation.GELU_TANH));
     }
 
     /** Encoder-decoders: padding in source and target, 2 encoder and 2 decoder blocks, as above. */
     @ParameterizedTest(name = "{0}")
     @MethodSource("seq2seqGrid")
     void seq2seqEngineMatchesTheGraph(String name, DataType type, boolean pre, PositionalEncoding p, boolean tied,
-            double smoothing) {
+            double smoothing, Activation act) {
         Nd4j.getRandom().setSeed(12);
-        ModelConfig config = new ModelConfig(17, 13, 16, 4, 24, 2, 2, Activation.GELU, pre, 0, 0, p, 12, tied, true,
-                1e-5, 0);
+        ModelConfig config = new ModelConfig(17, 13, 16, 4, 24, 2, 2, act, pre, 0, 0, p, 12, tied, true, 1e-5, 0);
         Seq2SeqTransformer model = new Seq2SeqTransformer(config, type);
+        assertEquals(null, model.engineUnsupported(), name + ": the engine trains this model");
         Batch lm = batch(0);
         Batch batch = new Batch(Nd4j.createFromArray(new int[][] {{3, 16, 2, 9, 0}, {5, 1, 14, 0, 0}}), lm.input(),
                 lm.target());

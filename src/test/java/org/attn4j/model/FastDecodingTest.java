@@ -10,6 +10,7 @@ import java.util.stream.Stream;
 import org.attn4j.decode.BeamSearch;
 import org.attn4j.decode.Greedy;
 import org.attn4j.decode.Hypothesis;
+import org.attn4j.nn.Activation;
 import org.attn4j.nn.PositionalEncoding;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -27,24 +28,47 @@ import org.nd4j.linalg.factory.Nd4j;
 class FastDecodingTest {
     static Stream<Arguments> models() {
         return Stream.of(
-                Arguments.of("learned, untied, pre-LN", DataType.DOUBLE, PositionalEncoding.LEARNED, false, true),
-                Arguments.of("sinusoidal, tied, pre-LN", DataType.DOUBLE, PositionalEncoding.SINUSOIDAL, true, true),
-                Arguments.of("no positions, post-LN", DataType.DOUBLE, PositionalEncoding.NONE, false, false),
-                Arguments.of("learned, float32", DataType.FLOAT, PositionalEncoding.LEARNED, false, true));
+                Arguments.of("learned, untied, pre-LN", DataType.DOUBLE, PositionalEncoding.LEARNED, false, true,
+                        Activation.GELU),
+                Arguments.of("sinusoidal, tied, pre-LN", DataType.DOUBLE, PositionalEncoding.SINUSOIDAL, true, true,
+                        Activation.GELU),
+                Arguments.of("no positions, post-LN", DataType.DOUBLE, PositionalEncoding.NONE, false, false,
+                        Activation.GELU),
+                Arguments.of("learned, float32", DataType.FLOAT, PositionalEncoding.LEARNED, false, true, Activation.GELU),
+                Arguments.of("rotary, pre-LN", DataType.DOUBLE, PositionalEncoding.ROTARY, false, true, Activation.GELU),
+                Arguments.of("rotary, post-LN, ReLU", DataType.DOUBLE, PositionalEncoding.ROTARY, true, false,
+                        Activation.RELU),
+                Arguments.of("rotary, float32, SwiGLU", DataType.FLOAT, PositionalEncoding.ROTARY, false, true,
+                        Activation.SWIGLU),
+                Arguments.of("learned, GELU_TANH", DataType.DOUBLE, PositionalEncoding.LEARNED, false, true,
+                        Activation.GELU_TANH),
+                Arguments.of("sinusoidal, SiLU", DataType.DOUBLE, PositionalEncoding.SINUSOIDAL, false, false,
+                        Activation.SILU),
+                Arguments.of("learned, SwiGLU", DataType.DOUBLE, PositionalEncoding.LEARNED, true, true,
+                        Activation.SWIGLU),
+                Arguments.of("learned, float32, GELU_TANH", DataType.FLOAT, PositionalEncoding.LEARNED, false, true,
+                        Activation.GELU_TANH),
+                Arguments.of("learned, float32, SiLU", DataType.FLOAT, PositionalEncoding.LEARNED, false, true,
+                        Activation.SILU));
     }
 
     private static ModelConfig config(PositionalEncoding p, boolean tied, boolean pre) {
+        return config(p, tied, pre, Activation.GELU);
+    }
+
+    private static ModelConfig config(PositionalEncoding p, boolean tied, boolean pre, Activation act) {
         ModelConfig c = ModelConfig.languageModel(23, 40, 4, 72, 2, 40).withPositions(p).withTiedEmbeddings(tied);
         return new ModelConfig(c.sourceVocab(), c.targetVocab(), c.dModel(), c.heads(), c.ffDim(), c.encoderLayers(),
-                c.decoderLayers(), c.activation(), pre, c.dropout(), c.attnDropout(), c.positions(), c.maxLen(),
+                c.decoderLayers(), act, pre, c.dropout(), c.attnDropout(), c.positions(), c.maxLen(),
                 c.tieEmbeddings(), !pre, c.eps(), c.padId());
     }
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("models")
-    void stepsMatchTheGraph(String name, DataType type, PositionalEncoding p, boolean tied, boolean pre) {
+    void stepsMatchTheGraph(String name, DataType type, PositionalEncoding p, boolean tied, boolean pre,
+            Activation act) {
         Nd4j.getRandom().setSeed(5);
-        LanguageModel model = new LanguageModel(config(p, tied, pre), type);
+        LanguageModel model = new LanguageModel(config(p, tied, pre, act), type);
         assertTrue(model.fastDecoder() != null, name + ": the fast path covers this model");
         INDArray prompt = Nd4j.createFromArray(new int[][] {{1, 7, 3}, {4, 4, 9}});
         DecodingSession fast = model.startDecoding(null);
@@ -102,9 +126,19 @@ class FastDecodingTest {
         assertSame("beam", graphBeam, fastBeam);
     }
 
+    /** Rotary positions: greedy and beam search on the engine give the graphs' tokens. */
     @Test
-    void rotaryStaysOnTheGraph() {
-        assertEquals(null, new LanguageModel(config(PositionalEncoding.ROTARY, false, true), DataType.FLOAT).fastDecoder());
+    void rotaryGreedyAndBeamSearchGiveTheGraphsTokens() {
+        Nd4j.getRandom().setSeed(10);
+        LanguageModel model = new LanguageModel(config(PositionalEncoding.ROTARY, false, true, Activation.SWIGLU),
+                DataType.DOUBLE);
+        assertTrue(model.fastDecoder() != null, "the engine covers rotary positions");
+        INDArray prompt = Nd4j.createFromArray(new int[][] {{2, 5}, {6, 1}});
+        List<Hypothesis> fastGreedy = Greedy.decode(model, null, prompt, 0, 10, true);
+        List<Hypothesis> fastBeam = BeamSearch.decode(model, null, prompt, 0, new BeamSearch.Config(3, 0.6, 8), true);
+        model.setFastDecoding(false);
+        assertSame("greedy", Greedy.decode(model, null, prompt, 0, 10, true), fastGreedy);
+        assertSame("beam", BeamSearch.decode(model, null, prompt, 0, new BeamSearch.Config(3, 0.6, 8), true), fastBeam);
     }
 
     /**
@@ -114,11 +148,12 @@ class FastDecodingTest {
      */
     @ParameterizedTest(name = "{0}")
     @MethodSource("seq2seqModels")
-    void encoderDecoderStepsMatchTheGraph(String name, DataType type, boolean pre, PositionalEncoding p) {
+    void encoderDecoderStepsMatchTheGraph(String name, DataType type, boolean pre, PositionalEncoding p,
+            Activation act) {
         Nd4j.getRandom().setSeed(6);
         ModelConfig c = ModelConfig.seq2seq(19, 24, 4, 40, 2, 30).withPositions(p);
         c = new ModelConfig(c.sourceVocab(), c.targetVocab(), c.dModel(), c.heads(), c.ffDim(), c.encoderLayers(),
-                c.decoderLayers(), c.activation(), pre, 0, 0, p, c.maxLen(), false, true, c.eps(), 0);
+                c.decoderLayers(), act, pre, 0, 0, p, c.maxLen(), false, true, c.eps(), 0);
         Seq2SeqTransformer model = new Seq2SeqTransformer(c, type);
         assertTrue(model.fastDecoder() != null, name + ": the engine covers this model");
         INDArray source = Nd4j.createFromArray(new int[][] {{4, 9, 13, 2, 0, 0}, {7, 7, 1, 18, 5, 3}});
@@ -178,9 +213,15 @@ class FastDecodingTest {
     }
 
     static Stream<Arguments> seq2seqModels() {
-        return Stream.of(Arguments.of("pre-LN, learned", DataType.DOUBLE, true, PositionalEncoding.LEARNED),
-                Arguments.of("post-LN, sinusoidal", DataType.DOUBLE, false, PositionalEncoding.SINUSOIDAL),
-                Arguments.of("pre-LN, float32", DataType.FLOAT, true, PositionalEncoding.LEARNED));
+        return Stream.of(Arguments.of("pre-LN, learned", DataType.DOUBLE, true, PositionalEncoding.LEARNED,
+                        Activation.GELU),
+                Arguments.of("post-LN, sinusoidal", DataType.DOUBLE, false, PositionalEncoding.SINUSOIDAL,
+                        Activation.GELU),
+                Arguments.of("pre-LN, float32", DataType.FLOAT, true, PositionalEncoding.LEARNED, Activation.GELU),
+                Arguments.of("pre-LN, rotary, SwiGLU", DataType.DOUBLE, true, PositionalEncoding.ROTARY,
+                        Activation.SWIGLU),
+                Arguments.of("post-LN, rotary, GELU_TANH, float32", DataType.FLOAT, false, PositionalEncoding.ROTARY,
+                        Activation.GELU_TANH));
     }
 
     @Test
