@@ -25,7 +25,8 @@ import org.nd4j.linalg.lossfunctions.LossFunctions.LossFunction;
 
 /**
  * A DL4J sequence classifier with an attn4j transformer block inside, trained by DL4J's own
- * {@code fit}.
+ * {@code fit}. The block's forward and backward inside {@code fit} are attn4j's engine (see
+ * {@link TransformerBlockLayer}); DL4J runs the other layers, the loss and the updater.
  *
  * <p>The task: a sequence of random tokens holds one token A and one token B somewhere; is A before
  * B? The network gets no positions: the dense layer sees one token at a time and the average over

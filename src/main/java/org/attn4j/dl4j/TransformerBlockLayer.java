@@ -41,6 +41,14 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * {@code ModelSerializer}) round-trips them. The block has no dropout of its own; DL4J's input dropout
  * ({@code dropOut(...)} on this layer) applies to its input as for any DL4J layer. DL4J's weight
  * initialization setting is ignored: the weights start as a fresh attn4j block's do.
+ *
+ * <p>What runs where: the layer's forward ({@code activate}) and backward ({@code backpropGradient})
+ * are attn4j's engine, {@link org.attn4j.fast.FastBlock}, on a copy of DL4J's parameters made before
+ * each forward; its gradients go into DL4J's gradient views, and DL4J's updater, regularization and
+ * serialization do the rest. A block the engine does not cover (a feed-forward activation other than
+ * GELU or ReLU, a network data type other than float32 or float64) runs in a private SameDiff graph
+ * instead, with the same results. DL4J's {@code SameDiffLayer}, which passes back twice the gradient in
+ * M2.1, is not used.
  */
 public class TransformerBlockLayer extends BaseLayer {
     private static final long serialVersionUID = 1L;

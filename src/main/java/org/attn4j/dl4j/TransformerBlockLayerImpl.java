@@ -1,13 +1,9 @@
 package org.attn4j.dl4j;
 
-import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
-import org.attn4j.nn.AttentionMask;
-import org.attn4j.nn.Gradients;
+import org.attn4j.fast.FastBlock;
 import org.attn4j.nn.TransformerBlock;
 import org.deeplearning4j.nn.api.Layer;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
@@ -16,8 +12,6 @@ import org.deeplearning4j.nn.gradient.Gradient;
 import org.deeplearning4j.nn.layers.BaseLayer;
 import org.deeplearning4j.nn.workspace.ArrayType;
 import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
-import org.nd4j.autodiff.samediff.SDVariable;
-import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.common.primitives.Pair;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.memory.MemoryWorkspace;
@@ -25,37 +19,33 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
- * The runtime side of {@link TransformerBlockLayer}: a DL4J layer that runs an attn4j block in a
- * private SameDiff graph and does its own backpropagation.
+ * The runtime side of {@link TransformerBlockLayer}: a DL4J layer whose forward and backward are
+ * attn4j's engine, {@link FastBlock}, run on DL4J's parameter views ({@link EngineBlock}). A block
+ * the engine does not cover (a feed-forward activation other than GELU or ReLU, a data type other
+ * than float32 or float64) runs in a private SameDiff graph instead ({@link GraphBlock}); which one,
+ * {@link #pass()} says.
  *
- * <p>DL4J's {@code SameDiffLayer} passes back twice the true gradient in M2.1; this layer does not use
- * it. Its graph computes {@code loss = sum(block(x) * eps)} with DL4J's epsilon fed as {@code eps}, so
- * SameDiff's gradients of that loss are exactly the vector-Jacobian products DL4J asks for. The input
- * {@code x} is a graph variable rather than a placeholder, since SameDiff returns no gradient for a
- * placeholder. Before each pass the graph's weights are copied from DL4J's parameter views, so
- * whatever changed them (an updater step, {@code setParams}, a gradient check) is seen.
+ * <p>DL4J's layout stays at this boundary: input and epsilon {@code [B, C, T]} become the block's
+ * {@code [B, T, C]}, the feature mask {@code [B, T]} its key padding, and the block's output and input
+ * gradient go back as {@code [B, C, T]} into DL4J's workspace. The block runs outside DL4J's
+ * workspaces, since it keeps activations from a forward for its backward.
  */
 final class TransformerBlockLayerImpl extends BaseLayer<TransformerBlockLayer> {
-    private static final String INPUT = "dl4j.input", KEEP = "dl4j.keep", EPS = "dl4j.eps";
-
-    private transient Graph graph;
+    private transient BlockPass pass;
 
     TransformerBlockLayerImpl(NeuralNetConfiguration conf, DataType dataType) {
         super(conf, dataType);
     }
 
-    /** The block's graph, with its loss for backpropagation; names are attn4j's. */
-    private record Graph(SameDiff sd, String output, List<String> parameters) {
-        static Graph build(TransformerBlock.Config config, DataType dataType) {
-            SameDiff sd = SameDiff.create();
-            TransformerBlock block = new TransformerBlock(sd, "", config, dataType);
-            SDVariable x = sd.var(INPUT, Nd4j.zeros(dataType, 1, 1, config.dModel()));     // [B, T, C], set per call
-            SDVariable keep = sd.placeHolder(KEEP, dataType, -1, -1);                     // [B, T], 1 = real step
-            SDVariable eps = sd.placeHolder(EPS, dataType, -1, -1, config.dModel());      // [B, T, C]
-            SDVariable out = block.forward(x, AttentionMask.ofPadding(keep)).output();    // [B, T, C]
-            sd.setLossVariables(out.mul(eps).sum());
-            return new Graph(sd, out.name(), new ArrayList<>(block.parameters().keySet()));
+    /** How this layer runs its block (made on first use). */
+    BlockPass pass() {
+        if (pass == null) {
+            TransformerBlock.Config config = layerConf().blockConfig();
+            boolean engine = FastBlock.unsupported(config, true).isEmpty()
+                    && (dataType == DataType.FLOAT || dataType == DataType.DOUBLE);
+            pass = engine ? new EngineBlock(config, dataType) : new GraphBlock(config, dataType);
         }
+        return pass;
     }
 
     @Override
@@ -72,11 +62,10 @@ final class TransformerBlockLayerImpl extends BaseLayer<TransformerBlockLayer> {
     public INDArray activate(boolean training, LayerWorkspaceMgr workspaceMgr) {
         assertInputSet(false);
         applyDropOutIfNecessary(training, workspaceMgr);
+        checkShapes("input", input);
         INDArray output;
         try (MemoryWorkspace ws = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
-            Map<String, INDArray> feeds = prepare();
-            INDArray out = graph.sd().output(feeds, graph.output()).get(graph.output());   // [B, T, C]
-            output = out.permute(0, 2, 1);                                                   // [B, C, T]
+            output = pass().forward(params, input, maskArray).permute(0, 2, 1);       // [B, T, C] -> [B, C, T]
         }
         return workspaceMgr.dup(ArrayType.ACTIVATIONS, output, 'c');
     }
@@ -84,64 +73,31 @@ final class TransformerBlockLayerImpl extends BaseLayer<TransformerBlockLayer> {
     @Override
     public Pair<Gradient, INDArray> backpropGradient(INDArray epsilon, LayerWorkspaceMgr workspaceMgr) {
         assertInputSet(true);
-        checkShape("epsilon", epsilon);
+        checkShapes("input", input);
+        checkShapes("epsilon", epsilon);
         INDArray inputGradient;
         try (MemoryWorkspace ws = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
-            Map<String, INDArray> feeds = prepare();
-            feeds.put(EPS, epsilon.castTo(dataType).permute(0, 2, 1).dup('c'));               // [B, C, T] -> [B, T, C]
-            List<String> wanted = new ArrayList<>(graph.parameters());
-            wanted.add(INPUT);
-            Map<String, INDArray> grads = Gradients.of(graph.sd(), feeds, wanted.toArray(new String[0]));
-            for (String name : graph.parameters()) {
-                gradientViews.get(TransformerBlockParams.dl4jKey(name)).assign(grads.get(name));
-            }
-            inputGradient = grads.get(INPUT).permute(0, 2, 1);                                 // [B, C, T]
+            inputGradient = pass().backward(params, input, maskArray, epsilon, gradientViews)
+                    .permute(0, 2, 1);                                                   // [B, T, C] -> [B, C, T]
         }
         Gradient gradient = new DefaultGradient();
-        for (String name : graph.parameters()) {
-            String key = TransformerBlockParams.dl4jKey(name);
-            gradient.setGradientFor(key, gradientViews.get(key));
-        }
+        gradientViews.forEach(gradient::setGradientFor);
         INDArray delta = workspaceMgr.dup(ArrayType.ACTIVATION_GRAD, inputGradient, 'c');
         return new Pair<>(gradient, backpropDropOutIfPresent(delta));
     }
 
-    /**
-     * Builds the graph on first use, copies DL4J's parameters into it, sets the input and returns the
-     * mask feed. Runs outside DL4J's workspaces: the graph keeps these arrays between calls.
-     */
-    private Map<String, INDArray> prepare() {
-        checkShape("input", input);
-        if (graph == null) {
-            graph = Graph.build(layerConf().blockConfig(), dataType);
-        }
-        SameDiff sd = graph.sd();
-        for (String name : graph.parameters()) {
-            sd.getVariable(name).getArr().assign(params.get(TransformerBlockParams.dl4jKey(name)));
-        }
-        long b = input.size(0), t = input.size(2);
-        sd.associateArrayWithVariable(input.castTo(dataType).permute(0, 2, 1).dup('c'), INPUT);   // [B, C, T] -> [B, T, C]
-        INDArray keep;
-        if (maskArray == null) {
-            keep = Nd4j.ones(dataType, b, t);
-        } else {
-            if (maskArray.rank() != 2 || maskArray.size(0) != b || maskArray.size(1) != t) {
-                throw new IllegalArgumentException("Layer '" + layerConf().getLayerName() + "': expected a feature mask "
-                        + "[minibatch=" + b + ", timeSteps=" + t + "] (1 = real step), got "
-                        + Arrays.toString(maskArray.shape()));
-            }
-            keep = maskArray.castTo(dataType).dup('c');
-        }
-        Map<String, INDArray> feeds = new HashMap<>();
-        feeds.put(KEEP, keep);
-        return feeds;
-    }
-
-    private void checkShape(String what, INDArray x) {
+    /** {@code x} must be {@code [B, dModel, T]}, and a feature mask {@code [B, T]}. */
+    private void checkShapes(String what, INDArray x) {
         long dModel = layerConf().getDModel();
         if (x.rank() != 3 || x.size(1) != dModel) {
             throw new IllegalArgumentException("Layer '" + layerConf().getLayerName() + "' (TransformerBlockLayer): "
                     + what + " must be [minibatch, " + dModel + ", timeSteps] (NCW), got " + Arrays.toString(x.shape()));
+        }
+        if (maskArray != null && (maskArray.rank() != 2 || maskArray.size(0) != x.size(0)
+                || maskArray.size(1) != x.size(2))) {
+            throw new IllegalArgumentException("Layer '" + layerConf().getLayerName() + "': expected a feature mask "
+                    + "[minibatch=" + x.size(0) + ", timeSteps=" + x.size(2) + "] (1 = real step), got "
+                    + Arrays.toString(maskArray.shape()));
         }
     }
 

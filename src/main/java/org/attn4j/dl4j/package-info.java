@@ -4,6 +4,8 @@
  * DL4J's JSON and {@code ModelSerializer} round-trip), its parameter layout and its runtime layer.
  *
  * <p>DL4J's layout is kept at the boundary: activations {@code [minibatch, C, T]} (NCW), feature masks
- * {@code [minibatch, T]}. Inside, the block runs on {@code [B, T, C]} as everywhere in attn4j.
+ * {@code [minibatch, T]}. Inside, the block runs on {@code [B, T, C]} as everywhere in attn4j, on the
+ * engine ({@code EngineBlock}, attn4j's {@link org.attn4j.fast.FastBlock}) or, for a configuration the
+ * engine lacks, in a SameDiff graph ({@code GraphBlock}).
  */
 package org.attn4j.dl4j;

@@ -31,7 +31,12 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * of its shard (wrapping around), so an epoch is {@code ceil(shard size / batchSize)} steps. Cache the
  * RDD: it is read every round. Spark retries a failed task with the same broadcast and shard, so a
  * retried round gives the same result; a partition whose loss or gradient is NaN or infinite stops
- * training with a {@link TrainingDivergedException} naming it, before any weight changes.
+ * training with a {@link TrainingDivergedException} naming it, before any weight changes, and so do
+ * driver weights that hold NaN or infinity (naming the parameter), before anything is sent.
+ *
+ * <p>Workers compute on attn4j's engine wherever {@link TransformerModel#engineUnsupported()} is null
+ * (through {@link Trainer#gradients} and {@link Trainer#step}); the SameDiff graph only for models it
+ * does not cover.
  */
 public final class SparkTrainer {
     /** How partitions' work is combined. */
@@ -110,7 +115,9 @@ public final class SparkTrainer {
         trainer.model().parameters().forEach((k, v) -> params.put(k, v.getArr()));
         Map<String, INDArray> state = trainer.optimizerState();
         int step = trainer.stepCount();
-        Broadcast<Snapshot> snapshot = sc.broadcast(new Snapshot(modelId, spec, Flat.of(params.values()),
+        double[] weights = Flat.of(params.values());
+        requireFinite(params, weights, step);
+        Broadcast<Snapshot> snapshot = sc.broadcast(new Snapshot(modelId, spec, weights,
                 averageParameters ? Flat.of(state.values()) : null, step));
         Trainer.Config config = trainer.config();
         int localSteps = averageParameters ? options.localSteps() : 0, batchSize = options.batchSize();
@@ -146,5 +153,23 @@ public final class SparkTrainer {
         long end = System.nanoTime();
         return new Round(trainer.stepCount(), loss, sum.tokens, sum.partitions, end - start, sum.maxComputeNanos,
                 end - updateStart);
+    }
+
+    /**
+     * Refuses to start a round from weights that hold NaN or infinity (set from outside: the updates
+     * refuse to make them), naming the first. Workers would only fail on them: the engine stops at the
+     * first non-finite activation rather than computing a NaN loss.
+     */
+    private static void requireFinite(Map<String, INDArray> params, double[] weights, int step) {
+        int at = 0;
+        for (Map.Entry<String, INDArray> e : params.entrySet()) {
+            for (int i = 0; i < e.getValue().length(); i++, at++) {
+                if (!Double.isFinite(weights[at])) {
+                    throw new TrainingDivergedException("Distributed training stopped at step " + step
+                            + ": the driver's weight '" + e.getKey() + "' holds " + weights[at] + " at flat index " + i
+                            + "; the weights are those after step " + (step - 1));
+                }
+            }
+        }
     }
 }

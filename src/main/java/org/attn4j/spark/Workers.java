@@ -147,6 +147,13 @@ final class Workers {
         return Example.batch(chosen, model.config().padId());
     }
 
+    /** The models the pools hold now (for tests: what executors in this JVM built). */
+    static List<TransformerModel> models() {
+        synchronized (POOLS) {
+            return POOLS.values().stream().flatMap(Deque::stream).map(Worker::model).toList();
+        }
+    }
+
     private static Worker borrow(Snapshot s) {
         synchronized (POOLS) {
             Deque<Worker> pool = POOLS.computeIfAbsent(s.modelId(), k -> new ArrayDeque<>());

@@ -8,6 +8,7 @@ import java.io.File;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
+import org.attn4j.fast.FastBlock;
 import org.attn4j.nn.Activation;
 import org.attn4j.nn.AttentionMask;
 import org.attn4j.nn.TransformerBlock;
@@ -21,6 +22,7 @@ import org.deeplearning4j.nn.conf.layers.DenseLayer;
 import org.deeplearning4j.nn.conf.layers.GlobalPoolingLayer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.conf.layers.PoolingType;
+import org.deeplearning4j.nn.gradient.Gradient;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
@@ -31,6 +33,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
+import org.nd4j.common.primitives.Pair;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
@@ -42,7 +45,8 @@ import org.nd4j.linalg.lossfunctions.LossFunctions.LossFunction;
 /**
  * The attn4j block inside DL4J networks: DL4J's own gradient check (with a DL4J layer below the block,
  * so the gradient the block passes down is checked too), the block's forward against attn4j's eager
- * block, and a ModelSerializer round trip. All in float64 (GradientCheckUtil requires it).
+ * block, the layer's output and gradients against the engine's {@link FastBlock} on the same weights,
+ * and a ModelSerializer round trip. All in float64 (GradientCheckUtil requires it).
  */
 class TransformerBlockLayerTest {
     private static final int IN = 5, C = 8, HEADS = 2, FF = 16, T = 4, BATCH = 3, CLASSES = 3;
@@ -153,6 +157,72 @@ class TransformerBlockLayerTest {
 
         assertEquals(0, expected.sub(dl4j).amaxNumber().doubleValue(), 1e-12);
         assertTrue(expected.amaxNumber().doubleValue() > 0.1);
+    }
+
+    /**
+     * The layer is the engine: DL4J's forward and backward equal {@link FastBlock}'s on a block holding
+     * the same weights, and no SameDiff op is built, not even after DL4J trains the network.
+     */
+    @ParameterizedTest(name = "causal and masked={0}")
+    @ValueSource(booleans = {false, true})
+    void forwardAndBackwardAreTheEngines(boolean causalAndMasked) {
+        TransformerBlock.Config config = block(true).withCausal(causalAndMasked);
+        MultiLayerNetwork net = network(config, new Adam(1e-2));
+        net.initGradientsView(); // what fit does first: DL4J's gradient views for backpropGradient to fill
+        Layer layer = net.getLayer(1);
+        INDArray x = Nd4j.randn(DataType.DOUBLE, BATCH, C, T);                 // [B, C, T]
+        INDArray dOut = Nd4j.randn(DataType.DOUBLE, BATCH, C, T);              // [B, C, T]
+        INDArray keep = Nd4j.createFromArray(new double[][] {{1, 1, 1, 1}, {1, 1, 1, 0}, {1, 1, 0, 0}});
+        layer.setMaskArray(causalAndMasked ? keep : null);
+        INDArray y = layer.activate(x, true, LayerWorkspaceMgr.noWorkspaces());
+        Pair<Gradient, INDArray> back = layer.backpropGradient(dOut, LayerWorkspaceMgr.noWorkspaces());
+
+        TransformerBlock copy = TransformerBlock.create(config, DataType.DOUBLE);
+        Map<String, INDArray> weights = new HashMap<>();
+        layer.paramTable().forEach((k, v) -> weights.put(TransformerBlockParams.attn4jName(k), v));
+        copy.loadParameters(weights);
+        FastBlock engine = FastBlock.of(copy);
+        FastBlock.State state = engine.newState();
+        AttentionMask<INDArray> mask = causalAndMasked ? AttentionMask.ofPadding(keep).withCausal() : AttentionMask.none();
+        INDArray expected = engine.forward(state, x.permute(0, 2, 1).dup('c'), mask).output().permute(0, 2, 1);
+        INDArray expectedDx = engine.backward(state, dOut.permute(0, 2, 1).dup('c')).permute(0, 2, 1);
+
+        assertEquals(0, expected.sub(y).amaxNumber().doubleValue(), 1e-14, "output");
+        assertEquals(0, expectedDx.sub(back.getSecond()).amaxNumber().doubleValue(), 1e-14, "input gradient");
+        assertEquals(weights.size(), back.getFirst().gradientForVariable().size());
+        state.gradients().forEach((name, g) -> {
+            INDArray dl4j = back.getFirst().getGradientFor(TransformerBlockParams.dl4jKey(name));
+            assertEquals(0, g.sub(dl4j).amaxNumber().doubleValue(), 1e-14, name);
+            assertTrue(g.amaxNumber().doubleValue() > 0, name + " has a gradient");
+        });
+
+        net.fit(new DataSet(input(), labels()));
+        EngineBlock pass = (EngineBlock) ((TransformerBlockLayerImpl) net.getLayer(1)).pass();
+        assertEquals(0, pass.variables().getOps().size(), "SameDiff ops in the layer's block");
+        assertEquals(null, pass.variables().getFunction("grad"), "a SameDiff gradient function");
+    }
+
+    /** The engine runs on DL4J's own arrays: a change to DL4J's parameters changes the next output. */
+    @Test
+    void theEngineSeesDl4jParameterChangesAndAClonesOwnArrays() {
+        MultiLayerNetwork net = network(block(true), new NoOp());
+        Layer layer = net.getLayer(1);
+        INDArray x = Nd4j.randn(DataType.DOUBLE, BATCH, C, T);
+        INDArray before = layer.activate(x, false, LayerWorkspaceMgr.noWorkspaces());
+        Layer clone = ((TransformerBlockLayerImpl) layer).clone();
+        layer.getParam("ff.linear2.bias").addi(1);
+        INDArray after = layer.activate(x, false, LayerWorkspaceMgr.noWorkspaces());
+        assertEquals(0, before.add(1).sub(after).amaxNumber().doubleValue(), 1e-12, "pre-LN: the bias adds to the output");
+        assertEquals(before, clone.activate(x, false, LayerWorkspaceMgr.noWorkspaces()), "the clone keeps its weights");
+    }
+
+    /** SiLU is not on the engine: such a block runs in the layer's SameDiff graph (checked by GradientCheckUtil above). */
+    @Test
+    void aBlockTheEngineLacksRunsInSameDiff() {
+        MultiLayerNetwork net = network(block(true).withActivation(Activation.SILU), new NoOp());
+        assertTrue(FastBlock.unsupported(block(true).withActivation(Activation.SILU), true).isPresent());
+        assertTrue(((TransformerBlockLayerImpl) net.getLayer(1)).pass() instanceof GraphBlock);
+        assertTrue(((TransformerBlockLayerImpl) network(block(true), new NoOp()).getLayer(1)).pass() instanceof EngineBlock);
     }
 
     @Test

@@ -1,10 +1,12 @@
 package org.attn4j.spark;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -30,7 +32,8 @@ import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * Spark in {@code local[2]}: two workers on equal shards give one machine's weights; parameter
- * averaging learns; a task that fails is retried with the same result; a NaN stops training.
+ * averaging learns; a task that fails is retried with the same result; a NaN weight stops training; workers
+ * compute on the engine.
  */
 class SparkTrainerTest {
     static final int V = 14, STEPS = 4;
@@ -120,6 +123,45 @@ class SparkTrainerTest {
         assertTrue(one.evaluateLoss(whole) < firstLoss, "the steps should lower the loss");
     }
 
+    /**
+     * A worker's gradient is the engine's: what one partition sends equals the model's
+     * {@code lossAndGradients} on its batch, weighted by its tokens; and after rounds of both modes no
+     * model, the driver's or a worker's, has a SameDiff gradient graph.
+     */
+    @Test
+    void workersComputeTheEnginesGradientsAndBuildNoGradientGraph() {
+        Seq2SeqTransformer driver = model();
+        assertNull(driver.engineUnsupported(), "the test model should be on the engine");
+        List<Example> shard = examples().subList(0, 4);
+        Map<String, INDArray> weights = new LinkedHashMap<>();
+        driver.parameters().forEach((k, v) -> weights.put(k, v.getArr()));
+        Contribution sent = Workers.run(shard.iterator(), 0,
+                new Snapshot("engine-gradients", ModelSpec.of(driver), Flat.of(weights.values()), null, 0), sgd(), 0, 4);
+
+        Batch batch = Workers.batch(shard, 0, 4, driver);
+        TransformerModel.LossAndGradients engine = driver.lossAndGradients(driver.newEngineState(), batch.source(),
+                batch.input(), batch.target(), 0, true);
+        double[] expected = Flat.of(driver.parameters().keySet().stream().map(engine.gradients()::get).toList());
+        assertEquals(engine.tokens(), sent.tokens);
+        assertEquals(engine.loss() * engine.tokens(), sent.lossSum, 1e-12);
+        double worst = 0;
+        for (int i = 0; i < expected.length; i++) {
+            worst = Math.max(worst, Math.abs(sent.values[i] - expected[i] * engine.tokens()));
+        }
+        assertTrue(worst < 1e-12, "a worker's gradient against the engine's: max difference " + worst);
+
+        JavaRDD<Example> data = sc.parallelize(examples(), 2).cache();
+        new SparkTrainer(sc, driver, sgd(), SparkTrainer.Options.gradientAveraging(4)).round(data);
+        new SparkTrainer(sc, driver, Trainer.Config.adam(Schedules.constant(1e-2)),
+                SparkTrainer.Options.parameterAveraging(2, 4)).round(data);
+        List<TransformerModel> workers = Workers.models();
+        assertTrue(workers.size() >= 2, "models built by this JVM's executors: " + workers.size());
+        for (TransformerModel m : workers) {
+            assertNull(m.sameDiff().getFunction("grad"), "a worker's model has a SameDiff gradient graph");
+        }
+        assertNull(driver.sameDiff().getFunction("grad"), "the driver's model has a SameDiff gradient graph");
+    }
+
     @Test
     void aTaskThatFailsIsRetriedAndTrainingEndsTheSame() {
         List<Example> all = examples();
@@ -156,14 +198,15 @@ class SparkTrainerTest {
     }
 
     @Test
-    void aWorkerThatComputesNaNStopsTrainingWithAClearMessage() {
+    void aNaNWeightStopsTrainingWithAClearMessage() {
         SparkTrainer st = new SparkTrainer(sc, model(), sgd(), SparkTrainer.Options.gradientAveraging(4));
         INDArray weight = st.trainer().model().parameters().get("encoder.layers.0.norm1.weight").getArr();
         weight.putScalar(0, Double.NaN);
         INDArray before = st.trainer().model().parameters().get("head.weight").getArr().dup();
         TrainingDivergedException e = assertThrows(TrainingDivergedException.class,
                 () -> st.round(sc.parallelize(examples(), 2)));
-        assertTrue(e.getMessage().matches("Distributed training stopped at step 0: partition [01] computed a loss of NaN.*"),
+        assertTrue(e.getMessage().matches("Distributed training stopped at step 0: the driver's weight "
+                + "'encoder.layers.0.norm1.weight' holds NaN at flat index 0.*"),
                 e.getMessage());
         assertEquals(before, st.trainer().model().parameters().get("head.weight").getArr(), "weights untouched");
         assertEquals(0, st.trainer().stepCount());

@@ -1,0 +1,70 @@
+package org.attn4j.dl4j;
+
+import java.util.Map;
+import org.attn4j.fast.FastBlock;
+import org.attn4j.fast.Parallel;
+import org.attn4j.nn.AttentionMask;
+import org.attn4j.nn.TransformerBlock;
+import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+/**
+ * The layer's block on the engine: a {@link FastBlock} on a block of its own, whose parameters are
+ * copied from DL4J's parameter views before each forward, so whatever changed them (an updater step,
+ * {@code setParams}, a gradient check's nudge) is seen. The engine cannot run on DL4J's views directly:
+ * they are offsets into DL4J's one flat array, and the engine takes whole c-order arrays only.
+ *
+ * <p>The backward reuses the activations (and weights) of the forward on the same input and mask
+ * arrays: DL4J runs {@code activate} and then {@code backpropGradient} on the input it set. On any other
+ * input it runs the forward first. Parameter gradients are copied from the engine's state into DL4J's
+ * gradient views.
+ */
+final class EngineBlock implements BlockPass {
+    private final TransformerBlock.Config config;
+    private final DataType type;
+    private final TransformerBlock block;
+    private final FastBlock fast;
+    private final FastBlock.State state;
+    private INDArray forwardedInput, forwardedKeep; // DL4J's arrays of the state's last forward
+
+    EngineBlock(TransformerBlock.Config config, DataType type) {
+        this.config = config;
+        this.type = type;
+        this.block = TransformerBlock.create(config, type);
+        this.fast = FastBlock.of(block);
+        this.state = fast.newState();
+    }
+
+    /** The SameDiff that holds the block's parameter variables; the engine adds no op to it. */
+    SameDiff variables() {
+        return block.sameDiff();
+    }
+
+    @Override
+    public INDArray forward(Map<String, INDArray> params, INDArray input, INDArray keep) {
+        // Small ND4J copies on one OpenMP thread: more would keep spinning on the cores the engine needs next.
+        Parallel.singleThreadedNd4j(() -> fast.parameters().forEach((name, p) ->
+                p.assign(params.get(TransformerBlockParams.dl4jKey(name)))));
+        INDArray x = input.castTo(type).permute(0, 2, 1);                       // [B, C, T] -> [B, T, C]
+        // A copy of the mask outside DL4J's workspaces: the state keeps it for the backward.
+        AttentionMask<INDArray> mask = keep == null ? AttentionMask.none()
+                : AttentionMask.ofPadding(keep.castTo(type).dup('c'));          // [B, T]
+        INDArray y = fast.forward(state, x, config.causal() ? mask.withCausal() : mask).output(); // [B, T, C]
+        forwardedInput = input;
+        forwardedKeep = keep;
+        return y;
+    }
+
+    @Override
+    public INDArray backward(Map<String, INDArray> params, INDArray input, INDArray keep, INDArray epsilon,
+            Map<String, INDArray> gradientViews) {
+        if (input != forwardedInput || keep != forwardedKeep) {
+            forward(params, input, keep);
+        }
+        INDArray dx = fast.backward(state, epsilon.castTo(type).permute(0, 2, 1)); // [B, C, T] -> [B, T, C]
+        Parallel.singleThreadedNd4j(() -> state.gradients().forEach((name, g) ->
+                gradientViews.get(TransformerBlockParams.dl4jKey(name)).assign(g)));
+        return dx;
+    }
+}
