@@ -1,4 +1,5 @@
-"""Builds bench/compare's table from the BENCH lines of BlockBenchmark.java, torch_block.py and torch_lm.py.
+"""Builds bench/compare's table from the BENCH lines of BlockBenchmark.java, torch_block.py, torch_lm.py and
+torch_seq2seq.py.
 
 Usage: /usr/bin/python3 bench/compare_table.py LOG
 
@@ -8,8 +9,9 @@ best thread count over the fastest PyTorch build at its best (< 1: attn4j is fas
 machine's measured GEMM peak, the fastest 1024^3 float GEMM of either library at any thread count;
 a training step's fraction of peak = its matmul FLOPs / its best time / peak.
 The last line is RESULT train_step_ratio=... forward_ratio=... toy_train_step_ratio=...
-gemm_peak_fraction=... kv_cache_speedup=... lm_train_step_ratio=... (standard size unless named toy;
-lm_train_step is the char_gpt language model).
+gemm_peak_fraction=... kv_cache_speedup=... lm_train_step_ratio=... seq2seq_train_step_ratio=... (standard
+size unless named toy; lm_train_step is the char_gpt language model, seq2seq_train_step the sequence example's
+encoder-decoder; the latter has no FLOPs count, its batches' lengths vary).
 """
 import re
 import sys
@@ -17,7 +19,7 @@ import sys
 LINE = re.compile(r"BENCH impl=(\S+) size=(\S+) threads=(\S+) workload=(\S+) median_ms=(\S+) min_ms=(\S+) "
                   r"iters=(\d+)(.*)")
 WORKLOADS = ["forward", "train_step", "forward_samediff", "train_step_samediff", "mha_forward",
-             "mha_forward_samediff", "decode_cached", "decode_recompute", "lm_train_step"]
+             "mha_forward_samediff", "decode_cached", "decode_recompute", "lm_train_step", "seq2seq_train_step"]
 TORCH_IMPLS = ["torch", "torch2"]
 TRAINING = ("train_step", "lm_train_step")
 
@@ -73,7 +75,8 @@ def main(path):
     threads = thread_counts(runs)
     gemm = {k: float(r["gflops"]) for k, r in runs.items() if k[2] == "gemm"}
     peak = max(gemm.values()) if gemm else None
-    sizes = [s for s in ("toy", "standard", "tiny", "char_gpt", "lm_tiny") if any(k[1] == s for k in runs)]
+    sizes = [s for s in ("toy", "standard", "tiny", "char_gpt", "lm_tiny", "sequence", "s2s_tiny")
+             if any(k[1] == s for k in runs)]
     impls = ["attn4j"] + [i for i in TORCH_IMPLS if any(k[0] == i for k in runs)]
 
     head = ["size", "workload"] + [f"{i} {t}t ms" for i in impls for t in threads] + ["ratio attn4j/torch",
@@ -127,7 +130,8 @@ def main(path):
           f"forward_ratio={num(ratio(runs, 'standard', 'forward'), 3)} "
           f"toy_train_step_ratio={num(ratio(runs, 'toy', 'train_step'), 3)} "
           f"gemm_peak_fraction={num(peak_fraction, 3)} kv_cache_speedup={num(speedup, 2)} "
-          f"lm_train_step_ratio={num(ratio(runs, 'char_gpt', 'lm_train_step'), 3)}")
+          f"lm_train_step_ratio={num(ratio(runs, 'char_gpt', 'lm_train_step'), 3)} "
+          f"seq2seq_train_step_ratio={num(ratio(runs, 'sequence', 'seq2seq_train_step'), 3)}")
 
 
 if __name__ == "__main__":

@@ -38,15 +38,18 @@ import org.nd4j.linalg.factory.Nd4j;
  * </ol>
  * and once per run {@code lm_train_step} (workload {@code lm}): one {@code Trainer.step} of the
  * {@code lmSize} language model ({@link LmTraining}, by default the char-level GPT of {@link LmSize#charGpt()}),
- * and {@code gemm}: {@code Nd4j.gemm} of two 1024 x 1024 floats into an f-order result.
+ * {@code seq2seq_train_step} (workload {@code seq2seq}): one {@code Trainer.step} of the sequence example's
+ * encoder-decoder on its batch ({@link Seq2SeqTraining}, {@code s2sSize=sequence} by default, {@code engine=}
+ * says whether the engine or the SameDiff graph ran it), and {@code gemm}: {@code Nd4j.gemm} of two
+ * 1024 x 1024 floats into an f-order result.
  *
  * <p>Every measurement is one line {@code BENCH impl=attn4j size=... threads=... workload=... median_ms=...
  * min_ms=... iters=... [flops=...] [tokens=... tok_per_s=...] [gflops=...]} (FLOPs formulas in
  * {@link BenchSize}). Arguments ({@code key=value}): {@code sizes=toy,standard}, {@code workloads=forward,
- * train_step,samediff,mha_forward,decode,lm,gemm}, {@code warmup=5} (and at least {@code warmupSeconds=3} of
+ * train_step,samediff,mha_forward,decode,lm,seq2seq,gemm}, {@code warmup=5} (and at least {@code warmupSeconds=3} of
  * warm-up, so the JIT has compiled the fast path's loops), {@code iters=20}, {@code tokens=128},
  * {@code decodeBatch=1}, {@code decodeRepeats=3}, {@code layers=2}, {@code lmSize=char_gpt} (or
- * {@code lm_tiny}), {@code gemmSize=1024}.
+ * {@code lm_tiny}), {@code s2sSize=sequence} (or {@code s2s_tiny}), {@code gemmSize=1024}.
  * Run: {@code OMP_NUM_THREADS=1 mvn -q test-compile exec:java@block-bench}; {@code bench/compare} runs it
  * for 1 and 2 threads next to PyTorch. Last line: {@code RESULT impl=attn4j threads=... benches=...}.
  */
@@ -60,19 +63,20 @@ public final class BlockBenchmark {
     /** The program, for tests: a bad option is a {@link org.attn4j.examples.BadOption}, thrown before anything runs. */
     public static void run(String[] args) {
         Flags o = Flags.parse(args, defaults("sizes", "toy,standard",
-                "workloads", "forward,train_step,samediff,mha_forward,decode,lm,gemm", "warmup", "5", "iters", "20",
-                "lmSize", "char_gpt",
+                "workloads", "forward,train_step,samediff,mha_forward,decode,lm,seq2seq,gemm", "warmup", "5",
+                "iters", "20", "lmSize", "char_gpt", "s2sSize", "sequence",
                 "warmupSeconds", "3",
                 "tokens", "128", "decodeBatch", "1", "decodeRepeats", "3", "layers", "2", "gemmSize", "1024", "profileTop", "12"));
         List<BenchSize> sizes = o.choices("sizes", "toy", "standard", "tiny").stream().map(BenchSize::parse).toList();
         List<String> workloads = o.choices("workloads", "forward", "train_step", "samediff", "profile", "mha_forward",
-                "decode", "lm", "gemm");
+                "decode", "lm", "seq2seq", "gemm");
         int warmup = o.integer("warmup", 0), iters = o.integer("iters", 1);
         double warmupSeconds = o.realAtLeast("warmupSeconds", 0);
         int tokens = o.integer("tokens", 1), decodeBatch = o.integer("decodeBatch", 1);
         int decodeRepeats = o.integer("decodeRepeats", 1), layers = o.integer("layers", 1);
         int gemmSize = o.integer("gemmSize", 1), profileTop = o.integer("profileTop", 1);
         LmSize lmSize = LmSize.parse(o.choice("lmSize", "char_gpt", "lm_tiny"));
+        Seq2SeqSize s2sSize = Seq2SeqSize.parse(o.choice("s2sSize", "sequence", "s2s_tiny"));
         warmupNanos = (long) (warmupSeconds * 1e9);
         String threads = System.getenv().getOrDefault("OMP_NUM_THREADS", "default");
         Nd4j.getRandom().setSeed(1);
@@ -106,6 +110,10 @@ public final class BlockBenchmark {
         if (workloads.contains("lm")) {
             restoreBlasThreads();
             bench.lmTrainStep(lmSize, warmup, iters);
+        }
+        if (workloads.contains("seq2seq")) {
+            restoreBlasThreads();
+            bench.seq2seqTrainStep(s2sSize, warmup, iters);
         }
         if (workloads.contains("gemm")) {
             restoreBlasThreads();
@@ -154,6 +162,13 @@ public final class BlockBenchmark {
         LmTraining training = new LmTraining(size);
         double[] ms = time(warmup, iters, training::step);
         report(size.name(), "lm_train_step", ms, " flops=" + size.trainStepFlops());
+    }
+
+    /** One training step of the sequence example's encoder-decoder through the public API (Seq2SeqTransformer + Trainer.step). */
+    private void seq2seqTrainStep(Seq2SeqSize size, int warmup, int iters) {
+        Seq2SeqTraining training = new Seq2SeqTraining(size);
+        double[] ms = time(warmup, iters, training::step);
+        report(size.name(), "seq2seq_train_step", ms, " engine=" + training.onEngine());
     }
 
     /**

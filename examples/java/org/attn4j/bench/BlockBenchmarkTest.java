@@ -24,7 +24,8 @@ class BlockBenchmarkTest {
     @Test
     void everyWorkloadPrintsAWellFormedLine() throws Exception {
         String out = Stdout.capture(() -> BlockBenchmark.main(new String[] {"sizes=tiny", "warmup=1", "iters=3",
-                "warmupSeconds=0", "tokens=4", "decodeRepeats=1", "layers=1", "lmSize=lm_tiny", "gemmSize=64"}));
+                "warmupSeconds=0", "tokens=4", "decodeRepeats=1", "layers=1", "lmSize=lm_tiny", "s2sSize=s2s_tiny",
+                "gemmSize=64"}));
         Map<String, Map<String, String>> lines = new LinkedHashMap<>();
         for (String line : out.split("\n")) {
             Matcher m = LINE.matcher(line.trim());
@@ -43,18 +44,19 @@ class BlockBenchmarkTest {
         }
         assertEquals(List.of("tiny/forward", "tiny/train_step", "tiny/forward_samediff", "tiny/train_step_samediff",
                 "tiny/mha_forward_samediff", "tiny/mha_forward", "tiny/decode_cached", "tiny/decode_recompute",
-                "lm_tiny/lm_train_step", "gemm64/gemm"),
+                "lm_tiny/lm_train_step", "s2s_tiny/seq2seq_train_step", "gemm64/gemm"),
                 List.copyOf(lines.keySet()), out);
         BenchSize tiny = BenchSize.tiny();
         assertEquals(String.valueOf(tiny.blockForwardFlops()), lines.get("tiny/forward").get("flops"));
         assertEquals(String.valueOf(3 * tiny.blockForwardFlops()), lines.get("tiny/train_step").get("flops"));
         assertEquals(String.valueOf(tiny.attentionFlops()), lines.get("tiny/mha_forward").get("flops"));
         assertEquals(String.valueOf(LmSize.tiny().trainStepFlops()), lines.get("lm_tiny/lm_train_step").get("flops"));
+        assertEquals("true", lines.get("s2s_tiny/seq2seq_train_step").get("engine"), "the engine trains the row's model");
         assertEquals("4", lines.get("tiny/decode_cached").get("tokens"));
         assertTrue(Double.parseDouble(lines.get("tiny/decode_recompute").get("tok_per_s")) > 0, out);
         assertTrue(Double.parseDouble(lines.get("gemm64/gemm").get("gflops")) > 0, out);
         assertTrue(out.trim().endsWith("RESULT impl=attn4j threads=" + System.getenv().getOrDefault("OMP_NUM_THREADS",
-                "default") + " benches=10"), out);
+                "default") + " benches=11"), out);
     }
 
     @Test
@@ -91,11 +93,15 @@ class BlockBenchmarkTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"fast", "samediff", "lm"})
+    @ValueSource(strings = {"fast", "samediff", "lm", "seq2seq"})
     void aShortMemoryRunReportsItsFigures(String path) throws Exception {
-        String out = Stdout.capture(() -> TrainMemory.main(new String[] {"size=tiny", "lmSize=lm_tiny", "steps=6",
+        String out = Stdout.capture(() -> TrainMemory.main(new String[] {"size=tiny", "lmSize=lm_tiny", "s2sSize=s2s_tiny", "steps=6",
                 "warmup=2", "every=2", "path=" + path}));
-        String size = path.equals("lm") ? "lm_tiny" : "tiny";
+        String size = switch (path) {
+            case "lm" -> "lm_tiny";
+            case "seq2seq" -> "s2s_tiny";
+            default -> "tiny";
+        };
         Matcher m = Pattern.compile("RESULT size=" + size + " path=" + path + " steps=6 ms_per_step=(\\S+) rss_warm_mb=(\\S+) rss_end_mb=(\\S+) "
                 + "rss_max_mb=(\\S+) rss_peak_mb=(\\S+) rss_growth=(\\S+) heap_end_mb=(\\S+)").matcher(out);
         assertTrue(m.find(), out);

@@ -2,7 +2,7 @@ package org.attn4j.bench;
 
 /**
  * One training step on fixed data: a lone block with loss mean((block(x) - y)^2) ({@link #of}), or a
- * language model ({@link LmTraining}).
+ * language model ({@link LmTraining}), or an encoder-decoder ({@link Seq2SeqTraining}).
  */
 interface BlockStep {
     /** Forward, backward and an Adam(W) update. */

@@ -12,14 +12,15 @@ import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * Memory of a long training run of one block (the benchmark's {@code train_step}, standard size by
- * default), or with {@code path=lm} of the language model of {@code lm_train_step} ({@link LmTraining},
- * {@code lmSize=char_gpt} by default): resident memory of the process (VmRSS, heap and off-heap) after warm-up and every
+ * default), with {@code path=lm} of the language model of {@code lm_train_step} ({@link LmTraining},
+ * {@code lmSize=char_gpt} by default), or with {@code path=seq2seq} of the encoder-decoder of
+ * {@code seq2seq_train_step} ({@link Seq2SeqTraining}, {@code s2sSize=sequence} by default): resident memory of the process (VmRSS, heap and off-heap) after warm-up and every
  * {@code every} steps, its peak (VmHWM, the kernel's high-water mark over the whole run) and its
  * growth after warm-up, (largest sample after warm-up - sample at warm-up) / sample at warm-up.
  *
- * <p>Arguments ({@code key=value}): {@code size=standard}, {@code path=fast} ({@code samediff}, {@code lm}),
- * {@code lmSize=char_gpt}, {@code steps=2000}, {@code warmup=500}, {@code every=250}.
- * Run: {@code mvn -q test-compile exec:java@train-memory}. Last line (size is the LM size's name for {@code lm}):
+ * <p>Arguments ({@code key=value}): {@code size=standard}, {@code path=fast} ({@code samediff}, {@code lm},
+ * {@code seq2seq}), {@code lmSize=char_gpt}, {@code s2sSize=sequence}, {@code steps=2000}, {@code warmup=500}, {@code every=250}.
+ * Run: {@code mvn -q test-compile exec:java@train-memory}. Last line (size is the LM or seq2seq size's name for those paths):
  * {@code RESULT size=... steps=... ms_per_step=... rss_warm_mb=... rss_end_mb=... rss_max_mb=...
  * rss_peak_mb=... rss_growth=... heap_end_mb=...}.
  */
@@ -31,10 +32,10 @@ public final class TrainMemory {
     /** The program, for tests: a bad option is a {@link org.attn4j.examples.BadOption}, thrown before anything runs. */
     public static void run(String[] args) throws IOException {
         Flags o = Flags.parse(args, Map.of("size", "standard", "steps", "2000", "warmup", "500",
-                "every", "250", "path", "fast", "lmSize", "char_gpt"));
+                "every", "250", "path", "fast", "lmSize", "char_gpt", "s2sSize", "sequence"));
         int steps = o.integer("steps", 1), warmup = o.integer("warmup", 1), every = o.integer("every", 1);
         Flags.require(warmup <= steps, "warmup", "at most --steps " + steps + " (memory is measured after it)", warmup);
-        String path = o.choice("path", "fast", "samediff", "lm");
+        String path = o.choice("path", "fast", "samediff", "lm", "seq2seq");
         Nd4j.getRandom().setSeed(1);
         BlockStep training;
         String sizeName, what;
@@ -43,6 +44,11 @@ public final class TrainMemory {
             training = new LmTraining(lm);
             sizeName = lm.name();
             what = lm.describe() + " through LanguageModel + Trainer.step";
+        } else if (path.equals("seq2seq")) {
+            Seq2SeqSize s2s = Seq2SeqSize.parse(o.choice("s2sSize", "sequence", "s2s_tiny"));
+            training = new Seq2SeqTraining(s2s);
+            sizeName = s2s.name();
+            what = s2s.describe() + " through Seq2SeqTransformer + Trainer.step";
         } else {
             BenchSize size = BenchSize.parse(o.choice("size", "toy", "standard", "tiny"));
             training = BlockStep.of(path, size);
