@@ -78,11 +78,14 @@ public final class BeamSearch {
                 }
                 Arrays.sort(order, Comparator.comparingDouble(c -> -candidates.get(c).logProb()));
                 List<Beam> kept = new ArrayList<>();
-                for (int c : order) {
+                for (int rank = 0; rank < order.length; rank++) {
+                    int c = order[rank];
                     Beam cand = candidates.get(c);
                     int last = cand.tokens()[cand.tokens().length - 1];
                     if (last == eos || t == config.maxTokens() - 1) {
-                        if (finished.get(i).size() < k) {
+                        // Only an end among the k best candidates finishes a hypothesis (as fairseq): a lower one
+                        // would end the row early, so width 1 would not be greedy.
+                        if (rank < k && finished.get(i).size() < k) {
                             int[] body = last == eos ? Arrays.copyOf(cand.tokens(), cand.tokens().length - 1) : cand.tokens();
                             finished.get(i).add(new Hypothesis(body, last == eos, cand.logProb(),
                                     cand.logProb() / penalty(cand.tokens().length, config.lengthPenalty())));

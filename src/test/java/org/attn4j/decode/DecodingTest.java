@@ -136,13 +136,10 @@ class DecodingTest {
     }
 
     /**
-     * Fails on BeamSearch as it stands: it finishes every EOS among a beam's 2k candidates, also those ranked
-     * below the k it keeps, and ends a row once k are finished. Row 2 here: after BOS 0 the model gives 7
-     * log-probability -0.037 and EOS -3.541; width 1 keeps 7 but also finishes "0 EOS" (total -3.544) and
-     * stops, where greedy goes on (total -3.069). Enabled once BeamSearch finishes only EOS candidates
-     * ranked within the beam width, as fairseq's search does.
+     * Width 1 is greedy on a model with peaked next-token distributions. Row 2 here: after BOS 0 the model
+     * gives 7 log-probability -0.037 and EOS -3.541; a search that also finished end tokens ranked below the
+     * beam width would end the row with "0 EOS" (total -3.544) where greedy goes on (total -3.069).
      */
-    @org.junit.jupiter.api.Disabled("BeamSearch finishes EOS candidates ranked below the beam width (see javadoc)")
     @Test
     void seq2seqBeamOfWidthOneIsGreedyTokensAndLogProbabilities() {
         Seq2SeqTransformer m = peakedSeq2Seq(9, 31);
