@@ -45,6 +45,13 @@ abstract class Buf {
         return of(plain ? a : a.castTo(type).dup('c'));
     }
 
+    /** Frees the array's native memory now, not when the garbage collector finds it (it must not be used after). */
+    void close() {
+        if (array.closeable()) {
+            array.close();
+        }
+    }
+
     abstract double get(int i);
 
     /** The float32 elements as native-order bytes from element 0 (for the Vector API); float32 only. */

@@ -131,6 +131,21 @@ public final class FastBlock {
         private final Map<String, INDArray> gradients = new LinkedHashMap<>();
         private final Map<String, Buf> gradBufs = new java.util.HashMap<>();
 
+        /** Frees this state's activations and gradients now (it must not be used after). */
+        public void close() {
+            if (a != null) {
+                a.close();
+                a = null;
+            }
+            gradients.values().forEach(g -> {
+                if (g.closeable()) {
+                    g.close();
+                }
+            });
+            gradients.clear();
+            gradBufs.clear();
+        }
+
         /** Gradients of this state's last backward by parameter name, same shapes as the parameters. */
         public Map<String, INDArray> gradients() {
             if (gradients.isEmpty()) { // made on first use: a state that only runs forward never needs them
@@ -668,9 +683,25 @@ public final class FastBlock {
                 RowMath.copy(keys, rows[i] * capacity * c, k, i * newCapacity * c, length * c);
                 RowMath.copy(values, rows[i] * capacity * c, v, i * newCapacity * c, length * c);
             }
+            if (keys != null) {
+                keys.close();
+                values.close();
+            }
             keys = k;
             values = v;
             capacity = newCapacity;
+        }
+
+        /** Frees this cache's arrays now: the decoding is over. */
+        public void close() {
+            for (Buf b : new Buf[] {keys, values, scores, memoryKeys, memoryValues, memoryKeep}) {
+                if (b != null) {
+                    b.close();
+                }
+            }
+            if (acts != null) {
+                acts.close();
+            }
         }
 
         private void allocate(int newCapacity) {
@@ -699,11 +730,13 @@ public final class FastBlock {
             }
         }
 
+        /** Rows {@code rows} of {@code from} in a new array; {@code from} is freed. */
         private Buf pick(Buf from, int[] rows, int rowLength) {
             Buf to = Buf.of(Nd4j.create(type, (long) rows.length * rowLength));
             for (int i = 0; i < rows.length; i++) {
                 RowMath.copy(from, rows[i] * rowLength, to, i * rowLength, rowLength);
             }
+            from.close();
             return to;
         }
     }
@@ -767,7 +800,11 @@ public final class FastBlock {
         int total = cache.length + t, heads = config.heads();
         long need = (long) b * heads * t * total;
         if (cache.scores == null || cache.scores.length < need) {
-            cache.scores = Buf.of(Nd4j.create(type, grow(need, cache.scores == null ? 0 : cache.scores.length)));
+            Buf old = cache.scores;
+            cache.scores = Buf.of(Nd4j.create(type, grow(need, old == null ? 0 : old.length)));
+            if (old != null) {
+                old.close();
+            }
         }
         Blas.singleThreaded();
         stepPhases(s, cache, total);
@@ -916,6 +953,7 @@ public final class FastBlock {
      * and variable batches allocate rarely; the backward pass's arrays are made on its first call.
      */
     private final class Activations {
+        private final java.util.List<Buf> owned = new java.util.ArrayList<>(); // every array made here, to free
         final int rowCap, memCap;
         final long pairCap, crossCap;
         int b, t, s, n;
@@ -1058,7 +1096,15 @@ public final class FastBlock {
         }
 
         private Buf flat(long length) {
-            return Buf.of(Nd4j.create(type, Math.max(1, length)));
+            Buf b = Buf.of(Nd4j.create(type, Math.max(1, length)));
+            owned.add(b);
+            return b;
+        }
+
+        /** Frees every array of these activations. */
+        void close() {
+            owned.forEach(Buf::close);
+            owned.clear();
         }
     }
 
@@ -1069,6 +1115,9 @@ public final class FastBlock {
     private Activations fit(Activations current, int b, int t, int s) {
         if (current != null && current.fit(b, t, s)) {
             return current;
+        }
+        if (current != null) {
+            current.close(); // outgrown: its arrays (and views of them handed out) are done with
         }
         long heads = config.heads();
         Activations fresh = new Activations((int) grow((long) b * t, current == null ? 0 : current.rowCap),

@@ -66,7 +66,7 @@ public final class FastDecoder {
     }
 
     /** One batch being decoded: the caches of every block. */
-    public final class Session {
+    public final class Session implements AutoCloseable {
         private final int batch;
         private final List<FastBlock.Cache> caches = new ArrayList<>();
 
@@ -96,12 +96,20 @@ public final class FastDecoder {
                 throw new IllegalArgumentException("Decoding past the model's " + w.maxLen() + " positions (maxLen): "
                         + past + " fed, " + t + " more asked");
             }
-            INDArray x = embed(ids.toIntMatrix(), past); // [B, Tnew, C]
+            INDArray embedded = embed(ids.toIntMatrix(), past); // [B, Tnew, C]
+            INDArray x = embedded;
             for (int i = 0; i < blocks.size(); i++) {
-                x = blocks.get(i).step(x, caches.get(i));
+                x = blocks.get(i).step(x, caches.get(i)); // a view of the cache's activations
             }
+            embedded.close(); // freed now: native memory a step leaves to the garbage collector piles up
             Blas.singleThreaded();
             return logProbsOfLast(x);
+        }
+
+        /** Frees the caches' arrays now: the decoding is over. */
+        @Override
+        public void close() {
+            caches.forEach(FastBlock.Cache::close);
         }
 
         /** Keeps batch rows {@code rows} (repeats allowed), in that order: beam search's reordering. */
@@ -147,6 +155,8 @@ public final class FastDecoder {
         if (w.normWeight() != null) {
             Buf xhat = Buf.of(last.ulike()), rstd = Buf.of(Nd4j.create(type, b));
             RowMath.layerNorm(h, Buf.of(w.normWeight()), Buf.of(w.normBias()), w.eps(), h, xhat, rstd, 0, b, width);
+            xhat.close();
+            rstd.close();
         }
         Buf head = Buf.of(w.headWeight());
         int grain = Math.max(1, (1 << 17) / (b * width)); // at least ~1e5 multiply-adds per worker
@@ -171,6 +181,7 @@ public final class FastDecoder {
                 out.put(o + v, out.get(o + v) - logSum);
             }
         }
+        last.close();
         return logits;
     }
 }

@@ -146,6 +146,11 @@ public final class FastTransformer {
                 return;
             }
             capacity = n;
+            for (Buf old : new Buf[] {x0, x, h, xhat, rstd, dh, dx}) {
+                if (old != null) {
+                    old.close();
+                }
+            }
             x0 = rows(capacity, width);
             x = rows(capacity, width);
             h = rows(capacity, width);
@@ -155,6 +160,19 @@ public final class FastTransformer {
             dx = rows(capacity, width);
         }
 
+        /** Frees this stack's activations and gradients now. */
+        void close() {
+            blockStates.forEach(FastBlock.State::close);
+            for (Buf b : new Buf[] {x0, x, h, xhat, rstd, dh, dx}) {
+                if (b != null) {
+                    b.close();
+                }
+            }
+            if (keep != null && keep.closeable()) {
+                keep.close();
+            }
+        }
+
         /** The stack's output rows: the final norm's, or the last block's. */
         Buf output() {
             return stack.w.normWeight() != null ? h : x;
@@ -162,7 +180,7 @@ public final class FastTransformer {
     }
 
     /** One caller's activations and gradients; reused while the batch shape fits. */
-    public final class State {
+    public final class State implements AutoCloseable {
         private final StackState enc, dec;
         private final Gradients gradients, encoderGradients;
         private final Buf dHeadW, dHeadB;
@@ -178,6 +196,20 @@ public final class FastTransformer {
             encoderGradients = enc == null ? null : enc.gradients;
             dHeadW = !withGradients ? null : dec.tiedHead ? dec.dEmbedding : Buf.of(gradients.headWeight());
             dHeadB = gradients == null ? null : buf(gradients.headBias());
+        }
+
+        /** Frees this state's arrays now (it must not be used after). */
+        @Override
+        public void close() {
+            if (enc != null) {
+                enc.close();
+            }
+            dec.close();
+            for (Buf b : new Buf[] {logits, rowLoss, dMemory}) {
+                if (b != null) {
+                    b.close();
+                }
+            }
         }
 
         /** Every encoder block's self-attention weights {@code [B, H, S, S]} of the last forward (new arrays). */
@@ -233,6 +265,10 @@ public final class FastTransformer {
                 return;
             }
             capacity = n;
+            if (logits != null) {
+                logits.close();
+                rowLoss.close();
+            }
             logits = rows(n, vocab);
             rowLoss = rows(n, 1);
         }
@@ -356,6 +392,9 @@ public final class FastTransformer {
             }
         });
         AttentionMask<INDArray> mask = st.stack.causal ? AttentionMask.causalOnly() : AttentionMask.none();
+        if (st.keep != null && st.keep.closeable()) {
+            st.keep.close(); // the last call's
+        }
         st.keep = null;
         if (padId >= 0 && Arrays.stream(st.ids).anyMatch(id -> id == padId)) {
             st.keep = Nd4j.create(type, st.b, st.t);
@@ -446,6 +485,9 @@ public final class FastTransformer {
         StackState e = s.enc;
         if (e != null) {
             if (s.dMemory == null || s.dMemory.length < e.n * width) {
+                if (s.dMemory != null) {
+                    s.dMemory.close();
+                }
                 s.dMemory = rows(e.capacity, width);
             }
             RowMath.fill(s.dMemory, 0, e.n * width, 0);

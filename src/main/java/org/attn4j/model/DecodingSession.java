@@ -17,7 +17,7 @@ import org.nd4j.linalg.factory.Nd4j;
  * step costs one token's work instead of the whole prefix's. {@link #recompute} is the slow path
  * without a cache, for checks and comparisons.
  */
-public final class DecodingSession {
+public final class DecodingSession implements AutoCloseable {
     private final TransformerModel model;
     private final SameDiff sd;
     private Map<String, INDArray> context; // "memory" [B, S, C], "memoryKeep" [B, S], or empty
@@ -78,11 +78,30 @@ public final class DecodingSession {
         }
         if (fastDecoder != null) { // a fresh cache over the whole prefix
             model.checkIds("prefix", prefix, model.config().targetVocab());
-            return model.graphLock().read(() -> start((int) prefix.size(0)).advance(prefix));
+            return model.graphLock().read(() -> {
+                try (org.attn4j.fast.FastDecoder.Session once = start((int) prefix.size(0))) {
+                    return once.advance(prefix);
+                }
+            });
         }
         TransformerModel.DecodeGraph g = model.fullGraph();
         Map<String, INDArray> feeds = feeds(g, prefix);
         return model.graphLock().read(() -> sd.output(feeds, g.logProbs()).get(g.logProbs()));
+    }
+
+    /** Frees the session's caches now; {@link org.attn4j.decode.Greedy} and {@code BeamSearch} close theirs. */
+    @Override
+    public void close() {
+        if (fast != null) {
+            fast.close();
+            fast = null;
+        }
+        context.values().forEach(a -> { // the encoded source: made for this session
+            if (a.closeable()) {
+                a.close();
+            }
+        });
+        context.clear();
     }
 
     /** A fresh engine decoding of {@code batch} rows: against the memory for an encoder-decoder. */
@@ -102,7 +121,13 @@ public final class DecodingSession {
         if (fast != null) {
             fast.select(rows);
         }
-        context.replaceAll((k, v) -> pick(v, rows));
+        context.replaceAll((k, v) -> {
+            INDArray picked = pick(v, rows);
+            if (v.closeable()) {
+                v.close();
+            }
+            return picked;
+        });
         if (cache != null) {
             cache = cache.stream().map(c -> new KvCache<>(pick(c.keys(), rows), pick(c.values(), rows))).toList();
         }

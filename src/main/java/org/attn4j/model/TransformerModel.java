@@ -122,8 +122,10 @@ public abstract class TransformerModel extends Module {
             org.attn4j.fast.FastTransformer e = engine();
             org.attn4j.fast.FastTransformer.State s = e.newInferenceState();
             return graphLock().read(() -> {
-                e.forward(s, source == null ? null : source.toIntMatrix(), input.toIntMatrix(), null, config.padId(), 0);
-                return s.logits().dup('c');
+                try (s) {
+                    e.forward(s, source == null ? null : source.toIntMatrix(), input.toIntMatrix(), null, config.padId(), 0);
+                    return s.logits().dup('c');
+                }
             });
         }
         return graphLock().read(() -> sd.output(feeds, logits.name()).get(logits.name()));
@@ -136,8 +138,10 @@ public abstract class TransformerModel extends Module {
             org.attn4j.fast.FastTransformer e = engine();
             org.attn4j.fast.FastTransformer.State s = e.newInferenceState();
             return graphLock().read(() -> {
-                e.forward(s, source == null ? null : source.toIntMatrix(), input.toIntMatrix(), null, config.padId(), 0);
-                return new AttentionMaps(s.encoderSelfWeights(), s.selfWeights(), s.crossWeights());
+                try (s) {
+                    e.forward(s, source == null ? null : source.toIntMatrix(), input.toIntMatrix(), null, config.padId(), 0);
+                    return new AttentionMaps(s.encoderSelfWeights(), s.selfWeights(), s.crossWeights());
+                }
             });
         }
         List<String> names = new ArrayList<>();
@@ -183,11 +187,11 @@ public abstract class TransformerModel extends Module {
     }
 
     /**
-     * Whether decoding sessions may use the hand-written {@link org.attn4j.fast.FastDecoder} (default
-     * true): it covers language models and encoder-decoders whose blocks the fast path covers (today all).
-     * False decodes with the SameDiff graphs.
+     * Tests only (package-private): false makes decoding, {@code predict} and {@code attention} run the
+     * model's SameDiff graphs, the independent reference the engine is checked against. Users always
+     * run the engine.
      */
-    public void setFastDecoding(boolean on) {
+    void setFastDecoding(boolean on) {
         this.fastDecoding = on;
     }
 

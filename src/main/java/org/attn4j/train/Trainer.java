@@ -8,11 +8,6 @@ import java.util.Map;
 import java.util.Objects;
 import org.attn4j.data.Batch;
 import org.attn4j.model.TransformerModel;
-import org.attn4j.nn.Dropout;
-import org.attn4j.nn.Gradients;
-import org.nd4j.autodiff.samediff.SDVariable;
-import org.nd4j.autodiff.samediff.SameDiff;
-import org.nd4j.autodiff.samediff.api.OutAndGrad;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.learning.GradientUpdater;
@@ -24,16 +19,16 @@ import org.nd4j.linalg.learning.regularization.WeightDecay;
 import org.nd4j.linalg.schedule.ISchedule;
 
 /**
- * Update steps of a model: SameDiff computes the loss and its gradients, ND4J's updaters (Adam,
- * Adam with decoupled weight decay, SGD with Nesterov momentum) turn them into updates.
+ * Update steps of a model: the model's engine computes the loss and every parameter's gradient of a
+ * batch (forward, then backward, in a state this trainer owns), and ND4J's updaters (Adam, Adam with
+ * decoupled weight decay, SGD, SGD with Nesterov momentum) turn them into updates.
  *
- * <p>Why not SameDiff's {@code fit}: it applies each parameter's update the moment that
- * parameter's gradient is ready, so it can neither clip by the global norm of all gradients nor
- * refuse a step whose loss or gradients are NaN. Here the whole step is checked first, clipped,
- * and only then applied, so a diverging step leaves the weights of the last good one.
+ * <p>The whole step is checked first (a NaN or infinite loss or gradient throws
+ * {@link TrainingDivergedException} before any weight changes), clipped by the global norm, and only
+ * then applied. Why not SameDiff's {@code fit}: it applies each parameter's update the moment that
+ * parameter's gradient is ready, so it could do neither.
  *
- * <p>Every step reseeds ND4J's random generator from (seed, step), so dropout masks, and with a
- * deterministic batch source the whole loss sequence, repeat exactly, also after a resume.
+ * <p>Dropout masks depend on (seed, step) only, so a run repeats exactly, also after a resume.
  */
 public final class Trainer {
     /** ND4J updater families; {@code SGD} is ND4J's plain {@code Sgd} (no momentum, no state). */
@@ -101,10 +96,9 @@ public final class Trainer {
 
     private final TransformerModel model;
     private final Config config;
-    private final SameDiff sd;
-    private String loss; // the graph's loss variable, built where the graph is used
-    private final TransformerModel.EngineState engine; // null: the engine does not cover the model
+    private final TransformerModel.EngineState engine; // the activations and gradients of this trainer's steps
     private final List<String> parameters;
+    private final Map<String, INDArray> arrays = new LinkedHashMap<>(); // the model's parameter arrays, updated in place
     private final Map<String, INDArray> updaterState = new LinkedHashMap<>();
     private final Map<String, GradientUpdater<?>> updaters = new LinkedHashMap<>();
     private final WeightDecay weightDecay;
@@ -113,7 +107,6 @@ public final class Trainer {
     public Trainer(TransformerModel model, Config config) {
         this.model = model;
         this.config = config;
-        this.sd = model.sameDiff();
         if (!(config.labelSmoothing() >= 0 && config.labelSmoothing() < 1)) {
             throw new IllegalArgumentException("label smoothing must be in [0, 1), got " + config.labelSmoothing());
         }
@@ -121,37 +114,14 @@ public final class Trainer {
         this.parameters = new ArrayList<>(model.parameters().keySet());
         IUpdater updater = config.updater();
         for (String p : parameters) {
-            INDArray param = sd.getVariable(p).getArr();
+            INDArray param = model.parameters().get(p).getArr();
+            arrays.put(p, param);
             long size = updater.stateSize(param.length());
             INDArray state = size == 0 ? null : Nd4j.zeros(param.dataType(), 1, size);
             updaterState.put(p, state);
             updaters.put(p, updater.instantiate(state, true));
         }
         this.weightDecay = config.weightDecay() > 0 ? new WeightDecay(config.weightDecay(), true) : null;
-        if (engine == null) {
-            graphLoss();
-        }
-    }
-
-    /**
-     * The loss in the model's SameDiff graph, built on first use: the graph computes what the engine does
-     * not cover ({@link TransformerModel#engineUnsupported()}).
-     */
-    private String graphLoss() {
-        if (loss != null) {
-            return loss;
-        }
-        String lossName = "loss.smoothing_" + config.labelSmoothing();
-        this.loss = model.graphLock().write(() -> {
-            SDVariable l = sd.hasVariable(lossName) ? sd.getVariable(lossName)
-                    : Losses.crossEntropy(lossName, model.logits(), model.targets(), model.config().padId(),
-                            model.config().targetVocab(), config.labelSmoothing());
-            sd.setLossVariables(l.name());
-            Dropout.seed(sd);
-            Gradients.build(sd);
-            return l.name();
-        });
-        return loss;
     }
 
     public TransformerModel model() {
@@ -165,11 +135,6 @@ public final class Trainer {
     /** Updates done so far (the next step's index). */
     public int stepCount() {
         return step;
-    }
-
-    /** Name of the loss variable in the model's graph (built on first call where the engine trains the model). */
-    public String lossName() {
-        return graphLoss();
     }
 
     /**
@@ -187,20 +152,7 @@ public final class Trainer {
      * Throws {@link TrainingDivergedException} (weights untouched) on NaN or infinity.
      */
     public StepResult step(Batch batch) {
-        if (engine != null) {
-            return model.graphLock().write(() -> update(compute(batch)));
-        }
-        Map<String, INDArray> feeds = model.feeds(batch.source(), batch.input(), batch.target());
-        return model.graphLock().write(() -> {
-            BatchGradients g = compute(feeds, batch);
-            try {
-                return update(g);
-            } finally {
-                // Free the step's native buffers now rather than when the garbage collector finds them: with
-                // little heap garbage per step, ND4J's off-heap memory would otherwise pile up between collections.
-                g.gradients().values().forEach(INDArray::close);
-            }
-        });
+        return model.graphLock().write(() -> update(compute(batch)));
     }
 
     /**
@@ -208,16 +160,12 @@ public final class Trainer {
      * (from the seed and {@link #stepCount()}). The caller owns the returned arrays.
      */
     public BatchGradients gradients(Batch batch) {
-        if (engine != null) {
-            return model.graphLock().write(() -> {
-                BatchGradients g = compute(batch);
-                Map<String, INDArray> copies = new LinkedHashMap<>();
-                g.gradients().forEach((k, v) -> copies.put(k, v.dup()));
-                return new BatchGradients(g.loss(), copies, g.tokens());
-            });
-        }
-        Map<String, INDArray> feeds = model.feeds(batch.source(), batch.input(), batch.target());
-        return model.graphLock().write(() -> compute(feeds, batch));
+        return model.graphLock().write(() -> {
+            BatchGradients g = compute(batch);
+            Map<String, INDArray> copies = new LinkedHashMap<>();
+            g.gradients().forEach((k, v) -> copies.put(k, v.dup()));
+            return new BatchGradients(g.loss(), copies, g.tokens());
+        });
     }
 
     /**
@@ -229,7 +177,7 @@ public final class Trainer {
     public StepResult apply(BatchGradients gradients) {
         for (String p : parameters) {
             INDArray g = gradients.gradients().get(p);
-            long[] shape = sd.getVariable(p).getArr().shape();
+            long[] shape = arrays.get(p).shape();
             if (g == null || !Arrays.equals(g.shape(), shape)) {
                 throw new IllegalArgumentException("Gradient of '" + p + "': expected shape "
                         + Arrays.toString(shape) + ", given "
@@ -245,22 +193,6 @@ public final class Trainer {
         TransformerModel.LossAndGradients r = model.lossAndGradients(engine, batch.source(), batch.input(), batch.target(),
                 config.labelSmoothing(), true, new org.attn4j.fast.DropoutSeed(config.seed(), step));
         return new BatchGradients(r.loss(), r.gradients(), r.tokens());
-    }
-
-    private BatchGradients compute(Map<String, INDArray> feeds, Batch batch) {
-        String loss = graphLoss();
-        if (!sd.getLossVariables().equals(List.of(loss))) {
-            // Another trainer on this model set its own loss (e.g. other label smoothing); SameDiff
-            // differentiates the graph's loss variables, so take ours back (this rebuilds the gradients).
-            sd.setLossVariables(loss);
-            Gradients.build(sd);
-        }
-        // Dropout masks depend on (seed, step) only, so a resumed run draws the same ones.
-        sd.getVariable(Dropout.SEED).getArr().assign((config.seed() * 1_000_003L + step) % 1_000_000_007L);
-        OutAndGrad r = sd.calculateGradientsAndOutputs(feeds, List.of(loss), parameters);
-        double value = r.getOutputs().get(loss).getDouble(0);
-        r.getOutputs().values().forEach(INDArray::close);
-        return new BatchGradients(value, r.getGradients(), batch.tokens(model.config().padId()));
     }
 
     /**
@@ -308,7 +240,7 @@ public final class Trainer {
                 grad.muli(scale);
             }
             updaters.get(p).applyUpdater(grad, step, 0);
-            INDArray param = sd.getVariable(p).getArr();
+            INDArray param = arrays.get(p);
             if (weightDecay != null) {
                 weightDecay.apply(param, grad, lr, step, 0);
             }
@@ -319,13 +251,8 @@ public final class Trainer {
 
     /** Mean loss on a batch without updating or dropout. */
     public double evaluateLoss(Batch batch) {
-        if (engine != null) {
-            return model.graphLock().write(() -> model.lossAndGradients(engine, batch.source(), batch.input(), batch.target(),
-                    config.labelSmoothing(), false).loss());
-        }
-        String loss = graphLoss();
-        Map<String, INDArray> feeds = model.feeds(batch.source(), batch.input(), batch.target());
-        return model.graphLock().read(() -> sd.output(feeds, loss).get(loss).getDouble(0));
+        return model.graphLock().write(() -> model.lossAndGradients(engine, batch.source(), batch.input(),
+                batch.target(), config.labelSmoothing(), false).loss());
     }
 
     /** The updaters' state arrays by parameter name (views: saving them saves the optimizer). */
