@@ -228,6 +228,9 @@ public final class ShakespeareExample {
             }
             model = resumed.model();
         } else {
+            if (o.resume()) {
+                System.out.println("No checkpoint in " + checkpoints + " to resume from: training from step 0");
+            }
             Nd4j.getRandom().setSeed(o.seed());
             model = new LanguageModel(config);
         }
