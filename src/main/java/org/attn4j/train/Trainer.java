@@ -46,9 +46,12 @@ public final class Trainer {
      * @param clipNorm       clip the global gradient norm to this (0: no clipping)
      * @param labelSmoothing label smoothing of the cross-entropy
      * @param seed           seeds dropout, per step
+     * @param decayMatricesOnly AdamW decays only parameters of rank >= 2 (embeddings and weight matrices), not
+     *                       biases or LayerNorm weights, as nanoGPT and GPT-2 do; false: every parameter
      */
     public record Config(Optimizer optimizer, ISchedule learningRate, double beta1, double beta2, double weightDecay,
-            double momentum, double clipNorm, double labelSmoothing, long seed) implements java.io.Serializable {
+            double momentum, double clipNorm, double labelSmoothing, long seed, boolean decayMatricesOnly)
+            implements java.io.Serializable {
         public Config {
             Objects.requireNonNull(optimizer, "optimizer");
             Objects.requireNonNull(learningRate, "learningRate");
@@ -58,6 +61,12 @@ public final class Trainer {
             }
         }
 
+        /** A configuration whose AdamW decay, if any, applies to every parameter. */
+        public Config(Optimizer optimizer, ISchedule learningRate, double beta1, double beta2, double weightDecay,
+                double momentum, double clipNorm, double labelSmoothing, long seed) {
+            this(optimizer, learningRate, beta1, beta2, weightDecay, momentum, clipNorm, labelSmoothing, seed, false);
+        }
+
         /** Adam (0.9, 0.98) as in the original Transformer, clipping at 1, no smoothing. */
         public static Config adam(ISchedule learningRate) {
             return new Config(Optimizer.ADAM, learningRate, 0.9, 0.98, 0, 0, 1.0, 0, 0);
@@ -65,19 +74,29 @@ public final class Trainer {
 
         public Config withOptimizer(Optimizer o, double weightDecayOrMomentum) {
             return new Config(o, learningRate, beta1, beta2, o == Optimizer.ADAMW ? weightDecayOrMomentum : 0,
-                    o == Optimizer.SGD_MOMENTUM ? weightDecayOrMomentum : 0, clipNorm, labelSmoothing, seed);
+                    o == Optimizer.SGD_MOMENTUM ? weightDecayOrMomentum : 0, clipNorm, labelSmoothing, seed,
+                    decayMatricesOnly);
         }
 
         public Config withClipNorm(double c) {
-            return new Config(optimizer, learningRate, beta1, beta2, weightDecay, momentum, c, labelSmoothing, seed);
+            return new Config(optimizer, learningRate, beta1, beta2, weightDecay, momentum, c, labelSmoothing, seed,
+                    decayMatricesOnly);
         }
 
         public Config withLabelSmoothing(double s) {
-            return new Config(optimizer, learningRate, beta1, beta2, weightDecay, momentum, clipNorm, s, seed);
+            return new Config(optimizer, learningRate, beta1, beta2, weightDecay, momentum, clipNorm, s, seed,
+                    decayMatricesOnly);
         }
 
         public Config withSeed(long s) {
-            return new Config(optimizer, learningRate, beta1, beta2, weightDecay, momentum, clipNorm, labelSmoothing, s);
+            return new Config(optimizer, learningRate, beta1, beta2, weightDecay, momentum, clipNorm, labelSmoothing, s,
+                    decayMatricesOnly);
+        }
+
+        /** The same with AdamW's decay on parameters of rank >= 2 only ({@code true}) or on all ({@code false}). */
+        public Config withDecayMatricesOnly(boolean only) {
+            return new Config(optimizer, learningRate, beta1, beta2, weightDecay, momentum, clipNorm, labelSmoothing, seed,
+                    only);
         }
 
         IUpdater updater() {
@@ -241,7 +260,7 @@ public final class Trainer {
             }
             updaters.get(p).applyUpdater(grad, step, 0);
             INDArray param = arrays.get(p);
-            if (weightDecay != null) {
+            if (weightDecay != null && (!config.decayMatricesOnly() || param.rank() >= 2)) {
                 weightDecay.apply(param, grad, lr, step, 0);
             }
             param.subi(grad);

@@ -6,7 +6,10 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
 import org.attn4j.data.Batch;
 import org.attn4j.model.LanguageModel;
 import org.attn4j.model.ModelConfig;
@@ -110,6 +113,38 @@ class TrainerTest {
             INDArray expected = a.get(p).sub(start.get(p).mul(lr * wd));
             assertTrue(expected.equalsWithEps(b.get(p), 1e-12), p);
         }
+    }
+
+    @Test
+    void decayOnMatricesOnlySparesBiasesAndNorms() {
+        double lr = 1e-2, wd = 0.1;
+        LanguageModel plain = model(3, DataType.DOUBLE), decayed = model(3, DataType.DOUBLE);
+        for (LanguageModel m : List.of(plain, decayed)) { // zero biases would look decayed and not decayed alike
+            m.parameters().values().forEach(v -> v.getArr().addi(0.5));
+        }
+        Map<String, INDArray> start = snapshot(plain);
+        new Trainer(plain, adam(lr)).step(countingBatch());
+        new Trainer(decayed, adam(lr).withOptimizer(Trainer.Optimizer.ADAMW, wd).withDecayMatricesOnly(true))
+                .step(countingBatch());
+        Map<String, INDArray> a = snapshot(plain), b = snapshot(decayed);
+        Set<String> expectedDecayed = new TreeSet<>(), foundDecayed = new TreeSet<>();
+        for (String p : start.keySet()) {
+            boolean matrix = p.equals("embedding.weight") || p.equals("positions.weight")
+                    || (p.endsWith(".weight") && !p.contains("norm"));
+            assertEquals(matrix, start.get(p).rank() >= 2, p + ": rank " + start.get(p).rank());
+            if (matrix) {
+                expectedDecayed.add(p);
+            }
+            INDArray ifDecayed = a.get(p).sub(start.get(p).mul(lr * wd));
+            if (ifDecayed.equalsWithEps(b.get(p), 1e-12)) {
+                foundDecayed.add(p);
+            } else {
+                assertTrue(a.get(p).equalsWithEps(b.get(p), 1e-12), p + " is neither decayed nor left alone");
+            }
+        }
+        assertTrue(expectedDecayed.contains("embedding.weight") && expectedDecayed.size() < start.size(),
+                expectedDecayed.toString());
+        assertEquals(expectedDecayed, foundDecayed);
     }
 
     @Test

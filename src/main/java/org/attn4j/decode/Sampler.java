@@ -1,0 +1,161 @@
+package org.attn4j.decode;
+
+import java.util.Arrays;
+import java.util.Random;
+import org.attn4j.model.DecodingSession;
+import org.attn4j.model.TransformerModel;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * Random sampling from a language model: temperature, then top-k, then top-p (nucleus), then one draw
+ * from what is left, renormalized. Draws come from a {@link Random} seeded once, so the same seed, model
+ * and prompt give the same tokens.
+ *
+ * <p>{@link #generate} feeds one token at a time against the key/value cache. A model's learned positions
+ * end at {@code maxLen}; when the context is full, a fresh session is primed with the last {@code maxLen / 2}
+ * tokens and continues from there (one prefix pass per {@code maxLen / 2} tokens, instead of nanoGPT's full
+ * recomputation of the last {@code maxLen} tokens at every step).
+ */
+public final class Sampler {
+    /**
+     * @param temperature divides the logits: below 1 sharper, above 1 flatter; must be > 0
+     * @param topK        keep only the k most likely tokens (0: all)
+     * @param topP        keep the smallest set of most likely tokens whose probability reaches p (1: all)
+     */
+    public record Config(double temperature, int topK, double topP) {
+        public Config {
+            if (!(temperature > 0) || Double.isInfinite(temperature)) {
+                throw new IllegalArgumentException("temperature must be a positive number, given " + temperature);
+            }
+            if (topK < 0) {
+                throw new IllegalArgumentException("topK must be >= 0 (0: no limit), given " + topK);
+            }
+            if (!(topP > 0 && topP <= 1)) {
+                throw new IllegalArgumentException("topP must be in (0, 1] (1: no limit), given " + topP);
+            }
+        }
+
+        /** Plain sampling from the model's distribution. */
+        public static Config plain() {
+            return new Config(1, 0, 1);
+        }
+    }
+
+    private final Config config;
+    private final Random random;
+
+    public Sampler(Config config, long seed) {
+        this.config = config;
+        this.random = new Random(seed);
+    }
+
+    /**
+     * The distribution tokens are drawn from: {@code softmax(logProbs / temperature)} restricted to the top-k,
+     * then to the top-p nucleus, renormalized; tokens left out have probability 0. Ties in probability
+     * are broken by the lower id, so top-k keeps exactly k tokens.
+     */
+    public double[] distribution(double[] logProbs) {
+        int v = logProbs.length;
+        double max = Double.NEGATIVE_INFINITY;
+        for (double lp : logProbs) {
+            max = Math.max(max, lp);
+        }
+        if (!Double.isFinite(max)) {
+            throw new IllegalArgumentException("log-probabilities must have a finite maximum, found " + max);
+        }
+        double[] p = new double[v];
+        for (int i = 0; i < v; i++) {
+            p[i] = Math.exp((logProbs[i] - max) / config.temperature());
+        }
+        normalize(p);
+        Integer[] order = new Integer[v]; // ids, most likely first
+        for (int i = 0; i < v; i++) {
+            order[i] = i;
+        }
+        Arrays.sort(order, (a, b) -> p[a] != p[b] ? Double.compare(p[b], p[a]) : Integer.compare(a, b));
+        int keep = config.topK() == 0 ? v : Math.min(config.topK(), v);
+        if (config.topP() < 1) {
+            double kept = 0;
+            for (int i = 0; i < keep; i++) {
+                kept += p[order[i]];
+            }
+            double cumulative = 0; // of the top-k set, renormalized
+            int nucleus = 0;
+            while (nucleus < keep && cumulative < config.topP()) {
+                cumulative += p[order[nucleus++]] / kept;
+            }
+            keep = nucleus;
+        }
+        for (int i = keep; i < v; i++) {
+            p[order[i]] = 0;
+        }
+        normalize(p);
+        return p;
+    }
+
+    /** One token drawn from {@link #distribution(double[]) distribution(logProbs)}. */
+    public int sample(double[] logProbs) {
+        double[] p = distribution(logProbs);
+        double u = random.nextDouble(), cumulative = 0;
+        int last = 0;
+        for (int i = 0; i < p.length; i++) {
+            if (p[i] > 0) {
+                cumulative += p[i];
+                last = i;
+                if (u < cumulative) {
+                    return i;
+                }
+            }
+        }
+        return last; // u fell in the rounding gap below 1
+    }
+
+    /**
+     * {@code count} tokens that follow {@code prompt} (at least one id) in a decoder-only model, fed one at a
+     * time against the key/value cache.
+     */
+    public int[] generate(TransformerModel model, int[] prompt, int count) {
+        if (prompt.length == 0) {
+            throw new IllegalArgumentException("The prompt must have at least one token, given none");
+        }
+        if (count < 0) {
+            throw new IllegalArgumentException("count must be >= 0, given " + count);
+        }
+        int maxLen = model.config().maxLen(), keep = Math.max(1, maxLen / 2);
+        int[] all = Arrays.copyOf(prompt, prompt.length + count);
+        int length = prompt.length, start = Math.max(0, length - maxLen);
+        DecodingSession session = model.startDecoding(null);
+        INDArray logProbs = session.advance(row(Arrays.copyOfRange(all, start, length)));
+        for (int t = 0; t < count; t++) {
+            int next = sample(logProbs.toDoubleVector());
+            all[length++] = next;
+            if (t == count - 1) {
+                break;
+            }
+            if (length - start <= maxLen) {
+                logProbs = session.advance(row(new int[] {next}));
+            } else { // the positions are used up: start again over the last tokens
+                start = length - keep;
+                session = model.startDecoding(null);
+                logProbs = session.advance(row(Arrays.copyOfRange(all, start, length)));
+            }
+        }
+        return Arrays.copyOfRange(all, prompt.length, length);
+    }
+
+    private static INDArray row(int[] ids) { // [1, T]
+        return Nd4j.createFromArray(ids).castTo(DataType.INT).reshape(1, ids.length);
+    }
+
+    private static void normalize(double[] p) {
+        double sum = 0;
+        for (double x : p) {
+            sum += x;
+        }
+        for (int i = 0; i < p.length; i++) {
+            p[i] /= sum;
+        }
+    }
+}
