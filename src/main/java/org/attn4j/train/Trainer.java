@@ -121,6 +121,7 @@ public final class Trainer {
     private final Map<String, INDArray> updaterState = new LinkedHashMap<>();
     private final Map<String, GradientUpdater<?>> updaters = new LinkedHashMap<>();
     private final WeightDecay weightDecay;
+    private List<List<String>> shares; // parameters per update worker, made on first use
     private int step;
 
     public Trainer(TransformerModel model, Config config) {
@@ -215,26 +216,12 @@ public final class Trainer {
     }
 
     /**
-     * The update's ND4J ops run on one OpenMP thread: they are small, and with more threads OpenMP keeps
-     * spinning after each op on the cores the engine's next forward pass needs.
+     * Checks, clips and applies one step's gradients. The gradients' norms are summed in Java (no ND4J op
+     * each); the updates run with the parameters shared out over the engine's workers, each running its
+     * ND4J ops on one OpenMP thread (with more, OpenMP keeps spinning after each op on the cores the
+     * engine's next pass needs).
      */
     private StepResult update(BatchGradients g) {
-        StepResult[] result = new StepResult[1];
-        RuntimeException[] failure = new RuntimeException[1];
-        org.attn4j.fast.Parallel.singleThreadedNd4j(() -> {
-            try {
-                result[0] = updateNow(g);
-            } catch (RuntimeException e) {
-                failure[0] = e;
-            }
-        });
-        if (failure[0] != null) {
-            throw failure[0];
-        }
-        return result[0];
-    }
-
-    private StepResult updateNow(BatchGradients g) {
         double value = g.loss();
         if (!Double.isFinite(value)) {
             throw new TrainingDivergedException("Training diverged at step " + step + ": the loss is " + value
@@ -243,29 +230,92 @@ public final class Trainer {
         Map<String, INDArray> grads = g.gradients();
         double sumSquares = 0;
         for (String p : parameters) {
-            double n = grads.get(p).norm2Number().doubleValue();
+            double n = sumOfSquares(grads.get(p));
             if (!Double.isFinite(n)) {
                 throw new TrainingDivergedException("Training diverged at step " + step + ": the gradient of '" + p
                         + "' is not finite; the weights are those after step " + (step - 1));
             }
-            sumSquares += n * n;
+            sumSquares += n;
         }
         double norm = Math.sqrt(sumSquares);
         double scale = config.clipNorm() > 0 ? Math.min(1, config.clipNorm() / (norm + 1e-6)) : 1; // as torch's clip_grad_norm_
         double lr = config.learningRate().valueAt(step, 0);
-        for (String p : parameters) {
-            INDArray grad = grads.get(p);
-            if (scale < 1) {
-                grad.muli(scale);
+        int at = step;
+        org.attn4j.fast.Parallel workers = org.attn4j.fast.Parallel.shared();
+        List<List<String>> parts = shares(workers.threads());
+        RuntimeException[] failure = new RuntimeException[1];
+        workers.forRange(parts.size(), (w0, w1) -> org.attn4j.fast.Parallel.singleThreadedNd4j(() -> {
+            try {
+                for (int w = w0; w < w1; w++) {
+                    for (String p : parts.get(w)) {
+                        INDArray grad = grads.get(p);
+                        if (scale < 1) {
+                            grad.muli(scale);
+                        }
+                        updaters.get(p).applyUpdater(grad, at, 0);
+                        INDArray param = arrays.get(p);
+                        if (weightDecay != null && (!config.decayMatricesOnly() || param.rank() >= 2)) {
+                            weightDecay.apply(param, grad, lr, at, 0);
+                        }
+                        param.subi(grad);
+                    }
+                }
+            } catch (RuntimeException e) {
+                failure[0] = e;
             }
-            updaters.get(p).applyUpdater(grad, step, 0);
-            INDArray param = arrays.get(p);
-            if (weightDecay != null && (!config.decayMatricesOnly() || param.rank() >= 2)) {
-                weightDecay.apply(param, grad, lr, step, 0);
-            }
-            param.subi(grad);
+        }));
+        if (failure[0] != null) {
+            throw failure[0];
         }
         return new StepResult(step++, value, norm, lr, g.tokens());
+    }
+
+    /** The parameters in {@code n} lists of about equal total size (largest first, each to the smallest list). */
+    private List<List<String>> shares(int n) {
+        if (shares == null || shares.size() != n) {
+            List<List<String>> lists = new ArrayList<>();
+            long[] sizes = new long[n];
+            for (int i = 0; i < n; i++) {
+                lists.add(new ArrayList<>());
+            }
+            parameters.stream().sorted((a, b) -> Long.compare(arrays.get(b).length(), arrays.get(a).length()))
+                    .forEach(p -> {
+                        int least = 0;
+                        for (int i = 1; i < n; i++) {
+                            least = sizes[i] < sizes[least] ? i : least;
+                        }
+                        lists.get(least).add(p);
+                        sizes[least] += arrays.get(p).length();
+                    });
+            shares = lists;
+        }
+        return shares;
+    }
+
+    /** Sum of the squares of {@code a}'s elements: read directly where it is a plain c-order array. */
+    private static double sumOfSquares(INDArray a) {
+        if (a.ordering() != 'c' || a.elementWiseStride() != 1 || a.isView()
+                || (a.dataType() != org.nd4j.linalg.api.buffer.DataType.FLOAT
+                        && a.dataType() != org.nd4j.linalg.api.buffer.DataType.DOUBLE)) {
+            double n = a.norm2Number().doubleValue();
+            return n * n;
+        }
+        int length = Math.toIntExact(a.length()), offset = Math.toIntExact(a.offset());
+        double sum = 0;
+        if (a.dataType() == org.nd4j.linalg.api.buffer.DataType.FLOAT) {
+            java.nio.FloatBuffer b = a.data().asNioFloat();
+            for (int i = 0; i < length; i++) {
+                double v = b.get(offset + i);
+                sum += v * v;
+            }
+        } else {
+            java.nio.DoubleBuffer b = a.data().asNioDouble();
+            for (int i = 0; i < length; i++) {
+                double v = b.get(offset + i);
+                sum += v * v;
+            }
+        }
+        return sum;
     }
 
     /** Mean loss on a batch without updating or dropout. */
