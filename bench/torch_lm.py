@@ -2,8 +2,8 @@
 
 The model is attn4j's ModelConfig.languageModel(66, 128, 4, 512, 4, 64), written here in PyTorch:
 vocabulary 66, 4 pre-LN blocks of 4 heads, d=128, ff=512 with exact GELU, context 64, learned
-positions, embeddings scaled by sqrt(d), a final LayerNorm and a head tied to the embedding; no
-dropout. A step is what attn4j's Trainer.step does: forward, cross-entropy (pad id 0 ignored; the
+positions, unscaled embeddings, a final LayerNorm and a head tied to the embedding, GPT-2's
+initialization (N(0, 0.02) tables); no dropout. A step is what attn4j's Trainer.step does: forward, cross-entropy (pad id 0 ignored; the
 batches hold ids 1..65 only), backward, clipping of the global gradient norm to 1.0, AdamW (lr 1e-3,
 betas 0.9/0.99, eps 1e-8, weight decay 0.1 on every parameter, as Trainer's ADAMW does). Batches of
 B=12 x T=64 are drawn once, before timing, from a fixed random token stream (8 of them, used in turn).
@@ -79,18 +79,17 @@ class Block(nn.Module):
 class CharGpt(nn.Module):
     def __init__(self, s):
         super().__init__()
-        self.scale = math.sqrt(s["d_model"])
         self.embedding = nn.Embedding(s["vocab"], s["d_model"])
         self.positions = nn.Embedding(s["length"], s["d_model"])
         self.blocks = nn.ModuleList(Block(s["d_model"], s["heads"], s["ff"]) for _ in range(s["layers"]))
         self.norm = nn.LayerNorm(s["d_model"])
-        # attn4j's Embedding starts at N(0, 1/d): with the sqrt(d) scale the inputs have unit variance,
-        # and the tied head starts with small logits (nn.Embedding's N(0, 1) would give a loss near 100).
-        nn.init.normal_(self.embedding.weight, std=1 / self.scale)
+        # as attn4j's LanguageModel (GPT-2): small tables, so the tied head starts with small logits
+        nn.init.normal_(self.embedding.weight, std=0.02)
+        nn.init.normal_(self.positions.weight, std=0.02)
 
     def forward(self, ids):
         """ids (B, T) -> logits (B, T, V)."""
-        x = self.embedding(ids) * self.scale + self.positions.weight[:ids.shape[1]]
+        x = self.embedding(ids) + self.positions.weight[:ids.shape[1]]
         for block in self.blocks:
             x = block(x)
         return self.norm(x) @ self.embedding.weight.T  # tied head
