@@ -14,6 +14,8 @@ import org.attn4j.nn.AttentionOutput;
 import org.attn4j.nn.BlockOutput;
 import org.attn4j.nn.MultiHeadAttention;
 import org.attn4j.nn.TransformerBlock;
+import org.nd4j.autodiff.samediff.SDVariable;
+import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -28,8 +30,8 @@ import org.nd4j.linalg.factory.Nd4j;
  *   <li>{@code train_step}: that block with loss mean((block(x) - y)^2), forward and backward on
  *       {@code FastBlock} and an ND4J Adam update ({@link FastBlockTraining});</li>
  *   <li>{@code forward_samediff}, {@code train_step_samediff}, {@code mha_forward_samediff} (workload
- *       {@code samediff}): the same on SameDiff's graph ({@code setFastPath(false)}; one SameDiff {@code fit}
- *       per step), for comparison;</li>
+ *       {@code samediff}): the same on SameDiff's graph (the layers' {@code forward} in a graph with a
+ *       placeholder input, run by {@code SameDiff.output}; one SameDiff {@code fit} per step), for comparison;</li>
  *   <li>{@code mha_forward}: eager multi-head self-attention alone, {@code MultiHeadAttention.apply} (on
  *       {@link org.attn4j.fast.FastAttention});</li>
  *   <li>{@code decode_cached} / {@code decode_recompute}: greedy decoding of {@code tokens} tokens by an
@@ -140,13 +142,20 @@ public final class BlockBenchmark {
     private void forward(BenchSize size, boolean fast, int warmup, int iters) {
         TransformerBlock block = TransformerBlock.create(TransformerBlock.Config.encoder(size.dModel(), size.heads(),
                 size.ffDim()), DataType.FLOAT);
-        block.setFastPath(fast);
         INDArray x = input(size);
-        double[] ms = time(warmup, iters, () -> {
-            BlockOutput<INDArray> out = block.apply(x, AttentionMask.none()); // [B, T, C], weights [B, H, T, T]
-            out.output().close();
-            out.selfWeights().close();
-        });
+        Runnable step;
+        if (fast) {
+            step = () -> {
+                BlockOutput<INDArray> out = block.apply(x, AttentionMask.none()); // [B, T, C], weights [B, H, T, T]
+                out.output().close();
+                out.selfWeights().close();
+            };
+        } else {
+            SDVariable in = block.sameDiff().placeHolder("bench_x", DataType.FLOAT, -1, -1, size.dModel());
+            BlockOutput<SDVariable> o = block.forward(in, AttentionMask.none());
+            step = graphRun(block.sameDiff(), x, o.output(), o.selfWeights());
+        }
+        double[] ms = time(warmup, iters, step);
         report(size.name(), fast ? "forward" : "forward_samediff", ms, " flops=" + size.blockForwardFlops());
     }
 
@@ -199,14 +208,27 @@ public final class BlockBenchmark {
     private void attention(BenchSize size, boolean fast, int warmup, int iters) {
         MultiHeadAttention mha = MultiHeadAttention.create(MultiHeadAttention.Config.of(size.dModel(), size.heads()),
                 DataType.FLOAT);
-        mha.setFastPath(fast);
         INDArray x = input(size);
-        double[] ms = time(warmup, iters, () -> {
-            AttentionOutput<INDArray> out = mha.apply(x, AttentionMask.none()); // [B, T, C], weights [B, H, T, T]
-            out.output().close();
-            out.weights().close();
-        });
+        Runnable step;
+        if (fast) {
+            step = () -> {
+                AttentionOutput<INDArray> out = mha.apply(x, AttentionMask.none()); // [B, T, C], weights [B, H, T, T]
+                out.output().close();
+                out.weights().close();
+            };
+        } else {
+            SDVariable in = mha.sameDiff().placeHolder("bench_x", DataType.FLOAT, -1, -1, size.dModel());
+            AttentionOutput<SDVariable> o = mha.forward(in, AttentionMask.none());
+            step = graphRun(mha.sameDiff(), x, o.output(), o.weights());
+        }
+        double[] ms = time(warmup, iters, step);
         report(size.name(), fast ? "mha_forward" : "mha_forward_samediff", ms, " flops=" + size.attentionFlops());
+    }
+
+    /** One run of a layer's graph on {@code x} (its placeholder {@code bench_x}), closing the outputs. */
+    private static Runnable graphRun(SameDiff sd, INDArray x, SDVariable... outputs) {
+        String[] names = Arrays.stream(outputs).map(SDVariable::name).toArray(String[]::new);
+        return () -> sd.output(Map.of("bench_x", x), names).values().forEach(INDArray::close);
     }
 
     /** Greedy decoding never stops early (eos -1), so every run generates exactly {@code tokens} per row. */

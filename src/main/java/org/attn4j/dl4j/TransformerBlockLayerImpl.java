@@ -41,8 +41,7 @@ final class TransformerBlockLayerImpl extends BaseLayer<TransformerBlockLayer> {
     BlockPass pass() {
         if (pass == null) {
             TransformerBlock.Config config = layerConf().blockConfig();
-            boolean engine = FastBlock.unsupported(config, true).isEmpty()
-                    && (dataType == DataType.FLOAT || dataType == DataType.DOUBLE);
+            boolean engine = dataType == DataType.FLOAT || dataType == DataType.DOUBLE;
             pass = engine ? new EngineBlock(config, dataType) : new GraphBlock(config, dataType);
         }
         return pass;

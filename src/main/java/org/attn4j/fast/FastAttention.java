@@ -1,7 +1,6 @@
 package org.attn4j.fast;
 
 import java.util.Map;
-import java.util.Optional;
 import org.attn4j.nn.AttentionMask;
 import org.attn4j.nn.AttentionOutput;
 import org.attn4j.nn.MultiHeadAttention;
@@ -11,14 +10,17 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
- * Inference of a {@link MultiHeadAttention} on the fast path (what its eager {@code apply} runs when it
- * can): {@code query [B, Tq, C]} attends to {@code key [B, Tk, kDim]} and {@code value [B, Tk, vDim]}
- * under a causal and/or key-padding mask; output {@code [B, Tq, C]} and per-head weights
- * {@code [B, H, Tq, Tk]} in new arrays. The same kernels as {@link FastBlock}: OpenBLAS projections on
- * rows, per-head products on strided slices, vectorized softmax. Not covered: rotary positions.
+ * Inference of a {@link MultiHeadAttention} on the engine (what its eager {@code apply} runs):
+ * {@code query [B, Tq, C]} attends to {@code key [B, Tk, kDim]} and {@code value [B, Tk, vDim]} under any
+ * {@link AttentionMask}, with rotary positions where the layer has them (queries at 0..Tq-1, keys at
+ * 0..Tk-1); output {@code [B, Tq, C]} and per-head weights {@code [B, H, Tq, Tk]} in new arrays. The same
+ * kernels as {@link FastBlock}: OpenBLAS projections on rows, per-head products on strided slices,
+ * vectorized softmax.
  */
 public final class FastAttention {
     private static final int ROW_GRAIN = 4;
+    /** Rotary positions' base, as {@code nn.Rotary}'s. */
+    private static final double ROTARY_BASE = 10_000;
     private final MultiHeadAttention.Config config;
     private final DataType type;
     private final Parallel parallel;
@@ -41,16 +43,7 @@ public final class FastAttention {
         bo = config.bias() ? param(p, prefix + "out.bias") : null;
     }
 
-    /** Why {@code config} cannot run here, or empty if it can. */
-    public static Optional<String> unsupported(MultiHeadAttention.Config config) {
-        return config.rotary() ? Optional.of("rotary positions have no fast path") : Optional.empty();
-    }
-
     public static FastAttention of(MultiHeadAttention mha, Parallel parallel) {
-        Optional<String> why = unsupported(mha.config());
-        if (why.isPresent()) {
-            throw new IllegalArgumentException("Attention '" + mha.name() + "': " + why.get());
-        }
         return new FastAttention(mha, parallel);
     }
 
@@ -64,27 +57,28 @@ public final class FastAttention {
 
     /** Output {@code [B, Tq, C]} and weights {@code [B, H, Tq, Tk]}, new arrays. One call at a time. */
     public AttentionOutput<INDArray> apply(INDArray query, INDArray key, INDArray value, AttentionMask<INDArray> mask) {
+        return apply(query, key, value, mask, true);
+    }
+
+    /** {@link #apply(INDArray, INDArray, INDArray, AttentionMask)}; {@code finiteChecks} false skips the NaN scan. */
+    public AttentionOutput<INDArray> apply(INDArray query, INDArray key, INDArray value, AttentionMask<INDArray> mask,
+            boolean finiteChecks) {
         int c = config.dModel(), h = config.heads(), d = c / h;
         int b = (int) query.size(0), tq = (int) query.size(1), tk = (int) key.size(1);
-        if (!mask.paddingAndCausalOnly()) {
-            throw new IllegalArgumentException("the fast path takes causal and key-padding masks only");
-        }
-        if (mask.padding() != null) {
-            Shapes.same("mask padding (1 = real key)", mask.padding(), new long[] {b, tk}, null);
-        }
+        Shapes.mask(mask, b, h, tq, tk);
         int nq = b * tq, nk = b * tk;
         xq = room(xq, (long) nq * c);
-        Buf inQ = fill("query", query, xq);
-        Buf inK = key == query ? inQ : fill("key", key, xk = room(xk, (long) nk * config.kDim()));
-        Buf inV = value == key ? inK : value == query ? inQ : fill("value", value, xv = room(xv, (long) nk * config.vDim()));
+        Buf inQ = fill("query", query, xq, finiteChecks);
+        Buf inK = key == query ? inQ : fill("key", key, xk = room(xk, (long) nk * config.kDim()), finiteChecks);
+        Buf inV = value == key ? inK : value == query ? inQ
+                : fill("value", value, xv = room(xv, (long) nk * config.vDim()), finiteChecks);
         q = room(q, (long) nq * c);
         k = room(k, (long) nk * c);
         v = room(v, (long) nk * c);
         o = room(o, (long) nq * c);
         INDArray output = Nd4j.createUninitialized(type, b, tq, c), weights = Nd4j.createUninitialized(type, b, h, tq, tk);
         Buf out = Buf.of(output), p = Buf.of(weights);
-        Buf keep = mask.padding() == null ? null : Buf.of(mask.padding(), type);
-        boolean causal = mask.causal() || config.causal();
+        MaskRows masks = MaskRows.of(mask, tq, tk, h, config.causal(), type);
         Blas.singleThreaded();
         // 1. Projections of the queries, keys and values (rows).
         parallel.forRange(nq, ROW_GRAIN, (r0, r1) -> project(inQ, wq, bq, c, q, r0, r1));
@@ -92,7 +86,11 @@ public final class FastAttention {
             project(inK, wk, bk, config.kDim(), k, r0, r1);
             project(inV, wv, bv, config.vDim(), v, r0, r1);
         });
-        // 2. Per (batch, head): P = softmax(q k^T / sqrt(D) + mask), o = P v; the last query sees the last key.
+        if (config.rotary()) { // queries and keys turned by their positions
+            parallel.forRange(nq, ROW_GRAIN, (r0, r1) -> rotate(q, tq, r0, r1));
+            parallel.forRange(nk, ROW_GRAIN, (r0, r1) -> rotate(k, tk, r0, r1));
+        }
+        // 2. Per (batch, head): P = softmax(q k^T / sqrt(D) + mask), o = P v; a causal last query sees the last key.
         double scale = 1 / Math.sqrt(d);
         long perPair = 2L * tq * tk * d;
         int grain = (int) Math.max(1, Math.min(Integer.MAX_VALUE, (1L << 17) / Math.max(1, perPair)));
@@ -103,7 +101,7 @@ public final class FastAttention {
                 long scores = (long) pair * tq * tk;
                 Blas.gemm(false, true, tq, tk, d, scale, q, qRows, c, k, kRows, c, 0, p, scores, tk);
                 for (int i = 0; i < tq; i++) {
-                    RowMath.softmaxRow(p, (int) scores + i * tk, tk, i + tk - tq, causal, keep, bi * tk);
+                    RowMath.softmaxRow(p, (int) scores + i * tk, masks, bi, hi, i);
                 }
                 Blas.gemm(false, false, tq, d, tk, 1, p, scores, tk, v, kRows, c, 0, o, qRows, c);
             }
@@ -120,11 +118,38 @@ public final class FastAttention {
         RowMath.addBias(y, bias, r0, r1, c);
     }
 
-    /** {@code x}'s elements, checked finite, in {@code into} (a Java copy, as in FastBlock). */
-    private Buf fill(String what, INDArray x, Buf into) {
+    /**
+     * Rows [r0, r1) of queries or keys {@code x [B*t, C]} rotated by their positions (RoPE, as {@code nn.Rotary}:
+     * per head, dimension i paired with i + D/2, angle position * 10000^(-2i/D)): (x1, x2) -> (x1 cos - x2 sin,
+     * x2 cos + x1 sin).
+     */
+    private void rotate(Buf x, int t, int r0, int r1) {
+        int c = config.dModel(), d = c / config.heads(), half = d / 2;
+        double[] cos = new double[half], sin = new double[half];
+        for (int r = r0; r < r1; r++) {
+            int position = r % t;
+            for (int i = 0; i < half; i++) {
+                double angle = position * Math.pow(ROTARY_BASE, -2.0 * i / d);
+                cos[i] = Math.cos(angle);
+                sin[i] = Math.sin(angle);
+            }
+            for (int head = r * c; head < (r + 1) * c; head += d) {
+                for (int i = 0; i < half; i++) {
+                    double x1 = x.get(head + i), x2 = x.get(head + i + half);
+                    x.put(head + i, x1 * cos[i] - x2 * sin[i]);
+                    x.put(head + i + half, x2 * cos[i] + x1 * sin[i]);
+                }
+            }
+        }
+    }
+
+    /** {@code x}'s elements, checked finite if asked, in {@code into} (a Java copy, as in FastBlock). */
+    private Buf fill(String what, INDArray x, Buf into, boolean finiteChecks) {
         Buf src = Buf.of(x, type);
         parallel.forRange(src.length, 1 << 15, (i0, i1) -> RowMath.copy(src, i0, into, i0, i1 - i0));
-        Shapes.finite(what, into, x.shape());
+        if (finiteChecks) {
+            Shapes.finite(what, into, x.shape());
+        }
         return into;
     }
 

@@ -3,10 +3,10 @@ package org.attn4j.fast;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.Optional;
 import org.attn4j.nn.Activation;
 import org.attn4j.nn.AttentionMask;
 import org.attn4j.nn.AttentionOutput;
+import org.attn4j.nn.BlockOutput;
 import org.attn4j.nn.TransformerBlock;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -17,8 +17,9 @@ import org.nd4j.linalg.factory.Nd4j;
  * The engine's {@link TransformerBlock}: forward, backward and (self-attention blocks) an incremental
  * step with a key/value cache, on the block's own parameter arrays (an update changes the block, and a
  * change to the block is seen here). Pre- or post-LN, any {@link Activation}, with or without biases, rotary
- * positions or none, causal and/or key-padding masks; a DECODER block adds cross-attention over an encoder's
- * memory.
+ * positions or none, every {@link AttentionMask} (key padding, boolean keep masks, additive masks, causal, and
+ * their combinations, as the SameDiff graph applies them); a DECODER block adds cross-attention over an
+ * encoder's memory.
  *
  * <pre>
  *   each sublayer f with its norm:   pre-LN:  s' = s + f(norm(s))       post-LN:  s' = norm(s + f(s))
@@ -30,8 +31,7 @@ import org.nd4j.linalg.factory.Nd4j;
  * row loops in Java, no allocation after the first call of a shape. Every activation (SwiGLU:
  * {@code silu(h W1) * (h Wgate)} before W2), rotary positions on the self-attention's queries and keys, and
  * while training seeded dropout ({@link DropoutSeed}) on the attention weights, the residual branches and the
- * feed-forward's hidden units, where PyTorch's layers drop. Masks other than causal and key padding are not
- * covered.
+ * feed-forward's hidden units, where PyTorch's layers drop.
  *
  * <p>Weights and state are separate: a {@link State} holds one caller's activations and parameter
  * gradients, a {@link Cache} one decoding's keys, values and step activations, so any number of threads
@@ -85,26 +85,12 @@ public final class FastBlock {
         ffNorm = cross ? norm3 : norm2;
     }
 
-    /**
-     * Why {@code config} cannot run here, or empty if it can ({@code training}: also for a backward pass).
-     * Every block configuration runs today, so this is empty; callers ask it before they choose the engine
-     * over a SameDiff graph, and a configuration added to {@link TransformerBlock.Config} that the engine
-     * does not cover is to be named here.
-     */
-    public static Optional<String> unsupported(TransformerBlock.Config config, boolean training) {
-        return Optional.empty();
-    }
-
     /** The engine's block for {@code block}, on the shared {@link Parallel} pool. */
     public static FastBlock of(TransformerBlock block) {
         return of(block, Parallel.shared());
     }
 
     public static FastBlock of(TransformerBlock block, Parallel parallel) {
-        Optional<String> why = unsupported(block.config(), false);
-        if (why.isPresent()) {
-            throw new IllegalArgumentException("Block '" + block.name() + "': " + why.get());
-        }
         return new FastBlock(block, parallel);
     }
 
@@ -196,8 +182,9 @@ public final class FastBlock {
     }
 
     /**
-     * Forward of a self-attention block on {@code x [B, T, C]} under a mask that is none, causal, key
-     * padding {@code [B, T]} (1 = real token) or both; the activations are kept in {@code state} for
+     * Forward of a self-attention block on {@code x [B, T, C]} under any {@link AttentionMask} (key padding
+     * {@code [B, T]}, keep {@code [T, T]} or {@code [B, T, T]}, additive {@code [T, T]}, {@code [B, T, T]} or
+     * {@code [B, H, T, T]}, causal); the activations are kept in {@code state} for
      * {@link #backward}. Output {@code [B, T, C]} and attention weights {@code [B, H, T, T]}, views of
      * the state's arrays.
      */
@@ -225,7 +212,19 @@ public final class FastBlock {
      */
     public AttentionOutput<INDArray> forward(State state, INDArray x, AttentionMask<INDArray> mask, INDArray memory,
             INDArray memoryKeep, DropoutSeed dropout, int layer) {
-        return forward(state, x, mask, memory, memoryKeep, dropout, layer, true);
+        return forward(state, x, mask, memory, memoryKeep == null ? AttentionMask.none()
+                : AttentionMask.ofPadding(memoryKeep), dropout, layer, true);
+    }
+
+    /**
+     * Forward of a decoder block on {@code x [B, T, C]} and {@code memory [B, S, C]} under any self-attention
+     * mask and any cross-attention {@code memoryMask} (its parts {@code [B, S]}, {@code [T, S]},
+     * {@code [B, T, S]}, {@code [B, H, T, S]}); without dropout. As {@code TransformerBlock.forward(x, memory,
+     * selfMask, memoryMask)}.
+     */
+    public AttentionOutput<INDArray> forward(State state, INDArray x, INDArray memory, AttentionMask<INDArray> mask,
+            AttentionMask<INDArray> memoryMask) {
+        return forward(state, x, mask, memory, memoryMask, null, 0, true);
     }
 
     /**
@@ -233,7 +232,7 @@ public final class FastBlock {
      * diverging model for the trainer to refuse, not a caller's bad input.
      */
     AttentionOutput<INDArray> forward(State state, INDArray x, AttentionMask<INDArray> mask, INDArray memory,
-            INDArray memoryKeep, DropoutSeed dropout, int layer, boolean finiteChecks) {
+            AttentionMask<INDArray> memoryMask, DropoutSeed dropout, int layer, boolean finiteChecks) {
         Shapes.check(x, mask, config, type);
         int b = (int) x.size(0), t = (int) x.size(1), s = 0;
         if (cross) {
@@ -243,23 +242,21 @@ public final class FastBlock {
                         + "], given " + (memory == null ? "null" : Arrays.toString(memory.shape())));
             }
             s = (int) memory.size(1);
-            if (memoryKeep != null) {
-                Shapes.same("memory padding (1 = real key)", memoryKeep, new long[] {b, s}, null);
-            }
+            Shapes.mask(memoryMask, b, config.heads(), t, s);
         }
         Activations a = state.a = fit(state.a, b, t, s);
         copy(x, a.xb);
         if (finiteChecks) {
             Shapes.finite("x", a.xb, x.shape());
         }
-        a.causal = mask.causal() || config.causal(); // as the graph: a causal block is causal under any mask
-        a.keep = mask.padding() == null ? null : Buf.of(mask.padding(), type);
+        // as the graph: a causal block is causal under any mask
+        a.mask = MaskRows.of(mask, t, t, config.heads(), config.causal(), type);
         if (cross) {
             copy(memory, a.memb);
             if (finiteChecks) {
                 Shapes.finite("memory", a.memb, memory.shape());
             }
-            a.memKeep = memoryKeep == null ? null : Buf.of(memoryKeep, type);
+            a.memMask = MaskRows.of(memoryMask, t, s, config.heads(), false, type);
         }
         a.forwarded = true;
         a.dropout = dropout;
@@ -284,10 +281,20 @@ public final class FastBlock {
 
     /**
      * Inference into arrays of the caller's own (what {@code TransformerBlock.apply} returns): a forward on
-     * a state made for this call, so concurrent calls share nothing.
+     * a state made for this call, so concurrent calls share nothing. {@code memory [B, S, C]} and
+     * {@code memoryMask} are a decoder block's (null for a self-attention block); {@code finiteChecks} false
+     * skips the scan of x and memory for NaN and infinity.
      */
-    public AttentionOutput<INDArray> apply(INDArray x, AttentionMask<INDArray> mask) {
-        return forward(new State(), x, mask);
+    public BlockOutput<INDArray> apply(INDArray x, INDArray memory, AttentionMask<INDArray> mask,
+            AttentionMask<INDArray> memoryMask, boolean finiteChecks) {
+        if (cross != (memory != null)) {
+            throw new IllegalArgumentException(cross ? "a DECODER block attends to a memory: give memory [B, S, C]"
+                    : "a self-attention block has no memory: give null");
+        }
+        State state = new State();
+        AttentionOutput<INDArray> out = forward(state, x, mask, memory,
+                memoryMask == null ? AttentionMask.none() : memoryMask, null, 0, finiteChecks);
+        return new BlockOutput<>(out.output(), out.weights(), crossWeights(state));
     }
 
     /**
@@ -404,7 +411,7 @@ public final class FastBlock {
         }
         // 2. (batch, head) pairs: P = softmax(q k^T / sqrt(D) + mask), o = drop(P) v.
         parallel.forRange(s.b * h, pairGrain(s.t, s.t), (p0, p1) -> attend(s, DropoutSeed.SELF_WEIGHTS, s.q, s.k, s.v,
-                s.p, s.pd, s.o, s.t, s.t, s.causal, s.keep, p0, p1));
+                s.p, s.pd, s.o, s.t, s.t, s.mask, p0, p1));
         if (cross) {
             // 3. Rows: s1 = self sublayer's output; cq of the cross sublayer's input.
             parallel.forRange(s.n, ROW_GRAIN, (r0, r1) -> {
@@ -412,9 +419,9 @@ public final class FastBlock {
                 subOut(s, s.self, norm1, DropoutSeed.SELF_RESIDUAL, r0, r1);
                 cq.forward(subIn(s.crs, norm2, r0, r1), s.cq, r0, r1);
             });
-            // 4. Pairs: P2 = softmax(cq ck^T / sqrt(D) + memory padding), o2 = drop(P2) cv.
+            // 4. Pairs: P2 = softmax(cq ck^T / sqrt(D) + memory mask), o2 = drop(P2) cv.
             parallel.forRange(s.b * h, pairGrain(s.t, s.s), (p0, p1) -> attend(s, DropoutSeed.CROSS_WEIGHTS, s.cq, s.ck,
-                    s.cv, s.p2, s.pd2, s.o2, s.t, s.s, false, s.memKeep, p0, p1));
+                    s.cv, s.p2, s.pd2, s.o2, s.t, s.s, s.memMask, p0, p1));
         }
         // 5. Rows: the last attention's out-projection and residual, then the feed-forward sublayer.
         parallel.forRange(s.n, ROW_GRAIN, (r0, r1) -> {
@@ -456,7 +463,7 @@ public final class FastBlock {
      * where the weights drop (dropout {@code site}), their dropped copy goes to {@code pd} and o = pd v.
      */
     private void attend(Activations a, int site, Buf qs, Buf ks, Buf vs, Buf p, Buf pd, Buf o, int tq, int tk,
-            boolean causal, Buf keep, int p0, int p1) {
+            MaskRows mask, int p0, int p1) {
         int c = config.dModel(), h = config.heads(), d = c / h;
         double scale = 1 / Math.sqrt(d);
         boolean drops = a.drops(site);
@@ -466,7 +473,7 @@ public final class FastBlock {
             int scores = pair * tq * tk;
             Blas.gemm(false, true, tq, tk, d, scale, qs, qRows, c, ks, kRows, c, 0, p, scores, tk);
             for (int i = 0; i < tq; i++) {
-                RowMath.softmaxRow(p, scores + i * tk, tk, i, causal, keep, bi * tk);
+                RowMath.softmaxRow(p, scores + i * tk, mask, bi, hi, i);
             }
             if (drops) {
                 RowMath.copy(p, scores, pd, scores, tq * tk);
@@ -653,6 +660,11 @@ public final class FastBlock {
         int memoryLength; // S: a decoder block's memory positions per row (0 for a self-attention block)
         Buf memoryKeys, memoryValues, memoryKeep; // [B, S, C] each, computed once; keep [B, S] or null
 
+        /** The memory's key padding for {@code t} new queries. */
+        MaskRows memoryMask(int t) {
+            return MaskRows.padding(memoryKeep, t, memoryLength, config.heads(), false);
+        }
+
         private Cache(int batch, int limit) {
             this.batch = batch;
             this.limit = limit;
@@ -830,6 +842,7 @@ public final class FastBlock {
         // 2. Pairs: the new queries against every cached key.
         int h = config.heads(), d = c / h;
         double scale = 1 / Math.sqrt(d);
+        MaskRows mask = MaskRows.padding(null, t, total, h, config.causal()); // query i stands at past + i
         parallel.forRange(s.b * h, pairGrain(t, total), (p0, p1) -> {
             for (int pair = p0; pair < p1; pair++) {
                 int bi = pair / h, hi = pair % h;
@@ -838,8 +851,8 @@ public final class FastBlock {
                 long scores = (long) pair * t * total;
                 Blas.gemm(false, true, t, total, d, scale, s.q, rows, c, cache.keys, keys, c, 0, cache.scores, scores,
                         total);
-                for (int i = 0; i < t; i++) { // query i stands at position past + i
-                    RowMath.softmaxRow(cache.scores, (int) scores + i * total, total, past + i, config.causal(), null, 0);
+                for (int i = 0; i < t; i++) {
+                    RowMath.softmaxRow(cache.scores, (int) scores + i * total, mask, bi, hi, i);
                 }
                 Blas.gemm(false, false, t, d, total, 1, cache.scores, scores, total, cache.values, keys, c, 0, s.o, rows,
                         c);
@@ -854,8 +867,8 @@ public final class FastBlock {
             });
             // 4. Pairs: the new queries against the memory's keys and values.
             parallel.forRange(s.b * h, pairGrain(t, cache.memoryLength), (p0, p1) -> attend(s, DropoutSeed.CROSS_WEIGHTS,
-                    s.cq, cache.memoryKeys, cache.memoryValues, s.p2, null, s.o2, t, cache.memoryLength, false,
-                    cache.memoryKeep, p0, p1));
+                    s.cq, cache.memoryKeys, cache.memoryValues, s.p2, null, s.o2, t, cache.memoryLength,
+                    cache.memoryMask(t), p0, p1));
         }
         // 5. Rows: the last attention's out-projection and residual, then the feed-forward sublayer.
         parallel.forRange(s.n, ROW_GRAIN, (r0, r1) -> {
@@ -960,8 +973,8 @@ public final class FastBlock {
         final Sub self = new Sub(), crs, ff = new Sub();
         final Buf xb, q, k, v, p, pd, o, cq, ck, cv, p2, pd2, o2, memb, h, hg, g, aux, y; // pd, pd2: dropped weights; hg: SwiGLU's gate branch
         Buf dyb, dg, dhg, dout, dp, dq, dk, dv, dx, do2, dp2, dcq, dck, dcv, dmem;
-        boolean causal, forwarded;
-        Buf keep, memKeep;
+        boolean forwarded;
+        MaskRows mask, memMask; // the self-attention's and the cross-attention's
         DropoutSeed dropout; // this call's masks, or null: nothing dropped
         int layer;
         double[] cos, sin; // rotary: [T, D/2] of the rows' positions

@@ -58,17 +58,6 @@ public final class FastTransformer {
         this.decoder = new Stack(blocks, weights);
     }
 
-    /** Why these blocks cannot be trained here, or null if they can ({@link FastBlock#unsupported}). */
-    public static String unsupported(List<TransformerBlock> blocks) {
-        for (TransformerBlock b : blocks) {
-            var why = FastBlock.unsupported(b.config(), true);
-            if (why.isPresent()) {
-                return "block '" + b.name() + "': " + why.get();
-            }
-        }
-        return null;
-    }
-
     /**
      * Gradients of the last backward, views of a state's arrays.
      *
@@ -404,10 +393,11 @@ public final class FastTransformer {
             }
             mask = mask.withPadding(st.keep);
         }
+        AttentionMask<INDArray> memoryMask = memoryKeep == null ? AttentionMask.none() : AttentionMask.ofPadding(memoryKeep);
         INDArray x = FastBlock.view(st.x0, st.b, st.t, width);
         for (int i = 0; i < st.stack.blocks.size(); i++) {
             FastBlock block = st.stack.blocks.get(i);
-            x = block.forward(st.blockStates.get(i), x, mask, memory, memoryKeep, dropout, firstLayer + i, false).output();
+            x = block.forward(st.blockStates.get(i), x, mask, memory, memoryMask, dropout, firstLayer + i, false).output();
         }
         Buf xs = Buf.of(x);
         Buf normW = sw.normWeight() == null ? null : Buf.of(sw.normWeight());

@@ -161,33 +161,32 @@ final class RowMath {
     }
 
     /**
-     * Softmax of row i of one (batch, head) score matrix {@code s [T, T]} at {@code off}, in place, over
-     * the keys that are kept: key j is kept when {@code j <= i} or not causal, and its padding entry
-     * {@code keep[b * T + j]} is not 0 (or there is no padding mask). A row with no kept key is all zeros.
+     * Softmax of query row i of the (batch bi, head hi) scores, {@code s[off, off + tk)}, in place, under
+     * {@code mask}: the additive bias added, excluded keys at weight exactly 0, and a row with no kept key
+     * all zeros (so its gradient is zero too).
      */
-    static void softmaxRow(Buf s, int off, int t, int i, boolean causal, Buf keep, int keepOff) {
+    static void softmaxRow(Buf s, int off, MaskRows mask, int bi, int hi, int i) {
         if (vector(s)) {
-            VectorMath.softmaxRow(s, off, t, i, causal, keep, keepOff);
+            VectorMath.softmaxRow(s, off, mask, bi, hi, i);
             return;
         }
-        int limit = causal ? i + 1 : t;
+        int t = mask.tk, limit = mask.limit(i);
+        int padRow = mask.paddingRow(bi), keepRow = mask.keepRow(bi, i), biasRow = mask.biasRow(bi, hi, i);
         boolean f32 = s.isFloat();
         double max = Double.NEGATIVE_INFINITY;
         for (int j = 0; j < limit; j++) {
-            if (keep == null || keep.get(keepOff + j) != 0) {
-                max = Math.max(max, s.get(off + j));
-            }
+            double x = mask.masked(s.get(off + j), j, padRow, keepRow, biasRow);
+            s.put(off + j, x);
+            max = Math.max(max, x);
         }
         if (max == Double.NEGATIVE_INFINITY) {
-            for (int j = 0; j < t; j++) {
-                s.put(off + j, 0);
-            }
+            fill(s, off, off + t, 0);
             return;
         }
         double sum = 0;
-        for (int j = 0; j < t; j++) {
-            double e = j < limit && (keep == null || keep.get(keepOff + j) != 0)
-                    ? (f32 ? exp(s.get(off + j) - max) : Math.exp(s.get(off + j) - max)) : 0;
+        for (int j = 0; j < limit; j++) {
+            double x = s.get(off + j);
+            double e = x == Double.NEGATIVE_INFINITY ? 0 : f32 ? exp(x - max) : Math.exp(x - max);
             s.put(off + j, e);
             sum += e;
         }
@@ -195,6 +194,7 @@ final class RowMath {
         for (int j = 0; j < limit; j++) {
             s.put(off + j, s.get(off + j) * inv);
         }
+        fill(s, off + limit, off + t, 0);
     }
 
     /** dS = P (dP - sum_j P_j dP_j) for one row of length t at {@code off}, into dP's place. */

@@ -22,15 +22,39 @@ final class Shapes {
         if (x.dataType() != type) {
             throw new IllegalArgumentException("x: expected data type " + type + " (the block's), given " + x.dataType());
         }
+        mask(mask, x.size(0), config.heads(), x.size(1), x.size(1));
+    }
+
+    /**
+     * Checks the parts of {@code mask} against batch b, heads h, queries tq and keys tk: padding {@code [B, Tk]},
+     * keep {@code [Tq, Tk]} or {@code [B, Tq, Tk]}, additive {@code [Tq, Tk]}, {@code [B, Tq, Tk]} or
+     * {@code [B, H, Tq, Tk]} and floating point.
+     */
+    static void mask(AttentionMask<INDArray> mask, long b, long h, long tq, long tk) {
         if (mask == null) {
             throw new IllegalArgumentException("mask is null; use AttentionMask.none()");
         }
-        if (!mask.paddingAndCausalOnly()) {
-            throw new IllegalArgumentException("the fast path takes causal and key-padding masks only; given an "
-                    + (mask.attention() != null ? "attention keep mask" : "additive mask"));
-        }
         if (mask.padding() != null) {
-            same("mask padding (1 = real key)", mask.padding(), new long[] {x.size(0), x.size(1)}, null);
+            same("mask padding (1 = real key)", mask.padding(), new long[] {b, tk}, null);
+        }
+        INDArray keep = mask.attention();
+        if (keep != null) {
+            same("mask attention " + (keep.rank() == 2 ? "[Tq, Tk]" : "[B, Tq, Tk]") + " (1 = may attend)", keep,
+                    keep.rank() == 2 ? new long[] {tq, tk} : new long[] {b, tq, tk}, null);
+        }
+        INDArray bias = mask.additive();
+        if (bias != null) {
+            long[] expected = switch (bias.rank()) {
+                case 2 -> new long[] {tq, tk};
+                case 3 -> new long[] {b, tq, tk};
+                default -> new long[] {b, h, tq, tk};
+            };
+            same("mask additive " + (bias.rank() == 2 ? "[Tq, Tk]" : bias.rank() == 3 ? "[B, Tq, Tk]" : "[B, H, Tq, Tk]"),
+                    bias, expected, null);
+            if (!bias.dataType().isFPType()) {
+                throw new IllegalArgumentException("mask additive: expected a floating-point type, given "
+                        + bias.dataType());
+            }
         }
     }
 

@@ -183,31 +183,45 @@ final class VectorMath {
         }
     }
 
-    /** {@link RowMath#softmaxRow}, vectorized. */
-    static void softmaxRow(Buf sB, int off, int t, int i, boolean causal, Buf keepB, int keepOff) {
-        ByteBuffer s = sB.bytes(), keep = keepB == null ? null : keepB.bytes();
-        int limit = causal ? i + 1 : t, vEnd = bound(limit);
+    /** {@link RowMath#softmaxRow}, vectorized: masked scores first, then max, exp and the sum in lanes. */
+    static void softmaxRow(Buf sB, int off, MaskRows mask, int bi, int hi, int i) {
+        ByteBuffer s = sB.bytes();
+        ByteBuffer pad = mask.padding == null ? null : mask.padding.bytes();
+        ByteBuffer keep = mask.keep == null ? null : mask.keep.bytes();
+        ByteBuffer bias = mask.bias == null ? null : mask.bias.bytes();
+        int padRow = mask.paddingRow(bi), keepRow = mask.keepRow(bi, i), biasRow = mask.biasRow(bi, hi, i);
+        int t = mask.tk, limit = mask.limit(i), vEnd = bound(limit);
         FloatVector ninf = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
-        if (keep != null) { // a padded key's score becomes -inf, so its weight is exp(-inf) = 0
-            int j = 0;
-            for (; j < vEnd; j += L) {
-                VectorMask<Float> dropped = load(keep, keepOff + j).compare(VectorOperators.EQ, 0f);
-                store(load(s, off + j).blend(ninf, dropped), s, off + j);
-            }
-            for (; j < limit; j++) {
-                if (keep.getFloat((keepOff + j) * 4) == 0) {
-                    s.putFloat((off + j) * 4, Float.NEGATIVE_INFINITY);
-                }
-            }
-        }
         FloatVector mx = ninf;
         int j = 0;
+        // 1. Masked scores: bias added (capped), excluded keys at -inf, whose exp is 0.
         for (; j < vEnd; j += L) {
-            mx = mx.max(load(s, off + j));
+            FloatVector x = load(s, off + j);
+            VectorMask<Float> out = null;
+            if (bias != null) {
+                FloatVector add = load(bias, biasRow + j);
+                out = add.compare(VectorOperators.LE, (float) MaskRows.EXCLUDED);
+                x = x.add(add.min((float) -MaskRows.EXCLUDED));
+            }
+            if (pad != null) {
+                VectorMask<Float> padded = load(pad, padRow + j).compare(VectorOperators.EQ, 0f);
+                out = out == null ? padded : out.or(padded);
+            }
+            if (keep != null) {
+                VectorMask<Float> hidden = load(keep, keepRow + j).compare(VectorOperators.EQ, 0f);
+                out = out == null ? hidden : out.or(hidden);
+            }
+            if (out != null) {
+                x = x.blend(ninf, out);
+                store(x, s, off + j);
+            }
+            mx = mx.max(x);
         }
         float max = mx.reduceLanes(VectorOperators.MAX);
         for (; j < limit; j++) {
-            max = Math.max(max, s.getFloat((off + j) * 4));
+            float x = (float) mask.masked(s.getFloat((off + j) * 4), j, padRow, keepRow, biasRow);
+            s.putFloat((off + j) * 4, x);
+            max = Math.max(max, x);
         }
         if (max == Float.NEGATIVE_INFINITY) {
             for (j = 0; j < t; j++) {
@@ -215,6 +229,7 @@ final class VectorMath {
             }
             return;
         }
+        // 2. e = exp(x - max) and their sum; 3. divided by it.
         FloatVector acc = FloatVector.zero(S);
         for (j = 0; j < vEnd; j += L) {
             FloatVector e = exp(load(s, off + j).sub(max));

@@ -197,12 +197,7 @@ public abstract class TransformerModel extends Module {
 
     /** The fast decoder of this model, or null where it does not cover it (or is switched off). */
     final org.attn4j.fast.FastDecoder fastDecoder() {
-        EncoderParts e = encoderParts();
-        java.util.List<org.attn4j.nn.TransformerBlock> all = new ArrayList<>(decoder.blocks());
-        if (e != null) {
-            all.addAll(e.blocks());
-        }
-        if (!fastDecoding || all.stream().anyMatch(b -> org.attn4j.fast.FastBlock.unsupported(b.config(), false).isPresent())) {
+        if (!fastDecoding) {
             return null;
         }
         synchronized (this) {
@@ -240,9 +235,7 @@ public abstract class TransformerModel extends Module {
 
     /** Why the engine cannot train this model, or null if it can. */
     public String engineUnsupported() {
-        String why = org.attn4j.fast.FastTransformer.unsupported(decoder.blocks());
-        EncoderParts e = encoderParts();
-        return why != null || e == null ? why : org.attn4j.fast.FastTransformer.unsupported(e.blocks());
+        return null;
     }
 
     /**

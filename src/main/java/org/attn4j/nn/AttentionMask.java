@@ -79,14 +79,6 @@ public record AttentionMask<T>(T padding, T attention, T additive, boolean causa
         return new AttentionMask<>(padding, attention, additive, true);
     }
 
-    /**
-     * True when the mask is at most key padding and causality: no per-query keep mask and no additive
-     * mask (what the fast path takes).
-     */
-    public boolean paddingAndCausalOnly() {
-        return attention == null && additive == null;
-    }
-
     /** True when nothing is masked. */
     public boolean isEmpty() {
         return padding == null && attention == null && additive == null && !causal;

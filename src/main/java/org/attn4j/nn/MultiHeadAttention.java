@@ -1,7 +1,5 @@
 package org.attn4j.nn;
 
-import java.util.LinkedHashMap;
-import java.util.Map;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -76,8 +74,7 @@ public final class MultiHeadAttention extends Module {
     }
 
     private final Config config;
-    private volatile boolean fastPath = true;
-    private org.attn4j.fast.FastAttention fast; // created on the first eager call that can use it
+    private org.attn4j.fast.FastAttention fast; // the engine of apply, created on its first call
     private final Linear q, k, v, out;
     private final ScaledDotProductAttention attention;
 
@@ -182,23 +179,15 @@ public final class MultiHeadAttention extends Module {
         return new CachedAttention(new AttentionOutput<>(out.forwardRows(merged), a.weights()), new KvCache<>(kh, vh));
     }
 
-    /**
-     * Whether {@link #apply} may use the fast path (default true); false runs the SameDiff graph, as
-     * {@link #forward} does.
-     */
-    public void setFastPath(boolean on) {
-        this.fastPath = on;
-    }
-
     /** Eager self-attention on {@code x [B, T, C]}. */
     public AttentionOutput<INDArray> apply(INDArray x, AttentionMask<INDArray> mask) {
         return apply(x, x, x, mask);
     }
 
     /**
-     * Eager attention on {@code query [B, Tq, C]}, {@code key [B, Tk, kDim]}, {@code value [B, Tk, vDim]}.
-     * Runs on the hand-written {@link org.attn4j.fast.FastAttention} when it covers the call (no rotary
-     * positions, causal and key-padding masks only; {@link #setFastPath}), else on the SameDiff graph.
+     * Eager attention on {@code query [B, Tq, C]}, {@code key [B, Tk, kDim]}, {@code value [B, Tk, vDim]}
+     * under any mask, on the engine ({@link org.attn4j.fast.FastAttention}): what {@link #forward} computes,
+     * to float rounding.
      */
     public AttentionOutput<INDArray> apply(INDArray query, INDArray key, INDArray value,
             AttentionMask<INDArray> mask) {
@@ -209,37 +198,15 @@ public final class MultiHeadAttention extends Module {
         Checks.shape("query [B, Tq, dModel=" + config.dModel() + "]", query, -1, -1, config.dModel());
         Checks.shape("key [B, Tk, kDim=" + config.kDim() + "]", key, b, -1, config.kDim());
         Checks.shape("value [B, Tk, vDim=" + config.vDim() + "]", value, b, tk, config.vDim());
-        boolean fastCall = fastPath && inputChecks() && mask != null && mask.paddingAndCausalOnly()
-                && org.attn4j.fast.FastAttention.unsupported(config).isEmpty();
-        String[] names = {"query", "key", "value"};
-        INDArray[] given = {query, key, value};
-        for (int i = 0; i < 3; i++) {
-            if (fastCall) {
-                checkType(names[i], given[i]); // the fast path checks for NaN itself, in one pass
-            } else {
-                checkDataType(names[i], given[i]);
-            }
-        }
+        checkType("query", query); // the engine scans for NaN itself, in its copy of the input
+        checkType("key", key);
+        checkType("value", value);
         Checks.mask(mask, b, config.heads(), tq, tk);
-        if (fastCall) {
-            synchronized (this) {
-                if (fast == null) {
-                    fast = org.attn4j.fast.FastAttention.of(this, org.attn4j.fast.Parallel.shared());
-                }
-                return fast.apply(query, key, value, mask);
+        synchronized (this) {
+            if (fast == null) {
+                fast = org.attn4j.fast.FastAttention.of(this, org.attn4j.fast.Parallel.shared());
             }
+            return fast.apply(query, key, value, mask, inputChecks());
         }
-
-        Map<String, INDArray> inputs = new LinkedHashMap<>();
-        inputs.put("query", query);
-        inputs.put("key", key);
-        inputs.put("value", value);
-        inputs.putAll(mask.parts("mask."));
-        Map<String, INDArray> r = runEager(mask.causal() ? "forward.causal" : "forward", inputs, in -> {
-            AttentionOutput<SDVariable> a = forward(in.get("query"), in.get("key"), in.get("value"),
-                    AttentionMask.fromParts(in, "mask.", mask.causal()));
-            return Map.of("output", a.output(), "weights", a.weights());
-        });
-        return new AttentionOutput<>(r.get("output"), r.get("weights"));
     }
 }

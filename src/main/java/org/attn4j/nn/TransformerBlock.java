@@ -1,7 +1,5 @@
 package org.attn4j.nn;
 
-import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.Map;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
@@ -84,8 +82,7 @@ public final class TransformerBlock extends Module {
     }
 
     private final Config config;
-    private volatile boolean fastPath = true;
-    private org.attn4j.fast.FastBlock fast; // created on the first eager call that can use it
+    private org.attn4j.fast.FastBlock fast; // the engine of apply, made on its first call
     private final MultiHeadAttention selfAttn, crossAttn;
     private final FeedForward ff;
     private final LayerNorm norm1, norm2, norm3;
@@ -192,87 +189,42 @@ public final class TransformerBlock extends Module {
         return postNorm == null ? sum : postNorm.forwardRows(sum);
     }
 
-    /**
-     * Eager encoder block on {@code x [B, T, C]}. Runs on the hand-written {@link org.attn4j.fast.FastBlock}
-     * when it covers this block (see {@link #setFastPath}): same results to float rounding, several times
-     * faster than the SameDiff graph.
-     */
+    /** Eager encoder block on {@code x [B, T, C]} under any mask, on the engine ({@link org.attn4j.fast.FastBlock}). */
     public BlockOutput<INDArray> apply(INDArray x, AttentionMask<INDArray> selfMask) {
         requireKind(Kind.ENCODER);
-        if (fastPath && inputChecks() && selfMask != null && selfMask.paddingAndCausalOnly()
-                && org.attn4j.fast.FastBlock.unsupported(config, false).isEmpty()) {
-            checkInput(x, selfMask, false); // the fast path checks for NaN itself, in one pass
-            synchronized (this) {
-                if (fast == null) {
-                    fast = org.attn4j.fast.FastBlock.of(this);
-                }
-                AttentionOutput<INDArray> out = fast.apply(x, selfMask);
-                return new BlockOutput<>(out.output(), out.weights(), null);
-            }
-        }
-        return eager(x, null, selfMask, null);
+        checkInput(x, selfMask);
+        return engine().apply(x, null, selfMask, null, inputChecks());
     }
 
     /**
-     * Whether {@link #apply} may use the fast path (default true); false runs the SameDiff graph, as
-     * {@link #forward} does. Training always runs on the graph unless a program uses
-     * {@link org.attn4j.fast.FastTraining} itself.
+     * Eager decoder block on {@code x [B, T, C]} and {@code memory [B, Tm, C]} under any masks, on the engine
+     * ({@link org.attn4j.fast.FastBlock}).
      */
-    public void setFastPath(boolean on) {
-        this.fastPath = on;
-    }
-
-    /** Eager decoder block on {@code x [B, T, C]} and {@code memory [B, Tm, C]}. */
     public BlockOutput<INDArray> apply(INDArray x, INDArray memory, AttentionMask<INDArray> selfMask,
             AttentionMask<INDArray> memoryMask) {
         requireKind(Kind.DECODER);
-        return eager(x, memory, selfMask, memoryMask);
+        checkInput(x, selfMask);
+        Checks.rank("memory", memory, 3, "[B, Tm, dModel=" + config.dModel() + "]");
+        Checks.shape("memory [B, Tm, dModel=" + config.dModel() + "]", memory, x.size(0), -1, config.dModel());
+        checkType("memory", memory);
+        Checks.mask(memoryMask, x.size(0), config.heads(), x.size(1), memory.size(1));
+        return engine().apply(x, memory, selfMask, memoryMask, inputChecks());
     }
 
-    private BlockOutput<INDArray> eager(INDArray x, INDArray memory, AttentionMask<INDArray> selfMask,
-            AttentionMask<INDArray> memoryMask) {
-        boolean decoder = config.kind() == Kind.DECODER;
-        checkInput(x, selfMask, true);
-        long b = x.size(0), t = x.size(1);
-        Map<String, INDArray> inputs = new LinkedHashMap<>();
-        inputs.put("x", x);
-        inputs.putAll(selfMask.parts("self."));
-        if (decoder) {
-            Checks.rank("memory", memory, 3, "[B, Tm, dModel=" + config.dModel() + "]");
-            Checks.shape("memory [B, Tm, dModel=" + config.dModel() + "]", memory, b, -1, config.dModel());
-            checkDataType("memory", memory);
-            Checks.mask(memoryMask, b, config.heads(), t, memory.size(1));
-            inputs.put("memory", memory);
-            inputs.putAll(memoryMask.parts("memory."));
+    /** The engine of {@link #apply} on this block's parameters, made on first use; its calls share nothing. */
+    private synchronized org.attn4j.fast.FastBlock engine() {
+        if (fast == null) {
+            fast = org.attn4j.fast.FastBlock.of(this);
         }
-        String label = "forward" + (selfMask.causal() ? ".selfCausal" : "")
-                + (decoder && memoryMask.causal() ? ".memoryCausal" : "");
-        Map<String, INDArray> r = runEager(label, inputs, in -> {
-            AttentionMask<SDVariable> self = AttentionMask.fromParts(in, "self.", selfMask.causal());
-            BlockOutput<SDVariable> o = decoder
-                    ? forward(in.get("x"), in.get("memory"), self,
-                            AttentionMask.fromParts(in, "memory.", memoryMask.causal()))
-                    : forward(in.get("x"), self);
-            Map<String, SDVariable> outs = new HashMap<>();
-            outs.put("output", o.output());
-            outs.put("self", o.selfWeights());
-            if (o.crossWeights() != null) {
-                outs.put("cross", o.crossWeights());
-            }
-            return outs;
-        });
-        return new BlockOutput<>(r.get("output"), r.get("self"), r.get("cross"));
+        return fast;
     }
 
-    private void checkInput(INDArray x, AttentionMask<INDArray> selfMask, boolean finite) {
+    /** Shapes and type; the engine scans for NaN itself, in its copy of the input. */
+    private void checkInput(INDArray x, AttentionMask<INDArray> selfMask) {
         String layout = "[B, T, dModel=" + config.dModel() + "]";
         Checks.rank("x", x, 3, layout);
         Checks.shape("x " + layout, x, -1, -1, config.dModel());
-        if (finite) {
-            checkDataType("x", x);
-        } else {
-            checkType("x", x);
-        }
+        checkType("x", x);
         Checks.mask(selfMask, x.size(0), config.heads(), x.size(1), x.size(1));
     }
 

@@ -1,11 +1,13 @@
 package org.attn4j.fast;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.stream.Stream;
 import org.attn4j.interop.ParityCase;
 import org.attn4j.interop.TorchNames;
@@ -17,15 +19,18 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.nd4j.autodiff.samediff.SDVariable;
+import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
 
 /**
  * {@code MultiHeadAttention.apply} on the fast path ({@link FastAttention}) against PyTorch 1.13's
  * {@code nn.MultiheadAttention} on the 12 committed cases (self, no bias, causal, padding, both,
  * cross-attention with kdim and vdim: output and per-head weights, 1e-8 / 1e-4 of each tensor's scale)
- * and against SameDiff's graph of the same layer on shapes the fixtures lack.
+ * and against SameDiff's graph of the same layer on shapes and masks the fixtures lack.
  */
 class FastAttentionTest {
     @AfterEach
@@ -87,12 +92,70 @@ class FastAttentionTest {
         AttentionMask<INDArray> mask = padding ? AttentionMask.ofPadding(keep) : AttentionMask.none();
         mask = causal ? mask.withCausal() : mask;
         AttentionOutput<INDArray> fast = mha.apply(q, k, v, mask);
-        assertTrue(mha.sameDiff().ops().length == 0, "the fast path adds no op to the layer's graph");
-        mha.setFastPath(false);
-        AttentionOutput<INDArray> graph = mha.apply(q, k, v, mask);
+        assertTrue(mha.sameDiff().ops().length == 0, "apply runs the engine: it adds no op to the layer's graph");
+        AttentionOutput<INDArray> graph = graph(mha, q, k, v, mask);
         double tol = type == DataType.DOUBLE ? 1e-10 : 2e-5;
         FastBlockTest.assertClose(what + " output", graph.output(), fast.output(), tol);
         FastBlockTest.assertClose(what + " weights", graph.weights(), fast.weights(), tol);
         assertTrue(!fast.output().isNaN().any() && !fast.weights().isNaN().any(), what + ": no NaN");
+    }
+
+    static Stream<Arguments> masks() {
+        List<Arguments> all = new ArrayList<>();
+        for (DataType type : List.of(DataType.DOUBLE, DataType.FLOAT)) {
+            for (String mask : concat(MaskCases.KINDS, MaskCases.COMBINED)) {
+                all.add(Arguments.of(type, true, mask, 7, 7, false)); // self-attention
+                all.add(Arguments.of(type, true, mask, 5, 19, false)); // cross, Tq < Tk
+            }
+            all.add(Arguments.of(type, true, "padding+keep3+additive2+causal", 9, 9, true));
+            all.add(Arguments.of(type, true, "keep2+additive3", 6, 11, true));
+            for (String mask : MaskCases.COMBINED) {
+                all.add(Arguments.of(type, false, mask, 5, 19, false));
+            }
+        }
+        return all.stream();
+    }
+
+    private static List<String> concat(List<String> a, List<String> b) {
+        List<String> all = new ArrayList<>(a);
+        all.addAll(b);
+        return all;
+    }
+
+    /**
+     * Every mask kind and combinations, self and cross, with and without rotary positions: the engine against
+     * the graph (1e-10 in float64, 1e-5 in float32), and a query row that may see no key gets zero weights
+     * and a zero attention output (the out-projection's bias alone), never NaN.
+     */
+    @ParameterizedTest(name = "{0} vector={1} {2} Tq={3} Tk={4} rotary={5}")
+    @MethodSource("masks")
+    void everyMaskMatchesTheSameDiffGraph(DataType type, boolean vector, String kind, int tq, int tk, boolean rotary) {
+        RowMath.useVector(vector);
+        Nd4j.getRandom().setSeed(23);
+        int b = 2, c = 24, h = 3;
+        MultiHeadAttention mha = MultiHeadAttention.create(MultiHeadAttention.Config.of(c, h).withRotary(rotary), type);
+        INDArray q = Nd4j.randn(type, b, tq, c), kv = tq == tk ? q : Nd4j.randn(type, b, tk, c);
+        AttentionMask<INDArray> mask = MaskCases.of(kind, b, h, tq, tk, type);
+        AttentionOutput<INDArray> fast = mha.apply(q, kv, kv, mask);
+        AttentionOutput<INDArray> graph = graph(mha, q, kv, kv, mask);
+        double tol = type == DataType.DOUBLE ? 1e-10 : 1e-5;
+        FastBlockTest.assertClose(kind + " output", graph.output(), fast.output(), tol);
+        FastBlockTest.assertClose(kind + " weights", graph.weights(), fast.weights(), tol);
+        assertTrue(!fast.output().isNaN().any() && !fast.weights().isNaN().any(), kind + ": no NaN");
+        if (!kind.equals("none") && !kind.equals("causal") && !kind.equals("padding")) { // row 1 of batch 1 sees no key
+            INDArray row = fast.weights().get(NDArrayIndex.point(1), NDArrayIndex.all(), NDArrayIndex.point(1),
+                    NDArrayIndex.all());
+            assertEquals(0, row.amaxNumber().doubleValue(), kind + ": a query that sees no key has zero weights");
+        }
+    }
+
+    /** The layer's own graph ({@code forward} through SameDiff) on the same inputs, the reference of apply. */
+    static AttentionOutput<INDArray> graph(MultiHeadAttention mha, INDArray q, INDArray k, INDArray v,
+            AttentionMask<INDArray> mask) {
+        SameDiff sd = mha.sameDiff();
+        SDVariable qv = sd.constant(q), kv = k == q ? qv : sd.constant(k), vv = v == q ? qv : v == k ? kv : sd.constant(v);
+        AttentionOutput<SDVariable> o = mha.forward(qv, kv, vv, mask.map(sd::constant));
+        Map<String, INDArray> r = sd.output(Map.of(), o.output().name(), o.weights().name());
+        return new AttentionOutput<>(r.get(o.output().name()), r.get(o.weights().name()));
     }
 }

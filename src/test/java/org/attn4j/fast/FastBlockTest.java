@@ -28,6 +28,7 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.nd4j.linalg.learning.config.Adam;
 
 /**
@@ -159,11 +160,31 @@ class FastBlockTest {
         TransformerBlock block = TransformerBlock.create(TransformerBlock.Config.encoder(c, h, f).withNormFirst(pre)
                 .withActivation(act).withRotary(rotary), DataType.DOUBLE);
         randomizeNorms(block);
-        FastBlock fast = FastBlock.of(block, new Parallel(2));
-        INDArray x = Nd4j.randn(DataType.DOUBLE, b, t, c), g = Nd4j.randn(DataType.DOUBLE, b, t, c);
         INDArray keep = Nd4j.ones(DataType.DOUBLE, b, t);
         keep.putScalar(new long[] {1, t - 1}, 0);
-        AttentionMask<INDArray> mask = AttentionMask.ofPadding(keep).withCausal();
+        assertCentralDifferences(block, AttentionMask.ofPadding(keep).withCausal(), b, t, c);
+    }
+
+    /** Additive masks (with excluded keys and a query that sees none) and a boolean keep mask, in float64. */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("additiveCases")
+    void gradientsMatchCentralDifferencesUnderAdditiveMasks(String kind) {
+        Nd4j.getRandom().setSeed(13);
+        int b = 2, t = 5, c = 8, h = 2, f = 12;
+        TransformerBlock block = TransformerBlock.create(TransformerBlock.Config.encoder(c, h, f), DataType.DOUBLE);
+        randomizeNorms(block);
+        assertCentralDifferences(block, MaskCases.of(kind, b, h, t, t, DataType.DOUBLE), b, t, c);
+    }
+
+    static Stream<String> additiveCases() {
+        return Stream.of("additive4", "padding+keep3+additive2+causal");
+    }
+
+    /** Every parameter's and x's gradient against (L(p + eps) - L(p - eps)) / 2 eps, L = sum(block(x) * g). */
+    private static void assertCentralDifferences(TransformerBlock block, AttentionMask<INDArray> mask, int b, int t,
+            int c) {
+        FastBlock fast = FastBlock.of(block, new Parallel(2));
+        INDArray x = Nd4j.randn(DataType.DOUBLE, b, t, c), g = Nd4j.randn(DataType.DOUBLE, b, t, c);
         fast.forward(x, mask);
         INDArray dx = fast.backward(g).dup();
         Map<String, INDArray> analytic = new HashMap<>();
@@ -200,19 +221,165 @@ class FastBlockTest {
     }
 
     @Test
-    void applyRunsTheFastPathAndAgreesWithTheGraph() {
+    void applyRunsTheEngineAndAgreesWithTheGraph() {
         TransformerBlock block = TransformerBlock.create(TransformerBlock.Config.encoder(C, H, F), DataType.FLOAT);
         INDArray x = Nd4j.randn(DataType.FLOAT, B, T, C);
-        BlockOutput<INDArray> fast = block.apply(x, AttentionMask.causalOnly());
-        assertEquals(0, block.sameDiff().ops().length, "the fast path adds no op to the block's graph");
-        block.setFastPath(false);
-        BlockOutput<INDArray> graph = block.apply(x, AttentionMask.causalOnly());
-        assertTrue(block.sameDiff().ops().length > 0, "the graph path builds its eager graph");
-        assertClose("apply output", graph.output(), fast.output(), 2e-5);
-        assertClose("apply weights", graph.selfWeights(), fast.selfWeights(), 2e-5);
-        block.setFastPath(true);
+        AttentionMask<INDArray> mask = MaskCases.of("padding+keep3+additive2+causal", B, H, T, T, DataType.FLOAT);
+        BlockOutput<INDArray> fast = block.apply(x, mask);
+        assertEquals(0, block.sameDiff().ops().length, "apply runs the engine: it adds no op to the block's graph");
+        block.setInputChecks(false);
+        BlockOutput<INDArray> unchecked = block.apply(x, mask);
+        assertEquals(0, block.sameDiff().ops().length, "without input checks apply still runs the engine");
+        assertEquals(fast.output(), unchecked.output());
+        SDVariable xv = block.sameDiff().constant(x);
+        BlockOutput<SDVariable> o = block.forward(xv, mask.map(block.sameDiff()::constant));
+        Map<String, INDArray> graph = block.sameDiff().output(Map.of(), o.output().name(), o.selfWeights().name());
+        assertClose("apply output", graph.get(o.output().name()), fast.output(), 1e-5);
+        assertClose("apply weights", graph.get(o.selfWeights().name()), fast.selfWeights(), 1e-5);
         BlockOutput<INDArray> again = block.apply(x.mul(2), AttentionMask.none());
-        assertTrue(fast.output().neq(again.output()).any(), "apply returns new arrays, not the fast path's buffers");
+        assertTrue(fast.output().neq(again.output()).any(), "apply returns new arrays, not the engine's buffers");
+    }
+
+    static Stream<Arguments> maskVariants() {
+        List<Arguments> all = new ArrayList<>();
+        for (DataType type : List.of(DataType.DOUBLE, DataType.FLOAT)) {
+            for (String mask : MaskCases.KINDS) {
+                all.add(Arguments.of(type, true, mask, false));
+            }
+            for (String mask : MaskCases.COMBINED) {
+                all.add(Arguments.of(type, true, mask, false));
+                all.add(Arguments.of(type, false, mask, true)); // post-LN, causal block, rotary
+            }
+        }
+        for (String mask : MaskCases.COMBINED) {
+            all.add(Arguments.of(DataType.FLOAT, true, "scalar loops: " + mask, true));
+        }
+        return all.stream();
+    }
+
+    /**
+     * Every mask kind and combinations: forward, weights and every gradient against the graph (1e-10 in
+     * float64, 1e-5 in float32). The masks blank a query row; the graph's gradients there are zero, and so
+     * the engine's must be.
+     */
+    @ParameterizedTest(name = "{0} pre={1} {2} causal-rotary={3}")
+    @MethodSource("maskVariants")
+    void everyMaskMatchesTheGraphForwardAndBackward(DataType type, boolean pre, String kind, boolean causalRotary) {
+        String mask = kind.replace("scalar loops: ", "");
+        RowMath.useVector(!kind.startsWith("scalar"));
+        Nd4j.getRandom().setSeed(29);
+        int b = 2, t = 11;
+        SameDiff sd = SameDiff.create();
+        TransformerBlock block = new TransformerBlock(sd, "blk", TransformerBlock.Config.encoder(C, H, F)
+                .withNormFirst(pre).withCausal(causalRotary).withRotary(causalRotary), type);
+        randomizeNorms(block);
+        INDArray x = Nd4j.randn(type, b, t, C), g = Nd4j.randn(type, b, t, C);
+        AttentionMask<INDArray> mi = MaskCases.of(mask, b, H, t, t, type);
+
+        SDVariable xv = sd.var("x_in", x.dup());
+        BlockOutput<SDVariable> o = block.forward(xv, mi.map(sd::constant));
+        sd.setLossVariables(o.output().mul(sd.constant(g)).sum());
+        List<String> names = new ArrayList<>(block.parameters().keySet());
+        names.add("x_in");
+        Map<String, INDArray> expected = new HashMap<>(Gradients.of(sd, Map.of(), names.toArray(String[]::new)));
+        Map<String, INDArray> outs = sd.output(Map.of(), o.output().name(), o.selfWeights().name());
+
+        FastBlock fast = FastBlock.of(block, new Parallel(2));
+        AttentionOutput<INDArray> got = fast.forward(x, mi);
+        double tol = type == DataType.DOUBLE ? 1e-10 : 1e-5;
+        assertClose(mask + " output", outs.get(o.output().name()), got.output(), tol);
+        assertClose(mask + " weights", outs.get(o.selfWeights().name()), got.weights(), tol);
+        INDArray dx = fast.backward(g);
+        assertTrue(!dx.isNaN().any() && !got.output().isNaN().any(), mask + ": no NaN");
+        assertClose(mask + " d x", expected.get("x_in"), dx, tol);
+        for (Map.Entry<String, INDArray> e : fast.gradients().entrySet()) {
+            double scale = e.getKey().endsWith("k.bias") ? expected.get("blk.self_attn.q.bias").amaxNumber().doubleValue() : 0;
+            assertClose(mask + " d " + e.getKey(), expected.get(e.getKey()), e.getValue(), tol, scale);
+        }
+    }
+
+    /**
+     * A query that may see no key contributes nothing to attention, so a loss on its output alone has zero
+     * gradient at every other position of its sequence (exactly: no NaN, no round-off through the softmax).
+     */
+    @Test
+    void aQueryThatSeesNoKeyHasZeroGradientsThroughAttention() {
+        int b = 2, t = 6;
+        TransformerBlock block = TransformerBlock.create(TransformerBlock.Config.encoder(C, H, F), DataType.DOUBLE);
+        FastBlock fast = FastBlock.of(block, new Parallel(2));
+        INDArray x = Nd4j.randn(DataType.DOUBLE, b, t, C);
+        for (String kind : List.of("keep2", "keep3", "additive3", "additive4")) {
+            AttentionMask<INDArray> mask = MaskCases.of(kind, b, H, t, t, DataType.DOUBLE); // row 1 of batch 1 blank
+            INDArray weights = fast.forward(x, mask).weights();
+            assertEquals(0, weights.get(NDArrayIndex.point(1), NDArrayIndex.all(), NDArrayIndex.point(1),
+                    NDArrayIndex.all()).amaxNumber().doubleValue(), kind + ": zero weights");
+            INDArray g = Nd4j.zeros(DataType.DOUBLE, b, t, C);
+            g.get(NDArrayIndex.point(1), NDArrayIndex.point(1), NDArrayIndex.all()).assign(1);
+            INDArray dx = fast.backward(g);
+            assertTrue(!dx.isNaN().any(), kind + ": no NaN");
+            for (int j = 0; j < t; j++) {
+                double at = dx.get(NDArrayIndex.point(1), NDArrayIndex.point(j), NDArrayIndex.all()).amaxNumber().doubleValue();
+                assertTrue(j == 1 ? at > 0 : at == 0, kind + ": gradient at position " + j + " is " + at);
+            }
+            for (String p : List.of("self_attn.q.weight", "self_attn.k.weight", "self_attn.v.weight")) {
+                assertEquals(0, fast.gradients().get(p).amaxNumber().doubleValue(), kind + ": " + p
+                        + " gets no gradient from that row");
+            }
+        }
+    }
+
+    /** A decoder block under self- and memory masks of every kind: forward, weights and gradients against the graph. */
+    @ParameterizedTest(name = "{0} self={1} memory={2}")
+    @MethodSource("decoderMasks")
+    void decoderMasksMatchTheGraph(DataType type, String selfKind, String memoryKind) {
+        Nd4j.getRandom().setSeed(31);
+        int b = 2, t = 7, s = 9;
+        SameDiff sd = SameDiff.create();
+        TransformerBlock block = new TransformerBlock(sd, "dec", TransformerBlock.Config.decoder(C, H, F), type);
+        randomizeNorms(block);
+        INDArray x = Nd4j.randn(type, b, t, C), memory = Nd4j.randn(type, b, s, C), g = Nd4j.randn(type, b, t, C);
+        AttentionMask<INDArray> selfMask = MaskCases.of(selfKind, b, H, t, t, type);
+        AttentionMask<INDArray> memoryMask = MaskCases.of(memoryKind, b, H, t, s, type);
+
+        SDVariable xv = sd.var("x_in", x.dup()), mv = sd.var("memory_in", memory.dup());
+        BlockOutput<SDVariable> o = block.forward(xv, mv, selfMask.map(sd::constant), memoryMask.map(sd::constant));
+        sd.setLossVariables(o.output().mul(sd.constant(g)).sum());
+        List<String> names = new ArrayList<>(block.parameters().keySet());
+        names.add("x_in");
+        names.add("memory_in");
+        Map<String, INDArray> expected = new HashMap<>(Gradients.of(sd, Map.of(), names.toArray(String[]::new)));
+        Map<String, INDArray> outs = sd.output(Map.of(), o.output().name(), o.selfWeights().name(),
+                o.crossWeights().name());
+
+        FastBlock fast = FastBlock.of(block, new Parallel(2));
+        FastBlock.State state = fast.newState();
+        AttentionOutput<INDArray> got = fast.forward(state, x, memory, selfMask, memoryMask);
+        double tol = type == DataType.DOUBLE ? 1e-10 : 1e-5;
+        String what = selfKind + " / " + memoryKind;
+        assertClose(what + " output", outs.get(o.output().name()), got.output(), tol);
+        assertClose(what + " self weights", outs.get(o.selfWeights().name()), got.weights(), tol);
+        assertClose(what + " cross weights", outs.get(o.crossWeights().name()), fast.crossWeights(state), tol);
+        BlockOutput<INDArray> applied = block.apply(x, memory, selfMask, memoryMask);
+        assertClose(what + " apply", outs.get(o.output().name()), applied.output(), tol);
+        assertClose(what + " apply cross weights", outs.get(o.crossWeights().name()), applied.crossWeights(), tol);
+        INDArray dx = fast.backward(state, g);
+        assertClose(what + " d x", expected.get("x_in"), dx, tol);
+        assertClose(what + " d memory", expected.get("memory_in"), state.memoryGradient(), tol);
+        for (Map.Entry<String, INDArray> e : state.gradients().entrySet()) {
+            double scale = e.getKey().endsWith("k.bias") ? expected.get("dec.self_attn.q.bias").amaxNumber().doubleValue() : 0;
+            assertClose(what + " d " + e.getKey(), expected.get(e.getKey()), e.getValue(), tol, scale);
+        }
+    }
+
+    static Stream<Arguments> decoderMasks() {
+        List<Arguments> all = new ArrayList<>();
+        for (DataType type : List.of(DataType.DOUBLE, DataType.FLOAT)) {
+            all.add(Arguments.of(type, "causal", "padding"));
+            all.add(Arguments.of(type, "padding+keep3+additive2+causal", "keep2"));
+            all.add(Arguments.of(type, "keep2+additive3", "padding+keep3"));
+            all.add(Arguments.of(type, "additive4", "padding+additive4+causal"));
+        }
+        return all.stream();
     }
 
     @Test
