@@ -177,7 +177,7 @@ public final class BlockBenchmark {
     private void seq2seqTrainStep(Seq2SeqSize size, int warmup, int iters) {
         Seq2SeqTraining training = new Seq2SeqTraining(size);
         double[] ms = time(warmup, iters, training::step);
-        report(size.name(), "seq2seq_train_step", ms, " engine=" + training.onEngine());
+        report(size.name(), "seq2seq_train_step", ms, "");
     }
 
     /**

@@ -37,11 +37,6 @@ final class Seq2SeqTraining implements BlockStep {
         }
     }
 
-    /** Whether the engine (not the SameDiff graph) trains the model; the row reports it. */
-    boolean onEngine() {
-        return trainer.model().engineUnsupported() == null;
-    }
-
     @Override
     public void step() {
         trainer.step(batches.get(next++ % batches.size()));

@@ -237,10 +237,6 @@ public final class ShakespeareExample {
         Trainer trainer = new Trainer(model, new Trainer.Config(Trainer.Optimizer.ADAMW,
                 Schedules.warmupCosine(o.lr(), o.warmup(), o.steps(), o.minLr()), 0.9, o.beta2(), o.weightDecay(), 0,
                 o.clip(), 0, o.seed(), true));
-        if (model.engineUnsupported() != null) {
-            System.out.println("Note: the engine does not cover this model (" + model.engineUnsupported()
-                    + "); training runs on SameDiff");
-        }
         System.out.printf(Locale.ROOT, "Text: %s, %,d characters (%d distinct): %,d train, %,d validation%n", o.text(),
                 text.train.length + text.validation.length, text.vocabularySize(), text.train.length,
                 text.validation.length);

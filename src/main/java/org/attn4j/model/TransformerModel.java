@@ -211,8 +211,7 @@ public abstract class TransformerModel extends Module {
 
     /**
      * A caller's workspace for {@link #lossAndGradients}: the engine's activations and gradients of one
-     * batch. One per thread; {@code null} from {@link #newEngineState()} where the engine does not cover
-     * this model.
+     * batch. One per thread.
      */
     public static final class EngineState {
         private final org.attn4j.fast.FastTransformer.State state;
@@ -233,10 +232,6 @@ public abstract class TransformerModel extends Module {
     public record LossAndGradients(double loss, Map<String, INDArray> gradients, long tokens) {
     }
 
-    /** Why the engine cannot train this model, or null if it can. */
-    public String engineUnsupported() {
-        return null;
-    }
 
     /**
      * What an encoder-decoder adds: the source embedding and positions, the encoder's blocks and final
@@ -263,11 +258,8 @@ public abstract class TransformerModel extends Module {
         return engine;
     }
 
-    /** A new engine workspace, or null where the engine does not cover this model ({@link #engineUnsupported}). */
+    /** A new engine workspace for {@link #lossAndGradients}: one per thread. */
     public EngineState newEngineState() {
-        if (engineUnsupported() != null) {
-            return null;
-        }
         EngineState s = new EngineState(engine().newState());
         EncoderParts e = encoderParts();
         if (e != null) {

@@ -34,9 +34,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * training with a {@link TrainingDivergedException} naming it, before any weight changes, and so do
  * driver weights that hold NaN or infinity (naming the parameter), before anything is sent.
  *
- * <p>Workers compute on attn4j's engine wherever {@link TransformerModel#engineUnsupported()} is null
- * (through {@link Trainer#gradients} and {@link Trainer#step}); the SameDiff graph only for models it
- * does not cover.
+ * <p>Workers compute on attn4j's engine (through {@link Trainer#gradients} and {@link Trainer#step}).
  */
 public final class SparkTrainer {
     /** How partitions' work is combined. */

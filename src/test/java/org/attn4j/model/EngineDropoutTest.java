@@ -87,7 +87,6 @@ class EngineDropoutTest {
     void theTrainersSeedAndStepChooseTheMasks() {
         Nd4j.getRandom().setSeed(3);
         Seq2SeqTransformer model = new Seq2SeqTransformer(seq2seq(0.2, 0.1), DataType.FLOAT);
-        assertEquals(null, model.engineUnsupported(), "the engine trains with dropout");
         Trainer.Config config = Trainer.Config.adam(Schedules.constant(1e-3));
         Trainer.BatchGradients a = new Trainer(model, config).gradients(batch());
         Trainer.BatchGradients b = new Trainer(model, config).gradients(batch());
