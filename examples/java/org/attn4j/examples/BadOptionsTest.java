@@ -93,6 +93,6 @@ class BadOptionsTest {
         BadOptions.rejected("train-memory", TrainMemory::run, none, new String[] {"steps=10", "warmup=20"},
                 "--warmup: expected at most --steps 10", "given 20");
         BadOptions.rejected("train-memory", TrainMemory::run, none, new String[] {"path=gpu"},
-                "--path: expected one of fast, samediff, lm, given 'gpu'");
+                "--path: expected one of fast, samediff, lm, seq2seq, given 'gpu'");
     }
 }

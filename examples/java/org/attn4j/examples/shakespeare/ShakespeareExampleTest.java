@@ -84,7 +84,7 @@ class ShakespeareExampleTest {
         Path latin1 = dir.resolve("latin1.txt");
         Files.write(latin1, new byte[] {'c', 'a', 'f', (byte) 0xE9});
         String[][] cases = {
-            {"colour=blue", "Unknown argument 'colour=blue'"},
+            {"colour=blue", "unknown option 'colour=blue'"},
             {"--steps", "many", "--steps must be a whole number, given 'many'"},
             {"--top-p", "1.5", "--top-p must be in (0, 1] (1: no limit), given 1.5"},
             {"--text", shortText.toString(), "--text " + shortText + " has 430 characters; with context 64 both splits "
