@@ -27,7 +27,7 @@ record Options(boolean pretrained, Path model, Path out, Path save, String sente
         d.put("save", "target/translate/model");
         d.put("sentence", "");
         d.put("eval-file", "");
-        d.put("steps", "400");
+        d.put("steps", "600");
         d.put("batch", "128");
         d.put("d-model", "64");
         d.put("heads", "4");
