@@ -148,12 +148,7 @@ class LanguageModelParityTest {
 
     @Test
     void bothPrecisionsOfEveryCaseArePresent() throws IOException {
-        List<String> names = cases().stream().map(p -> p.getFileName().toString()).toList();
-        assertEquals(12, names.size(), "the generator writes 6 cases in two precisions: " + names);
-        for (String n : names) {
-            String other = n.endsWith("_f64.json") ? n.replace("_f64.json", "_f32.json") : n.replace("_f32.json", "_f64.json");
-            assertTrue(names.contains(other), n + " has no " + other);
-        }
+        org.attn4j.testing.ParityFixtures.assertBothPrecisions(cases(), 6);
     }
 
     @ParameterizedTest(name = "{0}")

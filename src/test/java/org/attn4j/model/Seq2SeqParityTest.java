@@ -121,12 +121,7 @@ class Seq2SeqParityTest {
 
     @Test
     void bothPrecisionsOfEveryCaseArePresent() throws IOException {
-        List<String> names = cases().stream().map(p -> p.getFileName().toString()).toList();
-        assertEquals(8, names.size(), "the generator writes 4 cases in two precisions: " + names);
-        for (String n : names) {
-            String other = n.endsWith("_f64.json") ? n.replace("_f64.json", "_f32.json") : n.replace("_f32.json", "_f64.json");
-            assertTrue(names.contains(other), n + " has no " + other);
-        }
+        org.attn4j.testing.ParityFixtures.assertBothPrecisions(cases(), 4);
     }
 
     @ParameterizedTest(name = "{0}")
