@@ -182,4 +182,29 @@ class EngineTrainingTest {
         double diff = expected.castTo(DataType.DOUBLE).sub(actual.castTo(DataType.DOUBLE)).amaxNumber().doubleValue();
         assertTrue(diff <= tol * scale, what + ": max difference " + diff + " > " + tol + " x " + scale);
     }
+
+    /** Bad calls of the engine's entry point name what was expected and what was given. */
+    @org.junit.jupiter.api.Test
+    void badCallsSayWhatWasExpected() {
+        LanguageModel lm = new LanguageModel(config(true, PositionalEncoding.LEARNED, true, Activation.GELU, 0),
+                DataType.DOUBLE);
+        TransformerModel.EngineState s = lm.newEngineState();
+        INDArray ids = Nd4j.createFromArray(new int[][] {{1, 2, 3}});
+        IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> lm.lossAndGradients(s, null, ids, Nd4j.createFromArray(new int[][] {{1, 2}}), 0, true));
+        assertTrue(e.getMessage().contains("input [1, 3] and target [1, 2] must have the same shape"), e.getMessage());
+        e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> lm.lossAndGradients(s, ids, ids, ids, 0, true));
+        assertTrue(e.getMessage().contains("takes no source"), e.getMessage());
+        e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> lm.lossAndGradients(s, null, ids, Nd4j.createFromArray(new int[][] {{1, 2, 13}}), 0, true));
+        assertTrue(e.getMessage().contains("token id 13 outside the vocabulary [0, 13)"), e.getMessage());
+        e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> lm.lossAndGradients(s, null, ids, ids, 1.0, true));
+        assertTrue(e.getMessage().contains("label smoothing must be in [0, 1), got 1.0"), e.getMessage());
+        e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> new ModelConfig(5, 5, 16, 4, 24, 1, 1, Activation.GELU, true, 0, 0, PositionalEncoding.LEARNED, 12,
+                        false, true, 1e-5, -1));
+        assertTrue(e.getMessage().contains("An encoder-decoder needs a padding id"), e.getMessage());
+    }
 }
