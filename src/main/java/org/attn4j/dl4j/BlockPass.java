@@ -5,7 +5,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
  * How {@link TransformerBlockLayerImpl} runs its block: on the engine ({@link EngineBlock}) or, for a
- * configuration the engine does not cover, in a SameDiff graph ({@link GraphBlock}). Both take DL4J's
+ * data type other than float32 and float64, in a SameDiff graph ({@link GraphBlock}). Both take DL4J's
  * arrays as they come and give attn4j's layout back; the layer converts at its boundary. Called
  * outside DL4J's workspaces.
  */

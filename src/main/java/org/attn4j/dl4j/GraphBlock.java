@@ -14,9 +14,8 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
- * The layer's block in a private SameDiff graph, for what the engine does not cover
- * ({@link org.attn4j.fast.FastBlock#unsupported}: feed-forward activations other than GELU and ReLU, data types other
- * than float32 and float64).
+ * The layer's block in a private SameDiff graph, for data types the engine does not
+ * run (other than float32 and float64).
  *
  * <p>DL4J's {@code SameDiffLayer} passes back twice the true gradient in M2.1; this does not use it.
  * The graph computes {@code loss = sum(block(x) * eps)} with DL4J's epsilon fed as {@code eps}, so

@@ -45,9 +45,8 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * <p>What runs where: the layer's forward ({@code activate}) and backward ({@code backpropGradient})
  * are attn4j's engine, {@link org.attn4j.fast.FastBlock}, on a copy of DL4J's parameters made before
  * each forward; its gradients go into DL4J's gradient views, and DL4J's updater, regularization and
- * serialization do the rest. A block the engine does not cover (a feed-forward activation other than
- * GELU or ReLU, a network data type other than float32 or float64) runs in a private SameDiff graph
- * instead, with the same results. DL4J's {@code SameDiffLayer}, which passes back twice the gradient in
+ * serialization do the rest. A network whose data type is neither float32 nor float64 (the engine's
+ * two) runs the block in a private SameDiff graph instead, with the same results. DL4J's {@code SameDiffLayer}, which passes back twice the gradient in
  * M2.1, is not used.
  */
 public class TransformerBlockLayer extends BaseLayer {

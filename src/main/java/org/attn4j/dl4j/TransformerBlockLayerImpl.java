@@ -20,10 +20,9 @@ import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * The runtime side of {@link TransformerBlockLayer}: a DL4J layer whose forward and backward are
- * attn4j's engine, {@link FastBlock}, run on DL4J's parameter views ({@link EngineBlock}). A block
- * the engine does not cover (a feed-forward activation other than GELU or ReLU, a data type other
- * than float32 or float64) runs in a private SameDiff graph instead ({@link GraphBlock}); which one,
- * {@link #pass()} says.
+ * attn4j's engine, {@link FastBlock}, run on DL4J's parameter views ({@link EngineBlock}). A data
+ * type other than float32 or float64 runs in a private SameDiff graph instead ({@link GraphBlock});
+ * which one, {@link #pass()} says.
  *
  * <p>DL4J's layout stays at this boundary: input and epsilon {@code [B, C, T]} become the block's
  * {@code [B, T, C]}, the feature mask {@code [B, T]} its key padding, and the block's output and input

@@ -195,7 +195,7 @@ public abstract class TransformerModel extends Module {
         this.fastDecoding = on;
     }
 
-    /** The fast decoder of this model, or null where it does not cover it (or is switched off). */
+    /** The engine's decoder of this model, or null where the tests switched to the graphs. */
     final org.attn4j.fast.FastDecoder fastDecoder() {
         if (!fastDecoding) {
             return null;
