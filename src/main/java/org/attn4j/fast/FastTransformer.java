@@ -276,7 +276,7 @@ public final class FastTransformer {
     /**
      * Forward of {@code ids [B][T]} (after {@code source [B][S]} is encoded, for an encoder-decoder; null
      * otherwise) to the mean loss against {@code targets [B][T]}: rows whose target is {@code padId} are
-     * not counted (padId < 0: every row counts), with label smoothing {@code smoothing}. Keys whose id is
+     * not counted ({@code padId < 0}: every row counts), with label smoothing {@code smoothing}. Keys whose id is
      * padId are masked, in the source and the target. Without targets (null) it computes the logits only
      * and returns NaN. Returns the loss (0 when no target counts).
      */
