@@ -96,7 +96,7 @@ public final class FastDecoder {
                 throw new IllegalArgumentException("Decoding past the model's " + w.maxLen() + " positions (maxLen): "
                         + past + " fed, " + t + " more asked");
             }
-            INDArray embedded = embed(ids.toIntMatrix(), past); // [B, Tnew, C]
+            INDArray embedded = embed(FastTransformer.rows(ids), past); // [B, Tnew, C]
             INDArray x = embedded;
             for (int i = 0; i < blocks.size(); i++) {
                 x = blocks.get(i).step(x, caches.get(i)); // a view of the cache's activations

@@ -1,6 +1,7 @@
 package org.attn4j.model;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -123,7 +124,7 @@ public abstract class TransformerModel extends Module {
             org.attn4j.fast.FastTransformer.State s = e.newInferenceState();
             return graphLock().read(() -> {
                 try (s) {
-                    e.forward(s, source == null ? null : source.toIntMatrix(), input.toIntMatrix(), null, config.padId(), 0);
+                    e.forward(s, source == null ? null : rows(source), rows(input), null, config.padId(), 0);
                     return s.logits().dup('c');
                 }
             });
@@ -139,7 +140,7 @@ public abstract class TransformerModel extends Module {
             org.attn4j.fast.FastTransformer.State s = e.newInferenceState();
             return graphLock().read(() -> {
                 try (s) {
-                    e.forward(s, source == null ? null : source.toIntMatrix(), input.toIntMatrix(), null, config.padId(), 0);
+                    e.forward(s, source == null ? null : rows(source), rows(input), null, config.padId(), 0);
                     return new AttentionMaps(s.encoderSelfWeights(), s.selfWeights(), s.crossWeights());
                 }
             });
@@ -179,11 +180,24 @@ public abstract class TransformerModel extends Module {
                         + " with NaN, infinite or fractional values");
             }
         }
-        double min = ids.minNumber().doubleValue(), max = ids.maxNumber().doubleValue();
+        double min, max;
+        if (ids.dataType().isFPType()) {
+            min = ids.minNumber().doubleValue();
+            max = ids.maxNumber().doubleValue();
+        } else { // one copy to Java, no reductions
+            int[] flat = ids.dup('c').reshape(ids.length()).toIntVector();
+            min = Arrays.stream(flat).min().orElse(0);
+            max = Arrays.stream(flat).max().orElse(0);
+        }
         if (min < 0 || max >= vocab) {
             throw new IllegalArgumentException(what + " holds token id " + (long) (min < 0 ? min : max)
                     + " outside the vocabulary [0, " + vocab + ")");
         }
+    }
+
+    /** Checked ids as rows of Java ints ({@link org.attn4j.fast.FastTransformer#rows}). */
+    static int[][] rows(INDArray ids) {
+        return org.attn4j.fast.FastTransformer.rows(ids);
     }
 
     /**
@@ -329,8 +343,8 @@ public abstract class TransformerModel extends Module {
             throw new IllegalArgumentException("label smoothing must be in [0, 1), got " + smoothing);
         }
         int pad = config.padId();
-        double loss = engine.forward(s.state, source == null ? null : source.toIntMatrix(), input.toIntMatrix(),
-                target.toIntMatrix(), pad, smoothing, dropout);
+        double loss = engine.forward(s.state, source == null ? null : rows(source), rows(input),
+                rows(target), pad, smoothing, dropout);
         if (withGradients) {
             engine.backward(s.state, pad, smoothing);
         }
@@ -373,7 +387,7 @@ public abstract class TransformerModel extends Module {
         if (fastDecoder() == null) {
             return null;
         }
-        INDArray memory = graphLock().read(() -> engine().encode(source.toIntMatrix(), config.padId()));
+        INDArray memory = graphLock().read(() -> engine().encode(rows(source), config.padId()));
         INDArray keep = source.neq(config.padId()).castTo(dataType);
         return Map.of("memory", memory, "memoryKeep", keep);
     }
