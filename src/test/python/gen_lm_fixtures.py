@@ -46,15 +46,17 @@ npz (plain np.savez, C order, the case's float dtype except ids):
 The float32 variant of a case is the float64 problem (same seed, parameters and ids) rounded to
 float32 and computed in float32.
 
-Rerun from the repository root with Debian's PyTorch 1.13 (reruns are byte-identical):
-    /usr/bin/python3 src/test/python/gen_lm_fixtures.py
+Rerun from the repository root with Debian's PyTorch 1.13 (reproducible.py pins BLAS, threads, kernels
+and zip timestamps, so reruns are byte-identical; FixtureGeneratorsTest checks it):
+    /usr/bin/python3 src/test/python/gen_lm_fixtures.py             # rewrites the committed files
+    /usr/bin/python3 src/test/python/gen_lm_fixtures.py --out DIR   # writes them to DIR instead
 """
-import contextlib
+import reproducible
+
+reproducible.pin_environment()
+
 import dataclasses
-import json
 import math
-import time
-import zipfile
 from pathlib import Path
 from typing import Dict, List, Optional
 
@@ -64,7 +66,7 @@ import torch.nn.functional as F
 from torch import nn
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
-OUT_DIR = REPO_ROOT / "src" / "test" / "resources" / "lm_parity"
+OUT_DIR = Path(reproducible.out_dir(str(REPO_ROOT / "src" / "test" / "resources" / "lm_parity"))).resolve()
 
 B, T, C, H, FF, V, LAYERS, MAX_LEN = 2, 5, 8, 2, 16, 11, 2, 7
 EXCLUDED = -1e9  # ScaledDotProductAttention.EXCLUDED
@@ -316,62 +318,20 @@ def generate(case: Case, suffix: str):
 # Writing (byte-identical reruns) and reading back
 # ---------------------------------------------------------------------------
 
-class _ZipEpochClock:
-    """Stand-in for the `time` module inside zipfile: every entry dated 1980-01-01."""
-
-    def __getattr__(self, attr):
-        return getattr(time, attr)
-
-    @staticmethod
-    def localtime(_secs=None):
-        return time.struct_time((1980, 1, 1, 0, 0, 0, 1, 1, 0))
-
-
-@contextlib.contextmanager
-def fixed_zip_timestamps():
-    saved = zipfile.time
-    zipfile.time = _ZipEpochClock()
-    try:
-        yield
-    finally:
-        zipfile.time = saved
-
-
-def write(name: str, meta: dict, arrays: Dict[str, np.ndarray]) -> None:
-    with open(OUT_DIR / f"{name}.json", "w", encoding="utf-8") as f:
-        json.dump(meta, f, indent=2)
-        f.write("\n")
-    with fixed_zip_timestamps():
-        np.savez(OUT_DIR / f"{name}.npz", **arrays)
-
-
-def verify(name: str, expected: Dict[str, np.ndarray]) -> None:
-    """Reads the file back: every entry stored uncompressed, C order, finite, equal to what was computed."""
-    path = OUT_DIR / f"{name}.npz"
-    with zipfile.ZipFile(path) as zf:
-        assert all(i.compress_type == zipfile.ZIP_STORED for i in zf.infolist()), name
-    with np.load(path, allow_pickle=False) as data:
-        assert set(data.files) == set(expected), name
-        for key in data.files:
-            a = data[key]
-            assert a.flags.c_contiguous and a.shape != (), f"{name}: {key}"
-            assert np.all(np.isfinite(a)), f"{name}: {key} is not finite"
-            assert np.array_equal(a, expected[key]), f"{name}: {key} differs after reading back"
-
-
 def main() -> None:
+    reproducible.check_blas()
     torch.set_num_threads(1)  # summation order, and so every bit, independent of the machine's cores
     OUT_DIR.mkdir(parents=True, exist_ok=True)
     names: List[str] = []
     for case in CASES:
         for suffix in ("f64", "f32"):
             name, meta, arrays = generate(case, suffix)
-            write(name, meta, arrays)
-            verify(name, arrays)
+            reproducible.write_case(OUT_DIR, name, meta, arrays)
+            reproducible.verify_npz(OUT_DIR / f"{name}.npz", arrays)
             names.append(name)
             print(f"{name}: loss {arrays['out/loss'][0]:.6f}, {sum(k.startswith('param/') for k in arrays)} parameters")
     total = sum((OUT_DIR / f"{n}.npz").stat().st_size for n in names)
-    print(f"wrote {len(names)} cases to {OUT_DIR.relative_to(REPO_ROOT)} ({total} bytes of npz)")
+    print(f"wrote {len(names)} cases to {OUT_DIR} ({total} bytes of npz)")
 
 
 if __name__ == "__main__":

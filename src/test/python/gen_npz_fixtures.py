@@ -18,36 +18,15 @@ What it writes (src/test/resources/npz/, relative to the repository root)
 Seeded, and zip entry timestamps are pinned (as in gen_parity_fixtures.py), so a rerun writes the
 same bytes. Rerun from the repository root: python3 src/test/python/gen_npz_fixtures.py
 """
-import contextlib
 import json
 import pathlib
-import time
 import zipfile
 
 import numpy as np
 
-OUT_DIR = pathlib.Path(__file__).resolve().parent.parent / "resources" / "npz"
+import reproducible
 
-
-class _ZipEpochClock:
-    """Stand-in for the `time` module inside zipfile: every entry dated 1980-01-01 00:00:00."""
-
-    def __getattr__(self, attr):
-        return getattr(time, attr)
-
-    @staticmethod
-    def localtime(_secs=None):
-        return time.struct_time((1980, 1, 1, 0, 0, 0, 1, 1, 0))
-
-
-@contextlib.contextmanager
-def fixed_zip_timestamps():
-    saved = zipfile.time
-    zipfile.time = _ZipEpochClock()
-    try:
-        yield
-    finally:
-        zipfile.time = saved
+OUT_DIR = pathlib.Path(reproducible.out_dir(str(pathlib.Path(__file__).resolve().parent.parent / "resources" / "npz")))
 
 
 def supported(rng):
@@ -100,7 +79,7 @@ def main():
         "string": np.array(["abc", "de"]),
         "structured": np.zeros(2, dtype=[("x", "<f4"), ("y", "<i4")]),
     }
-    with fixed_zip_timestamps():
+    with reproducible.fixed_zip_timestamps():
         np.savez(OUT_DIR / "supported.npz", **arrays)
         for name, v in unsupported.items():
             np.savez(OUT_DIR / f"unsupported_{name}.npz", **{name: v})

@@ -56,9 +56,7 @@ import reproducible
 reproducible.pin_environment()
 
 import dataclasses  # noqa: E402 (the environment must be pinned before torch loads)
-import json  # noqa: E402
 import math  # noqa: E402
-import zipfile  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Dict, List  # noqa: E402
 
@@ -260,35 +258,14 @@ def generate(case: Case, suffix: str):
 # Writing and reading back
 # ---------------------------------------------------------------------------
 
-def write(name: str, meta: dict, arrays: Dict[str, np.ndarray]) -> None:
-    with open(OUT_DIR / f"{name}.json", "w", encoding="utf-8") as f:
-        json.dump(meta, f, indent=2)
-        f.write("\n")
-    reproducible.savez(OUT_DIR / f"{name}.npz", **arrays)
-
-
-def verify(name: str, expected: Dict[str, np.ndarray]) -> None:
-    """Reads the file back: every entry stored uncompressed, C order, finite, equal to what was computed."""
-    path = OUT_DIR / f"{name}.npz"
-    with zipfile.ZipFile(path) as zf:
-        assert all(i.compress_type == zipfile.ZIP_STORED for i in zf.infolist()), name
-    with np.load(path, allow_pickle=False) as data:
-        assert set(data.files) == set(expected), name
-        for key in data.files:
-            a = data[key]
-            assert a.flags.c_contiguous and a.shape != (), f"{name}: {key}"
-            assert np.all(np.isfinite(a)), f"{name}: {key} is not finite"
-            assert np.array_equal(a, expected[key]), f"{name}: {key} differs after reading back"
-
-
 def main() -> None:
     OUT_DIR.mkdir(parents=True, exist_ok=True)
     names: List[str] = []
     for case in CASES:
         for suffix in ("f64", "f32"):
             name, meta, arrays = generate(case, suffix)
-            write(name, meta, arrays)
-            verify(name, arrays)
+            reproducible.write_case(OUT_DIR, name, meta, arrays)
+            reproducible.verify_npz(OUT_DIR / f"{name}.npz", arrays)
             names.append(name)
             print(f"{name}: loss {arrays['out/loss'][0]:.6f}, {sum(k.startswith('param/') for k in arrays)} parameters")
     total = sum((OUT_DIR / f"{n}.npz").stat().st_size for n in names)

@@ -67,7 +67,7 @@ class _ZipEpochClock:
 
 
 @contextlib.contextmanager
-def _fixed_zip_timestamps():
+def fixed_zip_timestamps():
     saved = zipfile.time
     zipfile.time = _ZipEpochClock()
     try:
@@ -79,8 +79,31 @@ def _fixed_zip_timestamps():
 def savez(path, **arrays) -> None:
     """``np.savez`` (uncompressed) with every zip entry stamped 1980-01-01, so equal arrays give equal bytes."""
     import numpy as np
-    with _fixed_zip_timestamps():
+    with fixed_zip_timestamps():
         np.savez(path, **arrays)
+
+
+def write_case(out_dir, name: str, meta: dict, arrays: dict) -> None:
+    """A reference case: ``NAME.json`` (meta, indented) and ``NAME.npz`` (the arrays, through savez)."""
+    import json
+    with open(os.path.join(out_dir, f"{name}.json"), "w", encoding="utf-8") as f:
+        json.dump(meta, f, indent=2)
+        f.write("\n")
+    savez(os.path.join(out_dir, f"{name}.npz"), **arrays)
+
+
+def verify_npz(path, expected: dict) -> None:
+    """Reads a written npz back: every entry stored uncompressed, C order, not 0-d, finite, equal to expected."""
+    import numpy as np
+    with zipfile.ZipFile(path) as zf:
+        assert all(i.compress_type == zipfile.ZIP_STORED for i in zf.infolist()), path
+    with np.load(path, allow_pickle=False) as data:
+        assert set(data.files) == set(expected), path
+        for key in data.files:
+            a = data[key]
+            assert a.flags.c_contiguous and a.shape != (), f"{path}: {key}"
+            assert np.all(np.isfinite(a)), f"{path}: {key} is not finite"
+            assert np.array_equal(a, expected[key]), f"{path}: {key} differs after reading back"
 
 
 def out_dir(default: str) -> str:
