@@ -81,20 +81,7 @@ class SequenceExampleTest {
     /** The committed copy model with sizes that its weights do not have, and every checksum recomputed. */
     @Test
     void aCraftedModelIsRefusedInOneLineWithStatus2(@TempDir Path dir) throws Exception {
-        Path model = dir.resolve("sequence-copy");
-        try (java.util.stream.Stream<Path> files = Files.walk(Path.of("models/sequence-copy"))) {
-            for (Path p : files.toList()) {
-                Files.copy(p, model.resolve(Path.of("models/sequence-copy").relativize(p).toString()));
-            }
-        }
-        String folder = Files.readString(model.resolve("LATEST")).split(" ")[0];
-        Path json = model.resolve(folder).resolve("model.json");
-        String crafted = Files.readString(json).replace("\"dModel\": 64,", "\"dModel\": 1048576,")
-                .replace("\"ffDim\": 256,", "\"ffDim\": 4194304,");
-        assertTrue(crafted.contains("1048576") && crafted.contains("4194304"), "the edit took");
-        Files.writeString(json, crafted);
-        Files.writeString(model.resolve("LATEST"), folder + " " + java.util.HexFormat.of().formatHex(
-                java.security.MessageDigest.getInstance("SHA-256").digest(crafted.getBytes(StandardCharsets.UTF_8))) + "\n");
+        Path model = org.attn4j.testing.CraftedModels.withHugeSizes(Path.of("models/sequence-copy"), dir.resolve("sequence-copy"));
         Path out = dir.resolve("out");
         BadOptions.rejected("sequence", SequenceExample::run, out, new String[] {"--task", "copy", "--model",
                 model.toString(), "test=10", "long=10", "out=" + out}, "--model: expected a checkpoint this example saved",

@@ -119,20 +119,7 @@ class TranslateTest {
     /** The committed model with sizes that its weights do not have, and every checksum recomputed. */
     @Test
     void aCraftedModelIsRefusedInOneLine(@TempDir Path dir) throws Exception {
-        Path model = dir.resolve("translate");
-        try (Stream<Path> files = Files.walk(Path.of("models/translate"))) {
-            for (Path p : files.toList()) {
-                Files.copy(p, model.resolve(Path.of("models/translate").relativize(p).toString()));
-            }
-        }
-        String folder = Files.readString(model.resolve("LATEST")).split(" ")[0];
-        Path json = model.resolve(folder).resolve("model.json");
-        String crafted = Files.readString(json).replace("\"dModel\": 64,", "\"dModel\": 1048576,")
-                .replace("\"ffDim\": 256,", "\"ffDim\": 4194304,");
-        assertTrue(crafted.contains("1048576") && crafted.contains("4194304"), "the edit took");
-        Files.writeString(json, crafted);
-        Files.writeString(model.resolve("LATEST"), folder + " " + java.util.HexFormat.of().formatHex(
-                java.security.MessageDigest.getInstance("SHA-256").digest(crafted.getBytes(StandardCharsets.UTF_8))) + "\n");
+        Path model = org.attn4j.testing.CraftedModels.withHugeSizes(Path.of("models/translate"), dir.resolve("translate"));
         Run refused = run("--model", model.toString(), "--validation", "10");
         assertEquals(2, refused.status(), refused.err());
         assertEquals(1, refused.err().strip().lines().count(), refused.err());

@@ -165,6 +165,11 @@ public abstract class TransformerModel extends Module {
 
     /** Checks ids {@code [B, T]} against the vocabulary and the position table. */
     protected final void checkIds(String what, INDArray ids, int vocab) {
+        checkedRows(what, ids, vocab);
+    }
+
+    /** {@link #checkIds}, returning the ids as rows of Java ints (one copy, used for both). */
+    private int[][] checkedRows(String what, INDArray ids, int vocab) {
         if (ids == null || ids.rank() != 2 || ids.length() == 0) {
             throw new IllegalArgumentException(what + " must be non-empty token ids [B, T], got "
                     + (ids == null ? "null" : java.util.Arrays.toString(ids.shape())));
@@ -180,19 +185,16 @@ public abstract class TransformerModel extends Module {
                         + " with NaN, infinite or fractional values");
             }
         }
-        double min, max;
-        if (ids.dataType().isFPType()) {
-            min = ids.minNumber().doubleValue();
-            max = ids.maxNumber().doubleValue();
-        } else { // one copy to Java, no reductions
-            int[] flat = ids.dup('c').reshape(ids.length()).toIntVector();
-            min = Arrays.stream(flat).min().orElse(0);
-            max = Arrays.stream(flat).max().orElse(0);
+        int[][] rows = rows(ids);
+        for (int[] row : rows) {
+            for (int id : row) {
+                if (id < 0 || id >= vocab) {
+                    throw new IllegalArgumentException(what + " holds token id " + id + " outside the vocabulary [0, "
+                            + vocab + ")");
+                }
+            }
         }
-        if (min < 0 || max >= vocab) {
-            throw new IllegalArgumentException(what + " holds token id " + (long) (min < 0 ? min : max)
-                    + " outside the vocabulary [0, " + vocab + ")");
-        }
+        return rows;
     }
 
     /** Checked ids as rows of Java ints ({@link org.attn4j.fast.FastTransformer#rows}). */
@@ -324,8 +326,9 @@ public abstract class TransformerModel extends Module {
      */
     public LossAndGradients lossAndGradients(EngineState s, INDArray source, INDArray input, INDArray target,
             double smoothing, boolean withGradients, org.attn4j.fast.DropoutSeed dropout) {
+        int[][] sourceRows = null;
         if (config.isSeq2Seq()) {
-            checkIds("source", source, config.sourceVocab());
+            sourceRows = checkedRows("source", source, config.sourceVocab());
             if (source.size(0) != input.size(0)) {
                 throw new IllegalArgumentException("source has batch size " + source.size(0)
                         + " but the target input has " + input.size(0));
@@ -333,8 +336,8 @@ public abstract class TransformerModel extends Module {
         } else if (source != null) {
             throw new IllegalArgumentException("A LanguageModel takes no source sequence; pass null");
         }
-        checkIds("input", input, config.targetVocab());
-        checkIds("target", target, config.targetVocab());
+        int[][] inputRows = checkedRows("input", input, config.targetVocab());
+        int[][] targetRows = checkedRows("target", target, config.targetVocab());
         if (!java.util.Arrays.equals(input.shape(), target.shape())) {
             throw new IllegalArgumentException("input " + java.util.Arrays.toString(input.shape())
                     + " and target " + java.util.Arrays.toString(target.shape()) + " must have the same shape");
@@ -343,8 +346,7 @@ public abstract class TransformerModel extends Module {
             throw new IllegalArgumentException("label smoothing must be in [0, 1), got " + smoothing);
         }
         int pad = config.padId();
-        double loss = engine.forward(s.state, source == null ? null : rows(source), rows(input),
-                rows(target), pad, smoothing, dropout);
+        double loss = engine.forward(s.state, sourceRows, inputRows, targetRows, pad, smoothing, dropout);
         if (withGradients) {
             engine.backward(s.state, pad, smoothing);
         }
