@@ -118,32 +118,31 @@ public abstract class TransformerModel extends Module {
 
     /** Logits {@code [B, T, V]} of one forward pass (no dropout). */
     public INDArray predict(INDArray source, INDArray input) {
-        Map<String, INDArray> feeds = feeds(source, input, null); // checks the ids, also for the engine
         if (fastDecoder() != null) {
-            org.attn4j.fast.FastTransformer e = engine();
-            org.attn4j.fast.FastTransformer.State s = e.newInferenceState();
-            return graphLock().read(() -> {
-                try (s) {
-                    e.forward(s, source == null ? null : rows(source), rows(input), null, config.padId(), 0);
-                    return s.logits().dup('c');
-                }
-            });
+            return inferOnEngine(source, input, s -> s.logits().dup('c'));
         }
+        Map<String, INDArray> feeds = feeds(source, input, null);
         return graphLock().read(() -> sd.output(feeds, logits.name()).get(logits.name()));
+    }
+
+    /** A forward pass on the engine (ids checked and converted once), read by {@code result} before its state is freed. */
+    private <R> R inferOnEngine(INDArray source, INDArray input,
+            java.util.function.Function<org.attn4j.fast.FastTransformer.State, R> result) {
+        int[][] sources = checkedSource(source, input), inputs = checkedRows("input", input, config.targetVocab());
+        org.attn4j.fast.FastTransformer e = engine();
+        return graphLock().read(() -> {
+            try (org.attn4j.fast.FastTransformer.State s = e.newInferenceState()) {
+                e.forward(s, sources, inputs, null, config.padId(), 0);
+                return result.apply(s);
+            }
+        });
     }
 
     /** Every attention weight of one forward pass, in one call. */
     public AttentionMaps attention(INDArray source, INDArray input) {
         if (fastDecoder() != null) {
-            feeds(source, input, null); // checks the ids
-            org.attn4j.fast.FastTransformer e = engine();
-            org.attn4j.fast.FastTransformer.State s = e.newInferenceState();
-            return graphLock().read(() -> {
-                try (s) {
-                    e.forward(s, source == null ? null : rows(source), rows(input), null, config.padId(), 0);
-                    return new AttentionMaps(s.encoderSelfWeights(), s.selfWeights(), s.crossWeights());
-                }
-            });
+            return inferOnEngine(source, input,
+                    s -> new AttentionMaps(s.encoderSelfWeights(), s.selfWeights(), s.crossWeights()));
         }
         List<String> names = new ArrayList<>();
         List<SDVariable> encoderSelf = encoderSelfWeights();
@@ -166,6 +165,22 @@ public abstract class TransformerModel extends Module {
     /** Checks ids {@code [B, T]} against the vocabulary and the position table. */
     protected final void checkIds(String what, INDArray ids, int vocab) {
         checkedRows(what, ids, vocab);
+    }
+
+    /** The checked source rows of an encoder-decoder (matching the input's batch), null for a language model. */
+    private int[][] checkedSource(INDArray source, INDArray input) {
+        if (!config.isSeq2Seq()) {
+            if (source != null) {
+                throw new IllegalArgumentException("A LanguageModel takes no source sequence; pass null");
+            }
+            return null;
+        }
+        int[][] rows = checkedRows("source", source, config.sourceVocab());
+        if (input != null && source.size(0) != input.size(0)) {
+            throw new IllegalArgumentException("source has batch size " + source.size(0) + " but the target input has "
+                    + input.size(0));
+        }
+        return rows;
     }
 
     /** {@link #checkIds}, returning the ids as rows of Java ints (one copy, used for both). */
@@ -326,16 +341,7 @@ public abstract class TransformerModel extends Module {
      */
     public LossAndGradients lossAndGradients(EngineState s, INDArray source, INDArray input, INDArray target,
             double smoothing, boolean withGradients, org.attn4j.fast.DropoutSeed dropout) {
-        int[][] sourceRows = null;
-        if (config.isSeq2Seq()) {
-            sourceRows = checkedRows("source", source, config.sourceVocab());
-            if (source.size(0) != input.size(0)) {
-                throw new IllegalArgumentException("source has batch size " + source.size(0)
-                        + " but the target input has " + input.size(0));
-            }
-        } else if (source != null) {
-            throw new IllegalArgumentException("A LanguageModel takes no source sequence; pass null");
-        }
+        int[][] sourceRows = checkedSource(source, input);
         int[][] inputRows = checkedRows("input", input, config.targetVocab());
         int[][] targetRows = checkedRows("target", target, config.targetVocab());
         if (!java.util.Arrays.equals(input.shape(), target.shape())) {
