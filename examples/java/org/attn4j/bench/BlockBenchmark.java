@@ -4,12 +4,12 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import org.attn4j.config.AttentionMask;
 import org.attn4j.decode.Greedy;
 import org.attn4j.examples.Cli;
 import org.attn4j.examples.Flags;
 import org.attn4j.model.LanguageModel;
 import org.attn4j.model.ModelConfig;
-import org.attn4j.nn.AttentionMask;
 import org.attn4j.nn.AttentionOutput;
 import org.attn4j.nn.BlockOutput;
 import org.attn4j.nn.MultiHeadAttention;
@@ -26,14 +26,14 @@ import org.nd4j.linalg.factory.Nd4j;
  * iterations and reports their median and minimum:
  * <ol>
  *   <li>{@code forward}: an eager pre-LN GELU encoder block, {@code TransformerBlock.apply} (which runs
- *       on {@link org.attn4j.fast.FastBlock});</li>
+ *       on {@link org.attn4j.nn.FastBlock});</li>
  *   <li>{@code train_step}: that block with loss mean((block(x) - y)^2), forward and backward on
  *       {@code FastBlock} and an ND4J Adam update ({@link FastBlockTraining});</li>
  *   <li>{@code forward_samediff}, {@code train_step_samediff}, {@code mha_forward_samediff} (workload
  *       {@code samediff}): the same on SameDiff's graph (the layers' {@code forward} in a graph with a
  *       placeholder input, run by {@code SameDiff.output}; one SameDiff {@code fit} per step), for comparison;</li>
  *   <li>{@code mha_forward}: eager multi-head self-attention alone, {@code MultiHeadAttention.apply} (on
- *       {@link org.attn4j.fast.FastAttention});</li>
+ *       {@link org.attn4j.nn.FastAttention});</li>
  *   <li>{@code decode_cached} / {@code decode_recompute}: greedy decoding of {@code tokens} tokens by an
  *       untrained 2-layer {@code LanguageModel} of the size's width, heads and ff (vocabulary 64, batch
  *       {@code decodeBatch}, a one-token prompt), with the key/value cache and recomputing the prefix;</li>
@@ -261,7 +261,7 @@ public final class BlockBenchmark {
     private static int blasThreads;
 
     /**
-     * The fast path leaves OpenBLAS single-threaded (see org.attn4j.fast.Blas); SameDiff's rows and the
+     * The fast path leaves OpenBLAS single-threaded (see org.attn4j.kernels.Blas); SameDiff's rows and the
      * GEMM peak run with the thread count the harness started with.
      */
     private static void restoreBlasThreads() {

@@ -1,6 +1,6 @@
 package org.attn4j.bench;
 
-import org.attn4j.nn.AttentionMask;
+import org.attn4j.config.AttentionMask;
 import org.attn4j.nn.Gradients;
 import org.attn4j.nn.TransformerBlock;
 import org.nd4j.autodiff.samediff.SDVariable;

@@ -2,11 +2,11 @@ package org.attn4j.bench;
 
 import java.util.ArrayList;
 import java.util.List;
+import org.attn4j.config.Activation;
 import org.attn4j.data.Batch;
 import org.attn4j.examples.sequence.SequenceTask;
 import org.attn4j.model.ModelConfig;
 import org.attn4j.model.Seq2SeqTransformer;
-import org.attn4j.nn.Activation;
 import org.attn4j.nn.PositionalEncoding;
 import org.attn4j.train.Trainer;
 import org.nd4j.linalg.schedule.FixedSchedule;

@@ -14,7 +14,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
 import javax.imageio.ImageIO;
-import org.attn4j.nn.AttentionMask;
+import org.attn4j.config.AttentionMask;
 import org.attn4j.nn.AttentionOutput;
 import org.attn4j.nn.Gradients;
 import org.attn4j.nn.Linear;

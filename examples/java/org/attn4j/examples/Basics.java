@@ -9,7 +9,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
-import org.attn4j.nn.AttentionMask;
+import org.attn4j.config.AttentionMask;
 import org.attn4j.nn.AttentionOutput;
 import org.attn4j.nn.ScaledDotProductAttention;
 import org.knowm.xchart.BitmapEncoder;

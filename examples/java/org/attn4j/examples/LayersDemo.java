@@ -2,7 +2,7 @@ package org.attn4j.examples;
 
 import java.util.Locale;
 import java.util.Map;
-import org.attn4j.nn.AttentionMask;
+import org.attn4j.config.AttentionMask;
 import org.attn4j.nn.AttentionOutput;
 import org.attn4j.nn.Gradients;
 import org.attn4j.nn.MultiHeadAttention;

@@ -27,7 +27,7 @@ public final class Greedy {
             int maxTokens, boolean useCache) {
         int b = (int) prefix.size(0);
         try (DecodingSession session = model.startDecoding(source)) {
-            List<int[]> rows = new ArrayList<>(Arrays.asList(org.attn4j.fast.FastTransformer.rows(prefix)));
+            List<int[]> rows = new ArrayList<>(Arrays.asList(org.attn4j.nn.FastTransformer.rows(prefix)));
             int[][] generated = new int[b][maxTokens];
             int[] length = new int[b];
             boolean[] done = new boolean[b];

@@ -1,9 +1,9 @@
 package org.attn4j.dl4j;
 
 import java.util.Map;
-import org.attn4j.fast.FastBlock;
-import org.attn4j.fast.Parallel;
-import org.attn4j.nn.AttentionMask;
+import org.attn4j.config.AttentionMask;
+import org.attn4j.kernels.Parallel;
+import org.attn4j.nn.FastBlock;
 import org.attn4j.nn.TransformerBlock;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.buffer.DataType;

@@ -4,7 +4,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import org.attn4j.nn.AttentionMask;
+import org.attn4j.config.AttentionMask;
 import org.attn4j.nn.Gradients;
 import org.attn4j.nn.TransformerBlock;
 import org.nd4j.autodiff.samediff.SDVariable;

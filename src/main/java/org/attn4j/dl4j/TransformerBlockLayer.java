@@ -4,7 +4,7 @@ import java.util.Collection;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
-import org.attn4j.nn.Activation;
+import org.attn4j.config.Activation;
 import org.attn4j.nn.TransformerBlock;
 import org.deeplearning4j.nn.api.ParamInitializer;
 import org.deeplearning4j.nn.conf.InputPreProcessor;
@@ -43,7 +43,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * initialization setting is ignored: the weights start as a fresh attn4j block's do.
  *
  * <p>What runs where: the layer's forward ({@code activate}) and backward ({@code backpropGradient})
- * are attn4j's engine, {@link org.attn4j.fast.FastBlock}, on a copy of DL4J's parameters made before
+ * are attn4j's engine, {@link org.attn4j.nn.FastBlock}, on a copy of DL4J's parameters made before
  * each forward; its gradients go into DL4J's gradient views, and DL4J's updater, regularization and
  * serialization do the rest. A network whose data type is neither float32 nor float64 (the engine's
  * two) runs the block in a private SameDiff graph instead, with the same results. DL4J's {@code SameDiffLayer}, which passes back twice the gradient in

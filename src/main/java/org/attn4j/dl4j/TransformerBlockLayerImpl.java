@@ -3,7 +3,7 @@ package org.attn4j.dl4j;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import org.attn4j.fast.FastBlock;
+import org.attn4j.nn.FastBlock;
 import org.attn4j.nn.TransformerBlock;
 import org.deeplearning4j.nn.api.Layer;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;

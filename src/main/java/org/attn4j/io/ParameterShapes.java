@@ -3,8 +3,8 @@ package org.attn4j.io;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.function.BiConsumer;
+import org.attn4j.config.Activation;
 import org.attn4j.model.ModelConfig;
-import org.attn4j.nn.Activation;
 import org.attn4j.nn.PositionalEncoding;
 
 /**

@@ -2,7 +2,7 @@ package org.attn4j.model;
 
 import java.util.ArrayList;
 import java.util.List;
-import org.attn4j.nn.AttentionMask;
+import org.attn4j.config.AttentionMask;
 import org.attn4j.nn.KvCache;
 import org.attn4j.nn.LayerNorm;
 import org.attn4j.nn.Module;

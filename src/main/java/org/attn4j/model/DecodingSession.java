@@ -23,8 +23,8 @@ public final class DecodingSession implements AutoCloseable {
     private Map<String, INDArray> context; // "memory" [B, S, C], "memoryKeep" [B, S], or empty
     private List<KvCache<INDArray>> cache; // per layer [B, H, T, D]; null before the first step
     private int length;
-    private final org.attn4j.fast.FastDecoder fastDecoder; // null: the SameDiff graphs
-    private org.attn4j.fast.FastDecoder.Session fast; // the fast path's caches, after the first step
+    private final org.attn4j.nn.FastDecoder fastDecoder; // null: the SameDiff graphs
+    private org.attn4j.nn.FastDecoder.Session fast; // the fast path's caches, after the first step
 
     DecodingSession(TransformerModel model, Map<String, INDArray> context) {
         this.model = model;
@@ -79,7 +79,7 @@ public final class DecodingSession implements AutoCloseable {
         if (fastDecoder != null) { // a fresh cache over the whole prefix
             model.checkIds("prefix", prefix, model.config().targetVocab());
             return model.graphLock().read(() -> {
-                try (org.attn4j.fast.FastDecoder.Session once = start((int) prefix.size(0))) {
+                try (org.attn4j.nn.FastDecoder.Session once = start((int) prefix.size(0))) {
                     return once.advance(prefix);
                 }
             });
@@ -89,7 +89,7 @@ public final class DecodingSession implements AutoCloseable {
         return model.graphLock().read(() -> sd.output(feeds, g.logProbs()).get(g.logProbs()));
     }
 
-    /** Frees the session's caches now; {@link org.attn4j.decode.Greedy} and {@code BeamSearch} close theirs. */
+    /** Frees the session's caches now; {@code Greedy} and {@code BeamSearch} close theirs. */
     @Override
     public void close() {
         if (fast != null) {
@@ -105,7 +105,7 @@ public final class DecodingSession implements AutoCloseable {
     }
 
     /** A fresh engine decoding of {@code batch} rows: against the memory for an encoder-decoder. */
-    private org.attn4j.fast.FastDecoder.Session start(int batch) {
+    private org.attn4j.nn.FastDecoder.Session start(int batch) {
         if (context.isEmpty()) {
             return fastDecoder.start(batch);
         }

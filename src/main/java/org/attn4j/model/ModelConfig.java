@@ -1,6 +1,6 @@
 package org.attn4j.model;
 
-import org.attn4j.nn.Activation;
+import org.attn4j.config.Activation;
 import org.attn4j.nn.PositionalEncoding;
 import org.attn4j.nn.TransformerBlock;
 

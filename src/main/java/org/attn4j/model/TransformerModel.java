@@ -10,8 +10,8 @@ import org.attn4j.nn.Embedding;
 import org.attn4j.nn.KvCache;
 import org.attn4j.nn.LayerNorm;
 import org.attn4j.nn.Linear;
-import org.attn4j.nn.PositionalEncoding;
 import org.attn4j.nn.Module;
+import org.attn4j.nn.PositionalEncoding;
 import org.attn4j.nn.Positions;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
@@ -38,8 +38,8 @@ public abstract class TransformerModel extends Module {
     private final List<SDVariable> decoderSelf = new ArrayList<>(), decoderCross = new ArrayList<>();
     private DecodeGraph full, step;
     private volatile boolean fastDecoding = true;
-    private org.attn4j.fast.FastDecoder fast; // built on first use where it covers the model
-    private org.attn4j.fast.FastTransformer engine; // built with the first engine state
+    private org.attn4j.nn.FastDecoder fast; // built on first use where it covers the model
+    private org.attn4j.nn.FastTransformer engine; // built with the first engine state
 
     protected TransformerModel(ModelConfig config, DataType dataType) {
         super(SameDiff.create(), "", dataType);
@@ -127,11 +127,11 @@ public abstract class TransformerModel extends Module {
 
     /** A forward pass on the engine (ids checked and converted once), read by {@code result} before its state is freed. */
     private <R> R inferOnEngine(INDArray source, INDArray input,
-            java.util.function.Function<org.attn4j.fast.FastTransformer.State, R> result) {
+            java.util.function.Function<org.attn4j.nn.FastTransformer.State, R> result) {
         int[][] sources = checkedSource(source, input), inputs = checkedRows("input", input, config.targetVocab());
-        org.attn4j.fast.FastTransformer e = engine();
+        org.attn4j.nn.FastTransformer e = engine();
         return graphLock().read(() -> {
-            try (org.attn4j.fast.FastTransformer.State s = e.newInferenceState()) {
+            try (org.attn4j.nn.FastTransformer.State s = e.newInferenceState()) {
                 e.forward(s, sources, inputs, null, config.padId(), 0);
                 return result.apply(s);
             }
@@ -212,9 +212,9 @@ public abstract class TransformerModel extends Module {
         return rows;
     }
 
-    /** Checked ids as rows of Java ints ({@link org.attn4j.fast.FastTransformer#rows}). */
+    /** Checked ids as rows of Java ints ({@link org.attn4j.nn.FastTransformer#rows}). */
     static int[][] rows(INDArray ids) {
-        return org.attn4j.fast.FastTransformer.rows(ids);
+        return org.attn4j.nn.FastTransformer.rows(ids);
     }
 
     /**
@@ -227,14 +227,14 @@ public abstract class TransformerModel extends Module {
     }
 
     /** The engine's decoder of this model, or null where the tests switched to the graphs. */
-    final org.attn4j.fast.FastDecoder fastDecoder() {
+    final org.attn4j.nn.FastDecoder fastDecoder() {
         if (!fastDecoding) {
             return null;
         }
         synchronized (this) {
             if (fast == null) {
-                fast = new org.attn4j.fast.FastDecoder(decoder.blocks(), engineWeights(),
-                        org.attn4j.fast.Parallel.shared());
+                fast = new org.attn4j.nn.FastDecoder(decoder.blocks(), engineWeights(),
+                        org.attn4j.kernels.Parallel.shared());
             }
             return fast;
         }
@@ -245,10 +245,10 @@ public abstract class TransformerModel extends Module {
      * batch. One per thread.
      */
     public static final class EngineState {
-        private final org.attn4j.fast.FastTransformer.State state;
+        private final org.attn4j.nn.FastTransformer.State state;
         private final Map<String, INDArray> gradients = new LinkedHashMap<>();
 
-        private EngineState(org.attn4j.fast.FastTransformer.State state) {
+        private EngineState(org.attn4j.nn.FastTransformer.State state) {
             this.state = state;
         }
     }
@@ -278,13 +278,13 @@ public abstract class TransformerModel extends Module {
     }
 
     /** The engine of this model (made on first use); callers check first that it covers the model. */
-    private synchronized org.attn4j.fast.FastTransformer engine() {
+    private synchronized org.attn4j.nn.FastTransformer engine() {
         if (engine == null) {
             EncoderParts e = encoderParts();
-            engine = e == null ? new org.attn4j.fast.FastTransformer(decoder.blocks(), engineWeights(),
-                    org.attn4j.fast.Parallel.shared())
-                    : new org.attn4j.fast.FastTransformer(e.blocks(), weights(e.embedding(), e.positions(), e.norm(), null),
-                            decoder.blocks(), engineWeights(), org.attn4j.fast.Parallel.shared());
+            engine = e == null ? new org.attn4j.nn.FastTransformer(decoder.blocks(), engineWeights(),
+                    org.attn4j.kernels.Parallel.shared())
+                    : new org.attn4j.nn.FastTransformer(e.blocks(), weights(e.embedding(), e.positions(), e.norm(), null),
+                            decoder.blocks(), engineWeights(), org.attn4j.kernels.Parallel.shared());
         }
         return engine;
     }
@@ -294,7 +294,7 @@ public abstract class TransformerModel extends Module {
         EngineState s = new EngineState(engine().newState());
         EncoderParts e = encoderParts();
         if (e != null) {
-            org.attn4j.fast.FastTransformer.Gradients g = s.state.encoderGradients();
+            org.attn4j.nn.FastTransformer.Gradients g = s.state.encoderGradients();
             put(s.gradients, e.embedding(), g.embedding());
             if (g.positions() != null) {
                 put(s.gradients, e.positions(), g.positions());
@@ -305,7 +305,7 @@ public abstract class TransformerModel extends Module {
             }
             g.blocks().forEach(s.gradients::putAll);
         }
-        org.attn4j.fast.FastTransformer.Gradients g = s.state.gradients();
+        org.attn4j.nn.FastTransformer.Gradients g = s.state.gradients();
         put(s.gradients, embedding, g.embedding());
         if (g.positions() != null) {
             put(s.gradients, positions, g.positions());
@@ -340,7 +340,7 @@ public abstract class TransformerModel extends Module {
      * dropout applies, with the masks of {@code dropout} (a run's seed and step; null: no dropout).
      */
     public LossAndGradients lossAndGradients(EngineState s, INDArray source, INDArray input, INDArray target,
-            double smoothing, boolean withGradients, org.attn4j.fast.DropoutSeed dropout) {
+            double smoothing, boolean withGradients, org.attn4j.kernels.DropoutSeed dropout) {
         int[][] sourceRows = checkedSource(source, input);
         int[][] inputRows = checkedRows("input", input, config.targetVocab());
         int[][] targetRows = checkedRows("target", target, config.targetVocab());
@@ -359,12 +359,12 @@ public abstract class TransformerModel extends Module {
         return new LossAndGradients(loss, s.gradients, s.state.counted());
     }
 
-    private org.attn4j.fast.FastDecoder.Weights engineWeights() {
+    private org.attn4j.nn.FastDecoder.Weights engineWeights() {
         return weights(embedding, positions, decoder.norm(), head);
     }
 
     /** The engine's view of one stack's arrays: embedding, positions, final norm (or null), head (null: tied or none). */
-    private org.attn4j.fast.FastDecoder.Weights weights(Embedding e, Positions p, LayerNorm norm, Linear head) {
+    private org.attn4j.nn.FastDecoder.Weights weights(Embedding e, Positions p, LayerNorm norm, Linear head) {
         INDArray table = switch (config.positions()) {
             case LEARNED -> p.parameters().values().iterator().next().getArr();
             case SINUSOIDAL -> Positions.sinusoidal(config.maxLen(), config.dModel()).castTo(dataType);
@@ -374,7 +374,7 @@ public abstract class TransformerModel extends Module {
         Map<String, SDVariable> normP = norm == null ? Map.of() : norm.parameters();
         Map<String, SDVariable> headP = head == null ? Map.of() : head.parameters();
         boolean tied = head == null && e == embedding;
-        return new org.attn4j.fast.FastDecoder.Weights(embeddingTable, config.scaleEmbedding(), table,
+        return new org.attn4j.nn.FastDecoder.Weights(embeddingTable, config.scaleEmbedding(), table,
                 config.positions() == PositionalEncoding.LEARNED,
                 norm == null ? null : arr(normP, "weight"), norm == null ? null : arr(normP, "bias"), config.eps(),
                 head == null ? (tied ? embeddingTable : null) : arr(headP, "weight"), head == null ? null : arr(headP, "bias"),

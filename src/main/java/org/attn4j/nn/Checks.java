@@ -1,6 +1,7 @@
 package org.attn4j.nn;
 
 import java.util.Arrays;
+import org.attn4j.config.AttentionMask;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /** Argument checks for eager calls, with messages that name the tensor, the expected and the given. */

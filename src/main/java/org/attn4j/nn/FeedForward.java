@@ -1,6 +1,7 @@
 package org.attn4j.nn;
 
 import java.util.Map;
+import org.attn4j.config.Activation;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.buffer.DataType;

@@ -1,5 +1,6 @@
 package org.attn4j.nn;
 
+import org.attn4j.config.AttentionMask;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -74,7 +75,7 @@ public final class MultiHeadAttention extends Module {
     }
 
     private final Config config;
-    private org.attn4j.fast.FastAttention fast; // the engine of apply, created on its first call
+    private org.attn4j.nn.FastAttention fast; // the engine of apply, created on its first call
     private final Linear q, k, v, out;
     private final ScaledDotProductAttention attention;
 
@@ -186,7 +187,7 @@ public final class MultiHeadAttention extends Module {
 
     /**
      * Eager attention on {@code query [B, Tq, C]}, {@code key [B, Tk, kDim]}, {@code value [B, Tk, vDim]}
-     * under any mask, on the engine ({@link org.attn4j.fast.FastAttention}): what {@link #forward} computes,
+     * under any mask, on the engine ({@link org.attn4j.nn.FastAttention}): what {@link #forward} computes,
      * to float rounding.
      */
     public AttentionOutput<INDArray> apply(INDArray query, INDArray key, INDArray value,
@@ -204,7 +205,7 @@ public final class MultiHeadAttention extends Module {
         Checks.mask(mask, b, config.heads(), tq, tk);
         synchronized (this) {
             if (fast == null) {
-                fast = org.attn4j.fast.FastAttention.of(this, org.attn4j.fast.Parallel.shared());
+                fast = org.attn4j.nn.FastAttention.of(this, org.attn4j.kernels.Parallel.shared());
             }
             return fast.apply(query, key, value, mask, inputChecks());
         }

@@ -1,6 +1,8 @@
 package org.attn4j.nn;
 
 import java.util.Map;
+import org.attn4j.config.Activation;
+import org.attn4j.config.AttentionMask;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -82,7 +84,7 @@ public final class TransformerBlock extends Module {
     }
 
     private final Config config;
-    private org.attn4j.fast.FastBlock fast; // the engine of apply, made on its first call
+    private org.attn4j.nn.FastBlock fast; // the engine of apply, made on its first call
     private final MultiHeadAttention selfAttn, crossAttn;
     private final FeedForward ff;
     private final LayerNorm norm1, norm2, norm3;
@@ -189,7 +191,7 @@ public final class TransformerBlock extends Module {
         return postNorm == null ? sum : postNorm.forwardRows(sum);
     }
 
-    /** Eager encoder block on {@code x [B, T, C]} under any mask, on the engine ({@link org.attn4j.fast.FastBlock}). */
+    /** Eager encoder block on {@code x [B, T, C]} under any mask, on the engine ({@link org.attn4j.nn.FastBlock}). */
     public BlockOutput<INDArray> apply(INDArray x, AttentionMask<INDArray> selfMask) {
         requireKind(Kind.ENCODER);
         checkInput(x, selfMask);
@@ -198,7 +200,7 @@ public final class TransformerBlock extends Module {
 
     /**
      * Eager decoder block on {@code x [B, T, C]} and {@code memory [B, Tm, C]} under any masks, on the engine
-     * ({@link org.attn4j.fast.FastBlock}).
+     * ({@link org.attn4j.nn.FastBlock}).
      */
     public BlockOutput<INDArray> apply(INDArray x, INDArray memory, AttentionMask<INDArray> selfMask,
             AttentionMask<INDArray> memoryMask) {
@@ -212,9 +214,9 @@ public final class TransformerBlock extends Module {
     }
 
     /** The engine of {@link #apply} on this block's parameters, made on first use; its calls share nothing. */
-    private synchronized org.attn4j.fast.FastBlock engine() {
+    private synchronized org.attn4j.nn.FastBlock engine() {
         if (fast == null) {
-            fast = org.attn4j.fast.FastBlock.of(this);
+            fast = org.attn4j.nn.FastBlock.of(this);
         }
         return fast;
     }

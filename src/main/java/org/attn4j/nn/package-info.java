@@ -1,5 +1,5 @@
 /**
- * The five layers of a transformer on ND4J SameDiff, plus the small pieces they are made of.
+ * The five layers of a transformer, the engine that runs them, and the small pieces they are made of.
  *
  * <h2>Dimension legend</h2>
  * <pre>
@@ -13,14 +13,16 @@
  * Sequences are {@code [B, T, C]}; inside attention, heads are split to {@code [B, H, T, D]} and the
  * attention weights are {@code [B, H, Tq, Tk]}.
  *
- * <h2>Two ways to use a layer</h2>
- * Every layer is a {@link org.attn4j.nn.Module}: it adds its named trainable variables to a SameDiff
- * graph when it is constructed, and {@code forward(SDVariable...)} adds its operations, so any
- * composition of layers trains through SameDiff's own gradients. For a quick experiment the same
- * layer also runs eagerly: {@code apply(INDArray...)} builds (once per input signature) and runs the
- * subgraph on concrete arrays.
+ * <h2>The engine and the SameDiff adapter</h2>
+ * Every layer is a {@link org.attn4j.nn.Module} holding its named parameters. {@code apply(INDArray...)}
+ * runs the layer on the engine: {@link org.attn4j.nn.FastBlock} (a block's sublayers, forward, backward and
+ * cached step), {@link org.attn4j.nn.FastAttention} (a lone attention layer),
+ * {@link org.attn4j.nn.FastTransformer} (model-level forward and backward: embeddings, blocks, norms, head,
+ * loss) and {@link org.attn4j.nn.FastDecoder} (cached decoding), all on the kernels of
+ * {@code org.attn4j.kernels}. {@code forward(SDVariable...)} adds the same layer to a SameDiff graph, for
+ * users composing their own graphs and as the independent reference of the tests.
  *
  * <h2>Masks</h2>
- * One polarity everywhere: 1 = may attend, 0 = may not. See {@link org.attn4j.nn.AttentionMask}.
+ * One polarity everywhere: 1 = may attend, 0 = may not. See {@link org.attn4j.config.AttentionMask}.
  */
 package org.attn4j.nn;

@@ -211,7 +211,7 @@ public final class Trainer {
     private BatchGradients compute(Batch batch) {
         // Dropout masks depend on (seed, step) only, so a resumed run draws the same ones.
         TransformerModel.LossAndGradients r = model.lossAndGradients(engine, batch.source(), batch.input(), batch.target(),
-                config.labelSmoothing(), true, new org.attn4j.fast.DropoutSeed(config.seed(), step));
+                config.labelSmoothing(), true, new org.attn4j.kernels.DropoutSeed(config.seed(), step));
         return new BatchGradients(r.loss(), r.gradients(), r.tokens());
     }
 
@@ -241,10 +241,10 @@ public final class Trainer {
         double scale = config.clipNorm() > 0 ? Math.min(1, config.clipNorm() / (norm + 1e-6)) : 1; // as torch's clip_grad_norm_
         double lr = config.learningRate().valueAt(step, 0);
         int at = step;
-        org.attn4j.fast.Parallel workers = org.attn4j.fast.Parallel.shared();
+        org.attn4j.kernels.Parallel workers = org.attn4j.kernels.Parallel.shared();
         List<List<String>> parts = shares(workers.threads());
         RuntimeException[] failure = new RuntimeException[1];
-        workers.forRange(parts.size(), (w0, w1) -> org.attn4j.fast.Parallel.singleThreadedNd4j(() -> {
+        workers.forRange(parts.size(), (w0, w1) -> org.attn4j.kernels.Parallel.singleThreadedNd4j(() -> {
             try {
                 for (int w = w0; w < w1; w++) {
                     for (String p : parts.get(w)) {

@@ -7,11 +7,11 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.attn4j.config.Activation;
 import org.attn4j.model.LanguageModel;
 import org.attn4j.model.ModelConfig;
 import org.attn4j.model.Seq2SeqTransformer;
 import org.attn4j.model.TransformerModel;
-import org.attn4j.nn.Activation;
 import org.attn4j.nn.PositionalEncoding;
 import org.junit.jupiter.api.Test;
 

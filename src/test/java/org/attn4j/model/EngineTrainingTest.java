@@ -8,8 +8,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
+import org.attn4j.config.Activation;
 import org.attn4j.data.Batch;
-import org.attn4j.nn.Activation;
 import org.attn4j.nn.Gradients;
 import org.attn4j.nn.PositionalEncoding;
 import org.attn4j.train.Losses;
@@ -25,7 +25,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
- * A language model's loss and gradients on the engine ({@code org.attn4j.fast.FastTransformer}, what
+ * A language model's loss and gradients on the engine ({@code org.attn4j.nn.FastTransformer}, what
  * {@link Trainer} runs) against the same model's SameDiff training graph, an independent implementation
  * differentiated by SameDiff's autodiff: on a grid of configurations, float64 to 1e-10 and float32 to
  * 1e-4 of each gradient's scale; then three Adam steps from each set of gradients.

@@ -7,10 +7,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
 import java.util.stream.Stream;
+import org.attn4j.config.Activation;
 import org.attn4j.decode.BeamSearch;
 import org.attn4j.decode.Greedy;
 import org.attn4j.decode.Hypothesis;
-import org.attn4j.nn.Activation;
 import org.attn4j.nn.PositionalEncoding;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -21,7 +21,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
- * A language model's decoding on the fast path ({@code org.attn4j.fast.FastDecoder}) against the same
+ * A language model's decoding on the fast path ({@code org.attn4j.nn.FastDecoder}) against the same
  * model's SameDiff decoding graphs ({@code setFastDecoding(false)}): log-probabilities of every step,
  * greedy tokens and beam search, in float64 to 1e-10 and float32 to 1e-5.
  */

@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
 import java.util.List;
+import org.attn4j.config.Activation;
+import org.attn4j.config.AttentionMask;
 import org.attn4j.testing.FiniteDifferences;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
 import java.util.stream.Stream;
+import org.attn4j.config.AttentionMask;
 import org.attn4j.data.Batches;
 import org.attn4j.data.Vocabulary;
 import org.attn4j.decode.BeamSearch;
@@ -12,7 +13,6 @@ import org.attn4j.decode.Greedy;
 import org.attn4j.model.LanguageModel;
 import org.attn4j.model.ModelConfig;
 import org.attn4j.model.Seq2SeqTransformer;
-import org.attn4j.nn.AttentionMask;
 import org.attn4j.nn.LayerNorm;
 import org.attn4j.nn.MultiHeadAttention;
 import org.attn4j.nn.PositionalEncoding;
@@ -82,7 +82,7 @@ class BadCallsTest {
                 bad("an unknown positional encoding", () -> PositionalEncoding.parse("relative"),
                         "Unknown positional encoding 'relative'", "rotary"),
                 bad("padding id outside the vocabulary", () -> new ModelConfig(0, 5, 8, 2, 16, 0, 1,
-                        org.attn4j.nn.Activation.GELU, true, 0, 0, PositionalEncoding.LEARNED, 8, true, true, 1e-5, 7),
+                        org.attn4j.config.Activation.GELU, true, 0, 0, PositionalEncoding.LEARNED, 8, true, true, 1e-5, 7),
                         "padId 7"),
                 bad("decoding past the positions", () -> Greedy.decode(LM, null, ids(new int[][] {{1}}), 2, 20, true),
                         "Decoding past the model's 6 positions"),

@@ -4,10 +4,10 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 
+import org.attn4j.config.AttentionMask;
 import org.attn4j.decode.Greedy;
 import org.attn4j.model.ModelConfig;
 import org.attn4j.model.Seq2SeqTransformer;
-import org.attn4j.nn.AttentionMask;
 import org.attn4j.nn.BlockOutput;
 import org.attn4j.nn.TransformerBlock;
 import org.junit.jupiter.api.Test;

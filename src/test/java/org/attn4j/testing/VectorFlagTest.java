@@ -21,8 +21,8 @@ class VectorFlagTest {
     /** The child JVM: loads the fast path's element-wise kernels twice over. */
     public static final class LoadFastPath {
         public static void main(String[] args) throws Exception {
-            Class.forName("org.attn4j.fast.RowMath", true, LoadFastPath.class.getClassLoader());
-            Class.forName("org.attn4j.fast.RowMath", true, LoadFastPath.class.getClassLoader());
+            Class.forName("org.attn4j.kernels.RowMath", true, LoadFastPath.class.getClassLoader());
+            Class.forName("org.attn4j.kernels.RowMath", true, LoadFastPath.class.getClassLoader());
         }
     }
 

@@ -1,8 +1,12 @@
-package org.attn4j.fast;
+package org.attn4j.nn;
 
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import org.attn4j.kernels.Blas;
+import org.attn4j.kernels.Buf;
+import org.attn4j.kernels.Parallel;
+import org.attn4j.kernels.RowMath;
 import org.attn4j.nn.TransformerBlock;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;

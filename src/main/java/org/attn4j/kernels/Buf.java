@@ -1,4 +1,4 @@
-package org.attn4j.fast;
+package org.attn4j.kernels;
 
 import java.nio.DoubleBuffer;
 import java.nio.FloatBuffer;
@@ -13,9 +13,9 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * Kernels are written once against this class; in a JVM that uses one precision the JIT sees one
  * subclass and inlines {@link #get}/{@link #put}.
  */
-abstract class Buf {
-    final INDArray array;
-    final int length;
+public abstract class Buf {
+    public final INDArray array;
+    public final int length;
 
     private Buf(INDArray array) {
         this.array = array;
@@ -23,7 +23,7 @@ abstract class Buf {
     }
 
     /** A view of {@code a}'s elements in c order; a must be c-order and contiguous. */
-    static Buf of(INDArray a) {
+    public static Buf of(INDArray a) {
         if (a.ordering() != 'c' || a.elementWiseStride() != 1 || a.data().length() < a.offset() + a.length()) {
             throw new IllegalArgumentException("expected a contiguous c-order array, given order " + a.ordering()
                     + " with element stride " + a.elementWiseStride() + " and shape "
@@ -40,31 +40,31 @@ abstract class Buf {
      * {@code a} itself when it is a contiguous c-order array of {@code type}, else a c-order copy of it cast
      * to {@code type} (masks and inputs as callers give them).
      */
-    static Buf of(INDArray a, DataType type) {
+    public static Buf of(INDArray a, DataType type) {
         boolean plain = a.dataType() == type && a.ordering() == 'c' && a.elementWiseStride() == 1;
         return of(plain ? a : a.castTo(type).dup('c'));
     }
 
     /** Frees the array's native memory now, not when the garbage collector finds it (it must not be used after). */
-    void close() {
+    public void close() {
         if (array.closeable()) {
             array.close();
         }
     }
 
-    abstract double get(int i);
+    public abstract double get(int i);
 
     /** The float32 elements as native-order bytes from element 0 (for the Vector API); float32 only. */
-    java.nio.ByteBuffer bytes() {
+    public java.nio.ByteBuffer bytes() {
         throw new UnsupportedOperationException("bytes() is for float32 arrays");
     }
 
-    abstract void put(int i, double v);
+    public abstract void put(int i, double v);
 
-    abstract boolean isFloat();
+    public abstract boolean isFloat();
 
     /** A BLAS pointer at element {@code offset}. */
-    abstract Pointer at(long offset);
+    public abstract Pointer at(long offset);
 
     private static final class F32 extends Buf {
         private final FloatBuffer b;
@@ -79,27 +79,27 @@ abstract class Buf {
         }
 
         @Override
-        double get(int i) {
+        public double get(int i) {
             return b.get(i);
         }
 
         @Override
-        void put(int i, double v) {
+        public void put(int i, double v) {
             b.put(i, (float) v);
         }
 
         @Override
-        boolean isFloat() {
+        public boolean isFloat() {
             return true;
         }
 
         @Override
-        java.nio.ByteBuffer bytes() {
+        public java.nio.ByteBuffer bytes() {
             return bytes;
         }
 
         @Override
-        Pointer at(long offset) {
+        public Pointer at(long offset) {
             return new FloatPointer(base).position(base.position() + offset);
         }
     }
@@ -115,22 +115,22 @@ abstract class Buf {
         }
 
         @Override
-        double get(int i) {
+        public double get(int i) {
             return b.get(i);
         }
 
         @Override
-        void put(int i, double v) {
+        public void put(int i, double v) {
             b.put(i, v);
         }
 
         @Override
-        boolean isFloat() {
+        public boolean isFloat() {
             return false;
         }
 
         @Override
-        Pointer at(long offset) {
+        public Pointer at(long offset) {
             return new DoublePointer(base).position(base.position() + offset);
         }
     }

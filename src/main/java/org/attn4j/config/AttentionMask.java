@@ -1,4 +1,4 @@
-package org.attn4j.nn;
+package org.attn4j.config;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -92,7 +92,7 @@ public record AttentionMask<T>(T padding, T attention, T additive, boolean causa
     }
 
     /** The present parts by name (prefixed), for feeding an eager graph. */
-    Map<String, T> parts(String prefix) {
+    public Map<String, T> parts(String prefix) {
         Map<String, T> parts = new LinkedHashMap<>();
         parts.put(prefix + PADDING, padding);
         parts.put(prefix + ATTENTION, attention);
@@ -101,7 +101,7 @@ public record AttentionMask<T>(T padding, T attention, T additive, boolean causa
     }
 
     /** Rebuilds a mask from {@link #parts(String)}-named values (absent names are null). */
-    static <R> AttentionMask<R> fromParts(Map<String, R> parts, String prefix, boolean causal) {
+    public static <R> AttentionMask<R> fromParts(Map<String, R> parts, String prefix, boolean causal) {
         return new AttentionMask<>(parts.get(prefix + PADDING), parts.get(prefix + ATTENTION),
                 parts.get(prefix + ADDITIVE), causal);
     }

@@ -1,4 +1,4 @@
-package org.attn4j.fast;
+package org.attn4j.kernels;
 
 /**
  * Which dropout masks a training step draws: inverted dropout (kept elements scaled by 1/(1-p), as
@@ -17,22 +17,22 @@ public record DropoutSeed(long seed, long step) {
      * The places a block drops (attention weights and residual branches, the feed-forward's hidden units) and
      * a model's embeddings (layer -1: the target's or language model's, and an encoder's source).
      */
-    static final int SELF_WEIGHTS = 0, SELF_RESIDUAL = 1, CROSS_WEIGHTS = 2, CROSS_RESIDUAL = 3, FF_HIDDEN = 4,
+    public static final int SELF_WEIGHTS = 0, SELF_RESIDUAL = 1, CROSS_WEIGHTS = 2, CROSS_RESIDUAL = 3, FF_HIDDEN = 4,
             FF_RESIDUAL = 5, EMBEDDING = 6, SOURCE_EMBEDDING = 7, SITES = 8;
     private static final long GOLDEN = 0x9E3779B97F4A7C15L;
 
     /** The stream of {@code site} in layer {@code layer} (a block's index in the model, -1 for none). */
-    static int stream(int layer, int site) {
+    public static int stream(int layer, int site) {
         return (layer + 1) * SITES + site;
     }
 
     /** The hash's start for one stream; {@link #keep} continues it per element. */
-    long base(int stream) {
+    public long base(int stream) {
         return mix(mix(mix(seed) + step * GOLDEN) + stream * GOLDEN);
     }
 
     /** Whether element {@code index} of the stream with base {@code base} is kept, for drop probability p. */
-    static boolean keep(long base, long index, double p) {
+    public static boolean keep(long base, long index, double p) {
         long u = mix(base + (index + 1) * GOLDEN) >>> 11; // 53 uniform bits
         return u >= (long) (p * 0x1p53);
     }
@@ -41,7 +41,7 @@ public record DropoutSeed(long seed, long step) {
      * x[i] *= keep(i) / (1 - p) for i in [from, to) of the stream with base {@code base} (element index i):
      * the forward of dropout, and its backward on the gradient.
      */
-    static void apply(long base, double p, Buf x, int from, int to) {
+    public static void apply(long base, double p, Buf x, int from, int to) {
         double scale = 1 / (1 - p);
         for (int i = from; i < to; i++) {
             x.put(i, keep(base, i, p) ? x.get(i) * scale : 0);

@@ -1,4 +1,4 @@
-package org.attn4j.fast;
+package org.attn4j.nn;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -7,10 +7,11 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import org.attn4j.config.Activation;
+import org.attn4j.config.AttentionMask;
 import org.attn4j.interop.ParityCase;
 import org.attn4j.interop.TorchNames;
-import org.attn4j.nn.Activation;
-import org.attn4j.nn.AttentionMask;
+import org.attn4j.kernels.Parallel;
 import org.attn4j.nn.TransformerBlock;
 import org.attn4j.testing.ParityFixtures;
 import org.junit.jupiter.params.ParameterizedTest;

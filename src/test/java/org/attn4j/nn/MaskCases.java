@@ -1,8 +1,8 @@
-package org.attn4j.fast;
+package org.attn4j.nn;
 
 import java.util.List;
 import java.util.Random;
-import org.attn4j.nn.AttentionMask;
+import org.attn4j.config.AttentionMask;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;

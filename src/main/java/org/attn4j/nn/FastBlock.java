@@ -1,10 +1,16 @@
-package org.attn4j.fast;
+package org.attn4j.nn;
 
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import org.attn4j.nn.Activation;
-import org.attn4j.nn.AttentionMask;
+import org.attn4j.config.Activation;
+import org.attn4j.config.AttentionMask;
+import org.attn4j.kernels.Blas;
+import org.attn4j.kernels.Buf;
+import org.attn4j.kernels.DropoutSeed;
+import org.attn4j.kernels.MaskRows;
+import org.attn4j.kernels.Parallel;
+import org.attn4j.kernels.RowMath;
 import org.attn4j.nn.AttentionOutput;
 import org.attn4j.nn.BlockOutput;
 import org.attn4j.nn.TransformerBlock;

@@ -1,7 +1,10 @@
-package org.attn4j.fast;
+package org.attn4j.nn;
 
 import java.util.Arrays;
-import org.attn4j.nn.AttentionMask;
+import org.attn4j.config.AttentionMask;
+import org.attn4j.kernels.Buf;
+import org.attn4j.kernels.RowMath;
+import org.attn4j.kernels.VectorMath;
 import org.attn4j.nn.TransformerBlock;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;

@@ -1,4 +1,4 @@
-package org.attn4j.fast;
+package org.attn4j.kernels;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -7,7 +7,7 @@ import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
-import org.attn4j.nn.Activation;
+import org.attn4j.config.Activation;
 
 /**
  * {@link RowMath}'s kernels for float32 with the JDK's Vector API ({@code jdk.incubator.vector}): the
@@ -17,7 +17,7 @@ import org.attn4j.nn.Activation;
  * kernels keep them. Used only when the module is present ({@link #AVAILABLE}); otherwise
  * {@link RowMath}'s scalar loops run.
  */
-final class VectorMath {
+public final class VectorMath {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
     private static final int L = S.length();
     private static final ByteOrder NATIVE = ByteOrder.nativeOrder();
@@ -52,7 +52,7 @@ final class VectorMath {
         return n - n % L;
     }
 
-    static void layerNorm(Buf xB, Buf gammaB, Buf betaB, double eps, Buf yB, Buf xhatB, Buf rstd, int r0, int r1,
+    public static void layerNorm(Buf xB, Buf gammaB, Buf betaB, double eps, Buf yB, Buf xhatB, Buf rstd, int r0, int r1,
             int width) {
         ByteBuffer x = xB.bytes(), gamma = gammaB.bytes(), beta = betaB.bytes(), y = yB.bytes(), xhat = xhatB.bytes();
         int vEnd = bound(width);
@@ -94,7 +94,7 @@ final class VectorMath {
         }
     }
 
-    static void layerNormBack(Buf dyB, Buf xhatB, Buf rstd, Buf gammaB, Buf dxB, Buf plusB, int r0, int r1, int width) {
+    public static void layerNormBack(Buf dyB, Buf xhatB, Buf rstd, Buf gammaB, Buf dxB, Buf plusB, int r0, int r1, int width) {
         ByteBuffer dy = dyB.bytes(), xhat = xhatB.bytes(), gamma = gammaB.bytes(), dx = dxB.bytes();
         ByteBuffer plus = plusB == null ? null : plusB.bytes();
         int vEnd = bound(width);
@@ -127,7 +127,7 @@ final class VectorMath {
         }
     }
 
-    static void addBias(Buf yB, Buf biasB, int r0, int r1, int width) {
+    public static void addBias(Buf yB, Buf biasB, int r0, int r1, int width) {
         ByteBuffer y = yB.bytes(), bias = biasB.bytes();
         int vEnd = bound(width);
         for (int r = r0; r < r1; r++) {
@@ -141,7 +141,7 @@ final class VectorMath {
         }
     }
 
-    static void copy(Buf fromB, int fromOff, Buf toB, int toOff, int n) {
+    public static void copy(Buf fromB, int fromOff, Buf toB, int toOff, int n) {
         ByteBuffer a = fromB.bytes(), out = toB.bytes();
         int i = 0, vEnd = bound(n);
         for (; i < vEnd; i += L) {
@@ -152,7 +152,7 @@ final class VectorMath {
         }
     }
 
-    static void add(Buf aB, Buf bB, Buf outB, int from, int to) {
+    public static void add(Buf aB, Buf bB, Buf outB, int from, int to) {
         ByteBuffer a = aB.bytes(), b = bB.bytes(), out = outB.bytes();
         int i = from, vEnd = from + bound(to - from);
         for (; i < vEnd; i += L) {
@@ -163,7 +163,7 @@ final class VectorMath {
         }
     }
 
-    static void columnSums(Buf mB, Buf wB, Buf sums, int rows, int width, int c0, int c1) {
+    public static void columnSums(Buf mB, Buf wB, Buf sums, int rows, int width, int c0, int c1) {
         ByteBuffer m = mB.bytes(), w = wB == null ? null : wB.bytes();
         float[] acc = new float[c1 - c0];
         int n = c1 - c0, vEnd = bound(n);
@@ -184,7 +184,7 @@ final class VectorMath {
     }
 
     /** {@link RowMath#softmaxRow}, vectorized: masked scores first, then max, exp and the sum in lanes. */
-    static void softmaxRow(Buf sB, int off, MaskRows mask, int bi, int hi, int i) {
+    public static void softmaxRow(Buf sB, int off, MaskRows mask, int bi, int hi, int i) {
         ByteBuffer s = sB.bytes();
         ByteBuffer pad = mask.padding == null ? null : mask.padding.bytes();
         ByteBuffer keep = mask.keep == null ? null : mask.keep.bytes();
@@ -254,7 +254,7 @@ final class VectorMath {
         }
     }
 
-    static void softmaxBackRow(Buf pB, Buf dpB, int off, int t) {
+    public static void softmaxBackRow(Buf pB, Buf dpB, int off, int t) {
         ByteBuffer p = pB.bytes(), dp = dpB.bytes();
         int vEnd = bound(t), j = 0;
         FloatVector acc = FloatVector.zero(S);
@@ -274,7 +274,7 @@ final class VectorMath {
     }
 
     /** {@link RowMath#activation} in float lanes: GELU through {@link #erfc}, tanh and sigmoid through {@link #exp}. */
-    static void activation(Activation act, Buf hB, Buf gB, Buf auxB, int from, int to) {
+    public static void activation(Activation act, Buf hB, Buf gB, Buf auxB, int from, int to) {
         ByteBuffer h = hB.bytes(), g = gB.bytes(), aux = auxB == null ? null : auxB.bytes();
         int i = from, vEnd = from + bound(to - from);
         for (; i < vEnd; i += L) {
@@ -305,7 +305,7 @@ final class VectorMath {
     }
 
     /** {@link RowMath#activationBack} in float lanes. */
-    static void activationBack(Activation act, Buf hB, Buf auxB, Buf dgB, Buf dhB, int from, int to) {
+    public static void activationBack(Activation act, Buf hB, Buf auxB, Buf dgB, Buf dhB, int from, int to) {
         ByteBuffer h = hB.bytes(), aux = auxB == null ? null : auxB.bytes(), dg = dgB.bytes(), dh = dhB.bytes();
         int i = from, vEnd = from + bound(to - from);
         for (; i < vEnd; i += L) {
@@ -333,7 +333,7 @@ final class VectorMath {
     }
 
     /** {@link RowMath#swiglu} in float lanes. */
-    static void swiglu(Buf hB, Buf uB, Buf gB, Buf sigB, int from, int to) {
+    public static void swiglu(Buf hB, Buf uB, Buf gB, Buf sigB, int from, int to) {
         ByteBuffer h = hB.bytes(), u = uB.bytes(), g = gB.bytes(), sig = sigB.bytes();
         int i = from, vEnd = from + bound(to - from);
         for (; i < vEnd; i += L) {
@@ -347,7 +347,7 @@ final class VectorMath {
     }
 
     /** {@link RowMath#swigluBack} in float lanes. */
-    static void swigluBack(Buf hB, Buf uB, Buf sigB, Buf dgB, Buf dhB, Buf duB, int from, int to) {
+    public static void swigluBack(Buf hB, Buf uB, Buf sigB, Buf dgB, Buf dhB, Buf duB, int from, int to) {
         ByteBuffer h = hB.bytes(), u = uB.bytes(), sig = sigB.bytes(), dg = dgB.bytes(), dh = dhB.bytes(),
                 du = duB.bytes();
         int i = from, vEnd = from + bound(to - from);
@@ -378,7 +378,7 @@ final class VectorMath {
      * {@code lanewise(EXP)}: that one is allowed to differ between the interpreter and the JIT's
      * intrinsic, and did (float32 decodes changed in their last bits once the JIT had compiled this).
      */
-    static FloatVector exp(FloatVector x) {
+    public static FloatVector exp(FloatVector x) {
         FloatVector xc = x.max(-87.3f).min(88f);
         FloatVector t = xc.fma(FloatVector.broadcast(S, 1.44269504f), FloatVector.broadcast(S, ROUNDER)); // n + 1.5 2^23
         FloatVector n = t.sub(ROUNDER);
@@ -417,7 +417,7 @@ final class VectorMath {
     }
 
     /** Whether every element in {@code [from, to)} is finite (x * 0 is 0 only for finite x). */
-    static boolean allFinite(Buf bB, int from, int to) {
+    public static boolean allFinite(Buf bB, int from, int to) {
         ByteBuffer b = bB.bytes();
         FloatVector acc = FloatVector.zero(S);
         int i = from, vEnd = from + bound(to - from);

@@ -1,7 +1,7 @@
-package org.attn4j.fast;
+package org.attn4j.kernels;
 
 import org.apache.commons.math3.special.Erf;
-import org.attn4j.nn.Activation;
+import org.attn4j.config.Activation;
 
 /**
  * The element-wise parts of a block on rows {@code [r0, r1)} of {@code [N, width]} matrices: layer
@@ -9,16 +9,16 @@ import org.attn4j.nn.Activation;
  * uses {@link #exp} and {@link #erfc} accurate to about 1e-7 relative (float32's own rounding),
  * float64 storage uses {@link Math#exp} and Commons Math's erf.
  */
-final class RowMath {
+public final class RowMath {
     private static final double LOG2E = 1.4426950408889634, LN2 = 0.6931471805599453;
     private static final double INV_SQRT2 = 0.7071067811865476, INV_SQRT_2PI = 0.3989422804014327;
-    static final double SQRT_2_OVER_PI = 0.7978845608028654, GELU_CUBIC = 0.044715;
+    public static final double SQRT_2_OVER_PI = 0.7978845608028654, GELU_CUBIC = 0.044715;
 
     /**
      * Whether float32 kernels run on {@link VectorMath}: the JVM was started with
      * {@code --add-modules jdk.incubator.vector} and {@code -Dattn4j.vector=false} was not given.
      */
-    static final boolean VECTOR_AVAILABLE = ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent()
+    public static final boolean VECTOR_AVAILABLE = ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent()
             && !"false".equals(System.getProperty("attn4j.vector"));
     private static volatile boolean vector = VECTOR_AVAILABLE;
 
@@ -32,17 +32,17 @@ final class RowMath {
     private RowMath() {
     }
 
-    static boolean vector(Buf b) {
+    public static boolean vector(Buf b) {
         return vector && b.isFloat();
     }
 
     /** Tests: run float32 on the scalar loops (false) or, where available, the vector ones (true). */
-    static void useVector(boolean on) {
+    public static void useVector(boolean on) {
         vector = on && VECTOR_AVAILABLE;
     }
 
     /** y = (x - mean) / sqrt(var + eps) * gamma + beta per row, keeping xhat and 1/sqrt(var + eps). */
-    static void layerNorm(Buf x, Buf gamma, Buf beta, double eps, Buf y, Buf xhat, Buf rstd, int r0, int r1, int width) {
+    public static void layerNorm(Buf x, Buf gamma, Buf beta, double eps, Buf y, Buf xhat, Buf rstd, int r0, int r1, int width) {
         if (vector(x)) {
             VectorMath.layerNorm(x, gamma, beta, eps, y, xhat, rstd, r0, r1, width);
             return;
@@ -73,7 +73,7 @@ final class RowMath {
      * dx = plus + rstd (g - mean(g) - xhat mean(g xhat)) with g = dy gamma: the norm's input gradient, added
      * to the residual branch's gradient {@code plus} (null: none) in the same pass.
      */
-    static void layerNormBack(Buf dy, Buf xhat, Buf rstd, Buf gamma, Buf dx, Buf plus, int r0, int r1, int width) {
+    public static void layerNormBack(Buf dy, Buf xhat, Buf rstd, Buf gamma, Buf dx, Buf plus, int r0, int r1, int width) {
         if (vector(dy)) {
             VectorMath.layerNormBack(dy, xhat, rstd, gamma, dx, plus, r0, r1, width);
             return;
@@ -97,7 +97,7 @@ final class RowMath {
     }
 
     /** to[toOff + i] = from[fromOff + i] for i in [0, n). */
-    static void copy(Buf from, int fromOff, Buf to, int toOff, int n) {
+    public static void copy(Buf from, int fromOff, Buf to, int toOff, int n) {
         if (vector(from)) {
             VectorMath.copy(from, fromOff, to, toOff, n);
             return;
@@ -108,7 +108,7 @@ final class RowMath {
     }
 
     /** y = x + b (per column) over rows, in place. */
-    static void addBias(Buf y, Buf bias, int r0, int r1, int width) {
+    public static void addBias(Buf y, Buf bias, int r0, int r1, int width) {
         if (bias == null) {
             return;
         }
@@ -126,13 +126,13 @@ final class RowMath {
 
     /** out = a + b element-wise over rows (out may be a or b). */
     /** b[i] = value for i in [from, to). */
-    static void fill(Buf b, int from, int to, double value) {
+    public static void fill(Buf b, int from, int to, double value) {
         for (int i = from; i < to; i++) {
             b.put(i, value);
         }
     }
 
-    static void add(Buf a, Buf b, Buf out, int r0, int r1, int width) {
+    public static void add(Buf a, Buf b, Buf out, int r0, int r1, int width) {
         if (vector(a)) {
             VectorMath.add(a, b, out, r0 * width, r1 * width);
             return;
@@ -143,7 +143,7 @@ final class RowMath {
     }
 
     /** Column sums over all rows for columns [c0, c1): {@code sums[j] (+)= sum_r m[r, j] (* w[r, j])}. */
-    static void columnSums(Buf m, Buf weight, Buf sums, int rows, int width, int c0, int c1) {
+    public static void columnSums(Buf m, Buf weight, Buf sums, int rows, int width, int c0, int c1) {
         if (vector(m)) {
             VectorMath.columnSums(m, weight, sums, rows, width, c0, c1);
             return;
@@ -165,7 +165,7 @@ final class RowMath {
      * {@code mask}: the additive bias added, excluded keys at weight exactly 0, and a row with no kept key
      * all zeros (so its gradient is zero too).
      */
-    static void softmaxRow(Buf s, int off, MaskRows mask, int bi, int hi, int i) {
+    public static void softmaxRow(Buf s, int off, MaskRows mask, int bi, int hi, int i) {
         if (vector(s)) {
             VectorMath.softmaxRow(s, off, mask, bi, hi, i);
             return;
@@ -198,7 +198,7 @@ final class RowMath {
     }
 
     /** dS = P (dP - sum_j P_j dP_j) for one row of length t at {@code off}, into dP's place. */
-    static void softmaxBackRow(Buf p, Buf dp, int off, int t) {
+    public static void softmaxBackRow(Buf p, Buf dp, int off, int t) {
         if (vector(p)) {
             VectorMath.softmaxBackRow(p, dp, off, t);
             return;
@@ -216,7 +216,7 @@ final class RowMath {
      * g = act(h) over [from, to), keeping what the backward needs in {@code aux} (null for ReLU): GELU's
      * Phi(h), GELU_TANH's tanh(u), SILU's sigmoid(h). SWIGLU goes through {@link #swiglu}.
      */
-    static void activation(Activation act, Buf h, Buf g, Buf aux, int from, int to) {
+    public static void activation(Activation act, Buf h, Buf g, Buf aux, int from, int to) {
         if (vector(h)) {
             VectorMath.activation(act, h, g, aux, from, to);
         } else {
@@ -224,7 +224,7 @@ final class RowMath {
         }
     }
 
-    static void activationScalar(Activation act, Buf h, Buf g, Buf aux, int from, int to) {
+    public static void activationScalar(Activation act, Buf h, Buf g, Buf aux, int from, int to) {
         boolean f32 = h.isFloat();
         for (int i = from; i < to; i++) {
             double x = h.get(i);
@@ -257,7 +257,7 @@ final class RowMath {
      *   gelu~' = (1 + t) / 2 + h (1 - t^2) sqrt(2/pi) (1 + 3 0.044715 h^2) / 2      silu' = s (1 + h (1 - s))
      * </pre>
      */
-    static void activationBack(Activation act, Buf h, Buf aux, Buf dg, Buf dh, int from, int to) {
+    public static void activationBack(Activation act, Buf h, Buf aux, Buf dg, Buf dh, int from, int to) {
         if (vector(h)) {
             VectorMath.activationBack(act, h, aux, dg, dh, from, to);
         } else {
@@ -265,7 +265,7 @@ final class RowMath {
         }
     }
 
-    static void activationBackScalar(Activation act, Buf h, Buf aux, Buf dg, Buf dh, int from, int to) {
+    public static void activationBackScalar(Activation act, Buf h, Buf aux, Buf dg, Buf dh, int from, int to) {
         boolean f32 = h.isFloat();
         for (int i = from; i < to; i++) {
             double x = h.get(i);
@@ -287,7 +287,7 @@ final class RowMath {
     }
 
     /** g = silu(h) u over [from, to) (SwiGLU: h the linear1 branch, u the gate's), keeping sigmoid(h) in sig. */
-    static void swiglu(Buf h, Buf u, Buf g, Buf sig, int from, int to) {
+    public static void swiglu(Buf h, Buf u, Buf g, Buf sig, int from, int to) {
         if (vector(h)) {
             VectorMath.swiglu(h, u, g, sig, from, to);
         } else {
@@ -295,7 +295,7 @@ final class RowMath {
         }
     }
 
-    static void swigluScalar(Buf h, Buf u, Buf g, Buf sig, int from, int to) {
+    public static void swigluScalar(Buf h, Buf u, Buf g, Buf sig, int from, int to) {
         boolean f32 = h.isFloat();
         for (int i = from; i < to; i++) {
             double x = h.get(i), s = sigmoid(x, f32);
@@ -305,7 +305,7 @@ final class RowMath {
     }
 
     /** du = dg silu(h), dh = dg u silu'(h) = dg u s (1 + h (1 - s)); dh may be dg. */
-    static void swigluBack(Buf h, Buf u, Buf sig, Buf dg, Buf dh, Buf du, int from, int to) {
+    public static void swigluBack(Buf h, Buf u, Buf sig, Buf dg, Buf dh, Buf du, int from, int to) {
         if (vector(h)) {
             VectorMath.swigluBack(h, u, sig, dg, dh, du, from, to);
         } else {
@@ -313,7 +313,7 @@ final class RowMath {
         }
     }
 
-    static void swigluBackScalar(Buf h, Buf u, Buf sig, Buf dg, Buf dh, Buf du, int from, int to) {
+    public static void swigluBackScalar(Buf h, Buf u, Buf sig, Buf dg, Buf dh, Buf du, int from, int to) {
         for (int i = from; i < to; i++) {
             double x = h.get(i), s = sig.get(i), d = dg.get(i);
             du.put(i, d * x * s);
@@ -322,12 +322,12 @@ final class RowMath {
     }
 
     /** 1 / (1 + e^-x); float32 storage through {@link #exp}. */
-    static double sigmoid(double x, boolean f32) {
+    public static double sigmoid(double x, boolean f32) {
         return 1 / (1 + (f32 ? exp(-x) : Math.exp(-x)));
     }
 
     /** tanh(x) = 1 - 2 / (e^2x + 1) for float32 storage (through {@link #exp}), {@link Math#tanh} for float64. */
-    static double tanh(double x, boolean f32) {
+    public static double tanh(double x, boolean f32) {
         return f32 ? 1 - 2 / (exp(2 * x) + 1) : Math.tanh(x);
     }
 
@@ -336,7 +336,7 @@ final class RowMath {
      * e^r by its Taylor series to r^8, and 2^n put into the exponent bits. About 3x faster than
      * {@link Math#exp} here.
      */
-    static double exp(double x) {
+    public static double exp(double x) {
         if (x < -745) {
             return 0;
         }
@@ -358,7 +358,7 @@ final class RowMath {
      * erfc(z) with relative error below 1.2e-7 for every z (Numerical Recipes' Chebyshev fit,
      * "erfcc"); erfc(-z) = 2 - erfc(z). Used for float32, where it is at float32's resolution.
      */
-    static double erfc(double z) {
+    public static double erfc(double z) {
         double a = Math.abs(z);
         double t = 1 / (1 + 0.5 * a);
         double r = t * exp(-a * a - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418

@@ -1,8 +1,9 @@
-package org.attn4j.fast;
+package org.attn4j.nn;
 
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import org.attn4j.kernels.Parallel;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.learning.GradientUpdater;

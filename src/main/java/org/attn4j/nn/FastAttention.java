@@ -1,7 +1,12 @@
-package org.attn4j.fast;
+package org.attn4j.nn;
 
 import java.util.Map;
-import org.attn4j.nn.AttentionMask;
+import org.attn4j.config.AttentionMask;
+import org.attn4j.kernels.Blas;
+import org.attn4j.kernels.Buf;
+import org.attn4j.kernels.MaskRows;
+import org.attn4j.kernels.Parallel;
+import org.attn4j.kernels.RowMath;
 import org.attn4j.nn.AttentionOutput;
 import org.attn4j.nn.MultiHeadAttention;
 import org.nd4j.autodiff.samediff.SDVariable;

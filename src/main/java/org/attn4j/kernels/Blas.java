@@ -1,4 +1,4 @@
-package org.attn4j.fast;
+package org.attn4j.kernels;
 
 import org.bytedeco.javacpp.DoublePointer;
 import org.bytedeco.javacpp.FloatPointer;
@@ -10,14 +10,14 @@ import org.bytedeco.openblas.presets.openblas_nolapack;
  * {@code C = alpha op(A) op(B) + beta C}, with leading dimensions, so a head's [T, D] slice of a
  * [N, C] row matrix is used in place.
  */
-final class Blas {
+public final class Blas {
     private Blas() {
     }
 
     /**
      * @param m rows of op(A) and C; n columns of op(B) and C; k the inner dimension
      */
-    static void gemm(boolean transA, boolean transB, int m, int n, int k, double alpha, Buf a, long aOff, int lda,
+    public static void gemm(boolean transA, boolean transB, int m, int n, int k, double alpha, Buf a, long aOff, int lda,
             Buf b, long bOff, int ldb, double beta, Buf c, long cOff, int ldc) {
         if (m == 0 || n == 0) {
             return;
@@ -57,7 +57,7 @@ final class Blas {
      * reading it costs 0.1 us. ND4J's products then run on one thread; {@code Nd4j.factory().blas()
      * .setMaxThreads(n)} sets it back.
      */
-    static void singleThreaded() {
+    public static void singleThreaded() {
         if (openblas_nolapack.blas_get_num_threads() != 1) {
             openblas_nolapack.blas_set_num_threads(1);
         }

@@ -1,4 +1,4 @@
-package org.attn4j.fast;
+package org.attn4j.kernels;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -77,7 +77,7 @@ public final class Parallel {
         }
     }
 
-    static int defaultThreads() {
+    public static int defaultThreads() {
         String s = System.getProperty("attn4j.threads");
         if (s == null || s.isBlank()) {
             return Math.max(1, org.nd4j.linalg.factory.Nd4j.getEnvironment().maxThreads());
@@ -141,7 +141,7 @@ public final class Parallel {
     }
 
     /** Start of part {@code p} of {@code parts} over {@code [0, n)}. */
-    static int split(int n, int parts, int p) {
+    public static int split(int n, int parts, int p) {
         return (int) ((long) n * p / parts);
     }
 }

@@ -1,4 +1,4 @@
-package org.attn4j.fast;
+package org.attn4j.nn;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -10,8 +10,10 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
-import org.attn4j.nn.Activation;
-import org.attn4j.nn.AttentionMask;
+import org.attn4j.config.Activation;
+import org.attn4j.config.AttentionMask;
+import org.attn4j.kernels.Parallel;
+import org.attn4j.kernels.RowMath;
 import org.attn4j.nn.AttentionOutput;
 import org.attn4j.nn.BlockOutput;
 import org.attn4j.nn.Gradients;

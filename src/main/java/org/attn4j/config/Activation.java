@@ -1,4 +1,4 @@
-package org.attn4j.nn;
+package org.attn4j.config;
 
 import java.util.Arrays;
 import java.util.Locale;
@@ -19,7 +19,7 @@ public enum Activation {
     SWIGLU;
 
     /** Applies the activation elementwise (for SWIGLU: the SiLU on the gated branch). */
-    SDVariable apply(SDVariable x) {
+    public SDVariable apply(SDVariable x) {
         SameDiff sd = x.getSameDiff();
         return switch (this) {
             case RELU -> sd.nn.relu(x, 0.0);

@@ -1,6 +1,6 @@
-package org.attn4j.fast;
+package org.attn4j.kernels;
 
-import org.attn4j.nn.AttentionMask;
+import org.attn4j.config.AttentionMask;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
@@ -11,15 +11,15 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * below {@link #EXCLUDED}; otherwise the bias (capped at {@code -EXCLUDED}) is added to its score. As
  * {@code ScaledDotProductAttention}'s graph.
  */
-final class MaskRows {
+public final class MaskRows {
     /** Additive values at or below this exclude the key (the graph's {@code ADDITIVE_EXCLUDED}). */
-    static final double EXCLUDED = -1e30;
+    public static final double EXCLUDED = -1e30;
 
-    final int tq, tk, heads;
-    final boolean causal;
-    final Buf padding; // [B, Tk] or null
-    final Buf keep; // [Tq, Tk] or [B, Tq, Tk], or null
-    final Buf bias; // [Tq, Tk], [B, Tq, Tk] or [B, H, Tq, Tk], or null
+    public final int tq, tk, heads;
+    public final boolean causal;
+    public final Buf padding; // [B, Tk] or null
+    public final Buf keep; // [Tq, Tk] or [B, Tq, Tk], or null
+    public final Buf bias; // [Tq, Tk], [B, Tq, Tk] or [B, H, Tq, Tk], or null
     private final boolean keepPerBatch;
     private final int biasRank;
 
@@ -38,9 +38,9 @@ final class MaskRows {
 
     /**
      * {@code mask} for scores {@code [B, H, tq, tk]} of {@code type}; {@code causal} also when the mask is
-     * not (a causal layer). The parts' shapes are checked by {@link Shapes#mask} before.
+     * not (a causal layer). The parts' shapes are checked by the layer (attn4j.nn.Shapes) before.
      */
-    static MaskRows of(AttentionMask<INDArray> mask, int tq, int tk, int heads, boolean causal, DataType type) {
+    public static MaskRows of(AttentionMask<INDArray> mask, int tq, int tk, int heads, boolean causal, DataType type) {
         INDArray keep = mask.attention(), bias = mask.additive();
         return new MaskRows(tq, tk, heads, causal || mask.causal(),
                 mask.padding() == null ? null : Buf.of(mask.padding(), type),
@@ -49,27 +49,27 @@ final class MaskRows {
     }
 
     /** Only key padding {@code [B, tk]} in the scores' type (null: none), and causality. */
-    static MaskRows padding(Buf keyKeep, int tq, int tk, int heads, boolean causal) {
+    public static MaskRows padding(Buf keyKeep, int tq, int tk, int heads, boolean causal) {
         return new MaskRows(tq, tk, heads, causal, keyKeep, null, 0, null, 0);
     }
 
     /** Keys after this one are excluded for query i: causal queries align their last with the last key. */
-    int limit(int i) {
+    public int limit(int i) {
         return causal ? Math.max(0, Math.min(tk, i + tk - tq + 1)) : tk;
     }
 
     /** Offset of batch b's padding row. */
-    int paddingRow(int b) {
+    public int paddingRow(int b) {
         return b * tk;
     }
 
     /** Offset of query i's keep row in batch b. */
-    int keepRow(int b, int i) {
+    public int keepRow(int b, int i) {
         return ((keepPerBatch ? b * tq : 0) + i) * tk;
     }
 
     /** Offset of query i's bias row in batch b, head h. */
-    int biasRow(int b, int h, int i) {
+    public int biasRow(int b, int h, int i) {
         int plane = switch (biasRank) {
             case 2 -> 0;
             case 3 -> b;
@@ -82,7 +82,7 @@ final class MaskRows {
      * Score {@code x} of key j under the mask: -inf where excluded, else x plus the capped bias; the rows'
      * offsets as {@link #paddingRow}, {@link #keepRow}, {@link #biasRow} give them.
      */
-    double masked(double x, int j, int padRow, int keepRow, int biasRow) {
+    public double masked(double x, int j, int padRow, int keepRow, int biasRow) {
         if (padding != null && padding.get(padRow + j) == 0 || keep != null && keep.get(keepRow + j) == 0) {
             return Double.NEGATIVE_INFINITY;
         }

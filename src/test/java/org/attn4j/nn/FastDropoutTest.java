@@ -1,4 +1,4 @@
-package org.attn4j.fast;
+package org.attn4j.nn;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -6,8 +6,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.stream.Stream;
-import org.attn4j.nn.Activation;
-import org.attn4j.nn.AttentionMask;
+import org.attn4j.config.Activation;
+import org.attn4j.config.AttentionMask;
+import org.attn4j.kernels.Buf;
+import org.attn4j.kernels.DropoutSeed;
+import org.attn4j.kernels.Parallel;
 import org.attn4j.nn.TransformerBlock;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;

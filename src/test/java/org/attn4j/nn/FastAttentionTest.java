@@ -1,4 +1,4 @@
-package org.attn4j.fast;
+package org.attn4j.nn;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -9,9 +9,10 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
+import org.attn4j.config.AttentionMask;
 import org.attn4j.interop.ParityCase;
 import org.attn4j.interop.TorchNames;
-import org.attn4j.nn.AttentionMask;
+import org.attn4j.kernels.RowMath;
 import org.attn4j.nn.AttentionOutput;
 import org.attn4j.nn.MultiHeadAttention;
 import org.attn4j.testing.ParityFixtures;

@@ -1,0 +1,18 @@
+/**
+ * The engine's kernels: the row and matrix work every layer's forward and backward is made of, on
+ * ND4J arrays' memory. {@link org.attn4j.kernels.Blas} runs OpenBLAS products on strided views;
+ * {@link org.attn4j.kernels.RowMath} (scalar, any precision) and {@link org.attn4j.kernels.VectorMath}
+ * (float32 lanes of the Vector API) hold layer norm, softmax rows under a mask
+ * ({@link org.attn4j.kernels.MaskRows}), activations and their gradients; {@link org.attn4j.kernels.DropoutSeed}
+ * draws dropout from a counter-based seed; {@link org.attn4j.kernels.Parallel} splits rows over worker
+ * threads. Nothing here knows a layer: the layers that compose these kernels are in {@code org.attn4j.nn}.
+ *
+ * <p>Legend: B batch, T time, C channels (dModel), H heads, D = C / H head width, F feed-forward
+ * width, N = B * T rows. Activations are rows {@code [N, C]}; head h of row n is columns
+ * {@code [h * D, (h + 1) * D)}, so a head's queries, keys and values are strided [T, D] matrices
+ * that OpenBLAS reads in place (no permute or copy). Attention weights are {@code [B, H, T, T]}.
+ *
+ * <p>Covered by {@code RowMathTest} (each kernel against a scalar float64 reference and central
+ * differences) and by the layer tests that run them.
+ */
+package org.attn4j.kernels;
