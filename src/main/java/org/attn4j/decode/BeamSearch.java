@@ -5,6 +5,7 @@ import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
 import org.attn4j.model.DecodingSession;
+import org.attn4j.model.StepDecoder;
 import org.attn4j.model.TransformerModel;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -39,98 +40,104 @@ public final class BeamSearch {
     /** The best hypothesis of each row ({@code source [B, S]} or null, {@code prefix [B, P]}). */
     public static List<Hypothesis> decode(TransformerModel model, INDArray source, INDArray prefix, int eos,
             Config config, boolean useCache) {
-        int b = (int) prefix.size(0), k = config.width();
         try (DecodingSession session = model.startDecoding(source)) {
-            int[] firstRows = new int[b * k];
-            for (int i = 0; i < firstRows.length; i++) {
-                firstRows[i] = i / k;
-            }
-            INDArray prefixes = pick(prefix, firstRows);
-            session.select(firstRows); // every row's K beams start from the same prefix
-            List<List<Beam>> alive = new ArrayList<>();
-            List<List<Hypothesis>> finished = new ArrayList<>();
-            for (int i = 0; i < b; i++) {
-                List<Beam> beams = new ArrayList<>();
-                beams.add(new Beam(new int[0], 0));
-                alive.add(beams);
-                finished.add(new ArrayList<>());
-            }
-            INDArray logProbs = useCache ? session.advance(prefixes) : session.recompute(prefixes);
-            for (int t = 0; t < config.maxTokens(); t++) {
-                int[] parents = new int[b * k], next = new int[b * k];
-                boolean any = false;
-                for (int i = 0; i < b; i++) {
-                    List<Beam> candidates = new ArrayList<>();
-                    List<Integer> origin = new ArrayList<>();
-                    List<Beam> beams = alive.get(i);
-                    for (int j = 0; j < beams.size(); j++) {
-                        INDArray row = logProbs.getRow((long) i * k + j);
-                        for (int v : topIndices(row, 2 * k)) {
-                            int[] tokens = Arrays.copyOf(beams.get(j).tokens(), beams.get(j).tokens().length + 1);
-                            tokens[tokens.length - 1] = v;
-                            candidates.add(new Beam(tokens, beams.get(j).logProb() + row.getDouble(v)));
-                            origin.add(i * k + j);
-                        }
-                    }
-                    Integer[] order = new Integer[candidates.size()];
-                    for (int c = 0; c < order.length; c++) {
-                        order[c] = c;
-                    }
-                    Arrays.sort(order, Comparator.comparingDouble(c -> -candidates.get(c).logProb()));
-                    List<Beam> kept = new ArrayList<>();
-                    for (int rank = 0; rank < order.length; rank++) {
-                        int c = order[rank];
-                        Beam cand = candidates.get(c);
-                        int last = cand.tokens()[cand.tokens().length - 1];
-                        if (last == eos || t == config.maxTokens() - 1) {
-                            // Only an end among the k best candidates finishes a hypothesis (as fairseq): a lower one
-                            // would end the row early, so width 1 would not be greedy.
-                            if (rank < k && finished.get(i).size() < k) {
-                                int[] body = last == eos ? Arrays.copyOf(cand.tokens(), cand.tokens().length - 1) : cand.tokens();
-                                finished.get(i).add(new Hypothesis(body, last == eos, cand.logProb(),
-                                        cand.logProb() / penalty(cand.tokens().length, config.lengthPenalty())));
-                            }
-                        } else if (kept.size() < k) {
-                            parents[i * k + kept.size()] = origin.get(c);
-                            next[i * k + kept.size()] = last;
-                            kept.add(cand);
-                        }
-                    }
-                    boolean rowDone = finished.get(i).size() >= k || kept.isEmpty();
-                    for (int j = kept.size(); j < k; j++) { // pad with copies of a kept beam, never used
-                        parents[i * k + j] = kept.isEmpty() ? i * k : parents[i * k];
-                        next[i * k + j] = kept.isEmpty() ? eos : next[i * k];
-                    }
-                    alive.set(i, rowDone ? List.of() : kept);
-                    any |= !rowDone;
-                }
-                if (!any) {
-                    break;
-                }
-                logProbs.close(); // this step's: freed now rather than left to the garbage collector
-                session.select(parents);
-                if (useCache) {
-                    try (INDArray ids = Greedy.column(next)) {
-                        logProbs = session.advance(ids);
-                    }
-                } else {
-                    prefixes = pick(prefixes, parents);
-                    int[][] grown = new int[b * k][];
-                    for (int r = 0; r < b * k; r++) {
-                        int[] p = prefixes.getRow(r).toIntVector();
-                        grown[r] = Arrays.copyOf(p, p.length + 1);
-                        grown[r][p.length] = next[r];
-                    }
-                    prefixes = Nd4j.createFromArray(grown).castTo(DataType.INT);
-                    logProbs = session.recompute(prefixes);
-                }
-            }
-            List<Hypothesis> best = new ArrayList<>();
-            for (List<Hypothesis> f : finished) {
-                best.add(f.stream().max(Comparator.comparingDouble(Hypothesis::score)).orElseThrow());
-            }
-            return best;
+            return decode(session, prefix, eos, config, useCache);
         }
+    }
+
+    /** {@link #decode(TransformerModel, INDArray, INDArray, int, Config, boolean)} with a fresh decoding the caller owns. */
+    public static List<Hypothesis> decode(StepDecoder session, INDArray prefix, int eos, Config config,
+            boolean useCache) {
+        int b = (int) prefix.size(0), k = config.width();
+        int[] firstRows = new int[b * k];
+        for (int i = 0; i < firstRows.length; i++) {
+            firstRows[i] = i / k;
+        }
+        INDArray prefixes = pick(prefix, firstRows);
+        session.select(firstRows); // every row's K beams start from the same prefix
+        List<List<Beam>> alive = new ArrayList<>();
+        List<List<Hypothesis>> finished = new ArrayList<>();
+        for (int i = 0; i < b; i++) {
+            List<Beam> beams = new ArrayList<>();
+            beams.add(new Beam(new int[0], 0));
+            alive.add(beams);
+            finished.add(new ArrayList<>());
+        }
+        INDArray logProbs = useCache ? session.advance(prefixes) : session.recompute(prefixes);
+        for (int t = 0; t < config.maxTokens(); t++) {
+            int[] parents = new int[b * k], next = new int[b * k];
+            boolean any = false;
+            for (int i = 0; i < b; i++) {
+                List<Beam> candidates = new ArrayList<>();
+                List<Integer> origin = new ArrayList<>();
+                List<Beam> beams = alive.get(i);
+                for (int j = 0; j < beams.size(); j++) {
+                    INDArray row = logProbs.getRow((long) i * k + j);
+                    for (int v : topIndices(row, 2 * k)) {
+                        int[] tokens = Arrays.copyOf(beams.get(j).tokens(), beams.get(j).tokens().length + 1);
+                        tokens[tokens.length - 1] = v;
+                        candidates.add(new Beam(tokens, beams.get(j).logProb() + row.getDouble(v)));
+                        origin.add(i * k + j);
+                    }
+                }
+                Integer[] order = new Integer[candidates.size()];
+                for (int c = 0; c < order.length; c++) {
+                    order[c] = c;
+                }
+                Arrays.sort(order, Comparator.comparingDouble(c -> -candidates.get(c).logProb()));
+                List<Beam> kept = new ArrayList<>();
+                for (int rank = 0; rank < order.length; rank++) {
+                    int c = order[rank];
+                    Beam cand = candidates.get(c);
+                    int last = cand.tokens()[cand.tokens().length - 1];
+                    if (last == eos || t == config.maxTokens() - 1) {
+                        // Only an end among the k best candidates finishes a hypothesis (as fairseq): a lower one
+                        // would end the row early, so width 1 would not be greedy.
+                        if (rank < k && finished.get(i).size() < k) {
+                            int[] body = last == eos ? Arrays.copyOf(cand.tokens(), cand.tokens().length - 1) : cand.tokens();
+                            finished.get(i).add(new Hypothesis(body, last == eos, cand.logProb(),
+                                    cand.logProb() / penalty(cand.tokens().length, config.lengthPenalty())));
+                        }
+                    } else if (kept.size() < k) {
+                        parents[i * k + kept.size()] = origin.get(c);
+                        next[i * k + kept.size()] = last;
+                        kept.add(cand);
+                    }
+                }
+                boolean rowDone = finished.get(i).size() >= k || kept.isEmpty();
+                for (int j = kept.size(); j < k; j++) { // pad with copies of a kept beam, never used
+                    parents[i * k + j] = kept.isEmpty() ? i * k : parents[i * k];
+                    next[i * k + j] = kept.isEmpty() ? eos : next[i * k];
+                }
+                alive.set(i, rowDone ? List.of() : kept);
+                any |= !rowDone;
+            }
+            if (!any) {
+                break;
+            }
+            logProbs.close(); // this step's: freed now rather than left to the garbage collector
+            session.select(parents);
+            if (useCache) {
+                try (INDArray ids = Greedy.column(next)) {
+                    logProbs = session.advance(ids);
+                }
+            } else {
+                prefixes = pick(prefixes, parents);
+                int[][] grown = new int[b * k][];
+                for (int r = 0; r < b * k; r++) {
+                    int[] p = prefixes.getRow(r).toIntVector();
+                    grown[r] = Arrays.copyOf(p, p.length + 1);
+                    grown[r][p.length] = next[r];
+                }
+                prefixes = Nd4j.createFromArray(grown).castTo(DataType.INT);
+                logProbs = session.recompute(prefixes);
+            }
+        }
+        List<Hypothesis> best = new ArrayList<>();
+        for (List<Hypothesis> f : finished) {
+            best.add(f.stream().max(Comparator.comparingDouble(Hypothesis::score)).orElseThrow());
+        }
+        return best;
     }
 
     static double penalty(int length, double alpha) {

@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import org.attn4j.model.DecodingSession;
+import org.attn4j.model.StepDecoder;
 import org.attn4j.model.TransformerModel;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -25,52 +26,58 @@ public final class Greedy {
      */
     public static List<Hypothesis> decode(TransformerModel model, INDArray source, INDArray prefix, int eos,
             int maxTokens, boolean useCache) {
-        int b = (int) prefix.size(0);
         try (DecodingSession session = model.startDecoding(source)) {
-            List<int[]> rows = new ArrayList<>(Arrays.asList(org.attn4j.nn.FastTransformer.rows(prefix)));
-            int[][] generated = new int[b][maxTokens];
-            int[] length = new int[b];
-            boolean[] done = new boolean[b];
-            double[] logProb = new double[b];
-            INDArray logProbs = useCache ? session.advance(prefix) : session.recompute(prefix);
-            for (int t = 0; t < maxTokens; t++) {
-                int[] next = new int[b];
-                double[][] scores = logProbs.toDoubleMatrix(); // one copy per step, not an op per row
-                logProbs.close(); // this step's: freed now rather than left to the garbage collector
-                for (int i = 0; i < b; i++) {
-                    next[i] = done[i] ? eos : argMax(scores[i]);
+            return decode(session, prefix, eos, maxTokens, useCache);
+        }
+    }
+
+    /** {@link #decode(TransformerModel, INDArray, INDArray, int, int, boolean)} with a fresh decoding the caller owns. */
+    public static List<Hypothesis> decode(StepDecoder session, INDArray prefix, int eos, int maxTokens,
+            boolean useCache) {
+        int b = (int) prefix.size(0);
+        List<int[]> rows = new ArrayList<>(Arrays.asList(org.attn4j.nn.FastTransformer.rows(prefix)));
+        int[][] generated = new int[b][maxTokens];
+        int[] length = new int[b];
+        boolean[] done = new boolean[b];
+        double[] logProb = new double[b];
+        INDArray logProbs = useCache ? session.advance(prefix) : session.recompute(prefix);
+        for (int t = 0; t < maxTokens; t++) {
+            int[] next = new int[b];
+            double[][] scores = logProbs.toDoubleMatrix(); // one copy per step, not an op per row
+            logProbs.close(); // this step's: freed now rather than left to the garbage collector
+            for (int i = 0; i < b; i++) {
+                next[i] = done[i] ? eos : argMax(scores[i]);
+                if (!done[i]) {
+                    logProb[i] += scores[i][next[i]];
+                    done[i] = next[i] == eos;
                     if (!done[i]) {
-                        logProb[i] += scores[i][next[i]];
-                        done[i] = next[i] == eos;
-                        if (!done[i]) {
-                            generated[i][length[i]++] = next[i];
-                        }
+                        generated[i][length[i]++] = next[i];
                     }
                 }
-                boolean allDone = true;
-                for (boolean d : done) {
-                    allDone &= d;
-                }
-                if (allDone || t == maxTokens - 1) {
-                    break;
-                }
-                for (int i = 0; i < b; i++) {
-                    int[] r = rows.get(i);
-                    r = Arrays.copyOf(r, r.length + 1);
-                    r[r.length - 1] = next[i];
-                    rows.set(i, r);
-                }
-                try (INDArray ids = useCache ? column(next)
-                        : Nd4j.createFromArray(rows.toArray(int[][]::new)).castTo(DataType.INT)) {
-                    logProbs = useCache ? session.advance(ids) : session.recompute(ids);
-                }
             }
-            List<Hypothesis> out = new ArrayList<>();
+            boolean allDone = true;
+            for (boolean d : done) {
+                allDone &= d;
+            }
+            if (allDone || t == maxTokens - 1) {
+                break;
+            }
             for (int i = 0; i < b; i++) {
-                out.add(new Hypothesis(Arrays.copyOf(generated[i], length[i]), done[i], logProb[i], logProb[i]));
+                int[] r = rows.get(i);
+                r = Arrays.copyOf(r, r.length + 1);
+                r[r.length - 1] = next[i];
+                rows.set(i, r);
             }
-            return out;
+            try (INDArray ids = useCache ? column(next)
+                    : Nd4j.createFromArray(rows.toArray(int[][]::new)).castTo(DataType.INT)) {
+                logProbs = useCache ? session.advance(ids) : session.recompute(ids);
+            }
         }
+        List<Hypothesis> out = new ArrayList<>();
+        for (int i = 0; i < b; i++) {
+            out.add(new Hypothesis(Arrays.copyOf(generated[i], length[i]), done[i], logProb[i], logProb[i]));
+        }
+        return out;
     }
 
     /**

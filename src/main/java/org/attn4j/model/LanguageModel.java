@@ -65,11 +65,6 @@ public final class LanguageModel extends TransformerModel {
         return Map.of();
     }
 
-    @Override
-    protected Map<String, SDVariable> decodingContext(String prefix) {
-        return Map.of();
-    }
-
     /** {@code source} must be null: a language model reads only its input. */
     @Override
     public Map<String, INDArray> feeds(INDArray source, INDArray input, INDArray target) {

@@ -62,10 +62,9 @@ public final class Seq2SeqTransformer extends TransformerModel {
         return Map.of("memory", memory, "memoryKeep", memoryKeep);
     }
 
-    @Override
-    protected Map<String, SDVariable> decodingContext(String prefix) {
-        return Map.of("memory", sd.placeHolder(prefix + ".memory", dataType, -1, -1, config.dModel()),
-                "memoryKeep", sd.placeHolder(prefix + ".memory_keep", dataType, -1, -1));
+    /** The training graph's encoder output {@code [B, S, C]} and source key padding {@code [B, S]}. */
+    Map<String, SDVariable> encoderOutputs() {
+        return Map.of("memory", memory, "memoryKeep", memoryKeep);
     }
 
     @Override
@@ -94,13 +93,6 @@ public final class Seq2SeqTransformer extends TransformerModel {
     @Override
     public DecodingSession startDecoding(INDArray source) {
         checkIds("source", source, config.sourceVocab());
-        Map<String, INDArray> onEngine = encodeOnEngine(source);
-        if (onEngine != null) {
-            return new DecodingSession(this, onEngine);
-        }
-        Map<String, INDArray> r = graphLock().read(() -> sd.output(Map.of(SOURCE, source.castTo(DataType.INT)),
-                memory.name(), memoryKeep.name()));
-        return new DecodingSession(this, Map.of("memory", r.get(memory.name()), "memoryKeep",
-                r.get(memoryKeep.name())));
+        return new DecodingSession(this, encodeOnEngine(source));
     }
 }

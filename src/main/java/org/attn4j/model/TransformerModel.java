@@ -7,7 +7,6 @@ import java.util.List;
 import java.util.Map;
 import org.attn4j.nn.Dropout;
 import org.attn4j.nn.Embedding;
-import org.attn4j.nn.KvCache;
 import org.attn4j.nn.LayerNorm;
 import org.attn4j.nn.Linear;
 import org.attn4j.nn.Module;
@@ -17,12 +16,14 @@ import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.api.ops.impl.controlflow.compat.StopGradient;
 
 /**
  * What the encoder-decoder and the language model share: the target embedding, positions, the
- * decoder stack, the output projection, and the graphs for training and decoding — all in one
- * SameDiff graph built once (the decoding graphs on first use).
+ * decoder stack and the output projection. Everything a user runs — {@link #lossAndGradients} (what
+ * {@code Trainer} calls), {@link #predict}, {@link #attention} and decoding ({@link #startDecoding}) — runs
+ * on the engine ({@code org.attn4j.nn.FastTransformer}, {@code FastDecoder}) with per-call state. The
+ * layers also form one SameDiff graph ({@link #logits}, {@link #targets}, {@link #feeds}) for users who
+ * extend the model inside SameDiff, and as the tests' independent reference.
  */
 public abstract class TransformerModel extends Module {
     /** Placeholder of the training targets {@code [B, T]}; padding positions are ignored by the loss. */
@@ -36,9 +37,7 @@ public abstract class TransformerModel extends Module {
     private SDVariable logits; // [B, T, V], the training graph's output
     private SDVariable targets;
     private final List<SDVariable> decoderSelf = new ArrayList<>(), decoderCross = new ArrayList<>();
-    private DecodeGraph full, step;
-    private volatile boolean fastDecoding = true;
-    private org.attn4j.nn.FastDecoder fast; // built on first use where it covers the model
+    private org.attn4j.nn.FastDecoder fast; // built on first use
     private org.attn4j.nn.FastTransformer engine; // built with the first engine state
 
     protected TransformerModel(ModelConfig config, DataType dataType) {
@@ -85,9 +84,6 @@ public abstract class TransformerModel extends Module {
     /** Graph variables the decoder attends to in training: "memory" and "memoryKeep", or none. */
     protected abstract Map<String, SDVariable> trainingContext();
 
-    /** Placeholders for what the decoder attends to while decoding, named under {@code prefix}. */
-    protected abstract Map<String, SDVariable> decodingContext(String prefix);
-
     /** Embeds ids {@code [B, T]} standing after {@code offset} earlier tokens (null: none). */
     protected final SDVariable embed(Embedding e, Positions p, SDVariable ids, SDVariable offset) {
         SDVariable x = e.forward(ids);
@@ -97,7 +93,8 @@ public abstract class TransformerModel extends Module {
         return Dropout.apply(p.forward(x, offset), config.dropout());
     }
 
-    private SDVariable project(SDVariable h) {
+    /** Logits {@code [B, T, V]} of the decoder's output {@code h [B, T, C]}. */
+    final SDVariable project(SDVariable h) {
         return head == null ? embedding.logits(h) : head.forward(h);
     }
 
@@ -118,11 +115,7 @@ public abstract class TransformerModel extends Module {
 
     /** Logits {@code [B, T, V]} of one forward pass (no dropout). */
     public INDArray predict(INDArray source, INDArray input) {
-        if (fastDecoder() != null) {
-            return inferOnEngine(source, input, s -> s.logits().dup('c'));
-        }
-        Map<String, INDArray> feeds = feeds(source, input, null);
-        return graphLock().read(() -> sd.output(feeds, logits.name()).get(logits.name()));
+        return inferOnEngine(source, input, s -> s.logits().dup('c'));
     }
 
     /** A forward pass on the engine (ids checked and converted once), read by {@code result} before its state is freed. */
@@ -140,26 +133,23 @@ public abstract class TransformerModel extends Module {
 
     /** Every attention weight of one forward pass, in one call. */
     public AttentionMaps attention(INDArray source, INDArray input) {
-        if (fastDecoder() != null) {
-            return inferOnEngine(source, input,
-                    s -> new AttentionMaps(s.encoderSelfWeights(), s.selfWeights(), s.crossWeights()));
-        }
-        List<String> names = new ArrayList<>();
-        List<SDVariable> encoderSelf = encoderSelfWeights();
-        for (List<SDVariable> group : List.of(encoderSelf, decoderSelf, decoderCross)) {
-            group.forEach(v -> names.add(v.name()));
-        }
-        Map<String, INDArray> feeds = feeds(source, input, null);
-        Map<String, INDArray> r = graphLock().read(() -> sd.output(feeds, names));
-        return new AttentionMaps(values(encoderSelf, r), values(decoderSelf, r), values(decoderCross, r));
+        return inferOnEngine(source, input,
+                s -> new AttentionMaps(s.encoderSelfWeights(), s.selfWeights(), s.crossWeights()));
     }
 
+    /** The training graph's encoder self-attention weights, one per layer (none for a language model). */
     protected List<SDVariable> encoderSelfWeights() {
         return List.of();
     }
 
-    private static List<INDArray> values(List<SDVariable> vars, Map<String, INDArray> computed) {
-        return vars.stream().map(v -> computed.get(v.name())).toList();
+    /** The training graph's decoder self-attention weights, one per layer. */
+    final List<SDVariable> decoderSelfWeights() {
+        return decoderSelf;
+    }
+
+    /** The training graph's cross-attention weights, one per layer (none for a language model). */
+    final List<SDVariable> crossWeights() {
+        return decoderCross;
     }
 
     /** Checks ids {@code [B, T]} against the vocabulary and the position table. */
@@ -217,20 +207,8 @@ public abstract class TransformerModel extends Module {
         return org.attn4j.nn.FastTransformer.rows(ids);
     }
 
-    /**
-     * Tests only (package-private): false makes decoding, {@code predict} and {@code attention} run the
-     * model's SameDiff graphs, the independent reference the engine is checked against. Users always
-     * run the engine.
-     */
-    void setFastDecoding(boolean on) {
-        this.fastDecoding = on;
-    }
-
-    /** The engine's decoder of this model, or null where the tests switched to the graphs. */
+    /** The engine's decoder of this model (its weights; every session has its own caches). */
     final org.attn4j.nn.FastDecoder fastDecoder() {
-        if (!fastDecoding) {
-            return null;
-        }
         synchronized (this) {
             if (fast == null) {
                 fast = new org.attn4j.nn.FastDecoder(decoder.blocks(), engineWeights(),
@@ -388,13 +366,9 @@ public abstract class TransformerModel extends Module {
 
     /**
      * The encoder's output {@code [B, S, C]} and key padding {@code [B, S]} (1 = real token) of
-     * {@code source}, on the engine: an encoder-decoder's decoding context. Null where the engine does not
-     * cover the model.
+     * {@code source}, on the engine: an encoder-decoder's decoding context.
      */
     protected final Map<String, INDArray> encodeOnEngine(INDArray source) {
-        if (fastDecoder() == null) {
-            return null;
-        }
         INDArray memory = graphLock().read(() -> engine().encode(rows(source), config.padId()));
         INDArray keep = source.neq(config.padId()).castTo(dataType);
         return Map.of("memory", memory, "memoryKeep", keep);
@@ -402,67 +376,4 @@ public abstract class TransformerModel extends Module {
 
     /** A decoding session for a batch; {@code source [B, S]} for an encoder-decoder, null for a language model. */
     public abstract DecodingSession startDecoding(INDArray source);
-
-    /** The full-prefix decoding graph (also used for a session's first step). */
-    final DecodeGraph fullGraph() {
-        return graphLock().write(() -> {
-            if (full == null) {
-                full = buildDecodeGraph("full", false);
-            }
-            return full;
-        });
-    }
-
-    /** The one-token-at-a-time decoding graph with a key/value cache. */
-    final DecodeGraph stepGraph() {
-        return graphLock().write(() -> {
-            if (step == null) {
-                step = buildDecodeGraph("step", true);
-            }
-            return step;
-        });
-    }
-
-    /**
-     * @param tokens  placeholder name of the ids {@code [B, T]}
-     * @param context placeholder names of the memory feeds ("memory", "memoryKeep"), if any
-     * @param past    per layer, placeholder names of the cached keys and values (empty for "full")
-     * @param logProbs name of the log-probabilities {@code [B, V]} of the last position
-     * @param caches  per layer, the names of the grown keys and values
-     */
-    record DecodeGraph(String tokens, Map<String, String> context, List<KvCache<String>> past, String logProbs,
-            List<KvCache<String>> caches) {
-    }
-
-    private DecodeGraph buildDecodeGraph(String prefix, boolean cached) {
-        SDVariable ids = sd.placeHolder(prefix + ".tokens", DataType.INT, -1, -1);
-        Map<String, SDVariable> context = decodingContext(prefix);
-        List<KvCache<SDVariable>> past = null;
-        List<KvCache<String>> pastNames = new ArrayList<>();
-        SDVariable offset = null;
-        if (cached) {
-            past = new ArrayList<>();
-            int h = config.heads(), d = config.dModel() / config.heads();
-            for (int i = 0; i < decoder.layers(); i++) {
-                KvCache<SDVariable> c = new KvCache<>(
-                        sd.placeHolder(prefix + ".cache." + i + ".keys", dataType, -1, h, -1, d),
-                        sd.placeHolder(prefix + ".cache." + i + ".values", dataType, -1, h, -1, d));
-                past.add(c);
-                pastNames.add(new KvCache<>(c.keys().name(), c.values().name()));
-            }
-            offset = sd.sizeAt(past.get(0).keys(), 2).castTo(DataType.LONG);
-        }
-        Decoder.Output o = decoder.forward(embed(embedding, positions, ids, offset), null, past,
-                context.get("memory"), context.get("memoryKeep"));
-        SDVariable all = project(o.output()); // [B, T, V]
-        SDVariable last = sd.reshape(sd.gather(all, sd.sizeAt(all, 1).sub(1).castTo(DataType.INT).reshape(1), 1),
-                -1, config.targetVocab()); // [B, V]
-        SDVariable shifted = last.sub(new StopGradient(sd, sd.max(last, true, 1)).outputVariable());
-        SDVariable logProbs = shifted.sub(sd.math.log(sd.math.exp(shifted).sum(true, 1)));
-        Map<String, String> contextNames = new LinkedHashMap<>();
-        context.forEach((k, v) -> contextNames.put(k, v.name()));
-        List<KvCache<String>> cacheNames = o.caches().stream()
-                .map(c -> new KvCache<>(c.keys().name(), c.values().name())).toList();
-        return new DecodeGraph(ids.name(), contextNames, pastNames, logProbs.name(), cacheNames);
-    }
 }

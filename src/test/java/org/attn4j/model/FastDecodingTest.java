@@ -22,7 +22,7 @@ import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * A language model's decoding on the fast path ({@code org.attn4j.nn.FastDecoder}) against the same
- * model's SameDiff decoding graphs ({@code setFastDecoding(false)}): log-probabilities of every step,
+ * model's SameDiff decoding graphs ({@link GraphReference}): log-probabilities of every step,
  * greedy tokens and beam search, in float64 to 1e-10 and float32 to 1e-5.
  */
 class FastDecodingTest {
@@ -69,12 +69,9 @@ class FastDecodingTest {
             Activation act) {
         Nd4j.getRandom().setSeed(5);
         LanguageModel model = new LanguageModel(config(p, tied, pre, act), type);
-        assertTrue(model.fastDecoder() != null, name + ": the fast path covers this model");
         INDArray prompt = Nd4j.createFromArray(new int[][] {{1, 7, 3}, {4, 4, 9}});
         DecodingSession fast = model.startDecoding(null);
-        model.setFastDecoding(false);
-        DecodingSession graph = model.startDecoding(null);
-        model.setFastDecoding(true);
+        StepDecoder graph = GraphReference.decoding(model, null);
         double tol = type == DataType.DOUBLE ? 1e-10 : 1e-5;
         assertClose(name + " prompt", graph.advance(prompt), fast.advance(prompt), tol);
         for (int step = 0; step < 5; step++) {
@@ -93,9 +90,9 @@ class FastDecodingTest {
         List<Hypothesis> fastGreedy = Greedy.decode(model, null, prompt, 0, 12, true);
         List<Hypothesis> fastBeam = BeamSearch.decode(model, null, prompt, 0, new BeamSearch.Config(3, 0.6, 8), true);
         List<Hypothesis> fastRecompute = Greedy.decode(model, null, prompt, 0, 12, false);
-        model.setFastDecoding(false);
-        List<Hypothesis> graphGreedy = Greedy.decode(model, null, prompt, 0, 12, true);
-        List<Hypothesis> graphBeam = BeamSearch.decode(model, null, prompt, 0, new BeamSearch.Config(3, 0.6, 8), true);
+        List<Hypothesis> graphGreedy = Greedy.decode(GraphReference.decoding(model, null), prompt, 0, 12, true);
+        List<Hypothesis> graphBeam = BeamSearch.decode(GraphReference.decoding(model, null), prompt, 0,
+                new BeamSearch.Config(3, 0.6, 8), true);
         assertSame("greedy", graphGreedy, fastGreedy);
         assertSame("greedy, cache against recomputation", fastGreedy, fastRecompute);
         assertSame("beam", graphBeam, fastBeam);
@@ -118,9 +115,9 @@ class FastDecodingTest {
         INDArray prompt = Nd4j.createFromArray(new int[][] {{3}, {8}});
         List<Hypothesis> fastGreedy = Greedy.decode(model, null, prompt, -1, 100, true);
         List<Hypothesis> fastBeam = BeamSearch.decode(model, null, prompt, -1, new BeamSearch.Config(2, 0.6, 80), true);
-        model.setFastDecoding(false);
-        List<Hypothesis> graphGreedy = Greedy.decode(model, null, prompt, -1, 100, true);
-        List<Hypothesis> graphBeam = BeamSearch.decode(model, null, prompt, -1, new BeamSearch.Config(2, 0.6, 80), true);
+        List<Hypothesis> graphGreedy = Greedy.decode(GraphReference.decoding(model, null), prompt, -1, 100, true);
+        List<Hypothesis> graphBeam = BeamSearch.decode(GraphReference.decoding(model, null), prompt, -1,
+                new BeamSearch.Config(2, 0.6, 80), true);
         assertEquals(100, fastGreedy.get(0).tokens().length, "no end token: every row runs past 64 positions");
         assertSame("greedy", graphGreedy, fastGreedy);
         assertSame("beam", graphBeam, fastBeam);
@@ -132,13 +129,12 @@ class FastDecodingTest {
         Nd4j.getRandom().setSeed(10);
         LanguageModel model = new LanguageModel(config(PositionalEncoding.ROTARY, false, true, Activation.SWIGLU),
                 DataType.DOUBLE);
-        assertTrue(model.fastDecoder() != null, "the engine covers rotary positions");
         INDArray prompt = Nd4j.createFromArray(new int[][] {{2, 5}, {6, 1}});
         List<Hypothesis> fastGreedy = Greedy.decode(model, null, prompt, 0, 10, true);
         List<Hypothesis> fastBeam = BeamSearch.decode(model, null, prompt, 0, new BeamSearch.Config(3, 0.6, 8), true);
-        model.setFastDecoding(false);
-        assertSame("greedy", Greedy.decode(model, null, prompt, 0, 10, true), fastGreedy);
-        assertSame("beam", BeamSearch.decode(model, null, prompt, 0, new BeamSearch.Config(3, 0.6, 8), true), fastBeam);
+        assertSame("greedy", Greedy.decode(GraphReference.decoding(model, null), prompt, 0, 10, true), fastGreedy);
+        assertSame("beam", BeamSearch.decode(GraphReference.decoding(model, null), prompt, 0,
+                new BeamSearch.Config(3, 0.6, 8), true), fastBeam);
     }
 
     /**
@@ -155,16 +151,14 @@ class FastDecodingTest {
         c = new ModelConfig(c.sourceVocab(), c.targetVocab(), c.dModel(), c.heads(), c.ffDim(), c.encoderLayers(),
                 c.decoderLayers(), act, pre, 0, 0, p, c.maxLen(), false, true, c.eps(), 0);
         Seq2SeqTransformer model = new Seq2SeqTransformer(c, type);
-        assertTrue(model.fastDecoder() != null, name + ": the engine covers this model");
         INDArray source = Nd4j.createFromArray(new int[][] {{4, 9, 13, 2, 0, 0}, {7, 7, 1, 18, 5, 3}});
         INDArray bos = Nd4j.createFromArray(new int[][] {{1}, {1}});
         double tol = type == DataType.DOUBLE ? 1e-10 : 1e-5;
         DecodingSession fast = model.startDecoding(source);
-        model.setFastDecoding(false);
-        DecodingSession graph = model.startDecoding(source);
-        List<Hypothesis> graphGreedy = Greedy.decode(model, source, bos, 2, 10, true);
-        List<Hypothesis> graphBeam = BeamSearch.decode(model, source, bos, 2, new BeamSearch.Config(3, 0.6, 10), true);
-        model.setFastDecoding(true);
+        StepDecoder graph = GraphReference.decoding(model, source);
+        List<Hypothesis> graphGreedy = Greedy.decode(GraphReference.decoding(model, source), bos, 2, 10, true);
+        List<Hypothesis> graphBeam = BeamSearch.decode(GraphReference.decoding(model, source), bos, 2,
+                new BeamSearch.Config(3, 0.6, 10), true);
         assertClose(name + " first", graph.advance(bos), fast.advance(bos), tol);
         for (int step = 0; step < 4; step++) {
             INDArray next = Nd4j.createFromArray(new int[][] {{3 + step}, {(step * 5) % 19}});
@@ -194,10 +188,8 @@ class FastDecodingTest {
             INDArray src = m == s2s ? source : null;
             INDArray logits = m.predict(src, input);
             AttentionMaps maps = m.attention(src, input);
-            m.setFastDecoding(false);
-            assertClose(name + " logits", m.predict(src, input), logits, tol);
-            AttentionMaps graph = m.attention(src, input);
-            m.setFastDecoding(true);
+            assertClose(name + " logits", GraphReference.predict(m, src, input), logits, tol);
+            AttentionMaps graph = GraphReference.attention(m, src, input);
             assertEquals(graph.encoderSelf().size(), maps.encoderSelf().size(), name);
             assertEquals(graph.cross().size(), maps.cross().size(), name);
             for (int i = 0; i < graph.encoderSelf().size(); i++) {
