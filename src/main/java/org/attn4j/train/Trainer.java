@@ -207,6 +207,7 @@ public final class Trainer {
      * j's loss and gradient count with weight (its tokens) / (all tokens), not 1/k; clipping, the NaN check
      * and the updaters then see the accumulated gradient once. The reported loss and tokens are the whole's.
      * Micro-batches may differ in rows and length; only one micro-batch's activations are held at a time.
+     * Each list element is one micro-batch ({@link Config#microBatches()} does not split them further).
      *
      * <p>Each micro-batch draws its own dropout masks (micro-batch 0 those of an unsplit step), so with dropout
      * the update equals the whole batch's in distribution rather than bit for bit. Nothing is carried from one
