@@ -36,17 +36,24 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  *   DIR/ckpt-&lt;step&gt;-&lt;id&gt;/model.json      format, kind, data type, ModelConfig, vocabularies,
  *                                         training step, and the sha256 of every other file
  *   DIR/ckpt-&lt;step&gt;-&lt;id&gt;/weights.npz     parameter name -&gt; array (plain npz, C order)
+ *                    or weights.safetensors  the same rounded to bfloat16 ({@link Storage#BFLOAT16})
  *   DIR/ckpt-&lt;step&gt;-&lt;id&gt;/optimizer.npz   parameter name -&gt; updater state (optional)
  * </pre>
  * Saving writes a new folder, syncs it, then replaces {@code LATEST} with an atomic rename, so an
  * interrupted save leaves the previous checkpoint in force. Loading checks every checksum before it
  * parses anything, and the configuration against the weights' names and shapes before it builds
- * anything (checksums catch damage, not a crafted file that recomputed them); it uses JSON and npz
- * only (no Java serialization, so no code can ride along).
+ * anything (checksums catch damage, not a crafted file that recomputed them); it uses JSON, npz and
+ * safetensors only (no Java serialization, so no code can ride along).
+ *
+ * <p>Weights can be stored in bfloat16 ({@link Storage#BFLOAT16}: half the bytes, precision lost as measured
+ * there). They go to safetensors because npy has no bfloat16 dtype: a {@code <u2} array in the npz would read
+ * as integers to anyone who missed a side marker, while safetensors' {@code BF16} is read as bfloat16 by
+ * PyTorch, Hugging Face and JAX.
  */
 public final class Checkpoint {
     public static final String FORMAT = "attn4j-checkpoint", LATEST = "LATEST";
-    static final String MODEL = "model.json", WEIGHTS = "weights.npz", OPTIMIZER = "optimizer.npz";
+    static final String MODEL = "model.json", WEIGHTS = "weights.npz", WEIGHTS_BF16 = "weights.safetensors",
+            OPTIMIZER = "optimizer.npz";
     static final Gson GSON = new GsonBuilder().setPrettyPrinting().serializeSpecialFloatingPointValues().create();
 
     /** A loaded checkpoint; the vocabularies and optimizer state are null when they were not saved. */
@@ -54,16 +61,46 @@ public final class Checkpoint {
             Map<String, INDArray> optimizerState) {
     }
 
+    /** How the weights are stored. */
+    public enum Storage {
+        /** In the model's data type, in {@code weights.npz}: loads back bit for bit. */
+        FULL,
+        /**
+         * Rounded to bfloat16 (nearest, ties to even: {@link BFloat16}) in {@code weights.safetensors}, half the
+         * bytes of float32; loading widens them exactly into the model's data type, and computing stays float32
+         * (or float64). Each weight moves by less than 2^-8 (0.39%) of itself. Measured on the committed
+         * Shakespeare model ({@code models/shakespeare}, 809,856 non-zero weights, ShakespeareBFloat16Test):
+         * relative weight error max 0.0039, mean 0.0014; validation loss 1.8844 -&gt; 1.8845 and next-character
+         * accuracy 0.4440 -&gt; 0.4448 on 5 fixed batches of 12 x 64 characters. The optimizer's state stays full
+         * precision in {@code optimizer.npz}, so a resumed run continues from the rounded weights with the
+         * exact moments: close to the uninterrupted run, not bit for bit.
+         */
+        BFLOAT16
+    }
+
     private Checkpoint() {
     }
 
     /**
-     * Saves atomically into {@code dir} (created if needed), replacing the checkpoint there.
+     * Saves atomically into {@code dir} (created if needed), replacing the checkpoint there; weights in full
+     * precision.
      *
      * @param optimizerState the trainer's {@code optimizerState()} to resume from, or null
      */
     public static void save(Path dir, TransformerModel model, Vocabulary source, Vocabulary target, int step,
             Map<String, INDArray> optimizerState) {
+        save(dir, model, source, target, step, optimizerState, Storage.FULL);
+    }
+
+    /**
+     * Saves atomically into {@code dir} (created if needed), replacing the checkpoint there, with the weights
+     * stored as {@code storage} says (the optimizer state is always full precision).
+     *
+     * @param optimizerState the trainer's {@code optimizerState()} to resume from, or null
+     */
+    public static void save(Path dir, TransformerModel model, Vocabulary source, Vocabulary target, int step,
+            Map<String, INDArray> optimizerState, Storage storage) {
+        java.util.Objects.requireNonNull(storage, "storage");
         try {
             Files.createDirectories(dir);
             Path staging = dir.resolve(".tmp-" + UUID.randomUUID());
@@ -71,7 +108,13 @@ public final class Checkpoint {
             Map<String, String> checksums = new LinkedHashMap<>();
             Map<String, INDArray> weights = new LinkedHashMap<>();
             model.parameters().forEach((k, v) -> weights.put(k, v.getArr()));
-            checksums.put(WEIGHTS, writeNpz(staging.resolve(WEIGHTS), weights));
+            if (storage == Storage.BFLOAT16) {
+                ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+                Safetensors.write(weights, bytes, true);
+                checksums.put(WEIGHTS_BF16, write(staging.resolve(WEIGHTS_BF16), bytes.toByteArray()));
+            } else {
+                checksums.put(WEIGHTS, writeNpz(staging.resolve(WEIGHTS), weights));
+            }
             if (optimizerState != null) {
                 checksums.put(OPTIMIZER, writeNpz(staging.resolve(OPTIMIZER), optimizerState));
             }
@@ -120,35 +163,40 @@ public final class Checkpoint {
         }
         ModelJson json = ModelJson.parse(modelJson, modelFile);
         Map<String, String> files = json.files();
-        if (files == null || !files.containsKey(WEIGHTS)) {
-            throw new CheckpointException(modelFile + ": lists no " + WEIGHTS);
+        if (files == null || files.containsKey(WEIGHTS) == files.containsKey(WEIGHTS_BF16)) {
+            throw new CheckpointException(modelFile + ": expected one weights file, " + WEIGHTS + " or " + WEIGHTS_BF16
+                    + ", found " + (files == null ? "no files" : files.keySet()));
         }
+        String weightsName = files.containsKey(WEIGHTS) ? WEIGHTS : WEIGHTS_BF16;
         Map<String, Map<String, INDArray>> arrays = new LinkedHashMap<>();
         for (Map.Entry<String, String> f : files.entrySet()) {
             Path file = folder.resolve(f.getKey());
-            if (!List.of(WEIGHTS, OPTIMIZER).contains(f.getKey())) {
+            if (!List.of(WEIGHTS, WEIGHTS_BF16, OPTIMIZER).contains(f.getKey())) {
                 throw new CheckpointException(modelFile + ": lists an unexpected file '" + f.getKey() + "'");
             }
             if (!sha256(readBytes(file)).equals(f.getValue())) {
                 throw new CheckpointException(file + ": checksum mismatch (the file is damaged or was changed)");
             }
+            boolean safetensors = f.getKey().equals(WEIGHTS_BF16);
             try {
-                arrays.put(f.getKey(), Npz.read(file));
+                arrays.put(f.getKey(), safetensors ? Safetensors.read(file) : Npz.read(file));
             } catch (IllegalArgumentException e) { // names the file, and the entry where one is at fault
                 throw new CheckpointException(e.getMessage(), e);
             } catch (RuntimeException e) {
-                throw new CheckpointException(file + ": not a readable npz (" + e + ")", e);
+                throw new CheckpointException(file + ": not a readable " + (safetensors ? "safetensors" : "npz") + " ("
+                        + e + ")", e);
             }
         }
         // Before anything is built: a configuration that lies about sizes must not reach an allocation.
-        WeightsCheck.check(folder.resolve(WEIGHTS), modelFile, json.config(), arrays.get(WEIGHTS));
+        Path weightsFile = folder.resolve(weightsName);
+        WeightsCheck.check(weightsFile, modelFile, json.config(), arrays.get(weightsName));
         TransformerModel model;
         try {
             model = json.seq2seq() ? new Seq2SeqTransformer(json.config(), json.dataType())
                     : new LanguageModel(json.config(), json.dataType());
-            model.loadParameters(arrays.get(WEIGHTS));
+            model.loadParameters(arrays.get(weightsName));
         } catch (IllegalArgumentException e) {
-            throw new CheckpointException(folder.resolve(WEIGHTS) + " does not fit " + modelFile + ": " + e.getMessage(), e);
+            throw new CheckpointException(weightsFile + " does not fit " + modelFile + ": " + e.getMessage(), e);
         }
         return new Loaded(model, json.sourceVocabulary(), json.targetVocabulary(), json.step(), arrays.get(OPTIMIZER));
     }
@@ -156,8 +204,13 @@ public final class Checkpoint {
     private static String writeNpz(Path file, Map<String, INDArray> arrays) throws IOException {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         Npz.write(arrays, bytes);
-        writeSynced(file, bytes.toByteArray());
-        return sha256(bytes.toByteArray());
+        return write(file, bytes.toByteArray());
+    }
+
+    /** Writes and syncs {@code bytes}; returns their sha256. */
+    private static String write(Path file, byte[] bytes) throws IOException {
+        writeSynced(file, bytes);
+        return sha256(bytes);
     }
 
     private static void writeSynced(Path file, byte[] bytes) throws IOException {

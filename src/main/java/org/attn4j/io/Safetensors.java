@@ -5,6 +5,7 @@ import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import java.io.IOException;
+import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
@@ -16,14 +17,16 @@ import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
- * Reads Hugging Face's safetensors format: an 8-byte little-endian header length, a JSON header
+ * Reads and writes Hugging Face's safetensors format: an 8-byte little-endian header length, a JSON header
  * mapping each tensor name to its {@code dtype}, {@code shape} and {@code data_offsets}, then the raw
- * little-endian data. F64, F32, F16, BF16 (both widened to float32), I64 and I32 are supported.
+ * little-endian data. F64, F32, F16, BF16 (both widened to float32), I64 and I32 are read; float32 and
+ * float64 arrays are written as F32 and F64, or rounded to BF16 ({@link BFloat16}).
  * Every size is computed with overflow checks, and the whole header is checked before any tensor is
  * read: each shape's bytes equal its offsets' range, and the ranges tile the data exactly.
  */
@@ -70,6 +73,82 @@ public final class Safetensors {
         } catch (IOException e) {
             throw bad(file, "cannot read (" + e + ")");
         }
+    }
+
+    /**
+     * Writes float32 and float64 arrays, in name order, as F32 and F64 tensors, or all as BF16 (rounded to
+     * nearest, ties to even) when {@code bfloat16}. The header carries {@code "__metadata__": {"format": "pt"}}
+     * (what Hugging Face's loaders look for) and is padded with spaces to a multiple of 8 bytes, as the
+     * reference writer does, so that the data are aligned.
+     *
+     * @throws IllegalArgumentException naming an array that is not float32 or float64
+     */
+    public static void write(Map<String, INDArray> arrays, OutputStream out, boolean bfloat16) throws IOException {
+        JsonObject header = new JsonObject();
+        JsonObject metadata = new JsonObject();
+        metadata.addProperty("format", "pt");
+        header.add("__metadata__", metadata);
+        List<INDArray> tensors = new ArrayList<>();
+        long offset = 0;
+        for (Map.Entry<String, INDArray> e : new TreeMap<>(arrays).entrySet()) {
+            INDArray a = e.getValue();
+            if (a.dataType() != DataType.FLOAT && a.dataType() != DataType.DOUBLE) {
+                throw new IllegalArgumentException("Tensor '" + e.getKey() + "': expected FLOAT or DOUBLE, given "
+                        + a.dataType());
+            }
+            String dtype = bfloat16 ? "BF16" : a.dataType() == DataType.FLOAT ? "F32" : "F64";
+            long bytes = a.length() * width(dtype);
+            JsonObject entry = new JsonObject();
+            entry.addProperty("dtype", dtype);
+            JsonArray shape = new JsonArray(), offsets = new JsonArray();
+            for (long d : a.shape()) {
+                shape.add(d);
+            }
+            offsets.add(offset);
+            offsets.add(offset + bytes);
+            entry.add("shape", shape);
+            entry.add("data_offsets", offsets);
+            header.add(e.getKey(), entry);
+            tensors.add(a);
+            offset += bytes;
+        }
+        byte[] json = header.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        int padded = (json.length + 7) / 8 * 8;
+        ByteBuffer start = ByteBuffer.allocate(8 + padded).order(ByteOrder.LITTLE_ENDIAN).putLong(padded).put(json);
+        while (start.hasRemaining()) {
+            start.put((byte) ' ');
+        }
+        out.write(start.array());
+        for (INDArray a : tensors) {
+            out.write(data(a, bfloat16));
+        }
+    }
+
+    /** An array's elements in C order, little-endian: as BF16, F32 or F64. */
+    private static byte[] data(INDArray a, boolean bfloat16) {
+        int n = Math.toIntExact(a.length());
+        boolean single = a.dataType() == DataType.FLOAT;
+        ByteBuffer b = ByteBuffer.allocate(n * (bfloat16 ? 2 : single ? 4 : 8)).order(ByteOrder.LITTLE_ENDIAN);
+        if (single) {
+            float[] v = a.dup('c').data().asFloat();
+            for (float x : v) {
+                if (bfloat16) {
+                    b.putShort(BFloat16.fromFloat(x));
+                } else {
+                    b.putFloat(x);
+                }
+            }
+        } else {
+            double[] v = a.dup('c').data().asDouble();
+            for (double x : v) {
+                if (bfloat16) {
+                    b.putShort(BFloat16.fromDouble(x));
+                } else {
+                    b.putDouble(x);
+                }
+            }
+        }
+        return b.array();
     }
 
     /** One tensor's header entry: its data are bytes {@code [begin, end)} after the header. */
@@ -205,7 +284,7 @@ public final class Safetensors {
         float[] v = new float[n];
         for (int i = 0; i < n; i++) {
             short bits = b.getShort();
-            v[i] = brain ? Float.intBitsToFloat((bits & 0xffff) << 16) : halfToFloat(bits);
+            v[i] = brain ? BFloat16.toFloat(bits) : halfToFloat(bits);
         }
         return v;
     }

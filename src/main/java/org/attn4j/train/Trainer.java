@@ -10,6 +10,7 @@ import org.attn4j.data.Batch;
 import org.attn4j.model.TransformerModel;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.nd4j.linalg.learning.GradientUpdater;
 import org.nd4j.linalg.learning.config.Adam;
 import org.nd4j.linalg.learning.config.IUpdater;
@@ -48,10 +49,13 @@ public final class Trainer {
      * @param seed           seeds dropout, per step
      * @param decayMatricesOnly AdamW decays only parameters of rank >= 2 (embeddings and weight matrices), not
      *                       biases or LayerNorm weights, as nanoGPT and GPT-2 do; false: every parameter
+     * @param microBatches   gradient accumulation: {@link Trainer#step(Batch)} runs each batch as this many
+     *                       micro-batches of consecutive rows, one after the other, and makes one update of
+     *                       them (see {@link Trainer#step(List)}); 1: the whole batch at once
      */
     public record Config(Optimizer optimizer, ISchedule learningRate, double beta1, double beta2, double weightDecay,
-            double momentum, double clipNorm, double labelSmoothing, long seed, boolean decayMatricesOnly)
-            implements java.io.Serializable {
+            double momentum, double clipNorm, double labelSmoothing, long seed, boolean decayMatricesOnly,
+            int microBatches) implements java.io.Serializable {
         public Config {
             Objects.requireNonNull(optimizer, "optimizer");
             Objects.requireNonNull(learningRate, "learningRate");
@@ -59,6 +63,16 @@ public final class Trainer {
                 throw new IllegalArgumentException("clipNorm and weightDecay must be >= 0 and momentum in [0, 1), got "
                         + clipNorm + ", " + weightDecay + ", " + momentum);
             }
+            if (microBatches < 1) {
+                throw new IllegalArgumentException("microBatches must be >= 1, got " + microBatches);
+            }
+        }
+
+        /** A configuration without gradient accumulation (one micro-batch per batch). */
+        public Config(Optimizer optimizer, ISchedule learningRate, double beta1, double beta2, double weightDecay,
+                double momentum, double clipNorm, double labelSmoothing, long seed, boolean decayMatricesOnly) {
+            this(optimizer, learningRate, beta1, beta2, weightDecay, momentum, clipNorm, labelSmoothing, seed,
+                    decayMatricesOnly, 1);
         }
 
         /** A configuration whose AdamW decay, if any, applies to every parameter. */
@@ -75,28 +89,38 @@ public final class Trainer {
         public Config withOptimizer(Optimizer o, double weightDecayOrMomentum) {
             return new Config(o, learningRate, beta1, beta2, o == Optimizer.ADAMW ? weightDecayOrMomentum : 0,
                     o == Optimizer.SGD_MOMENTUM ? weightDecayOrMomentum : 0, clipNorm, labelSmoothing, seed,
-                    decayMatricesOnly);
+                    decayMatricesOnly, microBatches);
         }
 
         public Config withClipNorm(double c) {
             return new Config(optimizer, learningRate, beta1, beta2, weightDecay, momentum, c, labelSmoothing, seed,
-                    decayMatricesOnly);
+                    decayMatricesOnly, microBatches);
         }
 
         public Config withLabelSmoothing(double s) {
             return new Config(optimizer, learningRate, beta1, beta2, weightDecay, momentum, clipNorm, s, seed,
-                    decayMatricesOnly);
+                    decayMatricesOnly, microBatches);
         }
 
         public Config withSeed(long s) {
             return new Config(optimizer, learningRate, beta1, beta2, weightDecay, momentum, clipNorm, labelSmoothing, s,
-                    decayMatricesOnly);
+                    decayMatricesOnly, microBatches);
         }
 
         /** The same with AdamW's decay on parameters of rank >= 2 only ({@code true}) or on all ({@code false}). */
         public Config withDecayMatricesOnly(boolean only) {
             return new Config(optimizer, learningRate, beta1, beta2, weightDecay, momentum, clipNorm, labelSmoothing, seed,
-                    only);
+                    only, microBatches);
+        }
+
+        /**
+         * The same with gradient accumulation: each batch given to {@link Trainer#step(Batch)} runs as
+         * {@code k} micro-batches of consecutive rows (sizes differing by at most one), for the memory of
+         * one micro-batch's activations.
+         */
+        public Config withMicroBatches(int k) {
+            return new Config(optimizer, learningRate, beta1, beta2, weightDecay, momentum, clipNorm, labelSmoothing, seed,
+                    decayMatricesOnly, k);
         }
 
         IUpdater updater() {
@@ -122,6 +146,7 @@ public final class Trainer {
     private final Map<String, GradientUpdater<?>> updaters = new LinkedHashMap<>();
     private final WeightDecay weightDecay;
     private List<List<String>> shares; // parameters per update worker, made on first use
+    private Map<String, INDArray> sums; // accumulated gradients of micro-batches, made on first use
     private int step;
 
     public Trainer(TransformerModel model, Config config) {
@@ -169,15 +194,35 @@ public final class Trainer {
 
     /**
      * One update on a batch: {@link #apply(BatchGradients) apply}({@link #gradients(Batch) gradients}(batch)).
-     * Throws {@link TrainingDivergedException} (weights untouched) on NaN or infinity.
+     * With {@link Config#microBatches()} k &gt; 1 the batch's rows run as k micro-batches, as in
+     * {@link #step(List)}. Throws {@link TrainingDivergedException} (weights untouched) on NaN or infinity.
      */
     public StepResult step(Batch batch) {
         return model.graphLock().write(() -> update(compute(batch)));
     }
 
     /**
+     * One update from several micro-batches (gradient accumulation): the update of one batch holding all
+     * their rows, each padded to the longest. The loss is a mean over non-padding target tokens, so micro-batch
+     * j's loss and gradient count with weight (its tokens) / (all tokens), not 1/k; clipping, the NaN check
+     * and the updaters then see the accumulated gradient once. The reported loss and tokens are the whole's.
+     * Micro-batches may differ in rows and length; only one micro-batch's activations are held at a time.
+     * Each list element is one micro-batch ({@link Config#microBatches()} does not split them further).
+     *
+     * <p>Each micro-batch draws its own dropout masks (micro-batch 0 those of an unsplit step), so with dropout
+     * the update equals the whole batch's in distribution rather than bit for bit. Nothing is carried from one
+     * update to the next, so a checkpoint between updates resumes exactly. A NaN or infinity in any micro-batch
+     * refuses the whole update: {@link TrainingDivergedException}, weights and optimizer state untouched.
+     */
+    public StepResult step(List<Batch> microBatches) {
+        checkMicroBatches(microBatches);
+        return model.graphLock().write(() -> update(accumulate(microBatches)));
+    }
+
+    /**
      * The loss and gradients of a batch without changing anything, with this step's dropout masks
-     * (from the seed and {@link #stepCount()}). The caller owns the returned arrays.
+     * (from the seed and {@link #stepCount()}), accumulated over {@link Config#microBatches()} micro-batches
+     * as {@link #step(Batch)} does. The caller owns the returned arrays.
      */
     public BatchGradients gradients(Batch batch) {
         return model.graphLock().write(() -> {
@@ -207,12 +252,108 @@ public final class Trainer {
         return model.graphLock().write(() -> update(gradients));
     }
 
-    /** The engine's loss and gradients (views of its state's arrays). */
+    /** A batch's loss and gradients: the engine's (views of its state's arrays), or accumulated over micro-batches. */
     private BatchGradients compute(Batch batch) {
-        // Dropout masks depend on (seed, step) only, so a resumed run draws the same ones.
+        return config.microBatches() == 1 ? compute(batch, 0) : accumulate(split(batch, config.microBatches()));
+    }
+
+    /** The engine's loss and gradients of micro-batch {@code j} of this step (views of its state's arrays). */
+    private BatchGradients compute(Batch batch, int j) {
+        // Dropout masks depend on (seed, step, j) only, so a resumed run draws the same ones. Micro-batch j > 0
+        // mixes j into the seed (an odd multiplier keeps the seeds of different j apart): its masks are its own.
+        long seed = j == 0 ? config.seed() : config.seed() ^ (j * 0x9E3779B97F4A7C15L);
         TransformerModel.LossAndGradients r = model.lossAndGradients(engine, batch.source(), batch.input(), batch.target(),
-                config.labelSmoothing(), true, new org.attn4j.kernels.DropoutSeed(config.seed(), step));
+                config.labelSmoothing(), true, new org.attn4j.kernels.DropoutSeed(seed, step));
         return new BatchGradients(r.loss(), r.gradients(), r.tokens());
+    }
+
+    /**
+     * The whole's loss and gradient from micro-batches with n_j tokens, losses L_j and gradients g_j:
+     * L = sum n_j L_j / N and g = sum n_j g_j / N with N = sum n_j (each L_j already a mean over its n_j), in
+     * this trainer's own arrays. A micro-batch without tokens adds nothing (the engine gives it loss and gradient 0).
+     */
+    private BatchGradients accumulate(List<Batch> microBatches) {
+        if (sums == null) {
+            sums = new LinkedHashMap<>();
+            arrays.forEach((p, a) -> sums.put(p, Nd4j.zeros(a.dataType(), a.shape())));
+        }
+        long tokens = 0;
+        double lossSum = 0;
+        for (int j = 0; j < microBatches.size(); j++) {
+            BatchGradients g = compute(microBatches.get(j), j);
+            if (!Double.isFinite(g.loss())) {
+                throw new TrainingDivergedException("Training diverged at step " + step + ": the loss of micro-batch "
+                        + j + " of " + microBatches.size() + " is " + g.loss() + "; the weights are those after step "
+                        + (step - 1) + " (try a lower learning rate or clipping)");
+            }
+            boolean first = j == 0;
+            double n = g.tokens();
+            forEachShare(p -> {
+                INDArray sum = sums.get(p), grad = g.gradients().get(p);
+                if (first) {
+                    sum.assign(grad).muli(n);
+                } else {
+                    sum.addi(grad.mul(n));
+                }
+            });
+            tokens += g.tokens();
+            lossSum += n * g.loss();
+        }
+        double inv = 1.0 / Math.max(1, tokens);
+        forEachShare(p -> sums.get(p).muli(inv));
+        return new BatchGradients(lossSum * inv, sums, tokens);
+    }
+
+    private void checkMicroBatches(List<Batch> microBatches) {
+        if (microBatches == null || microBatches.isEmpty()) {
+            throw new IllegalArgumentException("step(List<Batch>) needs at least one micro-batch, given "
+                    + (microBatches == null ? "null" : "an empty list"));
+        }
+        for (int j = 0; j < microBatches.size(); j++) {
+            if (microBatches.get(j) == null) {
+                throw new IllegalArgumentException("Micro-batch " + j + " of " + microBatches.size() + " is null");
+            }
+        }
+    }
+
+    /** Rows [j B / k, (j + 1) B / k) of each of the batch's arrays, for j in [0, k): micro-batches of consecutive rows. */
+    static List<Batch> split(Batch batch, int k) {
+        long rows = batch.input().rank() == 2 ? batch.input().size(0) : -1;
+        if (rows < k) {
+            throw new IllegalArgumentException("A batch with input " + Arrays.toString(batch.input().shape())
+                    + " cannot run as " + k + " micro-batches (Trainer.Config microBatches " + k
+                    + "): expected [B, T] ids with B >= " + k);
+        }
+        List<Batch> parts = new ArrayList<>();
+        for (int j = 0; j < k; j++) {
+            long r0 = rows * j / k, r1 = rows * (j + 1) / k;
+            parts.add(new Batch(batch.source() == null ? null : rows(batch.source(), r0, r1), rows(batch.input(), r0, r1),
+                    rows(batch.target(), r0, r1)));
+        }
+        return parts;
+    }
+
+    private static INDArray rows(INDArray a, long r0, long r1) {
+        return a.get(NDArrayIndex.interval(r0, r1), NDArrayIndex.all()).dup('c'); // [r1 - r0, T]
+    }
+
+    /** Runs {@code body} on every parameter, with the parameters shared out over the engine's workers. */
+    private void forEachShare(java.util.function.Consumer<String> body) {
+        org.attn4j.kernels.Parallel workers = org.attn4j.kernels.Parallel.shared();
+        List<List<String>> parts = shares(workers.threads());
+        RuntimeException[] failure = new RuntimeException[1];
+        workers.forRange(parts.size(), (w0, w1) -> org.attn4j.kernels.Parallel.singleThreadedNd4j(() -> {
+            try {
+                for (int w = w0; w < w1; w++) {
+                    parts.get(w).forEach(body);
+                }
+            } catch (RuntimeException e) {
+                failure[0] = e;
+            }
+        }));
+        if (failure[0] != null) {
+            throw failure[0];
+        }
     }
 
     /**
@@ -241,32 +382,18 @@ public final class Trainer {
         double scale = config.clipNorm() > 0 ? Math.min(1, config.clipNorm() / (norm + 1e-6)) : 1; // as torch's clip_grad_norm_
         double lr = config.learningRate().valueAt(step, 0);
         int at = step;
-        org.attn4j.kernels.Parallel workers = org.attn4j.kernels.Parallel.shared();
-        List<List<String>> parts = shares(workers.threads());
-        RuntimeException[] failure = new RuntimeException[1];
-        workers.forRange(parts.size(), (w0, w1) -> org.attn4j.kernels.Parallel.singleThreadedNd4j(() -> {
-            try {
-                for (int w = w0; w < w1; w++) {
-                    for (String p : parts.get(w)) {
-                        INDArray grad = grads.get(p);
-                        if (scale < 1) {
-                            grad.muli(scale);
-                        }
-                        updaters.get(p).applyUpdater(grad, at, 0);
-                        INDArray param = arrays.get(p);
-                        if (weightDecay != null && (!config.decayMatricesOnly() || param.rank() >= 2)) {
-                            weightDecay.apply(param, grad, lr, at, 0);
-                        }
-                        param.subi(grad);
-                    }
-                }
-            } catch (RuntimeException e) {
-                failure[0] = e;
+        forEachShare(p -> {
+            INDArray grad = grads.get(p);
+            if (scale < 1) {
+                grad.muli(scale);
             }
-        }));
-        if (failure[0] != null) {
-            throw failure[0];
-        }
+            updaters.get(p).applyUpdater(grad, at, 0);
+            INDArray param = arrays.get(p);
+            if (weightDecay != null && (!config.decayMatricesOnly() || param.rank() >= 2)) {
+                weightDecay.apply(param, grad, lr, at, 0);
+            }
+            param.subi(grad);
+        });
         return new StepResult(step++, value, norm, lr, g.tokens());
     }
 
