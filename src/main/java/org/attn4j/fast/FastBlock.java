@@ -16,8 +16,10 @@ import org.nd4j.linalg.factory.Nd4j;
 /**
  * The engine's {@link TransformerBlock}: forward, backward and (self-attention blocks) an incremental
  * step with a key/value cache, on the block's own parameter arrays (an update changes the block, and a
- * change to the block is seen here). Pre- or post-LN, any {@link Activation}, with or without biases, rotary
- * positions or none, every {@link AttentionMask} (key padding, boolean keep masks, additive masks, causal, and
+ * change to the block is seen here). Pre- or post-norm with LayerNorm or RMSNorm, any {@link Activation}, with or
+ * without biases, rotary positions or none, grouped-query self-attention (kvHeads key/value heads, each read by
+ * H / kvHeads query heads; the decoding cache holds only those), ALiBi biases and a sliding window, every
+ * {@link AttentionMask} (key padding, boolean keep masks, additive masks, causal, and
  * their combinations, as the SameDiff graph applies them); a DECODER block adds cross-attention over an
  * encoder's memory.
  *
@@ -694,8 +696,9 @@ public final class FastBlock {
     }
 
     /**
-     * This block's self-attention keys and values for incremental decoding: rows {@code [B, capacity, C]}
-     * (head h in columns [h D, (h + 1) D)), of which the first {@link #length()} per batch row are filled.
+     * This block's self-attention keys and values for incremental decoding: rows {@code [B, capacity, KV]}
+     * (KV = kvHeads D; key/value head j in columns [j D, (j + 1) D)), of which the first {@link #stored()} per batch
+     * row are filled; with a sliding window, only the last positions are kept.
      */
     public final class Cache {
         final int batch, limit;

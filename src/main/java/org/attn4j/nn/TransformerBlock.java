@@ -15,7 +15,9 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  *   decoder adds cross-attention over the encoder's memory between the two, with norm2, and the
  *   feed-forward sublayer then uses norm3.
  * </pre>
- * Post-LN is the original paper's order; pre-LN (Xiong et al. 2020) trains more stably without warmup.
+ * Post-LN is the original paper's order; pre-LN (Xiong et al. 2020) trains more stably without warmup. The norms
+ * are LayerNorm or RMSNorm; self-attention may be grouped-query, with ALiBi biases and a sliding window
+ * ({@link Config#modern} combines the current choices).
  * Sub-layers are named {@code self_attn}, {@code cross_attn}, {@code ff}, {@code norm1..3}.
  */
 public final class TransformerBlock extends Module {
