@@ -6,9 +6,12 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
 import org.attn4j.data.Batch;
+import org.attn4j.decode.BeamSearch;
+import org.attn4j.decode.Hypothesis;
 import org.attn4j.io.Checkpoint;
 import org.attn4j.io.ParameterShapes;
 import org.attn4j.nn.Normalization;
@@ -108,6 +111,25 @@ class ModernModelTest {
         assertEquals(config, back.model().config(), name);
         INDArray ids = Nd4j.createFromArray(new int[][] {{1, 2, 3, 4}});
         assertEquals(model.predict(null, ids), back.model().predict(null, ids), name);
+    }
+
+    /** Beam search reorders the rows of caches whose window has dropped keys: the same hypotheses as the graphs. */
+    @Test
+    void beamSearchWithAWindowGivesTheGraphsHypotheses() {
+        Nd4j.getRandom().setSeed(13);
+        LanguageModel model = new LanguageModel(ModelConfig.modernLanguageModel(17, 16, 4, 2, 24, 2, 40).withWindow(4)
+                .withPositions(PositionalEncoding.ALIBI), DataType.DOUBLE);
+        INDArray prompt = Nd4j.createFromArray(new int[][] {{3, 5}, {8, 1}});
+        BeamSearch.Config beam = new BeamSearch.Config(3, 0.6, 20);
+        List<Hypothesis> fast = BeamSearch.decode(model, null, prompt, -1, beam, true);
+        model.setFastDecoding(false);
+        List<Hypothesis> graph = BeamSearch.decode(model, null, prompt, -1, beam, true);
+        assertEquals(graph.size(), fast.size());
+        for (int i = 0; i < graph.size(); i++) {
+            assertArrayEquals(graph.get(i).tokens(), fast.get(i).tokens(), "row " + i);
+            assertEquals(graph.get(i).logProb(), fast.get(i).logProb(), 1e-9, "row " + i);
+        }
+        assertTrue(fast.get(0).tokens().length > 4, "decoded past the window: " + fast.get(0).tokens().length);
     }
 
     @Test
