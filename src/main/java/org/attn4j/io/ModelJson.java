@@ -63,10 +63,19 @@ record ModelJson(ModelConfig config, boolean seq2seq, DataType dataType, int ste
                 vocabulary(json, "targetVocabulary", file, config.targetVocab()), files);
     }
 
-    /** The configuration, with ModelConfig's own reason when it refuses the values (Gson wraps it). */
+    /**
+     * The configuration, with ModelConfig's own reason when it refuses the values (Gson wraps it). A model.json
+     * written before the norm, kvHeads, bias and window fields existed describes LayerNorm, multi-head attention,
+     * biases and no window: ModelConfig reads a missing norm and kvHeads so, and a missing bias is true here.
+     */
     private static ModelConfig config(JsonObject json, Path file) {
         try {
-            return Checkpoint.GSON.fromJson(json.get("config"), ModelConfig.class);
+            JsonElement config = json.get("config");
+            if (config != null && config.isJsonObject() && !config.getAsJsonObject().has("bias")) {
+                config = config.deepCopy();
+                config.getAsJsonObject().addProperty("bias", true);
+            }
+            return Checkpoint.GSON.fromJson(config, ModelConfig.class);
         } catch (RuntimeException e) {
             Throwable reason = e;
             while (reason.getCause() != null) {

@@ -5,6 +5,7 @@ import java.util.Map;
 import java.util.function.BiConsumer;
 import org.attn4j.config.Activation;
 import org.attn4j.model.ModelConfig;
+import org.attn4j.nn.Normalization;
 import org.attn4j.nn.PositionalEncoding;
 
 /**
@@ -33,7 +34,7 @@ public final class ParameterShapes {
         positions(p, "positions", config);
         stack(p, "decoder", config, config.decoderLayers(), config.isSeq2Seq());
         if (!config.tieEmbeddings()) {
-            linear(p, "head", c, config.targetVocab());
+            linear(p, "head", c, config.targetVocab(), config.bias());
         }
         if (config.isSeq2Seq()) {
             p.accept("source_embedding.weight", new long[] {config.sourceVocab(), c});
@@ -51,42 +52,51 @@ public final class ParameterShapes {
     /** Blocks {@code name.layers.i} and, for pre-LN, the final {@code name.norm}. */
     private static void stack(BiConsumer<String, long[]> p, String name, ModelConfig config, int layers, boolean cross) {
         long c = config.dModel(), f = config.ffDim();
+        long kv = (long) config.kvHeads() * (c / config.heads()); // grouped-query: the self-attention's k and v width
+        boolean bias = config.bias(), rms = config.norm() == Normalization.RMS;
         for (int i = 0; i < layers; i++) {
             String block = name + ".layers." + i;
-            attention(p, block + ".self_attn", c);
+            attention(p, block + ".self_attn", c, kv, bias);
             if (cross) {
-                attention(p, block + ".cross_attn", c);
+                attention(p, block + ".cross_attn", c, c, bias);
             }
-            linear(p, block + ".ff.linear1", c, f);
-            linear(p, block + ".ff.linear2", f, c);
+            linear(p, block + ".ff.linear1", c, f, bias);
+            linear(p, block + ".ff.linear2", f, c, bias);
             if (config.activation() == Activation.SWIGLU) {
-                linear(p, block + ".ff.gate", c, f);
+                linear(p, block + ".ff.gate", c, f, bias);
             }
-            norm(p, block + ".norm1", c);
-            norm(p, block + ".norm2", c);
+            norm(p, block + ".norm1", c, rms);
+            norm(p, block + ".norm2", c, rms);
             if (cross) {
-                norm(p, block + ".norm3", c);
+                norm(p, block + ".norm3", c, rms);
             }
         }
         if (config.normFirst()) {
-            norm(p, name + ".norm", c);
+            norm(p, name + ".norm", c, rms);
         }
     }
 
-    private static void attention(BiConsumer<String, long[]> p, String name, long c) {
-        for (String projection : new String[] {"q", "k", "v", "out"}) {
-            linear(p, name + "." + projection, c, c);
-        }
+    /** q and out {@code [C, C]}, k and v {@code [kv, C]} (kv = kvHeads D). */
+    private static void attention(BiConsumer<String, long[]> p, String name, long c, long kv, boolean bias) {
+        linear(p, name + ".q", c, c, bias);
+        linear(p, name + ".k", c, kv, bias);
+        linear(p, name + ".v", c, kv, bias);
+        linear(p, name + ".out", c, c, bias);
     }
 
-    /** PyTorch's layout: {@code weight [out, in]}, {@code bias [out]}. */
-    private static void linear(BiConsumer<String, long[]> p, String name, long in, long out) {
+    /** PyTorch's layout: {@code weight [out, in]}, {@code bias [out]} (if any). */
+    private static void linear(BiConsumer<String, long[]> p, String name, long in, long out, boolean bias) {
         p.accept(name + ".weight", new long[] {out, in});
-        p.accept(name + ".bias", new long[] {out});
+        if (bias) {
+            p.accept(name + ".bias", new long[] {out});
+        }
     }
 
-    private static void norm(BiConsumer<String, long[]> p, String name, long c) {
+    /** LayerNorm {@code weight [C]} and {@code bias [C]}; RMSNorm only the weight. */
+    private static void norm(BiConsumer<String, long[]> p, String name, long c, boolean rms) {
         p.accept(name + ".weight", new long[] {c});
-        p.accept(name + ".bias", new long[] {c});
+        if (!rms) {
+            p.accept(name + ".bias", new long[] {c});
+        }
     }
 }

@@ -96,6 +96,45 @@ public final class RowMath {
         }
     }
 
+    /** y = x / sqrt(mean(x^2) + eps) * gamma per row (RMSNorm), keeping xhat = x / sqrt(mean(x^2) + eps) and rstd. */
+    public static void rmsNorm(Buf x, Buf gamma, double eps, Buf y, Buf xhat, Buf rstd, int r0, int r1, int width) {
+        for (int r = r0; r < r1; r++) {
+            int o = r * width;
+            double square = 0;
+            for (int j = 0; j < width; j++) {
+                double v = x.get(o + j);
+                square += v * v;
+            }
+            double rs = 1 / Math.sqrt(square / width + eps);
+            rstd.put(r, rs);
+            for (int j = 0; j < width; j++) {
+                double h = x.get(o + j) * rs;
+                xhat.put(o + j, h);
+                y.put(o + j, h * gamma.get(j));
+            }
+        }
+    }
+
+    /**
+     * dx = plus + rstd (g - xhat mean(g xhat)) with g = dy gamma: RMSNorm's input gradient (LayerNorm's without
+     * the mean term), added to {@code plus} (null: none) in the same pass.
+     */
+    public static void rmsNormBack(Buf dy, Buf xhat, Buf rstd, Buf gamma, Buf dx, Buf plus, int r0, int r1, int width) {
+        for (int r = r0; r < r1; r++) {
+            int o = r * width;
+            double m2 = 0;
+            for (int j = 0; j < width; j++) {
+                m2 += dy.get(o + j) * gamma.get(j) * xhat.get(o + j);
+            }
+            m2 /= width;
+            double rs = rstd.get(r);
+            for (int j = 0; j < width; j++) {
+                double d = rs * (dy.get(o + j) * gamma.get(j) - xhat.get(o + j) * m2);
+                dx.put(o + j, plus == null ? d : plus.get(o + j) + d);
+            }
+        }
+    }
+
     /** to[toOff + i] = from[fromOff + i] for i in [0, n). */
     public static void copy(Buf from, int fromOff, Buf to, int toOff, int n) {
         if (vector(from)) {

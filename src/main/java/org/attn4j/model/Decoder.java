@@ -4,15 +4,15 @@ import java.util.ArrayList;
 import java.util.List;
 import org.attn4j.config.AttentionMask;
 import org.attn4j.nn.KvCache;
-import org.attn4j.nn.LayerNorm;
 import org.attn4j.nn.Module;
+import org.attn4j.nn.Norm;
 import org.attn4j.nn.TransformerBlock;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.buffer.DataType;
 
 /**
- * N causal blocks ({@code layers.0} ...) and, for pre-LN, a final LayerNorm ({@code norm}). With
+ * N causal blocks ({@code layers.0} ...) and, for pre-LN, a final LayerNorm or RMSNorm ({@code norm}). With
  * cross-attention they are decoder blocks attending to an encoder's memory; without, they form a
  * decoder-only language model.
  */
@@ -28,7 +28,7 @@ public final class Decoder extends Module {
     }
 
     private final List<TransformerBlock> layers = new ArrayList<>();
-    private final LayerNorm norm;
+    private final Norm norm;
     private final boolean cross;
 
     public Decoder(SameDiff sd, String name, ModelConfig config, boolean crossAttention, DataType dataType) {
@@ -40,7 +40,7 @@ public final class Decoder extends Module {
             layers.add(child(new TransformerBlock(sd, qualify("layers." + i), block, dataType)));
         }
         this.norm = config.normFirst()
-                ? child(new LayerNorm(sd, qualify("norm"), new LayerNorm.Config(config.dModel(), config.eps()), dataType))
+                ? (Norm) child((Module) Norm.of(config.norm(), sd, qualify("norm"), config.dModel(), config.eps(), dataType))
                 : null;
     }
 
@@ -54,7 +54,7 @@ public final class Decoder extends Module {
     }
 
     /** The final norm (pre-LN), or null. */
-    public LayerNorm norm() {
+    public Norm norm() {
         return norm;
     }
 

@@ -4,21 +4,21 @@ import java.util.ArrayList;
 import java.util.List;
 import org.attn4j.config.AttentionMask;
 import org.attn4j.nn.BlockOutput;
-import org.attn4j.nn.LayerNorm;
 import org.attn4j.nn.Module;
+import org.attn4j.nn.Norm;
 import org.attn4j.nn.TransformerBlock;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.buffer.DataType;
 
-/** N encoder blocks ({@code layers.0} ... ) and, for pre-LN, a final LayerNorm ({@code norm}). */
+/** N encoder blocks ({@code layers.0} ... ) and, for pre-LN, a final LayerNorm or RMSNorm ({@code norm}). */
 public final class Encoder extends Module {
     /** The encoded sequence {@code [B, S, C]} and each layer's self-attention weights {@code [B, H, S, S]}. */
     public record Output(SDVariable output, List<SDVariable> selfWeights) {
     }
 
     private final List<TransformerBlock> layers = new ArrayList<>();
-    private final LayerNorm norm;
+    private final Norm norm;
 
     public Encoder(SameDiff sd, String name, ModelConfig config, DataType dataType) {
         super(sd, name, dataType);
@@ -27,7 +27,7 @@ public final class Encoder extends Module {
                     config.block(TransformerBlock.Kind.ENCODER), dataType)));
         }
         this.norm = config.normFirst()
-                ? child(new LayerNorm(sd, qualify("norm"), new LayerNorm.Config(config.dModel(), config.eps()), dataType))
+                ? (Norm) child((Module) Norm.of(config.norm(), sd, qualify("norm"), config.dModel(), config.eps(), dataType))
                 : null;
     }
 
@@ -37,7 +37,7 @@ public final class Encoder extends Module {
     }
 
     /** The final norm (pre-LN), or null. */
-    public LayerNorm norm() {
+    public Norm norm() {
         return norm;
     }
 

@@ -7,7 +7,7 @@ import java.util.List;
 import java.util.Map;
 import org.attn4j.nn.Dropout;
 import org.attn4j.nn.Embedding;
-import org.attn4j.nn.LayerNorm;
+import org.attn4j.nn.Norm;
 import org.attn4j.nn.Linear;
 import org.attn4j.nn.Module;
 import org.attn4j.nn.PositionalEncoding;
@@ -48,7 +48,7 @@ public abstract class TransformerModel extends Module {
                 dataType));
         this.decoder = child(new Decoder(sd, "decoder", config, config.isSeq2Seq(), dataType));
         this.head = config.tieEmbeddings() ? null : child(new Linear(sd, "head",
-                new Linear.Config(config.dModel(), config.targetVocab(), true), Linear.Init.TORCH_DEFAULT, dataType));
+                new Linear.Config(config.dModel(), config.targetVocab(), config.bias()), Linear.Init.TORCH_DEFAULT, dataType));
     }
 
     /** Builds the training graph; subclasses call it at the end of their constructor. */
@@ -247,7 +247,7 @@ public abstract class TransformerModel extends Module {
      * norm (null: post-LN).
      */
     protected record EncoderParts(Embedding embedding, Positions positions, List<org.attn4j.nn.TransformerBlock> blocks,
-            LayerNorm norm) {
+            Norm norm) {
     }
 
     /** The encoder's parts, or null for a language model. */
@@ -342,7 +342,7 @@ public abstract class TransformerModel extends Module {
     }
 
     /** The engine's view of one stack's arrays: embedding, positions, final norm (or null), head (null: tied or none). */
-    private org.attn4j.nn.FastDecoder.Weights weights(Embedding e, Positions p, LayerNorm norm, Linear head) {
+    private org.attn4j.nn.FastDecoder.Weights weights(Embedding e, Positions p, Norm norm, Linear head) {
         INDArray table = switch (config.positions()) {
             case LEARNED -> p.parameters().values().iterator().next().getArr();
             case SINUSOIDAL -> Positions.sinusoidal(config.maxLen(), config.dModel()).castTo(dataType);

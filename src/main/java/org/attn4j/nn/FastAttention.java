@@ -13,12 +13,13 @@ import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
+import org.attn4j.kernels.PositionBias;
 
 /**
  * Inference of a {@link MultiHeadAttention} on the engine (what its eager {@code apply} runs):
  * {@code query [B, Tq, C]} attends to {@code key [B, Tk, kDim]} and {@code value [B, Tk, vDim]} under any
  * {@link AttentionMask}, with rotary positions where the layer has them (queries at 0..Tq-1, keys at
- * 0..Tk-1); output {@code [B, Tq, C]} and per-head weights {@code [B, H, Tq, Tk]} in new arrays. The same
+ * 0..Tk-1), grouped-query key/value heads, ALiBi biases and a sliding window as configured; output {@code [B, Tq, C]} and per-head weights {@code [B, H, Tq, Tk]} in new arrays. The same
  * kernels as {@link FastBlock}: OpenBLAS projections on rows, per-head products on strided slices,
  * vectorized softmax.
  */
@@ -68,7 +69,7 @@ public final class FastAttention {
     /** {@link #apply(INDArray, INDArray, INDArray, AttentionMask)}; {@code finiteChecks} false skips the NaN scan. */
     public AttentionOutput<INDArray> apply(INDArray query, INDArray key, INDArray value, AttentionMask<INDArray> mask,
             boolean finiteChecks) {
-        int c = config.dModel(), h = config.heads(), d = c / h;
+        int c = config.dModel(), h = config.heads(), d = c / h, kc = config.kvWidth(), group = h / config.kvHeads();
         int b = (int) query.size(0), tq = (int) query.size(1), tk = (int) key.size(1);
         Shapes.mask(mask, b, h, tq, tk);
         int nq = b * tq, nk = b * tk;
@@ -78,8 +79,8 @@ public final class FastAttention {
         Buf inV = value == key ? inK : value == query ? inQ
                 : fill("value", value, xv = room(xv, (long) nk * config.vDim()), finiteChecks);
         q = room(q, (long) nq * c);
-        k = room(k, (long) nk * c);
-        v = room(v, (long) nk * c);
+        k = room(k, (long) nk * kc);
+        v = room(v, (long) nk * kc);
         o = room(o, (long) nq * c);
         INDArray output = Nd4j.createUninitialized(type, b, tq, c), weights = Nd4j.createUninitialized(type, b, h, tq, tk);
         Buf out = Buf.of(output), p = Buf.of(weights);
@@ -87,14 +88,15 @@ public final class FastAttention {
         Blas.singleThreaded();
         // 1. Projections of the queries, keys and values (rows).
         parallel.forRange(nq, ROW_GRAIN, (r0, r1) -> project(inQ, wq, bq, c, q, r0, r1));
-        parallel.forRange(nk, ROW_GRAIN, (r0, r1) -> {
-            project(inK, wk, bk, config.kDim(), k, r0, r1);
-            project(inV, wv, bv, config.vDim(), v, r0, r1);
+        parallel.forRange(nk, ROW_GRAIN, (r0, r1) -> { // kvHeads heads: kc = kvHeads D wide
+            project(inK, wk, bk, config.kDim(), kc, k, r0, r1);
+            project(inV, wv, bv, config.vDim(), kc, v, r0, r1);
         });
         if (config.rotary()) { // queries and keys turned by their positions
-            parallel.forRange(nq, ROW_GRAIN, (r0, r1) -> rotate(q, tq, r0, r1));
-            parallel.forRange(nk, ROW_GRAIN, (r0, r1) -> rotate(k, tk, r0, r1));
+            parallel.forRange(nq, ROW_GRAIN, (r0, r1) -> rotate(q, tq, r0, r1, c));
+            parallel.forRange(nk, ROW_GRAIN, (r0, r1) -> rotate(k, tk, r0, r1, kc));
         }
+        double[] slopes = config.alibi() ? org.attn4j.nn.Alibi.slopes(h) : null;
         // 2. Per (batch, head): P = softmax(q k^T / sqrt(D) + mask), o = P v; a causal last query sees the last key.
         double scale = 1 / Math.sqrt(d);
         long perPair = 2L * tq * tk * d;
@@ -102,13 +104,14 @@ public final class FastAttention {
         parallel.forRange(b * h, grain, (p0, p1) -> {
             for (int pair = p0; pair < p1; pair++) {
                 int bi = pair / h, hi = pair % h;
-                long qRows = (long) bi * tq * c + (long) hi * d, kRows = (long) bi * tk * c + (long) hi * d;
+                long qRows = (long) bi * tq * c + (long) hi * d, kRows = (long) bi * tk * kc + (long) (hi / group) * d;
                 long scores = (long) pair * tq * tk;
-                Blas.gemm(false, true, tq, tk, d, scale, q, qRows, c, k, kRows, c, 0, p, scores, tk);
+                Blas.gemm(false, true, tq, tk, d, scale, q, qRows, c, k, kRows, kc, 0, p, scores, tk);
+                PositionBias.apply(p, (int) scores, tq, tk, slopes == null ? 0 : slopes[hi], config.window());
                 for (int i = 0; i < tq; i++) {
                     RowMath.softmaxRow(p, (int) scores + i * tk, masks, bi, hi, i);
                 }
-                Blas.gemm(false, false, tq, d, tk, 1, p, scores, tk, v, kRows, c, 0, o, qRows, c);
+                Blas.gemm(false, false, tq, d, tk, 1, p, scores, tk, v, kRows, kc, 0, o, qRows, c);
             }
         });
         // 3. Output projection (rows).
@@ -118,7 +121,12 @@ public final class FastAttention {
 
     /** y[r0:r1] = x[r0:r1] W^T + b for W [C, width]. */
     private void project(Buf x, Buf w, Buf bias, int width, Buf y, int r0, int r1) {
-        int c = config.dModel();
+        project(x, w, bias, width, config.dModel(), y, r0, r1);
+    }
+
+    /** y[r0:r1] = x[r0:r1] W^T + b for W [out, width]. */
+    private void project(Buf x, Buf w, Buf bias, int width, int out, Buf y, int r0, int r1) {
+        int c = out;
         Blas.gemm(false, true, r1 - r0, c, width, 1, x, (long) r0 * width, width, w, 0, width, 0, y, (long) r0 * c, c);
         RowMath.addBias(y, bias, r0, r1, c);
     }
@@ -128,8 +136,8 @@ public final class FastAttention {
      * per head, dimension i paired with i + D/2, angle position * 10000^(-2i/D)): (x1, x2) -> (x1 cos - x2 sin,
      * x2 cos + x1 sin).
      */
-    private void rotate(Buf x, int t, int r0, int r1) {
-        int c = config.dModel(), d = c / config.heads(), half = d / 2;
+    private void rotate(Buf x, int t, int r0, int r1, int width) {
+        int c = width, d = config.dModel() / config.heads(), half = d / 2;
         double[] cos = new double[half], sin = new double[half];
         for (int r = r0; r < r1; r++) {
             int position = r % t;

@@ -18,12 +18,15 @@ import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
+import org.attn4j.kernels.PositionBias;
 
 /**
  * The engine's {@link TransformerBlock}: forward, backward and (self-attention blocks) an incremental
  * step with a key/value cache, on the block's own parameter arrays (an update changes the block, and a
- * change to the block is seen here). Pre- or post-LN, any {@link Activation}, with or without biases, rotary
- * positions or none, every {@link AttentionMask} (key padding, boolean keep masks, additive masks, causal, and
+ * change to the block is seen here). Pre- or post-norm with LayerNorm or RMSNorm, any {@link Activation}, with or
+ * without biases, rotary positions or none, grouped-query self-attention (kvHeads key/value heads, each read by
+ * H / kvHeads query heads; the decoding cache holds only those), ALiBi biases and a sliding window, every
+ * {@link AttentionMask} (key padding, boolean keep masks, additive masks, causal, and
  * their combinations, as the SameDiff graph applies them); a DECODER block adds cross-attention over an
  * encoder's memory.
  *
@@ -55,6 +58,8 @@ public final class FastBlock {
     private final Activation act;
     private final double[] inverseFrequency; // rotary: base^(-2i/D) for i < D/2; null without rotary
     private final Norm norm1, norm2, norm3, ffNorm;
+    private final int kvHeads; // self-attention's key/value heads: H, or fewer (grouped-query)
+    private final double[] alibiSlopes; // ALiBi: m_h per head; null without
     /** Least elements per worker for a copy, and least rows per worker for a row phase. */
     private static final int COPY_GRAIN = 1 << 15, ROW_GRAIN = 4;
     /** Least multiply-adds of attention per worker (below this a thread hand-off costs more). */
@@ -89,6 +94,8 @@ public final class FastBlock {
         norm2 = norm(p, prefix + "norm2");
         norm3 = cross ? norm(p, prefix + "norm3") : null;
         ffNorm = cross ? norm3 : norm2;
+        kvHeads = config.kvHeads();
+        alibiSlopes = config.alibi() ? org.attn4j.nn.Alibi.slopes(config.heads()) : null;
     }
 
     /** The engine's block for {@code block}, on the shared {@link Parallel} pool. */
@@ -344,7 +351,7 @@ public final class FastBlock {
     /** Rows [r0, r1) of a sublayer's input to its function: norm(s) for pre-LN (kept for backward), s itself for post-LN. */
     private Buf subIn(Sub u, Norm n, int r0, int r1) {
         if (config.normFirst()) {
-            RowMath.layerNorm(u.s, n.gamma, n.beta, config.eps(), u.a, u.xhat, u.rstd, r0, r1, config.dModel());
+            n.forward(u.s, config.eps(), u.a, u.xhat, u.rstd, r0, r1, config.dModel());
             return u.a;
         }
         return u.s;
@@ -358,7 +365,7 @@ public final class FastBlock {
         }
         RowMath.add(u.s, u.z, u.z, r0, r1, c); // z holds f; z = s + f
         if (!config.normFirst()) {
-            RowMath.layerNorm(u.z, n.gamma, n.beta, config.eps(), u.out, u.xhat, u.rstd, r0, r1, c);
+            n.forward(u.z, config.eps(), u.out, u.xhat, u.rstd, r0, r1, c);
         }
     }
 
@@ -378,14 +385,14 @@ public final class FastBlock {
         if (config.normFirst()) {
             return dOut;
         }
-        RowMath.layerNormBack(dOut, u.xhat, u.rstd, n.gamma, u.dz, null, r0, r1, config.dModel());
+        n.backward(dOut, u.xhat, u.rstd, u.dz, null, r0, r1, config.dModel());
         return u.dz;
     }
 
     /** dS = dz + (pre-LN ? norm'(dFin) : dFin), the gradient at the sublayer's input stream. */
     private void subDs(Sub u, Norm n, Buf dz, Buf dFin, Buf ds, int r0, int r1) {
         if (config.normFirst()) {
-            RowMath.layerNormBack(dFin, u.xhat, u.rstd, n.gamma, ds, dz, r0, r1, config.dModel());
+            n.backward(dFin, u.xhat, u.rstd, ds, dz, r0, r1, config.dModel());
         } else {
             RowMath.add(dFin, dz, ds, r0, r1, config.dModel());
         }
@@ -407,7 +414,7 @@ public final class FastBlock {
             k.forward(in, s.k, r0, r1);
             v.forward(in, s.v, r0, r1);
             rotate(s, s.q, r0, r1, false);
-            rotate(s, s.k, r0, r1, false);
+            rotate(s, s.k, r0, r0, r1, false, kvWidth());
         });
         if (cross) { // memory rows: its keys and values
             parallel.forRange(s.b * s.s, ROW_GRAIN, (r0, r1) -> {
@@ -417,7 +424,7 @@ public final class FastBlock {
         }
         // 2. (batch, head) pairs: P = softmax(q k^T / sqrt(D) + mask), o = drop(P) v.
         parallel.forRange(s.b * h, pairGrain(s.t, s.t), (p0, p1) -> attend(s, DropoutSeed.SELF_WEIGHTS, s.q, s.k, s.v,
-                s.p, s.pd, s.o, s.t, s.t, s.mask, p0, p1));
+                s.p, s.pd, s.o, s.t, s.t, s.mask, kvHeads, true, p0, p1));
         if (cross) {
             // 3. Rows: s1 = self sublayer's output; cq of the cross sublayer's input.
             parallel.forRange(s.n, ROW_GRAIN, (r0, r1) -> {
@@ -470,14 +477,27 @@ public final class FastBlock {
      */
     private void attend(Activations a, int site, Buf qs, Buf ks, Buf vs, Buf p, Buf pd, Buf o, int tq, int tk,
             MaskRows mask, int p0, int p1) {
-        int c = config.dModel(), h = config.heads(), d = c / h;
+        attend(a, site, qs, ks, vs, p, pd, o, tq, tk, mask, config.heads(), false, p0, p1);
+    }
+
+    /**
+     * {@link #attend(Activations, int, Buf, Buf, Buf, Buf, Buf, Buf, int, int, MaskRows, int, int)} with keys and
+     * values of {@code kvh} heads (rows [B, tk, kvh D]; query head h reads key/value head h / (H / kvh)) and, with
+     * {@code positions}, the self-attention's ALiBi biases and window ({@link #positionBias}).
+     */
+    private void attend(Activations a, int site, Buf qs, Buf ks, Buf vs, Buf p, Buf pd, Buf o, int tq, int tk,
+            MaskRows mask, int kvh, boolean positions, int p0, int p1) {
+        int c = config.dModel(), h = config.heads(), d = c / h, kc = kvh * d, group = h / kvh;
         double scale = 1 / Math.sqrt(d);
         boolean drops = a.drops(site);
         for (int pair = p0; pair < p1; pair++) {
             int bi = pair / h, hi = pair % h;
-            long qRows = (long) bi * tq * c + (long) hi * d, kRows = (long) bi * tk * c + (long) hi * d;
+            long qRows = (long) bi * tq * c + (long) hi * d, kRows = (long) bi * tk * kc + (long) (hi / group) * d;
             int scores = pair * tq * tk;
-            Blas.gemm(false, true, tq, tk, d, scale, qs, qRows, c, ks, kRows, c, 0, p, scores, tk);
+            Blas.gemm(false, true, tq, tk, d, scale, qs, qRows, c, ks, kRows, kc, 0, p, scores, tk);
+            if (positions) {
+                positionBias(p, scores, tq, tk, hi);
+            }
             for (int i = 0; i < tq; i++) {
                 RowMath.softmaxRow(p, scores + i * tk, mask, bi, hi, i);
             }
@@ -485,8 +505,18 @@ public final class FastBlock {
                 RowMath.copy(p, scores, pd, scores, tq * tk);
                 DropoutSeed.apply(a.base(site), config.attnDropout(), pd, scores, scores + tq * tk);
             }
-            Blas.gemm(false, false, tq, d, tk, 1, drops ? pd : p, scores, tk, vs, kRows, c, 0, o, qRows, c);
+            Blas.gemm(false, false, tq, d, tk, 1, drops ? pd : p, scores, tk, vs, kRows, kc, 0, o, qRows, c);
         }
+    }
+
+    /** Width of the self-attention's keys and values: kvHeads * D. */
+    private int kvWidth() {
+        return kvHeads * (config.dModel() / config.heads());
+    }
+
+    /** Head {@code head}'s ALiBi biases and window on its scores {@code [tq, tk]} at {@code off} ({@link PositionBias}). */
+    private void positionBias(Buf scores, int off, int tq, int tk, int head) {
+        PositionBias.apply(scores, off, tq, tk, alibiSlopes == null ? 0 : alibiSlopes[head], config.window());
     }
 
     /**
@@ -500,10 +530,15 @@ public final class FastBlock {
 
     /** {@link #rotate(Activations, Buf, int, int, boolean)} of rows [r0, r1) kept in x from row {@code xRow} on. */
     private void rotate(Activations a, Buf x, int xRow, int r0, int r1, boolean back) {
+        rotate(a, x, xRow, r0, r1, back, config.dModel());
+    }
+
+    /** {@link #rotate(Activations, Buf, int, int, int, boolean)} of rows {@code width} wide (keys: kvHeads heads). */
+    private void rotate(Activations a, Buf x, int xRow, int r0, int r1, boolean back, int width) {
         if (inverseFrequency == null) {
             return;
         }
-        int c = config.dModel(), d = c / config.heads(), half = d / 2;
+        int c = width, d = config.dModel() / config.heads(), half = d / 2;
         double sign = back ? -1 : 1;
         for (int r = r0; r < r1; r++) {
             int angles = (r % a.t) * half; // the row's position in the table: past + its time index
@@ -576,12 +611,12 @@ public final class FastBlock {
             });
         }
         // 4. Pairs: back through self-attention into dq, dk, dv.
-        parallel.forRange(s.b * h, pairGrain(s.t, s.t), (p0, p1) -> attendBack(s, DropoutSeed.SELF_WEIGHTS, s.q, s.k,
-                s.v, s.p, s.pd, s.dout, s.dp, s.dq, s.dk, s.dv, s.t, s.t, p0, p1));
+        parallel.forRange(s.b * kvHeads, pairGrain(s.t, s.t), (p0, p1) -> attendBack(s, DropoutSeed.SELF_WEIGHTS, s.q,
+                s.k, s.v, s.p, s.pd, s.dout, s.dp, s.dq, s.dk, s.dv, s.t, s.t, kvHeads, p0, p1));
         // 5. Rows: dq and dk rotated back (rotary); dfin = dq Wq + dk Wk + dv Wv; dx = gradient at the block's input.
         parallel.forRange(s.n, ROW_GRAIN, (r0, r1) -> {
             rotate(s, s.dq, r0, r1, true);
-            rotate(s, s.dk, r0, r1, true);
+            rotate(s, s.dk, r0, r0, r1, true, kvWidth());
             q.backwardInput(s.dq, s.self.dfin, false, r0, r1);
             k.backwardInput(s.dk, s.self.dfin, true, r0, r1);
             v.backwardInput(s.dv, s.self.dfin, true, r0, r1);
@@ -632,34 +667,50 @@ public final class FastBlock {
      */
     private void attendBack(Activations a, int site, Buf qs, Buf ks, Buf vs, Buf p, Buf pd, Buf dO, Buf dp, Buf dq,
             Buf dk, Buf dv, int tq, int tk, int p0, int p1) {
-        int c = config.dModel(), h = config.heads(), d = c / h;
+        attendBack(a, site, qs, ks, vs, p, pd, dO, dp, dq, dk, dv, tq, tk, config.heads(), p0, p1);
+    }
+
+    /**
+     * {@link #attendBack(Activations, int, Buf, Buf, Buf, Buf, Buf, Buf, Buf, Buf, Buf, Buf, int, int, int, int)}
+     * with keys and values of {@code kvh} heads, for pairs [p0, p1) of (batch, key/value head): dK and dV of a
+     * shared head sum over the H / kvh query heads that read it, so one worker owns them all.
+     */
+    private void attendBack(Activations a, int site, Buf qs, Buf ks, Buf vs, Buf p, Buf pd, Buf dO, Buf dp, Buf dq,
+            Buf dk, Buf dv, int tq, int tk, int kvh, int p0, int p1) {
+        int c = config.dModel(), h = config.heads(), d = c / h, kc = kvh * d, group = h / kvh;
         double scale = 1 / Math.sqrt(d);
         boolean drops = a.drops(site);
         for (int pair = p0; pair < p1; pair++) {
-            int bi = pair / h, hi = pair % h;
-            long qRows = (long) bi * tq * c + (long) hi * d, kRows = (long) bi * tk * c + (long) hi * d;
-            int scores = pair * tq * tk;
-            Blas.gemm(false, true, tq, tk, d, 1, dO, qRows, c, vs, kRows, c, 0, dp, scores, tk); // dP' = dO V^T
-            // dV = P'^T dO (P' = drop(P))
-            Blas.gemm(true, false, tk, d, tq, 1, drops ? pd : p, scores, tk, dO, qRows, c, 0, dv, kRows, c);
-            if (drops) { // dP = drop'(dP')
-                DropoutSeed.apply(a.base(site), config.attnDropout(), dp, scores, scores + tq * tk);
+            int bi = pair / kvh;
+            long kRows = (long) bi * tk * kc + (long) (pair % kvh) * d;
+            for (int hi = (pair % kvh) * group; hi < (pair % kvh + 1) * group; hi++) {
+                double sum = hi % group == 0 ? 0 : 1; // the group's first head writes dK and dV, the others add
+                long qRows = (long) bi * tq * c + (long) hi * d;
+                int scores = (bi * h + hi) * tq * tk;
+                Blas.gemm(false, true, tq, tk, d, 1, dO, qRows, c, vs, kRows, kc, 0, dp, scores, tk); // dP' = dO V^T
+                // dV = P'^T dO (P' = drop(P))
+                Blas.gemm(true, false, tk, d, tq, 1, drops ? pd : p, scores, tk, dO, qRows, c, sum, dv, kRows, kc);
+                if (drops) { // dP = drop'(dP')
+                    DropoutSeed.apply(a.base(site), config.attnDropout(), dp, scores, scores + tq * tk);
+                }
+                for (int i = 0; i < tq; i++) {
+                    RowMath.softmaxBackRow(p, dp, scores + i * tk, tk); // dS = P (dP - rowsum(P dP))
+                }
+                Blas.gemm(false, false, tq, d, tk, scale, dp, scores, tk, ks, kRows, kc, 0, dq, qRows, c); // dQ = dS K / sqrt(D)
+                Blas.gemm(true, false, tk, d, tq, scale, dp, scores, tk, qs, qRows, c, sum, dk, kRows, kc); // dK = dS^T Q / sqrt(D)
             }
-            for (int i = 0; i < tq; i++) {
-                RowMath.softmaxBackRow(p, dp, scores + i * tk, tk); // dS = P (dP - rowsum(P dP))
-            }
-            Blas.gemm(false, false, tq, d, tk, scale, dp, scores, tk, ks, kRows, c, 0, dq, qRows, c); // dQ = dS K / sqrt(D)
-            Blas.gemm(true, false, tk, d, tq, scale, dp, scores, tk, qs, qRows, c, 0, dk, kRows, c); // dK = dS^T Q / sqrt(D)
         }
     }
 
     /**
-     * This block's self-attention keys and values for incremental decoding: rows {@code [B, capacity, C]}
-     * (head h in columns [h D, (h + 1) D)), of which the first {@link #length()} per batch row are filled.
+     * This block's self-attention keys and values for incremental decoding: rows {@code [B, capacity, KV]}
+     * (KV = kvHeads D; key/value head j in columns [j D, (j + 1) D)), of which the first {@link #stored()} per batch
+     * row are filled; with a sliding window, only the last positions are kept.
      */
     public final class Cache {
         final int batch, limit;
-        int capacity, length;
+        int capacity, length; // length: positions held per row (after a window's eviction, the last ones)
+        int evicted; // positions per row dropped from the front (sliding window): length() = evicted + length
         Buf keys, values;
         Buf scores; // [B, H, Tnew, length + Tnew], grown on demand
         Activations acts; // the last step's, this decoding's own
@@ -694,9 +745,9 @@ public final class FastBlock {
 
         /** New arrays of {@code newCapacity} positions per row, holding row {@code rows[i]}'s cache as row i. */
         private void allocate(int newCapacity, int[] rows) {
-            Buf k = Buf.of(Nd4j.create(type, (long) rows.length * newCapacity, config.dModel()));
-            Buf v = Buf.of(Nd4j.create(type, (long) rows.length * newCapacity, config.dModel()));
-            int c = config.dModel();
+            Buf k = Buf.of(Nd4j.create(type, (long) rows.length * newCapacity, kvWidth()));
+            Buf v = Buf.of(Nd4j.create(type, (long) rows.length * newCapacity, kvWidth()));
+            int c = kvWidth();
             for (int i = 0; i < rows.length && length > 0; i++) {
                 RowMath.copy(keys, rows[i] * capacity * c, k, i * newCapacity * c, length * c);
                 RowMath.copy(values, rows[i] * capacity * c, v, i * newCapacity * c, length * c);
@@ -733,9 +784,40 @@ public final class FastBlock {
             }
         }
 
-        /** Positions cached per batch row. */
+        /** Positions decoded per batch row (the next token stands at this position). */
         public int length() {
+            return evicted + length;
+        }
+
+        /** Keys (and values) held per batch row: length() unless a sliding window dropped the oldest. */
+        public int stored() {
             return length;
+        }
+
+        /** Elements of the key and value arrays: 2 batch capacity kvHeads D (grouped-query: H / kvHeads times less). */
+        public long elements() {
+            return 2L * batch * capacity * kvWidth();
+        }
+
+        /**
+         * Keeps only the last window - 1 positions of each row, all the next query can see (itself is the
+         * window's last): a sliding-window decoding holds at most window keys whatever its length.
+         */
+        void evict() {
+            int keep = config.window() - 1;
+            if (config.window() == 0 || length <= keep) {
+                return;
+            }
+            int c = kvWidth(), drop = length - keep;
+            for (int bi = 0; bi < batch; bi++) {
+                int row = bi * capacity * c;
+                for (int i = 0; i < keep * c; i++) { // ascending: the source lies after the target
+                    keys.put(row + i, keys.get(row + (drop * c) + i));
+                    values.put(row + i, values.get(row + (drop * c) + i));
+                }
+            }
+            evicted += drop;
+            length = keep;
         }
 
         /** Keeps batch rows {@code rows} (repeats allowed), in that order: beam search's reordering. */
@@ -805,14 +887,14 @@ public final class FastBlock {
     public INDArray step(INDArray x, Cache cache) {
         Shapes.check(x, AttentionMask.none(), config, type);
         int b = (int) x.size(0), t = (int) x.size(1);
-        if (b != cache.batch || cache.length + t > cache.limit) {
-            throw new IllegalArgumentException("step: the cache holds " + cache.batch + " rows of " + cache.length + " of "
-                    + cache.limit + " positions; given x " + Arrays.toString(x.shape()));
+        if (b != cache.batch || cache.length() + t > cache.limit) {
+            throw new IllegalArgumentException("step: the cache holds " + cache.batch + " rows of " + cache.length()
+                    + " of " + cache.limit + " positions; given x " + Arrays.toString(x.shape()));
         }
         cache.ensure(cache.length + t);
         Activations s = cache.acts = fit(cache.acts, b, t, cache.memoryLength);
         s.dropout = null; // inference drops nothing
-        s.rotaryTable(cache.length);
+        s.rotaryTable(cache.length());
         copy(x, s.xb);
         Shapes.finite("x", s.xb, x.shape());
         int total = cache.length + t, heads = config.heads();
@@ -827,6 +909,7 @@ public final class FastBlock {
         Blas.singleThreaded();
         stepPhases(s, cache, total);
         cache.length = total;
+        cache.evict();
         return view(s.y, b, t, config.dModel());
     }
 
@@ -841,26 +924,27 @@ public final class FastBlock {
                 int bi = r / t, end = Math.min(r1, (bi + 1) * t), at = bi * cache.capacity + past + (r - bi * t);
                 k.project(in, r, end - r, cache.keys, at);
                 v.project(in, r, end - r, cache.values, at);
-                rotate(s, cache.keys, at, r, end, false); // keys are cached rotated
+                rotate(s, cache.keys, at, r, end, false, kvWidth()); // keys are cached rotated
                 r = end;
             }
         });
         // 2. Pairs: the new queries against every cached key.
-        int h = config.heads(), d = c / h;
+        int h = config.heads(), d = c / h, kc = kvWidth(), group = h / kvHeads;
         double scale = 1 / Math.sqrt(d);
         MaskRows mask = MaskRows.padding(null, t, total, h, config.causal()); // query i stands at past + i
         parallel.forRange(s.b * h, pairGrain(t, total), (p0, p1) -> {
             for (int pair = p0; pair < p1; pair++) {
                 int bi = pair / h, hi = pair % h;
                 long rows = (long) bi * t * c + (long) hi * d;
-                long keys = (long) bi * cache.capacity * c + (long) hi * d;
+                long keys = (long) bi * cache.capacity * kc + (long) (hi / group) * d; // the head's key/value head
                 long scores = (long) pair * t * total;
-                Blas.gemm(false, true, t, total, d, scale, s.q, rows, c, cache.keys, keys, c, 0, cache.scores, scores,
+                Blas.gemm(false, true, t, total, d, scale, s.q, rows, c, cache.keys, keys, kc, 0, cache.scores, scores,
                         total);
+                positionBias(cache.scores, (int) scores, t, total, hi);
                 for (int i = 0; i < t; i++) {
                     RowMath.softmaxRow(cache.scores, (int) scores + i * total, mask, bi, hi, i);
                 }
-                Blas.gemm(false, false, t, d, total, 1, cache.scores, scores, total, cache.values, keys, c, 0, s.o, rows,
+                Blas.gemm(false, false, t, d, total, 1, cache.scores, scores, total, cache.values, keys, kc, 0, s.o, rows,
                         c);
             }
         });
@@ -939,6 +1023,13 @@ public final class FastBlock {
 
     private Norm norm(Map<String, SDVariable> p, String name) {
         INDArray gamma = param(p, name + ".weight"), beta = param(p, name + ".bias");
+        if (config.norm() == org.attn4j.nn.Normalization.RMS) {
+            if (gamma == null || beta != null) {
+                throw new IllegalArgumentException("RMSNorm '" + name + "': expected parameter '" + name
+                        + ".weight' and no bias, found " + p.keySet());
+            }
+            return new Norm(name, Buf.of(gamma), null);
+        }
         if (gamma == null || beta == null) {
             throw new IllegalArgumentException("parameters '" + name + ".weight' and '.bias' not found among "
                     + p.keySet());
@@ -946,12 +1037,32 @@ public final class FastBlock {
         return new Norm(name, Buf.of(gamma), Buf.of(beta));
     }
 
-    /** A layer norm's scale and shift; gradients go to a state's arrays. */
+    /** A layer norm's scale and shift, or an RMSNorm's scale (beta null); gradients go to a state's arrays. */
     private record Norm(String name, Buf gamma, Buf beta) {
+        /** Rows [r0, r1) of y = norm(x), keeping xhat and rstd for the backward. */
+        void forward(Buf x, double eps, Buf y, Buf xhat, Buf rstd, int r0, int r1, int width) {
+            if (beta == null) {
+                RowMath.rmsNorm(x, gamma, eps, y, xhat, rstd, r0, r1, width);
+            } else {
+                RowMath.layerNorm(x, gamma, beta, eps, y, xhat, rstd, r0, r1, width);
+            }
+        }
+
+        /** Rows [r0, r1) of dx = plus + norm'(dy). */
+        void backward(Buf dy, Buf xhat, Buf rstd, Buf dx, Buf plus, int r0, int r1, int width) {
+            if (beta == null) {
+                RowMath.rmsNormBack(dy, xhat, rstd, gamma, dx, plus, r0, r1, width);
+            } else {
+                RowMath.layerNormBack(dy, xhat, rstd, gamma, dx, plus, r0, r1, width);
+            }
+        }
+
         /** dgamma = column sums of dy * xhat, dbeta = column sums of dy, for columns [c0, c1). */
         void backwardParams(State state, Buf dy, Buf xhat, int n, int width, int c0, int c1) {
             RowMath.columnSums(dy, xhat, state.grad(name + ".weight"), n, width, c0, c1);
-            RowMath.columnSums(dy, null, state.grad(name + ".bias"), n, width, c0, c1);
+            if (beta != null) {
+                RowMath.columnSums(dy, null, state.grad(name + ".bias"), n, width, c0, c1);
+            }
         }
     }
 

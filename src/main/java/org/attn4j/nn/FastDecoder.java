@@ -27,7 +27,7 @@ public final class FastDecoder {
      * @param positions      position table {@code [maxLen, C]} added to the embeddings, or null (none)
      * @param learnedPositions whether that table is a parameter (learned) rather than fixed (sinusoidal)
      * @param normWeight     final LayerNorm scale {@code [C]}, or null (post-LN models have none)
-     * @param normBias       its shift {@code [C]}
+     * @param normBias       its shift {@code [C]}; null with a normWeight: the final norm is an RMSNorm
      * @param eps            its eps
      * @param headWeight     output projection {@code [V, C]} (the embedding table when tied)
      * @param headBias       its bias {@code [V]}, or null
@@ -84,6 +84,11 @@ public final class FastDecoder {
         /** Positions fed so far. */
         public int length() {
             return caches.isEmpty() ? 0 : caches.get(0).length();
+        }
+
+        /** Elements of every block's key and value cache: what this decoding holds per its sequences. */
+        public long cacheElements() {
+            return caches.stream().mapToLong(FastBlock.Cache::elements).sum();
         }
 
         /**
@@ -158,7 +163,11 @@ public final class FastDecoder {
         }
         if (w.normWeight() != null) {
             Buf xhat = Buf.of(last.ulike()), rstd = Buf.of(Nd4j.create(type, b));
-            RowMath.layerNorm(h, Buf.of(w.normWeight()), Buf.of(w.normBias()), w.eps(), h, xhat, rstd, 0, b, width);
+            if (w.normBias() == null) { // RMSNorm
+                RowMath.rmsNorm(h, Buf.of(w.normWeight()), w.eps(), h, xhat, rstd, 0, b, width);
+            } else {
+                RowMath.layerNorm(h, Buf.of(w.normWeight()), Buf.of(w.normBias()), w.eps(), h, xhat, rstd, 0, b, width);
+            }
             xhat.close();
             rstd.close();
         }

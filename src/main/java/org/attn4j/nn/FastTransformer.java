@@ -406,10 +406,12 @@ public final class FastTransformer {
         }
         Buf xs = Buf.of(x);
         Buf normW = sw.normWeight() == null ? null : Buf.of(sw.normWeight());
-        Buf normB = normW == null ? null : Buf.of(sw.normBias());
+        Buf normB = normW == null || sw.normBias() == null ? null : Buf.of(sw.normBias()); // null: RMSNorm
         parallel.forRange(st.n, ROW_GRAIN, (r0, r1) -> {
             RowMath.copy(xs, r0 * width, st.x, r0 * width, (r1 - r0) * width);
-            if (normW != null) { // h = norm(x)
+            if (normW != null && normB == null) { // h = rmsnorm(x)
+                RowMath.rmsNorm(st.x, normW, sw.eps(), st.h, st.xhat, st.rstd, r0, r1, width);
+            } else if (normW != null) { // h = norm(x)
                 RowMath.layerNorm(st.x, normW, normB, sw.eps(), st.h, st.xhat, st.rstd, r0, r1, width);
             }
         });
@@ -504,13 +506,21 @@ public final class FastTransformer {
         int parts = parallel.threads();
         if (sw.normWeight() != null) {
             Buf gamma = Buf.of(sw.normWeight());
-            parallel.forRange(st.n, ROW_GRAIN, (r0, r1) ->  // dx = norm'(dh)
-                    RowMath.layerNormBack(st.dh, st.xhat, st.rstd, gamma, st.dx, null, r0, r1, width));
+            boolean rms = sw.normBias() == null;
+            parallel.forRange(st.n, ROW_GRAIN, (r0, r1) -> { // dx = norm'(dh)
+                if (rms) {
+                    RowMath.rmsNormBack(st.dh, st.xhat, st.rstd, gamma, st.dx, null, r0, r1, width);
+                } else {
+                    RowMath.layerNormBack(st.dh, st.xhat, st.rstd, gamma, st.dx, null, r0, r1, width);
+                }
+            });
             parallel.forRange(parts, (p0, p1) -> {
                 for (int p = p0; p < p1; p++) {
                     int c0 = Parallel.split(width, parts, p), c1 = Parallel.split(width, parts, p + 1);
                     RowMath.columnSums(st.dh, st.xhat, st.dNormW, st.n, width, c0, c1);
-                    RowMath.columnSums(st.dh, null, st.dNormB, st.n, width, c0, c1);
+                    if (st.dNormB != null) {
+                        RowMath.columnSums(st.dh, null, st.dNormB, st.n, width, c0, c1);
+                    }
                 }
             });
         }

@@ -12,7 +12,7 @@ import org.nd4j.linalg.factory.Nd4j;
  * the square root, learnable gain {@code weight [C]} (initially 1) and {@code bias [C]} (initially 0).
  * y = (x - mean) / sqrt(var + eps) * weight + bias.
  */
-public final class LayerNorm extends Module {
+public final class LayerNorm extends Module implements Norm {
     /**
      * @param width C, the size of the normalized last dimension
      * @param eps   added to the variance inside the square root (PyTorch's default 1e-5)
@@ -57,7 +57,13 @@ public final class LayerNorm extends Module {
         return config;
     }
 
+    @Override
+    public Normalization kind() {
+        return Normalization.LAYER;
+    }
+
     /** {@code [..., C] -> [..., C]}. */
+    @Override
     public SDVariable forward(SDVariable x) {
         // Reduce over axis 1 of a [N, C] view: in M2.1, SameDiff's mean(keepDims, -1) on rank 3 is wrong.
         SDVariable flat = sd.reshape(x, -1, config.width()); // [N, C]

@@ -10,8 +10,10 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * Multi-head attention with learnable query, key, value and output projections
  * (Vaswani et al. 2017, section 3.2.2), computing what PyTorch's {@code nn.MultiheadAttention} does.
  *
- * <p>Parameters: {@code q.weight [C, C]}, {@code k.weight [C, kDim]}, {@code v.weight [C, vDim]},
- * {@code out.weight [C, C]}, and with {@code bias} a {@code .bias [C]} for each.
+ * <p>Parameters: {@code q.weight [C, C]}, {@code k.weight [KV, kDim]}, {@code v.weight [KV, vDim]},
+ * {@code out.weight [C, C]}, and with {@code bias} a {@code .bias} for each ([C], [KV], [KV], [C]), where
+ * KV = kvHeads * D is C unless the layer is grouped-query (fewer key/value heads, each shared by
+ * H / kvHeads query heads; a decoding cache holds only the kvHeads heads).
  */
 public final class MultiHeadAttention extends Module {
     /**
@@ -23,9 +25,20 @@ public final class MultiHeadAttention extends Module {
      * @param causal  whether query i may only see keys up to i
      * @param dropout dropout on the attention weights, active only while training
      * @param rotary  whether queries and keys get rotary position embeddings (RoPE); needs an even head width
+     * @param kvHeads key/value heads: H (multi-head), a divisor of H (grouped-query: each key/value head
+     *                serves H / kvHeads query heads, as PyTorch's {@code enable_gqa}) or 1 (multi-query)
+     * @param alibi   whether scores get ALiBi's linear position biases {@code -m_h |i - j|} (Press et al. 2022)
+     * @param window  sliding-window (local) attention: query i sees only keys j with {@code |i - j| < window}
+     *                (causal: the last {@code window} positions, itself included); 0 for no window
      */
     public record Config(int dModel, int heads, int kDim, int vDim, boolean bias, boolean causal, double dropout,
-            boolean rotary) {
+            boolean rotary, int kvHeads, boolean alibi, int window) {
+        /** Multi-head attention (kvHeads = heads), no ALiBi, no window. */
+        public Config(int dModel, int heads, int kDim, int vDim, boolean bias, boolean causal, double dropout,
+                boolean rotary) {
+            this(dModel, heads, kDim, vDim, bias, causal, dropout, rotary, heads, false, 0);
+        }
+
         public Config {
             if (dModel <= 0 || heads <= 0 || kDim <= 0 || vDim <= 0) {
                 throw new IllegalArgumentException("dModel, heads, kDim and vDim must be positive, got dModel="
@@ -36,6 +49,13 @@ public final class MultiHeadAttention extends Module {
             }
             if (!(dropout >= 0 && dropout < 1)) {
                 throw new IllegalArgumentException("attention dropout must be in [0, 1), got " + dropout);
+            }
+            if (kvHeads <= 0 || kvHeads > heads || heads % kvHeads != 0) {
+                throw new IllegalArgumentException("heads " + heads + " is not a multiple of kvHeads " + kvHeads
+                        + " (kvHeads must divide heads; kvHeads = heads is multi-head attention)");
+            }
+            if (window < 0) {
+                throw new IllegalArgumentException("attention window must be 0 (none) or positive, got " + window);
             }
             if (rotary && (dModel / heads) % 2 != 0) {
                 throw new IllegalArgumentException("rotary embeddings need an even head width; dModel " + dModel
@@ -49,23 +69,42 @@ public final class MultiHeadAttention extends Module {
         }
 
         public Config withKeyValueDims(int kDim, int vDim) {
-            return new Config(dModel, heads, kDim, vDim, bias, causal, dropout, rotary);
+            return new Config(dModel, heads, kDim, vDim, bias, causal, dropout, rotary, kvHeads, alibi, window);
         }
 
         public Config withBias(boolean b) {
-            return new Config(dModel, heads, kDim, vDim, b, causal, dropout, rotary);
+            return new Config(dModel, heads, kDim, vDim, b, causal, dropout, rotary, kvHeads, alibi, window);
         }
 
         public Config withCausal(boolean c) {
-            return new Config(dModel, heads, kDim, vDim, bias, c, dropout, rotary);
+            return new Config(dModel, heads, kDim, vDim, bias, c, dropout, rotary, kvHeads, alibi, window);
         }
 
         public Config withDropout(double p) {
-            return new Config(dModel, heads, kDim, vDim, bias, causal, p, rotary);
+            return new Config(dModel, heads, kDim, vDim, bias, causal, p, rotary, kvHeads, alibi, window);
         }
 
         public Config withRotary(boolean r) {
-            return new Config(dModel, heads, kDim, vDim, bias, causal, dropout, r);
+            return new Config(dModel, heads, kDim, vDim, bias, causal, dropout, r, kvHeads, alibi, window);
+        }
+
+        /** Grouped-query attention with {@code kv} key/value heads (1: multi-query). */
+        public Config withKvHeads(int kv) {
+            return new Config(dModel, heads, kDim, vDim, bias, causal, dropout, rotary, kv, alibi, window);
+        }
+
+        public Config withAlibi(boolean a) {
+            return new Config(dModel, heads, kDim, vDim, bias, causal, dropout, rotary, kvHeads, a, window);
+        }
+
+        /** Sliding-window attention over {@code w} positions (0: none). */
+        public Config withWindow(int w) {
+            return new Config(dModel, heads, kDim, vDim, bias, causal, dropout, rotary, kvHeads, alibi, w);
+        }
+
+        /** Width of the keys and values after projection: kvHeads * D. */
+        public int kvWidth() {
+            return kvHeads * headDim();
         }
 
         /** Head width D = C / H. */
@@ -84,8 +123,8 @@ public final class MultiHeadAttention extends Module {
         this.config = config;
         int c = config.dModel();
         this.q = projection("q", c, c);
-        this.k = projection("k", config.kDim(), c);
-        this.v = projection("v", config.vDim(), c);
+        this.k = projection("k", config.kDim(), config.kvWidth());
+        this.v = projection("v", config.vDim(), config.kvWidth());
         this.out = child(new Linear(sd, qualify("out"), new Linear.Config(c, c, config.bias()),
                 Linear.Init.TORCH_DEFAULT, dataType));
         this.attention = new ScaledDotProductAttention(
@@ -157,11 +196,11 @@ public final class MultiHeadAttention extends Module {
      */
     CachedAttention attendRows(SDVariable query, SequenceShape qs, SDVariable key, SDVariable value,
             SequenceShape ks, AttentionMask<SDVariable> mask, KvCache<SDVariable> past) {
-        int h = config.heads(), d = config.headDim();
-        // 1. Project, then split the width into heads.
+        int h = config.heads(), kv = config.kvHeads(), d = config.headDim();
+        // 1. Project, then split the width into heads (kv = h unless grouped-query).
         SDVariable qh = sd.permute(qs.unflatten(q.forwardRows(query), h, d), 0, 2, 1, 3); // [B, H, Tq, D]
-        SDVariable kh = sd.permute(ks.unflatten(k.forwardRows(key), h, d), 0, 2, 1, 3); // [B, H, Tk, D]
-        SDVariable vh = sd.permute(ks.unflatten(v.forwardRows(value), h, d), 0, 2, 1, 3); // [B, H, Tk, D]
+        SDVariable kh = sd.permute(ks.unflatten(k.forwardRows(key), kv, d), 0, 2, 1, 3); // [B, KVH, Tk, D]
+        SDVariable vh = sd.permute(ks.unflatten(v.forwardRows(value), kv, d), 0, 2, 1, 3); // [B, KVH, Tk, D]
         // 2. Positions by rotation (RoPE); new tokens stand after the cached ones.
         SDVariable offset = past == null ? null : Graphs.size(past.keys(), 2);
         if (config.rotary()) {
@@ -173,11 +212,59 @@ public final class MultiHeadAttention extends Module {
             vh = sd.concat(2, past.values(), vh);
         }
         // 3. Every head attends on its own.
-        AttentionOutput<SDVariable> a = attention.forward(qh, kh, vh,
-                config.causal() ? mask.withCausal() : mask, d);
+        AttentionOutput<SDVariable> a = attention.forward(qh, repeatHeads(kh), repeatHeads(vh),
+                config.causal() ? mask.withCausal() : mask, d, alibiBias(qh, kh), windowKeep(qh, kh));
         // 4. Concatenate the heads and mix them.
         SDVariable merged = sd.reshape(sd.permute(a.output(), 0, 2, 1, 3), -1, config.dModel()); // [B*Tq, C]
         return new CachedAttention(new AttentionOutput<>(out.forwardRows(merged), a.weights()), new KvCache<>(kh, vh));
+    }
+
+    /**
+     * Grouped-query attention's sharing: key/value heads {@code [B, KVH, T, D]} repeated to {@code [B, H, T, D]},
+     * head j serving query heads j G .. (j + 1) G - 1 (G = H / KVH, PyTorch's {@code repeat_interleave}).
+     */
+    private SDVariable repeatHeads(SDVariable x) {
+        int group = config.heads() / config.kvHeads();
+        if (group == 1) {
+            return x;
+        }
+        SDVariable one = sd.expandDims(x, 2); // [B, KVH, 1, T, D]
+        SDVariable[] copies = new SDVariable[group];
+        java.util.Arrays.fill(copies, one);
+        SDVariable shape = sd.shape(x); // [B, KVH, T, D]
+        SDVariable newShape = sd.concat(0, sd.stridedSlice(shape, new long[] {0}, new long[] {1}, new long[] {1}),
+                sd.constant(org.nd4j.linalg.factory.Nd4j.createFromArray((long) config.heads())),
+                sd.stridedSlice(shape, new long[] {2}, new long[] {4}, new long[] {1}));
+        return sd.reshape(sd.concat(2, copies), newShape); // [B, KVH, G, T, D] -> [B, H, T, D]
+    }
+
+    /** |i - j| of query row i (standing at Tk - Tq + i, after any cached keys) and key j, as {@code [Tq, Tk]}. */
+    private SDVariable distances(SDVariable qh, SDVariable kh) {
+        SDVariable tq = Graphs.size(qh, 2), tk = Graphs.size(kh, 2);
+        SDVariable zero = sd.constant(org.nd4j.linalg.factory.Nd4j.scalar(DataType.LONG, 0L));
+        SDVariable one = sd.constant(org.nd4j.linalg.factory.Nd4j.scalar(DataType.LONG, 1L));
+        SDVariable rows = sd.range(zero, tq, one, DataType.LONG).add(tk.sub(tq));
+        SDVariable cols = sd.range(zero, tk, one, DataType.LONG);
+        return sd.math.abs(sd.expandDims(rows, 1).sub(sd.expandDims(cols, 0))).castTo(qh.dataType()); // [Tq, Tk]
+    }
+
+    /** ALiBi's {@code -m_h |i - j|} as {@code [1, H, Tq, Tk]}, or null without ALiBi. */
+    private SDVariable alibiBias(SDVariable qh, SDVariable kh) {
+        if (!config.alibi()) {
+            return null;
+        }
+        INDArray slopes = org.nd4j.linalg.factory.Nd4j.createFromArray(Alibi.slopes(config.heads()))
+                .castTo(qh.dataType()).reshape(1, config.heads(), 1, 1).neg();
+        return sd.expandDims(sd.expandDims(distances(qh, kh), 0), 0).mul(sd.constant(slopes)); // [1, H, Tq, Tk]
+    }
+
+    /** 1 where key j lies within the window of query i ({@code |i - j| < window}), as {@code [1, 1, Tq, Tk]}; or null. */
+    private SDVariable windowKeep(SDVariable qh, SDVariable kh) {
+        if (config.window() == 0) {
+            return null;
+        }
+        SDVariable near = sd.lt(distances(qh, kh), (double) config.window()).castTo(qh.dataType());
+        return sd.expandDims(sd.expandDims(near, 0), 0);
     }
 
     /** Eager self-attention on {@code x [B, T, C]}. */

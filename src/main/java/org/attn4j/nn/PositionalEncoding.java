@@ -11,10 +11,12 @@ public enum PositionalEncoding {
     LEARNED,
     /** Rotary embeddings applied to queries and keys in self-attention (Su et al. 2021). */
     ROTARY,
+    /** ALiBi: no embedding; each self-attention head adds {@code -m_h |i - j|} to its scores ({@link Alibi}). */
+    ALIBI,
     /** No position information (the model sees a bag of tokens). */
     NONE;
 
-    /** Parses "sinusoidal", "learned", "rotary" (or "rope") and "none", in any case. */
+    /** Parses "sinusoidal", "learned", "rotary" (or "rope"), "alibi" and "none", in any case. */
     public static PositionalEncoding parse(String name) {
         String n = name == null ? "" : name.trim().toUpperCase(Locale.ROOT);
         if (n.equals("ROPE")) {

@@ -9,7 +9,8 @@ import org.nd4j.linalg.factory.Nd4j;
 /**
  * Adds absolute position information to embeddings {@code [B, T, C]}: a sinusoidal table or a
  * learned {@code weight [maxLen, C]}. For {@link PositionalEncoding#ROTARY} and
- * {@link PositionalEncoding#NONE} it adds nothing (rotary acts inside attention).
+ * {@link PositionalEncoding#ALIBI} and {@link PositionalEncoding#NONE} it adds nothing (rotary and ALiBi act
+ * inside attention).
  */
 public final class Positions extends Module {
     private final PositionalEncoding kind;
@@ -26,7 +27,7 @@ public final class Positions extends Module {
         this.table = switch (kind) {
             case SINUSOIDAL -> sd.constant(qualify("sinusoidal"), sinusoidal(maxLen, width).castTo(dataType));
             case LEARNED -> parameter("weight", Nd4j.randn(dataType, maxLen, width));
-            case ROTARY, NONE -> null;
+            case ROTARY, ALIBI, NONE -> null;
         };
     }
 

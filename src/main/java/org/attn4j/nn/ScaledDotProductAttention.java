@@ -81,12 +81,25 @@ public final class ScaledDotProductAttention {
      */
     public AttentionOutput<SDVariable> forward(SDVariable q, SDVariable k, SDVariable v,
             AttentionMask<SDVariable> mask, long headDim) {
+        return forward(q, k, v, mask, headDim, null, null);
+    }
+
+    /**
+     * {@link #forward(SDVariable, SDVariable, SDVariable, AttentionMask, long)} with a position bias added to
+     * the scaled scores ({@code positionBias}, broadcasting to {@code [B, H, Tq, Tk]}: ALiBi) and a further
+     * 0/1 keep mask ({@code positionKeep}: a sliding window); either may be null.
+     */
+    public AttentionOutput<SDVariable> forward(SDVariable q, SDVariable k, SDVariable v,
+            AttentionMask<SDVariable> mask, long headDim, SDVariable positionBias, SDVariable positionKeep) {
         SameDiff sd = q.getSameDiff();
         DataType type = q.dataType();
         double scale = config.scale().orElse(1 / Math.sqrt(headDim));
 
         // 1. Scores: every query against every key.
         SDVariable scores = sd.mmul(q, k, false, true, false).mul(scale); // [B, H, Tq, Tk]
+        if (positionBias != null) {
+            scores = scores.add(positionBias);
+        }
 
         // 2. Masks: an additive bias, and 0/1 "keep" masks turned into a large negative bias.
         SDVariable keep = null; // broadcasts to [B, H, Tq, Tk]
@@ -107,6 +120,9 @@ public final class ScaledDotProductAttention {
         }
         if (mask.causal()) {
             keep = times(keep, causalKeep(scores, type)); // [1, 1, Tq, Tk]
+        }
+        if (positionKeep != null) {
+            keep = times(keep, positionKeep);
         }
         if (keep != null) {
             scores = scores.add(keep.sub(1.0).mul(-EXCLUDED)); // 0 where kept, -1e9 where not

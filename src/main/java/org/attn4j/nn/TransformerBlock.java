@@ -17,7 +17,9 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  *   decoder adds cross-attention over the encoder's memory between the two, with norm2, and the
  *   feed-forward sublayer then uses norm3.
  * </pre>
- * Post-LN is the original paper's order; pre-LN (Xiong et al. 2020) trains more stably without warmup.
+ * Post-LN is the original paper's order; pre-LN (Xiong et al. 2020) trains more stably without warmup. The norms
+ * are LayerNorm or RMSNorm; self-attention may be grouped-query, with ALiBi biases and a sliding window
+ * ({@link Config#modern} combines the current choices).
  * Sub-layers are named {@code self_attn}, {@code cross_attn}, {@code ff}, {@code norm1..3}.
  */
 public final class TransformerBlock extends Module {
@@ -37,15 +39,72 @@ public final class TransformerBlock extends Module {
      * @param eps         LayerNorm eps
      * @param bias        whether linear layers have biases
      * @param rotary      whether self-attention uses rotary position embeddings (RoPE)
+     * @param norm        LayerNorm or RMSNorm (no bias) for norm1..3
+     * @param kvHeads     self-attention's key/value heads (H: multi-head; a divisor of H: grouped-query; 1:
+     *                    multi-query); cross-attention keeps H
+     * @param alibi       whether self-attention adds ALiBi's linear position biases
+     * @param window      self-attention's sliding window (query i sees keys j with |i - j| < window); 0: none
      */
     public record Config(Kind kind, int dModel, int heads, int ffDim, Activation activation, boolean normFirst,
-            boolean causal, double dropout, double attnDropout, double eps, boolean bias, boolean rotary) {
+            boolean causal, double dropout, double attnDropout, double eps, boolean bias, boolean rotary,
+            Normalization norm, int kvHeads, boolean alibi, int window) {
+        /** A block with LayerNorm and multi-head self-attention (kvHeads = heads), no ALiBi, no window. */
+        public Config(Kind kind, int dModel, int heads, int ffDim, Activation activation, boolean normFirst,
+                boolean causal, double dropout, double attnDropout, double eps, boolean bias, boolean rotary) {
+            this(kind, dModel, heads, ffDim, activation, normFirst, causal, dropout, attnDropout, eps, bias, rotary,
+                    Normalization.LAYER, heads, false, 0);
+        }
+
         public Config {
             Checks.notNull("kind", kind);
+            Checks.notNull("norm", norm);
             // The sub-layer configs check the rest; build them once here so errors surface early.
-            new MultiHeadAttention.Config(dModel, heads, dModel, dModel, bias, causal, attnDropout, rotary);
+            new MultiHeadAttention.Config(dModel, heads, dModel, dModel, bias, causal, attnDropout, rotary, kvHeads,
+                    alibi, window);
             new FeedForward.Config(dModel, ffDim, activation, bias, dropout);
             new LayerNorm.Config(dModel, eps);
+        }
+
+        /**
+         * A current-style (LLaMA-like) causal self-attention block: pre-norm with RMSNorm, SwiGLU feed-forward,
+         * rotary positions, grouped-query attention with {@code kvHeads} key/value heads, no biases, no dropout.
+         */
+        public static Config modern(int dModel, int heads, int kvHeads, int ffDim) {
+            return new Config(Kind.ENCODER, dModel, heads, ffDim, Activation.SWIGLU, true, true, 0, 0, 1e-5, false,
+                    true, Normalization.RMS, kvHeads, false, 0);
+        }
+
+        /** The self-attention's configuration. */
+        public MultiHeadAttention.Config selfAttention() {
+            return new MultiHeadAttention.Config(dModel, heads, dModel, dModel, bias, causal, attnDropout, rotary,
+                    kvHeads, alibi, window);
+        }
+
+        public Config withNorm(Normalization n) {
+            return new Config(kind, dModel, heads, ffDim, activation, normFirst, causal, dropout, attnDropout, eps, bias,
+                    rotary, n, kvHeads, alibi, window);
+        }
+
+        /** Grouped-query self-attention with {@code kv} key/value heads (1: multi-query). */
+        public Config withKvHeads(int kv) {
+            return new Config(kind, dModel, heads, ffDim, activation, normFirst, causal, dropout, attnDropout, eps, bias,
+                    rotary, norm, kv, alibi, window);
+        }
+
+        public Config withAlibi(boolean a) {
+            return new Config(kind, dModel, heads, ffDim, activation, normFirst, causal, dropout, attnDropout, eps, bias,
+                    rotary, norm, kvHeads, a, window);
+        }
+
+        /** Sliding-window self-attention over {@code w} positions (0: none). */
+        public Config withWindow(int w) {
+            return new Config(kind, dModel, heads, ffDim, activation, normFirst, causal, dropout, attnDropout, eps, bias,
+                    rotary, norm, kvHeads, alibi, w);
+        }
+
+        public Config withBias(boolean b) {
+            return new Config(kind, dModel, heads, ffDim, activation, normFirst, causal, dropout, attnDropout, eps, b,
+                    rotary, norm, kvHeads, alibi, window);
         }
 
         /** Pre-LN encoder block with GELU, no dropout. */
@@ -59,27 +118,33 @@ public final class TransformerBlock extends Module {
         }
 
         public Config withActivation(Activation a) {
-            return new Config(kind, dModel, heads, ffDim, a, normFirst, causal, dropout, attnDropout, eps, bias, rotary);
+            return new Config(kind, dModel, heads, ffDim, a, normFirst, causal, dropout, attnDropout, eps, bias, rotary,
+                    norm, kvHeads, alibi, window);
         }
 
         public Config withNormFirst(boolean n) {
-            return new Config(kind, dModel, heads, ffDim, activation, n, causal, dropout, attnDropout, eps, bias, rotary);
+            return new Config(kind, dModel, heads, ffDim, activation, n, causal, dropout, attnDropout, eps, bias, rotary,
+                    norm, kvHeads, alibi, window);
         }
 
         public Config withCausal(boolean c) {
-            return new Config(kind, dModel, heads, ffDim, activation, normFirst, c, dropout, attnDropout, eps, bias, rotary);
+            return new Config(kind, dModel, heads, ffDim, activation, normFirst, c, dropout, attnDropout, eps, bias, rotary,
+                    norm, kvHeads, alibi, window);
         }
 
         public Config withDropout(double residual, double attention) {
-            return new Config(kind, dModel, heads, ffDim, activation, normFirst, causal, residual, attention, eps, bias, rotary);
+            return new Config(kind, dModel, heads, ffDim, activation, normFirst, causal, residual, attention, eps, bias, rotary,
+                    norm, kvHeads, alibi, window);
         }
 
         public Config withRotary(boolean r) {
-            return new Config(kind, dModel, heads, ffDim, activation, normFirst, causal, dropout, attnDropout, eps, bias, r);
+            return new Config(kind, dModel, heads, ffDim, activation, normFirst, causal, dropout, attnDropout, eps, bias, r,
+                    norm, kvHeads, alibi, window);
         }
 
         public Config withEps(double e) {
-            return new Config(kind, dModel, heads, ffDim, activation, normFirst, causal, dropout, attnDropout, e, bias, rotary);
+            return new Config(kind, dModel, heads, ffDim, activation, normFirst, causal, dropout, attnDropout, e, bias, rotary,
+                    norm, kvHeads, alibi, window);
         }
     }
 
@@ -87,7 +152,7 @@ public final class TransformerBlock extends Module {
     private org.attn4j.nn.FastBlock fast; // the engine of apply, made on its first call
     private final MultiHeadAttention selfAttn, crossAttn;
     private final FeedForward ff;
-    private final LayerNorm norm1, norm2, norm3;
+    private final Norm norm1, norm2, norm3;
 
     public TransformerBlock(SameDiff sd, String name, Config config, DataType dataType) {
         super(sd, name, dataType);
@@ -95,16 +160,22 @@ public final class TransformerBlock extends Module {
         int c = config.dModel();
         MultiHeadAttention.Config attn = new MultiHeadAttention.Config(c, config.heads(), c, c, config.bias(),
                 false, config.attnDropout(), false);
-        this.selfAttn = child(new MultiHeadAttention(sd, qualify("self_attn"),
-                attn.withCausal(config.causal()).withRotary(config.rotary()), dataType));
+        this.selfAttn = child(new MultiHeadAttention(sd, qualify("self_attn"), attn.withCausal(config.causal())
+                .withRotary(config.rotary()).withKvHeads(config.kvHeads()).withAlibi(config.alibi())
+                .withWindow(config.window()), dataType));
         this.crossAttn = config.kind() == Kind.DECODER
                 ? child(new MultiHeadAttention(sd, qualify("cross_attn"), attn, dataType)) : null;
         this.ff = child(new FeedForward(sd, qualify("ff"), new FeedForward.Config(c, config.ffDim(),
                 config.activation(), config.bias(), config.dropout()), dataType));
-        LayerNorm.Config norm = new LayerNorm.Config(c, config.eps());
-        this.norm1 = child(new LayerNorm(sd, qualify("norm1"), norm, dataType));
-        this.norm2 = child(new LayerNorm(sd, qualify("norm2"), norm, dataType));
-        this.norm3 = crossAttn == null ? null : child(new LayerNorm(sd, qualify("norm3"), norm, dataType));
+        this.norm1 = norm("norm1");
+        this.norm2 = norm("norm2");
+        this.norm3 = crossAttn == null ? null : norm("norm3");
+    }
+
+    private Norm norm(String local) {
+        Norm n = Norm.of(config.norm(), sd, qualify(local), config.dModel(), config.eps(), dataType);
+        child((Module) n);
+        return n;
     }
 
     public TransformerBlock(SameDiff sd, String name, Config config) {
@@ -164,7 +235,7 @@ public final class TransformerBlock extends Module {
         SequenceShape xs = SequenceShape.of(x);
         SDVariable rows = SequenceShape.rows(x, c); // [B*T, C]
         // 1. Self-attention sub-layer (over the cache and the new tokens when decoding).
-        SDVariable in = pre ? norm1.forwardRows(rows) : rows;
+        SDVariable in = pre ? Norm.rows(norm1, rows) : rows;
         MultiHeadAttention.CachedAttention self = selfAttn.attendRows(in, xs, in, in, xs, selfMask, past);
         rows = residual(rows, self.attention().output(), pre ? null : norm1);
         // 2. Cross-attention over the memory (decoder only).
@@ -172,23 +243,23 @@ public final class TransformerBlock extends Module {
         if (crossAttn != null) {
             SequenceShape ms = SequenceShape.of(memory);
             SDVariable memoryRows = SequenceShape.rows(memory, c); // [B*Tm, C]
-            in = pre ? norm2.forwardRows(rows) : rows;
+            in = pre ? Norm.rows(norm2, rows) : rows;
             AttentionOutput<SDVariable> cross = crossAttn.attendRows(in, xs, memoryRows, memoryRows, ms, memoryMask,
                     null).attention();
             rows = residual(rows, cross.output(), pre ? null : norm2);
             crossWeights = cross.weights();
         }
         // 3. Feed-forward sub-layer.
-        LayerNorm last = crossAttn == null ? norm2 : norm3;
-        in = pre ? last.forwardRows(rows) : rows;
+        Norm last = crossAttn == null ? norm2 : norm3;
+        in = pre ? Norm.rows(last, rows) : rows;
         rows = residual(rows, ff.forwardRows(in), pre ? null : last);
         return new Step(new BlockOutput<>(xs.unflatten(rows, c), self.attention().weights(), crossWeights), self.cache());
     }
 
     /** x + dropout(sublayer output), normalized afterwards in post-LN; all rows [B*T, C]. */
-    private SDVariable residual(SDVariable x, SDVariable sublayer, LayerNorm postNorm) {
+    private SDVariable residual(SDVariable x, SDVariable sublayer, Norm postNorm) {
         SDVariable sum = x.add(Dropout.apply(sublayer, config.dropout()));
-        return postNorm == null ? sum : postNorm.forwardRows(sum);
+        return postNorm == null ? sum : Norm.rows(postNorm, sum);
     }
 
     /** Eager encoder block on {@code x [B, T, C]} under any mask, on the engine ({@link org.attn4j.nn.FastBlock}). */

@@ -50,6 +50,6 @@ class ParameterShapesTest {
             ParameterShapes.of(config).forEach((k, v) -> worked.put(k, Arrays.toString(v)));
             assertEquals(expected.toString(), worked.toString(), config.toString()); // names, shapes and order
         }
-        assertEquals(21, configs.size());
+        assertEquals(23, configs.size());
     }
 }

@@ -152,11 +152,11 @@ class EngineTrainingTest {
         }
     }
 
-    private record Reference(double loss, Map<String, INDArray> gradients) {
+    record Reference(double loss, Map<String, INDArray> gradients) {
     }
 
     /** The training graph's loss and SameDiff's gradients of it. */
-    private static Reference graphLossAndGradients(TransformerModel model, Batch batch, int pad, double smoothing) {
+    static Reference graphLossAndGradients(TransformerModel model, Batch batch, int pad, double smoothing) {
         SameDiff sd = model.sameDiff();
         String name = "reference_loss_" + smoothing;
         SDVariable loss = sd.hasVariable(name) ? sd.getVariable(name)

@@ -91,7 +91,7 @@ final class GraphReference {
         SDVariable offset = null;
         if (cached) {
             past = new ArrayList<>();
-            int h = config.heads(), d = config.dModel() / config.heads();
+            int h = config.kvHeads(), d = config.dModel() / config.heads(); // the cache keeps the key/value heads
             for (int i = 0; i < m.decoder.layers(); i++) {
                 KvCache<SDVariable> c = new KvCache<>(
                         sd.placeHolder(prefix + ".cache." + i + ".keys", m.dataType(), -1, h, -1, d),

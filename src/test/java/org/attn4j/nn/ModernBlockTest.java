@@ -1,0 +1,205 @@
+package org.attn4j.nn;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.attn4j.config.Activation;
+import org.attn4j.config.AttentionMask;
+import org.attn4j.nn.MultiHeadAttention;
+import org.attn4j.nn.Normalization;
+import org.attn4j.nn.TransformerBlock;
+import org.attn4j.testing.FiniteDifferences;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.attn4j.kernels.Parallel;
+
+/**
+ * The engine's new block options on their own: central differences in float64 against its backward (RMSNorm pre
+ * and post, grouped- and multi-query attention, ALiBi, windows), cached decoding against recomputation for each,
+ * the grouped-query cache's size and the window's eviction, and the errors of bad configurations.
+ */
+class ModernBlockTest {
+    private static final TransformerBlock.Config BASE = new TransformerBlock.Config(TransformerBlock.Kind.ENCODER, 8, 4,
+            12, Activation.GELU, true, true, 0, 0, 1e-5, true, false);
+
+    static Stream<Arguments> options() {
+        return Stream.of(
+                Arguments.of("RMSNorm pre", BASE.withNorm(Normalization.RMS)),
+                Arguments.of("RMSNorm post, not causal", BASE.withNorm(Normalization.RMS).withNormFirst(false)
+                        .withCausal(false)),
+                Arguments.of("grouped-query 4/2, rotary", BASE.withKvHeads(2).withRotary(true)),
+                Arguments.of("multi-query, not causal", BASE.withKvHeads(1).withCausal(false)),
+                Arguments.of("ALiBi", BASE.withAlibi(true)),
+                Arguments.of("window 2", BASE.withWindow(2)),
+                Arguments.of("window 3 both ways", BASE.withWindow(3).withCausal(false)),
+                Arguments.of("current-style + ALiBi + window", TransformerBlock.Config.modern(8, 4, 2, 12).withAlibi(true)
+                        .withRotary(false).withWindow(3)),
+                Arguments.of("current-style", TransformerBlock.Config.modern(8, 4, 2, 12)));
+    }
+
+    /** d sum(y * g) / d(x, every parameter) by the engine's backward against central differences. */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("options")
+    void backwardMatchesCentralDifferences(String name, TransformerBlock.Config config) {
+        Nd4j.getRandom().setSeed(19);
+        TransformerBlock block = TransformerBlock.create(config, DataType.DOUBLE);
+        block.parameters().values().forEach(p -> p.getArr().addi(Nd4j.randn(DataType.DOUBLE, p.getArr().shape())
+                .muli(0.2)));
+        INDArray x = Nd4j.randn(DataType.DOUBLE, 2, 5, 8), g = Nd4j.randn(DataType.DOUBLE, 2, 5, 8);
+        AttentionMask<INDArray> mask = AttentionMask.ofPadding(Nd4j.createFromArray(new double[][] {{1, 1, 1, 1, 1},
+                {1, 1, 1, 0, 0}}));
+        FastBlock fast = FastBlock.of(block, new Parallel(2));
+        FastBlock.State state = fast.newState();
+        fast.forward(state, x, mask);
+        INDArray dx = fast.backward(state, g).dup();
+        Map<String, INDArray> grads = state.gradients();
+        List<String> failures = new ArrayList<>();
+        int checked = check("x", x, dx, () -> loss(fast, x, mask, g), failures);
+        for (Map.Entry<String, INDArray> p : fast.parameters().entrySet()) {
+            checked += check(p.getKey(), p.getValue(), grads.get(p.getKey()).dup(), () -> loss(fast, x, mask, g),
+                    failures);
+        }
+        System.out.println(name + ": " + checked + " entries against central differences, " + failures.size()
+                + " off");
+        assertTrue(failures.isEmpty(), name + ": " + failures.subList(0, Math.min(10, failures.size())));
+    }
+
+    private static double loss(FastBlock fast, INDArray x, AttentionMask<INDArray> mask, INDArray g) {
+        return fast.forward(fast.newState(), x, mask).output().mul(g).sumNumber().doubleValue();
+    }
+
+    /** Every element of {@code v} nudged by +-eps: DL4J's criteria (relative 1e-3 above an absolute 1e-8). */
+    private static int check(String what, INDArray v, INDArray analytic, java.util.function.DoubleSupplier loss,
+            List<String> failures) {
+        INDArray flat = v.reshape(v.length()), grad = analytic.reshape(analytic.length());
+        double eps = FiniteDifferences.EPS;
+        for (long i = 0; i < flat.length(); i++) {
+            double original = flat.getDouble(i);
+            flat.putScalar(i, original + eps);
+            double plus = loss.getAsDouble();
+            flat.putScalar(i, original - eps);
+            double minus = loss.getAsDouble();
+            flat.putScalar(i, original);
+            double numeric = (plus - minus) / (2 * eps), a = grad.getDouble(i), abs = Math.abs(a - numeric);
+            double rel = abs == 0 ? 0 : abs / (Math.abs(a) + Math.abs(numeric));
+            if (Double.isNaN(a) || rel > FiniteDifferences.MAX_REL_ERROR && abs > FiniteDifferences.MIN_ABS_ERROR) {
+                failures.add(what + "[" + i + "]: analytic " + a + ", numeric " + numeric);
+            }
+        }
+        return (int) flat.length();
+    }
+
+    /** A prompt of 3, then one token at a time: each step's output equals the forward of the whole prefix. */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("options")
+    void cachedStepsEqualRecomputation(String name, TransformerBlock.Config config) {
+        if (!config.causal()) {
+            return; // decoding is causal: a later token would change an earlier one's output
+        }
+        for (DataType type : new DataType[] {DataType.DOUBLE, DataType.FLOAT}) {
+            Nd4j.getRandom().setSeed(23);
+            TransformerBlock block = TransformerBlock.create(config, type);
+            FastBlock fast = FastBlock.of(block, new Parallel(2));
+            INDArray x = Nd4j.randn(type, 2, 10, 8);
+            FastBlock.Cache cache = fast.newCache(2, 16);
+            double worst = 0;
+            int at = 0;
+            for (int t : new int[] {3, 1, 1, 1, 1, 2, 1}) {
+                INDArray step = fast.step(x.get(all(), interval(at, at + t), all()).dup(), cache).dup();
+                at += t;
+                INDArray whole = fast.forward(fast.newState(), x.get(all(), interval(0, at), all()).dup(),
+                        AttentionMask.none()).output();
+                INDArray last = whole.get(all(), interval(at - t, at), all());
+                worst = Math.max(worst, last.castTo(DataType.DOUBLE).sub(step.castTo(DataType.DOUBLE)).amaxNumber()
+                        .doubleValue());
+            }
+            assertEquals(at, cache.length(), name + ": positions decoded");
+            System.out.printf("%s, %s: cached steps against recomputation, max difference %.1e%n", name, type, worst);
+            double tolerance = type == DataType.DOUBLE ? 1e-12 : 1e-5;
+            assertTrue(worst <= tolerance, name + " " + type + ": cached step differs from recomputation by " + worst);
+            if (config.window() > 0) {
+                assertEquals(config.window() - 1, cache.stored(), name + ": a window keeps window - 1 keys between steps");
+            }
+            cache.close();
+        }
+    }
+
+    /** The cache of a grouped-query block holds heads / kvHeads times fewer elements; a window's stays bounded. */
+    @Test
+    void cacheMemoryShrinks() {
+        long[] elements = new long[3];
+        int[] kvHeads = {4, 2, 1};
+        for (int i = 0; i < 3; i++) {
+            FastBlock fast = FastBlock.of(TransformerBlock.create(TransformerBlock.Config.modern(32, 4, kvHeads[i], 48),
+                    DataType.FLOAT), new Parallel(1));
+            FastBlock.Cache cache = fast.newCache(2, 64);
+            for (int t = 0; t < 40; t++) {
+                fast.step(Nd4j.randn(DataType.FLOAT, 2, 1, 32), cache);
+            }
+            elements[i] = cache.elements();
+            System.out.printf("cache after 40 tokens, heads 4, kvHeads %d: %d elements (%d bytes float32)%n", kvHeads[i],
+                    elements[i], 4 * elements[i]);
+            cache.close();
+        }
+        assertEquals(2 * elements[1], elements[0], "kvHeads 2 of 4: half the cache");
+        assertEquals(4 * elements[2], elements[0], "kvHeads 1 of 4: a quarter");
+
+        long[] after200 = new long[2];
+        long after40 = 0;
+        for (int window : new int[] {0, 8}) {
+            FastBlock fast = FastBlock.of(TransformerBlock.create(TransformerBlock.Config.modern(32, 4, 2, 48)
+                    .withWindow(window), DataType.FLOAT), new Parallel(1));
+            FastBlock.Cache cache = fast.newCache(2, 1000);
+            for (int t = 0; t < 200; t++) {
+                fast.step(Nd4j.randn(DataType.FLOAT, 2, 1, 32), cache);
+                if (t == 39) {
+                    after40 = cache.elements();
+                }
+            }
+            after200[window == 0 ? 0 : 1] = cache.elements();
+            System.out.printf("window %d: after 200 tokens %d keys held per row, %d elements (after 40: %d)%n", window,
+                    cache.stored(), cache.elements(), after40);
+            assertEquals(200, cache.length());
+            assertEquals(window == 0 ? 200 : 7, cache.stored());
+            cache.close();
+        }
+        assertEquals(after40, after200[1], "the window's cache does not grow with the sequence");
+        assertTrue(after200[0] >= 2L * 2 * 200 * 16, "without a window every key stays: " + after200[0]);
+    }
+
+    @Test
+    void badConfigurationsSayWhatIsWrong() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> new TransformerBlock.Config(TransformerBlock.Kind.ENCODER, 24, 6, 48, Activation.GELU, true, true,
+                        0, 0, 1e-5, true, false, Normalization.RMS, 4, false, 0));
+        assertTrue(e.getMessage().startsWith("heads 6 is not a multiple of kvHeads 4"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> MultiHeadAttention.Config.of(16, 4).withKvHeads(0));
+        assertTrue(e.getMessage().contains("kvHeads 0"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> MultiHeadAttention.Config.of(16, 4).withKvHeads(8));
+        assertTrue(e.getMessage().contains("heads 4 is not a multiple of kvHeads 8"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> BASE.withWindow(-1));
+        assertTrue(e.getMessage().contains("window must be 0 (none) or positive, got -1"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> Normalization.parse("batch"));
+        assertTrue(e.getMessage().contains("'batch'") && e.getMessage().contains("[layer, rms]"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> new org.attn4j.nn.RMSNorm.Config(8, 0));
+        assertTrue(e.getMessage().contains("eps must be a positive finite number, got 0.0"), e.getMessage());
+    }
+
+    private static org.nd4j.linalg.indexing.INDArrayIndex all() {
+        return org.nd4j.linalg.indexing.NDArrayIndex.all();
+    }
+
+    private static org.nd4j.linalg.indexing.INDArrayIndex interval(int from, int to) {
+        return org.nd4j.linalg.indexing.NDArrayIndex.interval(from, to);
+    }
+}
