@@ -111,7 +111,8 @@ public final class DecodingSession implements StepDecoder {
         }
     }
 
-    private static INDArray pick(INDArray a, int[] rows) {
+    /** Rows {@code rows} of {@code a} along its first axis, in that order, in a new array. */
+    static INDArray pick(INDArray a, int[] rows) {
         long[] shape = a.shape().clone();
         shape[0] = rows.length;
         INDArray out = Nd4j.create(a.dataType(), shape);

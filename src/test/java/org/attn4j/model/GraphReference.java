@@ -11,7 +11,6 @@ import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.ops.impl.controlflow.compat.StopGradient;
-import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * A model's SameDiff graphs, built from the same layers and weights, as the independent reference the
@@ -154,9 +153,10 @@ final class GraphReference {
 
         @Override
         public void select(int[] rows) {
-            context.replaceAll((k, v) -> pick(v, rows));
+            context.replaceAll((k, v) -> DecodingSession.pick(v, rows));
             if (cache != null) {
-                cache = cache.stream().map(c -> new KvCache<>(pick(c.keys(), rows), pick(c.values(), rows))).toList();
+                cache = cache.stream().map(c -> new KvCache<>(DecodingSession.pick(c.keys(), rows),
+                        DecodingSession.pick(c.values(), rows))).toList();
             }
         }
 
@@ -171,16 +171,6 @@ final class GraphReference {
             g.context().forEach((k, name) -> feeds.put(name, context.get(k)));
             return feeds;
         }
-    }
-
-    private static INDArray pick(INDArray a, int[] rows) {
-        long[] shape = a.shape().clone();
-        shape[0] = rows.length;
-        INDArray out = Nd4j.create(a.dataType(), shape);
-        for (int i = 0; i < rows.length; i++) {
-            out.slice(i).assign(a.slice(rows[i]));
-        }
-        return out;
     }
 
     private static List<INDArray> values(List<SDVariable> vars, Map<String, INDArray> computed) {
