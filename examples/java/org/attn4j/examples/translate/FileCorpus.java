@@ -39,12 +39,17 @@ record FileCorpus(List<ToyFrench.Pair> train, List<ToyFrench.Pair> validation, V
                 vocabulary(train, ToyFrench.Pair::target));
     }
 
-    /** The positions a model needs: the longest source, and the longest target with BOS and room for EOS. */
+    /**
+     * The positions a model needs for every pair, trained on or validating: the longest source, and the longest
+     * target with BOS and room for EOS.
+     */
     int maxLen() {
         int source = 0, target = 0;
-        for (ToyFrench.Pair p : train) {
-            source = Math.max(source, p.source().size());
-            target = Math.max(target, p.target().size());
+        for (List<ToyFrench.Pair> pairs : List.of(train, validation)) {
+            for (ToyFrench.Pair p : pairs) {
+                source = Math.max(source, p.source().size());
+                target = Math.max(target, p.target().size());
+            }
         }
         return Math.max(source, target + 2);
     }

@@ -134,28 +134,29 @@ class TranslateTest {
         Run written = run("--write-corpus", corpus.toString(), "--corpus-pairs", "300", "--test", "20", "--seed", "5");
         assertEquals(0, written.status(), written.err());
         assertEquals(301, Files.readAllLines(corpus.resolve("train.txt")).size());
-        Path eval = dir.resolve("eval.txt");
-        Files.writeString(eval, Files.readString(corpus.resolve("test.txt"))
+        List<String> train = Files.readAllLines(corpus.resolve("train.txt"));
+        Path eval = dir.resolve("eval.txt"), valid = corpus.resolve("test.txt");
+        Files.writeString(eval, String.join("\n", train.subList(1, 21)) + "\n"
                 + "la tante achète une banane . ||| the aunt buys a banana . ||| 0-0 1-1 2-2 3-3 4-4 5-5\n"
                 + "la tante lave la tasse . ||| the aunt washes the cup .\n");
         String[] tiny = {"--steps", "20", "--batch", "16", "--d-model", "16", "--heads", "2", "--ff", "32",
             "--decoder-layers", "1", "--pictures", "1", "--out", out.toString()};
-        Run trained = run(concat(tiny, "--train-file", corpus.resolve("train.txt").toString(), "--eval-file",
-                eval.toString(), "--save", model.toString()));
+        Run trained = run(concat(tiny, "--train-file", corpus.resolve("train.txt").toString(), "--valid-file",
+                valid.toString(), "--eval-file", eval.toString(), "--save", model.toString()));
         assertEquals(0, trained.status(), trained.err());
-        assertTrue(trained.out().contains(": 270 pairs, ") && trained.out().contains("validation: 30 pairs (held out of "),
+        assertTrue(trained.out().contains(": 300 pairs, ") && trained.out().contains("validation: 20 pairs (" + valid),
                 trained.out());
         assertTrue(trained.out().contains(eval + ": 2 unknown word(s) on 1 of 22 lines (source [banane], reference "
                 + "[banana])"), trained.out());
         assertTrue(trained.out().contains("21 sentences with a gold alignment"), trained.out());
         assertTrue(RESULT.matcher(trained.lastLine()).matches() && trained.lastLine().endsWith(" n=22"),
                 trained.lastLine());
-        assertEquals(31, Files.readAllLines(model.resolve(Translate.VALIDATION_FILE)).size());
+        assertEquals(21, Files.readAllLines(model.resolve(Translate.VALIDATION_FILE)).size());
         assertTrue(Files.size(out.resolve("report.html")) > 1000);
 
         Run loaded = run("--model", model.toString(), "--eval-file", eval.toString(), "--out", out.toString());
         assertEquals(0, loaded.status(), loaded.err());
-        assertTrue(loaded.out().contains("on 30 validation sentences"), loaded.out());
+        assertTrue(loaded.out().contains("on 20 validation sentences"), loaded.out());
         assertEquals(trained.lastLine(), loaded.lastLine(), "the same model, alignment choice and scores");
     }
 
