@@ -49,11 +49,6 @@ import org.nd4j.linalg.factory.Nd4j;
  */
 public final class Translate {
     static final int BATCH = 500, SHOW_MISTAKES = 5;
-    /** The toy grammar's sentences fit in 16 positions; a model trained on a file gets what its pairs need. */
-    static final int DEMO_MAX_LEN = 16;
-    /** Beside a model trained on a file: the validation pairs that choose its alignment. */
-    static final String VALIDATION_FILE = "validation.txt";
-    private static final String TOY_VALIDATION = "the toy grammar";
 
     private Translate() {
     }
@@ -94,48 +89,22 @@ public final class Translate {
         }
     }
 
-    /** Reads every file and loads the model before training, so that bad input stops the program early. */
+    /** Reads every input first ({@link Inputs}), then trains or loads, then translates and scores. */
     private static int run(Options o, PrintStream out, PrintStream err) throws IOException {
+        Inputs in = Inputs.read(o, err);
+        if (in.eval() != null && in.eval().isEmpty()) {
+            err.println("translate: no line of " + o.evalFile() + " could be evaluated");
+            return 1;
+        }
+        FileCorpus corpus = in.corpus();
         ToyFrench grammar = new ToyFrench(o.seed());
-        FileCorpus corpus = null;
-        Translator loaded = null;
-        int maxLen = DEMO_MAX_LEN;
-        if (o.trainFile() != null) {
-            List<ToyFrench.Pair> all = ParallelFile.readAll(o.trainFile());
-            List<ToyFrench.Pair> valid = o.validFile() == null ? null : ParallelFile.readUsable(o.validFile(),
-                    Integer.MAX_VALUE, true, err);
-            corpus = FileCorpus.of(o.trainFile().toString(), all, valid, o.validation(), o.seed());
-            maxLen = corpus.maxLen();
-        } else if (o.pretrained()) {
-            loaded = load(o.model());
-            maxLen = loaded.model().config().maxLen();
-        }
-        List<ToyFrench.Pair> validation = corpus != null ? corpus.validation() : null;
-        String validationName = corpus == null ? null : o.validFile() != null ? o.validFile().toString()
-                : "held out of " + o.trainFile() + ", never trained on";
-        Path saved = o.model().resolve(VALIDATION_FILE);
-        if (corpus == null && (o.validFile() != null || (loaded != null && Files.isRegularFile(saved)))) {
-            Path file = o.validFile() != null ? o.validFile() : saved;
-            validation = usable(file, ParallelFile.readUsable(file, maxLen, true, err));
-            validationName = file.toString();
-        }
-        List<ToyFrench.Pair> evalPairs = null;
-        if (o.evalFile() != null) {
-            evalPairs = ParallelFile.readUsable(o.evalFile(), maxLen, false, err);
-            if (evalPairs.isEmpty()) {
-                err.println("translate: no line of " + o.evalFile() + " could be evaluated");
-                return 1;
-            }
-        }
-        boolean toyData = validation == null || (corpus == null && evalPairs == null && o.sentence().isBlank());
-        if (validation == null) {
-            validation = grammar.heldOut(o.validation(), new Random(o.seed() + 1), new HashSet<>());
-            validationName = TOY_VALIDATION;
-        }
+        boolean toyData = in.validation() == null || (corpus == null && in.eval() == null && o.sentence().isBlank());
+        List<ToyFrench.Pair> validation = in.validation() != null ? in.validation()
+                : grammar.heldOut(o.validation(), new Random(o.seed() + 1), new HashSet<>());
 
         Translator translator;
-        if (loaded != null) {
-            translator = loaded;
+        if (in.loaded() != null) {
+            translator = in.loaded();
             if (toyData) {
                 List<String> missing = new ArrayList<>(translator.unknownSourceWords(ToyFrench.sourceWords()));
                 missing.addAll(translator.unknownTargetWords(ToyFrench.targetWords()));
@@ -149,20 +118,20 @@ public final class Translate {
         } else if (corpus != null) {
             out.printf(Locale.ROOT, "Training on %s: %d pairs, %d source and %d target words, up to %d positions; "
                     + "validation: %d pairs (%s)%n", o.trainFile(), corpus.train().size(),
-                    corpus.sourceVocabulary().size() - 4, corpus.targetVocabulary().size() - 4, maxLen,
-                    validation.size(), validationName);
-            FileCorpus c = corpus;
-            translator = train(o, c.sourceVocabulary(), c.targetVocabulary(), maxLen,
-                    step -> c.batch(o.batch(), o.seed(), step), validation, out, err);
+                    corpus.sourceVocabulary().size() - 4, corpus.targetVocabulary().size() - 4, in.maxLen(),
+                    validation.size(), in.validationName());
+            translator = train(o, corpus.sourceVocabulary(), corpus.targetVocabulary(), in.maxLen(),
+                    step -> corpus.batch(o.batch(), o.seed(), step), validation, out, err);
         } else {
             out.println("Training on the toy grammar; held out: " + grammar.heldOutCombinations().size()
                     + " combinations");
             translator = train(o, new Vocabulary(ToyFrench.sourceWords()), new Vocabulary(ToyFrench.targetWords()),
-                    maxLen, step -> grammar.training(o.batch(), new Random(o.seed() * 1_000_003L + step)), validation,
-                    out, err);
+                    in.maxLen(), step -> grammar.training(o.batch(), new Random(o.seed() * 1_000_003L + step)),
+                    validation, out, err);
         }
-        if (!validationName.equals(TOY_VALIDATION)) {
-            out.println(UnknownWords.count(translator, validation).describe("validation (" + validationName + ")"));
+        if (in.validation() != null) {
+            String name = "validation (" + in.validationName() + ")";
+            out.println(UnknownWords.count(translator, validation).describe(name));
         }
 
         if (!o.sentence().isBlank()) {
@@ -170,11 +139,11 @@ public final class Translate {
         }
         List<ToyFrench.Pair> pairs;
         String what;
-        if (evalPairs != null) {
-            pairs = evalPairs;
+        if (in.eval() != null) {
+            pairs = in.eval();
             what = "sentences of " + o.evalFile();
             out.println(UnknownWords.count(translator, pairs).describe(o.evalFile().toString()));
-        } else if (corpus != null || !toyData) {
+        } else if (corpus != null) {
             pairs = validation;
             what = "validation sentences (the alignment is chosen on them too: give --eval-file for a test)";
         } else {
@@ -186,22 +155,6 @@ public final class Translate {
         long start = System.nanoTime();
         AttentionAligner.Choice choice = chooseOnValidation(translator, validation, out);
         return evaluate(translator, pairs, what, choice, o, out, start);
-    }
-
-    private static List<ToyFrench.Pair> usable(Path file, List<ToyFrench.Pair> pairs) {
-        if (pairs.isEmpty()) {
-            throw new ParallelFile.BadFile(file + ": no usable line (every pair is blank, a comment or too long)");
-        }
-        return pairs;
-    }
-
-    private static Translator load(Path dir) {
-        Checkpoint.Loaded c = Checkpoint.load(dir);
-        if (!(c.model() instanceof Seq2SeqTransformer) || c.sourceVocabulary() == null || c.targetVocabulary() == null) {
-            throw new CheckpointException(dir.resolve(Checkpoint.LATEST) + ": not a translation model (an encoder-"
-                    + "decoder with source and target vocabularies)");
-        }
-        return new Translator(c.model(), c.sourceVocabulary(), c.targetVocabulary());
     }
 
     /**
@@ -226,9 +179,9 @@ public final class Translate {
         out.printf(Locale.ROOT, "Trained %d steps in %.1f s; validation exact match %.4f%n", run.steps(),
                 run.trainSeconds(), run.history().rows().get(run.history().rows().size() - 1).metric());
         Checkpoint.save(o.save(), translator.model(), src, tgt, trainer.stepCount(), null);
-        Files.deleteIfExists(o.save().resolve(VALIDATION_FILE));
+        Files.deleteIfExists(o.save().resolve(Inputs.VALIDATION_FILE));
         if (o.trainFile() != null) {
-            ParallelFile.write(o.save().resolve(VALIDATION_FILE), "The validation pairs that choose this model's "
+            ParallelFile.write(o.save().resolve(Inputs.VALIDATION_FILE), "The validation pairs that choose this model's "
                     + "alignment (read by --model when no --valid-file is given)", validation);
         }
         out.println("Saved the model in " + o.save());

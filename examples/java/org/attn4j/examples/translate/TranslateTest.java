@@ -151,7 +151,7 @@ class TranslateTest {
         assertTrue(trained.out().contains("21 sentences with a gold alignment"), trained.out());
         assertTrue(RESULT.matcher(trained.lastLine()).matches() && trained.lastLine().endsWith(" n=22"),
                 trained.lastLine());
-        assertEquals(21, Files.readAllLines(model.resolve(Translate.VALIDATION_FILE)).size());
+        assertEquals(21, Files.readAllLines(model.resolve(Inputs.VALIDATION_FILE)).size());
         assertTrue(Files.size(out.resolve("report.html")) > 1000);
 
         Run loaded = run("--model", model.toString(), "--eval-file", eval.toString(), "--out", out.toString());
