@@ -55,6 +55,9 @@ class DefaultOutputsTest {
                 "--pictures", "1"));
         runs.add(run("translate", DefaultOutputsTest::translate, "--pretrained", "--validation", "10", "--test", "12",
                 "--pictures", "1"));
+        runs.add(run("translate", DefaultOutputsTest::translate, "--train-file", "examples/data/translate-sample.txt",
+                "--steps", "2", "--batch", "4", "--d-model", "16", "--heads", "2", "--ff", "32", "--decoder-layers", "1",
+                "--pictures", "1"));
         runs.add(run("basics", Basics::run, "steps=20", "trials=10"));
         runs.add(run("layers", LayersDemo::run, "steps=5"));
         runs.add(run("soak", Soak::run, "steps=6", "warmup=3", "every=3"));

@@ -11,7 +11,8 @@ import org.attn4j.examples.Flags;
  * The translation demo's command line: {@code --flag value}, {@code --flag=value} or {@code flag=value};
  * {@code --pretrained} alone.
  */
-record Options(boolean pretrained, Path model, Path out, Path save, String sentence, Path evalFile, int steps,
+record Options(boolean pretrained, Path model, Path out, Path save, String sentence, Path evalFile, Path trainFile,
+        Path validFile, Path writeCorpus, int corpusPairs, int steps,
         int batch, int dModel, int heads, int ffDim, int encoderLayers, int decoderLayers, double lr, int warmup,
         long seed, int validation, int test, int pictures) {
 
@@ -27,6 +28,10 @@ record Options(boolean pretrained, Path model, Path out, Path save, String sente
         d.put("save", "target/translate/model");
         d.put("sentence", "");
         d.put("eval-file", "");
+        d.put("train-file", ""); // a user's parallel text to train on instead of the toy grammar
+        d.put("valid-file", ""); // pairs for choosing the alignment (default: held out of --train-file)
+        d.put("write-corpus", ""); // a folder: write MarketFrench's train.txt and test.txt there, and stop
+        d.put("corpus-pairs", "40000");
         d.put("steps", "600");
         d.put("batch", "128");
         d.put("d-model", "64");
@@ -50,18 +55,36 @@ record Options(boolean pretrained, Path model, Path out, Path save, String sente
         boolean pretrained = o.flag("pretrained") || !model.isEmpty();
         Flags.require(sentence.isBlank() || evalFile.isEmpty(), "eval-file", "either --sentence or --eval-file, not "
                 + "both", "both ('" + evalFile + "' and '" + sentence + "')");
-        if (!evalFile.isEmpty() && !Files.isReadable(o.path("eval-file"))) {
-            throw BadOption.of("eval-file", "a readable file", "'" + evalFile + "' ("
-                    + (Files.exists(o.path("eval-file")) ? "not readable" : "no such file") + ")");
-        }
+        Path eval = readable(o, "eval-file"), train = readable(o, "train-file"), valid = readable(o, "valid-file");
+        Flags.require(train == null || !pretrained, "train-file", "no --pretrained or --model with --train-file (it "
+                + "trains a new model)", "'" + o.text("train-file") + "' and " + (model.isEmpty() ? "--pretrained"
+                : "--model '" + model + "'"));
+        String corpus = o.text("write-corpus");
+        Flags.require(corpus.isEmpty() || (!pretrained && train == null && eval == null && valid == null
+                && sentence.isBlank()), "write-corpus", "--write-corpus without --pretrained, --model, --train-file, "
+                + "--valid-file, --eval-file or --sentence (it only writes the corpus)", "'" + corpus + "' with them");
         Flags.require(!pretrained || o.text("save").equals(DEFAULTS.get("save")), "save", "no --save with --pretrained "
                 + "or --model (nothing is trained)", "'" + o.text("save") + "'");
         int dModel = o.integer("d-model", 1), heads = o.integer("heads", 1);
         Flags.require(dModel % heads == 0, "d-model", "a multiple of --heads " + heads, dModel);
         return new Options(pretrained, model.isEmpty() ? COMMITTED_MODEL : o.path("model"), o.path("out"),
-                o.path("save"), sentence, evalFile.isEmpty() ? null : o.path("eval-file"), o.integer("steps", 1),
+                o.path("save"), sentence, eval, train, valid, corpus.isEmpty() ? null : o.path("write-corpus"),
+                o.integer("corpus-pairs", 1), o.integer("steps", 1),
                 o.integer("batch", 1), dModel, heads, o.integer("ff", 1), o.integer("encoder-layers", 1),
                 o.integer("decoder-layers", 1), o.real("lr", 0), o.integer("warmup", 1), o.seed("seed"),
                 o.integer("validation", 1), o.integer("test", 1), o.integer("pictures", 0));
+    }
+
+    /** The file an option names, checked to be readable; null when the option is not given. */
+    private static Path readable(Flags o, String option) {
+        if (o.text(option).isEmpty()) {
+            return null;
+        }
+        Path file = o.path(option);
+        if (!Files.isRegularFile(file) || !Files.isReadable(file)) {
+            throw BadOption.of(option, "a readable file", "'" + o.text(option) + "' (" + (!Files.exists(file)
+                    ? "no such file" : Files.isDirectory(file) ? "a folder" : "not readable") + ")");
+        }
+        return file;
     }
 }

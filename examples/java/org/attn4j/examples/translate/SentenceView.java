@@ -12,11 +12,13 @@ final class SentenceView {
 
     /** Prints the translation of {@code text}; status 1 (with the words listed) if some are unknown. */
     static int print(Translator t, AttentionAligner.Choice choice, String text, PrintStream out, PrintStream err) {
-        List<String> source = EvalFile.words(text);
+        List<String> source = ParallelFile.words(text);
         List<String> unknown = t.unknownSourceWords(source);
         if (!unknown.isEmpty()) {
+            List<String> known = t.sourceVocabulary().tokens();
             err.println("translate: words outside the model's vocabulary: " + unknown + " (it knows "
-                    + (t.sourceVocabulary().size() - 4) + " French words, such as le, chat, noir, dort)");
+                    + (known.size() - 4) + " source words, such as " + String.join(", ", known.subList(4,
+                    Math.min(known.size(), 8))) + ")");
             return 1;
         }
         int maxLen = t.model().config().maxLen();
