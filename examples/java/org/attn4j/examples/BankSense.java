@@ -9,24 +9,26 @@ import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
 import javax.imageio.ImageIO;
 import org.attn4j.config.AttentionMask;
+import org.attn4j.nn.AttentionGradients;
 import org.attn4j.nn.AttentionOutput;
-import org.attn4j.nn.Gradients;
+import org.attn4j.nn.FastAttention;
 import org.attn4j.nn.Linear;
 import org.attn4j.nn.MultiHeadAttention;
-import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
-import org.nd4j.autodiff.samediff.TrainingConfig;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.dataset.MultiDataSet;
 import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.learning.GradientUpdater;
 import org.nd4j.linalg.learning.config.Adam;
+import org.nd4j.linalg.learning.config.IUpdater;
+import org.nd4j.linalg.ops.transforms.Transforms;
 
 /**
  * "The bank by the river", exercise 4 of {@link Basics}: a one-head attention model that learns which
@@ -37,9 +39,13 @@ import org.nd4j.linalg.learning.config.Adam;
  * appear equally often with both senses. Neither position nor filler tells the sense; only the sense
  * word does.
  *
- * <p>Model: token embeddings (rows of a {@code [V, C]} variable) plus learned positions, one
+ * <p>Model: token embeddings (rows of a {@code [V, C]} array) plus learned positions, one
  * single-head {@link MultiHeadAttention} layer without a residual, so the only way information
  * reaches "bank" is through its attention weights, and a linear classifier on "bank"'s output.
+ *
+ * <p>Training runs on the engine: the attention layer's own forward and backward
+ * ({@link MultiHeadAttention#train}, {@link FastAttention.Pass#backward}), the embeddings' and the
+ * classifier's gradients written out below, and ND4J's Adam updater per parameter.
  */
 final class BankSense {
     static final int LENGTH = 8;
@@ -79,62 +85,177 @@ final class BankSense {
         Nd4j.getRandom().setSeed(seed); // the initial weights, whatever ran before
         List<Sentence> train = sentences(TRAIN, random);
         List<Sentence> heldOut = sentences(HELD_OUT, random);
+        Model model = new Model();
+        Map<String, GradientUpdater> adam = updaters(model.parameters(), new Adam(3e-2));
 
-        SameDiff sd = SameDiff.create();
-        SDVariable tokens = sd.placeHolder("tokens", DataType.INT, -1, LENGTH);
-        SDVariable bankAt = sd.placeHolder("bank_at", DataType.FLOAT, -1, LENGTH); // one-hot
-        SDVariable label = sd.placeHolder("label", DataType.FLOAT, -1, SENSES.size()); // one-hot
-        // Small embeddings start every attention row near uniform. With unit-variance ones, "bank" often
-        // starts out attending to itself, and once the loss is near 0 nothing pushes it off again.
-        SDVariable embed = sd.var("embed.weight", Nd4j.randn(DataType.FLOAT, VOCAB.size(), WIDTH).muli(0.3));
-        SDVariable position = sd.var("position.weight", Nd4j.randn(DataType.FLOAT, LENGTH, WIDTH).muli(0.1));
-        // The embedding lookup is a one-hot product: in ND4J M2.1, fit fails on sd.gather's gradient
-        // ("One of Input arguments was closed before call") where calculateGradients does not.
-        SDVariable oneHot = sd.reshape(sd.oneHot(tokens, VOCAB.size(), -1, 1.0, 0.0, DataType.FLOAT),
-                -1, VOCAB.size()); // [B*T, V]
-        SDVariable x = sd.reshape(sd.mmul(oneHot, embed), -1, LENGTH, WIDTH).add(position); // [B, T, C]
-        MultiHeadAttention attention = new MultiHeadAttention(sd, "attn", MultiHeadAttention.Config.of(WIDTH, 1));
-        AttentionOutput<SDVariable> a = attention.forward(x, AttentionMask.none());
-        SDVariable select = sd.expandDims(bankAt, 2); // [B, T, 1]: picks bank's row
-        SDVariable atBank = sd.sum(a.output().mul(select), 1); // [B, C]
-        sd.sum("bank_weights", sd.squeeze(a.weights(), 1).mul(select), 1); // [B, Tk]
-        SDVariable logits = new Linear(sd, "classify", new Linear.Config(WIDTH, SENSES.size(), true))
-                .forward(atBank); // [B, 2]
-        sd.nn.softmax("probs", logits, 1);
-        sd.setLossVariables(sd.loss.softmaxCrossEntropy("loss", label, logits, null));
-        sd.setTrainingConfig(TrainingConfig.builder().updater(new Adam(3e-2))
-                .dataSetFeatureMapping("tokens", "bank_at").dataSetLabelMapping("label").build());
-        Gradients.build(sd);
-
-        List<MultiDataSet> batches = new ArrayList<>();
+        List<Batch> batches = new ArrayList<>();
         for (int i = 0; i < TRAIN; i += BATCH) {
-            batches.add(encode(train.subList(i, i + BATCH)));
+            batches.add(Batch.of(train.subList(i, i + BATCH)));
         }
-        MultiDataSet test = encode(heldOut);
-        Map<String, INDArray> testFeed = Map.of("tokens", test.getFeatures(0), "bank_at", test.getFeatures(1),
-                "label", test.getLabels(0));
-        // fit does not report the loss, so it is evaluated on the held-out set as training goes.
-        double initialLoss = sd.output(testFeed, "loss").get("loss").getDouble(0);
+        Batch test = Batch.of(heldOut);
+        double initialLoss = model.evaluate(test).loss();
         long start = System.nanoTime();
         for (int step = 1; step <= steps; step++) {
-            sd.fit(batches.get((step - 1) % batches.size()));
+            Map<String, INDArray> gradients = model.gradients(batches.get((step - 1) % batches.size()));
+            for (Map.Entry<String, INDArray> g : gradients.entrySet()) { // Adam turns each gradient into its step
+                adam.get(g.getKey()).applyUpdater(g.getValue(), step - 1, 0);
+                model.parameters().get(g.getKey()).subi(g.getValue());
+            }
             if (step % Math.max(1, steps / 4) == 0) {
-                System.out.printf(Locale.ROOT, "     step %4d  held-out loss %.2e%n", step,
-                        sd.output(testFeed, "loss").get("loss").getDouble(0));
+                System.out.printf(Locale.ROOT, "     step %4d  held-out loss %.2e%n", step, model.evaluate(test).loss());
             }
         }
         double seconds = (System.nanoTime() - start) / 1e9;
 
-        Map<String, INDArray> r = sd.output(testFeed, "loss", "probs", "bank_weights");
-        double[][] weights = r.get("bank_weights").toDoubleMatrix();
-        int[] predicted = r.get("probs").argMax(1).toIntVector();
+        Evaluation r = model.evaluate(test);
         int right = 0, onSense = 0;
         for (int i = 0; i < heldOut.size(); i++) {
-            right += predicted[i] == heldOut.get(i).sense() ? 1 : 0;
-            onSense += argMax(weights[i]) == heldOut.get(i).senseAt() ? 1 : 0;
+            right += r.predicted()[i] == heldOut.get(i).sense() ? 1 : 0;
+            onSense += argMax(r.weights()[i]) == heldOut.get(i).senseAt() ? 1 : 0;
         }
-        return new Result(heldOut, weights, predicted, right / (double) heldOut.size(),
-                onSense / (double) heldOut.size(), initialLoss, r.get("loss").getDouble(0), seconds);
+        return new Result(heldOut, r.weights(), r.predicted(), right / (double) heldOut.size(),
+                onSense / (double) heldOut.size(), initialLoss, r.loss(), seconds);
+    }
+
+    /** ND4J's updater for each parameter, with its state (Adam: two moments per element). */
+    private static Map<String, GradientUpdater> updaters(Map<String, INDArray> parameters, IUpdater config) {
+        Map<String, GradientUpdater> all = new LinkedHashMap<>();
+        parameters.forEach((name, p) -> {
+            INDArray state = Nd4j.zeros(p.dataType(), 1, config.stateSize(p.length()));
+            GradientUpdater u = config.instantiate(state, true);
+            u.setStateViewArray(state, p.shape(), p.ordering(), true);
+            all.put(name, u);
+        });
+        return all;
+    }
+
+    /** Sentences as ids: {@code tokens [N*T]}, "bank"'s row {@code b*T + bankAt} of each, labels [N]. */
+    private record Batch(int n, int[] tokens, int[] bankRows, int[] labels) {
+        static Batch of(List<Sentence> sentences) {
+            int n = sentences.size();
+            int[] tokens = new int[n * LENGTH], bankRows = new int[n], labels = new int[n];
+            for (int i = 0; i < n; i++) {
+                Sentence s = sentences.get(i);
+                for (int t = 0; t < LENGTH; t++) {
+                    tokens[i * LENGTH + t] = VOCAB.indexOf(s.words().get(t));
+                }
+                bankRows[i] = i * LENGTH + s.bankAt();
+                labels[i] = s.sense();
+            }
+            return new Batch(n, tokens, bankRows, labels);
+        }
+    }
+
+    /** Held-out loss, "bank"'s weights {@code [N, T]} and the predicted senses. */
+    private record Evaluation(double loss, double[][] weights, int[] predicted) {
+    }
+
+    /**
+     * The model on the engine: x = embed[token] + position[t]; a = attention(x, x, x); logits = a[bank] W^T + b.
+     * Its backward is the attention layer's own, with the embeddings' and the classifier's written out here.
+     */
+    private static final class Model {
+        private final SameDiff parameters = SameDiff.create(); // holds the layers' parameter arrays
+        // Small embeddings start every attention row near uniform. With unit-variance ones, "bank" often
+        // starts out attending to itself, and once the loss is near 0 nothing pushes it off again.
+        private final INDArray embed = Nd4j.randn(DataType.FLOAT, VOCAB.size(), WIDTH).muli(0.3); // [V, C]
+        private final INDArray position = Nd4j.randn(DataType.FLOAT, LENGTH, WIDTH).muli(0.1); // [T, C]
+        private final MultiHeadAttention attention = new MultiHeadAttention(parameters, "attn",
+                MultiHeadAttention.Config.of(WIDTH, 1));
+        private final Linear classifier = new Linear(parameters, "classify", new Linear.Config(WIDTH, SENSES.size(), true));
+        private final INDArray weight = classifier.parameters().get("classify.weight").getArr(); // [2, C]
+        private final INDArray bias = classifier.parameters().get("classify.bias").getArr(); // [2]
+        private final Map<String, INDArray> all = new LinkedHashMap<>();
+
+        Model() {
+            all.put("embed.weight", embed);
+            all.put("position.weight", position);
+            attention.parameters().forEach((name, v) -> all.put(name, v.getArr()));
+            all.put("classify.weight", weight);
+            all.put("classify.bias", bias);
+        }
+
+        Map<String, INDArray> parameters() {
+            return all;
+        }
+
+        /** x [N, T, C]: token embedding rows plus learned positions. */
+        private INDArray embed(Batch batch) {
+            INDArray x = Nd4j.pullRows(embed, 1, batch.tokens()).reshape(batch.n(), LENGTH * WIDTH); // [N, T*C]
+            return x.addiRowVector(position.reshape(1, LENGTH * WIDTH)).reshape(batch.n(), LENGTH, WIDTH);
+        }
+
+        /** "bank"'s output row of each sentence {@code [N, C]} from the attention's output {@code [N, T, C]}. */
+        private static INDArray atBank(INDArray output, Batch batch) {
+            return Nd4j.pullRows(output.reshape(batch.n() * LENGTH, WIDTH), 1, batch.bankRows()); // [N, C]
+        }
+
+        /** Softmax of the classifier's logits {@code [N, 2]}. */
+        private INDArray probabilities(INDArray atBank) {
+            return Transforms.softmax(atBank.mmul(weight.transpose()).addiRowVector(bias));
+        }
+
+        private static double loss(INDArray probs, Batch batch) {
+            double sum = 0;
+            for (int i = 0; i < batch.n(); i++) {
+                sum -= Math.log(probs.getDouble(i, batch.labels()[i]));
+            }
+            return sum / batch.n();
+        }
+
+        Evaluation evaluate(Batch batch) {
+            AttentionOutput<INDArray> a = attention.apply(embed(batch), AttentionMask.none());
+            INDArray probs = probabilities(atBank(a.output(), batch));
+            double[][] weights = new double[batch.n()][LENGTH];
+            for (int i = 0; i < batch.n(); i++) {
+                int bankAt = batch.bankRows()[i] - i * LENGTH;
+                for (int j = 0; j < LENGTH; j++) {
+                    weights[i][j] = a.weights().getDouble(i, 0, bankAt, j); // [N, H=1, T, T]
+                }
+            }
+            return new Evaluation(loss(probs, batch), weights, probs.argMax(1).toIntVector());
+        }
+
+        /** Gradients of the batch's mean cross-entropy by parameter name. */
+        Map<String, INDArray> gradients(Batch batch) {
+            int n = batch.n();
+            INDArray x = embed(batch);
+            FastAttention.Pass pass = attention.train(x, x, x, AttentionMask.none()); // self-attention
+            INDArray atBank = atBank(pass.output(), batch);
+            INDArray probs = probabilities(atBank);
+            // Softmax cross-entropy: dLogits = (p - onehot(label)) / N.
+            INDArray dLogits = probs.dup();
+            for (int i = 0; i < n; i++) {
+                dLogits.putScalar(i, batch.labels()[i], dLogits.getDouble(i, batch.labels()[i]) - 1);
+            }
+            dLogits.divi(n);
+            Map<String, INDArray> g = new LinkedHashMap<>();
+            // logits = a W^T + b:  dW = dLogits^T a,  db = column sums,  da = dLogits W.
+            INDArray dWeight = dLogits.transpose().mmul(atBank), dBias = dLogits.sum(0);
+            float[] dAtBank = dLogits.mmul(weight).data().asFloat(); // [N, C]
+            // Only "bank"'s row of the attention's output reaches the classifier.
+            float[] dOutput = new float[n * LENGTH * WIDTH];
+            for (int i = 0; i < n; i++) {
+                System.arraycopy(dAtBank, i * WIDTH, dOutput, batch.bankRows()[i] * WIDTH, WIDTH);
+            }
+            AttentionGradients a = pass.backward(Nd4j.create(dOutput, new long[] {n, LENGTH, WIDTH}, 'c'));
+            // x = embed[token] + position[t]: each row's gradient adds into its token's row and its position's.
+            float[] dx = a.input().data().asFloat(), dEmbed = new float[VOCAB.size() * WIDTH],
+                    dPosition = new float[LENGTH * WIDTH];
+            for (int r = 0; r < n * LENGTH; r++) {
+                int token = batch.tokens()[r] * WIDTH, t = (r % LENGTH) * WIDTH;
+                for (int j = 0; j < WIDTH; j++) {
+                    dEmbed[token + j] += dx[r * WIDTH + j];
+                    dPosition[t + j] += dx[r * WIDTH + j];
+                }
+            }
+            g.put("embed.weight", Nd4j.create(dEmbed, new long[] {VOCAB.size(), WIDTH}, 'c'));
+            g.put("position.weight", Nd4j.create(dPosition, new long[] {LENGTH, WIDTH}, 'c'));
+            g.putAll(a.parameters());
+            g.put("classify.weight", dWeight);
+            g.put("classify.bias", dBias);
+            return g;
+        }
     }
 
     /**
@@ -199,23 +320,6 @@ final class BankSense {
             out.add(new Sentence(List.copyOf(words), bankAt, senseAt, sense));
         }
         return out;
-    }
-
-    /** Features {@code tokens [N, T]} (INT) and {@code bank_at [N, T]} (one-hot); label {@code [N, 2]}. */
-    private static MultiDataSet encode(List<Sentence> sentences) {
-        int n = sentences.size();
-        INDArray tokens = Nd4j.zeros(DataType.INT, n, LENGTH);
-        INDArray bankAt = Nd4j.zeros(DataType.FLOAT, n, LENGTH);
-        INDArray label = Nd4j.zeros(DataType.FLOAT, n, SENSES.size());
-        for (int i = 0; i < n; i++) {
-            Sentence s = sentences.get(i);
-            for (int t = 0; t < LENGTH; t++) {
-                tokens.putScalar(i, t, VOCAB.indexOf(s.words().get(t)));
-            }
-            bankAt.putScalar(i, s.bankAt(), 1);
-            label.putScalar(i, s.sense(), 1);
-        }
-        return new MultiDataSet(new INDArray[] {tokens, bankAt}, new INDArray[] {label});
     }
 
     private static List<String> vocabulary() {

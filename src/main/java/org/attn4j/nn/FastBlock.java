@@ -487,26 +487,15 @@ public final class FastBlock {
      */
     private void attend(Activations a, int site, Buf qs, Buf ks, Buf vs, Buf p, Buf pd, Buf o, int tq, int tk,
             MaskRows mask, int kvh, boolean positions, int p0, int p1) {
-        int c = config.dModel(), h = config.heads(), d = c / h, kc = kvh * d, group = h / kvh;
-        double scale = 1 / Math.sqrt(d);
         boolean drops = a.drops(site);
-        for (int pair = p0; pair < p1; pair++) {
-            int bi = pair / h, hi = pair % h;
-            long qRows = (long) bi * tq * c + (long) hi * d, kRows = (long) bi * tk * kc + (long) (hi / group) * d;
-            int scores = pair * tq * tk;
-            Blas.gemm(false, true, tq, tk, d, scale, qs, qRows, c, ks, kRows, kc, 0, p, scores, tk);
-            if (positions) {
-                positionBias(p, scores, tq, tk, hi);
-            }
-            for (int i = 0; i < tq; i++) {
-                RowMath.softmaxRow(p, scores + i * tk, mask, bi, hi, i);
-            }
-            if (drops) {
-                RowMath.copy(p, scores, pd, scores, tq * tk);
-                DropoutSeed.apply(a.base(site), config.attnDropout(), pd, scores, scores + tq * tk);
-            }
-            Blas.gemm(false, false, tq, d, tk, 1, drops ? pd : p, scores, tk, vs, kRows, kc, 0, o, qRows, c);
-        }
+        pairs(kvh, positions).forward(qs, ks, vs, p, pd, o, tq, tk, mask, drops ? config.attnDropout() : 0,
+                drops ? a.base(site) : 0, p0, p1);
+    }
+
+    /** The attention math of this block's pairs with {@code kvh} key/value heads, ALiBi and window if {@code positions}. */
+    private AttentionPairs pairs(int kvh, boolean positions) {
+        return new AttentionPairs(config.heads(), kvh, config.dModel() / config.heads(),
+                positions ? alibiSlopes : null, positions ? config.window() : 0);
     }
 
     /** Width of the self-attention's keys and values: kvHeads * D. */
@@ -677,29 +666,9 @@ public final class FastBlock {
      */
     private void attendBack(Activations a, int site, Buf qs, Buf ks, Buf vs, Buf p, Buf pd, Buf dO, Buf dp, Buf dq,
             Buf dk, Buf dv, int tq, int tk, int kvh, int p0, int p1) {
-        int c = config.dModel(), h = config.heads(), d = c / h, kc = kvh * d, group = h / kvh;
-        double scale = 1 / Math.sqrt(d);
         boolean drops = a.drops(site);
-        for (int pair = p0; pair < p1; pair++) {
-            int bi = pair / kvh;
-            long kRows = (long) bi * tk * kc + (long) (pair % kvh) * d;
-            for (int hi = (pair % kvh) * group; hi < (pair % kvh + 1) * group; hi++) {
-                double sum = hi % group == 0 ? 0 : 1; // the group's first head writes dK and dV, the others add
-                long qRows = (long) bi * tq * c + (long) hi * d;
-                int scores = (bi * h + hi) * tq * tk;
-                Blas.gemm(false, true, tq, tk, d, 1, dO, qRows, c, vs, kRows, kc, 0, dp, scores, tk); // dP' = dO V^T
-                // dV = P'^T dO (P' = drop(P))
-                Blas.gemm(true, false, tk, d, tq, 1, drops ? pd : p, scores, tk, dO, qRows, c, sum, dv, kRows, kc);
-                if (drops) { // dP = drop'(dP')
-                    DropoutSeed.apply(a.base(site), config.attnDropout(), dp, scores, scores + tq * tk);
-                }
-                for (int i = 0; i < tq; i++) {
-                    RowMath.softmaxBackRow(p, dp, scores + i * tk, tk); // dS = P (dP - rowsum(P dP))
-                }
-                Blas.gemm(false, false, tq, d, tk, scale, dp, scores, tk, ks, kRows, kc, 0, dq, qRows, c); // dQ = dS K / sqrt(D)
-                Blas.gemm(true, false, tk, d, tq, scale, dp, scores, tk, qs, qRows, c, sum, dk, kRows, kc); // dK = dS^T Q / sqrt(D)
-            }
-        }
+        pairs(kvh, false).backward(qs, ks, vs, p, pd, dO, dp, dq, dk, dv, tq, tk, drops ? config.attnDropout() : 0,
+                drops ? a.base(site) : 0, p0, p1);
     }
 
     /**

@@ -1,6 +1,8 @@
 package org.attn4j.nn;
 
 import org.attn4j.config.AttentionMask;
+import org.attn4j.kernels.DropoutSeed;
+import org.attn4j.kernels.Parallel;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -114,7 +116,7 @@ public final class MultiHeadAttention extends Module {
     }
 
     private final Config config;
-    private org.attn4j.nn.FastAttention fast; // the engine of apply, created on its first call
+    private volatile FastAttention fast; // the engine of apply and train, made on first use (holds no call's state)
     private final Linear q, k, v, out;
     private final ScaledDotProductAttention attention;
 
@@ -274,11 +276,42 @@ public final class MultiHeadAttention extends Module {
 
     /**
      * Eager attention on {@code query [B, Tq, C]}, {@code key [B, Tk, kDim]}, {@code value [B, Tk, vDim]}
-     * under any mask, on the engine ({@link org.attn4j.nn.FastAttention}): what {@link #forward} computes,
-     * to float rounding.
+     * under any mask, on the engine ({@link FastAttention}): what {@link #forward} computes, to float rounding.
+     * Safe for any number of threads at once.
      */
     public AttentionOutput<INDArray> apply(INDArray query, INDArray key, INDArray value,
             AttentionMask<INDArray> mask) {
+        check(query, key, value, mask);
+        return engine().apply(query, key, value, mask, inputChecks()); // the engine scans for NaN in its copy
+    }
+
+    /**
+     * A training forward on the engine: the output {@code [B, Tq, C]} and weights {@code [B, H, Tq, Tk]} of
+     * {@link #apply}, and a pass that keeps what its backward needs. The pass is the caller's: any number of
+     * threads may train one layer at once, each with its own passes.
+     *
+     * <pre>{@code
+     * FastAttention.Pass pass = mha.train(x, x, x, mask);               // self-attention
+     * AttentionGradients g = pass.backward(dLossByOutput);              // [B, Tq, C] in
+     * g.input(); g.parameters().get("q.weight");                        // dx [B, T, C], dWq [C, C]
+     * }</pre>
+     * No dropout: {@link #train(INDArray, INDArray, INDArray, AttentionMask, DropoutSeed)} drops with a seed.
+     */
+    public FastAttention.Pass train(INDArray query, INDArray key, INDArray value, AttentionMask<INDArray> mask) {
+        return train(query, key, value, mask, null);
+    }
+
+    /**
+     * {@link #train(INDArray, INDArray, INDArray, AttentionMask)}, with the attention weights dropped (the
+     * layer's dropout p, inverted) by the masks of {@code dropout} (null: none); the backward uses the same masks.
+     */
+    public FastAttention.Pass train(INDArray query, INDArray key, INDArray value, AttentionMask<INDArray> mask,
+            DropoutSeed dropout) {
+        check(query, key, value, mask);
+        return engine().forward(query, key, value, mask, dropout, inputChecks());
+    }
+
+    private void check(INDArray query, INDArray key, INDArray value, AttentionMask<INDArray> mask) {
         Checks.rank("query", query, 3, "[B, Tq, dModel]");
         Checks.rank("key", key, 3, "[B, Tk, kDim]");
         Checks.rank("value", value, 3, "[B, Tk, vDim]");
@@ -286,15 +319,22 @@ public final class MultiHeadAttention extends Module {
         Checks.shape("query [B, Tq, dModel=" + config.dModel() + "]", query, -1, -1, config.dModel());
         Checks.shape("key [B, Tk, kDim=" + config.kDim() + "]", key, b, -1, config.kDim());
         Checks.shape("value [B, Tk, vDim=" + config.vDim() + "]", value, b, tk, config.vDim());
-        checkType("query", query); // the engine scans for NaN itself, in its copy of the input
+        checkType("query", query);
         checkType("key", key);
         checkType("value", value);
         Checks.mask(mask, b, config.heads(), tq, tk);
-        synchronized (this) {
-            if (fast == null) {
-                fast = org.attn4j.nn.FastAttention.of(this, org.attn4j.kernels.Parallel.shared());
+    }
+
+    private FastAttention engine() {
+        FastAttention f = fast;
+        if (f == null) {
+            synchronized (this) {
+                if (fast == null) {
+                    fast = FastAttention.of(this, Parallel.shared());
+                }
+                f = fast;
             }
-            return fast.apply(query, key, value, mask, inputChecks());
         }
+        return f;
     }
 }

@@ -16,7 +16,8 @@
  * <h2>The engine and the SameDiff adapter</h2>
  * Every layer is a {@link org.attn4j.nn.Module} holding its named parameters. {@code apply(INDArray...)}
  * runs the layer on the engine: {@link org.attn4j.nn.FastBlock} (a block's sublayers, forward, backward and
- * cached step), {@link org.attn4j.nn.FastAttention} (a lone attention layer),
+ * cached step), {@link org.attn4j.nn.FastAttention} (a lone attention layer: {@code apply}, and
+ * {@code MultiHeadAttention.train}'s forward and backward),
  * {@link org.attn4j.nn.FastTransformer} (model-level forward and backward: embeddings, blocks, norms, head,
  * loss) and {@link org.attn4j.nn.FastDecoder} (cached decoding), all on the kernels of
  * {@code org.attn4j.kernels}. {@code forward(SDVariable...)} adds the same layer to a SameDiff graph, for

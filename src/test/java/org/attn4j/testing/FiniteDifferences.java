@@ -1,13 +1,16 @@
 package org.attn4j.testing;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.DoubleSupplier;
 import org.attn4j.nn.Gradients;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
@@ -32,21 +35,38 @@ public final class FiniteDifferences {
      */
     public static int check(SameDiff sd, SDVariable loss, Collection<String> variables) {
         Map<String, INDArray> analytic = Gradients.of(sd, Map.of(), variables.toArray(String[]::new));
+        Map<String, INDArray> values = new LinkedHashMap<>();
+        for (String name : variables) {
+            assertTrue(analytic.get(name) != null, "SameDiff gave no gradient for " + name);
+            values.put(name, sd.getVariable(name).getArr());
+        }
+        return check(values, analytic, () -> eval(sd, loss));
+    }
+
+    /**
+     * Checks {@code analytic}'s gradient of every element of every array in {@code values} (changed in place and
+     * restored) against central differences of {@code loss}, which must read those arrays.
+     *
+     * @return the number of elements checked
+     */
+    public static int check(Map<String, INDArray> values, Map<String, INDArray> analytic, DoubleSupplier loss) {
         List<String> failures = new ArrayList<>();
         int checked = 0;
-        for (String name : variables) {
-            INDArray x = sd.getVariable(name).getArr();
+        for (Map.Entry<String, INDArray> e : values.entrySet()) {
+            String name = e.getKey();
+            INDArray x = e.getValue();
             assertEquals(DataType.DOUBLE, x.dataType(), "gradient checks run in double precision: " + name);
             INDArray grad = analytic.get(name);
-            assertTrue(grad != null, "SameDiff gave no gradient for " + name);
+            assertTrue(grad != null, "no gradient for " + name);
+            assertArrayEquals(x.shape(), grad.shape(), "gradient shape of " + name);
             INDArray flat = x.reshape(x.length());
             INDArray gradFlat = grad.reshape(grad.length());
             for (long i = 0; i < x.length(); i++) {
                 double original = flat.getDouble(i);
                 flat.putScalar(i, original + EPS);
-                double plus = eval(sd, loss);
+                double plus = loss.getAsDouble();
                 flat.putScalar(i, original - EPS);
-                double minus = eval(sd, loss);
+                double minus = loss.getAsDouble();
                 flat.putScalar(i, original);
                 double numeric = (plus - minus) / (2 * EPS);
                 double a = gradFlat.getDouble(i);

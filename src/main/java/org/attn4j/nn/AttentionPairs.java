@@ -1,0 +1,84 @@
+package org.attn4j.nn;
+
+import org.attn4j.kernels.Blas;
+import org.attn4j.kernels.Buf;
+import org.attn4j.kernels.DropoutSeed;
+import org.attn4j.kernels.MaskRows;
+import org.attn4j.kernels.PositionBias;
+import org.attn4j.kernels.RowMath;
+
+/**
+ * Softmax attention of (batch, head) pairs on projected rows, forward and backward: the engine's one copy
+ * of this math, run by {@link FastBlock} (self- and cross-attention sublayers) and {@link FastAttention}
+ * (a lone {@link MultiHeadAttention}, inference and training).
+ *
+ * <p>Queries are rows {@code [B, tq, C]} (head h in columns [h D, (h + 1) D)), keys and values rows
+ * {@code [B, tk, kvHeads D]}; query head h reads key/value head h / (H / kvHeads). Weights are
+ * {@code [B, H, tq, tk]}.
+ *
+ * @param heads    query heads H
+ * @param kvHeads  key/value heads (H, or a divisor of H: grouped-query)
+ * @param headDim  D
+ * @param slopes   ALiBi's m_h per head, or null
+ * @param window   sliding window (0: none)
+ */
+record AttentionPairs(int heads, int kvHeads, int headDim, double[] slopes, int window) {
+    /**
+     * Pairs [p0, p1) of (batch, head): P = softmax(q k^T / sqrt(D) + position bias + mask) into {@code p},
+     * o = drop(P) v into the output rows {@code o}. With {@code dropout > 0} the dropped weights go to
+     * {@code pd} (stream base {@code dropBase}).
+     */
+    void forward(Buf qs, Buf ks, Buf vs, Buf p, Buf pd, Buf o, int tq, int tk, MaskRows mask, double dropout,
+            long dropBase, int p0, int p1) {
+        int h = heads, d = headDim, c = h * d, kc = kvHeads * d, group = h / kvHeads;
+        double scale = 1 / Math.sqrt(d);
+        boolean drops = dropout > 0;
+        for (int pair = p0; pair < p1; pair++) {
+            int bi = pair / h, hi = pair % h;
+            long qRows = (long) bi * tq * c + (long) hi * d, kRows = (long) bi * tk * kc + (long) (hi / group) * d;
+            int scores = pair * tq * tk;
+            Blas.gemm(false, true, tq, tk, d, scale, qs, qRows, c, ks, kRows, kc, 0, p, scores, tk);
+            PositionBias.apply(p, scores, tq, tk, slopes == null ? 0 : slopes[hi], window);
+            for (int i = 0; i < tq; i++) {
+                RowMath.softmaxRow(p, scores + i * tk, mask, bi, hi, i);
+            }
+            if (drops) {
+                RowMath.copy(p, scores, pd, scores, tq * tk);
+                DropoutSeed.apply(dropBase, dropout, pd, scores, scores + tq * tk);
+            }
+            Blas.gemm(false, false, tq, d, tk, 1, drops ? pd : p, scores, tk, vs, kRows, kc, 0, o, qRows, c);
+        }
+    }
+
+    /**
+     * Backward of {@link #forward} for pairs [p0, p1) of (batch, key/value head): dO given, into dq, dk, dv
+     * ({@code dp [B, H, tq, tk]} is scratch); where the weights dropped, through their dropped copy {@code pd}.
+     * dK and dV of a shared head sum over the H / kvHeads query heads that read it, so one worker owns them all.
+     */
+    void backward(Buf qs, Buf ks, Buf vs, Buf p, Buf pd, Buf dO, Buf dp, Buf dq, Buf dk, Buf dv, int tq, int tk,
+            double dropout, long dropBase, int p0, int p1) {
+        int h = heads, kvh = kvHeads, d = headDim, c = h * d, kc = kvh * d, group = h / kvh;
+        double scale = 1 / Math.sqrt(d);
+        boolean drops = dropout > 0;
+        for (int pair = p0; pair < p1; pair++) {
+            int bi = pair / kvh;
+            long kRows = (long) bi * tk * kc + (long) (pair % kvh) * d;
+            for (int hi = (pair % kvh) * group; hi < (pair % kvh + 1) * group; hi++) {
+                double sum = hi % group == 0 ? 0 : 1; // the group's first head writes dK and dV, the others add
+                long qRows = (long) bi * tq * c + (long) hi * d;
+                int scores = (bi * h + hi) * tq * tk;
+                Blas.gemm(false, true, tq, tk, d, 1, dO, qRows, c, vs, kRows, kc, 0, dp, scores, tk); // dP' = dO V^T
+                // dV = P'^T dO (P' = drop(P))
+                Blas.gemm(true, false, tk, d, tq, 1, drops ? pd : p, scores, tk, dO, qRows, c, sum, dv, kRows, kc);
+                if (drops) { // dP = drop'(dP')
+                    DropoutSeed.apply(dropBase, dropout, dp, scores, scores + tq * tk);
+                }
+                for (int i = 0; i < tq; i++) {
+                    RowMath.softmaxBackRow(p, dp, scores + i * tk, tk); // dS = P (dP - rowsum(P dP))
+                }
+                Blas.gemm(false, false, tq, d, tk, scale, dp, scores, tk, ks, kRows, kc, 0, dq, qRows, c); // dQ = dS K / sqrt(D)
+                Blas.gemm(true, false, tk, d, tq, scale, dp, scores, tk, qs, qRows, c, sum, dk, kRows, kc); // dK = dS^T Q / sqrt(D)
+            }
+        }
+    }
+}
