@@ -358,7 +358,7 @@ public final class Trainer {
 
     /**
      * Checks, clips and applies one step's gradients. The gradients' norms are summed in Java (no ND4J op
-     * each); the updates run with the parameters shared out over the engine's workers, each running its
+     * each), each parameter's by one of the engine's workers; the updates run with the parameters shared out over the engine's workers, each running its
      * ND4J ops on one OpenMP thread (with more, OpenMP keeps spinning after each op on the cores the
      * engine's next pass needs).
      */
@@ -369,9 +369,11 @@ public final class Trainer {
                     + "; the weights are those after step " + (step - 1) + " (try a lower learning rate or clipping)");
         }
         Map<String, INDArray> grads = g.gradients();
+        Map<String, Double> squares = new java.util.concurrent.ConcurrentHashMap<>(); // each parameter's, by a worker
+        forEachShare(p -> squares.put(p, sumOfSquares(grads.get(p))));
         double sumSquares = 0;
-        for (String p : parameters) {
-            double n = sumOfSquares(grads.get(p));
+        for (String p : parameters) { // summed in parameter order, whatever the number of workers
+            double n = squares.get(p);
             if (!Double.isFinite(n)) {
                 throw new TrainingDivergedException("Training diverged at step " + step + ": the gradient of '" + p
                         + "' is not finite; the weights are those after step " + (step - 1));
