@@ -17,7 +17,7 @@ Semantics (as attn4j's SameDiff graph computes them; the Java classes are named)
 * embedding (Embedding, TransformerModel.embed): x = E[ids], times sqrt(C) when scale_embedding.
 * positions (Positions): learned: + positions.weight[0:T]; sinusoidal: + PE with
   PE(p, 2i) = sin(p / 10000^(2i/C)), PE(p, 2i+1) = cos(same); rotary and none add nothing.
-* blocks (TransformerBlock, kind ENCODER with causal self-attention), names decoder.layers.i.*:
+* blocks (TransformerBlock without cross-attention, causal self-attention), names decoder.layers.i.*:
   pre-LN:  x = x + attn(norm1(x));  x = x + ff(norm2(x))
   post-LN: x = norm1(x + attn(x));  x = norm2(x + ff(x))
 * attention (MultiHeadAttention, ScaledDotProductAttention): q, k, v, out are Linear with bias,

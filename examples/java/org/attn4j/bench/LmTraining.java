@@ -27,8 +27,8 @@ final class LmTraining implements BlockStep {
     LmTraining(LmSize size) {
         LanguageModel model = new LanguageModel(ModelConfig.languageModel(size.vocab(), size.dModel(), size.heads(),
                 size.ffDim(), size.layers(), size.length()));
-        this.trainer = new Trainer(model, new Trainer.Config(Trainer.Optimizer.ADAMW, new FixedSchedule(1e-3), 0.9, 0.99,
-                0.1, 0, 1.0, 0, 1));
+        this.trainer = new Trainer(model, Trainer.Config.adam(new FixedSchedule(1e-3))
+                .withOptimizer(Trainer.Optimizer.ADAMW).withBeta2(0.99).withWeightDecay(0.1).withSeed(1));
         Random random = new Random(2);
         int b = size.batch(), t = size.length();
         for (int n = 0; n < 8; n++) {

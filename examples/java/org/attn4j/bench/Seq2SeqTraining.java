@@ -2,12 +2,10 @@ package org.attn4j.bench;
 
 import java.util.ArrayList;
 import java.util.List;
-import org.attn4j.config.Activation;
 import org.attn4j.data.Batch;
 import org.attn4j.examples.sequence.SequenceTask;
 import org.attn4j.model.ModelConfig;
 import org.attn4j.model.Seq2SeqTransformer;
-import org.attn4j.nn.PositionalEncoding;
 import org.attn4j.train.Trainer;
 import org.nd4j.linalg.schedule.FixedSchedule;
 
@@ -27,9 +25,8 @@ final class Seq2SeqTraining implements BlockStep {
     private int next;
 
     Seq2SeqTraining(Seq2SeqSize size) {
-        ModelConfig config = new ModelConfig(size.vocab(), size.vocab(), size.dModel(), size.heads(), size.ffDim(),
-                size.encoderLayers(), size.decoderLayers(), Activation.GELU, true, 0, 0, PositionalEncoding.LEARNED,
-                size.maxLen(), false, true, 1e-5, 0);
+        ModelConfig config = ModelConfig.seq2seq(size.vocab(), size.dModel(), size.heads(), size.ffDim(),
+                size.decoderLayers(), size.maxLen()).withEncoderLayers(size.encoderLayers());
         this.trainer = new Trainer(new Seq2SeqTransformer(config), Trainer.Config.adam(new FixedSchedule(1e-3)));
         for (int n = 0; n < 8; n++) {
             batches.add(SequenceTask.COPY.batch(SequenceTask.Data.sequences(size.batch(), size.minLength(),

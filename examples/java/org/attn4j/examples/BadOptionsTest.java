@@ -2,6 +2,7 @@ package org.attn4j.examples;
 
 import java.nio.file.Path;
 import org.attn4j.bench.BlockBenchmark;
+import org.attn4j.bench.KvCacheBenchmark;
 import org.attn4j.bench.TrainMemory;
 import org.attn4j.examples.spark.SparkTrain;
 import org.junit.jupiter.api.Test;

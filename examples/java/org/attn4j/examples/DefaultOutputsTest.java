@@ -19,6 +19,7 @@ import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
 import org.attn4j.bench.BlockBenchmark;
+import org.attn4j.bench.KvCacheBenchmark;
 import org.attn4j.bench.TrainMemory;
 import org.attn4j.examples.sequence.SequenceExample;
 import org.attn4j.examples.spark.SparkTrain;

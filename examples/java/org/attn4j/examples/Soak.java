@@ -35,7 +35,8 @@ public final class Soak {
         int steps = o.integer("steps", 1), warmup = o.integer("warmup", 1), every = o.integer("every", 1);
         Flags.require(warmup <= steps, "warmup", "at most --steps " + steps + " (memory is measured after it)", warmup);
         Nd4j.getRandom().setSeed(1);
-        LanguageModel model = new LanguageModel(ModelConfig.languageModel(64, 64, 4, 256, 2, 32).withDropout(0.1, 0.1));
+        LanguageModel model = new LanguageModel(ModelConfig.languageModel(64, 64, 4, 256, 2, 32).withDropout(0.1)
+                .withAttnDropout(0.1));
         Trainer trainer = new Trainer(model, Trainer.Config.adam(Schedules.inverseSqrt(1e-3, 100)).withSeed(1));
         java.util.Random rnd = new java.util.Random(2);
         double warm = Double.NaN, max = 0, last = 0;

@@ -12,7 +12,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
 import java.util.TreeMap;
-import org.attn4j.config.Activation;
 import org.attn4j.data.Batch;
 import org.attn4j.examples.BadOption;
 import org.attn4j.examples.Cli;
@@ -201,10 +200,11 @@ public final class SequenceExample {
     /** The model the options describe; positions cover {@code maxLen} tokens (the longest test plus BOS and EOS). */
     static ModelConfig config(Flags o, int maxLen) {
         int vocab = SequenceTask.VOCABULARY.size();
-        return new ModelConfig(vocab, vocab, o.integer("dModel", 1), o.integer("heads", 1), o.integer("ff", 1),
-                o.integer("encoderLayers", 1), o.integer("decoderLayers", 1), Activation.GELU, true, 0, 0,
-                PositionalEncoding.parse(o.choice("positions", "learned", "sinusoidal", "rope", "rotary", "none")),
-                maxLen, false, true, 1e-5, 0);
+        return ModelConfig.seq2seq(vocab, o.integer("dModel", 1), o.integer("heads", 1), o.integer("ff", 1),
+                        o.integer("decoderLayers", 1), maxLen)
+                .withEncoderLayers(o.integer("encoderLayers", 1))
+                .withPositions(PositionalEncoding.parse(o.choice("positions", "learned", "sinusoidal", "rope", "rotary",
+                        "none")));
     }
 
     private static String describe(ModelConfig c) {

@@ -234,9 +234,9 @@ public final class ShakespeareExample {
             Nd4j.getRandom().setSeed(o.seed());
             model = new LanguageModel(config);
         }
-        Trainer trainer = new Trainer(model, new Trainer.Config(Trainer.Optimizer.ADAMW,
-                Schedules.warmupCosine(o.lr(), o.warmup(), o.steps(), o.minLr()), 0.9, o.beta2(), o.weightDecay(), 0,
-                o.clip(), 0, o.seed(), true));
+        Trainer trainer = new Trainer(model, Trainer.Config.adam(Schedules.warmupCosine(o.lr(), o.warmup(), o.steps(),
+                o.minLr())).withOptimizer(Trainer.Optimizer.ADAMW).withBeta2(o.beta2()).withWeightDecay(o.weightDecay())
+                .withClipNorm(o.clip()).withSeed(o.seed()).withDecayMatricesOnly(true));
         System.out.printf(Locale.ROOT, "Text: %s, %,d characters (%d distinct): %,d train, %,d validation%n", o.text(),
                 text.train.length + text.validation.length, text.vocabularySize(), text.train.length,
                 text.validation.length);

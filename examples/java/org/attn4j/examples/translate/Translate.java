@@ -12,7 +12,6 @@ import java.util.Locale;
 import java.util.Random;
 import java.util.function.IntFunction;
 import java.util.stream.IntStream;
-import org.attn4j.config.Activation;
 import org.attn4j.data.Vocabulary;
 import org.attn4j.examples.BadOption;
 import org.attn4j.io.Checkpoint;
@@ -164,9 +163,10 @@ public final class Translate {
     private static Translator train(Options o, Vocabulary src, Vocabulary tgt, int maxLen,
             IntFunction<List<ToyFrench.Pair>> batches, List<ToyFrench.Pair> validation, PrintStream out,
             PrintStream progress) throws IOException {
-        ModelConfig config = new ModelConfig(src.size(), tgt.size(), o.dModel(), o.heads(), o.ffDim(), o.encoderLayers(),
-                o.decoderLayers(), Activation.GELU, true, 0, 0, PositionalEncoding.SINUSOIDAL, maxLen, false, true, 1e-5,
-                Vocabulary.PAD_ID);
+        ModelConfig config = ModelConfig.seq2seq(tgt.size(), o.dModel(), o.heads(), o.ffDim(), o.decoderLayers(),
+                        maxLen)
+                .withSourceVocab(src.size()).withEncoderLayers(o.encoderLayers())
+                .withPositions(PositionalEncoding.SINUSOIDAL).withPadId(Vocabulary.PAD_ID);
         Nd4j.getRandom().setSeed(o.seed());
         Translator translator = new Translator(new Seq2SeqTransformer(config), src, tgt);
         out.println("Training " + describe(config) + " for " + o.steps() + " steps of " + o.batch() + " sentences");

@@ -88,8 +88,8 @@ public class TransformerBlockLayer extends BaseLayer {
 
     /** The attn4j block configuration these settings describe (validated). */
     public TransformerBlock.Config blockConfig() {
-        return new TransformerBlock.Config(TransformerBlock.Kind.ENCODER, dModel, heads, ffDim,
-                Activation.parse(ffActivation), normFirst, causal, 0, 0, normEps, true, false);
+        return TransformerBlock.Config.encoder(dModel, heads, ffDim).withActivation(Activation.parse(ffActivation))
+                .withNormFirst(normFirst).withCausal(causal).withEps(normEps);
     }
 
     @Override
@@ -232,14 +232,15 @@ public class TransformerBlockLayer extends BaseLayer {
         private final TransformerBlock.Config config;
 
         /**
-         * Only what a DL4J layer can hold is accepted: an ENCODER block with biases, no dropout and no
-         * rotary embeddings.
+         * Only what a DL4J layer can hold is accepted: a block without cross-attention, with biases, no dropout
+         * and no rotary embeddings.
          */
         public Builder(TransformerBlock.Config config) {
-            if (config.kind() != TransformerBlock.Kind.ENCODER || !config.bias() || config.rotary()
+            if (config.crossAttention() || !config.bias() || config.rotary()
                     || config.dropout() != 0 || config.attnDropout() != 0) {
-                throw new IllegalArgumentException("TransformerBlockLayer holds an ENCODER block with bias, no "
-                        + "rotary embeddings and no dropout (use DL4J's dropOut on the layer instead); given " + config);
+                throw new IllegalArgumentException("TransformerBlockLayer holds a block without cross-attention, "
+                        + "with bias, no rotary embeddings and no dropout (use DL4J's dropOut on the layer instead); "
+                        + "given " + config);
             }
             this.config = config;
         }

@@ -106,8 +106,9 @@ public final class TorchParity {
         SDVariable output, weights = null;
         boolean causal = c.flag("causal", false);
         if (kind.equals("mha")) {
-            MultiHeadAttention mha = new MultiHeadAttention(sd, "", new MultiHeadAttention.Config(d, h,
-                    c.integer("kdim", d), c.integer("vdim", d), c.flag("bias", true), causal, 0, false), type);
+            MultiHeadAttention mha = new MultiHeadAttention(sd, "", MultiHeadAttention.Config.of(d, h)
+                    .withKeyValueDims(c.integer("kdim", d), c.integer("vdim", d)).withBias(c.flag("bias", true))
+                    .withCausal(causal), type);
             AttentionOutput<SDVariable> o = mha.forward(in.get("query"), in.get("key"), in.get("value"),
                     paddingMask(sd, c, "key_padding_mask", "key", type));
             layer = mha;
@@ -115,11 +116,11 @@ public final class TorchParity {
             weights = o.weights();
         } else {
             boolean decoder = kind.equals("decoder_layer");
-            TransformerBlock block = new TransformerBlock(sd, "", new TransformerBlock.Config(
-                    decoder ? TransformerBlock.Kind.DECODER : TransformerBlock.Kind.ENCODER, d, h,
-                    c.integer("dim_feedforward", 2048), Activation.parse(c.string("activation", "relu")),
-                    c.flag("norm_first", false), causal, 0, 0, c.number("layer_norm_eps", 1e-5),
-                    c.flag("bias", true), false), type);
+            TransformerBlock block = new TransformerBlock(sd, "", TransformerBlock.Config
+                    .encoder(d, h, c.integer("dim_feedforward", 2048)).withCrossAttention(decoder)
+                    .withActivation(Activation.parse(c.string("activation", "relu")))
+                    .withNormFirst(c.flag("norm_first", false)).withCausal(causal)
+                    .withEps(c.number("layer_norm_eps", 1e-5)).withBias(c.flag("bias", true)), type);
             BlockOutput<SDVariable> o = decoder
                     ? block.forward(in.get("tgt"), in.get("memory"), paddingMask(sd, c, "tgt_key_padding_mask", "tgt", type),
                             paddingMask(sd, c, "memory_key_padding_mask", "memory", type))

@@ -34,8 +34,7 @@ public final class Decoder extends Module {
     public Decoder(SameDiff sd, String name, ModelConfig config, boolean crossAttention, DataType dataType) {
         super(sd, name, dataType);
         this.cross = crossAttention;
-        TransformerBlock.Config block = config.block(crossAttention ? TransformerBlock.Kind.DECODER
-                : TransformerBlock.Kind.ENCODER).withCausal(true);
+        TransformerBlock.Config block = config.block(crossAttention).withCausal(true);
         for (int i = 0; i < config.decoderLayers(); i++) {
             layers.add(child(new TransformerBlock(sd, qualify("layers." + i), block, dataType)));
         }

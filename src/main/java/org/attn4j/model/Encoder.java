@@ -24,7 +24,7 @@ public final class Encoder extends Module {
         super(sd, name, dataType);
         for (int i = 0; i < config.encoderLayers(); i++) {
             layers.add(child(new TransformerBlock(sd, qualify("layers." + i),
-                    config.block(TransformerBlock.Kind.ENCODER), dataType)));
+                    config.block(false), dataType)));
         }
         this.norm = config.normFirst()
                 ? (Norm) child((Module) Norm.of(config.norm(), sd, qualify("norm"), config.dModel(), config.eps(), dataType))

@@ -38,16 +38,6 @@ public record ModelConfig(int sourceVocab, int targetVocab, int dModel, int head
         PositionalEncoding positions, int maxLen, boolean tieEmbeddings, boolean scaleEmbedding, double eps, int padId,
         Normalization norm, int kvHeads, boolean bias, int window) {
 
-    /** A model with LayerNorm, multi-head attention, biases and no window. */
-    public ModelConfig(int sourceVocab, int targetVocab, int dModel, int heads, int ffDim, int encoderLayers,
-            int decoderLayers, Activation activation, boolean normFirst, double dropout, double attnDropout,
-            PositionalEncoding positions, int maxLen, boolean tieEmbeddings, boolean scaleEmbedding, double eps,
-            int padId) {
-        this(sourceVocab, targetVocab, dModel, heads, ffDim, encoderLayers, decoderLayers, activation, normFirst,
-                dropout, attnDropout, positions, maxLen, tieEmbeddings, scaleEmbedding, eps, padId,
-                Normalization.LAYER, heads, true, 0);
-    }
-
     public ModelConfig {
         norm = norm == null ? Normalization.LAYER : norm; // checkpoints written before these fields existed
         kvHeads = kvHeads == 0 ? heads : kvHeads;
@@ -71,52 +61,26 @@ public record ModelConfig(int sourceVocab, int targetVocab, int dModel, int head
             throw new IllegalArgumentException("positions is required (sinusoidal, learned, rotary or none)");
         }
         // The layers check the remaining sizes with their own messages (fields are not yet assigned here).
-        new TransformerBlock.Config(TransformerBlock.Kind.DECODER, dModel, heads, ffDim, activation, normFirst, true,
+        new TransformerBlock.Config(true, dModel, heads, ffDim, activation, normFirst, true,
                 dropout, attnDropout, eps, bias, positions == PositionalEncoding.ROTARY, norm, kvHeads,
                 positions == PositionalEncoding.ALIBI, window);
     }
 
     /**
      * A current-style (LLaMA-like) decoder-only language model: pre-norm blocks with RMSNorm, SwiGLU, rotary
-     * positions, grouped-query attention with {@code kvHeads} key/value heads and no biases; untied output head,
-     * no dropout, id 0 the padding id.
+     * positions, multi-head attention ({@link #withKvHeads} makes it grouped-query) and no biases; untied output
+     * head, no dropout, id 0 the padding id.
      */
-    public static ModelConfig modernLanguageModel(int vocab, int dModel, int heads, int kvHeads, int ffDim, int layers,
-            int maxLen) {
-        return new ModelConfig(0, vocab, dModel, heads, ffDim, 0, layers, Activation.SWIGLU, true, 0, 0,
-                PositionalEncoding.ROTARY, maxLen, false, false, 1e-5, 0, Normalization.RMS, kvHeads, false, 0);
+    public static ModelConfig modernLanguageModel(int vocab, int dModel, int heads, int ffDim, int layers, int maxLen) {
+        return languageModel(vocab, dModel, heads, ffDim, layers, maxLen).withActivation(Activation.SWIGLU)
+                .withPositions(PositionalEncoding.ROTARY).withTiedEmbeddings(false).withNorm(Normalization.RMS)
+                .withBias(false);
     }
 
-    /** The same model with {@code kv} key/value heads in self-attention (1: multi-query). */
-    public ModelConfig withKvHeads(int kv) {
-        return new ModelConfig(sourceVocab, targetVocab, dModel, heads, ffDim, encoderLayers, decoderLayers, activation,
-                normFirst, dropout, attnDropout, positions, maxLen, tieEmbeddings, scaleEmbedding, eps, padId, norm, kv,
-                bias, window);
-    }
-
-    public ModelConfig withNorm(Normalization n) {
-        return new ModelConfig(sourceVocab, targetVocab, dModel, heads, ffDim, encoderLayers, decoderLayers, activation,
-                normFirst, dropout, attnDropout, positions, maxLen, tieEmbeddings, scaleEmbedding, eps, padId, n, kvHeads,
-                bias, window);
-    }
-
-    public ModelConfig withBias(boolean b) {
-        return new ModelConfig(sourceVocab, targetVocab, dModel, heads, ffDim, encoderLayers, decoderLayers, activation,
-                normFirst, dropout, attnDropout, positions, maxLen, tieEmbeddings, scaleEmbedding, eps, padId, norm,
-                kvHeads, b, window);
-    }
-
-    /** The same model with sliding-window self-attention over {@code w} positions (0: none). */
-    public ModelConfig withWindow(int w) {
-        return new ModelConfig(sourceVocab, targetVocab, dModel, heads, ffDim, encoderLayers, decoderLayers, activation,
-                normFirst, dropout, attnDropout, positions, maxLen, tieEmbeddings, scaleEmbedding, eps, padId, norm,
-                kvHeads, bias, w);
-    }
-
-    /** A pre-LN encoder-decoder with one shared vocabulary, learned positions, no dropout. */
+    /** A pre-LN encoder-decoder with one shared vocabulary, learned positions, scaled embeddings, no dropout. */
     public static ModelConfig seq2seq(int vocab, int dModel, int heads, int ffDim, int layers, int maxLen) {
         return new ModelConfig(vocab, vocab, dModel, heads, ffDim, layers, layers, Activation.GELU, true, 0, 0,
-                PositionalEncoding.LEARNED, maxLen, false, true, 1e-5, 0);
+                PositionalEncoding.LEARNED, maxLen, false, true, 1e-5, 0, Normalization.LAYER, heads, true, 0);
     }
 
     /**
@@ -126,43 +90,173 @@ public record ModelConfig(int sourceVocab, int targetVocab, int dModel, int head
      */
     public static ModelConfig languageModel(int vocab, int dModel, int heads, int ffDim, int layers, int maxLen) {
         return new ModelConfig(0, vocab, dModel, heads, ffDim, 0, layers, Activation.GELU, true, 0, 0,
-                PositionalEncoding.LEARNED, maxLen, true, false, 1e-5, 0);
+                PositionalEncoding.LEARNED, maxLen, true, false, 1e-5, 0, Normalization.LAYER, heads, true, 0);
     }
 
     /** The same language model with no padding id: every id is a real token (a character model, say). */
     public ModelConfig withoutPadding() {
-        return new ModelConfig(sourceVocab, targetVocab, dModel, heads, ffDim, encoderLayers, decoderLayers, activation,
-                normFirst, dropout, attnDropout, positions, maxLen, tieEmbeddings, scaleEmbedding, eps, -1, norm, kvHeads,
-                bias, window);
+        return withPadId(-1);
     }
 
     public boolean isSeq2Seq() {
         return encoderLayers > 0;
     }
 
-    public ModelConfig withPositions(PositionalEncoding p) {
+    /** The same with sourceVocab {@code v}: source vocabulary size (encoder-decoder only). */
+    public ModelConfig withSourceVocab(int v) {
+        return new ModelConfig(v, targetVocab, dModel, heads, ffDim, encoderLayers, decoderLayers, activation,
+                normFirst, dropout, attnDropout, positions, maxLen, tieEmbeddings, scaleEmbedding, eps, padId, norm,
+                kvHeads, bias, window);
+    }
+
+    /** The same with targetVocab {@code v}: target (or language model) vocabulary size. */
+    public ModelConfig withTargetVocab(int v) {
+        return new ModelConfig(sourceVocab, v, dModel, heads, ffDim, encoderLayers, decoderLayers, activation,
+                normFirst, dropout, attnDropout, positions, maxLen, tieEmbeddings, scaleEmbedding, eps, padId, norm,
+                kvHeads, bias, window);
+    }
+
+    /** The same with dModel {@code v}: width C. */
+    public ModelConfig withDModel(int v) {
+        return new ModelConfig(sourceVocab, targetVocab, v, heads, ffDim, encoderLayers, decoderLayers, activation,
+                normFirst, dropout, attnDropout, positions, maxLen, tieEmbeddings, scaleEmbedding, eps, padId, norm,
+                kvHeads, bias, window);
+    }
+
+    /**
+     * The same with {@code v} attention heads; multi-head self-attention stays multi-head (kvHeads follows), a
+     * grouped-query one keeps its kvHeads.
+     */
+    public ModelConfig withHeads(int v) {
+        return new ModelConfig(sourceVocab, targetVocab, dModel, v, ffDim, encoderLayers, decoderLayers, activation,
+                normFirst, dropout, attnDropout, positions, maxLen, tieEmbeddings, scaleEmbedding, eps, padId, norm,
+                kvHeads == heads ? v : kvHeads, bias, window);
+    }
+
+    /** The same with ffDim {@code v}: feed-forward inner width. */
+    public ModelConfig withFfDim(int v) {
+        return new ModelConfig(sourceVocab, targetVocab, dModel, heads, v, encoderLayers, decoderLayers, activation,
+                normFirst, dropout, attnDropout, positions, maxLen, tieEmbeddings, scaleEmbedding, eps, padId, norm,
+                kvHeads, bias, window);
+    }
+
+    /** The same with encoderLayers {@code v}: encoder blocks (encoder-decoder only). */
+    public ModelConfig withEncoderLayers(int v) {
+        return new ModelConfig(sourceVocab, targetVocab, dModel, heads, ffDim, v, decoderLayers, activation, normFirst,
+                dropout, attnDropout, positions, maxLen, tieEmbeddings, scaleEmbedding, eps, padId, norm, kvHeads, bias,
+                window);
+    }
+
+    /** The same with decoderLayers {@code v}: decoder blocks. */
+    public ModelConfig withDecoderLayers(int v) {
+        return new ModelConfig(sourceVocab, targetVocab, dModel, heads, ffDim, encoderLayers, v, activation, normFirst,
+                dropout, attnDropout, positions, maxLen, tieEmbeddings, scaleEmbedding, eps, padId, norm, kvHeads, bias,
+                window);
+    }
+
+    /** The same with activation {@code v}: feed-forward nonlinearity. */
+    public ModelConfig withActivation(Activation v) {
+        return new ModelConfig(sourceVocab, targetVocab, dModel, heads, ffDim, encoderLayers, decoderLayers, v,
+                normFirst, dropout, attnDropout, positions, maxLen, tieEmbeddings, scaleEmbedding, eps, padId, norm,
+                kvHeads, bias, window);
+    }
+
+    /** The same with normFirst {@code v}: pre-LN ({@code true}) or post-LN. */
+    public ModelConfig withNormFirst(boolean v) {
         return new ModelConfig(sourceVocab, targetVocab, dModel, heads, ffDim, encoderLayers, decoderLayers, activation,
-                normFirst, dropout, attnDropout, p, maxLen, tieEmbeddings, scaleEmbedding, eps, padId, norm, kvHeads,
+                v, dropout, attnDropout, positions, maxLen, tieEmbeddings, scaleEmbedding, eps, padId, norm, kvHeads,
                 bias, window);
     }
 
-    public ModelConfig withDropout(double residual, double attention) {
+    /** The same with dropout {@code v}: residual, feed-forward and embedding dropout while training. */
+    public ModelConfig withDropout(double v) {
         return new ModelConfig(sourceVocab, targetVocab, dModel, heads, ffDim, encoderLayers, decoderLayers, activation,
-                normFirst, residual, attention, positions, maxLen, tieEmbeddings, scaleEmbedding, eps, padId, norm, kvHeads,
+                normFirst, v, attnDropout, positions, maxLen, tieEmbeddings, scaleEmbedding, eps, padId, norm, kvHeads,
                 bias, window);
     }
 
-    public ModelConfig withTiedEmbeddings(boolean tie) {
+    /** The same with attnDropout {@code v}: attention-weight dropout while training. */
+    public ModelConfig withAttnDropout(double v) {
         return new ModelConfig(sourceVocab, targetVocab, dModel, heads, ffDim, encoderLayers, decoderLayers, activation,
-                normFirst, dropout, attnDropout, positions, maxLen, tie, scaleEmbedding, eps, padId, norm, kvHeads,
+                normFirst, dropout, v, positions, maxLen, tieEmbeddings, scaleEmbedding, eps, padId, norm, kvHeads,
                 bias, window);
     }
 
-    /** The configuration of one block of the given kind. */
-    TransformerBlock.Config block(TransformerBlock.Kind kind) {
-        TransformerBlock.Config block = new TransformerBlock.Config(kind, dModel, heads, ffDim, activation, normFirst,
-                false, dropout, attnDropout, eps, bias, positions == PositionalEncoding.ROTARY, norm, heads, false, 0);
+    /** The same with positions {@code v}: positional encoding. */
+    public ModelConfig withPositions(PositionalEncoding v) {
+        return new ModelConfig(sourceVocab, targetVocab, dModel, heads, ffDim, encoderLayers, decoderLayers, activation,
+                normFirst, dropout, attnDropout, v, maxLen, tieEmbeddings, scaleEmbedding, eps, padId, norm, kvHeads,
+                bias, window);
+    }
+
+    /** The same with maxLen {@code v}: longest sequence (size of the position table). */
+    public ModelConfig withMaxLen(int v) {
+        return new ModelConfig(sourceVocab, targetVocab, dModel, heads, ffDim, encoderLayers, decoderLayers, activation,
+                normFirst, dropout, attnDropout, positions, v, tieEmbeddings, scaleEmbedding, eps, padId, norm, kvHeads,
+                bias, window);
+    }
+
+    /** The same with tieEmbeddings {@code v}: whether the output projection is the target embedding transposed. */
+    public ModelConfig withTiedEmbeddings(boolean v) {
+        return new ModelConfig(sourceVocab, targetVocab, dModel, heads, ffDim, encoderLayers, decoderLayers, activation,
+                normFirst, dropout, attnDropout, positions, maxLen, v, scaleEmbedding, eps, padId, norm, kvHeads, bias,
+                window);
+    }
+
+    /** The same with scaleEmbedding {@code v}: whether embeddings are multiplied by sqrt(C). */
+    public ModelConfig withScaleEmbedding(boolean v) {
+        return new ModelConfig(sourceVocab, targetVocab, dModel, heads, ffDim, encoderLayers, decoderLayers, activation,
+                normFirst, dropout, attnDropout, positions, maxLen, tieEmbeddings, v, eps, padId, norm, kvHeads, bias,
+                window);
+    }
+
+    /** The same with eps {@code v}: norm eps. */
+    public ModelConfig withEps(double v) {
+        return new ModelConfig(sourceVocab, targetVocab, dModel, heads, ffDim, encoderLayers, decoderLayers, activation,
+                normFirst, dropout, attnDropout, positions, maxLen, tieEmbeddings, scaleEmbedding, v, padId, norm,
+                kvHeads, bias, window);
+    }
+
+    /** The same with padId {@code v}: padding id ({@code -1}: none, see {@link #withoutPadding()}). */
+    public ModelConfig withPadId(int v) {
+        return new ModelConfig(sourceVocab, targetVocab, dModel, heads, ffDim, encoderLayers, decoderLayers, activation,
+                normFirst, dropout, attnDropout, positions, maxLen, tieEmbeddings, scaleEmbedding, eps, v, norm,
+                kvHeads, bias, window);
+    }
+
+    /** The same with norm {@code v}: LayerNorm or RMSNorm. */
+    public ModelConfig withNorm(Normalization v) {
+        return new ModelConfig(sourceVocab, targetVocab, dModel, heads, ffDim, encoderLayers, decoderLayers, activation,
+                normFirst, dropout, attnDropout, positions, maxLen, tieEmbeddings, scaleEmbedding, eps, padId, v,
+                kvHeads, bias, window);
+    }
+
+    /** The same with kvHeads {@code v}: self-attention's key/value heads (1: multi-query). */
+    public ModelConfig withKvHeads(int v) {
+        return new ModelConfig(sourceVocab, targetVocab, dModel, heads, ffDim, encoderLayers, decoderLayers, activation,
+                normFirst, dropout, attnDropout, positions, maxLen, tieEmbeddings, scaleEmbedding, eps, padId, norm, v,
+                bias, window);
+    }
+
+    /** The same with bias {@code v}: whether the blocks' linear layers (and an untied head) have biases. */
+    public ModelConfig withBias(boolean v) {
+        return new ModelConfig(sourceVocab, targetVocab, dModel, heads, ffDim, encoderLayers, decoderLayers, activation,
+                normFirst, dropout, attnDropout, positions, maxLen, tieEmbeddings, scaleEmbedding, eps, padId, norm,
+                kvHeads, v, window);
+    }
+
+    /** The same with window {@code v}: self-attention's sliding window over this many positions (0: none). */
+    public ModelConfig withWindow(int v) {
+        return new ModelConfig(sourceVocab, targetVocab, dModel, heads, ffDim, encoderLayers, decoderLayers, activation,
+                normFirst, dropout, attnDropout, positions, maxLen, tieEmbeddings, scaleEmbedding, eps, padId, norm,
+                kvHeads, bias, v);
+    }
+
+    /** The configuration of one block, with or without cross-attention. */
+    TransformerBlock.Config block(boolean crossAttention) {
         // grouped-query, ALiBi and the window act on every block's self-attention; cross-attention keeps H heads
-        return block.withKvHeads(kvHeads).withAlibi(positions == PositionalEncoding.ALIBI).withWindow(window);
+        return new TransformerBlock.Config(crossAttention, dModel, heads, ffDim, activation, normFirst, false, dropout,
+                attnDropout, eps, bias, positions == PositionalEncoding.ROTARY, norm, kvHeads,
+                positions == PositionalEncoding.ALIBI, window);
     }
 }

@@ -27,13 +27,13 @@ import org.attn4j.kernels.PositionBias;
  * without biases, rotary positions or none, grouped-query self-attention (kvHeads key/value heads, each read by
  * H / kvHeads query heads; the decoding cache holds only those), ALiBi biases and a sliding window, every
  * {@link AttentionMask} (key padding, boolean keep masks, additive masks, causal, and
- * their combinations, as the SameDiff graph applies them); a DECODER block adds cross-attention over an
- * encoder's memory.
+ * their combinations, as the SameDiff graph applies them); a block with cross-attention also attends to a
+ * memory (an encoder's output).
  *
  * <pre>
  *   each sublayer f with its norm:   pre-LN:  s' = s + f(norm(s))       post-LN:  s' = norm(s + f(s))
- *   encoder block:   s1 = self-attention sublayer (norm1) of x;                 y = feed-forward sublayer (norm2) of s1
- *   decoder block:   s1 = self-attention (norm1);  s2 = cross-attention over memory (norm2);  y = feed-forward (norm3)
+ *   self-attention:  s1 = self-attention sublayer (norm1) of x;                 y = feed-forward sublayer (norm2) of s1
+ *   + cross-attn:    s1 = self-attention (norm1);  s2 = cross-attention over memory (norm2);  y = feed-forward (norm3)
  *   attention(a, kv) = out(softmax(q(a) k(kv)^T / sqrt(D) + mask) v(kv)), per head
  * </pre>
  * Each pass is a few parallel phases over rows (N = B T) or (batch, head) pairs, GEMMs on OpenBLAS and
@@ -74,7 +74,7 @@ public final class FastBlock {
         this.config = block.config();
         this.type = block.dataType();
         this.parallel = parallel;
-        this.cross = config.kind() == TransformerBlock.Kind.DECODER;
+        this.cross = config.crossAttention();
         Map<String, SDVariable> p = block.parameters();
         String prefix = block.name().isEmpty() ? "" : block.name() + ".";
         q = lin(p, prefix + "self_attn.q");
@@ -203,8 +203,8 @@ public final class FastBlock {
      */
     public AttentionOutput<INDArray> forward(State state, INDArray x, AttentionMask<INDArray> mask) {
         if (cross) {
-            throw new IllegalArgumentException("a DECODER block attends to a memory: call forward(state, x, mask, "
-                    + "memory, memoryKeep)");
+            throw new IllegalArgumentException("a block with cross-attention attends to a memory: call "
+                    + "forward(state, x, mask, memory, memoryKeep)");
         }
         return forward(state, x, mask, null, null);
     }
@@ -301,7 +301,8 @@ public final class FastBlock {
     public BlockOutput<INDArray> apply(INDArray x, INDArray memory, AttentionMask<INDArray> mask,
             AttentionMask<INDArray> memoryMask, boolean finiteChecks) {
         if (cross != (memory != null)) {
-            throw new IllegalArgumentException(cross ? "a DECODER block attends to a memory: give memory [B, S, C]"
+            throw new IllegalArgumentException(cross
+                    ? "a block with cross-attention attends to a memory: give memory [B, S, C]"
                     : "a self-attention block has no memory: give null");
         }
         State state = new State();
@@ -813,8 +814,8 @@ public final class FastBlock {
     /** An empty cache for {@code batch} sequences of at most {@code capacity} positions (grown as needed). */
     public Cache newCache(int batch, int capacity) {
         if (cross) {
-            throw new IllegalArgumentException("a DECODER block's cache needs the memory: newCache(capacity, memory, "
-                    + "memoryKeep)");
+            throw new IllegalArgumentException("a cross-attention block's cache needs the memory: "
+                    + "newCache(capacity, memory, memoryKeep)");
         }
         return checkedCache(batch, capacity);
     }

@@ -12,9 +12,9 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * One transformer block, as PyTorch's {@code TransformerEncoderLayer} and {@code TransformerDecoderLayer}.
  *
  * <pre>
- *   encoder, post-LN:  x = norm1(x + drop(selfAttn(x)));      x = norm2(x + drop(ff(x)))
- *   encoder, pre-LN:   x = x + drop(selfAttn(norm1(x)));      x = x + drop(ff(norm2(x)))
- *   decoder adds cross-attention over the encoder's memory between the two, with norm2, and the
+ *   post-LN:  x = norm1(x + drop(selfAttn(x)));      x = norm2(x + drop(ff(x)))
+ *   pre-LN:   x = x + drop(selfAttn(norm1(x)));      x = x + drop(ff(norm2(x)))
+ *   with cross-attention, attention over a memory (the encoder's output) comes between the two, with norm2, and the
  *   feed-forward sublayer then uses norm3.
  * </pre>
  * Post-LN is the original paper's order; pre-LN (Xiong et al. 2020) trains more stably without warmup. The norms
@@ -23,11 +23,10 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * Sub-layers are named {@code self_attn}, {@code cross_attn}, {@code ff}, {@code norm1..3}.
  */
 public final class TransformerBlock extends Module {
-    /** An encoder block has self-attention and feed-forward; a decoder block adds cross-attention. */
-    public enum Kind { ENCODER, DECODER }
-
     /**
-     * @param kind        encoder or decoder
+     * @param crossAttention whether the block attends to a memory between self-attention and feed-forward (the
+     *                    decoder block of an encoder-decoder); without it a block is self-attention and
+     *                    feed-forward only (an encoder's block, or a decoder-only model's with causal set)
      * @param dModel      width C
      * @param heads       attention heads H
      * @param ffDim       feed-forward inner width F
@@ -45,18 +44,10 @@ public final class TransformerBlock extends Module {
      * @param alibi       whether self-attention adds ALiBi's linear position biases
      * @param window      self-attention's sliding window (query i sees keys j with |i - j| < window); 0: none
      */
-    public record Config(Kind kind, int dModel, int heads, int ffDim, Activation activation, boolean normFirst,
-            boolean causal, double dropout, double attnDropout, double eps, boolean bias, boolean rotary,
-            Normalization norm, int kvHeads, boolean alibi, int window) {
-        /** A block with LayerNorm and multi-head self-attention (kvHeads = heads), no ALiBi, no window. */
-        public Config(Kind kind, int dModel, int heads, int ffDim, Activation activation, boolean normFirst,
-                boolean causal, double dropout, double attnDropout, double eps, boolean bias, boolean rotary) {
-            this(kind, dModel, heads, ffDim, activation, normFirst, causal, dropout, attnDropout, eps, bias, rotary,
-                    Normalization.LAYER, heads, false, 0);
-        }
-
+    public record Config(boolean crossAttention, int dModel, int heads, int ffDim, Activation activation,
+            boolean normFirst, boolean causal, double dropout, double attnDropout, double eps, boolean bias,
+            boolean rotary, Normalization norm, int kvHeads, boolean alibi, int window) {
         public Config {
-            Checks.notNull("kind", kind);
             Checks.notNull("norm", norm);
             // The sub-layer configs check the rest; build them once here so errors surface early.
             new MultiHeadAttention.Config(dModel, heads, dModel, dModel, bias, causal, attnDropout, rotary, kvHeads,
@@ -66,85 +57,128 @@ public final class TransformerBlock extends Module {
         }
 
         /**
+         * Pre-LN block without cross-attention (as PyTorch's {@code TransformerEncoderLayer} with
+         * {@code norm_first}): GELU, LayerNorm, biases, not causal, no dropout.
+         */
+        public static Config encoder(int dModel, int heads, int ffDim) {
+            return new Config(false, dModel, heads, ffDim, Activation.GELU, true, false, 0, 0, 1e-5, true, false,
+                    Normalization.LAYER, heads, false, 0);
+        }
+
+        /**
+         * Pre-LN block with causal self-attention and cross-attention (as PyTorch's {@code TransformerDecoderLayer}
+         * with {@code norm_first} and a causal target mask): GELU, LayerNorm, biases, no dropout.
+         */
+        public static Config decoder(int dModel, int heads, int ffDim) {
+            return encoder(dModel, heads, ffDim).withCrossAttention(true).withCausal(true);
+        }
+
+        /**
          * A current-style (LLaMA-like) causal self-attention block: pre-norm with RMSNorm, SwiGLU feed-forward,
          * rotary positions, grouped-query attention with {@code kvHeads} key/value heads, no biases, no dropout.
          */
         public static Config modern(int dModel, int heads, int kvHeads, int ffDim) {
-            return new Config(Kind.ENCODER, dModel, heads, ffDim, Activation.SWIGLU, true, true, 0, 0, 1e-5, false,
-                    true, Normalization.RMS, kvHeads, false, 0);
+            return encoder(dModel, heads, ffDim).withCausal(true).withActivation(Activation.SWIGLU).withBias(false)
+                    .withRotary(true).withNorm(Normalization.RMS).withKvHeads(kvHeads);
         }
 
-        /** The self-attention's configuration. */
-        public MultiHeadAttention.Config selfAttention() {
-            return new MultiHeadAttention.Config(dModel, heads, dModel, dModel, bias, causal, attnDropout, rotary,
-                    kvHeads, alibi, window);
-        }
-
-        public Config withNorm(Normalization n) {
-            return new Config(kind, dModel, heads, ffDim, activation, normFirst, causal, dropout, attnDropout, eps, bias,
-                    rotary, n, kvHeads, alibi, window);
-        }
-
-        /** Grouped-query self-attention with {@code kv} key/value heads (1: multi-query). */
-        public Config withKvHeads(int kv) {
-            return new Config(kind, dModel, heads, ffDim, activation, normFirst, causal, dropout, attnDropout, eps, bias,
-                    rotary, norm, kv, alibi, window);
-        }
-
-        public Config withAlibi(boolean a) {
-            return new Config(kind, dModel, heads, ffDim, activation, normFirst, causal, dropout, attnDropout, eps, bias,
-                    rotary, norm, kvHeads, a, window);
-        }
-
-        /** Sliding-window self-attention over {@code w} positions (0: none). */
-        public Config withWindow(int w) {
-            return new Config(kind, dModel, heads, ffDim, activation, normFirst, causal, dropout, attnDropout, eps, bias,
-                    rotary, norm, kvHeads, alibi, w);
-        }
-
-        public Config withBias(boolean b) {
-            return new Config(kind, dModel, heads, ffDim, activation, normFirst, causal, dropout, attnDropout, eps, b,
+        /** The same with crossAttention {@code v}: whether the block attends to a memory. */
+        public Config withCrossAttention(boolean v) {
+            return new Config(v, dModel, heads, ffDim, activation, normFirst, causal, dropout, attnDropout, eps, bias,
                     rotary, norm, kvHeads, alibi, window);
         }
 
-        /** Pre-LN encoder block with GELU, no dropout. */
-        public static Config encoder(int dModel, int heads, int ffDim) {
-            return new Config(Kind.ENCODER, dModel, heads, ffDim, Activation.GELU, true, false, 0, 0, 1e-5, true, false);
+        /** The same with dModel {@code v}: width C. */
+        public Config withDModel(int v) {
+            return new Config(crossAttention, v, heads, ffDim, activation, normFirst, causal, dropout, attnDropout, eps,
+                    bias, rotary, norm, kvHeads, alibi, window);
         }
 
-        /** Pre-LN decoder block with causal self-attention and GELU, no dropout. */
-        public static Config decoder(int dModel, int heads, int ffDim) {
-            return new Config(Kind.DECODER, dModel, heads, ffDim, Activation.GELU, true, true, 0, 0, 1e-5, true, false);
+        /**
+         * The same with {@code v} attention heads; multi-head self-attention stays multi-head (kvHeads follows), a
+         * grouped-query one keeps its kvHeads.
+         */
+        public Config withHeads(int v) {
+            return new Config(crossAttention, dModel, v, ffDim, activation, normFirst, causal, dropout, attnDropout,
+                    eps, bias, rotary, norm, kvHeads == heads ? v : kvHeads, alibi, window);
         }
 
-        public Config withActivation(Activation a) {
-            return new Config(kind, dModel, heads, ffDim, a, normFirst, causal, dropout, attnDropout, eps, bias, rotary,
-                    norm, kvHeads, alibi, window);
+        /** The same with ffDim {@code v}: feed-forward inner width F. */
+        public Config withFfDim(int v) {
+            return new Config(crossAttention, dModel, heads, v, activation, normFirst, causal, dropout, attnDropout,
+                    eps, bias, rotary, norm, kvHeads, alibi, window);
         }
 
-        public Config withNormFirst(boolean n) {
-            return new Config(kind, dModel, heads, ffDim, activation, n, causal, dropout, attnDropout, eps, bias, rotary,
-                    norm, kvHeads, alibi, window);
+        /** The same with activation {@code v}: feed-forward nonlinearity. */
+        public Config withActivation(Activation v) {
+            return new Config(crossAttention, dModel, heads, ffDim, v, normFirst, causal, dropout, attnDropout, eps,
+                    bias, rotary, norm, kvHeads, alibi, window);
         }
 
-        public Config withCausal(boolean c) {
-            return new Config(kind, dModel, heads, ffDim, activation, normFirst, c, dropout, attnDropout, eps, bias, rotary,
-                    norm, kvHeads, alibi, window);
+        /** The same with normFirst {@code v}: pre-LN ({@code true}) or post-LN. */
+        public Config withNormFirst(boolean v) {
+            return new Config(crossAttention, dModel, heads, ffDim, activation, v, causal, dropout, attnDropout, eps,
+                    bias, rotary, norm, kvHeads, alibi, window);
         }
 
-        public Config withDropout(double residual, double attention) {
-            return new Config(kind, dModel, heads, ffDim, activation, normFirst, causal, residual, attention, eps, bias, rotary,
-                    norm, kvHeads, alibi, window);
+        /** The same with causal {@code v}: whether self-attention is causal. */
+        public Config withCausal(boolean v) {
+            return new Config(crossAttention, dModel, heads, ffDim, activation, normFirst, v, dropout, attnDropout, eps,
+                    bias, rotary, norm, kvHeads, alibi, window);
         }
 
-        public Config withRotary(boolean r) {
-            return new Config(kind, dModel, heads, ffDim, activation, normFirst, causal, dropout, attnDropout, eps, bias, r,
-                    norm, kvHeads, alibi, window);
+        /** The same with dropout {@code v}: residual and feed-forward dropout while training. */
+        public Config withDropout(double v) {
+            return new Config(crossAttention, dModel, heads, ffDim, activation, normFirst, causal, v, attnDropout, eps,
+                    bias, rotary, norm, kvHeads, alibi, window);
         }
 
-        public Config withEps(double e) {
-            return new Config(kind, dModel, heads, ffDim, activation, normFirst, causal, dropout, attnDropout, e, bias, rotary,
-                    norm, kvHeads, alibi, window);
+        /** The same with attnDropout {@code v}: attention-weight dropout while training. */
+        public Config withAttnDropout(double v) {
+            return new Config(crossAttention, dModel, heads, ffDim, activation, normFirst, causal, dropout, v, eps,
+                    bias, rotary, norm, kvHeads, alibi, window);
+        }
+
+        /** The same with eps {@code v}: norm eps. */
+        public Config withEps(double v) {
+            return new Config(crossAttention, dModel, heads, ffDim, activation, normFirst, causal, dropout, attnDropout,
+                    v, bias, rotary, norm, kvHeads, alibi, window);
+        }
+
+        /** The same with bias {@code v}: whether linear layers have biases. */
+        public Config withBias(boolean v) {
+            return new Config(crossAttention, dModel, heads, ffDim, activation, normFirst, causal, dropout, attnDropout,
+                    eps, v, rotary, norm, kvHeads, alibi, window);
+        }
+
+        /** The same with rotary {@code v}: whether self-attention uses rotary position embeddings. */
+        public Config withRotary(boolean v) {
+            return new Config(crossAttention, dModel, heads, ffDim, activation, normFirst, causal, dropout, attnDropout,
+                    eps, bias, v, norm, kvHeads, alibi, window);
+        }
+
+        /** The same with norm {@code v}: LayerNorm or RMSNorm for norm1..3. */
+        public Config withNorm(Normalization v) {
+            return new Config(crossAttention, dModel, heads, ffDim, activation, normFirst, causal, dropout, attnDropout,
+                    eps, bias, rotary, v, kvHeads, alibi, window);
+        }
+
+        /** The same with kvHeads {@code v}: self-attention's key/value heads (1: multi-query). */
+        public Config withKvHeads(int v) {
+            return new Config(crossAttention, dModel, heads, ffDim, activation, normFirst, causal, dropout, attnDropout,
+                    eps, bias, rotary, norm, v, alibi, window);
+        }
+
+        /** The same with alibi {@code v}: whether self-attention adds ALiBi's position biases. */
+        public Config withAlibi(boolean v) {
+            return new Config(crossAttention, dModel, heads, ffDim, activation, normFirst, causal, dropout, attnDropout,
+                    eps, bias, rotary, norm, kvHeads, v, window);
+        }
+
+        /** The same with window {@code v}: self-attention's sliding window (0: none). */
+        public Config withWindow(int v) {
+            return new Config(crossAttention, dModel, heads, ffDim, activation, normFirst, causal, dropout, attnDropout,
+                    eps, bias, rotary, norm, kvHeads, alibi, v);
         }
     }
 
@@ -163,7 +197,7 @@ public final class TransformerBlock extends Module {
         this.selfAttn = child(new MultiHeadAttention(sd, qualify("self_attn"), attn.withCausal(config.causal())
                 .withRotary(config.rotary()).withKvHeads(config.kvHeads()).withAlibi(config.alibi())
                 .withWindow(config.window()), dataType));
-        this.crossAttn = config.kind() == Kind.DECODER
+        this.crossAttn = config.crossAttention()
                 ? child(new MultiHeadAttention(sd, qualify("cross_attn"), attn, dataType)) : null;
         this.ff = child(new FeedForward(sd, qualify("ff"), new FeedForward.Config(c, config.ffDim(),
                 config.activation(), config.bias(), config.dropout()), dataType));
@@ -191,16 +225,16 @@ public final class TransformerBlock extends Module {
         return config;
     }
 
-    /** Encoder block: {@code x [B, T, C] -> [B, T, C]}. */
+    /** A block without cross-attention: {@code x [B, T, C] -> [B, T, C]}. */
     public BlockOutput<SDVariable> forward(SDVariable x, AttentionMask<SDVariable> selfMask) {
-        requireKind(Kind.ENCODER);
+        requireCrossAttention(false);
         return run(x, selfMask, null, null);
     }
 
-    /** Decoder block: {@code x [B, T, C]} attending to itself and to {@code memory [B, Tm, C]}. */
+    /** A block with cross-attention: {@code x [B, T, C]} attending to itself and to {@code memory [B, Tm, C]}. */
     public BlockOutput<SDVariable> forward(SDVariable x, SDVariable memory, AttentionMask<SDVariable> selfMask,
             AttentionMask<SDVariable> memoryMask) {
-        requireKind(Kind.DECODER);
+        requireCrossAttention(true);
         Checks.notNull("memory", memory);
         return run(x, selfMask, memory, memoryMask);
     }
@@ -215,9 +249,7 @@ public final class TransformerBlock extends Module {
      * {@code memory} and its mask are null for a block without cross-attention.
      */
     public Step step(SDVariable x, KvCache<SDVariable> past, SDVariable memory, AttentionMask<SDVariable> memoryMask) {
-        if ((memory != null) != (config.kind() == Kind.DECODER)) {
-            requireKind(memory != null ? Kind.DECODER : Kind.ENCODER);
-        }
+        requireCrossAttention(memory != null);
         return run(x, AttentionMask.none(), memory, memoryMask, past);
     }
 
@@ -238,7 +270,7 @@ public final class TransformerBlock extends Module {
         SDVariable in = pre ? Norm.rows(norm1, rows) : rows;
         MultiHeadAttention.CachedAttention self = selfAttn.attendRows(in, xs, in, in, xs, selfMask, past);
         rows = residual(rows, self.attention().output(), pre ? null : norm1);
-        // 2. Cross-attention over the memory (decoder only).
+        // 2. Cross-attention over the memory (blocks with cross-attention only).
         SDVariable crossWeights = null;
         if (crossAttn != null) {
             SequenceShape ms = SequenceShape.of(memory);
@@ -262,20 +294,23 @@ public final class TransformerBlock extends Module {
         return postNorm == null ? sum : Norm.rows(postNorm, sum);
     }
 
-    /** Eager encoder block on {@code x [B, T, C]} under any mask, on the engine ({@link org.attn4j.nn.FastBlock}). */
+    /**
+     * Eager block without cross-attention on {@code x [B, T, C]} under any mask, on the engine
+     * ({@link org.attn4j.nn.FastBlock}).
+     */
     public BlockOutput<INDArray> apply(INDArray x, AttentionMask<INDArray> selfMask) {
-        requireKind(Kind.ENCODER);
+        requireCrossAttention(false);
         checkInput(x, selfMask);
         return engine().apply(x, null, selfMask, null, inputChecks());
     }
 
     /**
-     * Eager decoder block on {@code x [B, T, C]} and {@code memory [B, Tm, C]} under any masks, on the engine
-     * ({@link org.attn4j.nn.FastBlock}).
+     * Eager block with cross-attention on {@code x [B, T, C]} and {@code memory [B, Tm, C]} under any masks, on the
+     * engine ({@link org.attn4j.nn.FastBlock}).
      */
     public BlockOutput<INDArray> apply(INDArray x, INDArray memory, AttentionMask<INDArray> selfMask,
             AttentionMask<INDArray> memoryMask) {
-        requireKind(Kind.DECODER);
+        requireCrossAttention(true);
         checkInput(x, selfMask);
         Checks.rank("memory", memory, 3, "[B, Tm, dModel=" + config.dModel() + "]");
         Checks.shape("memory [B, Tm, dModel=" + config.dModel() + "]", memory, x.size(0), -1, config.dModel());
@@ -301,11 +336,11 @@ public final class TransformerBlock extends Module {
         Checks.mask(selfMask, x.size(0), config.heads(), x.size(1), x.size(1));
     }
 
-    private void requireKind(Kind kind) {
-        if (config.kind() != kind) {
-            throw new IllegalStateException("Block '" + name + "' is " + (config.kind() == Kind.DECODER
-                    ? "a DECODER block and needs a memory: call it with (x, memory, selfMask, memoryMask)"
-                    : "an ENCODER block and takes no memory: call it with (x, selfMask)"));
+    private void requireCrossAttention(boolean called) {
+        if (config.crossAttention() != called) {
+            throw new IllegalStateException("Block '" + name + "' " + (config.crossAttention()
+                    ? "has cross-attention and needs a memory: call it with (x, memory, selfMask, memoryMask)"
+                    : "has no cross-attention and takes no memory: call it with (x, selfMask)"));
         }
     }
 }

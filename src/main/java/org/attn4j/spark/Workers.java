@@ -61,7 +61,7 @@ final class Workers {
             Trainer.Config local = config.withSeed(config.seed() * 1_000_003L + partition);
             Trainer trainer = w.trainers().computeIfAbsent(key, k -> new Trainer(w.model(), localSteps == 0
                     // The gradient is all a worker computes; an updater without state avoids restoring Adam's.
-                    ? local.withOptimizer(Trainer.Optimizer.SGD, 0) : local));
+                    ? local.withWeightDecay(0).withMomentum(0).withOptimizer(Trainer.Optimizer.SGD) : local));
             Map<String, INDArray> params = new LinkedHashMap<>();
             w.model().parameters().forEach((k, v) -> params.put(k, v.getArr()));
             Flat.assign(params.values(), snapshot.weights(), 1);

@@ -42,8 +42,8 @@ public final class Trainer {
      * @param learningRate   learning rate by step
      * @param beta1          Adam's first-moment decay
      * @param beta2          Adam's second-moment decay
-     * @param weightDecay    AdamW's decoupled decay (multiplied by the learning rate); ignored otherwise
-     * @param momentum       SGD's (Nesterov) momentum
+     * @param weightDecay    AdamW's decoupled decay (multiplied by the learning rate); 0 for the other optimizers
+     * @param momentum       SGD's (Nesterov) momentum; 0 for the other optimizers
      * @param clipNorm       clip the global gradient norm to this (0: no clipping)
      * @param labelSmoothing label smoothing of the cross-entropy
      * @param seed           seeds dropout, per step
@@ -63,47 +63,79 @@ public final class Trainer {
                 throw new IllegalArgumentException("clipNorm and weightDecay must be >= 0 and momentum in [0, 1), got "
                         + clipNorm + ", " + weightDecay + ", " + momentum);
             }
+            if (weightDecay > 0 && optimizer != Optimizer.ADAMW) {
+                throw new IllegalArgumentException("weightDecay " + weightDecay + " needs optimizer ADAMW, got "
+                        + optimizer);
+            }
+            if (momentum > 0 && optimizer != Optimizer.SGD_MOMENTUM) {
+                throw new IllegalArgumentException("momentum " + momentum + " needs optimizer SGD_MOMENTUM, got "
+                        + optimizer);
+            }
             if (microBatches < 1) {
                 throw new IllegalArgumentException("microBatches must be >= 1, got " + microBatches);
             }
         }
 
-        /** A configuration without gradient accumulation (one micro-batch per batch). */
-        public Config(Optimizer optimizer, ISchedule learningRate, double beta1, double beta2, double weightDecay,
-                double momentum, double clipNorm, double labelSmoothing, long seed, boolean decayMatricesOnly) {
-            this(optimizer, learningRate, beta1, beta2, weightDecay, momentum, clipNorm, labelSmoothing, seed,
-                    decayMatricesOnly, 1);
-        }
-
-        /** A configuration whose AdamW decay, if any, applies to every parameter. */
-        public Config(Optimizer optimizer, ISchedule learningRate, double beta1, double beta2, double weightDecay,
-                double momentum, double clipNorm, double labelSmoothing, long seed) {
-            this(optimizer, learningRate, beta1, beta2, weightDecay, momentum, clipNorm, labelSmoothing, seed, false);
-        }
-
-        /** Adam (0.9, 0.98) as in the original Transformer, clipping at 1, no smoothing. */
+        /** Adam (0.9, 0.98) as in the original Transformer, clipping at 1, no smoothing, seed 0. */
         public static Config adam(ISchedule learningRate) {
-            return new Config(Optimizer.ADAM, learningRate, 0.9, 0.98, 0, 0, 1.0, 0, 0);
+            return new Config(Optimizer.ADAM, learningRate, 0.9, 0.98, 0, 0, 1.0, 0, 0, false, 1);
         }
 
-        public Config withOptimizer(Optimizer o, double weightDecayOrMomentum) {
-            return new Config(o, learningRate, beta1, beta2, o == Optimizer.ADAMW ? weightDecayOrMomentum : 0,
-                    o == Optimizer.SGD_MOMENTUM ? weightDecayOrMomentum : 0, clipNorm, labelSmoothing, seed,
+        /**
+         * The same with update rule {@code v}; its own settings come after it ({@link #withWeightDecay} for ADAMW,
+         * {@link #withMomentum} for SGD_MOMENTUM), and a weight decay or momentum the new rule has not got must be
+         * set to 0 before.
+         */
+        public Config withOptimizer(Optimizer v) {
+            return new Config(v, learningRate, beta1, beta2, weightDecay, momentum, clipNorm, labelSmoothing, seed,
                     decayMatricesOnly, microBatches);
         }
 
-        public Config withClipNorm(double c) {
-            return new Config(optimizer, learningRate, beta1, beta2, weightDecay, momentum, c, labelSmoothing, seed,
+        /** The same with learningRate {@code v}: learning rate by step. */
+        public Config withLearningRate(ISchedule v) {
+            return new Config(optimizer, v, beta1, beta2, weightDecay, momentum, clipNorm, labelSmoothing, seed,
                     decayMatricesOnly, microBatches);
         }
 
-        public Config withLabelSmoothing(double s) {
-            return new Config(optimizer, learningRate, beta1, beta2, weightDecay, momentum, clipNorm, s, seed,
+        /** The same with beta1 {@code v}: Adam's first-moment decay. */
+        public Config withBeta1(double v) {
+            return new Config(optimizer, learningRate, v, beta2, weightDecay, momentum, clipNorm, labelSmoothing, seed,
                     decayMatricesOnly, microBatches);
         }
 
-        public Config withSeed(long s) {
-            return new Config(optimizer, learningRate, beta1, beta2, weightDecay, momentum, clipNorm, labelSmoothing, s,
+        /** The same with beta2 {@code v}: Adam's second-moment decay. */
+        public Config withBeta2(double v) {
+            return new Config(optimizer, learningRate, beta1, v, weightDecay, momentum, clipNorm, labelSmoothing, seed,
+                    decayMatricesOnly, microBatches);
+        }
+
+        /** The same with weightDecay {@code v}: AdamW's decoupled decay (ADAMW only). */
+        public Config withWeightDecay(double v) {
+            return new Config(optimizer, learningRate, beta1, beta2, v, momentum, clipNorm, labelSmoothing, seed,
+                    decayMatricesOnly, microBatches);
+        }
+
+        /** The same with momentum {@code v}: SGD's Nesterov momentum (SGD_MOMENTUM only). */
+        public Config withMomentum(double v) {
+            return new Config(optimizer, learningRate, beta1, beta2, weightDecay, v, clipNorm, labelSmoothing, seed,
+                    decayMatricesOnly, microBatches);
+        }
+
+        /** The same with clipNorm {@code v}: clip the global gradient norm to this (0: no clipping). */
+        public Config withClipNorm(double v) {
+            return new Config(optimizer, learningRate, beta1, beta2, weightDecay, momentum, v, labelSmoothing, seed,
+                    decayMatricesOnly, microBatches);
+        }
+
+        /** The same with labelSmoothing {@code v}: label smoothing of the cross-entropy. */
+        public Config withLabelSmoothing(double v) {
+            return new Config(optimizer, learningRate, beta1, beta2, weightDecay, momentum, clipNorm, v, seed,
+                    decayMatricesOnly, microBatches);
+        }
+
+        /** The same with seed {@code v}: seeds dropout, per step. */
+        public Config withSeed(long v) {
+            return new Config(optimizer, learningRate, beta1, beta2, weightDecay, momentum, clipNorm, labelSmoothing, v,
                     decayMatricesOnly, microBatches);
         }
 

@@ -42,7 +42,7 @@ class CheckpointTest {
 
     static LanguageModel lm(long seed) {
         Nd4j.getRandom().setSeed(seed);
-        return new LanguageModel(ModelConfig.languageModel(VOCAB.size(), 16, 2, 32, 2, 16).withDropout(0.1, 0));
+        return new LanguageModel(ModelConfig.languageModel(VOCAB.size(), 16, 2, 32, 2, 16).withDropout(0.1));
     }
 
     @Test

@@ -29,8 +29,13 @@ class ParameterShapesTest {
                     PositionalEncoding p = positions[i % positions.length];
                     Activation a = activations[i % activations.length];
                     i++;
-                    configs.add(new ModelConfig(seq2seq ? 7 : 0, 9, 8, 2, 12, seq2seq ? 1 + i % 2 : 0, 1 + (i + 1) % 2,
-                            a, normFirst, 0, 0, p, 6, tied, true, 1e-5, 0));
+                    int decoderLayers = 1 + (i + 1) % 2;
+                    ModelConfig kind = seq2seq
+                            ? ModelConfig.seq2seq(9, 8, 2, 12, decoderLayers, 6).withSourceVocab(7)
+                                    .withEncoderLayers(1 + i % 2)
+                            : ModelConfig.languageModel(9, 8, 2, 12, decoderLayers, 6);
+                    configs.add(kind.withActivation(a).withNormFirst(normFirst).withPositions(p)
+                            .withTiedEmbeddings(tied).withScaleEmbedding(true));
                 }
             }
         }
@@ -40,8 +45,8 @@ class ParameterShapesTest {
             configs.add(ModelConfig.seq2seq(11, 8, 2, 16, 1, 5).withPositions(p));
         }
         for (Activation a : activations) {
-            configs.add(new ModelConfig(5, 6, 4, 1, 3, 1, 2, a, false, 0, 0, PositionalEncoding.LEARNED, 4, true, false,
-                    1e-5, 0));
+            configs.add(ModelConfig.seq2seq(6, 4, 1, 3, 2, 4).withSourceVocab(5).withEncoderLayers(1).withActivation(a)
+                    .withNormFirst(false).withTiedEmbeddings(true).withScaleEmbedding(false));
         }
         for (ModelConfig config : configs) {
             TransformerModel built = config.isSeq2Seq() ? new Seq2SeqTransformer(config) : new LanguageModel(config);

@@ -27,8 +27,8 @@ import org.nd4j.linalg.factory.Nd4j;
  */
 class EngineDropoutTest {
     private static ModelConfig seq2seq(double dropout, double attnDropout) {
-        return new ModelConfig(17, 13, 16, 4, 24, 2, 2, Activation.SWIGLU, true, dropout, attnDropout,
-                PositionalEncoding.ROTARY, 12, false, true, 1e-5, 0);
+        return ModelConfig.seq2seq(13, 16, 4, 24, 2, 12).withSourceVocab(17).withActivation(Activation.SWIGLU)
+                .withPositions(PositionalEncoding.ROTARY).withDropout(dropout).withAttnDropout(attnDropout);
     }
 
     private static Batch batch() {

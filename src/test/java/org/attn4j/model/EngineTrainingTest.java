@@ -56,7 +56,8 @@ class EngineTrainingTest {
     }
 
     static ModelConfig config(boolean pre, PositionalEncoding p, boolean tied, Activation act, int pad) {
-        return new ModelConfig(0, 13, 16, 4, 24, 0, 2, act, pre, 0, 0, p, 12, tied, !tied, 1e-5, pad);
+        return ModelConfig.languageModel(13, 16, 4, 24, 2, 12).withActivation(act).withNormFirst(pre).withPositions(p)
+                .withTiedEmbeddings(tied).withScaleEmbedding(!tied).withPadId(pad);
     }
 
     /** Inputs with padding (id 0) at the ends of the second row when the model has a padding id. */
@@ -135,7 +136,8 @@ class EngineTrainingTest {
     void seq2seqEngineMatchesTheGraph(String name, DataType type, boolean pre, PositionalEncoding p, boolean tied,
             double smoothing, Activation act) {
         Nd4j.getRandom().setSeed(12);
-        ModelConfig config = new ModelConfig(17, 13, 16, 4, 24, 2, 2, act, pre, 0, 0, p, 12, tied, true, 1e-5, 0);
+        ModelConfig config = ModelConfig.seq2seq(13, 16, 4, 24, 2, 12).withSourceVocab(17).withActivation(act)
+                .withNormFirst(pre).withPositions(p).withTiedEmbeddings(tied);
         Seq2SeqTransformer model = new Seq2SeqTransformer(config, type);
         Batch lm = batch(0);
         Batch batch = new Batch(Nd4j.createFromArray(new int[][] {{3, 16, 2, 9, 0}, {5, 1, 14, 0, 0}}), lm.input(),
@@ -203,8 +205,7 @@ class EngineTrainingTest {
                 () -> lm.lossAndGradients(s, null, ids, ids, 1.0, true));
         assertTrue(e.getMessage().contains("label smoothing must be in [0, 1), got 1.0"), e.getMessage());
         e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
-                () -> new ModelConfig(5, 5, 16, 4, 24, 1, 1, Activation.GELU, true, 0, 0, PositionalEncoding.LEARNED, 12,
-                        false, true, 1e-5, -1));
+                () -> ModelConfig.seq2seq(5, 16, 4, 24, 1, 12).withPadId(-1));
         assertTrue(e.getMessage().contains("An encoder-decoder needs a padding id"), e.getMessage());
     }
 }

@@ -57,10 +57,8 @@ class FastDecodingTest {
     }
 
     private static ModelConfig config(PositionalEncoding p, boolean tied, boolean pre, Activation act) {
-        ModelConfig c = ModelConfig.languageModel(23, 40, 4, 72, 2, 40).withPositions(p).withTiedEmbeddings(tied);
-        return new ModelConfig(c.sourceVocab(), c.targetVocab(), c.dModel(), c.heads(), c.ffDim(), c.encoderLayers(),
-                c.decoderLayers(), act, pre, c.dropout(), c.attnDropout(), c.positions(), c.maxLen(),
-                c.tieEmbeddings(), !pre, c.eps(), c.padId());
+        return ModelConfig.languageModel(23, 40, 4, 72, 2, 40).withPositions(p).withTiedEmbeddings(tied)
+                .withActivation(act).withNormFirst(pre).withScaleEmbedding(!pre);
     }
 
     @ParameterizedTest(name = "{0}")
@@ -147,9 +145,8 @@ class FastDecodingTest {
     void encoderDecoderStepsMatchTheGraph(String name, DataType type, boolean pre, PositionalEncoding p,
             Activation act) {
         Nd4j.getRandom().setSeed(6);
-        ModelConfig c = ModelConfig.seq2seq(19, 24, 4, 40, 2, 30).withPositions(p);
-        c = new ModelConfig(c.sourceVocab(), c.targetVocab(), c.dModel(), c.heads(), c.ffDim(), c.encoderLayers(),
-                c.decoderLayers(), act, pre, 0, 0, p, c.maxLen(), false, true, c.eps(), 0);
+        ModelConfig c = ModelConfig.seq2seq(19, 24, 4, 40, 2, 30).withPositions(p).withActivation(act)
+                .withNormFirst(pre);
         Seq2SeqTransformer model = new Seq2SeqTransformer(c, type);
         INDArray source = Nd4j.createFromArray(new int[][] {{4, 9, 13, 2, 0, 0}, {7, 7, 1, 18, 5, 3}});
         INDArray bos = Nd4j.createFromArray(new int[][] {{1}, {1}});
@@ -176,9 +173,7 @@ class FastDecodingTest {
     @MethodSource("seq2seqModels")
     void predictAndAttentionMapsMatchTheGraph(String name, DataType type, boolean pre, PositionalEncoding p) {
         Nd4j.getRandom().setSeed(8);
-        ModelConfig c = ModelConfig.seq2seq(19, 24, 4, 40, 2, 30).withPositions(p);
-        c = new ModelConfig(c.sourceVocab(), c.targetVocab(), c.dModel(), c.heads(), c.ffDim(), c.encoderLayers(),
-                c.decoderLayers(), c.activation(), pre, 0, 0, p, c.maxLen(), false, true, c.eps(), 0);
+        ModelConfig c = ModelConfig.seq2seq(19, 24, 4, 40, 2, 30).withPositions(p).withNormFirst(pre);
         Seq2SeqTransformer s2s = new Seq2SeqTransformer(c, type);
         LanguageModel lm = new LanguageModel(config(p, false, pre), type);
         INDArray source = Nd4j.createFromArray(new int[][] {{4, 9, 13, 2, 0, 0}, {7, 7, 1, 18, 5, 3}});

@@ -57,12 +57,14 @@ class LanguageModelParityTest {
         }
 
         ModelConfig config() {
-            return new ModelConfig(0, integer("vocab"), integer("d_model"), integer("heads"), integer("ff_dim"), 0,
-                    integer("layers"), Activation.parse(json.get("activation").getAsString()),
-                    json.get("norm_first").getAsBoolean(), 0, 0,
-                    PositionalEncoding.parse(json.get("positions").getAsString()), integer("max_len"),
-                    json.get("tie_embeddings").getAsBoolean(), json.get("scale_embedding").getAsBoolean(),
-                    json.get("eps").getAsDouble(), integer("pad_id"));
+            return ModelConfig.languageModel(integer("vocab"), integer("d_model"), integer("heads"), integer("ff_dim"),
+                            integer("layers"), integer("max_len"))
+                    .withActivation(Activation.parse(json.get("activation").getAsString()))
+                    .withNormFirst(json.get("norm_first").getAsBoolean())
+                    .withPositions(PositionalEncoding.parse(json.get("positions").getAsString()))
+                    .withTiedEmbeddings(json.get("tie_embeddings").getAsBoolean())
+                    .withScaleEmbedding(json.get("scale_embedding").getAsBoolean())
+                    .withEps(json.get("eps").getAsDouble()).withPadId(integer("pad_id"));
         }
 
         double labelSmoothing() {

@@ -35,7 +35,7 @@ import org.nd4j.linalg.factory.Nd4j;
  */
 class ModernModelTest {
     static Stream<Arguments> models() {
-        ModelConfig modern = ModelConfig.modernLanguageModel(13, 16, 4, 2, 24, 2, 12);
+        ModelConfig modern = ModelConfig.modernLanguageModel(13, 16, 4, 24, 2, 12).withKvHeads(2);
         return Stream.of(
                 Arguments.of("current-style (RMSNorm, SwiGLU, rotary, GQA 4/2, no biases)", DataType.DOUBLE, modern),
                 Arguments.of("current-style, multi-query, ALiBi", DataType.DOUBLE,
@@ -115,8 +115,8 @@ class ModernModelTest {
     @Test
     void beamSearchWithAWindowGivesTheGraphsHypotheses() {
         Nd4j.getRandom().setSeed(13);
-        LanguageModel model = new LanguageModel(ModelConfig.modernLanguageModel(17, 16, 4, 2, 24, 2, 40).withWindow(4)
-                .withPositions(PositionalEncoding.ALIBI), DataType.DOUBLE);
+        LanguageModel model = new LanguageModel(ModelConfig.modernLanguageModel(17, 16, 4, 24, 2, 40).withKvHeads(2)
+                .withWindow(4).withPositions(PositionalEncoding.ALIBI), DataType.DOUBLE);
         INDArray prompt = Nd4j.createFromArray(new int[][] {{3, 5}, {8, 1}});
         BeamSearch.Config beam = new BeamSearch.Config(3, 0.6, 20);
         List<Hypothesis> fast = BeamSearch.decode(model, null, prompt, -1, beam, true);
@@ -135,7 +135,8 @@ class ModernModelTest {
         int[] kvHeads = {4, 2, 1};
         for (int i = 0; i < 3; i++) {
             Nd4j.getRandom().setSeed(2);
-            LanguageModel model = new LanguageModel(ModelConfig.modernLanguageModel(13, 32, 4, kvHeads[i], 48, 2, 64),
+            LanguageModel model = new LanguageModel(ModelConfig.modernLanguageModel(13, 32, 4, 48, 2, 64)
+                    .withKvHeads(kvHeads[i]),
                     DataType.FLOAT);
             try (org.attn4j.nn.FastDecoder.Session s = model.fastDecoder().start(3)) {
                 s.advance(Nd4j.createFromArray(new int[][] {{1, 2, 3, 4}, {5, 6, 7, 8}, {9, 10, 11, 12}}));
@@ -149,6 +150,6 @@ class ModernModelTest {
         }
         assertEquals(2 * elements[1], elements[0]);
         assertEquals(4 * elements[2], elements[0]);
-        assertTrue(ModelConfig.modernLanguageModel(13, 32, 4, 2, 48, 2, 64).kvHeads() == 2);
+        assertTrue(ModelConfig.modernLanguageModel(13, 32, 4, 48, 2, 64).withKvHeads(2).kvHeads() == 2);
     }
 }

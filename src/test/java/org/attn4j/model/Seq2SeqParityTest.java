@@ -56,12 +56,15 @@ class Seq2SeqParityTest {
         }
 
         ModelConfig config() {
-            return new ModelConfig(integer("source_vocab"), integer("target_vocab"), integer("d_model"),
-                    integer("heads"), integer("ff_dim"), integer("encoder_layers"), integer("decoder_layers"),
-                    Activation.parse(json.get("activation").getAsString()), json.get("norm_first").getAsBoolean(), 0, 0,
-                    PositionalEncoding.parse(json.get("positions").getAsString()), integer("max_len"),
-                    json.get("tie_embeddings").getAsBoolean(), json.get("scale_embedding").getAsBoolean(),
-                    json.get("eps").getAsDouble(), integer("pad_id"));
+            return ModelConfig.seq2seq(integer("target_vocab"), integer("d_model"), integer("heads"), integer("ff_dim"),
+                            integer("decoder_layers"), integer("max_len"))
+                    .withSourceVocab(integer("source_vocab")).withEncoderLayers(integer("encoder_layers"))
+                    .withActivation(Activation.parse(json.get("activation").getAsString()))
+                    .withNormFirst(json.get("norm_first").getAsBoolean())
+                    .withPositions(PositionalEncoding.parse(json.get("positions").getAsString()))
+                    .withTiedEmbeddings(json.get("tie_embeddings").getAsBoolean())
+                    .withScaleEmbedding(json.get("scale_embedding").getAsBoolean())
+                    .withEps(json.get("eps").getAsDouble()).withPadId(integer("pad_id"));
         }
 
         /** The entries under {@code group/}, by the rest of their name. */

@@ -40,10 +40,11 @@ class FastBlockParityTest {
         int d = c.integer("d_model");
         boolean decoder = c.string("kind", "").equals("decoder_layer");
         String in = decoder ? "tgt" : "src";
-        TransformerBlock block = TransformerBlock.create(new TransformerBlock.Config(decoder
-                ? TransformerBlock.Kind.DECODER : TransformerBlock.Kind.ENCODER, d,
-                c.integer("nhead"), c.integer("dim_feedforward"), Activation.parse(c.string("activation", "relu")),
-                c.flag("norm_first", false), false, 0, 0, c.number("layer_norm_eps", 1e-5), true, false), type);
+        TransformerBlock block = TransformerBlock.create(TransformerBlock.Config.encoder(d, c.integer("nhead"),
+                c.integer("dim_feedforward")).withCrossAttention(decoder)
+                .withActivation(Activation.parse(c.string("activation", "relu")))
+                .withNormFirst(c.flag("norm_first", false))
+                .withEps(c.number("layer_norm_eps", 1e-5)), type);
         block.loadParameters(TorchNames.toAttn4j(c.group("param"), ""));
         INDArray src = c.array("in/" + in, 3).castTo(type);
         AttentionMask<INDArray> mask = c.has("in/" + in + "_key_padding_mask")

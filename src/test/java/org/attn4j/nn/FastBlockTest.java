@@ -405,7 +405,7 @@ class FastBlockTest {
         assertMessage(IllegalArgumentException.class, "gradOutput: expected shape [2, 3, 8], given [2, 3, 9]",
                 () -> fast.backward(Nd4j.zeros(DataType.FLOAT, 2, 3, 9)));
         FastBlock decoder = FastBlock.of(TransformerBlock.create(TransformerBlock.Config.decoder(8, 2, 16), DataType.FLOAT));
-        assertMessage(IllegalArgumentException.class, "a DECODER block attends to a memory",
+        assertMessage(IllegalArgumentException.class, "a block with cross-attention attends to a memory",
                 () -> decoder.forward(Nd4j.zeros(DataType.FLOAT, 1, 2, 8), AttentionMask.none()));
         assertMessage(IllegalArgumentException.class, "memory: expected [B=1, S, dModel=8], given [2, 3, 8]",
                 () -> decoder.forward(decoder.newState(), Nd4j.zeros(DataType.FLOAT, 1, 2, 8), AttentionMask.none(),

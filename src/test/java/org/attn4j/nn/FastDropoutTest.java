@@ -96,7 +96,7 @@ class FastDropoutTest {
         Nd4j.getRandom().setSeed(17);
         int b = 2, t = 4, s = 3, c = 8, h = 2, f = 12;
         TransformerBlock block = TransformerBlock.create(TransformerBlock.Config.decoder(c, h, f).withNormFirst(pre)
-                .withActivation(act).withRotary(rotary).withDropout(0.3, 0.25), DataType.DOUBLE);
+                .withActivation(act).withRotary(rotary).withDropout(0.3).withAttnDropout(0.25), DataType.DOUBLE);
         FastBlock fast = FastBlock.of(block, new Parallel(2));
         INDArray x = Nd4j.randn(DataType.DOUBLE, b, t, c), memory = Nd4j.randn(DataType.DOUBLE, b, s, c);
         INDArray g = Nd4j.randn(DataType.DOUBLE, b, t, c);

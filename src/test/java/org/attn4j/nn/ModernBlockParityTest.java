@@ -40,11 +40,12 @@ class ModernBlockParityTest {
     }
 
     static TransformerBlock.Config config(ParityCase c) {
-        return new TransformerBlock.Config(TransformerBlock.Kind.ENCODER, c.integer("d_model"), c.integer("heads"),
-                c.integer("ff_dim"), Activation.parse(c.string("activation")), c.flag("norm_first", true),
-                c.flag("causal", false), 0, 0, c.number("eps", 1e-5), c.flag("bias", true), c.flag("rotary", false),
-                Normalization.parse(c.string("norm")), c.integer("kv_heads"), c.flag("alibi", false),
-                (int) c.number("window", 0)); // 0: no window
+        return TransformerBlock.Config.encoder(c.integer("d_model"), c.integer("heads"), c.integer("ff_dim"))
+                .withActivation(Activation.parse(c.string("activation"))).withNormFirst(c.flag("norm_first", true))
+                .withCausal(c.flag("causal", false)).withEps(c.number("eps", 1e-5)).withBias(c.flag("bias", true))
+                .withRotary(c.flag("rotary", false)).withNorm(Normalization.parse(c.string("norm")))
+                .withKvHeads(c.integer("kv_heads")).withAlibi(c.flag("alibi", false))
+                .withWindow((int) c.number("window", 0)); // 0: no window
     }
 
     @ParameterizedTest(name = "{0}")

@@ -8,7 +8,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
-import org.attn4j.config.Activation;
 import org.attn4j.config.AttentionMask;
 import org.attn4j.nn.MultiHeadAttention;
 import org.attn4j.nn.Normalization;
@@ -29,8 +28,7 @@ import org.attn4j.kernels.Parallel;
  * the grouped-query cache's size and the window's eviction, and the errors of bad configurations.
  */
 class ModernBlockTest {
-    private static final TransformerBlock.Config BASE = new TransformerBlock.Config(TransformerBlock.Kind.ENCODER, 8, 4,
-            12, Activation.GELU, true, true, 0, 0, 1e-5, true, false);
+    private static final TransformerBlock.Config BASE = TransformerBlock.Config.encoder(8, 4, 12).withCausal(true);
 
     static Stream<Arguments> options() {
         return Stream.of(
@@ -180,8 +178,7 @@ class ModernBlockTest {
     @Test
     void badConfigurationsSayWhatIsWrong() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> new TransformerBlock.Config(TransformerBlock.Kind.ENCODER, 24, 6, 48, Activation.GELU, true, true,
-                        0, 0, 1e-5, true, false, Normalization.RMS, 4, false, 0));
+                () -> TransformerBlock.Config.encoder(24, 6, 48).withNorm(Normalization.RMS).withKvHeads(4));
         assertTrue(e.getMessage().startsWith("heads 6 is not a multiple of kvHeads 4"), e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> MultiHeadAttention.Config.of(16, 4).withKvHeads(0));
         assertTrue(e.getMessage().contains("kvHeads 0"), e.getMessage());

@@ -104,7 +104,8 @@ class TrainingTest {
         SameDiff plain = meanRegression(TransformerBlock.Config.encoder(C, 2, 16), 0);
         assertEquals(predict(plain, d), fitOnce(plain, d), "without dropout fit and output agree");
 
-        SameDiff dropped = meanRegression(TransformerBlock.Config.encoder(C, 2, 16).withDropout(0.5, 0.5), 0);
+        SameDiff dropped = meanRegression(TransformerBlock.Config.encoder(C, 2, 16).withDropout(0.5)
+                .withAttnDropout(0.5), 0);
         INDArray eval1 = predict(dropped, d), eval2 = predict(dropped, d);
         assertEquals(eval1, eval2, "evaluation is deterministic");
         INDArray train1 = fitOnce(dropped, d), train2 = fitOnce(dropped, d);

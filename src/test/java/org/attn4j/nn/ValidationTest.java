@@ -63,9 +63,10 @@ class ValidationTest {
     @Test
     void blocksAndParameters() {
         TransformerBlock encoder = TransformerBlock.create(TransformerBlock.Config.encoder(8, 2, 16), DataType.FLOAT);
-        rejects(() -> encoder.apply(x, x, AttentionMask.none(), AttentionMask.none()), "ENCODER block", "takes no memory");
+        rejects(() -> encoder.apply(x, x, AttentionMask.none(), AttentionMask.none()), "has no cross-attention",
+                "takes no memory");
         TransformerBlock decoder = TransformerBlock.create(TransformerBlock.Config.decoder(8, 2, 16), DataType.FLOAT);
-        rejects(() -> decoder.apply(x, AttentionMask.none()), "DECODER block", "needs a memory");
+        rejects(() -> decoder.apply(x, AttentionMask.none()), "has cross-attention", "needs a memory");
         rejects(() -> decoder.apply(x, Nd4j.randn(DataType.FLOAT, 3, 4, 8), AttentionMask.none(), AttentionMask.none()),
                 "memory", "[3, 4, 8]");
 

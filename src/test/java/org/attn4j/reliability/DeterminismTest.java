@@ -19,7 +19,8 @@ import org.nd4j.linalg.factory.Nd4j;
 class DeterminismTest {
     static Map<String, INDArray> train(long seed) {
         Nd4j.getRandom().setSeed(seed);
-        Seq2SeqTransformer m = new Seq2SeqTransformer(ModelConfig.seq2seq(12, 16, 2, 32, 1, 10).withDropout(0.2, 0.1));
+        Seq2SeqTransformer m = new Seq2SeqTransformer(ModelConfig.seq2seq(12, 16, 2, 32, 1, 10).withDropout(0.2)
+                .withAttnDropout(0.1));
         Trainer t = new Trainer(m, Trainer.Config.adam(Schedules.inverseSqrt(3e-3, 20)).withClipNorm(1.0)
                 .withLabelSmoothing(0.1).withSeed(seed));
         java.util.Random rnd = new java.util.Random(seed);

@@ -79,7 +79,7 @@ class SparkTrainerTest {
     }
 
     static Trainer.Config sgd() {
-        return Trainer.Config.adam(Schedules.constant(0.5)).withOptimizer(Trainer.Optimizer.SGD, 0).withClipNorm(0);
+        return Trainer.Config.adam(Schedules.constant(0.5)).withOptimizer(Trainer.Optimizer.SGD).withClipNorm(0);
     }
 
     static Map<String, SDVariable> sparkTrained(JavaRDD<Example> data) {

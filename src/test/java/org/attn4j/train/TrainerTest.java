@@ -47,7 +47,8 @@ class TrainerTest {
 
     static LanguageModel model(long seed, DataType type, double dropout) {
         Nd4j.getRandom().setSeed(seed);
-        return new LanguageModel(ModelConfig.languageModel(V, 16, 2, 32, 1, 16).withDropout(dropout, dropout), type);
+        return new LanguageModel(ModelConfig.languageModel(V, 16, 2, 32, 1, 16).withDropout(dropout)
+                .withAttnDropout(dropout), type);
     }
 
     static Trainer.Config adam(double lr) {
@@ -90,7 +91,7 @@ class TrainerTest {
     void clippingBoundsTheUpdateByTheGlobalNorm() {
         // SGD without momentum: the update is lr * clipped gradient, so its norm is lr * clip.
         LanguageModel m = model(2, DataType.DOUBLE);
-        Trainer t = new Trainer(m, adam(0.1).withOptimizer(Trainer.Optimizer.SGD_MOMENTUM, 0).withClipNorm(0.5));
+        Trainer t = new Trainer(m, adam(0.1).withOptimizer(Trainer.Optimizer.SGD_MOMENTUM).withClipNorm(0.5));
         Map<String, INDArray> before = snapshot(m);
         Trainer.StepResult r = t.step(countingBatch());
         assertTrue(r.gradNorm() > 0.5, "the gradient norm " + r.gradNorm() + " is above the clip");
@@ -107,7 +108,7 @@ class TrainerTest {
         LanguageModel plain = model(3, DataType.DOUBLE), decayed = model(3, DataType.DOUBLE);
         Map<String, INDArray> start = snapshot(plain);
         new Trainer(plain, adam(lr)).step(countingBatch());
-        new Trainer(decayed, adam(lr).withOptimizer(Trainer.Optimizer.ADAMW, wd)).step(countingBatch());
+        new Trainer(decayed, adam(lr).withOptimizer(Trainer.Optimizer.ADAMW).withWeightDecay(wd)).step(countingBatch());
         Map<String, INDArray> a = snapshot(plain), b = snapshot(decayed);
         for (String p : start.keySet()) {
             INDArray expected = a.get(p).sub(start.get(p).mul(lr * wd));
@@ -124,7 +125,8 @@ class TrainerTest {
         }
         Map<String, INDArray> start = snapshot(plain);
         new Trainer(plain, adam(lr)).step(countingBatch());
-        new Trainer(decayed, adam(lr).withOptimizer(Trainer.Optimizer.ADAMW, wd).withDecayMatricesOnly(true))
+        new Trainer(decayed, adam(lr).withOptimizer(Trainer.Optimizer.ADAMW).withWeightDecay(wd)
+                .withDecayMatricesOnly(true))
                 .step(countingBatch());
         Map<String, INDArray> a = snapshot(plain), b = snapshot(decayed);
         Set<String> expectedDecayed = new TreeSet<>(), foundDecayed = new TreeSet<>();
@@ -227,14 +229,14 @@ class TrainerTest {
     @Test
     void twoTrainersOnOneModelEachFollowTheirOwnLoss() {
         LanguageModel m = model(7, DataType.DOUBLE, 0);
-        Trainer plain = new Trainer(m, adam(1e-3).withOptimizer(Trainer.Optimizer.SGD_MOMENTUM, 0));
+        Trainer plain = new Trainer(m, adam(1e-3).withOptimizer(Trainer.Optimizer.SGD_MOMENTUM));
         Map<String, INDArray> start = snapshot(m);
         new Trainer(m, adam(1e-3).withLabelSmoothing(0.3)); // sets its own loss on the shared graph
         plain.step(countingBatch());
         Map<String, INDArray> afterPlain = snapshot(m);
 
         LanguageModel fresh = model(7, DataType.DOUBLE, 0);
-        new Trainer(fresh, adam(1e-3).withOptimizer(Trainer.Optimizer.SGD_MOMENTUM, 0)).step(countingBatch());
+        new Trainer(fresh, adam(1e-3).withOptimizer(Trainer.Optimizer.SGD_MOMENTUM)).step(countingBatch());
         for (String p : start.keySet()) {
             assertTrue(afterPlain.get(p).equalsWithEps(snapshot(fresh).get(p), 1e-12), p);
         }

@@ -1,8 +1,10 @@
-package org.attn4j.examples;
+package org.attn4j.bench;
 
 import java.util.Locale;
 import java.util.Map;
 import org.attn4j.decode.Greedy;
+import org.attn4j.examples.Cli;
+import org.attn4j.examples.Flags;
 import org.attn4j.model.LanguageModel;
 import org.attn4j.model.ModelConfig;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -25,7 +27,7 @@ public final class KvCacheBenchmark {
         Cli.main("kv-bench", args, KvCacheBenchmark::run);
     }
 
-    static void run(String[] args) {
+    public static void run(String[] args) {
         Flags o = Flags.parse(args, Map.of("lengths", "16,64,256", "dModel", "64", "layers", "2",
                 "batch", "1", "repeats", "3"));
         int d = o.integer("dModel", HEADS), layers = o.integer("layers", 1);

@@ -1,7 +1,8 @@
-package org.attn4j.examples;
+package org.attn4j.bench;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import org.attn4j.examples.Stdout;
 import org.junit.jupiter.api.Test;
 
 /** Smoke test: the benchmark runs with tiny settings and prints its table and RESULT line. */

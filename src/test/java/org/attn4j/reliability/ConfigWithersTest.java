@@ -1,0 +1,175 @@
+package org.attn4j.reliability;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import java.lang.reflect.Method;
+import java.lang.reflect.RecordComponent;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import org.attn4j.config.Activation;
+import org.attn4j.model.ModelConfig;
+import org.attn4j.nn.Normalization;
+import org.attn4j.nn.PositionalEncoding;
+import org.attn4j.nn.TransformerBlock;
+import org.attn4j.train.Schedules;
+import org.attn4j.train.Trainer;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The configuration records are written at the call site as a preset plus {@code with...} calls, so every
+ * component must have its {@code with...} method, and each must change its own component and no other (a
+ * component added without one, or a copy that passes a field to the wrong place, fails here).
+ */
+class ConfigWithersTest {
+
+    @Test
+    void everyModelConfigComponentHasAWitherThatChangesOnlyIt() {
+        ModelConfig base = ModelConfig.seq2seq(11, 8, 2, 16, 1, 6);
+        Map<String, Object> other = new LinkedHashMap<>();
+        other.put("sourceVocab", 13);
+        other.put("targetVocab", 12);
+        other.put("dModel", 12);
+        other.put("heads", 4);
+        other.put("ffDim", 20);
+        other.put("encoderLayers", 2);
+        other.put("decoderLayers", 3);
+        other.put("activation", Activation.RELU);
+        other.put("normFirst", false);
+        other.put("dropout", 0.1);
+        other.put("attnDropout", 0.2);
+        other.put("positions", PositionalEncoding.ROTARY);
+        other.put("maxLen", 9);
+        other.put("tieEmbeddings", true);
+        other.put("scaleEmbedding", false);
+        other.put("eps", 1e-6);
+        other.put("padId", 3);
+        other.put("norm", Normalization.RMS);
+        other.put("kvHeads", 1);
+        other.put("bias", false);
+        other.put("window", 3);
+        checkWithers(base, other, Map.of("tieEmbeddings", "withTiedEmbeddings"));
+    }
+
+    @Test
+    void everyBlockConfigComponentHasAWitherThatChangesOnlyIt() {
+        TransformerBlock.Config base = TransformerBlock.Config.encoder(8, 2, 16);
+        Map<String, Object> other = new LinkedHashMap<>();
+        other.put("crossAttention", true);
+        other.put("dModel", 12);
+        other.put("heads", 4);
+        other.put("ffDim", 20);
+        other.put("activation", Activation.RELU);
+        other.put("normFirst", false);
+        other.put("causal", true);
+        other.put("dropout", 0.1);
+        other.put("attnDropout", 0.2);
+        other.put("eps", 1e-6);
+        other.put("bias", false);
+        other.put("rotary", true);
+        other.put("norm", Normalization.RMS);
+        other.put("kvHeads", 1);
+        other.put("alibi", true);
+        other.put("window", 3);
+        checkWithers(base, other, Map.of());
+    }
+
+    @Test
+    void everyTrainerConfigComponentHasAWitherThatChangesOnlyIt() {
+        // AdamW's decay and SGD's momentum exist only with their optimizer, so each is changed from a base that has it
+        Trainer.Config adamW = Trainer.Config.adam(Schedules.constant(1e-3)).withOptimizer(Trainer.Optimizer.ADAMW);
+        Map<String, Object> other = new LinkedHashMap<>();
+        other.put("optimizer", Trainer.Optimizer.SGD);
+        other.put("learningRate", Schedules.constant(0.5));
+        other.put("beta1", 0.8);
+        other.put("beta2", 0.99);
+        other.put("weightDecay", 0.1);
+        other.put("clipNorm", 0.5);
+        other.put("labelSmoothing", 0.1);
+        other.put("seed", 7L);
+        other.put("decayMatricesOnly", true);
+        other.put("microBatches", 3);
+        Map<String, String> names = Map.of("decayMatricesOnly", "withDecayMatricesOnly");
+        Set<String> covered = checkWithers(adamW, other, names, "momentum");
+        checkWithers(adamW.withOptimizer(Trainer.Optimizer.SGD_MOMENTUM), Map.of("momentum", 0.9), names,
+                covered.toArray(String[]::new));
+    }
+
+    @Test
+    void headsCarryMultiHeadAttentionAlongAndLeaveGroupedQueryAlone() {
+        assertEquals(8, ModelConfig.languageModel(11, 16, 2, 32, 1, 8).withHeads(8).kvHeads());
+        assertEquals(2, ModelConfig.modernLanguageModel(11, 16, 4, 32, 1, 8).withKvHeads(2).withHeads(8).kvHeads());
+        assertEquals(4, TransformerBlock.Config.encoder(16, 2, 32).withHeads(4).kvHeads());
+        assertEquals(1, TransformerBlock.Config.modern(16, 4, 1, 32).withHeads(8).kvHeads());
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> TransformerBlock.Config.modern(24, 4, 4, 48).withKvHeads(2).withHeads(3));
+        assertTrue(e.getMessage().contains("kvHeads 2"), e.getMessage());
+    }
+
+    @Test
+    void decayAndMomentumNeedTheirOptimizer() {
+        Trainer.Config adam = Trainer.Config.adam(Schedules.constant(1e-3));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> adam.withWeightDecay(0.1));
+        assertEquals("weightDecay 0.1 needs optimizer ADAMW, got ADAM", e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> adam.withMomentum(0.9));
+        assertEquals("momentum 0.9 needs optimizer SGD_MOMENTUM, got ADAM", e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> adam.withOptimizer(Trainer.Optimizer.ADAMW)
+                .withWeightDecay(0.1).withOptimizer(Trainer.Optimizer.SGD));
+        assertEquals("weightDecay 0.1 needs optimizer ADAMW, got SGD", e.getMessage());
+    }
+
+    /**
+     * For each component in {@code other}: {@code with<Name>(value)} on {@code base} gives {@code value} there and
+     * base's value in every other component (heads may carry kvHeads along). Components neither in {@code other}
+     * nor in {@code elsewhere} fail the test. Returns the components checked.
+     */
+    private static Set<String> checkWithers(Record base, Map<String, Object> other, Map<String, String> names,
+            String... elsewhere) {
+        Set<String> missing = new TreeSet<>();
+        for (RecordComponent c : base.getClass().getRecordComponents()) {
+            if (!other.containsKey(c.getName()) && !Set.of(elsewhere).contains(c.getName())) {
+                missing.add(c.getName());
+            }
+        }
+        assertTrue(missing.isEmpty(), base.getClass().getName() + ": no value to try for " + missing);
+        for (Map.Entry<String, Object> e : other.entrySet()) {
+            String name = e.getKey();
+            String wither = names.getOrDefault(name, "with" + Character.toUpperCase(name.charAt(0)) + name.substring(1));
+            Record changed = call(base, wither, e.getValue());
+            for (RecordComponent c : base.getClass().getRecordComponents()) {
+                Object before = get(base, c), after = get(changed, c);
+                if (c.getName().equals(name)) {
+                    assertEquals(e.getValue(), after, wither + " did not set " + name);
+                } else if (!(name.equals("heads") && c.getName().equals("kvHeads"))) {
+                    assertEquals(before, after, wither + " changed " + c.getName());
+                }
+            }
+        }
+        return other.keySet();
+    }
+
+    private static Record call(Record base, String wither, Object value) {
+        for (Method m : base.getClass().getMethods()) {
+            if (m.getName().equals(wither) && m.getParameterCount() == 1) {
+                try {
+                    return (Record) m.invoke(base, value);
+                } catch (ReflectiveOperationException e) {
+                    throw new AssertionError(wither + "(" + value + ") failed: " + e.getCause(), e);
+                }
+            }
+        }
+        return fail(base.getClass().getName() + " has no one-argument " + wither);
+    }
+
+    private static Object get(Record r, RecordComponent c) {
+        try {
+            return c.getAccessor().invoke(r);
+        } catch (ReflectiveOperationException e) {
+            throw new AssertionError(e);
+        }
+    }
+}
