@@ -5,6 +5,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import org.attn4j.config.Activation;
+import org.attn4j.nn.Normalization;
 import org.attn4j.nn.TransformerBlock;
 import org.deeplearning4j.nn.api.ParamInitializer;
 import org.deeplearning4j.nn.conf.InputPreProcessor;
@@ -232,15 +233,16 @@ public class TransformerBlockLayer extends BaseLayer {
         private final TransformerBlock.Config config;
 
         /**
-         * Only what a DL4J layer can hold is accepted: a block without cross-attention, with biases, no dropout
-         * and no rotary embeddings.
+         * Only what a DL4J layer can hold is accepted: a block without cross-attention, with biases, LayerNorm,
+         * as many key/value heads as heads, no dropout, no rotary embeddings, no ALiBi and no window.
          */
         public Builder(TransformerBlock.Config config) {
             if (config.crossAttention() || !config.bias() || config.rotary()
-                    || config.dropout() != 0 || config.attnDropout() != 0) {
+                    || config.dropout() != 0 || config.attnDropout() != 0 || config.norm() != Normalization.LAYER
+                    || config.kvHeads() != config.heads() || config.alibi() || config.window() != 0) {
                 throw new IllegalArgumentException("TransformerBlockLayer holds a block without cross-attention, "
-                        + "with bias, no rotary embeddings and no dropout (use DL4J's dropOut on the layer instead); "
-                        + "given " + config);
+                        + "with bias and LayerNorm, kvHeads = heads, no rotary embeddings, ALiBi or window, and no "
+                        + "dropout (use DL4J's dropOut on the layer instead); given " + config);
             }
             this.config = config;
         }

@@ -8,6 +8,7 @@ import java.io.File;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.List;
 import org.attn4j.config.Activation;
 import org.attn4j.config.AttentionMask;
 import org.attn4j.nn.FastBlock;
@@ -265,5 +266,17 @@ class TransformerBlockLayerTest {
                         LayerWorkspaceMgr.noWorkspaces()));
         assertTrue(e.getMessage().contains("[minibatch, 8, timeSteps] (NCW)"), e.getMessage());
         assertThrows(IllegalArgumentException.class, () -> TransformerBlockLayer.of(TransformerBlock.Config.decoder(C, HEADS, FF)));
+    }
+
+    /** Options the layer cannot hold are refused by name, not silently dropped. */
+    @Test
+    void optionsTheLayerCannotHoldAreRefused() {
+        TransformerBlock.Config plain = TransformerBlock.Config.encoder(C, HEADS, FF);
+        for (TransformerBlock.Config c : List.of(plain.withNorm(org.attn4j.nn.Normalization.RMS),
+                plain.withKvHeads(HEADS / 2), plain.withAlibi(true), plain.withWindow(2), plain.withRotary(true))) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> TransformerBlockLayer.of(c));
+            assertTrue(e.getMessage().contains("given " + c), e.getMessage());
+        }
+        assertEquals(plain, TransformerBlockLayer.of(plain).blockConfig());
     }
 }
