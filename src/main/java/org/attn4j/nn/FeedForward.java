@@ -2,6 +2,8 @@ package org.attn4j.nn;
 
 import java.util.Map;
 import org.attn4j.config.Activation;
+import org.attn4j.kernels.DropoutSeed;
+import org.attn4j.kernels.Parallel;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -39,6 +41,7 @@ public final class FeedForward extends Module {
 
     private final Config config;
     private final Linear linear1, linear2, gate;
+    private volatile FastFeedForward fast; // the engine of train, made on first use (holds no call's state)
 
     public FeedForward(SameDiff sd, String name, Config config, DataType dataType) {
         super(sd, name, dataType);
@@ -83,9 +86,53 @@ public final class FeedForward extends Module {
 
     /** Eager: {@code x [B, T, C] -> [B, T, C]}. */
     public INDArray apply(INDArray x) {
-        Checks.rank("x", x, 3, "[B, T, dModel]");
-        Checks.shape("x [B, T, dModel=" + config.dModel() + "]", x, -1, -1, config.dModel());
+        check(x);
         checkDataType("x", x);
         return runEager("forward", Map.of("x", x), in -> Map.of("y", forward(in.get("x")))).get("y");
+    }
+
+    /**
+     * A training forward on the engine ({@link FastFeedForward}), without dropout: the output {@code [B, T, C]}
+     * of {@link #apply} and a pass that keeps what its backward needs. The pass is the caller's: any number of
+     * threads may train one layer at once, each with its own passes.
+     *
+     * <pre>{@code
+     * FastFeedForward.Pass pass = ff.train(x);                   // x [B, T, C]
+     * LayerGradients g = pass.backward(dLossByOutput);           // [B, T, C] in
+     * g.input(); g.parameters().get("linear1.weight");           // dx [B, T, C], dW1 [F, C]
+     * }</pre>
+     * A layer with dropout drops nothing here (as in evaluation): {@link #train(INDArray, DropoutSeed)} drops
+     * with a seed.
+     */
+    public FastFeedForward.Pass train(INDArray x) {
+        return train(x, null);
+    }
+
+    /**
+     * {@link #train(INDArray)}, with the hidden units dropped (the layer's dropout p, inverted) by the masks of
+     * {@code dropout} (null: none); the backward uses the same masks.
+     */
+    public FastFeedForward.Pass train(INDArray x, DropoutSeed dropout) {
+        check(x);
+        checkType("x", x);
+        return engine().forward(x, dropout, inputChecks()); // the engine scans its copy of x for NaN
+    }
+
+    private void check(INDArray x) {
+        Checks.rank("x", x, 3, "[B, T, dModel]");
+        Checks.shape("x [B, T, dModel=" + config.dModel() + "]", x, -1, -1, config.dModel());
+    }
+
+    private FastFeedForward engine() {
+        FastFeedForward f = fast;
+        if (f == null) {
+            synchronized (this) {
+                if (fast == null) {
+                    fast = FastFeedForward.of(this, Parallel.shared());
+                }
+                f = fast;
+            }
+        }
+        return f;
     }
 }

@@ -29,6 +29,7 @@ public final class RMSNorm extends Module implements Norm {
     }
 
     private final Config config;
+    private volatile FastNorm fast; // the engine of train, made on first use (holds no call's state)
     private final SDVariable weight; // [C]
 
     public RMSNorm(SameDiff sd, String name, Config config, DataType dataType) {
@@ -67,12 +68,46 @@ public final class RMSNorm extends Module implements Norm {
 
     /** Eager: {@code x [..., C] -> [..., C]}. */
     public INDArray apply(INDArray x) {
+        check(x);
+        checkDataType("x", x);
+        return runEager("forward", Map.of("x", x), in -> Map.of("y", forward(in.get("x")))).get("y");
+    }
+
+    /**
+     * A training forward on the engine ({@link FastNorm}): the output {@code [..., C]} of {@link #apply} and a
+     * pass that keeps what its backward needs. The pass is the caller's: any number of threads may train one
+     * layer at once, each with its own passes.
+     *
+     * <pre>{@code
+     * FastNorm.Pass pass = norm.train(x);                        // x [..., C]
+     * LayerGradients g = pass.backward(dLossByOutput);           // [..., C] in
+     * g.input(); g.parameters().get("weight");                   // dx [..., C], dweight [C]
+     * }</pre>
+     */
+    public FastNorm.Pass train(INDArray x) {
+        check(x);
+        checkType("x", x);
+        return engine().forward(x, inputChecks()); // the engine scans x for NaN
+    }
+
+    private void check(INDArray x) {
         Checks.notNull("x", x);
-        if (x.rank() == 0 || x.size(-1) != config.width()) {
+        if (x.rank() == 0 || x.size(-1) != config.width() || x.length() == 0) {
             throw new IllegalArgumentException("RMSNorm '" + name + "' expects input [..., " + config.width()
                     + "], got shape " + java.util.Arrays.toString(x.shape()));
         }
-        checkDataType("x", x);
-        return runEager("forward", Map.of("x", x), in -> Map.of("y", forward(in.get("x")))).get("y");
+    }
+
+    private FastNorm engine() {
+        FastNorm f = fast;
+        if (f == null) {
+            synchronized (this) {
+                if (fast == null) {
+                    fast = FastNorm.of(this, org.attn4j.kernels.Parallel.shared());
+                }
+                f = fast;
+            }
+        }
+        return f;
     }
 }

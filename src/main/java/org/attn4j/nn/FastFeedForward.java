@@ -1,0 +1,210 @@
+package org.attn4j.nn;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.attn4j.config.Activation;
+import org.attn4j.kernels.Blas;
+import org.attn4j.kernels.Buf;
+import org.attn4j.kernels.DropoutSeed;
+import org.attn4j.kernels.Parallel;
+import org.attn4j.kernels.RowMath;
+import org.nd4j.autodiff.samediff.SDVariable;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * The engine of a lone {@link FeedForward}: the training pass of its {@code train}, OpenBLAS products on rows
+ * (N = B T) and the activation kernels of {@link RowMath} (the ones {@link FastBlock}'s feed-forward runs).
+ *
+ * <pre>
+ *   forward:   h = x W1^T + b1;   g = act(h)   (SwiGLU: u = x Wg^T + bg;  g = silu(h) u)
+ *              g = drop(g);       y = g W2^T + b2
+ *   backward:  dg = dy W2;  dW2 = dy^T g;  db2 = colsum(dy);  dg = drop(dg)
+ *              dh = dg act'(h)    (SwiGLU: du = dg silu(h);  dh = dg u silu'(h))
+ *              dx = dh W1 (+ du Wg);  dW1 = dh^T x;  db1 = colsum(dh)  (dWg = du^T x;  dbg = colsum(du))
+ * </pre>
+ *
+ * <p>Weights and state are separate: this object holds only the layer's parameter arrays (its own, so an
+ * update to the layer is seen here); a {@link Pass} keeps what its backward needs. Any number of threads may
+ * use one instance at once.
+ */
+public final class FastFeedForward {
+    private static final int ROW_GRAIN = 4;
+    private final FeedForward.Config config;
+    private final DataType type;
+    private final Parallel parallel;
+    private final Lin linear1, linear2, gate; // gate: SwiGLU only
+
+    private FastFeedForward(FeedForward ff, Parallel parallel) {
+        this.config = ff.config();
+        this.type = ff.dataType();
+        this.parallel = parallel;
+        Map<String, SDVariable> p = ff.parameters();
+        String prefix = ff.name().isEmpty() ? "" : ff.name() + ".";
+        linear1 = lin(p, prefix + "linear1");
+        linear2 = lin(p, prefix + "linear2");
+        gate = config.activation() == Activation.SWIGLU ? lin(p, prefix + "gate") : null;
+    }
+
+    public static FastFeedForward of(FeedForward ff, Parallel parallel) {
+        return new FastFeedForward(ff, parallel);
+    }
+
+    private Lin lin(Map<String, SDVariable> p, String name) {
+        INDArray w = p.get(name + ".weight").getArr();
+        SDVariable b = p.get(name + ".bias");
+        return new Lin(name, w, Buf.of(w), b == null ? null : b.getArr(), b == null ? null : Buf.of(b.getArr()),
+                (int) w.size(1), (int) w.size(0));
+    }
+
+    /**
+     * A training forward of {@code x [B, T, C]} (the layer's type, checked by the caller). With a {@code dropout}
+     * seed and a layer dropout p > 0 the hidden units drop (inverted, PyTorch's way) by the seed's stream
+     * {@link DropoutSeed#FF_HIDDEN} of layer -1; null drops nothing. {@code finiteChecks} scans x.
+     */
+    public Pass forward(INDArray x, DropoutSeed dropout, boolean finiteChecks) {
+        return new Pass(x, dropout, finiteChecks);
+    }
+
+    /**
+     * One forward's activations, kept for its backward. Nothing in it is changed by {@link #backward}, which
+     * may run any number of times, from any thread.
+     */
+    public final class Pass {
+        private final int b, t, n;
+        private final Buf x; // a copy of the input [N, C]
+        private final Buf h, u, aux, g; // [N, F]: linear1's output, the gate's (SwiGLU), the activation's kept values, g
+        private final double dropout; // the drop probability this pass used (0: none)
+        private final long dropBase;
+        private final INDArray output; // [B, T, C]
+
+        private Pass(INDArray input, DropoutSeed seed, boolean finiteChecks) {
+            int c = config.dModel(), f = config.hidden();
+            b = (int) input.size(0);
+            t = (int) input.size(1);
+            n = b * t;
+            x = buffer((long) n * c);
+            Buf src = Buf.of(input, type);
+            parallel.forRange(n * c, 1 << 15, (i0, i1) -> RowMath.copy(src, i0, x, i0, i1 - i0));
+            if (finiteChecks) {
+                Shapes.finite("x", x, input.shape());
+            }
+            h = buffer((long) n * f);
+            u = gate == null ? null : buffer((long) n * f);
+            aux = buffer((long) n * f);
+            g = buffer((long) n * f);
+            dropout = seed != null && config.dropout() > 0 ? config.dropout() : 0;
+            dropBase = dropout > 0 ? seed.base(DropoutSeed.stream(-1, DropoutSeed.FF_HIDDEN)) : 0;
+            output = Nd4j.createUninitialized(type, b, t, c);
+            Buf y = Buf.of(output);
+            Blas.singleThreaded();
+            parallel.forRange(n, ROW_GRAIN, (r0, r1) -> {
+                // 1. h = x W1^T + b1, then the activation (SwiGLU: silu(h) times the gate's u = x Wg^T + bg).
+                linear1.forward(x, h, r0, r1);
+                if (gate != null) {
+                    gate.forward(x, u, r0, r1);
+                    RowMath.swiglu(h, u, g, aux, r0 * f, r1 * f);
+                } else {
+                    RowMath.activation(config.activation(), h, g, aux, r0 * f, r1 * f);
+                }
+                // 2. Dropout on the hidden units, then y = g W2^T + b2.
+                if (dropout > 0) {
+                    DropoutSeed.apply(dropBase, dropout, g, r0 * f, r1 * f);
+                }
+                linear2.forward(g, y, r0, r1);
+            });
+        }
+
+        /** The layer's output {@code [B, T, C]}. */
+        public INDArray output() {
+            return output;
+        }
+
+        /**
+         * Gradients of a loss with respect to x and every parameter (by the layer's parameter names:
+         * {@code linear1.weight}, {@code linear1.bias}, {@code linear2.*}, SwiGLU's {@code gate.*}), given its
+         * gradient {@code gradOutput [B, T, C]} with respect to the output. New arrays on every call.
+         */
+        public LayerGradients backward(INDArray gradOutput) {
+            int c = config.dModel(), f = config.hidden();
+            Checks.rank("gradOutput", gradOutput, 3, "[B, T, dModel]");
+            Checks.shape("gradOutput [B=" + b + ", T=" + t + ", dModel=" + c + "]", gradOutput, b, t, c);
+            if (gradOutput.dataType() != type) {
+                throw new IllegalArgumentException("gradOutput is " + gradOutput.dataType()
+                        + " but the layer's parameters are " + type + "; cast it with castTo(" + type + ")");
+            }
+            Buf dy = Buf.of(gradOutput, type);
+            Buf dh = buffer((long) n * f), du = gate == null ? null : buffer((long) n * f);
+            INDArray dx = Nd4j.create(type, b, t, c);
+            Buf dxb = Buf.of(dx);
+            Map<String, INDArray> grads = new LinkedHashMap<>();
+            for (Lin l : gate == null ? new Lin[] {linear1, linear2} : new Lin[] {linear1, linear2, gate}) {
+                grads.put(l.name + ".weight", Nd4j.create(type, l.weight.shape()));
+                if (l.bias != null) {
+                    grads.put(l.name + ".bias", Nd4j.create(type, l.bias.shape()));
+                }
+            }
+            Blas.singleThreaded();
+            parallel.forRange(n, ROW_GRAIN, (r0, r1) -> {
+                // 1. dg = dy W2, dropped as the forward dropped.
+                linear2.backwardInput(dy, dh, false, r0, r1);
+                if (dropout > 0) {
+                    DropoutSeed.apply(dropBase, dropout, dh, r0 * f, r1 * f);
+                }
+                // 2. dh = dg act'(h), in place (SwiGLU: and du = dg silu(h)).
+                if (gate != null) {
+                    RowMath.swigluBack(h, u, aux, dh, dh, du, r0 * f, r1 * f);
+                } else {
+                    RowMath.activationBack(config.activation(), h, aux, dh, dh, r0 * f, r1 * f);
+                }
+                // 3. dx = dh W1 (+ du Wg).
+                linear1.backwardInput(dh, dxb, false, r0, r1);
+                if (gate != null) {
+                    gate.backwardInput(du, dxb, true, r0, r1);
+                }
+            });
+            // 4. Parameters: dW = dy^T x, db = column sums of dy; each worker a share of every weight's rows.
+            int parts = parallel.threads();
+            parallel.forRange(parts, (w0, w1) -> {
+                for (int w = w0; w < w1; w++) {
+                    linear2.backwardWeights(grads, dy, g, n, parts, w);
+                    linear1.backwardWeights(grads, dh, x, n, parts, w);
+                    if (gate != null) {
+                        gate.backwardWeights(grads, du, x, n, parts, w);
+                    }
+                }
+            });
+            return new LayerGradients(dx, grads);
+        }
+    }
+
+    /** A linear layer y = x W^T + b with W [out, in] (PyTorch's layout), on the layer's own arrays. */
+    private record Lin(String name, INDArray weight, Buf w, INDArray bias, Buf b, int in, int out) {
+        /** y[r0:r1] = x[r0:r1] W^T + b. */
+        void forward(Buf x, Buf y, int r0, int r1) {
+            Blas.gemm(false, true, r1 - r0, out, in, 1, x, (long) r0 * in, in, w, 0, in, 0, y, (long) r0 * out, out);
+            RowMath.addBias(y, b, r0, r1, out);
+        }
+
+        /** dx[r0:r1] (=, or += when accumulate) dy[r0:r1] W. */
+        void backwardInput(Buf dy, Buf dx, boolean accumulate, int r0, int r1) {
+            Blas.gemm(false, false, r1 - r0, in, out, 1, dy, (long) r0 * out, out, w, 0, in, accumulate ? 1 : 0, dx,
+                    (long) r0 * in, in);
+        }
+
+        /** Part {@code part} of {@code parts} of dW = dy^T x (its rows) and db = column sums of dy, over n rows. */
+        void backwardWeights(Map<String, INDArray> grads, Buf dy, Buf x, int n, int parts, int part) {
+            int o0 = Parallel.split(out, parts, part), o1 = Parallel.split(out, parts, part + 1);
+            Blas.gemm(true, false, o1 - o0, in, n, 1, dy, o0, out, x, 0, in, 0, Buf.of(grads.get(name + ".weight")),
+                    (long) o0 * in, in);
+            if (b != null) {
+                RowMath.columnSums(dy, null, Buf.of(grads.get(name + ".bias")), n, out, o0, o1);
+            }
+        }
+    }
+
+    private Buf buffer(long length) {
+        return Buf.of(Nd4j.create(type, Math.max(1, length)));
+    }
+}

@@ -1,0 +1,142 @@
+package org.attn4j.nn;
+
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.attn4j.kernels.Buf;
+import org.attn4j.kernels.Parallel;
+import org.attn4j.kernels.RowMath;
+import org.nd4j.autodiff.samediff.SDVariable;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * The engine of a lone {@link LayerNorm} or {@link RMSNorm}: the training pass of their {@code train}, on the
+ * row kernels of {@link RowMath} (the ones {@link FastBlock}'s norms run). Rows are N = the product of every
+ * dimension but the last, C wide.
+ *
+ * <pre>
+ *   forward:   LayerNorm: xhat = (x - mean) rstd,  rstd = 1 / sqrt(var + eps);   y = xhat gamma + beta
+ *              RMSNorm:   xhat = x rstd,           rstd = 1 / sqrt(mean(x^2) + eps);  y = xhat gamma
+ *   backward:  g = dy gamma;  dx = rstd (g - mean(g) - xhat mean(g xhat))   (RMSNorm: without mean(g))
+ *              dgamma = colsum(dy xhat);  dbeta = colsum(dy)
+ * </pre>
+ *
+ * <p>Weights and state are separate: this object holds only the layer's parameter arrays (its own, so an
+ * update to the layer is seen here); a {@link Pass} keeps what its backward needs. Any number of threads may
+ * use one instance at once.
+ */
+public final class FastNorm {
+    private static final int ROW_GRAIN = 16;
+    private final int width;
+    private final double eps;
+    private final DataType type;
+    private final Parallel parallel;
+    private final String weightName, biasName; // biasName null: RMSNorm
+    private final Buf gamma, beta; // [C]; beta null: RMSNorm
+
+    private FastNorm(Module norm, int width, double eps, boolean bias, Parallel parallel) {
+        this.width = width;
+        this.eps = eps;
+        this.type = norm.dataType();
+        this.parallel = parallel;
+        Map<String, SDVariable> p = norm.parameters();
+        String prefix = norm.name().isEmpty() ? "" : norm.name() + ".";
+        weightName = prefix + "weight";
+        biasName = bias ? prefix + "bias" : null;
+        gamma = Buf.of(p.get(weightName).getArr());
+        beta = bias ? Buf.of(p.get(biasName).getArr()) : null;
+    }
+
+    public static FastNorm of(LayerNorm norm, Parallel parallel) {
+        return new FastNorm(norm, norm.config().width(), norm.config().eps(), true, parallel);
+    }
+
+    public static FastNorm of(RMSNorm norm, Parallel parallel) {
+        return new FastNorm(norm, norm.config().width(), norm.config().eps(), false, parallel);
+    }
+
+    /** A training forward of {@code x [..., C]} (the layer's type, checked by the caller); {@code finiteChecks} scans x. */
+    public Pass forward(INDArray x, boolean finiteChecks) {
+        return new Pass(x, finiteChecks);
+    }
+
+    /**
+     * One forward's output and what its backward needs (xhat and rstd). Nothing in it is changed by
+     * {@link #backward}, which may run any number of times, from any thread.
+     */
+    public final class Pass {
+        private final long[] shape; // x's
+        private final int n; // rows
+        private final Buf xhat, rstd; // [N, C], [N]
+        private final INDArray output; // [..., C]
+
+        private Pass(INDArray x, boolean finiteChecks) {
+            shape = x.shape();
+            n = Math.toIntExact(x.length() / width);
+            Buf in = Buf.of(x, type); // read only here: no copy kept
+            if (finiteChecks) {
+                Shapes.finite("x", in, shape);
+            }
+            output = Nd4j.createUninitialized(type, shape);
+            xhat = Buf.of(Nd4j.createUninitialized(type, n, width));
+            rstd = Buf.of(Nd4j.createUninitialized(type, n));
+            Buf y = Buf.of(output);
+            parallel.forRange(n, ROW_GRAIN, (r0, r1) -> {
+                if (beta == null) {
+                    RowMath.rmsNorm(in, gamma, eps, y, xhat, rstd, r0, r1, width);
+                } else {
+                    RowMath.layerNorm(in, gamma, beta, eps, y, xhat, rstd, r0, r1, width);
+                }
+            });
+        }
+
+        /** The normalized input, {@code [..., C]} like x. */
+        public INDArray output() {
+            return output;
+        }
+
+        /**
+         * Gradients of a loss with respect to x and the parameters ({@code weight}, a LayerNorm's {@code bias}, by
+         * the layer's names), given its gradient {@code gradOutput} (x's shape) with respect to the output. New
+         * arrays on every call.
+         */
+        public LayerGradients backward(INDArray gradOutput) {
+            Checks.notNull("gradOutput", gradOutput);
+            if (!Arrays.equals(gradOutput.shape(), shape)) {
+                throw new IllegalArgumentException("gradOutput has shape " + Arrays.toString(gradOutput.shape())
+                        + ", expected the output's " + Arrays.toString(shape));
+            }
+            if (gradOutput.dataType() != type) {
+                throw new IllegalArgumentException("gradOutput is " + gradOutput.dataType()
+                        + " but the layer's parameters are " + type + "; cast it with castTo(" + type + ")");
+            }
+            Buf dy = Buf.of(gradOutput, type);
+            INDArray dx = Nd4j.create(type, shape);
+            Buf dxb = Buf.of(dx);
+            Map<String, INDArray> grads = new LinkedHashMap<>();
+            grads.put(weightName, Nd4j.create(type, width));
+            if (biasName != null) {
+                grads.put(biasName, Nd4j.create(type, width));
+            }
+            // dx, per row.
+            parallel.forRange(n, ROW_GRAIN, (r0, r1) -> {
+                if (beta == null) {
+                    RowMath.rmsNormBack(dy, xhat, rstd, gamma, dxb, null, r0, r1, width);
+                } else {
+                    RowMath.layerNormBack(dy, xhat, rstd, gamma, dxb, null, r0, r1, width);
+                }
+            });
+            // dgamma = colsum(dy xhat), dbeta = colsum(dy); each worker a share of the columns.
+            Buf dGamma = Buf.of(grads.get(weightName)), dBeta = biasName == null ? null : Buf.of(grads.get(biasName));
+            parallel.forRange(width, (c0, c1) -> {
+                RowMath.columnSums(dy, xhat, dGamma, n, width, c0, c1);
+                if (dBeta != null) {
+                    RowMath.columnSums(dy, null, dBeta, n, width, c0, c1);
+                }
+            });
+            return new LayerGradients(dx, grads);
+        }
+    }
+}
