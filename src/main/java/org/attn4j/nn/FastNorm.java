@@ -28,7 +28,7 @@ import org.nd4j.linalg.factory.Nd4j;
  * use one instance at once.
  */
 public final class FastNorm {
-    private static final int ROW_GRAIN = 16;
+    private static final int ROW_GRAIN = 16; // a norm's row is O(C) work: more rows per worker than a GEMM phase's
     private final int width;
     private final double eps;
     private final DataType type;

@@ -86,13 +86,17 @@ public final class RMSNorm extends Module implements Norm {
      */
     public FastNorm.Pass train(INDArray x) {
         check(x);
+        if (x.length() == 0) {
+            throw new IllegalArgumentException("x is empty (shape " + java.util.Arrays.toString(x.shape())
+                    + "); expected [..., " + config.width() + "] with every size at least 1");
+        }
         checkType("x", x);
         return engine().forward(x, inputChecks()); // the engine scans x for NaN
     }
 
     private void check(INDArray x) {
         Checks.notNull("x", x);
-        if (x.rank() == 0 || x.size(-1) != config.width() || x.length() == 0) {
+        if (x.rank() == 0 || x.size(-1) != config.width()) {
             throw new IllegalArgumentException("RMSNorm '" + name + "' expects input [..., " + config.width()
                     + "], got shape " + java.util.Arrays.toString(x.shape()));
         }

@@ -170,10 +170,10 @@ class NormAndFeedForwardTrainingTest {
             for (Case c : layers) {
                 Module layer = layer(c, "", DataType.FLOAT);
                 DropoutSeed seed = c.seeded() ? new DropoutSeed(4, 1) : null;
+                long[] shape = {4, 8, c.shape()[2]}; // 32 rows: the engine's row phases split over its workers too
                 List<INDArray[]> inputs = new ArrayList<>();
                 for (int i = 0; i < 16; i++) {
-                    inputs.add(new INDArray[] {Nd4j.randn(DataType.FLOAT, c.shape()),
-                            Nd4j.randn(DataType.FLOAT, c.shape())});
+                    inputs.add(new INDArray[] {Nd4j.randn(DataType.FLOAT, shape), Nd4j.randn(DataType.FLOAT, shape)});
                 }
                 List<List<INDArray>> sequential = new ArrayList<>();
                 for (INDArray[] in : inputs) {
@@ -221,6 +221,8 @@ class NormAndFeedForwardTrainingTest {
                 "gradOutput is DOUBLE but the layer's parameters are FLOAT");
         RMSNorm rms = RMSNorm.create(new RMSNorm.Config(6, 1e-6), DataType.DOUBLE);
         assertMessage(() -> rms.train(Nd4j.randn(DataType.DOUBLE, 6, 2)), "expects input [..., 6], got shape [6, 2]");
+        assertMessage(() -> rms.train(Nd4j.create(DataType.DOUBLE, 0, 6)),
+                "x is empty (shape [0, 6]); expected [..., 6] with every size at least 1");
 
         FeedForward ff = FeedForward.create(FeedForward.Config.of(6, 10, Activation.GELU), DataType.FLOAT);
         assertMessage(() -> ff.train(Nd4j.randn(DataType.FLOAT, 3, 6)), "x must be rank 3 [B, T, dModel], got shape [3, 6]");
