@@ -1,6 +1,5 @@
 package org.attn4j.nn;
 
-import java.util.Map;
 import org.attn4j.config.Activation;
 import org.attn4j.kernels.DropoutSeed;
 import org.attn4j.kernels.Parallel;
@@ -84,11 +83,14 @@ public final class FeedForward extends Module {
         return linear2.forwardRows(Dropout.apply(hidden, config.dropout()));
     }
 
-    /** Eager: {@code x [B, T, C] -> [B, T, C]}. */
+    /**
+     * Eager, on the engine: {@code x [B, T, C] -> [B, T, C]} (an empty {@code x} gives an empty result). Safe for any number
+     * of threads at once; {@code forward(SDVariable)} is the same layer inside a SameDiff graph.
+     */
     public INDArray apply(INDArray x) {
         check(x);
         checkDataType("x", x);
-        return runEager("forward", Map.of("x", x), in -> Map.of("y", forward(in.get("x")))).get("y");
+        return x.length() == 0 ? x.dup() : train(x).output();
     }
 
     /**

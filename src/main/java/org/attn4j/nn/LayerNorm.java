@@ -1,6 +1,5 @@
 package org.attn4j.nn;
 
-import java.util.Map;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -79,11 +78,14 @@ public final class LayerNorm extends Module implements Norm {
         return Graphs.mulExpanded(normalized, weight).add(bias);
     }
 
-    /** Eager: {@code x [..., C] -> [..., C]}. */
+    /**
+     * Eager, on the engine: {@code x [..., C] -> [..., C]} (an empty {@code x} gives an empty result). Safe for any number
+     * of threads at once; {@code forward(SDVariable)} is the same layer inside a SameDiff graph.
+     */
     public INDArray apply(INDArray x) {
         check(x);
         checkDataType("x", x);
-        return runEager("forward", Map.of("x", x), in -> Map.of("y", forward(in.get("x")))).get("y");
+        return x.length() == 0 ? x.dup() : train(x).output();
     }
 
     /**
