@@ -5,6 +5,8 @@ import java.util.HashMap;
 import java.util.Map;
 import java.util.OptionalDouble;
 import org.attn4j.config.AttentionMask;
+import org.attn4j.kernels.DropoutSeed;
+import org.attn4j.kernels.Parallel;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -154,6 +156,52 @@ public final class ScaledDotProductAttention {
      * signature (types, ranks, mask parts, head width) and reused for every batch size and length.
      */
     public AttentionOutput<INDArray> apply(INDArray q, INDArray k, INDArray v, AttentionMask<INDArray> mask) {
+        check(q, k, v, mask);
+        long d = q.size(3);
+        Map<String, INDArray> feeds = new HashMap<>(mask.parts(""));
+        feeds.values().removeIf(java.util.Objects::isNull);
+        feeds.put("query", q);
+        feeds.put("key", k);
+        feeds.put("value", v);
+        StringBuilder signature = new StringBuilder(q.dataType() + "|D=" + d + "|causal=" + mask.causal());
+        new java.util.TreeMap<>(feeds).forEach((name, a) -> signature.append('|').append(name).append(':').append(a.rank()));
+        Eager g = eagerGraphs.computeIfAbsent(signature.toString(), key -> Eager.build(this, feeds, mask.causal(), d));
+        Map<String, INDArray> r = g.sd().output(feeds, g.output(), g.weights());
+        return new AttentionOutput<>(r.get(g.output()), r.get(g.weights()));
+    }
+
+    /**
+     * A training forward on the engine ({@link AttentionPairs}, as {@link MultiHeadAttention#train}): the output
+     * {@code [B, H, Tq, Dv]} and weights {@code [B, H, Tq, Tk]} of {@link #apply} for {@code q [B, H, Tq, D]},
+     * {@code k [B, H, Tk, D]}, {@code v [B, H, Tk, Dv]} (FLOAT or DOUBLE), and a pass that keeps what its backward
+     * needs. The pass is the caller's: any number of threads may use one layer at once.
+     *
+     * <pre>{@code
+     * ScaledDotProductPass pass = attention.train(q, k, v, mask);
+     * ScaledDotProductGradients g = pass.backward(dLossByOutput);      // [B, H, Tq, Dv] in
+     * g.query(); g.key(); g.value();                                   // dQ, dK, dV
+     * }</pre>
+     * No dropout: {@link #train(INDArray, INDArray, INDArray, AttentionMask, DropoutSeed)} drops with a seed.
+     */
+    public ScaledDotProductPass train(INDArray q, INDArray k, INDArray v, AttentionMask<INDArray> mask) {
+        return train(q, k, v, mask, null);
+    }
+
+    /**
+     * {@link #train(INDArray, INDArray, INDArray, AttentionMask)} with the weights dropped (the config's dropout p,
+     * inverted) by the masks of {@code dropout} (null: none), stream {@link DropoutSeed#SELF_WEIGHTS} of layer -1
+     * as a lone {@link MultiHeadAttention}'s; the backward uses the same masks.
+     */
+    public ScaledDotProductPass train(INDArray q, INDArray k, INDArray v, AttentionMask<INDArray> mask,
+            DropoutSeed dropout) {
+        check(q, k, v, mask);
+        if (q.dataType() != DataType.FLOAT && q.dataType() != DataType.DOUBLE) {
+            throw new IllegalArgumentException("query is " + q.dataType() + "; the training pass runs in FLOAT or DOUBLE");
+        }
+        return new ScaledDotProductPass(config, q, k, v, mask, dropout, Parallel.shared());
+    }
+
+    private static void check(INDArray q, INDArray k, INDArray v, AttentionMask<INDArray> mask) {
         Checks.rank("query", q, 4, "[B, H, Tq, D]");
         Checks.rank("key", k, 4, "[B, H, Tk, D]");
         Checks.rank("value", v, 4, "[B, H, Tk, Dv]");
@@ -166,17 +214,6 @@ public final class ScaledDotProductAttention {
         Checks.sameType(q, "key", k);
         Checks.sameType(q, "value", v);
         Checks.mask(mask, b, h, tq, tk);
-
-        Map<String, INDArray> feeds = new HashMap<>(mask.parts(""));
-        feeds.values().removeIf(java.util.Objects::isNull);
-        feeds.put("query", q);
-        feeds.put("key", k);
-        feeds.put("value", v);
-        StringBuilder signature = new StringBuilder(q.dataType() + "|D=" + d + "|causal=" + mask.causal());
-        new java.util.TreeMap<>(feeds).forEach((name, a) -> signature.append('|').append(name).append(':').append(a.rank()));
-        Eager g = eagerGraphs.computeIfAbsent(signature.toString(), key -> Eager.build(this, feeds, mask.causal(), d));
-        Map<String, INDArray> r = g.sd().output(feeds, g.output(), g.weights());
-        return new AttentionOutput<>(r.get(g.output()), r.get(g.weights()));
     }
 
     /** One eager graph: placeholders named like the inputs (any B, H and lengths), and its outputs. */

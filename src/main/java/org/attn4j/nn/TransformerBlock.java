@@ -3,6 +3,7 @@ package org.attn4j.nn;
 import java.util.Map;
 import org.attn4j.config.Activation;
 import org.attn4j.config.AttentionMask;
+import org.attn4j.kernels.DropoutSeed;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -312,11 +313,56 @@ public final class TransformerBlock extends Module {
             AttentionMask<INDArray> memoryMask) {
         requireCrossAttention(true);
         checkInput(x, selfMask);
-        Checks.rank("memory", memory, 3, "[B, Tm, dModel=" + config.dModel() + "]");
-        Checks.shape("memory [B, Tm, dModel=" + config.dModel() + "]", memory, x.size(0), -1, config.dModel());
-        checkType("memory", memory);
-        Checks.mask(memoryMask, x.size(0), config.heads(), x.size(1), memory.size(1));
+        checkMemory(x, memory, memoryMask);
         return engine().apply(x, memory, selfMask, memoryMask, inputChecks());
+    }
+
+    /**
+     * A training forward of a block without cross-attention on the engine: the output {@code [B, T, C]} and
+     * weights of {@link #apply(INDArray, AttentionMask)}, and a pass that keeps what its backward needs (in a
+     * {@link FastBlock.State} of its own). The pass is the caller's: any number of threads may train one block
+     * at once, each with its own passes.
+     *
+     * <pre>{@code
+     * try (BlockPass pass = block.train(x, mask)) {
+     *     BlockGradients g = pass.backward(dLossByOutput);              // [B, T, C] in
+     *     g.input(); g.parameters().get("ff.linear1.weight");           // dx [B, T, C], dW1 [F, C]
+     * }
+     * }</pre>
+     * No dropout: {@link #train(INDArray, AttentionMask, DropoutSeed)} drops with a seed.
+     */
+    public BlockPass train(INDArray x, AttentionMask<INDArray> selfMask) {
+        return train(x, selfMask, null);
+    }
+
+    /**
+     * {@link #train(INDArray, AttentionMask)} with the config's dropout (attention weights, residual branches,
+     * feed-forward hidden units; inverted) by the masks of {@code dropout} (null: none), those of block 0 of a
+     * model trained with that seed; the backward uses the same masks.
+     */
+    public BlockPass train(INDArray x, AttentionMask<INDArray> selfMask, DropoutSeed dropout) {
+        requireCrossAttention(false);
+        checkInput(x, selfMask);
+        return new BlockPass(engine(), dataType, x, null, selfMask, null, dropout, inputChecks());
+    }
+
+    /**
+     * A training forward of a block with cross-attention on {@code x [B, T, C]} and {@code memory [B, Tm, C]}:
+     * what {@link #apply(INDArray, INDArray, AttentionMask, AttentionMask)} returns, and a pass whose backward
+     * also gives the memory's gradient ({@link BlockGradients#memory()}). No dropout.
+     */
+    public BlockPass train(INDArray x, INDArray memory, AttentionMask<INDArray> selfMask,
+            AttentionMask<INDArray> memoryMask) {
+        return train(x, memory, selfMask, memoryMask, null);
+    }
+
+    /** {@link #train(INDArray, INDArray, AttentionMask, AttentionMask)} with dropout as {@link #train(INDArray, AttentionMask, DropoutSeed)}. */
+    public BlockPass train(INDArray x, INDArray memory, AttentionMask<INDArray> selfMask,
+            AttentionMask<INDArray> memoryMask, DropoutSeed dropout) {
+        requireCrossAttention(true);
+        checkInput(x, selfMask);
+        checkMemory(x, memory, memoryMask);
+        return new BlockPass(engine(), dataType, x, memory, selfMask, memoryMask, dropout, inputChecks());
     }
 
     /** The engine of {@link #apply} on this block's parameters, made on first use; its calls share nothing. */
@@ -334,6 +380,13 @@ public final class TransformerBlock extends Module {
         Checks.shape("x " + layout, x, -1, -1, config.dModel());
         checkType("x", x);
         Checks.mask(selfMask, x.size(0), config.heads(), x.size(1), x.size(1));
+    }
+
+    private void checkMemory(INDArray x, INDArray memory, AttentionMask<INDArray> memoryMask) {
+        Checks.rank("memory", memory, 3, "[B, Tm, dModel=" + config.dModel() + "]");
+        Checks.shape("memory [B, Tm, dModel=" + config.dModel() + "]", memory, x.size(0), -1, config.dModel());
+        checkType("memory", memory);
+        Checks.mask(memoryMask, x.size(0), config.heads(), x.size(1), memory.size(1));
     }
 
     private void requireCrossAttention(boolean called) {
