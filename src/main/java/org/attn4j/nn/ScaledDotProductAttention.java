@@ -152,11 +152,16 @@ public final class ScaledDotProductAttention {
 
     /**
      * Eager attention on concrete arrays {@code Q [B, H, Tq, D]}, {@code K [B, H, Tk, D]},
-     * {@code V [B, H, Tk, Dv]} (all the same floating-point type). The graph is built once per input
-     * signature (types, ranks, mask parts, head width) and reused for every batch size and length.
+     * {@code V [B, H, Tk, Dv]} (all the same floating-point type), without dropout. FLOAT and DOUBLE run on the
+     * engine (the output and weights of {@link #train}); other floating-point types run a SameDiff graph built
+     * once per input signature (types, ranks, mask parts, head width).
      */
     public AttentionOutput<INDArray> apply(INDArray q, INDArray k, INDArray v, AttentionMask<INDArray> mask) {
         check(q, k, v, mask);
+        if (q.dataType() == DataType.FLOAT || q.dataType() == DataType.DOUBLE) {
+            ScaledDotProductPass pass = train(q, k, v, mask);
+            return new AttentionOutput<>(pass.output(), pass.weights());
+        }
         long d = q.size(3);
         Map<String, INDArray> feeds = new HashMap<>(mask.parts(""));
         feeds.values().removeIf(java.util.Objects::isNull);
