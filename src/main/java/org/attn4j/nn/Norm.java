@@ -5,7 +5,7 @@ import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.linalg.api.buffer.DataType;
 
 /** A normalization layer over the last dimension: {@link LayerNorm} or {@link RMSNorm}. */
-public sealed interface Norm permits LayerNorm, RMSNorm {
+public sealed interface Norm permits NormLayer {
     /** {@code [..., C] -> [..., C]}. */
     SDVariable forward(SDVariable x);
 

@@ -3,7 +3,6 @@ package org.attn4j.nn;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.buffer.DataType;
-import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
@@ -11,7 +10,7 @@ import org.nd4j.linalg.factory.Nd4j;
  * {@code nn.RMSNorm} semantics: y = x / sqrt(mean(x^2) + eps) * weight, eps inside the root, a learnable
  * gain {@code weight [C]} (initially 1) and no bias. Cheaper than {@link LayerNorm}: no mean is subtracted.
  */
-public final class RMSNorm extends Module implements Norm {
+public final class RMSNorm extends NormLayer {
     /**
      * @param width C, the size of the normalized last dimension
      * @param eps   added to the mean square inside the square root
@@ -28,7 +27,6 @@ public final class RMSNorm extends Module implements Norm {
     }
 
     private final Config config;
-    private volatile FastNorm fast; // the engine of train, made on first use (holds no call's state)
     private final SDVariable weight; // [C]
 
     public RMSNorm(SameDiff sd, String name, Config config, DataType dataType) {
@@ -65,55 +63,13 @@ public final class RMSNorm extends Module implements Norm {
         return Graphs.mulExpanded(normalized, weight);
     }
 
-    /**
-     * Eager, on the engine: {@code x [..., C] -> [..., C]} (an empty {@code x} gives an empty result). Safe for any number
-     * of threads at once; {@code forward(SDVariable)} is the same layer inside a SameDiff graph.
-     */
-    public INDArray apply(INDArray x) {
-        check(x);
-        checkDataType("x", x);
-        return x.length() == 0 ? x.dup() : train(x).output();
+    @Override
+    int width() {
+        return config.width();
     }
 
-    /**
-     * A training forward on the engine ({@link FastNorm}): the output {@code [..., C]} of {@link #apply} and a
-     * pass that keeps what its backward needs. The pass is the caller's: any number of threads may train one
-     * layer at once, each with its own passes.
-     *
-     * <pre>{@code
-     * FastNorm.Pass pass = norm.train(x);                        // x [..., C]
-     * LayerGradients g = pass.backward(dLossByOutput);           // [..., C] in
-     * g.input(); g.parameters().get("weight");                   // dx [..., C], dweight [C]
-     * }</pre>
-     */
-    public FastNorm.Pass train(INDArray x) {
-        check(x);
-        if (x.length() == 0) {
-            throw new IllegalArgumentException("x is empty (shape " + java.util.Arrays.toString(x.shape())
-                    + "); expected [..., " + config.width() + "] with every size at least 1");
-        }
-        checkType("x", x);
-        return engine().forward(x, inputChecks()); // the engine scans x for NaN
-    }
-
-    private void check(INDArray x) {
-        Checks.notNull("x", x);
-        if (x.rank() == 0 || x.size(-1) != config.width()) {
-            throw new IllegalArgumentException("RMSNorm '" + name + "' expects input [..., " + config.width()
-                    + "], got shape " + java.util.Arrays.toString(x.shape()));
-        }
-    }
-
-    private FastNorm engine() {
-        FastNorm f = fast;
-        if (f == null) {
-            synchronized (this) {
-                if (fast == null) {
-                    fast = FastNorm.of(this, org.attn4j.kernels.Parallel.shared());
-                }
-                f = fast;
-            }
-        }
-        return f;
+    @Override
+    FastNorm newEngine(org.attn4j.kernels.Parallel parallel) {
+        return FastNorm.of(this, parallel);
     }
 }
