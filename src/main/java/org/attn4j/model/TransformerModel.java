@@ -344,24 +344,17 @@ public abstract class TransformerModel extends Module {
     /** The engine's view of one stack's arrays: embedding, positions, final norm (or null), head (null: tied or none). */
     private org.attn4j.nn.FastDecoder.Weights weights(Embedding e, Positions p, Norm norm, Linear head) {
         INDArray table = switch (config.positions()) {
-            case LEARNED -> p.parameters().values().iterator().next().getArr();
+            case LEARNED -> p.learnedTable();
             case SINUSOIDAL -> Positions.sinusoidal(config.maxLen(), config.dModel()).castTo(dataType);
             default -> null;
         };
-        INDArray embeddingTable = e.parameters().values().iterator().next().getArr();
-        Map<String, SDVariable> normP = norm == null ? Map.of() : norm.parameters();
-        Map<String, SDVariable> headP = head == null ? Map.of() : head.parameters();
+        INDArray embeddingTable = e.table();
         boolean tied = head == null && e == embedding;
         return new org.attn4j.nn.FastDecoder.Weights(embeddingTable, config.scaleEmbedding(), table,
                 config.positions() == PositionalEncoding.LEARNED,
-                norm == null ? null : arr(normP, "weight"), norm == null ? null : arr(normP, "bias"), config.eps(),
-                head == null ? (tied ? embeddingTable : null) : arr(headP, "weight"), head == null ? null : arr(headP, "bias"),
+                norm == null ? null : norm.weightArray(), norm == null ? null : norm.biasArray(), config.eps(),
+                head == null ? (tied ? embeddingTable : null) : head.weightArray(), head == null ? null : head.biasArray(),
                 p.maxLen(), config.dropout());
-    }
-
-    private static INDArray arr(Map<String, SDVariable> params, String suffix) {
-        return params.entrySet().stream().filter(e -> e.getKey().endsWith("." + suffix)).findFirst()
-                .map(e -> e.getValue().getArr()).orElse(null);
     }
 
     /**

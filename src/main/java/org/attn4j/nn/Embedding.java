@@ -3,6 +3,7 @@ package org.attn4j.nn;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
@@ -24,6 +25,11 @@ public final class Embedding extends Module {
         this.vocabSize = vocabSize;
         this.width = width;
         this.weight = parameter("weight", Nd4j.randn(dataType, vocabSize, width).muli(1 / Math.sqrt(width)));
+    }
+
+    /** The table {@code [V, C]} (the parameter itself, not a copy). */
+    public INDArray table() {
+        return weight.getArr();
     }
 
     public int vocabSize() {

@@ -6,7 +6,6 @@ import java.util.Map;
 import org.attn4j.kernels.Buf;
 import org.attn4j.kernels.Parallel;
 import org.attn4j.kernels.RowMath;
-import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -36,25 +35,25 @@ public final class FastNorm {
     private final String weightName, biasName; // biasName null: RMSNorm
     private final Buf gamma, beta; // [C]; beta null: RMSNorm
 
-    private FastNorm(Module norm, int width, double eps, boolean bias, Parallel parallel) {
+    private FastNorm(NormLayer norm, int width, double eps, Parallel parallel) {
         this.width = width;
         this.eps = eps;
         this.type = norm.dataType();
         this.parallel = parallel;
-        Map<String, SDVariable> p = norm.parameters();
-        String prefix = norm.name().isEmpty() ? "" : norm.name() + ".";
+        String prefix = norm.name().isEmpty() ? "" : norm.name() + "."; // the gradients' keys, as parameters() names them
+        boolean bias = norm.biasArray() != null;
         weightName = prefix + "weight";
         biasName = bias ? prefix + "bias" : null;
-        gamma = Buf.of(p.get(weightName).getArr());
-        beta = bias ? Buf.of(p.get(biasName).getArr()) : null;
+        gamma = Buf.of(norm.weightArray());
+        beta = bias ? Buf.of(norm.biasArray()) : null;
     }
 
     public static FastNorm of(LayerNorm norm, Parallel parallel) {
-        return new FastNorm(norm, norm.config().width(), norm.config().eps(), true, parallel);
+        return new FastNorm(norm, norm.config().width(), norm.config().eps(), parallel);
     }
 
     public static FastNorm of(RMSNorm norm, Parallel parallel) {
-        return new FastNorm(norm, norm.config().width(), norm.config().eps(), false, parallel);
+        return new FastNorm(norm, norm.config().width(), norm.config().eps(), parallel);
     }
 
     /** A training forward of {@code x [..., C]} (the layer's type, checked by the caller); {@code finiteChecks} scans x. */

@@ -77,6 +77,16 @@ public final class LayerNorm extends NormLayer {
     }
 
     @Override
+    public org.nd4j.linalg.api.ndarray.INDArray weightArray() {
+        return weight.getArr();
+    }
+
+    @Override
+    public org.nd4j.linalg.api.ndarray.INDArray biasArray() {
+        return bias.getArr();
+    }
+
+    @Override
     int width() {
         return config.width();
     }

@@ -51,6 +51,16 @@ public final class Linear extends Module {
         this(sd, name, config, Init.TORCH_DEFAULT, DataType.FLOAT);
     }
 
+    /** The weight array {@code [out, in]} (the parameter itself, not a copy). */
+    public INDArray weightArray() {
+        return weight.getArr();
+    }
+
+    /** The bias array {@code [out]}, or null without a bias. */
+    public INDArray biasArray() {
+        return bias == null ? null : bias.getArr();
+    }
+
     public Config config() {
         return config;
     }

@@ -12,6 +12,12 @@ public sealed interface Norm permits NormLayer {
     /** Its parameters by full name: {@code weight [C]} (and a LayerNorm's {@code bias [C]}). */
     Map<String, SDVariable> parameters();
 
+    /** The gain {@code weight [C]} (the parameter itself, not a copy). */
+    org.nd4j.linalg.api.ndarray.INDArray weightArray();
+
+    /** The bias {@code [C]}, or null (RMSNorm has none). */
+    org.nd4j.linalg.api.ndarray.INDArray biasArray();
+
     /** The kind of norm, {@link Normalization#LAYER} or {@link Normalization#RMS}. */
     Normalization kind();
 

@@ -36,6 +36,11 @@ public final class Positions extends Module {
     }
 
     /** The longest sequence the table covers (unlimited for rotary and none). */
+    /** The learned table {@code [maxLen, C]} (the parameter itself), or null for other kinds. */
+    public INDArray learnedTable() {
+        return table == null ? null : table.getArr();
+    }
+
     public int maxLen() {
         return table == null ? Integer.MAX_VALUE : maxLen;
     }

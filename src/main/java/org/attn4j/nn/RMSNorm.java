@@ -64,6 +64,16 @@ public final class RMSNorm extends NormLayer {
     }
 
     @Override
+    public org.nd4j.linalg.api.ndarray.INDArray weightArray() {
+        return weight.getArr();
+    }
+
+    @Override
+    public org.nd4j.linalg.api.ndarray.INDArray biasArray() {
+        return null;
+    }
+
+    @Override
     int width() {
         return config.width();
     }
