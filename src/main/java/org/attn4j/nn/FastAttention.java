@@ -9,7 +9,6 @@ import org.attn4j.kernels.DropoutSeed;
 import org.attn4j.kernels.MaskRows;
 import org.attn4j.kernels.Parallel;
 import org.attn4j.kernels.RowMath;
-import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -53,29 +52,26 @@ public final class FastAttention {
         this.parallel = parallel;
         this.pairs = new AttentionPairs(config.heads(), config.kvHeads(), config.headDim(),
                 config.alibi() ? Alibi.slopes(config.heads()) : null, config.window());
-        Map<String, SDVariable> p = mha.parameters();
         prefix = mha.name().isEmpty() ? "" : mha.name() + ".";
-        wq = param(p, prefix + "q.weight");
-        wk = param(p, prefix + "k.weight");
-        wv = param(p, prefix + "v.weight");
-        wo = param(p, prefix + "out.weight");
-        bq = config.bias() ? param(p, prefix + "q.bias") : null;
-        bk = config.bias() ? param(p, prefix + "k.bias") : null;
-        bv = config.bias() ? param(p, prefix + "v.bias") : null;
-        bo = config.bias() ? param(p, prefix + "out.bias") : null;
+        Linear[] qkvo = mha.projections();
+        wq = param(qkvo[0].name() + ".weight", qkvo[0].weightArray());
+        wk = param(qkvo[1].name() + ".weight", qkvo[1].weightArray());
+        wv = param(qkvo[2].name() + ".weight", qkvo[2].weightArray());
+        wo = param(qkvo[3].name() + ".weight", qkvo[3].weightArray());
+        bq = config.bias() ? param(qkvo[0].name() + ".bias", qkvo[0].biasArray()) : null;
+        bk = config.bias() ? param(qkvo[1].name() + ".bias", qkvo[1].biasArray()) : null;
+        bv = config.bias() ? param(qkvo[2].name() + ".bias", qkvo[2].biasArray()) : null;
+        bo = config.bias() ? param(qkvo[3].name() + ".bias", qkvo[3].biasArray()) : null;
     }
 
     public static FastAttention of(MultiHeadAttention mha, Parallel parallel) {
         return new FastAttention(mha, parallel);
     }
 
-    private Buf param(Map<String, SDVariable> p, String name) {
-        SDVariable v = p.get(name);
-        if (v == null) {
-            throw new IllegalArgumentException("parameter '" + name + "' not found among " + p.keySet());
-        }
-        parameters.put(name, v.getArr());
-        return Buf.of(v.getArr());
+    /** A projection's array (the layer's own, shared), recorded under its parameter name. */
+    private Buf param(String name, INDArray array) {
+        parameters.put(name, array);
+        return Buf.of(array);
     }
 
     /** Output {@code [B, Tq, C]} and weights {@code [B, H, Tq, Tk]}, new arrays; safe for concurrent callers. */

@@ -14,7 +14,6 @@ import org.attn4j.kernels.RowMath;
 import org.attn4j.nn.AttentionOutput;
 import org.attn4j.nn.BlockOutput;
 import org.attn4j.nn.TransformerBlock;
-import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -75,24 +74,24 @@ public final class FastBlock {
         this.type = block.dataType();
         this.parallel = parallel;
         this.cross = config.crossAttention();
-        Map<String, SDVariable> p = block.parameters();
-        String prefix = block.name().isEmpty() ? "" : block.name() + ".";
-        q = lin(p, prefix + "self_attn.q");
-        k = lin(p, prefix + "self_attn.k");
-        v = lin(p, prefix + "self_attn.v");
-        out = lin(p, prefix + "self_attn.out");
-        cq = cross ? lin(p, prefix + "cross_attn.q") : null;
-        ck = cross ? lin(p, prefix + "cross_attn.k") : null;
-        cv = cross ? lin(p, prefix + "cross_attn.v") : null;
-        cout = cross ? lin(p, prefix + "cross_attn.out") : null;
-        linear1 = lin(p, prefix + "ff.linear1");
-        linear2 = lin(p, prefix + "ff.linear2");
+        Linear[] self = block.selfAttention().projections(), ffs = block.feedForward().linears();
+        Linear[] crs = cross ? block.crossAttention().projections() : null;
+        q = lin(self[0]);
+        k = lin(self[1]);
+        v = lin(self[2]);
+        out = lin(self[3]);
+        cq = cross ? lin(crs[0]) : null;
+        ck = cross ? lin(crs[1]) : null;
+        cv = cross ? lin(crs[2]) : null;
+        cout = cross ? lin(crs[3]) : null;
+        linear1 = lin(ffs[0]);
+        linear2 = lin(ffs[1]);
         act = config.activation();
-        gate = act == Activation.SWIGLU ? lin(p, prefix + "ff.gate") : null;
+        gate = act == Activation.SWIGLU ? lin(ffs[2]) : null;
         inverseFrequency = config.rotary() ? inverseFrequencies(config.dModel() / config.heads()) : null;
-        norm1 = norm(p, prefix + "norm1");
-        norm2 = norm(p, prefix + "norm2");
-        norm3 = cross ? norm(p, prefix + "norm3") : null;
+        norm1 = norm(block.norm(1));
+        norm2 = norm(block.norm(2));
+        norm3 = cross ? norm(block.norm(3)) : null;
         ffNorm = cross ? norm3 : norm2;
         kvHeads = config.kvHeads();
         alibiSlopes = config.alibi() ? org.attn4j.nn.Alibi.slopes(config.heads()) : null;
@@ -942,23 +941,14 @@ public final class FastBlock {
 
     // ---- parameters ----------------------------------------------------------------------------
 
-    private INDArray param(Map<String, SDVariable> p, String name) {
-        SDVariable var = p.get(name);
-        if (var == null) {
-            return null;
+    /** A projection's arrays (the layer's own, shared), recorded under their parameter names. */
+    private Lin lin(Linear l) {
+        INDArray w = l.weightArray(), bias = l.biasArray();
+        parameters.put(l.name() + ".weight", w);
+        if (bias != null) {
+            parameters.put(l.name() + ".bias", bias);
         }
-        INDArray arr = var.getArr();
-        parameters.put(name, arr);
-        return arr;
-    }
-
-    private Lin lin(Map<String, SDVariable> p, String name) {
-        INDArray w = param(p, name + ".weight");
-        if (w == null) {
-            throw new IllegalArgumentException("parameter '" + name + ".weight' not found among " + p.keySet());
-        }
-        INDArray bias = param(p, name + ".bias");
-        return new Lin(name, Buf.of(w), bias == null ? null : Buf.of(bias), (int) w.size(1), (int) w.size(0));
+        return new Lin(l.name(), Buf.of(w), bias == null ? null : Buf.of(bias), (int) w.size(1), (int) w.size(0));
     }
 
     /** A linear layer y = x W^T + b with W [out, in] (PyTorch's layout); gradients go to a state's arrays. */
@@ -991,20 +981,14 @@ public final class FastBlock {
         }
     }
 
-    private Norm norm(Map<String, SDVariable> p, String name) {
-        INDArray gamma = param(p, name + ".weight"), beta = param(p, name + ".bias");
-        if (config.norm() == org.attn4j.nn.Normalization.RMS) {
-            if (gamma == null || beta != null) {
-                throw new IllegalArgumentException("RMSNorm '" + name + "': expected parameter '" + name
-                        + ".weight' and no bias, found " + p.keySet());
-            }
-            return new Norm(name, Buf.of(gamma), null);
+    /** A norm's arrays (RMSNorm: no bias), recorded under their parameter names. */
+    private Norm norm(org.attn4j.nn.Norm n) {
+        INDArray gamma = n.weightArray(), beta = n.biasArray();
+        parameters.put(n.name() + ".weight", gamma);
+        if (beta != null) {
+            parameters.put(n.name() + ".bias", beta);
         }
-        if (gamma == null || beta == null) {
-            throw new IllegalArgumentException("parameters '" + name + ".weight' and '.bias' not found among "
-                    + p.keySet());
-        }
-        return new Norm(name, Buf.of(gamma), Buf.of(beta));
+        return new Norm(n.name(), Buf.of(gamma), beta == null ? null : Buf.of(beta));
     }
 
     /** A layer norm's scale and shift, or an RMSNorm's scale (beta null); gradients go to a state's arrays. */

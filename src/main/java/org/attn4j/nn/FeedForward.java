@@ -65,6 +65,11 @@ public final class FeedForward extends Module {
                 Linear.Init.TORCH_DEFAULT, dataType));
     }
 
+    /** linear1, linear2 and the SwiGLU gate (null otherwise), for the engine to read their arrays. */
+    Linear[] linears() {
+        return new Linear[] {linear1, linear2, gate};
+    }
+
     public Config config() {
         return config;
     }

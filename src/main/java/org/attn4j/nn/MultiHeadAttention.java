@@ -147,6 +147,11 @@ public final class MultiHeadAttention extends Module {
                 Linear.Init.XAVIER_UNIFORM, dataType));
     }
 
+    /** The projections, for the engine to read their arrays: query, key, value, output. */
+    Linear[] projections() {
+        return new Linear[] {q, k, v, out};
+    }
+
     public Config config() {
         return config;
     }

@@ -9,6 +9,9 @@ public sealed interface Norm permits NormLayer {
     /** {@code [..., C] -> [..., C]}. */
     SDVariable forward(SDVariable x);
 
+    /** Its name prefix, as its parameters' names start. */
+    String name();
+
     /** Its parameters by full name: {@code weight [C]} (and a LayerNorm's {@code bias [C]}). */
     Map<String, SDVariable> parameters();
 

@@ -207,6 +207,25 @@ public final class TransformerBlock extends Module {
         this.norm3 = crossAttn == null ? null : norm("norm3");
     }
 
+    /** The sublayers, for the engine ({@link FastBlock}) to read their arrays. */
+    MultiHeadAttention selfAttention() {
+        return selfAttn;
+    }
+
+    /** Null without cross-attention. */
+    MultiHeadAttention crossAttention() {
+        return crossAttn;
+    }
+
+    FeedForward feedForward() {
+        return ff;
+    }
+
+    /** norm1 (self-attention), norm2 (cross-attention or feed-forward), norm3 (feed-forward after cross; else null). */
+    Norm norm(int i) {
+        return i == 1 ? norm1 : i == 2 ? norm2 : norm3;
+    }
+
     private Norm norm(String local) {
         Norm n = Norm.of(config.norm(), sd, qualify(local), config.dModel(), config.eps(), dataType);
         child((Module) n);
