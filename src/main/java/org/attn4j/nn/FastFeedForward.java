@@ -8,7 +8,6 @@ import org.attn4j.kernels.Buf;
 import org.attn4j.kernels.DropoutSeed;
 import org.attn4j.kernels.Parallel;
 import org.attn4j.kernels.RowMath;
-import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -40,22 +39,20 @@ public final class FastFeedForward {
         this.config = ff.config();
         this.type = ff.dataType();
         this.parallel = parallel;
-        Map<String, SDVariable> p = ff.parameters();
-        String prefix = ff.name().isEmpty() ? "" : ff.name() + ".";
-        linear1 = lin(p, prefix + "linear1");
-        linear2 = lin(p, prefix + "linear2");
-        gate = config.activation() == Activation.SWIGLU ? lin(p, prefix + "gate") : null;
+        Linear[] linears = ff.linears();
+        linear1 = lin(linears[0]);
+        linear2 = lin(linears[1]);
+        gate = config.activation() == Activation.SWIGLU ? lin(linears[2]) : null;
     }
 
     public static FastFeedForward of(FeedForward ff, Parallel parallel) {
         return new FastFeedForward(ff, parallel);
     }
 
-    private Lin lin(Map<String, SDVariable> p, String name) {
-        INDArray w = p.get(name + ".weight").getArr();
-        SDVariable b = p.get(name + ".bias");
-        return new Lin(name, w, Buf.of(w), b == null ? null : b.getArr(), b == null ? null : Buf.of(b.getArr()),
-                (int) w.size(1), (int) w.size(0));
+    /** A projection's arrays (the layer's own, shared); its name keys the gradients. */
+    private static Lin lin(Linear l) {
+        INDArray w = l.weightArray(), b = l.biasArray();
+        return new Lin(l.name(), w, Buf.of(w), b, b == null ? null : Buf.of(b), (int) w.size(1), (int) w.size(0));
     }
 
     /**
