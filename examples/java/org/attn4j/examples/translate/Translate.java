@@ -175,7 +175,7 @@ public final class Translate {
         List<List<String>> valSources = validation.stream().map(ToyFrench.Pair::source).toList();
         TrainingLoop.Outcome run = TrainingLoop.run(trainer, step -> translator.batch(batches.apply(step)),
                 m -> exactMatch(translator.translate(valSources, BATCH), validation),
-                new TrainingLoop.Options(o.steps(), Math.max(1, o.steps() / 6), 0, true, Double.NaN, progress), null);
+                TrainingLoop.Options.of(o.steps(), Math.max(1, o.steps() / 6)).withProgress(progress), null);
         out.printf(Locale.ROOT, "Trained %d steps in %.1f s; validation exact match %.4f%n", run.steps(),
                 run.trainSeconds(), run.history().rows().get(run.history().rows().size() - 1).metric());
         Checkpoint.save(o.save(), translator.model(), src, tgt, trainer.stepCount(), null);

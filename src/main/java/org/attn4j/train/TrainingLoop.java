@@ -28,6 +28,42 @@ public final class TrainingLoop {
                         + ", " + evalEvery + ", " + patience);
             }
         }
+
+        /**
+         * {@code steps} steps, evaluating every {@code evalEvery}, a metric where higher is better (accuracy), no
+         * early stop, no target, no progress bar; change one setting at a time with the {@code with…} methods.
+         */
+        public static Options of(int steps, int evalEvery) {
+            return new Options(steps, evalEvery, 0, true, Double.NaN, null);
+        }
+
+        public Options withSteps(int v) {
+            return new Options(v, evalEvery, patience, higherIsBetter, target, progress);
+        }
+
+        public Options withEvalEvery(int v) {
+            return new Options(steps, v, patience, higherIsBetter, target, progress);
+        }
+
+        /** Stop after {@code v} evaluations without improvement (0: never). */
+        public Options withPatience(int v) {
+            return new Options(steps, evalEvery, v, higherIsBetter, target, progress);
+        }
+
+        /** Whether a larger metric is better (accuracy: true) or a smaller one (loss: false). */
+        public Options withHigherIsBetter(boolean v) {
+            return new Options(steps, evalEvery, patience, v, target, progress);
+        }
+
+        /** Stop as soon as the metric reaches {@code v} (NaN: no target). */
+        public Options withTarget(double v) {
+            return new Options(steps, evalEvery, patience, higherIsBetter, v, progress);
+        }
+
+        /** Where the progress bar goes (null: none). */
+        public Options withProgress(PrintStream v) {
+            return new Options(steps, evalEvery, patience, higherIsBetter, target, v);
+        }
     }
 
     /** Saves a checkpoint of the trainer's state and says where. */

@@ -79,6 +79,19 @@ class ConfigWithersTest {
     }
 
     @Test
+    void everyTrainingLoopOptionHasAWitherThatChangesOnlyIt() {
+        org.attn4j.train.TrainingLoop.Options base = org.attn4j.train.TrainingLoop.Options.of(100, 10);
+        Map<String, Object> other = new LinkedHashMap<>();
+        other.put("steps", 50);
+        other.put("evalEvery", 5);
+        other.put("patience", 3);
+        other.put("higherIsBetter", false);
+        other.put("target", 0.99);
+        other.put("progress", System.err);
+        checkWithers(base, other, Map.of());
+    }
+
+    @Test
     void everyTrainerConfigComponentHasAWitherThatChangesOnlyIt() {
         // AdamW's decay and SGD's momentum exist only with their optimizer, so each is changed from a base that has it
         Trainer.Config adamW = Trainer.Config.adam(Schedules.constant(1e-3)).withOptimizer(Trainer.Optimizer.ADAMW);

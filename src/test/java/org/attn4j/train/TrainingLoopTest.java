@@ -26,7 +26,7 @@ class TrainingLoopTest {
         int[] calls = {0};
         List<Integer> saved = new ArrayList<>();
         TrainingLoop.Outcome o = TrainingLoop.run(t, step -> TrainerTest.countingBatch(), m -> metrics[calls[0]++],
-                new TrainingLoop.Options(100, 2, 3, true, Double.NaN, null), tr -> {
+                TrainingLoop.Options.of(100, 2).withPatience(3), tr -> {
                     saved.add(tr.stepCount());
                     return "checkpoint@" + tr.stepCount();
                 });
@@ -45,7 +45,8 @@ class TrainingLoopTest {
         Trainer t = new Trainer(TrainerTest.model(2, DataType.FLOAT), TrainerTest.adam(1e-3));
         ByteArrayOutputStream terminal = new ByteArrayOutputStream();
         TrainingLoop.Outcome o = TrainingLoop.run(t, step -> TrainerTest.countingBatch(), m -> 1.0,
-                new TrainingLoop.Options(50, 5, 0, true, 0.99, new PrintStream(terminal, true)), null);
+                TrainingLoop.Options.of(50, 5).withTarget(0.99)
+                        .withProgress(new PrintStream(terminal, true)), null);
         assertEquals(5, o.steps());
         String bar = terminal.toString();
         assertTrue(bar.contains("5/50") && bar.contains("tok/s") && bar.contains("left"), bar);
@@ -60,7 +61,7 @@ class TrainingLoopTest {
                 m.sameDiff().getVariable("embedding.weight").getArr().putScalar(0, 0, Float.POSITIVE_INFINITY);
             }
             return TrainerTest.countingBatch();
-        }, null, new TrainingLoop.Options(20, 2, 0, true, Double.NaN, null), tr -> "ckpt-at-" + tr.stepCount()));
+        }, null, TrainingLoop.Options.of(20, 2), tr -> "ckpt-at-" + tr.stepCount()));
         assertTrue(e.getMessage().contains("step 5") && e.getMessage().contains("last good checkpoint is ckpt-at-4"),
                 e.getMessage());
     }
@@ -69,7 +70,7 @@ class TrainingLoopTest {
     void theHistoryPlotIsAPicture(@TempDir Path dir) throws Exception {
         Trainer t = new Trainer(TrainerTest.model(4, DataType.FLOAT), TrainerTest.adam(1e-3));
         TrainingLoop.Outcome o = TrainingLoop.run(t, step -> TrainerTest.countingBatch(), m -> 0.5,
-                new TrainingLoop.Options(6, 3, 0, true, Double.NaN, null), null);
+                TrainingLoop.Options.of(6, 3), null);
         Path png = dir.resolve("history.png");
         LinePlot.write(png, "training", "step", o.history().series());
         BufferedImage img = ImageIO.read(png.toFile());
