@@ -193,8 +193,8 @@ public final class TransformerBlock extends Module {
         super(sd, name, dataType);
         this.config = config;
         int c = config.dModel();
-        MultiHeadAttention.Config attn = new MultiHeadAttention.Config(c, config.heads(), c, c, config.bias(),
-                false, config.attnDropout(), false);
+        MultiHeadAttention.Config attn = MultiHeadAttention.Config.of(c, config.heads()).withBias(config.bias())
+                .withDropout(config.attnDropout());
         this.selfAttn = child(new MultiHeadAttention(sd, qualify("self_attn"), attn.withCausal(config.causal())
                 .withRotary(config.rotary()).withKvHeads(config.kvHeads()).withAlibi(config.alibi())
                 .withWindow(config.window()), dataType));

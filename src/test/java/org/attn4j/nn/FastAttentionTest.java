@@ -49,8 +49,9 @@ class FastAttentionTest {
         ParityCase c = ParityCase.load(json);
         DataType type = c.dataType();
         int d = c.integer("d_model");
-        MultiHeadAttention mha = MultiHeadAttention.create(new MultiHeadAttention.Config(d, c.integer("nhead"),
-                c.integer("kdim", d), c.integer("vdim", d), c.flag("bias", true), c.flag("causal", false), 0, false), type);
+        MultiHeadAttention mha = MultiHeadAttention.create(MultiHeadAttention.Config.of(d, c.integer("nhead"))
+                .withKeyValueDims(c.integer("kdim", d), c.integer("vdim", d)).withBias(c.flag("bias", true))
+                .withCausal(c.flag("causal", false)), type);
         mha.loadParameters(TorchNames.toAttn4j(c.group("param"), ""));
         AttentionMask<INDArray> mask = c.has("in/key_padding_mask")
                 ? AttentionMask.ofPadding(c.array("in/key_padding_mask", 2).castTo(type).rsub(1.0)) : AttentionMask.none();
