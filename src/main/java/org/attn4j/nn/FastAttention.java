@@ -37,7 +37,6 @@ import org.nd4j.linalg.factory.Nd4j;
 public final class FastAttention {
     private static final int ROW_GRAIN = 4;
     /** Rotary positions' base, as {@code nn.Rotary}'s. */
-    private static final double ROTARY_BASE = 10_000;
     private final MultiHeadAttention.Config config;
     private final DataType type;
     private final Parallel parallel;
@@ -45,6 +44,7 @@ public final class FastAttention {
     private final Map<String, INDArray> parameters = new LinkedHashMap<>(); // full name -> the layer's array
     private final String prefix; // the layer's name and a dot, or nothing
     private final Buf wq, wk, wv, wo, bq, bk, bv, bo; // weights [out, in] (PyTorch's layout), biases [out]
+    private final double[] inverseFrequency; // rotary: base^(-2i/D) for i < D/2, as FastBlock's; null without
 
     private FastAttention(MultiHeadAttention mha, Parallel parallel) {
         this.config = mha.config();
@@ -53,6 +53,7 @@ public final class FastAttention {
         this.pairs = new AttentionPairs(config.heads(), config.kvHeads(), config.headDim(),
                 config.alibi() ? Alibi.slopes(config.heads()) : null, config.window());
         prefix = mha.name().isEmpty() ? "" : mha.name() + ".";
+        inverseFrequency = config.rotary() ? FastBlock.inverseFrequencies(config.headDim()) : null;
         Linear[] qkvo = mha.projections();
         wq = param(qkvo[0].name() + ".weight", qkvo[0].weightArray());
         wk = param(qkvo[1].name() + ".weight", qkvo[1].weightArray());
@@ -255,11 +256,11 @@ public final class FastAttention {
         }
         int d = config.headDim(), half = d / 2;
         double sign = back ? -1 : 1;
-        double[] cos = new double[half], sin = new double[half];
+        double[] cos = new double[half], sin = new double[half], frequency = inverseFrequency;
         for (int r = r0; r < r1; r++) {
             int position = r % t;
             for (int i = 0; i < half; i++) {
-                double angle = position * Math.pow(ROTARY_BASE, -2.0 * i / d);
+                double angle = position * frequency[i];
                 cos[i] = Math.cos(angle);
                 sin[i] = sign * Math.sin(angle);
             }

@@ -544,7 +544,7 @@ public final class FastBlock {
     }
 
     /** base^(-2i/D) for i < D/2, computed as {@code nn.Rotary} does (base 10000). */
-    private static double[] inverseFrequencies(int headDim) {
+    static double[] inverseFrequencies(int headDim) {
         double[] f = new double[headDim / 2];
         for (int i = 0; i < f.length; i++) {
             f[i] = Math.pow(ROTARY_BASE, -2.0 * i / headDim);
