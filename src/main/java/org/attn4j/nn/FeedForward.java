@@ -94,8 +94,8 @@ public final class FeedForward extends Module {
      */
     public INDArray apply(INDArray x) {
         check(x);
-        checkDataType("x", x);
-        return x.length() == 0 ? x.dup() : train(x).output();
+        checkType("x", x);
+        return x.length() == 0 ? x.dup() : engine().forward(x, null, inputChecks()).output(); // scans x for NaN
     }
 
     /**

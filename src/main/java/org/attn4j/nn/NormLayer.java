@@ -28,8 +28,8 @@ public abstract sealed class NormLayer extends Module implements Norm permits La
      */
     public INDArray apply(INDArray x) {
         check(x);
-        checkDataType("x", x);
-        return x.length() == 0 ? x.dup() : train(x).output();
+        checkType("x", x);
+        return x.length() == 0 ? x.dup() : engine().forward(x, inputChecks()).output(); // the engine scans x for NaN
     }
 
     /**

@@ -159,7 +159,7 @@ public final class ScaledDotProductAttention {
     public AttentionOutput<INDArray> apply(INDArray q, INDArray k, INDArray v, AttentionMask<INDArray> mask) {
         check(q, k, v, mask);
         if (q.dataType() == DataType.FLOAT || q.dataType() == DataType.DOUBLE) {
-            ScaledDotProductPass pass = train(q, k, v, mask);
+            ScaledDotProductPass pass = new ScaledDotProductPass(config, q, k, v, mask, null, Parallel.shared());
             return new AttentionOutput<>(pass.output(), pass.weights());
         }
         long d = q.size(3);

@@ -214,6 +214,9 @@ class NormAndFeedForwardTrainingTest {
         INDArray bad = Nd4j.randn(DataType.FLOAT, 2, 6);
         bad.putScalar(1, 3, Double.NaN);
         assertMessage(() -> norm.train(bad), "x contains 1 NaN or infinite value, the first at [1, 3]");
+        assertMessage(() -> norm.apply(bad), "x contains 1 NaN or infinite value, the first at [1, 3]");
+        FeedForward ffOf6 = FeedForward.create(FeedForward.Config.of(6, 12, Activation.GELU), DataType.FLOAT);
+        assertMessage(() -> ffOf6.apply(bad.reshape(1, 2, 6)), "x contains 1 NaN or infinite value, the first at [0, 1, 3]");
         FastNorm.Pass np = norm.train(Nd4j.randn(DataType.FLOAT, 2, 3, 6));
         assertMessage(() -> np.backward(Nd4j.randn(DataType.FLOAT, 6, 6)),
                 "gradOutput has shape [6, 6], expected the output's [2, 3, 6]");
