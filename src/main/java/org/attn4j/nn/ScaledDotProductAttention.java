@@ -160,6 +160,7 @@ public final class ScaledDotProductAttention {
         check(q, k, v, mask);
         if (q.dataType() == DataType.FLOAT || q.dataType() == DataType.DOUBLE) {
             ScaledDotProductPass pass = new ScaledDotProductPass(config, q, k, v, mask, null, Parallel.shared());
+            pass.close(); // no backward: its buffers go now, not when the garbage collector finds them
             return new AttentionOutput<>(pass.output(), pass.weights());
         }
         long d = q.size(3);

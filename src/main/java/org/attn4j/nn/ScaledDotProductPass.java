@@ -37,6 +37,7 @@ public final class ScaledDotProductPass {
     private final double dropout; // the drop probability this pass used (0: none)
     private final long dropBase;
     private final INDArray output, weights; // [B, H, Tq, Dv], [B, H, Tq, Tk]
+    private volatile boolean closed;
 
     /** Runs the forward on inputs the layer has checked; {@code seed} null drops nothing. */
     ScaledDotProductPass(ScaledDotProductAttention.Config config, INDArray query, INDArray key, INDArray value,
@@ -75,6 +76,24 @@ public final class ScaledDotProductPass {
         output = Nd4j.createUninitialized(type, b, h, tq, dv);
         Buf out = Buf.of(output);
         parallel.forRange(b * h, copyGrain(), (p0, p1) -> takeBack(o, dv, tq, 1, out, p0, p1));
+        o.close();
+    }
+
+    /**
+     * Frees what only the backward needs (the laid-out queries, keys and values, the dropped weights) now rather
+     * than when the garbage collector gets to them; {@link #output} and {@link #weights} stay valid, and
+     * {@link #backward} may not be called after. {@code apply} closes its pass this way.
+     */
+    public synchronized void close() {
+        if (!closed) {
+            closed = true;
+            q.close();
+            k.close();
+            v.close();
+            if (pd != null) {
+                pd.close();
+            }
+        }
     }
 
     /** The attention's output {@code [B, H, Tq, Dv]}. */
@@ -92,6 +111,9 @@ public final class ScaledDotProductPass {
      * {@code gradOutput [B, H, Tq, Dv]} with respect to the output. New arrays on every call.
      */
     public ScaledDotProductGradients backward(INDArray gradOutput) {
+        if (closed) {
+            throw new IllegalStateException("backward on a closed pass: close() freed what the backward reads");
+        }
         Checks.rank("gradOutput", gradOutput, 4, "[B, H, Tq, Dv]");
         Checks.shape("gradOutput [B=" + b + ", H=" + h + ", Tq=" + tq + ", Dv=" + dv + "]", gradOutput, b, h, tq, dv);
         if (gradOutput.dataType() != type) {
@@ -114,6 +136,9 @@ public final class ScaledDotProductPass {
             takeBack(dk, d, tk, 1, dxk, p0, p1);
             takeBack(dvRows, dv, tk, 1, dxv, p0, p1);
         });
+        for (Buf temporary : new Buf[] {dO, dq, dk, dvRows, dp}) {
+            temporary.close();
+        }
         return new ScaledDotProductGradients(dQuery, dKey, dValue);
     }
 

@@ -237,6 +237,23 @@ class BlockAndSdpaTrainingTest {
                 () -> block.train(x, x, AttentionMask.none(), AttentionMask.none()));
     }
 
+    /** A closed attention pass keeps its output and weights (what apply returns) and refuses a backward. */
+    @Test
+    void closedAttentionPassKeepsItsResultsAndRefusesBackward() {
+        ScaledDotProductAttention attention = new ScaledDotProductAttention();
+        INDArray q = Nd4j.randn(DataType.DOUBLE, 2, 2, 3, 4), k = Nd4j.randn(DataType.DOUBLE, 2, 2, 5, 4);
+        ScaledDotProductPass pass = attention.train(q, k, k, AttentionMask.none());
+        INDArray output = pass.output().dup(), weights = pass.weights().dup();
+        pass.close();
+        assertEquals(output, pass.output());
+        assertEquals(weights, pass.weights());
+        assertMessage(IllegalStateException.class, "backward on a closed pass",
+                () -> pass.backward(Nd4j.ones(DataType.DOUBLE, 2, 2, 3, 4)));
+        AttentionOutput<INDArray> applied = attention.apply(q, k, k, AttentionMask.none());
+        assertEquals(output, applied.output());
+        assertEquals(weights, applied.weights());
+    }
+
     // ---- ScaledDotProductAttention -------------------------------------------------------------
 
     /**
