@@ -75,6 +75,7 @@ public final class FastFeedForward {
         private final double dropout; // the drop probability this pass used (0: none)
         private final long dropBase;
         private final INDArray output; // [B, T, C]
+        private volatile boolean closed;
 
         private Pass(INDArray input, DropoutSeed seed, boolean finiteChecks) {
             int c = config.dModel(), f = config.hidden();
@@ -119,11 +120,30 @@ public final class FastFeedForward {
         }
 
         /**
+         * Frees what only the backward needs (the input's copy, the hidden activations) now rather than when the
+         * garbage collector finds it; {@link #output} stays valid, {@link #backward} may not be called after.
+         * {@code apply} closes its pass.
+         */
+        public synchronized void close() {
+            if (!closed) {
+                closed = true;
+                for (Buf kept : new Buf[] {x, h, u, aux, g}) {
+                    if (kept != null) {
+                        kept.close();
+                    }
+                }
+            }
+        }
+
+        /**
          * Gradients of a loss with respect to x and every parameter (by the layer's parameter names:
          * {@code linear1.weight}, {@code linear1.bias}, {@code linear2.*}, SwiGLU's {@code gate.*}), given its
          * gradient {@code gradOutput [B, T, C]} with respect to the output. New arrays on every call.
          */
         public LayerGradients backward(INDArray gradOutput) {
+            if (closed) {
+                throw new IllegalStateException("backward on a closed pass: close() freed what the backward reads");
+            }
             int c = config.dModel(), f = config.hidden();
             Checks.rank("gradOutput", gradOutput, 3, "[B, T, dModel]");
             Checks.shape("gradOutput [B=" + b + ", T=" + t + ", dModel=" + c + "]", gradOutput, b, t, c);
@@ -172,6 +192,10 @@ public final class FastFeedForward {
                     }
                 }
             });
+            dh.close();
+            if (du != null) {
+                du.close();
+            }
             return new LayerGradients(dx, grads);
         }
     }

@@ -70,6 +70,7 @@ public final class FastNorm {
         private final int n; // rows
         private final Buf xhat, rstd; // [N, C], [N]
         private final INDArray output; // [..., C]
+        private volatile boolean closed;
 
         private Pass(INDArray x, boolean finiteChecks) {
             shape = x.shape();
@@ -91,6 +92,18 @@ public final class FastNorm {
             });
         }
 
+        /**
+         * Frees what only the backward needs (xhat, rstd) now rather than when the garbage collector finds it;
+         * {@link #output} stays valid, {@link #backward} may not be called after. {@code apply} closes its pass.
+         */
+        public synchronized void close() {
+            if (!closed) {
+                closed = true;
+                xhat.close();
+                rstd.close();
+            }
+        }
+
         /** The normalized input, {@code [..., C]} like x. */
         public INDArray output() {
             return output;
@@ -102,6 +115,9 @@ public final class FastNorm {
          * arrays on every call.
          */
         public LayerGradients backward(INDArray gradOutput) {
+            if (closed) {
+                throw new IllegalStateException("backward on a closed pass: close() freed what the backward reads");
+            }
             Checks.notNull("gradOutput", gradOutput);
             if (!Arrays.equals(gradOutput.shape(), shape)) {
                 throw new IllegalArgumentException("gradOutput has shape " + Arrays.toString(gradOutput.shape())

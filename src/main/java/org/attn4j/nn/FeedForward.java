@@ -95,7 +95,12 @@ public final class FeedForward extends Module {
     public INDArray apply(INDArray x) {
         check(x);
         checkType("x", x);
-        return x.length() == 0 ? x.dup() : engine().forward(x, null, inputChecks()).output(); // scans x for NaN
+        if (x.length() == 0) {
+            return x.dup();
+        }
+        FastFeedForward.Pass pass = engine().forward(x, null, inputChecks()); // the engine scans x for NaN
+        pass.close(); // no backward: what it would read goes now
+        return pass.output();
     }
 
     /**

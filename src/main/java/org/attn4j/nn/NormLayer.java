@@ -29,7 +29,12 @@ public abstract sealed class NormLayer extends Module implements Norm permits La
     public INDArray apply(INDArray x) {
         check(x);
         checkType("x", x);
-        return x.length() == 0 ? x.dup() : engine().forward(x, inputChecks()).output(); // the engine scans x for NaN
+        if (x.length() == 0) {
+            return x.dup();
+        }
+        FastNorm.Pass pass = engine().forward(x, inputChecks()); // the engine scans x for NaN
+        pass.close(); // no backward: what it would read goes now
+        return pass.output();
     }
 
     /**

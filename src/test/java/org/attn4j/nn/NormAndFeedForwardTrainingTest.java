@@ -215,8 +215,17 @@ class NormAndFeedForwardTrainingTest {
         bad.putScalar(1, 3, Double.NaN);
         assertMessage(() -> norm.train(bad), "x contains 1 NaN or infinite value, the first at [1, 3]");
         assertMessage(() -> norm.apply(bad), "x contains 1 NaN or infinite value, the first at [1, 3]");
+        INDArray good = Nd4j.randn(DataType.FLOAT, 2, 6);
+        FastNorm.Pass closedNorm = norm.train(good);
+        closedNorm.close();
+        assertEquals(norm.apply(good), closedNorm.output(), "a closed pass keeps its output, apply's");
+        assertThrows(IllegalStateException.class, () -> closedNorm.backward(Nd4j.ones(DataType.FLOAT, 2, 6)));
         FeedForward ffOf6 = FeedForward.create(FeedForward.Config.of(6, 12, Activation.GELU), DataType.FLOAT);
         assertMessage(() -> ffOf6.apply(bad.reshape(1, 2, 6)), "x contains 1 NaN or infinite value, the first at [0, 1, 3]");
+        FastFeedForward.Pass closedFf = ffOf6.train(good.reshape(1, 2, 6));
+        closedFf.close();
+        assertEquals(ffOf6.apply(good.reshape(1, 2, 6)), closedFf.output(), "a closed pass keeps its output, apply's");
+        assertThrows(IllegalStateException.class, () -> closedFf.backward(Nd4j.ones(DataType.FLOAT, 1, 2, 6)));
         FastNorm.Pass np = norm.train(Nd4j.randn(DataType.FLOAT, 2, 3, 6));
         assertMessage(() -> np.backward(Nd4j.randn(DataType.FLOAT, 6, 6)),
                 "gradOutput has shape [6, 6], expected the output's [2, 3, 6]");
