@@ -84,6 +84,7 @@ public final class FastAttention {
     public AttentionOutput<INDArray> apply(INDArray query, INDArray key, INDArray value, AttentionMask<INDArray> mask,
             boolean finiteChecks) {
         Pass pass = forward(query, key, value, mask, null, finiteChecks);
+        pass.close(); // no backward: what it would read goes now
         return new AttentionOutput<>(pass.output, pass.weights);
     }
 
@@ -111,6 +112,7 @@ public final class FastAttention {
         private final double dropout; // the drop probability this pass used (0: none)
         private final long dropBase;
         private final INDArray output, weights; // [B, Tq, C], [B, H, Tq, Tk]
+        private volatile boolean closed;
 
         private Pass(INDArray query, INDArray key, INDArray value, AttentionMask<INDArray> attentionMask,
                 DropoutSeed seed, boolean finiteChecks) {
@@ -164,11 +166,31 @@ public final class FastAttention {
         }
 
         /**
+         * Frees what only the backward needs (the inputs' copies, projections, heads) now rather than when the
+         * garbage collector finds it; {@link #output} and {@link #weights} stay valid, {@link #backward} may not be
+         * called after. {@code apply} closes its pass.
+         */
+        public synchronized void close() {
+            if (!closed) {
+                closed = true;
+                java.util.Set<Buf> kept = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+                kept.addAll(java.util.Arrays.asList(inQ, inK, inV, q, k, v, o)); // self-attention shares its copies
+                if (pd != null) {
+                    kept.add(pd);
+                }
+                kept.forEach(Buf::close);
+            }
+        }
+
+        /**
          * Gradients of a loss with respect to the query, key and value inputs and every parameter (by the
          * layer's parameter names), given its gradient {@code gradOutput [B, Tq, C]} with respect to the output.
          * New arrays on every call.
          */
         public AttentionGradients backward(INDArray gradOutput) {
+            if (closed) {
+                throw new IllegalStateException("backward on a closed pass: close() freed what the backward reads");
+            }
             int c = config.dModel(), h = config.heads(), kvh = config.kvHeads(), kc = config.kvWidth();
             Checks.rank("gradOutput", gradOutput, 3, "[B, Tq, dModel]");
             Checks.shape("gradOutput [B=" + b + ", Tq=" + tq + ", dModel=" + c + "]", gradOutput, b, tq, c);

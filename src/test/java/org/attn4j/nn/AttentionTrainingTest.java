@@ -221,4 +221,18 @@ class AttentionTrainingTest {
         e = assertThrows(IllegalArgumentException.class, () -> pass.backward(Nd4j.randn(DataType.DOUBLE, 2, 3, 8)));
         assertTrue(e.getMessage().contains("gradOutput is DOUBLE but the layer's parameters are FLOAT"), e.getMessage());
     }
+
+    /** A closed pass keeps its output and weights (what apply returns) and refuses a backward. */
+    @Test
+    void closedPassKeepsItsResultsAndRefusesBackward() {
+        MultiHeadAttention mha = MultiHeadAttention.create(MultiHeadAttention.Config.of(8, 2), DataType.DOUBLE);
+        INDArray x = Nd4j.randn(DataType.DOUBLE, 2, 3, 8);
+        FastAttention.Pass pass = mha.train(x, x, x, AttentionMask.causalOnly());
+        pass.close();
+        AttentionOutput<INDArray> applied = mha.apply(x, AttentionMask.causalOnly());
+        assertEquals(applied.output(), pass.output());
+        assertEquals(applied.weights(), pass.weights());
+        assertThrows(IllegalStateException.class,
+                () -> pass.backward(Nd4j.ones(DataType.DOUBLE, 2, 3, 8)));
+    }
 }
