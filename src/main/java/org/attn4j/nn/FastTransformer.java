@@ -348,8 +348,12 @@ public final class FastTransformer {
             throw new IllegalArgumentException("a language model has no encoder");
         }
         Blas.singleThreaded();
-        return stackForward(new StackState(encoder, false, false), source, padId, null, null, null, 0,
-                DropoutSeed.SOURCE_EMBEDDING).dup('c');
+        StackState st = new StackState(encoder, false, false);
+        try {
+            return stackForward(st, source, padId, null, null, null, 0, DropoutSeed.SOURCE_EMBEDDING).dup('c');
+        } finally {
+            st.close(); // the activations, freed now: left to the garbage collector, each decoding's piled up
+        }
     }
 
     /**
