@@ -293,7 +293,8 @@ public final class FastBlock {
 
     /**
      * Inference into arrays of the caller's own (what {@code TransformerBlock.apply} returns): a forward on
-     * a state made for this call, so concurrent calls share nothing. {@code memory [B, S, C]} and
+     * a state no other call uses while this one runs (taken from the spare states, or new), the results
+     * copied out of it, so concurrent calls share nothing they can see. {@code memory [B, S, C]} and
      * {@code memoryMask} are a decoder block's (null for a self-attention block); {@code finiteChecks} false
      * skips the scan of x and memory for NaN and infinity.
      */

@@ -384,7 +384,10 @@ public final class TransformerBlock extends Module {
         return new BlockPass(engine(), dataType, x, memory, selfMask, memoryMask, dropout, inputChecks());
     }
 
-    /** The engine of {@link #apply} on this block's parameters, made on first use; its calls share nothing. */
+    /**
+     * The engine of {@link #apply} on this block's parameters, made on first use; concurrent calls use states
+     * of their own (it keeps a few between calls, sized for the largest input seen).
+     */
     private synchronized org.attn4j.nn.FastBlock engine() {
         if (fast == null) {
             fast = org.attn4j.nn.FastBlock.of(this);
