@@ -239,6 +239,7 @@ final class BankSense {
                 System.arraycopy(dAtBank, i * WIDTH, dOutput, batch.bankRows()[i] * WIDTH, WIDTH);
             }
             AttentionGradients a = pass.backward(Nd4j.create(dOutput, new long[] {n, LENGTH, WIDTH}, 'c'));
+            pass.close(); // its activations, freed now rather than when the garbage collector finds the pass
             // x = embed[token] + position[t]: each row's gradient adds into its token's row and its position's.
             float[] dx = a.input().data().asFloat(), dEmbed = new float[VOCAB.size() * WIDTH],
                     dPosition = new float[LENGTH * WIDTH];
