@@ -125,16 +125,16 @@ public final class FastAttention {
             inQ = fill("query", query, (long) nq * c, finiteChecks);
             inK = key == query ? inQ : fill("key", key, (long) nk * config.kDim(), finiteChecks);
             inV = value == key ? inK : value == query ? inQ : fill("value", value, (long) nk * config.vDim(), finiteChecks);
-            q = buffer((long) nq * c);
-            k = buffer((long) nk * kc);
-            v = buffer((long) nk * kc);
-            o = buffer((long) nq * c);
+            q = scratch((long) nq * c);
+            k = scratch((long) nk * kc);
+            v = scratch((long) nk * kc);
+            o = scratch((long) nq * c);
             output = Nd4j.createUninitialized(type, b, tq, c);
             weights = Nd4j.createUninitialized(type, b, h, tq, tk);
             p = Buf.of(weights);
             dropout = seed != null && config.dropout() > 0 ? config.dropout() : 0;
             dropBase = dropout > 0 ? seed.base(DropoutSeed.stream(-1, DropoutSeed.SELF_WEIGHTS)) : 0;
-            pd = dropout > 0 ? buffer((long) b * h * tq * tk) : null;
+            pd = dropout > 0 ? scratch((long) b * h * tq * tk) : null;
             mask = MaskRows.of(attentionMask, tq, tk, h, config.causal(), type);
             Buf y = Buf.of(output);
             Blas.singleThreaded();
@@ -166,9 +166,10 @@ public final class FastAttention {
         }
 
         /**
-         * Frees what only the backward needs (the inputs' copies, projections, heads) now rather than when the
-         * garbage collector finds it; {@link #output} and {@link #weights} stay valid, {@link #backward} may not be
-         * called after. {@code apply} closes its pass.
+         * Gives what only the backward needs (the inputs' copies, projections, heads) back to the layer now,
+         * for its next forwards, rather than leaving it for the garbage collector; {@link #output} and
+         * {@link #weights} stay valid, {@link #backward} may not be called after (nor while it runs).
+         * {@code apply} closes its pass.
          */
         public synchronized void close() {
             if (!closed) {
@@ -178,7 +179,7 @@ public final class FastAttention {
                 if (pd != null) {
                     kept.add(pd);
                 }
-                kept.forEach(Buf::close);
+                kept.forEach(FastAttention.this::recycle);
             }
         }
 
@@ -298,7 +299,7 @@ public final class FastAttention {
 
     /** A copy of {@code x}'s elements ({@code length} of them), checked finite if asked. */
     private Buf fill(String what, INDArray x, long length, boolean finiteChecks) {
-        Buf src = Buf.of(x, type), into = buffer(length);
+        Buf src = Buf.of(x, type), into = scratch(length);
         parallel.forRange(src.length, 1 << 15, (i0, i1) -> RowMath.copy(src, i0, into, i0, i1 - i0));
         if (finiteChecks) {
             Shapes.finite(what, into, x.shape());
@@ -309,4 +310,35 @@ public final class FastAttention {
     private Buf buffer(long length) {
         return Buf.of(Nd4j.create(type, Math.max(1, length)));
     }
+
+    /**
+     * A forward's buffer of {@code length} elements, every one of which the forward writes before reading:
+     * one that a closed pass gave back when there is one of that length, else new. Fresh arrays on every call
+     * cost page faults (the C allocator maps large ones afresh: the standard {@code mha_forward} took 10.4-16.1 ms
+     * at one thread between runs, 10.5 ms with its mapping threshold raised).
+     */
+    private Buf scratch(long length) {
+        long n = Math.max(1, length);
+        for (java.util.Iterator<Buf> it = spareBuffers.iterator(); it.hasNext(); ) {
+            Buf b = it.next();
+            if (b.length == n && spareBuffers.remove(b)) {
+                return b;
+            }
+        }
+        return Buf.of(Nd4j.create(type, n));
+    }
+
+    /** Takes back a closed pass's buffer for {@link #scratch}, keeping at most {@link #SPARE_BUFFERS}. */
+    private void recycle(Buf b) {
+        if (spareBuffers.size() < SPARE_BUFFERS) {
+            spareBuffers.offerFirst(b);
+        } else {
+            b.close();
+        }
+    }
+
+    /** Buffers of closed passes (no pass holds them), for the next forwards; at most SPARE_BUFFERS, any sizes. */
+    private final java.util.concurrent.ConcurrentLinkedDeque<Buf> spareBuffers =
+            new java.util.concurrent.ConcurrentLinkedDeque<>();
+    private static final int SPARE_BUFFERS = 16;
 }
