@@ -27,12 +27,19 @@ class InterruptedSaveTest {
             BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream()));
             String line;
             int saved = 0;
+            java.util.Deque<String> tail = new java.util.ArrayDeque<>(); // the child's last lines, for a failure
             while ((line = out.readLine()) != null && saved < 3) {
+                tail.addLast(line);
+                if (tail.size() > 20) {
+                    tail.removeFirst();
+                }
                 if (line.startsWith("saved ")) {
                     saved = Integer.parseInt(line.substring(6));
                 }
             }
-            assertTrue(saved >= 3, "the saver process did not get going (last line: " + line + ")");
+            assertTrue(saved >= 3, "the saver process (round with delay " + delay + " ms) ended after " + saved
+                    + " saves, exit status " + (line == null ? p.waitFor() : "still running") + "; its last lines:\n"
+                    + String.join("\n", tail));
             Thread.sleep(delay);
             p.destroyForcibly(); // SIGKILL: no shutdown hooks, no finally blocks
             assertTrue(p.waitFor(30, TimeUnit.SECONDS));
