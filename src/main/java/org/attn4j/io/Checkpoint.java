@@ -136,7 +136,9 @@ public final class Checkpoint {
             writeSynced(staging.resolve(MODEL), modelJson);
             String name = String.format("ckpt-%08d-%s", step, UUID.randomUUID().toString().substring(0, 8));
             move(staging, dir.resolve(name));
-            Path latestTmp = dir.resolve(LATEST + ".tmp");
+            // A name of its own: a process killed between writing its LATEST.tmp and renaming it left the file
+            // behind, and with one fixed name every later save then failed on it ("already exists").
+            Path latestTmp = dir.resolve(LATEST + ".tmp-" + UUID.randomUUID());
             writeSynced(latestTmp, (name + " " + sha256(modelJson) + "\n").getBytes(StandardCharsets.UTF_8));
             move(latestTmp, dir.resolve(LATEST));
             removeOthers(dir, name);
@@ -228,11 +230,15 @@ public final class Checkpoint {
         }
     }
 
-    /** Removes earlier checkpoint folders and abandoned staging folders. */
+    /** Removes earlier checkpoint folders, abandoned staging folders and abandoned LATEST.tmp files. */
     private static void removeOthers(Path dir, String keep) throws IOException {
         try (Stream<Path> s = Files.list(dir)) {
             for (Path p : s.toList()) {
                 String n = p.getFileName().toString();
+                if (n.startsWith(LATEST + ".tmp") && Files.isRegularFile(p)) {
+                    Files.deleteIfExists(p);
+                    continue;
+                }
                 if (Files.isDirectory(p) && !n.equals(keep) && (n.startsWith("ckpt-") || n.startsWith(".tmp-"))) {
                     try (Stream<Path> w = Files.walk(p)) {
                         for (Path f : w.sorted(java.util.Comparator.reverseOrder()).toList()) {

@@ -45,6 +45,26 @@ class CheckpointTest {
         return new LanguageModel(ModelConfig.languageModel(VOCAB.size(), 16, 2, 32, 2, 16).withDropout(0.1));
     }
 
+    /**
+     * A process killed between writing the new LATEST's temporary file and renaming it leaves that file behind
+     * (InterruptedSaveTest's saver, killed at random moments 60 times, hit it at round 16; every later save
+     * failed with "LATEST.tmp already exists", so a resumed run could never save again). The next save must
+     * work, and clear what was left.
+     */
+    @Test
+    void aSaveAfterOneKilledBeforeItsRenameWorks(@TempDir Path dir) throws IOException {
+        LanguageModel model = lm(3);
+        Checkpoint.save(dir, model, null, VOCAB, 1, null);
+        Files.writeString(dir.resolve(Checkpoint.LATEST + ".tmp"), "ckpt-00000002-deadbeef 00\n"); // the old name
+        Files.writeString(dir.resolve(Checkpoint.LATEST + ".tmp-0c1d"), "ckpt-00000002-deadbeef 00\n"); // a newer one
+        Checkpoint.save(dir, model, null, VOCAB, 2, null);
+        assertEquals(2, Checkpoint.load(dir).step());
+        try (var files = Files.list(dir)) {
+            assertEquals(List.of(), files.map(f -> f.getFileName().toString())
+                    .filter(n -> n.startsWith(Checkpoint.LATEST + ".tmp")).toList(), "abandoned LATEST.tmp files");
+        }
+    }
+
     @Test
     void bothModelKindsRoundTripToIdenticalOutputs(@TempDir Path dir) throws IOException {
         Nd4j.getRandom().setSeed(4);
