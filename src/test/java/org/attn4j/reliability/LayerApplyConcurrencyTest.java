@@ -1,0 +1,69 @@
+package org.attn4j.reliability;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import org.attn4j.config.AttentionMask;
+import org.attn4j.nn.AttentionOutput;
+import org.attn4j.nn.BlockOutput;
+import org.attn4j.nn.MultiHeadAttention;
+import org.attn4j.nn.TransformerBlock;
+import org.junit.jupiter.api.Test;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * One block and one attention layer used eagerly from 4 threads give exactly what sequential use gives:
+ * {@code apply} reuses engine states and buffers between calls (a call's own while it runs), so results of
+ * calls running at once must not see each other's, and what a call returns must not change when the next
+ * call reuses what it ran in. Inputs of several shapes, so buffers of different sizes come and go.
+ */
+class LayerApplyConcurrencyTest {
+    @Test
+    void fourThreadsApplyingOneBlockAndOneAttentionAgreeWithSequentialUse() throws Exception {
+        Nd4j.getRandom().setSeed(21);
+        TransformerBlock block = TransformerBlock.create(TransformerBlock.Config.encoder(32, 4, 64), DataType.FLOAT);
+        MultiHeadAttention attention = MultiHeadAttention.create(MultiHeadAttention.Config.of(32, 4), DataType.FLOAT);
+        List<INDArray> inputs = new ArrayList<>();
+        for (int i = 0; i < 16; i++) {
+            inputs.add(Nd4j.randn(DataType.FLOAT, 1 + i % 3, 5 + i % 4, 32));
+        }
+        List<INDArray[]> sequential = new ArrayList<>();
+        for (INDArray x : inputs) {
+            BlockOutput<INDArray> b = block.apply(x, AttentionMask.none());
+            AttentionOutput<INDArray> a = attention.apply(x, x, x, AttentionMask.none());
+            sequential.add(new INDArray[] {b.output().dup(), b.selfWeights().dup(), a.output().dup(), a.weights().dup()});
+        }
+        ExecutorService pool = Executors.newFixedThreadPool(4);
+        try {
+            List<Future<INDArray[]>> futures = new ArrayList<>();
+            for (int rep = 0; rep < 8; rep++) {
+                for (INDArray x : inputs) {
+                    futures.add(pool.submit(() -> {
+                        BlockOutput<INDArray> b = block.apply(x, AttentionMask.none());
+                        AttentionOutput<INDArray> a = attention.apply(x, x, x, AttentionMask.none());
+                        return new INDArray[] {b.output(), b.selfWeights(), a.output(), a.weights()};
+                    }));
+                }
+            }
+            List<INDArray[]> results = new ArrayList<>();
+            for (Future<INDArray[]> f : futures) {
+                results.add(f.get());
+            }
+            String[] names = {"block output", "block weights", "attention output", "attention weights"};
+            for (int i = 0; i < results.size(); i++) { // read after every call has finished
+                int k = i % inputs.size();
+                for (int j = 0; j < names.length; j++) {
+                    assertEquals(sequential.get(k)[j], results.get(i)[j], names[j] + " of input " + k + ", call " + i);
+                }
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+}
