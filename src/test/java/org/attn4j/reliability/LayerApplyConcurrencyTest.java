@@ -18,44 +18,45 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
- * One block and one attention layer used eagerly from 4 threads give exactly what sequential use gives:
+ * One encoder block, one decoder block (attending to a memory) and one attention layer (self and cross) used
+ * eagerly from 4 threads give exactly what sequential use gives:
  * {@code apply} reuses engine states and buffers between calls (a call's own while it runs), so results of
- * calls running at once must not see each other's, and what a call returns must not change when the next
- * call reuses what it ran in. Inputs of several shapes, so buffers of different sizes come and go.
+ * calls running at once must not see each other's, what a call returns must not change when the next call
+ * reuses what it ran in, and no call may depend on what an earlier one left in them. Inputs and memories of
+ * several shapes, so states are outgrown and buffers of different sizes come and go.
  */
 class LayerApplyConcurrencyTest {
     @Test
-    void fourThreadsApplyingOneBlockAndOneAttentionAgreeWithSequentialUse() throws Exception {
+    void fourThreadsApplyingBlocksAndAnAttentionAgreeWithSequentialUse() throws Exception {
         Nd4j.getRandom().setSeed(21);
         TransformerBlock block = TransformerBlock.create(TransformerBlock.Config.encoder(32, 4, 64), DataType.FLOAT);
+        TransformerBlock decoder = TransformerBlock.create(TransformerBlock.Config.decoder(32, 4, 64), DataType.FLOAT);
         MultiHeadAttention attention = MultiHeadAttention.create(MultiHeadAttention.Config.of(32, 4), DataType.FLOAT);
-        List<INDArray> inputs = new ArrayList<>();
+        List<INDArray> inputs = new ArrayList<>(), memories = new ArrayList<>();
         for (int i = 0; i < 16; i++) {
             inputs.add(Nd4j.randn(DataType.FLOAT, 1 + i % 3, 5 + i % 4, 32));
+            memories.add(Nd4j.randn(DataType.FLOAT, 1 + i % 3, 3 + (i * 5) % 7, 32));
         }
         List<INDArray[]> sequential = new ArrayList<>();
-        for (INDArray x : inputs) {
-            BlockOutput<INDArray> b = block.apply(x, AttentionMask.none());
-            AttentionOutput<INDArray> a = attention.apply(x, x, x, AttentionMask.none());
-            sequential.add(new INDArray[] {b.output().dup(), b.selfWeights().dup(), a.output().dup(), a.weights().dup()});
+        for (int i = 0; i < inputs.size(); i++) {
+            sequential.add(call(block, decoder, attention, inputs.get(i), memories.get(i)));
         }
         ExecutorService pool = Executors.newFixedThreadPool(4);
         try {
             List<Future<INDArray[]>> futures = new ArrayList<>();
             for (int rep = 0; rep < 8; rep++) {
-                for (INDArray x : inputs) {
-                    futures.add(pool.submit(() -> {
-                        BlockOutput<INDArray> b = block.apply(x, AttentionMask.none());
-                        AttentionOutput<INDArray> a = attention.apply(x, x, x, AttentionMask.none());
-                        return new INDArray[] {b.output(), b.selfWeights(), a.output(), a.weights()};
-                    }));
+                for (int i = 0; i < inputs.size(); i++) {
+                    INDArray x = inputs.get(i), memory = memories.get(i);
+                    futures.add(pool.submit(() -> call(block, decoder, attention, x, memory)));
                 }
             }
             List<INDArray[]> results = new ArrayList<>();
             for (Future<INDArray[]> f : futures) {
                 results.add(f.get());
             }
-            String[] names = {"block output", "block weights", "attention output", "attention weights"};
+            String[] names = {"block output", "block weights", "decoder output", "decoder self weights",
+                "decoder cross weights", "attention output", "attention weights", "cross-attention output",
+                "cross-attention weights"};
             for (int i = 0; i < results.size(); i++) { // read after every call has finished
                 int k = i % inputs.size();
                 for (int j = 0; j < names.length; j++) {
@@ -65,5 +66,16 @@ class LayerApplyConcurrencyTest {
         } finally {
             pool.shutdownNow();
         }
+    }
+
+    /** Every result of one round of calls, as the calls returned them (no copies). */
+    private static INDArray[] call(TransformerBlock block, TransformerBlock decoder, MultiHeadAttention attention,
+            INDArray x, INDArray memory) {
+        BlockOutput<INDArray> b = block.apply(x, AttentionMask.none());
+        BlockOutput<INDArray> d = decoder.apply(x, memory, AttentionMask.causalOnly(), AttentionMask.none());
+        AttentionOutput<INDArray> a = attention.apply(x, x, x, AttentionMask.none());
+        AttentionOutput<INDArray> c = attention.apply(x, memory, memory, AttentionMask.none());
+        return new INDArray[] {b.output(), b.selfWeights(), d.output(), d.selfWeights(), d.crossWeights(), a.output(),
+            a.weights(), c.output(), c.weights()};
     }
 }
