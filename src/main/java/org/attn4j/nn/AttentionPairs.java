@@ -30,23 +30,37 @@ record AttentionPairs(int heads, int kvHeads, int headDim, double[] slopes, int 
      */
     void forward(Buf qs, Buf ks, Buf vs, Buf p, Buf pd, Buf o, int tq, int tk, MaskRows mask, double dropout,
             long dropBase, int p0, int p1) {
+        forward(qs, ks, vs, p, pd, o, tq, tk, mask, dropout, dropBase, null, null, p0, p1);
+    }
+
+    /**
+     * {@link #forward(Buf, Buf, Buf, Buf, Buf, Buf, int, int, MaskRows, double, long, int, int)} on packed rows
+     * (null: rows {@code [B, tq]} and {@code [B, tk]}): sequence bi's queries are rows [qStart[bi], qStart[bi + 1])
+     * and its keys and values rows [kStart[bi], kStart[bi + 1]), its first lq and lk positions; the rest of its
+     * positions are trailing padding, which {@code mask} must exclude as keys. Only the weights' first lq rows
+     * and lk columns are computed (the others keep what they held, and the mask makes the columns lk.. zero).
+     */
+    void forward(Buf qs, Buf ks, Buf vs, Buf p, Buf pd, Buf o, int tq, int tk, MaskRows mask, double dropout,
+            long dropBase, int[] qStart, int[] kStart, int p0, int p1) {
         int h = heads, d = headDim, c = h * d, kc = kvHeads * d, group = h / kvHeads;
         double scale = 1 / Math.sqrt(d);
         boolean drops = dropout > 0;
         for (int pair = p0; pair < p1; pair++) {
             int bi = pair / h, hi = pair % h;
-            long qRows = (long) bi * tq * c + (long) hi * d, kRows = (long) bi * tk * kc + (long) (hi / group) * d;
+            int lq = qStart == null ? tq : qStart[bi + 1] - qStart[bi], lk = kStart == null ? tk : kStart[bi + 1] - kStart[bi];
+            long qRows = (long) (qStart == null ? bi * tq : qStart[bi]) * c + (long) hi * d;
+            long kRows = (long) (kStart == null ? bi * tk : kStart[bi]) * kc + (long) (hi / group) * d;
             int scores = pair * tq * tk;
-            Blas.gemm(false, true, tq, tk, d, scale, qs, qRows, c, ks, kRows, kc, 0, p, scores, tk);
+            Blas.gemm(false, true, lq, lk, d, scale, qs, qRows, c, ks, kRows, kc, 0, p, scores, tk);
             PositionBias.apply(p, scores, tq, tk, slopes == null ? 0 : slopes[hi], window);
-            for (int i = 0; i < tq; i++) {
+            for (int i = 0; i < lq; i++) {
                 RowMath.softmaxRow(p, scores + i * tk, mask, bi, hi, i);
             }
             if (drops) {
                 RowMath.copy(p, scores, pd, scores, tq * tk);
                 DropoutSeed.apply(dropBase, dropout, pd, scores, scores + tq * tk);
             }
-            Blas.gemm(false, false, tq, d, tk, 1, drops ? pd : p, scores, tk, vs, kRows, kc, 0, o, qRows, c);
+            Blas.gemm(false, false, lq, d, lk, 1, drops ? pd : p, scores, tk, vs, kRows, kc, 0, o, qRows, c);
         }
     }
 
@@ -57,27 +71,38 @@ record AttentionPairs(int heads, int kvHeads, int headDim, double[] slopes, int 
      */
     void backward(Buf qs, Buf ks, Buf vs, Buf p, Buf pd, Buf dO, Buf dp, Buf dq, Buf dk, Buf dv, int tq, int tk,
             double dropout, long dropBase, int p0, int p1) {
+        backward(qs, ks, vs, p, pd, dO, dp, dq, dk, dv, tq, tk, dropout, dropBase, null, null, p0, p1);
+    }
+
+    /**
+     * {@link #backward(Buf, Buf, Buf, Buf, Buf, Buf, Buf, Buf, Buf, Buf, int, int, double, long, int, int)} on the
+     * packed rows of a {@link #forward} with {@code qStart} and {@code kStart}: the first lq rows and lk columns of
+     * each pair's weights, the only ones that are not zero or unused.
+     */
+    void backward(Buf qs, Buf ks, Buf vs, Buf p, Buf pd, Buf dO, Buf dp, Buf dq, Buf dk, Buf dv, int tq, int tk,
+            double dropout, long dropBase, int[] qStart, int[] kStart, int p0, int p1) {
         int h = heads, kvh = kvHeads, d = headDim, c = h * d, kc = kvh * d, group = h / kvh;
         double scale = 1 / Math.sqrt(d);
         boolean drops = dropout > 0;
         for (int pair = p0; pair < p1; pair++) {
             int bi = pair / kvh;
-            long kRows = (long) bi * tk * kc + (long) (pair % kvh) * d;
+            int lq = qStart == null ? tq : qStart[bi + 1] - qStart[bi], lk = kStart == null ? tk : kStart[bi + 1] - kStart[bi];
+            long kRows = (long) (kStart == null ? bi * tk : kStart[bi]) * kc + (long) (pair % kvh) * d;
             for (int hi = (pair % kvh) * group; hi < (pair % kvh + 1) * group; hi++) {
                 double sum = hi % group == 0 ? 0 : 1; // the group's first head writes dK and dV, the others add
-                long qRows = (long) bi * tq * c + (long) hi * d;
+                long qRows = (long) (qStart == null ? bi * tq : qStart[bi]) * c + (long) hi * d;
                 int scores = (bi * h + hi) * tq * tk;
-                Blas.gemm(false, true, tq, tk, d, 1, dO, qRows, c, vs, kRows, kc, 0, dp, scores, tk); // dP' = dO V^T
+                Blas.gemm(false, true, lq, lk, d, 1, dO, qRows, c, vs, kRows, kc, 0, dp, scores, tk); // dP' = dO V^T
                 // dV = P'^T dO (P' = drop(P))
-                Blas.gemm(true, false, tk, d, tq, 1, drops ? pd : p, scores, tk, dO, qRows, c, sum, dv, kRows, kc);
+                Blas.gemm(true, false, lk, d, lq, 1, drops ? pd : p, scores, tk, dO, qRows, c, sum, dv, kRows, kc);
                 if (drops) { // dP = drop'(dP')
                     DropoutSeed.apply(dropBase, dropout, dp, scores, scores + tq * tk);
                 }
-                for (int i = 0; i < tq; i++) {
-                    RowMath.softmaxBackRow(p, dp, scores + i * tk, tk); // dS = P (dP - rowsum(P dP))
+                for (int i = 0; i < lq; i++) {
+                    RowMath.softmaxBackRow(p, dp, scores + i * tk, lk); // dS = P (dP - rowsum(P dP))
                 }
-                Blas.gemm(false, false, tq, d, tk, scale, dp, scores, tk, ks, kRows, kc, 0, dq, qRows, c); // dQ = dS K / sqrt(D)
-                Blas.gemm(true, false, tk, d, tq, scale, dp, scores, tk, qs, qRows, c, sum, dk, kRows, kc); // dK = dS^T Q / sqrt(D)
+                Blas.gemm(false, false, lq, d, lk, scale, dp, scores, tk, ks, kRows, kc, 0, dq, qRows, c); // dQ = dS K / sqrt(D)
+                Blas.gemm(true, false, lk, d, lq, scale, dp, scores, tk, qs, qRows, c, sum, dk, kRows, kc); // dK = dS^T Q / sqrt(D)
             }
         }
     }

@@ -158,7 +158,10 @@ public final class FastBlock {
 
         /** The gradient with respect to the memory {@code [B, S, C]} of the last backward (decoder blocks). */
         public INDArray memoryGradient() {
-            return a == null || a.dmem == null ? null : view(a.dmem, a.b, a.s, config.dModel());
+            if (a == null || a.dmem == null) {
+                return null;
+            }
+            return a.memStarts != null ? view(a.dmem, a.m, config.dModel()) : view(a.dmem, a.b, a.s, config.dModel());
         }
 
         Buf grad(String name) {
@@ -279,6 +282,60 @@ public final class FastBlock {
         return new AttentionOutput<>(view(a.y, b, t, config.dModel()), view(a.p, b, config.heads(), t, t));
     }
 
+    /**
+     * A model's training pass on packed rows: each sequence's trailing padding (positions that are padding as
+     * keys and whose outputs nothing reads: no loss, no later query) is left out of the rows, so the
+     * products, norms and activations run on real tokens only. The gradients equal those of the padded rows
+     * (whose contributions are exactly zero) up to rounding.
+     *
+     * @param starts    B + 1 offsets: sequence bi is rows [starts[bi], starts[bi + 1]), its first positions
+     * @param rowPos    each row's position in its sequence
+     * @param t         the padded length T, of the masks and the weights {@code [B, H, T, T]}
+     * @param memStarts a decoder block's memory rows, as {@code starts} (null for a self-attention block)
+     * @param s         the memory's padded length S
+     */
+    record Packing(int[] starts, int[] rowPos, int t, int[] memStarts, int s) {
+    }
+
+    /**
+     * Forward on packed rows {@code x [N, C]} (and a decoder block's packed {@code memory [M, C]}): as
+     * {@link #forward(State, INDArray, AttentionMask, INDArray, AttentionMask, DropoutSeed, int, boolean)} on the
+     * padded rows, whose masks ({@code [B, ...]} over T and S) must exclude every left-out position as a key.
+     * Returns the output rows {@code [N, C]} (a view); the state's attention weights are those of the real rows
+     * only, so this is for training, not for reading weights. Inputs are the engine's own: no finite checks.
+     */
+    INDArray forward(State state, INDArray x, AttentionMask<INDArray> mask, INDArray memory,
+            AttentionMask<INDArray> memoryMask, DropoutSeed dropout, int layer, Packing packing) {
+        int b = packing.starts().length - 1, t = packing.t(), s = cross ? packing.s() : 0;
+        Activations a = state.a = fit(state.a, b, t, s);
+        a.n = packing.starts()[b];
+        a.starts = packing.starts();
+        a.rowPos = packing.rowPos();
+        if (x.length() != (long) a.n * config.dModel()) {
+            throw new IllegalArgumentException("packed rows: expected " + a.n + " x " + config.dModel() + ", given "
+                    + Arrays.toString(x.shape()));
+        }
+        copy(x, a.xb);
+        a.mask = MaskRows.of(mask, t, t, config.heads(), config.causal(), type);
+        if (cross) {
+            a.memStarts = packing.memStarts();
+            a.m = a.memStarts[b];
+            if (memory == null || memory.length() != (long) a.m * config.dModel()) {
+                throw new IllegalArgumentException("packed memory: expected " + a.m + " x " + config.dModel()
+                        + ", given " + (memory == null ? "null" : Arrays.toString(memory.shape())));
+            }
+            copy(memory, a.memb);
+            a.memMask = MaskRows.of(memoryMask, t, s, config.heads(), false, type);
+        }
+        a.forwarded = true;
+        a.dropout = dropout;
+        a.layer = layer;
+        a.rotaryTable(0);
+        Blas.singleThreaded();
+        forwardPhases(a);
+        return view(a.y, a.n, config.dModel());
+    }
+
     /** The self-attention weights {@code [B, H, T, T]} of the state's last forward (a view). */
     public INDArray selfWeights(State state) {
         Activations a = state.a;
@@ -349,7 +406,8 @@ public final class FastBlock {
         if (a == null || !a.forwarded) {
             throw new IllegalStateException("backward needs a forward first");
         }
-        Shapes.same("gradOutput", gradOutput, new long[] {a.b, a.t, config.dModel()}, type);
+        Shapes.same("gradOutput", gradOutput, a.starts != null ? new long[] {a.n, config.dModel()}
+                : new long[] {a.b, a.t, config.dModel()}, type);
         a.ensureBackward();
         state.gradients();
         copy(gradOutput, a.dyb);
@@ -358,7 +416,7 @@ public final class FastBlock {
         }
         Blas.singleThreaded();
         backwardPhases(state, a);
-        return view(a.dx, a.b, a.t, config.dModel());
+        return a.starts != null ? view(a.dx, a.n, config.dModel()) : view(a.dx, a.b, a.t, config.dModel());
     }
 
     /**
@@ -441,7 +499,7 @@ public final class FastBlock {
             rotate(s, s.k, r0, r0, r1, false, kvWidth());
         });
         if (cross) { // memory rows: its keys and values
-            parallel.forRange(s.b * s.s, ROW_GRAIN, (r0, r1) -> {
+            parallel.forRange(s.m, ROW_GRAIN, (r0, r1) -> {
                 ck.forward(s.memb, s.ck, r0, r1);
                 cv.forward(s.memb, s.cv, r0, r1);
             });
@@ -513,7 +571,7 @@ public final class FastBlock {
             MaskRows mask, int kvh, boolean positions, int p0, int p1) {
         boolean drops = a.drops(site);
         pairs(kvh, positions).forward(qs, ks, vs, p, pd, o, tq, tk, mask, drops ? config.attnDropout() : 0,
-                drops ? a.base(site) : 0, p0, p1);
+                drops ? a.base(site) : 0, a.starts, site == DropoutSeed.CROSS_WEIGHTS ? a.memStarts : a.starts, p0, p1);
     }
 
     /** The attention math of this block's pairs with {@code kvh} key/value heads, ALiBi and window if {@code positions}. */
@@ -554,7 +612,7 @@ public final class FastBlock {
         int c = width, d = config.dModel() / config.heads(), half = d / 2;
         double sign = back ? -1 : 1;
         for (int r = r0; r < r1; r++) {
-            int angles = (r % a.t) * half; // the row's position in the table: past + its time index
+            int angles = (a.rowPos != null ? a.rowPos[r] : r % a.t) * half; // the row's position in the table: past + its time index
             int row = (xRow + r - r0) * c;
             for (int head = row; head < row + c; head += d) {
                 for (int i = 0; i < half; i++) {
@@ -618,7 +676,7 @@ public final class FastBlock {
                 out.backwardInput(df1, s.dout, false, r0, r1);
             });
             // Memory rows: dmem = dck Wk + dcv Wv.
-            parallel.forRange(s.b * s.s, ROW_GRAIN, (r0, r1) -> {
+            parallel.forRange(s.m, ROW_GRAIN, (r0, r1) -> {
                 ck.backwardInput(s.dck, s.dmem, false, r0, r1);
                 cv.backwardInput(s.dcv, s.dmem, true, r0, r1);
             });
@@ -643,7 +701,7 @@ public final class FastBlock {
                 DropoutSeed.CROSS_RESIDUAL) : null;
         Buf in1 = config.normFirst() ? s.self.a : s.self.s, inFf = config.normFirst() ? s.ff.a : s.ff.s;
         Buf inCross = cross ? (config.normFirst() ? s.crs.a : s.crs.s) : null;
-        int parts = parallel.threads(), memRows = s.b * s.s;
+        int parts = parallel.threads(), memRows = s.m;
         parallel.forRange(parts, (w0, w1) -> {
             for (int w = w0; w < w1; w++) {
                 linear2.backwardWeights(state, dfFf, s.g, s.n, parts, w);
@@ -692,7 +750,7 @@ public final class FastBlock {
             Buf dk, Buf dv, int tq, int tk, int kvh, int p0, int p1) {
         boolean drops = a.drops(site);
         pairs(kvh, false).backward(qs, ks, vs, p, pd, dO, dp, dq, dk, dv, tq, tk, drops ? config.attnDropout() : 0,
-                drops ? a.base(site) : 0, p0, p1);
+                drops ? a.base(site) : 0, a.starts, site == DropoutSeed.CROSS_WEIGHTS ? a.memStarts : a.starts, p0, p1);
     }
 
     /**
@@ -1064,7 +1122,8 @@ public final class FastBlock {
         private final java.util.List<Buf> owned = new java.util.ArrayList<>(); // every array made here, to free
         final int rowCap, memCap;
         final long pairCap, crossCap;
-        int b, t, s, n;
+        int b, t, s, n, m; // n query rows (B T, or fewer when packed), m memory rows (B S, or fewer)
+        int[] starts, memStarts, rowPos; // packed rows (null: [B, T] and [B, S]): see Packing
         final Sub self = new Sub(), crs, ff = new Sub();
         final Buf xb, q, k, v, p, pd, o, cq, ck, cv, p2, pd2, o2, memb, h, hg, g, aux, y; // pd, pd2: dropped weights; hg: SwiGLU's gate branch
         Buf dyb, dg, dhg, dout, dp, dq, dk, dv, dx, do2, dp2, dcq, dck, dcv, dmem;
@@ -1161,6 +1220,8 @@ public final class FastBlock {
             this.t = t;
             this.s = s;
             this.n = b * t;
+            this.m = b * s;
+            this.starts = this.memStarts = this.rowPos = null;
             return true;
         }
 

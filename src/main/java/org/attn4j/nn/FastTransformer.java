@@ -101,7 +101,8 @@ public final class FastTransformer {
         Buf x0, x, h, xhat, rstd, dh, dx;
         DropoutSeed dropout; // the last forward's masks, or null
         int firstLayer, embeddingSite; // the stack's first block's layer number; its embedding's dropout site
-        int[] ids;
+        int[] ids; // the rows' ids
+        int[] starts, rowPos; // packed rows (null: [B, T]): sequence bi is rows [starts[bi], starts[bi + 1])
         INDArray keep; // [B, T] key padding (1 = real token), or null
         boolean tiedHead;
 
@@ -301,15 +302,18 @@ public final class FastTransformer {
                     : "an encoder-decoder needs a source");
         }
         Blas.singleThreaded();
+        // With targets, only the loss is read: each sequence's trailing padding runs no products (see pack)
+        boolean pack = targets != null && padId >= 0;
         INDArray memory = null;
         if (encoder != null) {
-            memory = stackForward(s.enc, source, padId, null, null, dropout, 0, DropoutSeed.SOURCE_EMBEDDING);
+            memory = stackForward(s.enc, source, null, padId, pack, null, null, dropout, 0, DropoutSeed.SOURCE_EMBEDDING);
         }
-        stackForward(s.dec, ids, padId, memory, s.enc == null ? null : s.enc.keep, dropout,
+        stackForward(s.dec, ids, targets, padId, pack, memory, s.enc, dropout,
                 encoder == null ? 0 : encoder.blocks.size(), DropoutSeed.EMBEDDING);
         StackState d = s.dec;
         s.fit(d.n);
-        s.targets = targets == null ? null : flatten(targets, "target", d.b, d.t);
+        s.targets = targets == null ? null : d.starts == null ? flatten(targets, "target", d.b, d.t)
+                : packed(flatten(targets, "target", d.b, d.t), d);
         Buf hs = d.output();
         Buf head = Buf.of(w.headWeight()), headBias = w.headBias() == null ? null : Buf.of(w.headBias());
         parallel.forRange(d.n, ROW_GRAIN, (r0, r1) -> {
@@ -350,7 +354,8 @@ public final class FastTransformer {
         Blas.singleThreaded();
         StackState st = new StackState(encoder, false, false);
         try {
-            return stackForward(st, source, padId, null, null, null, 0, DropoutSeed.SOURCE_EMBEDDING).dup('c');
+            return stackForward(st, source, null, padId, false, null, null, null, 0, DropoutSeed.SOURCE_EMBEDDING)
+                    .dup('c');
         } finally {
             st.close(); // the activations, freed now: left to the garbage collector, each decoding's piled up
         }
@@ -358,10 +363,16 @@ public final class FastTransformer {
 
     /**
      * Embedding, blocks and final norm of one stack, whose blocks are layers {@code firstLayer} on and whose
-     * embedding drops at {@code embeddingSite}; returns its output {@code [B, T, C]} (a view).
+     * embedding drops at {@code embeddingSite}, over the encoder's output {@code memory} (from state {@code enc})
+     * for a decoder; returns its output {@code [B, T, C]} (a view), or with {@code pack} its packed rows
+     * {@code [N, C]}: each sequence keeps its positions up to the last whose id or target ({@code targets}, or
+     * null) is not padding, at least one. What is left out is padding as a key (masked) whose output nothing
+     * reads, so the products, norms and activations run on real tokens only and every gradient is that of the
+     * padded rows (where those positions add exactly zero) up to rounding.
      */
-    private INDArray stackForward(StackState st, int[][] ids, int padId, INDArray memory, INDArray memoryKeep,
-            DropoutSeed dropout, int firstLayer, int embeddingSite) {
+    private INDArray stackForward(StackState st, int[][] ids, int[][] targets, int padId, boolean pack, INDArray memory,
+            StackState enc, DropoutSeed dropout, int firstLayer, int embeddingSite) {
+        INDArray memoryKeep = enc == null ? null : enc.keep;
         FastDecoder.Weights sw = st.stack.w;
         int batch = ids.length, time = ids[0].length;
         if (time > sw.maxLen()) {
@@ -370,25 +381,10 @@ public final class FastTransformer {
         }
         st.fit(batch, time);
         st.ids = flatten(ids, "ids", batch, time);
+        st.starts = st.rowPos = null;
         st.dropout = dropout;
         st.firstLayer = firstLayer;
         st.embeddingSite = embeddingSite;
-        boolean drops = embeddingDrops(st);
-        // x0 = drop(E[id] * scale + P[t])
-        double scale = sw.scaleEmbedding() ? Math.sqrt(width) : 1;
-        Buf table = Buf.of(sw.embedding()), pos = sw.positions() == null ? null : Buf.of(sw.positions());
-        parallel.forRange(st.n, ROW_GRAIN * 8, (r0, r1) -> {
-            for (int r = r0; r < r1; r++) {
-                int id = st.ids[r], o = r * width;
-                for (int j = 0; j < width; j++) {
-                    double e = table.get(id * width + j) * scale;
-                    st.x0.put(o + j, pos == null ? e : e + pos.get((r % st.t) * width + j));
-                }
-            }
-            if (drops) {
-                DropoutSeed.apply(embeddingBase(st), sw.dropout(), st.x0, r0 * width, r1 * width);
-            }
-        });
         AttentionMask<INDArray> mask = st.stack.causal ? AttentionMask.causalOnly() : AttentionMask.none();
         if (st.keep != null && st.keep.closeable()) {
             st.keep.close(); // the last call's
@@ -402,11 +398,34 @@ public final class FastTransformer {
             }
             mask = mask.withPadding(st.keep);
         }
+        if (pack) {
+            pack(st, ids, targets, padId);
+        }
+        boolean drops = embeddingDrops(st);
+        // x0 = drop(E[id] * scale + P[t])
+        double scale = sw.scaleEmbedding() ? Math.sqrt(width) : 1;
+        Buf table = Buf.of(sw.embedding()), pos = sw.positions() == null ? null : Buf.of(sw.positions());
+        parallel.forRange(st.n, ROW_GRAIN * 8, (r0, r1) -> {
+            for (int r = r0; r < r1; r++) {
+                int id = st.ids[r], o = r * width;
+                for (int j = 0; j < width; j++) {
+                    double e = table.get(id * width + j) * scale;
+                    st.x0.put(o + j, pos == null ? e : e + pos.get(position(st, r) * width + j));
+                }
+            }
+            if (drops) {
+                DropoutSeed.apply(embeddingBase(st), sw.dropout(), st.x0, r0 * width, r1 * width);
+            }
+        });
         AttentionMask<INDArray> memoryMask = memoryKeep == null ? AttentionMask.none() : AttentionMask.ofPadding(memoryKeep);
-        INDArray x = FastBlock.view(st.x0, st.b, st.t, width);
+        INDArray x = pack ? FastBlock.view(st.x0, st.n, width) : FastBlock.view(st.x0, st.b, st.t, width);
+        FastBlock.Packing packing = !pack ? null : new FastBlock.Packing(st.starts, st.rowPos, st.t,
+                enc == null ? null : enc.starts, enc == null ? 0 : enc.t);
         for (int i = 0; i < st.stack.blocks.size(); i++) {
             FastBlock block = st.stack.blocks.get(i);
-            x = block.forward(st.blockStates.get(i), x, mask, memory, memoryMask, dropout, firstLayer + i, false).output();
+            x = pack ? block.forward(st.blockStates.get(i), x, mask, memory, memoryMask, dropout, firstLayer + i, packing)
+                    : block.forward(st.blockStates.get(i), x, mask, memory, memoryMask, dropout, firstLayer + i, false)
+                            .output();
         }
         Buf xs = Buf.of(x);
         Buf normW = sw.normWeight() == null ? null : Buf.of(sw.normWeight());
@@ -419,7 +438,54 @@ public final class FastTransformer {
                 RowMath.layerNorm(st.x, normW, normB, sw.eps(), st.h, st.xhat, st.rstd, r0, r1, width);
             }
         });
-        return FastBlock.view(st.output(), st.b, st.t, width);
+        return pack ? FastBlock.view(st.output(), st.n, width) : FastBlock.view(st.output(), st.b, st.t, width);
+    }
+
+    /**
+     * Packs a stack's rows (see {@link #stackForward}): sequence bi keeps its first len_bi positions, len_bi the
+     * last position whose id or target is not {@code padId}, plus one (at least 1); its rows become
+     * [starts[bi], starts[bi + 1]) and {@code st.ids} the kept ids, {@code st.n} their number.
+     */
+    private static void pack(StackState st, int[][] ids, int[][] targets, int padId) {
+        int batch = st.b;
+        int[] starts = new int[batch + 1];
+        for (int bi = 0; bi < batch; bi++) {
+            int len = 1;
+            for (int j = 0; j < st.t; j++) {
+                if (ids[bi][j] != padId || targets != null && targets[bi][j] != padId) {
+                    len = j + 1;
+                }
+            }
+            starts[bi + 1] = starts[bi] + len;
+        }
+        int n = starts[batch];
+        int[] kept = new int[n], rowPos = new int[n];
+        for (int bi = 0; bi < batch; bi++) {
+            for (int r = starts[bi]; r < starts[bi + 1]; r++) {
+                rowPos[r] = r - starts[bi];
+                kept[r] = ids[bi][rowPos[r]];
+            }
+        }
+        st.starts = starts;
+        st.rowPos = rowPos;
+        st.ids = kept;
+        st.n = n;
+    }
+
+    /** The packed rows' elements of {@code flat [B * T]} (the stack's {@link #pack}). */
+    private static int[] packed(int[] flat, StackState st) {
+        int[] kept = new int[st.n];
+        for (int bi = 0; bi < st.b; bi++) {
+            for (int r = st.starts[bi]; r < st.starts[bi + 1]; r++) {
+                kept[r] = flat[bi * st.t + r - st.starts[bi]];
+            }
+        }
+        return kept;
+    }
+
+    /** The position of row r in its sequence. */
+    private static int position(StackState st, int r) {
+        return st.rowPos != null ? st.rowPos[r] : r % st.t;
     }
 
     /** Row r's loss; the row of logits becomes its softmax p, kept for the backward pass. */
@@ -528,7 +594,8 @@ public final class FastTransformer {
                 }
             });
         }
-        INDArray dx = FastBlock.view(sw.normWeight() != null ? st.dx : st.dh, st.b, st.t, width);
+        Buf dTop = sw.normWeight() != null ? st.dx : st.dh;
+        INDArray dx = st.starts != null ? FastBlock.view(dTop, st.n, width) : FastBlock.view(dTop, st.b, st.t, width);
         for (int i = st.stack.blocks.size() - 1; i >= 0; i--) {
             FastBlock.State bs = st.blockStates.get(i);
             dx = st.stack.blocks.get(i).backward(bs, dx, false);
@@ -554,7 +621,7 @@ public final class FastTransformer {
                     RowMath.fill(st.dPositions, row * width + c0, row * width + c1, 0);
                 }
                 for (int r = 0; r < st.n; r++) {
-                    int e = st.ids[r] * width, o = r * width, at = (r % st.t) * width;
+                    int e = st.ids[r] * width, o = r * width, at = position(st, r) * width;
                     for (int j = c0; j < c1; j++) {
                         double g = d0.get(o + j);
                         st.dEmbedding.put(e + j, st.dEmbedding.get(e + j) + scale * g);
