@@ -154,6 +154,39 @@ class EngineTrainingTest {
         }
     }
 
+    /**
+     * The engine's training pass leaves each sequence's trailing padding out of its rows (packed rows); the rule
+     * that decides how many positions a sequence keeps is checked here against the graph, which computes every
+     * padded position: padding in the middle of a source and of an input (kept, masked as keys), a target that
+     * runs past its input's last real id (kept: it counts in the loss), a row with nothing to predict, and a
+     * source that is padding throughout (its memory row fully masked).
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("irregularPadding")
+    void packedRowsMatchTheGraphOnIrregularPadding(String name, boolean pre, PositionalEncoding p) {
+        Nd4j.getRandom().setSeed(13);
+        ModelConfig config = ModelConfig.seq2seq(13, 16, 4, 24, 2, 12).withSourceVocab(17).withNormFirst(pre)
+                .withPositions(p);
+        Seq2SeqTransformer model = new Seq2SeqTransformer(config, DataType.DOUBLE);
+        int[][] source = {{3, 0, 2, 9, 0, 0}, {5, 1, 14, 7, 4, 0}, {0, 0, 0, 0, 0, 0}, {6, 0, 0, 0, 0, 0}};
+        int[][] input = {{1, 5, 0, 2, 0, 0}, {4, 12, 6, 0, 0, 0}, {7, 3, 0, 0, 0, 0}, {0, 0, 0, 0, 0, 0}};
+        int[][] target = {{5, 9, 2, 11, 0, 0}, {12, 6, 8, 1, 10, 0}, {3, 0, 0, 0, 0, 0}, {0, 0, 0, 0, 0, 0}};
+        Batch batch = new Batch(Nd4j.createFromArray(source), Nd4j.createFromArray(input), Nd4j.createFromArray(target));
+        Reference ref = graphLossAndGradients(model, batch, 0, 0.0);
+        Trainer.BatchGradients engine = new Trainer(model, Trainer.Config.adam(Schedules.constant(3e-3))).gradients(batch);
+        assertEquals(10, engine.tokens(), name + ": targets counted");
+        assertEquals(ref.loss, engine.loss(), 1e-10 * Math.max(1, Math.abs(ref.loss)), name + ": loss");
+        for (Map.Entry<String, INDArray> e : ref.gradients.entrySet()) {
+            assertClose(name + ": gradient of " + e.getKey(), e.getValue(), engine.gradients().get(e.getKey()), 1e-10,
+                    1e-4);
+        }
+    }
+
+    static Stream<Arguments> irregularPadding() {
+        return Stream.of(Arguments.of("pre-LN, learned", true, PositionalEncoding.LEARNED),
+                Arguments.of("post-LN, rotary", false, PositionalEncoding.ROTARY));
+    }
+
     record Reference(double loss, Map<String, INDArray> gradients) {
     }
 
