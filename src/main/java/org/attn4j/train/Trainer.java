@@ -174,14 +174,38 @@ public final class Trainer {
     private final TransformerModel.EngineState engine; // the activations and gradients of this trainer's steps
     private final List<String> parameters;
     private final Map<String, INDArray> arrays = new LinkedHashMap<>(); // the model's parameter arrays, updated in place
-    private final Map<String, INDArray> updaterState = new LinkedHashMap<>();
-    private final Map<String, GradientUpdater<?>> updaters = new LinkedHashMap<>();
+    // The update runs in chunks, each with one ND4J updater: a parameter of BIG elements or more is a chunk of
+    // its own, updated in place; the smaller ones of each worker's share are copied side by side into a flat row
+    // and updated as one chunk. ND4J runs each op at a fixed cost of tens of microseconds here, and an update op
+    // per parameter cost the sequence example's 52 parameters about 1.5 ms a step (of 15); copying a large
+    // parameter costs more than its ops. Adam, Nesterov and SGD act element by element, so the result is the
+    // per-parameter updates' to the bit. The updater state of chunk c is [1, k n_c] at k chunkStart[c] in
+    // flatState: its k state arrays (ND4J's layout), each of its n_c elements.
+    static final int BIG = 8192;
+    private final INDArray flatParams, flatGrads, flatState; // small parameters [1, S] twice; state [1, k T] or null
+    private final List<List<String>> chunks = new ArrayList<>(); // each chunk's parameters, in order
+    private final List<List<Integer>> shareChunks = new ArrayList<>(); // the chunks of each worker
+    private final List<Integer> chunkStart = new ArrayList<>(); // chunk c's elements start at chunkStart[c] (of T)
+    private final List<Integer> rowStart = new ArrayList<>(); // its place in the flat rows, or -1 (updated in place)
+    private final List<GradientUpdater<?>> chunkUpdaters = new ArrayList<>();
+    private final List<INDArray> chunkParams = new ArrayList<>(), chunkGrads = new ArrayList<>();
+    private final Map<String, Integer> offsets = new LinkedHashMap<>(), chunkOf = new LinkedHashMap<>(); // of T
+    private final Map<String, INDArray> decayedParams = new LinkedHashMap<>(), decayedGrads = new LinkedHashMap<>();
+    private final int total, stateArrays;
     private final WeightDecay weightDecay;
     private List<List<String>> shares; // parameters per update worker, made on first use
     private Map<String, INDArray> sums; // accumulated gradients of micro-batches, made on first use
     private int step;
 
     public Trainer(TransformerModel model, Config config) {
+        this(model, config, org.attn4j.kernels.Parallel.shared().threads(), BIG);
+    }
+
+    /**
+     * A trainer whose update runs in {@code pieces} worker shares (tests take more than the workers) and updates
+     * parameters of {@code big} elements or more in place.
+     */
+    Trainer(TransformerModel model, Config config, int pieces, int big) {
         this.model = model;
         this.config = config;
         if (!(config.labelSmoothing() >= 0 && config.labelSmoothing() < 1)) {
@@ -191,14 +215,64 @@ public final class Trainer {
         this.parameters = new ArrayList<>(model.parameters().keySet());
         IUpdater updater = config.updater();
         for (String p : parameters) {
-            INDArray param = model.parameters().get(p).getArr();
-            arrays.put(p, param);
-            long size = updater.stateSize(param.length());
-            INDArray state = size == 0 ? null : Nd4j.zeros(param.dataType(), 1, size);
-            updaterState.put(p, state);
-            updaters.put(p, updater.instantiate(state, true));
+            arrays.put(p, model.parameters().get(p).getArr());
+        }
+        long length = 0, rows = 0;
+        for (List<String> share : shares(Math.max(1, Math.min(pieces, parameters.size())))) {
+            List<Integer> mine = new ArrayList<>();
+            List<String> small = new ArrayList<>();
+            for (String p : share) {
+                if (arrays.get(p).length() >= big) {
+                    mine.add(chunks.size());
+                    chunks.add(List.of(p));
+                } else {
+                    small.add(p);
+                }
+            }
+            if (!small.isEmpty()) {
+                mine.add(chunks.size());
+                chunks.add(small);
+            }
+            for (int c : mine) {
+                boolean inPlace = chunks.get(c).size() == 1 && arrays.get(chunks.get(c).get(0)).length() >= big;
+                chunkStart.add(Math.toIntExact(length));
+                rowStart.add(inPlace ? -1 : Math.toIntExact(rows));
+                for (String p : chunks.get(c)) {
+                    offsets.put(p, Math.toIntExact(length));
+                    chunkOf.put(p, c);
+                    length += arrays.get(p).length();
+                    rows += inPlace ? 0 : arrays.get(p).length();
+                }
+            }
+            shareChunks.add(mine);
+        }
+        this.total = Math.toIntExact(length);
+        chunkStart.add(total);
+        org.nd4j.linalg.api.buffer.DataType type = model.dataType();
+        flatParams = Nd4j.zeros(type, 1, Math.max(1, rows));
+        flatGrads = Nd4j.zeros(type, 1, Math.max(1, rows));
+        long size = updater.stateSize(total);
+        stateArrays = total == 0 ? 0 : (int) (size / total);
+        flatState = size == 0 ? null : Nd4j.zeros(type, 1, size);
+        for (int c = 0; c < chunks.size(); c++) {
+            int c0 = chunkStart.get(c), n = chunkStart.get(c + 1) - c0, r0 = rowStart.get(c);
+            chunkParams.add(r0 < 0 ? null : flatParams.get(NDArrayIndex.point(0), NDArrayIndex.interval(r0, r0 + n))
+                    .reshape(1, n));
+            chunkGrads.add(r0 < 0 ? null : flatGrads.get(NDArrayIndex.point(0), NDArrayIndex.interval(r0, r0 + n))
+                    .reshape(1, n));
+            INDArray state = flatState == null ? null : flatState.get(NDArrayIndex.point(0),
+                    NDArrayIndex.interval((long) stateArrays * c0, (long) stateArrays * (c0 + n))).reshape(1,
+                            (long) stateArrays * n);
+            chunkUpdaters.add(updater.instantiate(state, true));
         }
         this.weightDecay = config.weightDecay() > 0 ? new WeightDecay(config.weightDecay(), true) : null;
+        for (String p : parameters) {
+            if (weightDecay != null && (!config.decayMatricesOnly() || arrays.get(p).rank() >= 2)) {
+                boolean inPlace = rowStart.get(chunkOf.get(p)) < 0;
+                decayedParams.put(p, inPlace ? arrays.get(p) : segment(flatParams, p, 0));
+                decayedGrads.put(p, inPlace ? null : segment(flatGrads, p, 0)); // in place: the step's own gradient
+            }
+        }
     }
 
     public TransformerModel model() {
@@ -268,8 +342,8 @@ public final class Trainer {
     /**
      * Applies gradients as one update step: checks them, clips by the global norm, runs the updaters
      * and advances {@link #stepCount()}. Gradients may come from elsewhere (for example averaged over
-     * workers); they must be finite and have one array per parameter, shaped like it. They are clipped
-     * and updated in place. Throws {@link TrainingDivergedException} (weights untouched) on NaN or infinity.
+     * workers); they must be finite and have one array per parameter, shaped like it. They may be changed
+     * (clipping and the updater work in place on large ones). Throws {@link TrainingDivergedException} (weights untouched) on NaN or infinity.
      */
     public StepResult apply(BatchGradients gradients) {
         for (String p : parameters) {
@@ -416,19 +490,93 @@ public final class Trainer {
         double scale = config.clipNorm() > 0 ? Math.min(1, config.clipNorm() / (norm + 1e-6)) : 1; // as torch's clip_grad_norm_
         double lr = config.learningRate().valueAt(step, 0);
         int at = step;
-        forEachShare(p -> {
-            INDArray grad = grads.get(p);
+        org.attn4j.kernels.Buf fp = org.attn4j.kernels.Buf.of(flatParams), fg = org.attn4j.kernels.Buf.of(flatGrads);
+        forEachChunk(c -> {
+            boolean inPlace = rowStart.get(c) < 0;
+            List<String> ps = chunks.get(c);
+            if (!inPlace) {
+                for (String p : ps) { // into the flat rows
+                    into(arrays.get(p), fp, p);
+                    into(grads.get(p), fg, p);
+                }
+            }
+            INDArray cg = inPlace ? grads.get(ps.get(0)) : chunkGrads.get(c);
+            INDArray cp = inPlace ? arrays.get(ps.get(0)) : chunkParams.get(c);
             if (scale < 1) {
-                grad.muli(scale);
+                cg.muli(scale);
             }
-            updaters.get(p).applyUpdater(grad, at, 0);
-            INDArray param = arrays.get(p);
-            if (weightDecay != null && (!config.decayMatricesOnly() || param.rank() >= 2)) {
-                weightDecay.apply(param, grad, lr, at, 0);
+            chunkUpdaters.get(c).applyUpdater(cg, at, 0);
+            for (String p : ps) {
+                INDArray param = decayedParams.get(p);
+                if (param != null) {
+                    weightDecay.apply(param, inPlace ? cg : decayedGrads.get(p), lr, at, 0);
+                }
             }
-            param.subi(grad);
+            cp.subi(cg);
+            if (!inPlace) {
+                for (String p : ps) { // back into the model's arrays
+                    INDArray param = arrays.get(p);
+                    if (plain(param)) {
+                        org.attn4j.kernels.RowMath.copy(fp, row(p), org.attn4j.kernels.Buf.of(param), 0,
+                                (int) param.length());
+                    } else {
+                        param.assign(segment(flatParams, p, 0).reshape(param.shape()));
+                    }
+                }
+            }
         });
         return new StepResult(step++, value, norm, lr, g.tokens());
+    }
+
+    /** Copies {@code a} (parameter {@code p}'s shape) into its place in a flat row. */
+    private void into(INDArray a, org.attn4j.kernels.Buf flat, String p) {
+        int off = row(p);
+        if (plain(a)) {
+            org.attn4j.kernels.RowMath.copy(org.attn4j.kernels.Buf.of(a), 0, flat, off, (int) a.length());
+        } else {
+            segment(flat == null ? null : flat.array, p, 0).assign(a.reshape(1, a.length()));
+        }
+    }
+
+    /** A plain c-order array of the flat rows' type, copied element by element in Java. */
+    private boolean plain(INDArray a) {
+        return a.ordering() == 'c' && a.elementWiseStride() == 1 && a.dataType() == flatParams.dataType()
+                && a.data().length() >= a.offset() + a.length();
+    }
+
+    /** Parameter p's place in the flat rows (a parameter of a chunk that is copied there). */
+    private int row(String p) {
+        int c = chunkOf.get(p);
+        return rowStart.get(c) + offsets.get(p) - chunkStart.get(c);
+    }
+
+    /** Runs {@code body} on every chunk, each worker's chunks on that worker. */
+    private void forEachChunk(java.util.function.IntConsumer body) {
+        org.attn4j.kernels.Parallel workers = org.attn4j.kernels.Parallel.shared();
+        RuntimeException[] failure = new RuntimeException[1];
+        workers.forRange(shareChunks.size(), (w0, w1) -> org.attn4j.kernels.Parallel.singleThreadedNd4j(() -> {
+            try {
+                for (int w = w0; w < w1; w++) {
+                    shareChunks.get(w).forEach(body::accept);
+                }
+            } catch (RuntimeException e) {
+                failure[0] = e;
+            }
+        }));
+        if (failure[0] != null) {
+            throw failure[0];
+        }
+    }
+
+    /**
+     * Parameter p's elements in array {@code block} of a flat row (a view [1, N]): of the parameters and
+     * gradients (block 0), or of the updater state, whose chunk c holds its k arrays one after the other.
+     */
+    private INDArray segment(INDArray flat, String p, int block) {
+        int c = chunkOf.get(p), c0 = chunkStart.get(c), c1 = chunkStart.get(c + 1);
+        long off = flat != flatState ? row(p) : (long) stateArrays * c0 + (long) block * (c1 - c0) + offsets.get(p) - c0;
+        return flat.get(NDArrayIndex.point(0), NDArrayIndex.interval(off, off + arrays.get(p).length())).reshape(1,
+                arrays.get(p).length());
     }
 
     /** The parameters in {@code n} lists of about equal total size (largest first, each to the smallest list). */
@@ -485,26 +633,44 @@ public final class Trainer {
                 batch.target(), config.labelSmoothing(), false).loss());
     }
 
-    /** The updaters' state arrays by parameter name (views: saving them saves the optimizer). */
+    /**
+     * The updater's state by parameter name, each in the layout of ND4J's updater for that parameter alone
+     * ({@code [1, k N]}: Adam's m then v, Nesterov's v; none for SGD), in new arrays: saving them saves the
+     * optimizer, and {@link #restore} takes them back.
+     */
     public Map<String, INDArray> optimizerState() {
         Map<String, INDArray> state = new LinkedHashMap<>();
-        updaterState.forEach((k, v) -> {
-            if (v != null) {
-                state.put(k, v);
+        if (flatState == null) {
+            return state;
+        }
+        for (String p : parameters) {
+            long n = arrays.get(p).length();
+            INDArray own = Nd4j.create(flatState.dataType(), 1, stateArrays * n);
+            for (int j = 0; j < stateArrays; j++) {
+                own.get(NDArrayIndex.point(0), NDArrayIndex.interval(j * n, (j + 1) * n)).assign(
+                        segment(flatState, p, j).reshape(n));
             }
-        });
+            state.put(p, own);
+        }
         return state;
     }
 
     /** Continues from a saved step count and optimizer state (as {@link #optimizerState()} gave them). */
     public void restore(int stepCount, Map<String, INDArray> state) {
-        for (Map.Entry<String, INDArray> e : optimizerState().entrySet()) {
-            INDArray saved = state.get(e.getKey());
-            if (saved == null || saved.length() != e.getValue().length()) {
-                throw new IllegalArgumentException("Optimizer state for '" + e.getKey() + "' is "
-                        + (saved == null ? "missing" : "of length " + saved.length() + ", expected " + e.getValue().length()));
+        for (String p : flatState == null ? List.<String>of() : parameters) { // all checked before any is taken
+            INDArray saved = state.get(p);
+            long expected = stateArrays * arrays.get(p).length();
+            if (saved == null || saved.length() != expected) {
+                throw new IllegalArgumentException("Optimizer state for '" + p + "' is "
+                        + (saved == null ? "missing" : "of length " + saved.length() + ", expected " + expected));
             }
-            e.getValue().assign(saved.reshape(e.getValue().shape()));
+        }
+        for (String p : flatState == null ? List.<String>of() : parameters) {
+            INDArray saved = state.get(p).reshape(state.get(p).length());
+            long n = arrays.get(p).length();
+            for (int j = 0; j < stateArrays; j++) {
+                segment(flatState, p, j).assign(saved.get(NDArrayIndex.interval(j * n, (j + 1) * n)).reshape(1, n));
+            }
         }
         this.step = stepCount;
     }

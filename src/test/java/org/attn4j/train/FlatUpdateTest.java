@@ -1,0 +1,98 @@
+package org.attn4j.train;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.attn4j.model.LanguageModel;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.learning.GradientUpdater;
+import org.nd4j.linalg.learning.config.IUpdater;
+import org.nd4j.linalg.learning.regularization.WeightDecay;
+
+/**
+ * The trainer updates parameters in chunks, one ND4J updater each: a large parameter alone, in place, and the
+ * small ones of a worker's share together, copied side by side into a flat row. The reference
+ * here is ND4J's updaters used the plain way, one instance per parameter on its own arrays, with the global norm
+ * and clipping written out: three steps of each optimizer (clipping active; AdamW decaying every parameter, and matrices only) must
+ * give the same weights and optimizer state to the bit.
+ */
+class FlatUpdateTest {
+    static Stream<Arguments> optimizers() {
+        return Stream.of(Arguments.of(Trainer.Optimizer.ADAM, DataType.FLOAT, 1, Trainer.BIG),
+                Arguments.of(Trainer.Optimizer.ADAM, DataType.FLOAT, 3, 100),
+                Arguments.of(Trainer.Optimizer.ADAMW, DataType.FLOAT, 2, 100),
+                Arguments.of(Trainer.Optimizer.ADAMW, DataType.DOUBLE, 1, 100),
+                Arguments.of(Trainer.Optimizer.ADAMW, DataType.DOUBLE, 3, Trainer.BIG),
+                Arguments.of(Trainer.Optimizer.SGD_MOMENTUM, DataType.FLOAT, 3, 100),
+                Arguments.of(Trainer.Optimizer.SGD, DataType.DOUBLE, 2, 100));
+    }
+
+    @ParameterizedTest(name = "{0} {1}, {2} shares, in place from {3} elements")
+    @MethodSource("optimizers")
+    void chunkedUpdatersEqualOnePerParameter(Trainer.Optimizer optimizer, DataType type, int shares, int big) {
+        LanguageModel model = TrainerTest.model(5, type, 0);
+        Trainer.Config config = Trainer.Config.adam(Schedules.constant(0.05)).withOptimizer(optimizer).withClipNorm(0.5);
+        boolean matricesOnly = type == DataType.DOUBLE; // AdamW: float32 decays every parameter, float64 matrices only
+        if (optimizer == Trainer.Optimizer.ADAMW) {
+            config = config.withWeightDecay(0.1).withDecayMatricesOnly(matricesOnly);
+        } else if (optimizer == Trainer.Optimizer.SGD_MOMENTUM) {
+            config = config.withMomentum(0.9);
+        }
+        Trainer trainer = new Trainer(model, config, shares, big);
+
+        // The reference: copies of the weights, one ND4J updater per parameter.
+        Map<String, INDArray> weights = new LinkedHashMap<>(), states = new LinkedHashMap<>();
+        Map<String, GradientUpdater<?>> updaters = new LinkedHashMap<>();
+        IUpdater updater = config.updater();
+        model.parameters().forEach((name, v) -> {
+            weights.put(name, v.getArr().dup());
+            long size = updater.stateSize(v.getArr().length());
+            INDArray state = size == 0 ? null : Nd4j.zeros(type, 1, size);
+            states.put(name, state);
+            updaters.put(name, updater.instantiate(state, true));
+        });
+        WeightDecay decay = new WeightDecay(0.1, true);
+
+        for (int step = 0; step < 3; step++) {
+            Trainer.BatchGradients g = trainer.gradients(TrainerTest.countingBatch());
+            double sumSquares = 0;
+            for (INDArray grad : g.gradients().values()) {
+                double n = grad.norm2Number().doubleValue();
+                sumSquares += n * n;
+            }
+            double scale = Math.min(1, 0.5 / (Math.sqrt(sumSquares) + 1e-6));
+            assertEquals(true, scale < 1, "clipping is active in the reference (gradient norm "
+                    + Math.sqrt(sumSquares) + ")");
+            for (Map.Entry<String, INDArray> e : g.gradients().entrySet()) {
+                INDArray grad = e.getValue().dup(), param = weights.get(e.getKey());
+                grad.muli(scale);
+                updaters.get(e.getKey()).applyUpdater(grad, step, 0);
+                if (optimizer == Trainer.Optimizer.ADAMW && (!matricesOnly || param.rank() >= 2)) {
+                    decay.apply(param, grad, 0.05, step, 0);
+                }
+                param.subi(grad);
+            }
+            trainer.apply(g);
+        }
+        Map<String, INDArray> state = trainer.optimizerState();
+        for (String name : weights.keySet()) {
+            assertEquals(weights.get(name), model.parameters().get(name).getArr(), name + " after 3 steps");
+            if (states.get(name) != null) {
+                assertEquals(states.get(name), state.get(name), "optimizer state of " + name);
+            }
+        }
+        assertEquals(states.values().stream().filter(s -> s != null).count(), state.size(), "state arrays");
+
+        // The state goes back where it came from: a second trainer restored from it continues identically.
+        Trainer resumed = new Trainer(model, config, 1, Trainer.BIG);
+        resumed.restore(trainer.stepCount(), state);
+        resumed.optimizerState().forEach((name, s) -> assertEquals(state.get(name), s, "restored state of " + name));
+    }
+}
