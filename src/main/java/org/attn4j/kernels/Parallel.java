@@ -1,17 +1,17 @@
 package org.attn4j.kernels;
 
-import java.util.ArrayList;
-import java.util.List;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
+import java.util.concurrent.locks.LockSupport;
+import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * Splits a loop over {@code [0, n)} into one contiguous range per worker; the calling thread runs the
  * first range. Each worker calls single-threaded OpenBLAS on its own rows, which on this project's
  * 2-core machines beat OpenBLAS's and ND4J's own threads (those spin between calls and then slow the
  * element-wise work that follows: BENCHMARKS.md).
+ *
+ * <p>Workers poll for their next range for a millisecond before they park ({@link #SPIN_NANOS} says why). One
+ * split loop at a time uses the workers: a loop started while another runs (on another thread, or inside one of
+ * this pool's ranges) runs on its caller alone.
  *
  * <p>The thread count is the system property {@code attn4j.threads}, else ND4J's own thread count
  * ({@code OMP_NUM_THREADS}, or the number of processors when it is not set).
@@ -26,23 +26,93 @@ public final class Parallel {
     private static volatile Parallel shared;
 
     private final int threads;
-    private final ExecutorService pool;
+    private final Worker[] workers; // threads - 1 of them, started on first use
+    private final ReentrantLock inUse = new ReentrantLock(); // one split loop at a time uses the workers
 
-    /** A pool of {@code threads - 1} daemon workers (the caller is the first worker). */
+    /**
+     * How long a worker keeps polling for its next range before it parks, and a caller for its workers before it
+     * yields. A training step runs dozens of split loops a few hundred microseconds apart; parked between them,
+     * a worker was woken onto the caller's core about half the time (Linux places a woken thread near its waker),
+     * and two threads took turns on one core: the sequence example's step took 17-20 ms at two threads in
+     * those runs instead of 13.
+     */
+    private static final long SPIN_NANOS = 1_000_000;
+
+    /** {@code threads - 1} daemon workers (the caller is the first). */
     public Parallel(int threads) {
         if (threads < 1) {
             throw new IllegalArgumentException("threads must be at least 1, given " + threads);
         }
         this.threads = threads;
-        this.pool = threads == 1 ? null : Executors.newFixedThreadPool(threads - 1, r -> {
-            Thread t = new Thread(() -> {
-                // One OpenBLAS thread per worker (an OpenMP build of OpenBLAS keeps it per thread).
-                Blas.singleThreaded();
-                r.run();
-            }, "attn4j-fast");
-            t.setDaemon(true);
-            return t;
-        });
+        this.workers = new Worker[threads - 1];
+    }
+
+    /** A worker thread: runs the ranges handed to it, polling for the next one before it parks. */
+    private static final class Worker extends Thread {
+        private volatile long posted, completed; // hand-off numbers: a range is posted, then completed
+        private volatile boolean parked;
+        private volatile Throwable failure;
+        private Range body;
+        private int from, to;
+
+        Worker() {
+            super("attn4j-fast");
+            setDaemon(true);
+        }
+
+        /** Hands over [from, to) of body (the caller holds the pool's lock, and this worker is idle). */
+        void post(Range body, int from, int to) {
+            this.body = body;
+            this.from = from;
+            this.to = to;
+            this.failure = null;
+            posted = completed + 1; // publishes the fields above
+            if (parked) {
+                LockSupport.unpark(this);
+            }
+        }
+
+        /** Waits for the posted range to finish; its failure, or null. */
+        Throwable await() {
+            long start = System.nanoTime();
+            while (completed != posted) {
+                if (System.nanoTime() - start < SPIN_NANOS) {
+                    Thread.onSpinWait();
+                } else {
+                    Thread.yield();
+                }
+            }
+            return failure;
+        }
+
+        @Override
+        public void run() {
+            // One OpenBLAS thread per worker (an OpenMP build of OpenBLAS keeps it per thread).
+            Blas.singleThreaded();
+            long done = 0;
+            while (true) {
+                long start = System.nanoTime();
+                while (posted == done) {
+                    if (System.nanoTime() - start < SPIN_NANOS) {
+                        Thread.onSpinWait();
+                    } else {
+                        parked = true;
+                        if (posted == done) { // posted after the flag is set: post unparks it
+                            LockSupport.park(this);
+                        }
+                        parked = false;
+                    }
+                }
+                done = posted;
+                try {
+                    body.run(from, to);
+                } catch (Throwable e) {
+                    failure = e;
+                }
+                body = null;
+                completed = done;
+            }
+        }
     }
 
     /** The process-wide pool, sized as described above. */
@@ -108,26 +178,27 @@ public final class Parallel {
             body.run(0, n);
             return;
         }
-        List<Future<?>> others = new ArrayList<>(parts - 1);
-        for (int p = 1; p < parts; p++) {
-            int from = split(n, parts, p), to = split(n, parts, p + 1);
-            others.add(pool.submit(() -> body.run(from, to)));
+        // Another caller's loop has the workers, or this loop runs inside one of this pool's ranges: on this thread.
+        if (inUse.isHeldByCurrentThread() || !inUse.tryLock()) {
+            body.run(0, n);
+            return;
         }
         Throwable failure = null;
         try {
-            body.run(0, split(n, parts, 1));
-        } catch (RuntimeException | Error e) {
-            failure = e;
-        }
-        for (Future<?> f : others) {
-            try {
-                f.get();
-            } catch (ExecutionException e) {
-                failure = failure != null ? failure : e.getCause();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                failure = failure != null ? failure : e;
+            for (int p = 1; p < parts; p++) {
+                worker(p - 1).post(body, split(n, parts, p), split(n, parts, p + 1));
             }
+            try {
+                body.run(0, split(n, parts, 1));
+            } catch (RuntimeException | Error e) {
+                failure = e;
+            }
+            for (int p = 1; p < parts; p++) {
+                Throwable f = workers[p - 1].await();
+                failure = failure != null ? failure : f;
+            }
+        } finally {
+            inUse.unlock();
         }
         if (failure instanceof RuntimeException r) {
             throw r;
@@ -138,6 +209,15 @@ public final class Parallel {
         if (failure != null) {
             throw new IllegalStateException(failure);
         }
+    }
+
+    /** Worker i, started on first use (the caller holds the lock). */
+    private Worker worker(int i) {
+        if (workers[i] == null) {
+            workers[i] = new Worker();
+            workers[i].start();
+        }
+        return workers[i];
     }
 
     /** Start of part {@code p} of {@code parts} over {@code [0, n)}. */

@@ -1,0 +1,95 @@
+package org.attn4j.kernels;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicIntegerArray;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The split loop hands ranges to polling workers: every index runs exactly once, a failure in any range reaches
+ * the caller, callers on several threads at once and loops inside a range still finish, each with all its indices.
+ */
+class ParallelTest {
+    @Test
+    void everyIndexRunsOnceInEveryCall() {
+        Parallel pool = new Parallel(3);
+        for (int call = 0; call < 2000; call++) {
+            int n = 1 + call % 97;
+            AtomicIntegerArray seen = new AtomicIntegerArray(n);
+            pool.forRange(n, (from, to) -> {
+                for (int i = from; i < to; i++) {
+                    seen.incrementAndGet(i);
+                }
+            });
+            for (int i = 0; i < n; i++) {
+                assertEquals(1, seen.get(i), "call " + call + ", index " + i + " of " + n);
+            }
+        }
+    }
+
+    @Test
+    void aFailureInAWorkersRangeReachesTheCallerAndThePoolGoesOn() {
+        Parallel pool = new Parallel(2);
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> pool.forRange(10, (from, to) -> {
+            if (from > 0) {
+                throw new IllegalStateException("range " + from + ".." + to);
+            }
+        }));
+        assertEquals("range 5..10", e.getMessage());
+        AtomicIntegerArray seen = new AtomicIntegerArray(10);
+        pool.forRange(10, (from, to) -> {
+            for (int i = from; i < to; i++) {
+                seen.incrementAndGet(i);
+            }
+        });
+        for (int i = 0; i < 10; i++) {
+            assertEquals(1, seen.get(i), "index " + i + " after the failure");
+        }
+    }
+
+    @Test
+    void callersOnSeveralThreadsAndLoopsInsideARangeFinish() throws Exception {
+        Parallel pool = new Parallel(2);
+        assertTimeoutPreemptively(Duration.ofSeconds(60), () -> {
+            ExecutorService callers = Executors.newFixedThreadPool(4);
+            try {
+                List<Future<Long>> sums = new ArrayList<>();
+                for (int c = 0; c < 4; c++) {
+                    sums.add(callers.submit(() -> {
+                        long total = 0;
+                        for (int call = 0; call < 300; call++) {
+                            AtomicIntegerArray seen = new AtomicIntegerArray(64);
+                            pool.forRange(8, (from, to) -> { // each range runs an inner loop over its 8 indices
+                                for (int i = from; i < to; i++) {
+                                    int row = i;
+                                    pool.forRange(8, (a, b) -> {
+                                        for (int j = a; j < b; j++) {
+                                            seen.incrementAndGet(row * 8 + j);
+                                        }
+                                    });
+                                }
+                            });
+                            for (int i = 0; i < 64; i++) {
+                                total += seen.get(i);
+                            }
+                        }
+                        return total;
+                    }));
+                }
+                for (Future<Long> s : sums) {
+                    assertEquals(300L * 64, s.get(), "every index of every call, once");
+                }
+            } finally {
+                callers.shutdownNow();
+            }
+        });
+    }
+}
