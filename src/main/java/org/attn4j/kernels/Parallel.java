@@ -31,10 +31,10 @@ public final class Parallel {
 
     /**
      * How long a worker keeps polling for its next range before it parks, and a caller for its workers before it
-     * yields. A training step runs dozens of split loops a few hundred microseconds apart; parked between them,
-     * a worker was woken onto the caller's core about half the time (Linux places a woken thread near its waker),
-     * and two threads took turns on one core: the sequence example's step took 17-20 ms at two threads in
-     * those runs instead of 13.
+     * yields. A training step runs dozens of split loops microseconds apart. With workers that parked between
+     * them (an executor's queue), the sequence example's step at two threads took 13-14 ms in some runs and
+     * 17-20 ms, its one-thread time, in others, as if the two threads took turns on one core (Linux may wake a
+     * thread on its waker's core); polling workers gave 11.5-11.9 ms medians where the parked ones gave 13.0-13.6.
      */
     private static final long SPIN_NANOS = 1_000_000;
 
