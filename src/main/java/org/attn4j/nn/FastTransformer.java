@@ -207,7 +207,11 @@ public final class FastTransformer {
             }
         }
 
-        /** Every encoder block's self-attention weights {@code [B, H, S, S]} of the last forward (new arrays). */
+        /**
+         * Every encoder block's self-attention weights {@code [B, H, S, S]} of the last forward (new arrays); of a
+         * forward without targets: one with targets packs its rows ({@link #forward}) and computes the weights of
+         * the kept positions only, as it does for the two methods below.
+         */
         public List<INDArray> encoderSelfWeights() {
             return enc == null ? List.of() : weights(enc, false);
         }
@@ -284,7 +288,10 @@ public final class FastTransformer {
      * otherwise) to the mean loss against {@code targets [B][T]}: rows whose target is {@code padId} are
      * not counted ({@code padId < 0}: every row counts), with label smoothing {@code smoothing}. Keys whose id is
      * padId are masked, in the source and the target. Without targets (null) it computes the logits only
-     * and returns NaN. Returns the loss (0 when no target counts).
+     * and returns NaN. Returns the loss (0 when no target counts). With targets and a padding id, each
+     * sequence's trailing padding is left out of the rows (see {@code stackForward}): the loss and, after
+     * {@link #backward}, the gradients are those of the padded rows, but the state's attention weights are
+     * then only those of the kept positions.
      */
     public double forward(State s, int[][] source, int[][] ids, int[][] targets, int padId, double smoothing) {
         return forward(s, source, ids, targets, padId, smoothing, null);
