@@ -273,12 +273,7 @@ public final class FastBlock {
             }
             a.memMask = MaskRows.of(memoryMask, t, s, config.heads(), false, type);
         }
-        a.forwarded = true;
-        a.dropout = dropout;
-        a.layer = layer;
-        a.rotaryTable(0);
-        Blas.singleThreaded();
-        forwardPhases(a);
+        run(a, dropout, layer);
         return new AttentionOutput<>(view(a.y, b, t, config.dModel()), view(a.p, b, config.heads(), t, t));
     }
 
@@ -327,13 +322,18 @@ public final class FastBlock {
             copy(memory, a.memb);
             a.memMask = MaskRows.of(memoryMask, t, s, config.heads(), false, type);
         }
+        run(a, dropout, layer);
+        return view(a.y, a.n, config.dModel());
+    }
+
+    /** Runs the forward phases on activations whose inputs and masks are in place, with these dropout masks. */
+    private void run(Activations a, DropoutSeed dropout, int layer) {
         a.forwarded = true;
         a.dropout = dropout;
         a.layer = layer;
         a.rotaryTable(0);
         Blas.singleThreaded();
         forwardPhases(a);
-        return view(a.y, a.n, config.dModel());
     }
 
     /** The self-attention weights {@code [B, H, T, T]} of the state's last forward (a view). */
