@@ -183,6 +183,7 @@ public final class Trainer {
     // flatState: its k state arrays (ND4J's layout), each of its n_c elements.
     static final int BIG = 8192;
     private final INDArray flatParams, flatGrads, flatState; // small parameters [1, S] twice; state [1, k T] or null
+    private final org.attn4j.kernels.Buf flatParamsBuf, flatGradsBuf;
     private final List<List<String>> chunks = new ArrayList<>(); // each chunk's parameters, in order
     private final List<List<Integer>> shareChunks = new ArrayList<>(); // the chunks of each worker
     private final List<Integer> chunkStart = new ArrayList<>(); // chunk c's elements start at chunkStart[c] (of T)
@@ -251,6 +252,8 @@ public final class Trainer {
         org.nd4j.linalg.api.buffer.DataType type = model.dataType();
         flatParams = Nd4j.zeros(type, 1, Math.max(1, rows));
         flatGrads = Nd4j.zeros(type, 1, Math.max(1, rows));
+        flatParamsBuf = org.attn4j.kernels.Buf.of(flatParams);
+        flatGradsBuf = org.attn4j.kernels.Buf.of(flatGrads);
         long size = updater.stateSize(total);
         stateArrays = total == 0 ? 0 : (int) (size / total);
         flatState = size == 0 ? null : Nd4j.zeros(type, 1, size);
@@ -343,7 +346,8 @@ public final class Trainer {
      * Applies gradients as one update step: checks them, clips by the global norm, runs the updaters
      * and advances {@link #stepCount()}. Gradients may come from elsewhere (for example averaged over
      * workers); they must be finite and have one array per parameter, shaped like it. They may be changed
-     * (clipping and the updater work in place on large ones). Throws {@link TrainingDivergedException} (weights untouched) on NaN or infinity.
+     * (clipping and the updater work in place on large ones). Throws {@link TrainingDivergedException} (weights
+     * untouched) on NaN or infinity.
      */
     public StepResult apply(BatchGradients gradients) {
         for (String p : parameters) {
@@ -445,28 +449,27 @@ public final class Trainer {
 
     /** Runs {@code body} on every parameter, with the parameters shared out over the engine's workers. */
     private void forEachShare(java.util.function.Consumer<String> body) {
-        org.attn4j.kernels.Parallel workers = org.attn4j.kernels.Parallel.shared();
-        List<List<String>> parts = shares(workers.threads());
-        RuntimeException[] failure = new RuntimeException[1];
-        workers.forRange(parts.size(), (w0, w1) -> org.attn4j.kernels.Parallel.singleThreadedNd4j(() -> {
-            try {
-                for (int w = w0; w < w1; w++) {
-                    parts.get(w).forEach(body);
-                }
-            } catch (RuntimeException e) {
-                failure[0] = e;
+        List<List<String>> parts = shares(org.attn4j.kernels.Parallel.shared().threads());
+        onWorkers(parts.size(), w -> parts.get(w).forEach(body));
+    }
+
+    /**
+     * Runs {@code share(w)} for w in [0, n), the shares spread over the engine's workers, each running its ND4J ops
+     * on one OpenMP thread; a failure reaches the caller.
+     */
+    private static void onWorkers(int n, java.util.function.IntConsumer share) {
+        org.attn4j.kernels.Parallel.shared().forRange(n, (w0, w1) -> org.attn4j.kernels.Parallel.singleThreadedNd4j(() -> {
+            for (int w = w0; w < w1; w++) {
+                share.accept(w);
             }
         }));
-        if (failure[0] != null) {
-            throw failure[0];
-        }
     }
 
     /**
      * Checks, clips and applies one step's gradients. The gradients' norms are summed in Java (no ND4J op
-     * each), each parameter's by one of the engine's workers; the updates run with the parameters shared out over the engine's workers, each running its
-     * ND4J ops on one OpenMP thread (with more, OpenMP keeps spinning after each op on the cores the
-     * engine's next pass needs).
+     * each), each parameter's by one of the engine's workers; the updates run chunk by chunk on the engine's
+     * workers, each running its ND4J ops on one OpenMP thread (with more, OpenMP keeps spinning after each op on
+     * the cores the engine's next pass needs).
      */
     private StepResult update(BatchGradients g) {
         double value = g.loss();
@@ -490,7 +493,7 @@ public final class Trainer {
         double scale = config.clipNorm() > 0 ? Math.min(1, config.clipNorm() / (norm + 1e-6)) : 1; // as torch's clip_grad_norm_
         double lr = config.learningRate().valueAt(step, 0);
         int at = step;
-        org.attn4j.kernels.Buf fp = org.attn4j.kernels.Buf.of(flatParams), fg = org.attn4j.kernels.Buf.of(flatGrads);
+        org.attn4j.kernels.Buf fp = flatParamsBuf, fg = flatGradsBuf;
         forEachChunk(c -> {
             boolean inPlace = rowStart.get(c) < 0;
             List<String> ps = chunks.get(c);
@@ -500,7 +503,10 @@ public final class Trainer {
                     into(grads.get(p), fg, p);
                 }
             }
-            INDArray cg = inPlace ? grads.get(ps.get(0)) : chunkGrads.get(c);
+            // In place, ND4J's updater walks the gradient in memory order against its row-major state: a gradient
+            // in another layout (given to apply) is copied row-major first.
+            INDArray cg = !inPlace ? chunkGrads.get(c) : plain(grads.get(ps.get(0))) ? grads.get(ps.get(0))
+                    : grads.get(ps.get(0)).dup('c');
             INDArray cp = inPlace ? arrays.get(ps.get(0)) : chunkParams.get(c);
             if (scale < 1) {
                 cg.muli(scale);
@@ -534,7 +540,7 @@ public final class Trainer {
         if (plain(a)) {
             org.attn4j.kernels.RowMath.copy(org.attn4j.kernels.Buf.of(a), 0, flat, off, (int) a.length());
         } else {
-            segment(flat == null ? null : flat.array, p, 0).assign(a.reshape(1, a.length()));
+            segment(flat.array, p, 0).assign(a.reshape(1, a.length()));
         }
     }
 
@@ -552,20 +558,7 @@ public final class Trainer {
 
     /** Runs {@code body} on every chunk, each worker's chunks on that worker. */
     private void forEachChunk(java.util.function.IntConsumer body) {
-        org.attn4j.kernels.Parallel workers = org.attn4j.kernels.Parallel.shared();
-        RuntimeException[] failure = new RuntimeException[1];
-        workers.forRange(shareChunks.size(), (w0, w1) -> org.attn4j.kernels.Parallel.singleThreadedNd4j(() -> {
-            try {
-                for (int w = w0; w < w1; w++) {
-                    shareChunks.get(w).forEach(body::accept);
-                }
-            } catch (RuntimeException e) {
-                failure[0] = e;
-            }
-        }));
-        if (failure[0] != null) {
-            throw failure[0];
-        }
+        onWorkers(shareChunks.size(), w -> shareChunks.get(w).forEach(body::accept));
     }
 
     /**

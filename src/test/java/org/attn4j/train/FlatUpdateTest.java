@@ -25,18 +25,20 @@ import org.nd4j.linalg.learning.regularization.WeightDecay;
  */
 class FlatUpdateTest {
     static Stream<Arguments> optimizers() {
-        return Stream.of(Arguments.of(Trainer.Optimizer.ADAM, DataType.FLOAT, 1, Trainer.BIG),
-                Arguments.of(Trainer.Optimizer.ADAM, DataType.FLOAT, 3, 100),
-                Arguments.of(Trainer.Optimizer.ADAMW, DataType.FLOAT, 2, 100),
-                Arguments.of(Trainer.Optimizer.ADAMW, DataType.DOUBLE, 1, 100),
-                Arguments.of(Trainer.Optimizer.ADAMW, DataType.DOUBLE, 3, Trainer.BIG),
-                Arguments.of(Trainer.Optimizer.SGD_MOMENTUM, DataType.FLOAT, 3, 100),
-                Arguments.of(Trainer.Optimizer.SGD, DataType.DOUBLE, 2, 100));
+        return Stream.of(Arguments.of(Trainer.Optimizer.ADAM, DataType.FLOAT, 1, Trainer.BIG, false),
+                Arguments.of(Trainer.Optimizer.ADAM, DataType.FLOAT, 3, 100, false),
+                Arguments.of(Trainer.Optimizer.ADAM, DataType.FLOAT, 2, Trainer.BIG, true),
+                Arguments.of(Trainer.Optimizer.ADAMW, DataType.FLOAT, 2, 100, false),
+                Arguments.of(Trainer.Optimizer.ADAMW, DataType.DOUBLE, 1, 100, true),
+                Arguments.of(Trainer.Optimizer.ADAMW, DataType.DOUBLE, 3, Trainer.BIG, false),
+                Arguments.of(Trainer.Optimizer.SGD_MOMENTUM, DataType.FLOAT, 3, 100, false),
+                Arguments.of(Trainer.Optimizer.SGD, DataType.DOUBLE, 2, 100, false));
     }
 
-    @ParameterizedTest(name = "{0} {1}, {2} shares, in place from {3} elements")
+    @ParameterizedTest(name = "{0} {1}, {2} shares, in place from {3} elements, column-major gradients {4}")
     @MethodSource("optimizers")
-    void chunkedUpdatersEqualOnePerParameter(Trainer.Optimizer optimizer, DataType type, int shares, int big) {
+    void chunkedUpdatersEqualOnePerParameter(Trainer.Optimizer optimizer, DataType type, int shares, int big,
+            boolean columnMajor) {
         LanguageModel model = TrainerTest.model(5, type, 0);
         Trainer.Config config = Trainer.Config.adam(Schedules.constant(0.05)).withOptimizer(optimizer).withClipNorm(0.5);
         boolean matricesOnly = type == DataType.DOUBLE; // AdamW: float32 decays every parameter, float64 matrices only
@@ -78,6 +80,11 @@ class FlatUpdateTest {
                     decay.apply(param, grad, 0.05, step, 0);
                 }
                 param.subi(grad);
+            }
+            if (columnMajor) { // gradients from elsewhere, not plain row-major arrays (copied another way)
+                Map<String, INDArray> f = new LinkedHashMap<>();
+                g.gradients().forEach((name, grad) -> f.put(name, grad.dup('f')));
+                g = new Trainer.BatchGradients(g.loss(), f, g.tokens());
             }
             trainer.apply(g);
         }
