@@ -323,7 +323,22 @@ public final class FastBlock {
             a.memMask = MaskRows.of(memoryMask, t, s, config.heads(), false, type);
         }
         run(a, dropout, layer);
-        return view(a.y, a.n, config.dModel());
+        return rows(a, a.y);
+    }
+
+    /** The rows in {@code buf}, {@link #rowShape} (a view). */
+    private INDArray rows(Activations a, Buf buf) {
+        return view(buf, rowShape(a));
+    }
+
+    /** The shape of the forward's rows: {@code [N, C]} after a packed forward, else {@code [B, T, C]}. */
+    private long[] rowShape(Activations a) {
+        return a.starts != null ? new long[] {a.n, config.dModel()} : new long[] {a.b, a.t, config.dModel()};
+    }
+
+    /** The key rows' starts of a packed forward's attention at {@code site} (the memory's for cross-attention). */
+    private static int[] keyStarts(Activations a, int site) {
+        return site == DropoutSeed.CROSS_WEIGHTS ? a.memStarts : a.starts;
     }
 
     /** Runs the forward phases on activations whose inputs and masks are in place, with these dropout masks. */
@@ -406,8 +421,7 @@ public final class FastBlock {
         if (a == null || !a.forwarded) {
             throw new IllegalStateException("backward needs a forward first");
         }
-        Shapes.same("gradOutput", gradOutput, a.starts != null ? new long[] {a.n, config.dModel()}
-                : new long[] {a.b, a.t, config.dModel()}, type);
+        Shapes.same("gradOutput", gradOutput, rowShape(a), type);
         a.ensureBackward();
         state.gradients();
         copy(gradOutput, a.dyb);
@@ -416,7 +430,7 @@ public final class FastBlock {
         }
         Blas.singleThreaded();
         backwardPhases(state, a);
-        return a.starts != null ? view(a.dx, a.n, config.dModel()) : view(a.dx, a.b, a.t, config.dModel());
+        return rows(a, a.dx);
     }
 
     /**
@@ -571,7 +585,7 @@ public final class FastBlock {
             MaskRows mask, int kvh, boolean positions, int p0, int p1) {
         boolean drops = a.drops(site);
         pairs(kvh, positions).forward(qs, ks, vs, p, pd, o, tq, tk, mask, drops ? config.attnDropout() : 0,
-                drops ? a.base(site) : 0, a.starts, site == DropoutSeed.CROSS_WEIGHTS ? a.memStarts : a.starts, p0, p1);
+                drops ? a.base(site) : 0, a.starts, keyStarts(a, site), p0, p1);
     }
 
     /** The attention math of this block's pairs with {@code kvh} key/value heads, ALiBi and window if {@code positions}. */
@@ -750,7 +764,7 @@ public final class FastBlock {
             Buf dk, Buf dv, int tq, int tk, int kvh, int p0, int p1) {
         boolean drops = a.drops(site);
         pairs(kvh, false).backward(qs, ks, vs, p, pd, dO, dp, dq, dk, dv, tq, tk, drops ? config.attnDropout() : 0,
-                drops ? a.base(site) : 0, a.starts, site == DropoutSeed.CROSS_WEIGHTS ? a.memStarts : a.starts, p0, p1);
+                drops ? a.base(site) : 0, a.starts, keyStarts(a, site), p0, p1);
     }
 
     /**

@@ -309,18 +309,18 @@ public final class FastTransformer {
                     : "an encoder-decoder needs a source");
         }
         Blas.singleThreaded();
+        int[] flatTargets = targets == null ? null : flatten(targets, "target", ids.length, ids[0].length);
         // With targets, only the loss is read: each sequence's trailing padding runs no products (see pack)
         boolean pack = targets != null && padId >= 0;
         INDArray memory = null;
         if (encoder != null) {
             memory = stackForward(s.enc, source, null, padId, pack, null, null, dropout, 0, DropoutSeed.SOURCE_EMBEDDING);
         }
-        stackForward(s.dec, ids, targets, padId, pack, memory, s.enc, dropout,
+        stackForward(s.dec, ids, flatTargets, padId, pack, memory, s.enc, dropout,
                 encoder == null ? 0 : encoder.blocks.size(), DropoutSeed.EMBEDDING);
         StackState d = s.dec;
         s.fit(d.n);
-        s.targets = targets == null ? null : d.starts == null ? flatten(targets, "target", d.b, d.t)
-                : packed(flatten(targets, "target", d.b, d.t), d);
+        s.targets = flatTargets == null || d.starts == null ? flatTargets : packed(flatTargets, d);
         Buf hs = d.output();
         Buf head = Buf.of(w.headWeight()), headBias = w.headBias() == null ? null : Buf.of(w.headBias());
         parallel.forRange(d.n, ROW_GRAIN, (r0, r1) -> {
@@ -372,12 +372,12 @@ public final class FastTransformer {
      * Embedding, blocks and final norm of one stack, whose blocks are layers {@code firstLayer} on and whose
      * embedding drops at {@code embeddingSite}, over the encoder's output {@code memory} (from state {@code enc})
      * for a decoder; returns its output {@code [B, T, C]} (a view), or with {@code pack} its packed rows
-     * {@code [N, C]}: each sequence keeps its positions up to the last whose id or target ({@code targets}, or
-     * null) is not padding, at least one. What is left out is padding as a key (masked) whose output nothing
+     * {@code [N, C]}: each sequence keeps its positions up to the last whose id or target ({@code targets [B * T]},
+     * or null) is not padding, at least one. What is left out is padding as a key (masked) whose output nothing
      * reads, so the products, norms and activations run on real tokens only and every gradient is that of the
      * padded rows (where those positions add exactly zero) up to rounding.
      */
-    private INDArray stackForward(StackState st, int[][] ids, int[][] targets, int padId, boolean pack, INDArray memory,
+    private INDArray stackForward(StackState st, int[][] ids, int[] targets, int padId, boolean pack, INDArray memory,
             StackState enc, DropoutSeed dropout, int firstLayer, int embeddingSite) {
         INDArray memoryKeep = enc == null ? null : enc.keep;
         FastDecoder.Weights sw = st.stack.w;
@@ -406,7 +406,7 @@ public final class FastTransformer {
             mask = mask.withPadding(st.keep);
         }
         if (pack) {
-            pack(st, ids, targets, padId);
+            pack(st, targets, padId);
         }
         boolean drops = embeddingDrops(st);
         // x0 = drop(E[id] * scale + P[t])
@@ -425,7 +425,7 @@ public final class FastTransformer {
             }
         });
         AttentionMask<INDArray> memoryMask = memoryKeep == null ? AttentionMask.none() : AttentionMask.ofPadding(memoryKeep);
-        INDArray x = pack ? FastBlock.view(st.x0, st.n, width) : FastBlock.view(st.x0, st.b, st.t, width);
+        INDArray x = stackRows(st, st.x0);
         FastBlock.Packing packing = !pack ? null : new FastBlock.Packing(st.starts, st.rowPos, st.t,
                 enc == null ? null : enc.starts, enc == null ? 0 : enc.t);
         for (int i = 0; i < st.stack.blocks.size(); i++) {
@@ -445,38 +445,41 @@ public final class FastTransformer {
                 RowMath.layerNorm(st.x, normW, normB, sw.eps(), st.h, st.xhat, st.rstd, r0, r1, width);
             }
         });
-        return pack ? FastBlock.view(st.output(), st.n, width) : FastBlock.view(st.output(), st.b, st.t, width);
+        return stackRows(st, st.output());
+    }
+
+    /** A stack's rows in {@code buf}: {@code [N, C]} when packed, else {@code [B, T, C]} (a view). */
+    private INDArray stackRows(StackState st, Buf buf) {
+        return st.starts != null ? FastBlock.view(buf, st.n, width) : FastBlock.view(buf, st.b, st.t, width);
     }
 
     /**
      * Packs a stack's rows (see {@link #stackForward}): sequence bi keeps its first len_bi positions, len_bi the
-     * last position whose id or target is not {@code padId}, plus one (at least 1); its rows become
-     * [starts[bi], starts[bi + 1]) and {@code st.ids} the kept ids, {@code st.n} their number.
+     * last position whose id ({@code st.ids [B * T]}) or target ({@code targets [B * T]}, or null) is not
+     * {@code padId}, plus one (at least 1); its rows become [starts[bi], starts[bi + 1]), {@code st.ids} the kept
+     * ids and {@code st.n} their number.
      */
-    private static void pack(StackState st, int[][] ids, int[][] targets, int padId) {
+    private static void pack(StackState st, int[] targets, int padId) {
         int batch = st.b;
         int[] starts = new int[batch + 1];
         for (int bi = 0; bi < batch; bi++) {
             int len = 1;
-            for (int j = 0; j < st.t; j++) {
-                if (ids[bi][j] != padId || targets != null && targets[bi][j] != padId) {
+            for (int j = 0, r = bi * st.t; j < st.t; j++, r++) {
+                if (st.ids[r] != padId || targets != null && targets[r] != padId) {
                     len = j + 1;
                 }
             }
             starts[bi + 1] = starts[bi] + len;
         }
-        int n = starts[batch];
-        int[] kept = new int[n], rowPos = new int[n];
+        st.starts = starts;
+        st.n = starts[batch];
+        st.rowPos = new int[st.n];
         for (int bi = 0; bi < batch; bi++) {
             for (int r = starts[bi]; r < starts[bi + 1]; r++) {
-                rowPos[r] = r - starts[bi];
-                kept[r] = ids[bi][rowPos[r]];
+                st.rowPos[r] = r - starts[bi];
             }
         }
-        st.starts = starts;
-        st.rowPos = rowPos;
-        st.ids = kept;
-        st.n = n;
+        st.ids = packed(st.ids, st);
     }
 
     /** The packed rows' elements of {@code flat [B * T]} (the stack's {@link #pack}). */
@@ -601,8 +604,7 @@ public final class FastTransformer {
                 }
             });
         }
-        Buf dTop = sw.normWeight() != null ? st.dx : st.dh;
-        INDArray dx = st.starts != null ? FastBlock.view(dTop, st.n, width) : FastBlock.view(dTop, st.b, st.t, width);
+        INDArray dx = stackRows(st, sw.normWeight() != null ? st.dx : st.dh);
         for (int i = st.stack.blocks.size() - 1; i >= 0; i--) {
             FastBlock.State bs = st.blockStates.get(i);
             dx = st.stack.blocks.get(i).backward(bs, dx, false);
