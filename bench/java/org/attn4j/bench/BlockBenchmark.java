@@ -1,5 +1,7 @@
 package org.attn4j.bench;
 
+import org.attn4j.samediff.MultiHeadAttentionGraph;
+import org.attn4j.samediff.TransformerBlockGraph;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
@@ -151,9 +153,10 @@ public final class BlockBenchmark {
                 out.selfWeights().close();
             };
         } else {
-            SDVariable in = block.sameDiff().placeHolder("bench_x", DataType.FLOAT, -1, -1, size.dModel());
-            BlockOutput<SDVariable> o = block.forward(in, AttentionMask.none());
-            step = graphRun(block.sameDiff(), x, o.output(), o.selfWeights());
+            SameDiff sd = SameDiff.create();
+            SDVariable in = sd.placeHolder("bench_x", DataType.FLOAT, -1, -1, size.dModel());
+            BlockOutput<SDVariable> o = new TransformerBlockGraph(sd, block).forward(in, AttentionMask.none());
+            step = graphRun(sd, x, o.output(), o.selfWeights());
         }
         double[] ms = time(warmup, iters, step);
         report(size.name(), fast ? "forward" : "forward_samediff", ms, " flops=" + size.blockForwardFlops());
@@ -217,9 +220,10 @@ public final class BlockBenchmark {
                 out.weights().close();
             };
         } else {
-            SDVariable in = mha.sameDiff().placeHolder("bench_x", DataType.FLOAT, -1, -1, size.dModel());
-            AttentionOutput<SDVariable> o = mha.forward(in, AttentionMask.none());
-            step = graphRun(mha.sameDiff(), x, o.output(), o.weights());
+            SameDiff sd = SameDiff.create();
+            SDVariable in = sd.placeHolder("bench_x", DataType.FLOAT, -1, -1, size.dModel());
+            AttentionOutput<SDVariable> o = new MultiHeadAttentionGraph(sd, mha).forward(in, AttentionMask.none());
+            step = graphRun(sd, x, o.output(), o.weights());
         }
         double[] ms = time(warmup, iters, step);
         report(size.name(), fast ? "mha_forward" : "mha_forward_samediff", ms, " flops=" + size.attentionFlops());

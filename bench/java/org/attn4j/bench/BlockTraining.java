@@ -1,7 +1,8 @@
 package org.attn4j.bench;
 
+import org.attn4j.samediff.TransformerBlockGraph;
 import org.attn4j.config.AttentionMask;
-import org.attn4j.nn.Gradients;
+import org.attn4j.samediff.Gradients;
 import org.attn4j.nn.TransformerBlock;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
@@ -24,9 +25,9 @@ final class BlockTraining implements BlockStep {
         int c = size.dModel();
         SDVariable x = sd.placeHolder("x", DataType.FLOAT, -1, -1, c); // [B, T, C]
         SDVariable y = sd.placeHolder("y", DataType.FLOAT, -1, -1, c); // [B, T, C]
-        TransformerBlock block = new TransformerBlock(sd, "block", TransformerBlock.Config.encoder(c, size.heads(),
+        TransformerBlock block = new TransformerBlock("block", TransformerBlock.Config.encoder(c, size.heads(),
                 size.ffDim()));
-        SDVariable diff = block.forward(x, AttentionMask.none()).output().sub(y);
+        SDVariable diff = new TransformerBlockGraph(sd, block).forward(x, AttentionMask.none()).output().sub(y);
         sd.setLossVariables(sd.mean("loss", diff.mul(diff)));
         sd.setTrainingConfig(TrainingConfig.builder().updater(new Adam(1e-3))
                 .dataSetFeatureMapping("x").dataSetLabelMapping("y").build());

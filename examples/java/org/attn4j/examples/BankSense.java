@@ -21,7 +21,6 @@ import org.attn4j.nn.AttentionOutput;
 import org.attn4j.nn.FastAttention;
 import org.attn4j.nn.Linear;
 import org.attn4j.nn.MultiHeadAttention;
-import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -155,22 +154,21 @@ final class BankSense {
      * Its backward is the attention layer's own, with the embeddings' and the classifier's written out here.
      */
     private static final class Model {
-        private final SameDiff parameters = SameDiff.create(); // holds the layers' parameter arrays
         // Small embeddings start every attention row near uniform. With unit-variance ones, "bank" often
         // starts out attending to itself, and once the loss is near 0 nothing pushes it off again.
         private final INDArray embed = Nd4j.randn(DataType.FLOAT, VOCAB.size(), WIDTH).muli(0.3); // [V, C]
         private final INDArray position = Nd4j.randn(DataType.FLOAT, LENGTH, WIDTH).muli(0.1); // [T, C]
-        private final MultiHeadAttention attention = new MultiHeadAttention(parameters, "attn",
+        private final MultiHeadAttention attention = new MultiHeadAttention("attn",
                 MultiHeadAttention.Config.of(WIDTH, 1));
-        private final Linear classifier = new Linear(parameters, "classify", new Linear.Config(WIDTH, SENSES.size(), true));
-        private final INDArray weight = classifier.parameters().get("classify.weight").getArr(); // [2, C]
-        private final INDArray bias = classifier.parameters().get("classify.bias").getArr(); // [2]
+        private final Linear classifier = new Linear("classify", new Linear.Config(WIDTH, SENSES.size(), true));
+        private final INDArray weight = classifier.parameters().get("classify.weight"); // [2, C]
+        private final INDArray bias = classifier.parameters().get("classify.bias"); // [2]
         private final Map<String, INDArray> all = new LinkedHashMap<>();
 
         Model() {
             all.put("embed.weight", embed);
             all.put("position.weight", position);
-            attention.parameters().forEach((name, v) -> all.put(name, v.getArr()));
+            attention.parameters().forEach((name, v) -> all.put(name, v));
             all.put("classify.weight", weight);
             all.put("classify.bias", bias);
         }

@@ -1,10 +1,11 @@
 package org.attn4j.examples;
 
+import org.attn4j.samediff.TransformerBlockGraph;
 import java.util.Locale;
 import java.util.Map;
 import org.attn4j.config.AttentionMask;
 import org.attn4j.nn.AttentionOutput;
-import org.attn4j.nn.Gradients;
+import org.attn4j.samediff.Gradients;
 import org.attn4j.nn.MultiHeadAttention;
 import org.attn4j.nn.ScaledDotProductAttention;
 import org.attn4j.nn.TransformerBlock;
@@ -74,8 +75,8 @@ public final class LayersDemo {
         SameDiff sd = SameDiff.create();
         SDVariable x = sd.placeHolder("x", DataType.FLOAT, -1, -1, c);
         SDVariable y = sd.placeHolder("y", DataType.FLOAT, -1, -1, c);
-        TransformerBlock block = new TransformerBlock(sd, "block0", TransformerBlock.Config.encoder(c, 4, 32));
-        SDVariable diff = block.forward(x, AttentionMask.none()).output().sub(y);
+        TransformerBlock block = new TransformerBlock("block0", TransformerBlock.Config.encoder(c, 4, 32));
+        SDVariable diff = new TransformerBlockGraph(sd, block).forward(x, AttentionMask.none()).output().sub(y);
         SDVariable loss = sd.mean("loss", diff.mul(diff));
         sd.setLossVariables(loss);
         sd.setTrainingConfig(TrainingConfig.builder().updater(new Adam(5e-3))

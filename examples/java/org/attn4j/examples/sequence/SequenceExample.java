@@ -141,7 +141,7 @@ public final class SequenceExample {
             Nd4j.getRandom().setSeed(seed);
             model = new Seq2SeqTransformer(config);
             System.out.printf(Locale.ROOT, "Training %s: %s, %d parameters%n", task.label(), describe(model.config()),
-                    model.parameters().values().stream().mapToLong(v -> v.getArr().length()).sum());
+                    model.parameters().values().stream().mapToLong(v -> v.length()).sum());
             training = train(task, model, data, plan, seed);
             Checkpoint.save(saveDir, model, SequenceTask.VOCABULARY, SequenceTask.VOCABULARY, training.steps(), null);
             training.write(saveDir);

@@ -29,8 +29,8 @@ class ShakespeareBFloat16Test {
         double maxError = 0, sumError = 0;
         long n = 0;
         for (String name : full.parameters().keySet()) {
-            float[] a = full.parameters().get(name).getArr().dup('c').data().asFloat();
-            float[] b = rounded.parameters().get(name).getArr().dup('c').data().asFloat();
+            float[] a = full.parameters().get(name).dup('c').data().asFloat();
+            float[] b = rounded.parameters().get(name).dup('c').data().asFloat();
             for (int i = 0; i < a.length; i++) {
                 if (a[i] != 0) {
                     double e = Math.abs((double) b[i] - a[i]) / Math.abs(a[i]);

@@ -242,7 +242,7 @@ public final class ShakespeareExample {
                 text.validation.length);
         System.out.printf(Locale.ROOT, "Model: %d layers, %d heads, d=%d, ff=%d, context %d, %,d parameters%n",
                 o.layers(), o.heads(), o.dModel(), o.ff(), o.context(),
-                model.parameters().values().stream().mapToLong(v -> v.getArr().length()).sum());
+                model.parameters().values().stream().mapToLong(v -> v.length()).sum());
         if (resumed != null) {
             trainer.restore(resumed.step(), resumed.state());
             System.out.printf(Locale.ROOT, "Resuming from %s at step %d%n", checkpoints, resumed.step());

@@ -67,9 +67,9 @@ class ShakespeareResumeTest {
         assertTrue(step >= 20 && step < 240, "resumed at step " + step);
 
         Map<String, INDArray> expected = Checkpoint.load(whole.resolve("model")).model().parameters().entrySet()
-                .stream().collect(java.util.stream.Collectors.toMap(Map.Entry::getKey, e -> e.getValue().getArr()));
+                .stream().collect(java.util.stream.Collectors.toMap(Map.Entry::getKey, e -> e.getValue()));
         Checkpoint.load(killed.resolve("model")).model().parameters().forEach((name, v) ->
-                assertTrue(v.getArr().equalsWithEps(expected.get(name), 0), name + " differs after resuming at step "
+                assertTrue(v.equalsWithEps(expected.get(name), 0), name + " differs after resuming at step "
                         + step));
         assertEquals(expected.size(), Checkpoint.load(killed.resolve("model")).model().parameters().size());
         assertEquals(last(plain), last(resumed), "the resumed run reports the same losses");

@@ -2,10 +2,11 @@ package org.attn4j.config;
 
 import java.util.Arrays;
 import java.util.Locale;
-import org.nd4j.autodiff.samediff.SDVariable;
-import org.nd4j.autodiff.samediff.SameDiff;
 
-/** Feed-forward activations, with PyTorch's exact definitions. */
+/**
+ * Feed-forward activations, with PyTorch's exact definitions (the engine's in {@code org.attn4j.kernels.RowMath}
+ * and {@code VectorMath}, the graph's in {@code org.attn4j.samediff.FeedForwardGraph}).
+ */
 public enum Activation {
     /** max(0, x). */
     RELU,
@@ -17,20 +18,6 @@ public enum Activation {
     SILU,
     /** SiLU-gated linear unit: silu(x W1) * (x W3), then W2 (Shazeer 2020). */
     SWIGLU;
-
-    /** Applies the activation elementwise (for SWIGLU: the SiLU on the gated branch). */
-    public SDVariable apply(SDVariable x) {
-        SameDiff sd = x.getSameDiff();
-        return switch (this) {
-            case RELU -> sd.nn.relu(x, 0.0);
-            case GELU -> x.mul(0.5).mul(sd.math.erf(x.mul(1 / Math.sqrt(2))).add(1.0));
-            case GELU_TANH -> {
-                SDVariable inner = x.add(x.mul(x).mul(x).mul(0.044715)).mul(Math.sqrt(2 / Math.PI));
-                yield x.mul(0.5).mul(sd.math.tanh(inner).add(1.0));
-            }
-            case SILU, SWIGLU -> x.mul(sd.nn.sigmoid(x));
-        };
-    }
 
     /** Parses "relu", "gelu", "gelu_tanh", "silu" or "swiglu" (any case). */
     public static Activation parse(String name) {

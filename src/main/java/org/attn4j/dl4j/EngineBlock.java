@@ -5,7 +5,6 @@ import org.attn4j.config.AttentionMask;
 import org.attn4j.kernels.Parallel;
 import org.attn4j.nn.FastBlock;
 import org.attn4j.nn.TransformerBlock;
-import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
@@ -23,7 +22,6 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 final class EngineBlock implements BlockPass {
     private final TransformerBlock.Config config;
     private final DataType type;
-    private final TransformerBlock block;
     private final FastBlock fast;
     private final FastBlock.State state;
     private INDArray forwardedInput, forwardedKeep; // DL4J's arrays of the state's last forward
@@ -31,14 +29,8 @@ final class EngineBlock implements BlockPass {
     EngineBlock(TransformerBlock.Config config, DataType type) {
         this.config = config;
         this.type = type;
-        this.block = TransformerBlock.create(config, type);
-        this.fast = FastBlock.of(block);
+        this.fast = FastBlock.of(TransformerBlock.create(config, type));
         this.state = fast.newState();
-    }
-
-    /** The SameDiff that holds the block's parameter variables; the engine adds no op to it. */
-    SameDiff variables() {
-        return block.sameDiff();
     }
 
     @Override

@@ -5,8 +5,9 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.attn4j.config.AttentionMask;
-import org.attn4j.nn.Gradients;
 import org.attn4j.nn.TransformerBlock;
+import org.attn4j.samediff.Gradients;
+import org.attn4j.samediff.TransformerBlockGraph;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -15,7 +16,7 @@ import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * The layer's block in a private SameDiff graph, for data types the engine does not
- * run (other than float32 and float64).
+ * run (other than float32 and float64), built by {@link TransformerBlockGraph} from a block of the layer's config.
  *
  * <p>DL4J's {@code SameDiffLayer} passes back twice the true gradient in M2.1; this does not use it.
  * The graph computes {@code loss = sum(block(x) * eps)} with DL4J's epsilon fed as {@code eps}, so
@@ -34,11 +35,11 @@ final class GraphBlock implements BlockPass {
     GraphBlock(TransformerBlock.Config config, DataType type) {
         this.type = type;
         this.sd = SameDiff.create();
-        TransformerBlock block = new TransformerBlock(sd, "", config, type);
+        TransformerBlock block = TransformerBlock.create(config, type);
         SDVariable x = sd.var(INPUT, Nd4j.zeros(type, 1, 1, config.dModel()));     // [B, T, C], set per call
         SDVariable keep = sd.placeHolder(KEEP, type, -1, -1);                     // [B, T], 1 = real step
         SDVariable eps = sd.placeHolder(EPS, type, -1, -1, config.dModel());      // [B, T, C]
-        SDVariable out = block.forward(x, AttentionMask.ofPadding(keep)).output(); // [B, T, C]
+        SDVariable out = new TransformerBlockGraph(sd, block).forward(x, AttentionMask.ofPadding(keep)).output(); // [B, T, C]
         sd.setLossVariables(out.mul(eps).sum());
         this.output = out.name();
         this.parameters = new ArrayList<>(block.parameters().keySet());

@@ -10,8 +10,6 @@ import org.attn4j.nn.TransformerBlock;
 import org.deeplearning4j.nn.api.ParamInitializer;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.layers.Layer;
-import org.nd4j.autodiff.samediff.SDVariable;
-import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.indexing.NDArrayIndex;
@@ -50,8 +48,7 @@ final class TransformerBlockParams implements ParamInitializer {
     static Map<String, long[]> shapes(TransformerBlock.Config config) {
         return SHAPES.computeIfAbsent(config, c -> {
             Map<String, long[]> shapes = new LinkedHashMap<>();
-            new TransformerBlock(SameDiff.create(), "", c, DataType.FLOAT).parameters()
-                    .forEach((name, v) -> shapes.put(name, v.getArr().shape()));
+            TransformerBlock.create(c, DataType.FLOAT).parameters().forEach((name, v) -> shapes.put(name, v.shape()));
             return Collections.unmodifiableMap(shapes);
         });
     }
@@ -114,9 +111,8 @@ final class TransformerBlockParams implements ParamInitializer {
         Map<String, INDArray> views = views(conf, paramsView);
         if (initializeParams) {
             TransformerBlock.Config config = config(conf.getLayer());
-            Map<String, SDVariable> fresh = new TransformerBlock(SameDiff.create(), "", config, paramsView.dataType())
-                    .parameters();
-            fresh.forEach((name, v) -> views.get(dl4jKey(name)).assign(v.getArr()));
+            Map<String, INDArray> fresh = TransformerBlock.create(config, paramsView.dataType()).parameters();
+            fresh.forEach((name, v) -> views.get(dl4jKey(name)).assign(v));
         }
         return views;
     }

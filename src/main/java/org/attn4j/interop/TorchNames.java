@@ -128,7 +128,7 @@ public final class TorchNames {
     public static void exportNpz(org.attn4j.nn.Module module, java.nio.file.Path file) throws java.io.IOException {
         Map<String, INDArray> weights = new LinkedHashMap<>();
         String prefix = module.name().isEmpty() ? "" : module.name() + ".";
-        module.parameters().forEach((k, v) -> weights.put(k.substring(prefix.length()), v.getArr()));
+        module.parameters().forEach((k, v) -> weights.put(k.substring(prefix.length()), v));
         try (java.io.OutputStream out = java.nio.file.Files.newOutputStream(file)) {
             org.attn4j.io.Npz.write(toTorch(weights), out);
         }

@@ -13,21 +13,20 @@ import java.util.Map;
 import java.util.stream.Stream;
 import org.attn4j.config.Activation;
 import org.attn4j.config.AttentionMask;
-import org.attn4j.nn.AttentionOutput;
-import org.attn4j.nn.BlockOutput;
-import org.attn4j.nn.Gradients;
+import org.attn4j.nn.AttentionGradients;
+import org.attn4j.nn.BlockGradients;
+import org.attn4j.nn.BlockPass;
+import org.attn4j.nn.FastAttention;
 import org.attn4j.nn.Module;
 import org.attn4j.nn.MultiHeadAttention;
 import org.attn4j.nn.TransformerBlock;
-import org.nd4j.autodiff.samediff.SDVariable;
-import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * Checks attn4j against PyTorch layers exported as {@link ParityCase}s: loads the weights, runs the
- * case's inputs in its precision, and compares the output, the attention weights and the gradients.
+ * case's inputs in its precision on the engine, and compares the output, the attention weights and the gradients.
  *
  * <pre>
  * mvn -q test-compile exec:java -Dexec.mainClass=org.attn4j.interop.TorchParity -Dexec.args="CASE.json ..."
@@ -81,16 +80,19 @@ public final class TorchParity {
     private TorchParity() {
     }
 
-    /** Runs one case. Throws {@link ParityCase.FormatException} when the case is malformed. */
+    /**
+     * Runs one case on the engine (what {@code apply} and {@code Trainer} run): the layer's training pass for the
+     * output and weights, its backward for the gradients. Throws {@link ParityCase.FormatException} when the case
+     * is malformed.
+     */
     public static Result check(ParityCase c) {
         String kind = c.kind();
         DataType type = c.dataType();
-        SameDiff sd = SameDiff.create();
 
-        // 1. Inputs become variables, so SameDiff gives their gradients too.
+        // 1. The inputs, in the case's precision.
         int d = c.integer("d_model"), h = c.integer("nhead");
         Map<String, Integer> widths = Map.of("key", c.integer("kdim", d), "value", c.integer("vdim", d));
-        Map<String, SDVariable> in = new LinkedHashMap<>();
+        Map<String, INDArray> in = new LinkedHashMap<>();
         for (String input : FLOAT_INPUTS.get(kind)) {
             INDArray x = c.array("in/" + input, 3);
             int width = widths.getOrDefault(input, d);
@@ -98,88 +100,88 @@ public final class TorchParity {
                 throw new ParityCase.FormatException(c.name() + ".npz: 'in/" + input + "' has shape "
                         + Arrays.toString(x.shape()) + "; expected [B, T, " + width + "] from the json");
             }
-            in.put(input, sd.var("in." + input, x.castTo(type)));
+            in.put(input, x.castTo(type));
         }
+        INDArray gradOutput = c.has("in/grad_output") ? c.array("in/grad_output", -1).castTo(type) : null;
 
-        // 2. The layer, its weights, and its forward pass.
-        Module layer;
-        SDVariable output, weights = null;
+        // 2. The layer with the case's weights; its forward, and its backward of sum(output * grad_output).
         boolean causal = c.flag("causal", false);
+        INDArray output, weights = null;
+        Map<String, INDArray> grads = new LinkedHashMap<>(); // attn4j parameter names and input names
         if (kind.equals("mha")) {
-            MultiHeadAttention mha = new MultiHeadAttention(sd, "", MultiHeadAttention.Config.of(d, h)
+            MultiHeadAttention mha = load(c, kind, MultiHeadAttention.create(MultiHeadAttention.Config.of(d, h)
                     .withKeyValueDims(c.integer("kdim", d), c.integer("vdim", d)).withBias(c.flag("bias", true))
-                    .withCausal(causal), type);
-            AttentionOutput<SDVariable> o = mha.forward(in.get("query"), in.get("key"), in.get("value"),
-                    paddingMask(sd, c, "key_padding_mask", "key", type));
-            layer = mha;
-            output = o.output();
-            weights = o.weights();
+                    .withCausal(causal), type));
+            FastAttention.Pass pass = mha.train(in.get("query"), in.get("key"), in.get("value"),
+                    paddingMask(c, "key_padding_mask", "key", type));
+            output = pass.output();
+            weights = pass.weights();
+            if (gradOutput != null) {
+                AttentionGradients g = pass.backward(gradOutput);
+                grads.putAll(g.parameters());
+                grads.put("query", g.query());
+                grads.put("key", g.key());
+                grads.put("value", g.value());
+            }
         } else {
             boolean decoder = kind.equals("decoder_layer");
-            TransformerBlock block = new TransformerBlock(sd, "", TransformerBlock.Config
+            TransformerBlock block = load(c, kind, TransformerBlock.create(TransformerBlock.Config
                     .encoder(d, h, c.integer("dim_feedforward", 2048)).withCrossAttention(decoder)
                     .withActivation(Activation.parse(c.string("activation", "relu")))
                     .withNormFirst(c.flag("norm_first", false)).withCausal(causal)
-                    .withEps(c.number("layer_norm_eps", 1e-5)).withBias(c.flag("bias", true)), type);
-            BlockOutput<SDVariable> o = decoder
-                    ? block.forward(in.get("tgt"), in.get("memory"), paddingMask(sd, c, "tgt_key_padding_mask", "tgt", type),
-                            paddingMask(sd, c, "memory_key_padding_mask", "memory", type))
-                    : block.forward(in.get("src"), paddingMask(sd, c, "src_key_padding_mask", "src", type));
-            layer = block;
-            output = o.output();
+                    .withEps(c.number("layer_norm_eps", 1e-5)).withBias(c.flag("bias", true)), type));
+            try (BlockPass pass = decoder
+                    ? block.train(in.get("tgt"), in.get("memory"), paddingMask(c, "tgt_key_padding_mask", "tgt", type),
+                            paddingMask(c, "memory_key_padding_mask", "memory", type))
+                    : block.train(in.get("src"), paddingMask(c, "src_key_padding_mask", "src", type))) {
+                output = pass.output();
+                if (gradOutput != null) {
+                    BlockGradients g = pass.backward(gradOutput);
+                    g.parameters().forEach((k, v) -> grads.put(k, v.dup()));
+                    grads.put(decoder ? "tgt" : "src", g.input());
+                    if (decoder) {
+                        grads.put("memory", g.memory());
+                    }
+                }
+            }
         }
+
+        // 3. Compare outputs and weights.
+        Errors errors = new Errors();
+        double outputErr = errors.add("out/output", output, c.array("out/output", -1));
+        double weightsErr = weights != null && c.has("out/weights")
+                ? errors.add("out/weights", weights, c.array("out/weights", 4)) : Double.NaN;
+
+        // 4. Gradients of sum(output * grad_output) for every parameter and input, compared per PyTorch tensor as
+        //    stored: q, k and v parts of in_proj_* are joined again, so the analytically-zero key-bias gradient is
+        //    measured against the whole tensor's scale.
+        double gradErr = Double.NaN;
+        if (gradOutput != null) {
+            gradErr = 0;
+            for (Map.Entry<String, INDArray> e : c.group("grad").entrySet()) {
+                List<String> parts = in.containsKey(e.getKey()) ? List.of(e.getKey())
+                        : new ArrayList<>(TorchNames.toAttn4j(Map.of(e.getKey(), e.getValue()), "").keySet());
+                INDArray[] pieces = parts.stream().map(grads::get).toArray(INDArray[]::new);
+                INDArray actual = pieces.length == 1 ? pieces[0] : Nd4j.concat(0, pieces);
+                gradErr = Math.max(gradErr, errors.add("grad/" + e.getKey(), actual, e.getValue()));
+            }
+        }
+        return new Result(c.name(), type, outputErr, weightsErr, gradErr, errors.worst);
+    }
+
+    /** {@code layer} with the case's param/ entries loaded (a FormatException when they do not fit). */
+    private static <M extends Module> M load(ParityCase c, String kind, M layer) {
         try {
             layer.loadParameters(TorchNames.toAttn4j(c.group("param"), ""));
         } catch (IllegalArgumentException e) {
             throw new ParityCase.FormatException(c.name() + ".npz: the param/ entries do not fit a " + kind
                     + " with this configuration: " + e.getMessage());
         }
-
-        // 3. Compare outputs and weights.
-        Errors errors = new Errors();
-        List<String> names = new ArrayList<>(List.of(output.name()));
-        if (weights != null) {
-            names.add(weights.name());
-        }
-        Map<String, INDArray> computed = sd.output(Map.of(), names);
-        double outputErr = errors.add("out/output", computed.get(output.name()), c.array("out/output", -1));
-        double weightsErr = weights != null && c.has("out/weights")
-                ? errors.add("out/weights", computed.get(weights.name()), c.array("out/weights", 4)) : Double.NaN;
-
-        // 4. Gradients of sum(output * grad_output) for every parameter and input.
-        double gradErr = Double.NaN;
-        if (c.has("in/grad_output")) {
-            SDVariable gradOutput = sd.constant(c.array("in/grad_output", -1).castTo(type));
-            sd.setLossVariables(output.mul(gradOutput).sum());
-            // Compared per PyTorch tensor, as stored: q, k and v parts of in_proj_* are joined again,
-            // so the analytically-zero key-bias gradient is measured against the whole tensor's scale.
-            Map<String, INDArray> torchGrads = c.group("grad");
-            Map<String, List<String>> parts = new LinkedHashMap<>();
-            for (String input : in.keySet()) {
-                if (torchGrads.containsKey(input)) {
-                    parts.put(input, List.of("in." + input));
-                }
-            }
-            torchGrads.forEach((key, g) -> {
-                if (!parts.containsKey(key)) {
-                    parts.put(key, new ArrayList<>(TorchNames.toAttn4j(Map.of(key, g), "").keySet()));
-                }
-            });
-            Map<String, INDArray> grads = Gradients.of(sd, Map.of(),
-                    parts.values().stream().flatMap(List::stream).toArray(String[]::new));
-            gradErr = 0;
-            for (Map.Entry<String, List<String>> e : parts.entrySet()) {
-                INDArray[] pieces = e.getValue().stream().map(grads::get).toArray(INDArray[]::new);
-                INDArray actual = pieces.length == 1 ? pieces[0] : Nd4j.concat(0, pieces);
-                gradErr = Math.max(gradErr, errors.add("grad/" + e.getKey(), actual, torchGrads.get(e.getKey())));
-            }
-        }
-        return new Result(c.name(), type, outputErr, weightsErr, gradErr, errors.worst);
+        return layer;
     }
 
     /** A PyTorch key padding mask (1.0 = padded) as attn4j's keep mask (1 = real token). */
-    private static AttentionMask<SDVariable> paddingMask(SameDiff sd, ParityCase c, String input, String keys,
-            DataType type) {
+    private static AttentionMask<INDArray> paddingMask(ParityCase c, String input, String keys, DataType type) {
         if (!c.has("in/" + input)) {
             return AttentionMask.none();
         }
@@ -190,7 +192,7 @@ public final class TorchParity {
                     + Arrays.toString(padded.shape()) + "; expected [" + keyShape[0] + ", " + keyShape[1]
                     + "] to match 'in/" + keys + "'");
         }
-        return AttentionMask.ofPadding(sd.constant(padded.rsub(1.0)));
+        return AttentionMask.ofPadding(padded.rsub(1.0));
     }
 
     /** Largest relative errors seen so far, and where. */

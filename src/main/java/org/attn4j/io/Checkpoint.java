@@ -107,7 +107,7 @@ public final class Checkpoint {
             Files.createDirectory(staging);
             Map<String, String> checksums = new LinkedHashMap<>();
             Map<String, INDArray> weights = new LinkedHashMap<>();
-            model.parameters().forEach((k, v) -> weights.put(k, v.getArr()));
+            model.parameters().forEach((k, v) -> weights.put(k, v));
             if (storage == Storage.BFLOAT16) {
                 ByteArrayOutputStream bytes = new ByteArrayOutputStream();
                 Safetensors.write(weights, bytes, true);

@@ -42,7 +42,7 @@ public final class DecodingSession implements StepDecoder {
             model.checkIds("tokens", tokens, model.config().targetVocab());
             engine = start((int) tokens.size(0));
         }
-        INDArray logProbs = model.graphLock().read(() -> engine.advance(tokens));
+        INDArray logProbs = model.weightsLock().read(() -> engine.advance(tokens));
         length += (int) tokens.size(1);
         return logProbs;
     }
@@ -55,7 +55,7 @@ public final class DecodingSession implements StepDecoder {
                     + "cover " + model.positions.maxLen() + " (maxLen)");
         }
         model.checkIds("prefix", prefix, model.config().targetVocab());
-        return model.graphLock().read(() -> { // a fresh cache over the whole prefix
+        return model.weightsLock().read(() -> { // a fresh cache over the whole prefix
             try (FastDecoder.Session once = start((int) prefix.size(0))) {
                 return once.advance(prefix);
             }

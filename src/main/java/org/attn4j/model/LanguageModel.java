@@ -1,7 +1,6 @@
 package org.attn4j.model;
 
 import java.util.Map;
-import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -18,19 +17,14 @@ import org.nd4j.linalg.factory.Nd4j;
  * The initial logits are then small, so the initial loss is about ln(V), the loss of a uniform guess.
  */
 public final class LanguageModel extends TransformerModel {
-    /** Placeholder of the input ids {@code [B, T]}. */
-    public static final String TOKENS = "tokens";
-
     public LanguageModel(ModelConfig config, DataType dataType) {
         super(requireDecoderOnly(config), dataType);
-        buildTrainingGraph();
         initialize();
     }
 
     private void initialize() {
         double std = 0.02, residual = std / Math.sqrt(2.0 * config.decoderLayers());
-        parameters().forEach((name, v) -> {
-            INDArray p = v.getArr();
+        parameters().forEach((name, p) -> {
             if (name.contains(".norm")) {
                 return; // LayerNorm: 1 and 0 already
             }
@@ -53,25 +47,6 @@ public final class LanguageModel extends TransformerModel {
                     + "(encoderLayers=0, sourceVocab=0), got encoderLayers=" + config.encoderLayers());
         }
         return config;
-    }
-
-    @Override
-    protected String inputName() {
-        return TOKENS;
-    }
-
-    @Override
-    protected Map<String, SDVariable> trainingContext() {
-        return Map.of();
-    }
-
-    /** {@code source} must be null: a language model reads only its input. */
-    @Override
-    public Map<String, INDArray> feeds(INDArray source, INDArray input, INDArray target) {
-        if (source != null) {
-            throw new IllegalArgumentException("A LanguageModel takes no source sequence; pass null");
-        }
-        return decoderFeeds("input", input, target);
     }
 
     @Override

@@ -4,7 +4,6 @@ import java.util.List;
 import java.util.Map;
 import org.attn4j.nn.Embedding;
 import org.attn4j.nn.Positions;
-import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
@@ -16,23 +15,17 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * {@code decoder.*}, {@code head.*} (untied).
  */
 public final class Seq2SeqTransformer extends TransformerModel {
-    /** Placeholders of the source ids {@code [B, S]} and the decoder input ids {@code [B, T]}. */
-    public static final String SOURCE = "source", TARGET_INPUT = "target_input";
-
     private final Embedding sourceEmbedding;
     private final Positions sourcePositions;
     private final Encoder encoder;
-    private SDVariable memory, memoryKeep; // [B, S, C], [B, S]
-    private List<SDVariable> encoderSelf;
 
     public Seq2SeqTransformer(ModelConfig config, DataType dataType) {
         super(requireEncoder(config), dataType);
-        this.sourceEmbedding = child(new Embedding(sd, "source_embedding", config.sourceVocab(), config.dModel(),
+        this.sourceEmbedding = child(new Embedding("source_embedding", config.sourceVocab(), config.dModel(),
                 dataType));
-        this.sourcePositions = child(new Positions(sd, "source_positions", config.positions(), config.maxLen(),
+        this.sourcePositions = child(new Positions("source_positions", config.positions(), config.maxLen(),
                 config.dModel(), dataType));
-        this.encoder = child(new Encoder(sd, "encoder", config, dataType));
-        buildTrainingGraph();
+        this.encoder = child(new Encoder("encoder", config, dataType));
     }
 
     public Seq2SeqTransformer(ModelConfig config) {
@@ -47,46 +40,24 @@ public final class Seq2SeqTransformer extends TransformerModel {
         return config;
     }
 
-    @Override
-    protected String inputName() {
-        return TARGET_INPUT;
+    /** The source-side token embedding. */
+    public Embedding sourceEmbedding() {
+        return sourceEmbedding;
     }
 
-    @Override
-    protected Map<String, SDVariable> trainingContext() {
-        SDVariable source = sd.placeHolder(SOURCE, DataType.INT, -1, -1);
-        this.memoryKeep = sd.neq(source, config.padId()).castTo(dataType).rename("memory_keep"); // [B, S]
-        Encoder.Output o = encoder.forward(embed(sourceEmbedding, sourcePositions, source, null), memoryKeep);
-        this.memory = o.output().rename("memory"); // [B, S, C]
-        this.encoderSelf = o.selfWeights();
-        return Map.of("memory", memory, "memoryKeep", memoryKeep);
+    /** The source-side positions. */
+    public Positions sourcePositions() {
+        return sourcePositions;
     }
 
-    /** The training graph's encoder output {@code [B, S, C]} and source key padding {@code [B, S]}. */
-    Map<String, SDVariable> encoderOutputs() {
-        return Map.of("memory", memory, "memoryKeep", memoryKeep);
+    /** The encoder's blocks and final norm. */
+    public Encoder encoder() {
+        return encoder;
     }
 
     @Override
     protected EncoderParts encoderParts() {
         return new EncoderParts(sourceEmbedding, sourcePositions, encoder.blocks(), encoder.norm());
-    }
-
-    @Override
-    protected List<SDVariable> encoderSelfWeights() {
-        return encoderSelf;
-    }
-
-    @Override
-    public Map<String, INDArray> feeds(INDArray source, INDArray input, INDArray target) {
-        checkIds("source", source, config.sourceVocab());
-        Map<String, INDArray> feeds = decoderFeeds("target input", input, target);
-        if (source.size(0) != input.size(0)) {
-            throw new IllegalArgumentException("source has batch size " + source.size(0) + " but the target input has "
-                    + input.size(0));
-        }
-        feeds.put(SOURCE, source.castTo(DataType.INT));
-        return feeds;
     }
 
     /** Encodes {@code source [B, S]} once; the session then decodes against it. */

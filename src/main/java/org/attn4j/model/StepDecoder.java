@@ -5,7 +5,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 /**
  * What greedy decoding and beam search need of a decoding in progress: feed tokens, recompute from a
  * prefix, reorder the batch's rows. {@link DecodingSession} is the engine's; a caller may decode with its
- * own (the tests decode with the model's SameDiff graphs this way, as an independent reference).
+ * own (the tests decode with {@code org.attn4j.samediff.ModelGraph} this way, as an independent reference).
  */
 public interface StepDecoder extends AutoCloseable {
     /**

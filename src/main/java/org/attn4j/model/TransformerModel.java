@@ -5,15 +5,12 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import org.attn4j.nn.Dropout;
 import org.attn4j.nn.Embedding;
 import org.attn4j.nn.Norm;
 import org.attn4j.nn.Linear;
 import org.attn4j.nn.Module;
 import org.attn4j.nn.PositionalEncoding;
 import org.attn4j.nn.Positions;
-import org.nd4j.autodiff.samediff.SDVariable;
-import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
@@ -21,96 +18,52 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * What the encoder-decoder and the language model share: the target embedding, positions, the
  * decoder stack and the output projection. Everything a user runs — {@link #lossAndGradients} (what
  * {@code Trainer} calls), {@link #predict}, {@link #attention} and decoding ({@link #startDecoding}) — runs
- * on the engine ({@code org.attn4j.nn.FastTransformer}, {@code FastDecoder}) with per-call state. The
- * layers also form one SameDiff graph ({@link #logits}, {@link #targets}, {@link #feeds}) for users who
- * extend the model inside SameDiff, and as the tests' independent reference.
+ * on the engine ({@code org.attn4j.nn.FastTransformer}, {@code FastDecoder}) with per-call state. The model holds
+ * weights only; {@code org.attn4j.samediff.ModelGraph} builds the same model as a SameDiff graph, for users who
+ * extend it inside SameDiff, and as the tests' independent reference.
  */
 public abstract class TransformerModel extends Module {
-    /** Placeholder of the training targets {@code [B, T]}; padding positions are ignored by the loss. */
-    public static final String TARGETS = "targets";
-
     protected final ModelConfig config;
     protected final Embedding embedding;
     protected final Positions positions;
     protected final Decoder decoder;
     private final Linear head; // null when tied to the embedding
-    private SDVariable logits; // [B, T, V], the training graph's output
-    private SDVariable targets;
-    private final List<SDVariable> decoderSelf = new ArrayList<>(), decoderCross = new ArrayList<>();
     private org.attn4j.nn.FastDecoder fast; // built on first use
     private org.attn4j.nn.FastTransformer engine; // built with the first engine state
 
     protected TransformerModel(ModelConfig config, DataType dataType) {
-        super(SameDiff.create(), "", dataType);
+        super("", dataType);
         this.config = config;
-        this.embedding = child(new Embedding(sd, "embedding", config.targetVocab(), config.dModel(), dataType));
-        this.positions = child(new Positions(sd, "positions", config.positions(), config.maxLen(), config.dModel(),
+        this.embedding = child(new Embedding("embedding", config.targetVocab(), config.dModel(), dataType));
+        this.positions = child(new Positions("positions", config.positions(), config.maxLen(), config.dModel(),
                 dataType));
-        this.decoder = child(new Decoder(sd, "decoder", config, config.isSeq2Seq(), dataType));
-        this.head = config.tieEmbeddings() ? null : child(new Linear(sd, "head",
+        this.decoder = child(new Decoder("decoder", config, config.isSeq2Seq(), dataType));
+        this.head = config.tieEmbeddings() ? null : child(new Linear("head",
                 new Linear.Config(config.dModel(), config.targetVocab(), config.bias()), Linear.Init.TORCH_DEFAULT, dataType));
-    }
-
-    /** Builds the training graph; subclasses call it at the end of their constructor. */
-    protected final void buildTrainingGraph() {
-        SDVariable input = sd.placeHolder(inputName(), DataType.INT, -1, -1);
-        this.targets = sd.placeHolder(TARGETS, DataType.INT, -1, -1);
-        SDVariable keep = sd.neq(input, config.padId()).castTo(dataType); // [B, T]
-        Map<String, SDVariable> context = trainingContext();
-        Decoder.Output o = decoder.forward(embed(embedding, positions, input, null), keep, null,
-                context.get("memory"), context.get("memoryKeep"));
-        this.logits = project(o.output()).rename("logits");
-        decoderSelf.addAll(o.selfWeights());
-        decoderCross.addAll(o.crossWeights());
     }
 
     public ModelConfig config() {
         return config;
     }
 
-    /** The training graph's logits {@code [B, T, V]}. */
-    public SDVariable logits() {
-        return logits;
+    /** The target-side token embedding (the output projection too when tied). */
+    public Embedding embedding() {
+        return embedding;
     }
 
-    /** The placeholder of the training targets {@code [B, T]} (INT). */
-    public SDVariable targets() {
-        return targets;
+    /** The target-side positions. */
+    public Positions positions() {
+        return positions;
     }
 
-    /** Name of the placeholder of the decoder's (or language model's) input ids {@code [B, T]}. */
-    protected abstract String inputName();
-
-    /** Graph variables the decoder attends to in training: "memory" and "memoryKeep", or none. */
-    protected abstract Map<String, SDVariable> trainingContext();
-
-    /** Embeds ids {@code [B, T]} standing after {@code offset} earlier tokens (null: none). */
-    protected final SDVariable embed(Embedding e, Positions p, SDVariable ids, SDVariable offset) {
-        SDVariable x = e.forward(ids);
-        if (config.scaleEmbedding()) {
-            x = x.mul(Math.sqrt(config.dModel()));
-        }
-        return Dropout.apply(p.forward(x, offset), config.dropout());
+    /** The decoder's blocks and final norm (a language model's whole stack). */
+    public Decoder decoder() {
+        return decoder;
     }
 
-    /** Logits {@code [B, T, V]} of the decoder's output {@code h [B, T, C]}. */
-    final SDVariable project(SDVariable h) {
-        return head == null ? embedding.logits(h) : head.forward(h);
-    }
-
-    /** Feeds for the training graph: the source (null for a language model), input and target ids. */
-    public abstract Map<String, INDArray> feeds(INDArray source, INDArray input, INDArray target);
-
-    /** Checked feeds of the decoder's input ids and (if given) the training targets. */
-    protected final Map<String, INDArray> decoderFeeds(String what, INDArray input, INDArray target) {
-        checkIds(what, input, config.targetVocab());
-        Map<String, INDArray> feeds = new java.util.HashMap<>();
-        feeds.put(inputName(), input.castTo(DataType.INT));
-        if (target != null) {
-            checkIds("target", target, config.targetVocab());
-            feeds.put(TARGETS, target.castTo(DataType.INT));
-        }
-        return feeds;
+    /** The output projection, or null when it is tied to {@link #embedding()}. */
+    public Linear head() {
+        return head;
     }
 
     /** Logits {@code [B, T, V]} of one forward pass (no dropout). */
@@ -123,7 +76,7 @@ public abstract class TransformerModel extends Module {
             java.util.function.Function<org.attn4j.nn.FastTransformer.State, R> result) {
         int[][] sources = checkedSource(source, input), inputs = checkedRows("input", input, config.targetVocab());
         org.attn4j.nn.FastTransformer e = engine();
-        return graphLock().read(() -> {
+        return weightsLock().read(() -> {
             try (org.attn4j.nn.FastTransformer.State s = e.newInferenceState()) {
                 e.forward(s, sources, inputs, null, config.padId(), 0);
                 return result.apply(s);
@@ -137,23 +90,8 @@ public abstract class TransformerModel extends Module {
                 s -> new AttentionMaps(s.encoderSelfWeights(), s.selfWeights(), s.crossWeights()));
     }
 
-    /** The training graph's encoder self-attention weights, one per layer (none for a language model). */
-    protected List<SDVariable> encoderSelfWeights() {
-        return List.of();
-    }
-
-    /** The training graph's decoder self-attention weights, one per layer. */
-    final List<SDVariable> decoderSelfWeights() {
-        return decoderSelf;
-    }
-
-    /** The training graph's cross-attention weights, one per layer (none for a language model). */
-    final List<SDVariable> crossWeights() {
-        return decoderCross;
-    }
-
     /** Checks ids {@code [B, T]} against the vocabulary and the position table. */
-    protected final void checkIds(String what, INDArray ids, int vocab) {
+    public final void checkIds(String what, INDArray ids, int vocab) {
         checkedRows(what, ids, vocab);
     }
 
@@ -289,8 +227,7 @@ public abstract class TransformerModel extends Module {
             put(s.gradients, positions, g.positions());
         }
         if (decoder.norm() != null) {
-            Map<String, SDVariable> norm = decoder.norm().parameters();
-            norm.keySet().forEach(k -> s.gradients.put(k, k.endsWith("weight") ? g.normWeight() : g.normBias()));
+            decoder.norm().parameters().keySet().forEach(k -> s.gradients.put(k, k.endsWith("weight") ? g.normWeight() : g.normBias()));
         }
         g.blocks().forEach(s.gradients::putAll);
         if (head != null) {
@@ -362,7 +299,7 @@ public abstract class TransformerModel extends Module {
      * {@code source}, on the engine: an encoder-decoder's decoding context.
      */
     protected final Map<String, INDArray> encodeOnEngine(INDArray source) {
-        INDArray memory = graphLock().read(() -> engine().encode(rows(source), config.padId()));
+        INDArray memory = weightsLock().read(() -> engine().encode(rows(source), config.padId()));
         INDArray keep = source.neq(config.padId()).castTo(dataType);
         return Map.of("memory", memory, "memoryKeep", keep);
     }

@@ -3,8 +3,6 @@ package org.attn4j.nn;
 import org.attn4j.config.Activation;
 import org.attn4j.kernels.DropoutSeed;
 import org.attn4j.kernels.Parallel;
-import org.nd4j.autodiff.samediff.SDVariable;
-import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
@@ -42,8 +40,8 @@ public final class FeedForward extends Module {
     private final Linear linear1, linear2, gate;
     private volatile FastFeedForward fast; // the engine of train, made on first use (holds no call's state)
 
-    public FeedForward(SameDiff sd, String name, Config config, DataType dataType) {
-        super(sd, name, dataType);
+    public FeedForward(String name, Config config, DataType dataType) {
+        super(name, dataType);
         this.config = config;
         int c = config.dModel(), f = config.hidden();
         this.linear1 = linear("linear1", c, f);
@@ -51,22 +49,22 @@ public final class FeedForward extends Module {
         this.gate = config.activation() == Activation.SWIGLU ? linear("gate", c, f) : null;
     }
 
-    public FeedForward(SameDiff sd, String name, Config config) {
-        this(sd, name, config, DataType.FLOAT);
+    public FeedForward(String name, Config config) {
+        this(name, config, DataType.FLOAT);
     }
 
-    /** A stand-alone layer in a graph of its own, for eager use with {@link #apply}. */
+    /** A stand-alone layer (parameter names without a prefix: {@code linear1.weight}, ...). */
     public static FeedForward create(Config config, DataType dataType) {
-        return new FeedForward(SameDiff.create(), "", config, dataType);
+        return new FeedForward("", config, dataType);
     }
 
     private Linear linear(String local, int in, int out) {
-        return child(new Linear(sd, qualify(local), new Linear.Config(in, out, config.bias()),
+        return child(new Linear(qualify(local), new Linear.Config(in, out, config.bias()),
                 Linear.Init.TORCH_DEFAULT, dataType));
     }
 
-    /** linear1, linear2 and the SwiGLU gate (null otherwise), for the engine to read their arrays. */
-    Linear[] linears() {
+    /** linear1, linear2 and the SwiGLU gate (null otherwise); the engine and {@code org.attn4j.samediff} read their arrays. */
+    public Linear[] linears() {
         return new Linear[] {linear1, linear2, gate};
     }
 
@@ -74,23 +72,9 @@ public final class FeedForward extends Module {
         return config;
     }
 
-    /** {@code [B, T, C] -> [B, T, C]}. */
-    public SDVariable forward(SDVariable x) {
-        return Graphs.reshapeLike(forwardRows(sd.reshape(x, -1, config.dModel())), x, 1, config.dModel());
-    }
-
-    /** Rows {@code [N, C] -> [N, C]}: no reshapes. */
-    SDVariable forwardRows(SDVariable rows) {
-        SDVariable hidden = config.activation().apply(linear1.forwardRows(rows)); // [N, F]
-        if (gate != null) {
-            hidden = hidden.mul(gate.forwardRows(rows));
-        }
-        return linear2.forwardRows(Dropout.apply(hidden, config.dropout()));
-    }
-
     /**
      * Eager, on the engine: {@code x [B, T, C] -> [B, T, C]} (an empty {@code x} gives an empty result). Safe for any number
-     * of threads at once; {@code forward(SDVariable)} is the same layer inside a SameDiff graph.
+     * of threads at once; {@code org.attn4j.samediff.FeedForwardGraph} is the same layer inside a SameDiff graph.
      */
     public INDArray apply(INDArray x) {
         check(x);

@@ -1,8 +1,7 @@
 package org.attn4j.nn;
 
-import org.nd4j.autodiff.samediff.SDVariable;
-import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
@@ -32,23 +31,23 @@ public final class LayerNorm extends NormLayer {
     }
 
     private final Config config;
-    private final SDVariable weight; // [C]
-    private final SDVariable bias; // [C]
+    private final INDArray weight; // [C]
+    private final INDArray bias; // [C]
 
-    public LayerNorm(SameDiff sd, String name, Config config, DataType dataType) {
-        super(sd, name, dataType);
+    public LayerNorm(String name, Config config, DataType dataType) {
+        super(name, dataType);
         this.config = config;
         this.weight = parameter("weight", Nd4j.ones(dataType, config.width()));
         this.bias = parameter("bias", Nd4j.zeros(dataType, config.width()));
     }
 
-    public LayerNorm(SameDiff sd, String name, Config config) {
-        this(sd, name, config, DataType.FLOAT);
+    public LayerNorm(String name, Config config) {
+        this(name, config, DataType.FLOAT);
     }
 
-    /** A stand-alone layer in a graph of its own, for eager use with {@link #apply}. */
+    /** A stand-alone layer (parameters {@code weight}, {@code bias}). */
     public static LayerNorm create(Config config, DataType dataType) {
-        return new LayerNorm(SameDiff.create(), "", config, dataType);
+        return new LayerNorm("", config, dataType);
     }
 
     public Config config() {
@@ -60,35 +59,24 @@ public final class LayerNorm extends NormLayer {
         return Normalization.LAYER;
     }
 
-    /** {@code [..., C] -> [..., C]}. */
-    @Override
-    public SDVariable forward(SDVariable x) {
-        // Reduce over axis 1 of a [N, C] view: in M2.1, SameDiff's mean(keepDims, -1) on rank 3 is wrong.
-        SDVariable flat = sd.reshape(x, -1, config.width()); // [N, C]
-        return Graphs.reshapeLike(forwardRows(flat), x, 1, config.width()); // [..., C]
-    }
-
-    /** Rows {@code [N, C] -> [N, C]}: no reshapes. */
-    SDVariable forwardRows(SDVariable rows) {
-        SDVariable centered = rows.sub(rows.mean(true, 1)); // [N, C]
-        SDVariable variance = centered.mul(centered).mean(true, 1); // [N, 1], biased
-        SDVariable normalized = Graphs.mulExpanded(centered, sd.math.rsqrt(variance.add(config.eps())));
-        return Graphs.mulExpanded(normalized, weight).add(bias);
-    }
-
     @Override
     public org.nd4j.linalg.api.ndarray.INDArray weightArray() {
-        return weight.getArr();
+        return weight;
     }
 
     @Override
     public org.nd4j.linalg.api.ndarray.INDArray biasArray() {
-        return bias.getArr();
+        return bias;
     }
 
     @Override
-    int width() {
+    public int width() {
         return config.width();
+    }
+
+    @Override
+    public double eps() {
+        return config.eps();
     }
 
     @Override

@@ -1,7 +1,5 @@
 package org.attn4j.nn;
 
-import org.nd4j.autodiff.samediff.SDVariable;
-import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -34,11 +32,11 @@ public final class Linear extends Module {
     }
 
     private final Config config;
-    private final SDVariable weight; // [out, in]
-    private final SDVariable bias; // [out], or null
+    private final INDArray weight; // [out, in]
+    private final INDArray bias; // [out], or null
 
-    public Linear(SameDiff sd, String name, Config config, Init init, DataType dataType) {
-        super(sd, name, dataType);
+    public Linear(String name, Config config, Init init, DataType dataType) {
+        super(name, dataType);
         this.config = config;
         int in = config.in(), out = config.out();
         double weightBound = init == Init.XAVIER_UNIFORM ? Math.sqrt(6.0 / (in + out)) : 1 / Math.sqrt(in);
@@ -47,34 +45,22 @@ public final class Linear extends Module {
                 init == Init.XAVIER_UNIFORM ? Nd4j.zeros(dataType, out) : uniform(1 / Math.sqrt(in), out));
     }
 
-    public Linear(SameDiff sd, String name, Config config) {
-        this(sd, name, config, Init.TORCH_DEFAULT, DataType.FLOAT);
+    public Linear(String name, Config config) {
+        this(name, config, Init.TORCH_DEFAULT, DataType.FLOAT);
     }
 
     /** The weight array {@code [out, in]} (the parameter itself, not a copy). */
     public INDArray weightArray() {
-        return weight.getArr();
+        return weight;
     }
 
     /** The bias array {@code [out]}, or null without a bias. */
     public INDArray biasArray() {
-        return bias == null ? null : bias.getArr();
+        return bias;
     }
 
     public Config config() {
         return config;
-    }
-
-    /** {@code [..., in] -> [..., out]}. */
-    public SDVariable forward(SDVariable x) {
-        SDVariable flat = sd.reshape(x, -1, config.in()); // (N, in)
-        return Graphs.reshapeLike(forwardRows(flat), x, 1, config.out()); // [..., out]
-    }
-
-    /** Rows {@code [N, in] -> [N, out]}: no reshapes. */
-    SDVariable forwardRows(SDVariable rows) {
-        SDVariable y = sd.mmul(rows, weight, false, true, false); // (N, out)
-        return bias == null ? y : y.add(bias);
     }
 
     private INDArray uniform(double bound, long... shape) {

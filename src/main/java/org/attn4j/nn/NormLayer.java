@@ -1,7 +1,6 @@
 package org.attn4j.nn;
 
 import org.attn4j.kernels.Parallel;
-import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
@@ -12,19 +11,16 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 public abstract sealed class NormLayer extends Module implements Norm permits LayerNorm, RMSNorm {
     private volatile FastNorm fast; // the engine of apply and train, made on first use (holds no call's state)
 
-    NormLayer(SameDiff sd, String name, DataType dataType) {
-        super(sd, name, dataType);
+    NormLayer(String name, DataType dataType) {
+        super(name, dataType);
     }
-
-    /** C, the size of the normalized last dimension. */
-    abstract int width();
 
     /** The engine of this layer, on {@code parallel}'s workers. */
     abstract FastNorm newEngine(Parallel parallel);
 
     /**
      * Eager, on the engine: {@code x [..., C] -> [..., C]} (an empty {@code x} gives an empty result). Safe for
-     * any number of threads at once; {@code forward(SDVariable)} is the same layer inside a SameDiff graph.
+     * any number of threads at once; {@code org.attn4j.samediff.NormGraph} is the same layer inside a SameDiff graph.
      */
     public INDArray apply(INDArray x) {
         check(x);

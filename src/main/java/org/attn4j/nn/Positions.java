@@ -1,7 +1,5 @@
 package org.attn4j.nn;
 
-import org.nd4j.autodiff.samediff.SDVariable;
-import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -14,46 +12,41 @@ import org.nd4j.linalg.factory.Nd4j;
  */
 public final class Positions extends Module {
     private final PositionalEncoding kind;
-    private final int maxLen;
-    private final SDVariable table; // [maxLen, C], or null
+    private final int maxLen, width;
+    private final INDArray table; // learned [maxLen, C], or null
 
-    public Positions(SameDiff sd, String name, PositionalEncoding kind, int maxLen, int width, DataType dataType) {
-        super(sd, name, dataType);
+    public Positions(String name, PositionalEncoding kind, int maxLen, int width, DataType dataType) {
+        super(name, dataType);
         if (maxLen <= 0) {
             throw new IllegalArgumentException("maxLen must be positive, got " + maxLen);
         }
         this.kind = kind;
         this.maxLen = maxLen;
-        this.table = switch (kind) {
-            case SINUSOIDAL -> sd.constant(qualify("sinusoidal"), sinusoidal(maxLen, width).castTo(dataType));
-            case LEARNED -> parameter("weight", Nd4j.randn(dataType, maxLen, width));
-            case ROTARY, ALIBI, NONE -> null;
-        };
+        this.width = width;
+        this.table = kind == PositionalEncoding.LEARNED ? parameter("weight", Nd4j.randn(dataType, maxLen, width)) : null;
     }
 
     public PositionalEncoding kind() {
         return kind;
     }
 
-    /** The longest sequence the table covers (unlimited for rotary and none). */
     /** The learned table {@code [maxLen, C]} (the parameter itself), or null for other kinds. */
     public INDArray learnedTable() {
-        return table == null ? null : table.getArr();
+        return table;
     }
 
+    /** The table the positions add, {@code [maxLen, C]} (learned: the parameter itself), or null for kinds that add none. */
+    public INDArray table() {
+        return switch (kind) {
+            case LEARNED -> table;
+            case SINUSOIDAL -> sinusoidal(maxLen, width).castTo(dataType);
+            case ROTARY, ALIBI, NONE -> null;
+        };
+    }
+
+    /** The longest sequence the table covers (unlimited for rotary, ALiBi and none). */
     public int maxLen() {
-        return table == null ? Integer.MAX_VALUE : maxLen;
-    }
-
-    /** {@code x [B, T, C]} whose first token stands at {@code offset} (LONG scalar, or null for 0). */
-    public SDVariable forward(SDVariable x, SDVariable offset) {
-        if (table == null) {
-            return x;
-        }
-        SDVariable start = offset == null ? sd.constant(Nd4j.scalar(DataType.LONG, 0L)) : offset;
-        SDVariable one = sd.constant(Nd4j.scalar(DataType.LONG, 1L));
-        SDVariable positions = sd.range(start, start.add(Graphs.size(x, 1)), one, DataType.LONG).castTo(DataType.INT);
-        return x.add(Embedding.lookup(positions, table, maxLen)); // [B, T, C] + [T, C]
+        return kind == PositionalEncoding.LEARNED || kind == PositionalEncoding.SINUSOIDAL ? maxLen : Integer.MAX_VALUE;
     }
 
     /** PE(p, 2i) = sin(p / 10000^(2i/C)), PE(p, 2i+1) = cos(p / 10000^(2i/C)). */

@@ -1,8 +1,7 @@
 package org.attn4j.nn;
 
-import org.nd4j.autodiff.samediff.SDVariable;
-import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
@@ -27,17 +26,17 @@ public final class RMSNorm extends NormLayer {
     }
 
     private final Config config;
-    private final SDVariable weight; // [C]
+    private final INDArray weight; // [C]
 
-    public RMSNorm(SameDiff sd, String name, Config config, DataType dataType) {
-        super(sd, name, dataType);
+    public RMSNorm(String name, Config config, DataType dataType) {
+        super(name, dataType);
         this.config = config;
         this.weight = parameter("weight", Nd4j.ones(dataType, config.width()));
     }
 
-    /** A stand-alone layer in a graph of its own, for eager use with {@link #apply}. */
+    /** A stand-alone layer (parameter {@code weight}). */
     public static RMSNorm create(Config config, DataType dataType) {
-        return new RMSNorm(SameDiff.create(), "", config, dataType);
+        return new RMSNorm("", config, dataType);
     }
 
     public Config config() {
@@ -49,23 +48,9 @@ public final class RMSNorm extends NormLayer {
         return Normalization.RMS;
     }
 
-    /** {@code [..., C] -> [..., C]}. */
-    @Override
-    public SDVariable forward(SDVariable x) {
-        SDVariable flat = sd.reshape(x, -1, config.width()); // [N, C]
-        return Graphs.reshapeLike(forwardRows(flat), x, 1, config.width()); // [..., C]
-    }
-
-    /** Rows {@code [N, C] -> [N, C]}: no reshapes. */
-    SDVariable forwardRows(SDVariable rows) {
-        SDVariable meanSquare = rows.mul(rows).mean(true, 1); // [N, 1]
-        SDVariable normalized = Graphs.mulExpanded(rows, sd.math.rsqrt(meanSquare.add(config.eps())));
-        return Graphs.mulExpanded(normalized, weight);
-    }
-
     @Override
     public org.nd4j.linalg.api.ndarray.INDArray weightArray() {
-        return weight.getArr();
+        return weight;
     }
 
     @Override
@@ -74,8 +59,13 @@ public final class RMSNorm extends NormLayer {
     }
 
     @Override
-    int width() {
+    public int width() {
         return config.width();
+    }
+
+    @Override
+    public double eps() {
+        return config.eps();
     }
 
     @Override

@@ -4,8 +4,6 @@ import java.util.Map;
 import org.attn4j.config.Activation;
 import org.attn4j.config.AttentionMask;
 import org.attn4j.kernels.DropoutSeed;
-import org.nd4j.autodiff.samediff.SDVariable;
-import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
@@ -189,129 +187,61 @@ public final class TransformerBlock extends Module {
     private final FeedForward ff;
     private final Norm norm1, norm2, norm3;
 
-    public TransformerBlock(SameDiff sd, String name, Config config, DataType dataType) {
-        super(sd, name, dataType);
+    public TransformerBlock(String name, Config config, DataType dataType) {
+        super(name, dataType);
         this.config = config;
         int c = config.dModel();
         MultiHeadAttention.Config attn = MultiHeadAttention.Config.of(c, config.heads()).withBias(config.bias())
                 .withDropout(config.attnDropout());
-        this.selfAttn = child(new MultiHeadAttention(sd, qualify("self_attn"), attn.withCausal(config.causal())
+        this.selfAttn = child(new MultiHeadAttention(qualify("self_attn"), attn.withCausal(config.causal())
                 .withRotary(config.rotary()).withKvHeads(config.kvHeads()).withAlibi(config.alibi())
                 .withWindow(config.window()), dataType));
         this.crossAttn = config.crossAttention()
-                ? child(new MultiHeadAttention(sd, qualify("cross_attn"), attn, dataType)) : null;
-        this.ff = child(new FeedForward(sd, qualify("ff"), new FeedForward.Config(c, config.ffDim(),
+                ? child(new MultiHeadAttention(qualify("cross_attn"), attn, dataType)) : null;
+        this.ff = child(new FeedForward(qualify("ff"), new FeedForward.Config(c, config.ffDim(),
                 config.activation(), config.bias(), config.dropout()), dataType));
         this.norm1 = norm("norm1");
         this.norm2 = norm("norm2");
         this.norm3 = crossAttn == null ? null : norm("norm3");
     }
 
-    /** The sublayers, for the engine ({@link FastBlock}) to read their arrays. */
-    MultiHeadAttention selfAttention() {
+    /** The self-attention sublayer (the engine, {@link FastBlock}, and {@code org.attn4j.samediff} read its arrays). */
+    public MultiHeadAttention selfAttention() {
         return selfAttn;
     }
 
-    /** Null without cross-attention. */
-    MultiHeadAttention crossAttention() {
+    /** The cross-attention sublayer; null without cross-attention. */
+    public MultiHeadAttention crossAttention() {
         return crossAttn;
     }
 
-    FeedForward feedForward() {
+    /** The feed-forward sublayer. */
+    public FeedForward feedForward() {
         return ff;
     }
 
     /** norm1 (self-attention), norm2 (cross-attention or feed-forward), norm3 (feed-forward after cross; else null). */
-    Norm norm(int i) {
+    public Norm norm(int i) {
         return i == 1 ? norm1 : i == 2 ? norm2 : norm3;
     }
 
     private Norm norm(String local) {
-        Norm n = Norm.of(config.norm(), sd, qualify(local), config.dModel(), config.eps(), dataType);
+        Norm n = Norm.of(config.norm(), qualify(local), config.dModel(), config.eps(), dataType);
         child((Module) n);
         return n;
     }
 
-    public TransformerBlock(SameDiff sd, String name, Config config) {
-        this(sd, name, config, DataType.FLOAT);
+    public TransformerBlock(String name, Config config) {
+        this(name, config, DataType.FLOAT);
     }
 
-    /** A stand-alone block in a graph of its own, for eager use with {@link #apply}. */
+    /** A stand-alone block (parameter names without a prefix: {@code self_attn.q.weight}, ...). */
     public static TransformerBlock create(Config config, DataType dataType) {
-        return new TransformerBlock(SameDiff.create(), "", config, dataType);
+        return new TransformerBlock("", config, dataType);
     }
 
     public Config config() {
         return config;
-    }
-
-    /** A block without cross-attention: {@code x [B, T, C] -> [B, T, C]}. */
-    public BlockOutput<SDVariable> forward(SDVariable x, AttentionMask<SDVariable> selfMask) {
-        requireCrossAttention(false);
-        return run(x, selfMask, null, null);
-    }
-
-    /** A block with cross-attention: {@code x [B, T, C]} attending to itself and to {@code memory [B, Tm, C]}. */
-    public BlockOutput<SDVariable> forward(SDVariable x, SDVariable memory, AttentionMask<SDVariable> selfMask,
-            AttentionMask<SDVariable> memoryMask) {
-        requireCrossAttention(true);
-        Checks.notNull("memory", memory);
-        return run(x, selfMask, memory, memoryMask);
-    }
-
-    /** A block's output and its grown self-attention cache, for incremental decoding. */
-    public record Step(BlockOutput<SDVariable> output, KvCache<SDVariable> cache) {
-    }
-
-    /**
-     * Incremental forward of new tokens {@code x [B, Tnew, C]} after the cached self-attention keys
-     * and values {@code past} (null for the first step, which returns the cache of the whole input);
-     * {@code memory} and its mask are null for a block without cross-attention.
-     */
-    public Step step(SDVariable x, KvCache<SDVariable> past, SDVariable memory, AttentionMask<SDVariable> memoryMask) {
-        requireCrossAttention(memory != null);
-        return run(x, AttentionMask.none(), memory, memoryMask, past);
-    }
-
-    private BlockOutput<SDVariable> run(SDVariable x, AttentionMask<SDVariable> selfMask, SDVariable memory,
-            AttentionMask<SDVariable> memoryMask) {
-        return run(x, selfMask, memory, memoryMask, null).output();
-    }
-
-    private Step run(SDVariable x, AttentionMask<SDVariable> selfMask, SDVariable memory,
-            AttentionMask<SDVariable> memoryMask, KvCache<SDVariable> past) {
-        boolean pre = config.normFirst();
-        int c = config.dModel();
-        // The block works on rows [B*T, C]: every sub-layer but attention is position-wise, and
-        // reshaping once here saves SameDiff several shape ops per linear layer and norm.
-        SequenceShape xs = SequenceShape.of(x);
-        SDVariable rows = SequenceShape.rows(x, c); // [B*T, C]
-        // 1. Self-attention sub-layer (over the cache and the new tokens when decoding).
-        SDVariable in = pre ? Norm.rows(norm1, rows) : rows;
-        MultiHeadAttention.CachedAttention self = selfAttn.attendRows(in, xs, in, in, xs, selfMask, past);
-        rows = residual(rows, self.attention().output(), pre ? null : norm1);
-        // 2. Cross-attention over the memory (blocks with cross-attention only).
-        SDVariable crossWeights = null;
-        if (crossAttn != null) {
-            SequenceShape ms = SequenceShape.of(memory);
-            SDVariable memoryRows = SequenceShape.rows(memory, c); // [B*Tm, C]
-            in = pre ? Norm.rows(norm2, rows) : rows;
-            AttentionOutput<SDVariable> cross = crossAttn.attendRows(in, xs, memoryRows, memoryRows, ms, memoryMask,
-                    null).attention();
-            rows = residual(rows, cross.output(), pre ? null : norm2);
-            crossWeights = cross.weights();
-        }
-        // 3. Feed-forward sub-layer.
-        Norm last = crossAttn == null ? norm2 : norm3;
-        in = pre ? Norm.rows(last, rows) : rows;
-        rows = residual(rows, ff.forwardRows(in), pre ? null : last);
-        return new Step(new BlockOutput<>(xs.unflatten(rows, c), self.attention().weights(), crossWeights), self.cache());
-    }
-
-    /** x + dropout(sublayer output), normalized afterwards in post-LN; all rows [B*T, C]. */
-    private SDVariable residual(SDVariable x, SDVariable sublayer, Norm postNorm) {
-        SDVariable sum = x.add(Dropout.apply(sublayer, config.dropout()));
-        return postNorm == null ? sum : Norm.rows(postNorm, sum);
     }
 
     /**

@@ -110,7 +110,7 @@ public final class SparkTrainer {
         long start = System.nanoTime();
         boolean averageParameters = options.mode() == Mode.PARAMETER_AVERAGING;
         Map<String, INDArray> params = new LinkedHashMap<>();
-        trainer.model().parameters().forEach((k, v) -> params.put(k, v.getArr()));
+        trainer.model().parameters().forEach((k, v) -> params.put(k, v));
         Map<String, INDArray> state = trainer.optimizerState();
         int step = trainer.stepCount();
         double[] weights = Flat.of(params.values());

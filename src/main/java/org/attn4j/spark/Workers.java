@@ -63,7 +63,7 @@ final class Workers {
                     // The gradient is all a worker computes; an updater without state avoids restoring Adam's.
                     ? local.withWeightDecay(0).withMomentum(0).withOptimizer(Trainer.Optimizer.SGD) : local));
             Map<String, INDArray> params = new LinkedHashMap<>();
-            w.model().parameters().forEach((k, v) -> params.put(k, v.getArr()));
+            w.model().parameters().forEach((k, v) -> params.put(k, v));
             Flat.assign(params.values(), snapshot.weights(), 1);
             if (localSteps == 0) {
                 gradient(c, trainer, batch(examples, snapshot.step(), batchSize, w.model()), partition, snapshot.step());
@@ -87,7 +87,7 @@ final class Workers {
                 c.problem = "partition " + partition + " computed a loss of " + g.loss() + " at step " + step;
                 return;
             }
-            // In the model's parameter order (SameDiff's gradient map has an order of its own).
+            // In the model's parameter order (the gradient map has an order of its own).
             c.values = Flat.of(trainer.model().parameters().keySet().stream().map(g.gradients()::get).toList());
             for (double v : c.values) {
                 if (!Double.isFinite(v)) {

@@ -216,7 +216,7 @@ public final class Trainer {
         this.parameters = new ArrayList<>(model.parameters().keySet());
         IUpdater updater = config.updater();
         for (String p : parameters) {
-            arrays.put(p, model.parameters().get(p).getArr());
+            arrays.put(p, model.parameters().get(p));
         }
         long length = 0, rows = 0;
         for (List<String> share : shares(Math.max(1, Math.min(pieces, parameters.size())))) {
@@ -307,7 +307,7 @@ public final class Trainer {
      * {@link #step(List)}. Throws {@link TrainingDivergedException} (weights untouched) on NaN or infinity.
      */
     public StepResult step(Batch batch) {
-        return model.graphLock().write(() -> update(compute(batch)));
+        return model.weightsLock().write(() -> update(compute(batch)));
     }
 
     /**
@@ -325,7 +325,7 @@ public final class Trainer {
      */
     public StepResult step(List<Batch> microBatches) {
         checkMicroBatches(microBatches);
-        return model.graphLock().write(() -> update(accumulate(microBatches)));
+        return model.weightsLock().write(() -> update(accumulate(microBatches)));
     }
 
     /**
@@ -334,7 +334,7 @@ public final class Trainer {
      * as {@link #step(Batch)} does. The caller owns the returned arrays.
      */
     public BatchGradients gradients(Batch batch) {
-        return model.graphLock().write(() -> {
+        return model.weightsLock().write(() -> {
             BatchGradients g = compute(batch);
             Map<String, INDArray> copies = new LinkedHashMap<>();
             g.gradients().forEach((k, v) -> copies.put(k, v.dup()));
@@ -359,7 +359,7 @@ public final class Trainer {
                         + (g == null ? "none" : Arrays.toString(g.shape())));
             }
         }
-        return model.graphLock().write(() -> update(gradients));
+        return model.weightsLock().write(() -> update(gradients));
     }
 
     /** A batch's loss and gradients: the engine's (views of its state's arrays), or accumulated over micro-batches. */
@@ -622,7 +622,7 @@ public final class Trainer {
 
     /** Mean loss on a batch without updating or dropout. */
     public double evaluateLoss(Batch batch) {
-        return model.graphLock().write(() -> model.lossAndGradients(engine, batch.source(), batch.input(),
+        return model.weightsLock().write(() -> model.lossAndGradients(engine, batch.source(), batch.input(),
                 batch.target(), config.labelSmoothing(), false).loss());
     }
 

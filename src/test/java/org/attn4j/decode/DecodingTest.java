@@ -130,7 +130,7 @@ class DecodingTest {
         Nd4j.getRandom().setSeed(seed);
         Seq2SeqTransformer m = new Seq2SeqTransformer(ModelConfig.seq2seq(vocab, 16, 2, 32, 2, 16), DataType.DOUBLE);
         java.util.Map<String, INDArray> sharpened = new java.util.HashMap<>();
-        m.parameters().forEach((name, p) -> sharpened.put(name, name.startsWith("head.") ? p.getArr().mul(8) : p.getArr()));
+        m.parameters().forEach((name, p) -> sharpened.put(name, name.startsWith("head.") ? p.mul(8) : p));
         m.loadParameters(sharpened);
         return m;
     }

@@ -124,7 +124,7 @@ class SamplerTest {
         LanguageModel m = new LanguageModel(ModelConfig.languageModel(7, 16, 2, 32, 2, maxLen).withoutPadding(),
                 DataType.DOUBLE);
         // Large weights make the next token depend sharply on the context, so a different context shows.
-        m.parameters().values().forEach(v -> v.getArr().muli(5));
+        m.parameters().values().forEach(v -> v.muli(5));
         int[] prompt = {3, 1, 4};
         int count = 30;
         int[] cached = new Sampler(new Sampler.Config(1.5, 0, 1), 9).generate(m, prompt, count);

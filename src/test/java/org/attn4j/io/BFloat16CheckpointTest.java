@@ -44,9 +44,9 @@ class BFloat16CheckpointTest {
         Checkpoint.Loaded back = Checkpoint.load(dir);
         assertEquals(DataType.FLOAT, back.model().dataType());
         long count = 0;
-        for (Map.Entry<String, org.nd4j.autodiff.samediff.SDVariable> e : lm.parameters().entrySet()) {
-            float[] saved = e.getValue().getArr().dup('c').data().asFloat();
-            float[] loaded = back.model().parameters().get(e.getKey()).getArr().dup('c').data().asFloat();
+        for (Map.Entry<String, INDArray> e : lm.parameters().entrySet()) {
+            float[] saved = e.getValue().dup('c').data().asFloat();
+            float[] loaded = back.model().parameters().get(e.getKey()).dup('c').data().asFloat();
             for (int i = 0; i < saved.length; i++) {
                 float expected = BFloat16.toFloat(BFloat16.fromFloat(saved[i]));
                 assertEquals(Float.floatToRawIntBits(expected), Float.floatToRawIntBits(loaded[i]), e.getKey() + "[" + i + "]");
@@ -70,8 +70,8 @@ class BFloat16CheckpointTest {
         Checkpoint.Loaded back = Checkpoint.load(dir);
         assertEquals(DataType.DOUBLE, back.model().dataType());
         s2s.parameters().forEach((name, v) -> {
-            double[] saved = v.getArr().dup('c').data().asDouble();
-            double[] loaded = back.model().parameters().get(name).getArr().dup('c').data().asDouble();
+            double[] saved = v.dup('c').data().asDouble();
+            double[] loaded = back.model().parameters().get(name).dup('c').data().asDouble();
             for (int i = 0; i < saved.length; i++) {
                 assertEquals(BFloat16.toFloat(BFloat16.fromDouble(saved[i])), loaded[i], 0.0, name + "[" + i + "]");
                 assertTrue(Math.abs(loaded[i] - saved[i]) <= 0x1p-8 * Math.abs(saved[i]), name + "[" + i + "]");
@@ -116,7 +116,7 @@ class BFloat16CheckpointTest {
 
     /** Bytes of the weights' data: 2 per parameter element. */
     private static int dataBytes(TransformerModel m) {
-        return 2 * m.parameters().values().stream().mapToInt(v -> (int) v.getArr().length()).sum();
+        return 2 * m.parameters().values().stream().mapToInt(v -> (int) v.length()).sum();
     }
 
     @Test

@@ -51,7 +51,7 @@ class ParameterShapesTest {
         for (ModelConfig config : configs) {
             TransformerModel built = config.isSeq2Seq() ? new Seq2SeqTransformer(config) : new LanguageModel(config);
             Map<String, String> expected = new LinkedHashMap<>(), worked = new LinkedHashMap<>();
-            built.parameters().forEach((k, v) -> expected.put(k, Arrays.toString(v.getArr().shape())));
+            built.parameters().forEach((k, v) -> expected.put(k, Arrays.toString(v.shape())));
             ParameterShapes.of(config).forEach((k, v) -> worked.put(k, Arrays.toString(v)));
             assertEquals(expected.toString(), worked.toString(), config.toString()); // names, shapes and order
         }

@@ -112,7 +112,7 @@ class EngineDropoutTest {
         Random pick = new Random(5);
         int checked = 0;
         for (var e : model.parameters().entrySet()) {
-            INDArray p = e.getValue().getArr(), grad = analytic.gradients().get(e.getKey());
+            INDArray p = e.getValue(), grad = analytic.gradients().get(e.getKey());
             for (int k = 0; k < Math.min(4, p.length()); k++) {
                 long i = pick.nextInt((int) p.length());
                 double orig = p.getDouble(i);

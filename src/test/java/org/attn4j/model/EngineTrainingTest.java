@@ -10,9 +10,10 @@ import java.util.Map;
 import java.util.stream.Stream;
 import org.attn4j.config.Activation;
 import org.attn4j.data.Batch;
-import org.attn4j.nn.Gradients;
+import org.attn4j.samediff.Gradients;
 import org.attn4j.nn.PositionalEncoding;
-import org.attn4j.train.Losses;
+import org.attn4j.samediff.Losses;
+import org.attn4j.samediff.ModelGraph;
 import org.attn4j.train.Schedules;
 import org.attn4j.train.Trainer;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -192,20 +193,21 @@ class EngineTrainingTest {
 
     /** The training graph's loss and SameDiff's gradients of it. */
     static Reference graphLossAndGradients(TransformerModel model, Batch batch, int pad, double smoothing) {
-        SameDiff sd = model.sameDiff();
+        ModelGraph g = GraphReference.graph(model);
+        SameDiff sd = g.sameDiff();
         String name = "reference_loss_" + smoothing;
         SDVariable loss = sd.hasVariable(name) ? sd.getVariable(name)
-                : Losses.crossEntropy(name, model.logits(), model.targets(), pad, model.config().targetVocab(), smoothing);
+                : Losses.crossEntropy(name, g.logits(), g.targets(), pad, model.config().targetVocab(), smoothing);
         sd.setLossVariables(loss.name());
         Gradients.build(sd);
-        Map<String, INDArray> feeds = model.feeds(batch.source(), batch.input(), batch.target());
+        Map<String, INDArray> feeds = g.feeds(batch.source(), batch.input(), batch.target());
         var r = sd.calculateGradientsAndOutputs(feeds, List.of(loss.name()), List.copyOf(model.parameters().keySet()));
         return new Reference(r.getOutputs().get(loss.name()).getDouble(0), r.getGradients());
     }
 
     private static Map<String, INDArray> snapshot(TransformerModel m) {
         Map<String, INDArray> s = new LinkedHashMap<>();
-        m.parameters().forEach((k, v) -> s.put(k, v.getArr().dup()));
+        m.parameters().forEach((k, v) -> s.put(k, v.dup()));
         return s;
     }
 

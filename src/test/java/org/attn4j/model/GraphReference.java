@@ -6,6 +6,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.attn4j.nn.KvCache;
+import org.attn4j.samediff.DecoderGraph;
+import org.attn4j.samediff.ModelGraph;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -13,7 +15,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.ops.impl.controlflow.compat.StopGradient;
 
 /**
- * A model's SameDiff graphs, built from the same layers and weights, as the independent reference the
+ * A model's SameDiff graphs ({@link ModelGraph}), built from the same layers and weights, as the independent reference the
  * engine is checked against: logits, attention maps, and decoding (a full-prefix graph and a
  * one-token graph with a key/value cache) as a {@link StepDecoder}, so {@code Greedy} and
  * {@code BeamSearch} run on it too. Users never run these graphs; the engine is the only path.
@@ -22,37 +24,52 @@ final class GraphReference {
     private GraphReference() {
     }
 
+    /** The model's graph (one per model, with its decoding graphs), built on first use. */
+    static ModelGraph graph(TransformerModel m) {
+        return graphs(m).model();
+    }
+
     /** The training graph's logits {@code [B, T, V]} (no dropout: the graph is built with the model's rates). */
     static INDArray predict(TransformerModel m, INDArray source, INDArray input) {
-        Map<String, INDArray> feeds = m.feeds(source, input, null);
-        String logits = m.logits().name();
-        return m.graphLock().read(() -> m.sameDiff().output(feeds, logits).get(logits));
+        ModelGraph g = graph(m);
+        Map<String, INDArray> feeds = g.feeds(source, input, null);
+        String logits = g.logits().name();
+        return run(g, () -> g.sameDiff().output(feeds, logits).get(logits));
+    }
+
+    /** SameDiff runs of one graph one at a time (its sessions are not for concurrent use with lazily built ops). */
+    private static <T> T run(ModelGraph g, java.util.function.Supplier<T> work) {
+        synchronized (g) {
+            return work.get();
+        }
     }
 
     /** Every attention weight of the training graph's forward pass. */
     static AttentionMaps attention(TransformerModel m, INDArray source, INDArray input) {
-        List<SDVariable> encoderSelf = m.encoderSelfWeights(), self = m.decoderSelfWeights(), cross = m.crossWeights();
+        ModelGraph g = graph(m);
+        List<SDVariable> encoderSelf = g.encoderSelfWeights(), self = g.decoderSelfWeights(), cross = g.crossWeights();
         List<String> names = new ArrayList<>();
         for (List<SDVariable> group : List.of(encoderSelf, self, cross)) {
             group.forEach(v -> names.add(v.name()));
         }
-        Map<String, INDArray> feeds = m.feeds(source, input, null);
-        Map<String, INDArray> r = m.graphLock().read(() -> m.sameDiff().output(feeds, names));
+        Map<String, INDArray> feeds = g.feeds(source, input, null);
+        Map<String, INDArray> r = run(g, () -> g.sameDiff().output(feeds, names));
         return new AttentionMaps(values(encoderSelf, r), values(self, r), values(cross, r));
     }
 
     /** A decoding on the graphs; {@code source [B, S]} for an encoder-decoder (encoded by the graph), else null. */
     static Session decoding(TransformerModel m, INDArray source) {
         Map<String, INDArray> context = new LinkedHashMap<>();
-        if (m instanceof Seq2SeqTransformer s2s) {
-            Map<String, SDVariable> outputs = s2s.encoderOutputs();
-            Map<String, INDArray> r = m.graphLock().read(() -> m.sameDiff().output(
-                    Map.of(Seq2SeqTransformer.SOURCE, source.castTo(DataType.INT)),
+        ModelGraph g = graph(m);
+        if (m instanceof Seq2SeqTransformer) {
+            Map<String, SDVariable> outputs = g.encoderOutputs();
+            Map<String, INDArray> r = run(g, () -> g.sameDiff().output(
+                    Map.of(ModelGraph.SOURCE, source.castTo(DataType.INT)),
                     outputs.get("memory").name(), outputs.get("memoryKeep").name()));
             context.put("memory", r.get(outputs.get("memory").name()));
             context.put("memoryKeep", r.get(outputs.get("memoryKeep").name()));
         }
-        return new Session(m, graphs(m), context);
+        return new Session(graphs(m), context);
     }
 
     /**
@@ -66,18 +83,21 @@ final class GraphReference {
             String logProbs, List<KvCache<String>> caches) {
     }
 
-    private record Graphs(DecodeGraph full, DecodeGraph step) {
+    private record Graphs(ModelGraph model, DecodeGraph full, DecodeGraph step) {
     }
 
     private static final Map<TransformerModel, Graphs> BUILT = new java.util.WeakHashMap<>();
 
     private static synchronized Graphs graphs(TransformerModel m) {
-        return BUILT.computeIfAbsent(m, k -> m.graphLock().write(() ->
-                new Graphs(build(m, "full", false), build(m, "step", true))));
+        return BUILT.computeIfAbsent(m, k -> {
+            ModelGraph g = new ModelGraph(m);
+            return new Graphs(g, build(g, "full", false), build(g, "step", true));
+        });
     }
 
-    private static DecodeGraph build(TransformerModel m, String prefix, boolean cached) {
-        SameDiff sd = m.sameDiff();
+    private static DecodeGraph build(ModelGraph g, String prefix, boolean cached) {
+        TransformerModel m = g.model();
+        SameDiff sd = g.sameDiff();
         ModelConfig config = m.config();
         SDVariable ids = sd.placeHolder(prefix + ".tokens", DataType.INT, -1, -1);
         Map<String, SDVariable> context = new LinkedHashMap<>();
@@ -91,7 +111,7 @@ final class GraphReference {
         if (cached) {
             past = new ArrayList<>();
             int h = config.kvHeads(), d = config.dModel() / config.heads(); // the cache keeps the key/value heads
-            for (int i = 0; i < m.decoder.layers(); i++) {
+            for (int i = 0; i < g.decoder().layers(); i++) {
                 KvCache<SDVariable> c = new KvCache<>(
                         sd.placeHolder(prefix + ".cache." + i + ".keys", m.dataType(), -1, h, -1, d),
                         sd.placeHolder(prefix + ".cache." + i + ".values", m.dataType(), -1, h, -1, d));
@@ -100,9 +120,9 @@ final class GraphReference {
             }
             offset = sd.sizeAt(past.get(0).keys(), 2).castTo(DataType.LONG);
         }
-        Decoder.Output o = m.decoder.forward(m.embed(m.embedding, m.positions, ids, offset), null, past,
+        DecoderGraph.Output o = g.decoder().forward(g.embed(ids, offset), null, past,
                 context.get("memory"), context.get("memoryKeep"));
-        SDVariable all = m.project(o.output()); // [B, T, V]
+        SDVariable all = g.project(o.output()); // [B, T, V]
         SDVariable last = sd.reshape(sd.gather(all, sd.sizeAt(all, 1).sub(1).castTo(DataType.INT).reshape(1), 1),
                 -1, config.targetVocab()); // [B, V]
         SDVariable shifted = last.sub(new StopGradient(sd, sd.max(last, true, 1)).outputVariable());
@@ -116,13 +136,11 @@ final class GraphReference {
 
     /** Token-by-token decoding on the graphs: the full-prefix graph first, then the cached one-token graph. */
     static final class Session implements StepDecoder {
-        private final TransformerModel model;
         private final Graphs graphs;
         private final Map<String, INDArray> context;
         private List<KvCache<INDArray>> cache; // per layer [B, H, T, D]; null before the first step
 
-        private Session(TransformerModel model, Graphs graphs, Map<String, INDArray> context) {
-            this.model = model;
+        private Session(Graphs graphs, Map<String, INDArray> context) {
             this.graphs = graphs;
             this.context = context;
         }
@@ -137,7 +155,8 @@ final class GraphReference {
             }
             List<String> outputs = new ArrayList<>(List.of(g.logProbs()));
             g.caches().forEach(c -> outputs.addAll(List.of(c.keys(), c.values())));
-            Map<String, INDArray> r = model.graphLock().read(() -> model.sameDiff().output(feeds, outputs));
+            ModelGraph mg = graphs.model();
+            Map<String, INDArray> r = run(mg, () -> mg.sameDiff().output(feeds, outputs));
             List<KvCache<INDArray>> grown = new ArrayList<>();
             g.caches().forEach(c -> grown.add(new KvCache<>(r.get(c.keys()), r.get(c.values()))));
             cache = grown;
@@ -148,7 +167,8 @@ final class GraphReference {
         public INDArray recompute(INDArray prefix) {
             DecodeGraph g = graphs.full();
             Map<String, INDArray> feeds = feeds(g, prefix);
-            return model.graphLock().read(() -> model.sameDiff().output(feeds, g.logProbs()).get(g.logProbs()));
+            ModelGraph mg = graphs.model();
+            return run(mg, () -> mg.sameDiff().output(feeds, g.logProbs()).get(g.logProbs()));
         }
 
         @Override

@@ -103,7 +103,7 @@ class ModernModelTest {
         LanguageModel model = new LanguageModel(config, type);
         Map<String, long[]> shapes = ParameterShapes.of(config);
         assertEquals(model.parameters().keySet().stream().toList(), shapes.keySet().stream().toList(), name);
-        model.parameters().forEach((k, v) -> assertArrayEquals(v.getArr().shape(), shapes.get(k), name + ": " + k));
+        model.parameters().forEach((k, v) -> assertArrayEquals(v.shape(), shapes.get(k), name + ": " + k));
         Checkpoint.save(dir, model, null, null, 3, null);
         Checkpoint.Loaded back = Checkpoint.load(dir);
         assertEquals(config, back.model().config(), name);

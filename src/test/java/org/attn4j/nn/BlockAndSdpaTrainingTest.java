@@ -1,5 +1,8 @@
 package org.attn4j.nn;
 
+import org.attn4j.samediff.Gradients;
+import org.attn4j.samediff.ScaledDotProductGraph;
+import org.attn4j.samediff.TransformerBlockGraph;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -89,8 +92,8 @@ class BlockAndSdpaTrainingTest {
     private static TransformerBlock block(BlockCase c, DataType type) {
         TransformerBlock block = TransformerBlock.create(c.config(), type);
         block.parameters().forEach((name, v) -> {
-            INDArray noise = Nd4j.randn(type, v.getArr().shape()).muli(0.5);
-            v.getArr().assign(name.startsWith("norm") && name.endsWith("weight") ? noise.addi(1) : noise);
+            INDArray noise = Nd4j.randn(type, v.shape()).muli(0.5);
+            v.assign(name.startsWith("norm") && name.endsWith("weight") ? noise.addi(1) : noise);
         });
         return block;
     }
@@ -122,7 +125,7 @@ class BlockAndSdpaTrainingTest {
         } else {
             assertNull(g.memory(), "a block without cross-attention has no memory gradient");
         }
-        block.parameters().forEach((name, v) -> values.put(name, v.getArr()));
+        block.parameters().forEach((name, v) -> values.put(name, v));
         analytic.putAll(g.parameters());
         int n = FiniteDifferences.check(values, analytic, () -> {
             try (BlockPass pass = train(block, in, seed)) {
@@ -157,11 +160,11 @@ class BlockAndSdpaTrainingTest {
         BlockGradients g = pass.backward(in.r());
         pass.close();
 
-        SameDiff sd = block.sameDiff();
+        SameDiff sd = SameDiff.create();
         SDVariable x = sd.var("in.x", in.x().dup());
         SDVariable memory = in.memory() == null ? null : sd.var("in.memory", in.memory().dup());
-        BlockOutput<SDVariable> o = memory == null ? block.forward(x, in.selfMask().map(sd::constant))
-                : block.forward(x, memory, in.selfMask().map(sd::constant), in.memoryMask().map(sd::constant));
+        BlockOutput<SDVariable> o = memory == null ? new TransformerBlockGraph(sd, block).forward(x, in.selfMask().map(sd::constant))
+                : new TransformerBlockGraph(sd, block).forward(x, memory, in.selfMask().map(sd::constant), in.memoryMask().map(sd::constant));
         sd.setLossVariables(o.output().mul(sd.constant(in.r())).sum());
         List<String> names = new ArrayList<>(block.parameters().keySet());
         names.add("in.x");
@@ -352,7 +355,7 @@ class BlockAndSdpaTrainingTest {
 
         SameDiff sd = SameDiff.create();
         SDVariable q = sd.var("q", in.q().dup()), k = sd.var("k", in.k().dup()), v = sd.var("v", in.v().dup());
-        AttentionOutput<SDVariable> o = attention.forward(q, k, v, in.mask().map(sd::constant), c.d());
+        AttentionOutput<SDVariable> o = ScaledDotProductGraph.forward(attention.config(), q, k, v, in.mask().map(sd::constant), c.d());
         sd.setLossVariables(o.output().mul(sd.constant(in.r())).sum());
         Map<String, INDArray> graph = Gradients.of(sd, Map.of(), "q", "k", "v");
         Map<String, INDArray> forward = sd.output(Map.of(), o.output().name(), o.weights().name());

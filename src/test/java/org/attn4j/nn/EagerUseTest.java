@@ -43,7 +43,7 @@ class EagerUseTest {
 
     private static Map<String, INDArray> arrays(Module m) {
         Map<String, INDArray> p = new java.util.LinkedHashMap<>();
-        m.parameters().forEach((k, v) -> p.put(k, v.getArr().dup()));
+        m.parameters().forEach((k, v) -> p.put(k, v.dup()));
         return p;
     }
 
@@ -66,12 +66,10 @@ class EagerUseTest {
     }
 
     @Test
-    void oneGraphServesEveryShape() {
+    void oneBlockServesEveryShape() {
         TransformerBlock block = TransformerBlock.create(TransformerBlock.Config.encoder(8, 2, 16), DataType.FLOAT);
         block.apply(Nd4j.randn(DataType.FLOAT, 2, 5, 8), AttentionMask.none());
-        int ops = block.sameDiff().getOps().size();
         BlockOutput<INDArray> o = block.apply(Nd4j.randn(DataType.FLOAT, 3, 7, 8), AttentionMask.none());
-        assertEquals(ops, block.sameDiff().getOps().size(), "a new batch size and length reuse the graph");
         assertEquals(java.util.List.of(3L, 7L, 8L), java.util.Arrays.stream(o.output().shape()).boxed().toList());
         assertNull(o.crossWeights());
         assertEquals(DataType.FLOAT, o.output().dataType(), "float32 by default");

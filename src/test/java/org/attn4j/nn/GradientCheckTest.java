@@ -1,5 +1,13 @@
 package org.attn4j.nn;
 
+import org.attn4j.samediff.EmbeddingGraph;
+import org.attn4j.samediff.FeedForwardGraph;
+import org.attn4j.samediff.MultiHeadAttentionGraph;
+import org.attn4j.samediff.NormGraph;
+import org.attn4j.samediff.PositionsGraph;
+import org.attn4j.samediff.Rotary;
+import org.attn4j.samediff.ScaledDotProductGraph;
+import org.attn4j.samediff.TransformerBlockGraph;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -49,7 +57,7 @@ class GradientCheckTest {
     /** Parameters get random values so biases are nonzero and LayerNorm is not the identity. */
     private void randomize(Module m) {
         m.parameters().forEach((name, v) -> {
-            INDArray a = v.getArr();
+            INDArray a = v;
             a.assign(name.contains("norm") && name.endsWith("weight")
                     ? Nd4j.randn(F64, a.shape()).muli(0.2).addi(1) : Nd4j.randn(F64, a.shape()).muli(0.5));
             checked.add(name);
@@ -86,7 +94,7 @@ class GradientCheckTest {
         AttentionMask<SDVariable> mask = AttentionMask.<SDVariable>none()
                 .withPadding(constant(Nd4j.createFromArray(new double[][] {{1, 1, 1, 1, 0}, {1, 0, 1, 1, 1}})))
                 .withAttention(constant(attention)).withAdditive(constant(additive));
-        AttentionOutput<SDVariable> o = new ScaledDotProductAttention().forward(q, k, v, mask, 4);
+        AttentionOutput<SDVariable> o = ScaledDotProductGraph.forward(ScaledDotProductAttention.Config.standard(), q, k, v, mask, 4);
         INDArray weights = o.weights().eval();
         assertEquals(0.0, weights.get(NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.point(0)).amaxNumber()
                 .doubleValue(), "query 0 may attend to nothing");
@@ -100,53 +108,53 @@ class GradientCheckTest {
         SDVariable q = input("q", 1, 2, 4, 3), k = input("k", 1, 2, 4, 3), v = input("v", 1, 2, 4, 3);
         ScaledDotProductAttention sdpa = new ScaledDotProductAttention(
                 ScaledDotProductAttention.Config.standard().withScale(0.7));
-        AttentionOutput<SDVariable> o = sdpa.forward(q, k, v, AttentionMask.causalOnly(), 3);
+        AttentionOutput<SDVariable> o = ScaledDotProductGraph.forward(sdpa.config(), q, k, v, AttentionMask.causalOnly(), 3);
         checkLoss(o.output(), o.weights());
     }
 
     @Test
     void multiHeadSelfAttentionCausalWithAnEmptyRow() {
-        MultiHeadAttention mha = new MultiHeadAttention(sd, "attn", MultiHeadAttention.Config.of(4, 2)
+        MultiHeadAttention mha = new MultiHeadAttention("attn", MultiHeadAttention.Config.of(4, 2)
                 .withCausal(true), F64);
         randomize(mha);
         SDVariable x = input("x", 2, 5, 4);
-        AttentionOutput<SDVariable> o = mha.forward(x, AttentionMask.ofPadding(constant(paddingWithEmptyRow())));
+        AttentionOutput<SDVariable> o = new MultiHeadAttentionGraph(sd, mha).forward(x, AttentionMask.ofPadding(constant(paddingWithEmptyRow())));
         checkLoss(o.output(), o.weights());
     }
 
     @Test
     void multiHeadCrossAttentionWithKeyAndValueWidths() {
-        MultiHeadAttention mha = new MultiHeadAttention(sd, "cross", MultiHeadAttention.Config.of(4, 2)
+        MultiHeadAttention mha = new MultiHeadAttention("cross", MultiHeadAttention.Config.of(4, 2)
                 .withKeyValueDims(3, 5), F64);
         randomize(mha);
         SDVariable q = input("q", 2, 3, 4), k = input("k", 2, 5, 3), v = input("v", 2, 5, 5);
-        AttentionOutput<SDVariable> o = mha.forward(q, k, v, AttentionMask.ofPadding(constant(paddingWithEmptyRow())));
+        AttentionOutput<SDVariable> o = new MultiHeadAttentionGraph(sd, mha).forward(q, k, v, AttentionMask.ofPadding(constant(paddingWithEmptyRow())));
         checkLoss(o.output(), o.weights());
     }
 
     @Test
     void multiHeadAttentionWithoutBias() {
-        MultiHeadAttention mha = new MultiHeadAttention(sd, "attn", MultiHeadAttention.Config.of(6, 3)
+        MultiHeadAttention mha = new MultiHeadAttention("attn", MultiHeadAttention.Config.of(6, 3)
                 .withBias(false), F64);
         randomize(mha);
         assertEquals(4, mha.parameters().size(), "four weight matrices and no biases");
-        AttentionOutput<SDVariable> o = mha.forward(input("x", 2, 3, 6), AttentionMask.none());
+        AttentionOutput<SDVariable> o = new MultiHeadAttentionGraph(sd, mha).forward(input("x", 2, 3, 6), AttentionMask.none());
         checkLoss(o.output(), o.weights());
     }
 
     @Test
     void layerNorm() {
-        LayerNorm norm = new LayerNorm(sd, "norm", new LayerNorm.Config(5, 1e-5), F64);
+        LayerNorm norm = new LayerNorm("norm", new LayerNorm.Config(5, 1e-5), F64);
         randomize(norm);
-        checkLoss(norm.forward(input("x", 2, 3, 5)));
+        checkLoss(new NormGraph(sd, norm).forward(input("x", 2, 3, 5)));
     }
 
     @ParameterizedTest
     @EnumSource(Activation.class)
     void feedForward(Activation activation) {
-        FeedForward ff = new FeedForward(sd, "ff", FeedForward.Config.of(4, 6, activation), F64);
+        FeedForward ff = new FeedForward("ff", FeedForward.Config.of(4, 6, activation), F64);
         randomize(ff);
-        checkLoss(ff.forward(input("x", 2, 3, 4)));
+        checkLoss(new FeedForwardGraph(sd, ff).forward(input("x", 2, 3, 4)));
     }
 
     @ParameterizedTest(name = "crossAttention={0} normFirst={1} {2}")
@@ -154,16 +162,16 @@ class GradientCheckTest {
     void transformerBlock(boolean crossAttention, boolean normFirst, Activation activation) {
         TransformerBlock.Config base = crossAttention
                 ? TransformerBlock.Config.decoder(4, 2, 6) : TransformerBlock.Config.encoder(4, 2, 6);
-        TransformerBlock block = new TransformerBlock(sd, "block0",
+        TransformerBlock block = new TransformerBlock("block0",
                 base.withNormFirst(normFirst).withActivation(activation), F64);
         randomize(block);
         SDVariable x = input("x", 2, 5, 4);
         BlockOutput<SDVariable> o;
         if (!crossAttention) {
-            o = block.forward(x, AttentionMask.ofPadding(constant(paddingWithEmptyRow())));
+            o = new TransformerBlockGraph(sd, block).forward(x, AttentionMask.ofPadding(constant(paddingWithEmptyRow())));
         } else {
             SDVariable memory = input("memory", 2, 5, 4);
-            o = block.forward(x, memory, AttentionMask.none(),
+            o = new TransformerBlockGraph(sd, block).forward(x, memory, AttentionMask.none(),
                     AttentionMask.ofPadding(constant(paddingWithEmptyRow())));
         }
         checkLoss(o.output(), o.selfWeights(), o.crossWeights());
@@ -171,21 +179,21 @@ class GradientCheckTest {
 
     @Test
     void embeddingWithRepeatedIdsAndLearnedPositions() {
-        Embedding emb = new Embedding(sd, "embedding", 5, 4, F64);
-        Positions pos = new Positions(sd, "positions", PositionalEncoding.LEARNED, 6, 4, F64);
+        Embedding emb = new Embedding("embedding", 5, 4, F64);
+        Positions pos = new Positions("positions", PositionalEncoding.LEARNED, 6, 4, F64);
         randomize(emb);
         randomize(pos);
         SDVariable ids = sd.constant(Nd4j.createFromArray(new int[][] {{1, 3, 1}, {4, 4, 0}}));
-        checkLoss(pos.forward(emb.forward(ids), sd.constant(Nd4j.scalar(DataType.LONG, 2L))));
+        checkLoss(new PositionsGraph(sd, pos).forward(new EmbeddingGraph(sd, emb).forward(ids), sd.constant(Nd4j.scalar(DataType.LONG, 2L))));
     }
 
     @Test
     void rotaryMultiHeadAttentionWithACache() {
-        MultiHeadAttention mha = new MultiHeadAttention(sd, "attn", MultiHeadAttention.Config.of(8, 2)
+        MultiHeadAttention mha = new MultiHeadAttention("attn", MultiHeadAttention.Config.of(8, 2)
                 .withCausal(true).withRotary(true), F64);
         randomize(mha);
         KvCache<SDVariable> past = new KvCache<>(input("pastK", 2, 2, 3, 4), input("pastV", 2, 2, 3, 4));
-        MultiHeadAttention.CachedAttention o = mha.step(input("x", 2, 2, 8), past, AttentionMask.none());
+        MultiHeadAttentionGraph.CachedAttention o = new MultiHeadAttentionGraph(sd, mha).step(input("x", 2, 2, 8), past, AttentionMask.none());
         checkLoss(o.attention().output(), o.attention().weights());
     }
 

@@ -50,7 +50,7 @@ class ModernBlockTest {
     void backwardMatchesCentralDifferences(String name, TransformerBlock.Config config) {
         Nd4j.getRandom().setSeed(19);
         TransformerBlock block = TransformerBlock.create(config, DataType.DOUBLE);
-        block.parameters().values().forEach(p -> p.getArr().addi(Nd4j.randn(DataType.DOUBLE, p.getArr().shape())
+        block.parameters().values().forEach(p -> p.addi(Nd4j.randn(DataType.DOUBLE, p.shape())
                 .muli(0.2)));
         INDArray x = Nd4j.randn(DataType.DOUBLE, 2, 5, 8), g = Nd4j.randn(DataType.DOUBLE, 2, 5, 8);
         AttentionMask<INDArray> mask = AttentionMask.ofPadding(Nd4j.createFromArray(new double[][] {{1, 1, 1, 1, 1},

@@ -1,5 +1,8 @@
 package org.attn4j.nn;
 
+import org.attn4j.samediff.FeedForwardGraph;
+import org.attn4j.samediff.Gradients;
+import org.attn4j.samediff.NormGraph;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -42,18 +45,18 @@ class NormAndFeedForwardTrainingTest {
     }
 
     private static BiFunction<String, DataType, Module> feedForward(FeedForward.Config config) {
-        return (name, type) -> new FeedForward(SameDiff.create(), name, config, type);
+        return (name, type) -> new FeedForward(name, config, type);
     }
 
     static Stream<Case> cases() {
         List<Case> all = new ArrayList<>(List.of(
-                new Case("LayerNorm [2, 3, 6]", (name, type) -> new LayerNorm(SameDiff.create(), name,
+                new Case("LayerNorm [2, 3, 6]", (name, type) -> new LayerNorm(name,
                         new LayerNorm.Config(6, 1e-5), type), new long[] {2, 3, 6}, false),
-                new Case("LayerNorm [5, 4], eps 0.1", (name, type) -> new LayerNorm(SameDiff.create(), name,
+                new Case("LayerNorm [5, 4], eps 0.1", (name, type) -> new LayerNorm(name,
                         new LayerNorm.Config(4, 0.1), type), new long[] {5, 4}, false),
-                new Case("RMSNorm [2, 3, 6]", (name, type) -> new RMSNorm(SameDiff.create(), name,
+                new Case("RMSNorm [2, 3, 6]", (name, type) -> new RMSNorm(name,
                         new RMSNorm.Config(6, 1e-6), type), new long[] {2, 3, 6}, false),
-                new Case("RMSNorm [2, 1, 2, 5], eps 0.1", (name, type) -> new RMSNorm(SameDiff.create(), name,
+                new Case("RMSNorm [2, 1, 2, 5], eps 0.1", (name, type) -> new RMSNorm(name,
                         new RMSNorm.Config(5, 0.1), type), new long[] {2, 1, 2, 5}, false)));
         for (Activation act : Activation.values()) {
             all.add(new Case("FeedForward " + act, feedForward(FeedForward.Config.of(6, 10, act)),
@@ -88,13 +91,14 @@ class NormAndFeedForwardTrainingTest {
     }
 
     private static SDVariable forward(Module layer, SDVariable x) {
-        return layer instanceof Norm n ? n.forward(x) : ((FeedForward) layer).forward(x);
+        return layer instanceof Norm n ? new NormGraph(x.getSameDiff(), n).forward(x)
+                : new FeedForwardGraph(x.getSameDiff(), (FeedForward) layer).forward(x);
     }
 
     /** The case's layer named {@code name} with random parameters of scale 0.5 (gains and biases far from 1 and 0). */
     private static Module layer(Case c, String name, DataType type) {
         Module m = c.layer().apply(name, type);
-        m.parameters().values().forEach(v -> v.getArr().assign(Nd4j.randn(type, v.getArr().shape()).muli(0.5)));
+        m.parameters().values().forEach(v -> v.assign(Nd4j.randn(type, v.shape()).muli(0.5)));
         return m;
     }
 
@@ -110,7 +114,7 @@ class NormAndFeedForwardTrainingTest {
         Map<String, INDArray> values = new LinkedHashMap<>(), analytic = new LinkedHashMap<>();
         values.put("x", x);
         analytic.put("x", g.input());
-        layer.parameters().forEach((name, v) -> values.put(name, v.getArr()));
+        layer.parameters().forEach((name, v) -> values.put(name, v));
         analytic.putAll(g.parameters());
         assertEquals(layer.parameters().keySet(), g.parameters().keySet(), "gradients by the layer's parameter names");
         int n = FiniteDifferences.check(values, analytic,
@@ -140,7 +144,7 @@ class NormAndFeedForwardTrainingTest {
         Pass pass = train(layer, x, null);
         LayerGradients g = pass.backward().apply(r);
 
-        SameDiff sd = layer.sameDiff();
+        SameDiff sd = SameDiff.create();
         SDVariable y = forward(layer, sd.var("in.x", x.dup()));
         sd.setLossVariables(y.mul(sd.constant(r)).sum());
         List<String> names = new ArrayList<>(layer.parameters().keySet());

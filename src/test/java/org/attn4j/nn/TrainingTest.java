@@ -1,5 +1,8 @@
 package org.attn4j.nn;
 
+import org.attn4j.samediff.Dropout;
+import org.attn4j.samediff.Gradients;
+import org.attn4j.samediff.TransformerBlockGraph;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -37,8 +40,8 @@ class TrainingTest {
         SameDiff sd = SameDiff.create();
         SDVariable x = sd.placeHolder("x", DataType.FLOAT, -1, -1, C);
         SDVariable y = sd.placeHolder("y", DataType.FLOAT, -1, -1, C);
-        TransformerBlock block = new TransformerBlock(sd, "block0", config);
-        SDVariable diff = block.forward(x, AttentionMask.none()).output().rename("prediction").sub(y);
+        TransformerBlock block = new TransformerBlock("block0", config);
+        SDVariable diff = new TransformerBlockGraph(sd, block).forward(x, AttentionMask.none()).output().rename("prediction").sub(y);
         sd.setLossVariables(sd.mean("loss", diff.mul(diff)));
         sd.setTrainingConfig(TrainingConfig.builder().updater(learningRate == 0 ? new Sgd(0.0) : new Adam(learningRate))
                 .dataSetFeatureMapping("x").dataSetLabelMapping("y").build());

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.Map;
+import org.attn4j.samediff.NormGraph;
 import org.attn4j.config.Activation;
 import org.attn4j.config.AttentionMask;
 import org.junit.jupiter.api.Test;
@@ -71,8 +72,11 @@ class ValidationTest {
                 "memory", "[3, 4, 8]");
 
         SameDiff sd = SameDiff.create();
-        new LayerNorm(sd, "norm", LayerNorm.Config.of(4));
-        rejects(() -> new LayerNorm(sd, "norm", LayerNorm.Config.of(4)), "already has a variable named 'norm.weight'");
+        LayerNorm first = new LayerNorm("norm", LayerNorm.Config.of(4));
+        new NormGraph(sd, first);
+        new NormGraph(sd, first); // the same layer again: its variables are found, not made twice
+        rejects(() -> new NormGraph(sd, new LayerNorm("norm", LayerNorm.Config.of(4))),
+                "already has a variable named 'norm.weight'", "unique name");
 
         LayerNorm norm = LayerNorm.create(LayerNorm.Config.of(4), DataType.FLOAT);
         rejects(() -> norm.loadParameters(Map.of("weight", Nd4j.ones(4))), "missing [bias]");

@@ -38,7 +38,7 @@ class DeterminismTest {
             t.step(new Batch(ids(src), ids(in), ids(out)));
         }
         Map<String, INDArray> w = new TreeMap<>();
-        m.parameters().forEach((k, v) -> w.put(k, v.getArr().dup()));
+        m.parameters().forEach((k, v) -> w.put(k, v.dup()));
         return w;
     }
 

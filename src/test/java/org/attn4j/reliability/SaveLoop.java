@@ -20,7 +20,7 @@ public final class SaveLoop {
         Path dir = Path.of(args[0]);
         LanguageModel model = base();
         for (int k = 1; ; k++) {
-            model.parameters().values().forEach(v -> v.getArr().addi(1.0));
+            model.parameters().values().forEach(v -> v.addi(1.0));
             Checkpoint.save(dir, model, null, null, k, null);
             System.out.println("saved " + k);
             System.out.flush();

@@ -28,7 +28,7 @@ class PackageLayoutTest {
 
     /** Lowest first; a package may use those listed before it. */
     private static final List<String> ORDER = List.of("config", "kernels", "nn", "data", "model", "decode", "train",
-            "io", "interop", "viz", "dl4j", "spark");
+            "io", "interop", "samediff", "viz", "dl4j", "spark");
 
     @Test
     void everyPackageUsesOnlyPackagesBelowIt() throws IOException {

@@ -54,8 +54,8 @@ class FlatUpdateTest {
         Map<String, GradientUpdater<?>> updaters = new LinkedHashMap<>();
         IUpdater updater = config.updater();
         model.parameters().forEach((name, v) -> {
-            weights.put(name, v.getArr().dup());
-            long size = updater.stateSize(v.getArr().length());
+            weights.put(name, v.dup());
+            long size = updater.stateSize(v.length());
             INDArray state = size == 0 ? null : Nd4j.zeros(type, 1, size);
             states.put(name, state);
             updaters.put(name, updater.instantiate(state, true));
@@ -90,7 +90,7 @@ class FlatUpdateTest {
         }
         Map<String, INDArray> state = trainer.optimizerState();
         for (String name : weights.keySet()) {
-            assertEquals(weights.get(name), model.parameters().get(name).getArr(), name + " after 3 steps");
+            assertEquals(weights.get(name), model.parameters().get(name), name + " after 3 steps");
             if (states.get(name) != null) {
                 assertEquals(states.get(name), state.get(name), "optimizer state of " + name);
             }

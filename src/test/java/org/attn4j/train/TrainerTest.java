@@ -121,7 +121,7 @@ class TrainerTest {
         double lr = 1e-2, wd = 0.1;
         LanguageModel plain = model(3, DataType.DOUBLE), decayed = model(3, DataType.DOUBLE);
         for (LanguageModel m : List.of(plain, decayed)) { // zero biases would look decayed and not decayed alike
-            m.parameters().values().forEach(v -> v.getArr().addi(0.5));
+            m.parameters().values().forEach(v -> v.addi(0.5));
         }
         Map<String, INDArray> start = snapshot(plain);
         new Trainer(plain, adam(lr)).step(countingBatch());
@@ -155,7 +155,7 @@ class TrainerTest {
         Trainer t = new Trainer(m, adam(1e-3));
         t.step(countingBatch());
         String name = "embedding.weight";
-        m.sameDiff().getVariable(name).getArr().putScalar(0, 0, Float.NaN);
+        m.parameters().get(name).putScalar(0, 0, Float.NaN);
         Map<String, INDArray> before = snapshot(m);
         TrainingDivergedException e = assertThrows(TrainingDivergedException.class, () -> t.step(countingBatch()));
         assertTrue(e.getMessage().contains("step 1") && e.getMessage().contains("after step 0"), e.getMessage());
@@ -222,7 +222,7 @@ class TrainerTest {
 
     static Map<String, INDArray> snapshot(TransformerModel m) {
         Map<String, INDArray> s = new HashMap<>();
-        m.parameters().forEach((k, v) -> s.put(k, v.getArr().dup()));
+        m.parameters().forEach((k, v) -> s.put(k, v.dup()));
         return s;
     }
 

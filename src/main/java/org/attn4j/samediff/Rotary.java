@@ -1,4 +1,4 @@
-package org.attn4j.nn;
+package org.attn4j.samediff;
 
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
@@ -13,7 +13,7 @@ import org.nd4j.linalg.factory.Nd4j;
  * dimension i + D/2 by the angle {@code position * base^(-2i/D)}. The angles are computed in the
  * graph from the positions, so there is no maximum length.
  */
-final class Rotary {
+public final class Rotary {
     static final double BASE = 10_000;
 
     private Rotary() {
@@ -23,7 +23,7 @@ final class Rotary {
      * Rotates {@code x [B, H, T, D]} whose first token stands at position {@code offset}
      * (a LONG scalar, or null for 0).
      */
-    static SDVariable apply(SDVariable x, SDVariable offset, int headDim) {
+    public static SDVariable apply(SDVariable x, SDVariable offset, int headDim) {
         SameDiff sd = x.getSameDiff();
         DataType type = x.dataType();
         int half = headDim / 2;

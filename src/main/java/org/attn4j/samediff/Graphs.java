@@ -1,4 +1,4 @@
-package org.attn4j.nn;
+package org.attn4j.samediff;
 
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;

@@ -1,4 +1,4 @@
-package org.attn4j.nn;
+package org.attn4j.samediff;
 
 import java.io.OutputStream;
 import java.io.PrintStream;

@@ -5,14 +5,13 @@ import java.util.function.Supplier;
 
 /**
  * The rule for using one model (or stand-alone layer) from several threads: any number of threads
- * may run its graph at once (SameDiff keeps one inference session per thread), but adding to the
- * graph (a lazily built decoding graph, a loss) or changing its weights (a training step) waits for
- * them and runs alone; adding ops while another thread runs the graph would corrupt SameDiff's maps.
+ * may read its weights at once (inference and decoding, each call or session with its own state), but
+ * changing them (a training step) waits for those and runs alone.
  */
-public final class GraphLock {
+public final class WeightsLock {
     private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
 
-    /** Runs a computation that only reads the graph and its weights. */
+    /** Runs a computation that only reads the weights. */
     public <T> T read(Supplier<T> work) {
         lock.readLock().lock();
         try {
@@ -22,7 +21,7 @@ public final class GraphLock {
         }
     }
 
-    /** Runs a change to the graph or its weights, alone. */
+    /** Runs a change to the weights, alone. */
     public <T> T write(Supplier<T> work) {
         lock.writeLock().lock();
         try {
