@@ -4,9 +4,8 @@ import java.util.Map;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
- * How {@link TransformerBlockLayerImpl} runs its block: on the engine ({@link EngineBlock}) or, for a
- * data type other than float32 and float64, in a SameDiff graph ({@link GraphBlock}). Both take DL4J's
- * arrays as they come and give attn4j's layout back; the layer converts at its boundary. Called
+ * How {@link TransformerBlockLayerImpl} runs its block ({@link EngineBlock}, on the engine): it takes DL4J's
+ * arrays as they come and gives attn4j's layout back; the layer converts at its boundary. Called
  * outside DL4J's workspaces.
  */
 interface BlockPass {

@@ -18,17 +18,22 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * arrays: DL4J runs {@code activate} and then {@code backpropGradient} on the input it set. On any other
  * input it runs the forward first. Parameter gradients are copied from the engine's state into DL4J's
  * gradient views.
+ *
+ * <p>The engine computes in float32 or float64. A network of another floating-point type (HALF, BFLOAT16)
+ * runs the block in float32: its parameters, input and epsilon are widened on the way in, and the output and
+ * gradients rounded back to the network's type on the way out.
  */
 final class EngineBlock implements BlockPass {
     private final TransformerBlock.Config config;
-    private final DataType type;
+    private final DataType type, network; // the engine's type, and DL4J's
     private final FastBlock fast;
     private final FastBlock.State state;
     private INDArray forwardedInput, forwardedKeep; // DL4J's arrays of the state's last forward
 
-    EngineBlock(TransformerBlock.Config config, DataType type) {
+    EngineBlock(TransformerBlock.Config config, DataType network) {
         this.config = config;
-        this.type = type;
+        this.network = network;
+        this.type = network == DataType.DOUBLE ? DataType.DOUBLE : DataType.FLOAT;
         this.fast = FastBlock.of(TransformerBlock.create(config, type));
         this.state = fast.newState();
     }
@@ -45,7 +50,7 @@ final class EngineBlock implements BlockPass {
         INDArray y = fast.forward(state, x, config.causal() ? mask.withCausal() : mask).output(); // [B, T, C]
         forwardedInput = input;
         forwardedKeep = keep;
-        return y;
+        return y.castTo(network);
     }
 
     @Override
@@ -56,7 +61,7 @@ final class EngineBlock implements BlockPass {
         }
         INDArray dx = fast.backward(state, epsilon.castTo(type).permute(0, 2, 1)); // [B, C, T] -> [B, T, C]
         Parallel.singleThreadedNd4j(() -> state.gradients().forEach((name, g) ->
-                gradientViews.get(TransformerBlockParams.dl4jKey(name)).assign(g)));
-        return dx;
+                gradientViews.get(TransformerBlockParams.dl4jKey(name)).assign(g.castTo(network))));
+        return dx.castTo(network);
     }
 }

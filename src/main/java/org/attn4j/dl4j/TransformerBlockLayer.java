@@ -47,8 +47,8 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * are attn4j's engine, {@link org.attn4j.nn.FastBlock}, on a copy of DL4J's parameters made before
  * each forward; its gradients go into DL4J's gradient views, and DL4J's updater, regularization and
  * serialization do the rest. A network whose data type is neither float32 nor float64 (the engine's
- * two) runs the block in a private SameDiff graph instead, with the same results. DL4J's {@code SameDiffLayer}, which passes back twice the gradient in
- * M2.1, is not used.
+ * two) runs the block in float32, rounding its output and gradients to the network's type. DL4J's
+ * {@code SameDiffLayer}, which passes back twice the gradient in M2.1, is not used.
  */
 public class TransformerBlockLayer extends BaseLayer {
     private static final long serialVersionUID = 1L;

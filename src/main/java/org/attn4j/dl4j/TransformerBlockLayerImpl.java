@@ -20,9 +20,8 @@ import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * The runtime side of {@link TransformerBlockLayer}: a DL4J layer whose forward and backward are
- * attn4j's engine, {@link FastBlock}, run on DL4J's parameter views ({@link EngineBlock}). A data
- * type other than float32 or float64 runs in a private SameDiff graph instead ({@link GraphBlock});
- * which one, {@link #pass()} says.
+ * attn4j's engine, {@link FastBlock}, run on DL4J's parameter views ({@link EngineBlock}; a network of a
+ * data type other than float32 or float64 runs it in float32).
  *
  * <p>DL4J's layout stays at this boundary: input and epsilon {@code [B, C, T]} become the block's
  * {@code [B, T, C]}, the feature mask {@code [B, T]} its key padding, and the block's output and input
@@ -39,9 +38,7 @@ final class TransformerBlockLayerImpl extends BaseLayer<TransformerBlockLayer> {
     /** How this layer runs its block (made on first use). */
     BlockPass pass() {
         if (pass == null) {
-            TransformerBlock.Config config = layerConf().blockConfig();
-            boolean engine = dataType == DataType.FLOAT || dataType == DataType.DOUBLE;
-            pass = engine ? new EngineBlock(config, dataType) : new GraphBlock(config, dataType);
+            pass = new EngineBlock(layerConf().blockConfig(), dataType);
         }
         return pass;
     }

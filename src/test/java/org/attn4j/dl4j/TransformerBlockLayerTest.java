@@ -201,6 +201,40 @@ class TransformerBlockLayerTest {
         assertTrue(((TransformerBlockLayerImpl) net.getLayer(1)).pass() instanceof EngineBlock, "float64 runs the engine");
     }
 
+    /**
+     * A network of another floating-point type (HALF) runs the block on the engine in float32: its output, input
+     * gradient and parameter gradients are the float32 block's on the same (half-rounded) values, rounded to half.
+     */
+    @Test
+    void aHalfNetworkRunsTheEngineInFloat32() {
+        TransformerBlock.Config config = block(true);
+        Map<String, long[]> shapes = TransformerBlockParams.shapes(config);
+        Map<String, INDArray> half = new HashMap<>(), float32 = new HashMap<>();
+        Map<String, INDArray> halfGrads = new HashMap<>(), floatGrads = new HashMap<>();
+        shapes.forEach((name, shape) -> {
+            INDArray w = Nd4j.randn(DataType.FLOAT, shape).muli(0.3).castTo(DataType.HALF);
+            half.put(TransformerBlockParams.dl4jKey(name), w);
+            float32.put(TransformerBlockParams.dl4jKey(name), w.castTo(DataType.FLOAT));
+            halfGrads.put(TransformerBlockParams.dl4jKey(name), Nd4j.zeros(DataType.HALF, shape));
+            floatGrads.put(TransformerBlockParams.dl4jKey(name), Nd4j.zeros(DataType.FLOAT, shape));
+        });
+        INDArray x = Nd4j.randn(DataType.FLOAT, BATCH, C, T).castTo(DataType.HALF);        // [B, C, T]
+        INDArray eps = Nd4j.randn(DataType.FLOAT, BATCH, T, C).castTo(DataType.HALF);      // [B, T, C]
+        EngineBlock h = new EngineBlock(config, DataType.HALF), f = new EngineBlock(config, DataType.FLOAT);
+        INDArray yh = h.forward(half, x, null), yf = f.forward(float32, x.castTo(DataType.FLOAT), null);
+        assertEquals(DataType.HALF, yh.dataType());
+        assertEquals(yf.castTo(DataType.HALF), yh, "output: the float32 block's, rounded to half");
+        INDArray dh = h.backward(half, x, null, eps.permute(0, 2, 1), halfGrads);
+        INDArray df = f.backward(float32, x.castTo(DataType.FLOAT), null, eps.castTo(DataType.FLOAT).permute(0, 2, 1),
+                floatGrads);
+        assertEquals(DataType.HALF, dh.dataType());
+        assertEquals(df.castTo(DataType.HALF), dh, "input gradient");
+        floatGrads.forEach((k, g) -> {
+            assertEquals(g.castTo(DataType.HALF), halfGrads.get(k), k);
+            assertTrue(g.amaxNumber().doubleValue() > 0, k + " has a gradient");
+        });
+    }
+
     /** The engine runs on DL4J's own arrays: a change to DL4J's parameters changes the next output. */
     @Test
     void theEngineSeesDl4jParameterChangesAndAClonesOwnArrays() {
