@@ -1,20 +1,16 @@
 package org.attn4j.examples;
 
-import org.attn4j.samediff.TransformerBlockGraph;
 import java.util.Locale;
 import java.util.Map;
 import org.attn4j.config.AttentionMask;
 import org.attn4j.nn.AttentionOutput;
-import org.attn4j.samediff.Gradients;
+import org.attn4j.nn.FastBlock;
+import org.attn4j.nn.FastTraining;
 import org.attn4j.nn.MultiHeadAttention;
 import org.attn4j.nn.ScaledDotProductAttention;
 import org.attn4j.nn.TransformerBlock;
-import org.nd4j.autodiff.samediff.SDVariable;
-import org.nd4j.autodiff.samediff.SameDiff;
-import org.nd4j.autodiff.samediff.TrainingConfig;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.learning.config.Adam;
 
@@ -26,8 +22,9 @@ import org.nd4j.linalg.learning.config.Adam;
  *       every token at once; softmax(QK^T / sqrt(d_k)) gives weights that sum to 1.</li>
  *   <li>Multi-head attention with a causal mask, run eagerly on arrays: each head's weights, with
  *       the future (upper triangle) masked out.</li>
- *   <li>A transformer block trained through SameDiff's fit on a task that needs attention: predict,
- *       at every position, the mean of the whole sequence.</li>
+ *   <li>A transformer block trained on the engine ({@code FastBlock}'s forward and backward, ND4J's Adam through
+ *       {@code FastTraining}) on a task that needs attention: predict, at every position, the mean of the whole
+ *       sequence. The same block inside a SameDiff graph is {@code new TransformerBlockGraph(sd, block)}.</li>
  * </ol>
  * Arguments ({@code key=value}): {@code steps=200}, {@code seed=1}.
  * Run: {@code mvn -q test-compile exec:java}. Last line: {@code RESULT ...}.
@@ -70,36 +67,33 @@ public final class LayersDemo {
             }
         }
 
-        // 3. Train a block.
+        // 3. Train a block on the engine: forward, backward (every parameter's gradient), an ND4J Adam step.
         int b = 32, t = 6, c = 16;
-        SameDiff sd = SameDiff.create();
-        SDVariable x = sd.placeHolder("x", DataType.FLOAT, -1, -1, c);
-        SDVariable y = sd.placeHolder("y", DataType.FLOAT, -1, -1, c);
         TransformerBlock block = new TransformerBlock("block0", TransformerBlock.Config.encoder(c, 4, 32));
-        SDVariable diff = new TransformerBlockGraph(sd, block).forward(x, AttentionMask.none()).output().sub(y);
-        SDVariable loss = sd.mean("loss", diff.mul(diff));
-        sd.setLossVariables(loss);
-        sd.setTrainingConfig(TrainingConfig.builder().updater(new Adam(5e-3))
-                .dataSetFeatureMapping("x").dataSetLabelMapping("y").build());
-        Gradients.build(sd);
-        INDArray features = Nd4j.randn(DataType.FLOAT, b, t, c);
-        DataSet data = new DataSet(features, features.mean(true, 1).repeat(1, t));
-        Map<String, INDArray> feed = Map.of("x", data.getFeatures(), "y", data.getLabels());
-        double first = sd.output(feed, "loss").get("loss").getDouble(0);
+        FastBlock fast = FastBlock.of(block);                           // the engine on the block's own arrays
+        FastTraining training = new FastTraining(fast, new Adam(5e-3)); // one ND4J updater per parameter
+        INDArray features = Nd4j.randn(DataType.FLOAT, b, t, c);        // [B, T, C]
+        INDArray target = features.mean(true, 1).repeat(1, t);          // every position: the sequence mean
+        double first = meanSquare(block.apply(features, AttentionMask.none()).output().sub(target));
         System.out.printf(Locale.ROOT, "%n3. Training %s (%d parameters) to output the sequence mean%n",
                 "block0", block.parameterCount());
         long start = System.nanoTime();
         for (int step = 1; step <= steps; step++) {
-            sd.fit(data);
+            INDArray diff = fast.forward(features, AttentionMask.none()).output().sub(target);
+            fast.backward(diff.mul(2.0 / diff.length()));              // d mean((y - target)^2) / dy
+            training.update();
             if (step % Math.max(1, steps / 4) == 0) {
-                System.out.printf(Locale.ROOT, "   step %4d  loss %.4f%n", step,
-                        sd.output(feed, "loss").get("loss").getDouble(0));
+                System.out.printf(Locale.ROOT, "   step %4d  loss %.4f%n", step, meanSquare(diff));
             }
         }
         double seconds = (System.nanoTime() - start) / 1e9;
-        double last = sd.output(feed, "loss").get("loss").getDouble(0);
+        double last = meanSquare(block.apply(features, AttentionMask.none()).output().sub(target));
         System.out.printf(Locale.ROOT, "RESULT initial_loss=%.4f final_loss=%.4f steps=%d train_seconds=%.1f%n",
                 first, last, steps, seconds);
+    }
+
+    private static double meanSquare(INDArray diff) {
+        return diff.mul(diff).meanNumber().doubleValue();
     }
 
     private static String rows(double[][] m) {
