@@ -9,7 +9,7 @@ import org.attn4j.nn.TransformerBlock;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 
-/** A {@link Decoder} in a SameDiff graph: its causal blocks (with cross-attention or not), then the final norm (pre-LN). */
+/** A {@link Decoder} in a SameDiff graph: its causal blocks (with or without cross-attention), then the final norm. */
 public final class DecoderGraph {
     /**
      * @param output       {@code [B, T, C]}

@@ -16,26 +16,31 @@ import org.nd4j.linalg.factory.Nd4j;
  * that may attend to nothing gets zero weights, a zero output and zero gradients).
  */
 public final class ScaledDotProductGraph {
+    private static final double EXCLUDED = ScaledDotProductAttention.EXCLUDED;
+    private static final double ADDITIVE_EXCLUDED = ScaledDotProductAttention.ADDITIVE_EXCLUDED;
+
     private ScaledDotProductGraph() {
     }
 
     /**
-     * Adds attention with {@code config} (scale, dropout while SameDiff trains) to q's graph. {@code headDim} is D, used for the default scale.
+     * Adds attention with {@code config} (scale, dropout while SameDiff trains) to q's graph. {@code headDim} is D,
+     * used for the default scale.
      *
      * @return output {@code [B, H, Tq, Dv]} and weights {@code [B, H, Tq, Tk]}
      */
-    public static AttentionOutput<SDVariable> forward(ScaledDotProductAttention.Config config, SDVariable q, SDVariable k, SDVariable v,
-            AttentionMask<SDVariable> mask, long headDim) {
+    public static AttentionOutput<SDVariable> forward(ScaledDotProductAttention.Config config, SDVariable q,
+            SDVariable k, SDVariable v, AttentionMask<SDVariable> mask, long headDim) {
         return forward(config, q, k, v, mask, headDim, null, null);
     }
 
     /**
-     * {@link #forward(ScaledDotProductAttention.Config, SDVariable, SDVariable, SDVariable, AttentionMask, long)} with a position bias added to
-     * the scaled scores ({@code positionBias}, broadcasting to {@code [B, H, Tq, Tk]}: ALiBi) and a further
-     * 0/1 keep mask ({@code positionKeep}: a sliding window); either may be null.
+     * {@link #forward(ScaledDotProductAttention.Config, SDVariable, SDVariable, SDVariable, AttentionMask, long)}
+     * with a position bias added to the scaled scores ({@code positionBias}, broadcasting to {@code [B, H, Tq, Tk]}:
+     * ALiBi) and a further 0/1 keep mask ({@code positionKeep}: a sliding window); either may be null.
      */
-    public static AttentionOutput<SDVariable> forward(ScaledDotProductAttention.Config config, SDVariable q, SDVariable k, SDVariable v,
-            AttentionMask<SDVariable> mask, long headDim, SDVariable positionBias, SDVariable positionKeep) {
+    public static AttentionOutput<SDVariable> forward(ScaledDotProductAttention.Config config, SDVariable q,
+            SDVariable k, SDVariable v, AttentionMask<SDVariable> mask, long headDim, SDVariable positionBias,
+            SDVariable positionKeep) {
         SameDiff sd = q.getSameDiff();
         DataType type = q.dataType();
         double scale = config.scale().orElse(1 / Math.sqrt(headDim));
@@ -50,9 +55,9 @@ public final class ScaledDotProductGraph {
         SDVariable keep = null; // broadcasts to [B, H, Tq, Tk]
         if (mask.additive() != null) {
             SDVariable additive = toRank4(mask.additive(), "additive", type);
-            SDVariable allowed = sd.gt(additive, ScaledDotProductAttention.ADDITIVE_EXCLUDED).castTo(type);
+            SDVariable allowed = sd.gt(additive, ADDITIVE_EXCLUDED).castTo(type);
             // -inf * 0 is NaN: clip first so excluded entries become a finite 0 bias.
-            SDVariable bias = sd.math.clipByValue(additive, ScaledDotProductAttention.ADDITIVE_EXCLUDED, -ScaledDotProductAttention.ADDITIVE_EXCLUDED).mul(allowed);
+            SDVariable bias = sd.math.clipByValue(additive, ADDITIVE_EXCLUDED, -ADDITIVE_EXCLUDED).mul(allowed);
             scores = scores.add(bias);
             keep = allowed;
         }
@@ -70,7 +75,7 @@ public final class ScaledDotProductGraph {
             keep = times(keep, positionKeep);
         }
         if (keep != null) {
-            scores = scores.add(keep.sub(1.0).mul(-ScaledDotProductAttention.EXCLUDED)); // 0 where kept, -1e9 where not
+            scores = scores.add(keep.sub(1.0).mul(-EXCLUDED)); // 0 where kept, -1e9 where not
         }
 
         // 3. Softmax over the keys. ND4J M2.1's float64 softmax gives NaN for a row whose scores
