@@ -32,7 +32,8 @@ public final class TransformerBlockGraph {
         this.config = block.config();
         this.name = block.name();
         this.selfAttn = new MultiHeadAttentionGraph(sd, block.selfAttention());
-        this.crossAttn = block.crossAttention() == null ? null : new MultiHeadAttentionGraph(sd, block.crossAttention());
+        this.crossAttn = block.crossAttention() == null ? null
+                : new MultiHeadAttentionGraph(sd, block.crossAttention());
         this.ff = new FeedForwardGraph(sd, block.feedForward());
         this.norm1 = new NormGraph(sd, block.norm(1));
         this.norm2 = new NormGraph(sd, block.norm(2));
