@@ -4,7 +4,7 @@ import org.attn4j.nn.Linear;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 
-/** A {@link Linear} in a SameDiff graph: {@code y = x W^T + b} {@code [..., in] -> [..., out]}. */
+/** A {@link Linear} in a SameDiff graph: {@code y = x W^T + b}, {@code [..., in] -> [..., out]}. */
 public final class LinearGraph {
     private final SameDiff sd;
     private final Linear.Config config;
