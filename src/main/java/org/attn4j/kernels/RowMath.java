@@ -371,7 +371,7 @@ public final class RowMath {
     }
 
     /**
-     * e^x to about 2e-9 relative (below float32's resolution): x = n ln2 + r with |r| <= ln2 / 2,
+     * e^x to about 2e-9 relative (below float32's resolution): x = n ln2 + r with |r| &lt;= ln2 / 2,
      * e^r by its Taylor series to r^8, and 2^n put into the exponent bits. About 3x faster than
      * {@link Math#exp} here.
      */

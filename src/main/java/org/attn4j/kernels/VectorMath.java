@@ -16,7 +16,7 @@ import org.attn4j.config.Activation;
  * JIT turns them into AVX instructions. exp, and tanh and sigmoid from it, are {@link #exp}'s, written from
  * exactly specified lane operations (the JDK's {@code EXP} and {@code TANH} may differ between the interpreter
  * and the JIT). Sums are float32 lanes, as PyTorch's vectorized CPU
- * kernels keep them. Used only when the module is present ({@link #AVAILABLE}); otherwise
+ * kernels keep them. Used only when the module is present ({@link RowMath#VECTOR_AVAILABLE}); otherwise
  * {@link RowMath}'s scalar loops run.
  *
  * <p>Loads and stores call the JDK's {@code fromByteBuffer}/{@code intoByteBuffer} directly, not a helper of
@@ -432,7 +432,7 @@ public final class VectorMath {
     }
 
     /**
-     * e^x in float lanes, from exactly specified operations only: x = n ln2 + r with |r| <= ln2 / 2, e^r by
+     * e^x in float lanes, from exactly specified operations only: x = n ln2 + r with |r| &lt;= ln2 / 2, e^r by
      * its Taylor series to r^7 (truncation below 1e-8 relative), 2^n put into the exponent bits; below
      * -87.3 (where e^x leaves float's normal range) it is 0, also for -infinity. Not
      * {@code lanewise(EXP)}: that one is allowed to differ between the interpreter and the JIT's

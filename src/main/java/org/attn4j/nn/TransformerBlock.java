@@ -41,7 +41,7 @@ public final class TransformerBlock extends Module {
      * @param kvHeads     self-attention's key/value heads (H: multi-head; a divisor of H: grouped-query; 1:
      *                    multi-query); cross-attention keeps H
      * @param alibi       whether self-attention adds ALiBi's linear position biases
-     * @param window      self-attention's sliding window (query i sees keys j with |i - j| < window); 0: none
+     * @param window      self-attention's sliding window (query i sees keys j with |i - j| &lt; window); 0: none
      */
     public record Config(boolean crossAttention, int dModel, int heads, int ffDim, Activation activation,
             boolean normFirst, boolean causal, double dropout, double attnDropout, double eps, boolean bias,
