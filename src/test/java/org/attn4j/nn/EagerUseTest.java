@@ -65,6 +65,27 @@ class EagerUseTest {
         assertTrue(Nd4j.createFromArray(new double[][][] {{{-1, -0.5, 0, 1.5}}}).equalsWithEps(y, 1e-15), y.toString());
     }
 
+    /**
+     * Attention on HALF arrays runs the engine in float32: the float32 attention of the same (half-rounded)
+     * values with a padding mask, rounded to half.
+     */
+    @Test
+    void halfAttentionIsTheFloatAttentionRounded() {
+        INDArray q = Nd4j.randn(DataType.FLOAT, 2, 2, 5, 4).castTo(DataType.HALF);
+        INDArray k = Nd4j.randn(DataType.FLOAT, 2, 2, 6, 4).castTo(DataType.HALF);
+        INDArray v = Nd4j.randn(DataType.FLOAT, 2, 2, 6, 3).castTo(DataType.HALF);
+        INDArray keep = Nd4j.createFromArray(new float[][] {{1, 1, 1, 1, 0, 0}, {1, 1, 1, 1, 1, 1}});
+        ScaledDotProductAttention attention = new ScaledDotProductAttention();
+        AttentionOutput<INDArray> half = attention.apply(q, k, v, AttentionMask.ofPadding(keep.castTo(DataType.HALF)));
+        AttentionOutput<INDArray> wide = attention.apply(q.castTo(DataType.FLOAT), k.castTo(DataType.FLOAT),
+                v.castTo(DataType.FLOAT), AttentionMask.ofPadding(keep));
+        assertEquals(DataType.HALF, half.output().dataType());
+        assertEquals(wide.output().castTo(DataType.HALF), half.output());
+        assertEquals(wide.weights().castTo(DataType.HALF), half.weights());
+        assertEquals(0.0, half.weights().get(NDArrayIndex.point(0), NDArrayIndex.all(), NDArrayIndex.all(),
+                NDArrayIndex.interval(4, 6)).amaxNumber().doubleValue(), "padded keys get no weight");
+    }
+
     @Test
     void oneBlockServesEveryShape() {
         TransformerBlock block = TransformerBlock.create(TransformerBlock.Config.encoder(8, 2, 16), DataType.FLOAT);
