@@ -11,7 +11,8 @@ import java.util.concurrent.locks.ReentrantLock;
  *
  * <p>Workers poll for their next range for a millisecond before they park ({@link #SPIN_NANOS} says why). One
  * split loop at a time uses the workers: a loop started while another runs (on another thread, or inside one of
- * this pool's ranges) runs on its caller alone.
+ * this pool's ranges) runs on its caller alone, range by range, so that concurrent callers get exactly what they
+ * would one at a time.
  *
  * <p>The thread count is the system property {@code attn4j.threads}, else ND4J's own thread count
  * ({@code OMP_NUM_THREADS}, or the number of processors when it is not set).
@@ -178,9 +179,13 @@ public final class Parallel {
             body.run(0, n);
             return;
         }
-        // Another caller's loop has the workers, or this loop runs inside one of this pool's ranges: on this thread.
+        // Another caller's loop has the workers, or this loop runs inside one of this pool's ranges: on this thread,
+        // over the same ranges, so that it computes what it would with the workers to the bit (OpenBLAS may round a
+        // product of M rows differently from two of M / 2).
         if (inUse.isHeldByCurrentThread() || !inUse.tryLock()) {
-            body.run(0, n);
+            for (int p = 0; p < parts; p++) {
+                body.run(split(n, parts, p), split(n, parts, p + 1));
+            }
             return;
         }
         Throwable failure = null;

@@ -15,7 +15,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The split loop hands ranges to polling workers: every index runs exactly once, a failure in any range reaches
- * the caller, callers on several threads at once and loops inside a range still finish, each with all its indices.
+ * the caller, callers on several threads at once and loops inside a range still finish, each with all its indices,
+ * and a loop that runs without the workers runs the same ranges.
  */
 class ParallelTest {
     @Test
@@ -33,6 +34,26 @@ class ParallelTest {
                 assertEquals(1, seen.get(i), "call " + call + ", index " + i + " of " + n);
             }
         }
+    }
+
+    /**
+     * A loop that cannot have the workers (here: one inside another's range) runs on its caller over the same
+     * ranges the workers would have had, so its products (OpenBLAS may round M rows differently from two times
+     * M / 2) and with them concurrent callers' results equal one-at-a-time use to the bit.
+     */
+    @Test
+    void aLoopWithoutTheWorkersRunsTheSameRanges() {
+        Parallel pool = new Parallel(2);
+        List<String> alone = java.util.Collections.synchronizedList(new ArrayList<>());
+        pool.forRange(10, 2, (from, to) -> alone.add(from + ".." + to));
+        List<String> inside = java.util.Collections.synchronizedList(new ArrayList<>());
+        pool.forRange(2, (from, to) -> {
+            if (from == 0) {
+                pool.forRange(10, 2, (a, b) -> inside.add(a + ".." + b));
+            }
+        });
+        assertEquals(new java.util.TreeSet<>(alone), new java.util.TreeSet<>(inside));
+        assertEquals(List.of("0..5", "5..10"), new ArrayList<>(new java.util.TreeSet<>(inside)));
     }
 
     @Test
