@@ -108,8 +108,7 @@ final class Workers {
 
     private static void localSteps(Contribution c, Trainer trainer, List<Example> examples, Snapshot snapshot,
             int localSteps, int batchSize, int partition, Map<String, INDArray> params) {
-        Map<String, INDArray> state = trainer.optimizerState();
-        Map<String, INDArray> saved = Flat.arrays(state, snapshot.optimizerState(), 1);
+        Map<String, INDArray> saved = Flat.arrays(trainer.optimizerState(), snapshot.optimizerState(), 1);
         trainer.restore(snapshot.step(), saved);
         for (int s = 0; s < localSteps; s++) {
             int step = snapshot.step() + s;
@@ -126,7 +125,7 @@ final class Workers {
         }
         // Weighted by the tokens this partition trained on, so the driver's average follows the data.
         c.values = scaled(Flat.of(params.values()), c.tokens);
-        c.state = scaled(Flat.of(state.values()), c.tokens);
+        c.state = scaled(Flat.of(trainer.optimizerState().values()), c.tokens); // copies of the state after the steps
     }
 
     private static double[] scaled(double[] v, double by) {
