@@ -183,12 +183,17 @@ public final class RowMath {
 
     /** Column sums over all rows for columns [c0, c1): {@code sums[j] (+)= sum_r m[r, j] (* w[r, j])}. */
     public static void columnSums(Buf m, Buf weight, Buf sums, int rows, int width, int c0, int c1) {
+        columnSums(m, weight, sums, 0, rows, width, c0, c1);
+    }
+
+    /** {@link #columnSums(Buf, Buf, Buf, int, int, int, int)} over rows [r0, r1). */
+    public static void columnSums(Buf m, Buf weight, Buf sums, int r0, int r1, int width, int c0, int c1) {
         if (vector(m)) {
-            VectorMath.columnSums(m, weight, sums, rows, width, c0, c1);
+            VectorMath.columnSums(m, weight, sums, r0, r1, width, c0, c1);
             return;
         }
         double[] acc = new double[c1 - c0];
-        for (int r = 0; r < rows; r++) {
+        for (int r = r0; r < r1; r++) {
             int o = r * width;
             for (int j = c0; j < c1; j++) {
                 acc[j - c0] += weight == null ? m.get(o + j) : m.get(o + j) * weight.get(o + j);

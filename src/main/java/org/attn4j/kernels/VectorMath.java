@@ -175,11 +175,11 @@ public final class VectorMath {
         }
     }
 
-    public static void columnSums(Buf mB, Buf wB, Buf sums, int rows, int width, int c0, int c1) {
+    public static void columnSums(Buf mB, Buf wB, Buf sums, int r0, int r1, int width, int c0, int c1) {
         ByteBuffer m = mB.bytes(), w = wB == null ? null : wB.bytes();
         float[] acc = new float[c1 - c0];
         int n = c1 - c0, vEnd = bound(n);
-        for (int r = 0; r < rows; r++) {
+        for (int r = r0; r < r1; r++) {
             int o = r * width + c0, j = 0;
             for (; j < vEnd; j += L) {
                 FloatVector v = fromByteBuffer(S, m, (o + j) * 4, NATIVE);

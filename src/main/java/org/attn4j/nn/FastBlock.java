@@ -1,7 +1,9 @@
 package org.attn4j.nn;
 
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import org.attn4j.config.Activation;
 import org.attn4j.config.AttentionMask;
@@ -128,6 +130,8 @@ public final class FastBlock {
         private Activations a;
         private final Map<String, INDArray> gradients = new LinkedHashMap<>();
         private final Map<String, Buf> gradBufs = new java.util.HashMap<>();
+        /** Workers' partial weight gradients by "part:name" (part 1 on; part 0 writes the gradient itself). */
+        private final Map<String, Buf> partials = new java.util.concurrent.ConcurrentHashMap<>();
 
         /** Frees this state's activations and gradients now (it must not be used after). */
         public void close() {
@@ -135,6 +139,12 @@ public final class FastBlock {
                 a.close();
                 a = null;
             }
+            partials.values().forEach(b -> {
+                if (b.array.closeable()) {
+                    b.array.close();
+                }
+            });
+            partials.clear();
             gradients.values().forEach(g -> {
                 if (g.closeable()) {
                     g.close();
@@ -166,6 +176,23 @@ public final class FastBlock {
 
         Buf grad(String name) {
             return gradBufs.get(name); // backward has called gradients() first
+        }
+
+        /** Where part {@code part} of a row-split sum writes parameter {@code name}'s gradient: the gradient for part 0. */
+        Buf partial(int part, String name) {
+            if (part == 0) {
+                return grad(name);
+            }
+            return partials.computeIfAbsent(part + ":" + name, k -> Buf.of(Nd4j.zeros(parameters.get(name).dataType(),
+                    parameters.get(name).shape())));
+        }
+
+        /** Adds parts 1 .. parts - 1 of {@code name}'s row-split gradient to the gradient (part 0's). */
+        void reduce(String name, int parts) {
+            Buf g = grad(name);
+            for (int part = 1; part < parts; part++) {
+                RowMath.add(g, partial(part, name), g, 0, 1, g.length);
+            }
         }
     }
 
@@ -739,6 +766,20 @@ public final class FastBlock {
                 }
             }
         });
+        if (parts > 1) {
+            List<Lin> lins = new ArrayList<>(List.of(linear2, linear1, out, q, k, v));
+            if (gate != null) {
+                lins.add(gate);
+            }
+            if (cross) {
+                lins.addAll(List.of(cout, cq, ck, cv));
+            }
+            parallel.forRange(lins.size(), (l0, l1) -> {
+                for (int l = l0; l < l1; l++) {
+                    lins.get(l).reduce(state, parts);
+                }
+            });
+        }
     }
 
     /** The gradient at a sublayer's branch f that {@link #subDf} left: df where the branch drops, else dz. */
@@ -1066,13 +1107,26 @@ public final class FastBlock {
                     (long) r0 * in, in);
         }
 
-        /** Part {@code part} of {@code parts} of dW = dy^T x (its rows) and db = column sums of dy, over n rows. */
+        /**
+         * Part {@code part} of {@code parts} of dW = dy^T x and db = column sums of dy over n rows: the sums over
+         * its share of the rows, into {@link State#partial} ({@link #reduce} adds the parts up). A share of the rows
+         * keeps OpenBLAS's product whole in its M and N: a share of W's rows (M = out / parts, K = n) took 27-30%
+         * longer than half the whole product on these shapes, a share of the sum's rows 1-13% (at one thread).
+         */
         void backwardWeights(State state, Buf dy, Buf x, int n, int parts, int part) {
-            int o0 = Parallel.split(out, parts, part), o1 = Parallel.split(out, parts, part + 1);
-            Blas.gemm(true, false, o1 - o0, in, n, 1, dy, o0, out, x, 0, in, 0, state.grad(name + ".weight"),
-                    (long) o0 * in, in);
+            int r0 = Parallel.split(n, parts, part), r1 = Parallel.split(n, parts, part + 1);
+            Blas.gemm(true, false, out, in, r1 - r0, 1, dy, (long) r0 * out, out, x, (long) r0 * in, in, 0,
+                    state.partial(part, name + ".weight"), 0, in);
             if (bias != null) {
-                RowMath.columnSums(dy, null, state.grad(name + ".bias"), n, out, o0, o1);
+                RowMath.columnSums(dy, null, state.partial(part, name + ".bias"), r0, r1, out, 0, out);
+            }
+        }
+
+        /** Adds up the parts of {@link #backwardWeights}. */
+        void reduce(State state, int parts) {
+            state.reduce(name + ".weight", parts);
+            if (bias != null) {
+                state.reduce(name + ".bias", parts);
             }
         }
     }
