@@ -32,7 +32,7 @@ record Options(boolean pretrained, Path model, Path out, Path save, String sente
         d.put("valid-file", ""); // pairs for choosing the alignment (default: held out of --train-file)
         d.put("write-corpus", ""); // a folder: write MarketFrench's train.txt and test.txt there, and stop
         d.put("corpus-pairs", "40000");
-        d.put("steps", "600");
+        d.put("steps", "1000");
         d.put("batch", "128");
         d.put("d-model", "64");
         d.put("heads", "4");
