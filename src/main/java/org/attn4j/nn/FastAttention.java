@@ -224,28 +224,26 @@ public final class FastAttention {
                 projectBack(dk, wk, config.kDim(), kc, dxk, r0, r1);
                 projectBack(dv, wv, config.vDim(), kc, dxv, r0, r1);
             });
-            // 4. Parameters: dW = dy^T x, db = column sums of dy; each worker a share of every weight's rows.
-            int parts = parallel.threads();
-            parallel.forRange(parts, (w0, w1) -> {
+            // 4. Parameters: dW = dy^T x, db = column sums of dy; each worker sums a share of the rows.
+            GradientShares shares = new GradientShares(grads, parallel.threads());
+            parallel.forRange(shares.parts(), (w0, w1) -> {
                 for (int w = w0; w < w1; w++) {
-                    weightGradient(grads, "out", dy, o, nq, c, c, parts, w);
-                    weightGradient(grads, "q", dq, inQ, nq, c, c, parts, w);
-                    weightGradient(grads, "k", dk, inK, nk, config.kDim(), kc, parts, w);
-                    weightGradient(grads, "v", dv, inV, nk, config.vDim(), kc, parts, w);
+                    weightGradient(shares, "out", dy, o, nq, c, c, w);
+                    weightGradient(shares, "q", dq, inQ, nq, c, c, w);
+                    weightGradient(shares, "k", dk, inK, nk, config.kDim(), kc, w);
+                    weightGradient(shares, "v", dv, inV, nk, config.vDim(), kc, w);
                 }
             });
+            shares.reduce(new java.util.ArrayList<>(grads.keySet()), parallel);
+            shares.close();
             return new AttentionGradients(dQuery, dKey, dValue, grads);
         }
 
-        /** dW[o0:o1] = dy[:, o0:o1]^T x and db[o0:o1] = column sums of dy, for projection {@code local}. */
-        private void weightGradient(Map<String, INDArray> grads, String local, Buf dy, Buf x, int n, int in, int out,
-                int parts, int part) {
-            int o0 = Parallel.split(out, parts, part), o1 = Parallel.split(out, parts, part + 1);
-            Blas.gemm(true, false, o1 - o0, in, n, 1, dy, o0, out, x, 0, in, 0, Buf.of(grads.get(prefix + local
-                    + ".weight")), (long) o0 * in, in);
-            if (config.bias()) {
-                RowMath.columnSums(dy, null, Buf.of(grads.get(prefix + local + ".bias")), n, out, o0, o1);
-            }
+        /** Part {@code part} of projection {@code local}'s dW = dy^T x and db = column sums of dy over n rows. */
+        private void weightGradient(GradientShares shares, String local, Buf dy, Buf x, int n, int in, int out,
+                int part) {
+            shares.linear(prefix + local + ".weight", config.bias() ? prefix + local + ".bias" : null, dy, x, n, in, out,
+                    part);
         }
 
         /** Pairs per worker so that each has at least 2^17 multiply-adds. */

@@ -130,8 +130,7 @@ public final class FastBlock {
         private Activations a;
         private final Map<String, INDArray> gradients = new LinkedHashMap<>();
         private final Map<String, Buf> gradBufs = new java.util.HashMap<>();
-        /** Workers' partial weight gradients by "part:name" (part 1 on; part 0 writes the gradient itself). */
-        private final Map<String, Buf> partials = new java.util.concurrent.ConcurrentHashMap<>();
+        private GradientShares shares; // the workers' row shares of the weight gradients, made with the gradients
 
         /** Frees this state's activations and gradients now (it must not be used after). */
         public void close() {
@@ -139,12 +138,10 @@ public final class FastBlock {
                 a.close();
                 a = null;
             }
-            partials.values().forEach(b -> {
-                if (b.array.closeable()) {
-                    b.array.close();
-                }
-            });
-            partials.clear();
+            if (shares != null) {
+                shares.close();
+                shares = null;
+            }
             gradients.values().forEach(g -> {
                 if (g.closeable()) {
                     g.close();
@@ -162,6 +159,7 @@ public final class FastBlock {
                     gradients.put(name, g);
                     gradBufs.put(name, Buf.of(g));
                 });
+                shares = new GradientShares(gradients, parallel.threads());
             }
             return gradients;
         }
@@ -176,23 +174,6 @@ public final class FastBlock {
 
         Buf grad(String name) {
             return gradBufs.get(name); // backward has called gradients() first
-        }
-
-        /** Where part {@code part} of a row-split sum writes parameter {@code name}'s gradient: the gradient for part 0. */
-        Buf partial(int part, String name) {
-            if (part == 0) {
-                return grad(name);
-            }
-            return partials.computeIfAbsent(part + ":" + name, k -> Buf.of(Nd4j.zeros(parameters.get(name).dataType(),
-                    parameters.get(name).shape())));
-        }
-
-        /** Adds parts 1 .. parts - 1 of {@code name}'s row-split gradient to the gradient (part 0's). */
-        void reduce(String name, int parts) {
-            Buf g = grad(name);
-            for (int part = 1; part < parts; part++) {
-                RowMath.add(g, partial(part, name), g, 0, 1, g.length);
-            }
         }
     }
 
@@ -745,41 +726,36 @@ public final class FastBlock {
         int parts = parallel.threads(), memRows = s.m;
         parallel.forRange(parts, (w0, w1) -> {
             for (int w = w0; w < w1; w++) {
-                linear2.backwardWeights(state, dfFf, s.g, s.n, parts, w);
-                linear1.backwardWeights(state, s.dg, inFf, s.n, parts, w);
+                linear2.backwardWeights(state, dfFf, s.g, s.n, w);
+                linear1.backwardWeights(state, s.dg, inFf, s.n, w);
                 if (gate != null) {
-                    gate.backwardWeights(state, s.dhg, inFf, s.n, parts, w);
+                    gate.backwardWeights(state, s.dhg, inFf, s.n, w);
                 }
-                out.backwardWeights(state, dfSelf, s.o, s.n, parts, w);
-                q.backwardWeights(state, s.dq, in1, s.n, parts, w);
-                k.backwardWeights(state, s.dk, in1, s.n, parts, w);
-                v.backwardWeights(state, s.dv, in1, s.n, parts, w);
+                out.backwardWeights(state, dfSelf, s.o, s.n, w);
+                q.backwardWeights(state, s.dq, in1, s.n, w);
+                k.backwardWeights(state, s.dk, in1, s.n, w);
+                v.backwardWeights(state, s.dv, in1, s.n, w);
                 int c0 = Parallel.split(c, parts, w), c1 = Parallel.split(c, parts, w + 1);
                 subNormParams(state, s.self, norm1, s.self.dOut, s.self.dfin, c0, c1, s.n);
                 subNormParams(state, s.ff, ffNorm, s.dyb, s.ff.dfin, c0, c1, s.n);
                 if (cross) {
                     subNormParams(state, s.crs, norm2, s.crs.dOut, s.crs.dfin, c0, c1, s.n);
-                    cout.backwardWeights(state, dfCross, s.o2, s.n, parts, w);
-                    cq.backwardWeights(state, s.dcq, inCross, s.n, parts, w);
-                    ck.backwardWeights(state, s.dck, s.memb, memRows, parts, w);
-                    cv.backwardWeights(state, s.dcv, s.memb, memRows, parts, w);
+                    cout.backwardWeights(state, dfCross, s.o2, s.n, w);
+                    cq.backwardWeights(state, s.dcq, inCross, s.n, w);
+                    ck.backwardWeights(state, s.dck, s.memb, memRows, w);
+                    cv.backwardWeights(state, s.dcv, s.memb, memRows, w);
                 }
             }
         });
-        if (parts > 1) {
-            List<Lin> lins = new ArrayList<>(List.of(linear2, linear1, out, q, k, v));
-            if (gate != null) {
-                lins.add(gate);
-            }
-            if (cross) {
-                lins.addAll(List.of(cout, cq, ck, cv));
-            }
-            parallel.forRange(lins.size(), (l0, l1) -> {
-                for (int l = l0; l < l1; l++) {
-                    lins.get(l).reduce(state, parts);
-                }
-            });
+        List<String> names = new ArrayList<>();
+        for (Lin l : cross ? List.of(linear2, linear1, out, q, k, v, cout, cq, ck, cv) : List.of(linear2, linear1, out,
+                q, k, v)) {
+            names.addAll(l.gradientNames());
         }
+        if (gate != null) {
+            names.addAll(gate.gradientNames());
+        }
+        state.shares.reduce(names, parallel);
     }
 
     /** The gradient at a sublayer's branch f that {@link #subDf} left: df where the branch drops, else dz. */
@@ -1107,27 +1083,14 @@ public final class FastBlock {
                     (long) r0 * in, in);
         }
 
-        /**
-         * Part {@code part} of {@code parts} of dW = dy^T x and db = column sums of dy over n rows: the sums over
-         * its share of the rows, into {@link State#partial} ({@link #reduce} adds the parts up). A share of the rows
-         * keeps OpenBLAS's product whole in its M and N: a share of W's rows (M = out / parts, K = n) took 27-30%
-         * longer than half the whole product on these shapes, a share of the sum's rows 1-13% (at one thread).
-         */
-        void backwardWeights(State state, Buf dy, Buf x, int n, int parts, int part) {
-            int r0 = Parallel.split(n, parts, part), r1 = Parallel.split(n, parts, part + 1);
-            Blas.gemm(true, false, out, in, r1 - r0, 1, dy, (long) r0 * out, out, x, (long) r0 * in, in, 0,
-                    state.partial(part, name + ".weight"), 0, in);
-            if (bias != null) {
-                RowMath.columnSums(dy, null, state.partial(part, name + ".bias"), r0, r1, out, 0, out);
-            }
+        /** Part {@code part} of dW = dy^T x and db = column sums of dy over n rows ({@link GradientShares#linear}). */
+        void backwardWeights(State state, Buf dy, Buf x, int n, int part) {
+            state.shares.linear(name + ".weight", bias == null ? null : name + ".bias", dy, x, n, in, out, part);
         }
 
-        /** Adds up the parts of {@link #backwardWeights}. */
-        void reduce(State state, int parts) {
-            state.reduce(name + ".weight", parts);
-            if (bias != null) {
-                state.reduce(name + ".bias", parts);
-            }
+        /** The gradients {@link #backwardWeights} writes. */
+        List<String> gradientNames() {
+            return bias == null ? List.of(name + ".weight") : List.of(name + ".weight", name + ".bias");
         }
     }
 

@@ -181,17 +181,19 @@ public final class FastFeedForward {
                     gate.backwardInput(du, dxb, true, r0, r1);
                 }
             });
-            // 4. Parameters: dW = dy^T x, db = column sums of dy; each worker a share of every weight's rows.
-            int parts = parallel.threads();
-            parallel.forRange(parts, (w0, w1) -> {
+            // 4. Parameters: dW = dy^T x, db = column sums of dy; each worker sums a share of the rows.
+            GradientShares shares = new GradientShares(grads, parallel.threads());
+            parallel.forRange(shares.parts(), (w0, w1) -> {
                 for (int w = w0; w < w1; w++) {
-                    linear2.backwardWeights(grads, dy, g, n, parts, w);
-                    linear1.backwardWeights(grads, dh, x, n, parts, w);
+                    linear2.backwardWeights(shares, dy, g, n, w);
+                    linear1.backwardWeights(shares, dh, x, n, w);
                     if (gate != null) {
-                        gate.backwardWeights(grads, du, x, n, parts, w);
+                        gate.backwardWeights(shares, du, x, n, w);
                     }
                 }
             });
+            shares.reduce(new java.util.ArrayList<>(grads.keySet()), parallel);
+            shares.close();
             dh.close();
             if (du != null) {
                 du.close();
@@ -214,14 +216,9 @@ public final class FastFeedForward {
                     (long) r0 * in, in);
         }
 
-        /** Part {@code part} of {@code parts} of dW = dy^T x (its rows) and db = column sums of dy, over n rows. */
-        void backwardWeights(Map<String, INDArray> grads, Buf dy, Buf x, int n, int parts, int part) {
-            int o0 = Parallel.split(out, parts, part), o1 = Parallel.split(out, parts, part + 1);
-            Blas.gemm(true, false, o1 - o0, in, n, 1, dy, o0, out, x, 0, in, 0, Buf.of(grads.get(name + ".weight")),
-                    (long) o0 * in, in);
-            if (b != null) {
-                RowMath.columnSums(dy, null, Buf.of(grads.get(name + ".bias")), n, out, o0, o1);
-            }
+        /** Part {@code part} of dW = dy^T x and db = column sums of dy over n rows ({@link GradientShares#linear}). */
+        void backwardWeights(GradientShares shares, Buf dy, Buf x, int n, int part) {
+            shares.linear(name + ".weight", b == null ? null : name + ".bias", dy, x, n, in, out, part);
         }
     }
 

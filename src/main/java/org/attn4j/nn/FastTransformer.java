@@ -181,7 +181,7 @@ public final class FastTransformer {
         private final Buf dHeadW, dHeadB;
         private int capacity, counted;
         private Buf logits, rowLoss, dMemory;
-        private Buf[] headParts; // workers 1.. : their shares' sums of the head's dW (vocab x width), then db (vocab)
+        private GradientShares headShares; // the workers' row shares of the head's dW and db, made on first use
         private int[] targets;
         private boolean forwarded;
 
@@ -206,29 +206,22 @@ public final class FastTransformer {
                     b.close();
                 }
             }
-            if (headParts != null) {
-                for (Buf b : headParts) {
-                    b.close();
-                }
+            if (headShares != null) {
+                headShares.close();
             }
         }
 
-        /**
-         * Where part p of the head's row-split gradient sums go: null for part 0 (the gradients themselves), else
-         * scratch: dW's share at [2 (p - 1)], db's at [2 (p - 1) + 1].
-         */
-        private Buf[] headPart(int p, int parts) {
-            if (p == 0) {
-                return null;
-            }
-            if (headParts == null || headParts.length != 2 * (parts - 1)) {
-                headParts = new Buf[2 * (parts - 1)];
-                for (int i = 0; i < parts - 1; i++) {
-                    headParts[2 * i] = rows(vocab, width);
-                    headParts[2 * i + 1] = rows(1, vocab);
+        /** The head's gradients ("weight": the embedding's when tied, "bias" if any) in row shares, made once. */
+        private GradientShares headShares() {
+            if (headShares == null) {
+                Map<String, INDArray> grads = new java.util.LinkedHashMap<>();
+                grads.put("weight", dHeadW.array);
+                if (dHeadB != null) {
+                    grads.put("bias", dHeadB.array);
                 }
+                headShares = new GradientShares(grads, parallel.threads());
             }
-            return new Buf[] {headParts[2 * (p - 1)], headParts[2 * (p - 1) + 1]};
+            return headShares;
         }
 
         /**
@@ -572,31 +565,14 @@ public final class FastTransformer {
             Blas.gemm(false, false, r1 - r0, width, vocab, 1, s.logits, (long) r0 * vocab, vocab, head, 0, width, 0,
                     d.dh, (long) r0 * width, width);
         });
-        // dW = dlogits^T h, db = column sums of dlogits: each worker the sums over a share of the rows (a share of
-        // W's rows, M = vocab / parts, slows OpenBLAS's product more: FastBlock's Lin.backwardWeights), added up after
-        int parts = parallel.threads();
-        for (int p = 1; p < parts; p++) {
-            s.headPart(p, parts); // made here, not on the workers
-        }
-        parallel.forRange(parts, (p0, p1) -> {
+        // dW = dlogits^T h, db = column sums of dlogits: each worker sums a share of the rows (GradientShares)
+        GradientShares shares = s.headShares();
+        parallel.forRange(shares.parts(), (p0, p1) -> {
             for (int p = p0; p < p1; p++) {
-                int r0 = Parallel.split(d.n, parts, p), r1 = Parallel.split(d.n, parts, p + 1);
-                Buf[] part = s.headPart(p, parts);
-                Blas.gemm(true, false, vocab, width, r1 - r0, 1, s.logits, (long) r0 * vocab, vocab, hs,
-                        (long) r0 * width, width, 0, part == null ? s.dHeadW : part[0], 0, width);
-                if (s.dHeadB != null) {
-                    RowMath.columnSums(s.logits, null, part == null ? s.dHeadB : part[1], r0, r1, vocab, 0, vocab);
-                }
+                shares.linear("weight", s.dHeadB == null ? null : "bias", s.logits, hs, d.n, width, vocab, p);
             }
         });
-        for (int p = 1; p < parts; p++) {
-            Buf[] part = s.headPart(p, parts);
-            parallel.forRange(vocab * width, ROW_GRAIN * width, (i0, i1) -> RowMath.add(s.dHeadW, part[0], s.dHeadW, i0,
-                    i1, 1));
-            if (s.dHeadB != null) {
-                RowMath.add(s.dHeadB, part[1], s.dHeadB, 0, 1, vocab);
-            }
-        }
+        shares.reduce(new ArrayList<>(shares.gradients().keySet()), parallel);
         StackState e = s.enc;
         if (e != null) {
             if (s.dMemory == null || s.dMemory.length < e.n * width) {
