@@ -23,7 +23,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * runs the block in float32: its parameters, input and epsilon are widened on the way in, and the output and
  * gradients rounded back to the network's type on the way out.
  */
-final class EngineBlock implements BlockPass {
+final class EngineBlock {
     private final TransformerBlock.Config config;
     private final DataType type, network; // the engine's type, and DL4J's
     private final FastBlock fast;
@@ -38,8 +38,12 @@ final class EngineBlock implements BlockPass {
         this.state = fast.newState();
     }
 
-    @Override
-    public INDArray forward(Map<String, INDArray> params, INDArray input, INDArray keep) {
+    /**
+     * The block's output {@code [B, T, C]} on DL4J's input {@code [B, C, T]} with its feature mask
+     * {@code keep [B, T]} (1 = real step; null: every step), with the weights in {@code params}
+     * (DL4J's parameter views by DL4J key). Called outside DL4J's workspaces.
+     */
+    INDArray forward(Map<String, INDArray> params, INDArray input, INDArray keep) {
         // Small ND4J copies on one OpenMP thread: more would keep spinning on the cores the engine needs next.
         Parallel.singleThreadedNd4j(() -> fast.parameters().forEach((name, p) ->
                 p.assign(params.get(TransformerBlockParams.dl4jKey(name)))));
@@ -53,8 +57,12 @@ final class EngineBlock implements BlockPass {
         return y.castTo(network);
     }
 
-    @Override
-    public INDArray backward(Map<String, INDArray> params, INDArray input, INDArray keep, INDArray epsilon,
+    /**
+     * The vector-Jacobian products of DL4J's {@code epsilon [B, C, T]} (the loss's gradient at the
+     * output) for the same input and mask: the parameters' written into {@code gradientViews} (by DL4J
+     * key), the input's returned {@code [B, T, C]}.
+     */
+    INDArray backward(Map<String, INDArray> params, INDArray input, INDArray keep, INDArray epsilon,
             Map<String, INDArray> gradientViews) {
         if (input != forwardedInput || keep != forwardedKeep) {
             forward(params, input, keep);

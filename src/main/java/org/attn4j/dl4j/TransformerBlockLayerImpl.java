@@ -29,14 +29,14 @@ import org.nd4j.linalg.factory.Nd4j;
  * workspaces, since it keeps activations from a forward for its backward.
  */
 final class TransformerBlockLayerImpl extends BaseLayer<TransformerBlockLayer> {
-    private transient BlockPass pass;
+    private transient EngineBlock pass;
 
     TransformerBlockLayerImpl(NeuralNetConfiguration conf, DataType dataType) {
         super(conf, dataType);
     }
 
     /** How this layer runs its block (made on first use). */
-    BlockPass pass() {
+    EngineBlock pass() {
         if (pass == null) {
             pass = new EngineBlock(layerConf().blockConfig(), dataType);
         }
