@@ -137,7 +137,7 @@ public final class TorchParity {
                 output = pass.output();
                 if (gradOutput != null) {
                     BlockGradients g = pass.backward(gradOutput);
-                    g.parameters().forEach((k, v) -> grads.put(k, v.dup()));
+                    grads.putAll(g.parameters()); // copies: they outlive the pass
                     grads.put(decoder ? "tgt" : "src", g.input());
                     if (decoder) {
                         grads.put("memory", g.memory());

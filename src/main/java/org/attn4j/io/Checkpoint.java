@@ -106,8 +106,7 @@ public final class Checkpoint {
             Path staging = dir.resolve(".tmp-" + UUID.randomUUID());
             Files.createDirectory(staging);
             Map<String, String> checksums = new LinkedHashMap<>();
-            Map<String, INDArray> weights = new LinkedHashMap<>();
-            model.parameters().forEach((k, v) -> weights.put(k, v));
+            Map<String, INDArray> weights = model.parameters();
             if (storage == Storage.BFLOAT16) {
                 ByteArrayOutputStream bytes = new ByteArrayOutputStream();
                 Safetensors.write(weights, bytes, true);

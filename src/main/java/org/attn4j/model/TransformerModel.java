@@ -95,6 +95,15 @@ public abstract class TransformerModel extends Module {
         checkedRows(what, ids, vocab);
     }
 
+    /**
+     * Checks what {@link #predict} takes: the source (an encoder-decoder's ids, of the input's batch; null for a
+     * language model) and the input ids, as {@link #checkIds} does.
+     */
+    public final void checkInputs(INDArray source, INDArray input) {
+        checkedRows("input", input, config.targetVocab());
+        checkedSource(source, input);
+    }
+
     /** The checked source rows of an encoder-decoder (matching the input's batch), null for a language model. */
     private int[][] checkedSource(INDArray source, INDArray input) {
         if (!config.isSeq2Seq()) {

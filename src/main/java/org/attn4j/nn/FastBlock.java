@@ -56,6 +56,7 @@ public final class FastBlock {
     private final Parallel parallel;
     private final boolean cross;
     private final Lin q, k, v, out, cq, ck, cv, cout, linear1, linear2, gate; // gate: SwiGLU only
+    private final List<String> linearGradients; // what the row shares of backwardWeights add up
     private final Activation act;
     private final double[] inverseFrequency; // rotary: base^(-2i/D) for i < D/2; null without rotary
     private final Norm norm1, norm2, norm3, ffNorm;
@@ -97,6 +98,13 @@ public final class FastBlock {
         ffNorm = cross ? norm3 : norm2;
         kvHeads = config.kvHeads();
         alibiSlopes = config.alibi() ? org.attn4j.nn.Alibi.slopes(config.heads()) : null;
+        List<String> names = new ArrayList<>();
+        for (Lin l : new Lin[] {linear2, linear1, gate, out, q, k, v, cout, cq, ck, cv}) {
+            if (l != null) {
+                names.addAll(l.gradientNames());
+            }
+        }
+        linearGradients = List.copyOf(names);
     }
 
     /** The engine's block for {@code block}, on the shared {@link Parallel} pool. */
@@ -159,7 +167,9 @@ public final class FastBlock {
                     gradients.put(name, g);
                     gradBufs.put(name, Buf.of(g));
                 });
-                shares = new GradientShares(gradients, parallel.threads());
+                Map<String, INDArray> linear = new LinkedHashMap<>();
+                linearGradients.forEach(name -> linear.put(name, gradients.get(name)));
+                shares = new GradientShares(linear, parallel.threads()); // scratch for the linear layers' only
             }
             return gradients;
         }
@@ -747,15 +757,7 @@ public final class FastBlock {
                 }
             }
         });
-        List<String> names = new ArrayList<>();
-        for (Lin l : cross ? List.of(linear2, linear1, out, q, k, v, cout, cq, ck, cv) : List.of(linear2, linear1, out,
-                q, k, v)) {
-            names.addAll(l.gradientNames());
-        }
-        if (gate != null) {
-            names.addAll(gate.gradientNames());
-        }
-        state.shares.reduce(names, parallel);
+        state.shares.reduce(linearGradients, parallel);
     }
 
     /** The gradient at a sublayer's branch f that {@link #subDf} left: df where the branch drops, else dz. */

@@ -102,18 +102,11 @@ public final class ModelGraph {
 
     /** Feeds: the source (null for a language model), the input and (if not null) the target ids, checked. */
     public Map<String, INDArray> feeds(INDArray source, INDArray input, INDArray target) {
+        model.checkInputs(source, input);
         Map<String, INDArray> feeds = new HashMap<>();
-        if (config.isSeq2Seq()) {
-            model.checkIds("source", source, config.sourceVocab());
-            if (source.size(0) != input.size(0)) {
-                throw new IllegalArgumentException("source has batch size " + source.size(0)
-                        + " but the target input has " + input.size(0));
-            }
+        if (source != null) {
             feeds.put(SOURCE, source.castTo(DataType.INT));
-        } else if (source != null) {
-            throw new IllegalArgumentException("A LanguageModel takes no source sequence; pass null");
         }
-        model.checkIds("input", input, config.targetVocab());
         feeds.put(inputName(), input.castTo(DataType.INT));
         if (target != null) {
             model.checkIds("target", target, config.targetVocab());

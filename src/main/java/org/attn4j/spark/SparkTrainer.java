@@ -1,6 +1,5 @@
 package org.attn4j.spark;
 
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -109,8 +108,7 @@ public final class SparkTrainer {
     public Round round(JavaRDD<Example> data) {
         long start = System.nanoTime();
         boolean averageParameters = options.mode() == Mode.PARAMETER_AVERAGING;
-        Map<String, INDArray> params = new LinkedHashMap<>();
-        trainer.model().parameters().forEach((k, v) -> params.put(k, v));
+        Map<String, INDArray> params = trainer.model().parameters();
         Map<String, INDArray> state = trainer.optimizerState();
         int step = trainer.stepCount();
         double[] weights = Flat.of(params.values());

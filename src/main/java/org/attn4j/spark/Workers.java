@@ -62,8 +62,7 @@ final class Workers {
             Trainer trainer = w.trainers().computeIfAbsent(key, k -> new Trainer(w.model(), localSteps == 0
                     // The gradient is all a worker computes; an updater without state avoids restoring Adam's.
                     ? local.withWeightDecay(0).withMomentum(0).withOptimizer(Trainer.Optimizer.SGD) : local));
-            Map<String, INDArray> params = new LinkedHashMap<>();
-            w.model().parameters().forEach((k, v) -> params.put(k, v));
+            Map<String, INDArray> params = w.model().parameters();
             Flat.assign(params.values(), snapshot.weights(), 1);
             if (localSteps == 0) {
                 gradient(c, trainer, batch(examples, snapshot.step(), batchSize, w.model()), partition, snapshot.step());

@@ -213,11 +213,9 @@ public final class Trainer {
             throw new IllegalArgumentException("label smoothing must be in [0, 1), got " + config.labelSmoothing());
         }
         this.engine = model.newEngineState();
-        this.parameters = new ArrayList<>(model.parameters().keySet());
+        arrays.putAll(model.parameters());
+        this.parameters = new ArrayList<>(arrays.keySet());
         IUpdater updater = config.updater();
-        for (String p : parameters) {
-            arrays.put(p, model.parameters().get(p));
-        }
         long length = 0, rows = 0;
         for (List<String> share : shares(Math.max(1, Math.min(pieces, parameters.size())))) {
             List<Integer> mine = new ArrayList<>();
