@@ -45,7 +45,7 @@ public final class VectorMath {
      * unspecified (so may differ between the interpreter and the JIT's intrinsic): results should not
      * change once the JIT has compiled a kernel.
      */
-    private static float sum(FloatVector v) {
+    static float sum(FloatVector v) {
         float s = 0;
         for (int i = 0; i < L; i++) {
             s += v.lane(i);

@@ -1,5 +1,6 @@
 package org.attn4j.nn;
 
+import org.attn4j.kernels.AttentionLanes;
 import org.attn4j.kernels.Blas;
 import org.attn4j.kernels.Buf;
 import org.attn4j.kernels.DropoutSeed;
@@ -44,13 +45,17 @@ record AttentionPairs(int heads, int kvHeads, int headDim, double[] slopes, int 
             long dropBase, int[] qStart, int[] kStart, int p0, int p1) {
         int h = heads, d = headDim, c = h * d, kc = kvHeads * d, group = h / kvHeads;
         double scale = 1 / Math.sqrt(d);
-        boolean drops = dropout > 0;
+        boolean drops = dropout > 0, lanes = lanes(qs, tq, tk, mask, dropout);
         for (int pair = p0; pair < p1; pair++) {
             int bi = pair / h, hi = pair % h;
             int lq = qStart == null ? tq : qStart[bi + 1] - qStart[bi], lk = kStart == null ? tk : kStart[bi + 1] - kStart[bi];
             long qRows = (long) (qStart == null ? bi * tq : qStart[bi]) * c + (long) hi * d;
             long kRows = (long) (kStart == null ? bi * tk : kStart[bi]) * kc + (long) (hi / group) * d;
             int scores = pair * tq * tk;
+            if (lanes) {
+                AttentionLanes.forward(qs, ks, vs, qRows, kRows, c, kc, lq, lk, d, scale, mask, bi, p, scores, tk, o);
+                continue;
+            }
             Blas.gemm(false, true, lq, lk, d, scale, qs, qRows, c, ks, kRows, kc, 0, p, scores, tk);
             PositionBias.apply(p, scores, tq, tk, slopes == null ? 0 : slopes[hi], window);
             for (int i = 0; i < lq; i++) {
@@ -62,6 +67,15 @@ record AttentionPairs(int heads, int kvHeads, int headDim, double[] slopes, int 
             }
             Blas.gemm(false, false, lq, d, lk, 1, drops ? pd : p, scores, tk, vs, kRows, kc, 0, o, qRows, c);
         }
+    }
+
+    /**
+     * Whether pairs run on {@link AttentionLanes} (float32 in vector lanes) rather than BLAS: short sequences
+     * without dropout, ALiBi or window, under a mask of padding and causality ({@code mask} null: the backward,
+     * which needs only the weights the forward computed).
+     */
+    private boolean lanes(Buf rows, int tq, int tk, MaskRows mask, double dropout) {
+        return dropout == 0 && slopes == null && window == 0 && AttentionLanes.fits(rows, headDim, tq, tk, mask);
     }
 
     /**
@@ -83,7 +97,7 @@ record AttentionPairs(int heads, int kvHeads, int headDim, double[] slopes, int 
             double dropout, long dropBase, int[] qStart, int[] kStart, int p0, int p1) {
         int h = heads, kvh = kvHeads, d = headDim, c = h * d, kc = kvh * d, group = h / kvh;
         double scale = 1 / Math.sqrt(d);
-        boolean drops = dropout > 0;
+        boolean drops = dropout > 0, lanes = lanes(qs, tq, tk, null, dropout);
         for (int pair = p0; pair < p1; pair++) {
             int bi = pair / kvh;
             int lq = qStart == null ? tq : qStart[bi + 1] - qStart[bi], lk = kStart == null ? tk : kStart[bi + 1] - kStart[bi];
@@ -92,6 +106,11 @@ record AttentionPairs(int heads, int kvHeads, int headDim, double[] slopes, int 
                 double sum = hi % group == 0 ? 0 : 1; // the group's first head writes dK and dV, the others add
                 long qRows = (long) (qStart == null ? bi * tq : qStart[bi]) * c + (long) hi * d;
                 int scores = (bi * h + hi) * tq * tk;
+                if (lanes) {
+                    AttentionLanes.backward(qs, ks, vs, dO, qRows, kRows, c, kc, lq, lk, d, scale, p, scores, tk, dq, dk, dv,
+                            sum != 0);
+                    continue;
+                }
                 Blas.gemm(false, true, lq, lk, d, 1, dO, qRows, c, vs, kRows, kc, 0, dp, scores, tk); // dP' = dO V^T
                 // dV = P'^T dO (P' = drop(P))
                 Blas.gemm(true, false, lk, d, lq, 1, drops ? pd : p, scores, tk, dO, qRows, c, sum, dv, kRows, kc);
