@@ -27,7 +27,6 @@ public final class AttentionLanes {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
     private static final int L = S.length();
     private static final ByteOrder NATIVE = ByteOrder.nativeOrder();
-    private static final FloatVector IOTA = FloatVector.zero(S).addIndex(1);
     /** The most queries and keys (tq, tk) a pair may have here. */
     public static final int MAX_LENGTH = 64;
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
@@ -51,6 +50,32 @@ public final class AttentionLanes {
         float[] q = new float[0], k = new float[0], kt = new float[0], v = new float[0], vt = new float[0],
                 dO = new float[0], p = new float[0], ds = new float[0], flat = new float[0], keyBias = new float[0];
         final float[] lane = new float[L];
+        float[] causal = new float[0];
+        int causalTq = -1, causalTk = -1, causalKp = -1;
+
+        /**
+         * The causal biases of rows i < lq [lq, kp]: 0 for keys before mask.limit(i), -inf from there; made again only
+         * when the mask's tq and tk or kp change (a table cached per thread; an add per row rather than a lane mask,
+         * which JDK 17 builds slowly).
+         */
+        float[] causal(MaskRows mask, int lq, int kp) {
+            if (mask.tq != causalTq || mask.tk != causalTk || kp != causalKp) {
+                causalTq = mask.tq;
+                causalTk = mask.tk;
+                causalKp = kp;
+                int rows = mask.tq;
+                if (causal.length < rows * kp) {
+                    causal = new float[rows * kp];
+                }
+                for (int i = 0; i < rows; i++) {
+                    int limit = mask.limit(i);
+                    for (int j = 0; j < kp; j++) {
+                        causal[i * kp + j] = j < limit ? 0 : Float.NEGATIVE_INFINITY;
+                    }
+                }
+            }
+            return causal;
+        }
 
         void size(int tq, int tk, int d) {
             int kp = MAX_LENGTH + L, rows = Math.max(tq, tk) * d;
@@ -82,59 +107,14 @@ public final class AttentionLanes {
         Scratch w = SCRATCH.get();
         w.size(lq, Math.max(lk, tk), d);
         int kp = padded(lk);
-        ByteBuffer o = oB.bytes();
+        rows(qB.bytes(), qOff, ldq, lq, d, w.q);
         transposed(kB.bytes(), kOff, ldk, lk, d, kp, w.kt, w.lane);
         rows(vB.bytes(), kOff, ldk, lk, d, w.v);
         keyBias(mask, bi, lk, kp, w.keyBias);
-        float[] q = w.lane, kt = w.kt, v = w.v, p = w.p;
-        FloatVector ninf = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
-        for (int i = 0; i < lq; i++) {
-            long qRow = qOff + (long) i * ldq;
-            int limit = mask.limit(i), pRow = i * kp;
-            // 1. scores s = (q_i K^T) scale + key bias, keys from limit on at -inf (causal)
-            float max = Float.NEGATIVE_INFINITY;
-            for (int j = 0; j < kp; j += L) {
-                FloatVector acc = FloatVector.zero(S);
-                for (int c = 0; c < d; c += L) {
-                    fromByteBuffer(S, qB.bytes(), (int) (qRow + c) * 4, NATIVE).intoArray(q, 0);
-                    for (int cc = 0; cc < L; cc++) {
-                        acc = FloatVector.broadcast(S, q[cc]).fma(FloatVector.fromArray(S, kt, (c + cc) * kp + j), acc);
-                    }
-                }
-                FloatVector s = acc.mul((float) scale).add(FloatVector.fromArray(S, w.keyBias, j));
-                if (mask.causal) {
-                    s = s.blend(ninf, IOTA.compare(VectorOperators.GE, (float) (limit - j)));
-                }
-                s.intoArray(p, pRow + j);
-                max = Math.max(max, s.reduceLanes(VectorOperators.MAX));
-            }
-            // 2. P_i = exp(s - max) / sum (a row with every key excluded: zeros)
-            if (max == Float.NEGATIVE_INFINITY) {
-                for (int j = 0; j < kp; j++) {
-                    p[pRow + j] = 0;
-                }
-            } else {
-                FloatVector sum = FloatVector.zero(S);
-                for (int j = 0; j < kp; j += L) {
-                    FloatVector e = VectorMath.exp(FloatVector.fromArray(S, p, pRow + j).sub(max));
-                    e.intoArray(p, pRow + j);
-                    sum = sum.add(e);
-                }
-                float inv = 1 / VectorMath.sum(sum);
-                for (int j = 0; j < kp; j += L) {
-                    FloatVector.fromArray(S, p, pRow + j).mul(inv).intoArray(p, pRow + j);
-                }
-            }
-            // 3. o_i = P_i V
-            for (int c = 0; c < d; c += L) {
-                FloatVector acc = FloatVector.zero(S);
-                for (int j = 0; j < lk; j++) {
-                    acc = FloatVector.broadcast(S, p[pRow + j]).fma(FloatVector.fromArray(S, v, j * d + c), acc);
-                }
-                acc.intoByteBuffer(o, (int) (qRow + c) * 4, NATIVE);
-            }
-        }
-        store(p, lq, kp, lk, tk, w.flat, pB.bytes(), pOff);
+        timesTransposed(w.q, lq, d, w.kt, kp, w.p); // S = Q K^T
+        softmax(w.p, lq, kp, (float) scale, w.keyBias, mask.causal ? w.causal(mask, lq, kp) : null, w.lane); // P = softmax(S scale + mask)
+        weighted(w.p, lq, kp, lk, w.v, d, 1, oB.bytes(), qOff, ldq, false); // O = P V
+        store(w.p, lq, kp, lk, tk, w.flat, pB.bytes(), pOff);
     }
 
     /**
@@ -152,59 +132,130 @@ public final class AttentionLanes {
         rows(kB.bytes(), kOff, ldk, lk, d, w.k);
         rows(qB.bytes(), qOff, ldq, lq, d, w.q);
         rows(dOB.bytes(), qOff, ldq, lq, d, w.dO);
-        float[] p = w.p, ds = w.ds, dO = w.dO, vt = w.vt, q = w.q, k = w.k;
-        // 1. dP_i = dO_i V^T; dS_i = P_i (dP_i - P_i . dP_i)
-        for (int i = 0; i < lq; i++) {
-            int row = i * kp;
-            FloatVector dot = FloatVector.zero(S);
+        timesTransposed(w.dO, lq, d, w.vt, kp, w.ds); // dP = dO V^T
+        softmaxBack(w.p, w.ds, lq, kp, w.lane); // dS = P (dP - rowsum(P dP))
+        weighted(w.ds, lq, kp, lk, w.k, d, (float) scale, dqB.bytes(), qOff, ldq, false); // dQ = dS K scale
+        weightedTransposed(w.p, lq, kp, lk, w.dO, d, 1, dvB.bytes(), kOff, ldk, sum); // dV = P^T dO
+        weightedTransposed(w.ds, lq, kp, lk, w.q, d, (float) scale, dkB.bytes(), kOff, ldk, sum); // dK = dS^T Q scale
+    }
+
+    // The steps below take and return arrays, never vectors: a vector handed to a method the JIT did not inline
+    // is boxed (see VectorMath), and the JIT stops inlining into forward and backward once they are large.
+
+    /** out[i, 0..kp) = sum_c a[i, c] bt[c, 0..kp) for rows i < n: a [n, d], bt [d, kp]. */
+    private static void timesTransposed(float[] a, int n, int d, float[] bt, int kp, float[] out) {
+        for (int i = 0; i < n; i++) {
             for (int j = 0; j < kp; j += L) {
                 FloatVector acc = FloatVector.zero(S);
                 for (int c = 0; c < d; c++) {
-                    acc = FloatVector.broadcast(S, dO[i * d + c]).fma(FloatVector.fromArray(S, vt, c * kp + j), acc);
+                    acc = FloatVector.broadcast(S, a[i * d + c]).fma(FloatVector.fromArray(S, bt, c * kp + j), acc);
                 }
-                acc.intoArray(ds, row + j);
-                dot = FloatVector.fromArray(S, p, row + j).fma(acc, dot);
+                acc.intoArray(out, i * kp + j);
             }
-            float rowDot = VectorMath.sum(dot);
+        }
+    }
+
+    /**
+     * Rows i < n of p [n, kp], in place: softmax(s scale + keyBias + causal), causal [n, kp] (or null) -inf for the
+     * keys from the mask's limit(i) on; a row with every key excluded becomes zeros.
+     */
+    private static void softmax(float[] p, int n, int kp, float scale, float[] keyBias, float[] causal, float[] lane) {
+        for (int i = 0; i < n; i++) {
+            int row = i * kp;
+            float max = Float.NEGATIVE_INFINITY;
+            for (int j = 0; j < kp; j += L) {
+                FloatVector s = FloatVector.fromArray(S, p, row + j).mul(scale).add(FloatVector.fromArray(S, keyBias, j));
+                if (causal != null) {
+                    s = s.add(FloatVector.fromArray(S, causal, row + j));
+                }
+                s.intoArray(p, row + j);
+                max = Math.max(max, s.reduceLanes(VectorOperators.MAX));
+            }
+            if (max == Float.NEGATIVE_INFINITY) {
+                for (int j = 0; j < kp; j++) {
+                    p[row + j] = 0;
+                }
+                continue;
+            }
+            float inv = 1 / exp(p, row, kp, max, lane);
+            for (int j = 0; j < kp; j += L) {
+                FloatVector.fromArray(S, p, row + j).mul(inv).intoArray(p, row + j);
+            }
+        }
+    }
+
+    /** Rows i < n of ds [n, kp], in place: ds = p (ds - p . ds). */
+    private static void softmaxBack(float[] p, float[] ds, int n, int kp, float[] lane) {
+        for (int i = 0; i < n; i++) {
+            int row = i * kp;
+            FloatVector dot = FloatVector.zero(S);
+            for (int j = 0; j < kp; j += L) {
+                dot = FloatVector.fromArray(S, p, row + j).fma(FloatVector.fromArray(S, ds, row + j), dot);
+            }
+            dot.intoArray(lane, 0);
+            float rowDot = treeSum(lane);
             for (int j = 0; j < kp; j += L) {
                 FloatVector pj = FloatVector.fromArray(S, p, row + j);
                 pj.mul(FloatVector.fromArray(S, ds, row + j).sub(rowDot)).intoArray(ds, row + j);
             }
         }
-        ByteBuffer dq = dqB.bytes(), dk = dkB.bytes(), dv = dvB.bytes();
-        // 2. dQ_i = scale sum_j dS_ij K_j
-        for (int i = 0; i < lq; i++) {
-            for (int c = 0; c < d; c += L) {
-                FloatVector acc = FloatVector.zero(S);
-                for (int j = 0; j < lk; j++) {
-                    acc = FloatVector.broadcast(S, ds[i * kp + j]).fma(FloatVector.fromArray(S, k, j * d + c), acc);
-                }
-                acc.mul((float) scale).intoByteBuffer(dq, (int) (qOff + (long) i * ldq + c) * 4, NATIVE);
+    }
+
+    /** p[from, from + n) = exp(p - max), in place; returns their sum ({@link #treeSum}'s order). */
+    private static float exp(float[] p, int from, int n, float max, float[] lane) {
+        FloatVector acc = FloatVector.zero(S);
+        for (int j = from; j < from + n; j += L) {
+            FloatVector e = VectorMath.exp(FloatVector.fromArray(S, p, j).sub(max));
+            e.intoArray(p, j);
+            acc = acc.add(e);
+        }
+        acc.intoArray(lane, 0);
+        return treeSum(lane);
+    }
+
+    /**
+     * The sum of lane[0, L) as a tree of pairwise additions in a fixed order (lane i plus lane i + L/2, and so
+     * on down): four rounds of independent additions rather than sixteen in a row. Overwrites lane.
+     */
+    private static float treeSum(float[] lane) {
+        for (int half = L / 2; half > 0; half /= 2) {
+            for (int i = 0; i < half; i++) {
+                lane[i] += lane[i + half];
             }
         }
-        // 3. dV_j = sum_i P_ij dO_i; dK_j = scale sum_i dS_ij Q_i
-        for (int j = 0; j < lk; j++) {
+        return lane[0];
+    }
+
+    /** to's rows i < n (ld apart from off) = alpha sum_{j < m} w[i, j] rows[j] (+ what they hold when add). */
+    private static void weighted(float[] w, int n, int kp, int m, float[] rows, int d, float alpha, ByteBuffer to,
+            long off, int ld, boolean add) {
+        for (int i = 0; i < n; i++) {
             for (int c = 0; c < d; c += L) {
-                FloatVector accV = FloatVector.zero(S), accK = FloatVector.zero(S);
-                for (int i = 0; i < lq; i++) {
-                    accV = FloatVector.broadcast(S, p[i * kp + j]).fma(FloatVector.fromArray(S, dO, i * d + c), accV);
-                    accK = FloatVector.broadcast(S, ds[i * kp + j]).fma(FloatVector.fromArray(S, q, i * d + c), accK);
+                FloatVector acc = FloatVector.zero(S);
+                for (int j = 0; j < m; j++) {
+                    acc = FloatVector.broadcast(S, w[i * kp + j]).fma(FloatVector.fromArray(S, rows, j * d + c), acc);
                 }
-                int vAt = (int) (kOff + (long) j * ldk + c) * 4, kAt = (int) (kOff + (long) j * ldk + c) * 4;
-                accK = accK.mul((float) scale);
-                if (sum) {
-                    accV = accV.add(fromByteBuffer(S, dv, vAt, NATIVE));
-                    accK = accK.add(fromByteBuffer(S, dk, kAt, NATIVE));
-                }
-                accV.intoByteBuffer(dv, vAt, NATIVE);
-                accK.intoByteBuffer(dk, kAt, NATIVE);
+                int at = (int) (off + (long) i * ld + c) * 4;
+                acc = acc.mul(alpha);
+                (add ? acc.add(fromByteBuffer(S, to, at, NATIVE)) : acc).intoByteBuffer(to, at, NATIVE);
             }
         }
     }
 
-    /** Keys and values share offsets: v's rows are laid out as k's. */
-    private static long vOff(long kOff) {
-        return kOff;
+    /** to's rows j < m (ld apart from off) = alpha sum_{i < n} w[i, j] rows[i] (+ what they hold when add). */
+    private static void weightedTransposed(float[] w, int n, int kp, int m, float[] rows, int d, float alpha,
+            ByteBuffer to, long off, int ld, boolean add) {
+        for (int j = 0; j < m; j++) {
+            for (int c = 0; c < d; c += L) {
+                FloatVector acc = FloatVector.zero(S);
+                for (int i = 0; i < n; i++) {
+                    acc = FloatVector.broadcast(S, w[i * kp + j]).fma(FloatVector.fromArray(S, rows, i * d + c), acc);
+                }
+                int at = (int) (off + (long) j * ld + c) * 4;
+                acc = acc.mul(alpha);
+                (add ? acc.add(fromByteBuffer(S, to, at, NATIVE)) : acc).intoByteBuffer(to, at, NATIVE);
+            }
+        }
     }
 
     private static int padded(int n) {
