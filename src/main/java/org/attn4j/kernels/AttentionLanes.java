@@ -274,6 +274,12 @@ public final class AttentionLanes {
 
     /** rows [n, d] at off (ld apart) into to [d, kp] transposed, columns n.. zero. */
     private static void transposed(ByteBuffer from, long off, int ld, int n, int d, int kp, float[] to, float[] lane) {
+        FloatVector zero = FloatVector.zero(S);
+        for (int at = n / L * L; at < kp; at += L) { // zeros first in the lanes that hold column n on
+            for (int c = 0; c < d; c++) {
+                zero.intoArray(to, c * kp + at);
+            }
+        }
         for (int r = 0; r < n; r++) {
             int at = (int) (off + (long) r * ld) * 4;
             for (int c = 0; c < d; c += L) {
@@ -281,11 +287,6 @@ public final class AttentionLanes {
                 for (int cc = 0; cc < L; cc++) {
                     to[(c + cc) * kp + r] = lane[cc];
                 }
-            }
-        }
-        for (int c = 0; c < d; c++) {
-            for (int r = n; r < kp; r++) {
-                to[c * kp + r] = 0;
             }
         }
     }
