@@ -49,7 +49,7 @@ public final class AttentionLanes {
     private static final class Scratch {
         float[] q = new float[0], k = new float[0], kt = new float[0], v = new float[0], vt = new float[0],
                 dO = new float[0], p = new float[0], ds = new float[0], flat = new float[0], keyBias = new float[0];
-        final float[] lane = new float[L];
+        final float[] lane = new float[L], rowMax = new float[MAX_LENGTH], lanes = new float[MAX_LENGTH * L];
         float[] causal = new float[0];
         int causalTq = -1, causalTk = -1, causalKp = -1;
 
@@ -112,7 +112,7 @@ public final class AttentionLanes {
         rows(vB.bytes(), kOff, ldk, lk, d, w.v);
         keyBias(mask, bi, lk, kp, w.keyBias);
         timesTransposed(w.q, lq, d, w.kt, kp, w.p); // S = Q K^T
-        softmax(w.p, lq, kp, (float) scale, w.keyBias, mask.causal ? w.causal(mask, lq, kp) : null, w.lane); // P = softmax(S scale + mask)
+        softmax(w.p, lq, kp, (float) scale, w.keyBias, mask.causal ? w.causal(mask, lq, kp) : null, w.rowMax, w.lanes); // P = softmax(S scale + mask)
         weighted(w.p, lq, kp, lk, w.v, d, 1, oB.bytes(), qOff, ldq, false); // O = P V
         store(w.p, lq, kp, lk, tk, w.flat, pB.bytes(), pOff);
     }
@@ -133,7 +133,7 @@ public final class AttentionLanes {
         rows(qB.bytes(), qOff, ldq, lq, d, w.q);
         rows(dOB.bytes(), qOff, ldq, lq, d, w.dO);
         timesTransposed(w.dO, lq, d, w.vt, kp, w.ds); // dP = dO V^T
-        softmaxBack(w.p, w.ds, lq, kp, w.lane); // dS = P (dP - rowsum(P dP))
+        softmaxBack(w.p, w.ds, lq, kp, w.lanes); // dS = P (dP - rowsum(P dP))
         weighted(w.ds, lq, kp, lk, w.k, d, (float) scale, dqB.bytes(), qOff, ldq, false); // dQ = dS K scale
         weightedTransposed(w.p, lq, kp, lk, w.dO, d, 1, dvB.bytes(), kOff, ldk, sum); // dV = P^T dO
         weightedTransposed(w.ds, lq, kp, lk, w.q, d, (float) scale, dkB.bytes(), kOff, ldk, sum); // dK = dS^T Q scale
@@ -159,8 +159,10 @@ public final class AttentionLanes {
      * Rows i < n of p [n, kp], in place: softmax(s scale + keyBias + causal), causal [n, kp] (or null) -inf for the
      * keys from the mask's limit(i) on; a row with every key excluded becomes zeros.
      */
-    private static void softmax(float[] p, int n, int kp, float scale, float[] keyBias, float[] causal, float[] lane) {
-        for (int i = 0; i < n; i++) {
+    private static void softmax(float[] p, int n, int kp, float scale, float[] keyBias, float[] causal, float[] rowMax,
+            float[] lanes) {
+        // Step by step over all rows, so that the rows' chains of dependent operations overlap.
+        for (int i = 0; i < n; i++) { // 1. masked scores, and each row's max
             int row = i * kp;
             float max = Float.NEGATIVE_INFINITY;
             for (int j = 0; j < kp; j += L) {
@@ -171,59 +173,59 @@ public final class AttentionLanes {
                 s.intoArray(p, row + j);
                 max = Math.max(max, s.reduceLanes(VectorOperators.MAX));
             }
-            if (max == Float.NEGATIVE_INFINITY) {
-                for (int j = 0; j < kp; j++) {
-                    p[row + j] = 0;
-                }
-                continue;
-            }
-            float inv = 1 / exp(p, row, kp, max, lane);
+            rowMax[i] = max == Float.NEGATIVE_INFINITY ? 0 : max; // every key excluded: exp gives zeros
+        }
+        exp(p, n, kp, rowMax, lanes); // 2. e = exp(s - max), each row's sum in lanes
+        for (int i = 0; i < n; i++) { // 3. divided by the sum (a row of zeros stays zeros)
+            float sum = treeSum(lanes, i * L);
+            float inv = sum == 0 ? 0 : 1 / sum;
             for (int j = 0; j < kp; j += L) {
-                FloatVector.fromArray(S, p, row + j).mul(inv).intoArray(p, row + j);
+                FloatVector.fromArray(S, p, i * kp + j).mul(inv).intoArray(p, i * kp + j);
             }
         }
     }
 
-    /** Rows i < n of ds [n, kp], in place: ds = p (ds - p . ds). */
-    private static void softmaxBack(float[] p, float[] ds, int n, int kp, float[] lane) {
+    /** Rows i < n of ds [n, kp], in place: ds = p (ds - p . ds) (step by step over all rows, as softmax). */
+    private static void softmaxBack(float[] p, float[] ds, int n, int kp, float[] lanes) {
         for (int i = 0; i < n; i++) {
-            int row = i * kp;
             FloatVector dot = FloatVector.zero(S);
-            for (int j = 0; j < kp; j += L) {
-                dot = FloatVector.fromArray(S, p, row + j).fma(FloatVector.fromArray(S, ds, row + j), dot);
+            for (int j = i * kp; j < (i + 1) * kp; j += L) {
+                dot = FloatVector.fromArray(S, p, j).fma(FloatVector.fromArray(S, ds, j), dot);
             }
-            dot.intoArray(lane, 0);
-            float rowDot = treeSum(lane);
-            for (int j = 0; j < kp; j += L) {
-                FloatVector pj = FloatVector.fromArray(S, p, row + j);
-                pj.mul(FloatVector.fromArray(S, ds, row + j).sub(rowDot)).intoArray(ds, row + j);
+            dot.intoArray(lanes, i * L);
+        }
+        for (int i = 0; i < n; i++) {
+            float rowDot = treeSum(lanes, i * L);
+            for (int j = i * kp; j < (i + 1) * kp; j += L) {
+                FloatVector.fromArray(S, p, j).mul(FloatVector.fromArray(S, ds, j).sub(rowDot)).intoArray(ds, j);
             }
         }
     }
 
-    /** p[from, from + n) = exp(p - max), in place; returns their sum ({@link #treeSum}'s order). */
-    private static float exp(float[] p, int from, int n, float max, float[] lane) {
-        FloatVector acc = FloatVector.zero(S);
-        for (int j = from; j < from + n; j += L) {
-            FloatVector e = VectorMath.exp(FloatVector.fromArray(S, p, j).sub(max));
-            e.intoArray(p, j);
-            acc = acc.add(e);
+    /** Rows i < n of p [n, kp], in place: exp(p - rowMax[i]); each row's sum in lanes [i L, (i + 1) L) of sums. */
+    private static void exp(float[] p, int n, int kp, float[] rowMax, float[] sums) {
+        for (int i = 0; i < n; i++) {
+            FloatVector acc = FloatVector.zero(S);
+            for (int j = i * kp; j < (i + 1) * kp; j += L) {
+                FloatVector e = VectorMath.exp(FloatVector.fromArray(S, p, j).sub(rowMax[i]));
+                e.intoArray(p, j);
+                acc = acc.add(e);
+            }
+            acc.intoArray(sums, i * L);
         }
-        acc.intoArray(lane, 0);
-        return treeSum(lane);
     }
 
     /**
-     * The sum of lane[0, L) as a tree of pairwise additions in a fixed order (lane i plus lane i + L/2, and so
-     * on down): four rounds of independent additions rather than sixteen in a row. Overwrites lane.
+     * The sum of x[at, at + L) as a tree of pairwise additions in a fixed order (element i plus element i + L/2,
+     * and so on down): four rounds of independent additions rather than sixteen in a row. Overwrites them.
      */
-    private static float treeSum(float[] lane) {
+    private static float treeSum(float[] x, int at) {
         for (int half = L / 2; half > 0; half /= 2) {
-            for (int i = 0; i < half; i++) {
-                lane[i] += lane[i + half];
+            for (int i = at; i < at + half; i++) {
+                x[i] += x[i + half];
             }
         }
-        return lane[0];
+        return x[at];
     }
 
     /** to's rows i < n (ld apart from off) = alpha sum_{j < m} w[i, j] rows[j] (+ what they hold when add). */
