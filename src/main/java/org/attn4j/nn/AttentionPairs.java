@@ -52,7 +52,7 @@ record AttentionPairs(int heads, int kvHeads, int headDim, double[] slopes, int 
             long qRows = (long) (qStart == null ? bi * tq : qStart[bi]) * c + (long) hi * d;
             long kRows = (long) (kStart == null ? bi * tk : kStart[bi]) * kc + (long) (hi / group) * d;
             int scores = pair * tq * tk;
-            if (lanes) {
+            if (lanes && lk <= AttentionLanes.MAX_KEYS) {
                 AttentionLanes.forward(qs, ks, vs, qRows, kRows, c, kc, lq, lk, d, scale, mask, bi, p, scores, tk, o);
                 continue;
             }
@@ -70,9 +70,10 @@ record AttentionPairs(int heads, int kvHeads, int headDim, double[] slopes, int 
     }
 
     /**
-     * Whether pairs run on {@link AttentionLanes} (float32 in vector lanes) rather than BLAS: short sequences
-     * without dropout, ALiBi or window, under a mask of padding and causality ({@code mask} null: the backward,
-     * which needs only the weights the forward computed).
+     * Whether this call's pairs of at most {@link AttentionLanes#MAX_KEYS} keys run on {@link AttentionLanes}
+     * (float32 in vector lanes) rather than BLAS: short sequences without dropout, ALiBi or window, under a mask
+     * of padding and causality ({@code mask} null: the backward, which needs only the weights the forward
+     * computed).
      */
     private boolean lanes(Buf rows, int tq, int tk, MaskRows mask, double dropout) {
         return dropout == 0 && slopes == null && window == 0 && AttentionLanes.fits(rows, headDim, tq, tk, mask);
@@ -106,7 +107,7 @@ record AttentionPairs(int heads, int kvHeads, int headDim, double[] slopes, int 
                 double sum = hi % group == 0 ? 0 : 1; // the group's first head writes dK and dV, the others add
                 long qRows = (long) (qStart == null ? bi * tq : qStart[bi]) * c + (long) hi * d;
                 int scores = (bi * h + hi) * tq * tk;
-                if (lanes) {
+                if (lanes && lk <= AttentionLanes.MAX_KEYS) {
                     AttentionLanes.backward(qs, ks, vs, dO, qRows, kRows, c, kc, lq, lk, d, scale, p, scores, tk, dq, dk, dv,
                             sum != 0);
                     continue;
