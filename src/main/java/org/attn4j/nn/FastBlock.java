@@ -1073,10 +1073,19 @@ public final class FastBlock {
             project(x, r0, r1 - r0, y, r0);
         }
 
-        /** m rows of y from row yRow = m rows of x from row xRow, times W^T, plus b. */
+        /**
+         * m rows of y from row yRow = m rows of x from row xRow, times W^T, plus b: the rows start as b and the
+         * product is added to them (GEMM's beta 1), so OpenBLAS skips its pass that zeroes them and no second
+         * pass adds b.
+         */
         void project(Buf x, int xRow, int m, Buf y, int yRow) {
-            Blas.gemm(false, true, m, out, in, 1, x, (long) xRow * in, in, w, 0, in, 0, y, (long) yRow * out, out);
-            RowMath.addBias(y, bias, yRow, yRow + m, out);
+            if (bias != null) {
+                for (int r = yRow; r < yRow + m; r++) {
+                    RowMath.copy(bias, 0, y, r * out, out);
+                }
+            }
+            Blas.gemm(false, true, m, out, in, 1, x, (long) xRow * in, in, w, 0, in, bias == null ? 0 : 1, y,
+                    (long) yRow * out, out);
         }
 
         /** dx[r0:r1] (=, or += when accumulate) dy[r0:r1] W. */
