@@ -4,7 +4,9 @@ torch_seq2seq.py.
 Usage: /usr/bin/python3 bench/compare_table.py LOG
 
 Times are medians in ms, one column per implementation and thread count: attn4j, torch (Debian's
-1.13) and torch2 (a PyTorch 2.x build) where the log has it. ratio = attn4j / PyTorch, attn4j at its
+1.13) and torch2 (a PyTorch 2.x build) where the log has it. A row measured in several rounds (bench/compare
+runs the model rows lm_train_step and seq2seq_train_step in three) shows each implementation's lowest median of
+its rounds, and the "Rounds" lines list them all. ratio = attn4j / PyTorch, attn4j at its
 best thread count over the fastest PyTorch build at its best (< 1: attn4j is faster). peak = the
 machine's measured GEMM peak, the fastest 1024^3 float GEMM of either library at any thread count;
 a training step's fraction of peak = its matmul FLOPs / its best time / peak.
@@ -25,7 +27,8 @@ TRAINING = ("train_step", "lm_train_step")
 
 
 def parse(path):
-    """{(impl, size, workload, threads): {'median': ms, 'min': ms, extra key: value}}"""
+    """{(impl, size, workload, threads): {'median': ms, 'min': ms, 'rounds': [median, ...], extra key: value}}:
+    a row measured in several rounds keeps the round with the lowest median, and every round's median."""
     runs = {}
     with open(path) as f:
         for line in f:
@@ -34,7 +37,13 @@ def parse(path):
                 impl, size, threads, workload, median, minimum, _, extra = m.groups()
                 row = {"median": float(median), "min": float(minimum)}
                 row.update(kv.split("=", 1) for kv in extra.split())
-                runs[(impl, size, workload, threads)] = row
+                key = (impl, size, workload, threads)
+                rounds = runs[key]["rounds"] if key in runs else []
+                row["rounds"] = rounds + [row["median"]]
+                if key not in runs or row["median"] < runs[key]["median"]:
+                    runs[key] = row
+                else:
+                    runs[key]["rounds"] = row["rounds"]
     return runs
 
 
@@ -111,6 +120,10 @@ def main(path):
                 print(f"KV cache, {size}, {impl}: {tokens} tokens cached {c:.0f} ms, recomputed {r:.0f} ms, "
                       f"speedup {r / c:.2f}x")
 
+    for (impl, size, workload, t), r in sorted(runs.items()):
+        if len(r["rounds"]) > 1:
+            print(f"Rounds, {size} {workload}, {impl} {t}t: medians " + ", ".join(f"{x:.1f}" for x in r["rounds"])
+                  + f" ms (best {r['median']:.1f})")
     for memory in memory_lines(path):
         print(f"Memory, {memory.replace(' ', ', ')}")
     for impl in TORCH_IMPLS:
