@@ -8,6 +8,7 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 import org.attn4j.config.Activation;
 
@@ -41,17 +42,22 @@ public final class VectorMath {
     }
 
     /**
-     * The lanes' sum, added in lane order. Not {@code reduceLanes(ADD)}, whose order of additions is left
-     * unspecified (so may differ between the interpreter and the JIT's intrinsic): results should not
-     * change once the JIT has compiled a kernel.
+     * The lanes' sum as a tree in a fixed order: the upper half of the lanes added to the lower, then again, down
+     * to one lane (lane i + lane i + L/2, ...), each step one shuffle and one add. Not {@code reduceLanes(ADD)},
+     * whose order of additions is left unspecified (so may differ between the interpreter and the JIT's
+     * intrinsic): results should not change once the JIT has compiled a kernel.
      */
     static float sum(FloatVector v) {
-        float s = 0;
-        for (int i = 0; i < L; i++) {
-            s += v.lane(i);
+        for (VectorShuffle<Float> half : HALVES) {
+            v = v.add(v.rearrange(half));
         }
-        return s;
+        return v.lane(0);
     }
+
+    /** Shuffles that bring lane i + L/2, i + L/4, ..., i + 1 to lane i. */
+    @SuppressWarnings("unchecked")
+    private static final VectorShuffle<Float>[] HALVES = java.util.stream.IntStream.iterate(L / 2, h -> h > 0, h -> h / 2)
+            .mapToObj(h -> VectorShuffle.iota(S, h, 1, true)).toArray(VectorShuffle[]::new);
 
     private static int bound(int n) {
         return n - n % L;
