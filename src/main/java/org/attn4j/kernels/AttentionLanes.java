@@ -57,14 +57,16 @@ public final class AttentionLanes {
         final float[] lane = new float[L], rowMax = new float[MAX_LENGTH], lanes = new float[MAX_LENGTH * L];
         float[] causal = new float[0];
         int causalTq = -1, causalTk = -1, causalKp = -1;
+        boolean causalOn;
 
         /**
-         * The causal biases of rows i < lq [lq, kp]: 0 for keys before mask.limit(i), -inf from there; made again only
-         * when the mask's tq and tk or kp change (a table cached per thread; an add per row rather than a lane mask,
-         * which JDK 17 builds slowly).
+         * The causal biases of rows i < lq [lq, kp]: 0 for keys before mask.limit(i), -inf from there (without
+         * causality, limit is tk, past every key); made again only when the mask's causality, tq and tk or kp
+         * change (a table cached per thread; an add per row rather than a lane mask, which JDK 17 builds slowly).
          */
         float[] causal(MaskRows mask, int lq, int kp) {
-            if (mask.tq != causalTq || mask.tk != causalTk || kp != causalKp) {
+            if (mask.causal != causalOn || mask.tq != causalTq || mask.tk != causalTk || kp != causalKp) {
+                causalOn = mask.causal;
                 causalTq = mask.tq;
                 causalTk = mask.tk;
                 causalKp = kp;
@@ -117,7 +119,7 @@ public final class AttentionLanes {
         rows(vB.bytes(), kOff, ldk, lk, d, w.v);
         keyBias(mask, bi, lk, kp, w.keyBias);
         timesTransposed(w.q, lq, d, w.kt, kp, w.p); // S = Q K^T
-        softmax(w.p, lq, kp, (float) scale, w.keyBias, mask.causal ? w.causal(mask, lq, kp) : null, w.rowMax, w.lanes); // P = softmax(S scale + mask)
+        softmax(w.p, lq, kp, (float) scale, w.keyBias, w.causal(mask, lq, kp), w.rowMax, w.lanes); // P = softmax(S scale + mask)
         weighted(w.p, lq, kp, lk, w.v, d, 1, oB.bytes(), qOff, ldq, false); // O = P V
         store(w.p, lq, kp, lk, tk, w.flat, pB.bytes(), pOff);
     }
@@ -161,8 +163,8 @@ public final class AttentionLanes {
     }
 
     /**
-     * Rows i < n of p [n, kp], in place: softmax(s scale + keyBias + causal), causal [n, kp] (or null) -inf for the
-     * keys from the mask's limit(i) on; a row with every key excluded becomes zeros.
+     * Rows i < n of p [n, kp], in place: softmax(s scale + keyBias + causal), causal [n, kp] -inf for the keys from
+     * the mask's limit(i) on; a row with every key excluded becomes zeros.
      */
     private static void softmax(float[] p, int n, int kp, float scale, float[] keyBias, float[] causal, float[] rowMax,
             float[] lanes) {
@@ -170,11 +172,9 @@ public final class AttentionLanes {
         for (int i = 0; i < n; i++) { // 1. masked scores, and each row's max
             int row = i * kp;
             float max = Float.NEGATIVE_INFINITY;
-            for (int j = 0; j < kp; j += L) {
-                FloatVector s = FloatVector.fromArray(S, p, row + j).mul(scale).add(FloatVector.fromArray(S, keyBias, j));
-                if (causal != null) {
-                    s = s.add(FloatVector.fromArray(S, causal, row + j));
-                }
+            for (int j = 0; j < kp; j += L) { // (no vector chosen by a branch: the JIT would box it)
+                FloatVector s = FloatVector.fromArray(S, p, row + j).mul(scale).add(FloatVector.fromArray(S, keyBias, j))
+                        .add(FloatVector.fromArray(S, causal, row + j));
                 s.intoArray(p, row + j);
                 max = Math.max(max, s.reduceLanes(VectorOperators.MAX));
             }
@@ -243,8 +243,11 @@ public final class AttentionLanes {
                     acc = FloatVector.broadcast(S, w[i * kp + j]).fma(FloatVector.fromArray(S, rows, j * d + c), acc);
                 }
                 int at = (int) (off + (long) i * ld + c) * 4;
-                acc = acc.mul(alpha);
-                (add ? acc.add(fromByteBuffer(S, to, at, NATIVE)) : acc).intoByteBuffer(to, at, NATIVE);
+                if (add) { // two stores, not one of a vector chosen by a branch (a vector the JIT would box)
+                    acc.mul(alpha).add(fromByteBuffer(S, to, at, NATIVE)).intoByteBuffer(to, at, NATIVE);
+                } else {
+                    acc.mul(alpha).intoByteBuffer(to, at, NATIVE);
+                }
             }
         }
     }
@@ -259,8 +262,11 @@ public final class AttentionLanes {
                     acc = FloatVector.broadcast(S, w[i * kp + j]).fma(FloatVector.fromArray(S, rows, i * d + c), acc);
                 }
                 int at = (int) (off + (long) j * ld + c) * 4;
-                acc = acc.mul(alpha);
-                (add ? acc.add(fromByteBuffer(S, to, at, NATIVE)) : acc).intoByteBuffer(to, at, NATIVE);
+                if (add) {
+                    acc.mul(alpha).add(fromByteBuffer(S, to, at, NATIVE)).intoByteBuffer(to, at, NATIVE);
+                } else {
+                    acc.mul(alpha).intoByteBuffer(to, at, NATIVE);
+                }
             }
         }
     }

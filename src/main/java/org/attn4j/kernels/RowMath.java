@@ -136,6 +136,19 @@ public final class RowMath {
     }
 
     /** to[toOff + i] = from[fromOff + i] for i in [0, n). */
+    /** Rows [r0, r1) of y [N, width] = row [width] (a bias to add products to). */
+    public static void repeatRow(Buf row, Buf y, int r0, int r1, int width) {
+        if (vector(y)) {
+            VectorMath.repeatRow(row, y, r0, r1, width);
+            return;
+        }
+        for (int r = r0; r < r1; r++) {
+            for (int j = 0; j < width; j++) {
+                y.put(r * width + j, row.get(j));
+            }
+        }
+    }
+
     public static void copy(Buf from, int fromOff, Buf to, int toOff, int n) {
         if (vector(from)) {
             VectorMath.copy(from, fromOff, to, toOff, n);

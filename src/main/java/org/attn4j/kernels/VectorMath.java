@@ -158,6 +158,20 @@ public final class VectorMath {
         }
     }
 
+    public static void repeatRow(Buf rowB, Buf yB, int r0, int r1, int width) {
+        ByteBuffer row = rowB.bytes(), y = yB.bytes();
+        int vEnd = bound(width);
+        for (int r = r0; r < r1; r++) {
+            int o = r * width, j = 0;
+            for (; j < vEnd; j += L) {
+                fromByteBuffer(S, row, j * 4, NATIVE).intoByteBuffer(y, (o + j) * 4, NATIVE);
+            }
+            for (; j < width; j++) {
+                y.putFloat((o + j) * 4, row.getFloat(j * 4));
+            }
+        }
+    }
+
     public static void copy(Buf fromB, int fromOff, Buf toB, int toOff, int n) {
         ByteBuffer a = fromB.bytes(), out = toB.bytes();
         int i = 0, vEnd = bound(n);

@@ -1080,9 +1080,7 @@ public final class FastBlock {
          */
         void project(Buf x, int xRow, int m, Buf y, int yRow) {
             if (bias != null) {
-                for (int r = yRow; r < yRow + m; r++) {
-                    RowMath.copy(bias, 0, y, r * out, out);
-                }
+                RowMath.repeatRow(bias, y, yRow, yRow + m, out);
             }
             Blas.gemm(false, true, m, out, in, 1, x, (long) xRow * in, in, w, 0, in, bias == null ? 0 : 1, y,
                     (long) yRow * out, out);
