@@ -10,8 +10,8 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * Float32 softmax attention of one (sequence, head) pair in vector lanes, forward and backward, for short
- * sequences: the same math as {@code AttentionPairs}' BLAS path (which runs float64, and float32 beyond these
- * limits or with dropout or position biases), checked against it in the tests.
+ * sequences (at most {@link #MAX_KEYS} keys): the same math as {@code AttentionPairs}' BLAS path (which runs
+ * float64, and float32 beyond these limits or with dropout or position biases), checked against it in the tests.
  *
  * <p>Why: a pair of the sequence example is about 12 queries by 12 keys of 16 dimensions, and a training step has
  * thousands of them. Through OpenBLAS each of its six small products costs ~0.3 us, mostly the call itself and the
@@ -20,8 +20,9 @@ import jdk.incubator.vector.VectorSpecies;
  * padding keys), so every step is a full-width lane operation: a query's scores are one vector of keys, built
  * from K^T's rows as D multiply-adds, and its softmax runs in that vector.
  *
- * <p>Sums run in a fixed order (multiply-adds over the inner dimension in order, lanes added one by one), so
- * the interpreter and the JIT give the same bits, and so does every split of the pairs among threads.
+ * <p>Sums run in a fixed order (multiply-adds over the inner dimension in order, a vector's lanes added as a
+ * fixed tree), so the interpreter and the JIT give the same bits, and so does every split of the pairs among
+ * threads.
  */
 public final class AttentionLanes {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
@@ -31,7 +32,8 @@ public final class AttentionLanes {
     public static final int MAX_LENGTH = 64;
     /**
      * The most keys of one pair sent here: beyond about this OpenBLAS's products win (measured: the benchmark's
-     * toy block, 32 queries by 32 keys of 16 dimensions, trained 5-25% slower here; pairs of 1-13 keys, 13% faster).
+     * toy block, 32 queries by 32 keys of 16 dimensions, trained 5-25% slower here; the sequence example's model,
+     * pairs of 1-13 keys, 10-13% faster).
      */
     public static final int MAX_KEYS = 16;
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
@@ -119,7 +121,8 @@ public final class AttentionLanes {
         rows(vB.bytes(), kOff, ldk, lk, d, w.v);
         keyBias(mask, bi, lk, kp, w.keyBias);
         timesTransposed(w.q, lq, d, w.kt, kp, w.p); // S = Q K^T
-        softmax(w.p, lq, kp, (float) scale, w.keyBias, w.causal(mask, lq, kp), w.rowMax, w.lanes); // P = softmax(S scale + mask)
+        // P = softmax(S scale + mask)
+        softmax(w.p, lq, kp, (float) scale, w.keyBias, w.causal(mask, lq, kp), w.rowMax, w.lanes);
         weighted(w.p, lq, kp, lk, w.v, d, 1, oB.bytes(), qOff, ldq, false); // O = P V
         store(w.p, lq, kp, lk, tk, w.flat, pB.bytes(), pOff);
     }
@@ -173,8 +176,8 @@ public final class AttentionLanes {
             int row = i * kp;
             float max = Float.NEGATIVE_INFINITY;
             for (int j = 0; j < kp; j += L) { // (no vector chosen by a branch: the JIT would box it)
-                FloatVector s = FloatVector.fromArray(S, p, row + j).mul(scale).add(FloatVector.fromArray(S, keyBias, j))
-                        .add(FloatVector.fromArray(S, causal, row + j));
+                FloatVector s = FloatVector.fromArray(S, p, row + j).mul(scale)
+                        .add(FloatVector.fromArray(S, keyBias, j)).add(FloatVector.fromArray(S, causal, row + j));
                 s.intoArray(p, row + j);
                 max = Math.max(max, s.reduceLanes(VectorOperators.MAX));
             }

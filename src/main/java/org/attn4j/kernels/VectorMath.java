@@ -56,7 +56,8 @@ public final class VectorMath {
 
     /** Shuffles that bring lane i + L/2, i + L/4, ..., i + 1 to lane i. */
     @SuppressWarnings("unchecked")
-    private static final VectorShuffle<Float>[] HALVES = java.util.stream.IntStream.iterate(L / 2, h -> h > 0, h -> h / 2)
+    private static final VectorShuffle<Float>[] HALVES = java.util.stream.IntStream
+            .iterate(L / 2, h -> h > 0, h -> h / 2)
             .mapToObj(h -> VectorShuffle.iota(S, h, 1, true)).toArray(VectorShuffle[]::new);
 
     private static int bound(int n) {
