@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import java.util.List;
 import java.util.Random;
 import org.attn4j.kernels.AttentionLanes;
 import org.attn4j.kernels.Buf;
@@ -84,6 +85,76 @@ class AttentionLanesTest {
         }
     }
 
+    /**
+     * The pairs split over three threads at once (each with its own scratch) give the single-threaded bits: each
+     * pair is computed on its own, whoever computes it. (With one scratch shared by all threads this fails.)
+     */
+    @org.junit.jupiter.api.Test
+    void pairsSplitOverThreadsGiveTheSameBits() throws Exception {
+        int heads = 4, d = 16, c = heads * d;
+        int[] lengths = {12, 7, 1, 13, 9, 16, 3, 5, 11};
+        int b = lengths.length, t = max(lengths);
+        int[] starts = starts(lengths);
+        Random r = new Random(21);
+        double[] q = random(r, starts[b] * c), k = random(r, starts[b] * c), v = random(r, starts[b] * c);
+        double[] dO = random(r, starts[b] * c), keep = new double[b * t];
+        for (int bi = 0; bi < b; bi++) {
+            java.util.Arrays.fill(keep, bi * t, bi * t + lengths[bi], 1);
+        }
+        Buf qs = buf(q, DataType.FLOAT), ks = buf(k, DataType.FLOAT), vs = buf(v, DataType.FLOAT);
+        Buf dOs = buf(dO, DataType.FLOAT);
+        MaskRows mask = MaskRows.padding(buf(keep, DataType.FLOAT), t, t, heads, true);
+        assumeTrue(AttentionLanes.fits(qs, d, t, t, mask), "vector lanes of this width are not available");
+        AttentionPairs pairs = new AttentionPairs(heads, heads, d, null, 0);
+        double[][] want = null;
+        for (int threads : new int[] {1, 3}) {
+            Buf p = buf(new double[b * heads * t * t], DataType.FLOAT);
+            Buf dp = buf(new double[b * heads * t * t], DataType.FLOAT);
+            Buf o = buf(new double[q.length], DataType.FLOAT), dq = buf(new double[q.length], DataType.FLOAT);
+            Buf dk = buf(new double[k.length], DataType.FLOAT), dv = buf(new double[v.length], DataType.FLOAT);
+            int n = b * heads;
+            java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(threads);
+            try {
+                List<java.util.concurrent.Future<?>> runs = new java.util.ArrayList<>();
+                for (int part = 0; part < threads; part++) {
+                    int p0 = n * part / threads, p1 = n * (part + 1) / threads;
+                    runs.add(pool.submit(() -> { // repeated (each pass writes the same), so the threads overlap
+                        for (int rep = 0; rep < 300; rep++) {
+                            pairs.forward(qs, ks, vs, p, null, o, t, t, mask, 0, 0, starts, starts, p0, p1);
+                        }
+                    }));
+                }
+                for (var f : runs) {
+                    f.get();
+                }
+                runs.clear();
+                for (int part = 0; part < threads; part++) {
+                    int p0 = n * part / threads, p1 = n * (part + 1) / threads;
+                    runs.add(pool.submit(() -> {
+                        for (int rep = 0; rep < 300; rep++) {
+                            pairs.backward(qs, ks, vs, p, null, dOs, dp, dq, dk, dv, t, t, 0, 0, starts, starts, p0,
+                                    p1);
+                        }
+                    }));
+                }
+                for (var f : runs) {
+                    f.get();
+                }
+            } finally {
+                pool.shutdown();
+            }
+            double[][] got = {values(p), values(o), values(dq), values(dk), values(dv)};
+            if (want == null) {
+                want = got;
+            } else {
+                String[] names = {"weights", "output", "dQ", "dK", "dV"};
+                for (int i = 0; i < got.length; i++) {
+                    org.junit.jupiter.api.Assertions.assertArrayEquals(want[i], got[i], 0, names[i] + " on 3 threads");
+                }
+            }
+        }
+    }
+
     private record Run(double[] p, double[] o, double[] dq, double[] dk, double[] dv) {
     }
 
@@ -117,7 +188,8 @@ class AttentionLanesTest {
             assertTrue(err <= tol, what + "[" + i + "]: float32 lanes " + got[i] + ", float64 BLAS " + want[i]);
             worst = Math.max(worst, err);
         }
-        assertTrue(worst > 0 || allZero(want), what + ": float32 equal to float64 everywhere means the lanes did not run");
+        assertTrue(worst > 0 || allZero(want),
+                what + ": float32 equal to float64 everywhere means the lanes did not run");
     }
 
     private static boolean allZero(double[] x) {
