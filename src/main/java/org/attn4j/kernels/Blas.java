@@ -37,6 +37,20 @@ public final class Blas {
         }
     }
 
+    /**
+     * Rows [yRow, yRow + m) of y [N, out] = rows [xRow, xRow + m) of x [N, in] times W^T, plus b: a linear layer
+     * with W [out, in] (PyTorch's layout) and b [out] or null. The rows start as b and the product is added to
+     * them (GEMM's beta 1), so OpenBLAS skips its pass that zeroes them and no second pass adds b. y must not
+     * overlap x.
+     */
+    public static void linear(Buf x, int xRow, int m, Buf w, Buf bias, int in, int out, Buf y, int yRow) {
+        if (bias != null) {
+            RowMath.repeatRow(bias, y, yRow, yRow + m, out);
+        }
+        gemm(false, true, m, out, in, 1, x, (long) xRow * in, in, w, 0, in, bias == null ? 0 : 1, y, (long) yRow * out,
+                out);
+    }
+
     /** y = alpha op(M) x + beta y for a row-major M [rows, cols] (op = transpose when trans), x and y contiguous. */
     private static void gemv(boolean trans, int rows, int cols, double alpha, Buf m, long mOff, int ldm, Buf x, long xOff,
             double beta, Buf y, long yOff) {

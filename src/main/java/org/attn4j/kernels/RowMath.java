@@ -135,7 +135,6 @@ public final class RowMath {
         }
     }
 
-    /** to[toOff + i] = from[fromOff + i] for i in [0, n). */
     /** Rows [r0, r1) of y [N, width] = row [width] (a bias to add products to). */
     public static void repeatRow(Buf row, Buf y, int r0, int r1, int width) {
         if (vector(y)) {
@@ -149,6 +148,7 @@ public final class RowMath {
         }
     }
 
+    /** to[toOff + i] = from[fromOff + i] for i in [0, n). */
     public static void copy(Buf from, int fromOff, Buf to, int toOff, int n) {
         if (vector(from)) {
             VectorMath.copy(from, fromOff, to, toOff, n);
@@ -159,24 +159,6 @@ public final class RowMath {
         }
     }
 
-    /** y = x + b (per column) over rows, in place. */
-    public static void addBias(Buf y, Buf bias, int r0, int r1, int width) {
-        if (bias == null) {
-            return;
-        }
-        if (vector(y)) {
-            VectorMath.addBias(y, bias, r0, r1, width);
-            return;
-        }
-        for (int r = r0; r < r1; r++) {
-            int o = r * width;
-            for (int j = 0; j < width; j++) {
-                y.put(o + j, y.get(o + j) + bias.get(j));
-            }
-        }
-    }
-
-    /** out = a + b element-wise over rows (out may be a or b). */
     /** b[i] = value for i in [from, to). */
     public static void fill(Buf b, int from, int to, double value) {
         for (int i = from; i < to; i++) {
@@ -184,6 +166,7 @@ public final class RowMath {
         }
     }
 
+    /** out = a + b element-wise over rows (out may be a or b). */
     public static void add(Buf a, Buf b, Buf out, int r0, int r1, int width) {
         if (vector(a)) {
             VectorMath.add(a, b, out, r0 * width, r1 * width);

@@ -144,21 +144,6 @@ public final class VectorMath {
         }
     }
 
-    public static void addBias(Buf yB, Buf biasB, int r0, int r1, int width) {
-        ByteBuffer y = yB.bytes(), bias = biasB.bytes();
-        int vEnd = bound(width);
-        for (int r = r0; r < r1; r++) {
-            int o = r * width, j = 0;
-            for (; j < vEnd; j += L) {
-                FloatVector b = fromByteBuffer(S, bias, j * 4, NATIVE);
-                fromByteBuffer(S, y, (o + j) * 4, NATIVE).add(b).intoByteBuffer(y, (o + j) * 4, NATIVE);
-            }
-            for (; j < width; j++) {
-                y.putFloat((o + j) * 4, y.getFloat((o + j) * 4) + bias.getFloat(j * 4));
-            }
-        }
-    }
-
     public static void repeatRow(Buf rowB, Buf yB, int r0, int r1, int width) {
         ByteBuffer row = rowB.bytes(), y = yB.bytes();
         int vEnd = bound(width);

@@ -253,11 +253,9 @@ public final class FastAttention {
         }
     }
 
-    /** y[r0:r1] = x[r0:r1] W^T + b for W [out, width]. */
+    /** y[r0:r1] = x[r0:r1] W^T + b for W [out, width] ({@link Blas#linear}). */
     private static void project(Buf x, Buf w, Buf bias, int width, int out, Buf y, int r0, int r1) {
-        Blas.gemm(false, true, r1 - r0, out, width, 1, x, (long) r0 * width, width, w, 0, width, 0, y, (long) r0 * out,
-                out);
-        RowMath.addBias(y, bias, r0, r1, out);
+        Blas.linear(x, r0, r1 - r0, w, bias, width, out, y, r0);
     }
 
     /** dx[r0:r1] = dy[r0:r1] W for W [out, width]: the input gradient of {@link #project}. */

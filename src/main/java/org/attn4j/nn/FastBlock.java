@@ -1073,17 +1073,9 @@ public final class FastBlock {
             project(x, r0, r1 - r0, y, r0);
         }
 
-        /**
-         * m rows of y from row yRow = m rows of x from row xRow, times W^T, plus b: the rows start as b and the
-         * product is added to them (GEMM's beta 1), so OpenBLAS skips its pass that zeroes them and no second
-         * pass adds b.
-         */
+        /** m rows of y from row yRow = m rows of x from row xRow, times W^T, plus b ({@link Blas#linear}). */
         void project(Buf x, int xRow, int m, Buf y, int yRow) {
-            if (bias != null) {
-                RowMath.repeatRow(bias, y, yRow, yRow + m, out);
-            }
-            Blas.gemm(false, true, m, out, in, 1, x, (long) xRow * in, in, w, 0, in, bias == null ? 0 : 1, y,
-                    (long) yRow * out, out);
+            Blas.linear(x, xRow, m, w, bias, in, out, y, yRow);
         }
 
         /** dx[r0:r1] (=, or += when accumulate) dy[r0:r1] W. */

@@ -204,10 +204,9 @@ public final class FastFeedForward {
 
     /** A linear layer y = x W^T + b with W [out, in] (PyTorch's layout), on the layer's own arrays. */
     private record Lin(String name, INDArray weight, Buf w, INDArray bias, Buf b, int in, int out) {
-        /** y[r0:r1] = x[r0:r1] W^T + b. */
+        /** y[r0:r1] = x[r0:r1] W^T + b ({@link Blas#linear}). */
         void forward(Buf x, Buf y, int r0, int r1) {
-            Blas.gemm(false, true, r1 - r0, out, in, 1, x, (long) r0 * in, in, w, 0, in, 0, y, (long) r0 * out, out);
-            RowMath.addBias(y, b, r0, r1, out);
+            Blas.linear(x, r0, r1 - r0, w, b, in, out, y, r0);
         }
 
         /** dx[r0:r1] (=, or += when accumulate) dy[r0:r1] W. */

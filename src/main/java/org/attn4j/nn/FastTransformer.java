@@ -341,10 +341,7 @@ public final class FastTransformer {
         Buf hs = d.output();
         Buf head = Buf.of(w.headWeight()), headBias = w.headBias() == null ? null : Buf.of(w.headBias());
         parallel.forRange(d.n, ROW_GRAIN, (r0, r1) -> {
-            // logits = h W^T + b
-            Blas.gemm(false, true, r1 - r0, vocab, width, 1, hs, (long) r0 * width, width, head, 0, width, 0, s.logits,
-                    (long) r0 * vocab, vocab);
-            RowMath.addBias(s.logits, headBias, r0, r1, vocab);
+            Blas.linear(hs, r0, r1 - r0, head, headBias, width, vocab, s.logits, r0); // logits = h W^T + b
             if (s.targets != null) {
                 for (int r = r0; r < r1; r++) {
                     s.rowLoss.put(r, rowLoss(s.logits, r, s.targets[r], padId, smoothing));
