@@ -123,7 +123,7 @@ public final class AttentionLanes {
         timesTransposed(w.q, lq, d, w.kt, kp, w.p); // S = Q K^T
         // P = softmax(S scale + mask)
         softmax(w.p, lq, kp, (float) scale, w.keyBias, w.causal(mask, lq, kp), w.rowMax, w.lanes);
-        weighted(w.p, lq, kp, lk, w.v, d, 1, oB.bytes(), qOff, ldq, false); // O = P V
+        weighted(w.p, kp, 1, lq, lk, w.v, d, 1, oB.bytes(), qOff, ldq, false); // O = P V
         store(w.p, lq, kp, lk, tk, w.flat, pB.bytes(), pOff);
     }
 
@@ -144,9 +144,9 @@ public final class AttentionLanes {
         rows(dOB.bytes(), qOff, ldq, lq, d, w.dO);
         timesTransposed(w.dO, lq, d, w.vt, kp, w.ds); // dP = dO V^T
         softmaxBack(w.p, w.ds, lq, kp, w.lanes); // dS = P (dP - rowsum(P dP))
-        weighted(w.ds, lq, kp, lk, w.k, d, (float) scale, dqB.bytes(), qOff, ldq, false); // dQ = dS K scale
-        weightedTransposed(w.p, lq, kp, lk, w.dO, d, 1, dvB.bytes(), kOff, ldk, sum); // dV = P^T dO
-        weightedTransposed(w.ds, lq, kp, lk, w.q, d, (float) scale, dkB.bytes(), kOff, ldk, sum); // dK = dS^T Q scale
+        weighted(w.ds, kp, 1, lq, lk, w.k, d, (float) scale, dqB.bytes(), qOff, ldq, false); // dQ = dS K scale
+        weighted(w.p, 1, kp, lk, lq, w.dO, d, 1, dvB.bytes(), kOff, ldk, sum); // dV = P^T dO
+        weighted(w.ds, 1, kp, lk, lq, w.q, d, (float) scale, dkB.bytes(), kOff, ldk, sum); // dK = dS^T Q scale
     }
 
     // The steps below take and return arrays, never vectors: a vector handed to a method the JIT did not inline
@@ -236,36 +236,21 @@ public final class AttentionLanes {
         return x[at];
     }
 
-    /** to's rows i < n (ld apart from off) = alpha sum_{j < m} w[i, j] rows[j] (+ what they hold when add). */
-    private static void weighted(float[] w, int n, int kp, int m, float[] rows, int d, float alpha, ByteBuffer to,
-            long off, int ld, boolean add) {
-        for (int i = 0; i < n; i++) {
-            for (int c = 0; c < d; c += L) {
-                FloatVector acc = FloatVector.zero(S);
-                for (int j = 0; j < m; j++) {
-                    acc = FloatVector.broadcast(S, w[i * kp + j]).fma(FloatVector.fromArray(S, rows, j * d + c), acc);
-                }
-                int at = (int) (off + (long) i * ld + c) * 4;
-                if (add) { // two stores, not one of a vector chosen by a branch (a vector the JIT would box)
-                    acc.mul(alpha).add(fromByteBuffer(S, to, at, NATIVE)).intoByteBuffer(to, at, NATIVE);
-                } else {
-                    acc.mul(alpha).intoByteBuffer(to, at, NATIVE);
-                }
-            }
-        }
-    }
-
-    /** to's rows j < m (ld apart from off) = alpha sum_{i < n} w[i, j] rows[i] (+ what they hold when add). */
-    private static void weightedTransposed(float[] w, int n, int kp, int m, float[] rows, int d, float alpha,
+    /**
+     * to's rows r < n (ld apart from off) = alpha sum_{s < m} w[r wRow + s wCol] rows[s] (+ what they hold when
+     * add): with (wRow, wCol) = (kp, 1) the weights' rows times rows (P V), with (1, kp) their columns (P^T dO).
+     */
+    private static void weighted(float[] w, int wRow, int wCol, int n, int m, float[] rows, int d, float alpha,
             ByteBuffer to, long off, int ld, boolean add) {
-        for (int j = 0; j < m; j++) {
+        for (int r = 0; r < n; r++) {
             for (int c = 0; c < d; c += L) {
                 FloatVector acc = FloatVector.zero(S);
-                for (int i = 0; i < n; i++) {
-                    acc = FloatVector.broadcast(S, w[i * kp + j]).fma(FloatVector.fromArray(S, rows, i * d + c), acc);
+                for (int s = 0; s < m; s++) {
+                    acc = FloatVector.broadcast(S, w[r * wRow + s * wCol]).fma(FloatVector.fromArray(S, rows, s * d + c),
+                            acc);
                 }
-                int at = (int) (off + (long) j * ld + c) * 4;
-                if (add) {
+                int at = (int) (off + (long) r * ld + c) * 4;
+                if (add) { // two stores, not one of a vector chosen by a branch (a vector the JIT would box)
                     acc.mul(alpha).add(fromByteBuffer(S, to, at, NATIVE)).intoByteBuffer(to, at, NATIVE);
                 } else {
                     acc.mul(alpha).intoByteBuffer(to, at, NATIVE);
