@@ -23,6 +23,10 @@ import jdk.incubator.vector.VectorSpecies;
  * <p>Sums run in a fixed order (multiply-adds over the inner dimension in order, a vector's lanes added as a
  * fixed tree), so the interpreter and the JIT give the same bits, and so does every split of the pairs among
  * threads.
+ *
+ * <p>This class needs {@code jdk.incubator.vector} to load: callers reach it only after
+ * {@link RowMath#vector(Buf)} said yes (its {@link #MAX_KEYS} and {@link #MAX_LENGTH} are constants, which
+ * the compiler copies into the caller, so reading them loads nothing).
  */
 public final class AttentionLanes {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;

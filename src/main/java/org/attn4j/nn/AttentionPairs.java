@@ -73,10 +73,12 @@ record AttentionPairs(int heads, int kvHeads, int headDim, double[] slopes, int 
      * Whether this call's pairs of at most {@link AttentionLanes#MAX_KEYS} keys run on {@link AttentionLanes}
      * (float32 in vector lanes) rather than BLAS: short sequences without dropout, ALiBi or window, under a mask
      * of padding and causality ({@code mask} null: the backward, which needs only the weights the forward
-     * computed).
+     * computed). {@code RowMath.vector} is asked first: without {@code --add-modules jdk.incubator.vector},
+     * {@link AttentionLanes} cannot load, and it must not be touched.
      */
     private boolean lanes(Buf rows, int tq, int tk, MaskRows mask, double dropout) {
-        return dropout == 0 && slopes == null && window == 0 && AttentionLanes.fits(rows, headDim, tq, tk, mask);
+        return RowMath.vector(rows) && dropout == 0 && slopes == null && window == 0
+                && AttentionLanes.fits(rows, headDim, tq, tk, mask);
     }
 
     /**
