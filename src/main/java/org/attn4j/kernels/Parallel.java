@@ -14,6 +14,11 @@ import java.util.concurrent.locks.ReentrantLock;
  * this pool's ranges) runs on its caller alone, range by range, so that concurrent callers get exactly what they
  * would one at a time.
  *
+ * <p>Workers are daemon threads, and an idle worker that is interrupted ends: a program's JVM exits when its
+ * {@code main} returns, also under {@code mvn exec:java}, which interrupts the threads its program started and
+ * waits for them to end. The next split loop starts a new worker in its place (and a range posted to a worker
+ * just as it ended runs on the caller).
+ *
  * <p>The thread count is the system property {@code attn4j.threads}, else ND4J's own thread count
  * ({@code OMP_NUM_THREADS}, or the number of processors when it is not set).
  */
@@ -51,7 +56,7 @@ public final class Parallel {
     /** A worker thread: runs the ranges handed to it, polling for the next one before it parks. */
     private static final class Worker extends Thread {
         private volatile long posted, completed; // hand-off numbers: a range is posted, then completed
-        private volatile boolean parked;
+        private volatile boolean parked, ended;
         private volatile Throwable failure;
         private Range body;
         private int from, to;
@@ -77,6 +82,9 @@ public final class Parallel {
         Throwable await() {
             long start = System.nanoTime();
             while (completed != posted) {
+                if (ended) { // interrupted while idle, perhaps after the post: the range is the caller's
+                    return runHere();
+                }
                 if (System.nanoTime() - start < SPIN_NANOS) {
                     Thread.onSpinWait();
                 } else {
@@ -84,6 +92,17 @@ public final class Parallel {
                 }
             }
             return failure;
+        }
+
+        private Throwable runHere() {
+            try {
+                body.run(from, to);
+                return null;
+            } catch (Throwable e) {
+                return e;
+            } finally {
+                body = null;
+            }
         }
 
         @Override
@@ -94,6 +113,10 @@ public final class Parallel {
             while (true) {
                 long start = System.nanoTime();
                 while (posted == done) {
+                    if (isInterrupted()) { // asked to end (mvn exec:java does, once main returns)
+                        ended = true;
+                        return;
+                    }
                     if (System.nanoTime() - start < SPIN_NANOS) {
                         Thread.onSpinWait();
                     } else {
@@ -216,9 +239,9 @@ public final class Parallel {
         }
     }
 
-    /** Worker i, started on first use (the caller holds the lock). */
+    /** Worker i, started on first use and again after it ended (the caller holds the lock). */
     private Worker worker(int i) {
-        if (workers[i] == null) {
+        if (workers[i] == null || workers[i].ended) {
             workers[i] = new Worker();
             workers[i].start();
         }

@@ -1,6 +1,7 @@
 package org.attn4j.kernels;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
@@ -16,7 +17,7 @@ import org.junit.jupiter.api.Test;
 /**
  * The split loop hands ranges to polling workers: every index runs exactly once, a failure in any range reaches
  * the caller, callers on several threads at once and loops inside a range still finish, each with all its indices,
- * and a loop that runs without the workers runs the same ranges.
+ * a loop that runs without the workers runs the same ranges, and interrupted workers end without losing a range.
  */
 class ParallelTest {
     @Test
@@ -112,5 +113,67 @@ class ParallelTest {
                 callers.shutdownNow();
             }
         });
+    }
+
+    /**
+     * What {@code mvn exec:java} does once a program's main returns: it interrupts every thread the program started
+     * and waits for each to end (15 s, then it warns and gives up). Idle workers end when interrupted, and the next
+     * loop starts new ones; a worker interrupted while loops keep coming (its range posted just as it ended: the
+     * caller runs it) loses no index. Workers are found by their thread group: the pool's are started by a thread
+     * of a group of their own.
+     */
+    @Test
+    void interruptedWorkersEndAndLaterLoopsStillRunEveryIndexOnce() throws Exception {
+        ThreadGroup program = new ThreadGroup("program");
+        Parallel pool = new Parallel(3);
+        AtomicIntegerArray first = new AtomicIntegerArray(30);
+        Thread main = new Thread(program, () -> pool.forRange(30, (from, to) -> {
+            for (int i = from; i < to; i++) {
+                first.incrementAndGet(i);
+            }
+        }), "program-main");
+        main.start();
+        main.join();
+        List<Thread> workers = workers(program);
+        assertEquals(2, workers.size(), "workers of a 3-thread pool");
+        workers.forEach(Thread::interrupt);
+        for (Thread w : workers) {
+            w.join(2000);
+            assertFalse(w.isAlive(), w.getName() + " still runs 2 s after it was interrupted while idle");
+        }
+        assertTimeoutPreemptively(Duration.ofSeconds(60), () -> {
+            Thread interrupter = new Thread(() -> {
+                while (!Thread.currentThread().isInterrupted()) {
+                    workers(program).forEach(Thread::interrupt);
+                    Thread.onSpinWait();
+                }
+            });
+            interrupter.start();
+            try {
+                for (int call = 0; call < 400; call++) {
+                    int n = 3 + call % 61;
+                    AtomicIntegerArray seen = new AtomicIntegerArray(n);
+                    Thread caller = new Thread(program, () -> pool.forRange(n, (from, to) -> {
+                        for (int i = from; i < to; i++) {
+                            seen.incrementAndGet(i);
+                        }
+                    }));
+                    caller.start();
+                    caller.join();
+                    for (int i = 0; i < n; i++) {
+                        assertEquals(1, seen.get(i), "call " + call + ", index " + i + " of " + n);
+                    }
+                }
+            } finally {
+                interrupter.interrupt();
+                interrupter.join();
+            }
+        });
+    }
+
+    private static List<Thread> workers(ThreadGroup group) {
+        Thread[] all = new Thread[group.activeCount() + 8];
+        int n = group.enumerate(all);
+        return java.util.Arrays.stream(all, 0, n).filter(t -> t.getName().equals("attn4j-fast")).toList();
     }
 }
