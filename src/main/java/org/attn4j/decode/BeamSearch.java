@@ -7,14 +7,13 @@ import java.util.List;
 import org.attn4j.model.DecodingSession;
 import org.attn4j.model.StepDecoder;
 import org.attn4j.model.TransformerModel;
-import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * Beam search: keeps the {@code width} best partial sequences of every row, ranks finished ones
  * by log-probability over the GNMT length penalty {@code ((5 + length) / 6)^alpha} (Wu et al. 2016;
- * alpha 0 ranks by plain log-probability).
+ * alpha 0 ranks by plain log-probability). Past the model's positions it slides its window as {@link Window}
+ * says, as {@link Greedy} and {@link Sampler} do; {@code maxTokens} alone bounds the length.
  */
 public final class BeamSearch {
     /**
@@ -53,7 +52,8 @@ public final class BeamSearch {
         for (int i = 0; i < firstRows.length; i++) {
             firstRows[i] = i / k;
         }
-        INDArray prefixes = pick(prefix, firstRows);
+        int[][] sequences = pick(org.attn4j.nn.FastTransformer.rows(prefix), firstRows); // prefix and tokens per beam
+        Window window = new Window(session, sequences[0].length);
         session.select(firstRows); // every row's K beams start from the same prefix
         List<List<Beam>> alive = new ArrayList<>();
         List<List<Hypothesis>> finished = new ArrayList<>();
@@ -63,7 +63,7 @@ public final class BeamSearch {
             alive.add(beams);
             finished.add(new ArrayList<>());
         }
-        INDArray logProbs = useCache ? session.advance(prefixes) : session.recompute(prefixes);
+        INDArray logProbs = window.first(sequences, useCache);
         for (int t = 0; t < config.maxTokens(); t++) {
             int[] parents = new int[b * k], next = new int[b * k];
             boolean any = false;
@@ -117,21 +117,14 @@ public final class BeamSearch {
             }
             logProbs.close(); // this step's: freed now rather than left to the garbage collector
             session.select(parents);
-            if (useCache) {
-                try (INDArray ids = Greedy.column(next)) {
-                    logProbs = session.advance(ids);
-                }
-            } else {
-                prefixes = pick(prefixes, parents);
-                int[][] grown = new int[b * k][];
-                for (int r = 0; r < b * k; r++) {
-                    int[] p = prefixes.getRow(r).toIntVector();
-                    grown[r] = Arrays.copyOf(p, p.length + 1);
-                    grown[r][p.length] = next[r];
-                }
-                prefixes = Nd4j.createFromArray(grown).castTo(DataType.INT);
-                logProbs = session.recompute(prefixes);
+            int[][] grown = new int[b * k][];
+            for (int r = 0; r < b * k; r++) {
+                int[] p = sequences[parents[r]];
+                grown[r] = Arrays.copyOf(p, p.length + 1);
+                grown[r][p.length] = next[r];
             }
+            sequences = grown;
+            logProbs = window.next(sequences, next, useCache);
         }
         List<Hypothesis> best = new ArrayList<>();
         for (List<Hypothesis> f : finished) {
@@ -154,11 +147,11 @@ public final class BeamSearch {
         return Arrays.stream(idx).limit(n).mapToInt(Integer::intValue).toArray();
     }
 
-    private static INDArray pick(INDArray a, int[] rows) {
+    private static int[][] pick(int[][] a, int[] rows) {
         int[][] out = new int[rows.length][];
         for (int i = 0; i < rows.length; i++) {
-            out[i] = a.getRow(rows[i]).toIntVector();
+            out[i] = a[rows[i]];
         }
-        return Nd4j.createFromArray(out).castTo(DataType.INT);
+        return out;
     }
 }

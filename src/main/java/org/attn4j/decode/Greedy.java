@@ -10,19 +10,23 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
-/** Greedy decoding: at every step, the most likely next token. */
+/**
+ * Greedy decoding: at every step, the most likely next token. Like {@link BeamSearch} and {@link Sampler}, it
+ * goes on past the model's positions by sliding its window ({@link Window}).
+ */
 public final class Greedy {
     private Greedy() {
     }
 
     /**
-     * Decodes one hypothesis per row.
+     * Decodes one hypothesis per row. Past the model's positions ({@code maxLen}) decoding slides on, as
+     * {@link Window} says: the model then sees only the latest tokens, and {@code maxTokens} alone bounds the length.
      *
      * @param source    {@code [B, S]} for an encoder-decoder, null for a language model
      * @param prefix    {@code [B, P]} ids every row starts with (for example BOS, or a prompt)
-     * @param eos       the end-of-sequence id
+     * @param eos       the end-of-sequence id (-1: none)
      * @param maxTokens the most tokens to generate per row
-     * @param useCache  feed one token per step against the key/value cache, or recompute the prefix
+     * @param useCache  feed one token per step against the key/value cache, or recompute the window
      */
     public static List<Hypothesis> decode(TransformerModel model, INDArray source, INDArray prefix, int eos,
             int maxTokens, boolean useCache) {
@@ -35,12 +39,13 @@ public final class Greedy {
     public static List<Hypothesis> decode(StepDecoder session, INDArray prefix, int eos, int maxTokens,
             boolean useCache) {
         int b = (int) prefix.size(0);
-        List<int[]> rows = new ArrayList<>(Arrays.asList(org.attn4j.nn.FastTransformer.rows(prefix)));
+        int[][] rows = org.attn4j.nn.FastTransformer.rows(prefix); // every row's prefix and generated tokens
+        Window window = new Window(session, rows[0].length);
         int[][] generated = new int[b][maxTokens];
         int[] length = new int[b];
         boolean[] done = new boolean[b];
         double[] logProb = new double[b];
-        INDArray logProbs = useCache ? session.advance(prefix) : session.recompute(prefix);
+        INDArray logProbs = window.first(rows, useCache);
         for (int t = 0; t < maxTokens; t++) {
             int[] next = new int[b];
             double[][] scores = logProbs.toDoubleMatrix(); // one copy per step, not an op per row
@@ -63,15 +68,10 @@ public final class Greedy {
                 break;
             }
             for (int i = 0; i < b; i++) {
-                int[] r = rows.get(i);
-                r = Arrays.copyOf(r, r.length + 1);
-                r[r.length - 1] = next[i];
-                rows.set(i, r);
+                rows[i] = Arrays.copyOf(rows[i], rows[i].length + 1);
+                rows[i][rows[i].length - 1] = next[i];
             }
-            try (INDArray ids = useCache ? column(next)
-                    : Nd4j.createFromArray(rows.toArray(int[][]::new)).castTo(DataType.INT)) {
-                logProbs = useCache ? session.advance(ids) : session.recompute(ids);
-            }
+            logProbs = window.next(rows, next, useCache);
         }
         List<Hypothesis> out = new ArrayList<>();
         for (int i = 0; i < b; i++) {

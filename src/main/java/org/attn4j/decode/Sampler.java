@@ -4,9 +4,7 @@ import java.util.Arrays;
 import java.util.Random;
 import org.attn4j.model.DecodingSession;
 import org.attn4j.model.TransformerModel;
-import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * Random sampling from a language model: temperature, then top-k, then top-p (nucleus), then one draw
@@ -114,7 +112,8 @@ public final class Sampler {
 
     /**
      * {@code count} tokens that follow {@code prompt} (at least one id) in a decoder-only model, fed one at a
-     * time against the key/value cache.
+     * time against the key/value cache. Past the model's positions the window slides as {@link Window} says (as
+     * in {@link Greedy} and {@link BeamSearch}), so any {@code count} is generated.
      */
     public int[] generate(TransformerModel model, int[] prompt, int count) {
         if (prompt.length == 0) {
@@ -123,30 +122,22 @@ public final class Sampler {
         if (count < 0) {
             throw new IllegalArgumentException("count must be >= 0, given " + count);
         }
-        int maxLen = model.config().maxLen(), keep = Math.max(1, maxLen / 2);
-        int[] all = Arrays.copyOf(prompt, prompt.length + count);
-        int length = prompt.length, start = Math.max(0, length - maxLen);
-        DecodingSession session = model.startDecoding(null);
-        INDArray logProbs = session.advance(row(Arrays.copyOfRange(all, start, length)));
-        for (int t = 0; t < count; t++) {
-            int next = sample(logProbs.toDoubleVector());
-            all[length++] = next;
-            if (t == count - 1) {
-                break;
-            }
-            if (length - start <= maxLen) {
-                logProbs = session.advance(row(new int[] {next}));
-            } else { // the positions are used up: start again over the last tokens
-                start = length - keep;
-                session = model.startDecoding(null);
-                logProbs = session.advance(row(Arrays.copyOfRange(all, start, length)));
+        int[][] row = {prompt};
+        try (DecodingSession session = model.startDecoding(null)) {
+            Window window = new Window(session, prompt.length);
+            INDArray logProbs = window.first(row, true);
+            for (int t = 0; t < count; t++) {
+                int next = sample(logProbs.toDoubleVector());
+                logProbs.close();
+                row[0] = Arrays.copyOf(row[0], row[0].length + 1);
+                row[0][row[0].length - 1] = next;
+                if (t == count - 1) {
+                    break;
+                }
+                logProbs = window.next(row, new int[] {next}, true);
             }
         }
-        return Arrays.copyOfRange(all, prompt.length, length);
-    }
-
-    private static INDArray row(int[] ids) { // [1, T]
-        return Nd4j.createFromArray(ids).castTo(DataType.INT).reshape(1, ids.length);
+        return Arrays.copyOfRange(row[0], prompt.length, row[0].length);
     }
 
     private static void normalize(double[] p) {

@@ -47,6 +47,21 @@ public final class DecodingSession implements StepDecoder {
         return logProbs;
     }
 
+    @Override
+    public INDArray restart(INDArray tokens) {
+        if (engine != null) {
+            engine.close();
+            engine = null;
+        }
+        length = 0;
+        return advance(tokens);
+    }
+
+    @Override
+    public int maxLength() {
+        return model.positions.maxLen();
+    }
+
     /** Log-probabilities {@code [B, V]} of the token after {@code prefix [B, T]}, recomputed from scratch. */
     @Override
     public INDArray recompute(INDArray prefix) {

@@ -17,6 +17,16 @@ public interface StepDecoder extends AutoCloseable {
     /** Log-probabilities {@code [B, V]} of the token after {@code prefix [B, T]}, recomputed from scratch. */
     INDArray recompute(INDArray prefix);
 
+    /**
+     * Forgets every token fed so far and feeds {@code tokens [B, T]} as a new prefix (against the same source, the
+     * rows in their current order). Returns the log-probabilities {@code [B, V]} of the next token. Decoding slides
+     * its window this way once the model's positions are used up ({@code org.attn4j.decode.Greedy}).
+     */
+    INDArray restart(INDArray tokens);
+
+    /** The most tokens a decoding holds at once: the model's positions ({@code maxLen}). */
+    int maxLength();
+
     /** Keeps batch rows {@code rows} (repeats allowed), in that order: beam search's reordering. */
     void select(int[] rows);
 

@@ -214,4 +214,61 @@ class DecodingTest {
             }
         }
     }
+
+    /**
+     * Past the model's positions (maxLen 6) greedy decoding, beam search of width 1 (greedy by construction) and
+     * top-1 sampling go on by the window rule the javadoc of {@code Window} states, cached or recomputed: each gives
+     * the tokens of a loop written here from that rule alone (argmax of the log-probabilities recomputed over the
+     * last tokens, the window restarting over the last maxLen / 2 when one more would not fit), for 20 tokens.
+     * Large weights make the next token depend sharply on what the window holds.
+     */
+    @Test
+    void pastTheContextGreedyBeamAndSamplerSlideTheSameWindow() {
+        int maxLen = 6, count = 20;
+        for (boolean seq2seq : new boolean[] {false, true}) {
+            Nd4j.getRandom().setSeed(8);
+            ModelConfig c = seq2seq ? ModelConfig.seq2seq(7, 16, 2, 32, 1, maxLen)
+                    : ModelConfig.languageModel(7, 16, 2, 32, 2, maxLen).withoutPadding();
+            TransformerModel m = seq2seq ? new Seq2SeqTransformer(c, DataType.DOUBLE) : new LanguageModel(c, DataType.DOUBLE);
+            m.parameters().values().forEach(v -> v.muli(5));
+            INDArray source = seq2seq ? ids(new int[][] {{4, 5, 6}, {3, 4, 0}}) : null;
+            int[][] prompts = {{3, 1, 4}, {5, 2, 6}};
+            String what = seq2seq ? "seq2seq" : "lm";
+
+            List<Hypothesis> cached = Greedy.decode(m, source, ids(prompts), -1, count, true);
+            List<Hypothesis> slow = Greedy.decode(m, source, ids(prompts), -1, count, false);
+            BeamSearch.Config one = new BeamSearch.Config(1, 0, count);
+            List<Hypothesis> beamCached = BeamSearch.decode(m, source, ids(prompts), -1, one, true);
+            List<Hypothesis> beamSlow = BeamSearch.decode(m, source, ids(prompts), -1, one, false);
+            for (int i = 0; i < prompts.length; i++) {
+                int[] want = slidingArgMax(m, source == null ? null : source.getRow(i, true), prompts[i], count, maxLen);
+                assertEquals(count, want.length);
+                assertArrayEquals(want, cached.get(i).tokens(), what + " greedy, cached, row " + i);
+                assertArrayEquals(want, slow.get(i).tokens(), what + " greedy, recomputed, row " + i);
+                assertArrayEquals(want, beamCached.get(i).tokens(), what + " beam width 1, cached, row " + i);
+                assertArrayEquals(want, beamSlow.get(i).tokens(), what + " beam width 1, recomputed, row " + i);
+                if (!seq2seq) {
+                    assertArrayEquals(want, new Sampler(new Sampler.Config(1, 1, 1), 5).generate(m, prompts[i], count),
+                            "top-1 sampling, row " + i);
+                }
+            }
+        }
+    }
+
+    /** The reference: every step recomputed from scratch over the window the documented rule gives. */
+    private static int[] slidingArgMax(TransformerModel m, INDArray source, int[] prompt, int count, int maxLen) {
+        int[] all = java.util.Arrays.copyOf(prompt, prompt.length + count);
+        int length = prompt.length, start = Math.max(0, length - maxLen);
+        try (DecodingSession session = m.startDecoding(source)) {
+            for (int t = 0; t < count; t++) {
+                if (length - start > maxLen) {
+                    start = length - maxLen / 2;
+                }
+                double[] logProbs = session.recompute(ids(new int[][] {java.util.Arrays.copyOfRange(all, start, length)}))
+                        .toDoubleVector();
+                all[length++] = Greedy.argMax(logProbs);
+            }
+        }
+        return java.util.Arrays.copyOfRange(all, prompt.length, length);
+    }
 }

@@ -164,6 +164,17 @@ final class GraphReference {
         }
 
         @Override
+        public INDArray restart(INDArray tokens) {
+            cache = null;
+            return advance(tokens);
+        }
+
+        @Override
+        public int maxLength() {
+            return graphs.model().model().config().maxLen();
+        }
+
+        @Override
         public INDArray recompute(INDArray prefix) {
             DecodeGraph g = graphs.full();
             Map<String, INDArray> feeds = feeds(g, prefix);
