@@ -31,7 +31,7 @@ class FixtureGeneratorsTest {
     @CsvSource({"gen_parity_fixtures.py, parity", "gen_loss_fixtures.py, loss",
             "gen_safetensors_fixture.py, safetensors", "gen_bf16_fixture.py, bf16",
             "gen_seq2seq_fixtures.py, seq2seq_parity", "gen_lm_fixtures.py, lm_parity",
-            "gen_modern_fixtures.py, modern_parity"})
+            "gen_modern_fixtures.py, modern_parity", "gen_readme_fixture.py, readme"})
     void regeneratingGivesTheCommittedBytes(String script, String folder, @TempDir Path out) throws Exception {
         Assumptions.assumeTrue(Files.isExecutable(PYTHON), PYTHON + " not found: the generators need Debian's "
                 + "python3 (apt-get install python3-torch)");

@@ -15,6 +15,7 @@ import java.util.Deque;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.regex.Matcher;
@@ -32,7 +33,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The front page and the manual cannot rot: every Java code block in {@code README.md} and
- * {@code src/site/markdown/**} compiles against the current API, every relative link and image in them
+ * {@code src/site/markdown/**} compiles against the current API and runs (sizes scaled down) doing what its
+ * page says of it, every relative link and image in them
  * (and in {@code BENCHMARKS.md}) names a file that exists, every manual page is reachable from the
  * README, and the README stays a front page (at most 12 KiB).
  *
@@ -56,6 +58,20 @@ import org.junit.jupiter.api.io.TempDir;
  * method that does not exist: the test requires the canary's error (so a broken block would be seen) and no
  * other. Errors are reported as {@code FILE:LINE} of the Markdown.
  *
+ * <p>How a block runs: the same comment above the fence may go on with notes for the run, each starting a line:
+ * <ul>
+ *   <li>{@code run:} members of a subclass of the block's class that the run instantiates: bodies for the
+ *       abstract givens, an instance initializer <code>{ x = ...; }</code> that sets the given fields, made-up
+ *       data from {@link DocChecks};</li>
+ *   <li>{@code scaled:} substitutions {@code old => new}, separated by {@code ;}, each of text that must occur in
+ *       the block (a training loop's steps, a path to a committed fixture);</li>
+ *   <li>{@code then:} statements run after the block, in its scope, that check what the page says of its results
+ *       ({@link DocChecks#shape}, {@link DocChecks#check}, ...).</li>
+ * </ul>
+ * Then {@code snippet()} is called on the subclass; whatever it throws fails the test, reported at the
+ * Markdown line that threw. A whole compilation unit runs through its {@code then:} statements (in a class of
+ * their own, with the fixed imports). A canary block that throws at {@code canary.md:2} must be reported there.
+ *
  * <p>Links: {@code [text](target)} and {@code ![alt](target)} outside code; targets with a scheme
  * ({@code https:}, {@code mailto:}) and pure anchors are skipped, an anchor after a path is ignored, and the
  * path resolves against the Markdown file's folder.
@@ -66,7 +82,7 @@ class ReadmeTest {
     private static final long FRONT_PAGE_BYTES = 12 * 1024;
 
     private static final Pattern FENCE = Pattern.compile("^\\s*```\\s*([A-Za-z0-9_+-]*).*$");
-    private static final Pattern GIVEN = Pattern.compile("<!--\\s*given:(.*?)-->\\s*$", Pattern.DOTALL);
+    private static final Pattern GIVEN = Pattern.compile("<!--\\s*((?:given|run|scaled|then):.*?)-->\\s*$", Pattern.DOTALL);
     private static final Pattern UNIT = Pattern.compile(
             "^(package|import|(public\\s+|final\\s+|abstract\\s+)*(class|interface|record|enum))\\b");
     private static final Pattern LINK = Pattern.compile("!?\\[[^\\]]*\\]\\(\\s*<?([^)\\s>]+)>?(\\s+\"[^\"]*\")?\\s*\\)");
@@ -87,7 +103,49 @@ class ReadmeTest {
             "import static org.nd4j.linalg.indexing.NDArrayIndex.*;", "");
 
     /** A fenced code block: where it starts (the line after the fence, 1-based), its language and text. */
-    record Block(Path file, int firstLine, String language, String code, String given) {
+    record Block(Path file, int firstLine, String language, String code, Notes notes) {
+        String given() {
+            return notes.given();
+        }
+    }
+
+    /** The comment above a block: its given declarations and the notes for running it (see the class comment). */
+    record Notes(String given, String run, String scaled, String then) {
+        static final Notes NONE = new Notes("", "", "", "");
+        private static final Pattern KEY = Pattern.compile("(?m)^\\s*(given|run|scaled|then):");
+
+        /** The notes of a comment's text (what follows {@code <!--}, up to {@code -->}). */
+        static Notes parse(String comment) {
+            Map<String, String> parts = new java.util.HashMap<>();
+            Matcher m = KEY.matcher(comment.strip());
+            String body = comment.strip();
+            List<int[]> at = new ArrayList<>();
+            while (m.find()) {
+                at.add(new int[] {m.start(), m.end()});
+            }
+            for (int i = 0; i < at.size(); i++) {
+                String key = body.substring(at.get(i)[0], at.get(i)[1]).strip().replace(":", "");
+                parts.put(key, body.substring(at.get(i)[1], i + 1 < at.size() ? at.get(i + 1)[0] : body.length()));
+            }
+            return new Notes(parts.getOrDefault("given", ""), parts.getOrDefault("run", "").strip(),
+                    parts.getOrDefault("scaled", "").strip(), parts.getOrDefault("then", "").strip());
+        }
+
+        /** The block's code with the {@code scaled:} substitutions made; each must find its text. */
+        String scale(String code, String where) {
+            for (String pair : scaled.isEmpty() ? new String[0] : scaled.split(";")) {
+                String[] oldNew = pair.split("=>", -1);
+                if (oldNew.length != 2 || oldNew[0].isBlank()) {
+                    throw new AssertionError(where + ": scaled: expected 'old => new', given '" + pair.strip() + "'");
+                }
+                String old = oldNew[0].strip();
+                if (!code.contains(old)) {
+                    throw new AssertionError(where + ": scaled: '" + old + "' does not occur in the block");
+                }
+                code = code.replace(old, oldNew[1].strip());
+            }
+            return code;
+        }
     }
 
     @Test
@@ -98,7 +156,7 @@ class ReadmeTest {
         }
         assertTrue(java.stream().anyMatch(b -> b.file().equals(README)), "README.md has no ```java block");
         Block canary = new Block(Path.of("canary.md"), 1, "java",
-                "MultiHeadAttention.Config c = MultiHeadAttention.Config.of(8, 2);\nc.noSuchMethod();\n", "");
+                "MultiHeadAttention.Config c = MultiHeadAttention.Config.of(8, 2);\nc.noSuchMethod();\n", Notes.NONE);
         java.add(canary);
 
         List<Source> sources = new ArrayList<>();
@@ -126,6 +184,108 @@ class ReadmeTest {
                 "the canary block calls a method that does not exist and must fail at canary.md:2; got " + canaryErrors);
         assertTrue(errors.isEmpty(), java.size() - 1 + " Java blocks; these do not compile against the current API:\n"
                 + String.join("\n", errors));
+    }
+
+    /**
+     * Every Java block runs with its notes (see the class comment) and checks what its page says; a block that
+     * throws, and a {@code then:} check that fails, are reported at their Markdown line. The canary throws at
+     * canary.md:2 and must be reported so.
+     */
+    @Test
+    void everyJavaBlockRunsAndDoesWhatItsPageSays(@TempDir Path out) throws Exception {
+        List<Block> java = new ArrayList<>();
+        for (Path md : documents()) {
+            blocks(md, Files.readString(md)).stream().filter(b -> b.language().equals("java")).forEach(java::add);
+        }
+        Block canary = new Block(Path.of("canary.md"), 1, "java", "int[] a = new int[1];\na[1] = 2;\n", Notes.NONE);
+        java.add(canary);
+        List<Source> sources = new ArrayList<>();
+        List<String> runs = new ArrayList<>(); // the class to run per block
+        for (int i = 0; i < java.size(); i++) {
+            List<Source> s = Source.runnable(java.get(i), "Block" + i);
+            sources.addAll(s);
+            runs.add(s.get(s.size() - 1).className());
+        }
+        List<String> errors = compile(sources, out);
+        assertTrue(errors.isEmpty(), "the blocks as run (with their notes) do not compile:\n" + String.join("\n", errors));
+
+        List<String> failures = new ArrayList<>();
+        String canaryFailure = null;
+        try (java.net.URLClassLoader loader = new java.net.URLClassLoader(new java.net.URL[] {out.toUri().toURL()},
+                ReadmeTest.class.getClassLoader())) {
+            for (int i = 0; i < java.size(); i++) {
+                Block b = java.get(i);
+                long start = System.nanoTime();
+                String failure = run(loader, runs.get(i), sources);
+                System.out.printf(Locale.ROOT, "%s:%d ran in %.1f s%s%n", b.file(), b.firstLine(),
+                        (System.nanoTime() - start) / 1e9, failure == null ? "" : ": " + failure.lines().findFirst().orElse(""));
+                if (b == canary) {
+                    canaryFailure = failure;
+                } else if (failure != null) {
+                    failures.add(failure);
+                }
+            }
+        }
+        assertTrue(canaryFailure != null && canaryFailure.startsWith("canary.md:2: ")
+                && canaryFailure.contains("ArrayIndexOutOfBoundsException"),
+                "the canary block throws at canary.md:2 and must be reported there; got " + canaryFailure);
+        assertTrue(failures.isEmpty(), java.size() - 1 + " Java blocks; these failed when run:\n" + String.join("\n", failures));
+    }
+
+    /** Runs {@code className}'s {@code snippet()}: null, or what it threw, at the Markdown line that threw it. */
+    private static String run(ClassLoader loader, String className, List<Source> sources) throws ReflectiveOperationException {
+        Class<?> c = Class.forName(className, true, loader);
+        java.lang.reflect.Constructor<?> made = c.getDeclaredConstructor();
+        made.setAccessible(true);
+        Object block = made.newInstance();
+        java.lang.reflect.Method snippet = null;
+        for (Class<?> k = c; snippet == null && k != null; k = k.getSuperclass()) {
+            snippet = java.util.Arrays.stream(k.getDeclaredMethods()).filter(m -> m.getName().equals("snippet"))
+                    .findFirst().orElse(null);
+        }
+        if (snippet == null) {
+            return className + " has no snippet()";
+        }
+        snippet.setAccessible(true);
+        try {
+            snippet.invoke(block);
+            return null;
+        } catch (java.lang.reflect.InvocationTargetException e) {
+            Throwable thrown = e.getCause();
+            String where = className;
+            for (StackTraceElement frame : thrown.getStackTrace()) {
+                Source s = sources.stream().filter(x -> x.className().equals(frame.getClassName())).findFirst().orElse(null);
+                if (s != null) {
+                    where = s.where(frame.getLineNumber());
+                    break;
+                }
+            }
+            StringWriter trace = new StringWriter();
+            thrown.printStackTrace(new java.io.PrintWriter(trace));
+            return where + ": " + thrown + "\n" + trace.toString().lines().skip(1).limit(12).collect(
+                    java.util.stream.Collectors.joining("\n"));
+        } finally {
+            DocChecks.cleanUp();
+        }
+    }
+
+    /** Compiles {@code sources} into {@code out}; the errors, each at its Markdown line. */
+    private static List<String> compile(List<Source> sources, Path out) throws IOException {
+        JavaCompiler compiler = ToolProvider.getSystemJavaCompiler();
+        DiagnosticCollector<JavaFileObject> diagnostics = new DiagnosticCollector<>();
+        try (StandardJavaFileManager files = compiler.getStandardFileManager(diagnostics, Locale.ROOT, null)) {
+            List<String> options = List.of("-proc:none", "-implicit:none", "-Xlint:none", "-nowarn",
+                    "-classpath", classpath(), "-d", out.toString());
+            compiler.getTask(new StringWriter(), files, diagnostics, options, null, sources).call();
+        }
+        List<String> errors = new ArrayList<>();
+        for (Diagnostic<? extends JavaFileObject> d : diagnostics.getDiagnostics()) {
+            if (d.getKind() == Diagnostic.Kind.ERROR) {
+                String where = d.getSource() instanceof Source s ? s.where(d.getLineNumber()) : String.valueOf(d.getSource());
+                errors.add(where + ": " + String.join("; ", d.getMessage(Locale.ROOT).lines().map(String::strip).toList()));
+            }
+        }
+        return errors;
     }
 
     @Test
@@ -180,7 +340,12 @@ class ReadmeTest {
                 + "```bash\n[no](link.md)\n```\n![pic](img/p.png#top) [web](https://example.org) [here](#anchor)\n";
         List<Block> blocks = blocks(Path.of("t.md"), md);
         assertEquals(2, blocks.size());
-        assertEquals(new Block(Path.of("t.md"), 5, "java", "int m = n;\n", " int n; "), blocks.get(0));
+        assertEquals(new Block(Path.of("t.md"), 5, "java", "int m = n;\n", new Notes(" int n;", "", "", "")),
+                blocks.get(0));
+        Notes notes = Notes.parse(" given: int n;\n     abstract int f();\nrun: { n = 2; }\n  scaled: 100 => 2; a => b\nthen: check(n == 2, \"two\"); ");
+        assertEquals(new Notes(" int n;\n     abstract int f();\n", "{ n = 2; }", "100 => 2; a => b", "check(n == 2, \"two\");"),
+                notes);
+        assertEquals("for (i < 2) b", notes.scale("for (i < 100) a", "t.md:1"));
         assertEquals(List.of("x.md", "img/p.png"), links(Path.of("t.md"), md).stream()
                 .map(l -> l.target().toString()).toList());
     }
@@ -208,14 +373,14 @@ class ReadmeTest {
                 code.append(lines[j]).append('\n');
                 j++;
             }
-            blocks.add(new Block(file, i + 2, open.group(1), code.toString(), givenAbove(lines, i)));
+            blocks.add(new Block(file, i + 2, open.group(1), code.toString(), notesAbove(lines, i)));
             i = j;
         }
         return blocks;
     }
 
-    /** The declarations of a {@code <!-- given: ... -->} comment that ends on the line above the fence. */
-    private static String givenAbove(String[] lines, int fence) {
+    /** The notes of a {@code <!-- given: ... -->} (or run:, scaled:, then:) comment that ends on the line above the fence. */
+    private static Notes notesAbove(String[] lines, int fence) {
         StringBuilder above = new StringBuilder();
         for (int k = fence - 1; k >= 0 && k >= fence - 10; k--) {
             above.insert(0, lines[k] + "\n");
@@ -224,7 +389,8 @@ class ReadmeTest {
             }
         }
         Matcher m = GIVEN.matcher(above.toString().strip());
-        return fence > 0 && lines[fence - 1].strip().endsWith("-->") && m.find() ? m.group(1) : "";
+        return fence > 0 && lines[fence - 1].strip().endsWith("-->") && m.find() ? Notes.parse(m.group(1))
+                : Notes.NONE;
     }
 
     record Link(int line, String text, Path target) {
@@ -274,12 +440,53 @@ class ReadmeTest {
         private final Block block;
         private final String text;
         private final int codeStart; // the source line on which the block's first line lands
+        private final String className;
+        private final String note; // where the text is a note's: "run", or null for the block (then: after it)
 
         private Source(Block block, String className, String text, int codeStart) {
+            this(block, className, text, codeStart, null);
+        }
+
+        private Source(Block block, String className, String text, int codeStart, String note) {
             super(URI.create("string:///" + className.replace('.', '/') + Kind.SOURCE.extension), Kind.SOURCE);
             this.block = block;
             this.text = text;
             this.codeStart = codeStart;
+            this.className = className;
+            this.note = note;
+        }
+
+        String className() {
+            return className;
+        }
+
+        /**
+         * The block as it runs: scaled, its {@code then:} statements after it, and last the class that runs it (a
+         * subclass with the {@code run:} members, or for a whole compilation unit a class with them and the
+         * {@code then:} statements).
+         */
+        static List<Source> runnable(Block b, String name) {
+            String where = b.file() + ":" + b.firstLine();
+            Notes n = b.notes();
+            Block scaled = new Block(b.file(), b.firstLine(), b.language(), n.scale(b.code(), where), n);
+            String checks = "import static org.attn4j.testing.DocChecks.*;\n";
+            Source block = of(scaled, name);
+            if (block.codeStart == 1) { // a whole compilation unit
+                if (n.then().isEmpty()) {
+                    throw new AssertionError(where + ": a class block runs through a then: note, and it has none");
+                }
+                Matcher pkg = Pattern.compile("^\\s*package\\s+([\\w.]+)\\s*;", Pattern.MULTILINE).matcher(b.code());
+                String runner = IMPORTS + checks + (pkg.find() ? "import " + pkg.group(1) + ".*;\n" : "") + "class "
+                        + name + "Run {\n" + name + "Run() throws Exception {\n}\n" + n.run() + "\nvoid snippet() throws Exception {\n" + n.then() + "\n}\n}\n";
+                return List.of(block, new Source(b, name + "Run", runner, Integer.MAX_VALUE, "then"));
+            }
+            String head = checks + IMPORTS + "abstract class " + name + " {\n" + b.given().replace('\n', ' ') + "\n"
+                    + "void snippet() throws Exception {\n";
+            Source withThen = new Source(scaled, name, head + scaled.code() + n.then() + "\n}\n}\n",
+                    (int) head.lines().count() + 1);
+            String runner = checks + IMPORTS + "class " + name + "Run extends " + name + " {\n" + name + "Run() throws "
+                    + "Exception {\n}\n" + n.run() + "\n}\n"; // the constructor lets an initializer throw
+            return List.of(withThen, new Source(b, name + "Run", runner, Integer.MAX_VALUE, "run"));
         }
 
         static Source of(Block b, String name) {
@@ -303,6 +510,13 @@ class ReadmeTest {
         String where(long sourceLine) {
             long line = sourceLine - codeStart + block.firstLine();
             String file = block.file().toString().replace(File.separatorChar, '/');
+            long codeLines = block.code().lines().count();
+            if (note != null) {
+                return file + ":" + (block.firstLine() - 1) + " (" + note + " note)";
+            }
+            if (codeStart > 1 && sourceLine >= codeStart + codeLines) {
+                return file + ":" + (block.firstLine() - 1) + " (then note)";
+            }
             return sourceLine < codeStart ? file + ":" + (block.firstLine() - 1) + " (given)" : file + ":" + line;
         }
 
