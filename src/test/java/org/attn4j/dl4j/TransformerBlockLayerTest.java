@@ -105,7 +105,8 @@ class TransformerBlockLayerTest {
         boolean passed = GradientCheckUtil.checkGradients(new GradientCheckUtil.MLNConfig().net(net)
                 .input(input()).labels(labels())
                 .epsilon(1e-6).maxRelError(1e-3).minAbsoluteError(1e-8));
-        assertTrue(passed, "GradientCheckUtil failed for normFirst=" + normFirst + " (failures are logged above)");
+        assertTrue(passed, "GradientCheckUtil failed for normFirst=" + normFirst
+                + " (rerun with -Dattn4j.gradientcheck.log=INFO for its line per parameter)");
     }
 
     /** Also a causal post-LN SiLU block with a feature mask (rows of 4, 2 and 1 real steps). */
@@ -133,7 +134,8 @@ class TransformerBlockLayerTest {
                 .inputs(new INDArray[] {input()}).labels(new INDArray[] {labels()})
                 .inputMask(new INDArray[] {Nd4j.createFromArray(new double[][] {{1, 1, 1, 1}, {1, 1, 0, 0}, {1, 0, 0, 0}})})
                 .epsilon(1e-6).maxRelError(1e-3).minAbsoluteError(1e-8));
-        assertTrue(passed, "GradientCheckUtil failed for a masked ComputationGraph (failures are logged above)");
+        assertTrue(passed, "GradientCheckUtil failed for a masked ComputationGraph (rerun with "
+                + "-Dattn4j.gradientcheck.log=INFO for its line per parameter)");
     }
 
     @ParameterizedTest(name = "causal={0}, masked={0}")
