@@ -1,0 +1,140 @@
+package org.attn4j.model;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.stream.Stream;
+import org.attn4j.formats.Safetensors;
+import org.attn4j.io.Npz;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * Hugging Face directories written by transformers ({@code src/test/python/gen_hf_fixtures.py}: random weights,
+ * logits far from zero, float64 reference logits): attn4j loads each and computes the same logits, and
+ * savePretrained writes the same tensors and config back. The saved directories stay in
+ * {@code target/hf-saved} for the script's {@code --reload}, which loads them in transformers.
+ */
+class HuggingFaceModelsTest {
+    static final Path FIXTURES = Path.of("src/test/resources/hf");
+    private static final Path SAVED = Path.of("target/hf-saved");
+
+    @ParameterizedTest
+    @ValueSource(strings = {"gpt2", "gpt2-noprefix-f16", "llama-gqa-4x", "llama-mqa-tied", "llama3-scaled-4x",
+            "mistral-window", "qwen2", "llama-bf16", "llama-sharded"})
+    void float64LogitsMatchTransformersAndSavingWritesTheSameModel(String name) throws IOException {
+        LanguageModel lm = LanguageModel.fromPretrained(FIXTURES.resolve(name), DataType.DOUBLE);
+        assertClose(name, reference(name, "logits"), logits(lm, name), 1e-10);
+        Path out = SAVED.resolve(name);
+        lm.savePretrained(out);
+        assertSameTensors(FIXTURES.resolve(name), out);
+        assertSameConfig(FIXTURES.resolve(name), out);
+        assertClose(name + " reloaded", reference(name, "logits"),
+                logits(LanguageModel.fromPretrained(out, DataType.DOUBLE), name), 1e-10);
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"gpt2", "llama-gqa-4x", "qwen2"})
+    void float32LogitsMatchTransformers(String name) {
+        LanguageModel lm = LanguageModel.fromPretrained(FIXTURES.resolve(name));
+        assertEquals(DataType.FLOAT, lm.dataType());
+        assertClose(name + " float32", reference(name, "logits"), logits(lm, name), 1e-5);
+    }
+
+    @Test
+    void theConfigsKeysReachTheModel() {
+        ModelConfig llama3 = LanguageModel.fromPretrained(FIXTURES.resolve("llama3-scaled-4x")).config();
+        assertEquals(new org.attn4j.nn.Rope(500_000, 8, 1, 4, 64), llama3.rope());
+        assertEquals(1, llama3.kvHeads());
+        assertEquals(512, llama3.maxLen());
+        ModelConfig mistral = LanguageModel.fromPretrained(FIXTURES.resolve("mistral-window")).config();
+        assertEquals(4, mistral.window());
+        LanguageModel mqa = LanguageModel.fromPretrained(FIXTURES.resolve("llama-mqa-tied"));
+        assertTrue(mqa.config().tieEmbeddings());
+        assertEquals(1e-6, mqa.config().eps());
+        assertEquals(500_000, mqa.config().rope().theta());
+        assertArrayEquals(new int[] {2, 3}, mqa.endTokenIds());
+        assertTrue(LanguageModel.fromPretrained(FIXTURES.resolve("qwen2")).config().qkvBias());
+    }
+
+    @Test
+    void savesShardsAboveTheSizeItIsGiven(@TempDir Path dir) throws IOException {
+        LanguageModel lm = LanguageModel.fromPretrained(FIXTURES.resolve("mistral-window"), DataType.DOUBLE);
+        lm.savePretrained(dir, 30_000);
+        try (Stream<Path> files = Files.list(dir)) {
+            long shards = files.filter(f -> f.getFileName().toString().matches("model-\\d{5}-of-\\d{5}\\.safetensors"))
+                    .count();
+            assertTrue(shards > 3, "shards of 30 kB: " + shards);
+        }
+        assertTrue(Files.exists(dir.resolve("model.safetensors.index.json")));
+        assertTrue(Files.notExists(dir.resolve("model.safetensors")));
+        assertClose("sharded", reference("mistral-window", "logits"),
+                logits(LanguageModel.fromPretrained(dir, DataType.DOUBLE), "mistral-window"), 1e-10);
+    }
+
+    static INDArray reference(String name, String key) {
+        return Npz.read(FIXTURES.resolve(name + ".npz")).get(key);
+    }
+
+    static INDArray logits(LanguageModel lm, String name) {
+        return lm.predict(null, reference(name, "input_ids").castTo(DataType.INT));
+    }
+
+    static void assertClose(String what, INDArray expected, INDArray actual, double relative) {
+        assertArrayEquals(expected.shape(), actual.shape(), what);
+        double scale = Math.abs(expected.castTo(DataType.DOUBLE).amaxNumber().doubleValue());
+        double error = expected.castTo(DataType.DOUBLE).sub(actual.castTo(DataType.DOUBLE)).amaxNumber().doubleValue()
+                / scale;
+        System.out.printf("%s: relative logit error %.1e (bound %.0e)%n", what, error, relative);
+        assertTrue(error <= relative, what + ": relative logit error " + error + " above " + relative);
+    }
+
+    /** Every tensor of the original, the same values (GPT-2 names with or without its prefix); none added. */
+    private static void assertSameTensors(Path original, Path saved) {
+        Map<String, INDArray> a = tensors(original), b = tensors(saved);
+        a.keySet().removeIf(k -> k.endsWith(".attn.bias"));
+        assertEquals(a.keySet(), b.keySet(), "tensor names");
+        a.forEach((k, v) -> assertEquals(v.castTo(DataType.DOUBLE), b.get(k).castTo(DataType.DOUBLE), k));
+    }
+
+    private static Map<String, INDArray> tensors(Path dir) {
+        Map<String, INDArray> all = new TreeMap<>();
+        try (Stream<Path> files = Files.list(dir)) {
+            files.filter(f -> f.toString().endsWith(".safetensors")).forEach(f -> Safetensors.read(f)
+                    .forEach((k, v) -> all.put(k.startsWith("h.") || k.startsWith("w") || k.startsWith("ln_f")
+                            ? "transformer." + k : k, v)));
+        } catch (IOException e) {
+            throw new AssertionError(e);
+        }
+        return all;
+    }
+
+    /** The saved config.json holds the original's keys and values; only the data type differs (float64 here). */
+    private static void assertSameConfig(Path original, Path saved) throws IOException {
+        JsonObject a = json(original.resolve("config.json")), b = json(saved.resolve("config.json"));
+        for (String key : Set.of("dtype", "torch_dtype")) {
+            assertEquals(a.has(key), b.has(key), key);
+            a.remove(key);
+            b.remove(key);
+        }
+        assertEquals(a, b);
+    }
+
+    static JsonObject json(Path file) throws IOException {
+        return JsonParser.parseString(Files.readString(file)).getAsJsonObject();
+    }
+}
