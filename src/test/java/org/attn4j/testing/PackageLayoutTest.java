@@ -27,7 +27,7 @@ class PackageLayoutTest {
     private static final Pattern COMMENTS = Pattern.compile("//[^\\n]*|/\\*[\\s\\S]*?\\*/");
 
     /** Lowest first; a package may use those listed before it. */
-    private static final List<String> ORDER = List.of("config", "kernels", "nn", "data", "model", "decode", "train",
+    private static final List<String> ORDER = List.of("config", "text", "kernels", "nn", "data", "model", "decode", "train",
             "io", "interop", "samediff", "viz", "dl4j", "spark");
 
     @Test
