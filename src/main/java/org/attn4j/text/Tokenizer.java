@@ -85,14 +85,15 @@ public final class Tokenizer {
      *                                  naming the file, the key and what was expected)
      */
     public static Tokenizer fromPretrained(Path path) {
+        if (!Files.exists(path)) {
+            throw new TokenizerFormatException(path + ": not found; expected a folder holding tokenizer.json, or a "
+                    + "tokenizer.json file");
+        }
         Path file = Files.isDirectory(path) ? path.resolve("tokenizer.json") : path;
-        JsonObject root = TokenizerJson.parse(file);
+        TokenizerJson.Parsed parsed = TokenizerJson.parseTokenizer(file);
         Path configFile = file.resolveSibling("tokenizer_config.json");
         JsonObject config = Files.isRegularFile(configFile) ? TokenizerJson.parse(configFile) : null;
-        BpeModel model = TokenizerJson.model(root);
-        JsonObject slim = root.deepCopy();
-        slim.add("model", TokenizerJson.modelSettings(root));
-        return new Tokenizer(slim, config, model);
+        return new Tokenizer(parsed.json(), config, TokenizerJson.model(parsed));
     }
 
     /** HF's {@code encode(text).ids}: the text's ids with the post-processor's special tokens. */

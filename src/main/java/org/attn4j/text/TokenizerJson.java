@@ -7,12 +7,13 @@ import com.google.gson.JsonElement;
 import com.google.gson.JsonNull;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParseException;
-import com.google.gson.JsonParser;
+import com.google.gson.TypeAdapter;
+import com.google.gson.stream.JsonReader;
+import com.google.gson.stream.JsonToken;
+import java.io.EOFException;
 import java.io.IOException;
-import java.io.Reader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.text.Normalizer.Form;
 import java.util.ArrayList;
@@ -31,22 +32,112 @@ final class TokenizerJson {
     private TokenizerJson() {
     }
 
-    /** Parses a JSON file into an object, with the file named in any error. */
+    private static final TypeAdapter<JsonElement> ELEMENT = new Gson().getAdapter(JsonElement.class);
+
+    /**
+     * tokenizer.json as read: everything but the model's vocabulary and merges as a tree; those two, the bulk of
+     * the file, streamed straight into a map and a list.
+     */
+    record Parsed(JsonObject json, Map<String, Integer> vocab, List<String[]> merges) {
+    }
+
+    static Parsed parseTokenizer(Path file) {
+        return read(file, reader -> {
+            JsonObject json = new JsonObject();
+            Map<String, Integer> vocab = null;
+            List<String[]> merges = null;
+            reader.beginObject();
+            while (reader.hasNext()) {
+                String key = reader.nextName();
+                if (!key.equals("model") || reader.peek() != JsonToken.BEGIN_OBJECT) {
+                    json.add(key, ELEMENT.read(reader));
+                    continue;
+                }
+                JsonObject settings = new JsonObject();
+                reader.beginObject();
+                while (reader.hasNext()) {
+                    String field = reader.nextName();
+                    if (field.equals("vocab") && reader.peek() == JsonToken.BEGIN_OBJECT) {
+                        vocab = new HashMap<>(1 << 16);
+                        reader.beginObject();
+                        while (reader.hasNext()) {
+                            vocab.put(reader.nextName(), reader.nextInt());
+                        }
+                        reader.endObject();
+                    } else if (field.equals("merges") && reader.peek() == JsonToken.BEGIN_ARRAY) {
+                        merges = readMerges(reader);
+                    } else {
+                        settings.add(field, ELEMENT.read(reader));
+                    }
+                }
+                reader.endObject();
+                json.add("model", settings);
+            }
+            reader.endObject();
+            return new Parsed(json, vocab, merges);
+        });
+    }
+
+    private static List<String[]> readMerges(JsonReader reader) throws IOException {
+        List<String[]> merges = new ArrayList<>(1 << 16);
+        reader.beginArray();
+        while (reader.hasNext()) {
+            if (reader.peek() == JsonToken.BEGIN_ARRAY) {
+                reader.beginArray();
+                List<String> parts = new ArrayList<>(2);
+                while (reader.hasNext()) {
+                    parts.add(reader.nextString());
+                }
+                reader.endArray();
+                merges.add(parts.toArray(new String[0]));
+            } else {
+                String line = reader.nextString();
+                int space = line.indexOf(' ');
+                merges.add(space < 0 || line.indexOf(' ', space + 1) >= 0 ? new String[] {line}
+                        : new String[] {line.substring(0, space), line.substring(space + 1)});
+            }
+        }
+        reader.endArray();
+        return merges;
+    }
+
+    /** Parses a JSON file into an object (tokenizer_config.json), with the file named in any error. */
     static JsonObject parse(Path file) {
-        try (Reader r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
-            JsonElement e = JsonParser.parseReader(r);
+        return read(file, reader -> {
+            JsonElement e = ELEMENT.read(reader);
             if (!e.isJsonObject()) {
-                throw new TokenizerFormatException(file + ": expected a JSON object at the top level, found "
-                        + (e.isJsonNull() ? "nothing (empty file?)" : e.getClass().getSimpleName()));
+                throw new TokenizerFormatException(file + ": expected a JSON object at the top level, found " + e);
             }
             return e.getAsJsonObject();
-        } catch (NoSuchFileException e) {
+        });
+    }
+
+    private interface Body<T> {
+        T read(JsonReader reader) throws IOException;
+    }
+
+    /** Strict JSON (no unquoted strings, nothing after the end), every failure one line naming the file. */
+    private static <T> T read(Path file, Body<T> body) {
+        if (!Files.exists(file)) {
             throw new TokenizerFormatException(file + ": file not found");
-        } catch (JsonParseException e) {
+        }
+        try (JsonReader reader = new JsonReader(Files.newBufferedReader(file, StandardCharsets.UTF_8))) {
+            reader.setLenient(false);
+            if (reader.peek() != JsonToken.BEGIN_OBJECT) {
+                throw new TokenizerFormatException(file + ": expected a JSON object at the top level, found "
+                        + reader.peek());
+            }
+            T result = body.read(reader);
+            if (reader.peek() != JsonToken.END_DOCUMENT) {
+                throw new TokenizerFormatException(file + ": not valid JSON: text after the top-level object");
+            }
+            return result;
+        } catch (EOFException e) {
+            throw new TokenizerFormatException(file + ": not valid JSON (truncated or corrupted?): it ends early ("
+                    + e.getMessage() + ")");
+        } catch (IOException | IllegalStateException | NumberFormatException | JsonParseException e) {
             throw new TokenizerFormatException(file + ": not valid JSON (truncated or corrupted?): "
                     + rootMessage(e));
-        } catch (IOException e) {
-            throw new TokenizerFormatException(file + ": cannot be read: " + e);
         }
     }
 
@@ -195,12 +286,12 @@ final class TokenizerJson {
     }
 
     /** The model: BPE only, its vocabulary and merges in either of HF's two spellings. */
-    static BpeModel model(JsonObject root) {
-        JsonObject m = root.getAsJsonObject("model");
+    static BpeModel model(Parsed parsed) {
+        JsonObject m = parsed.json().getAsJsonObject("model");
         if (m == null) {
             throw new TokenizerFormatException("tokenizer.json: no 'model' object at the top level");
         }
-        String type = m.has("type") ? m.get("type").getAsString() : (m.has("merges") ? "BPE" : "(none)");
+        String type = m.has("type") ? m.get("type").getAsString() : (parsed.merges() != null ? "BPE" : "(none)");
         if (!type.equals("BPE")) {
             throw unsupported("model", type, "BPE");
         }
@@ -214,35 +305,22 @@ final class TokenizerJson {
                         + "' is not supported; expected null or \"\" (byte-level and SentencePiece BPE)");
             }
         }
-        JsonObject vocabJson = m.getAsJsonObject("vocab");
-        JsonArray mergesJson = m.getAsJsonArray("merges");
-        if (vocabJson == null || mergesJson == null) {
+        if (parsed.vocab() == null || parsed.merges() == null) {
             throw new TokenizerFormatException("tokenizer.json: model needs 'vocab' (an object) and 'merges' "
                     + "(an array); found keys " + m.keySet());
         }
-        Map<String, Integer> vocab = new HashMap<>(vocabJson.size() * 2);
-        for (Map.Entry<String, JsonElement> e : vocabJson.entrySet()) {
-            vocab.put(e.getKey(), e.getValue().getAsInt());
-        }
-        int[] left = new int[mergesJson.size()];
-        int[] right = new int[mergesJson.size()];
+        Map<String, Integer> vocab = parsed.vocab();
+        List<String[]> merges = parsed.merges();
+        int[] left = new int[merges.size()];
+        int[] right = new int[merges.size()];
         for (int r = 0; r < left.length; r++) {
-            JsonElement merge = mergesJson.get(r);
-            String a;
-            String b;
-            if (merge.isJsonArray() && merge.getAsJsonArray().size() == 2) {
-                a = merge.getAsJsonArray().get(0).getAsString();
-                b = merge.getAsJsonArray().get(1).getAsString();
-            } else if (merge.isJsonPrimitive() && merge.getAsString().split(" ", -1).length == 2) {
-                String[] parts = merge.getAsString().split(" ", -1);
-                a = parts[0];
-                b = parts[1];
-            } else {
-                throw new TokenizerFormatException("tokenizer.json: model.merges[" + r + "] is " + merge
-                        + "; expected \"a b\" or [\"a\", \"b\"]");
+            String[] merge = merges.get(r);
+            if (merge.length != 2) {
+                throw new TokenizerFormatException("tokenizer.json: model.merges[" + r + "] is "
+                        + String.join(" ", merge) + "; expected \"a b\" or [\"a\", \"b\"]");
             }
-            left[r] = vocabId(vocab, a, r);
-            right[r] = vocabId(vocab, b, r);
+            left[r] = vocabId(vocab, merge[0], r);
+            right[r] = vocabId(vocab, merge[1], r);
         }
         String unk = m.has("unk_token") && !m.get("unk_token").isJsonNull() ? m.get("unk_token").getAsString() : null;
         return new BpeModel(vocab, left, right, unk, bool(m, "byte_fallback", false), bool(m, "fuse_unk", false),
@@ -287,15 +365,6 @@ final class TokenizerJson {
         m.add("vocab", vocab);
         m.add("merges", merges);
         return m;
-    }
-
-    /** The model's settings without its (large) vocabulary and merges, kept to write the file back. */
-    static JsonObject modelSettings(JsonObject root) {
-        JsonObject settings = new JsonObject();
-        root.getAsJsonObject("model").entrySet().stream()
-                .filter(e -> !e.getKey().equals("vocab") && !e.getKey().equals("merges"))
-                .forEach(e -> settings.add(e.getKey(), e.getValue()));
-        return settings;
     }
 
     static void write(JsonObject json, Path file) throws IOException {
