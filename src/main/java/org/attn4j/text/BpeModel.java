@@ -5,18 +5,13 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.PriorityQueue;
-import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * HF's BPE model: a word is split into characters (or {@code <0xNN>} byte tokens, or the unknown token), then the
  * adjacent pair of lowest merge rank is merged, leftmost first, until no pair has a merge. Results are cached per
- * word, so the merges run once per distinct word of a text.
+ * word ({@link Tokenizer} keeps the cache), so the merges run once per distinct word of a text.
  */
 final class BpeModel {
-    /** Words longer than this are not cached (HF's limit too): they are rare and would crowd the cache. */
-    private static final int CACHE_MAX_WORD = 256;
-    private static final int CACHE_CAPACITY = 200_000;
-
     final Map<String, Integer> vocab;
     final String[] idToToken;                   // [max id + 1], null where the model has no token
     final int[] mergeLeft;                      // [merges] left id of merge rank r
@@ -29,14 +24,21 @@ final class BpeModel {
     private final PairMap ranks;
     private final int unkId;
     private final int[] byteIds = new int[256]; // <0xNN> token ids, -1 where absent
-    private final Map<String, int[]> cache = new ConcurrentHashMap<>();
 
     BpeModel(Map<String, Integer> vocab, int[] mergeLeft, int[] mergeRight, String unkToken, boolean byteFallback,
             boolean fuseUnk, boolean ignoreMerges) {
         this.vocab = vocab;
-        int maxId = vocab.values().stream().mapToInt(Integer::intValue).max().orElse(-1);
+        int maxId = -1;
+        for (int id : vocab.values()) {
+            if (id < 0) {
+                throw new TokenizerFormatException("tokenizer.json: model.vocab has a negative id " + id);
+            }
+            maxId = Math.max(maxId, id);
+        }
         this.idToToken = new String[maxId + 1];
-        vocab.forEach((token, id) -> idToToken[id] = token);
+        for (Map.Entry<String, Integer> e : vocab.entrySet()) {
+            idToToken[e.getValue()] = e.getKey();
+        }
         this.mergeLeft = mergeLeft;
         this.mergeRight = mergeRight;
         this.mergeResult = new int[mergeLeft.length];
@@ -60,24 +62,18 @@ final class BpeModel {
         this.fuseUnk = fuseUnk;
         this.ignoreMerges = ignoreMerges;
         for (int b = 0; b < 256; b++) {
-            byteIds[b] = vocab.getOrDefault(String.format("<0x%02X>", b), -1);
+            byteIds[b] = vocab.getOrDefault(byteToken(b), -1);
         }
+    }
+
+    /** SentencePiece's name for a byte, {@code <0x0A>} (HF's {@code format!("<{b:#04X}>")}). */
+    static String byteToken(int b) {
+        final String hex = "0123456789ABCDEF";
+        return "<0x" + hex.charAt(b >> 4) + hex.charAt(b & 15) + ">";
     }
 
     /** The ids of one pre-tokenized word. */
     int[] encodeWord(String word) {
-        int[] hit = cache.get(word);
-        if (hit != null) {
-            return hit;
-        }
-        int[] ids = merge(word);
-        if (word.length() < CACHE_MAX_WORD && cache.size() < CACHE_CAPACITY) {
-            cache.put(word, ids);
-        }
-        return ids;
-    }
-
-    private int[] merge(String word) {
         if (ignoreMerges) {
             Integer whole = vocab.get(word);
             if (whole != null) {

@@ -1,17 +1,12 @@
 package org.attn4j.text;
 
 import java.nio.charset.StandardCharsets;
-import java.util.regex.Pattern;
 
 /**
  * GPT-2's reversible map from the 256 byte values to printable characters, so that every byte sequence is a
  * string of visible symbols: printable Latin-1 bytes stand for themselves, the other 68 take U+0100 onwards.
  */
 final class ByteLevel {
-    /** The pre-tokenizer regex GPT-2 used and HF's ByteLevel pre-tokenizer applies when {@code use_regex}. */
-    static final Pattern GPT2_SPLIT = Regexes.compile(
-            "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+");
-
     private static final char[] BYTE_TO_CHAR = new char[256];
     private static final int[] CHAR_TO_BYTE = new int[512];
 

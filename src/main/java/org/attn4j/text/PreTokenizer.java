@@ -85,23 +85,22 @@ interface PreTokenizer {
         }
     }
 
-    /** GPT-2's pre-tokenizer: optional leading space, optional GPT-2 regex, then the byte-to-character map. */
-    record ByteLevelSplit(boolean addPrefixSpace, boolean useRegex) implements PreTokenizer {
+    /**
+     * GPT-2's pre-tokenizer: optional leading space, optional GPT-2 regex, then the byte-to-character map. With
+     * {@code mapBytes} false the words come out unmapped, for a caller that maps them itself (only on a cache miss).
+     */
+    record ByteLevelSplit(boolean addPrefixSpace, boolean useRegex, boolean mapBytes) implements PreTokenizer {
         @Override
         public void split(Piece piece, List<Piece> out) {
-            String s = piece.text();
-            if (addPrefixSpace && !s.startsWith(" ")) {
-                s = " " + s;
-            }
+            String text = addPrefixSpace && !piece.text().startsWith(" ") ? " " + piece.text() : piece.text();
             if (!useRegex) {
-                add(out, ByteLevel.encode(s), piece, 0);
+                add(out, mapBytes ? ByteLevel.encode(text) : text, piece, 0);
                 return;
             }
-            Matcher m = ByteLevel.GPT2_SPLIT.matcher(s);
-            while (m.find()) {
-                out.add(new Piece(ByteLevel.encode(s.substring(m.start(), m.end())),
-                        piece.atStart() && m.start() == 0));
-            }
+            Gpt2Split.split(text, (start, end) -> {
+                String word = text.substring(start, end);
+                out.add(new Piece(mapBytes ? ByteLevel.encode(word) : word, piece.atStart() && start == 0));
+            });
         }
     }
 
@@ -133,6 +132,25 @@ interface PreTokenizer {
                 add(out, s, piece, 0);
             }
         }
+    }
+
+    /**
+     * The same pre-tokenizer with a final byte-level map left to the caller (null when it does not end with one):
+     * the map is a function of each word alone, so a word cache can be keyed on the unmapped word.
+     */
+    static PreTokenizer withoutFinalByteMap(PreTokenizer p) {
+        if (p instanceof ByteLevelSplit b) {
+            return new ByteLevelSplit(b.addPrefixSpace(), b.useRegex(), false);
+        }
+        if (p instanceof Sequence seq && !seq.steps().isEmpty()) {
+            PreTokenizer last = withoutFinalByteMap(seq.steps().get(seq.steps().size() - 1));
+            if (last != null) {
+                List<PreTokenizer> steps = new ArrayList<>(seq.steps());
+                steps.set(steps.size() - 1, last);
+                return new Sequence(steps);
+            }
+        }
+        return null;
     }
 
     record Sequence(List<PreTokenizer> steps) implements PreTokenizer {

@@ -8,7 +8,9 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.OptionalInt;
+import java.util.concurrent.ConcurrentHashMap;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -42,6 +44,12 @@ public final class Tokenizer {
     private final boolean truncateLeft;
     private final boolean padLeft;
     private final SpecialIds specials;
+    private final boolean mapWordBytes;     // the pre-tokenizer's final byte-level map is applied on a cache miss
+    private final Map<String, int[]> wordCache = new ConcurrentHashMap<>();
+
+    /** Words longer than this are not cached (HF's limit too): they are rare and would crowd the cache. */
+    private static final int CACHE_MAX_WORD = 256;
+    private static final int CACHE_CAPACITY = 200_000;
 
     private record SpecialIds(OptionalInt bos, OptionalInt eos, OptionalInt pad, OptionalInt unk) {
     }
@@ -51,7 +59,10 @@ public final class Tokenizer {
         this.config = config;
         this.model = model;
         this.normalizer = TokenizerJson.normalizer(json.get("normalizer"), "normalizer");
-        this.preTokenizer = TokenizerJson.preTokenizer(json.get("pre_tokenizer"), "pre_tokenizer");
+        PreTokenizer read = TokenizerJson.preTokenizer(json.get("pre_tokenizer"), "pre_tokenizer");
+        PreTokenizer unmapped = read == null ? null : PreTokenizer.withoutFinalByteMap(read);
+        this.mapWordBytes = unmapped != null;
+        this.preTokenizer = unmapped != null ? unmapped : read;
         this.postProcessor = TokenizerJson.postProcessor(json.get("post_processor"), "post_processor");
         this.decoder = TokenizerJson.decoder(json.get("decoder"), "decoder");
         this.added = new AddedTokens(TokenizerJson.addedTokens(json), normalizer);
@@ -132,7 +143,7 @@ public final class Tokenizer {
                     preTokenizer.split(piece, words);
                 }
                 for (PreTokenizer.Piece w : words) {
-                    ids.addAll(model.encodeWord(w.text()));
+                    ids.addAll(wordIds(w.text()));
                 }
             }
         }
@@ -142,6 +153,19 @@ public final class Tokenizer {
             out = truncateLeft ? Arrays.copyOfRange(out, out.length - room, out.length) : Arrays.copyOf(out, room);
         }
         return postProcessor == null ? out : postProcessor.apply(out, addSpecialTokens);
+    }
+
+    /** A word's ids from the cache, merged (and cached) on a miss. */
+    private int[] wordIds(String word) {
+        int[] hit = wordCache.get(word);
+        if (hit != null) {
+            return hit;
+        }
+        int[] ids = model.encodeWord(mapWordBytes ? ByteLevel.encode(word) : word);
+        if (word.length() < CACHE_MAX_WORD && wordCache.size() < CACHE_CAPACITY) {
+            wordCache.put(word, ids);
+        }
+        return ids;
     }
 
     /** HF's {@code decode(ids, skip_special_tokens=False)}. */

@@ -183,7 +183,7 @@ final class TokenizerJson {
         String type = type(o, where);
         return switch (type) {
             case "ByteLevel" -> new PreTokenizer.ByteLevelSplit(bool(o, "add_prefix_space", true),
-                    bool(o, "use_regex", true));
+                    bool(o, "use_regex", true), true);
             case "Split" -> {
                 PreTokenizer.Behavior behavior = behavior(string(o, "behavior", where), where);
                 boolean invert = bool(o, "invert", false);
