@@ -16,6 +16,8 @@ transformers' own to 1e-6), so the reference is float64 throughout.
 Run from the repository root: /work/venv/bin/python src/test/python/gen_hf_fixtures.py
 With --reload DIR: loads every attn4j-written directory DIR/<name> (HuggingFaceModelsTest leaves them in
 target/hf-saved) in transformers and checks its float64 logits against <name>.npz.
+With --gpt2-small DIR: writes a GPT-2-small-shaped random model (124 M parameters, float32, not committed) for
+bench/java/org/attn4j/bench/PretrainedLoad.java, and times transformers' from_pretrained on it.
 """
 import argparse, json, math, os, shutil, sys
 
@@ -228,9 +230,28 @@ def reload(saved):
     print(f"PASS (worst {worst:.2e})")
 
 
+def gpt2_small(path):
+    """The benchmark's directory, then transformers' own load of it: wall time and peak resident memory."""
+    import resource, subprocess, time
+    if not os.path.exists(os.path.join(path, "model.safetensors")):
+        GPT2LMHeadModel(GPT2Config()).save_pretrained(path)
+    code = ("import time, resource, torch; from transformers import AutoModelForCausalLM; t = time.time(); "
+            f"m = AutoModelForCausalLM.from_pretrained({path!r}, dtype=torch.float32); "
+            "print(f'transformers from_pretrained: {time.time() - t:.2f} s, peak rss '"
+            "f'{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB, '"
+            "f'{sum(p.numel() for p in m.parameters()) / 1e6:.1f} M parameters')")
+    for _ in range(3):
+        subprocess.run([sys.executable, "-c", code], check=True)
+    print(f"file {os.path.getsize(os.path.join(path, 'model.safetensors')) / 1e6:.0f} MB")
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--reload", help="a directory of attn4j-written model directories to check")
+    parser.add_argument("--gpt2-small", help="write a 124 M GPT-2 here and time transformers loading it")
     args = parser.parse_args()
     print(f"transformers {transformers.__version__}, torch {torch.__version__}")
-    reload(args.reload) if args.reload else generate()
+    if args.gpt2_small:
+        gpt2_small(args.gpt2_small)
+    else:
+        reload(args.reload) if args.reload else generate()

@@ -17,10 +17,10 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import org.attn4j.formats.Safetensors;
+import org.attn4j.kernels.Buf;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
-import org.nd4j.linalg.indexing.NDArrayIndex;
 
 /**
  * Hugging Face model directories in and out ({@link LanguageModel#fromPretrained},
@@ -68,7 +68,7 @@ final class Pretrained {
         }
         List<HfTensor> tensors = architecture.tensors(config, prefix);
         check(tensors, where, Files.isRegularFile(dir.resolve(WEIGHTS)) ? WEIGHTS : INDEX, architecture, config);
-        LanguageModel model = new LanguageModel(config, type, false);
+        LanguageModel model = org.attn4j.nn.Module.unfilled(() -> new LanguageModel(config, type, false));
         Map<String, INDArray> parameters = model.parameters();
         for (HfTensor t : tensors) {
             read(t, where.get(t.name()), parameters, type);
@@ -151,14 +151,18 @@ final class Pretrained {
         }
         INDArray file = Nd4j.create(type, t.shape());
         h.readInto(t.name(), file);
-        int last = t.shape().length - 1;
-        long width = t.shape()[last] / t.parts().size();
-        for (int i = 0; i < t.parts().size(); i++) {
-            HfTensor.Part p = t.parts().get(i);
-            INDArray slice = t.parts().size() == 1 ? file : last == 0
-                    ? file.get(NDArrayIndex.interval(i * width, (i + 1) * width))
-                    : file.get(NDArrayIndex.all(), NDArrayIndex.interval(i * width, (i + 1) * width));
-            parameters.get(p.parameter()).assign(p.transposed() ? slice.transpose() : slice);
+        Buf from = Buf.of(file);
+        int rows = t.shape().length == 1 ? 1 : (int) t.shape()[0], columns = (int) t.shape()[t.shape().length - 1];
+        int width = columns / t.parts().size();
+        for (int part = 0; part < t.parts().size(); part++) {
+            HfTensor.Part p = t.parts().get(part);
+            Buf to = Buf.of(parameters.get(p.parameter()));
+            // the part's columns [part * width, (part + 1) * width) of the file's [rows, columns]; transposed: to[c, r]
+            for (int r = 0; r < rows; r++) {
+                for (int c = 0; c < width; c++) {
+                    to.put(p.transposed() ? c * rows + r : r * width + c, from.get(r * columns + part * width + c));
+                }
+            }
         }
         file.close();
     }
