@@ -236,6 +236,10 @@ enum HfArchitecture {
      */
     JsonObject write(ModelConfig c, JsonObject base, DataType type) {
         JsonObject j = base == null ? new JsonObject() : base.deepCopy();
+        if (base == null) { // not the class defaults (GPT-2's 50256 lies outside a small vocabulary)
+            j.add("bos_token_id", JsonNull.INSTANCE);
+            j.add("eos_token_id", JsonNull.INSTANCE);
+        }
         JsonArray classes = new JsonArray();
         classes.add(className);
         j.add("architectures", classes);

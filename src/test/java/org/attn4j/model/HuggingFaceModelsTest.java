@@ -86,6 +86,49 @@ class HuggingFaceModelsTest {
                 logits(LanguageModel.fromPretrained(dir, DataType.DOUBLE), "mistral-window"), 1e-10);
     }
 
+    /**
+     * Models attn4j made from a ModelConfig save as the architecture they match, with a config.json of their own
+     * (rotary keys in transformers 4.x's form, which 5.x reads too) and load back with the same logits; the
+     * directories and {@code <name>.npz} (ids, attn4j's float64 logits) stay in target/hf-saved for
+     * {@code gen_hf_fixtures.py --reload}, which checks them in transformers.
+     */
+    @Test
+    void modelsAttn4jMadeSaveAsTheirArchitecture() throws IOException {
+        ModelConfig llama = ModelConfig.modernLanguageModel(48, 32, 4, 64, 2, 64).withKvHeads(2).withoutPadding()
+                .withEps(1e-5);
+        Map<String, ModelConfig> configs = new TreeMap<>(Map.of(
+                "fresh-gpt2", ModelConfig.languageModel(48, 32, 4, 96, 2, 16).withoutPadding()
+                        .withActivation(org.attn4j.config.Activation.GELU_TANH),
+                "fresh-llama3", llama.withRope(org.attn4j.nn.Rope.theta(500_000).llama3(8, 1, 4, 16)),
+                "fresh-mistral", llama.withWindow(3).withTiedEmbeddings(true),
+                "fresh-qwen2", llama.withQkvBias(true)));
+        Map<String, String> types = Map.of("fresh-gpt2", "gpt2", "fresh-llama3", "llama", "fresh-mistral", "mistral",
+                "fresh-qwen2", "qwen2");
+        INDArray ids = Nd4j.createFromArray(new int[][] {{3, 1, 4, 1, 5, 9, 2, 6, 5, 3}, {2, 7, 1, 8, 2, 8, 1, 8, 2, 8}});
+        for (Map.Entry<String, ModelConfig> e : configs.entrySet()) {
+            Nd4j.getRandom().setSeed(11);
+            LanguageModel lm = new LanguageModel(e.getValue(), DataType.DOUBLE);
+            lm.parameters().forEach((k, p) -> p.muli(k.contains("norm") ? 1 : 30)); // logits far from zero
+            lm.parameters().forEach((k, p) -> {
+                if (k.contains("norm") || k.endsWith("bias")) {
+                    p.addi(Nd4j.randn(DataType.DOUBLE, p.shape()).muli(0.3));
+                }
+            });
+            INDArray logits = lm.predict(null, ids);
+            Path out = SAVED.resolve(e.getKey());
+            lm.savePretrained(out);
+            JsonObject config = json(out.resolve("config.json"));
+            assertEquals(types.get(e.getKey()), config.get("model_type").getAsString());
+            assertEquals(e.getValue(), LanguageModel.fromPretrained(out, DataType.DOUBLE).config()
+                    .withDropout(e.getValue().dropout()).withAttnDropout(e.getValue().attnDropout()));
+            assertClose(e.getKey() + " saved and loaded", logits,
+                    LanguageModel.fromPretrained(out, DataType.DOUBLE).predict(null, ids), 1e-14);
+            try (java.io.OutputStream f = Files.newOutputStream(SAVED.resolve(e.getKey() + ".npz"))) {
+                Npz.write(Map.of("input_ids", ids.castTo(DataType.LONG), "logits", logits), f);
+            }
+        }
+    }
+
     static INDArray reference(String name, String key) {
         return Npz.read(FIXTURES.resolve(name + ".npz")).get(key);
     }
