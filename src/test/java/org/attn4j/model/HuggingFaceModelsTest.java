@@ -129,6 +129,22 @@ class HuggingFaceModelsTest {
         }
     }
 
+    @Test
+    void savingALoadedModelCarriesItsTokenizerAndGenerationConfig(@TempDir Path dir) throws IOException {
+        Path in = dir.resolve("in"), out = dir.resolve("out");
+        Files.createDirectories(in);
+        try (Stream<Path> files = Files.list(FIXTURES.resolve("qwen2"))) {
+            for (Path f : files.toList()) {
+                Files.copy(f, in.resolve(f.getFileName()));
+            }
+        }
+        Files.copy(Path.of("src/test/resources/tokenizers/qwen2/tokenizer.json"), in.resolve("tokenizer.json"));
+        LanguageModel.fromPretrained(in).savePretrained(out);
+        for (String f : new String[] {"tokenizer.json", "generation_config.json"}) {
+            assertArrayEquals(Files.readAllBytes(in.resolve(f)), Files.readAllBytes(out.resolve(f)), f);
+        }
+    }
+
     static INDArray reference(String name, String key) {
         return Npz.read(FIXTURES.resolve(name + ".npz")).get(key);
     }
