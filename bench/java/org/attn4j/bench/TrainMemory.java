@@ -89,7 +89,7 @@ public final class TrainMemory {
      * lazily, so it can read a little below a VmRSS read just before (seen: 4,189.0 against 4,189.1 MB);
      * the report takes the larger of the two.
      */
-    private static double peakResidentMb() throws IOException {
+    static double peakResidentMb() throws IOException {
         Path status = Path.of("/proc/self/status");
         if (!Files.exists(status)) {
             return Double.NaN;

@@ -21,6 +21,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.stream.Stream;
+import org.attn4j.formats.BFloat16;
+import org.attn4j.formats.Safetensors;
 import org.attn4j.data.Vocabulary;
 import org.attn4j.model.LanguageModel;
 import org.attn4j.model.Seq2SeqTransformer;

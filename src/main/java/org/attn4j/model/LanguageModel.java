@@ -1,5 +1,6 @@
 package org.attn4j.model;
 
+import java.nio.file.Path;
 import java.util.Map;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -17,9 +18,65 @@ import org.nd4j.linalg.factory.Nd4j;
  * The initial logits are then small, so the initial loss is about ln(V), the loss of a uniform guess.
  */
 public final class LanguageModel extends TransformerModel {
+    Pretrained.Origin origin; // set by fromPretrained: what savePretrained writes back
+
     public LanguageModel(ModelConfig config, DataType dataType) {
+        this(config, dataType, true);
+    }
+
+    /** A model whose weights the caller fills ({@code initialize} false: fromPretrained reads them over). */
+    LanguageModel(ModelConfig config, DataType dataType, boolean initialize) {
         super(requireDecoderOnly(config), dataType);
-        initialize();
+        if (initialize) {
+            initialize();
+        }
+    }
+
+    /**
+     * Loads a Hugging Face model directory in float32: {@code config.json} and {@code model.safetensors} (or the
+     * shards {@code model.safetensors.index.json} lists), as written by transformers' {@code save_pretrained}, for
+     * {@code GPT2LMHeadModel}, {@code LlamaForCausalLM}, {@code MistralForCausalLM} and {@code Qwen2ForCausalLM}
+     * (the manual's "Hugging Face models" lists the config keys read). Weights stored as F32, F16, BF16 or F64 are
+     * converted as they are read, each tensor once into its parameter.
+     *
+     * @throws IllegalArgumentException before anything is allocated, in one line naming the file, the key or tensor
+     *                                  and the value, for anything missing, malformed or not supported
+     */
+    public static LanguageModel fromPretrained(Path dir) {
+        return fromPretrained(dir, DataType.FLOAT);
+    }
+
+    /** {@link #fromPretrained(Path)} into a model of {@code dataType} (FLOAT, or DOUBLE for checks). */
+    public static LanguageModel fromPretrained(Path dir, DataType dataType) {
+        return Pretrained.load(dir, dataType);
+    }
+
+    /**
+     * Writes this model as a Hugging Face directory that transformers' {@code AutoModelForCausalLM.from_pretrained}
+     * loads with the same logits: {@code config.json} in its architecture's own form, {@code model.safetensors} in
+     * this model's data type (sharded above 5 GB, {@link #savePretrained(Path, long)}), and, for a model loaded with
+     * {@link #fromPretrained}, the files it came with (tokenizer, {@code generation_config.json}) and the keys of its
+     * config.json attn4j does not read. A model attn4j trained saves as GPT-2 (pre-LN LayerNorm, learned positions,
+     * biases, tied head) or as Llama, Mistral (a window) or Qwen2 (qkvBias) (RMSNorm, SwiGLU, rotary, no biases).
+     *
+     * @throws IllegalArgumentException naming the setting no Hugging Face architecture expresses (post-LN,
+     *                                  sinusoidal positions, a padding id, ...), before writing anything
+     */
+    public void savePretrained(Path dir) {
+        savePretrained(dir, Pretrained.DEFAULT_SHARD_BYTES);
+    }
+
+    /** {@link #savePretrained(Path)} in shards of at most {@code maxShardBytes} (a larger tensor gets one alone). */
+    public void savePretrained(Path dir, long maxShardBytes) {
+        Pretrained.save(this, dir, maxShardBytes);
+    }
+
+    /**
+     * The ids that end a generation: generation_config.json's {@code eos_token_id}, else config.json's (one id or a
+     * list); empty for a model not loaded with {@link #fromPretrained}.
+     */
+    public int[] endTokenIds() {
+        return origin == null ? new int[0] : origin.endIds().clone();
     }
 
     private void initialize() {

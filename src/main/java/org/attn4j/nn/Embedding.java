@@ -23,7 +23,8 @@ public final class Embedding extends Module {
         }
         this.vocabSize = vocabSize;
         this.width = width;
-        this.weight = parameter("weight", Nd4j.randn(dataType, vocabSize, width).muli(1 / Math.sqrt(width)));
+        this.weight = parameter("weight", () -> Nd4j.randn(dataType, vocabSize, width).muli(1 / Math.sqrt(width)),
+                vocabSize, width);
     }
 
     /** The table {@code [V, C]} (the parameter itself, not a copy). */

@@ -53,15 +53,15 @@ public final class FastAttention {
         this.pairs = new AttentionPairs(config.heads(), config.kvHeads(), config.headDim(),
                 config.alibi() ? Alibi.slopes(config.heads()) : null, config.window());
         prefix = mha.name().isEmpty() ? "" : mha.name() + ".";
-        inverseFrequency = config.rotary() ? FastBlock.inverseFrequencies(config.headDim()) : null;
+        inverseFrequency = config.rotary() ? config.rope().inverseFrequencies(config.headDim()) : null;
         Linear[] qkvo = mha.projections();
         wq = param(qkvo[0].name() + ".weight", qkvo[0].weightArray());
         wk = param(qkvo[1].name() + ".weight", qkvo[1].weightArray());
         wv = param(qkvo[2].name() + ".weight", qkvo[2].weightArray());
         wo = param(qkvo[3].name() + ".weight", qkvo[3].weightArray());
-        bq = config.bias() ? param(qkvo[0].name() + ".bias", qkvo[0].biasArray()) : null;
-        bk = config.bias() ? param(qkvo[1].name() + ".bias", qkvo[1].biasArray()) : null;
-        bv = config.bias() ? param(qkvo[2].name() + ".bias", qkvo[2].biasArray()) : null;
+        bq = qkvo[0].biasArray() != null ? param(qkvo[0].name() + ".bias", qkvo[0].biasArray()) : null;
+        bk = qkvo[1].biasArray() != null ? param(qkvo[1].name() + ".bias", qkvo[1].biasArray()) : null;
+        bv = qkvo[2].biasArray() != null ? param(qkvo[2].name() + ".bias", qkvo[2].biasArray()) : null;
         bo = config.bias() ? param(qkvo[3].name() + ".bias", qkvo[3].biasArray()) : null;
     }
 
@@ -242,7 +242,8 @@ public final class FastAttention {
         /** Part {@code part} of projection {@code local}'s dW = dy^T x and db = column sums of dy over n rows. */
         private void weightGradient(GradientShares shares, String local, Buf dy, Buf x, int n, int in, int out,
                 int part) {
-            shares.linear(prefix + local + ".weight", config.bias() ? prefix + local + ".bias" : null, dy, x, n, in, out,
+            String bias = prefix + local + ".bias";
+            shares.linear(prefix + local + ".weight", parameters.containsKey(bias) ? bias : null, dy, x, n, in, out,
                     part);
         }
 

@@ -58,7 +58,7 @@ public final class FastBlock {
     private final Lin q, k, v, out, cq, ck, cv, cout, linear1, linear2, gate; // gate: SwiGLU only
     private final List<String> linearGradients; // what the row shares of backwardWeights add up
     private final Activation act;
-    private final double[] inverseFrequency; // rotary: base^(-2i/D) for i < D/2; null without rotary
+    private final double[] inverseFrequency; // rotary: the config's Rope frequencies, i < D/2; null without
     private final Norm norm1, norm2, norm3, ffNorm;
     private final int kvHeads; // self-attention's key/value heads: H, or fewer (grouped-query)
     private final double[] alibiSlopes; // ALiBi: m_h per head; null without
@@ -66,8 +66,6 @@ public final class FastBlock {
     private static final int COPY_GRAIN = 1 << 15, ROW_GRAIN = 4;
     /** Least multiply-adds of attention per worker (below this a thread hand-off costs more). */
     private static final long PAIR_WORK = 1 << 17;
-    /** Rotary positions' base, as {@code nn.Rotary}'s. */
-    private static final double ROTARY_BASE = 10_000;
 
     private final Map<String, INDArray> parameters = new LinkedHashMap<>();
     private State own; // the state of the state-less calls, made on first use
@@ -91,7 +89,7 @@ public final class FastBlock {
         linear2 = lin(ffs[1]);
         act = config.activation();
         gate = act == Activation.SWIGLU ? lin(ffs[2]) : null;
-        inverseFrequency = config.rotary() ? inverseFrequencies(config.dModel() / config.heads()) : null;
+        inverseFrequency = config.rotary() ? config.rope().inverseFrequencies(config.dModel() / config.heads()) : null;
         norm1 = norm(block.norm(1));
         norm2 = norm(block.norm(2));
         norm3 = cross ? norm(block.norm(3)) : null;
@@ -655,15 +653,6 @@ public final class FastBlock {
                 }
             }
         }
-    }
-
-    /** base^(-2i/D) for i < D/2, computed as {@code nn.Rotary} does (base 10000). */
-    static double[] inverseFrequencies(int headDim) {
-        double[] f = new double[headDim / 2];
-        for (int i = 0; i < f.length; i++) {
-            f[i] = Math.pow(ROTARY_BASE, -2.0 * i / headDim);
-        }
-        return f;
     }
 
     // ---- backward ------------------------------------------------------------------------------

@@ -40,9 +40,9 @@ public final class Linear extends Module {
         this.config = config;
         int in = config.in(), out = config.out();
         double weightBound = init == Init.XAVIER_UNIFORM ? Math.sqrt(6.0 / (in + out)) : 1 / Math.sqrt(in);
-        this.weight = parameter("weight", uniform(weightBound, out, in));
+        this.weight = parameter("weight", () -> uniform(weightBound, out, in), out, in);
         this.bias = !config.bias() ? null : parameter("bias",
-                init == Init.XAVIER_UNIFORM ? Nd4j.zeros(dataType, out) : uniform(1 / Math.sqrt(in), out));
+                () -> init == Init.XAVIER_UNIFORM ? Nd4j.zeros(dataType, out) : uniform(1 / Math.sqrt(in), out), out);
     }
 
     public Linear(String name, Config config) {

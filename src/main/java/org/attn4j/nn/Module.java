@@ -97,13 +97,42 @@ public abstract class Module {
         return name.isEmpty() ? local : name + "." + local;
     }
 
+    /** Set while {@link #unfilled} builds modules: their random initial values would be overwritten at once. */
+    private static final ThreadLocal<Boolean> UNFILLED = ThreadLocal.withInitial(() -> false);
+
+    /**
+     * Builds modules (on this thread, inside {@code build}) whose randomly initialized parameters are allocated but
+     * not drawn: a loader that reads every parameter from a file (a 124 M parameter model spent 18 s drawing values
+     * it then overwrote). Norms and zero biases are set as usual.
+     */
+    public static <M extends Module> M unfilled(java.util.function.Supplier<M> build) {
+        UNFILLED.set(true);
+        try {
+            return build.get();
+        } finally {
+            UNFILLED.set(false);
+        }
+    }
+
+    /**
+     * Creates the trainable array {@code <name>.<local>} of {@code shape} holding {@code initial}'s values, which are
+     * drawn only when the module is not built {@link #unfilled}.
+     */
+    protected final INDArray parameter(String local, java.util.function.Supplier<INDArray> initial, long... shape) {
+        return UNFILLED.get() ? register(local, org.nd4j.linalg.factory.Nd4j.create(dataType, shape))
+                : parameter(local, initial.get());
+    }
+
     /** Creates the trainable array {@code <name>.<local>} holding {@code initial} (in this module's type, c order). */
     protected final INDArray parameter(String local, INDArray initial) {
+        return register(local, initial.castTo(dataType).dup('c'));
+    }
+
+    private INDArray register(String local, INDArray v) {
         String full = qualify(local);
         if (ownParameters.containsKey(full)) {
             throw new IllegalArgumentException("Layer '" + name + "' already has a parameter named '" + full + "'");
         }
-        INDArray v = initial.castTo(dataType).dup('c');
         ownParameters.put(full, v);
         return v;
     }

@@ -30,16 +30,26 @@ public final class MultiHeadAttention extends Module {
      * @param alibi   whether scores get ALiBi's linear position biases {@code -m_h |i - j|} (Press et al. 2022)
      * @param window  sliding-window (local) attention: query i sees only keys j with {@code |i - j| < window}
      *                (causal: the last {@code window} positions, itself included); 0 for no window
+     * @param qkvBias whether the query, key and value projections have biases even when {@code bias} is false
+     *                (Qwen2's attention)
+     * @param rope    the rotary frequencies (null: {@link Rope#DEFAULT}); used only with {@code rotary}
      */
     public record Config(int dModel, int heads, int kDim, int vDim, boolean bias, boolean causal, double dropout,
-            boolean rotary, int kvHeads, boolean alibi, int window) {
+            boolean rotary, int kvHeads, boolean alibi, int window, boolean qkvBias, Rope rope) {
+        /** Grouped-query attention as before biases on q, k, v alone and the rotary base could be set. */
+        public Config(int dModel, int heads, int kDim, int vDim, boolean bias, boolean causal, double dropout,
+                boolean rotary, int kvHeads, boolean alibi, int window) {
+            this(dModel, heads, kDim, vDim, bias, causal, dropout, rotary, kvHeads, alibi, window, false, Rope.DEFAULT);
+        }
+
         /** Multi-head attention (kvHeads = heads), no ALiBi, no window. */
         public Config(int dModel, int heads, int kDim, int vDim, boolean bias, boolean causal, double dropout,
                 boolean rotary) {
-            this(dModel, heads, kDim, vDim, bias, causal, dropout, rotary, heads, false, 0);
+            this(dModel, heads, kDim, vDim, bias, causal, dropout, rotary, heads, false, 0, false, Rope.DEFAULT);
         }
 
         public Config {
+            rope = rope == null ? Rope.DEFAULT : rope;
             if (dModel <= 0 || heads <= 0 || kDim <= 0 || vDim <= 0) {
                 throw new IllegalArgumentException("dModel, heads, kDim and vDim must be positive, got dModel="
                         + dModel + ", heads=" + heads + ", kDim=" + kDim + ", vDim=" + vDim);
@@ -69,37 +79,47 @@ public final class MultiHeadAttention extends Module {
         }
 
         public Config withKeyValueDims(int kDim, int vDim) {
-            return new Config(dModel, heads, kDim, vDim, bias, causal, dropout, rotary, kvHeads, alibi, window);
+            return new Config(dModel, heads, kDim, vDim, bias, causal, dropout, rotary, kvHeads, alibi, window, qkvBias, rope);
         }
 
         public Config withBias(boolean b) {
-            return new Config(dModel, heads, kDim, vDim, b, causal, dropout, rotary, kvHeads, alibi, window);
+            return new Config(dModel, heads, kDim, vDim, b, causal, dropout, rotary, kvHeads, alibi, window, qkvBias, rope);
         }
 
         public Config withCausal(boolean c) {
-            return new Config(dModel, heads, kDim, vDim, bias, c, dropout, rotary, kvHeads, alibi, window);
+            return new Config(dModel, heads, kDim, vDim, bias, c, dropout, rotary, kvHeads, alibi, window, qkvBias, rope);
         }
 
         public Config withDropout(double p) {
-            return new Config(dModel, heads, kDim, vDim, bias, causal, p, rotary, kvHeads, alibi, window);
+            return new Config(dModel, heads, kDim, vDim, bias, causal, p, rotary, kvHeads, alibi, window, qkvBias, rope);
         }
 
         public Config withRotary(boolean r) {
-            return new Config(dModel, heads, kDim, vDim, bias, causal, dropout, r, kvHeads, alibi, window);
+            return new Config(dModel, heads, kDim, vDim, bias, causal, dropout, r, kvHeads, alibi, window, qkvBias, rope);
         }
 
         /** Grouped-query attention with {@code kv} key/value heads (1: multi-query). */
         public Config withKvHeads(int kv) {
-            return new Config(dModel, heads, kDim, vDim, bias, causal, dropout, rotary, kv, alibi, window);
+            return new Config(dModel, heads, kDim, vDim, bias, causal, dropout, rotary, kv, alibi, window, qkvBias, rope);
         }
 
         public Config withAlibi(boolean a) {
-            return new Config(dModel, heads, kDim, vDim, bias, causal, dropout, rotary, kvHeads, a, window);
+            return new Config(dModel, heads, kDim, vDim, bias, causal, dropout, rotary, kvHeads, a, window, qkvBias, rope);
+        }
+
+        /** Biases on the query, key and value projections alone ({@code bias} false) or on all four. */
+        public Config withQkvBias(boolean b) {
+            return new Config(dModel, heads, kDim, vDim, bias, causal, dropout, rotary, kvHeads, alibi, window, b, rope);
+        }
+
+        /** Rotary frequencies {@code r} (with {@code rotary}). */
+        public Config withRope(Rope r) {
+            return new Config(dModel, heads, kDim, vDim, bias, causal, dropout, rotary, kvHeads, alibi, window, qkvBias, r);
         }
 
         /** Sliding-window attention over {@code w} positions (0: none). */
         public Config withWindow(int w) {
-            return new Config(dModel, heads, kDim, vDim, bias, causal, dropout, rotary, kvHeads, alibi, w);
+            return new Config(dModel, heads, kDim, vDim, bias, causal, dropout, rotary, kvHeads, alibi, w, qkvBias, rope);
         }
 
         /** Width of the keys and values after projection: kvHeads * D. */
@@ -138,7 +158,7 @@ public final class MultiHeadAttention extends Module {
     }
 
     private Linear projection(String local, int in, int out) {
-        return child(new Linear(qualify(local), new Linear.Config(in, out, config.bias()),
+        return child(new Linear(qualify(local), new Linear.Config(in, out, config.bias() || config.qkvBias()),
                 Linear.Init.XAVIER_UNIFORM, dataType));
     }
 

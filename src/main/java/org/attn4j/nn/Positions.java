@@ -23,7 +23,8 @@ public final class Positions extends Module {
         this.kind = kind;
         this.maxLen = maxLen;
         this.width = width;
-        this.table = kind == PositionalEncoding.LEARNED ? parameter("weight", Nd4j.randn(dataType, maxLen, width)) : null;
+        this.table = kind == PositionalEncoding.LEARNED ? parameter("weight", () -> Nd4j.randn(dataType, maxLen, width),
+                maxLen, width) : null;
     }
 
     public PositionalEncoding kind() {

@@ -42,15 +42,27 @@ public final class TransformerBlock extends Module {
      *                    multi-query); cross-attention keeps H
      * @param alibi       whether self-attention adds ALiBi's linear position biases
      * @param window      self-attention's sliding window (query i sees keys j with |i - j| &lt; window); 0: none
+     * @param qkvBias     whether self-attention's query, key and value projections have biases even when
+     *                    {@code bias} is false (Qwen2)
+     * @param rope        rotary frequencies (null: {@link Rope#DEFAULT}); used only with {@code rotary}
      */
     public record Config(boolean crossAttention, int dModel, int heads, int ffDim, Activation activation,
             boolean normFirst, boolean causal, double dropout, double attnDropout, double eps, boolean bias,
-            boolean rotary, Normalization norm, int kvHeads, boolean alibi, int window) {
+            boolean rotary, Normalization norm, int kvHeads, boolean alibi, int window, boolean qkvBias, Rope rope) {
+        /** A block as before biases on q, k, v alone and the rotary base could be set. */
+        public Config(boolean crossAttention, int dModel, int heads, int ffDim, Activation activation,
+                boolean normFirst, boolean causal, double dropout, double attnDropout, double eps, boolean bias,
+                boolean rotary, Normalization norm, int kvHeads, boolean alibi, int window) {
+            this(crossAttention, dModel, heads, ffDim, activation, normFirst, causal, dropout, attnDropout, eps, bias,
+                    rotary, norm, kvHeads, alibi, window, false, Rope.DEFAULT);
+        }
+
         public Config {
+            rope = rope == null ? Rope.DEFAULT : rope;
             Checks.notNull("norm", norm);
             // The sub-layer configs check the rest; build them once here so errors surface early.
             new MultiHeadAttention.Config(dModel, heads, dModel, dModel, bias, causal, attnDropout, rotary, kvHeads,
-                    alibi, window);
+                    alibi, window, qkvBias, rope);
             new FeedForward.Config(dModel, ffDim, activation, bias, dropout);
             new LayerNorm.Config(dModel, eps);
         }
@@ -61,7 +73,7 @@ public final class TransformerBlock extends Module {
          */
         public static Config encoder(int dModel, int heads, int ffDim) {
             return new Config(false, dModel, heads, ffDim, Activation.GELU, true, false, 0, 0, 1e-5, true, false,
-                    Normalization.LAYER, heads, false, 0);
+                    Normalization.LAYER, heads, false, 0, false, Rope.DEFAULT);
         }
 
         /**
@@ -84,13 +96,13 @@ public final class TransformerBlock extends Module {
         /** The same with crossAttention {@code v}: whether the block attends to a memory. */
         public Config withCrossAttention(boolean v) {
             return new Config(v, dModel, heads, ffDim, activation, normFirst, causal, dropout, attnDropout, eps, bias,
-                    rotary, norm, kvHeads, alibi, window);
+                    rotary, norm, kvHeads, alibi, window, qkvBias, rope);
         }
 
         /** The same with dModel {@code v}: width C. */
         public Config withDModel(int v) {
             return new Config(crossAttention, v, heads, ffDim, activation, normFirst, causal, dropout, attnDropout, eps,
-                    bias, rotary, norm, kvHeads, alibi, window);
+                    bias, rotary, norm, kvHeads, alibi, window, qkvBias, rope);
         }
 
         /**
@@ -99,85 +111,97 @@ public final class TransformerBlock extends Module {
          */
         public Config withHeads(int v) {
             return new Config(crossAttention, dModel, v, ffDim, activation, normFirst, causal, dropout, attnDropout,
-                    eps, bias, rotary, norm, kvHeads == heads ? v : kvHeads, alibi, window);
+                    eps, bias, rotary, norm, kvHeads == heads ? v : kvHeads, alibi, window, qkvBias, rope);
         }
 
         /** The same with ffDim {@code v}: feed-forward inner width F. */
         public Config withFfDim(int v) {
             return new Config(crossAttention, dModel, heads, v, activation, normFirst, causal, dropout, attnDropout,
-                    eps, bias, rotary, norm, kvHeads, alibi, window);
+                    eps, bias, rotary, norm, kvHeads, alibi, window, qkvBias, rope);
         }
 
         /** The same with activation {@code v}: feed-forward nonlinearity. */
         public Config withActivation(Activation v) {
             return new Config(crossAttention, dModel, heads, ffDim, v, normFirst, causal, dropout, attnDropout, eps,
-                    bias, rotary, norm, kvHeads, alibi, window);
+                    bias, rotary, norm, kvHeads, alibi, window, qkvBias, rope);
         }
 
         /** The same with normFirst {@code v}: pre-LN ({@code true}) or post-LN. */
         public Config withNormFirst(boolean v) {
             return new Config(crossAttention, dModel, heads, ffDim, activation, v, causal, dropout, attnDropout, eps,
-                    bias, rotary, norm, kvHeads, alibi, window);
+                    bias, rotary, norm, kvHeads, alibi, window, qkvBias, rope);
         }
 
         /** The same with causal {@code v}: whether self-attention is causal. */
         public Config withCausal(boolean v) {
             return new Config(crossAttention, dModel, heads, ffDim, activation, normFirst, v, dropout, attnDropout, eps,
-                    bias, rotary, norm, kvHeads, alibi, window);
+                    bias, rotary, norm, kvHeads, alibi, window, qkvBias, rope);
         }
 
         /** The same with dropout {@code v}: residual and feed-forward dropout while training. */
         public Config withDropout(double v) {
             return new Config(crossAttention, dModel, heads, ffDim, activation, normFirst, causal, v, attnDropout, eps,
-                    bias, rotary, norm, kvHeads, alibi, window);
+                    bias, rotary, norm, kvHeads, alibi, window, qkvBias, rope);
         }
 
         /** The same with attnDropout {@code v}: attention-weight dropout while training. */
         public Config withAttnDropout(double v) {
             return new Config(crossAttention, dModel, heads, ffDim, activation, normFirst, causal, dropout, v, eps,
-                    bias, rotary, norm, kvHeads, alibi, window);
+                    bias, rotary, norm, kvHeads, alibi, window, qkvBias, rope);
         }
 
         /** The same with eps {@code v}: norm eps. */
         public Config withEps(double v) {
             return new Config(crossAttention, dModel, heads, ffDim, activation, normFirst, causal, dropout, attnDropout,
-                    v, bias, rotary, norm, kvHeads, alibi, window);
+                    v, bias, rotary, norm, kvHeads, alibi, window, qkvBias, rope);
         }
 
         /** The same with bias {@code v}: whether linear layers have biases. */
         public Config withBias(boolean v) {
             return new Config(crossAttention, dModel, heads, ffDim, activation, normFirst, causal, dropout, attnDropout,
-                    eps, v, rotary, norm, kvHeads, alibi, window);
+                    eps, v, rotary, norm, kvHeads, alibi, window, qkvBias, rope);
         }
 
         /** The same with rotary {@code v}: whether self-attention uses rotary position embeddings. */
         public Config withRotary(boolean v) {
             return new Config(crossAttention, dModel, heads, ffDim, activation, normFirst, causal, dropout, attnDropout,
-                    eps, bias, v, norm, kvHeads, alibi, window);
+                    eps, bias, v, norm, kvHeads, alibi, window, qkvBias, rope);
         }
 
         /** The same with norm {@code v}: LayerNorm or RMSNorm for norm1..3. */
         public Config withNorm(Normalization v) {
             return new Config(crossAttention, dModel, heads, ffDim, activation, normFirst, causal, dropout, attnDropout,
-                    eps, bias, rotary, v, kvHeads, alibi, window);
+                    eps, bias, rotary, v, kvHeads, alibi, window, qkvBias, rope);
         }
 
         /** The same with kvHeads {@code v}: self-attention's key/value heads (1: multi-query). */
         public Config withKvHeads(int v) {
             return new Config(crossAttention, dModel, heads, ffDim, activation, normFirst, causal, dropout, attnDropout,
-                    eps, bias, rotary, norm, v, alibi, window);
+                    eps, bias, rotary, norm, v, alibi, window, qkvBias, rope);
         }
 
         /** The same with alibi {@code v}: whether self-attention adds ALiBi's position biases. */
         public Config withAlibi(boolean v) {
             return new Config(crossAttention, dModel, heads, ffDim, activation, normFirst, causal, dropout, attnDropout,
-                    eps, bias, rotary, norm, kvHeads, v, window);
+                    eps, bias, rotary, norm, kvHeads, v, window, qkvBias, rope);
+        }
+
+        /** The same with qkvBias {@code v}: biases on self-attention's q, k and v even without {@code bias}. */
+        public Config withQkvBias(boolean v) {
+            return new Config(crossAttention, dModel, heads, ffDim, activation, normFirst, causal, dropout, attnDropout,
+                    eps, bias, rotary, norm, kvHeads, alibi, window, v, rope);
+        }
+
+        /** The same with rope {@code v}: rotary frequencies. */
+        public Config withRope(Rope v) {
+            return new Config(crossAttention, dModel, heads, ffDim, activation, normFirst, causal, dropout, attnDropout,
+                    eps, bias, rotary, norm, kvHeads, alibi, window, qkvBias, v);
         }
 
         /** The same with window {@code v}: self-attention's sliding window (0: none). */
         public Config withWindow(int v) {
             return new Config(crossAttention, dModel, heads, ffDim, activation, normFirst, causal, dropout, attnDropout,
-                    eps, bias, rotary, norm, kvHeads, alibi, v);
+                    eps, bias, rotary, norm, kvHeads, alibi, v, qkvBias, rope);
         }
     }
 
@@ -195,7 +219,7 @@ public final class TransformerBlock extends Module {
                 .withDropout(config.attnDropout());
         this.selfAttn = child(new MultiHeadAttention(qualify("self_attn"), attn.withCausal(config.causal())
                 .withRotary(config.rotary()).withKvHeads(config.kvHeads()).withAlibi(config.alibi())
-                .withWindow(config.window()), dataType));
+                .withWindow(config.window()).withQkvBias(config.qkvBias()).withRope(config.rope()), dataType));
         this.crossAttn = config.crossAttention()
                 ? child(new MultiHeadAttention(qualify("cross_attn"), attn, dataType)) : null;
         this.ff = child(new FeedForward(qualify("ff"), new FeedForward.Config(c, config.ffDim(),

@@ -95,8 +95,8 @@ public final class MultiHeadAttentionGraph {
         // 2. Positions by rotation (RoPE); new tokens stand after the cached ones.
         SDVariable offset = past == null ? null : Graphs.size(past.keys(), 2);
         if (config.rotary()) {
-            qh = Rotary.apply(qh, offset, d);
-            kh = Rotary.apply(kh, offset, d);
+            qh = Rotary.apply(qh, offset, d, config.rope());
+            kh = Rotary.apply(kh, offset, d, config.rope());
         }
         if (past != null) {
             kh = sd.concat(2, past.keys(), kh); // [B, H, Tpast + Tk, D]

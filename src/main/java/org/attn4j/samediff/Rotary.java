@@ -1,5 +1,6 @@
 package org.attn4j.samediff;
 
+import org.attn4j.nn.Rope;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -10,27 +11,29 @@ import org.nd4j.linalg.factory.Nd4j;
  * that a query-key score depends on the two positions only through their difference.
  *
  * <p>Uses the "rotate half" pairing of GPT-NeoX and LLaMA: dimension i is rotated together with
- * dimension i + D/2 by the angle {@code position * base^(-2i/D)}. The angles are computed in the
+ * dimension i + D/2 by the angle {@code position * f_i} ({@link Rope#inverseFrequencies}). The angles are computed in the
  * graph from the positions, so there is no maximum length.
  */
 public final class Rotary {
-    static final double BASE = 10_000;
-
     private Rotary() {
     }
 
     /**
      * Rotates {@code x [B, H, T, D]} whose first token stands at position {@code offset}
-     * (a LONG scalar, or null for 0).
+     * (a LONG scalar, or null for 0), with the default frequencies ({@link Rope#DEFAULT}).
      */
     public static SDVariable apply(SDVariable x, SDVariable offset, int headDim) {
+        return apply(x, offset, headDim, Rope.DEFAULT);
+    }
+
+    /** {@link #apply(SDVariable, SDVariable, int)} with the frequencies of {@code rope}. */
+    public static SDVariable apply(SDVariable x, SDVariable offset, int headDim, Rope rope) {
         SameDiff sd = x.getSameDiff();
         DataType type = x.dataType();
         int half = headDim / 2;
-        double[] inverseFrequency = new double[half];
+        double[] inverseFrequency = rope.inverseFrequencies(headDim);
         double[][] rotateHalf = new double[headDim][headDim]; // x . P = concat(-x2, x1)
         for (int i = 0; i < half; i++) {
-            inverseFrequency[i] = Math.pow(BASE, -2.0 * i / headDim);
             rotateHalf[i + half][i] = -1;
             rotateHalf[i][i + half] = 1;
         }

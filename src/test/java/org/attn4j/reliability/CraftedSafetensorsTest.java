@@ -15,7 +15,7 @@ import java.util.Map;
 import java.util.Random;
 import java.util.TreeMap;
 import java.util.regex.Pattern;
-import org.attn4j.io.Safetensors;
+import org.attn4j.formats.Safetensors;
 import org.attn4j.testing.CraftedFiles;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

@@ -27,8 +27,8 @@ class PackageLayoutTest {
     private static final Pattern COMMENTS = Pattern.compile("//[^\\n]*|/\\*[\\s\\S]*?\\*/");
 
     /** Lowest first; a package may use those listed before it. */
-    private static final List<String> ORDER = List.of("config", "kernels", "nn", "data", "model", "decode", "train",
-            "io", "interop", "samediff", "viz", "dl4j", "spark");
+    private static final List<String> ORDER = List.of("config", "text", "kernels", "nn", "data", "formats", "model",
+            "decode", "train", "io", "interop", "samediff", "viz", "dl4j", "spark");
 
     @Test
     void everyPackageUsesOnlyPackagesBelowIt() throws IOException {

@@ -1,4 +1,4 @@
-package org.attn4j.io;
+package org.attn4j.formats;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;

@@ -1,4 +1,4 @@
-package org.attn4j.io;
+package org.attn4j.formats;
 
 import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
@@ -38,6 +38,24 @@ public final class Safetensors {
 
     /** Every tensor in the file, by name. Throws IllegalArgumentException naming the file, the tensor and the problem. */
     public static Map<String, INDArray> read(Path file) {
+        Header h = header(file);
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+            Map<String, INDArray> out = new LinkedHashMap<>();
+            for (Spec spec : h.tensors().values()) {
+                out.put(spec.name(), tensor(ch, spec, h.dataStart));
+            }
+            return out;
+        } catch (IOException e) {
+            throw bad(file, "cannot read (" + e + ")");
+        }
+    }
+
+    /**
+     * A file's header, checked as {@link #read} checks it, with no tensor read yet: a loader holds names,
+     * shapes and dtypes against what it expects before it allocates anything, then reads each tensor into its
+     * place ({@link Header#readInto}). Throws IllegalArgumentException naming the file and the problem.
+     */
+    public static Header header(Path file) {
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
             long size = ch.size();
             ByteBuffer lengthBytes = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
@@ -65,11 +83,11 @@ public final class Safetensors {
                 }
             }
             checkLayout(file, specs, dataSize);
-            Map<String, INDArray> out = new LinkedHashMap<>();
-            for (Spec spec : specs) {
-                out.put(spec.name(), tensor(ch, spec, dataStart));
-            }
-            return out;
+            Map<String, Spec> tensors = new LinkedHashMap<>();
+            specs.forEach(spec -> tensors.put(spec.name(), spec));
+            return new Header(file, dataStart, java.util.Collections.unmodifiableMap(tensors));
+        } catch (java.nio.file.NoSuchFileException e) {
+            throw bad(file, "no such file");
         } catch (IOException e) {
             throw bad(file, "cannot read (" + e + ")");
         }
@@ -151,9 +169,104 @@ public final class Safetensors {
         return b.array();
     }
 
-    /** One tensor's header entry: its data are bytes {@code [begin, end)} after the header. */
-    private record Spec(String name, String dtype, long[] shape, long begin, long end) {
-        long count() {
+    /**
+     * A checked header ({@link #header}): the file, where its data start, and its tensors by name in the
+     * header's order.
+     */
+    public record Header(Path file, long dataStart, Map<String, Spec> tensors) {
+        /**
+         * Reads tensor {@code name} into {@code dest}, converting F32, F64, F16 or BF16 to dest's FLOAT or
+         * DOUBLE as it goes (one chunk of at most 1 MiB at a time: no second copy of the tensor). dest must be
+         * C-ordered with the tensor's element count; its shape is the caller's (a loader may read {@code [in, out]}
+         * data into a fresh array and place it transposed).
+         */
+        public void readInto(String name, INDArray dest) {
+            Spec s = tensors.get(name);
+            if (s == null) {
+                throw bad(file, "no tensor '" + name + "'");
+            }
+            if (!(s.dtype().equals("F32") || s.dtype().equals("F64") || s.dtype().equals("F16")
+                    || s.dtype().equals("BF16"))) {
+                throw bad(file, s + " is not floating point (F32, F64, F16 or BF16)");
+            }
+            if (dest.length() != s.count() || dest.ordering() != 'c' || dest.elementWiseStride() != 1
+                    || !(dest.dataType() == DataType.FLOAT || dest.dataType() == DataType.DOUBLE)) {
+                throw new IllegalArgumentException(file + ": " + s + " cannot be read into a " + dest.dataType() + " "
+                        + Arrays.toString(dest.shape()) + " array (needs a contiguous C-order FLOAT or DOUBLE array of "
+                        + s.count() + " elements)");
+            }
+            try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+                copy(ch, s, dataStart, dest);
+            } catch (IOException e) {
+                throw bad(file, "cannot read " + s + " (" + e + ")");
+            }
+        }
+    }
+
+    private static final int CHUNK = 1 << 20;
+
+    /** Converts the tensor's bytes, a chunk at a time, straight into dest's memory. */
+    private static void copy(FileChannel ch, Spec s, long dataStart, INDArray dest) throws IOException {
+        boolean single = dest.dataType() == DataType.FLOAT;
+        java.nio.FloatBuffer floats = single ? dest.data().asNioFloat().position((int) dest.offset()).slice() : null;
+        java.nio.DoubleBuffer doubles = single ? null : dest.data().asNioDouble().position((int) dest.offset()).slice();
+        ByteBuffer chunk = ByteBuffer.allocateDirect(CHUNK).order(ByteOrder.LITTLE_ENDIAN);
+        long at = dataStart + s.begin(), end = dataStart + s.end();
+        while (at < end) {
+            chunk.clear().limit((int) Math.min(CHUNK, end - at));
+            while (chunk.hasRemaining()) {
+                int n = ch.read(chunk, at + chunk.position());
+                if (n < 0) {
+                    throw new IOException("the file ends inside " + s);
+                }
+            }
+            at += chunk.position();
+            chunk.flip();
+            switch (s.dtype()) {
+                case "F32" -> {
+                    java.nio.FloatBuffer in = chunk.asFloatBuffer();
+                    if (single) {
+                        floats.put(in);
+                    } else {
+                        while (in.hasRemaining()) {
+                            doubles.put(in.get());
+                        }
+                    }
+                }
+                case "F64" -> {
+                    java.nio.DoubleBuffer in = chunk.asDoubleBuffer();
+                    if (single) {
+                        while (in.hasRemaining()) {
+                            floats.put((float) in.get());
+                        }
+                    } else {
+                        doubles.put(in);
+                    }
+                }
+                default -> {
+                    boolean brain = s.dtype().equals("BF16");
+                    while (chunk.hasRemaining()) {
+                        short bits = chunk.getShort();
+                        float v = brain ? BFloat16.toFloat(bits) : halfToFloat(bits);
+                        if (single) {
+                            floats.put(v);
+                        } else {
+                            doubles.put(v);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * One tensor's header entry: its data are bytes {@code [begin, end)} after the header.
+     *
+     * @param dtype F64, F32, F16, BF16, I64 or I32
+     */
+    public record Spec(String name, String dtype, long[] shape, long begin, long end) {
+        /** The number of elements. */
+        public long count() {
             return Arrays.stream(shape).reduce(1, (a, b) -> a * b); // checked in spec()
         }
 
@@ -290,7 +403,7 @@ public final class Safetensors {
     }
 
     /** IEEE 754 binary16 to float. */
-    static float halfToFloat(short h) {
+    public static float halfToFloat(short h) {
         int sign = (h >> 15) & 1, exp = (h >> 10) & 0x1f, mant = h & 0x3ff;
         float magnitude;
         if (exp == 0) {

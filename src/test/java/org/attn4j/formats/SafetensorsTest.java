@@ -1,4 +1,4 @@
-package org.attn4j.io;
+package org.attn4j.formats;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -8,6 +8,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
+import org.attn4j.io.Npz;
 import org.attn4j.config.Activation;
 import org.attn4j.config.AttentionMask;
 import org.attn4j.interop.TorchNames;
