@@ -3,11 +3,9 @@ package org.attn4j.text;
 import java.io.PrintStream;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.PriorityQueue;
-import java.util.Set;
 
 /**
  * The merge loop of HF's BpeTrainer ({@code do_train}), step for step: pair counts over the words, a queue ordered
@@ -15,8 +13,12 @@ import java.util.Set;
  * entry lists, and the pairs it creates queued with the words they occur in.
  */
 final class MergeLoop {
-    /** A queue entry: a pair, its count when queued, and the words to merge it in. */
-    private record Entry(long pair, long count, Set<Integer> words) {
+    /**
+     * A queue entry: a pair, its count when queued, and the words to merge it in. HF keeps the words as a set; a
+     * list may name a word twice here, which changes nothing (the second merge in a word finds no pair left) and
+     * takes a tenth of the memory.
+     */
+    private record Entry(long pair, long count, IntList words) {
     }
 
     private final int[][] words;       // [W][symbols] each distinct word as symbol ids, merged in place
@@ -28,7 +30,7 @@ final class MergeLoop {
     private final long minFrequency;
     private final PrintStream progress;
     private final Map<Long, Long> pairCounts = new HashMap<>();
-    private Map<Long, Set<Integer>> whereToUpdate = new HashMap<>();
+    private Map<Long, IntList> whereToUpdate = new HashMap<>();
 
     MergeLoop(int[][] words, long[] counts, Map<String, Integer> ids, List<String> tokens, int vocabSize,
             long minFrequency, PrintStream progress) {
@@ -55,7 +57,7 @@ final class MergeLoop {
             for (int i = 0; i + 1 < lengths[w]; i++) {
                 long p = pair(words[w][i], words[w][i + 1]);
                 pairCounts.merge(p, counts[w], Long::sum);
-                whereToUpdate.computeIfAbsent(p, k -> new HashSet<>()).add(w);
+                addWord(p, w);
             }
         }
         // highest count first; among equal counts the smallest pair (left id, then right id), as HF's Ord
@@ -84,8 +86,8 @@ final class MergeLoop {
                 tokens.add(merged);
             }
             merges.add(new int[] {a, b});
-            for (int w : top.words) {
-                merge(w, a, b, id);
+            for (int i = 0; i < top.words.size(); i++) {
+                merge(top.words.get(i), a, b, id);
             }
             queueUpdates(queue);
             if (progress != null && merges.size() % reportEvery == 0) {
@@ -134,7 +136,15 @@ final class MergeLoop {
     private void change(long pair, long delta, int w) {
         pairCounts.merge(pair, delta, Long::sum);
         if (delta > 0) {
-            whereToUpdate.computeIfAbsent(pair, k -> new HashSet<>()).add(w);
+            addWord(pair, w);
+        }
+    }
+
+    /** Notes that word {@code w} holds {@code pair} (once per run of calls from the same word). */
+    private void addWord(long pair, int w) {
+        IntList words = whereToUpdate.computeIfAbsent(pair, k -> new IntList(2));
+        if (words.size() == 0 || words.get(words.size() - 1) != w) {
+            words.add(w);
         }
     }
 }
