@@ -4,9 +4,12 @@ tokenizer.json; optionally BpeTrainer on a corpus (time and peak memory, as BpeT
 
   /work/venv/bin/python bench/tokenizers_hf.py                       # encode and load
   /work/venv/bin/python bench/tokenizers_hf.py --train FILE --vocab 32000
+  /work/venv/bin/python bench/tokenizers_hf.py --make-corpus target/bench/bpe-corpus.txt --mb 10
+      (Shakespeare, then Python's standard library sources in sorted order, cut at that size: a corpus any machine
+      with Python can rebuild)
 Last line: RESULT ...
 """
-import argparse, os, resource, statistics, sys, time
+import argparse, json, os, resource, statistics, sys, time
 
 os.environ["RAYON_NUM_THREADS"] = "1"  # one thread, as the Java side
 os.environ["TOKENIZERS_PARALLELISM"] = "false"
@@ -53,6 +56,26 @@ def tiktoken_gpt2(hf):
     return tiktoken.Encoding("gpt2-local", pat_str=pattern, mergeable_ranks=ranks, special_tokens={})
 
 
+def make_corpus(path, size):
+    import sysconfig
+    with open(os.path.join(ROOT, "examples", "data", "tinyshakespeare.txt"), encoding="utf-8") as f:
+        parts = [f.read()]
+    total = len(parts[0].encode("utf-8"))
+    stdlib = sysconfig.get_paths()["stdlib"]
+    files = sorted(os.path.join(d, x) for d, _, names in os.walk(stdlib) for x in names if x.endswith(".py"))
+    for name in files:
+        if total >= size:
+            break
+        with open(name, encoding="utf-8", errors="replace") as f:
+            parts.append(f.read())
+        total += len(parts[-1].encode("utf-8"))
+    data = "".join(parts).encode("utf-8")[:size].decode("utf-8", errors="ignore")
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(data)
+    print(f"wrote {path}: {len(data.encode('utf-8')) / 1e6:.1f} MB")
+
+
 def median_time(fn, repeats):
     times = []
     for _ in range(repeats):
@@ -69,7 +92,12 @@ def main():
     p.add_argument("--mib", type=int, default=1)
     p.add_argument("--train", help="a text file to train a byte-level BPE vocabulary on")
     p.add_argument("--vocab", type=int, default=32000)
+    p.add_argument("--make-corpus", help="write a training corpus to this file and stop")
+    p.add_argument("--mb", type=int, default=10)
     args = p.parse_args()
+    if args.make_corpus:
+        make_corpus(args.make_corpus, args.mb * 1_000_000)
+        return
     result = ["RESULT"]
     if args.train:
         tok = Tokenizer(models.BPE())
@@ -83,7 +111,19 @@ def main():
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(f"HF BpeTrainer: vocab {tok.get_vocab_size()} on {os.path.getsize(args.train) / 1e6:.1f} MB in "
               f"{seconds:.1f} s, peak RSS {peak_mb:.0f} MB (the whole process)")
-        print(f"RESULT hf_train_s={seconds:.1f} hf_train_peak_rss_mb={peak_mb:.0f}")
+        out = os.path.join(ROOT, "target", "bench", "bpe-trained-hf")
+        os.makedirs(out, exist_ok=True)
+        tok.save(os.path.join(out, "tokenizer.json"))
+        java = os.path.join(ROOT, "target", "bench", "bpe-trained", "tokenizer.json")
+        agree = ""
+        if os.path.exists(java):  # BpeTrainerBenchmark's vocabulary from the same corpus
+            with open(java, encoding="utf-8") as f:
+                theirs = json.load(f)["model"]["merges"]
+            ours = json.loads(tok.to_str())["model"]["merges"]
+            same = next((i for i, (x, y) in enumerate(zip(ours, theirs)) if x != y), min(len(ours), len(theirs)))
+            print(f"merges: HF {len(ours)}, attn4j {len(theirs)}, equal before the first difference: {same}")
+            agree = f" merges_agreeing={same} merges_hf={len(ours)}"
+        print(f"RESULT hf_train_s={seconds:.1f} hf_train_peak_rss_mb={peak_mb:.0f}" + agree)
         return
     Tokenizer.from_file(args.tokenizer)
     load = median_time(lambda: Tokenizer.from_file(args.tokenizer), args.repeats)

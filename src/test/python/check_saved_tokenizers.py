@@ -2,8 +2,8 @@
 
 TokenizerSaveTest (and BpeTrainerTest) leave what Tokenizer.savePretrained wrote in target/tokenizer-roundtrip/<kind>/;
 this script loads each with HF `tokenizers` and compares encode(text).ids on the fixture texts with the ids recorded
-for it (expected.json, HF's own ids for the original file; for a trained vocabulary, the ids attn4j wrote beside
-it). It also loads the folder with transformers' AutoTokenizer, which reads tokenizer_config.json too, and compares
+for it in the fixtures (expected.json: HF's own ids for the original file; for "trained", HF's ids for the
+vocabulary HF's BpeTrainer learned on the same corpus). It also loads the folder with transformers' AutoTokenizer, which reads tokenizer_config.json too, and compares
 with AutoTokenizer on the original folder (transformers' LlamaTokenizerFast rebuilds the pre-tokenizer from its
 own settings, so for llama2 AutoTokenizer and the file's own pipeline differ; both sides the same way).
 
@@ -31,20 +31,13 @@ def main():
     for kind in kinds:
         folder = os.path.join(SAVED, kind)
         original = os.path.join(FIXTURES, kind)
-        expected_file = os.path.join(original, "expected.json")
-        if not os.path.exists(expected_file):
-            original = None
-            expected_file = os.path.join(folder, "attn4j_ids.json")
-        with open(expected_file, encoding="utf-8") as f:
+        with open(os.path.join(original, "expected.json"), encoding="utf-8") as f:
             expected = json.load(f)["ids"]
         tok = Tokenizer.from_file(os.path.join(folder, "tokenizer.json"))
         auto = transformers.AutoTokenizer.from_pretrained(folder)
         bad = [t for t, ids in zip(texts, expected) if tok.encode(t).ids != ids]
-        if original is not None:
-            reference = transformers.AutoTokenizer.from_pretrained(original)
-            expected_auto = [reference(t)["input_ids"] for t in texts]
-        else:
-            expected_auto = expected
+        reference = transformers.AutoTokenizer.from_pretrained(original)
+        expected_auto = [reference(t)["input_ids"] for t in texts]
         bad_auto = [t for t, ids in zip(texts, expected_auto) if auto(t)["input_ids"] != ids]
         failures += len(bad) + len(bad_auto)
         print(f"{kind}: {len(texts) - len(bad)}/{len(texts)} texts encode identically with tokenizers, "

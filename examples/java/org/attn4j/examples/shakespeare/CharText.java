@@ -1,15 +1,21 @@
 package org.attn4j.examples.shakespeare;
 
+import java.io.PrintStream;
 import java.util.Arrays;
+import java.util.Iterator;
 import java.util.TreeSet;
+import java.util.regex.Pattern;
 import org.attn4j.data.Batch;
+import org.attn4j.text.BpeTrainer;
+import org.attn4j.text.Tokenizer;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * A text as character ids, split as nanoGPT's {@code shakespeare_char} does: the vocabulary is every
  * distinct character (Unicode code point) of the whole text in code-point order, the first 90% of the
- * characters train and the last 10% validate.
+ * characters train and the last 10% validate. With {@code --tokenizer bpe} the same two splits are byte-level BPE
+ * ids instead, from a vocabulary {@link BpeTrainer} learns on the training split alone.
  *
  * <p>Batches are random windows of {@code context + 1} characters (input, and target shifted by one). Where a
  * window starts depends only on (seed, step, row) through SplitMix64, so a resumed run draws exactly the
@@ -19,13 +25,52 @@ final class CharText {
     /** Seed of the fixed evaluation batches: the same for every run, so losses compare across runs. */
     static final long EVAL_SEED = 2026;
 
-    final String characters; // the vocabulary: id i is the i-th code point
+    final String characters; // the character vocabulary: id i is the i-th code point; null with a tokenizer
+    final Tokenizer tokenizer; // the BPE vocabulary; null for characters
     final int[] train, validation; // ids
+    final long validationCharacters; // code points in the validation split: a token's loss over this is per character
 
     CharText(String characters, int[] train, int[] validation) {
+        this(characters, null, train, validation, validation.length);
+    }
+
+    private CharText(String characters, Tokenizer tokenizer, int[] train, int[] validation, long validationCharacters) {
         this.characters = characters;
+        this.tokenizer = tokenizer;
         this.train = train;
         this.validation = validation;
+        this.validationCharacters = validationCharacters;
+    }
+
+    /** The same 90/10 split of {@code text} (by characters), as ids of a BPE vocabulary learned on the first 90%. */
+    static CharText bpe(String text, int vocabSize, PrintStream progress) {
+        int split = text.offsetByCodePoints(0, (int) (text.codePointCount(0, text.length()) * 0.9));
+        String train = text.substring(0, split);
+        Iterator<String> lines = Pattern.compile("(?<=\n)").splitAsStream(train).iterator(); // line ends kept
+        Tokenizer tokenizer = BpeTrainer.of(vocabSize).withProgress(progress).train(lines);
+        return withTokenizer(tokenizer, text);
+    }
+
+    /** The 90/10 split of {@code text} (by characters) as ids of {@code tokenizer}. */
+    static CharText withTokenizer(Tokenizer tokenizer, String text) {
+        int split = text.offsetByCodePoints(0, (int) (text.codePointCount(0, text.length()) * 0.9));
+        String validation = text.substring(split);
+        return new CharText(null, tokenizer, tokenizer.encode(text.substring(0, split), false),
+                tokenizer.encode(validation, false), validation.codePointCount(0, validation.length()));
+    }
+
+    /** Ids of {@code text}: characters (-1 for one not in the vocabulary), or BPE tokens. */
+    int[] encode(String text) {
+        return tokenizer != null ? tokenizer.encode(text, false) : encode(characters, text);
+    }
+
+    String decode(int[] ids) {
+        return tokenizer != null ? tokenizer.decode(ids) : decode(characters, ids);
+    }
+
+    /** Validation tokens per validation character: a loss per token times this is a loss per character. */
+    double tokensPerCharacter() {
+        return validation.length / (double) validationCharacters;
     }
 
     /** The vocabulary and the 90/10 split of {@code text}. */
@@ -61,7 +106,7 @@ final class CharText {
     }
 
     int vocabularySize() {
-        return (int) characters.codePoints().count();
+        return tokenizer != null ? tokenizer.vocabSize() : (int) characters.codePoints().count();
     }
 
     /** The smallest text length whose two splits both hold one window of {@code context + 1} characters. */

@@ -21,6 +21,8 @@ import org.attn4j.examples.Args;
 import org.attn4j.io.Checkpoint;
 import org.attn4j.model.LanguageModel;
 import org.attn4j.model.ModelConfig;
+import org.attn4j.text.BpeTrainer;
+import org.attn4j.text.Tokenizer;
 import org.attn4j.train.Schedules;
 import org.attn4j.train.Trainer;
 import org.attn4j.viz.Heatmap;
@@ -41,20 +43,29 @@ import org.nd4j.linalg.factory.Nd4j;
  * loss curve, samples text with the key/value cache ({@link Sampler}) and draws the last layer's attention over
  * a sampled line.
  *
+ * <p>{@code --tokenizer bpe} trains on byte-level BPE tokens instead of characters: {@link BpeTrainer} learns a
+ * vocabulary of {@code bpeVocab} tokens (default 512) on the training split, the same splits become token ids,
+ * and the vocabulary is saved beside the model ({@code tokenizer.json}, read back by {@code --pretrained}). A
+ * token's loss is not a character's, so both modes also report the validation loss per character
+ * ({@code val_loss_per_char}: the loss per token times validation tokens per validation character; the same as
+ * {@code val_loss} for characters).
+ *
  * <p>Run: {@code mvn -q test-compile exec:java@shakespeare}; {@code -Dexec.args="--pretrained"} samples from
  * the committed model ({@code models/shakespeare/}) and reports its validation loss; {@code --text FILE}
  * trains on any UTF-8 text; {@code --resume} continues from the last checkpoint of a killed run (saved every
  * {@code checkpointEvery} steps under {@code out}) and ends with exactly the weights of an uninterrupted run.
  * Everything is written under {@code out} (default {@code target/shakespeare}); the model is saved elsewhere only
  * with {@code --save DIR}. A bad option ends the run with one line on standard error and exit status 2. The last
- * line is {@code RESULT val_loss=... train_loss=... steps=... train_seconds=... tokens_per_second=...}.
+ * line is {@code RESULT val_loss=... train_loss=... steps=... train_seconds=... tokens_per_second=... tokenizer=...
+ * val_loss_per_char=...}.
  */
 public final class ShakespeareExample {
     static final Map<String, String> DEFAULTS = defaults();
     /** Options that change what training computes: a resumed run must repeat them. */
     private static final List<String> TRAINING = List.of("text", "seed", "layers", "heads", "dModel", "ff", "context",
-            "batch", "steps", "lr", "minLr", "warmup", "beta2", "weightDecay", "clip", "evalEvery", "evalBatches");
-    static final String CHARACTERS = "characters.txt", TRAINING_FILE = "training.txt";
+            "batch", "steps", "lr", "minLr", "warmup", "beta2", "weightDecay", "clip", "evalEvery", "evalBatches",
+            "tokenizer", "bpeVocab");
+    static final String CHARACTERS = "characters.txt", TOKENIZER = "tokenizer.json", TRAINING_FILE = "training.txt";
 
     private ShakespeareExample() {
     }
@@ -69,6 +80,8 @@ public final class ShakespeareExample {
         d.put("resume", "false");            // continue from out/checkpoint
         d.put("checkpointEvery", "250");     // steps between checkpoints (0: none)
         d.put("seed", "1337");               // weights, batches and sampling
+        d.put("tokenizer", "char");          // char: one id per character; bpe: BpeTrainer's vocabulary
+        d.put("bpeVocab", "512");            // --tokenizer bpe: vocabulary size (256 byte symbols + merges)
         d.put("layers", "4");
         d.put("heads", "4");
         d.put("dModel", "128");
@@ -126,7 +139,8 @@ public final class ShakespeareExample {
     record Options(Map<String, String> raw, boolean pretrained, boolean resume, Path out, Path save, Path model,
             String text, int layers, int heads, int dModel, int ff, int context, int batch, int steps, double lr,
             double minLr, int warmup, double beta2, double weightDecay, double clip, int evalEvery, int evalBatches,
-            int checkpointEvery, long seed, String prompt, int tokens, Sampler.Config sampling) {
+            int checkpointEvery, long seed, String prompt, int tokens, Sampler.Config sampling, boolean bpe,
+            int bpeVocab) {
 
         static Options parse(String[] args) {
             Map<String, String> o;
@@ -153,6 +167,9 @@ public final class ShakespeareExample {
                 throw new BadOption("--steps must exceed --warmup (the cosine needs steps after warm-up), given steps="
                         + steps + ", warmup=" + warmup);
             }
+            if (!o.get("tokenizer").equals("char") && !o.get("tokenizer").equals("bpe")) {
+                throw new BadOption("--tokenizer must be char or bpe, given '" + o.get("tokenizer") + "'");
+            }
             double lr = real(o, "lr"), minLr = real(o, "minLr");
             if (!(lr > 0) || !(minLr >= 0 && minLr <= lr)) {
                 throw new BadOption("--lr must be > 0 and --minLr in [0, lr], given lr=" + lr + ", minLr=" + minLr);
@@ -163,7 +180,7 @@ public final class ShakespeareExample {
                     whole(o, "context", 1), whole(o, "batch", 1), steps, lr, minLr, warmup, real(o, "beta2"),
                     real(o, "weightDecay"), real(o, "clip"), whole(o, "evalEvery", 1), whole(o, "evalBatches", 1),
                     whole(o, "checkpointEvery", 0), whole(o, "seed", Integer.MIN_VALUE), o.get("prompt"),
-                    whole(o, "tokens", 1), sampling);
+                    whole(o, "tokens", 1), sampling, o.get("tokenizer").equals("bpe"), whole(o, "bpeVocab", 257));
         }
 
         /** The options that fix what training computes, as one line. */
@@ -200,14 +217,20 @@ public final class ShakespeareExample {
     }
 
     private static void train(Options o) throws IOException {
-        CharText text = CharText.of(readText(o.text()));
+        CharText text = o.bpe() ? CharText.bpe(readText(o.text()), o.bpeVocab(), System.out)
+                : CharText.of(readText(o.text()));
         int shortest = CharText.shortestText(o.context());
+        if (o.bpe() && (text.validation.length < o.context() + 1 || text.train.length < o.context() + 1)) {
+            throw new BadOption("--text " + o.text() + " makes " + text.train.length + " training and "
+                    + text.validation.length + " validation tokens; with context " + o.context() + " each needs "
+                    + (o.context() + 1) + ": give a longer text");
+        }
         if (text.validation.length < o.context() + 1 || text.train.length < o.context() + 1) {
             throw new BadOption("--text " + o.text() + " has " + (text.train.length + text.validation.length)
                     + " characters; with context " + o.context() + " both splits (90%/10%) need a window of "
                     + (o.context() + 1) + ": give at least " + shortest + " characters");
         }
-        int[] prompt = promptIds(o, text.characters);
+        int[] prompt = promptIds(o, text);
         ModelConfig config;
         try {
             config = ModelConfig.languageModel(text.vocabularySize(), o.dModel(), o.heads(), o.ff(), o.layers(),
@@ -237,9 +260,15 @@ public final class ShakespeareExample {
         Trainer trainer = new Trainer(model, Trainer.Config.adam(Schedules.warmupCosine(o.lr(), o.warmup(), o.steps(),
                 o.minLr())).withOptimizer(Trainer.Optimizer.ADAMW).withBeta2(o.beta2()).withWeightDecay(o.weightDecay())
                 .withClipNorm(o.clip()).withSeed(o.seed()).withDecayMatricesOnly(true));
-        System.out.printf(Locale.ROOT, "Text: %s, %,d characters (%d distinct): %,d train, %,d validation%n", o.text(),
-                text.train.length + text.validation.length, text.vocabularySize(), text.train.length,
-                text.validation.length);
+        if (o.bpe()) {
+            System.out.printf(Locale.ROOT, "Text: %s as BPE tokens (vocabulary %d, learned on the training split): "
+                    + "%,d train, %,d validation (%.3f tokens per character)%n", o.text(), text.vocabularySize(),
+                    text.train.length, text.validation.length, text.tokensPerCharacter());
+        } else {
+            System.out.printf(Locale.ROOT, "Text: %s, %,d characters (%d distinct): %,d train, %,d validation%n",
+                    o.text(), text.train.length + text.validation.length, text.vocabularySize(), text.train.length,
+                    text.validation.length);
+        }
         System.out.printf(Locale.ROOT, "Model: %d layers, %d heads, d=%d, ff=%d, context %d, %,d parameters%n",
                 o.layers(), o.heads(), o.dModel(), o.ff(), o.context(),
                 model.parameters().values().stream().mapToLong(v -> v.length()).sum());
@@ -265,39 +294,35 @@ public final class ShakespeareExample {
         System.out.println("Loss curve: " + curve);
         if (o.save() != null) {
             Checkpoint.save(o.save(), model, null, null, o.steps(), null);
-            Files.writeString(o.save().resolve(CHARACTERS), text.characters, StandardCharsets.UTF_8);
+            if (o.bpe()) {
+                text.tokenizer.savePretrained(o.save());
+            } else {
+                Files.writeString(o.save().resolve(CHARACTERS), text.characters, StandardCharsets.UTF_8);
+            }
             Files.writeString(o.save().resolve(TRAINING_FILE), String.format(Locale.ROOT,
                     "steps=%d%nval_loss=%.4f%ntrain_loss=%.4f%ntrain_seconds=%.1f%ntokens_per_second=%.0f%nload=%.2f%n"
                             + "options=%s%n", o.steps(), last[2], last[1], log.seconds, tokensPerSecond, load,
                     o.training()), StandardCharsets.UTF_8);
             System.out.println("Saved the model in " + o.save());
         }
-        showSamples(model, text.characters, prompt, o);
+        showSamples(model, text, prompt, o);
         System.out.printf(Locale.ROOT, "RESULT val_loss=%.4f train_loss=%.4f steps=%d train_seconds=%.1f "
-                + "tokens_per_second=%.0f%n", last[2], last[1], o.steps(), log.seconds, tokensPerSecond);
+                + "tokens_per_second=%.0f tokenizer=%s val_loss_per_char=%.4f%n", last[2], last[1], o.steps(),
+                log.seconds, tokensPerSecond, o.bpe() ? "bpe" : "char", last[2] * text.tokensPerCharacter());
     }
 
     /** --pretrained: load the saved model, measure its validation loss on the text, and sample. */
     private static void sample(Options o) throws IOException {
-        if (!Files.exists(o.model().resolve(CHARACTERS))) {
-            throw new BadOption("--pretrained: no model in " + o.model() + " (expected " + CHARACTERS + " and a "
-                    + "checkpoint there; train one with --save " + o.model() + ")");
+        boolean bpe = Files.exists(o.model().resolve(TOKENIZER));
+        if (!bpe && !Files.exists(o.model().resolve(CHARACTERS))) {
+            throw new BadOption("--pretrained: no model in " + o.model() + " (expected " + CHARACTERS + " or "
+                    + TOKENIZER + " and a checkpoint there; train one with --save " + o.model() + ")");
         }
-        String characters = Files.readString(o.model().resolve(CHARACTERS), StandardCharsets.UTF_8);
         String raw = readText(o.text());
-        int[] ids = CharText.encode(characters, raw);
-        for (int i = 0, at = 0; i < ids.length; i++, at = raw.offsetByCodePoints(at, 1)) {
-            if (ids[i] < 0) {
-                throw new BadOption("--text " + o.text() + " has '" + new String(Character.toChars(raw.codePointAt(at)))
-                        + "' at character " + i + ", which the model in " + o.model() + " does not know");
-            }
-        }
-        int[] prompt = promptIds(o, characters);
+        CharText text = bpe ? CharText.withTokenizer(Tokenizer.fromPretrained(o.model()), raw) : charText(o, raw);
+        int[] prompt = promptIds(o, text);
         long t0 = System.nanoTime();
         LanguageModel model = (LanguageModel) Checkpoint.load(o.model()).model();
-        int n = (int) (ids.length * 0.9);
-        CharText text = new CharText(characters, java.util.Arrays.copyOfRange(ids, 0, n),
-                java.util.Arrays.copyOfRange(ids, n, ids.length));
         Map<String, String> recorded = readKeyValues(o.model().resolve(TRAINING_FILE));
         int context = model.config().maxLen();
         Trainer evaluator = new Trainer(model, Trainer.Config.adam(Schedules.constant(1e-3)));
@@ -307,28 +332,45 @@ public final class ShakespeareExample {
                 + "validation loss %.4f, train loss %.4f (%d fixed batches of %d x %d each)%n", o.model(),
                 recorded.get("steps"), recorded.get("train_seconds"), recorded.get("load"),
                 (System.nanoTime() - t0) / 1e9, validation, train, o.evalBatches(), o.batch(), context);
-        showSamples(model, characters, prompt, o);
+        showSamples(model, text, prompt, o);
         System.out.printf(Locale.ROOT, "RESULT val_loss=%.4f train_loss=%.4f steps=%s train_seconds=%s "
-                + "tokens_per_second=%s%n", validation, train, recorded.get("steps"), recorded.get("train_seconds"),
-                recorded.get("tokens_per_second"));
+                + "tokens_per_second=%s tokenizer=%s val_loss_per_char=%.4f%n", validation, train,
+                recorded.get("steps"), recorded.get("train_seconds"), recorded.get("tokens_per_second"),
+                bpe ? "bpe" : "char", validation * text.tokensPerCharacter());
     }
 
-    /** Prints {@code tokens} sampled characters and draws the last layer's attention over a line of them. */
-    private static void showSamples(LanguageModel model, String characters, int[] prompt, Options o) throws IOException {
+    /** The saved character vocabulary's ids of the text, split 90/10; a character it lacks is a bad option. */
+    private static CharText charText(Options o, String raw) throws IOException {
+        String characters = Files.readString(o.model().resolve(CHARACTERS), StandardCharsets.UTF_8);
+        int[] ids = CharText.encode(characters, raw);
+        for (int i = 0, at = 0; i < ids.length; i++, at = raw.offsetByCodePoints(at, 1)) {
+            if (ids[i] < 0) {
+                throw new BadOption("--text " + o.text() + " has '" + new String(Character.toChars(raw.codePointAt(at)))
+                        + "' at character " + i + ", which the model in " + o.model() + " does not know");
+            }
+        }
+        int n = (int) (ids.length * 0.9);
+        return new CharText(characters, java.util.Arrays.copyOfRange(ids, 0, n),
+                java.util.Arrays.copyOfRange(ids, n, ids.length));
+    }
+
+    /** Prints {@code tokens} sampled characters (or tokens) and draws the last layer's attention over a line. */
+    private static void showSamples(LanguageModel model, CharText vocabulary, int[] prompt, Options o)
+            throws IOException {
         long t0 = System.nanoTime();
         int[] sampled = new Sampler(o.sampling(), o.seed()).generate(model, prompt, o.tokens());
         double seconds = (System.nanoTime() - t0) / 1e9;
-        String text = CharText.decode(characters, sampled);
-        System.out.printf(Locale.ROOT, "%nSampled %d characters in %.2f s (temperature %s, top-k %d, top-p %s, seed %d):"
-                + "%n---%n%s%s%n---%n", o.tokens(), seconds, o.raw().get("temperature"), o.sampling().topK(),
-                o.raw().get("top-p"), o.seed(), o.prompt(), text);
-        int[] line = shownLine(characters, sampled, model.config().maxLen());
+        String text = vocabulary.decode(sampled);
+        System.out.printf(Locale.ROOT, "%nSampled %d %s in %.2f s (temperature %s, top-k %d, top-p %s, seed %d):"
+                + "%n---%n%s%s%n---%n", o.tokens(), vocabulary.tokenizer != null ? "tokens" : "characters", seconds,
+                o.raw().get("temperature"), o.sampling().topK(), o.raw().get("top-p"), o.seed(), o.prompt(), text);
+        int[] line = shownLine(vocabulary, sampled, model.config().maxLen());
         INDArray input = Nd4j.createFromArray(new int[][] {line}).castTo(DataType.INT); // [1, T]
         List<INDArray> layers = model.attention(null, input).decoderSelf();
         INDArray last = layers.get(layers.size() - 1); // [1, H, T, T]
         List<String> labels = new ArrayList<>();
         for (int id : line) {
-            labels.add(label(CharText.decode(characters, new int[] {id})));
+            labels.add(label(vocabulary.decode(new int[] {id})));
         }
         List<Heatmap.Panel> panels = new ArrayList<>();
         for (int h = 0; h < last.size(1); h++) {
@@ -338,13 +380,13 @@ public final class ShakespeareExample {
         }
         Files.createDirectories(o.out());
         List<Path> files = Heatmap.write(o.out().resolve("attention"), "Last layer's attention over \""
-                + CharText.decode(characters, line).strip() + "\"", panels, 2);
+                + vocabulary.decode(line).strip() + "\"", panels, 2);
         System.out.println("Attention heatmap: " + files.get(0) + " (and .svg)");
     }
 
     /** The first sampled line of 8 or more characters (cut to 40 and to the context), else the sample's start. */
-    private static int[] shownLine(String characters, int[] sampled, int context) {
-        int newline = CharText.encode(characters, "\n")[0]; // -1 when the text has no line breaks
+    private static int[] shownLine(CharText vocabulary, int[] sampled, int context) {
+        int newline = vocabulary.encode("\n")[0]; // -1 when the text has no line breaks
         int limit = Math.min(40, context);
         for (int i = 0, from = 0; i <= sampled.length; i++) {
             if (i == sampled.length || sampled[i] == newline) {
@@ -369,12 +411,12 @@ public final class ShakespeareExample {
         return rows.stream().map(r -> new double[] {r[0], r[i]}).toArray(double[][]::new);
     }
 
-    private static int[] promptIds(Options o, String characters) {
-        int[] ids = CharText.encode(characters, o.prompt());
+    private static int[] promptIds(Options o, CharText vocabulary) {
+        int[] ids = vocabulary.encode(o.prompt());
         for (int i = 0; i < ids.length; i++) {
             if (ids[i] < 0) {
                 throw new BadOption("--prompt has '" + new String(Character.toChars(o.prompt().codePoints().toArray()[i]))
-                        + "', which is not among the text's " + characters.codePoints().count() + " characters");
+                        + "', which is not among the text's " + vocabulary.vocabularySize() + " characters");
             }
         }
         return ids;

@@ -21,7 +21,7 @@ import org.junit.jupiter.api.io.TempDir;
 class ShakespeareExampleTest {
     private static final Pattern RESULT = Pattern.compile(
             "RESULT val_loss=(\\d+\\.\\d{4}) train_loss=(\\d+\\.\\d{4}) steps=(\\d+) train_seconds=\\d+\\.\\d "
-                    + "tokens_per_second=\\d+");
+                    + "tokens_per_second=\\d+ tokenizer=(char|bpe) val_loss_per_char=(\\d+\\.\\d{4})");
 
     private static String lastLine(String out) {
         String[] lines = out.strip().split("\n");
@@ -46,6 +46,8 @@ class ShakespeareExampleTest {
         Matcher m = RESULT.matcher(lastLine(out));
         assertTrue(m.matches(), lastLine(out));
         assertEquals("12", m.group(3));
+        assertEquals("char", m.group(4));
+        assertEquals(m.group(1), m.group(5), "a character's loss is the loss per character");
         assertTrue(Double.parseDouble(m.group(1)) < Math.log(65) + 0.1, "validation loss " + m.group(1));
         assertTrue(out.contains("Sampled 40 characters"), out);
         Path target = Path.of("target/shakespeare");
@@ -73,6 +75,42 @@ class ShakespeareExampleTest {
         assertTrue(Files.size(out.resolve("attention.png")) > 1000);
     }
 
+    /**
+     * --tokenizer bpe on a 30,000-character slice: BpeTrainer's vocabulary is saved beside the model, and
+     * --pretrained reads both back and measures the very validation loss training ended with (the same ids).
+     */
+    @Test
+    void trainsOnBpeTokensAndSavesTheTokenizerBesideTheModel(@TempDir Path dir) throws Exception {
+        Path slice = dir.resolve("slice.txt");
+        Files.writeString(slice, ShakespeareExample.readText("examples/data/tinyshakespeare.txt").substring(0, 30_000),
+                StandardCharsets.UTF_8);
+        Path model = dir.resolve("model");
+        String[] tiny = {"--tokenizer", "bpe", "bpeVocab=300", "--text", slice.toString(), "steps=6", "warmup=2",
+            "evalEvery=6", "evalBatches=2", "layers=1", "dModel=16", "heads=2", "ff=32", "context=16", "batch=4",
+            "tokens=10", "--seed", "7", "out=" + dir.resolve("out")};
+        String[] train = java.util.Arrays.copyOf(tiny, tiny.length + 2);
+        train[tiny.length] = "--save";
+        train[tiny.length + 1] = model.toString();
+        String out = Stdout.capture(() -> assertEquals(0, ShakespeareExample.run(train, System.err)));
+        Matcher m = RESULT.matcher(lastLine(out));
+        assertTrue(m.matches(), lastLine(out));
+        assertEquals("bpe", m.group(4));
+        assertTrue(Double.parseDouble(m.group(1)) < Math.log(300) + 0.1, "validation loss " + m.group(1));
+        assertTrue(Double.parseDouble(m.group(5)) < Double.parseDouble(m.group(1)),
+                "BPE tokens are longer than a character, so the loss per character is below the loss per token: "
+                        + lastLine(out));
+        assertTrue(Files.isRegularFile(model.resolve("tokenizer.json")));
+        assertEquals(300, org.attn4j.text.Tokenizer.fromPretrained(model).vocabSize());
+
+        String[] pretrained = {"--pretrained", "model=" + model, "--text", slice.toString(), "evalBatches=2",
+            "batch=4", "tokens=10", "--seed", "7", "out=" + dir.resolve("out")};
+        String again = Stdout.capture(() -> assertEquals(0, ShakespeareExample.run(pretrained, System.err)));
+        Matcher p = RESULT.matcher(lastLine(again));
+        assertTrue(p.matches(), lastLine(again));
+        assertEquals(m.group(1), p.group(1), "the validation loss measured after loading against training's");
+        assertEquals(m.group(5), p.group(5));
+    }
+
     private static String sample(String out) {
         return out.substring(out.indexOf("---\n"), out.lastIndexOf("---\n"));
     }
@@ -93,6 +131,7 @@ class ShakespeareExampleTest {
             {"--text", dir.resolve("none.txt").toString(), "--text " + dir.resolve("none.txt") + ": no such file"},
             {"--prompt", "\u00e9t\u00e9", "--prompt has '\u00e9', which is not among the text's 65 characters"},
             {"--pretrained", "--save", "models/x", "--save needs training, but --pretrained loads a model"},
+            {"--tokenizer", "words", "--tokenizer must be char or bpe, given 'words'"},
         };
         for (String[] c : cases) {
             String[] args = java.util.Arrays.copyOf(c, c.length - 1);

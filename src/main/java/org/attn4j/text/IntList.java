@@ -8,7 +8,7 @@ final class IntList {
     private int size;
 
     IntList(int capacity) {
-        data = new int[Math.max(4, capacity)];
+        data = new int[Math.max(2, capacity)];
     }
 
     void add(int v) {
@@ -24,6 +24,10 @@ final class IntList {
         }
         System.arraycopy(vs, 0, data, size, vs.length);
         size += vs.length;
+    }
+
+    int get(int i) {
+        return data[i];
     }
 
     int size() {

@@ -13,7 +13,6 @@ import java.util.List;
 /** The fixtures of src/test/python/gen_tokenizer_fixtures.py: HF tokenizers' own ids and texts. */
 final class Fixtures {
     static final Path DIR = Path.of("src/test/resources/tokenizers");
-    static final List<String> KINDS = List.of("gpt2", "llama3", "qwen2", "llama2", "metaspace");
 
     private Fixtures() {
     }

@@ -20,7 +20,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  */
 class TokenizerParityTest {
     @ParameterizedTest
-    @ValueSource(strings = {"gpt2", "llama3", "qwen2", "llama2", "metaspace"})
+    @ValueSource(strings = {"gpt2", "llama3", "qwen2", "llama2", "metaspace", "trained"})
     void encodesAndDecodesAsHuggingFace(String kind) throws IOException {
         Tokenizer tok = Tokenizer.fromPretrained(Fixtures.DIR.resolve(kind));
         JsonObject expected = Fixtures.expected(kind);
