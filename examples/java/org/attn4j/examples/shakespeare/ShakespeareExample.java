@@ -55,7 +55,8 @@ import org.nd4j.linalg.factory.Nd4j;
  * trains on any UTF-8 text; {@code --resume} continues from the last checkpoint of a killed run (saved every
  * {@code checkpointEvery} steps under {@code out}) and ends with exactly the weights of an uninterrupted run.
  * Everything is written under {@code out} (default {@code target/shakespeare}); the model is saved elsewhere only
- * with {@code --save DIR}. A bad option ends the run with one line on standard error and exit status 2. The last
+ * with {@code --save DIR}, and as a Hugging Face directory (config.json, model.safetensors, tokenizer.json;
+ * BPE only) with {@code --hf DIR}. A bad option ends the run with one line on standard error and exit status 2. The last
  * line is {@code RESULT val_loss=... train_loss=... steps=... train_seconds=... tokens_per_second=... tokenizer=...
  * val_loss_per_char=...}.
  */
@@ -75,6 +76,7 @@ public final class ShakespeareExample {
         d.put("text", "examples/data/tinyshakespeare.txt"); // any UTF-8 text
         d.put("out", "target/shakespeare");  // loss curve, attention heatmap, checkpoints
         d.put("save", "none");               // also save the trained model in this directory (models/shakespeare)
+        d.put("hf", "none");                 // also write it as a Hugging Face directory (needs --tokenizer bpe)
         d.put("pretrained", "false");        // sample from the model in `model` instead of training
         d.put("model", "models/shakespeare");
         d.put("resume", "false");            // continue from out/checkpoint
@@ -140,7 +142,7 @@ public final class ShakespeareExample {
             String text, int layers, int heads, int dModel, int ff, int context, int batch, int steps, double lr,
             double minLr, int warmup, double beta2, double weightDecay, double clip, int evalEvery, int evalBatches,
             int checkpointEvery, long seed, String prompt, int tokens, Sampler.Config sampling, boolean bpe,
-            int bpeVocab) {
+            int bpeVocab, Path hf) {
 
         static Options parse(String[] args) {
             Map<String, String> o;
@@ -170,6 +172,10 @@ public final class ShakespeareExample {
             if (!o.get("tokenizer").equals("char") && !o.get("tokenizer").equals("bpe")) {
                 throw new BadOption("--tokenizer must be char or bpe, given '" + o.get("tokenizer") + "'");
             }
+            if (!o.get("hf").equals("none") && (pretrained || !o.get("tokenizer").equals("bpe"))) {
+                throw new BadOption("--hf writes a trained model with its tokenizer.json: it needs training with "
+                        + "--tokenizer bpe, given tokenizer=" + o.get("tokenizer") + ", pretrained=" + pretrained);
+            }
             double lr = real(o, "lr"), minLr = real(o, "minLr");
             if (!(lr > 0) || !(minLr >= 0 && minLr <= lr)) {
                 throw new BadOption("--lr must be > 0 and --minLr in [0, lr], given lr=" + lr + ", minLr=" + minLr);
@@ -180,7 +186,8 @@ public final class ShakespeareExample {
                     whole(o, "context", 1), whole(o, "batch", 1), steps, lr, minLr, warmup, real(o, "beta2"),
                     real(o, "weightDecay"), real(o, "clip"), whole(o, "evalEvery", 1), whole(o, "evalBatches", 1),
                     whole(o, "checkpointEvery", 0), whole(o, "seed", Integer.MIN_VALUE), o.get("prompt"),
-                    whole(o, "tokens", 1), sampling, o.get("tokenizer").equals("bpe"), whole(o, "bpeVocab", 257));
+                    whole(o, "tokens", 1), sampling, o.get("tokenizer").equals("bpe"), whole(o, "bpeVocab", 257),
+                    o.get("hf").equals("none") ? null : Path.of(o.get("hf")));
         }
 
         /** The options that fix what training computes, as one line. */
@@ -304,6 +311,11 @@ public final class ShakespeareExample {
                             + "options=%s%n", o.steps(), last[2], last[1], log.seconds, tokensPerSecond, load,
                     o.training()), StandardCharsets.UTF_8);
             System.out.println("Saved the model in " + o.save());
+        }
+        if (o.hf() != null) {
+            model.savePretrained(o.hf());
+            text.tokenizer.savePretrained(o.hf());
+            System.out.println("Saved it as a Hugging Face directory in " + o.hf());
         }
         showSamples(model, text, prompt, o);
         System.out.printf(Locale.ROOT, "RESULT val_loss=%.4f train_loss=%.4f steps=%d train_seconds=%.1f "
