@@ -44,7 +44,8 @@ import org.junit.jupiter.api.io.TempDir;
  *       record or enum declaration is a whole compilation unit, compiled as written.</li>
  *   <li>Any other block is a method body: it becomes {@code void snippet() throws Exception { BLOCK }}
  *       in an abstract class with a fixed import set: every {@code org.attn4j} package
- *       ({@code config, kernels, nn, data, model, decode, train, io, interop, samediff, viz, dl4j, spark}) on demand,
+ *       ({@code config, text, kernels, nn, data, formats, model, decode, train, io, interop, samediff, viz, dl4j,
+ *       spark}) on demand,
  *       {@code java.util.*}, {@code java.util.function.*}, {@code java.nio.file.*}, and the ND4J types
  *       {@code INDArray}, {@code DataType}, {@code Nd4j}, {@code SameDiff}, {@code SDVariable},
  *       {@code TrainingConfig}, {@code Adam}, {@code DataSet}, {@code NDArrayIndex}'s static methods, and
@@ -90,8 +91,8 @@ class ReadmeTest {
     private static final Pattern SCHEME = Pattern.compile("^[a-zA-Z][a-zA-Z0-9+.-]*:");
 
     private static final String IMPORTS = String.join("\n",
-            "import org.attn4j.config.*;", "import org.attn4j.kernels.*;", "import org.attn4j.nn.*;",
-            "import org.attn4j.data.*;", "import org.attn4j.model.*;", "import org.attn4j.decode.*;",
+            "import org.attn4j.config.*;", "import org.attn4j.text.*;", "import org.attn4j.kernels.*;", "import org.attn4j.nn.*;",
+            "import org.attn4j.data.*;", "import org.attn4j.formats.*;", "import org.attn4j.model.*;", "import org.attn4j.decode.*;",
             "import org.attn4j.train.*;", "import org.attn4j.io.*;", "import org.attn4j.interop.*;", "import org.attn4j.samediff.*;",
             "import org.attn4j.viz.*;", "import org.attn4j.dl4j.*;", "import org.attn4j.spark.*;",
             "import java.util.*;", "import java.util.function.*;", "import java.nio.file.*;",
