@@ -40,7 +40,7 @@ expected = args.prompt + tokenizer.decode(out[0, ids.shape[1]:], skip_special_to
 run = subprocess.run(["mvn", "-o", "-q", "-B", "exec:java@generate", "-Dexec.args=--model " + args.model
                       + " --greedy --max-new-tokens " + str(args.max_new_tokens) + " --prompt '" + args.prompt + "'"],
                      capture_output=True, text=True)
-printed = run.stdout.replace("\x1b[0m", "").split("\nRESULT")[0].strip("\n")
+printed = run.stdout.replace("\x1b[0m", "").split("\nRESULT")[0]  # the text, then one newline before RESULT
 print("transformers:", repr(expected))
 print("attn4j:      ", repr(printed))
 print([line for line in run.stdout.splitlines() if "RESULT" in line][-1].replace("\x1b[0m", ""))
