@@ -1,5 +1,6 @@
 package org.attn4j.interop;
 
+import static org.attn4j.testing.Exact.assertSameBits;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -23,7 +24,7 @@ class TorchExportTest {
             Map<String, INDArray> torch = c.group("param");
             Map<String, INDArray> back = TorchNames.toTorch(TorchNames.toAttn4j(torch, ""));
             assertEquals(new java.util.TreeSet<>(torch.keySet()), new java.util.TreeSet<>(back.keySet()), c.name());
-            torch.forEach((k, v) -> assertEquals(v, back.get(k), c.name() + " " + k));
+            torch.forEach((k, v) -> assertSameBits(c.name() + " " + k, v, back.get(k)));
         }
     }
 

@@ -1,5 +1,6 @@
 package org.attn4j.nn;
 
+import static org.attn4j.testing.Exact.assertSameBits;
 import org.attn4j.samediff.Gradients;
 import org.attn4j.samediff.MultiHeadAttentionGraph;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -194,7 +195,7 @@ class AttentionTrainingTest {
             for (int i = 0; i < calls; i++) {
                 List<INDArray> expected = sequential.get(i), actual = concurrent.get(i).get();
                 for (int j = 0; j < expected.size(); j++) {
-                    assertEquals(expected.get(j), actual.get(j), "call " + i + ", result " + j);
+                    assertSameBits("call " + i + ", result " + j, expected.get(j), actual.get(j));
                 }
             }
         } finally {
@@ -232,8 +233,8 @@ class AttentionTrainingTest {
         FastAttention.Pass pass = mha.train(x, x, x, AttentionMask.causalOnly());
         pass.close();
         AttentionOutput<INDArray> applied = mha.apply(x, AttentionMask.causalOnly());
-        assertEquals(applied.output(), pass.output());
-        assertEquals(applied.weights(), pass.weights());
+        assertSameBits("closed pass output", applied.output(), pass.output());
+        assertSameBits("closed pass weights", applied.weights(), pass.weights());
         assertThrows(IllegalStateException.class,
                 () -> pass.backward(Nd4j.ones(DataType.DOUBLE, 2, 3, 8)));
     }

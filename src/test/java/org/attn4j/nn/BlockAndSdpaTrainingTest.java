@@ -1,5 +1,6 @@
 package org.attn4j.nn;
 
+import static org.attn4j.testing.Exact.assertSameBits;
 import org.attn4j.samediff.Gradients;
 import org.attn4j.samediff.ScaledDotProductGraph;
 import org.attn4j.samediff.TransformerBlockGraph;
@@ -231,9 +232,9 @@ class BlockAndSdpaTrainingTest {
         assertMessage(IllegalStateException.class, "backward on a closed pass",
                 () -> pass.backward(Nd4j.ones(DataType.FLOAT, 2, 3, 8)));
         // Read after close: what the pass handed out is the caller's; backward ran twice on the same activations.
-        assertEquals(first.input(), second.input());
-        assertEquals(first.parameters(), second.parameters());
-        assertEquals(block.apply(x, AttentionMask.none()).output(), pass.output());
+        assertSameBits("input gradient of a second backward", first.input(), second.input());
+        assertSameBits("parameter gradients of a second backward", first.parameters(), second.parameters());
+        assertSameBits("closed pass output", block.apply(x, AttentionMask.none()).output(), pass.output());
         assertMessage(IllegalArgumentException.class, "x [B, T, dModel=8] has shape [2, 3, 6]",
                 () -> block.train(Nd4j.randn(DataType.FLOAT, 2, 3, 6), AttentionMask.none()));
         assertMessage(IllegalStateException.class, "has no cross-attention and takes no memory",
@@ -248,13 +249,13 @@ class BlockAndSdpaTrainingTest {
         ScaledDotProductPass pass = attention.train(q, k, k, AttentionMask.none());
         INDArray output = pass.output().dup(), weights = pass.weights().dup();
         pass.close();
-        assertEquals(output, pass.output());
-        assertEquals(weights, pass.weights());
+        assertSameBits("output after close", output, pass.output());
+        assertSameBits("weights after close", weights, pass.weights());
         assertMessage(IllegalStateException.class, "backward on a closed pass",
                 () -> pass.backward(Nd4j.ones(DataType.DOUBLE, 2, 2, 3, 4)));
         AttentionOutput<INDArray> applied = attention.apply(q, k, k, AttentionMask.none());
-        assertEquals(output, applied.output());
-        assertEquals(weights, applied.weights());
+        assertSameBits("apply's output", output, applied.output());
+        assertSameBits("apply's weights", weights, applied.weights());
     }
 
     // ---- ScaledDotProductAttention -------------------------------------------------------------
@@ -423,7 +424,7 @@ class BlockAndSdpaTrainingTest {
                 List<INDArray> expected = sequential.get(i), actual = concurrent.get(i).get();
                 assertEquals(expected.size(), actual.size());
                 for (int j = 0; j < expected.size(); j++) {
-                    assertEquals(expected.get(j), actual.get(j), "call " + i + ", result " + j);
+                    assertSameBits("call " + i + ", result " + j, expected.get(j), actual.get(j));
                 }
             }
         } finally {

@@ -1,5 +1,6 @@
 package org.attn4j.nn;
 
+import static org.attn4j.testing.Exact.assertSameBits;
 import org.attn4j.samediff.FeedForwardGraph;
 import org.attn4j.samediff.Gradients;
 import org.attn4j.samediff.NormGraph;
@@ -190,7 +191,7 @@ class NormAndFeedForwardTrainingTest {
                 for (int i = 0; i < inputs.size(); i++) {
                     List<INDArray> expected = sequential.get(i), actual = concurrent.get(i).get();
                     for (int j = 0; j < expected.size(); j++) {
-                        assertEquals(expected.get(j), actual.get(j), c + ", call " + i + ", result " + j);
+                        assertSameBits(c + ", call " + i + ", result " + j, expected.get(j), actual.get(j));
                     }
                 }
             }
@@ -222,13 +223,13 @@ class NormAndFeedForwardTrainingTest {
         INDArray good = Nd4j.randn(DataType.FLOAT, 2, 6);
         FastNorm.Pass closedNorm = norm.train(good);
         closedNorm.close();
-        assertEquals(norm.apply(good), closedNorm.output(), "a closed pass keeps its output, apply's");
+        assertSameBits("a closed pass keeps its output, apply's", norm.apply(good), closedNorm.output());
         assertThrows(IllegalStateException.class, () -> closedNorm.backward(Nd4j.ones(DataType.FLOAT, 2, 6)));
         FeedForward ffOf6 = FeedForward.create(FeedForward.Config.of(6, 12, Activation.GELU), DataType.FLOAT);
         assertMessage(() -> ffOf6.apply(bad.reshape(1, 2, 6)), "x contains 1 NaN or infinite value, the first at [0, 1, 3]");
         FastFeedForward.Pass closedFf = ffOf6.train(good.reshape(1, 2, 6));
         closedFf.close();
-        assertEquals(ffOf6.apply(good.reshape(1, 2, 6)), closedFf.output(), "a closed pass keeps its output, apply's");
+        assertSameBits("a closed pass keeps its output, apply's", ffOf6.apply(good.reshape(1, 2, 6)), closedFf.output());
         assertThrows(IllegalStateException.class, () -> closedFf.backward(Nd4j.ones(DataType.FLOAT, 1, 2, 6)));
         FastNorm.Pass np = norm.train(Nd4j.randn(DataType.FLOAT, 2, 3, 6));
         assertMessage(() -> np.backward(Nd4j.randn(DataType.FLOAT, 6, 6)),

@@ -1,6 +1,6 @@
 package org.attn4j.reliability;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.attn4j.testing.Exact.assertSameBits;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -60,7 +60,7 @@ class LayerApplyConcurrencyTest {
             for (int i = 0; i < results.size(); i++) { // read after every call has finished
                 int k = i % inputs.size();
                 for (int j = 0; j < names.length; j++) {
-                    assertEquals(sequential.get(k)[j], results.get(i)[j], names[j] + " of input " + k + ", call " + i);
+                    assertSameBits(names[j] + " of input " + k + ", call " + i, sequential.get(k)[j], results.get(i)[j]);
                 }
             }
         } finally {
