@@ -1,6 +1,7 @@
 package org.attn4j.nn;
 
 import static org.attn4j.testing.Exact.assertSameBits;
+import org.attn4j.testing.ConcurrentCalls;
 import org.attn4j.samediff.Gradients;
 import org.attn4j.samediff.ScaledDotProductGraph;
 import org.attn4j.samediff.TransformerBlockGraph;
@@ -13,10 +14,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.Callable;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import java.util.function.Function;
 import java.util.stream.Stream;
 import org.attn4j.config.Activation;
@@ -402,34 +399,14 @@ class BlockAndSdpaTrainingTest {
 
     // ---- helpers -------------------------------------------------------------------------------
 
-    /** 24 calls of {@code run} on inputs made by {@code make}, sequentially and on four threads: equal results. */
+    /** 24 inputs made by {@code make}, run sequentially and then 10 times over on four threads: the same bits. */
     private static <I> void assertSequentialEqualsConcurrent(I first, Function<Integer, I> make,
             Function<I, List<INDArray>> run) throws Exception {
-        int calls = 24;
         List<I> inputs = new ArrayList<>(List.of(first));
-        for (int i = 1; i < calls; i++) {
+        for (int i = 1; i < 24; i++) {
             inputs.add(make.apply(i));
         }
-        List<List<INDArray>> sequential = new ArrayList<>();
-        for (I in : inputs) {
-            sequential.add(run.apply(in));
-        }
-        ExecutorService pool = Executors.newFixedThreadPool(4);
-        try {
-            List<Future<List<INDArray>>> concurrent = new ArrayList<>();
-            for (I in : inputs) {
-                concurrent.add(pool.submit((Callable<List<INDArray>>) () -> run.apply(in)));
-            }
-            for (int i = 0; i < calls; i++) {
-                List<INDArray> expected = sequential.get(i), actual = concurrent.get(i).get();
-                assertEquals(expected.size(), actual.size());
-                for (int j = 0; j < expected.size(); j++) {
-                    assertSameBits("call " + i + ", result " + j, expected.get(j), actual.get(j));
-                }
-            }
-        } finally {
-            pool.shutdown();
-        }
+        ConcurrentCalls.assertSameAsSequential("four threads on one layer", 4, 10, inputs, run);
     }
 
     private static <E extends Throwable> void assertMessage(Class<E> type, String part,
