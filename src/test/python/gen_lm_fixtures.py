@@ -8,20 +8,23 @@ by name and compare logits, loss and the gradient of the loss w.r.t. every param
 torch.nn.Transformer*: a language model has no such module, and several attn4j choices differ from
 PyTorch's (see "Semantics").
 
-Sizes: B=2, T=5, C=8, H=2 (D=4), F=16, V=11, 2 layers, maxLen 7 (so the last two position rows get
-a zero gradient). Dimension legend: B batch, T time, C channels, H heads, D head width C/H, F
+Sizes: B=2, T=5, C=8, H=2 (D=4; 4 heads of D=2 for grouped-query), F=16, V=11, 2 layers, maxLen 7
+(so the last two position rows get a zero gradient). Dimension legend: B batch, T time, C channels, H heads, D head width C/H, F
 feed-forward width, V vocabulary.
 
 Semantics (as attn4j's SameDiff graph computes them; the Java classes are named)
 ------------------------------------------------------------------------------
 * embedding (Embedding, TransformerModel.embed): x = E[ids], times sqrt(C) when scale_embedding.
 * positions (Positions): learned: + positions.weight[0:T]; sinusoidal: + PE with
-  PE(p, 2i) = sin(p / 10000^(2i/C)), PE(p, 2i+1) = cos(same); rotary and none add nothing.
+  PE(p, 2i) = sin(p / 10000^(2i/C)), PE(p, 2i+1) = cos(same); rotary, alibi and none add nothing.
 * blocks (TransformerBlock without cross-attention, causal self-attention), names decoder.layers.i.*:
   pre-LN:  x = x + attn(norm1(x));  x = x + ff(norm2(x))
   post-LN: x = norm1(x + attn(x));  x = norm2(x + ff(x))
-* attention (MultiHeadAttention, ScaledDotProductAttention): q, k, v, out are Linear with bias,
-  weight [out, in]; scores = q k^T / sqrt(D); keep[b, i, j] = (j <= i) and ids[b, j] != pad_id;
+* attention (MultiHeadAttention, ScaledDotProductAttention): q, k, v, out are Linear with bias
+  (without, where bias is false), weight [out, in]; k and v have kv_heads heads (kv_heads * D wide), each
+  shared by heads / kv_heads query heads (repeat_interleave on [B, KVH, T, D]: grouped-query, multi-query
+  at 1); scores = q k^T / sqrt(D), plus -m_h (i - j) for ALiBi (m_h the paper's slopes, get_slopes below
+  is the authors' code); keep[b, i, j] = (j <= i) and ids[b, j] != pad_id, and i - j < window if set;
   scores + (keep - 1) * 1e9, softmax over keys, then times keep: a query that may see no key (a
   pad at position 0) gets zero weights and a zero output where PyTorch's masked softmax gives NaN.
 * rotary (Rotary): "rotate half" pairing (GPT-NeoX, LLaMA): dimension i turns with i + D/2 by the
@@ -29,14 +32,17 @@ Semantics (as attn4j's SameDiff graph computes them; the Java classes are named)
 * feed-forward (FeedForward): linear2(act(linear1(x))); swiglu: linear2(silu(linear1(x)) * gate(x)).
   gelu is exact (erf), gelu_tanh PyTorch's tanh approximation.
 * final norm decoder.norm only for pre-LN (Decoder). LayerNorm: biased variance, eps inside the sqrt.
-* head (TransformerModel.project): tied: logits = h E^T (no bias); untied: head.weight [V, C], head.bias.
+  RMSNorm (norm "rms"; nn.RMSNorm of PyTorch >= 2.4): x * rsqrt(mean(x^2) + eps) * weight, no bias.
+* head (TransformerModel.project): tied: logits = h E^T (no bias); untied: head.weight [V, C], head.bias
+  (none where bias is false).
 * loss (Losses.crossEntropy): CrossEntropyLoss(ignore_index=pad_id, label_smoothing=s), the mean
   over non-pad targets; smoothing spreads over all V classes, the pad class included.
 No dropout anywhere.
 
 Output: ``src/test/resources/lm_parity/NAME_f64.{json,npz}`` and ``NAME_f32.{json,npz}``.
 json: vocab, d_model, heads, ff_dim, layers, activation, norm_first, positions, max_len,
-tie_embeddings, scale_embedding, eps, pad_id, label_smoothing, batch, length, dtype, description.
+tie_embeddings, scale_embedding, eps, pad_id, label_smoothing, norm, kv_heads, bias, window, preset,
+batch, length, dtype, description (preset: the ModelConfig factory the case's configuration equals, or "").
 npz (plain np.savez, C order, the case's float dtype except ids):
   param/<attn4j name>   every parameter
   in/input, in/target   [B, T] int64 token ids (pad_id where padded)
@@ -89,6 +95,16 @@ class Case:
     # Per batch row, the positions whose input id is pad_id, and those whose target is pad_id.
     input_pads: tuple = ((), (3, 4))
     target_pads: tuple = ((2,), (3, 4))
+    norm: str = "layer"            # layer | rms
+    heads: int = H
+    kv_heads: int = 0              # 0: as many as heads
+    bias: bool = True
+    window: int = 0                # 0: none
+    preset: str = ""
+
+    @property
+    def kv(self) -> int:
+        return self.kv_heads or self.heads
 
 
 CASES = [
@@ -115,6 +131,22 @@ CASES = [
          "pre-LN, SiLU, no positions, untied head, label smoothing 0.1, no padding at all",
          activation="silu", positions="none", tie_embeddings=False, label_smoothing=0.1,
          input_pads=((), ()), target_pads=((), ())),
+    Case("pre_rms_gqa", 407,
+         "pre-norm RMSNorm, grouped-query attention (4 query heads of width 2 over 2 key/value heads), exact "
+         "GELU, learned positions, tied head",
+         norm="rms", heads=4, kv_heads=2),
+    Case("pre_alibi_window", 408,
+         "pre-LN, ALiBi biases (no position embeddings), sliding window 3 (a query sees itself and the 2 keys "
+         "before), untied head; row 1 is left-padded",
+         positions="alibi", window=3, tie_embeddings=False, input_pads=((), (0,)), target_pads=((4,), (0,))),
+    Case("pre_rms_mqa_rotary", 409,
+         "pre-norm RMSNorm, multi-query attention (2 query heads over 1 key/value head), rotary, SiLU, no biases",
+         norm="rms", kv_heads=1, positions="rotary", activation="silu", bias=False),
+    Case("modern_preset", 410,
+         "ModelConfig.modernLanguageModel: pre-norm RMSNorm, SwiGLU, rotary, untied head, no biases, no "
+         "embedding scale",
+         norm="rms", activation="swiglu", positions="rotary", tie_embeddings=False, bias=False,
+         scale_embedding=False, preset="modernLanguageModel"),
 ]
 
 
@@ -146,6 +178,17 @@ def sinusoidal(max_len: int, width: int) -> torch.Tensor:
     return pe
 
 
+def get_slopes(n: int) -> List[float]:
+    """The ALiBi authors' slopes (github.com/ofirpress/attention_with_linear_biases)."""
+    def power_of_2(n):
+        start = 2 ** (-2 ** -(math.log2(n) - 3))
+        return [start * start ** i for i in range(n)]
+    if math.log2(n).is_integer():
+        return power_of_2(n)
+    closest = 2 ** math.floor(math.log2(n))
+    return power_of_2(closest) + get_slopes(2 * closest)[0::2][:n - closest]
+
+
 def rotate(x: torch.Tensor) -> torch.Tensor:
     """RoPE, rotate-half pairing, on x (B, H, T, D) starting at position 0."""
     d = x.shape[-1]
@@ -158,20 +201,30 @@ def rotate(x: torch.Tensor) -> torch.Tensor:
 
 
 class SelfAttention(nn.Module):
-    def __init__(self, rotary: bool):
+    def __init__(self, case: Case):
         super().__init__()
-        self.rotary = rotary
-        self.q, self.k, self.v, self.out = (nn.Linear(C, C) for _ in range(4))
+        self.case = case
+        kv_width = case.kv * (C // case.heads)
+        self.q = nn.Linear(C, C, bias=case.bias)
+        self.k, self.v = nn.Linear(C, kv_width, bias=case.bias), nn.Linear(C, kv_width, bias=case.bias)
+        self.out = nn.Linear(C, C, bias=case.bias)
 
     def forward(self, x: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
         """x (B, T, C); keep (B, T, T) 1.0 where query i may see key j."""
+        case = self.case
         b, t, _ = x.shape
-        d = C // H
-        q, k, v = (p(x).view(b, t, H, d).transpose(1, 2) for p in (self.q, self.k, self.v))  # (B, H, T, D)
-        if self.rotary:
+        heads, d = case.heads, C // case.heads
+        q = self.q(x).view(b, t, heads, d).transpose(1, 2)  # (B, H, T, D)
+        k, v = (p(x).view(b, t, case.kv, d).transpose(1, 2) for p in (self.k, self.v))  # (B, KVH, T, D)
+        if case.positions == "rotary":
             q, k = rotate(q), rotate(k)
+        k = k.repeat_interleave(heads // case.kv, dim=1)  # (B, H, T, D)
+        v = v.repeat_interleave(heads // case.kv, dim=1)
         keep = keep[:, None]  # (B, 1, T, T)
         scores = q @ k.transpose(-2, -1) / math.sqrt(d) + (keep - 1) * -EXCLUDED  # (B, H, T, T)
+        if case.positions == "alibi":
+            distance = (torch.arange(t)[:, None] - torch.arange(t)[None, :]).abs().to(x.dtype)  # (T, T)
+            scores = scores - torch.tensor(get_slopes(heads), dtype=x.dtype)[:, None, None] * distance
         # Times keep: a query with no visible key gets zero weights (attn4j's rule), not a uniform row.
         weights = F.softmax(scores, -1) * keep
         merged = (weights @ v).transpose(1, 2).reshape(b, t, C)  # (B, T, C)
@@ -179,12 +232,12 @@ class SelfAttention(nn.Module):
 
 
 class FeedForward(nn.Module):
-    def __init__(self, act: str):
+    def __init__(self, act: str, bias: bool):
         super().__init__()
         self.act = act
-        self.linear1, self.linear2 = nn.Linear(C, FF), nn.Linear(FF, C)
+        self.linear1, self.linear2 = nn.Linear(C, FF, bias=bias), nn.Linear(FF, C, bias=bias)
         if act == "swiglu":
-            self.gate = nn.Linear(C, FF)
+            self.gate = nn.Linear(C, FF, bias=bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         hidden = activation(self.act, self.linear1(x))  # (B, T, F)
@@ -193,13 +246,27 @@ class FeedForward(nn.Module):
         return self.linear2(hidden)
 
 
+class RMSNorm(nn.Module):
+    def __init__(self, eps: float):
+        super().__init__()
+        self.eps = eps
+        self.weight = nn.Parameter(torch.ones(C))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps) * self.weight
+
+
+def norm(case: Case) -> nn.Module:
+    return RMSNorm(case.eps) if case.norm == "rms" else nn.LayerNorm(C, eps=case.eps)
+
+
 class Block(nn.Module):
     def __init__(self, case: Case):
         super().__init__()
         self.norm_first = case.norm_first
-        self.self_attn = SelfAttention(case.positions == "rotary")
-        self.ff = FeedForward(case.activation)
-        self.norm1, self.norm2 = nn.LayerNorm(C, eps=case.eps), nn.LayerNorm(C, eps=case.eps)
+        self.self_attn = SelfAttention(case)
+        self.ff = FeedForward(case.activation, case.bias)
+        self.norm1, self.norm2 = norm(case), norm(case)
 
     def forward(self, x: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
         if self.norm_first:
@@ -213,7 +280,7 @@ class Decoder(nn.Module):
     def __init__(self, case: Case):
         super().__init__()
         self.layers = nn.ModuleList(Block(case) for _ in range(LAYERS))
-        self.norm = nn.LayerNorm(C, eps=case.eps) if case.norm_first else None
+        self.norm = norm(case) if case.norm_first else None
 
     def forward(self, x: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
         for layer in self.layers:
@@ -232,7 +299,7 @@ class LanguageModel(nn.Module):
             self.positions = nn.Embedding(MAX_LEN, C)
         self.decoder = Decoder(case)
         if not case.tie_embeddings:
-            self.head = nn.Linear(C, V)
+            self.head = nn.Linear(C, V, bias=case.bias)
 
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
         """ids (B, T) -> logits (B, T, V)."""
@@ -247,6 +314,8 @@ class LanguageModel(nn.Module):
             x = x + sinusoidal(MAX_LEN, C)[:t].to(x.dtype)
         real = (ids != case.pad_id).to(x.dtype)  # (B, T)
         causal = torch.ones(t, t, dtype=x.dtype).tril()  # (T, T)
+        if case.window:
+            causal = causal.triu(1 - case.window)  # query i sees keys i - window + 1 .. i
         keep = causal[None] * real[:, None, :]  # (B, T, T): query i, key j
         h = self.decoder(x, keep)
         return h @ self.embedding.weight.T if case.tie_embeddings else self.head(h)
@@ -305,10 +374,11 @@ def generate(case: Case, suffix: str):
     arrays["out/logits"] = np.ascontiguousarray(logits.detach().numpy(), dtype=np_dtype)
     arrays["out/loss"] = np.array([loss.item()], dtype=np_dtype)
 
-    meta = {"vocab": V, "d_model": C, "heads": H, "ff_dim": FF, "layers": LAYERS, "activation": case.activation,
+    meta = {"vocab": V, "d_model": C, "heads": case.heads, "ff_dim": FF, "layers": LAYERS, "activation": case.activation,
             "norm_first": case.norm_first, "positions": case.positions, "max_len": MAX_LEN,
             "tie_embeddings": case.tie_embeddings, "scale_embedding": case.scale_embedding, "eps": case.eps,
-            "pad_id": case.pad_id, "label_smoothing": case.label_smoothing, "batch": B, "length": T,
+            "pad_id": case.pad_id, "label_smoothing": case.label_smoothing, "norm": case.norm, "kv_heads": case.kv,
+            "bias": case.bias, "window": case.window, "preset": case.preset, "batch": B, "length": T,
             "dtype": "float64" if dtype == torch.float64 else "float32",
             "description": f"{case.description} (seed {case.seed}, torch {torch.__version__})"}
     return f"{case.name}_{suffix}", meta, arrays

@@ -192,7 +192,8 @@ class DecodingTest {
                         grown[seq.length] = v;
                         if (v == EOS || grown.length == maxTokens) {
                             hypotheses++;
-                            double score = total / BeamSearch.penalty(grown.length, alpha);
+                            // GNMT's length penalty (Wu et al. 2016): ((5 + length) / 6)^alpha, EOS counted
+                            double score = total / Math.pow((5.0 + grown.length) / 6.0, alpha);
                             if (score > bestScore) {
                                 bestScore = score;
                                 bestLogProb = total;

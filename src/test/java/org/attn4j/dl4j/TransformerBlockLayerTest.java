@@ -1,5 +1,6 @@
 package org.attn4j.dl4j;
 
+import static org.attn4j.testing.Exact.assertSameBits;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -222,14 +223,14 @@ class TransformerBlockLayerTest {
         EngineBlock h = new EngineBlock(config, DataType.HALF), f = new EngineBlock(config, DataType.FLOAT);
         INDArray yh = h.forward(half, x, null), yf = f.forward(float32, x.castTo(DataType.FLOAT), null);
         assertEquals(DataType.HALF, yh.dataType());
-        assertEquals(yf.castTo(DataType.HALF), yh, "output: the float32 block's, rounded to half");
+        assertSameBits("output: the float32 block's, rounded to half", yf.castTo(DataType.HALF), yh);
         INDArray dh = h.backward(half, x, null, eps.permute(0, 2, 1), halfGrads);
         INDArray df = f.backward(float32, x.castTo(DataType.FLOAT), null, eps.castTo(DataType.FLOAT).permute(0, 2, 1),
                 floatGrads);
         assertEquals(DataType.HALF, dh.dataType());
-        assertEquals(df.castTo(DataType.HALF), dh, "input gradient");
+        assertSameBits("input gradient", df.castTo(DataType.HALF), dh);
         floatGrads.forEach((k, g) -> {
-            assertEquals(g.castTo(DataType.HALF), halfGrads.get(k), k);
+            assertSameBits(k, g.castTo(DataType.HALF), halfGrads.get(k));
             assertTrue(g.amaxNumber().doubleValue() > 0, k + " has a gradient");
         });
     }
@@ -245,7 +246,7 @@ class TransformerBlockLayerTest {
         layer.getParam("ff.linear2.bias").addi(1);
         INDArray after = layer.activate(x, false, LayerWorkspaceMgr.noWorkspaces());
         assertEquals(0, before.add(1).sub(after).amaxNumber().doubleValue(), 1e-12, "pre-LN: the bias adds to the output");
-        assertEquals(before, clone.activate(x, false, LayerWorkspaceMgr.noWorkspaces()), "the clone keeps its weights");
+        assertSameBits("the clone keeps its weights", before, clone.activate(x, false, LayerWorkspaceMgr.noWorkspaces()));
     }
 
     /** Every activation's layer gives the engine's output on the same weights, SiLU and SwiGLU included. */
@@ -277,13 +278,13 @@ class TransformerBlockLayerTest {
         MultiLayerNetwork restored = ModelSerializer.restoreMultiLayerNetwork(file, true);
 
         assertEquals(net.getLayerWiseConfigurations(), restored.getLayerWiseConfigurations());
-        assertEquals(net.params(), restored.params());
+        assertSameBits("restored parameters", net.params(), restored.params());
         INDArray x = input();
-        assertEquals(net.output(x), restored.output(x));
+        assertSameBits("restored output", net.output(x), restored.output(x));
         // The Adam state came back too: one more step moves both networks alike.
         net.fit(data);
         restored.fit(data);
-        assertEquals(net.params(), restored.params());
+        assertSameBits("parameters after one more step", net.params(), restored.params());
     }
 
     @Test

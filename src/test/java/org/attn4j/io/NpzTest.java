@@ -1,5 +1,6 @@
 package org.attn4j.io;
 
+import static org.attn4j.testing.Exact.assertSameBits;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -98,7 +99,7 @@ class NpzTest {
             Files.write(f, bytes.toByteArray());
             Map<String, INDArray> back = Npz.read(f);
             assertEquals(arrays.keySet(), back.keySet());
-            arrays.forEach((k, v) -> assertEquals(v, back.get(k), k));
+            arrays.forEach((k, v) -> assertSameBits(k, v, back.get(k)));
         } finally {
             Files.delete(f);
         }

@@ -17,6 +17,7 @@ import java.util.stream.Stream;
 import org.attn4j.config.Activation;
 import org.attn4j.data.Batch;
 import org.attn4j.io.Npz;
+import org.attn4j.nn.Normalization;
 import org.attn4j.nn.PositionalEncoding;
 import org.attn4j.train.Trainer;
 import org.junit.jupiter.api.Test;
@@ -32,14 +33,14 @@ import org.nd4j.linalg.schedule.FixedSchedule;
  * logits ({@code predict}), loss and gradient of every parameter ({@code Trainer.gradients}).
  * Cases are written by src/test/python/gen_lm_fixtures.py (a GPT-style model written directly in
  * PyTorch, whose docstring spells out the semantics). Errors are relative to each array's largest
- * magnitude: float64 within 1e-8, float32 within 1e-4. A gradient's scale is floored at 1e-3 of the
+ * magnitude: float64 within 1e-12 (4e-14 measured), float32 within 1e-4 (2e-5 measured). A gradient's scale is floored at 1e-3 of the
  * case's largest gradient: without rotary positions the key projection's bias has a gradient that is
  * zero in exact arithmetic (softmax ignores a shift shared by all keys of a query), so both sides hold
  * only rounding noise there (~1e-17 in float64, ~1e-9 in float32), which no relative error can compare.
  */
 class LanguageModelParityTest {
     static final Path DIR = Path.of("src/test/resources/lm_parity");
-    static final double TOLERANCE_F64 = 1e-8, TOLERANCE_F32 = 1e-4;
+    static final double TOLERANCE_F64 = 1e-12, TOLERANCE_F32 = 1e-4;
     /** A gradient's scale is at least this fraction of the case's largest gradient. */
     static final double GRADIENT_FLOOR = 1e-3;
 
@@ -64,7 +65,9 @@ class LanguageModelParityTest {
                     .withPositions(PositionalEncoding.parse(json.get("positions").getAsString()))
                     .withTiedEmbeddings(json.get("tie_embeddings").getAsBoolean())
                     .withScaleEmbedding(json.get("scale_embedding").getAsBoolean())
-                    .withEps(json.get("eps").getAsDouble()).withPadId(integer("pad_id"));
+                    .withEps(json.get("eps").getAsDouble()).withPadId(integer("pad_id"))
+                    .withNorm(Normalization.parse(json.get("norm").getAsString())).withKvHeads(integer("kv_heads"))
+                    .withBias(json.get("bias").getAsBoolean()).withWindow(integer("window"));
         }
 
         double labelSmoothing() {
@@ -150,7 +153,16 @@ class LanguageModelParityTest {
 
     @Test
     void bothPrecisionsOfEveryCaseArePresent() throws IOException {
-        org.attn4j.testing.ParityFixtures.assertBothPrecisions(cases(), 6);
+        org.attn4j.testing.ParityFixtures.assertBothPrecisions(cases(), 10);
+    }
+
+    /** The preset case's configuration is what {@code ModelConfig.modernLanguageModel} builds. */
+    @Test
+    void theModernPresetIsTheFixturesConfiguration() throws IOException {
+        LmCase c = LmCase.load(DIR.resolve("modern_preset_f64.json"));
+        assertEquals("modernLanguageModel", c.json().get("preset").getAsString());
+        assertEquals(ModelConfig.modernLanguageModel(c.integer("vocab"), c.integer("d_model"), c.integer("heads"),
+                c.integer("ff_dim"), c.integer("layers"), c.integer("max_len")), c.config());
     }
 
     @ParameterizedTest(name = "{0}")

@@ -69,7 +69,7 @@ class ModelTest {
                 double diff = next.sub(full).amaxNumber().doubleValue();
                 assertTrue(diff < 1e-10, positions + " seq2seq=" + seq2seq + " step " + t + " differs by " + diff);
             }
-            // and the full pass equals the training graph's last-position log-softmax
+            // and predict's last position, log-softmaxed, equals the recomputation
             INDArray logits = m.predict(source, tokens);
             INDArray last = logits.get(org.nd4j.linalg.indexing.NDArrayIndex.all(),
                     org.nd4j.linalg.indexing.NDArrayIndex.point(8), org.nd4j.linalg.indexing.NDArrayIndex.all());

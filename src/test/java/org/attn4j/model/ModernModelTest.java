@@ -1,5 +1,6 @@
 package org.attn4j.model;
 
+import static org.attn4j.testing.Exact.assertSameBits;
 import static org.attn4j.model.EngineTrainingTest.assertClose;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -108,7 +109,7 @@ class ModernModelTest {
         Checkpoint.Loaded back = Checkpoint.load(dir);
         assertEquals(config, back.model().config(), name);
         INDArray ids = Nd4j.createFromArray(new int[][] {{1, 2, 3, 4}});
-        assertEquals(model.predict(null, ids), back.model().predict(null, ids), name);
+        assertSameBits(name, model.predict(null, ids), back.model().predict(null, ids));
     }
 
     /** Beam search reorders the rows of caches whose window has dropped keys: the same hypotheses as the graphs. */

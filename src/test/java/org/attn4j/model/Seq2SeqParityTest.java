@@ -35,7 +35,7 @@ import org.nd4j.linalg.schedule.FixedSchedule;
  * must run on the engine, not the graph). Cases are written by src/test/python/gen_seq2seq_fixtures.py
  * (PyTorch's TransformerEncoder and TransformerDecoder with attn4j's embeddings, positions, head and loss;
  * its docstring spells out the semantics). Errors and the gradient floor are {@link LanguageModelParityTest}'s:
- * relative to each array's largest magnitude, float64 within 1e-8, float32 within 1e-4, a gradient's scale
+ * relative to each array's largest magnitude, float64 within 1e-12, float32 within 1e-4, a gradient's scale
  * floored at 1e-3 of the case's largest gradient (the key projections' biases, self- and cross-attention,
  * have gradients that are zero in exact arithmetic: both sides hold only rounding noise there).
  */

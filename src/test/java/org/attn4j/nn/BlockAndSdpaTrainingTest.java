@@ -1,5 +1,7 @@
 package org.attn4j.nn;
 
+import static org.attn4j.testing.Exact.assertSameBits;
+import org.attn4j.testing.ConcurrentCalls;
 import org.attn4j.samediff.Gradients;
 import org.attn4j.samediff.ScaledDotProductGraph;
 import org.attn4j.samediff.TransformerBlockGraph;
@@ -12,10 +14,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.Callable;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import java.util.function.Function;
 import java.util.stream.Stream;
 import org.attn4j.config.Activation;
@@ -231,9 +229,9 @@ class BlockAndSdpaTrainingTest {
         assertMessage(IllegalStateException.class, "backward on a closed pass",
                 () -> pass.backward(Nd4j.ones(DataType.FLOAT, 2, 3, 8)));
         // Read after close: what the pass handed out is the caller's; backward ran twice on the same activations.
-        assertEquals(first.input(), second.input());
-        assertEquals(first.parameters(), second.parameters());
-        assertEquals(block.apply(x, AttentionMask.none()).output(), pass.output());
+        assertSameBits("input gradient of a second backward", first.input(), second.input());
+        assertSameBits("parameter gradients of a second backward", first.parameters(), second.parameters());
+        assertSameBits("closed pass output", block.apply(x, AttentionMask.none()).output(), pass.output());
         assertMessage(IllegalArgumentException.class, "x [B, T, dModel=8] has shape [2, 3, 6]",
                 () -> block.train(Nd4j.randn(DataType.FLOAT, 2, 3, 6), AttentionMask.none()));
         assertMessage(IllegalStateException.class, "has no cross-attention and takes no memory",
@@ -248,13 +246,13 @@ class BlockAndSdpaTrainingTest {
         ScaledDotProductPass pass = attention.train(q, k, k, AttentionMask.none());
         INDArray output = pass.output().dup(), weights = pass.weights().dup();
         pass.close();
-        assertEquals(output, pass.output());
-        assertEquals(weights, pass.weights());
+        assertSameBits("output after close", output, pass.output());
+        assertSameBits("weights after close", weights, pass.weights());
         assertMessage(IllegalStateException.class, "backward on a closed pass",
                 () -> pass.backward(Nd4j.ones(DataType.DOUBLE, 2, 2, 3, 4)));
         AttentionOutput<INDArray> applied = attention.apply(q, k, k, AttentionMask.none());
-        assertEquals(output, applied.output());
-        assertEquals(weights, applied.weights());
+        assertSameBits("apply's output", output, applied.output());
+        assertSameBits("apply's weights", weights, applied.weights());
     }
 
     // ---- ScaledDotProductAttention -------------------------------------------------------------
@@ -401,34 +399,14 @@ class BlockAndSdpaTrainingTest {
 
     // ---- helpers -------------------------------------------------------------------------------
 
-    /** 24 calls of {@code run} on inputs made by {@code make}, sequentially and on four threads: equal results. */
+    /** 24 inputs made by {@code make}, run sequentially and then 10 times over on four threads: the same bits. */
     private static <I> void assertSequentialEqualsConcurrent(I first, Function<Integer, I> make,
             Function<I, List<INDArray>> run) throws Exception {
-        int calls = 24;
         List<I> inputs = new ArrayList<>(List.of(first));
-        for (int i = 1; i < calls; i++) {
+        for (int i = 1; i < 24; i++) {
             inputs.add(make.apply(i));
         }
-        List<List<INDArray>> sequential = new ArrayList<>();
-        for (I in : inputs) {
-            sequential.add(run.apply(in));
-        }
-        ExecutorService pool = Executors.newFixedThreadPool(4);
-        try {
-            List<Future<List<INDArray>>> concurrent = new ArrayList<>();
-            for (I in : inputs) {
-                concurrent.add(pool.submit((Callable<List<INDArray>>) () -> run.apply(in)));
-            }
-            for (int i = 0; i < calls; i++) {
-                List<INDArray> expected = sequential.get(i), actual = concurrent.get(i).get();
-                assertEquals(expected.size(), actual.size());
-                for (int j = 0; j < expected.size(); j++) {
-                    assertEquals(expected.get(j), actual.get(j), "call " + i + ", result " + j);
-                }
-            }
-        } finally {
-            pool.shutdown();
-        }
+        ConcurrentCalls.assertSameAsSequential("four threads on one layer", 4, 10, inputs, run);
     }
 
     private static <E extends Throwable> void assertMessage(Class<E> type, String part,

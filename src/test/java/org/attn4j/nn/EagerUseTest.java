@@ -1,5 +1,6 @@
 package org.attn4j.nn;
 
+import static org.attn4j.testing.Exact.assertSameBits;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -80,8 +81,8 @@ class EagerUseTest {
         AttentionOutput<INDArray> wide = attention.apply(q.castTo(DataType.FLOAT), k.castTo(DataType.FLOAT),
                 v.castTo(DataType.FLOAT), AttentionMask.ofPadding(keep));
         assertEquals(DataType.HALF, half.output().dataType());
-        assertEquals(wide.output().castTo(DataType.HALF), half.output());
-        assertEquals(wide.weights().castTo(DataType.HALF), half.weights());
+        assertSameBits("half output: the float32 one rounded", wide.output().castTo(DataType.HALF), half.output());
+        assertSameBits("half weights: the float32 ones rounded", wide.weights().castTo(DataType.HALF), half.weights());
         assertEquals(0.0, half.weights().get(NDArrayIndex.point(0), NDArrayIndex.all(), NDArrayIndex.all(),
                 NDArrayIndex.interval(4, 6)).amaxNumber().doubleValue(), "padded keys get no weight");
     }
@@ -137,7 +138,7 @@ class EagerUseTest {
         ScaledDotProductAttention sdpa = new ScaledDotProductAttention();
         AttentionOutput<INDArray> additive = sdpa.apply(q, k, k, AttentionMask.<INDArray>none().withAdditive(bias));
         AttentionOutput<INDArray> boolMask = sdpa.apply(q, k, k, AttentionMask.<INDArray>none().withAttention(keep));
-        assertEquals(boolMask.weights(), additive.weights());
+        assertSameBits("weights with an additive -inf bias", boolMask.weights(), additive.weights());
         assertEquals(0.0, additive.output().get(NDArrayIndex.point(0), NDArrayIndex.point(0), NDArrayIndex.point(1))
                 .amaxNumber().doubleValue());
     }
@@ -157,9 +158,9 @@ class EagerUseTest {
         INDArray flag = sdpa.apply(q, k, k, AttentionMask.causalOnly()).weights();
         INDArray array = sdpa.apply(q, k, k, AttentionMask.<INDArray>none()
                 .withAttention(AttentionMask.causalArray(3, 5, DataType.DOUBLE))).weights();
-        assertEquals(flag, array);
-        assertEquals(Nd4j.createFromArray(new double[][] {{1, 1, 1, 0, 0}, {1, 1, 1, 1, 0}, {1, 1, 1, 1, 1}}),
-                AttentionMask.causalArray(3, 5, DataType.DOUBLE));
+        assertSameBits("causal flag against a causal array", flag, array);
+        assertSameBits("causal array", Nd4j.createFromArray(new double[][] {{1, 1, 1, 0, 0}, {1, 1, 1, 1, 0},
+                {1, 1, 1, 1, 1}}), AttentionMask.causalArray(3, 5, DataType.DOUBLE));
     }
 
     @Test
@@ -172,8 +173,8 @@ class EagerUseTest {
                     AttentionMask.ofPadding(Nd4j.ones(DataType.DOUBLE, size[0], size[2] + 1)))) {
                 AttentionOutput<INDArray> cached = shared.apply(q, k, k, mask);
                 AttentionOutput<INDArray> fresh = new ScaledDotProductAttention().apply(q, k, k, mask);
-                assertEquals(fresh.weights(), cached.weights());
-                assertEquals(fresh.output(), cached.output());
+                assertSameBits("weights from a shared instance", fresh.weights(), cached.weights());
+                assertSameBits("output from a shared instance", fresh.output(), cached.output());
             }
         }
     }

@@ -1,10 +1,11 @@
 package org.attn4j.nn;
 
+import static org.attn4j.testing.Exact.assertDifferentBits;
+import static org.attn4j.testing.Exact.assertSameBits;
 import org.attn4j.samediff.Dropout;
 import org.attn4j.samediff.Gradients;
 import org.attn4j.samediff.TransformerBlockGraph;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.Map;
@@ -105,15 +106,15 @@ class TrainingTest {
         // Learning rate 0: the weights stay put, so any difference between what fit computes and
         // what output() computes comes from dropout.
         SameDiff plain = meanRegression(TransformerBlock.Config.encoder(C, 2, 16), 0);
-        assertEquals(predict(plain, d), fitOnce(plain, d), "without dropout fit and output agree");
+        assertSameBits("without dropout fit and output agree", predict(plain, d), fitOnce(plain, d));
 
         SameDiff dropped = meanRegression(TransformerBlock.Config.encoder(C, 2, 16).withDropout(0.5)
                 .withAttnDropout(0.5), 0);
         INDArray eval1 = predict(dropped, d), eval2 = predict(dropped, d);
-        assertEquals(eval1, eval2, "evaluation is deterministic");
+        assertSameBits("evaluation is deterministic", eval1, eval2);
         INDArray train1 = fitOnce(dropped, d), train2 = fitOnce(dropped, d);
-        assertNotEquals(eval1, train1, "fit sees dropout");
-        assertNotEquals(train1, train2, "each training step draws a new mask");
+        assertDifferentBits("fit sees dropout", eval1, train1);
+        assertDifferentBits("each training step draws a new mask", train1, train2);
     }
 
     @Test
@@ -126,6 +127,6 @@ class TrainingTest {
         assertEquals(0.3, zeros, 0.02, "fraction dropped");
         assertEquals(1 / 0.7, train.maxNumber().doubleValue(), 1e-12, "kept values are scaled by 1/(1-p)");
         INDArray eval = sd.output(Map.of(), out.name()).get(out.name());
-        assertEquals(Nd4j.ones(DataType.DOUBLE, 20_000), eval, "identity outside training");
+        assertSameBits("identity outside training", Nd4j.ones(DataType.DOUBLE, 20_000), eval);
     }
 }

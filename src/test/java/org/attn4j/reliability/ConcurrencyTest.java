@@ -1,5 +1,6 @@
 package org.attn4j.reliability;
 
+import static org.attn4j.testing.Exact.assertSameBits;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import java.util.ArrayList;
@@ -61,7 +62,7 @@ class ConcurrencyTest {
             for (int i = 0; i < futures.size(); i++) {
                 Object[] got = futures.get(i).get();
                 int k = i % sources.size();
-                assertEquals(sequentialLogits.get(k), got[0], "logits of input " + k);
+                assertSameBits("logits of input " + k, sequentialLogits.get(k), (INDArray) got[0]);
                 @SuppressWarnings("unchecked")
                 List<Hypothesis> h = (List<Hypothesis>) got[1];
                 for (int row = 0; row < 2; row++) {

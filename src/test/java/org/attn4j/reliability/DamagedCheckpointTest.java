@@ -8,7 +8,6 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 import java.util.TreeMap;
@@ -35,30 +34,29 @@ class DamagedCheckpointTest {
         assertEquals(3, Checkpoint.load(good).step(), "the undamaged checkpoint loads");
         TreeMap<String, byte[]> files = read(good);
         Random rnd = new Random(7);
-        List<String> kinds = new ArrayList<>();
         int variants = 0;
         long start = System.nanoTime();
         for (String name : files.keySet()) {
             byte[] bytes = files.get(name);
             for (int i = 0; i < 60; i++) { // truncated at many points, including empty
                 variants += check(root, files, name, java.util.Arrays.copyOf(bytes, (int) ((long) bytes.length * i / 60)),
-                        "truncate " + name, kinds);
+                        "truncate " + name);
             }
             for (int i = 0; i < 200; i++) { // one flipped bit, anywhere
                 byte[] b = bytes.clone();
                 int at = rnd.nextInt(b.length);
                 b[at] ^= (byte) (1 << rnd.nextInt(8));
-                variants += check(root, files, name, b, "flip " + name + "@" + at, kinds);
+                variants += check(root, files, name, b, "flip " + name + "@" + at);
             }
             for (int i = 0; i < 20; i++) { // random bytes of random length
                 byte[] b = new byte[rnd.nextInt(4096)];
                 rnd.nextBytes(b);
-                variants += check(root, files, name, b, "random " + name, kinds);
+                variants += check(root, files, name, b, "random " + name);
             }
-            variants += check(root, files, name, null, "remove " + name, kinds);
+            variants += check(root, files, name, null, "remove " + name);
             TreeMap<String, byte[]> renamed = new TreeMap<>(files);
             renamed.put(name + ".renamed", renamed.remove(name));
-            variants += checkAll(root, renamed, "rename " + name, kinds);
+            variants += checkAll(root, renamed, "rename " + name);
         }
         // Entries inside the npz renamed (same length, so only the checksum can tell).
         String weights = files.keySet().stream().filter(n -> n.endsWith("weights.npz")).findFirst().orElseThrow();
@@ -66,19 +64,18 @@ class DamagedCheckpointTest {
         for (String entry : List.of("embedding.weight.npy", "head.weight.npy", "positions.weight.npy")) {
             if (text.contains(entry)) {
                 byte[] b = text.replace(entry, entry.replace('e', 'x')).getBytes(StandardCharsets.ISO_8859_1);
-                variants += check(root, files, weights, b, "rename entry " + entry, kinds);
+                variants += check(root, files, weights, b, "rename entry " + entry);
             }
         }
         // A LATEST that points elsewhere, and an empty directory.
         for (String latest : List.of("", "ckpt-00000003-00000000 " + "0".repeat(64), "../../etc/passwd x", "\u0000\u0001")) {
             TreeMap<String, byte[]> f = new TreeMap<>(files);
             f.put(Checkpoint.LATEST, latest.getBytes(StandardCharsets.UTF_8));
-            variants += checkAll(root, f, "latest '" + latest + "'", kinds);
+            variants += checkAll(root, f, "latest '" + latest + "'");
         }
-        variants += checkAll(root, new TreeMap<>(), "empty directory", kinds);
+        variants += checkAll(root, new TreeMap<>(), "empty directory");
         double seconds = (System.nanoTime() - start) / 1e9;
         assertTrue(variants >= 1000, variants + " variants");
-        assertEquals(variants, kinds.size());
         System.out.printf("%d damaged checkpoints, each refused with a clear message, in %.1f s%n", variants, seconds);
     }
 
@@ -92,21 +89,20 @@ class DamagedCheckpointTest {
         return files;
     }
 
-    private static int check(Path root, TreeMap<String, byte[]> files, String name, byte[] replacement, String what,
-            List<String> kinds) throws IOException {
+    private static int check(Path root, TreeMap<String, byte[]> files, String name, byte[] replacement, String what)
+            throws IOException {
         TreeMap<String, byte[]> f = new TreeMap<>(files);
         if (replacement == null) {
             f.remove(name);
         } else {
             f.put(name, replacement);
         }
-        return checkAll(root, f, what, kinds);
+        return checkAll(root, f, what);
     }
 
     private static int counter;
 
-    private static int checkAll(Path root, TreeMap<String, byte[]> files, String what, List<String> kinds)
-            throws IOException {
+    private static int checkAll(Path root, TreeMap<String, byte[]> files, String what) throws IOException {
         Path dir = root.resolve("v" + counter++);
         Files.createDirectories(dir);
         for (var e : files.entrySet()) {
@@ -120,7 +116,6 @@ class DamagedCheckpointTest {
         } catch (CheckpointException e) {
             assertTrue(e.getMessage() != null && e.getMessage().contains(dir.toString()),
                     what + ": the message should name the file: " + e.getMessage());
-            kinds.add(what);
         }
         try (Stream<Path> s = Files.walk(dir)) {
             for (Path p : s.sorted(java.util.Comparator.reverseOrder()).toList()) {

@@ -1,7 +1,7 @@
 package org.attn4j.reliability;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.attn4j.testing.Exact.assertDifferentBits;
+import static org.attn4j.testing.Exact.assertSameBits;
 
 import java.util.Map;
 import java.util.TreeMap;
@@ -48,14 +48,9 @@ class DeterminismTest {
 
     @Test
     void sameSeedSameWeightsBitForBit() {
-        Map<String, INDArray> a = train(5), b = train(5);
-        for (String k : a.keySet()) {
-            assertEquals(a.get(k), b.get(k), k); // INDArray.equals with no tolerance on float data
-            float[] x = a.get(k).data().asFloat(), y = b.get(k).data().asFloat();
-            for (int i = 0; i < x.length; i++) {
-                assertEquals(Float.floatToRawIntBits(x[i]), Float.floatToRawIntBits(y[i]), k + "[" + i + "]");
-            }
-        }
-        assertNotEquals(a.get("embedding.weight"), train(6).get("embedding.weight"), "another seed trains otherwise");
+        Map<String, INDArray> a = train(5);
+        assertSameBits("weights after training twice from seed 5", a, train(5));
+        assertDifferentBits("another seed trains otherwise", a.get("embedding.weight"),
+                train(6).get("embedding.weight"));
     }
 }

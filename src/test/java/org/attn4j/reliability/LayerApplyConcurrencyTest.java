@@ -1,12 +1,9 @@
 package org.attn4j.reliability;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
+import org.attn4j.testing.ConcurrentCalls;
 import org.attn4j.config.AttentionMask;
 import org.attn4j.nn.AttentionOutput;
 import org.attn4j.nn.BlockOutput;
@@ -19,7 +16,7 @@ import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * One encoder block, one decoder block (attending to a memory) and one attention layer (self and cross) used
- * eagerly from 4 threads give exactly what sequential use gives:
+ * eagerly from 4 threads (256 calls released together) give the bits sequential use gives:
  * {@code apply} reuses engine states and buffers between calls (a call's own while it runs), so results of
  * calls running at once must not see each other's, what a call returns must not change when the next call
  * reuses what it ran in, and no call may depend on what an earlier one left in them. Inputs and memories of
@@ -37,35 +34,9 @@ class LayerApplyConcurrencyTest {
             inputs.add(Nd4j.randn(DataType.FLOAT, 1 + i % 3, 5 + i % 4, 32));
             memories.add(Nd4j.randn(DataType.FLOAT, 1 + i % 3, 3 + (i * 5) % 7, 32));
         }
-        List<INDArray[]> sequential = new ArrayList<>();
-        for (int i = 0; i < inputs.size(); i++) {
-            sequential.add(call(block, decoder, attention, inputs.get(i), memories.get(i)));
-        }
-        ExecutorService pool = Executors.newFixedThreadPool(4);
-        try {
-            List<Future<INDArray[]>> futures = new ArrayList<>();
-            for (int rep = 0; rep < 8; rep++) {
-                for (int i = 0; i < inputs.size(); i++) {
-                    INDArray x = inputs.get(i), memory = memories.get(i);
-                    futures.add(pool.submit(() -> call(block, decoder, attention, x, memory)));
-                }
-            }
-            List<INDArray[]> results = new ArrayList<>();
-            for (Future<INDArray[]> f : futures) {
-                results.add(f.get());
-            }
-            String[] names = {"block output", "block weights", "decoder output", "decoder self weights",
-                "decoder cross weights", "attention output", "attention weights", "cross-attention output",
-                "cross-attention weights"};
-            for (int i = 0; i < results.size(); i++) { // read after every call has finished
-                int k = i % inputs.size();
-                for (int j = 0; j < names.length; j++) {
-                    assertEquals(sequential.get(k)[j], results.get(i)[j], names[j] + " of input " + k + ", call " + i);
-                }
-            }
-        } finally {
-            pool.shutdownNow();
-        }
+        List<Integer> indices = java.util.stream.IntStream.range(0, inputs.size()).boxed().toList();
+        ConcurrentCalls.assertSameAsSequential("blocks and attention applied", 4, 16, indices,
+                i -> List.of(call(block, decoder, attention, inputs.get(i), memories.get(i))));
     }
 
     /** Every result of one round of calls, as the calls returned them (no copies). */

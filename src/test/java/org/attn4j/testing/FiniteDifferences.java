@@ -19,7 +19,8 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
  * Central finite differences against SameDiff's gradients, in double precision, with DL4J's
- * criteria: eps 1e-6, max relative error 1e-3, absolute floor 1e-8.
+ * criteria: eps 1e-6, max relative error 1e-3, absolute floor 1e-8. A loss or gradient that is NaN or infinite
+ * fails the check (it cannot confirm anything), and so does a check with nothing to check.
  */
 public final class FiniteDifferences {
     public static final double EPS = 1e-6, MAX_REL_ERROR = 1e-3, MIN_ABS_ERROR = 1e-8;
@@ -45,7 +46,8 @@ public final class FiniteDifferences {
 
     /**
      * Checks {@code analytic}'s gradient of every element of every array in {@code values} (changed in place and
-     * restored) against central differences of {@code loss}, which must read those arrays.
+     * restored) against central differences of {@code loss}, which must read those arrays. Fails, naming the
+     * first 20 entries and how many of how many disagree, unless every loss and gradient is finite and agrees.
      *
      * @return the number of elements checked
      */
@@ -72,12 +74,19 @@ public final class FiniteDifferences {
                 double a = gradFlat.getDouble(i);
                 double abs = Math.abs(a - numeric);
                 double rel = abs == 0 ? 0 : abs / (Math.abs(a) + Math.abs(numeric));
-                if (Double.isNaN(a) || (rel > MAX_REL_ERROR && abs > MIN_ABS_ERROR)) {
-                    failures.add(String.format("%s[%d]: analytic %.10g, numeric %.10g, rel %.3g", name, i, a,
-                            numeric, rel));
+                // Written so that NaN fails: every comparison with NaN is false, and a NaN loss or gradient proves
+                // nothing about the other.
+                boolean agree = Double.isFinite(plus) && Double.isFinite(minus) && Double.isFinite(a)
+                        && (rel <= MAX_REL_ERROR || abs <= MIN_ABS_ERROR);
+                if (!agree) {
+                    failures.add(String.format("%s[%d]: analytic %.10g, numeric %.10g (loss %.10g at +eps, %.10g at"
+                            + " -eps), rel %.3g", name, i, a, numeric, plus, minus, rel));
                 }
                 checked++;
             }
+        }
+        if (checked == 0) {
+            fail("no gradient entries to check in " + values.keySet());
         }
         if (!failures.isEmpty()) {
             fail(failures.size() + " of " + checked + " gradient entries disagree with finite differences:\n"

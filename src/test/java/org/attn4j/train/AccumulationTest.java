@@ -23,10 +23,12 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
- * Gradient accumulation: k micro-batches make exactly the update of one batch of all their rows (the
- * loss is a mean over non-padding targets, so micro-batches weigh by their token counts), with label
- * smoothing and clipping, for both model kinds; NaN anywhere refuses the whole update; resuming between
- * updates is exact. Run with {@code -Dattn4j.threads=2} too (the suite runs one thread).
+ * Gradient accumulation: k micro-batches make the update of one batch of all their rows (the loss is a mean
+ * over non-padding targets, so micro-batches weigh by their token counts), with label smoothing and clipping,
+ * for both model kinds: the losses, and the updates of 3 Adam steps within 1e-10 of the update's largest entry in
+ * float64 and 2e-4 in float32 (measured: 2e-13 and 2e-11 in float64, 4e-5 in float32; relative to the update, not
+ * to the weights, which are some 30 times larger). NaN anywhere refuses the whole update; resuming between updates
+ * is exact.
  */
 class AccumulationTest {
     static final int V = TrainerTest.V;
@@ -82,8 +84,20 @@ class AccumulationTest {
         return diff / scale;
     }
 
+    /** The same for the updates {@code a - start} and {@code b - start}: relative to the update, not the weights. */
+    static double relativeUpdateDifference(Map<String, INDArray> start, Map<String, INDArray> a,
+            Map<String, INDArray> b) {
+        Map<String, INDArray> da = new java.util.HashMap<>(), db = new java.util.HashMap<>();
+        start.forEach((p, w) -> {
+            da.put(p, a.get(p).sub(w));
+            db.put(p, b.get(p).sub(w));
+        });
+        return relativeDifference(da, db);
+    }
+
     @Test
     void microBatchesOfALanguageModelGiveTheUpdateOfTheirConcatenation() {
+        Map<String, INDArray> start = snapshot(lm(DataType.DOUBLE, 0));
         Trainer whole = new Trainer(lm(DataType.DOUBLE, 0), config());
         Trainer accumulated = new Trainer(lm(DataType.DOUBLE, 0), config());
         Batch big = concatenated(lmMicroBatches());
@@ -95,9 +109,9 @@ class AccumulationTest {
             assertEquals(a.gradNorm(), b.gradNorm(), 1e-12 * a.gradNorm(), "gradient norm at step " + i);
             assertTrue(i > 0 || a.gradNorm() > 0.5, "the first step is clipped: norm " + a.gradNorm());
         }
-        double weights = relativeDifference(snapshot(whole.model()), snapshot(accumulated.model()));
-        System.out.printf("accumulation float64 LM: weights after 3 Adam steps differ by %.2e relative%n", weights);
-        assertTrue(weights <= 1e-12, "relative weight difference " + weights);
+        double update = relativeUpdateDifference(start, snapshot(whole.model()), snapshot(accumulated.model()));
+        System.out.printf("accumulation float64 LM: updates of 3 Adam steps differ by %.2e relative%n", update);
+        assertTrue(update <= 1e-10, "relative update difference " + update);
     }
 
     @Test
@@ -123,6 +137,7 @@ class AccumulationTest {
                 ids(new int[][] {{1, 4, 5, 6}, {1, 7, 8, 0}, {1, 9, 0, 0}, {1, 3, 4, 5}, {1, 6, 0, 0}}),
                 ids(new int[][] {{4, 5, 6, 2}, {7, 8, 2, 0}, {9, 2, 0, 0}, {3, 4, 5, 2}, {6, 2, 0, 0}}));
         List<Map<String, INDArray>> after = new ArrayList<>();
+        Map<String, INDArray> start = snapshot(seq2seq());
         List<Double> losses = new ArrayList<>();
         for (int k : new int[] {1, 3}) { // k = 3: rows 1, 2 and 2, with 4, 5 and 6 tokens
             Trainer t = new Trainer(seq2seq(), config().withMicroBatches(k));
@@ -134,9 +149,9 @@ class AccumulationTest {
         for (int i = 0; i < 3; i++) {
             assertEquals(losses.get(i), losses.get(3 + i), 1e-12 * losses.get(i), "loss at step " + i);
         }
-        double weights = relativeDifference(after.get(0), after.get(1));
-        System.out.printf("accumulation float64 seq2seq: weights after 3 Adam steps differ by %.2e relative%n", weights);
-        assertTrue(weights <= 1e-12, "relative weight difference " + weights);
+        double update = relativeUpdateDifference(start, after.get(0), after.get(1));
+        System.out.printf("accumulation float64 seq2seq: updates of 3 Adam steps differ by %.2e relative%n", update);
+        assertTrue(update <= 1e-10, "relative update difference " + update);
         assertEquals(List.of(1L, 2L, 2L), Trainer.split(batch, 3).stream().map(b -> b.input().size(0)).toList());
     }
 
@@ -147,6 +162,7 @@ class AccumulationTest {
 
     @Test
     void inFloat32TheUpdatesAgreeToRounding() {
+        Map<String, INDArray> start = snapshot(lm(DataType.FLOAT, 0));
         Trainer whole = new Trainer(lm(DataType.FLOAT, 0), config());
         Trainer accumulated = new Trainer(lm(DataType.FLOAT, 0), config());
         Batch big = concatenated(lmMicroBatches());
@@ -154,9 +170,9 @@ class AccumulationTest {
             double a = whole.step(big).loss(), b = accumulated.step(lmMicroBatches()).loss();
             assertEquals(a, b, 1e-6 * a, "loss at step " + i);
         }
-        double weights = relativeDifference(snapshot(whole.model()), snapshot(accumulated.model()));
-        System.out.printf("accumulation float32 LM: weights after 3 Adam steps differ by %.2e relative%n", weights);
-        assertTrue(weights <= 1e-5, "relative weight difference " + weights);
+        double update = relativeUpdateDifference(start, snapshot(whole.model()), snapshot(accumulated.model()));
+        System.out.printf("accumulation float32 LM: updates of 3 Adam steps differ by %.2e relative%n", update);
+        assertTrue(update <= 2e-4, "relative update difference " + update);
     }
 
     @Test
