@@ -23,7 +23,9 @@ import org.nd4j.linalg.factory.Nd4j;
  * Runs a Hugging Face model directory (GPT-2, Llama, Mistral or Qwen2 safetensors with its {@code tokenizer.json})
  * on a prompt and streams the text as it is generated, token by token against the key/value cache.
  *
- * <p>Run: {@code mvn -q test-compile exec:java@generate -Dexec.args="--model DIR --prompt 'text'"} with
+ * <p>Run: {@code mvn -q test-compile exec:java@generate -Dexec.args="--model DIR --prompt 'text'"} (without
+ * {@code --model}: {@code models/shakespeare-bpe}, a small GPT-2 that the Shakespeare example trained on BPE tokens
+ * and saved with {@code savePretrained}; prompt {@code ROMEO:}) with
  * {@code --max-new-tokens N} (64), {@code --greedy} (the most likely token each step) or sampling with
  * {@code --temperature T} (1), {@code --top-k K} (0: all), {@code --top-p P} (1) and {@code --seed S} (0).
  * Generation stops at the first of: an end id (generation_config.json's or config.json's {@code eos_token_id}, a
@@ -42,8 +44,8 @@ public final class Generate {
 
     private static Map<String, String> defaults() {
         Map<String, String> d = new LinkedHashMap<>();
-        d.put("model", "");
-        d.put("prompt", "Hello");
+        d.put("model", "models/shakespeare-bpe");
+        d.put("prompt", "ROMEO:");
         d.put("max-new-tokens", "64");
         d.put("temperature", "1");
         d.put("top-k", "0");
@@ -59,10 +61,6 @@ public final class Generate {
 
     static void run(String[] args) throws IOException {
         Map<String, String> o = Args.parse(args, DEFAULTS);
-        if (o.get("model").isEmpty()) {
-            throw new BadOption("--model DIR is required: a Hugging Face model directory (config.json, "
-                    + "model.safetensors, tokenizer.json)");
-        }
         Path dir = Path.of(o.get("model"));
         int maxNew = positive(o, "max-new-tokens");
         Sampler sampler;

@@ -62,6 +62,17 @@ class GenerateTest {
         assertEquals("6", m.group(2));
     }
 
+    /** Without --model: the committed BPE Shakespeare GPT (models/shakespeare-bpe) and its own tokenizer. */
+    @Test
+    void runsTheCommittedModelByDefault() throws Exception {
+        String out = Stdout.capture(() -> Generate.main(new String[] {"--max-new-tokens", "5", "--greedy"}));
+        Tokenizer shakespeare = Tokenizer.fromPretrained(Path.of("models/shakespeare-bpe"));
+        assertTrue(out.startsWith("ROMEO:"), out);
+        Matcher m = result(out);
+        assertEquals(String.valueOf(shakespeare.encode("ROMEO:").length), m.group(1));
+        assertEquals("5", m.group(2));
+    }
+
     @Test
     void stopsWhenPromptAndNewTokensFillTheContext() throws Exception {
         String prompt = "one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
