@@ -44,9 +44,27 @@ public final class BeamSearch {
         }
     }
 
+    /**
+     * {@link #decode(TransformerModel, INDArray, INDArray, int, Config, boolean)} where any of {@code endIds} ends a
+     * hypothesis (a Hugging Face model's {@code eos_token_id} list; empty: none).
+     */
+    public static List<Hypothesis> decode(TransformerModel model, INDArray source, INDArray prefix, int[] endIds,
+            Config config, boolean useCache) {
+        try (DecodingSession session = model.startDecoding(source)) {
+            return decode(session, prefix, endIds, config, useCache);
+        }
+    }
+
     /** {@link #decode(TransformerModel, INDArray, INDArray, int, Config, boolean)} with a fresh decoding the caller owns. */
     public static List<Hypothesis> decode(StepDecoder session, INDArray prefix, int eos, Config config,
             boolean useCache) {
+        return decode(session, prefix, EndIds.of(eos), config, useCache);
+    }
+
+    /** {@link #decode(TransformerModel, INDArray, INDArray, int[], Config, boolean)} with a decoding the caller owns. */
+    public static List<Hypothesis> decode(StepDecoder session, INDArray prefix, int[] endIds, Config config,
+            boolean useCache) {
+        EndIds ends = new EndIds(endIds);
         int b = (int) prefix.size(0), k = config.width();
         int[] firstRows = new int[b * k];
         for (int i = 0; i < firstRows.length; i++) {
@@ -90,12 +108,13 @@ public final class BeamSearch {
                     int c = order[rank];
                     Beam cand = candidates.get(c);
                     int last = cand.tokens()[cand.tokens().length - 1];
-                    if (last == eos || t == config.maxTokens() - 1) {
+                    boolean ended = ends.contains(last);
+                    if (ended || t == config.maxTokens() - 1) {
                         // Only an end among the k best candidates finishes a hypothesis (as fairseq): a lower one
                         // would end the row early, so width 1 would not be greedy.
                         if (rank < k && finished.get(i).size() < k) {
-                            int[] body = last == eos ? Arrays.copyOf(cand.tokens(), cand.tokens().length - 1) : cand.tokens();
-                            finished.get(i).add(new Hypothesis(body, last == eos, cand.logProb(),
+                            int[] body = ended ? Arrays.copyOf(cand.tokens(), cand.tokens().length - 1) : cand.tokens();
+                            finished.get(i).add(new Hypothesis(body, ended, cand.logProb(),
                                     cand.logProb() / penalty(cand.tokens().length, config.lengthPenalty())));
                         }
                     } else if (kept.size() < k) {
@@ -107,7 +126,7 @@ public final class BeamSearch {
                 boolean rowDone = finished.get(i).size() >= k || kept.isEmpty();
                 for (int j = kept.size(); j < k; j++) { // pad with copies of a kept beam, never used
                     parents[i * k + j] = kept.isEmpty() ? i * k : parents[i * k];
-                    next[i * k + j] = kept.isEmpty() ? eos : next[i * k];
+                    next[i * k + j] = kept.isEmpty() ? ends.filler() : next[i * k];
                 }
                 alive.set(i, rowDone ? List.of() : kept);
                 any |= !rowDone;

@@ -35,9 +35,28 @@ public final class Greedy {
         }
     }
 
+    /**
+     * {@link #decode(TransformerModel, INDArray, INDArray, int, int, boolean)} that ends a row at any of
+     * {@code endIds} (a Hugging Face model's {@code eos_token_id} list: {@code LanguageModel.endTokenIds()}; empty:
+     * none). The end id is not part of the hypothesis' tokens; {@code finished()} says a row ended on one.
+     */
+    public static List<Hypothesis> decode(TransformerModel model, INDArray source, INDArray prefix, int[] endIds,
+            int maxTokens, boolean useCache) {
+        try (DecodingSession session = model.startDecoding(source)) {
+            return decode(session, prefix, endIds, maxTokens, useCache);
+        }
+    }
+
     /** {@link #decode(TransformerModel, INDArray, INDArray, int, int, boolean)} with a fresh decoding the caller owns. */
     public static List<Hypothesis> decode(StepDecoder session, INDArray prefix, int eos, int maxTokens,
             boolean useCache) {
+        return decode(session, prefix, EndIds.of(eos), maxTokens, useCache);
+    }
+
+    /** {@link #decode(TransformerModel, INDArray, INDArray, int[], int, boolean)} with a decoding the caller owns. */
+    public static List<Hypothesis> decode(StepDecoder session, INDArray prefix, int[] endIds, int maxTokens,
+            boolean useCache) {
+        EndIds ends = new EndIds(endIds);
         int b = (int) prefix.size(0);
         int[][] rows = org.attn4j.nn.FastTransformer.rows(prefix); // every row's prefix and generated tokens
         Window window = new Window(session, rows[0].length);
@@ -51,10 +70,10 @@ public final class Greedy {
             double[][] scores = logProbs.toDoubleMatrix(); // one copy per step, not an op per row
             logProbs.close(); // this step's: freed now rather than left to the garbage collector
             for (int i = 0; i < b; i++) {
-                next[i] = done[i] ? eos : argMax(scores[i]);
+                next[i] = done[i] ? ends.filler() : argMax(scores[i]);
                 if (!done[i]) {
                     logProb[i] += scores[i][next[i]];
-                    done[i] = next[i] == eos;
+                    done[i] = ends.contains(next[i]);
                     if (!done[i]) {
                         generated[i][length[i]++] = next[i];
                     }

@@ -116,6 +116,16 @@ public final class Sampler {
      * in {@link Greedy} and {@link BeamSearch}), so any {@code count} is generated.
      */
     public int[] generate(TransformerModel model, int[] prompt, int count) {
+        return generate(model, prompt, count, new int[0]);
+    }
+
+    /**
+     * {@link #generate(TransformerModel, int[], int)} that stops early after sampling any of {@code endIds} (a Hugging
+     * Face model's {@code eos_token_id} list: {@code LanguageModel.endTokenIds()}); the end id is the last token
+     * returned, so a result shorter than {@code count} ended on one.
+     */
+    public int[] generate(TransformerModel model, int[] prompt, int count, int[] endIds) {
+        EndIds ends = new EndIds(endIds);
         if (prompt.length == 0) {
             throw new IllegalArgumentException("The prompt must have at least one token, given none");
         }
@@ -131,7 +141,7 @@ public final class Sampler {
                 logProbs.close();
                 row[0] = Arrays.copyOf(row[0], row[0].length + 1);
                 row[0][row[0].length - 1] = next;
-                if (t == count - 1) {
+                if (t == count - 1 || ends.contains(next)) {
                     break;
                 }
                 logProbs = window.next(row, new int[] {next}, true);

@@ -2,6 +2,8 @@ package org.attn4j.decode;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -69,6 +71,67 @@ class DecodingTest {
             assertArrayEquals(alone.tokens(), batched.get(i).tokens(), "source " + i);
             assertEquals(alone.logProb(), batched.get(i).logProb(), 1e-9, "source " + i);
         }
+    }
+
+    /**
+     * A Hugging Face model may have several end ids (Llama 3's eos_token_id list): any of them ends a row in greedy
+     * and beam search, and the sampler stops after one. The end id is the first new token of the free run that the
+     * earlier tokens do not use, so the run with it must stop exactly there; an end id the run never meets changes
+     * nothing.
+     */
+    @Test
+    void anyOfSeveralEndIdsEndsTheSequenceWhereTheFirstOneAppears() {
+        int vocab = 9, steps = 8;
+        TransformerModel m = model(false, vocab, PositionalEncoding.LEARNED);
+        m.parameters().values().forEach(v -> v.muli(4)); // sharp choices
+        INDArray prefix = null;
+        int[] free = null;
+        for (int p = 0; p < vocab && (free == null || firstNew(free) < 0); p++) { // a prompt whose run moves on
+            prefix = ids(new int[][] {{1, p}});
+            free = Greedy.decode(m, null, prefix, new int[0], steps, true).get(0).tokens();
+        }
+        assertEquals(steps, free.length);
+        int at = firstNew(free), never = unused(free, vocab);
+        assertTrue(at > 0 && never >= 0, java.util.Arrays.toString(free));
+        int[] ends = {never, free[at]};
+
+        Hypothesis greedy = Greedy.decode(m, null, prefix, ends, steps, true).get(0);
+        assertArrayEquals(java.util.Arrays.copyOf(free, at), greedy.tokens());
+        assertTrue(greedy.finished());
+        Hypothesis beam = BeamSearch.decode(m, null, prefix, ends, new BeamSearch.Config(1, 0, steps), true).get(0);
+        assertArrayEquals(greedy.tokens(), beam.tokens());
+        assertTrue(beam.finished());
+        Hypothesis untouched = Greedy.decode(m, null, prefix, new int[] {never}, steps, true).get(0);
+        assertArrayEquals(free, untouched.tokens());
+        assertFalse(untouched.finished());
+
+        int[] prompt = prefix.toIntVector();
+        int[] sampled = new Sampler(new Sampler.Config(1.0, 0, 1.0), 4).generate(m, prompt, 12);
+        int stop = firstNew(sampled);
+        assertTrue(stop > 0, java.util.Arrays.toString(sampled));
+        assertArrayEquals(java.util.Arrays.copyOf(sampled, stop + 1), new Sampler(new Sampler.Config(1.0, 0, 1.0), 4)
+                .generate(m, prompt, 12, new int[] {sampled[stop]}));
+    }
+
+    /** The first index after 0 whose token the earlier ones do not hold (-1: none). */
+    private static int firstNew(int[] tokens) {
+        for (int i = 1; i < tokens.length; i++) {
+            int t = tokens[i];
+            if (java.util.Arrays.stream(tokens, 0, i).noneMatch(x -> x == t)) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    private static int unused(int[] tokens, int vocab) {
+        for (int v = 0; v < vocab; v++) {
+            int id = v;
+            if (java.util.Arrays.stream(tokens).noneMatch(x -> x == id)) {
+                return v;
+            }
+        }
+        return -1;
     }
 
     @Test
