@@ -1,5 +1,6 @@
 package org.attn4j.nn;
 
+import java.util.concurrent.atomic.LongAdder;
 import org.attn4j.kernels.AttentionLanes;
 import org.attn4j.kernels.Blas;
 import org.attn4j.kernels.Buf;
@@ -24,6 +25,9 @@ import org.attn4j.kernels.RowMath;
  * @param window   sliding window (0: none)
  */
 record AttentionPairs(int heads, int kvHeads, int headDim, double[] slopes, int window) {
+    /** Pairs whose forward ran on {@link AttentionLanes} in this JVM: lets a test see that the lanes ran. */
+    static final LongAdder LANE_PAIRS = new LongAdder();
+
     /**
      * Pairs [p0, p1) of (batch, head): P = softmax(q k^T / sqrt(D) + position bias + mask) into {@code p},
      * o = drop(P) v into the output rows {@code o}. With {@code dropout > 0} the dropped weights go to
@@ -46,6 +50,7 @@ record AttentionPairs(int heads, int kvHeads, int headDim, double[] slopes, int 
         int h = heads, d = headDim, c = h * d, kc = kvHeads * d, group = h / kvHeads;
         double scale = 1 / Math.sqrt(d);
         boolean drops = dropout > 0, lanes = lanes(qs, tq, tk, mask, dropout);
+        int onLanes = 0;
         for (int pair = p0; pair < p1; pair++) {
             int bi = pair / h, hi = pair % h;
             int lq = qStart == null ? tq : qStart[bi + 1] - qStart[bi], lk = kStart == null ? tk : kStart[bi + 1] - kStart[bi];
@@ -54,6 +59,7 @@ record AttentionPairs(int heads, int kvHeads, int headDim, double[] slopes, int 
             int scores = pair * tq * tk;
             if (lanes && lk <= AttentionLanes.MAX_KEYS) {
                 AttentionLanes.forward(qs, ks, vs, qRows, kRows, c, kc, lq, lk, d, scale, mask, bi, p, scores, tk, o);
+                onLanes++;
                 continue;
             }
             Blas.gemm(false, true, lq, lk, d, scale, qs, qRows, c, ks, kRows, kc, 0, p, scores, tk);
@@ -66,6 +72,9 @@ record AttentionPairs(int heads, int kvHeads, int headDim, double[] slopes, int 
                 DropoutSeed.apply(dropBase, dropout, pd, scores, scores + tq * tk);
             }
             Blas.gemm(false, false, lq, d, lk, 1, drops ? pd : p, scores, tk, vs, kRows, kc, 0, o, qRows, c);
+        }
+        if (onLanes > 0) {
+            LANE_PAIRS.add(onLanes);
         }
     }
 

@@ -10,6 +10,8 @@ import java.util.Random;
 import org.attn4j.data.Batch;
 import org.attn4j.decode.Greedy;
 import org.attn4j.decode.Hypothesis;
+import org.attn4j.kernels.RowMath;
+import org.attn4j.nn.LanesProbe;
 import org.attn4j.train.Trainer;
 import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -41,7 +43,11 @@ class LanesModelTest {
         f32.parameters().forEach((name, a) -> f64.parameters().get(name).assign(a.castTo(DataType.DOUBLE)));
         Batch batch = batch(new Random(3), 16, 12);
         Trainer.BatchGradients want = new Trainer(f64, Trainer.Config.adam(new FixedSchedule(1e-3))).gradients(batch);
+        long lanesBefore = LanesProbe.pairs();
         Trainer.BatchGradients got = new Trainer(f32, Trainer.Config.adam(new FixedSchedule(1e-3))).gradients(batch);
+        // the float32 model must really have run on the lanes (scalar loops and BLAS without the Vector API flag)
+        assertEquals(RowMath.VECTOR_AVAILABLE, LanesProbe.pairs() > lanesBefore,
+                "attention pairs on the lanes: " + (LanesProbe.pairs() - lanesBefore));
         assertEquals(want.loss(), got.loss(), 1e-5 * Math.abs(want.loss()), "loss");
         double largest = want.gradients().values().stream().mapToDouble(a -> a.amaxNumber().doubleValue()).max()
                 .orElseThrow();

@@ -1,0 +1,11 @@
+package org.attn4j.nn;
+
+/** For tests outside {@code nn}: how many attention pairs have run on the vector lanes in this JVM. */
+public final class LanesProbe {
+    private LanesProbe() {
+    }
+
+    public static long pairs() {
+        return AttentionPairs.LANE_PAIRS.sum();
+    }
+}
