@@ -15,6 +15,7 @@ import java.util.TreeMap;
 import java.util.stream.Stream;
 import org.attn4j.formats.Safetensors;
 import org.attn4j.io.Npz;
+import org.attn4j.testing.Exact;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -167,7 +168,7 @@ class HuggingFaceModelsTest {
         Map<String, INDArray> a = tensors(original), b = tensors(saved);
         a.keySet().removeIf(k -> k.endsWith(".attn.bias"));
         assertEquals(a.keySet(), b.keySet(), "tensor names");
-        a.forEach((k, v) -> assertEquals(v.castTo(DataType.DOUBLE), b.get(k).castTo(DataType.DOUBLE), k));
+        a.forEach((k, v) -> Exact.assertSameBits(k, v.castTo(DataType.DOUBLE), b.get(k).castTo(DataType.DOUBLE)));
     }
 
     private static Map<String, INDArray> tensors(Path dir) {

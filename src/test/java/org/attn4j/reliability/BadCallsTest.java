@@ -9,7 +9,6 @@ import org.attn4j.config.AttentionMask;
 import org.attn4j.data.Batches;
 import org.attn4j.data.Vocabulary;
 import org.attn4j.decode.BeamSearch;
-import org.attn4j.decode.Greedy;
 import org.attn4j.model.LanguageModel;
 import org.attn4j.model.ModelConfig;
 import org.attn4j.model.Seq2SeqTransformer;
@@ -84,8 +83,13 @@ class BadCallsTest {
                 bad("padding id outside the vocabulary",
                         () -> ModelConfig.languageModel(5, 8, 2, 16, 1, 8).withPadId(7),
                         "padId 7"),
-                bad("decoding past the positions", () -> Greedy.decode(LM, null, ids(new int[][] {{1}}), 2, 20, true),
-                        "Decoding past the model's 6 positions"),
+                bad("a decoding session fed past the positions (Greedy, BeamSearch and Sampler slide instead)",
+                        () -> {
+                            try (var session = LM.startDecoding(null)) {
+                                session.advance(ids(new int[][] {{1, 2, 3, 4}}));
+                                session.advance(ids(new int[][] {{5, 6, 7}}));
+                            }
+                        }, "Decoding past the model's 6 positions", "4 fed, 3 more asked"),
                 bad("a beam of width 0", () -> new BeamSearch.Config(0, 0, 5), "beam width", "0"),
                 bad("a cosine schedule that ends before warmup", () -> Schedules.warmupCosine(1e-3, 10, 5, 0),
                         "total > warmup", "total=5"),

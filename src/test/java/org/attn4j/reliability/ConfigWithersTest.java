@@ -52,6 +52,8 @@ class ConfigWithersTest {
         other.put("kvHeads", 1);
         other.put("bias", false);
         other.put("window", 3);
+        other.put("qkvBias", true);
+        other.put("rope", org.attn4j.nn.Rope.theta(500_000));
         checkWithers(base, other, Map.of("tieEmbeddings", "withTiedEmbeddings"));
     }
 
@@ -75,6 +77,8 @@ class ConfigWithersTest {
         other.put("kvHeads", 1);
         other.put("alibi", true);
         other.put("window", 3);
+        other.put("qkvBias", true);
+        other.put("rope", org.attn4j.nn.Rope.theta(500_000));
         checkWithers(base, other, Map.of());
     }
 
