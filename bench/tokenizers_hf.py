@@ -2,9 +2,9 @@
 1 MiB of Shakespeare and 1 MiB of this repository's Java with the real GPT-2 vocabulary; load time of GPT-2's
 tokenizer.json; optionally BpeTrainer on a corpus (time and peak memory, as BpeTrainerBenchmark reports for Java).
 
-  /work/venv/bin/python bench/tokenizers_hf.py                       # encode and load
-  /work/venv/bin/python bench/tokenizers_hf.py --train FILE --vocab 32000
-  /work/venv/bin/python bench/tokenizers_hf.py --make-corpus target/bench/bpe-corpus.txt --mb 10
+  python bench/tokenizers_hf.py                       # encode and load
+  python bench/tokenizers_hf.py --train FILE --vocab 32000
+  python bench/tokenizers_hf.py --make-corpus target/bench/bpe-corpus.txt --mb 10
       (Shakespeare, then Python's standard library sources in sorted order, cut at that size: a corpus any machine
       with Python can rebuild)
 Last line: RESULT ...

