@@ -27,7 +27,8 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
  * heads per layer, the view researchers use bertviz for. Everything is local files; the page loads nothing from the
  * network.
  *
- * <p>Run: {@code mvn -q test-compile exec:java@inspect -Dexec.args="--model DIR --text 'text' [--out target/inspect]"}.
+ * <p>Run: {@code mvn -q test-compile exec:java@inspect -Dexec.args="--model DIR --text 'text' [--out target/inspect]"}
+ * (without {@code --model}: the committed {@code models/shakespeare-bpe} on a line of Romeo's).
  * It writes {@code OUT/index.html}, {@code OUT/layer<l>-head<h>.svg} (and {@code .png}) and
  * {@code OUT/layer<l>.svg} (all heads). A bad option or model directory ends the run with one line on standard error
  * and exit status 2. The last line is {@code RESULT tokens=... layers=... heads=... page=...}.
@@ -40,8 +41,8 @@ public final class Inspect {
 
     private static Map<String, String> defaults() {
         Map<String, String> d = new LinkedHashMap<>();
-        d.put("model", "");
-        d.put("text", "The quick brown fox jumps over the lazy dog.");
+        d.put("model", "models/shakespeare-bpe");
+        d.put("text", "ROMEO:\nBut soft, what light through yonder window breaks?");
         d.put("out", "target/inspect");
         return d;
     }
@@ -52,10 +53,6 @@ public final class Inspect {
 
     static void run(String[] args) throws IOException {
         Map<String, String> o = Args.parse(args, DEFAULTS);
-        if (o.get("model").isEmpty()) {
-            throw new BadOption("--model DIR is required: a Hugging Face model directory (config.json, "
-                    + "model.safetensors, tokenizer.json)");
-        }
         Path dir = Path.of(o.get("model")), out = Path.of(o.get("out"));
         LanguageModel lm;
         Tokenizer tokenizer;
