@@ -73,20 +73,11 @@ public final class Generate {
                     + o.get("seed") + ")");
         }
         boolean greedy = Boolean.parseBoolean(o.get("greedy"));
-        LanguageModel lm;
-        Tokenizer tokenizer;
-        try {
-            lm = LanguageModel.fromPretrained(dir);
-            tokenizer = Tokenizer.fromPretrained(dir);
-        } catch (IllegalArgumentException e) {
-            throw new BadOption(e.getMessage());
-        }
-        int[] prompt = tokenizer.encode(o.get("prompt"));
+        ModelText opened = ModelText.open(dir, o.get("prompt"), "prompt");
+        LanguageModel lm = opened.lm();
+        Tokenizer tokenizer = opened.tokenizer();
+        int[] prompt = opened.ids();
         int context = lm.config().maxLen();
-        if (prompt.length == 0 || prompt.length > context) {
-            throw new BadOption("the prompt has " + prompt.length + " tokens; expected 1 to the model's context of "
-                    + context);
-        }
         int[] ends = IntStream.concat(Arrays.stream(lm.endTokenIds()), tokenizer.eosId().stream()).distinct().toArray();
 
         // 1. The prompt in one step, then one token at a time against the cache, printing each as it decodes.

@@ -10,7 +10,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import org.attn4j.examples.Args;
-import org.attn4j.examples.BadOption;
 import org.attn4j.examples.Cli;
 import org.attn4j.model.AttentionMaps;
 import org.attn4j.model.LanguageModel;
@@ -54,19 +53,10 @@ public final class Inspect {
     static void run(String[] args) throws IOException {
         Map<String, String> o = Args.parse(args, DEFAULTS);
         Path dir = Path.of(o.get("model")), out = Path.of(o.get("out"));
-        LanguageModel lm;
-        Tokenizer tokenizer;
-        try {
-            lm = LanguageModel.fromPretrained(dir);
-            tokenizer = Tokenizer.fromPretrained(dir);
-        } catch (IllegalArgumentException e) {
-            throw new BadOption(e.getMessage());
-        }
-        int[] ids = tokenizer.encode(o.get("text"));
-        if (ids.length == 0 || ids.length > lm.config().maxLen()) {
-            throw new BadOption("the text has " + ids.length + " tokens; expected 1 to the model's context of "
-                    + lm.config().maxLen());
-        }
+        ModelText opened = ModelText.open(dir, o.get("text"), "text");
+        LanguageModel lm = opened.lm();
+        Tokenizer tokenizer = opened.tokenizer();
+        int[] ids = opened.ids();
         List<String> tokens = new ArrayList<>();
         for (int id : ids) {
             tokens.add(tokenizer.decode(new int[] {id}));
