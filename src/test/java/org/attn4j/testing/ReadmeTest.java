@@ -164,22 +164,9 @@ class ReadmeTest {
         for (int i = 0; i < java.size(); i++) {
             sources.add(Source.of(java.get(i), "Block" + i));
         }
-        JavaCompiler compiler = ToolProvider.getSystemJavaCompiler();
-        DiagnosticCollector<JavaFileObject> diagnostics = new DiagnosticCollector<>();
-        try (StandardJavaFileManager files = compiler.getStandardFileManager(diagnostics, Locale.ROOT, null)) {
-            List<String> options = List.of("-proc:none", "-implicit:none", "-Xlint:none", "-nowarn",
-                    "-classpath", classpath(), "-d", out.toString());
-            compiler.getTask(new StringWriter(), files, diagnostics, options, null, sources).call();
-        }
-        List<String> errors = new ArrayList<>();
-        List<String> canaryErrors = new ArrayList<>();
-        for (Diagnostic<? extends JavaFileObject> d : diagnostics.getDiagnostics()) {
-            if (d.getKind() != Diagnostic.Kind.ERROR) {
-                continue;
-            }
-            String where = d.getSource() instanceof Source s ? s.where(d.getLineNumber()) : String.valueOf(d.getSource());
-            String message = where + ": " + String.join("; ", d.getMessage(Locale.ROOT).lines().map(String::strip).toList());
-            (d.getSource() instanceof Source s && s.block() == canary ? canaryErrors : errors).add(message);
+        List<String> errors = new ArrayList<>(), canaryErrors = new ArrayList<>();
+        for (String e : compile(sources, out)) {
+            (e.startsWith(canary.file() + ":") ? canaryErrors : errors).add(e);
         }
         assertTrue(canaryErrors.stream().anyMatch(e -> e.startsWith("canary.md:2: ") && e.contains("noSuchMethod")),
                 "the canary block calls a method that does not exist and must fail at canary.md:2; got " + canaryErrors);
