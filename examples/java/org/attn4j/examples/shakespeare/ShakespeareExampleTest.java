@@ -88,9 +88,12 @@ class ShakespeareExampleTest {
         String[] tiny = {"--tokenizer", "bpe", "bpeVocab=300", "--text", slice.toString(), "steps=6", "warmup=2",
             "evalEvery=6", "evalBatches=2", "layers=1", "dModel=16", "heads=2", "ff=32", "context=16", "batch=4",
             "tokens=10", "--seed", "7", "out=" + dir.resolve("out")};
-        String[] train = java.util.Arrays.copyOf(tiny, tiny.length + 2);
+        Path hf = dir.resolve("hf");
+        String[] train = java.util.Arrays.copyOf(tiny, tiny.length + 4);
         train[tiny.length] = "--save";
         train[tiny.length + 1] = model.toString();
+        train[tiny.length + 2] = "--hf";
+        train[tiny.length + 3] = hf.toString();
         String out = Stdout.capture(() -> assertEquals(0, ShakespeareExample.run(train, System.err)));
         Matcher m = RESULT.matcher(lastLine(out));
         assertTrue(m.matches(), lastLine(out));
@@ -101,6 +104,13 @@ class ShakespeareExampleTest {
                         + lastLine(out));
         assertTrue(Files.isRegularFile(model.resolve("tokenizer.json")));
         assertEquals(300, org.attn4j.text.Tokenizer.fromPretrained(model).vocabSize());
+        // --hf: the same model as a Hugging Face directory gives the checkpoint's logits to the bit, with its tokenizer
+        org.attn4j.model.LanguageModel saved = (org.attn4j.model.LanguageModel) org.attn4j.io.Checkpoint.load(model)
+                .model();
+        org.nd4j.linalg.api.ndarray.INDArray ids = org.nd4j.linalg.factory.Nd4j.createFromArray(new int[][] {
+            org.attn4j.text.Tokenizer.fromPretrained(hf).encode("ROMEO:\nSpeak.")});
+        org.attn4j.testing.Exact.assertSameBits("logits of the --hf directory", saved.predict(null, ids),
+                org.attn4j.model.LanguageModel.fromPretrained(hf).predict(null, ids));
 
         String[] pretrained = {"--pretrained", "model=" + model, "--text", slice.toString(), "evalBatches=2",
             "batch=4", "tokens=10", "--seed", "7", "out=" + dir.resolve("out")};
@@ -132,6 +142,8 @@ class ShakespeareExampleTest {
             {"--prompt", "\u00e9t\u00e9", "--prompt has '\u00e9', which is not among the text's 65 characters"},
             {"--pretrained", "--save", "models/x", "--save needs training, but --pretrained loads a model"},
             {"--tokenizer", "words", "--tokenizer must be char or bpe, given 'words'"},
+            {"--hf", "models/x", "--hf writes a trained model with its tokenizer.json: it needs training with "
+                + "--tokenizer bpe, given tokenizer=char, pretrained=false"},
         };
         for (String[] c : cases) {
             String[] args = java.util.Arrays.copyOf(c, c.length - 1);
