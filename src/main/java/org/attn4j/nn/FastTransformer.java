@@ -48,7 +48,7 @@ public final class FastTransformer {
     private static final int ROW_GRAIN = 8;
 
     /** A decoder-only model: {@code blocks} are causal self-attention blocks. */
-    public FastTransformer(List<TransformerBlock> blocks, FastDecoder.Weights weights, Parallel parallel) {
+    public FastTransformer(List<FastBlock> blocks, FastDecoder.Weights weights, Parallel parallel) {
         this(List.of(), null, blocks, weights, parallel);
     }
 
@@ -56,8 +56,8 @@ public final class FastTransformer {
      * An encoder-decoder: the encoder's blocks and weights (embedding, positions, final norm; no head) and
      * the decoder's, whose blocks attend to the encoder's output.
      */
-    public FastTransformer(List<TransformerBlock> encoderBlocks, FastDecoder.Weights encoderWeights,
-            List<TransformerBlock> blocks, FastDecoder.Weights weights, Parallel parallel) {
+    public FastTransformer(List<FastBlock> encoderBlocks, FastDecoder.Weights encoderWeights,
+            List<FastBlock> blocks, FastDecoder.Weights weights, Parallel parallel) {
         this.parallel = parallel;
         this.w = weights;
         this.type = weights.embedding().dataType();
@@ -86,10 +86,8 @@ public final class FastTransformer {
         final FastDecoder.Weights w;
         final boolean causal;
 
-        Stack(List<TransformerBlock> blocks, FastDecoder.Weights w) {
-            for (TransformerBlock b : blocks) {
-                this.blocks.add(FastBlock.of(b, parallel));
-            }
+        Stack(List<FastBlock> blocks, FastDecoder.Weights w) {
+            this.blocks.addAll(blocks);
             this.w = w;
             this.causal = !blocks.isEmpty() && blocks.get(0).config().causal();
         }
