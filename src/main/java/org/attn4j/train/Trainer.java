@@ -29,6 +29,10 @@ import org.nd4j.linalg.schedule.ISchedule;
  * parameter's gradient is ready, so it could do neither.
  *
  * <p>Dropout masks depend on (seed, step) only, so a run repeats exactly, also after a resume.
+ *
+ * <p>A step's pieces: {@code GradientAccumulator} (micro-batches as one batch), {@code GradientNorm} (the global
+ * norm that clipping scales by) and {@link ParameterUpdater} (the ND4J updaters, in chunks over the workers,
+ * and their state).
  */
 public final class Trainer {
     /** ND4J updater families; {@code SGD} is ND4J's plain {@code Sgd} (no momentum, no state). */
