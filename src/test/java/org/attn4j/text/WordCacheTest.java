@@ -1,0 +1,51 @@
+package org.attn4j.text;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+
+import org.junit.jupiter.api.Test;
+
+/** The word cache finds words by a range of a longer text, and only the word that was put. */
+class WordCacheTest {
+    @Test
+    void findsAWordByItsRangeInAnotherText() {
+        WordCache cache = new WordCache(255, 1000);
+        cache.put("say hello there", 3, 9, new int[] {7, 8});
+        assertArrayEquals(new int[] {7, 8}, cache.get(" hello", 0, 6));
+        assertArrayEquals(new int[] {7, 8}, cache.get("oh hello", 2, 8));
+        assertNull(cache.get(" hell", 0, 5), "a prefix of a cached word");
+        assertNull(cache.get(" hellos", 0, 7), "a cached word plus a letter");
+    }
+
+    /** "Aa" and "BB" have the same polynomial hash (31 * 65 + 97 = 31 * 66 + 66): the text decides. */
+    @Test
+    void wordsWithTheSameHashAreToldApart() {
+        WordCache cache = new WordCache(255, 1000);
+        cache.put("Aa", 0, 2, new int[] {1});
+        assertNull(cache.get("BB", 0, 2));
+        cache.put("BB", 0, 2, new int[] {2});
+        assertArrayEquals(new int[] {1}, cache.get("Aa", 0, 2));
+        assertArrayEquals(new int[] {2}, cache.get("BB", 0, 2));
+    }
+
+    @Test
+    void keepsEveryWordAsTheTableGrowsUpToItsCapacity() {
+        WordCache cache = new WordCache(255, 5000);
+        for (int i = 0; i < 6000; i++) {
+            cache.put("w" + i, 0, ("w" + i).length(), new int[] {i});
+        }
+        for (int i = 0; i < 5000; i++) {
+            assertArrayEquals(new int[] {i}, cache.get("w" + i, 0, ("w" + i).length()), "w" + i);
+        }
+        assertNull(cache.get("w5000", 0, 5), "the 5001st word, past the capacity");
+    }
+
+    @Test
+    void wordsLongerThanTheLimitAreNotCached() {
+        WordCache cache = new WordCache(4, 1000);
+        cache.put("abcd", 0, 4, new int[] {1});
+        cache.put("abcde", 0, 5, new int[] {2});
+        assertArrayEquals(new int[] {1}, cache.get("abcd", 0, 4));
+        assertNull(cache.get("abcde", 0, 5));
+    }
+}
