@@ -119,7 +119,7 @@ public final class Tokenizer {
         checkUtf16(text);
         IntList ids = new IntList(text.length() / 3 + 4);
         List<AddedTokens.Span> stretches = new ArrayList<>();
-        PreTokenizer.WordSink addWord = (word, start, end) -> ids.addAll(wordIds(word, start, end));
+        PreTokenizer.WordSink addWord = (word, start, end) -> addWordIds(word, start, end, ids);
         for (AddedTokens.Span raw : added.splitRaw(text)) {
             if (raw.id() >= 0) {
                 ids.add(raw.id());
@@ -148,16 +148,15 @@ public final class Tokenizer {
         return postProcessor == null ? out : postProcessor.apply(out, addSpecialTokens);
     }
 
-    /** The ids of the word {@code text[start, end)} from the cache, merged (and cached) on a miss. */
-    private int[] wordIds(String text, int start, int end) {
-        int[] hit = wordCache.get(text, start, end);
-        if (hit != null) {
-            return hit;
+    /** Appends the ids of the word {@code text[start, end)}: from the cache, or merged (and cached) on a miss. */
+    private void addWordIds(String text, int start, int end, IntList out) {
+        if (wordCache.appendIds(text, start, end, out)) {
+            return;
         }
         int[] ids = mapWordBytes ? model.encodeByteLevel(text, start, end)
                 : model.encodeWord(text.substring(start, end));
         wordCache.put(text, start, end, ids);
-        return ids;
+        out.addAll(ids);
     }
 
     /** HF's {@code decode(ids, skip_special_tokens=False)}. */

@@ -1,22 +1,29 @@
 package org.attn4j.text;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+
 /**
  * The ids of words already merged, looked up by a range of the text being encoded, so that a hit copies nothing:
  * most words of a text are hits (1 MiB of Shakespeare has 279k words, 15k of them distinct), and a substring and its
- * hash per word cost more than the lookup itself.
+ * hash per word would cost more than the lookup itself.
  *
- * <p>Open addressing with linear probing over immutable entries. Safe for concurrent use without a lock on the read
- * side: a reader sees either no entry or a complete one (an entry's fields are final, so publishing it through an
- * array slot is safe), and a missed entry only means the word is merged again. Writers take the lock; the table is
- * replaced, never resized in place, and at most half full, so a probe always ends at an empty slot.
+ * <p>Open addressing with linear probing. Each slot is one int array, {@code [hash, length, chars..., ids...]}, so
+ * a hit reads one array beside the text rather than following an entry, a string and its bytes around the heap.
+ * Safe for concurrent use without a lock on the read side: a slot is filled before it is stored with release
+ * semantics and read with acquire semantics (plain moves on x86), so a reader sees no slot or a complete one, and a
+ * slot it misses only means the word is merged again. Writers take the lock; the table is replaced, never resized
+ * in place, and kept at most half full, so a probe always ends at an empty slot.
  */
 final class WordCache {
-    private record Entry(String word, int hash, int[] ids) {
-    }
+    private static final VarHandle SLOTS = MethodHandles.arrayElementVarHandle(int[][].class);
+    private static final int HASH = 0;
+    private static final int LENGTH = 1;
+    private static final int CHARS = 2;
 
     private final int maxWordLength;
     private final int maxEntries;
-    private volatile Entry[] table = new Entry[1 << 10];
+    private volatile int[][] table = new int[1 << 15][]; // 1 MiB of English (15k words) fits without growing
     private int size;                      // guarded by this
 
     /**
@@ -28,55 +35,75 @@ final class WordCache {
         this.maxEntries = maxEntries;
     }
 
-    /** The ids cached for the word {@code text[start, end)}, or null. */
-    int[] get(String text, int start, int end) {
+    /** Appends the ids cached for the word {@code text[start, end)} to {@code out}; false when it has none. */
+    boolean appendIds(String text, int start, int end, IntList out) {
         int hash = hash(text, start, end);
-        int length = end - start;
-        Entry[] t = table;
+        int[][] t = table;
         int mask = t.length - 1;
         for (int i = hash & mask; ; i = (i + 1) & mask) {
-            Entry e = t[i];
-            if (e == null) {
-                return null;
+            int[] slot = (int[]) SLOTS.getAcquire(t, i);
+            if (slot == null) {
+                return false;
             }
-            if (e.hash == hash && e.word.length() == length && e.word.regionMatches(0, text, start, length)) {
-                return e.ids;
+            if (holds(slot, hash, text, start, end)) {
+                int ids = CHARS + slot[LENGTH];
+                out.addAll(slot, ids, slot.length - ids);
+                return true;
             }
         }
     }
 
-    /** Caches the ids of the word {@code text[start, end)} (the ids array must not change afterwards). */
+    /** Caches the ids of the word {@code text[start, end)}. */
     synchronized void put(String text, int start, int end, int[] ids) {
-        if (end - start > maxWordLength || size >= maxEntries) {
+        int length = end - start;
+        if (length > maxWordLength || size >= maxEntries) {
             return;
         }
         if (2 * (size + 1) > table.length) {
             table = grown(table);
         }
         int hash = hash(text, start, end);
-        Entry[] t = table;
+        int[][] t = table;
         int mask = t.length - 1;
         int i = hash & mask;
         for (; t[i] != null; i = (i + 1) & mask) {
-            Entry e = t[i];
-            if (e.hash == hash && e.word.length() == end - start && e.word.regionMatches(0, text, start, end - start)) {
+            if (holds(t[i], hash, text, start, end)) {
                 return; // another thread cached it first
             }
         }
-        t[i] = new Entry(text.substring(start, end), hash, ids);
+        int[] slot = new int[CHARS + length + ids.length];
+        slot[HASH] = hash;
+        slot[LENGTH] = length;
+        for (int k = 0; k < length; k++) {
+            slot[CHARS + k] = text.charAt(start + k);
+        }
+        System.arraycopy(ids, 0, slot, CHARS + length, ids.length);
+        SLOTS.setRelease(t, i, slot);
         size++;
     }
 
-    private static Entry[] grown(Entry[] old) {
-        Entry[] t = new Entry[old.length * 2];
+    private static boolean holds(int[] slot, int hash, String text, int start, int end) {
+        if (slot[HASH] != hash || slot[LENGTH] != end - start) {
+            return false;
+        }
+        for (int k = start, j = CHARS; k < end; k++, j++) {
+            if (slot[j] != text.charAt(k)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static int[][] grown(int[][] old) {
+        int[][] t = new int[old.length * 2][];
         int mask = t.length - 1;
-        for (Entry e : old) {
-            if (e != null) {
-                int i = e.hash & mask;
+        for (int[] slot : old) {
+            if (slot != null) {
+                int i = slot[HASH] & mask;
                 while (t[i] != null) {
                     i = (i + 1) & mask;
                 }
-                t[i] = e;
+                t[i] = slot;
             }
         }
         return t;
