@@ -1,8 +1,14 @@
 package org.attn4j.text;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import org.junit.jupiter.api.Test;
 
 /** The word cache finds words by a range of a longer text, and only the word that was put. */
@@ -53,5 +59,40 @@ class WordCacheTest {
         cache.put("abcde", 0, 5, new int[] {2});
         assertArrayEquals(new int[] {1}, get(cache, "abcd", 0, 4));
         assertNull(get(cache, "abcde", 0, 5));
+    }
+
+    /** Threads sharing a cache (as threads sharing a Tokenizer do) never read another word's ids or a half-written slot. */
+    @Test
+    void threadsPuttingAndGettingAtOnceReadOnlyTheirWordsIds() throws Exception {
+        WordCache cache = new WordCache(255, 100_000);
+        ExecutorService pool = Executors.newFixedThreadPool(4);
+        try {
+            List<Future<Integer>> wrong = new ArrayList<>();
+            for (int t = 0; t < 4; t++) {
+                int seed = t;
+                wrong.add(pool.submit(() -> {
+                    int bad = 0;
+                    for (int k = 0; k < 20_000; k++) {
+                        int i = (k * 7919 + seed * 104_729) % 20_000; // every thread visits every word, in its own order
+                        String word = " w" + i;
+                        int[] got = get(cache, word, 0, word.length());
+                        if (got == null) {
+                            cache.put(word, 0, word.length(), new int[] {i, -i});
+                        } else if (got.length != 2 || got[0] != i || got[1] != -i) {
+                            bad++;
+                        }
+                    }
+                    return bad;
+                }));
+            }
+            for (Future<Integer> f : wrong) {
+                assertEquals(0, f.get(), "lookups that returned another word's ids");
+            }
+        } finally {
+            pool.shutdown();
+        }
+        for (int i = 0; i < 20_000; i++) {
+            assertArrayEquals(new int[] {i, -i}, get(cache, " w" + i, 0, (" w" + i).length()), "w" + i);
+        }
     }
 }
