@@ -49,6 +49,7 @@ public final class BpeTrainerBenchmark {
                 .filter(p -> p.getType() == MemoryType.HEAP).toList();
         System.gc();
         heap.forEach(MemoryPoolMXBean::resetPeakUsage);
+        long heldBefore = heap.stream().mapToLong(p -> p.getUsage().getUsed()).sum(); // Maven's own data, under exec:java
         LiveHeap live = LiveHeap.watch();
         com.sun.management.ThreadMXBean threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
         long allocatedBefore = threads.getCurrentThreadAllocatedBytes();
@@ -57,11 +58,11 @@ public final class BpeTrainerBenchmark {
         double seconds = (System.nanoTime() - start) / 1e9;
         long allocated = threads.getCurrentThreadAllocatedBytes() - allocatedBefore;
         long peakHeap = heap.stream().mapToLong(p -> p.getPeakUsage().getUsed()).sum();
-        long liveHeap = live.stop();
+        long liveHeap = Math.max(0, live.stop() - heldBefore);
         tok.savePretrained(o.path("out"));
         System.out.printf(Locale.ROOT, "BpeTrainer: vocab %d on %.1f MB in %.1f s, peak heap %.0f MB (sum of the heap "
-                + "pools' peaks, garbage not yet collected included), heap after collections at most %.0f MB, "
-                + "%.0f MB allocated, peak RSS %s MB (the whole JVM)%n", tok.vocabSize(), mb, seconds, peakHeap / 1e6,
+                + "pools' peaks, garbage not yet collected included), heap after collections at most %.0f MB above the "
+                + "start, %.0f MB allocated, peak RSS %s MB (the whole JVM)%n", tok.vocabSize(), mb, seconds, peakHeap / 1e6,
                 liveHeap / 1e6, allocated / 1e6, peakRssMb());
         System.out.printf(Locale.ROOT, "RESULT train_s=%.1f train_peak_heap_mb=%.0f train_live_heap_mb=%.0f "
                 + "train_allocated_mb=%.0f train_peak_rss_mb=%s%n", seconds, peakHeap / 1e6, liveHeap / 1e6,
@@ -69,8 +70,9 @@ public final class BpeTrainerBenchmark {
     }
 
     /**
-     * The most heap in use just after a collection (the data the trainer holds, without garbage awaiting the next
-     * young collection), from the collectors' notifications; sampled at collections, so a lower bound of the peak.
+     * The most heap in use just after a collection, from the collectors' notifications: what the trainer holds plus
+     * old garbage that only a mixed or full collection frees, without the young garbage that makes up most of the
+     * pools' peak. Sampled at collections only.
      */
     private static final class LiveHeap implements NotificationListener {
         private final List<NotificationEmitter> emitters = new ArrayList<>();
