@@ -49,7 +49,8 @@ public final class BpeTrainerBenchmark {
                 .filter(p -> p.getType() == MemoryType.HEAP).toList();
         System.gc();
         heap.forEach(MemoryPoolMXBean::resetPeakUsage);
-        long heldBefore = heap.stream().mapToLong(p -> p.getUsage().getUsed()).sum(); // Maven's own data, under exec:java
+        // what the JVM holds before training (Maven's own data, under exec:java)
+        long heldBefore = heap.stream().mapToLong(p -> p.getUsage().getUsed()).sum();
         LiveHeap live = LiveHeap.watch();
         com.sun.management.ThreadMXBean threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
         long allocatedBefore = threads.getCurrentThreadAllocatedBytes();
@@ -62,8 +63,8 @@ public final class BpeTrainerBenchmark {
         tok.savePretrained(o.path("out"));
         System.out.printf(Locale.ROOT, "BpeTrainer: vocab %d on %.1f MB in %.1f s, peak heap %.0f MB (sum of the heap "
                 + "pools' peaks, garbage not yet collected included), heap after collections at most %.0f MB above the "
-                + "start, %.0f MB allocated, peak RSS %s MB (the whole JVM)%n", tok.vocabSize(), mb, seconds, peakHeap / 1e6,
-                liveHeap / 1e6, allocated / 1e6, peakRssMb());
+                + "start, %.0f MB allocated, peak RSS %s MB (the whole JVM)%n", tok.vocabSize(), mb, seconds,
+                peakHeap / 1e6, liveHeap / 1e6, allocated / 1e6, peakRssMb());
         System.out.printf(Locale.ROOT, "RESULT train_s=%.1f train_peak_heap_mb=%.0f train_live_heap_mb=%.0f "
                 + "train_allocated_mb=%.0f train_peak_rss_mb=%s%n", seconds, peakHeap / 1e6, liveHeap / 1e6,
                 allocated / 1e6, peakRssMb());

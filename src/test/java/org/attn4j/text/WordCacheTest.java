@@ -61,7 +61,7 @@ class WordCacheTest {
         assertNull(get(cache, "abcde", 0, 5));
     }
 
-    /** Threads sharing a cache (as threads sharing a Tokenizer do) never read another word's ids or a half-written slot. */
+    /** Threads sharing a cache (as threads sharing a Tokenizer do) never read another word's ids, nor half a slot. */
     @Test
     void threadsPuttingAndGettingAtOnceReadOnlyTheirWordsIds() throws Exception {
         WordCache cache = new WordCache(255, 100_000);
@@ -73,7 +73,8 @@ class WordCacheTest {
                 wrong.add(pool.submit(() -> {
                     int bad = 0;
                     for (int k = 0; k < 20_000; k++) {
-                        int i = (k * 7919 + seed * 104_729) % 20_000; // every thread visits every word, in its own order
+                        // every thread visits every word, each in its own order
+                        int i = (k * 7919 + seed * 104_729) % 20_000;
                         String word = " w" + i;
                         int[] got = get(cache, word, 0, word.length());
                         if (got == null) {
