@@ -6,14 +6,16 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import org.attn4j.config.AttentionConfig;
 import org.attn4j.config.AttentionMask;
+import org.attn4j.config.BlockConfig;
 import org.attn4j.decode.Greedy;
 import org.attn4j.examples.Cli;
 import org.attn4j.examples.Flags;
 import org.attn4j.model.LanguageModel;
 import org.attn4j.model.ModelConfig;
-import org.attn4j.nn.AttentionOutput;
-import org.attn4j.nn.BlockOutput;
+import org.attn4j.config.AttentionOutput;
+import org.attn4j.config.BlockOutput;
 import org.attn4j.nn.MultiHeadAttention;
 import org.attn4j.nn.TransformerBlock;
 import org.nd4j.autodiff.samediff.SDVariable;
@@ -142,7 +144,7 @@ public final class BlockBenchmark {
     }
 
     private void forward(BenchSize size, boolean fast, int warmup, int iters) {
-        TransformerBlock block = TransformerBlock.create(TransformerBlock.Config.encoder(size.dModel(), size.heads(),
+        TransformerBlock block = TransformerBlock.create(BlockConfig.encoder(size.dModel(), size.heads(),
                 size.ffDim()), DataType.FLOAT);
         INDArray x = input(size);
         Runnable step;
@@ -209,7 +211,7 @@ public final class BlockBenchmark {
     }
 
     private void attention(BenchSize size, boolean fast, int warmup, int iters) {
-        MultiHeadAttention mha = MultiHeadAttention.create(MultiHeadAttention.Config.of(size.dModel(), size.heads()),
+        MultiHeadAttention mha = MultiHeadAttention.create(AttentionConfig.of(size.dModel(), size.heads()),
                 DataType.FLOAT);
         INDArray x = input(size);
         Runnable step;

@@ -1,6 +1,7 @@
 package org.attn4j.bench;
 
 import org.attn4j.config.AttentionMask;
+import org.attn4j.config.BlockConfig;
 import org.attn4j.kernels.Parallel;
 import org.attn4j.nn.FastBlock;
 import org.attn4j.nn.FastTraining;
@@ -22,7 +23,7 @@ final class FastBlockTraining implements BlockStep {
 
     FastBlockTraining(BenchSize size) {
         int c = size.dModel();
-        TransformerBlock block = TransformerBlock.create(TransformerBlock.Config.encoder(c, size.heads(), size.ffDim()),
+        TransformerBlock block = TransformerBlock.create(BlockConfig.encoder(c, size.heads(), size.ffDim()),
                 DataType.FLOAT);
         fast = FastBlock.of(block.config(), block.weights());
         training = new FastTraining(fast, new Adam(1e-3));

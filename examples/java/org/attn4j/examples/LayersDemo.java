@@ -2,8 +2,10 @@ package org.attn4j.examples;
 
 import java.util.Locale;
 import java.util.Map;
+import org.attn4j.config.AttentionConfig;
 import org.attn4j.config.AttentionMask;
-import org.attn4j.nn.AttentionOutput;
+import org.attn4j.config.BlockConfig;
+import org.attn4j.config.AttentionOutput;
 import org.attn4j.nn.FastBlock;
 import org.attn4j.nn.FastTraining;
 import org.attn4j.nn.MultiHeadAttention;
@@ -51,7 +53,7 @@ public final class LayersDemo {
         System.out.println("   first output row: " + row(ScaledDotProductAttention.attention(q, q, v)[0], "%.4f"));
 
         // 2. Multi-head attention, causal, eager.
-        MultiHeadAttention mha = MultiHeadAttention.create(MultiHeadAttention.Config.of(8, 2).withCausal(true),
+        MultiHeadAttention mha = MultiHeadAttention.create(AttentionConfig.of(8, 2).withCausal(true),
                 DataType.FLOAT);
         AttentionOutput<INDArray> a = mha.apply(Nd4j.randn(DataType.FLOAT, 1, 4, 8), AttentionMask.none());
         System.out.println("\n2. Causal multi-head attention on 4 tokens, output " + shape(a.output())
@@ -69,7 +71,7 @@ public final class LayersDemo {
 
         // 3. Train a block on the engine: forward, backward (every parameter's gradient), an ND4J Adam step.
         int b = 32, t = 6, c = 16;
-        TransformerBlock block = new TransformerBlock("block0", TransformerBlock.Config.encoder(c, 4, 32));
+        TransformerBlock block = new TransformerBlock("block0", BlockConfig.encoder(c, 4, 32));
         FastBlock fast = FastBlock.of(block.config(), block.weights());                           // the engine on the block's own arrays
         FastTraining training = new FastTraining(fast, new Adam(5e-3)); // one ND4J updater per parameter
         INDArray features = Nd4j.randn(DataType.FLOAT, b, t, c);        // [B, T, C]

@@ -2,6 +2,7 @@ package org.attn4j.dl4j;
 
 import java.util.Map;
 import org.attn4j.config.AttentionMask;
+import org.attn4j.config.BlockConfig;
 import org.attn4j.kernels.Parallel;
 import org.attn4j.nn.FastBlock;
 import org.attn4j.nn.TransformerBlock;
@@ -24,13 +25,13 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * gradients rounded back to the network's type on the way out.
  */
 final class EngineBlock {
-    private final TransformerBlock.Config config;
+    private final BlockConfig config;
     private final DataType type, network; // the engine's type, and DL4J's
     private final FastBlock fast;
     private final FastBlock.State state;
     private INDArray forwardedInput, forwardedKeep; // DL4J's arrays of the state's last forward
 
-    EngineBlock(TransformerBlock.Config config, DataType network) {
+    EngineBlock(BlockConfig config, DataType network) {
         this.config = config;
         this.network = network;
         this.type = network == DataType.DOUBLE ? DataType.DOUBLE : DataType.FLOAT;

@@ -149,9 +149,9 @@ public abstract class TransformerModel extends Module {
         return rows;
     }
 
-    /** Checked ids as rows of Java ints ({@link org.attn4j.nn.FastTransformer#rows}). */
+    /** Checked ids as rows of Java ints ({@link org.attn4j.nn.Ids#rows}). */
     static int[][] rows(INDArray ids) {
-        return org.attn4j.nn.FastTransformer.rows(ids);
+        return org.attn4j.nn.Ids.rows(ids);
     }
 
     /** The engine's decoder of this model (its weights; every session has its own caches). */
@@ -289,12 +289,12 @@ public abstract class TransformerModel extends Module {
         return new LossAndGradients(loss, s.gradients, s.state.counted());
     }
 
-    private org.attn4j.nn.FastDecoder.Weights engineWeights() {
+    private org.attn4j.nn.StackWeights engineWeights() {
         return weights(embedding, positions, decoder.norm(), head);
     }
 
     /** The engine's view of one stack's arrays: embedding, positions, final norm (or null), head (null: tied or none). */
-    private org.attn4j.nn.FastDecoder.Weights weights(Embedding e, Positions p, Norm norm, Linear head) {
+    private org.attn4j.nn.StackWeights weights(Embedding e, Positions p, Norm norm, Linear head) {
         INDArray table = switch (config.positions()) {
             case LEARNED -> p.learnedTable();
             case SINUSOIDAL -> Positions.sinusoidal(config.maxLen(), config.dModel()).castTo(dataType);
@@ -302,7 +302,7 @@ public abstract class TransformerModel extends Module {
         };
         INDArray embeddingTable = e.table();
         boolean tied = head == null && e == embedding;
-        return new org.attn4j.nn.FastDecoder.Weights(embeddingTable, config.scaleEmbedding(), table,
+        return new org.attn4j.nn.StackWeights(embeddingTable, config.scaleEmbedding(), table,
                 config.positions() == PositionalEncoding.LEARNED,
                 norm == null ? null : norm.weightArray(), norm == null ? null : norm.biasArray(), config.eps(),
                 head == null ? (tied ? embeddingTable : null) : head.weightArray(), head == null ? null : head.biasArray(),

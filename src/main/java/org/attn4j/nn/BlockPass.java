@@ -3,6 +3,7 @@ package org.attn4j.nn;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.attn4j.config.AttentionMask;
+import org.attn4j.config.AttentionOutput;
 import org.attn4j.kernels.Buf;
 import org.attn4j.kernels.DropoutSeed;
 import org.attn4j.kernels.RowMath;

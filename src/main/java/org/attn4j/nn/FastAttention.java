@@ -2,6 +2,7 @@ package org.attn4j.nn;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
+import org.attn4j.config.AttentionConfig;
 import org.attn4j.config.AttentionMask;
 import org.attn4j.config.AttentionWeights;
 import org.attn4j.config.LinearWeights;
@@ -43,7 +44,7 @@ import org.nd4j.linalg.factory.Nd4j;
  */
 public final class FastAttention {
     private static final int ROW_GRAIN = 4;
-    private final MultiHeadAttention.Config config;
+    private final AttentionConfig config;
     private final DataType type;
     private final Parallel parallel;
     private final AttentionKernel pairs;
@@ -52,7 +53,7 @@ public final class FastAttention {
     private final double[] inverseFrequency; // rotary: the config's Rope frequencies, i < D/2; null without
 
     /** The engine of a multi-head attention of {@code config} on {@code weights}, on {@code parallel}'s workers. */
-    public FastAttention(MultiHeadAttention.Config config, AttentionWeights weights, Parallel parallel) {
+    public FastAttention(AttentionConfig config, AttentionWeights weights, Parallel parallel) {
         this.config = config;
         this.type = weights.q().weight().dataType();
         this.parallel = parallel;
@@ -71,7 +72,7 @@ public final class FastAttention {
         if (l.bias() != null) {
             parameters.put(l.name() + ".bias", l.bias());
         }
-        return FastFeedForward.lin(l);
+        return LinearKernel.of(l);
     }
 
     /**

@@ -23,32 +23,14 @@ import org.nd4j.linalg.factory.Nd4j;
  * uses it where it covers the model.
  */
 public final class FastDecoder {
-    /**
-     * @param embedding      token table {@code [V, C]}
-     * @param scaleEmbedding whether embeddings are multiplied by sqrt(C)
-     * @param positions      position table {@code [maxLen, C]} added to the embeddings, or null (none)
-     * @param learnedPositions whether that table is a parameter (learned) rather than fixed (sinusoidal)
-     * @param normWeight     final LayerNorm scale {@code [C]}, or null (post-LN models have none)
-     * @param normBias       its shift {@code [C]}; null with a normWeight: the final norm is an RMSNorm
-     * @param eps            its eps
-     * @param headWeight     output projection {@code [V, C]} (the embedding table when tied)
-     * @param headBias       its bias {@code [V]}, or null
-     * @param maxLen         most positions a sequence may reach
-     * @param dropout        dropout on the embedded tokens while training ({@link FastTransformer}; 0: none)
-     */
-    public record Weights(INDArray embedding, boolean scaleEmbedding, INDArray positions, boolean learnedPositions,
-            INDArray normWeight,
-            INDArray normBias, double eps, INDArray headWeight, INDArray headBias, int maxLen, double dropout) {
-    }
-
     private final List<FastBlock> blocks = new ArrayList<>();
-    private final Weights w;
+    private final StackWeights w;
     private final DataType type;
     private final int width, vocab;
     private final Parallel parallel;
 
     /** A decoder of {@code blocks} (causal self-attention, or attending to a memory) and {@code weights}. */
-    public FastDecoder(List<FastBlock> blocks, Weights weights, Parallel parallel) {
+    public FastDecoder(List<FastBlock> blocks, StackWeights weights, Parallel parallel) {
         this.blocks.addAll(blocks);
         this.w = weights;
         this.type = weights.embedding().dataType();
@@ -106,7 +88,7 @@ public final class FastDecoder {
                 throw new IllegalArgumentException("Decoding past the model's " + w.maxLen() + " positions (maxLen): "
                         + past + " fed, " + t + " more asked");
             }
-            INDArray embedded = embed(FastTransformer.rows(ids), past); // [B, Tnew, C]
+            INDArray embedded = embed(Ids.rows(ids), past); // [B, Tnew, C]
             INDArray x = embedded;
             for (int i = 0; i < blocks.size(); i++) {
                 x = blocks.get(i).step(x, caches.get(i)); // a view of the cache's activations
@@ -158,7 +140,7 @@ public final class FastDecoder {
         for (int bi = 0; bi < b; bi++) {
             RowMath.copy(xs, (bi * t + t - 1) * width, h, bi * width, width);
         }
-        NormKernel norm = FastTransformer.finalNorm(w);
+        NormKernel norm = w.finalNorm();
         if (norm != null) {
             Buf xhat = Buf.of(last.ulike()), rstd = Buf.of(Nd4j.create(type, b));
             norm.forward(h, h, xhat, rstd, 0, b, width);

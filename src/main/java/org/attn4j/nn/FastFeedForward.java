@@ -3,8 +3,8 @@ package org.attn4j.nn;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.attn4j.config.Activation;
+import org.attn4j.config.FeedForwardConfig;
 import org.attn4j.config.FeedForwardWeights;
-import org.attn4j.config.LinearWeights;
 import org.attn4j.kernels.Blas;
 import org.attn4j.kernels.Buf;
 import org.attn4j.kernels.DropoutSeed;
@@ -34,24 +34,19 @@ import org.nd4j.linalg.factory.Nd4j;
  */
 public final class FastFeedForward {
     private static final int ROW_GRAIN = 4;
-    private final FeedForward.Config config;
+    private final FeedForwardConfig config;
     private final DataType type;
     private final Parallel parallel;
     private final LinearKernel linear1, linear2, gate; // gate: SwiGLU only
 
     /** The engine of a feed-forward layer of {@code config} on {@code weights}, on {@code parallel}'s workers. */
-    public FastFeedForward(FeedForward.Config config, FeedForwardWeights weights, Parallel parallel) {
+    public FastFeedForward(FeedForwardConfig config, FeedForwardWeights weights, Parallel parallel) {
         this.config = config;
         this.type = weights.linear1().weight().dataType();
         this.parallel = parallel;
-        linear1 = lin(weights.linear1());
-        linear2 = lin(weights.linear2());
-        gate = config.activation() == Activation.SWIGLU ? lin(weights.gate()) : null;
-    }
-
-    /** A projection's arrays (the layer's own, shared); its name keys the gradients. */
-    static LinearKernel lin(LinearWeights l) {
-        return LinearKernel.of(l.name(), l.weight(), l.bias());
+        linear1 = LinearKernel.of(weights.linear1());
+        linear2 = LinearKernel.of(weights.linear2());
+        gate = config.activation() == Activation.SWIGLU ? LinearKernel.of(weights.gate()) : null;
     }
 
     /**

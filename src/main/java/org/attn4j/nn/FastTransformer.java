@@ -41,14 +41,14 @@ import org.nd4j.linalg.factory.Nd4j;
  */
 public final class FastTransformer {
     private final Stack encoder, decoder; // encoder: null for a language model
-    private final FastDecoder.Weights w;
+    private final StackWeights w;
     private final Parallel parallel;
     private final DataType type;
     private final int width, vocab;
     private static final int ROW_GRAIN = 8;
 
     /** A decoder-only model: {@code blocks} are causal self-attention blocks. */
-    public FastTransformer(List<FastBlock> blocks, FastDecoder.Weights weights, Parallel parallel) {
+    public FastTransformer(List<FastBlock> blocks, StackWeights weights, Parallel parallel) {
         this(List.of(), null, blocks, weights, parallel);
     }
 
@@ -56,8 +56,8 @@ public final class FastTransformer {
      * An encoder-decoder: the encoder's blocks and weights (embedding, positions, final norm; no head) and
      * the decoder's, whose blocks attend to the encoder's output.
      */
-    public FastTransformer(List<FastBlock> encoderBlocks, FastDecoder.Weights encoderWeights,
-            List<FastBlock> blocks, FastDecoder.Weights weights, Parallel parallel) {
+    public FastTransformer(List<FastBlock> encoderBlocks, StackWeights encoderWeights,
+            List<FastBlock> blocks, StackWeights weights, Parallel parallel) {
         this.parallel = parallel;
         this.w = weights;
         this.type = weights.embedding().dataType();
@@ -83,10 +83,10 @@ public final class FastTransformer {
     /** Embedding, positions, blocks and final norm: an encoder, or a decoder before its head. */
     private final class Stack {
         final List<FastBlock> blocks = new ArrayList<>();
-        final FastDecoder.Weights w;
+        final StackWeights w;
         final boolean causal;
 
-        Stack(List<FastBlock> blocks, FastDecoder.Weights w) {
+        Stack(List<FastBlock> blocks, StackWeights w) {
             this.blocks.addAll(blocks);
             this.w = w;
             this.causal = !blocks.isEmpty() && blocks.get(0).config().causal();
@@ -119,7 +119,7 @@ public final class FastTransformer {
                     blockGrads.add(s.gradients());
                 }
             }
-            FastDecoder.Weights sw = stack.w;
+            StackWeights sw = stack.w;
             tiedHead = head && sw.headWeight() == sw.embedding();
             if (!withGradients) {
                 gradients = null;
@@ -396,7 +396,7 @@ public final class FastTransformer {
     private INDArray stackForward(StackState st, int[][] ids, int[] targets, int padId, boolean pack, INDArray memory,
             StackState enc, DropoutSeed dropout, int firstLayer, int embeddingSite) {
         INDArray memoryKeep = enc == null ? null : enc.keep;
-        FastDecoder.Weights sw = st.stack.w;
+        StackWeights sw = st.stack.w;
         int batch = ids.length, time = ids[0].length;
         if (time > sw.maxLen()) {
             throw new IllegalArgumentException("a sequence has length " + time + " but the model's positions cover "
@@ -446,7 +446,7 @@ public final class FastTransformer {
                             .output();
         }
         Buf xs = Buf.of(x);
-        NormKernel norm = finalNorm(sw);
+        NormKernel norm = sw.finalNorm();
         parallel.forRange(st.n, ROW_GRAIN, (r0, r1) -> {
             RowMath.copy(xs, r0 * width, st.x, r0 * width, (r1 - r0) * width);
             if (norm != null) { // h = norm(x)
@@ -508,15 +508,9 @@ public final class FastTransformer {
     }
 
     /** A stack's embedding and positions. */
-    private EmbeddingKernel embedding(FastDecoder.Weights sw) {
+    private EmbeddingKernel embedding(StackWeights sw) {
         return new EmbeddingKernel(Buf.of(sw.embedding()), sw.positions() == null ? null : Buf.of(sw.positions()),
                 sw.scaleEmbedding() ? Math.sqrt(width) : 1, width);
-    }
-
-    /** A stack's final norm (bias null: RMSNorm), or null (post-LN: none). */
-    static NormKernel finalNorm(FastDecoder.Weights sw) {
-        return sw.normWeight() == null ? null : new NormKernel(Buf.of(sw.normWeight()),
-                sw.normBias() == null ? null : Buf.of(sw.normBias()), sw.eps());
     }
 
     /**
@@ -571,9 +565,9 @@ public final class FastTransformer {
      * each block's memory gradient into {@code dMemory}), embedding and positions.
      */
     private void stackBackward(StackState st, Buf dMemory, boolean embeddingHasHeadShare) {
-        FastDecoder.Weights sw = st.stack.w;
+        StackWeights sw = st.stack.w;
         int parts = parallel.threads();
-        NormKernel norm = finalNorm(sw);
+        NormKernel norm = sw.finalNorm();
         if (norm != null) {
             // dx = norm'(dh)
             parallel.forRange(st.n, ROW_GRAIN, (r0, r1) -> norm.backward(st.dh, st.xhat, st.rstd, st.dx, null, r0, r1,
@@ -621,21 +615,6 @@ public final class FastTransformer {
 
     private static long embeddingBase(StackState st) {
         return st.dropout.base(DropoutSeed.stream(-1, st.embeddingSite));
-    }
-
-    /**
-     * Ids {@code [B, T]} as rows of Java ints, in one copy ({@code INDArray.toIntMatrix} reads an array
-     * row by row, an ND4J call each: with the id checks' ND4J reductions that took a batch-128 forward pass
-     * from 10.0 to 16.2 ms, measured).
-     */
-    public static int[][] rows(INDArray ids) {
-        int b = (int) ids.size(0), t = (int) ids.size(1);
-        int[] flat = ids.castTo(DataType.INT).dup('c').reshape((long) b * t).toIntVector();
-        int[][] rows = new int[b][];
-        for (int i = 0; i < b; i++) {
-            rows[i] = Arrays.copyOfRange(flat, i * t, (i + 1) * t);
-        }
-        return rows;
     }
 
     private static int[] flatten(int[][] rows, String what, int batch, int time) {

@@ -1,5 +1,6 @@
 package org.attn4j.nn;
 
+import org.attn4j.config.Normalization;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;

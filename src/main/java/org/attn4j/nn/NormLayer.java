@@ -8,7 +8,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * What {@link LayerNorm} and {@link RMSNorm} share outside a graph: eager use and training on the engine
  * ({@link FastNorm}) over the last dimension {@code [..., C]}.
  */
-public abstract sealed class NormLayer extends Module implements Norm permits LayerNorm, RMSNorm {
+public abstract class NormLayer extends Module implements Norm {
     private volatile FastNorm fast; // the engine of apply and train, made on first use (holds no call's state)
 
     NormLayer(String name, DataType dataType) {

@@ -2,10 +2,10 @@ package org.attn4j.nn;
 
 import java.util.Arrays;
 import org.attn4j.config.AttentionMask;
+import org.attn4j.config.BlockConfig;
 import org.attn4j.kernels.Buf;
 import org.attn4j.kernels.RowMath;
 import org.attn4j.kernels.VectorMath;
-import org.attn4j.nn.TransformerBlock;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
@@ -14,7 +14,7 @@ final class Shapes {
     private Shapes() {
     }
 
-    static void check(INDArray x, AttentionMask<INDArray> mask, TransformerBlock.Config config, DataType type) {
+    static void check(INDArray x, AttentionMask<INDArray> mask, BlockConfig config, DataType type) {
         if (x == null) {
             throw new IllegalArgumentException("x [B, T, dModel=" + config.dModel() + "] is null");
         }

@@ -12,6 +12,7 @@ import java.util.Map;
 import java.util.List;
 import org.attn4j.config.Activation;
 import org.attn4j.config.AttentionMask;
+import org.attn4j.config.BlockConfig;
 import org.attn4j.nn.FastBlock;
 import org.attn4j.nn.TransformerBlock;
 import org.deeplearning4j.gradientcheck.GradientCheckUtil;
@@ -64,12 +65,12 @@ class TransformerBlockLayerTest {
         Nd4j.setDefaultDataTypes(DataType.FLOAT, DataType.FLOAT);
     }
 
-    private static TransformerBlock.Config block(boolean normFirst) {
-        return TransformerBlock.Config.encoder(C, HEADS, FF).withNormFirst(normFirst);
+    private static BlockConfig block(boolean normFirst) {
+        return BlockConfig.encoder(C, HEADS, FF).withNormFirst(normFirst);
     }
 
     /** dense (per step) -> attn4j block -> average over time -> softmax classifier. */
-    private static MultiLayerNetwork network(TransformerBlock.Config block, org.nd4j.linalg.learning.config.IUpdater updater) {
+    private static MultiLayerNetwork network(BlockConfig block, org.nd4j.linalg.learning.config.IUpdater updater) {
         MultiLayerConfiguration conf = new NeuralNetConfiguration.Builder()
                 .dataType(DataType.DOUBLE).seed(12345).updater(updater)
                 .list()
@@ -142,7 +143,7 @@ class TransformerBlockLayerTest {
     @ParameterizedTest(name = "causal={0}, masked={0}")
     @ValueSource(booleans = {false, true})
     void forwardEqualsTheEagerAttn4jBlock(boolean causalAndMasked) {
-        TransformerBlock.Config config = block(false).withCausal(causalAndMasked);
+        BlockConfig config = block(false).withCausal(causalAndMasked);
         MultiLayerNetwork net = network(config, new NoOp());
         Layer layer = net.getLayer(1);
         INDArray x = Nd4j.randn(DataType.DOUBLE, BATCH, C, T);       // [B, C, T]
@@ -170,7 +171,7 @@ class TransformerBlockLayerTest {
     @ParameterizedTest(name = "causal and masked={0}")
     @ValueSource(booleans = {false, true})
     void forwardAndBackwardAreTheEngines(boolean causalAndMasked) {
-        TransformerBlock.Config config = block(true).withCausal(causalAndMasked);
+        BlockConfig config = block(true).withCausal(causalAndMasked);
         MultiLayerNetwork net = network(config, new Adam(1e-2));
         net.initGradientsView(); // what fit does first: DL4J's gradient views for backpropGradient to fill
         Layer layer = net.getLayer(1);
@@ -207,7 +208,7 @@ class TransformerBlockLayerTest {
      */
     @Test
     void aHalfNetworkRunsTheEngineInFloat32() {
-        TransformerBlock.Config config = block(true);
+        BlockConfig config = block(true);
         Map<String, long[]> shapes = TransformerBlockParams.shapes(config);
         Map<String, INDArray> half = new HashMap<>(), float32 = new HashMap<>();
         Map<String, INDArray> halfGrads = new HashMap<>(), floatGrads = new HashMap<>();
@@ -254,7 +255,7 @@ class TransformerBlockLayerTest {
     void everyActivationRunsOnTheEngine() {
         INDArray x = Nd4j.randn(DataType.DOUBLE, BATCH, C, T);                 // [B, C, T]
         for (Activation a : Activation.values()) {
-            TransformerBlock.Config config = block(true).withActivation(a);
+            BlockConfig config = block(true).withActivation(a);
             Layer layer = network(config, new NoOp()).getLayer(1);
             INDArray y = layer.activate(x, false, LayerWorkspaceMgr.noWorkspaces());
             TransformerBlock copy = TransformerBlock.create(config, DataType.DOUBLE);
@@ -305,14 +306,14 @@ class TransformerBlockLayerTest {
                 () -> net.getLayer(1).activate(Nd4j.zeros(DataType.DOUBLE, 2, C + 1, 3), false,
                         LayerWorkspaceMgr.noWorkspaces()));
         assertTrue(e.getMessage().contains("[minibatch, 8, timeSteps] (NCW)"), e.getMessage());
-        assertThrows(IllegalArgumentException.class, () -> TransformerBlockLayer.of(TransformerBlock.Config.decoder(C, HEADS, FF)));
+        assertThrows(IllegalArgumentException.class, () -> TransformerBlockLayer.of(BlockConfig.decoder(C, HEADS, FF)));
     }
 
     /** Options the layer cannot hold are refused by name, not silently dropped. */
     @Test
     void optionsTheLayerCannotHoldAreRefused() {
-        TransformerBlock.Config plain = TransformerBlock.Config.encoder(C, HEADS, FF);
-        for (TransformerBlock.Config c : List.of(plain.withNorm(org.attn4j.nn.Normalization.RMS),
+        BlockConfig plain = BlockConfig.encoder(C, HEADS, FF);
+        for (BlockConfig c : List.of(plain.withNorm(org.attn4j.config.Normalization.RMS),
                 plain.withKvHeads(HEADS / 2), plain.withAlibi(true), plain.withWindow(2), plain.withRotary(true))) {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> TransformerBlockLayer.of(c));
             assertTrue(e.getMessage().contains("given " + c), e.getMessage());

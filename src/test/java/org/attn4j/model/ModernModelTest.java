@@ -15,7 +15,7 @@ import org.attn4j.decode.BeamSearch;
 import org.attn4j.decode.Hypothesis;
 import org.attn4j.io.Checkpoint;
 import org.attn4j.io.ParameterShapes;
-import org.attn4j.nn.Normalization;
+import org.attn4j.config.Normalization;
 import org.attn4j.nn.PositionalEncoding;
 import org.attn4j.train.Schedules;
 import org.attn4j.train.Trainer;

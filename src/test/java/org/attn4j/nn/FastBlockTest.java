@@ -14,10 +14,11 @@ import java.util.Map;
 import java.util.stream.Stream;
 import org.attn4j.config.Activation;
 import org.attn4j.config.AttentionMask;
+import org.attn4j.config.BlockConfig;
 import org.attn4j.kernels.Parallel;
 import org.attn4j.kernels.RowMath;
-import org.attn4j.nn.AttentionOutput;
-import org.attn4j.nn.BlockOutput;
+import org.attn4j.config.AttentionOutput;
+import org.attn4j.config.BlockOutput;
 import org.attn4j.samediff.Gradients;
 import org.attn4j.nn.TransformerBlock;
 import org.junit.jupiter.api.AfterEach;
@@ -79,7 +80,7 @@ class FastBlockTest {
         RowMath.useVector(!mask.startsWith("scalar"));
         Nd4j.getRandom().setSeed(7);
         SameDiff sd = SameDiff.create();
-        TransformerBlock block = new TransformerBlock("blk", TransformerBlock.Config.encoder(C, H, F)
+        TransformerBlock block = new TransformerBlock("blk", BlockConfig.encoder(C, H, F)
                 .withActivation(act).withNormFirst(pre).withRotary(rotary), type);
         randomizeNorms(block);
         INDArray x = Nd4j.randn(type, B, T, C), g = Nd4j.randn(type, B, T, C);
@@ -118,7 +119,7 @@ class FastBlockTest {
 
     @Test
     void adamStepsMatchSameDiffFit() {
-        TransformerBlock.Config config = TransformerBlock.Config.encoder(C, H, F);
+        BlockConfig config = BlockConfig.encoder(C, H, F);
         SameDiff sd = SameDiff.create();
         SDVariable x = sd.placeHolder("x", DataType.DOUBLE, -1, -1, C);
         SDVariable y = sd.placeHolder("y", DataType.DOUBLE, -1, -1, C);
@@ -161,7 +162,7 @@ class FastBlockTest {
     void gradientsMatchCentralDifferences(boolean pre, Activation act, boolean rotary) {
         Nd4j.getRandom().setSeed(11);
         int b = 2, t = 5, c = 8, h = 2, f = 12;
-        TransformerBlock block = TransformerBlock.create(TransformerBlock.Config.encoder(c, h, f).withNormFirst(pre)
+        TransformerBlock block = TransformerBlock.create(BlockConfig.encoder(c, h, f).withNormFirst(pre)
                 .withActivation(act).withRotary(rotary), DataType.DOUBLE);
         randomizeNorms(block);
         INDArray keep = Nd4j.ones(DataType.DOUBLE, b, t);
@@ -175,7 +176,7 @@ class FastBlockTest {
     void gradientsMatchCentralDifferencesUnderAdditiveMasks(String kind) {
         Nd4j.getRandom().setSeed(13);
         int b = 2, t = 5, c = 8, h = 2, f = 12;
-        TransformerBlock block = TransformerBlock.create(TransformerBlock.Config.encoder(c, h, f), DataType.DOUBLE);
+        TransformerBlock block = TransformerBlock.create(BlockConfig.encoder(c, h, f), DataType.DOUBLE);
         randomizeNorms(block);
         assertCentralDifferences(block, MaskCases.of(kind, b, h, t, t, DataType.DOUBLE), b, t, c);
     }
@@ -226,7 +227,7 @@ class FastBlockTest {
 
     @Test
     void applyRunsTheEngineAndAgreesWithTheGraph() {
-        TransformerBlock block = TransformerBlock.create(TransformerBlock.Config.encoder(C, H, F), DataType.FLOAT);
+        TransformerBlock block = TransformerBlock.create(BlockConfig.encoder(C, H, F), DataType.FLOAT);
         INDArray x = Nd4j.randn(DataType.FLOAT, B, T, C);
         AttentionMask<INDArray> mask = MaskCases.of("padding+keep3+additive2+causal", B, H, T, T, DataType.FLOAT);
         BlockOutput<INDArray> fast = block.apply(x, mask);
@@ -273,7 +274,7 @@ class FastBlockTest {
         Nd4j.getRandom().setSeed(29);
         int b = 2, t = 11;
         SameDiff sd = SameDiff.create();
-        TransformerBlock block = new TransformerBlock("blk", TransformerBlock.Config.encoder(C, H, F)
+        TransformerBlock block = new TransformerBlock("blk", BlockConfig.encoder(C, H, F)
                 .withNormFirst(pre).withCausal(causalRotary).withRotary(causalRotary), type);
         randomizeNorms(block);
         INDArray x = Nd4j.randn(type, b, t, C), g = Nd4j.randn(type, b, t, C);
@@ -308,7 +309,7 @@ class FastBlockTest {
     @Test
     void aQueryThatSeesNoKeyHasZeroGradientsThroughAttention() {
         int b = 2, t = 6;
-        TransformerBlock block = TransformerBlock.create(TransformerBlock.Config.encoder(C, H, F), DataType.DOUBLE);
+        TransformerBlock block = TransformerBlock.create(BlockConfig.encoder(C, H, F), DataType.DOUBLE);
         FastBlock fast = FastBlock.of(block.config(), block.weights(), new Parallel(2));
         INDArray x = Nd4j.randn(DataType.DOUBLE, b, t, C);
         for (String kind : List.of("keep2", "keep3", "additive3", "additive4")) {
@@ -338,7 +339,7 @@ class FastBlockTest {
         Nd4j.getRandom().setSeed(31);
         int b = 2, t = 7, s = 9;
         SameDiff sd = SameDiff.create();
-        TransformerBlock block = new TransformerBlock("dec", TransformerBlock.Config.decoder(C, H, F), type);
+        TransformerBlock block = new TransformerBlock("dec", BlockConfig.decoder(C, H, F), type);
         randomizeNorms(block);
         INDArray x = Nd4j.randn(type, b, t, C), memory = Nd4j.randn(type, b, s, C), g = Nd4j.randn(type, b, t, C);
         AttentionMask<INDArray> selfMask = MaskCases.of(selfKind, b, H, t, t, type);
@@ -387,7 +388,7 @@ class FastBlockTest {
 
     @Test
     void badCallsSayWhatWasExpected() {
-        TransformerBlock block = TransformerBlock.create(TransformerBlock.Config.encoder(8, 2, 16), DataType.FLOAT);
+        TransformerBlock block = TransformerBlock.create(BlockConfig.encoder(8, 2, 16), DataType.FLOAT);
         FastBlock fast = FastBlock.of(block.config(), block.weights(), new Parallel(1));
         assertMessage(IllegalStateException.class, "backward needs a forward first",
                 () -> fast.backward(Nd4j.zeros(DataType.FLOAT, 1, 2, 8)));
@@ -405,7 +406,7 @@ class FastBlockTest {
         fast.forward(Nd4j.zeros(DataType.FLOAT, 2, 3, 8), AttentionMask.none());
         assertMessage(IllegalArgumentException.class, "gradOutput: expected shape [2, 3, 8], given [2, 3, 9]",
                 () -> fast.backward(Nd4j.zeros(DataType.FLOAT, 2, 3, 9)));
-        TransformerBlock decoderBlock = TransformerBlock.create(TransformerBlock.Config.decoder(8, 2, 16), DataType.FLOAT);
+        TransformerBlock decoderBlock = TransformerBlock.create(BlockConfig.decoder(8, 2, 16), DataType.FLOAT);
         FastBlock decoder = FastBlock.of(decoderBlock.config(), decoderBlock.weights());
         assertMessage(IllegalArgumentException.class, "a block with cross-attention attends to a memory",
                 () -> decoder.forward(Nd4j.zeros(DataType.FLOAT, 1, 2, 8), AttentionMask.none()));

@@ -9,6 +9,7 @@ import java.util.Map;
 import java.util.stream.Stream;
 import org.attn4j.config.Activation;
 import org.attn4j.config.AttentionMask;
+import org.attn4j.config.BlockConfig;
 import org.attn4j.kernels.Buf;
 import org.attn4j.kernels.DropoutSeed;
 import org.attn4j.kernels.Parallel;
@@ -71,7 +72,7 @@ class FastDropoutTest {
     @Test
     void aSeedWithoutProbabilitiesChangesNothing() {
         Nd4j.getRandom().setSeed(3);
-        TransformerBlock block = TransformerBlock.create(TransformerBlock.Config.encoder(16, 2, 24), DataType.FLOAT);
+        TransformerBlock block = TransformerBlock.create(BlockConfig.encoder(16, 2, 24), DataType.FLOAT);
         FastBlock fast = FastBlock.of(block.config(), block.weights(), new Parallel(2));
         INDArray x = Nd4j.randn(DataType.FLOAT, 2, 5, 16), g = Nd4j.randn(DataType.FLOAT, 2, 5, 16);
         FastBlock.State plain = fast.newState(), seeded = fast.newState();
@@ -96,7 +97,7 @@ class FastDropoutTest {
     void gradientsWithFixedMasksMatchCentralDifferences(boolean pre, Activation act, boolean rotary) {
         Nd4j.getRandom().setSeed(17);
         int b = 2, t = 4, s = 3, c = 8, h = 2, f = 12;
-        TransformerBlock block = TransformerBlock.create(TransformerBlock.Config.decoder(c, h, f).withNormFirst(pre)
+        TransformerBlock block = TransformerBlock.create(BlockConfig.decoder(c, h, f).withNormFirst(pre)
                 .withActivation(act).withRotary(rotary).withDropout(0.3).withAttnDropout(0.25), DataType.DOUBLE);
         FastBlock fast = FastBlock.of(block.config(), block.weights(), new Parallel(2));
         INDArray x = Nd4j.randn(DataType.DOUBLE, b, t, c), memory = Nd4j.randn(DataType.DOUBLE, b, s, c);

@@ -13,7 +13,8 @@ import org.attn4j.interop.ParityCase;
 import org.attn4j.config.Activation;
 import org.attn4j.config.AttentionMask;
 import org.attn4j.samediff.Gradients;
-import org.attn4j.nn.Normalization;
+import org.attn4j.config.BlockConfig;
+import org.attn4j.config.Normalization;
 import org.attn4j.nn.TransformerBlock;
 import org.attn4j.testing.ParityFixtures;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -40,8 +41,8 @@ class ModernBlockParityTest {
         }
     }
 
-    static TransformerBlock.Config config(ParityCase c) {
-        return TransformerBlock.Config.encoder(c.integer("d_model"), c.integer("heads"), c.integer("ff_dim"))
+    static BlockConfig config(ParityCase c) {
+        return BlockConfig.encoder(c.integer("d_model"), c.integer("heads"), c.integer("ff_dim"))
                 .withActivation(Activation.parse(c.string("activation"))).withNormFirst(c.flag("norm_first", true))
                 .withCausal(c.flag("causal", false)).withEps(c.number("eps", 1e-5)).withBias(c.flag("bias", true))
                 .withRotary(c.flag("rotary", false)).withNorm(Normalization.parse(c.string("norm")))
