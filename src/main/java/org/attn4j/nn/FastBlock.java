@@ -58,7 +58,7 @@ import org.nd4j.linalg.factory.Nd4j;
  * can run one block, each with its own. Outputs and gradients are views of the state's arrays,
  * overwritten by the state's next call. The state-less {@link #forward(INDArray, AttentionMask)},
  * {@link #backward(INDArray)} and {@link #gradients()} use one state of this object's own: one call at a
- * time (block-level training, {@link FastTraining}).
+ * time (block-level training with {@code train.ParameterUpdater}).
  */
 public final class FastBlock {
     private final BlockConfig config;
