@@ -30,14 +30,14 @@ import org.nd4j.linalg.factory.Nd4j;
  * iterations and reports their median and minimum:
  * <ol>
  *   <li>{@code forward}: an eager pre-LN GELU encoder block, {@code TransformerBlock.apply} (which runs
- *       on {@link org.attn4j.nn.FastBlock});</li>
+ *       on {@link BlockEngine});</li>
  *   <li>{@code train_step}: that block with loss mean((block(x) - y)^2), forward and backward on
- *       {@code FastBlock} and an ND4J Adam update ({@link FastBlockTraining});</li>
+ *       {@code BlockEngine} and an ND4J Adam update ({@link FastBlockTraining});</li>
  *   <li>{@code forward_samediff}, {@code train_step_samediff}, {@code mha_forward_samediff} (workload
  *       {@code samediff}): the same on SameDiff's graph (the layers' {@code forward} in a graph with a
  *       placeholder input, run by {@code SameDiff.output}; one SameDiff {@code fit} per step), for comparison;</li>
  *   <li>{@code mha_forward}: eager multi-head self-attention alone, {@code MultiHeadAttention.apply} (on
- *       {@link org.attn4j.nn.FastAttention});</li>
+ *       {@link AttentionEngine});</li>
  *   <li>{@code decode_cached} / {@code decode_recompute}: greedy decoding of {@code tokens} tokens by an
  *       untrained 2-layer {@code LanguageModel} of the size's width, heads and ff (vocabulary 64, batch
  *       {@code decodeBatch}, a one-token prompt), with the key/value cache and recomputing the prefix;</li>

@@ -6,8 +6,8 @@ import org.attn4j.config.AttentionConfig;
 import org.attn4j.config.AttentionMask;
 import org.attn4j.config.AttentionOutput;
 import org.attn4j.config.BlockConfig;
+import org.attn4j.engine.BlockEngine;
 import org.attn4j.kernels.Parallel;
-import org.attn4j.nn.FastBlock;
 import org.attn4j.nn.MultiHeadAttention;
 import org.attn4j.nn.ScaledDotProductAttention;
 import org.attn4j.nn.TransformerBlock;
@@ -25,7 +25,7 @@ import org.nd4j.linalg.learning.config.Adam;
  *       every token at once; softmax(QK^T / sqrt(d_k)) gives weights that sum to 1.</li>
  *   <li>Multi-head attention with a causal mask, run eagerly on arrays: each head's weights, with
  *       the future (upper triangle) masked out.</li>
- *   <li>A transformer block trained on the engine ({@code FastBlock}'s forward and backward, ND4J's Adam through
+ *   <li>A transformer block trained on the engine ({@code BlockEngine}'s forward and backward, ND4J's Adam through
  *       {@code ParameterUpdater}) on a task that needs attention: predict, at every position, the mean of the whole
  *       sequence. The same block inside a SameDiff graph is {@code new TransformerBlockGraph(sd, block)}.</li>
  * </ol>
@@ -73,7 +73,7 @@ public final class LayersDemo {
         // 3. Train a block on the engine: forward, backward (every parameter's gradient), an ND4J Adam step.
         int b = 32, t = 6, c = 16;
         TransformerBlock block = new TransformerBlock("block0", BlockConfig.encoder(c, 4, 32));
-        FastBlock fast = FastBlock.of(block.config(), block.weights());  // the engine on the block's own arrays
+        BlockEngine fast = BlockEngine.of(block.config(), block.weights());  // the engine on the block's own arrays
         ParameterUpdater training = new ParameterUpdater(fast.parameters(), fast.gradients(), new Adam(5e-3),
                 Parallel.shared());                                     // ND4J's Adam on the engine's gradients
         INDArray features = Nd4j.randn(DataType.FLOAT, b, t, c);        // [B, T, C]

@@ -45,7 +45,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * initialization setting is ignored: the weights start as a fresh attn4j block's do.
  *
  * <p>What runs where: the layer's forward ({@code activate}) and backward ({@code backpropGradient})
- * are attn4j's engine, {@link org.attn4j.nn.FastBlock}, on a copy of DL4J's parameters made before
+ * are attn4j's engine, {@link BlockEngine}, on a copy of DL4J's parameters made before
  * each forward; its gradients go into DL4J's gradient views, and DL4J's updater, regularization and
  * serialization do the rest. A network whose data type is neither float32 nor float64 (the engine's
  * two) runs the block in float32, rounding its output and gradients to the network's type. DL4J's

@@ -2,6 +2,7 @@ package org.attn4j.nn;
 
 import org.attn4j.config.Activation;
 import org.attn4j.config.FeedForwardConfig;
+import org.attn4j.engine.FeedForwardEngine;
 import org.attn4j.kernels.DropoutSeed;
 import org.attn4j.kernels.Parallel;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -16,7 +17,7 @@ public final class FeedForward extends Module {
 
     private final FeedForwardConfig config;
     private final Linear linear1, linear2, gate;
-    private volatile FastFeedForward fast; // the engine of train, made on first use (holds no call's state)
+    private volatile FeedForwardEngine fast; // the engine of train, made on first use (holds no call's state)
 
     public FeedForward(String name, FeedForwardConfig config, DataType dataType) {
         super(name, dataType);
@@ -60,13 +61,13 @@ public final class FeedForward extends Module {
         if (x.length() == 0) {
             return x.dup();
         }
-        FastFeedForward.Pass pass = engine().forward(x, null, inputChecks()); // the engine scans x for NaN
+        FeedForwardEngine.Pass pass = engine().forward(x, null, inputChecks()); // the engine scans x for NaN
         pass.close(); // no backward: what it would read goes now
         return pass.output();
     }
 
     /**
-     * A training forward on the engine ({@link FastFeedForward}), without dropout: the output {@code [B, T, C]}
+     * A training forward on the engine ({@link FeedForwardEngine}), without dropout: the output {@code [B, T, C]}
      * of {@link #apply} and a pass that keeps what its backward needs. The pass is the caller's: any number of
      * threads may train one layer at once, each with its own passes.
      *
@@ -104,12 +105,12 @@ public final class FeedForward extends Module {
                 gate == null ? null : gate.weights());
     }
 
-    private FastFeedForward engine() {
-        FastFeedForward f = fast;
+    private FeedForwardEngine engine() {
+        FeedForwardEngine f = fast;
         if (f == null) {
             synchronized (this) {
                 if (fast == null) {
-                    fast = new FastFeedForward(config, weights(), Parallel.shared());
+                    fast = new FeedForwardEngine(config, weights(), Parallel.shared());
                 }
                 f = fast;
             }

@@ -1,5 +1,7 @@
 package org.attn4j.nn;
 
+import org.attn4j.engine.FeedForwardEngine;
+import org.attn4j.engine.InputGradients;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
@@ -9,11 +11,11 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * any number of times, from any thread, until {@link #close}.
  */
 public final class FeedForwardPass implements AutoCloseable {
-    private final FastFeedForward.Pass pass;
+    private final FeedForwardEngine.Pass pass;
     private final DataType type;
     private final int b, t, c;
 
-    FeedForwardPass(FastFeedForward.Pass pass, DataType type, int b, int t, int c) {
+    FeedForwardPass(FeedForwardEngine.Pass pass, DataType type, int b, int t, int c) {
         this.pass = pass;
         this.type = type;
         this.b = b;

@@ -3,6 +3,7 @@ package org.attn4j.nn;
 import org.attn4j.config.AttentionConfig;
 import org.attn4j.config.AttentionMask;
 import org.attn4j.config.AttentionOutput;
+import org.attn4j.engine.AttentionEngine;
 import org.attn4j.kernels.DropoutSeed;
 import org.attn4j.kernels.Parallel;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -20,7 +21,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 public final class MultiHeadAttention extends Module {
 
     private final AttentionConfig config;
-    private volatile FastAttention fast; // the engine of apply and train, made on first use (holds no call's state)
+    private volatile AttentionEngine fast; // the engine of apply and train, made on first use (holds no call's state)
     private final Linear q, k, v, out;
 
     public MultiHeadAttention(String name, AttentionConfig config, DataType dataType) {
@@ -69,14 +70,14 @@ public final class MultiHeadAttention extends Module {
 
     /**
      * Eager attention on {@code query [B, Tq, C]}, {@code key [B, Tk, kDim]}, {@code value [B, Tk, vDim]}
-     * under any mask, on the engine ({@link FastAttention}); {@code org.attn4j.samediff.MultiHeadAttentionGraph} is
+     * under any mask, on the engine ({@link AttentionEngine}); {@code org.attn4j.samediff.MultiHeadAttentionGraph} is
      * the same layer inside a SameDiff graph.
      * Safe for any number of threads at once.
      */
     public AttentionOutput<INDArray> apply(INDArray query, INDArray key, INDArray value,
             AttentionMask<INDArray> mask) {
         check(query, key, value, mask);
-        FastAttention.Pass pass = engine().apply(query, key, value, mask, inputChecks()); // it scans its copy for NaN
+        AttentionEngine.Pass pass = engine().apply(query, key, value, mask, inputChecks()); // it scans its copy for NaN
         return new AttentionOutput<>(pass.output(), pass.weights());
     }
 
@@ -121,12 +122,12 @@ public final class MultiHeadAttention extends Module {
         Checks.mask(mask, b, config.heads(), tq, tk);
     }
 
-    private FastAttention engine() {
-        FastAttention f = fast;
+    private AttentionEngine engine() {
+        AttentionEngine f = fast;
         if (f == null) {
             synchronized (this) {
                 if (fast == null) {
-                    fast = new FastAttention(config, weights(), Parallel.shared());
+                    fast = new AttentionEngine(config, weights(), Parallel.shared());
                 }
                 f = fast;
             }

@@ -1,6 +1,8 @@
 package org.attn4j.nn;
 
 import java.util.Arrays;
+import org.attn4j.engine.InputGradients;
+import org.attn4j.engine.NormEngine;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
@@ -10,11 +12,11 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * {@link #backward}, which may run any number of times, from any thread, until {@link #close}.
  */
 public final class NormPass implements AutoCloseable {
-    private final FastNorm.Pass pass;
+    private final NormEngine.Pass pass;
     private final DataType type;
     private final long[] shape; // x's
 
-    NormPass(FastNorm.Pass pass, DataType type, long[] shape) {
+    NormPass(NormEngine.Pass pass, DataType type, long[] shape) {
         this.pass = pass;
         this.type = type;
         this.shape = shape;

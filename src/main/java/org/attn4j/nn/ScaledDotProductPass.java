@@ -14,7 +14,7 @@ import org.nd4j.linalg.factory.Nd4j;
 /**
  * One training forward of a {@link ScaledDotProductAttention} on the engine ({@link ScaledDotProductAttention#train}):
  * output {@code [B, H, Tq, Dv]}, weights {@code [B, H, Tq, Tk]}, and what {@link #backward} needs. The per-head
- * math is {@link AttentionKernel}' (shared with {@link FastBlock} and {@link FastAttention}).
+ * math is {@link AttentionKernel}' (shared with {@link BlockEngine} and {@link AttentionEngine}).
  *
  * <pre>
  *   forward:   P = softmax(Q K^T scale + mask),  O = drop(P) V                          per (batch, head)

@@ -7,6 +7,7 @@ import org.attn4j.config.AttentionMask;
 import org.attn4j.config.BlockConfig;
 import org.attn4j.config.BlockOutput;
 import org.attn4j.config.FeedForwardConfig;
+import org.attn4j.engine.BlockEngine;
 import org.attn4j.kernels.DropoutSeed;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -28,7 +29,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 public final class TransformerBlock extends Module {
 
     private final BlockConfig config;
-    private org.attn4j.nn.FastBlock fast; // the engine of apply, made on its first call
+    private BlockEngine fast; // the engine of apply, made on its first call
     private final MultiHeadAttention selfAttn, crossAttn;
     private final FeedForward ff;
     private final Norm norm1, norm2, norm3;
@@ -51,7 +52,7 @@ public final class TransformerBlock extends Module {
         this.norm3 = crossAttn == null ? null : norm("norm3");
     }
 
-    /** The self-attention sublayer (the engine, {@link FastBlock}, and {@code org.attn4j.samediff} read its arrays). */
+    /** The self-attention sublayer (the engine, {@link BlockEngine}, and {@code org.attn4j.samediff} read its arrays). */
     public MultiHeadAttention selfAttention() {
         return selfAttn;
     }
@@ -100,7 +101,7 @@ public final class TransformerBlock extends Module {
 
     /**
      * Eager block without cross-attention on {@code x [B, T, C]} under any mask, on the engine
-     * ({@link org.attn4j.nn.FastBlock}).
+     * ({@link BlockEngine}).
      */
     public BlockOutput<INDArray> apply(INDArray x, AttentionMask<INDArray> selfMask) {
         requireCrossAttention(false);
@@ -110,7 +111,7 @@ public final class TransformerBlock extends Module {
 
     /**
      * Eager block with cross-attention on {@code x [B, T, C]} and {@code memory [B, Tm, C]} under any masks, on the
-     * engine ({@link org.attn4j.nn.FastBlock}).
+     * engine ({@link BlockEngine}).
      */
     public BlockOutput<INDArray> apply(INDArray x, INDArray memory, AttentionMask<INDArray> selfMask,
             AttentionMask<INDArray> memoryMask) {
@@ -123,7 +124,7 @@ public final class TransformerBlock extends Module {
     /**
      * A training forward of a block without cross-attention on the engine: the output {@code [B, T, C]} and
      * weights of {@link #apply(INDArray, AttentionMask)}, and a pass that keeps what its backward needs (in a
-     * {@link FastBlock.State} of its own). The pass is the caller's: any number of threads may train one block
+     * {@link BlockEngine.State} of its own). The pass is the caller's: any number of threads may train one block
      * at once, each with its own passes.
      *
      * <pre>{@code
@@ -172,9 +173,9 @@ public final class TransformerBlock extends Module {
      * The engine of {@link #apply} on this block's parameters, made on first use; concurrent calls use states
      * of their own (it keeps a few between calls, sized for the largest input seen).
      */
-    private synchronized org.attn4j.nn.FastBlock engine() {
+    private synchronized BlockEngine engine() {
         if (fast == null) {
-            fast = FastBlock.of(config, weights());
+            fast = BlockEngine.of(config, weights());
         }
         return fast;
     }

@@ -13,7 +13,7 @@ import java.util.List;
 import org.attn4j.config.Activation;
 import org.attn4j.config.AttentionMask;
 import org.attn4j.config.BlockConfig;
-import org.attn4j.nn.FastBlock;
+import org.attn4j.engine.BlockEngine;
 import org.attn4j.nn.TransformerBlock;
 import org.deeplearning4j.gradientcheck.GradientCheckUtil;
 import org.deeplearning4j.nn.api.Layer;
@@ -48,7 +48,7 @@ import org.nd4j.linalg.lossfunctions.LossFunctions.LossFunction;
 /**
  * The attn4j block inside DL4J networks: DL4J's own gradient check (with a DL4J layer below the block,
  * so the gradient the block passes down is checked too), the block's forward against attn4j's eager
- * block, the layer's output and gradients against the engine's {@link FastBlock} on the same weights,
+ * block, the layer's output and gradients against the engine's {@link BlockEngine} on the same weights,
  * and a ModelSerializer round trip. All in float64 (GradientCheckUtil requires it).
  */
 class TransformerBlockLayerTest {
@@ -165,7 +165,7 @@ class TransformerBlockLayerTest {
     }
 
     /**
-     * The layer is the engine: DL4J's forward and backward equal {@link FastBlock}'s on a block holding
+     * The layer is the engine: DL4J's forward and backward equal {@link BlockEngine}'s on a block holding
      * the same weights.
      */
     @ParameterizedTest(name = "causal and masked={0}")
@@ -186,8 +186,8 @@ class TransformerBlockLayerTest {
         Map<String, INDArray> weights = new HashMap<>();
         layer.paramTable().forEach((k, v) -> weights.put(TransformerBlockParams.attn4jName(k), v));
         copy.loadParameters(weights);
-        FastBlock engine = FastBlock.of(copy.config(), copy.weights());
-        FastBlock.State state = engine.newState();
+        BlockEngine engine = BlockEngine.of(copy.config(), copy.weights());
+        BlockEngine.State state = engine.newState();
         AttentionMask<INDArray> mask = causalAndMasked ? AttentionMask.ofPadding(keep).withCausal() : AttentionMask.none();
         INDArray expected = engine.forward(state, x.permute(0, 2, 1).dup('c'), mask).output().permute(0, 2, 1);
         INDArray expectedDx = engine.backward(state, dOut.permute(0, 2, 1).dup('c')).permute(0, 2, 1);

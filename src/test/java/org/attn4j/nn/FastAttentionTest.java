@@ -30,7 +30,7 @@ import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 
 /**
- * {@code MultiHeadAttention.apply} on the fast path ({@link FastAttention}) against PyTorch 1.13's
+ * {@code MultiHeadAttention.apply} on the fast path ({@link AttentionEngine}) against PyTorch 1.13's
  * {@code nn.MultiheadAttention} on the 12 committed cases (self, no bias, causal, padding, both,
  * cross-attention with kdim and vdim: output and per-head weights, 1e-8 / 1e-4 of each tensor's scale)
  * and against SameDiff's graph of the same layer on shapes and masks the fixtures lack.

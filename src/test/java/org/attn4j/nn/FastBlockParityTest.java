@@ -10,6 +10,7 @@ import java.util.Map;
 import org.attn4j.config.Activation;
 import org.attn4j.config.AttentionMask;
 import org.attn4j.config.BlockConfig;
+import org.attn4j.engine.BlockEngine;
 import org.attn4j.interop.ParityCase;
 import org.attn4j.interop.TorchNames;
 import org.attn4j.kernels.Parallel;
@@ -57,8 +58,8 @@ class FastBlockParityTest {
         if (c.flag("causal", false)) {
             mask = mask.withCausal();
         }
-        FastBlock fast = FastBlock.of(block.config(), block.weights(), new Parallel(2));
-        FastBlock.State state = fast.newState();
+        BlockEngine fast = BlockEngine.of(block.config(), block.weights(), new Parallel(2));
+        BlockEngine.State state = fast.newState();
         double tolerance = type == DataType.DOUBLE ? 1e-12 : 1e-4;
         List<String> report = new ArrayList<>();
         double worst = err("output", fast.forward(state, src, mask, memory, memoryKeep).output(),

@@ -15,6 +15,7 @@ import java.util.stream.Stream;
 import org.attn4j.config.Activation;
 import org.attn4j.config.AttentionMask;
 import org.attn4j.config.BlockConfig;
+import org.attn4j.engine.BlockEngine;
 import org.attn4j.kernels.Parallel;
 import org.attn4j.kernels.RowMath;
 import org.attn4j.config.AttentionOutput;
@@ -100,7 +101,7 @@ class FastBlockTest {
         Map<String, INDArray> expected = new HashMap<>(Gradients.of(sd, Map.of(), names.toArray(String[]::new)));
         Map<String, INDArray> outs = sd.output(Map.of(), o.output().name(), o.selfWeights().name());
 
-        FastBlock fast = FastBlock.of(block.config(), block.weights(), new Parallel(3));
+        BlockEngine fast = BlockEngine.of(block.config(), block.weights(), new Parallel(3));
         AttentionMask<INDArray> mi = padding ? AttentionMask.ofPadding(keep) : AttentionMask.none();
         AttentionOutput<INDArray> got = fast.forward(x, causal ? mi.withCausal() : mi);
         double tol = type == DataType.DOUBLE ? 1e-10 : 2e-5;
@@ -137,7 +138,7 @@ class FastBlockTest {
         graphBlock.parameters().forEach((k, v) -> start.put(k, v.dup()));
         fastBlock.loadParameters(start);
         Parallel parallel = new Parallel(2);
-        FastBlock fast = FastBlock.of(fastBlock.config(), fastBlock.weights(), parallel);
+        BlockEngine fast = BlockEngine.of(fastBlock.config(), fastBlock.weights(), parallel);
         ParameterUpdater training = new ParameterUpdater(fast.parameters(), fast.gradients(), new Adam(1e-2), parallel);
 
         INDArray xs = Nd4j.randn(DataType.DOUBLE, B, T, C), ys = Nd4j.randn(DataType.DOUBLE, B, T, C);
@@ -190,7 +191,7 @@ class FastBlockTest {
     /** Every parameter's and x's gradient against (L(p + eps) - L(p - eps)) / 2 eps, L = sum(block(x) * g). */
     private static void assertCentralDifferences(TransformerBlock block, AttentionMask<INDArray> mask, int b, int t,
             int c) {
-        FastBlock fast = FastBlock.of(block.config(), block.weights(), new Parallel(2));
+        BlockEngine fast = BlockEngine.of(block.config(), block.weights(), new Parallel(2));
         INDArray x = Nd4j.randn(DataType.DOUBLE, b, t, c), g = Nd4j.randn(DataType.DOUBLE, b, t, c);
         fast.forward(x, mask);
         INDArray dx = fast.backward(g).dup();
@@ -290,7 +291,7 @@ class FastBlockTest {
         Map<String, INDArray> expected = new HashMap<>(Gradients.of(sd, Map.of(), names.toArray(String[]::new)));
         Map<String, INDArray> outs = sd.output(Map.of(), o.output().name(), o.selfWeights().name());
 
-        FastBlock fast = FastBlock.of(block.config(), block.weights(), new Parallel(2));
+        BlockEngine fast = BlockEngine.of(block.config(), block.weights(), new Parallel(2));
         AttentionOutput<INDArray> got = fast.forward(x, mi);
         double tol = type == DataType.DOUBLE ? 1e-10 : 1e-5;
         assertClose(mask + " output", outs.get(o.output().name()), got.output(), tol);
@@ -312,7 +313,7 @@ class FastBlockTest {
     void aQueryThatSeesNoKeyHasZeroGradientsThroughAttention() {
         int b = 2, t = 6;
         TransformerBlock block = TransformerBlock.create(BlockConfig.encoder(C, H, F), DataType.DOUBLE);
-        FastBlock fast = FastBlock.of(block.config(), block.weights(), new Parallel(2));
+        BlockEngine fast = BlockEngine.of(block.config(), block.weights(), new Parallel(2));
         INDArray x = Nd4j.randn(DataType.DOUBLE, b, t, C);
         for (String kind : List.of("keep2", "keep3", "additive3", "additive4")) {
             AttentionMask<INDArray> mask = MaskCases.of(kind, b, H, t, t, DataType.DOUBLE); // row 1 of batch 1 blank
@@ -357,8 +358,8 @@ class FastBlockTest {
         Map<String, INDArray> outs = sd.output(Map.of(), o.output().name(), o.selfWeights().name(),
                 o.crossWeights().name());
 
-        FastBlock fast = FastBlock.of(block.config(), block.weights(), new Parallel(2));
-        FastBlock.State state = fast.newState();
+        BlockEngine fast = BlockEngine.of(block.config(), block.weights(), new Parallel(2));
+        BlockEngine.State state = fast.newState();
         AttentionOutput<INDArray> got = fast.forward(state, x, memory, selfMask, memoryMask);
         double tol = type == DataType.DOUBLE ? 1e-10 : 1e-5;
         String what = selfKind + " / " + memoryKind;
@@ -391,7 +392,7 @@ class FastBlockTest {
     @Test
     void badCallsSayWhatWasExpected() {
         TransformerBlock block = TransformerBlock.create(BlockConfig.encoder(8, 2, 16), DataType.FLOAT);
-        FastBlock fast = FastBlock.of(block.config(), block.weights(), new Parallel(1));
+        BlockEngine fast = BlockEngine.of(block.config(), block.weights(), new Parallel(1));
         assertMessage(IllegalStateException.class, "backward needs a forward first",
                 () -> fast.backward(Nd4j.zeros(DataType.FLOAT, 1, 2, 8)));
         assertMessage(IllegalArgumentException.class, "x: expected [B, T, dModel=8], given [2, 3, 7]",
@@ -409,7 +410,7 @@ class FastBlockTest {
         assertMessage(IllegalArgumentException.class, "gradOutput: expected shape [2, 3, 8], given [2, 3, 9]",
                 () -> fast.backward(Nd4j.zeros(DataType.FLOAT, 2, 3, 9)));
         TransformerBlock decoderBlock = TransformerBlock.create(BlockConfig.decoder(8, 2, 16), DataType.FLOAT);
-        FastBlock decoder = FastBlock.of(decoderBlock.config(), decoderBlock.weights());
+        BlockEngine decoder = BlockEngine.of(decoderBlock.config(), decoderBlock.weights());
         assertMessage(IllegalArgumentException.class, "a block with cross-attention attends to a memory",
                 () -> decoder.forward(Nd4j.zeros(DataType.FLOAT, 1, 2, 8), AttentionMask.none()));
         assertMessage(IllegalArgumentException.class, "memory: expected [B=1, S, dModel=8], given [2, 3, 8]",

@@ -9,6 +9,7 @@ import java.util.Map;
 import java.util.stream.Stream;
 import org.attn4j.config.AttentionConfig;
 import org.attn4j.config.AttentionMask;
+import org.attn4j.engine.BlockEngine;
 import org.attn4j.kernels.Parallel;
 import org.attn4j.nn.MultiHeadAttention;
 import org.attn4j.config.BlockConfig;
@@ -62,8 +63,8 @@ class ModernBlockTest {
         INDArray x = Nd4j.randn(DataType.DOUBLE, 2, 5, 8), g = Nd4j.randn(DataType.DOUBLE, 2, 5, 8);
         AttentionMask<INDArray> mask = AttentionMask.ofPadding(Nd4j.createFromArray(new double[][] {{1, 1, 1, 1, 1},
                 {1, 1, 1, 0, 0}}));
-        FastBlock fast = FastBlock.of(block.config(), block.weights(), new Parallel(2));
-        FastBlock.State state = fast.newState();
+        BlockEngine fast = BlockEngine.of(block.config(), block.weights(), new Parallel(2));
+        BlockEngine.State state = fast.newState();
         fast.forward(state, x, mask);
         INDArray dx = fast.backward(state, g).dup();
         Map<String, INDArray> values = new LinkedHashMap<>(), analytic = new LinkedHashMap<>();
@@ -75,7 +76,7 @@ class ModernBlockTest {
         System.out.println(name + ": " + checked + " entries against central differences");
     }
 
-    private static double loss(FastBlock fast, INDArray x, AttentionMask<INDArray> mask, INDArray g) {
+    private static double loss(BlockEngine fast, INDArray x, AttentionMask<INDArray> mask, INDArray g) {
         return fast.forward(fast.newState(), x, mask).output().mul(g).sumNumber().doubleValue();
     }
 
@@ -86,9 +87,9 @@ class ModernBlockTest {
         for (DataType type : new DataType[] {DataType.DOUBLE, DataType.FLOAT}) {
             Nd4j.getRandom().setSeed(23);
             TransformerBlock block = TransformerBlock.create(config, type);
-            FastBlock fast = FastBlock.of(block.config(), block.weights(), new Parallel(2));
+            BlockEngine fast = BlockEngine.of(block.config(), block.weights(), new Parallel(2));
             INDArray x = Nd4j.randn(type, 2, 10, 8);
-            FastBlock.Cache cache = fast.newCache(2, 16);
+            BlockEngine.Cache cache = fast.newCache(2, 16);
             double worst = 0;
             int at = 0;
             for (int t : new int[] {3, 1, 1, 1, 1, 2, 1}) {
@@ -119,8 +120,8 @@ class ModernBlockTest {
         for (int i = 0; i < 3; i++) {
             TransformerBlock block = TransformerBlock.create(BlockConfig.modern(32, 4, kvHeads[i], 48),
                     DataType.FLOAT);
-            FastBlock fast = FastBlock.of(block.config(), block.weights(), new Parallel(1));
-            FastBlock.Cache cache = fast.newCache(2, 64);
+            BlockEngine fast = BlockEngine.of(block.config(), block.weights(), new Parallel(1));
+            BlockEngine.Cache cache = fast.newCache(2, 64);
             for (int t = 0; t < 40; t++) {
                 fast.step(Nd4j.randn(DataType.FLOAT, 2, 1, 32), cache);
             }
@@ -137,8 +138,8 @@ class ModernBlockTest {
         for (int window : new int[] {0, 8}) {
             TransformerBlock block = TransformerBlock.create(BlockConfig.modern(32, 4, 2, 48)
                     .withWindow(window), DataType.FLOAT);
-            FastBlock fast = FastBlock.of(block.config(), block.weights(), new Parallel(1));
-            FastBlock.Cache cache = fast.newCache(2, 1000);
+            BlockEngine fast = BlockEngine.of(block.config(), block.weights(), new Parallel(1));
+            BlockEngine.Cache cache = fast.newCache(2, 1000);
             for (int t = 0; t < 200; t++) {
                 fast.step(Nd4j.randn(DataType.FLOAT, 2, 1, 32), cache);
                 if (t == 39) {

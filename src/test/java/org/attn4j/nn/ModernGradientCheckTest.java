@@ -78,7 +78,7 @@ class ModernGradientCheckTest {
                 "norm1") == 24 + 16 + 8); // k: [D = 2, 8], no bias; RMSNorm: weight only
     }
 
-    /** MultiHeadAttention.apply runs the engine (FastAttention): the same output and weights as the graph. */
+    /** MultiHeadAttention.apply runs the engine (AttentionEngine): the same output and weights as the graph. */
     @Test
     void engineApplyMatchesTheGraph() {
         AttentionConfig[] configs = {AttentionConfig.of(8, 4).withKvHeads(2).withRotary(true),

@@ -1,4 +1,4 @@
-package org.attn4j.nn;
+package org.attn4j.engine;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -17,8 +17,8 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
- * The engine of a lone {@link FeedForward}: the training pass of its {@code train}, OpenBLAS products on rows
- * (N = B T) and the activation kernels of {@link RowMath} (the ones {@link FastBlock}'s feed-forward runs).
+ * The engine of a lone {@code nn.FeedForward}: the training pass of its {@code train}, OpenBLAS products on rows
+ * (N = B T) and the activation kernels of {@link RowMath} (the ones {@link BlockEngine}'s feed-forward runs).
  *
  * <pre>
  *   forward:   h = x W1^T + b1;   g = act(h)   (SwiGLU: u = x Wg^T + bg;  g = silu(h) u)
@@ -32,7 +32,7 @@ import org.nd4j.linalg.factory.Nd4j;
  * update to the layer is seen here); a {@link Pass} keeps what its backward needs. Any number of threads may
  * use one instance at once.
  */
-public final class FastFeedForward {
+public final class FeedForwardEngine {
     private static final int ROW_GRAIN = 4;
     private final FeedForwardConfig config;
     private final DataType type;
@@ -40,7 +40,7 @@ public final class FastFeedForward {
     private final LinearKernel linear1, linear2, gate; // gate: SwiGLU only
 
     /** The engine of a feed-forward layer of {@code config} on {@code weights}, on {@code parallel}'s workers. */
-    public FastFeedForward(FeedForwardConfig config, FeedForwardWeights weights, Parallel parallel) {
+    public FeedForwardEngine(FeedForwardConfig config, FeedForwardWeights weights, Parallel parallel) {
         this.config = config;
         this.type = weights.linear1().weight().dataType();
         this.parallel = parallel;

@@ -1,4 +1,4 @@
-package org.attn4j.nn;
+package org.attn4j.engine;
 
 import org.attn4j.kernels.Buf;
 import org.attn4j.kernels.NormKernel;
@@ -18,7 +18,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * @param headWeight     output projection {@code [V, C]} (the embedding table when tied)
  * @param headBias       its bias {@code [V]}, or null
  * @param maxLen         most positions a sequence may reach
- * @param dropout        dropout on the embedded tokens while training ({@link FastTransformer}; 0: none)
+ * @param dropout        dropout on the embedded tokens while training ({@link ModelEngine}; 0: none)
  */
 public record StackWeights(INDArray embedding, boolean scaleEmbedding, INDArray positions, boolean learnedPositions,
         INDArray normWeight,

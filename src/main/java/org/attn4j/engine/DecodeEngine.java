@@ -1,4 +1,4 @@
-package org.attn4j.nn;
+package org.attn4j.engine;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -17,20 +17,20 @@ import org.nd4j.linalg.factory.Nd4j;
 /**
  * Greedy or beam decoding of a decoder-only language model, or of an encoder-decoder's decoder against
  * its encoded source, on the engine, with a key/value cache:
- * token embedding (times sqrt(C) if the model scales it) plus position rows, {@link FastBlock#step}
+ * token embedding (times sqrt(C) if the model scales it) plus position rows, {@link BlockEngine#step}
  * through each causal block, the final norm and the output projection of the last position, and its
  * log-softmax. Works on the model's own parameter arrays. {@code org.attn4j.model.DecodingSession}
  * uses it where it covers the model.
  */
-public final class FastDecoder {
-    private final List<FastBlock> blocks = new ArrayList<>();
+public final class DecodeEngine {
+    private final List<BlockEngine> blocks = new ArrayList<>();
     private final StackWeights w;
     private final DataType type;
     private final int width, vocab;
     private final Parallel parallel;
 
     /** A decoder of {@code blocks} (causal self-attention, or attending to a memory) and {@code weights}. */
-    public FastDecoder(List<FastBlock> blocks, StackWeights weights, Parallel parallel) {
+    public DecodeEngine(List<BlockEngine> blocks, StackWeights weights, Parallel parallel) {
         this.blocks.addAll(blocks);
         this.w = weights;
         this.type = weights.embedding().dataType();
@@ -55,11 +55,11 @@ public final class FastDecoder {
     /** One batch being decoded: the caches of every block. */
     public final class Session implements AutoCloseable {
         private final int batch;
-        private final List<FastBlock.Cache> caches = new ArrayList<>();
+        private final List<BlockEngine.Cache> caches = new ArrayList<>();
 
         private Session(int batch, INDArray memory, INDArray memoryKeep) {
             this.batch = batch;
-            for (FastBlock b : blocks) {
+            for (BlockEngine b : blocks) {
                 caches.add(memory == null ? b.newCache(batch, w.maxLen()) : b.newCache(w.maxLen(), memory, memoryKeep));
             }
         }
@@ -71,7 +71,7 @@ public final class FastDecoder {
 
         /** Elements of every block's key and value cache: what this decoding holds per its sequences. */
         public long cacheElements() {
-            return caches.stream().mapToLong(FastBlock.Cache::elements).sum();
+            return caches.stream().mapToLong(BlockEngine.Cache::elements).sum();
         }
 
         /**
@@ -101,7 +101,7 @@ public final class FastDecoder {
         /** Frees the caches' arrays now: the decoding is over. */
         @Override
         public void close() {
-            caches.forEach(FastBlock.Cache::close);
+            caches.forEach(BlockEngine.Cache::close);
         }
 
         /** Keeps batch rows {@code rows} (repeats allowed), in that order: beam search's reordering. */
@@ -136,7 +136,7 @@ public final class FastDecoder {
     private INDArray logProbsOfLast(INDArray x) {
         int b = (int) x.size(0), t = (int) x.size(1);
         INDArray last = Nd4j.create(type, b, width), logits = Nd4j.create(type, b, vocab);
-        Buf xs = Buf.of(x), h = Buf.of(last), out = Buf.of(logits); // x: FastBlock.step's c-order output
+        Buf xs = Buf.of(x), h = Buf.of(last), out = Buf.of(logits); // x: BlockEngine.step's c-order output
         for (int bi = 0; bi < b; bi++) {
             RowMath.copy(xs, (bi * t + t - 1) * width, h, bi * width, width);
         }

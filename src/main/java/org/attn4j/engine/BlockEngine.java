@@ -1,4 +1,4 @@
-package org.attn4j.nn;
+package org.attn4j.engine;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -32,7 +32,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
- * The engine's {@link TransformerBlock}: forward, backward and (self-attention blocks) an incremental
+ * The engine's {@code nn.TransformerBlock}: forward, backward and (self-attention blocks) an incremental
  * step with a key/value cache, on the block's own parameter arrays (an update changes the block, and a
  * change to the block is seen here). Pre- or post-norm with LayerNorm or RMSNorm, any {@link Activation}, with or
  * without biases, rotary positions or none, grouped-query self-attention (kvHeads key/value heads, each read by
@@ -60,7 +60,7 @@ import org.nd4j.linalg.factory.Nd4j;
  * {@link #backward(INDArray)} and {@link #gradients()} use one state of this object's own: one call at a
  * time (block-level training with {@code train.ParameterUpdater}).
  */
-public final class FastBlock {
+public final class BlockEngine {
     private final BlockConfig config;
     private final DataType type;
     private final Parallel parallel;
@@ -78,7 +78,7 @@ public final class FastBlock {
     private final Map<String, INDArray> parameters = new LinkedHashMap<>();
     private State own; // the state of the state-less calls, made on first use
 
-    private FastBlock(BlockConfig config, BlockWeights weights, Parallel parallel) {
+    private BlockEngine(BlockConfig config, BlockWeights weights, Parallel parallel) {
         this.config = config;
         this.type = weights.selfAttention().q().weight().dataType();
         this.parallel = parallel;
@@ -121,13 +121,13 @@ public final class FastBlock {
     }
 
     /** The engine of a block of {@code config} on {@code weights} (its own arrays), on the shared {@link Parallel} pool. */
-    public static FastBlock of(BlockConfig config, BlockWeights weights) {
+    public static BlockEngine of(BlockConfig config, BlockWeights weights) {
         return of(config, weights, Parallel.shared());
     }
 
     /** The engine of a block of {@code config} on {@code weights}, on {@code parallel}'s workers. */
-    public static FastBlock of(BlockConfig config, BlockWeights weights, Parallel parallel) {
-        return new FastBlock(config, weights, parallel);
+    public static BlockEngine of(BlockConfig config, BlockWeights weights, Parallel parallel) {
+        return new BlockEngine(config, weights, parallel);
     }
 
     public BlockConfig config() {
@@ -278,7 +278,7 @@ public final class FastBlock {
      * {@code finiteChecks} false: inputs computed by the engine itself (a model's blocks), where a NaN is a
      * diverging model for the trainer to refuse, not a caller's bad input.
      */
-    AttentionOutput<INDArray> forward(State state, INDArray x, AttentionMask<INDArray> mask, INDArray memory,
+    public AttentionOutput<INDArray> forward(State state, INDArray x, AttentionMask<INDArray> mask, INDArray memory,
             AttentionMask<INDArray> memoryMask, DropoutSeed dropout, int layer, boolean finiteChecks) {
         Shapes.check(x, mask, config, type);
         int b = (int) x.size(0), t = (int) x.size(1), s = 0;
@@ -448,7 +448,7 @@ public final class FastBlock {
     }
 
     /** {@code finiteChecks} false: a gradient computed by the engine itself (see {@link #forward}). */
-    INDArray backward(State state, INDArray gradOutput, boolean finiteChecks) {
+    public INDArray backward(State state, INDArray gradOutput, boolean finiteChecks) {
         Activations a = state.a;
         if (a == null || !a.forwarded) {
             throw new IllegalStateException("backward needs a forward first");

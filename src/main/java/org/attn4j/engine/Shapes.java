@@ -1,4 +1,4 @@
-package org.attn4j.nn;
+package org.attn4j.engine;
 
 import java.util.Arrays;
 import org.attn4j.config.AttentionMask;
@@ -9,7 +9,7 @@ import org.attn4j.kernels.VectorMath;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
-/** Argument checks of {@link FastBlock}, with messages that name the argument, the expected and the given. */
+/** Argument checks of {@link BlockEngine}, with messages that name the argument, the expected and the given. */
 final class Shapes {
     private Shapes() {
     }

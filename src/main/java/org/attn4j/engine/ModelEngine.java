@@ -1,4 +1,4 @@
-package org.attn4j.nn;
+package org.attn4j.engine;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -39,7 +39,7 @@ import org.nd4j.linalg.factory.Nd4j;
  * Dropout (the embeddings' and every block's) applies only to a forward given a {@link DropoutSeed}, with
  * that seed's masks: the encoder's blocks are layers 0 .. Le-1, the decoder's Le onwards.
  */
-public final class FastTransformer {
+public final class ModelEngine {
     private final Stack encoder, decoder; // encoder: null for a language model
     private final StackWeights w;
     private final Parallel parallel;
@@ -48,7 +48,7 @@ public final class FastTransformer {
     private static final int ROW_GRAIN = 8;
 
     /** A decoder-only model: {@code blocks} are causal self-attention blocks. */
-    public FastTransformer(List<FastBlock> blocks, StackWeights weights, Parallel parallel) {
+    public ModelEngine(List<BlockEngine> blocks, StackWeights weights, Parallel parallel) {
         this(List.of(), null, blocks, weights, parallel);
     }
 
@@ -56,8 +56,8 @@ public final class FastTransformer {
      * An encoder-decoder: the encoder's blocks and weights (embedding, positions, final norm; no head) and
      * the decoder's, whose blocks attend to the encoder's output.
      */
-    public FastTransformer(List<FastBlock> encoderBlocks, StackWeights encoderWeights,
-            List<FastBlock> blocks, StackWeights weights, Parallel parallel) {
+    public ModelEngine(List<BlockEngine> encoderBlocks, StackWeights encoderWeights,
+            List<BlockEngine> blocks, StackWeights weights, Parallel parallel) {
         this.parallel = parallel;
         this.w = weights;
         this.type = weights.embedding().dataType();
@@ -82,11 +82,11 @@ public final class FastTransformer {
 
     /** Embedding, positions, blocks and final norm: an encoder, or a decoder before its head. */
     private final class Stack {
-        final List<FastBlock> blocks = new ArrayList<>();
+        final List<BlockEngine> blocks = new ArrayList<>();
         final StackWeights w;
         final boolean causal;
 
-        Stack(List<FastBlock> blocks, StackWeights w) {
+        Stack(List<BlockEngine> blocks, StackWeights w) {
             this.blocks.addAll(blocks);
             this.w = w;
             this.causal = !blocks.isEmpty() && blocks.get(0).config().causal();
@@ -96,7 +96,7 @@ public final class FastTransformer {
     /** One stack's activations and gradients in a state. */
     private final class StackState {
         final Stack stack;
-        final List<FastBlock.State> blockStates = new ArrayList<>();
+        final List<BlockEngine.State> blockStates = new ArrayList<>();
         final Gradients gradients;
         final Buf dEmbedding, dPositions, dNormW, dNormB;
         int capacity, b, t, n;
@@ -112,8 +112,8 @@ public final class FastTransformer {
         StackState(Stack stack, boolean head, boolean withGradients) {
             this.stack = stack;
             List<Map<String, INDArray>> blockGrads = new ArrayList<>();
-            for (FastBlock block : stack.blocks) {
-                FastBlock.State s = block.newState();
+            for (BlockEngine block : stack.blocks) {
+                BlockEngine.State s = block.newState();
                 blockStates.add(s);
                 if (withGradients) {
                     blockGrads.add(s.gradients());
@@ -159,7 +159,7 @@ public final class FastTransformer {
 
         /** Frees this stack's activations and gradients now. */
         void close() {
-            blockStates.forEach(FastBlock.State::close);
+            blockStates.forEach(BlockEngine.State::close);
             for (Buf b : new Buf[] {x0, x, h, xhat, rstd, dh, dx}) {
                 if (b != null) {
                     b.close();
@@ -248,8 +248,8 @@ public final class FastTransformer {
         private List<INDArray> weights(StackState st, boolean cross) {
             List<INDArray> all = new ArrayList<>();
             for (int i = 0; i < st.blockStates.size(); i++) {
-                FastBlock block = st.stack.blocks.get(i);
-                FastBlock.State bs = st.blockStates.get(i);
+                BlockEngine block = st.stack.blocks.get(i);
+                BlockEngine.State bs = st.blockStates.get(i);
                 all.add((cross ? block.crossWeights(bs) : block.selfWeights(bs)).dup('c'));
             }
             return all;
@@ -275,7 +275,7 @@ public final class FastTransformer {
          * forward with targets turns them into probabilities, and its backward into their gradient).
          */
         public INDArray logits() {
-            return FastBlock.view(logits, dec.b, dec.t, vocab);
+            return BlockEngine.view(logits, dec.b, dec.t, vocab);
         }
 
         private void fit(int n) {
@@ -437,10 +437,10 @@ public final class FastTransformer {
         });
         AttentionMask<INDArray> memoryMask = memoryKeep == null ? AttentionMask.none() : AttentionMask.ofPadding(memoryKeep);
         INDArray x = stackRows(st, st.x0);
-        FastBlock.Packing packing = !pack ? null : new FastBlock.Packing(st.starts, st.rowPos, st.t,
+        BlockEngine.Packing packing = !pack ? null : new BlockEngine.Packing(st.starts, st.rowPos, st.t,
                 enc == null ? null : enc.starts, enc == null ? 0 : enc.t);
         for (int i = 0; i < st.stack.blocks.size(); i++) {
-            FastBlock block = st.stack.blocks.get(i);
+            BlockEngine block = st.stack.blocks.get(i);
             x = pack ? block.forward(st.blockStates.get(i), x, mask, memory, memoryMask, dropout, firstLayer + i, packing)
                     : block.forward(st.blockStates.get(i), x, mask, memory, memoryMask, dropout, firstLayer + i, false)
                             .output();
@@ -458,7 +458,7 @@ public final class FastTransformer {
 
     /** A stack's rows in {@code buf}: {@code [N, C]} when packed, else {@code [B, T, C]} (a view). */
     private INDArray stackRows(StackState st, Buf buf) {
-        return st.starts != null ? FastBlock.view(buf, st.n, width) : FastBlock.view(buf, st.b, st.t, width);
+        return st.starts != null ? BlockEngine.view(buf, st.n, width) : BlockEngine.view(buf, st.b, st.t, width);
     }
 
     /**
@@ -581,7 +581,7 @@ public final class FastTransformer {
         }
         INDArray dx = stackRows(st, sw.normWeight() != null ? st.dx : st.dh);
         for (int i = st.stack.blocks.size() - 1; i >= 0; i--) {
-            FastBlock.State bs = st.blockStates.get(i);
+            BlockEngine.State bs = st.blockStates.get(i);
             dx = st.stack.blocks.get(i).backward(bs, dx, false);
             if (dMemory != null) {
                 Buf dm = Buf.of(bs.memoryGradient());
