@@ -691,7 +691,12 @@ public final class BlockEngine {
             Buf dz1 = config.normFirst() ? s.self.dOut : s.self.dz;
             subDs(s.self, norm1, dz1, s.self.dfin, s.dx, r0, r1);
         });
-        // 6. Parameter gradients, each worker a share of every weight's rows and every bias's columns.
+        weightGradients(state, s); // 6.
+    }
+
+    /** Phase 6: parameter gradients, each worker a share of every weight's rows and every bias's columns. */
+    private void weightGradients(State state, Activations s) {
+        int c = config.dModel();
         Buf dfFf = branchGradient(s, s.ff, config.normFirst() ? s.dyb : s.ff.dz, DropoutSeed.FF_RESIDUAL);
         Buf dfSelf = branchGradient(s, s.self, config.normFirst() ? s.self.dOut : s.self.dz, DropoutSeed.SELF_RESIDUAL);
         Buf dfCross = cross ? branchGradient(s, s.crs, config.normFirst() ? s.crs.dOut : s.crs.dz,
