@@ -38,9 +38,7 @@ public final class AttentionPass implements AutoCloseable {
      * every call.
      */
     public AttentionGradients backward(INDArray gradOutput) {
-        if (pass.closed()) {
-            throw new IllegalStateException("backward on a closed pass: close() freed what the backward reads");
-        }
+        Checks.open(pass.closed());
         Checks.rank("gradOutput", gradOutput, 3, "[B, Tq, dModel]");
         Checks.shape("gradOutput [B=" + b + ", Tq=" + tq + ", dModel=" + c + "]", gradOutput, b, tq, c);
         Checks.gradientType(gradOutput, type);

@@ -1,7 +1,6 @@
 package org.attn4j.nn;
 
 import org.attn4j.engine.FeedForwardEngine;
-import org.attn4j.engine.InputGradients;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
@@ -34,14 +33,11 @@ public final class FeedForwardPass implements AutoCloseable {
      * {@code gradOutput [B, T, C]} with respect to the output. New arrays on every call.
      */
     public LayerGradients backward(INDArray gradOutput) {
-        if (pass.closed()) {
-            throw new IllegalStateException("backward on a closed pass: close() freed what the backward reads");
-        }
+        Checks.open(pass.closed());
         Checks.rank("gradOutput", gradOutput, 3, "[B, T, dModel]");
         Checks.shape("gradOutput [B=" + b + ", T=" + t + ", dModel=" + c + "]", gradOutput, b, t, c);
         Checks.gradientType(gradOutput, type);
-        InputGradients g = pass.backward(gradOutput);
-        return new LayerGradients(g.input(), g.parameters());
+        return LayerGradients.of(pass.backward(gradOutput));
     }
 
     /**
