@@ -6,14 +6,16 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import org.attn4j.config.AttentionConfig;
 import org.attn4j.config.AttentionMask;
+import org.attn4j.config.BlockConfig;
 import org.attn4j.decode.Greedy;
 import org.attn4j.examples.Cli;
 import org.attn4j.examples.Flags;
 import org.attn4j.model.LanguageModel;
 import org.attn4j.model.ModelConfig;
-import org.attn4j.nn.AttentionOutput;
-import org.attn4j.nn.BlockOutput;
+import org.attn4j.config.AttentionOutput;
+import org.attn4j.config.BlockOutput;
 import org.attn4j.nn.MultiHeadAttention;
 import org.attn4j.nn.TransformerBlock;
 import org.nd4j.autodiff.samediff.SDVariable;
@@ -28,14 +30,14 @@ import org.nd4j.linalg.factory.Nd4j;
  * iterations and reports their median and minimum:
  * <ol>
  *   <li>{@code forward}: an eager pre-LN GELU encoder block, {@code TransformerBlock.apply} (which runs
- *       on {@link org.attn4j.nn.FastBlock});</li>
+ *       on {@link BlockEngine});</li>
  *   <li>{@code train_step}: that block with loss mean((block(x) - y)^2), forward and backward on
- *       {@code FastBlock} and an ND4J Adam update ({@link FastBlockTraining});</li>
+ *       {@code BlockEngine} and an ND4J Adam update ({@link FastBlockTraining});</li>
  *   <li>{@code forward_samediff}, {@code train_step_samediff}, {@code mha_forward_samediff} (workload
  *       {@code samediff}): the same on SameDiff's graph (the layers' {@code forward} in a graph with a
  *       placeholder input, run by {@code SameDiff.output}; one SameDiff {@code fit} per step), for comparison;</li>
  *   <li>{@code mha_forward}: eager multi-head self-attention alone, {@code MultiHeadAttention.apply} (on
- *       {@link org.attn4j.nn.FastAttention});</li>
+ *       {@link AttentionEngine});</li>
  *   <li>{@code decode_cached} / {@code decode_recompute}: greedy decoding of {@code tokens} tokens by an
  *       untrained 2-layer {@code LanguageModel} of the size's width, heads and ff (vocabulary 64, batch
  *       {@code decodeBatch}, a one-token prompt), with the key/value cache and recomputing the prefix;</li>
@@ -142,7 +144,7 @@ public final class BlockBenchmark {
     }
 
     private void forward(BenchSize size, boolean fast, int warmup, int iters) {
-        TransformerBlock block = TransformerBlock.create(TransformerBlock.Config.encoder(size.dModel(), size.heads(),
+        TransformerBlock block = TransformerBlock.create(BlockConfig.encoder(size.dModel(), size.heads(),
                 size.ffDim()), DataType.FLOAT);
         INDArray x = input(size);
         Runnable step;
@@ -209,7 +211,7 @@ public final class BlockBenchmark {
     }
 
     private void attention(BenchSize size, boolean fast, int warmup, int iters) {
-        MultiHeadAttention mha = MultiHeadAttention.create(MultiHeadAttention.Config.of(size.dModel(), size.heads()),
+        MultiHeadAttention mha = MultiHeadAttention.create(AttentionConfig.of(size.dModel(), size.heads()),
                 DataType.FLOAT);
         INDArray x = input(size);
         Runnable step;

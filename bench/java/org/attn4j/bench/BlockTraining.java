@@ -3,6 +3,7 @@ package org.attn4j.bench;
 import org.attn4j.samediff.TransformerBlockGraph;
 import org.attn4j.config.AttentionMask;
 import org.attn4j.samediff.Gradients;
+import org.attn4j.config.BlockConfig;
 import org.attn4j.nn.TransformerBlock;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
@@ -25,7 +26,7 @@ final class BlockTraining implements BlockStep {
         int c = size.dModel();
         SDVariable x = sd.placeHolder("x", DataType.FLOAT, -1, -1, c); // [B, T, C]
         SDVariable y = sd.placeHolder("y", DataType.FLOAT, -1, -1, c); // [B, T, C]
-        TransformerBlock block = new TransformerBlock("block", TransformerBlock.Config.encoder(c, size.heads(),
+        TransformerBlock block = new TransformerBlock("block", BlockConfig.encoder(c, size.heads(),
                 size.ffDim()));
         SDVariable diff = new TransformerBlockGraph(sd, block).forward(x, AttentionMask.none()).output().sub(y);
         sd.setLossVariables(sd.mean("loss", diff.mul(diff)));

@@ -15,9 +15,10 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
 import javax.imageio.ImageIO;
+import org.attn4j.config.AttentionConfig;
 import org.attn4j.config.AttentionMask;
 import org.attn4j.nn.AttentionGradients;
-import org.attn4j.nn.AttentionOutput;
+import org.attn4j.config.AttentionOutput;
 import org.attn4j.nn.AttentionPass;
 import org.attn4j.nn.Linear;
 import org.attn4j.nn.MultiHeadAttention;
@@ -159,7 +160,7 @@ final class BankSense {
         private final INDArray embed = Nd4j.randn(DataType.FLOAT, VOCAB.size(), WIDTH).muli(0.3); // [V, C]
         private final INDArray position = Nd4j.randn(DataType.FLOAT, LENGTH, WIDTH).muli(0.1); // [T, C]
         private final MultiHeadAttention attention = new MultiHeadAttention("attn",
-                MultiHeadAttention.Config.of(WIDTH, 1));
+                AttentionConfig.of(WIDTH, 1));
         private final Linear classifier = new Linear("classify", new Linear.Config(WIDTH, SENSES.size(), true));
         private final INDArray weight = classifier.parameters().get("classify.weight"); // [2, C]
         private final INDArray bias = classifier.parameters().get("classify.bias"); // [2]

@@ -10,7 +10,7 @@ import java.util.Map;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 import org.attn4j.config.AttentionMask;
-import org.attn4j.nn.AttentionOutput;
+import org.attn4j.config.AttentionOutput;
 import org.attn4j.nn.ScaledDotProductAttention;
 import org.knowm.xchart.BitmapEncoder;
 import org.knowm.xchart.XYChart;

@@ -5,6 +5,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
+import org.attn4j.config.BlockConfig;
 import org.attn4j.dl4j.TransformerBlockLayer;
 import org.attn4j.nn.TransformerBlock;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
@@ -73,7 +74,7 @@ public final class Dl4jSequenceClassifier {
                 .seed(seed).updater(new Adam(lr))
                 .list()
                 .layer(new DenseLayer.Builder().nOut(dModel).activation(Activation.IDENTITY).build())
-                .layer(TransformerBlockLayer.of(TransformerBlock.Config.encoder(dModel, heads, 2 * dModel).withCausal(true)))
+                .layer(TransformerBlockLayer.of(BlockConfig.encoder(dModel, heads, 2 * dModel).withCausal(true)))
                 .layer(new GlobalPoolingLayer.Builder(PoolingType.AVG).build())
                 .layer(new OutputLayer.Builder(LossFunction.MCXENT).nOut(2).activation(Activation.SOFTMAX).build())
                 .setInputType(InputType.recurrent(vocab))

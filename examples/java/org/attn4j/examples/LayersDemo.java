@@ -1,11 +1,14 @@
 package org.attn4j.examples;
 
+import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
+import org.attn4j.config.AttentionConfig;
 import org.attn4j.config.AttentionMask;
-import org.attn4j.nn.AttentionOutput;
+import org.attn4j.config.AttentionOutput;
+import org.attn4j.config.BlockConfig;
 import org.attn4j.kernels.Parallel;
-import org.attn4j.nn.FastBlock;
+import org.attn4j.nn.BlockPass;
 import org.attn4j.nn.MultiHeadAttention;
 import org.attn4j.nn.ScaledDotProductAttention;
 import org.attn4j.nn.TransformerBlock;
@@ -23,8 +26,8 @@ import org.nd4j.linalg.learning.config.Adam;
  *       every token at once; softmax(QK^T / sqrt(d_k)) gives weights that sum to 1.</li>
  *   <li>Multi-head attention with a causal mask, run eagerly on arrays: each head's weights, with
  *       the future (upper triangle) masked out.</li>
- *   <li>A transformer block trained on the engine ({@code FastBlock}'s forward and backward, ND4J's Adam through
- *       {@code ParameterUpdater}) on a task that needs attention: predict, at every position, the mean of the whole
+ *   <li>A transformer block trained through {@code TransformerBlock.train} (a {@code BlockPass}: the engine's
+ *       forward and backward; ND4J's Adam through {@code ParameterUpdater}) on a task that needs attention: predict, at every position, the mean of the whole
  *       sequence. The same block inside a SameDiff graph is {@code new TransformerBlockGraph(sd, block)}.</li>
  * </ol>
  * Arguments ({@code key=value}): {@code steps=200}, {@code seed=1}.
@@ -52,7 +55,7 @@ public final class LayersDemo {
         System.out.println("   first output row: " + row(ScaledDotProductAttention.attention(q, q, v)[0], "%.4f"));
 
         // 2. Multi-head attention, causal, eager.
-        MultiHeadAttention mha = MultiHeadAttention.create(MultiHeadAttention.Config.of(8, 2).withCausal(true),
+        MultiHeadAttention mha = MultiHeadAttention.create(AttentionConfig.of(8, 2).withCausal(true),
                 DataType.FLOAT);
         AttentionOutput<INDArray> a = mha.apply(Nd4j.randn(DataType.FLOAT, 1, 4, 8), AttentionMask.none());
         System.out.println("\n2. Causal multi-head attention on 4 tokens, output " + shape(a.output())
@@ -70,10 +73,11 @@ public final class LayersDemo {
 
         // 3. Train a block on the engine: forward, backward (every parameter's gradient), an ND4J Adam step.
         int b = 32, t = 6, c = 16;
-        TransformerBlock block = new TransformerBlock("block0", TransformerBlock.Config.encoder(c, 4, 32));
-        FastBlock fast = FastBlock.of(block.config(), block.weights()); // the engine on the block's own arrays
-        ParameterUpdater training = new ParameterUpdater(fast.parameters(), fast.gradients(), new Adam(5e-3),
-                Parallel.shared());                                     // ND4J's Adam on the engine's gradients
+        TransformerBlock block = new TransformerBlock("block0", BlockConfig.encoder(c, 4, 32));
+        Map<String, INDArray> grads = new LinkedHashMap<>();           // what the updater reads at each step
+        block.parameters().forEach((name, p) -> grads.put(name, p.ulike()));
+        ParameterUpdater training = new ParameterUpdater(block.parameters(), grads, new Adam(5e-3),
+                Parallel.shared());                                     // ND4J's Adam on the block's gradients
         INDArray features = Nd4j.randn(DataType.FLOAT, b, t, c);        // [B, T, C]
         INDArray target = features.mean(true, 1).repeat(1, t);          // every position: the sequence mean
         double first = meanSquare(block.apply(features, AttentionMask.none()).output().sub(target));
@@ -81,8 +85,12 @@ public final class LayersDemo {
                 "block0", block.parameterCount());
         long start = System.nanoTime();
         for (int step = 1; step <= steps; step++) {
-            INDArray diff = fast.forward(features, AttentionMask.none()).output().sub(target);
-            fast.backward(diff.mul(2.0 / diff.length()));              // d mean((y - target)^2) / dy
+            INDArray diff;
+            try (BlockPass pass = block.train(features, AttentionMask.none())) {
+                diff = pass.output().sub(target);
+                pass.backward(diff.mul(2.0 / diff.length()))            // d mean((y - target)^2) / dy
+                        .parameters().forEach((name, g) -> grads.get(name).assign(g));
+            }
             training.update();
             if (step % Math.max(1, steps / 4) == 0) {
                 System.out.printf(Locale.ROOT, "   step %4d  loss %.4f%n", step, meanSquare(diff));

@@ -70,7 +70,7 @@ public final class BeamSearch {
         for (int i = 0; i < firstRows.length; i++) {
             firstRows[i] = i / k;
         }
-        int[][] sequences = pick(org.attn4j.nn.FastTransformer.rows(prefix), firstRows); // prefix and tokens per beam
+        int[][] sequences = pick(org.attn4j.engine.Ids.rows(prefix), firstRows); // prefix and tokens per beam
         Window window = new Window(session, sequences[0].length);
         session.select(firstRows); // every row's K beams start from the same prefix
         List<List<Beam>> alive = new ArrayList<>();

@@ -58,7 +58,7 @@ public final class Greedy {
             boolean useCache) {
         EndIds ends = new EndIds(endIds);
         int b = (int) prefix.size(0);
-        int[][] rows = org.attn4j.nn.FastTransformer.rows(prefix); // every row's prefix and generated tokens
+        int[][] rows = org.attn4j.engine.Ids.rows(prefix); // every row's prefix and generated tokens
         Window window = new Window(session, rows[0].length);
         int[][] generated = new int[b][maxTokens];
         int[] length = new int[b];

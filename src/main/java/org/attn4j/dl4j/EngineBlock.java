@@ -2,14 +2,15 @@ package org.attn4j.dl4j;
 
 import java.util.Map;
 import org.attn4j.config.AttentionMask;
+import org.attn4j.config.BlockConfig;
+import org.attn4j.engine.BlockEngine;
 import org.attn4j.kernels.Parallel;
-import org.attn4j.nn.FastBlock;
 import org.attn4j.nn.TransformerBlock;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
- * The layer's block on the engine: a {@link FastBlock} on a block of its own, whose parameters are
+ * The layer's block on the engine: a {@link BlockEngine} on a block of its own, whose parameters are
  * copied from DL4J's parameter views before each forward, so whatever changed them (an updater step,
  * {@code setParams}, a gradient check's nudge) is seen. The engine cannot run on DL4J's views directly:
  * they are offsets into DL4J's one flat array, and the engine takes whole c-order arrays only.
@@ -24,17 +25,17 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * gradients rounded back to the network's type on the way out.
  */
 final class EngineBlock {
-    private final TransformerBlock.Config config;
+    private final BlockConfig config;
     private final DataType type, network; // the engine's type, and DL4J's
-    private final FastBlock fast;
-    private final FastBlock.State state;
+    private final BlockEngine fast;
+    private final BlockEngine.State state;
     private INDArray forwardedInput, forwardedKeep; // DL4J's arrays of the state's last forward
 
-    EngineBlock(TransformerBlock.Config config, DataType network) {
+    EngineBlock(BlockConfig config, DataType network) {
         this.config = config;
         this.network = network;
         this.type = network == DataType.DOUBLE ? DataType.DOUBLE : DataType.FLOAT;
-        this.fast = FastBlock.of(config, TransformerBlock.create(config, type).weights());
+        this.fast = BlockEngine.of(config, TransformerBlock.create(config, type).weights());
         this.state = fast.newState();
     }
 

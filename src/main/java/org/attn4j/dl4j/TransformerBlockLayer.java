@@ -5,7 +5,8 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import org.attn4j.config.Activation;
-import org.attn4j.nn.Normalization;
+import org.attn4j.config.BlockConfig;
+import org.attn4j.config.Normalization;
 import org.attn4j.nn.TransformerBlock;
 import org.deeplearning4j.nn.api.ParamInitializer;
 import org.deeplearning4j.nn.conf.InputPreProcessor;
@@ -44,7 +45,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * initialization setting is ignored: the weights start as a fresh attn4j block's do.
  *
  * <p>What runs where: the layer's forward ({@code activate}) and backward ({@code backpropGradient})
- * are attn4j's engine, {@link org.attn4j.nn.FastBlock}, on a copy of DL4J's parameters made before
+ * are attn4j's engine, {@link BlockEngine}, on a copy of DL4J's parameters made before
  * each forward; its gradients go into DL4J's gradient views, and DL4J's updater, regularization and
  * serialization do the rest. A network whose data type is neither float32 nor float64 (the engine's
  * two) runs the block in float32, rounding its output and gradients to the network's type. DL4J's
@@ -67,7 +68,7 @@ public class TransformerBlockLayer extends BaseLayer {
 
     private TransformerBlockLayer(Builder builder) {
         super(builder);
-        TransformerBlock.Config config = builder.config;
+        BlockConfig config = builder.config;
         this.dModel = config.dModel();
         this.heads = config.heads();
         this.ffDim = config.ffDim();
@@ -77,19 +78,19 @@ public class TransformerBlockLayer extends BaseLayer {
         this.normEps = config.eps();
     }
 
-    /** A pre-LN encoder block with exact GELU, as {@link TransformerBlock.Config#encoder}. */
+    /** A pre-LN encoder block with exact GELU, as {@link BlockConfig#encoder}. */
     public static TransformerBlockLayer encoder(int dModel, int heads, int ffDim) {
-        return of(TransformerBlock.Config.encoder(dModel, heads, ffDim));
+        return of(BlockConfig.encoder(dModel, heads, ffDim));
     }
 
     /** The layer for an attn4j encoder block configuration (see {@link Builder#Builder}). */
-    public static TransformerBlockLayer of(TransformerBlock.Config config) {
+    public static TransformerBlockLayer of(BlockConfig config) {
         return new Builder(config).build();
     }
 
     /** The attn4j block configuration these settings describe (validated). */
-    public TransformerBlock.Config blockConfig() {
-        return TransformerBlock.Config.encoder(dModel, heads, ffDim).withActivation(Activation.parse(ffActivation))
+    public BlockConfig blockConfig() {
+        return BlockConfig.encoder(dModel, heads, ffDim).withActivation(Activation.parse(ffActivation))
                 .withNormFirst(normFirst).withCausal(causal).withEps(normEps);
     }
 
@@ -230,13 +231,13 @@ public class TransformerBlockLayer extends BaseLayer {
      * {@code updater}, {@code l2}, {@code dropOut}, ...).
      */
     public static final class Builder extends BaseLayer.Builder<Builder> {
-        private final TransformerBlock.Config config;
+        private final BlockConfig config;
 
         /**
          * Only what a DL4J layer can hold is accepted: a block without cross-attention, with biases, LayerNorm,
          * as many key/value heads as heads, no dropout, no rotary embeddings, no ALiBi and no window.
          */
-        public Builder(TransformerBlock.Config config) {
+        public Builder(BlockConfig config) {
             if (config.crossAttention() || !config.bias() || config.rotary()
                     || config.dropout() != 0 || config.attnDropout() != 0 || config.norm() != Normalization.LAYER
                     || config.kvHeads() != config.heads() || config.alibi() || config.window() != 0) {

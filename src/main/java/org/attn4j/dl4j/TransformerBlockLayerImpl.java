@@ -3,7 +3,7 @@ package org.attn4j.dl4j;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import org.attn4j.nn.FastBlock;
+import org.attn4j.engine.BlockEngine;
 import org.attn4j.nn.TransformerBlock;
 import org.deeplearning4j.nn.api.Layer;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
@@ -20,7 +20,7 @@ import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * The runtime side of {@link TransformerBlockLayer}: a DL4J layer whose forward and backward are
- * attn4j's engine, {@link FastBlock}, run on DL4J's parameter views ({@link EngineBlock}; a network of a
+ * attn4j's engine, {@link BlockEngine}, run on DL4J's parameter views ({@link EngineBlock}; a network of a
  * data type other than float32 or float64 runs it in float32).
  *
  * <p>DL4J's layout stays at this boundary: input and epsilon {@code [B, C, T]} become the block's

@@ -6,6 +6,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import org.attn4j.config.BlockConfig;
 import org.attn4j.nn.TransformerBlock;
 import org.deeplearning4j.nn.api.ParamInitializer;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
@@ -29,7 +30,7 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
 final class TransformerBlockParams implements ParamInitializer {
     static final TransformerBlockParams INSTANCE = new TransformerBlockParams();
 
-    private static final Map<TransformerBlock.Config, Map<String, long[]>> SHAPES = new ConcurrentHashMap<>();
+    private static final Map<BlockConfig, Map<String, long[]>> SHAPES = new ConcurrentHashMap<>();
 
     private TransformerBlockParams() {
     }
@@ -45,7 +46,7 @@ final class TransformerBlockParams implements ParamInitializer {
     }
 
     /** attn4j parameter name to shape, in creation order, read off a block built once per configuration. */
-    static Map<String, long[]> shapes(TransformerBlock.Config config) {
+    static Map<String, long[]> shapes(BlockConfig config) {
         return SHAPES.computeIfAbsent(config, c -> {
             Map<String, long[]> shapes = new LinkedHashMap<>();
             TransformerBlock.create(c, DataType.FLOAT).parameters().forEach((name, v) -> shapes.put(name, v.shape()));
@@ -53,7 +54,7 @@ final class TransformerBlockParams implements ParamInitializer {
         });
     }
 
-    private static TransformerBlock.Config config(Layer layer) {
+    private static BlockConfig config(Layer layer) {
         if (!(layer instanceof TransformerBlockLayer l)) {
             throw new IllegalArgumentException("Expected a TransformerBlockLayer, got " + layer.getClass().getName());
         }
@@ -110,7 +111,7 @@ final class TransformerBlockParams implements ParamInitializer {
     public Map<String, INDArray> init(NeuralNetConfiguration conf, INDArray paramsView, boolean initializeParams) {
         Map<String, INDArray> views = views(conf, paramsView);
         if (initializeParams) {
-            TransformerBlock.Config config = config(conf.getLayer());
+            BlockConfig config = config(conf.getLayer());
             Map<String, INDArray> fresh = TransformerBlock.create(config, paramsView.dataType()).parameters();
             fresh.forEach((name, v) -> views.get(dl4jKey(name)).assign(v));
         }

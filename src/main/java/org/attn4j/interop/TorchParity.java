@@ -12,7 +12,9 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.stream.Stream;
 import org.attn4j.config.Activation;
+import org.attn4j.config.AttentionConfig;
 import org.attn4j.config.AttentionMask;
+import org.attn4j.config.BlockConfig;
 import org.attn4j.nn.AttentionGradients;
 import org.attn4j.nn.BlockGradients;
 import org.attn4j.nn.BlockPass;
@@ -109,7 +111,7 @@ public final class TorchParity {
         INDArray output, weights = null;
         Map<String, INDArray> grads = new LinkedHashMap<>(); // attn4j parameter names and input names
         if (kind.equals("mha")) {
-            MultiHeadAttention mha = load(c, kind, MultiHeadAttention.create(MultiHeadAttention.Config.of(d, h)
+            MultiHeadAttention mha = load(c, kind, MultiHeadAttention.create(AttentionConfig.of(d, h)
                     .withKeyValueDims(c.integer("kdim", d), c.integer("vdim", d)).withBias(c.flag("bias", true))
                     .withCausal(causal), type));
             AttentionPass pass = mha.train(in.get("query"), in.get("key"), in.get("value"),
@@ -125,7 +127,7 @@ public final class TorchParity {
             }
         } else {
             boolean decoder = kind.equals("decoder_layer");
-            TransformerBlock block = load(c, kind, TransformerBlock.create(TransformerBlock.Config
+            TransformerBlock block = load(c, kind, TransformerBlock.create(BlockConfig
                     .encoder(d, h, c.integer("dim_feedforward", 2048)).withCrossAttention(decoder)
                     .withActivation(Activation.parse(c.string("activation", "relu")))
                     .withNormFirst(c.flag("norm_first", false)).withCausal(causal)

@@ -5,7 +5,7 @@ import java.util.Map;
 import java.util.function.BiConsumer;
 import org.attn4j.config.Activation;
 import org.attn4j.model.ModelConfig;
-import org.attn4j.nn.Normalization;
+import org.attn4j.config.Normalization;
 import org.attn4j.nn.PositionalEncoding;
 
 /**

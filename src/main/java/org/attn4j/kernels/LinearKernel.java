@@ -1,6 +1,7 @@
 package org.attn4j.kernels;
 
 import java.util.List;
+import org.attn4j.config.LinearWeights;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
@@ -24,6 +25,11 @@ public record LinearKernel(String weightName, String biasName, Buf w, Buf bias, 
     public static LinearKernel of(String name, INDArray weight, INDArray bias) {
         return new LinearKernel(name + ".weight", bias == null ? null : name + ".bias", Buf.of(weight),
                 bias == null ? null : Buf.of(bias), (int) weight.size(1), (int) weight.size(0));
+    }
+
+    /** The kernel of a linear layer's {@code weights}, its gradients named as its parameters. */
+    public static LinearKernel of(LinearWeights weights) {
+        return of(weights.name(), weights.weight(), weights.bias());
     }
 
     /** y[r0:r1] = x[r0:r1] W^T + b. */

@@ -5,7 +5,11 @@
  * (float32 lanes of the Vector API) hold layer norm, softmax rows under a mask
  * ({@link org.attn4j.kernels.MaskRows}), activations and their gradients; {@link org.attn4j.kernels.DropoutSeed}
  * draws dropout from a counter-based seed; {@link org.attn4j.kernels.Parallel} splits rows over worker
- * threads. Nothing here knows a layer: the layers that compose these kernels are in {@code org.attn4j.nn}.
+ * threads; the op pairs, each forward next to its backward, are {@link org.attn4j.kernels.LinearKernel},
+ * {@link org.attn4j.kernels.NormKernel}, {@link org.attn4j.kernels.RotaryKernel},
+ * {@link org.attn4j.kernels.AttentionKernel} (with the cached decode step), {@link org.attn4j.kernels.EmbeddingKernel}
+ * and {@link org.attn4j.kernels.CrossEntropyKernel}. Nothing here knows a layer: the bottom floor, called by
+ * {@code org.attn4j.engine}.
  *
  * <p>Legend: B batch, T time, C channels (dModel), H heads, D = C / H head width, F feed-forward
  * width, N = B * T rows. Activations are rows {@code [N, C]}; head h of row n is columns

@@ -2,8 +2,10 @@ package org.attn4j.model;
 
 import java.util.ArrayList;
 import java.util.List;
+import org.attn4j.config.BlockConfig;
 import org.attn4j.nn.Module;
 import org.attn4j.nn.Norm;
+import org.attn4j.nn.Norms;
 import org.attn4j.nn.TransformerBlock;
 import org.nd4j.linalg.api.buffer.DataType;
 
@@ -20,12 +22,12 @@ public final class Decoder extends Module {
     public Decoder(String name, ModelConfig config, boolean crossAttention, DataType dataType) {
         super(name, dataType);
         this.cross = crossAttention;
-        TransformerBlock.Config block = config.block(crossAttention).withCausal(true);
+        BlockConfig block = config.block(crossAttention).withCausal(true);
         for (int i = 0; i < config.decoderLayers(); i++) {
             layers.add(child(new TransformerBlock(qualify("layers." + i), block, dataType)));
         }
         this.norm = config.normFirst()
-                ? (Norm) child((Module) Norm.of(config.norm(), qualify("norm"), config.dModel(), config.eps(), dataType))
+                ? (Norm) child((Module) Norms.of(config.norm(), qualify("norm"), config.dModel(), config.eps(), dataType))
                 : null;
     }
 

@@ -2,7 +2,7 @@ package org.attn4j.model;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
-import org.attn4j.nn.FastDecoder;
+import org.attn4j.engine.DecodeEngine;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
@@ -10,15 +10,15 @@ import org.nd4j.linalg.factory.Nd4j;
  * Token-by-token decoding of one batch. The first {@link #advance} runs the whole prefix and keeps
  * every layer's keys and values; each later call feeds only the new token and reuses them, so a
  * step costs one token's work instead of the whole prefix's. {@link #recompute} is the slow path
- * without a cache, for checks and comparisons. Runs on the engine ({@link FastDecoder}); the caches
+ * without a cache, for checks and comparisons. Runs on the engine ({@link DecodeEngine}); the caches
  * belong to the session, so any number of sessions can decode with one model at once.
  */
 public final class DecodingSession implements StepDecoder {
     private final TransformerModel model;
     private final Map<String, INDArray> context; // "memory" [B, S, C], "memoryKeep" [B, S], or empty
     private int length;
-    private final FastDecoder decoder;
-    private FastDecoder.Session engine; // the key/value caches, after the first step
+    private final DecodeEngine decoder;
+    private DecodeEngine.Session engine; // the key/value caches, after the first step
 
     DecodingSession(TransformerModel model, Map<String, INDArray> context) {
         this.model = model;
@@ -71,7 +71,7 @@ public final class DecodingSession implements StepDecoder {
         }
         model.checkIds("prefix", prefix, model.config().targetVocab());
         return model.weightsLock().read(() -> { // a fresh cache over the whole prefix
-            try (FastDecoder.Session once = start((int) prefix.size(0))) {
+            try (DecodeEngine.Session once = start((int) prefix.size(0))) {
                 return once.advance(prefix);
             }
         });
@@ -93,7 +93,7 @@ public final class DecodingSession implements StepDecoder {
     }
 
     /** A fresh engine decoding of {@code batch} rows: against the memory for an encoder-decoder. */
-    private FastDecoder.Session start(int batch) {
+    private DecodeEngine.Session start(int batch) {
         if (context.isEmpty()) {
             return decoder.start(batch);
         }

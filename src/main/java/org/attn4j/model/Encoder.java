@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.List;
 import org.attn4j.nn.Module;
 import org.attn4j.nn.Norm;
+import org.attn4j.nn.Norms;
 import org.attn4j.nn.TransformerBlock;
 import org.nd4j.linalg.api.buffer.DataType;
 
@@ -18,7 +19,7 @@ public final class Encoder extends Module {
             layers.add(child(new TransformerBlock(qualify("layers." + i), config.block(false), dataType)));
         }
         this.norm = config.normFirst()
-                ? (Norm) child((Module) Norm.of(config.norm(), qualify("norm"), config.dModel(), config.eps(), dataType))
+                ? (Norm) child((Module) Norms.of(config.norm(), qualify("norm"), config.dModel(), config.eps(), dataType))
                 : null;
     }
 

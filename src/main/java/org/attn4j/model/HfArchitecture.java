@@ -8,9 +8,9 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import org.attn4j.config.Activation;
-import org.attn4j.nn.Normalization;
+import org.attn4j.config.Normalization;
 import org.attn4j.nn.PositionalEncoding;
-import org.attn4j.nn.Rope;
+import org.attn4j.config.Rope;
 import org.nd4j.linalg.api.buffer.DataType;
 
 /**

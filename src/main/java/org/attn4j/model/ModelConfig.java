@@ -1,9 +1,10 @@
 package org.attn4j.model;
 
 import org.attn4j.config.Activation;
-import org.attn4j.nn.Normalization;
+import org.attn4j.config.BlockConfig;
+import org.attn4j.config.Normalization;
 import org.attn4j.nn.PositionalEncoding;
-import org.attn4j.nn.Rope;
+import org.attn4j.config.Rope;
 import org.attn4j.nn.TransformerBlock;
 
 /**
@@ -76,7 +77,7 @@ public record ModelConfig(int sourceVocab, int targetVocab, int dModel, int head
             throw new IllegalArgumentException("positions is required (sinusoidal, learned, rotary or none)");
         }
         // The layers check the remaining sizes with their own messages (fields are not yet assigned here).
-        new TransformerBlock.Config(true, dModel, heads, ffDim, activation, normFirst, true,
+        new BlockConfig(true, dModel, heads, ffDim, activation, normFirst, true,
                 dropout, attnDropout, eps, bias, positions == PositionalEncoding.ROTARY, norm, kvHeads,
                 positions == PositionalEncoding.ALIBI, window, qkvBias, rope);
     }
@@ -282,9 +283,9 @@ public record ModelConfig(int sourceVocab, int targetVocab, int dModel, int head
     }
 
     /** The configuration of one block, with or without cross-attention. */
-    TransformerBlock.Config block(boolean crossAttention) {
+    BlockConfig block(boolean crossAttention) {
         // grouped-query, ALiBi and the window act on every block's self-attention; cross-attention keeps H heads
-        return new TransformerBlock.Config(crossAttention, dModel, heads, ffDim, activation, normFirst, false, dropout,
+        return new BlockConfig(crossAttention, dModel, heads, ffDim, activation, normFirst, false, dropout,
                 attnDropout, eps, bias, positions == PositionalEncoding.ROTARY, norm, kvHeads,
                 positions == PositionalEncoding.ALIBI, window, qkvBias, rope);
     }

@@ -5,6 +5,9 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.attn4j.engine.BlockEngine;
+import org.attn4j.engine.DecodeEngine;
+import org.attn4j.engine.ModelEngine;
 import org.attn4j.nn.Embedding;
 import org.attn4j.nn.Norm;
 import org.attn4j.nn.Linear;
@@ -18,7 +21,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * What the encoder-decoder and the language model share: the target embedding, positions, the
  * decoder stack and the output projection. Everything a user runs — {@link #lossAndGradients} (what
  * {@code Trainer} calls), {@link #predict}, {@link #attention} and decoding ({@link #startDecoding}) — runs
- * on the engine ({@code org.attn4j.nn.FastTransformer}, {@code FastDecoder}) with per-call state. The model holds
+ * on the engine ({@code ModelEngine}, {@code DecodeEngine}) with per-call state. The model holds
  * weights only; {@code org.attn4j.samediff.ModelGraph} builds the same model as a SameDiff graph, for users who
  * extend it inside SameDiff, and as the tests' independent reference.
  */
@@ -28,8 +31,8 @@ public abstract class TransformerModel extends Module {
     protected final Positions positions;
     protected final Decoder decoder;
     private final Linear head; // null when tied to the embedding
-    private org.attn4j.nn.FastDecoder fast; // built on first use
-    private org.attn4j.nn.FastTransformer engine; // built with the first engine state
+    private DecodeEngine fast; // built on first use
+    private ModelEngine engine; // built with the first engine state
 
     protected TransformerModel(ModelConfig config, DataType dataType) {
         super("", dataType);
@@ -73,11 +76,11 @@ public abstract class TransformerModel extends Module {
 
     /** A forward pass on the engine (ids checked and converted once), read by {@code result} before its state is freed. */
     private <R> R inferOnEngine(INDArray source, INDArray input,
-            java.util.function.Function<org.attn4j.nn.FastTransformer.State, R> result) {
+            java.util.function.Function<ModelEngine.State, R> result) {
         int[][] sources = checkedSource(source, input), inputs = checkedRows("input", input, config.targetVocab());
-        org.attn4j.nn.FastTransformer e = engine();
+        ModelEngine e = engine();
         return weightsLock().read(() -> {
-            try (org.attn4j.nn.FastTransformer.State s = e.newInferenceState()) {
+            try (ModelEngine.State s = e.newInferenceState()) {
                 e.forward(s, sources, inputs, null, config.padId(), 0);
                 return result.apply(s);
             }
@@ -149,16 +152,16 @@ public abstract class TransformerModel extends Module {
         return rows;
     }
 
-    /** Checked ids as rows of Java ints ({@link org.attn4j.nn.FastTransformer#rows}). */
+    /** Checked ids as rows of Java ints ({@link org.attn4j.engine.Ids#rows}). */
     static int[][] rows(INDArray ids) {
-        return org.attn4j.nn.FastTransformer.rows(ids);
+        return org.attn4j.engine.Ids.rows(ids);
     }
 
     /** The engine's decoder of this model (its weights; every session has its own caches). */
-    final org.attn4j.nn.FastDecoder fastDecoder() {
+    final DecodeEngine fastDecoder() {
         synchronized (this) {
             if (fast == null) {
-                fast = new org.attn4j.nn.FastDecoder(engines(decoder.blocks()), engineWeights(),
+                fast = new DecodeEngine(engines(decoder.blocks()), engineWeights(),
                         org.attn4j.kernels.Parallel.shared());
             }
             return fast;
@@ -170,10 +173,10 @@ public abstract class TransformerModel extends Module {
      * batch. One per thread.
      */
     public static final class EngineState {
-        private final org.attn4j.nn.FastTransformer.State state;
+        private final ModelEngine.State state;
         private final Map<String, INDArray> gradients = new LinkedHashMap<>();
 
-        private EngineState(org.attn4j.nn.FastTransformer.State state) {
+        private EngineState(ModelEngine.State state) {
             this.state = state;
         }
     }
@@ -203,12 +206,12 @@ public abstract class TransformerModel extends Module {
     }
 
     /** The engine of this model (made on first use); callers check first that it covers the model. */
-    private synchronized org.attn4j.nn.FastTransformer engine() {
+    private synchronized ModelEngine engine() {
         if (engine == null) {
             EncoderParts e = encoderParts();
-            engine = e == null ? new org.attn4j.nn.FastTransformer(engines(decoder.blocks()), engineWeights(),
+            engine = e == null ? new ModelEngine(engines(decoder.blocks()), engineWeights(),
                     org.attn4j.kernels.Parallel.shared())
-                    : new org.attn4j.nn.FastTransformer(engines(e.blocks()), weights(e.embedding(), e.positions(),
+                    : new ModelEngine(engines(e.blocks()), weights(e.embedding(), e.positions(),
                             e.norm(), null), engines(decoder.blocks()), engineWeights(),
                             org.attn4j.kernels.Parallel.shared());
         }
@@ -216,8 +219,8 @@ public abstract class TransformerModel extends Module {
     }
 
     /** The engine's blocks on {@code blocks}' own arrays. */
-    private static List<org.attn4j.nn.FastBlock> engines(List<org.attn4j.nn.TransformerBlock> blocks) {
-        return blocks.stream().map(b -> org.attn4j.nn.FastBlock.of(b.config(), b.weights())).toList();
+    private static List<BlockEngine> engines(List<org.attn4j.nn.TransformerBlock> blocks) {
+        return blocks.stream().map(b -> BlockEngine.of(b.config(), b.weights())).toList();
     }
 
     /** A new engine workspace for {@link #lossAndGradients}: one per thread. */
@@ -225,7 +228,7 @@ public abstract class TransformerModel extends Module {
         EngineState s = new EngineState(engine().newState());
         EncoderParts e = encoderParts();
         if (e != null) {
-            org.attn4j.nn.FastTransformer.Gradients g = s.state.encoderGradients();
+            ModelEngine.Gradients g = s.state.encoderGradients();
             put(s.gradients, e.embedding(), g.embedding());
             if (g.positions() != null) {
                 put(s.gradients, e.positions(), g.positions());
@@ -236,7 +239,7 @@ public abstract class TransformerModel extends Module {
             }
             g.blocks().forEach(s.gradients::putAll);
         }
-        org.attn4j.nn.FastTransformer.Gradients g = s.state.gradients();
+        ModelEngine.Gradients g = s.state.gradients();
         put(s.gradients, embedding, g.embedding());
         if (g.positions() != null) {
             put(s.gradients, positions, g.positions());
@@ -289,12 +292,12 @@ public abstract class TransformerModel extends Module {
         return new LossAndGradients(loss, s.gradients, s.state.counted());
     }
 
-    private org.attn4j.nn.FastDecoder.Weights engineWeights() {
+    private org.attn4j.engine.StackWeights engineWeights() {
         return weights(embedding, positions, decoder.norm(), head);
     }
 
     /** The engine's view of one stack's arrays: embedding, positions, final norm (or null), head (null: tied or none). */
-    private org.attn4j.nn.FastDecoder.Weights weights(Embedding e, Positions p, Norm norm, Linear head) {
+    private org.attn4j.engine.StackWeights weights(Embedding e, Positions p, Norm norm, Linear head) {
         INDArray table = switch (config.positions()) {
             case LEARNED -> p.learnedTable();
             case SINUSOIDAL -> Positions.sinusoidal(config.maxLen(), config.dModel()).castTo(dataType);
@@ -302,7 +305,7 @@ public abstract class TransformerModel extends Module {
         };
         INDArray embeddingTable = e.table();
         boolean tied = head == null && e == embedding;
-        return new org.attn4j.nn.FastDecoder.Weights(embeddingTable, config.scaleEmbedding(), table,
+        return new org.attn4j.engine.StackWeights(embeddingTable, config.scaleEmbedding(), table,
                 config.positions() == PositionalEncoding.LEARNED,
                 norm == null ? null : norm.weightArray(), norm == null ? null : norm.biasArray(), config.eps(),
                 head == null ? (tied ? embeddingTable : null) : head.weightArray(), head == null ? null : head.biasArray(),

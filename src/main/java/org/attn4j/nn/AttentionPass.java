@@ -1,5 +1,6 @@
 package org.attn4j.nn;
 
+import org.attn4j.engine.AttentionEngine;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
@@ -9,11 +10,11 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * {@link #backward}, which may run any number of times, from any thread, until {@link #close}.
  */
 public final class AttentionPass implements AutoCloseable {
-    private final FastAttention.Pass pass;
+    private final AttentionEngine.Pass pass;
     private final DataType type;
     private final int b, tq, c;
 
-    AttentionPass(FastAttention.Pass pass, DataType type, int b, int tq, int c) {
+    AttentionPass(AttentionEngine.Pass pass, DataType type, int b, int tq, int c) {
         this.pass = pass;
         this.type = type;
         this.b = b;
@@ -37,13 +38,11 @@ public final class AttentionPass implements AutoCloseable {
      * every call.
      */
     public AttentionGradients backward(INDArray gradOutput) {
-        if (pass.closed()) {
-            throw new IllegalStateException("backward on a closed pass: close() freed what the backward reads");
-        }
+        Checks.open(pass.closed());
         Checks.rank("gradOutput", gradOutput, 3, "[B, Tq, dModel]");
         Checks.shape("gradOutput [B=" + b + ", Tq=" + tq + ", dModel=" + c + "]", gradOutput, b, tq, c);
         Checks.gradientType(gradOutput, type);
-        FastAttention.Gradients g = pass.backward(gradOutput);
+        AttentionEngine.Gradients g = pass.backward(gradOutput);
         return new AttentionGradients(g.query(), g.key(), g.value(), g.parameters());
     }
 

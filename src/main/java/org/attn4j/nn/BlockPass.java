@@ -3,6 +3,8 @@ package org.attn4j.nn;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.attn4j.config.AttentionMask;
+import org.attn4j.config.AttentionOutput;
+import org.attn4j.engine.BlockEngine;
 import org.attn4j.kernels.Buf;
 import org.attn4j.kernels.DropoutSeed;
 import org.attn4j.kernels.RowMath;
@@ -12,7 +14,7 @@ import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * One training forward of a {@link TransformerBlock} on the engine ({@link TransformerBlock#train}): its output and
- * attention weights, and a {@link FastBlock.State} of its own holding what {@link #backward} needs. The pass is
+ * attention weights, and a {@link BlockEngine.State} of its own holding what {@link #backward} needs. The pass is
  * the caller's: any number of threads may train one block at once, each with its own passes.
  *
  * <p>Every array it hands out is a copy of the caller's own, so {@link #close} (which frees the kept activations
@@ -20,8 +22,8 @@ import org.nd4j.linalg.factory.Nd4j;
  * of times until then; one pass serves one thread at a time.
  */
 public final class BlockPass implements AutoCloseable {
-    private final FastBlock engine;
-    private final FastBlock.State state;
+    private final BlockEngine engine;
+    private final BlockEngine.State state;
     private final DataType type;
     private final boolean finiteChecks;
     private final int b, t, c;
@@ -29,7 +31,7 @@ public final class BlockPass implements AutoCloseable {
     private boolean closed;
 
     /** Runs the forward; {@code memory} and {@code memoryMask} are null for a block without cross-attention. */
-    BlockPass(FastBlock engine, DataType type, INDArray x, INDArray memory, AttentionMask<INDArray> selfMask,
+    BlockPass(BlockEngine engine, DataType type, INDArray x, INDArray memory, AttentionMask<INDArray> selfMask,
             AttentionMask<INDArray> memoryMask, DropoutSeed dropout, boolean finiteChecks) {
         this.engine = engine;
         this.type = type;

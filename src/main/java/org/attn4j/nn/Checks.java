@@ -27,6 +27,13 @@ final class Checks {
         }
     }
 
+    /** A pass's backward needs what its {@code close} frees. */
+    static void open(boolean closed) {
+        if (closed) {
+            throw new IllegalStateException("backward on a closed pass: close() freed what the backward reads");
+        }
+    }
+
     /** A backward's {@code gradOutput} must be of the layer's parameters' {@code type}. */
     static void gradientType(INDArray gradOutput, org.nd4j.linalg.api.buffer.DataType type) {
         if (gradOutput.dataType() != type) {

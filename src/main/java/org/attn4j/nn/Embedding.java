@@ -8,7 +8,7 @@ import org.nd4j.linalg.factory.Nd4j;
  * Token embedding: row i of {@code weight [V, C]} is token i's vector, initialized N(0, 1/C) so that
  * the usual sqrt(C) input scaling gives unit-variance inputs and a tied output projection starts
  * with small logits (as in Vaswani et al. 2017). The same matrix can serve as the output projection ("tied" embeddings,
- * Press and Wolf 2017). The engine reads the table in {@code FastTransformer}; {@code org.attn4j.samediff.EmbeddingGraph}
+ * Press and Wolf 2017). The engine reads the table in {@code ModelEngine}; {@code org.attn4j.samediff.EmbeddingGraph}
  * is the same layer inside a SameDiff graph.
  */
 public final class Embedding extends Module {

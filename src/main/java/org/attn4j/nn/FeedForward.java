@@ -1,6 +1,8 @@
 package org.attn4j.nn;
 
 import org.attn4j.config.Activation;
+import org.attn4j.config.FeedForwardConfig;
+import org.attn4j.engine.FeedForwardEngine;
 import org.attn4j.kernels.DropoutSeed;
 import org.attn4j.kernels.Parallel;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -12,35 +14,12 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * Parameters: {@code linear1 [F, C]}, {@code linear2 [C, F]}, and for SwiGLU {@code gate [F, C]}.
  */
 public final class FeedForward extends Module {
-    /**
-     * @param dModel     input and output width C
-     * @param hidden     inner width F
-     * @param activation the nonlinearity
-     * @param bias       whether the linear layers have biases
-     * @param dropout    dropout after the activation, active only while training
-     */
-    public record Config(int dModel, int hidden, Activation activation, boolean bias, double dropout) {
-        public Config {
-            if (dModel <= 0 || hidden <= 0) {
-                throw new IllegalArgumentException("FeedForward widths must be positive, got dModel=" + dModel
-                        + ", hidden=" + hidden);
-            }
-            Checks.notNull("activation", activation);
-            if (!(dropout >= 0 && dropout < 1)) {
-                throw new IllegalArgumentException("feed-forward dropout must be in [0, 1), got " + dropout);
-            }
-        }
 
-        public static Config of(int dModel, int hidden, Activation activation) {
-            return new Config(dModel, hidden, activation, true, 0);
-        }
-    }
-
-    private final Config config;
+    private final FeedForwardConfig config;
     private final Linear linear1, linear2, gate;
-    private volatile FastFeedForward fast; // the engine of train, made on first use (holds no call's state)
+    private volatile FeedForwardEngine fast; // the engine of train, made on first use (holds no call's state)
 
-    public FeedForward(String name, Config config, DataType dataType) {
+    public FeedForward(String name, FeedForwardConfig config, DataType dataType) {
         super(name, dataType);
         this.config = config;
         int c = config.dModel(), f = config.hidden();
@@ -49,12 +28,12 @@ public final class FeedForward extends Module {
         this.gate = config.activation() == Activation.SWIGLU ? linear("gate", c, f) : null;
     }
 
-    public FeedForward(String name, Config config) {
+    public FeedForward(String name, FeedForwardConfig config) {
         this(name, config, DataType.FLOAT);
     }
 
     /** A stand-alone layer (parameter names without a prefix: {@code linear1.weight}, ...). */
-    public static FeedForward create(Config config, DataType dataType) {
+    public static FeedForward create(FeedForwardConfig config, DataType dataType) {
         return new FeedForward("", config, dataType);
     }
 
@@ -68,7 +47,7 @@ public final class FeedForward extends Module {
         return new Linear[] {linear1, linear2, gate};
     }
 
-    public Config config() {
+    public FeedForwardConfig config() {
         return config;
     }
 
@@ -82,13 +61,13 @@ public final class FeedForward extends Module {
         if (x.length() == 0) {
             return x.dup();
         }
-        FastFeedForward.Pass pass = engine().forward(x, null, inputChecks()); // the engine scans x for NaN
+        FeedForwardEngine.Pass pass = engine().forward(x, null, inputChecks()); // the engine scans x for NaN
         pass.close(); // no backward: what it would read goes now
         return pass.output();
     }
 
     /**
-     * A training forward on the engine ({@link FastFeedForward}), without dropout: the output {@code [B, T, C]}
+     * A training forward on the engine ({@link FeedForwardEngine}), without dropout: the output {@code [B, T, C]}
      * of {@link #apply} and a pass that keeps what its backward needs. The pass is the caller's: any number of
      * threads may train one layer at once, each with its own passes.
      *
@@ -126,12 +105,12 @@ public final class FeedForward extends Module {
                 gate == null ? null : gate.weights());
     }
 
-    private FastFeedForward engine() {
-        FastFeedForward f = fast;
+    private FeedForwardEngine engine() {
+        FeedForwardEngine f = fast;
         if (f == null) {
             synchronized (this) {
                 if (fast == null) {
-                    fast = new FastFeedForward(config, weights(), Parallel.shared());
+                    fast = new FeedForwardEngine(config, weights(), Parallel.shared());
                 }
                 f = fast;
             }

@@ -1,5 +1,6 @@
 package org.attn4j.nn;
 
+import org.attn4j.engine.FeedForwardEngine;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
@@ -9,11 +10,11 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * any number of times, from any thread, until {@link #close}.
  */
 public final class FeedForwardPass implements AutoCloseable {
-    private final FastFeedForward.Pass pass;
+    private final FeedForwardEngine.Pass pass;
     private final DataType type;
     private final int b, t, c;
 
-    FeedForwardPass(FastFeedForward.Pass pass, DataType type, int b, int t, int c) {
+    FeedForwardPass(FeedForwardEngine.Pass pass, DataType type, int b, int t, int c) {
         this.pass = pass;
         this.type = type;
         this.b = b;
@@ -32,14 +33,11 @@ public final class FeedForwardPass implements AutoCloseable {
      * {@code gradOutput [B, T, C]} with respect to the output. New arrays on every call.
      */
     public LayerGradients backward(INDArray gradOutput) {
-        if (pass.closed()) {
-            throw new IllegalStateException("backward on a closed pass: close() freed what the backward reads");
-        }
+        Checks.open(pass.closed());
         Checks.rank("gradOutput", gradOutput, 3, "[B, T, dModel]");
         Checks.shape("gradOutput [B=" + b + ", T=" + t + ", dModel=" + c + "]", gradOutput, b, t, c);
         Checks.gradientType(gradOutput, type);
-        InputGradients g = pass.backward(gradOutput);
-        return new LayerGradients(g.input(), g.parameters());
+        return LayerGradients.of(pass.backward(gradOutput));
     }
 
     /**

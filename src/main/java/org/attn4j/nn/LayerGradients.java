@@ -1,6 +1,7 @@
 package org.attn4j.nn;
 
 import java.util.Map;
+import org.attn4j.engine.InputGradients;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
@@ -11,4 +12,8 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * @param parameters dLoss/dParameter by the layer's parameter names (as {@code parameters()}), same shapes
  */
 public record LayerGradients(INDArray input, Map<String, INDArray> parameters) {
+    /** The engine's gradients of a one-input layer, as the layer's pass returns them. */
+    static LayerGradients of(InputGradients g) {
+        return new LayerGradients(g.input(), g.parameters());
+    }
 }

@@ -1,5 +1,7 @@
 package org.attn4j.nn;
 
+import org.attn4j.config.Normalization;
+import org.attn4j.engine.NormEngine;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -80,7 +82,7 @@ public final class LayerNorm extends NormLayer {
     }
 
     @Override
-    FastNorm newEngine(org.attn4j.kernels.Parallel parallel) {
-        return new FastNorm(weights(), parallel);
+    NormEngine newEngine(org.attn4j.kernels.Parallel parallel) {
+        return new NormEngine(weights(), parallel);
     }
 }

@@ -1,6 +1,9 @@
 package org.attn4j.nn;
 
+import org.attn4j.config.AttentionConfig;
 import org.attn4j.config.AttentionMask;
+import org.attn4j.config.AttentionOutput;
+import org.attn4j.engine.AttentionEngine;
 import org.attn4j.kernels.DropoutSeed;
 import org.attn4j.kernels.Parallel;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -16,128 +19,12 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * H / kvHeads query heads; a decoding cache holds only the kvHeads heads).
  */
 public final class MultiHeadAttention extends Module {
-    /**
-     * @param dModel  model width C (queries and output)
-     * @param heads   number of heads H; C must be divisible by H
-     * @param kDim    width of the keys as given (PyTorch's kdim), C unless cross-attending
-     * @param vDim    width of the values as given (PyTorch's vdim)
-     * @param bias    whether the four projections have biases
-     * @param causal  whether query i may only see keys up to i
-     * @param dropout dropout on the attention weights, active only while training
-     * @param rotary  whether queries and keys get rotary position embeddings (RoPE); needs an even head width
-     * @param kvHeads key/value heads: H (multi-head), a divisor of H (grouped-query: each key/value head
-     *                serves H / kvHeads query heads, as PyTorch's {@code enable_gqa}) or 1 (multi-query)
-     * @param alibi   whether scores get ALiBi's linear position biases {@code -m_h |i - j|} (Press et al. 2022)
-     * @param window  sliding-window (local) attention: query i sees only keys j with {@code |i - j| < window}
-     *                (causal: the last {@code window} positions, itself included); 0 for no window
-     * @param qkvBias whether the query, key and value projections have biases even when {@code bias} is false
-     *                (Qwen2's attention)
-     * @param rope    the rotary frequencies (null: {@link Rope#DEFAULT}); used only with {@code rotary}
-     */
-    public record Config(int dModel, int heads, int kDim, int vDim, boolean bias, boolean causal, double dropout,
-            boolean rotary, int kvHeads, boolean alibi, int window, boolean qkvBias, Rope rope) {
-        /** Grouped-query attention as before biases on q, k, v alone and the rotary base could be set. */
-        public Config(int dModel, int heads, int kDim, int vDim, boolean bias, boolean causal, double dropout,
-                boolean rotary, int kvHeads, boolean alibi, int window) {
-            this(dModel, heads, kDim, vDim, bias, causal, dropout, rotary, kvHeads, alibi, window, false, Rope.DEFAULT);
-        }
 
-        /** Multi-head attention (kvHeads = heads), no ALiBi, no window. */
-        public Config(int dModel, int heads, int kDim, int vDim, boolean bias, boolean causal, double dropout,
-                boolean rotary) {
-            this(dModel, heads, kDim, vDim, bias, causal, dropout, rotary, heads, false, 0, false, Rope.DEFAULT);
-        }
-
-        public Config {
-            rope = rope == null ? Rope.DEFAULT : rope;
-            if (dModel <= 0 || heads <= 0 || kDim <= 0 || vDim <= 0) {
-                throw new IllegalArgumentException("dModel, heads, kDim and vDim must be positive, got dModel="
-                        + dModel + ", heads=" + heads + ", kDim=" + kDim + ", vDim=" + vDim);
-            }
-            if (dModel % heads != 0) {
-                throw new IllegalArgumentException("dModel " + dModel + " is not divisible by heads " + heads);
-            }
-            if (!(dropout >= 0 && dropout < 1)) {
-                throw new IllegalArgumentException("attention dropout must be in [0, 1), got " + dropout);
-            }
-            if (kvHeads <= 0 || kvHeads > heads || heads % kvHeads != 0) {
-                throw new IllegalArgumentException("heads " + heads + " is not a multiple of kvHeads " + kvHeads
-                        + " (kvHeads must divide heads; kvHeads = heads is multi-head attention)");
-            }
-            if (window < 0) {
-                throw new IllegalArgumentException("attention window must be 0 (none) or positive, got " + window);
-            }
-            if (rotary && (dModel / heads) % 2 != 0) {
-                throw new IllegalArgumentException("rotary embeddings need an even head width; dModel " + dModel
-                        + " / heads " + heads + " = " + dModel / heads);
-            }
-        }
-
-        /** Self-attention of width dModel with biases, no mask, no dropout. */
-        public static Config of(int dModel, int heads) {
-            return new Config(dModel, heads, dModel, dModel, true, false, 0, false);
-        }
-
-        public Config withKeyValueDims(int kDim, int vDim) {
-            return new Config(dModel, heads, kDim, vDim, bias, causal, dropout, rotary, kvHeads, alibi, window, qkvBias, rope);
-        }
-
-        public Config withBias(boolean b) {
-            return new Config(dModel, heads, kDim, vDim, b, causal, dropout, rotary, kvHeads, alibi, window, qkvBias, rope);
-        }
-
-        public Config withCausal(boolean c) {
-            return new Config(dModel, heads, kDim, vDim, bias, c, dropout, rotary, kvHeads, alibi, window, qkvBias, rope);
-        }
-
-        public Config withDropout(double p) {
-            return new Config(dModel, heads, kDim, vDim, bias, causal, p, rotary, kvHeads, alibi, window, qkvBias, rope);
-        }
-
-        public Config withRotary(boolean r) {
-            return new Config(dModel, heads, kDim, vDim, bias, causal, dropout, r, kvHeads, alibi, window, qkvBias, rope);
-        }
-
-        /** Grouped-query attention with {@code kv} key/value heads (1: multi-query). */
-        public Config withKvHeads(int kv) {
-            return new Config(dModel, heads, kDim, vDim, bias, causal, dropout, rotary, kv, alibi, window, qkvBias, rope);
-        }
-
-        public Config withAlibi(boolean a) {
-            return new Config(dModel, heads, kDim, vDim, bias, causal, dropout, rotary, kvHeads, a, window, qkvBias, rope);
-        }
-
-        /** Biases on the query, key and value projections alone ({@code bias} false) or on all four. */
-        public Config withQkvBias(boolean b) {
-            return new Config(dModel, heads, kDim, vDim, bias, causal, dropout, rotary, kvHeads, alibi, window, b, rope);
-        }
-
-        /** Rotary frequencies {@code r} (with {@code rotary}). */
-        public Config withRope(Rope r) {
-            return new Config(dModel, heads, kDim, vDim, bias, causal, dropout, rotary, kvHeads, alibi, window, qkvBias, r);
-        }
-
-        /** Sliding-window attention over {@code w} positions (0: none). */
-        public Config withWindow(int w) {
-            return new Config(dModel, heads, kDim, vDim, bias, causal, dropout, rotary, kvHeads, alibi, w, qkvBias, rope);
-        }
-
-        /** Width of the keys and values after projection: kvHeads * D. */
-        public int kvWidth() {
-            return kvHeads * headDim();
-        }
-
-        /** Head width D = C / H. */
-        public int headDim() {
-            return dModel / heads;
-        }
-    }
-
-    private final Config config;
-    private volatile FastAttention fast; // the engine of apply and train, made on first use (holds no call's state)
+    private final AttentionConfig config;
+    private volatile AttentionEngine fast; // the engine of apply and train, made on first use (holds no call's state)
     private final Linear q, k, v, out;
 
-    public MultiHeadAttention(String name, Config config, DataType dataType) {
+    public MultiHeadAttention(String name, AttentionConfig config, DataType dataType) {
         super(name, dataType);
         this.config = config;
         int c = config.dModel();
@@ -148,12 +35,12 @@ public final class MultiHeadAttention extends Module {
                 Linear.Init.TORCH_DEFAULT, dataType));
     }
 
-    public MultiHeadAttention(String name, Config config) {
+    public MultiHeadAttention(String name, AttentionConfig config) {
         this(name, config, DataType.FLOAT);
     }
 
     /** A stand-alone layer (parameter names without a prefix: {@code q.weight}, ...). */
-    public static MultiHeadAttention create(Config config, DataType dataType) {
+    public static MultiHeadAttention create(AttentionConfig config, DataType dataType) {
         return new MultiHeadAttention("", config, dataType);
     }
 
@@ -167,7 +54,7 @@ public final class MultiHeadAttention extends Module {
         return new Linear[] {q, k, v, out};
     }
 
-    public Config config() {
+    public AttentionConfig config() {
         return config;
     }
 
@@ -183,14 +70,14 @@ public final class MultiHeadAttention extends Module {
 
     /**
      * Eager attention on {@code query [B, Tq, C]}, {@code key [B, Tk, kDim]}, {@code value [B, Tk, vDim]}
-     * under any mask, on the engine ({@link FastAttention}); {@code org.attn4j.samediff.MultiHeadAttentionGraph} is
+     * under any mask, on the engine ({@link AttentionEngine}); {@code org.attn4j.samediff.MultiHeadAttentionGraph} is
      * the same layer inside a SameDiff graph.
      * Safe for any number of threads at once.
      */
     public AttentionOutput<INDArray> apply(INDArray query, INDArray key, INDArray value,
             AttentionMask<INDArray> mask) {
         check(query, key, value, mask);
-        FastAttention.Pass pass = engine().apply(query, key, value, mask, inputChecks()); // it scans its copy for NaN
+        AttentionEngine.Pass pass = engine().apply(query, key, value, mask, inputChecks()); // it scans its copy for NaN
         return new AttentionOutput<>(pass.output(), pass.weights());
     }
 
@@ -235,12 +122,12 @@ public final class MultiHeadAttention extends Module {
         Checks.mask(mask, b, config.heads(), tq, tk);
     }
 
-    private FastAttention engine() {
-        FastAttention f = fast;
+    private AttentionEngine engine() {
+        AttentionEngine f = fast;
         if (f == null) {
             synchronized (this) {
                 if (fast == null) {
-                    fast = new FastAttention(config, weights(), Parallel.shared());
+                    fast = new AttentionEngine(config, weights(), Parallel.shared());
                 }
                 f = fast;
             }

@@ -1,11 +1,11 @@
 package org.attn4j.nn;
 
 import java.util.Map;
-import org.nd4j.linalg.api.buffer.DataType;
+import org.attn4j.config.Normalization;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /** A normalization layer over the last dimension: {@link LayerNorm} or {@link RMSNorm}. */
-public sealed interface Norm permits NormLayer {
+public interface Norm {
     /** Its name prefix, as its parameters' names start. */
     String name();
 
@@ -31,10 +31,4 @@ public sealed interface Norm permits NormLayer {
 
     /** The kind of norm, {@link Normalization#LAYER} or {@link Normalization#RMS}. */
     Normalization kind();
-
-    /** A new norm of {@code kind}, named {@code name}, over width {@code width}. */
-    static Norm of(Normalization kind, String name, int width, double eps, DataType dataType) {
-        return kind == Normalization.RMS ? new RMSNorm(name, new RMSNorm.Config(width, eps), dataType)
-                : new LayerNorm(name, new LayerNorm.Config(width, eps), dataType);
-    }
 }

@@ -1,22 +1,23 @@
 package org.attn4j.nn;
 
+import org.attn4j.engine.NormEngine;
 import org.attn4j.kernels.Parallel;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
  * What {@link LayerNorm} and {@link RMSNorm} share outside a graph: eager use and training on the engine
- * ({@link FastNorm}) over the last dimension {@code [..., C]}.
+ * ({@link NormEngine}) over the last dimension {@code [..., C]}.
  */
-public abstract sealed class NormLayer extends Module implements Norm permits LayerNorm, RMSNorm {
-    private volatile FastNorm fast; // the engine of apply and train, made on first use (holds no call's state)
+public abstract class NormLayer extends Module implements Norm {
+    private volatile NormEngine fast; // the engine of apply and train, made on first use (holds no call's state)
 
     NormLayer(String name, DataType dataType) {
         super(name, dataType);
     }
 
     /** The engine of this layer, on {@code parallel}'s workers. */
-    abstract FastNorm newEngine(Parallel parallel);
+    abstract NormEngine newEngine(Parallel parallel);
 
     /**
      * Eager, on the engine: {@code x [..., C] -> [..., C]} (an empty {@code x} gives an empty result). Safe for
@@ -28,13 +29,13 @@ public abstract sealed class NormLayer extends Module implements Norm permits La
         if (x.length() == 0) {
             return x.dup();
         }
-        FastNorm.Pass pass = engine().forward(x, inputChecks()); // the engine scans x for NaN
+        NormEngine.Pass pass = engine().forward(x, inputChecks()); // the engine scans x for NaN
         pass.close(); // no backward: what it would read goes now
         return pass.output();
     }
 
     /**
-     * A training forward on the engine ({@link FastNorm}): the output {@code [..., C]} of {@link #apply} and a
+     * A training forward on the engine ({@link NormEngine}): the output {@code [..., C]} of {@link #apply} and a
      * pass that keeps what its backward needs. The pass is the caller's: any number of threads may train one
      * layer at once, each with its own passes.
      *
@@ -62,8 +63,8 @@ public abstract sealed class NormLayer extends Module implements Norm permits La
         }
     }
 
-    private FastNorm engine() {
-        FastNorm f = fast;
+    private NormEngine engine() {
+        NormEngine f = fast;
         if (f == null) {
             synchronized (this) {
                 if (fast == null) {

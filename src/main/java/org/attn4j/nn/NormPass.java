@@ -1,6 +1,7 @@
 package org.attn4j.nn;
 
 import java.util.Arrays;
+import org.attn4j.engine.NormEngine;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
@@ -10,11 +11,11 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * {@link #backward}, which may run any number of times, from any thread, until {@link #close}.
  */
 public final class NormPass implements AutoCloseable {
-    private final FastNorm.Pass pass;
+    private final NormEngine.Pass pass;
     private final DataType type;
     private final long[] shape; // x's
 
-    NormPass(FastNorm.Pass pass, DataType type, long[] shape) {
+    NormPass(NormEngine.Pass pass, DataType type, long[] shape) {
         this.pass = pass;
         this.type = type;
         this.shape = shape;
@@ -31,17 +32,14 @@ public final class NormPass implements AutoCloseable {
      * every call.
      */
     public LayerGradients backward(INDArray gradOutput) {
-        if (pass.closed()) {
-            throw new IllegalStateException("backward on a closed pass: close() freed what the backward reads");
-        }
+        Checks.open(pass.closed());
         Checks.notNull("gradOutput", gradOutput);
         if (!Arrays.equals(gradOutput.shape(), shape)) {
             throw new IllegalArgumentException("gradOutput has shape " + Arrays.toString(gradOutput.shape())
                     + ", expected the output's " + Arrays.toString(shape));
         }
         Checks.gradientType(gradOutput, type);
-        InputGradients g = pass.backward(gradOutput);
-        return new LayerGradients(g.input(), g.parameters());
+        return LayerGradients.of(pass.backward(gradOutput));
     }
 
     /**

@@ -5,6 +5,7 @@ import java.util.HashMap;
 import java.util.Map;
 import java.util.OptionalDouble;
 import org.attn4j.config.AttentionMask;
+import org.attn4j.config.AttentionOutput;
 import org.attn4j.kernels.DropoutSeed;
 import org.attn4j.kernels.Parallel;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -83,7 +84,8 @@ public final class ScaledDotProductAttention {
         check(q, k, v, mask);
         DataType type = q.dataType();
         if (type == DataType.FLOAT || type == DataType.DOUBLE) {
-            ScaledDotProductPass pass = new ScaledDotProductPass(config, q, k, v, mask, null, Parallel.shared());
+            ScaledDotProductPass pass = new ScaledDotProductPass(config.scale(), config.dropout(), q, k, v, mask, null,
+                    Parallel.shared());
             pass.close(); // no backward: its buffers go now, not when the garbage collector finds them
             return new AttentionOutput<>(pass.output(), pass.weights());
         }
@@ -120,7 +122,7 @@ public final class ScaledDotProductAttention {
         if (q.dataType() != DataType.FLOAT && q.dataType() != DataType.DOUBLE) {
             throw new IllegalArgumentException("query is " + q.dataType() + "; the training pass runs in FLOAT or DOUBLE");
         }
-        return new ScaledDotProductPass(config, q, k, v, mask, dropout, Parallel.shared());
+        return new ScaledDotProductPass(config.scale(), config.dropout(), q, k, v, mask, dropout, Parallel.shared());
     }
 
     private static void check(INDArray q, INDArray k, INDArray v, AttentionMask<INDArray> mask) {

@@ -14,7 +14,7 @@ import org.nd4j.linalg.factory.Nd4j;
 /**
  * One training forward of a {@link ScaledDotProductAttention} on the engine ({@link ScaledDotProductAttention#train}):
  * output {@code [B, H, Tq, Dv]}, weights {@code [B, H, Tq, Tk]}, and what {@link #backward} needs. The per-head
- * math is {@link AttentionKernel}' (shared with {@link FastBlock} and {@link FastAttention}).
+ * math is {@link AttentionKernel}' (shared with {@link BlockEngine} and {@link AttentionEngine}).
  *
  * <pre>
  *   forward:   P = softmax(Q K^T scale + mask),  O = drop(P) V                          per (batch, head)
@@ -40,7 +40,7 @@ public final class ScaledDotProductPass {
     private volatile boolean closed;
 
     /** Runs the forward on inputs the layer has checked; {@code seed} null drops nothing. */
-    ScaledDotProductPass(ScaledDotProductAttention.Config config, INDArray query, INDArray key, INDArray value,
+    ScaledDotProductPass(java.util.OptionalDouble scale, double dropoutRate, INDArray query, INDArray key, INDArray value,
             AttentionMask<INDArray> mask, DropoutSeed seed, Parallel parallel) {
         this.parallel = parallel;
         type = query.dataType();
@@ -51,7 +51,7 @@ public final class ScaledDotProductPass {
         tk = (int) key.size(2);
         dv = (int) value.size(3);
         w = Math.max(d, dv);
-        qScale = config.scale().orElse(1 / Math.sqrt(d)) * Math.sqrt(w);
+        qScale = scale.orElse(1 / Math.sqrt(d)) * Math.sqrt(w);
         pairs = new AttentionKernel(h, h, w, null, 0);
         q = rows(tq);
         k = rows(tk);
@@ -64,8 +64,8 @@ public final class ScaledDotProductPass {
         });
         weights = Nd4j.createUninitialized(type, b, h, tq, tk);
         p = Buf.of(weights);
-        boolean drops = seed != null && config.dropout() > 0;
-        drop = !drops ? AttentionKernel.Drop.NONE : new AttentionKernel.Drop(config.dropout(),
+        boolean drops = seed != null && dropoutRate > 0;
+        drop = !drops ? AttentionKernel.Drop.NONE : new AttentionKernel.Drop(dropoutRate,
                 seed.base(DropoutSeed.stream(-1, DropoutSeed.SELF_WEIGHTS)));
         pd = drops ? Buf.of(Nd4j.create(type, (long) b * h * tq * tk)) : null;
         MaskRows keep = MaskRows.of(mask, tq, tk, h, false, type);

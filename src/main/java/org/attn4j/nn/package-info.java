@@ -1,5 +1,7 @@
 /**
- * The five layers of a transformer, the engine that runs them, and the small pieces they are made of.
+ * The five layers of a transformer, what users construct and get back: layers, their passes, outputs and
+ * gradients. The top of the three floors: {@code nn} (layers) calls {@code org.attn4j.engine} (compositions with
+ * per-caller state), which calls {@code org.attn4j.kernels} (op pairs on rows).
  *
  * <h2>Dimension legend</h2>
  * <pre>
@@ -16,13 +18,11 @@
  * <h2>The engine</h2>
  * Every layer is a {@link org.attn4j.nn.Module} holding its named parameters (arrays, no graph) and no call's
  * state, so one layer serves any number of threads. {@code apply(INDArray...)}
- * runs the layer on the engine: {@link org.attn4j.nn.FastBlock} (a block's sublayers, forward, backward and
- * cached step), {@link org.attn4j.nn.FastAttention} (a lone attention layer: {@code apply}, and
- * {@code MultiHeadAttention.train}'s forward and backward),
- * {@link org.attn4j.nn.FastTransformer} (model-level forward and backward: embeddings, blocks, norms, head,
- * loss) and {@link org.attn4j.nn.FastDecoder} (cached decoding), all on the kernels of
- * {@code org.attn4j.kernels}; {@code train(INDArray...)} returns a pass whose {@code backward} gives the
- * input's and every parameter's gradient. Nothing here uses SameDiff: {@code org.attn4j.samediff} builds the
+ * runs the layer on the engine ({@code org.attn4j.engine}), built from the layer's config and its weights
+ * record ({@code weights()}: the arrays by role, never the layer object); {@code train(INDArray...)} returns a
+ * pass named after the layer ({@link AttentionPass}, {@link FeedForwardPass}, {@link NormPass},
+ * {@link BlockPass}, {@link ScaledDotProductPass}) whose {@code backward} gives the input's and every parameter's
+ * gradient. Nothing here uses SameDiff: {@code org.attn4j.samediff} builds the
  * same layers, from their configs and weights, into a SameDiff graph (for users composing their own graphs,
  * and as the independent reference of the tests).
  *

@@ -4,7 +4,7 @@ import java.util.ArrayList;
 import java.util.List;
 import org.attn4j.config.AttentionMask;
 import org.attn4j.model.Encoder;
-import org.attn4j.nn.BlockOutput;
+import org.attn4j.config.BlockOutput;
 import org.attn4j.nn.TransformerBlock;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;

@@ -1,6 +1,7 @@
 package org.attn4j.samediff;
 
 import org.attn4j.config.Activation;
+import org.attn4j.config.FeedForwardConfig;
 import org.attn4j.nn.FeedForward;
 import org.attn4j.nn.Linear;
 import org.nd4j.autodiff.samediff.SDVariable;
@@ -12,7 +13,7 @@ import org.nd4j.autodiff.samediff.SameDiff;
  */
 public final class FeedForwardGraph {
     private final SameDiff sd;
-    private final FeedForward.Config config;
+    private final FeedForwardConfig config;
     private final LinearGraph linear1, linear2, gate;
 
     public FeedForwardGraph(SameDiff sd, FeedForward layer) {

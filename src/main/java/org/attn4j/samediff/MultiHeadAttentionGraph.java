@@ -1,7 +1,8 @@
 package org.attn4j.samediff;
 
+import org.attn4j.config.AttentionConfig;
 import org.attn4j.config.AttentionMask;
-import org.attn4j.nn.AttentionOutput;
+import org.attn4j.config.AttentionOutput;
 import org.attn4j.nn.KvCache;
 import org.attn4j.nn.Linear;
 import org.attn4j.nn.MultiHeadAttention;
@@ -18,14 +19,14 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  *
  * <pre>{@code
  * SameDiff sd = SameDiff.create();
- * MultiHeadAttention mha = new MultiHeadAttention("attn", MultiHeadAttention.Config.of(64, 4), DataType.FLOAT);
+ * MultiHeadAttention mha = new MultiHeadAttention("attn", AttentionConfig.of(64, 4), DataType.FLOAT);
  * SDVariable x = sd.placeHolder("x", DataType.FLOAT, -1, -1, 64);                  // [B, T, C]
  * AttentionOutput<SDVariable> o = new MultiHeadAttentionGraph(sd, mha).forward(x, AttentionMask.none());
  * }</pre>
  */
 public final class MultiHeadAttentionGraph {
     private final SameDiff sd;
-    private final MultiHeadAttention.Config config;
+    private final AttentionConfig config;
     private final LinearGraph q, k, v, out;
     private final ScaledDotProductAttention.Config attention;
 

@@ -1,7 +1,7 @@
 package org.attn4j.samediff;
 
 import org.attn4j.nn.Norm;
-import org.attn4j.nn.Normalization;
+import org.attn4j.config.Normalization;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 

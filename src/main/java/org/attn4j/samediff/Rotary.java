@@ -1,6 +1,6 @@
 package org.attn4j.samediff;
 
-import org.attn4j.nn.Rope;
+import org.attn4j.config.Rope;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.buffer.DataType;

@@ -2,7 +2,7 @@ package org.attn4j.samediff;
 
 import java.util.Arrays;
 import org.attn4j.config.AttentionMask;
-import org.attn4j.nn.AttentionOutput;
+import org.attn4j.config.AttentionOutput;
 import org.attn4j.nn.ScaledDotProductAttention;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;

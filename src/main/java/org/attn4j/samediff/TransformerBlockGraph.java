@@ -1,8 +1,9 @@
 package org.attn4j.samediff;
 
 import org.attn4j.config.AttentionMask;
-import org.attn4j.nn.AttentionOutput;
-import org.attn4j.nn.BlockOutput;
+import org.attn4j.config.BlockConfig;
+import org.attn4j.config.AttentionOutput;
+import org.attn4j.config.BlockOutput;
 import org.attn4j.nn.KvCache;
 import org.attn4j.nn.TransformerBlock;
 import org.nd4j.autodiff.samediff.SDVariable;
@@ -15,14 +16,14 @@ import org.nd4j.autodiff.samediff.SameDiff;
  * tests. Dropout acts only while SameDiff trains ({@link Dropout}).
  *
  * <pre>{@code
- * TransformerBlock block = new TransformerBlock("block0", TransformerBlock.Config.encoder(64, 4, 256), DataType.FLOAT);
+ * TransformerBlock block = new TransformerBlock("block0", BlockConfig.encoder(64, 4, 256), DataType.FLOAT);
  * SameDiff sd = SameDiff.create();
  * SDVariable x = sd.placeHolder("x", DataType.FLOAT, -1, -1, 64);                  // [B, T, C]
  * BlockOutput<SDVariable> o = new TransformerBlockGraph(sd, block).forward(x, AttentionMask.none());
  * }</pre>
  */
 public final class TransformerBlockGraph {
-    private final TransformerBlock.Config config;
+    private final BlockConfig config;
     private final String name;
     private final MultiHeadAttentionGraph selfAttn, crossAttn;
     private final FeedForwardGraph ff;

@@ -7,7 +7,7 @@
  * check the engine against (SameDiff's autodiff against the engine's hand-written backward).
  *
  * <pre>{@code
- * TransformerBlock block = new TransformerBlock("block0", TransformerBlock.Config.encoder(64, 4, 256), DataType.FLOAT);
+ * TransformerBlock block = new TransformerBlock("block0", BlockConfig.encoder(64, 4, 256), DataType.FLOAT);
  * SameDiff sd = SameDiff.create();
  * SDVariable x = sd.placeHolder("x", DataType.FLOAT, -1, -1, 64);                         // [B, T, C]
  * BlockOutput<SDVariable> o = new TransformerBlockGraph(sd, block).forward(x, AttentionMask.none());

@@ -12,7 +12,8 @@ import java.util.Map;
 import java.util.List;
 import org.attn4j.config.Activation;
 import org.attn4j.config.AttentionMask;
-import org.attn4j.nn.FastBlock;
+import org.attn4j.config.BlockConfig;
+import org.attn4j.engine.BlockEngine;
 import org.attn4j.nn.TransformerBlock;
 import org.deeplearning4j.gradientcheck.GradientCheckUtil;
 import org.deeplearning4j.nn.api.Layer;
@@ -47,7 +48,7 @@ import org.nd4j.linalg.lossfunctions.LossFunctions.LossFunction;
 /**
  * The attn4j block inside DL4J networks: DL4J's own gradient check (with a DL4J layer below the block,
  * so the gradient the block passes down is checked too), the block's forward against attn4j's eager
- * block, the layer's output and gradients against the engine's {@link FastBlock} on the same weights,
+ * block, the layer's output and gradients against the engine's {@link BlockEngine} on the same weights,
  * and a ModelSerializer round trip. All in float64 (GradientCheckUtil requires it).
  */
 class TransformerBlockLayerTest {
@@ -64,12 +65,12 @@ class TransformerBlockLayerTest {
         Nd4j.setDefaultDataTypes(DataType.FLOAT, DataType.FLOAT);
     }
 
-    private static TransformerBlock.Config block(boolean normFirst) {
-        return TransformerBlock.Config.encoder(C, HEADS, FF).withNormFirst(normFirst);
+    private static BlockConfig block(boolean normFirst) {
+        return BlockConfig.encoder(C, HEADS, FF).withNormFirst(normFirst);
     }
 
     /** dense (per step) -> attn4j block -> average over time -> softmax classifier. */
-    private static MultiLayerNetwork network(TransformerBlock.Config block, org.nd4j.linalg.learning.config.IUpdater updater) {
+    private static MultiLayerNetwork network(BlockConfig block, org.nd4j.linalg.learning.config.IUpdater updater) {
         MultiLayerConfiguration conf = new NeuralNetConfiguration.Builder()
                 .dataType(DataType.DOUBLE).seed(12345).updater(updater)
                 .list()
@@ -142,7 +143,7 @@ class TransformerBlockLayerTest {
     @ParameterizedTest(name = "causal={0}, masked={0}")
     @ValueSource(booleans = {false, true})
     void forwardEqualsTheEagerAttn4jBlock(boolean causalAndMasked) {
-        TransformerBlock.Config config = block(false).withCausal(causalAndMasked);
+        BlockConfig config = block(false).withCausal(causalAndMasked);
         MultiLayerNetwork net = network(config, new NoOp());
         Layer layer = net.getLayer(1);
         INDArray x = Nd4j.randn(DataType.DOUBLE, BATCH, C, T);       // [B, C, T]
@@ -164,13 +165,13 @@ class TransformerBlockLayerTest {
     }
 
     /**
-     * The layer is the engine: DL4J's forward and backward equal {@link FastBlock}'s on a block holding
+     * The layer is the engine: DL4J's forward and backward equal {@link BlockEngine}'s on a block holding
      * the same weights.
      */
     @ParameterizedTest(name = "causal and masked={0}")
     @ValueSource(booleans = {false, true})
     void forwardAndBackwardAreTheEngines(boolean causalAndMasked) {
-        TransformerBlock.Config config = block(true).withCausal(causalAndMasked);
+        BlockConfig config = block(true).withCausal(causalAndMasked);
         MultiLayerNetwork net = network(config, new Adam(1e-2));
         net.initGradientsView(); // what fit does first: DL4J's gradient views for backpropGradient to fill
         Layer layer = net.getLayer(1);
@@ -185,8 +186,8 @@ class TransformerBlockLayerTest {
         Map<String, INDArray> weights = new HashMap<>();
         layer.paramTable().forEach((k, v) -> weights.put(TransformerBlockParams.attn4jName(k), v));
         copy.loadParameters(weights);
-        FastBlock engine = FastBlock.of(copy.config(), copy.weights());
-        FastBlock.State state = engine.newState();
+        BlockEngine engine = BlockEngine.of(copy.config(), copy.weights());
+        BlockEngine.State state = engine.newState();
         AttentionMask<INDArray> mask = causalAndMasked ? AttentionMask.ofPadding(keep).withCausal() : AttentionMask.none();
         INDArray expected = engine.forward(state, x.permute(0, 2, 1).dup('c'), mask).output().permute(0, 2, 1);
         INDArray expectedDx = engine.backward(state, dOut.permute(0, 2, 1).dup('c')).permute(0, 2, 1);
@@ -207,7 +208,7 @@ class TransformerBlockLayerTest {
      */
     @Test
     void aHalfNetworkRunsTheEngineInFloat32() {
-        TransformerBlock.Config config = block(true);
+        BlockConfig config = block(true);
         Map<String, long[]> shapes = TransformerBlockParams.shapes(config);
         Map<String, INDArray> half = new HashMap<>(), float32 = new HashMap<>();
         Map<String, INDArray> halfGrads = new HashMap<>(), floatGrads = new HashMap<>();
@@ -254,7 +255,7 @@ class TransformerBlockLayerTest {
     void everyActivationRunsOnTheEngine() {
         INDArray x = Nd4j.randn(DataType.DOUBLE, BATCH, C, T);                 // [B, C, T]
         for (Activation a : Activation.values()) {
-            TransformerBlock.Config config = block(true).withActivation(a);
+            BlockConfig config = block(true).withActivation(a);
             Layer layer = network(config, new NoOp()).getLayer(1);
             INDArray y = layer.activate(x, false, LayerWorkspaceMgr.noWorkspaces());
             TransformerBlock copy = TransformerBlock.create(config, DataType.DOUBLE);
@@ -305,14 +306,14 @@ class TransformerBlockLayerTest {
                 () -> net.getLayer(1).activate(Nd4j.zeros(DataType.DOUBLE, 2, C + 1, 3), false,
                         LayerWorkspaceMgr.noWorkspaces()));
         assertTrue(e.getMessage().contains("[minibatch, 8, timeSteps] (NCW)"), e.getMessage());
-        assertThrows(IllegalArgumentException.class, () -> TransformerBlockLayer.of(TransformerBlock.Config.decoder(C, HEADS, FF)));
+        assertThrows(IllegalArgumentException.class, () -> TransformerBlockLayer.of(BlockConfig.decoder(C, HEADS, FF)));
     }
 
     /** Options the layer cannot hold are refused by name, not silently dropped. */
     @Test
     void optionsTheLayerCannotHoldAreRefused() {
-        TransformerBlock.Config plain = TransformerBlock.Config.encoder(C, HEADS, FF);
-        for (TransformerBlock.Config c : List.of(plain.withNorm(org.attn4j.nn.Normalization.RMS),
+        BlockConfig plain = BlockConfig.encoder(C, HEADS, FF);
+        for (BlockConfig c : List.of(plain.withNorm(org.attn4j.config.Normalization.RMS),
                 plain.withKvHeads(HEADS / 2), plain.withAlibi(true), plain.withWindow(2), plain.withRotary(true))) {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> TransformerBlockLayer.of(c));
             assertTrue(e.getMessage().contains("given " + c), e.getMessage());

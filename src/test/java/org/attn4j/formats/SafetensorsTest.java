@@ -11,6 +11,7 @@ import java.util.Map;
 import org.attn4j.io.Npz;
 import org.attn4j.config.Activation;
 import org.attn4j.config.AttentionMask;
+import org.attn4j.config.BlockConfig;
 import org.attn4j.interop.TorchNames;
 import org.attn4j.nn.TransformerBlock;
 import org.junit.jupiter.api.Test;
@@ -39,7 +40,7 @@ class SafetensorsTest {
 
     @Test
     void aPyTorchEncoderLayerLoadsFromSafetensors() {
-        TransformerBlock block = TransformerBlock.create(TransformerBlock.Config.encoder(8, 2, 16)
+        TransformerBlock block = TransformerBlock.create(BlockConfig.encoder(8, 2, 16)
                 .withActivation(Activation.RELU), DataType.DOUBLE);
         block.loadParameters(TorchNames.toAttn4j(Safetensors.read(DIR.resolve("encoder_layer.safetensors")), ""));
         Map<String, INDArray> io = Npz.read(DIR.resolve("encoder_layer_io.npz"));

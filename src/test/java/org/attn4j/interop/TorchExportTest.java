@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import org.attn4j.config.AttentionMask;
+import org.attn4j.config.BlockConfig;
 import org.attn4j.io.Npz;
 import org.attn4j.nn.TransformerBlock;
 import org.attn4j.testing.FixtureTools;
@@ -56,7 +57,7 @@ class TorchExportTest {
 
     private static Map<String, INDArray> export(Path dir) throws Exception {
         Nd4j.getRandom().setSeed(9);
-        TransformerBlock block = TransformerBlock.create(TransformerBlock.Config.encoder(8, 2, 16), DataType.DOUBLE);
+        TransformerBlock block = TransformerBlock.create(BlockConfig.encoder(8, 2, 16), DataType.DOUBLE);
         Path weights = dir.resolve("encoder_layer_weights.npz");
         TorchNames.exportNpz(block, weights);
         INDArray x = Nd4j.randn(DataType.DOUBLE, 2, 3, 8);

@@ -26,7 +26,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
- * A language model's loss and gradients on the engine ({@code org.attn4j.nn.FastTransformer}, what
+ * A language model's loss and gradients on the engine ({@code ModelEngine}, what
  * {@link Trainer} runs) against the same model's SameDiff training graph, an independent implementation
  * differentiated by SameDiff's autodiff: on a grid of configurations, float64 to 1e-10 and float32 to
  * 1e-4 of each gradient's scale; then three Adam steps from each set of gradients.

@@ -21,7 +21,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
- * A language model's decoding on the fast path ({@code org.attn4j.nn.FastDecoder}) against the same
+ * A language model's decoding on the fast path ({@code DecodeEngine}) against the same
  * model's SameDiff decoding graphs ({@link GraphReference}): log-probabilities of every step,
  * greedy tokens and beam search, in float64 to 1e-10 and float32 to 1e-5.
  */

@@ -59,7 +59,7 @@ class HuggingFaceModelsTest {
     @Test
     void theConfigsKeysReachTheModel() {
         ModelConfig llama3 = LanguageModel.fromPretrained(FIXTURES.resolve("llama3-scaled-4x")).config();
-        assertEquals(new org.attn4j.nn.Rope(500_000, 8, 1, 4, 64), llama3.rope());
+        assertEquals(new org.attn4j.config.Rope(500_000, 8, 1, 4, 64), llama3.rope());
         assertEquals(1, llama3.kvHeads());
         assertEquals(512, llama3.maxLen());
         ModelConfig mistral = LanguageModel.fromPretrained(FIXTURES.resolve("mistral-window")).config();
@@ -100,7 +100,7 @@ class HuggingFaceModelsTest {
         Map<String, ModelConfig> configs = new TreeMap<>(Map.of(
                 "fresh-gpt2", ModelConfig.languageModel(48, 32, 4, 96, 2, 16).withoutPadding()
                         .withActivation(org.attn4j.config.Activation.GELU_TANH),
-                "fresh-llama3", llama.withRope(org.attn4j.nn.Rope.theta(500_000).llama3(8, 1, 4, 16)),
+                "fresh-llama3", llama.withRope(org.attn4j.config.Rope.theta(500_000).llama3(8, 1, 4, 16)),
                 "fresh-mistral", llama.withWindow(3).withTiedEmbeddings(true),
                 "fresh-qwen2", llama.withQkvBias(true)));
         Map<String, String> types = Map.of("fresh-gpt2", "gpt2", "fresh-llama3", "llama", "fresh-mistral", "mistral",

@@ -17,7 +17,7 @@ import java.util.stream.Stream;
 import org.attn4j.config.Activation;
 import org.attn4j.data.Batch;
 import org.attn4j.io.Npz;
-import org.attn4j.nn.Normalization;
+import org.attn4j.config.Normalization;
 import org.attn4j.nn.PositionalEncoding;
 import org.attn4j.train.Trainer;
 import org.junit.jupiter.api.Test;

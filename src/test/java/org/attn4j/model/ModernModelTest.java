@@ -13,9 +13,10 @@ import java.util.stream.Stream;
 import org.attn4j.data.Batch;
 import org.attn4j.decode.BeamSearch;
 import org.attn4j.decode.Hypothesis;
+import org.attn4j.engine.DecodeEngine;
 import org.attn4j.io.Checkpoint;
 import org.attn4j.io.ParameterShapes;
-import org.attn4j.nn.Normalization;
+import org.attn4j.config.Normalization;
 import org.attn4j.nn.PositionalEncoding;
 import org.attn4j.train.Schedules;
 import org.attn4j.train.Trainer;
@@ -139,7 +140,7 @@ class ModernModelTest {
             LanguageModel model = new LanguageModel(ModelConfig.modernLanguageModel(13, 32, 4, 48, 2, 64)
                     .withKvHeads(kvHeads[i]),
                     DataType.FLOAT);
-            try (org.attn4j.nn.FastDecoder.Session s = model.fastDecoder().start(3)) {
+            try (DecodeEngine.Session s = model.fastDecoder().start(3)) {
                 s.advance(Nd4j.createFromArray(new int[][] {{1, 2, 3, 4}, {5, 6, 7, 8}, {9, 10, 11, 12}}));
                 for (int t = 0; t < 30; t++) {
                     s.advance(Nd4j.createFromArray(new int[][] {{t % 13}, {(t + 1) % 13}, {(t + 2) % 13}}));

@@ -13,7 +13,9 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
+import org.attn4j.config.AttentionConfig;
 import org.attn4j.config.AttentionMask;
+import org.attn4j.config.AttentionOutput;
 import org.attn4j.kernels.DropoutSeed;
 import org.attn4j.testing.FiniteDifferences;
 import org.junit.jupiter.api.Test;
@@ -38,7 +40,7 @@ class AttentionTrainingTest {
      * tq = tk: one input x), with biases, a causal mask and a padding mask that hides key 0 of batch row 1
      * (so with causal its first query sees nothing).
      */
-    record Case(String name, MultiHeadAttention.Config config, int tq, int tk, boolean padding, double dropout) {
+    record Case(String name, AttentionConfig config, int tq, int tk, boolean padding, double dropout) {
         boolean self() {
             return config.kDim() == config.dModel() && config.vDim() == config.dModel() && tq == tk;
         }
@@ -50,13 +52,13 @@ class AttentionTrainingTest {
     }
 
     static Stream<Case> cases() {
-        MultiHeadAttention.Config base = MultiHeadAttention.Config.of(8, 2);
+        AttentionConfig base = AttentionConfig.of(8, 2);
         return Stream.of(
                 new Case("self, causal and padding", base.withCausal(true), 5, 5, true, 0),
                 new Case("self, no bias, padding", base.withBias(false), 4, 4, true, 0),
                 new Case("cross kDim 6 vDim 10, padding", base.withKeyValueDims(6, 10), 3, 5, true, 0),
                 new Case("cross Tq > Tk, causal", base.withCausal(true), 5, 3, false, 0),
-                new Case("self rotary, grouped-query, ALiBi, window 3, causal", MultiHeadAttention.Config.of(8, 4)
+                new Case("self rotary, grouped-query, ALiBi, window 3, causal", AttentionConfig.of(8, 4)
                         .withRotary(true).withKvHeads(2).withAlibi(true).withWindow(3).withCausal(true), 6, 6, true, 0),
                 new Case("self, attention dropout 0.3 (seeded)", base.withDropout(0.3), 5, 5, true, 0.3));
     }
@@ -67,7 +69,7 @@ class AttentionTrainingTest {
 
     private static Inputs inputs(Case c, DataType type) {
         int b = 2;
-        MultiHeadAttention.Config cf = c.config();
+        AttentionConfig cf = c.config();
         INDArray q = Nd4j.randn(type, b, c.tq(), cf.dModel());
         INDArray k = c.self() ? q : Nd4j.randn(type, b, c.tk(), cf.kDim());
         INDArray v = c.self() ? q : Nd4j.randn(type, b, c.tk(), cf.vDim());
@@ -173,7 +175,7 @@ class AttentionTrainingTest {
     @Test
     void fourThreadsOnOneLayerGiveTheSequentialResults() throws Exception {
         Nd4j.getRandom().setSeed(9);
-        Case c = new Case("self, causal and padding", MultiHeadAttention.Config.of(16, 4).withCausal(true), 7, 7, true, 0);
+        Case c = new Case("self, causal and padding", AttentionConfig.of(16, 4).withCausal(true), 7, 7, true, 0);
         MultiHeadAttention mha = layer(c, DataType.FLOAT);
         int calls = 24;
         List<Inputs> inputs = new ArrayList<>();
@@ -195,7 +197,7 @@ class AttentionTrainingTest {
 
     @Test
     void aWrongOutputGradientIsRefusedByName() {
-        MultiHeadAttention mha = MultiHeadAttention.create(MultiHeadAttention.Config.of(8, 2), DataType.FLOAT);
+        MultiHeadAttention mha = MultiHeadAttention.create(AttentionConfig.of(8, 2), DataType.FLOAT);
         INDArray x = Nd4j.randn(DataType.FLOAT, 2, 3, 8);
         AttentionPass pass = mha.train(x, x, x, AttentionMask.none());
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
@@ -208,7 +210,7 @@ class AttentionTrainingTest {
     /** A closed pass keeps its output and weights (what apply returns) and refuses a backward. */
     @Test
     void closedPassKeepsItsResultsAndRefusesBackward() {
-        MultiHeadAttention mha = MultiHeadAttention.create(MultiHeadAttention.Config.of(8, 2), DataType.DOUBLE);
+        MultiHeadAttention mha = MultiHeadAttention.create(AttentionConfig.of(8, 2), DataType.DOUBLE);
         INDArray x = Nd4j.randn(DataType.DOUBLE, 2, 3, 8);
         AttentionPass pass = mha.train(x, x, x, AttentionMask.causalOnly());
         pass.close();

@@ -18,6 +18,9 @@ import java.util.function.Function;
 import java.util.stream.Stream;
 import org.attn4j.config.Activation;
 import org.attn4j.config.AttentionMask;
+import org.attn4j.config.AttentionOutput;
+import org.attn4j.config.BlockConfig;
+import org.attn4j.config.BlockOutput;
 import org.attn4j.kernels.DropoutSeed;
 import org.attn4j.testing.FiniteDifferences;
 import org.junit.jupiter.api.Test;
@@ -46,7 +49,7 @@ class BlockAndSdpaTrainingTest {
      * key 0 of batch row 1 (so with causal its first query sees nothing), the memory mask the last memory position of
      * batch row 0.
      */
-    record BlockCase(String name, TransformerBlock.Config config, int t, int tm, double dropout) {
+    record BlockCase(String name, BlockConfig config, int t, int tm, double dropout) {
         @Override
         public String toString() {
             return name;
@@ -54,13 +57,13 @@ class BlockAndSdpaTrainingTest {
     }
 
     static Stream<BlockCase> blockCases() {
-        TransformerBlock.Config encoder = TransformerBlock.Config.encoder(8, 2, 8);
-        TransformerBlock.Config decoder = TransformerBlock.Config.decoder(8, 2, 8);
+        BlockConfig encoder = BlockConfig.encoder(8, 2, 8);
+        BlockConfig decoder = BlockConfig.decoder(8, 2, 8);
         return Stream.of(
                 new BlockCase("pre-LN GELU, causal and padding", encoder.withCausal(true), 5, 0, 0),
                 new BlockCase("post-LN ReLU, no bias, padding", encoder.withNormFirst(false)
                         .withActivation(Activation.RELU).withBias(false), 4, 0, 0),
-                new BlockCase("RMSNorm SwiGLU rotary grouped-query ALiBi window 3", TransformerBlock.Config
+                new BlockCase("RMSNorm SwiGLU rotary grouped-query ALiBi window 3", BlockConfig
                         .modern(8, 4, 2, 8).withAlibi(true).withWindow(3), 5, 0, 0),
                 new BlockCase("cross-attention, pre-LN, memory padding", decoder, 4, 3, 0),
                 new BlockCase("cross-attention, post-LN, dropout 0.2 / attention 0.3 (seeded)", decoder
@@ -199,7 +202,7 @@ class BlockAndSdpaTrainingTest {
     @Test
     void fourThreadsOnOneBlockGiveTheSequentialResults() throws Exception {
         Nd4j.getRandom().setSeed(9);
-        BlockCase c = new BlockCase("cross", TransformerBlock.Config.decoder(16, 4, 32)
+        BlockCase c = new BlockCase("cross", BlockConfig.decoder(16, 4, 32)
                 .withDropout(0.1).withAttnDropout(0.1), 6, 5, 0);
         TransformerBlock block = block(c, DataType.FLOAT);
         DropoutSeed seed = new DropoutSeed(3, 1);
@@ -216,7 +219,7 @@ class BlockAndSdpaTrainingTest {
 
     @Test
     void blockPassRefusesBadCallsByName() {
-        TransformerBlock block = TransformerBlock.create(TransformerBlock.Config.encoder(8, 2, 16), DataType.FLOAT);
+        TransformerBlock block = TransformerBlock.create(BlockConfig.encoder(8, 2, 16), DataType.FLOAT);
         INDArray x = Nd4j.randn(DataType.FLOAT, 2, 3, 8);
         BlockPass pass = block.train(x, AttentionMask.none());
         assertMessage(IllegalArgumentException.class, "gradOutput [B=2, T=3, dModel=8] has shape [2, 4, 8]",

@@ -8,7 +8,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
 import java.util.Map;
+import org.attn4j.config.AttentionConfig;
 import org.attn4j.config.AttentionMask;
+import org.attn4j.config.AttentionOutput;
+import org.attn4j.config.BlockConfig;
+import org.attn4j.config.BlockOutput;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -25,7 +29,7 @@ class EagerUseTest {
 
     @Test
     void multiHeadAttentionEqualsItsDefinitionOnArrays() {
-        MultiHeadAttention mha = MultiHeadAttention.create(MultiHeadAttention.Config.of(6, 3), DataType.DOUBLE);
+        MultiHeadAttention mha = MultiHeadAttention.create(AttentionConfig.of(6, 3), DataType.DOUBLE);
         Map<String, INDArray> p = arrays(mha);
         p.replaceAll((k, v) -> Nd4j.randn(DataType.DOUBLE, v.shape()));
         mha.loadParameters(p);
@@ -89,7 +93,7 @@ class EagerUseTest {
 
     @Test
     void oneBlockServesEveryShape() {
-        TransformerBlock block = TransformerBlock.create(TransformerBlock.Config.encoder(8, 2, 16), DataType.FLOAT);
+        TransformerBlock block = TransformerBlock.create(BlockConfig.encoder(8, 2, 16), DataType.FLOAT);
         block.apply(Nd4j.randn(DataType.FLOAT, 2, 5, 8), AttentionMask.none());
         BlockOutput<INDArray> o = block.apply(Nd4j.randn(DataType.FLOAT, 3, 7, 8), AttentionMask.none());
         assertEquals(java.util.List.of(3L, 7L, 8L), java.util.Arrays.stream(o.output().shape()).boxed().toList());
@@ -100,7 +104,7 @@ class EagerUseTest {
     @Test
     void aQueryThatSeesNothingGetsZerosNotNaN() {
         for (DataType type : new DataType[] {DataType.FLOAT, DataType.DOUBLE}) {
-            TransformerBlock block = TransformerBlock.create(TransformerBlock.Config.decoder(8, 2, 16), type);
+            TransformerBlock block = TransformerBlock.create(BlockConfig.decoder(8, 2, 16), type);
             INDArray x = Nd4j.randn(type, 2, 3, 8), memory = Nd4j.randn(type, 2, 4, 8);
             INDArray memoryKeep = Nd4j.createFromArray(new float[][] {{1, 1, 0, 0}, {0, 0, 0, 0}}).castTo(type);
             BlockOutput<INDArray> o = block.apply(x, memory, AttentionMask.causalOnly(),

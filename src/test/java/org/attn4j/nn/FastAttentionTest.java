@@ -10,11 +10,12 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
+import org.attn4j.config.AttentionConfig;
 import org.attn4j.config.AttentionMask;
 import org.attn4j.interop.ParityCase;
 import org.attn4j.interop.TorchNames;
 import org.attn4j.kernels.RowMath;
-import org.attn4j.nn.AttentionOutput;
+import org.attn4j.config.AttentionOutput;
 import org.attn4j.nn.MultiHeadAttention;
 import org.attn4j.testing.ParityFixtures;
 import org.junit.jupiter.api.AfterEach;
@@ -29,7 +30,7 @@ import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 
 /**
- * {@code MultiHeadAttention.apply} on the fast path ({@link FastAttention}) against PyTorch 1.13's
+ * {@code MultiHeadAttention.apply} on the fast path ({@link AttentionEngine}) against PyTorch 1.13's
  * {@code nn.MultiheadAttention} on the 12 committed cases (self, no bias, causal, padding, both,
  * cross-attention with kdim and vdim: output and per-head weights, 1e-8 / 1e-4 of each tensor's scale)
  * and against SameDiff's graph of the same layer on shapes and masks the fixtures lack.
@@ -50,7 +51,7 @@ class FastAttentionTest {
         ParityCase c = ParityCase.load(json);
         DataType type = c.dataType();
         int d = c.integer("d_model");
-        MultiHeadAttention mha = MultiHeadAttention.create(MultiHeadAttention.Config.of(d, c.integer("nhead"))
+        MultiHeadAttention mha = MultiHeadAttention.create(AttentionConfig.of(d, c.integer("nhead"))
                 .withKeyValueDims(c.integer("kdim", d), c.integer("vdim", d)).withBias(c.flag("bias", true))
                 .withCausal(c.flag("causal", false)), type);
         mha.loadParameters(TorchNames.toAttn4j(c.group("param"), ""));
@@ -82,7 +83,7 @@ class FastAttentionTest {
         RowMath.useVector(vector);
         Nd4j.getRandom().setSeed(17);
         int c = 40, h = 4;
-        MultiHeadAttention mha = MultiHeadAttention.create(MultiHeadAttention.Config.of(c, h).withKeyValueDims(kDim, vDim)
+        MultiHeadAttention mha = MultiHeadAttention.create(AttentionConfig.of(c, h).withKeyValueDims(kDim, vDim)
                 .withBias(bias), type);
         boolean self = tq == tk && kDim == c && vDim == c;
         INDArray q = Nd4j.randn(type, b, tq, c);
@@ -135,7 +136,7 @@ class FastAttentionTest {
         RowMath.useVector(vector);
         Nd4j.getRandom().setSeed(23);
         int b = 2, c = 24, h = 3;
-        MultiHeadAttention mha = MultiHeadAttention.create(MultiHeadAttention.Config.of(c, h).withRotary(rotary), type);
+        MultiHeadAttention mha = MultiHeadAttention.create(AttentionConfig.of(c, h).withRotary(rotary), type);
         INDArray q = Nd4j.randn(type, b, tq, c), kv = tq == tk ? q : Nd4j.randn(type, b, tk, c);
         AttentionMask<INDArray> mask = MaskCases.of(kind, b, h, tq, tk, type);
         AttentionOutput<INDArray> fast = mha.apply(q, kv, kv, mask);

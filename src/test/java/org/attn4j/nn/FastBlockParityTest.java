@@ -9,6 +9,8 @@ import java.util.List;
 import java.util.Map;
 import org.attn4j.config.Activation;
 import org.attn4j.config.AttentionMask;
+import org.attn4j.config.BlockConfig;
+import org.attn4j.engine.BlockEngine;
 import org.attn4j.interop.ParityCase;
 import org.attn4j.interop.TorchNames;
 import org.attn4j.kernels.Parallel;
@@ -40,7 +42,7 @@ class FastBlockParityTest {
         int d = c.integer("d_model");
         boolean decoder = c.string("kind", "").equals("decoder_layer");
         String in = decoder ? "tgt" : "src";
-        TransformerBlock block = TransformerBlock.create(TransformerBlock.Config.encoder(d, c.integer("nhead"),
+        TransformerBlock block = TransformerBlock.create(BlockConfig.encoder(d, c.integer("nhead"),
                 c.integer("dim_feedforward")).withCrossAttention(decoder)
                 .withActivation(Activation.parse(c.string("activation", "relu")))
                 .withNormFirst(c.flag("norm_first", false))
@@ -56,8 +58,8 @@ class FastBlockParityTest {
         if (c.flag("causal", false)) {
             mask = mask.withCausal();
         }
-        FastBlock fast = FastBlock.of(block.config(), block.weights(), new Parallel(2));
-        FastBlock.State state = fast.newState();
+        BlockEngine fast = BlockEngine.of(block.config(), block.weights(), new Parallel(2));
+        BlockEngine.State state = fast.newState();
         double tolerance = type == DataType.DOUBLE ? 1e-12 : 1e-4;
         List<String> report = new ArrayList<>();
         double worst = err("output", fast.forward(state, src, mask, memory, memoryKeep).output(),

@@ -14,10 +14,12 @@ import java.util.Map;
 import java.util.stream.Stream;
 import org.attn4j.config.Activation;
 import org.attn4j.config.AttentionMask;
+import org.attn4j.config.BlockConfig;
+import org.attn4j.engine.BlockEngine;
 import org.attn4j.kernels.Parallel;
 import org.attn4j.kernels.RowMath;
-import org.attn4j.nn.AttentionOutput;
-import org.attn4j.nn.BlockOutput;
+import org.attn4j.config.AttentionOutput;
+import org.attn4j.config.BlockOutput;
 import org.attn4j.samediff.Gradients;
 import org.attn4j.nn.TransformerBlock;
 import org.attn4j.train.ParameterUpdater;
@@ -80,7 +82,7 @@ class FastBlockTest {
         RowMath.useVector(!mask.startsWith("scalar"));
         Nd4j.getRandom().setSeed(7);
         SameDiff sd = SameDiff.create();
-        TransformerBlock block = new TransformerBlock("blk", TransformerBlock.Config.encoder(C, H, F)
+        TransformerBlock block = new TransformerBlock("blk", BlockConfig.encoder(C, H, F)
                 .withActivation(act).withNormFirst(pre).withRotary(rotary), type);
         randomizeNorms(block);
         INDArray x = Nd4j.randn(type, B, T, C), g = Nd4j.randn(type, B, T, C);
@@ -99,7 +101,7 @@ class FastBlockTest {
         Map<String, INDArray> expected = new HashMap<>(Gradients.of(sd, Map.of(), names.toArray(String[]::new)));
         Map<String, INDArray> outs = sd.output(Map.of(), o.output().name(), o.selfWeights().name());
 
-        FastBlock fast = FastBlock.of(block.config(), block.weights(), new Parallel(3));
+        BlockEngine fast = BlockEngine.of(block.config(), block.weights(), new Parallel(3));
         AttentionMask<INDArray> mi = padding ? AttentionMask.ofPadding(keep) : AttentionMask.none();
         AttentionOutput<INDArray> got = fast.forward(x, causal ? mi.withCausal() : mi);
         double tol = type == DataType.DOUBLE ? 1e-10 : 2e-5;
@@ -119,7 +121,7 @@ class FastBlockTest {
 
     @Test
     void adamStepsMatchSameDiffFit() {
-        TransformerBlock.Config config = TransformerBlock.Config.encoder(C, H, F);
+        BlockConfig config = BlockConfig.encoder(C, H, F);
         SameDiff sd = SameDiff.create();
         SDVariable x = sd.placeHolder("x", DataType.DOUBLE, -1, -1, C);
         SDVariable y = sd.placeHolder("y", DataType.DOUBLE, -1, -1, C);
@@ -136,7 +138,7 @@ class FastBlockTest {
         graphBlock.parameters().forEach((k, v) -> start.put(k, v.dup()));
         fastBlock.loadParameters(start);
         Parallel parallel = new Parallel(2);
-        FastBlock fast = FastBlock.of(fastBlock.config(), fastBlock.weights(), parallel);
+        BlockEngine fast = BlockEngine.of(fastBlock.config(), fastBlock.weights(), parallel);
         ParameterUpdater training = new ParameterUpdater(fast.parameters(), fast.gradients(), new Adam(1e-2), parallel);
 
         INDArray xs = Nd4j.randn(DataType.DOUBLE, B, T, C), ys = Nd4j.randn(DataType.DOUBLE, B, T, C);
@@ -163,7 +165,7 @@ class FastBlockTest {
     void gradientsMatchCentralDifferences(boolean pre, Activation act, boolean rotary) {
         Nd4j.getRandom().setSeed(11);
         int b = 2, t = 5, c = 8, h = 2, f = 12;
-        TransformerBlock block = TransformerBlock.create(TransformerBlock.Config.encoder(c, h, f).withNormFirst(pre)
+        TransformerBlock block = TransformerBlock.create(BlockConfig.encoder(c, h, f).withNormFirst(pre)
                 .withActivation(act).withRotary(rotary), DataType.DOUBLE);
         randomizeNorms(block);
         INDArray keep = Nd4j.ones(DataType.DOUBLE, b, t);
@@ -177,7 +179,7 @@ class FastBlockTest {
     void gradientsMatchCentralDifferencesUnderAdditiveMasks(String kind) {
         Nd4j.getRandom().setSeed(13);
         int b = 2, t = 5, c = 8, h = 2, f = 12;
-        TransformerBlock block = TransformerBlock.create(TransformerBlock.Config.encoder(c, h, f), DataType.DOUBLE);
+        TransformerBlock block = TransformerBlock.create(BlockConfig.encoder(c, h, f), DataType.DOUBLE);
         randomizeNorms(block);
         assertCentralDifferences(block, MaskCases.of(kind, b, h, t, t, DataType.DOUBLE), b, t, c);
     }
@@ -189,7 +191,7 @@ class FastBlockTest {
     /** Every parameter's and x's gradient against (L(p + eps) - L(p - eps)) / 2 eps, L = sum(block(x) * g). */
     private static void assertCentralDifferences(TransformerBlock block, AttentionMask<INDArray> mask, int b, int t,
             int c) {
-        FastBlock fast = FastBlock.of(block.config(), block.weights(), new Parallel(2));
+        BlockEngine fast = BlockEngine.of(block.config(), block.weights(), new Parallel(2));
         INDArray x = Nd4j.randn(DataType.DOUBLE, b, t, c), g = Nd4j.randn(DataType.DOUBLE, b, t, c);
         fast.forward(x, mask);
         INDArray dx = fast.backward(g).dup();
@@ -228,7 +230,7 @@ class FastBlockTest {
 
     @Test
     void applyRunsTheEngineAndAgreesWithTheGraph() {
-        TransformerBlock block = TransformerBlock.create(TransformerBlock.Config.encoder(C, H, F), DataType.FLOAT);
+        TransformerBlock block = TransformerBlock.create(BlockConfig.encoder(C, H, F), DataType.FLOAT);
         INDArray x = Nd4j.randn(DataType.FLOAT, B, T, C);
         AttentionMask<INDArray> mask = MaskCases.of("padding+keep3+additive2+causal", B, H, T, T, DataType.FLOAT);
         BlockOutput<INDArray> fast = block.apply(x, mask);
@@ -275,7 +277,7 @@ class FastBlockTest {
         Nd4j.getRandom().setSeed(29);
         int b = 2, t = 11;
         SameDiff sd = SameDiff.create();
-        TransformerBlock block = new TransformerBlock("blk", TransformerBlock.Config.encoder(C, H, F)
+        TransformerBlock block = new TransformerBlock("blk", BlockConfig.encoder(C, H, F)
                 .withNormFirst(pre).withCausal(causalRotary).withRotary(causalRotary), type);
         randomizeNorms(block);
         INDArray x = Nd4j.randn(type, b, t, C), g = Nd4j.randn(type, b, t, C);
@@ -289,7 +291,7 @@ class FastBlockTest {
         Map<String, INDArray> expected = new HashMap<>(Gradients.of(sd, Map.of(), names.toArray(String[]::new)));
         Map<String, INDArray> outs = sd.output(Map.of(), o.output().name(), o.selfWeights().name());
 
-        FastBlock fast = FastBlock.of(block.config(), block.weights(), new Parallel(2));
+        BlockEngine fast = BlockEngine.of(block.config(), block.weights(), new Parallel(2));
         AttentionOutput<INDArray> got = fast.forward(x, mi);
         double tol = type == DataType.DOUBLE ? 1e-10 : 1e-5;
         assertClose(mask + " output", outs.get(o.output().name()), got.output(), tol);
@@ -310,8 +312,8 @@ class FastBlockTest {
     @Test
     void aQueryThatSeesNoKeyHasZeroGradientsThroughAttention() {
         int b = 2, t = 6;
-        TransformerBlock block = TransformerBlock.create(TransformerBlock.Config.encoder(C, H, F), DataType.DOUBLE);
-        FastBlock fast = FastBlock.of(block.config(), block.weights(), new Parallel(2));
+        TransformerBlock block = TransformerBlock.create(BlockConfig.encoder(C, H, F), DataType.DOUBLE);
+        BlockEngine fast = BlockEngine.of(block.config(), block.weights(), new Parallel(2));
         INDArray x = Nd4j.randn(DataType.DOUBLE, b, t, C);
         for (String kind : List.of("keep2", "keep3", "additive3", "additive4")) {
             AttentionMask<INDArray> mask = MaskCases.of(kind, b, H, t, t, DataType.DOUBLE); // row 1 of batch 1 blank
@@ -340,7 +342,7 @@ class FastBlockTest {
         Nd4j.getRandom().setSeed(31);
         int b = 2, t = 7, s = 9;
         SameDiff sd = SameDiff.create();
-        TransformerBlock block = new TransformerBlock("dec", TransformerBlock.Config.decoder(C, H, F), type);
+        TransformerBlock block = new TransformerBlock("dec", BlockConfig.decoder(C, H, F), type);
         randomizeNorms(block);
         INDArray x = Nd4j.randn(type, b, t, C), memory = Nd4j.randn(type, b, s, C), g = Nd4j.randn(type, b, t, C);
         AttentionMask<INDArray> selfMask = MaskCases.of(selfKind, b, H, t, t, type);
@@ -356,8 +358,8 @@ class FastBlockTest {
         Map<String, INDArray> outs = sd.output(Map.of(), o.output().name(), o.selfWeights().name(),
                 o.crossWeights().name());
 
-        FastBlock fast = FastBlock.of(block.config(), block.weights(), new Parallel(2));
-        FastBlock.State state = fast.newState();
+        BlockEngine fast = BlockEngine.of(block.config(), block.weights(), new Parallel(2));
+        BlockEngine.State state = fast.newState();
         AttentionOutput<INDArray> got = fast.forward(state, x, memory, selfMask, memoryMask);
         double tol = type == DataType.DOUBLE ? 1e-10 : 1e-5;
         String what = selfKind + " / " + memoryKind;
@@ -389,8 +391,8 @@ class FastBlockTest {
 
     @Test
     void badCallsSayWhatWasExpected() {
-        TransformerBlock block = TransformerBlock.create(TransformerBlock.Config.encoder(8, 2, 16), DataType.FLOAT);
-        FastBlock fast = FastBlock.of(block.config(), block.weights(), new Parallel(1));
+        TransformerBlock block = TransformerBlock.create(BlockConfig.encoder(8, 2, 16), DataType.FLOAT);
+        BlockEngine fast = BlockEngine.of(block.config(), block.weights(), new Parallel(1));
         assertMessage(IllegalStateException.class, "backward needs a forward first",
                 () -> fast.backward(Nd4j.zeros(DataType.FLOAT, 1, 2, 8)));
         assertMessage(IllegalArgumentException.class, "x: expected [B, T, dModel=8], given [2, 3, 7]",
@@ -407,8 +409,8 @@ class FastBlockTest {
         fast.forward(Nd4j.zeros(DataType.FLOAT, 2, 3, 8), AttentionMask.none());
         assertMessage(IllegalArgumentException.class, "gradOutput: expected shape [2, 3, 8], given [2, 3, 9]",
                 () -> fast.backward(Nd4j.zeros(DataType.FLOAT, 2, 3, 9)));
-        TransformerBlock decoderBlock = TransformerBlock.create(TransformerBlock.Config.decoder(8, 2, 16), DataType.FLOAT);
-        FastBlock decoder = FastBlock.of(decoderBlock.config(), decoderBlock.weights());
+        TransformerBlock decoderBlock = TransformerBlock.create(BlockConfig.decoder(8, 2, 16), DataType.FLOAT);
+        BlockEngine decoder = BlockEngine.of(decoderBlock.config(), decoderBlock.weights());
         assertMessage(IllegalArgumentException.class, "a block with cross-attention attends to a memory",
                 () -> decoder.forward(Nd4j.zeros(DataType.FLOAT, 1, 2, 8), AttentionMask.none()));
         assertMessage(IllegalArgumentException.class, "memory: expected [B=1, S, dModel=8], given [2, 3, 8]",

@@ -9,6 +9,8 @@ import java.util.Map;
 import java.util.stream.Stream;
 import org.attn4j.config.Activation;
 import org.attn4j.config.AttentionMask;
+import org.attn4j.config.BlockConfig;
+import org.attn4j.engine.BlockEngine;
 import org.attn4j.kernels.Buf;
 import org.attn4j.kernels.DropoutSeed;
 import org.attn4j.kernels.Parallel;
@@ -71,10 +73,10 @@ class FastDropoutTest {
     @Test
     void aSeedWithoutProbabilitiesChangesNothing() {
         Nd4j.getRandom().setSeed(3);
-        TransformerBlock block = TransformerBlock.create(TransformerBlock.Config.encoder(16, 2, 24), DataType.FLOAT);
-        FastBlock fast = FastBlock.of(block.config(), block.weights(), new Parallel(2));
+        TransformerBlock block = TransformerBlock.create(BlockConfig.encoder(16, 2, 24), DataType.FLOAT);
+        BlockEngine fast = BlockEngine.of(block.config(), block.weights(), new Parallel(2));
         INDArray x = Nd4j.randn(DataType.FLOAT, 2, 5, 16), g = Nd4j.randn(DataType.FLOAT, 2, 5, 16);
-        FastBlock.State plain = fast.newState(), seeded = fast.newState();
+        BlockEngine.State plain = fast.newState(), seeded = fast.newState();
         INDArray y0 = fast.forward(plain, x, AttentionMask.causalOnly(), null, null).output();
         INDArray y1 = fast.forward(seeded, x, AttentionMask.causalOnly(), null, null, new DropoutSeed(9, 1), 0).output();
         assertSameBits("output with a seed but rate 0", y0, y1);
@@ -96,15 +98,15 @@ class FastDropoutTest {
     void gradientsWithFixedMasksMatchCentralDifferences(boolean pre, Activation act, boolean rotary) {
         Nd4j.getRandom().setSeed(17);
         int b = 2, t = 4, s = 3, c = 8, h = 2, f = 12;
-        TransformerBlock block = TransformerBlock.create(TransformerBlock.Config.decoder(c, h, f).withNormFirst(pre)
+        TransformerBlock block = TransformerBlock.create(BlockConfig.decoder(c, h, f).withNormFirst(pre)
                 .withActivation(act).withRotary(rotary).withDropout(0.3).withAttnDropout(0.25), DataType.DOUBLE);
-        FastBlock fast = FastBlock.of(block.config(), block.weights(), new Parallel(2));
+        BlockEngine fast = BlockEngine.of(block.config(), block.weights(), new Parallel(2));
         INDArray x = Nd4j.randn(DataType.DOUBLE, b, t, c), memory = Nd4j.randn(DataType.DOUBLE, b, s, c);
         INDArray g = Nd4j.randn(DataType.DOUBLE, b, t, c);
         INDArray keep = Nd4j.ones(DataType.DOUBLE, b, s);
         keep.putScalar(new long[] {1, s - 1}, 0);
         DropoutSeed seed = new DropoutSeed(5, 3);
-        FastBlock.State state = fast.newState();
+        BlockEngine.State state = fast.newState();
         java.util.function.DoubleSupplier loss = () -> fast.forward(state, x, AttentionMask.causalOnly(), memory, keep,
                 seed, 1).output().mul(g).sumNumber().doubleValue();
         INDArray inference = fast.forward(state, x, AttentionMask.causalOnly(), memory, keep).output().dup();

@@ -1,5 +1,9 @@
 package org.attn4j.nn;
 
+import org.attn4j.config.AttentionOutput;
+import org.attn4j.config.BlockConfig;
+import org.attn4j.config.BlockOutput;
+import org.attn4j.config.FeedForwardConfig;
 import org.attn4j.samediff.EmbeddingGraph;
 import org.attn4j.samediff.FeedForwardGraph;
 import org.attn4j.samediff.MultiHeadAttentionGraph;
@@ -14,6 +18,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.util.ArrayList;
 import java.util.List;
 import org.attn4j.config.Activation;
+import org.attn4j.config.AttentionConfig;
 import org.attn4j.config.AttentionMask;
 import org.attn4j.testing.FiniteDifferences;
 import org.junit.jupiter.api.BeforeEach;
@@ -114,7 +119,7 @@ class GradientCheckTest {
 
     @Test
     void multiHeadSelfAttentionCausalWithAnEmptyRow() {
-        MultiHeadAttention mha = new MultiHeadAttention("attn", MultiHeadAttention.Config.of(4, 2)
+        MultiHeadAttention mha = new MultiHeadAttention("attn", AttentionConfig.of(4, 2)
                 .withCausal(true), F64);
         randomize(mha);
         SDVariable x = input("x", 2, 5, 4);
@@ -124,7 +129,7 @@ class GradientCheckTest {
 
     @Test
     void multiHeadCrossAttentionWithKeyAndValueWidths() {
-        MultiHeadAttention mha = new MultiHeadAttention("cross", MultiHeadAttention.Config.of(4, 2)
+        MultiHeadAttention mha = new MultiHeadAttention("cross", AttentionConfig.of(4, 2)
                 .withKeyValueDims(3, 5), F64);
         randomize(mha);
         SDVariable q = input("q", 2, 3, 4), k = input("k", 2, 5, 3), v = input("v", 2, 5, 5);
@@ -134,7 +139,7 @@ class GradientCheckTest {
 
     @Test
     void multiHeadAttentionWithoutBias() {
-        MultiHeadAttention mha = new MultiHeadAttention("attn", MultiHeadAttention.Config.of(6, 3)
+        MultiHeadAttention mha = new MultiHeadAttention("attn", AttentionConfig.of(6, 3)
                 .withBias(false), F64);
         randomize(mha);
         assertEquals(4, mha.parameters().size(), "four weight matrices and no biases");
@@ -152,7 +157,7 @@ class GradientCheckTest {
     @ParameterizedTest
     @EnumSource(Activation.class)
     void feedForward(Activation activation) {
-        FeedForward ff = new FeedForward("ff", FeedForward.Config.of(4, 6, activation), F64);
+        FeedForward ff = new FeedForward("ff", FeedForwardConfig.of(4, 6, activation), F64);
         randomize(ff);
         checkLoss(new FeedForwardGraph(sd, ff).forward(input("x", 2, 3, 4)));
     }
@@ -160,8 +165,8 @@ class GradientCheckTest {
     @ParameterizedTest(name = "crossAttention={0} normFirst={1} {2}")
     @CsvSource({"false, true, GELU", "false, false, RELU", "true, true, GELU", "true, false, SWIGLU"})
     void transformerBlock(boolean crossAttention, boolean normFirst, Activation activation) {
-        TransformerBlock.Config base = crossAttention
-                ? TransformerBlock.Config.decoder(4, 2, 6) : TransformerBlock.Config.encoder(4, 2, 6);
+        BlockConfig base = crossAttention
+                ? BlockConfig.decoder(4, 2, 6) : BlockConfig.encoder(4, 2, 6);
         TransformerBlock block = new TransformerBlock("block0",
                 base.withNormFirst(normFirst).withActivation(activation), F64);
         randomize(block);
@@ -189,7 +194,7 @@ class GradientCheckTest {
 
     @Test
     void rotaryMultiHeadAttentionWithACache() {
-        MultiHeadAttention mha = new MultiHeadAttention("attn", MultiHeadAttention.Config.of(8, 2)
+        MultiHeadAttention mha = new MultiHeadAttention("attn", AttentionConfig.of(8, 2)
                 .withCausal(true).withRotary(true), F64);
         randomize(mha);
         KvCache<SDVariable> past = new KvCache<>(input("pastK", 2, 2, 3, 4), input("pastV", 2, 2, 3, 4));

@@ -9,11 +9,13 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.attn4j.engine.BlockEngine;
 import org.attn4j.interop.ParityCase;
 import org.attn4j.config.Activation;
 import org.attn4j.config.AttentionMask;
 import org.attn4j.samediff.Gradients;
-import org.attn4j.nn.Normalization;
+import org.attn4j.config.BlockConfig;
+import org.attn4j.config.Normalization;
 import org.attn4j.nn.TransformerBlock;
 import org.attn4j.testing.ParityFixtures;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -26,7 +28,7 @@ import org.attn4j.kernels.Parallel;
 
 /**
  * RMSNorm, grouped- and multi-query attention, ALiBi, sliding windows and the current-style block against
- * PyTorch on the committed cases of src/test/python/gen_modern_fixtures.py: the engine ({@link FastBlock}) and
+ * PyTorch on the committed cases of src/test/python/gen_modern_fixtures.py: the engine ({@link BlockEngine}) and
  * the SameDiff graph ({@code TransformerBlock.forward}, gradients by SameDiff's autodiff) each give the output
  * and the gradients of sum(output * grad_output) for x and every parameter, relative to each reference
  * tensor's largest value, within 1e-12 in float64 and 1e-4 in float32.
@@ -40,8 +42,8 @@ class ModernBlockParityTest {
         }
     }
 
-    static TransformerBlock.Config config(ParityCase c) {
-        return TransformerBlock.Config.encoder(c.integer("d_model"), c.integer("heads"), c.integer("ff_dim"))
+    static BlockConfig config(ParityCase c) {
+        return BlockConfig.encoder(c.integer("d_model"), c.integer("heads"), c.integer("ff_dim"))
                 .withActivation(Activation.parse(c.string("activation"))).withNormFirst(c.flag("norm_first", true))
                 .withCausal(c.flag("causal", false)).withEps(c.number("eps", 1e-5)).withBias(c.flag("bias", true))
                 .withRotary(c.flag("rotary", false)).withNorm(Normalization.parse(c.string("norm")))
@@ -59,8 +61,8 @@ class ModernBlockParityTest {
         INDArray x = c.array("in/x", 3).castTo(type);
         AttentionMask<INDArray> mask = c.has("in/keep") ? AttentionMask.ofPadding(c.array("in/keep", 2).castTo(type))
                 : AttentionMask.none();
-        FastBlock fast = FastBlock.of(block.config(), block.weights(), new Parallel(2));
-        FastBlock.State state = fast.newState();
+        BlockEngine fast = BlockEngine.of(block.config(), block.weights(), new Parallel(2));
+        BlockEngine.State state = fast.newState();
         List<String> report = new ArrayList<>();
         double worst = err("output", fast.forward(state, x, mask).output(), c.array("out/output", 3), report);
         INDArray dx = fast.backward(state, c.array("in/grad_output", 3).castTo(type));

@@ -7,10 +7,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.stream.Stream;
+import org.attn4j.config.AttentionConfig;
 import org.attn4j.config.AttentionMask;
+import org.attn4j.engine.BlockEngine;
 import org.attn4j.kernels.Parallel;
 import org.attn4j.nn.MultiHeadAttention;
-import org.attn4j.nn.Normalization;
+import org.attn4j.config.BlockConfig;
+import org.attn4j.config.Normalization;
 import org.attn4j.nn.TransformerBlock;
 import org.attn4j.testing.FiniteDifferences;
 import org.junit.jupiter.api.Test;
@@ -27,7 +30,7 @@ import org.nd4j.linalg.factory.Nd4j;
  * the grouped-query cache's size and the window's eviction, and the errors of bad configurations.
  */
 class ModernBlockTest {
-    private static final TransformerBlock.Config BASE = TransformerBlock.Config.encoder(8, 4, 12).withCausal(true);
+    private static final BlockConfig BASE = BlockConfig.encoder(8, 4, 12).withCausal(true);
 
     static Stream<Arguments> options() {
         return Stream.of(
@@ -39,20 +42,20 @@ class ModernBlockTest {
                 Arguments.of("ALiBi", BASE.withAlibi(true)),
                 Arguments.of("window 2", BASE.withWindow(2)),
                 Arguments.of("window 3 both ways", BASE.withWindow(3).withCausal(false)),
-                Arguments.of("current-style + ALiBi + window", TransformerBlock.Config.modern(8, 4, 2, 12).withAlibi(true)
+                Arguments.of("current-style + ALiBi + window", BlockConfig.modern(8, 4, 2, 12).withAlibi(true)
                         .withRotary(false).withWindow(3)),
-                Arguments.of("current-style", TransformerBlock.Config.modern(8, 4, 2, 12)));
+                Arguments.of("current-style", BlockConfig.modern(8, 4, 2, 12)));
     }
 
     /** The causal ones: decoding is causal (a later token would change an earlier one's output). */
     static Stream<Arguments> causalOptions() {
-        return options().filter(a -> ((TransformerBlock.Config) a.get()[1]).causal());
+        return options().filter(a -> ((BlockConfig) a.get()[1]).causal());
     }
 
     /** d sum(y * g) / d(x, every parameter) by the engine's backward against central differences. */
     @ParameterizedTest(name = "{0}")
     @MethodSource("options")
-    void backwardMatchesCentralDifferences(String name, TransformerBlock.Config config) {
+    void backwardMatchesCentralDifferences(String name, BlockConfig config) {
         Nd4j.getRandom().setSeed(19);
         TransformerBlock block = TransformerBlock.create(config, DataType.DOUBLE);
         block.parameters().values().forEach(p -> p.addi(Nd4j.randn(DataType.DOUBLE, p.shape())
@@ -60,8 +63,8 @@ class ModernBlockTest {
         INDArray x = Nd4j.randn(DataType.DOUBLE, 2, 5, 8), g = Nd4j.randn(DataType.DOUBLE, 2, 5, 8);
         AttentionMask<INDArray> mask = AttentionMask.ofPadding(Nd4j.createFromArray(new double[][] {{1, 1, 1, 1, 1},
                 {1, 1, 1, 0, 0}}));
-        FastBlock fast = FastBlock.of(block.config(), block.weights(), new Parallel(2));
-        FastBlock.State state = fast.newState();
+        BlockEngine fast = BlockEngine.of(block.config(), block.weights(), new Parallel(2));
+        BlockEngine.State state = fast.newState();
         fast.forward(state, x, mask);
         INDArray dx = fast.backward(state, g).dup();
         Map<String, INDArray> values = new LinkedHashMap<>(), analytic = new LinkedHashMap<>();
@@ -73,20 +76,20 @@ class ModernBlockTest {
         System.out.println(name + ": " + checked + " entries against central differences");
     }
 
-    private static double loss(FastBlock fast, INDArray x, AttentionMask<INDArray> mask, INDArray g) {
+    private static double loss(BlockEngine fast, INDArray x, AttentionMask<INDArray> mask, INDArray g) {
         return fast.forward(fast.newState(), x, mask).output().mul(g).sumNumber().doubleValue();
     }
 
     /** A prompt of 3, then one token at a time: each step's output equals the forward of the whole prefix. */
     @ParameterizedTest(name = "{0}")
     @MethodSource("causalOptions")
-    void cachedStepsEqualRecomputation(String name, TransformerBlock.Config config) {
+    void cachedStepsEqualRecomputation(String name, BlockConfig config) {
         for (DataType type : new DataType[] {DataType.DOUBLE, DataType.FLOAT}) {
             Nd4j.getRandom().setSeed(23);
             TransformerBlock block = TransformerBlock.create(config, type);
-            FastBlock fast = FastBlock.of(block.config(), block.weights(), new Parallel(2));
+            BlockEngine fast = BlockEngine.of(block.config(), block.weights(), new Parallel(2));
             INDArray x = Nd4j.randn(type, 2, 10, 8);
-            FastBlock.Cache cache = fast.newCache(2, 16);
+            BlockEngine.Cache cache = fast.newCache(2, 16);
             double worst = 0;
             int at = 0;
             for (int t : new int[] {3, 1, 1, 1, 1, 2, 1}) {
@@ -115,10 +118,10 @@ class ModernBlockTest {
         long[] elements = new long[3];
         int[] kvHeads = {4, 2, 1};
         for (int i = 0; i < 3; i++) {
-            TransformerBlock block = TransformerBlock.create(TransformerBlock.Config.modern(32, 4, kvHeads[i], 48),
+            TransformerBlock block = TransformerBlock.create(BlockConfig.modern(32, 4, kvHeads[i], 48),
                     DataType.FLOAT);
-            FastBlock fast = FastBlock.of(block.config(), block.weights(), new Parallel(1));
-            FastBlock.Cache cache = fast.newCache(2, 64);
+            BlockEngine fast = BlockEngine.of(block.config(), block.weights(), new Parallel(1));
+            BlockEngine.Cache cache = fast.newCache(2, 64);
             for (int t = 0; t < 40; t++) {
                 fast.step(Nd4j.randn(DataType.FLOAT, 2, 1, 32), cache);
             }
@@ -133,10 +136,10 @@ class ModernBlockTest {
         long[] after200 = new long[2];
         long after40 = 0;
         for (int window : new int[] {0, 8}) {
-            TransformerBlock block = TransformerBlock.create(TransformerBlock.Config.modern(32, 4, 2, 48)
+            TransformerBlock block = TransformerBlock.create(BlockConfig.modern(32, 4, 2, 48)
                     .withWindow(window), DataType.FLOAT);
-            FastBlock fast = FastBlock.of(block.config(), block.weights(), new Parallel(1));
-            FastBlock.Cache cache = fast.newCache(2, 1000);
+            BlockEngine fast = BlockEngine.of(block.config(), block.weights(), new Parallel(1));
+            BlockEngine.Cache cache = fast.newCache(2, 1000);
             for (int t = 0; t < 200; t++) {
                 fast.step(Nd4j.randn(DataType.FLOAT, 2, 1, 32), cache);
                 if (t == 39) {
@@ -157,11 +160,11 @@ class ModernBlockTest {
     @Test
     void badConfigurationsSayWhatIsWrong() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> TransformerBlock.Config.encoder(24, 6, 48).withNorm(Normalization.RMS).withKvHeads(4));
+                () -> BlockConfig.encoder(24, 6, 48).withNorm(Normalization.RMS).withKvHeads(4));
         assertTrue(e.getMessage().startsWith("heads 6 is not a multiple of kvHeads 4"), e.getMessage());
-        e = assertThrows(IllegalArgumentException.class, () -> MultiHeadAttention.Config.of(16, 4).withKvHeads(0));
+        e = assertThrows(IllegalArgumentException.class, () -> AttentionConfig.of(16, 4).withKvHeads(0));
         assertTrue(e.getMessage().contains("kvHeads 0"), e.getMessage());
-        e = assertThrows(IllegalArgumentException.class, () -> MultiHeadAttention.Config.of(16, 4).withKvHeads(8));
+        e = assertThrows(IllegalArgumentException.class, () -> AttentionConfig.of(16, 4).withKvHeads(8));
         assertTrue(e.getMessage().contains("heads 4 is not a multiple of kvHeads 8"), e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> BASE.withWindow(-1));
         assertTrue(e.getMessage().contains("window must be 0 (none) or positive, got -1"), e.getMessage());

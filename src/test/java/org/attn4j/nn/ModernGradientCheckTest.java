@@ -1,5 +1,7 @@
 package org.attn4j.nn;
 
+import org.attn4j.config.AttentionOutput;
+import org.attn4j.config.BlockConfig;
 import org.attn4j.samediff.MultiHeadAttentionGraph;
 import org.attn4j.samediff.NormGraph;
 import org.attn4j.samediff.TransformerBlockGraph;
@@ -14,6 +16,7 @@ import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
+import org.attn4j.config.AttentionConfig;
 import org.attn4j.config.AttentionMask;
 
 /**
@@ -57,7 +60,7 @@ class ModernGradientCheckTest {
     void groupedQueryAttentionWithAlibiAndWindow() {
         Nd4j.getRandom().setSeed(43);
         SameDiff sd = SameDiff.create();
-        MultiHeadAttention mha = new MultiHeadAttention("attn", MultiHeadAttention.Config.of(8, 4).withKvHeads(2)
+        MultiHeadAttention mha = new MultiHeadAttention("attn", AttentionConfig.of(8, 4).withKvHeads(2)
                 .withAlibi(true).withWindow(3).withCausal(true), F64);
         SDVariable x = sd.var("x", Nd4j.randn(F64, 1, 5, 8));
         INDArray keep = Nd4j.createFromArray(new double[][] {{1, 1, 1, 1, 0}});
@@ -69,19 +72,19 @@ class ModernGradientCheckTest {
     void currentStyleBlockWithMultiQuery() {
         Nd4j.getRandom().setSeed(44);
         SameDiff sd = SameDiff.create();
-        TransformerBlock block = new TransformerBlock("block", TransformerBlock.Config.modern(8, 4, 1, 12), F64);
+        TransformerBlock block = new TransformerBlock("block", BlockConfig.modern(8, 4, 1, 12), F64);
         SDVariable x = sd.var("x", Nd4j.randn(F64, 1, 3, 8));
         assertTrue(check(sd, block, x, new TransformerBlockGraph(sd, block).forward(x, AttentionMask.none()).output(), "self_attn.k",
                 "norm1") == 24 + 16 + 8); // k: [D = 2, 8], no bias; RMSNorm: weight only
     }
 
-    /** MultiHeadAttention.apply runs the engine (FastAttention): the same output and weights as the graph. */
+    /** MultiHeadAttention.apply runs the engine (AttentionEngine): the same output and weights as the graph. */
     @Test
     void engineApplyMatchesTheGraph() {
-        MultiHeadAttention.Config[] configs = {MultiHeadAttention.Config.of(8, 4).withKvHeads(2).withRotary(true),
-                MultiHeadAttention.Config.of(8, 4).withKvHeads(1).withAlibi(true).withCausal(true),
-                MultiHeadAttention.Config.of(12, 6).withKvHeads(3).withAlibi(true).withWindow(2)};
-        for (MultiHeadAttention.Config config : configs) {
+        AttentionConfig[] configs = {AttentionConfig.of(8, 4).withKvHeads(2).withRotary(true),
+                AttentionConfig.of(8, 4).withKvHeads(1).withAlibi(true).withCausal(true),
+                AttentionConfig.of(12, 6).withKvHeads(3).withAlibi(true).withWindow(2)};
+        for (AttentionConfig config : configs) {
             for (DataType type : new DataType[] {DataType.DOUBLE, DataType.FLOAT}) {
                 Nd4j.getRandom().setSeed(45);
                 MultiHeadAttention mha = MultiHeadAttention.create(config, type);

@@ -16,6 +16,7 @@ import java.util.Map;
 import java.util.function.BiFunction;
 import java.util.stream.Stream;
 import org.attn4j.config.Activation;
+import org.attn4j.config.FeedForwardConfig;
 import org.attn4j.kernels.DropoutSeed;
 import org.attn4j.testing.FiniteDifferences;
 import org.junit.jupiter.api.Test;
@@ -43,7 +44,7 @@ class NormAndFeedForwardTrainingTest {
         }
     }
 
-    private static BiFunction<String, DataType, Module> feedForward(FeedForward.Config config) {
+    private static BiFunction<String, DataType, Module> feedForward(FeedForwardConfig config) {
         return (name, type) -> new FeedForward(name, config, type);
     }
 
@@ -58,16 +59,16 @@ class NormAndFeedForwardTrainingTest {
                 new Case("RMSNorm [2, 1, 2, 5], eps 0.1", (name, type) -> new RMSNorm(name,
                         new RMSNorm.Config(5, 0.1), type), new long[] {2, 1, 2, 5}, false)));
         for (Activation act : Activation.values()) {
-            all.add(new Case("FeedForward " + act, feedForward(FeedForward.Config.of(6, 10, act)),
+            all.add(new Case("FeedForward " + act, feedForward(FeedForwardConfig.of(6, 10, act)),
                     new long[] {2, 3, 6}, false));
         }
-        all.add(new Case("FeedForward SWIGLU, no bias", feedForward(new FeedForward.Config(6, 10, Activation.SWIGLU,
+        all.add(new Case("FeedForward SWIGLU, no bias", feedForward(new FeedForwardConfig(6, 10, Activation.SWIGLU,
                 false, 0)), new long[] {2, 3, 6}, false));
-        all.add(new Case("FeedForward GELU, no bias", feedForward(new FeedForward.Config(6, 10, Activation.GELU, false,
+        all.add(new Case("FeedForward GELU, no bias", feedForward(new FeedForwardConfig(6, 10, Activation.GELU, false,
                 0)), new long[] {1, 4, 6}, false));
-        all.add(new Case("FeedForward SILU, dropout 0.3 (seeded)", feedForward(new FeedForward.Config(6, 10,
+        all.add(new Case("FeedForward SILU, dropout 0.3 (seeded)", feedForward(new FeedForwardConfig(6, 10,
                 Activation.SILU, true, 0.3)), new long[] {2, 3, 6}, true));
-        all.add(new Case("FeedForward SWIGLU, dropout 0.3 (seeded)", feedForward(new FeedForward.Config(6, 10,
+        all.add(new Case("FeedForward SWIGLU, dropout 0.3 (seeded)", feedForward(new FeedForwardConfig(6, 10,
                 Activation.SWIGLU, true, 0.3)), new long[] {2, 3, 6}, true));
         return all.stream();
     }
@@ -206,7 +207,7 @@ class NormAndFeedForwardTrainingTest {
         closedNorm.close();
         assertSameBits("a closed pass keeps its output, apply's", norm.apply(good), closedNorm.output());
         assertThrows(IllegalStateException.class, () -> closedNorm.backward(Nd4j.ones(DataType.FLOAT, 2, 6)));
-        FeedForward ffOf6 = FeedForward.create(FeedForward.Config.of(6, 12, Activation.GELU), DataType.FLOAT);
+        FeedForward ffOf6 = FeedForward.create(FeedForwardConfig.of(6, 12, Activation.GELU), DataType.FLOAT);
         assertMessage(() -> ffOf6.apply(bad.reshape(1, 2, 6)), "x contains 1 NaN or infinite value, the first at [0, 1, 3]");
         FeedForwardPass closedFf = ffOf6.train(good.reshape(1, 2, 6));
         closedFf.close();
@@ -222,7 +223,7 @@ class NormAndFeedForwardTrainingTest {
         assertMessage(() -> rms.train(Nd4j.create(DataType.DOUBLE, 0, 6)),
                 "x is empty (shape [0, 6]); expected [..., 6] with every size at least 1");
 
-        FeedForward ff = FeedForward.create(FeedForward.Config.of(6, 10, Activation.GELU), DataType.FLOAT);
+        FeedForward ff = FeedForward.create(FeedForwardConfig.of(6, 10, Activation.GELU), DataType.FLOAT);
         assertMessage(() -> ff.train(Nd4j.randn(DataType.FLOAT, 3, 6)), "x must be rank 3 [B, T, dModel], got shape [3, 6]");
         assertMessage(() -> ff.train(Nd4j.randn(DataType.FLOAT, 1, 3, 5)), "x [B, T, dModel=6] has shape [1, 3, 5]");
         FeedForwardPass fp = ff.train(Nd4j.randn(DataType.FLOAT, 2, 3, 6));

@@ -2,6 +2,7 @@ package org.attn4j.nn;
 
 import static org.attn4j.testing.Exact.assertDifferentBits;
 import static org.attn4j.testing.Exact.assertSameBits;
+import org.attn4j.config.BlockConfig;
 import org.attn4j.samediff.Dropout;
 import org.attn4j.samediff.Gradients;
 import org.attn4j.samediff.TransformerBlockGraph;
@@ -37,7 +38,7 @@ class TrainingTest {
     }
 
     /** A block regressing, at every position, the mean of the sequence: it must learn to attend. */
-    private static SameDiff meanRegression(TransformerBlock.Config config, double learningRate) {
+    private static SameDiff meanRegression(BlockConfig config, double learningRate) {
         SameDiff sd = SameDiff.create();
         SDVariable x = sd.placeHolder("x", DataType.FLOAT, -1, -1, C);
         SDVariable y = sd.placeHolder("y", DataType.FLOAT, -1, -1, C);
@@ -90,7 +91,7 @@ class TrainingTest {
 
     @Test
     void aBlockLearnsToAverageTheSequence() {
-        SameDiff sd = meanRegression(TransformerBlock.Config.encoder(C, 2, 16), 1e-2);
+        SameDiff sd = meanRegression(BlockConfig.encoder(C, 2, 16), 1e-2);
         DataSet d = data();
         double before = evalLoss(sd, d);
         for (int step = 0; step < 150; step++) {
@@ -105,10 +106,10 @@ class TrainingTest {
         DataSet d = data();
         // Learning rate 0: the weights stay put, so any difference between what fit computes and
         // what output() computes comes from dropout.
-        SameDiff plain = meanRegression(TransformerBlock.Config.encoder(C, 2, 16), 0);
+        SameDiff plain = meanRegression(BlockConfig.encoder(C, 2, 16), 0);
         assertSameBits("without dropout fit and output agree", predict(plain, d), fitOnce(plain, d));
 
-        SameDiff dropped = meanRegression(TransformerBlock.Config.encoder(C, 2, 16).withDropout(0.5)
+        SameDiff dropped = meanRegression(BlockConfig.encoder(C, 2, 16).withDropout(0.5)
                 .withAttnDropout(0.5), 0);
         INDArray eval1 = predict(dropped, d), eval2 = predict(dropped, d);
         assertSameBits("evaluation is deterministic", eval1, eval2);

@@ -4,8 +4,11 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.Map;
+import org.attn4j.config.BlockConfig;
+import org.attn4j.config.FeedForwardConfig;
 import org.attn4j.samediff.NormGraph;
 import org.attn4j.config.Activation;
+import org.attn4j.config.AttentionConfig;
 import org.attn4j.config.AttentionMask;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.function.Executable;
@@ -23,18 +26,18 @@ class ValidationTest {
         }
     }
 
-    private final MultiHeadAttention mha = MultiHeadAttention.create(MultiHeadAttention.Config.of(8, 2), DataType.FLOAT);
+    private final MultiHeadAttention mha = MultiHeadAttention.create(AttentionConfig.of(8, 2), DataType.FLOAT);
     private final INDArray x = Nd4j.randn(DataType.FLOAT, 2, 3, 8);
 
     @Test
     void configurations() {
-        rejects(() -> MultiHeadAttention.Config.of(30, 4), "dModel 30 is not divisible by heads 4");
-        rejects(() -> MultiHeadAttention.Config.of(8, 0), "heads=0");
-        rejects(() -> MultiHeadAttention.Config.of(8, 2).withDropout(1.0), "attention dropout", "1.0");
+        rejects(() -> AttentionConfig.of(30, 4), "dModel 30 is not divisible by heads 4");
+        rejects(() -> AttentionConfig.of(8, 0), "heads=0");
+        rejects(() -> AttentionConfig.of(8, 2).withDropout(1.0), "attention dropout", "1.0");
         rejects(() -> new LayerNorm.Config(4, 0), "eps", "0.0");
         rejects(() -> new LayerNorm.Config(0, 1e-5), "width", "0");
-        rejects(() -> TransformerBlock.Config.encoder(10, 3, 16), "dModel 10 is not divisible by heads 3");
-        rejects(() -> FeedForward.Config.of(4, -1, Activation.RELU), "hidden=-1");
+        rejects(() -> BlockConfig.encoder(10, 3, 16), "dModel 10 is not divisible by heads 3");
+        rejects(() -> FeedForwardConfig.of(4, -1, Activation.RELU), "hidden=-1");
         rejects(() -> Activation.parse("tanhh"), "Unknown activation 'tanhh'", "gelu");
         rejects(() -> ScaledDotProductAttention.Config.standard().withScale(-1), "scale", "-1");
     }
@@ -63,10 +66,10 @@ class ValidationTest {
 
     @Test
     void blocksAndParameters() {
-        TransformerBlock encoder = TransformerBlock.create(TransformerBlock.Config.encoder(8, 2, 16), DataType.FLOAT);
+        TransformerBlock encoder = TransformerBlock.create(BlockConfig.encoder(8, 2, 16), DataType.FLOAT);
         rejects(() -> encoder.apply(x, x, AttentionMask.none(), AttentionMask.none()), "has no cross-attention",
                 "takes no memory");
-        TransformerBlock decoder = TransformerBlock.create(TransformerBlock.Config.decoder(8, 2, 16), DataType.FLOAT);
+        TransformerBlock decoder = TransformerBlock.create(BlockConfig.decoder(8, 2, 16), DataType.FLOAT);
         rejects(() -> decoder.apply(x, AttentionMask.none()), "has cross-attention", "needs a memory");
         rejects(() -> decoder.apply(x, Nd4j.randn(DataType.FLOAT, 3, 4, 8), AttentionMask.none(), AttentionMask.none()),
                 "memory", "[3, 4, 8]");

@@ -5,7 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
 import java.util.stream.Stream;
+import org.attn4j.config.AttentionConfig;
 import org.attn4j.config.AttentionMask;
+import org.attn4j.config.BlockConfig;
 import org.attn4j.data.Batches;
 import org.attn4j.data.Vocabulary;
 import org.attn4j.decode.BeamSearch;
@@ -34,7 +36,7 @@ import org.nd4j.linalg.factory.Nd4j;
 class BadCallsTest {
     static final Seq2SeqTransformer S2S;
     static final LanguageModel LM;
-    static final MultiHeadAttention MHA = MultiHeadAttention.create(MultiHeadAttention.Config.of(8, 2), DataType.FLOAT);
+    static final MultiHeadAttention MHA = MultiHeadAttention.create(AttentionConfig.of(8, 2), DataType.FLOAT);
 
     static {
         Nd4j.getRandom().setSeed(1);
@@ -76,7 +78,7 @@ class BadCallsTest {
                 bad("a source given to a language model", () -> LM.predict(ok, ok), "takes no source"),
                 bad("a language-model config for a seq2seq", () -> new Seq2SeqTransformer(
                         ModelConfig.languageModel(10, 8, 2, 16, 1, 6)), "needs an encoder"),
-                bad("rotary with an odd head width", () -> MultiHeadAttention.Config.of(6, 2).withRotary(true),
+                bad("rotary with an odd head width", () -> AttentionConfig.of(6, 2).withRotary(true),
                         "even head width", "= 3"),
                 bad("an unknown positional encoding", () -> PositionalEncoding.parse("relative"),
                         "Unknown positional encoding 'relative'", "rotary"),
@@ -102,7 +104,7 @@ class BadCallsTest {
                 bad("NaN in the input of a layer", () -> MHA.apply(withNaN(), AttentionMask.none()),
                         "query contains 1 NaN or infinite value, the first at [1, 2, 5]"),
                 bad("infinity in the memory of a decoder block", () -> TransformerBlock.create(
-                        TransformerBlock.Config.decoder(8, 2, 16), DataType.FLOAT).apply(Nd4j.randn(DataType.FLOAT, 2, 3, 8),
+                        BlockConfig.decoder(8, 2, 16), DataType.FLOAT).apply(Nd4j.randn(DataType.FLOAT, 2, 3, 8),
                         Nd4j.randn(DataType.FLOAT, 2, 3, 8).divi(0), AttentionMask.none(), AttentionMask.none()),
                         "memory contains 48 NaN or infinite values"),
                 bad("NaN in attention's keys", () -> new ScaledDotProductAttention().apply(Nd4j.ones(DataType.FLOAT, 1, 1, 2, 2),

@@ -13,7 +13,8 @@ import java.util.Set;
 import java.util.TreeSet;
 import org.attn4j.config.Activation;
 import org.attn4j.model.ModelConfig;
-import org.attn4j.nn.Normalization;
+import org.attn4j.config.BlockConfig;
+import org.attn4j.config.Normalization;
 import org.attn4j.nn.PositionalEncoding;
 import org.attn4j.nn.TransformerBlock;
 import org.attn4j.train.Schedules;
@@ -53,13 +54,13 @@ class ConfigWithersTest {
         other.put("bias", false);
         other.put("window", 3);
         other.put("qkvBias", true);
-        other.put("rope", org.attn4j.nn.Rope.theta(500_000));
+        other.put("rope", org.attn4j.config.Rope.theta(500_000));
         checkWithers(base, other, Map.of("tieEmbeddings", "withTiedEmbeddings"));
     }
 
     @Test
     void everyBlockConfigComponentHasAWitherThatChangesOnlyIt() {
-        TransformerBlock.Config base = TransformerBlock.Config.encoder(8, 2, 16);
+        BlockConfig base = BlockConfig.encoder(8, 2, 16);
         Map<String, Object> other = new LinkedHashMap<>();
         other.put("crossAttention", true);
         other.put("dModel", 12);
@@ -78,7 +79,7 @@ class ConfigWithersTest {
         other.put("alibi", true);
         other.put("window", 3);
         other.put("qkvBias", true);
-        other.put("rope", org.attn4j.nn.Rope.theta(500_000));
+        other.put("rope", org.attn4j.config.Rope.theta(500_000));
         checkWithers(base, other, Map.of());
     }
 
@@ -120,10 +121,10 @@ class ConfigWithersTest {
     void headsCarryMultiHeadAttentionAlongAndLeaveGroupedQueryAlone() {
         assertEquals(8, ModelConfig.languageModel(11, 16, 2, 32, 1, 8).withHeads(8).kvHeads());
         assertEquals(2, ModelConfig.modernLanguageModel(11, 16, 4, 32, 1, 8).withKvHeads(2).withHeads(8).kvHeads());
-        assertEquals(4, TransformerBlock.Config.encoder(16, 2, 32).withHeads(4).kvHeads());
-        assertEquals(1, TransformerBlock.Config.modern(16, 4, 1, 32).withHeads(8).kvHeads());
+        assertEquals(4, BlockConfig.encoder(16, 2, 32).withHeads(4).kvHeads());
+        assertEquals(1, BlockConfig.modern(16, 4, 1, 32).withHeads(8).kvHeads());
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> TransformerBlock.Config.modern(24, 4, 4, 48).withKvHeads(2).withHeads(3));
+                () -> BlockConfig.modern(24, 4, 4, 48).withKvHeads(2).withHeads(3));
         assertTrue(e.getMessage().contains("kvHeads 2"), e.getMessage());
     }
 

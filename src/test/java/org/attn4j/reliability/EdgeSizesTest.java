@@ -5,10 +5,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 
 import org.attn4j.config.AttentionMask;
+import org.attn4j.config.BlockConfig;
 import org.attn4j.decode.Greedy;
 import org.attn4j.model.ModelConfig;
 import org.attn4j.model.Seq2SeqTransformer;
-import org.attn4j.nn.BlockOutput;
+import org.attn4j.config.BlockOutput;
 import org.attn4j.nn.TransformerBlock;
 import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -20,7 +21,7 @@ class EdgeSizesTest {
     @Test
     void oneTokenAndOneSequence() {
         for (DataType type : new DataType[] {DataType.FLOAT, DataType.DOUBLE}) {
-            TransformerBlock block = TransformerBlock.create(TransformerBlock.Config.decoder(8, 2, 16), type);
+            TransformerBlock block = TransformerBlock.create(BlockConfig.decoder(8, 2, 16), type);
             BlockOutput<INDArray> o = block.apply(Nd4j.randn(type, 1, 1, 8), Nd4j.randn(type, 1, 1, 8),
                     AttentionMask.causalOnly(), AttentionMask.none());
             assertArrayEquals(new long[] {1, 1, 8}, o.output().shape());

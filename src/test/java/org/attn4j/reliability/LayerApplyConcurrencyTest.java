@@ -4,9 +4,11 @@ package org.attn4j.reliability;
 import java.util.ArrayList;
 import java.util.List;
 import org.attn4j.testing.ConcurrentCalls;
+import org.attn4j.config.AttentionConfig;
 import org.attn4j.config.AttentionMask;
-import org.attn4j.nn.AttentionOutput;
-import org.attn4j.nn.BlockOutput;
+import org.attn4j.config.BlockConfig;
+import org.attn4j.config.AttentionOutput;
+import org.attn4j.config.BlockOutput;
 import org.attn4j.nn.MultiHeadAttention;
 import org.attn4j.nn.TransformerBlock;
 import org.junit.jupiter.api.Test;
@@ -26,9 +28,9 @@ class LayerApplyConcurrencyTest {
     @Test
     void fourThreadsApplyingBlocksAndAnAttentionAgreeWithSequentialUse() throws Exception {
         Nd4j.getRandom().setSeed(21);
-        TransformerBlock block = TransformerBlock.create(TransformerBlock.Config.encoder(32, 4, 64), DataType.FLOAT);
-        TransformerBlock decoder = TransformerBlock.create(TransformerBlock.Config.decoder(32, 4, 64), DataType.FLOAT);
-        MultiHeadAttention attention = MultiHeadAttention.create(MultiHeadAttention.Config.of(32, 4), DataType.FLOAT);
+        TransformerBlock block = TransformerBlock.create(BlockConfig.encoder(32, 4, 64), DataType.FLOAT);
+        TransformerBlock decoder = TransformerBlock.create(BlockConfig.decoder(32, 4, 64), DataType.FLOAT);
+        MultiHeadAttention attention = MultiHeadAttention.create(AttentionConfig.of(32, 4), DataType.FLOAT);
         List<INDArray> inputs = new ArrayList<>(), memories = new ArrayList<>();
         for (int i = 0; i < 16; i++) {
             inputs.add(Nd4j.randn(DataType.FLOAT, 1 + i % 3, 5 + i % 4, 32));

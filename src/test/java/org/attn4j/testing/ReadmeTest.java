@@ -157,7 +157,7 @@ class ReadmeTest {
         }
         assertTrue(java.stream().anyMatch(b -> b.file().equals(README)), "README.md has no ```java block");
         Block canary = new Block(Path.of("canary.md"), 1, "java",
-                "MultiHeadAttention.Config c = MultiHeadAttention.Config.of(8, 2);\nc.noSuchMethod();\n", Notes.NONE);
+                "AttentionConfig c = AttentionConfig.of(8, 2);\nc.noSuchMethod();\n", Notes.NONE);
         java.add(canary);
 
         List<Source> sources = new ArrayList<>();

@@ -8,7 +8,9 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import org.attn4j.config.AttentionConfig;
 import org.attn4j.config.AttentionMask;
+import org.attn4j.config.BlockConfig;
 import org.attn4j.data.Batch;
 import org.attn4j.decode.Greedy;
 import org.attn4j.model.LanguageModel;
@@ -38,9 +40,9 @@ class VectorFlagTest {
     public static final class UseTheEngine {
         public static void main(String[] args) {
             for (DataType type : List.of(DataType.FLOAT, DataType.DOUBLE)) {
-                MultiHeadAttention mha = MultiHeadAttention.create(MultiHeadAttention.Config.of(32, 2), type);
+                MultiHeadAttention mha = MultiHeadAttention.create(AttentionConfig.of(32, 2), type);
                 mha.apply(Nd4j.randn(type, 2, 10, 32), AttentionMask.causalOnly());
-                TransformerBlock block = TransformerBlock.create(TransformerBlock.Config.encoder(32, 2, 64), type);
+                TransformerBlock block = TransformerBlock.create(BlockConfig.encoder(32, 2, 64), type);
                 try (BlockPass pass = block.train(Nd4j.randn(type, 2, 10, 32), AttentionMask.none())) {
                     pass.backward(Nd4j.randn(type, 2, 10, 32));
                 }

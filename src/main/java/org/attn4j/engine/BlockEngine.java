@@ -1,4 +1,4 @@
-package org.attn4j.nn;
+package org.attn4j.engine;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -7,7 +7,10 @@ import java.util.List;
 import java.util.Map;
 import org.attn4j.config.Activation;
 import org.attn4j.config.AttentionMask;
+import org.attn4j.config.AttentionOutput;
 import org.attn4j.config.AttentionWeights;
+import org.attn4j.config.BlockConfig;
+import org.attn4j.config.BlockOutput;
 import org.attn4j.config.BlockWeights;
 import org.attn4j.config.FeedForwardWeights;
 import org.attn4j.config.LinearWeights;
@@ -29,7 +32,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
- * The engine's {@link TransformerBlock}: forward, backward and (self-attention blocks) an incremental
+ * The engine's {@code nn.TransformerBlock}: forward, backward and (self-attention blocks) an incremental
  * step with a key/value cache, on the block's own parameter arrays (an update changes the block, and a
  * change to the block is seen here). Pre- or post-norm with LayerNorm or RMSNorm, any {@link Activation}, with or
  * without biases, rotary positions or none, grouped-query self-attention (kvHeads key/value heads, each read by
@@ -55,10 +58,10 @@ import org.nd4j.linalg.factory.Nd4j;
  * can run one block, each with its own. Outputs and gradients are views of the state's arrays,
  * overwritten by the state's next call. The state-less {@link #forward(INDArray, AttentionMask)},
  * {@link #backward(INDArray)} and {@link #gradients()} use one state of this object's own: one call at a
- * time (block-level training, {@link FastTraining}).
+ * time (block-level training with {@code train.ParameterUpdater}).
  */
-public final class FastBlock {
-    private final TransformerBlock.Config config;
+public final class BlockEngine {
+    private final BlockConfig config;
     private final DataType type;
     private final Parallel parallel;
     private final boolean cross;
@@ -66,7 +69,7 @@ public final class FastBlock {
     private final List<String> linearGradients; // what the row shares of backwardWeights add up
     private final Activation act;
     private final double[] inverseFrequency; // rotary: the config's Rope frequencies, i < D/2; null without
-    private final Norm norm1, norm2, norm3, ffNorm;
+    private final SublayerNorm norm1, norm2, norm3, ffNorm;
     private final int kvHeads; // self-attention's key/value heads: H, or fewer (grouped-query)
     private final AttentionKernel selfAttention, crossAttention; // cross: null without; ALiBi and window: self only
     /** Least elements per worker for a copy, and least rows per worker for a row phase. */
@@ -75,7 +78,7 @@ public final class FastBlock {
     private final Map<String, INDArray> parameters = new LinkedHashMap<>();
     private State own; // the state of the state-less calls, made on first use
 
-    private FastBlock(TransformerBlock.Config config, BlockWeights weights, Parallel parallel) {
+    private BlockEngine(BlockConfig config, BlockWeights weights, Parallel parallel) {
         this.config = config;
         this.type = weights.selfAttention().q().weight().dataType();
         this.parallel = parallel;
@@ -118,16 +121,16 @@ public final class FastBlock {
     }
 
     /** The engine of a block of {@code config} on {@code weights} (its own arrays), on the shared {@link Parallel} pool. */
-    public static FastBlock of(TransformerBlock.Config config, BlockWeights weights) {
+    public static BlockEngine of(BlockConfig config, BlockWeights weights) {
         return of(config, weights, Parallel.shared());
     }
 
     /** The engine of a block of {@code config} on {@code weights}, on {@code parallel}'s workers. */
-    public static FastBlock of(TransformerBlock.Config config, BlockWeights weights, Parallel parallel) {
-        return new FastBlock(config, weights, parallel);
+    public static BlockEngine of(BlockConfig config, BlockWeights weights, Parallel parallel) {
+        return new BlockEngine(config, weights, parallel);
     }
 
-    public TransformerBlock.Config config() {
+    public BlockConfig config() {
         return config;
     }
 
@@ -275,7 +278,7 @@ public final class FastBlock {
      * {@code finiteChecks} false: inputs computed by the engine itself (a model's blocks), where a NaN is a
      * diverging model for the trainer to refuse, not a caller's bad input.
      */
-    AttentionOutput<INDArray> forward(State state, INDArray x, AttentionMask<INDArray> mask, INDArray memory,
+    public AttentionOutput<INDArray> forward(State state, INDArray x, AttentionMask<INDArray> mask, INDArray memory,
             AttentionMask<INDArray> memoryMask, DropoutSeed dropout, int layer, boolean finiteChecks) {
         Shapes.check(x, mask, config, type);
         int b = (int) x.size(0), t = (int) x.size(1), s = 0;
@@ -445,7 +448,7 @@ public final class FastBlock {
     }
 
     /** {@code finiteChecks} false: a gradient computed by the engine itself (see {@link #forward}). */
-    INDArray backward(State state, INDArray gradOutput, boolean finiteChecks) {
+    public INDArray backward(State state, INDArray gradOutput, boolean finiteChecks) {
         Activations a = state.a;
         if (a == null || !a.forwarded) {
             throw new IllegalStateException("backward needs a forward first");
@@ -474,7 +477,7 @@ public final class FastBlock {
     // ---- sublayers: pre-LN s' = s + f(norm(s)), post-LN s' = norm(s + f(s)) -------------------------
 
     /** Rows [r0, r1) of a sublayer's input to its function: norm(s) for pre-LN (kept for backward), s itself for post-LN. */
-    private Buf subIn(Sub u, Norm n, int r0, int r1) {
+    private Buf subIn(Sub u, SublayerNorm n, int r0, int r1) {
         if (config.normFirst()) {
             n.op().forward(u.s, u.a, u.xhat, u.rstd, r0, r1, config.dModel());
             return u.a;
@@ -483,7 +486,7 @@ public final class FastBlock {
     }
 
     /** Rows [r0, r1) of z = s + drop(f), and for post-LN the norm of it: the sublayer's output. */
-    private void subOut(Activations a, Sub u, Norm n, int site, int r0, int r1) {
+    private void subOut(Activations a, Sub u, SublayerNorm n, int site, int r0, int r1) {
         int c = config.dModel();
         if (a.drops(site)) {
             DropoutSeed.apply(a.base(site), config.dropout(), u.z, r0 * c, r1 * c);
@@ -506,7 +509,7 @@ public final class FastBlock {
     }
 
     /** Gradient at z (for pre-LN, dOut itself; for post-LN, norm'(dOut) into dz). */
-    private Buf subDz(Sub u, Norm n, Buf dOut, int r0, int r1) {
+    private Buf subDz(Sub u, SublayerNorm n, Buf dOut, int r0, int r1) {
         if (config.normFirst()) {
             return dOut;
         }
@@ -515,7 +518,7 @@ public final class FastBlock {
     }
 
     /** dS = dz + (pre-LN ? norm'(dFin) : dFin), the gradient at the sublayer's input stream. */
-    private void subDs(Sub u, Norm n, Buf dz, Buf dFin, Buf ds, int r0, int r1) {
+    private void subDs(Sub u, SublayerNorm n, Buf dz, Buf dFin, Buf ds, int r0, int r1) {
         if (config.normFirst()) {
             n.op().backward(dFin, u.xhat, u.rstd, ds, dz, r0, r1, config.dModel());
         } else {
@@ -524,7 +527,7 @@ public final class FastBlock {
     }
 
     /** The norm's parameter gradients for columns [c0, c1): from dFin (pre-LN) or dOut (post-LN). */
-    private void subNormParams(State state, Sub u, Norm n, Buf dOut, Buf dFin, int c0, int c1, int rows) {
+    private void subNormParams(State state, Sub u, SublayerNorm n, Buf dOut, Buf dFin, int c0, int c1, int rows) {
         n.op().backwardParams(config.normFirst() ? dFin : dOut, u.xhat, state.grad(n.weightName()),
                 state.grad(n.biasName()), rows, config.dModel(), c0, c1);
     }
@@ -626,7 +629,7 @@ public final class FastBlock {
         int c = config.dModel(), f = config.ffDim(), h = config.heads();
         Sub att = cross ? s.crs : s.self; // the attention sublayer right before the feed-forward
         LinearKernel attOut = cross ? cout : out;
-        Norm attNorm = cross ? norm2 : norm1;
+        SublayerNorm attNorm = cross ? norm2 : norm1;
         int attSite = cross ? DropoutSeed.CROSS_RESIDUAL : DropoutSeed.SELF_RESIDUAL;
         // 1. Rows: back through the feed-forward sublayer, then into the last attention's output.
         parallel.forRange(s.n, ROW_GRAIN, (r0, r1) -> {
@@ -688,7 +691,12 @@ public final class FastBlock {
             Buf dz1 = config.normFirst() ? s.self.dOut : s.self.dz;
             subDs(s.self, norm1, dz1, s.self.dfin, s.dx, r0, r1);
         });
-        // 6. Parameter gradients, each worker a share of every weight's rows and every bias's columns.
+        weightGradients(state, s); // 6.
+    }
+
+    /** Phase 6: parameter gradients, each worker a share of every weight's rows and every bias's columns. */
+    private void weightGradients(State state, Activations s) {
+        int c = config.dModel();
         Buf dfFf = branchGradient(s, s.ff, config.normFirst() ? s.dyb : s.ff.dz, DropoutSeed.FF_RESIDUAL);
         Buf dfSelf = branchGradient(s, s.self, config.normFirst() ? s.self.dOut : s.self.dz, DropoutSeed.SELF_RESIDUAL);
         Buf dfCross = cross ? branchGradient(s, s.crs, config.normFirst() ? s.crs.dOut : s.crs.dz,
@@ -982,22 +990,22 @@ public final class FastBlock {
         if (l.bias() != null) {
             parameters.put(l.name() + ".bias", l.bias());
         }
-        return LinearKernel.of(l.name(), l.weight(), l.bias());
+        return LinearKernel.of(l);
     }
 
     /** A norm's arrays (RMSNorm: no bias), recorded under their parameter names. */
-    private Norm norm(NormWeights n) {
+    private SublayerNorm norm(NormWeights n) {
         INDArray gamma = n.weight(), beta = n.bias();
         parameters.put(n.name() + ".weight", gamma);
         if (beta != null) {
             parameters.put(n.name() + ".bias", beta);
         }
-        return new Norm(new NormKernel(Buf.of(gamma), beta == null ? null : Buf.of(beta), n.eps()),
+        return new SublayerNorm(new NormKernel(Buf.of(gamma), beta == null ? null : Buf.of(beta), n.eps()),
                 n.name() + ".weight", beta == null ? null : n.name() + ".bias");
     }
 
     /** A norm's kernel and the names of its gradients (bias null: RMSNorm). */
-    private record Norm(NormKernel op, String weightName, String biasName) {
+    private record SublayerNorm(NormKernel op, String weightName, String biasName) {
     }
 
     /**

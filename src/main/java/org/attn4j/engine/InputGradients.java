@@ -1,4 +1,4 @@
-package org.attn4j.nn;
+package org.attn4j.engine;
 
 import java.util.Map;
 import org.nd4j.linalg.api.ndarray.INDArray;

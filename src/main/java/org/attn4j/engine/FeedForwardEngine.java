@@ -1,10 +1,10 @@
-package org.attn4j.nn;
+package org.attn4j.engine;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.attn4j.config.Activation;
+import org.attn4j.config.FeedForwardConfig;
 import org.attn4j.config.FeedForwardWeights;
-import org.attn4j.config.LinearWeights;
 import org.attn4j.kernels.Blas;
 import org.attn4j.kernels.Buf;
 import org.attn4j.kernels.DropoutSeed;
@@ -17,8 +17,8 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
- * The engine of a lone {@link FeedForward}: the training pass of its {@code train}, OpenBLAS products on rows
- * (N = B T) and the activation kernels of {@link RowMath} (the ones {@link FastBlock}'s feed-forward runs).
+ * The engine of a lone {@code nn.FeedForward}: the training pass of its {@code train}, OpenBLAS products on rows
+ * (N = B T) and the activation kernels of {@link RowMath} (the ones {@link BlockEngine}'s feed-forward runs).
  *
  * <pre>
  *   forward:   h = x W1^T + b1;   g = act(h)   (SwiGLU: u = x Wg^T + bg;  g = silu(h) u)
@@ -32,26 +32,21 @@ import org.nd4j.linalg.factory.Nd4j;
  * update to the layer is seen here); a {@link Pass} keeps what its backward needs. Any number of threads may
  * use one instance at once.
  */
-public final class FastFeedForward {
+public final class FeedForwardEngine {
     private static final int ROW_GRAIN = 4;
-    private final FeedForward.Config config;
+    private final FeedForwardConfig config;
     private final DataType type;
     private final Parallel parallel;
     private final LinearKernel linear1, linear2, gate; // gate: SwiGLU only
 
     /** The engine of a feed-forward layer of {@code config} on {@code weights}, on {@code parallel}'s workers. */
-    public FastFeedForward(FeedForward.Config config, FeedForwardWeights weights, Parallel parallel) {
+    public FeedForwardEngine(FeedForwardConfig config, FeedForwardWeights weights, Parallel parallel) {
         this.config = config;
         this.type = weights.linear1().weight().dataType();
         this.parallel = parallel;
-        linear1 = lin(weights.linear1());
-        linear2 = lin(weights.linear2());
-        gate = config.activation() == Activation.SWIGLU ? lin(weights.gate()) : null;
-    }
-
-    /** A projection's arrays (the layer's own, shared); its name keys the gradients. */
-    static LinearKernel lin(LinearWeights l) {
-        return LinearKernel.of(l.name(), l.weight(), l.bias());
+        linear1 = LinearKernel.of(weights.linear1());
+        linear2 = LinearKernel.of(weights.linear2());
+        gate = config.activation() == Activation.SWIGLU ? LinearKernel.of(weights.gate()) : null;
     }
 
     /**

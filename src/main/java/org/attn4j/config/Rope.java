@@ -1,4 +1,4 @@
-package org.attn4j.nn;
+package org.attn4j.config;
 
 /**
  * The frequencies of rotary position embeddings: head dimension i (paired with i + D/2) turns by

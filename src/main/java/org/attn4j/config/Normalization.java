@@ -1,13 +1,13 @@
-package org.attn4j.nn;
+package org.attn4j.config;
 
 import java.util.Arrays;
 import java.util.Locale;
 
 /** Which normalization a block's sublayers (and a pre-LN model's final norm) use. */
 public enum Normalization {
-    /** {@link LayerNorm}: centred, scaled to unit variance, then {@code weight} and {@code bias}. */
+    /** {@code nn.LayerNorm}: centred, scaled to unit variance, then {@code weight} and {@code bias}. */
     LAYER,
-    /** {@link RMSNorm}: scaled to unit root mean square, then {@code weight}; no centring, no bias. */
+    /** {@code nn.RMSNorm}: scaled to unit root mean square, then {@code weight}; no centring, no bias. */
     RMS;
 
     /** Parses "layer" (or "layernorm") and "rms" (or "rmsnorm"), in any case. */

@@ -1,4 +1,4 @@
-package org.attn4j.nn;
+package org.attn4j.engine;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -17,38 +17,20 @@ import org.nd4j.linalg.factory.Nd4j;
 /**
  * Greedy or beam decoding of a decoder-only language model, or of an encoder-decoder's decoder against
  * its encoded source, on the engine, with a key/value cache:
- * token embedding (times sqrt(C) if the model scales it) plus position rows, {@link FastBlock#step}
+ * token embedding (times sqrt(C) if the model scales it) plus position rows, {@link BlockEngine#step}
  * through each causal block, the final norm and the output projection of the last position, and its
  * log-softmax. Works on the model's own parameter arrays. {@code org.attn4j.model.DecodingSession}
  * uses it where it covers the model.
  */
-public final class FastDecoder {
-    /**
-     * @param embedding      token table {@code [V, C]}
-     * @param scaleEmbedding whether embeddings are multiplied by sqrt(C)
-     * @param positions      position table {@code [maxLen, C]} added to the embeddings, or null (none)
-     * @param learnedPositions whether that table is a parameter (learned) rather than fixed (sinusoidal)
-     * @param normWeight     final LayerNorm scale {@code [C]}, or null (post-LN models have none)
-     * @param normBias       its shift {@code [C]}; null with a normWeight: the final norm is an RMSNorm
-     * @param eps            its eps
-     * @param headWeight     output projection {@code [V, C]} (the embedding table when tied)
-     * @param headBias       its bias {@code [V]}, or null
-     * @param maxLen         most positions a sequence may reach
-     * @param dropout        dropout on the embedded tokens while training ({@link FastTransformer}; 0: none)
-     */
-    public record Weights(INDArray embedding, boolean scaleEmbedding, INDArray positions, boolean learnedPositions,
-            INDArray normWeight,
-            INDArray normBias, double eps, INDArray headWeight, INDArray headBias, int maxLen, double dropout) {
-    }
-
-    private final List<FastBlock> blocks = new ArrayList<>();
-    private final Weights w;
+public final class DecodeEngine {
+    private final List<BlockEngine> blocks = new ArrayList<>();
+    private final StackWeights w;
     private final DataType type;
     private final int width, vocab;
     private final Parallel parallel;
 
     /** A decoder of {@code blocks} (causal self-attention, or attending to a memory) and {@code weights}. */
-    public FastDecoder(List<FastBlock> blocks, Weights weights, Parallel parallel) {
+    public DecodeEngine(List<BlockEngine> blocks, StackWeights weights, Parallel parallel) {
         this.blocks.addAll(blocks);
         this.w = weights;
         this.type = weights.embedding().dataType();
@@ -73,11 +55,11 @@ public final class FastDecoder {
     /** One batch being decoded: the caches of every block. */
     public final class Session implements AutoCloseable {
         private final int batch;
-        private final List<FastBlock.Cache> caches = new ArrayList<>();
+        private final List<BlockEngine.Cache> caches = new ArrayList<>();
 
         private Session(int batch, INDArray memory, INDArray memoryKeep) {
             this.batch = batch;
-            for (FastBlock b : blocks) {
+            for (BlockEngine b : blocks) {
                 caches.add(memory == null ? b.newCache(batch, w.maxLen()) : b.newCache(w.maxLen(), memory, memoryKeep));
             }
         }
@@ -89,7 +71,7 @@ public final class FastDecoder {
 
         /** Elements of every block's key and value cache: what this decoding holds per its sequences. */
         public long cacheElements() {
-            return caches.stream().mapToLong(FastBlock.Cache::elements).sum();
+            return caches.stream().mapToLong(BlockEngine.Cache::elements).sum();
         }
 
         /**
@@ -106,7 +88,7 @@ public final class FastDecoder {
                 throw new IllegalArgumentException("Decoding past the model's " + w.maxLen() + " positions (maxLen): "
                         + past + " fed, " + t + " more asked");
             }
-            INDArray embedded = embed(FastTransformer.rows(ids), past); // [B, Tnew, C]
+            INDArray embedded = embed(Ids.rows(ids), past); // [B, Tnew, C]
             INDArray x = embedded;
             for (int i = 0; i < blocks.size(); i++) {
                 x = blocks.get(i).step(x, caches.get(i)); // a view of the cache's activations
@@ -119,7 +101,7 @@ public final class FastDecoder {
         /** Frees the caches' arrays now: the decoding is over. */
         @Override
         public void close() {
-            caches.forEach(FastBlock.Cache::close);
+            caches.forEach(BlockEngine.Cache::close);
         }
 
         /** Keeps batch rows {@code rows} (repeats allowed), in that order: beam search's reordering. */
@@ -154,11 +136,11 @@ public final class FastDecoder {
     private INDArray logProbsOfLast(INDArray x) {
         int b = (int) x.size(0), t = (int) x.size(1);
         INDArray last = Nd4j.create(type, b, width), logits = Nd4j.create(type, b, vocab);
-        Buf xs = Buf.of(x), h = Buf.of(last), out = Buf.of(logits); // x: FastBlock.step's c-order output
+        Buf xs = Buf.of(x), h = Buf.of(last), out = Buf.of(logits); // x: BlockEngine.step's c-order output
         for (int bi = 0; bi < b; bi++) {
             RowMath.copy(xs, (bi * t + t - 1) * width, h, bi * width, width);
         }
-        NormKernel norm = FastTransformer.finalNorm(w);
+        NormKernel norm = w.finalNorm();
         if (norm != null) {
             Buf xhat = Buf.of(last.ulike()), rstd = Buf.of(Nd4j.create(type, b));
             norm.forward(h, h, xhat, rstd, 0, b, width);

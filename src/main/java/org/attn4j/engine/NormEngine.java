@@ -1,4 +1,4 @@
-package org.attn4j.nn;
+package org.attn4j.engine;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -11,8 +11,8 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
- * The engine of a lone {@link LayerNorm} or {@link RMSNorm}: the training pass of their {@code train}, on the
- * kernel of {@link NormKernel} (the one {@link FastBlock}'s norms run). Rows are N = the product of every
+ * The engine of a lone {@code nn.LayerNorm} or {@code nn.RMSNorm}: the training pass of their {@code train}, on the
+ * kernel of {@link NormKernel} (the one {@link BlockEngine}'s norms run). Rows are N = the product of every
  * dimension but the last, C wide.
  *
  * <pre>
@@ -26,7 +26,7 @@ import org.nd4j.linalg.factory.Nd4j;
  * update to the layer is seen here); a {@link Pass} keeps what its backward needs. Any number of threads may
  * use one instance at once.
  */
-public final class FastNorm {
+public final class NormEngine {
     private static final int ROW_GRAIN = 16; // a norm's row is O(C) work: more rows per worker than a GEMM phase's
     private final int width;
     private final DataType type;
@@ -35,7 +35,7 @@ public final class FastNorm {
     private final NormKernel norm; // gamma [C], beta [C] (null: RMSNorm)
 
     /** The engine of a norm of {@code weights} (bias null: RMSNorm), on {@code parallel}'s workers. */
-    public FastNorm(NormWeights weights, Parallel parallel) {
+    public NormEngine(NormWeights weights, Parallel parallel) {
         this.width = (int) weights.weight().length();
         this.type = weights.weight().dataType();
         this.parallel = parallel;

@@ -1,7 +1,7 @@
-package org.attn4j.nn;
+package org.attn4j.config;
 
 /**
- * What a {@link TransformerBlock} returns.
+ * What a {@code nn.TransformerBlock} returns.
  *
  * @param output       {@code [B, T, C]}
  * @param selfWeights  self-attention weights {@code [B, H, T, T]}

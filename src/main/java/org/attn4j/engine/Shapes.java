@@ -1,20 +1,20 @@
-package org.attn4j.nn;
+package org.attn4j.engine;
 
 import java.util.Arrays;
 import org.attn4j.config.AttentionMask;
+import org.attn4j.config.BlockConfig;
 import org.attn4j.kernels.Buf;
 import org.attn4j.kernels.RowMath;
 import org.attn4j.kernels.VectorMath;
-import org.attn4j.nn.TransformerBlock;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
-/** Argument checks of {@link FastBlock}, with messages that name the argument, the expected and the given. */
+/** Argument checks of {@link BlockEngine}, with messages that name the argument, the expected and the given. */
 final class Shapes {
     private Shapes() {
     }
 
-    static void check(INDArray x, AttentionMask<INDArray> mask, TransformerBlock.Config config, DataType type) {
+    static void check(INDArray x, AttentionMask<INDArray> mask, BlockConfig config, DataType type) {
         if (x == null) {
             throw new IllegalArgumentException("x [B, T, dModel=" + config.dModel() + "] is null");
         }

@@ -1,4 +1,4 @@
-package org.attn4j.nn;
+package org.attn4j.config;
 
 /**
  * What an attention layer returns.

@@ -1,4 +1,4 @@
-package org.attn4j.nn;
+package org.attn4j.engine;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -39,16 +39,16 @@ import org.nd4j.linalg.factory.Nd4j;
  * Dropout (the embeddings' and every block's) applies only to a forward given a {@link DropoutSeed}, with
  * that seed's masks: the encoder's blocks are layers 0 .. Le-1, the decoder's Le onwards.
  */
-public final class FastTransformer {
+public final class ModelEngine {
     private final Stack encoder, decoder; // encoder: null for a language model
-    private final FastDecoder.Weights w;
+    private final StackWeights w;
     private final Parallel parallel;
     private final DataType type;
     private final int width, vocab;
     private static final int ROW_GRAIN = 8;
 
     /** A decoder-only model: {@code blocks} are causal self-attention blocks. */
-    public FastTransformer(List<FastBlock> blocks, FastDecoder.Weights weights, Parallel parallel) {
+    public ModelEngine(List<BlockEngine> blocks, StackWeights weights, Parallel parallel) {
         this(List.of(), null, blocks, weights, parallel);
     }
 
@@ -56,8 +56,8 @@ public final class FastTransformer {
      * An encoder-decoder: the encoder's blocks and weights (embedding, positions, final norm; no head) and
      * the decoder's, whose blocks attend to the encoder's output.
      */
-    public FastTransformer(List<FastBlock> encoderBlocks, FastDecoder.Weights encoderWeights,
-            List<FastBlock> blocks, FastDecoder.Weights weights, Parallel parallel) {
+    public ModelEngine(List<BlockEngine> encoderBlocks, StackWeights encoderWeights,
+            List<BlockEngine> blocks, StackWeights weights, Parallel parallel) {
         this.parallel = parallel;
         this.w = weights;
         this.type = weights.embedding().dataType();
@@ -82,11 +82,11 @@ public final class FastTransformer {
 
     /** Embedding, positions, blocks and final norm: an encoder, or a decoder before its head. */
     private final class Stack {
-        final List<FastBlock> blocks = new ArrayList<>();
-        final FastDecoder.Weights w;
+        final List<BlockEngine> blocks = new ArrayList<>();
+        final StackWeights w;
         final boolean causal;
 
-        Stack(List<FastBlock> blocks, FastDecoder.Weights w) {
+        Stack(List<BlockEngine> blocks, StackWeights w) {
             this.blocks.addAll(blocks);
             this.w = w;
             this.causal = !blocks.isEmpty() && blocks.get(0).config().causal();
@@ -96,7 +96,7 @@ public final class FastTransformer {
     /** One stack's activations and gradients in a state. */
     private final class StackState {
         final Stack stack;
-        final List<FastBlock.State> blockStates = new ArrayList<>();
+        final List<BlockEngine.State> blockStates = new ArrayList<>();
         final Gradients gradients;
         final Buf dEmbedding, dPositions, dNormW, dNormB;
         int capacity, b, t, n;
@@ -112,14 +112,14 @@ public final class FastTransformer {
         StackState(Stack stack, boolean head, boolean withGradients) {
             this.stack = stack;
             List<Map<String, INDArray>> blockGrads = new ArrayList<>();
-            for (FastBlock block : stack.blocks) {
-                FastBlock.State s = block.newState();
+            for (BlockEngine block : stack.blocks) {
+                BlockEngine.State s = block.newState();
                 blockStates.add(s);
                 if (withGradients) {
                     blockGrads.add(s.gradients());
                 }
             }
-            FastDecoder.Weights sw = stack.w;
+            StackWeights sw = stack.w;
             tiedHead = head && sw.headWeight() == sw.embedding();
             if (!withGradients) {
                 gradients = null;
@@ -159,7 +159,7 @@ public final class FastTransformer {
 
         /** Frees this stack's activations and gradients now. */
         void close() {
-            blockStates.forEach(FastBlock.State::close);
+            blockStates.forEach(BlockEngine.State::close);
             for (Buf b : new Buf[] {x0, x, h, xhat, rstd, dh, dx}) {
                 if (b != null) {
                     b.close();
@@ -248,8 +248,8 @@ public final class FastTransformer {
         private List<INDArray> weights(StackState st, boolean cross) {
             List<INDArray> all = new ArrayList<>();
             for (int i = 0; i < st.blockStates.size(); i++) {
-                FastBlock block = st.stack.blocks.get(i);
-                FastBlock.State bs = st.blockStates.get(i);
+                BlockEngine block = st.stack.blocks.get(i);
+                BlockEngine.State bs = st.blockStates.get(i);
                 all.add((cross ? block.crossWeights(bs) : block.selfWeights(bs)).dup('c'));
             }
             return all;
@@ -275,7 +275,7 @@ public final class FastTransformer {
          * forward with targets turns them into probabilities, and its backward into their gradient).
          */
         public INDArray logits() {
-            return FastBlock.view(logits, dec.b, dec.t, vocab);
+            return BlockEngine.view(logits, dec.b, dec.t, vocab);
         }
 
         private void fit(int n) {
@@ -396,7 +396,7 @@ public final class FastTransformer {
     private INDArray stackForward(StackState st, int[][] ids, int[] targets, int padId, boolean pack, INDArray memory,
             StackState enc, DropoutSeed dropout, int firstLayer, int embeddingSite) {
         INDArray memoryKeep = enc == null ? null : enc.keep;
-        FastDecoder.Weights sw = st.stack.w;
+        StackWeights sw = st.stack.w;
         int batch = ids.length, time = ids[0].length;
         if (time > sw.maxLen()) {
             throw new IllegalArgumentException("a sequence has length " + time + " but the model's positions cover "
@@ -437,16 +437,16 @@ public final class FastTransformer {
         });
         AttentionMask<INDArray> memoryMask = memoryKeep == null ? AttentionMask.none() : AttentionMask.ofPadding(memoryKeep);
         INDArray x = stackRows(st, st.x0);
-        FastBlock.Packing packing = !pack ? null : new FastBlock.Packing(st.starts, st.rowPos, st.t,
+        BlockEngine.Packing packing = !pack ? null : new BlockEngine.Packing(st.starts, st.rowPos, st.t,
                 enc == null ? null : enc.starts, enc == null ? 0 : enc.t);
         for (int i = 0; i < st.stack.blocks.size(); i++) {
-            FastBlock block = st.stack.blocks.get(i);
+            BlockEngine block = st.stack.blocks.get(i);
             x = pack ? block.forward(st.blockStates.get(i), x, mask, memory, memoryMask, dropout, firstLayer + i, packing)
                     : block.forward(st.blockStates.get(i), x, mask, memory, memoryMask, dropout, firstLayer + i, false)
                             .output();
         }
         Buf xs = Buf.of(x);
-        NormKernel norm = finalNorm(sw);
+        NormKernel norm = sw.finalNorm();
         parallel.forRange(st.n, ROW_GRAIN, (r0, r1) -> {
             RowMath.copy(xs, r0 * width, st.x, r0 * width, (r1 - r0) * width);
             if (norm != null) { // h = norm(x)
@@ -458,7 +458,7 @@ public final class FastTransformer {
 
     /** A stack's rows in {@code buf}: {@code [N, C]} when packed, else {@code [B, T, C]} (a view). */
     private INDArray stackRows(StackState st, Buf buf) {
-        return st.starts != null ? FastBlock.view(buf, st.n, width) : FastBlock.view(buf, st.b, st.t, width);
+        return st.starts != null ? BlockEngine.view(buf, st.n, width) : BlockEngine.view(buf, st.b, st.t, width);
     }
 
     /**
@@ -508,15 +508,9 @@ public final class FastTransformer {
     }
 
     /** A stack's embedding and positions. */
-    private EmbeddingKernel embedding(FastDecoder.Weights sw) {
+    private EmbeddingKernel embedding(StackWeights sw) {
         return new EmbeddingKernel(Buf.of(sw.embedding()), sw.positions() == null ? null : Buf.of(sw.positions()),
                 sw.scaleEmbedding() ? Math.sqrt(width) : 1, width);
-    }
-
-    /** A stack's final norm (bias null: RMSNorm), or null (post-LN: none). */
-    static NormKernel finalNorm(FastDecoder.Weights sw) {
-        return sw.normWeight() == null ? null : new NormKernel(Buf.of(sw.normWeight()),
-                sw.normBias() == null ? null : Buf.of(sw.normBias()), sw.eps());
     }
 
     /**
@@ -571,9 +565,9 @@ public final class FastTransformer {
      * each block's memory gradient into {@code dMemory}), embedding and positions.
      */
     private void stackBackward(StackState st, Buf dMemory, boolean embeddingHasHeadShare) {
-        FastDecoder.Weights sw = st.stack.w;
+        StackWeights sw = st.stack.w;
         int parts = parallel.threads();
-        NormKernel norm = finalNorm(sw);
+        NormKernel norm = sw.finalNorm();
         if (norm != null) {
             // dx = norm'(dh)
             parallel.forRange(st.n, ROW_GRAIN, (r0, r1) -> norm.backward(st.dh, st.xhat, st.rstd, st.dx, null, r0, r1,
@@ -587,7 +581,7 @@ public final class FastTransformer {
         }
         INDArray dx = stackRows(st, sw.normWeight() != null ? st.dx : st.dh);
         for (int i = st.stack.blocks.size() - 1; i >= 0; i--) {
-            FastBlock.State bs = st.blockStates.get(i);
+            BlockEngine.State bs = st.blockStates.get(i);
             dx = st.stack.blocks.get(i).backward(bs, dx, false);
             if (dMemory != null) {
                 Buf dm = Buf.of(bs.memoryGradient());
@@ -621,21 +615,6 @@ public final class FastTransformer {
 
     private static long embeddingBase(StackState st) {
         return st.dropout.base(DropoutSeed.stream(-1, st.embeddingSite));
-    }
-
-    /**
-     * Ids {@code [B, T]} as rows of Java ints, in one copy ({@code INDArray.toIntMatrix} reads an array
-     * row by row, an ND4J call each: with the id checks' ND4J reductions that took a batch-128 forward pass
-     * from 10.0 to 16.2 ms, measured).
-     */
-    public static int[][] rows(INDArray ids) {
-        int b = (int) ids.size(0), t = (int) ids.size(1);
-        int[] flat = ids.castTo(DataType.INT).dup('c').reshape((long) b * t).toIntVector();
-        int[][] rows = new int[b][];
-        for (int i = 0; i < b; i++) {
-            rows[i] = Arrays.copyOfRange(flat, i * t, (i + 1) * t);
-        }
-        return rows;
     }
 
     private static int[] flatten(int[][] rows, String what, int batch, int time) {

@@ -1,7 +1,8 @@
-package org.attn4j.nn;
+package org.attn4j.engine;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
+import org.attn4j.config.AttentionConfig;
 import org.attn4j.config.AttentionMask;
 import org.attn4j.config.AttentionWeights;
 import org.attn4j.config.LinearWeights;
@@ -21,12 +22,12 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
- * A {@link MultiHeadAttention} on the engine: inference (what its eager {@code apply} runs) and a training
+ * A {@code nn.MultiHeadAttention} on the engine: inference (what its eager {@code apply} runs) and a training
  * pass (its {@code train}): {@code query [B, Tq, C]} attends to {@code key [B, Tk, kDim]} and
  * {@code value [B, Tk, vDim]} under any {@link AttentionMask}, with rotary positions where the layer has them
  * (queries at 0..Tq-1, keys at 0..Tk-1), grouped-query key/value heads, ALiBi biases and a sliding window as
  * configured; output {@code [B, Tq, C]} and per-head weights {@code [B, H, Tq, Tk]} in new arrays. OpenBLAS
- * projections on rows, the per-head math of {@link AttentionKernel} (shared with {@link FastBlock}).
+ * projections on rows, the per-head math of {@link AttentionKernel} (shared with {@link BlockEngine}).
  *
  * <pre>
  *   forward:   q = rot(query Wq^T + bq)   k = rot(key Wk^T + bk)   v = value Wv^T + bv          rows
@@ -41,9 +42,9 @@ import org.nd4j.linalg.factory.Nd4j;
  * update to the layer is seen here); every call makes its own buffers, and a {@link Pass} keeps what its
  * backward needs. Any number of threads may call one instance at once.
  */
-public final class FastAttention {
+public final class AttentionEngine {
     private static final int ROW_GRAIN = 4;
-    private final MultiHeadAttention.Config config;
+    private final AttentionConfig config;
     private final DataType type;
     private final Parallel parallel;
     private final AttentionKernel pairs;
@@ -52,7 +53,7 @@ public final class FastAttention {
     private final double[] inverseFrequency; // rotary: the config's Rope frequencies, i < D/2; null without
 
     /** The engine of a multi-head attention of {@code config} on {@code weights}, on {@code parallel}'s workers. */
-    public FastAttention(MultiHeadAttention.Config config, AttentionWeights weights, Parallel parallel) {
+    public AttentionEngine(AttentionConfig config, AttentionWeights weights, Parallel parallel) {
         this.config = config;
         this.type = weights.q().weight().dataType();
         this.parallel = parallel;
@@ -71,7 +72,7 @@ public final class FastAttention {
         if (l.bias() != null) {
             parameters.put(l.name() + ".bias", l.bias());
         }
-        return FastFeedForward.lin(l);
+        return LinearKernel.of(l);
     }
 
     /**
@@ -193,7 +194,7 @@ public final class FastAttention {
                 if (pd != null) {
                     kept.add(pd);
                 }
-                kept.forEach(FastAttention.this::recycle);
+                kept.forEach(AttentionEngine.this::recycle);
             }
         }
 
