@@ -1,0 +1,272 @@
+package org.attn4j.examples.hf;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import org.attn4j.data.Batch;
+import org.attn4j.data.TokenFile;
+import org.attn4j.decode.Sampler;
+import org.attn4j.examples.BadOption;
+import org.attn4j.examples.Cli;
+import org.attn4j.examples.Flags;
+import org.attn4j.io.Checkpoint;
+import org.attn4j.model.LanguageModel;
+import org.attn4j.text.Tokenizer;
+import org.attn4j.train.ProgressBar;
+import org.attn4j.train.Schedules;
+import org.attn4j.train.Trainer;
+
+/**
+ * Fine-tunes a Hugging Face model directory on a text file: continued training of every weight ({@code --full}).
+ *
+ * <p>The text is tokenized once with the model's own {@code tokenizer.json} into token files under {@code --out}
+ * ({@link TokenFile}: llm.c's layout, read memory-mapped); a token file another tokenizer wrote is refused. Without
+ * {@code --valid-file} the last 10% of the training text's tokens validate. Each step trains on {@code --batch}
+ * windows of {@code --context} contiguous tokens drawn by (seed, step), with AdamW (weight decay 0.1 on matrices,
+ * beta2 0.99), a linear warm-up over the first 10% of the steps and a cosine to a tenth of {@code --lr}, clipping at
+ * 1, and {@code --grad-accum} micro-batches per step. Before training, every {@code --eval-every} steps and at the
+ * end it prints the mean loss over {@code --eval-batches} fixed windows of each split and the validation
+ * perplexity; it samples {@code --sample-tokens} tokens after {@code --prompt} before and after training.
+ *
+ * <p>A checkpoint (weights, optimizer state, step: {@link Checkpoint}) is saved under {@code --out} every
+ * {@code --checkpoint-every} steps; {@code --resume} continues a killed run from it and ends with exactly the weights
+ * of an uninterrupted one (the same options are required). {@code --save DIR} writes the fine-tuned model with
+ * {@code savePretrained} (config.json, model.safetensors, the tokenizer files).
+ *
+ * <p>Run: {@code mvn -q test-compile exec:java@finetune -Dexec.args="--full --steps 200"}: by default the committed
+ * {@code models/shakespeare-bpe} (a GPT-2 of 0.8 M parameters that the Shakespeare example trained) on
+ * {@code examples/data/kjv-proverbs.txt}, the Book of Proverbs of the King James Version (1611; public domain, from
+ * Debian's {@code bible-kjv-text} 4.38), a text it has not seen. A bad option ends the run with one line on standard
+ * error and exit status 2. The last line is {@code RESULT train_loss= val_loss= val_ppl= steps= train_seconds=
+ * tokens_per_second= peak_rss_mb= trainable_params=}.
+ */
+public final class FineTune {
+    static final Map<String, String> DEFAULTS = defaults();
+    /** The options a resumed run must repeat: they fix what training computes. */
+    private static final List<String> TRAINING = List.of("model", "train-file", "valid-file", "full", "steps", "lr",
+            "batch", "context", "grad-accum", "seed");
+    static final String CHECKPOINT = "checkpoint", RUN = "run.txt";
+
+    private FineTune() {
+    }
+
+    private static Map<String, String> defaults() {
+        Map<String, String> d = new LinkedHashMap<>();
+        d.put("model", "models/shakespeare-bpe");
+        d.put("train-file", "examples/data/kjv-proverbs.txt");
+        d.put("valid-file", "none");        // none: the last 10% of the training text's tokens
+        d.put("full", "false");
+        d.put("steps", "200");
+        d.put("lr", "3e-4");
+        d.put("batch", "8");
+        d.put("context", "64");
+        d.put("grad-accum", "1");
+        d.put("seed", "1337");
+        d.put("eval-every", "50");
+        d.put("eval-batches", "8");
+        d.put("checkpoint-every", "50");    // 0: never
+        d.put("out", "target/finetune");    // token files and checkpoints
+        d.put("save", "none");
+        d.put("resume", "false");
+        d.put("prompt", "My son,");
+        d.put("sample-tokens", "40");
+        return d;
+    }
+
+    public static void main(String[] args) throws Exception {
+        Cli.main("finetune", args, FineTune::run);
+    }
+
+    /** Every option, checked before anything is printed or written. */
+    private record Options(Flags flags, Path model, Path trainFile, Path validFile, boolean full, int steps, double lr,
+            int batch, int context, int gradAccum, long seed, int evalEvery, int evalBatches, int checkpointEvery,
+            Path out, Path save, boolean resume, String prompt, int sampleTokens) {
+        static Options parse(String[] args) {
+            Flags f = Flags.parse(args, DEFAULTS);
+            Options o = new Options(f, f.path("model"), f.path("train-file"), f.text("valid-file").equals("none") ? null
+                    : f.path("valid-file"), f.flag("full"), f.integer("steps", 1), f.real("lr", 0), f.integer("batch", 1),
+                    f.integer("context", 2), f.integer("grad-accum", 1), f.seed("seed"), f.integer("eval-every", 1),
+                    f.integer("eval-batches", 1), f.integer("checkpoint-every", 0), f.path("out"),
+                    f.text("save").equals("none") ? null : f.path("save"), f.flag("resume"), f.text("prompt"),
+                    f.integer("sample-tokens", 0));
+            Flags.require(o.gradAccum <= o.batch, "grad-accum", "at most --batch (" + o.batch + ": a micro-batch "
+                    + "holds at least one window)", o.gradAccum);
+            Flags.require(o.full, "full", "true: this version fine-tunes every weight; LoRA adapters on the engine "
+                    + "come with issue 32's second step", "nothing");
+            for (Path p : o.validFile == null ? List.of(o.trainFile) : List.of(o.trainFile, o.validFile)) {
+                Flags.require(Files.isRegularFile(p), p.equals(o.trainFile) ? "train-file" : "valid-file",
+                        "a text file", "'" + p + "', which is not one");
+            }
+            return o;
+        }
+
+        /** The options that fix what training computes, as one line. */
+        String training() {
+            StringBuilder sb = new StringBuilder();
+            TRAINING.forEach(k -> sb.append(sb.length() == 0 ? "" : " ").append(k).append('=').append(flags.text(k)));
+            return sb.toString();
+        }
+    }
+
+    static void run(String[] args) throws IOException {
+        Options o = Options.parse(args);
+        LanguageModel lm;
+        Tokenizer tokenizer;
+        TokenFile train, valid;
+        try {
+            lm = LanguageModel.fromPretrained(o.model());
+            tokenizer = Tokenizer.fromPretrained(o.model());
+            Flags.require(o.context() <= lm.config().maxLen(), "context", "at most the model's context of "
+                    + lm.config().maxLen(), o.context());
+            TokenFile[] splits = tokenFiles(o, tokenizer);
+            train = splits[0];
+            valid = splits[1];
+        } catch (BadOption e) {
+            throw e;
+        } catch (IllegalArgumentException e) {
+            throw new BadOption(e.getMessage());
+        }
+        for (TokenFile t : List.of(train, valid)) {
+            Flags.require(t.size() > o.context(), "context", "less than the " + t.size() + " tokens of " + t.file(),
+                    o.context());
+        }
+        int[] prompt = tokenizer.encode(o.prompt(), false);
+        Flags.require(prompt.length > 0 && prompt.length <= lm.config().maxLen(), "prompt", "1 to "
+                + lm.config().maxLen() + " tokens (the model's context)", prompt.length + " tokens");
+        Path checkpoints = o.out().resolve(CHECKPOINT);
+        boolean resuming = o.resume() && Files.exists(checkpoints.resolve(Checkpoint.LATEST));
+        Run log = resuming ? Run.read(checkpoints) : new Run(o.training());
+        Flags.require(log.options.equals(o.training()), "resume", "the options of the run in " + checkpoints + " ("
+                + log.options + ")", o.training());
+
+        Trainer trainer = new Trainer(lm, Trainer.Config.adam(Schedules.warmupCosine(o.lr(), Math.max(1, o.steps() / 10),
+                o.steps() + 1, o.lr() / 10)).withOptimizer(Trainer.Optimizer.ADAMW).withBeta1(0.9).withBeta2(0.99)
+                .withWeightDecay(0.1).withDecayMatricesOnly(true).withClipNorm(1).withSeed(o.seed())
+                .withMicroBatches(o.gradAccum()));
+        System.out.printf(Locale.ROOT, "%s: %s, %,d parameters, all trained; %,d training and %,d validation tokens%n",
+                o.model(), lm.config().dModel() + " wide, " + lm.config().decoderLayers() + " layers",
+                lm.parameterCount(), train.size(), valid.size());
+        if (resuming) {
+            Checkpoint.Loaded c = Checkpoint.load(checkpoints);
+            lm.loadParameters(c.model().parameters());
+            trainer.restore(c.step(), c.optimizerState());
+            System.out.printf("Resuming from %s at step %d%n", checkpoints, c.step());
+        } else {
+            System.out.println("Sample before: " + sample(lm, tokenizer, prompt, o));
+        }
+
+        // Train from the trainer's step to --steps: one update per step, evaluating and checkpointing on the way.
+        PrintStream out = System.out;
+        ProgressBar bar = new ProgressBar(out, o.steps());
+        if (trainer.stepCount() == 0) {
+            evaluate(trainer, train, valid, o, out);
+        }
+        long tokens = 0;
+        double seconds = 0;
+        while (trainer.stepCount() < o.steps()) {
+            Batch b = train.window(o.seed(), trainer.stepCount(), o.batch(), o.context());
+            long t0 = System.nanoTime();
+            Trainer.StepResult r = trainer.step(b);
+            double took = (System.nanoTime() - t0) / 1e9;
+            seconds += took;
+            tokens += r.tokens();
+            int done = trainer.stepCount();
+            bar.update(done, r.loss(), r.tokens() / took, "");
+            if (done % o.evalEvery() == 0 || done == o.steps()) {
+                evaluate(trainer, train, valid, o, out);
+            }
+            if (o.checkpointEvery() > 0 && done % o.checkpointEvery() == 0 && done < o.steps()) {
+                log.seconds += seconds - log.counted;
+                log.counted = seconds;
+                log.write(checkpoints);
+                Checkpoint.save(checkpoints, lm, null, null, done, trainer.optimizerState());
+            }
+        }
+        bar.finish();
+        double[] last = evaluate(trainer, train, valid, o, null);
+        System.out.println("Sample after: " + sample(lm, tokenizer, prompt, o));
+        if (o.save() != null) {
+            lm.savePretrained(o.save());
+            System.out.println("Saved the fine-tuned model in " + o.save());
+        }
+        System.out.printf(Locale.ROOT, "RESULT train_loss=%.4f val_loss=%.4f val_ppl=%.2f steps=%d train_seconds=%.1f "
+                + "tokens_per_second=%.0f peak_rss_mb=%.0f trainable_params=%d%n", last[0], last[1], Math.exp(last[1]),
+                o.steps(), log.seconds + seconds - log.counted, seconds > 0 ? tokens / seconds : 0, Generate.peakRssMb(),
+                lm.parameterCount());
+    }
+
+    /** The training and validation token files under --out, written once with the model's tokenizer. */
+    private static TokenFile[] tokenFiles(Options o, Tokenizer tokenizer) throws IOException {
+        Path dir = o.out().resolve("tokens");
+        String name = o.trainFile().getFileName().toString();
+        if (o.validFile() != null) {
+            return new TokenFile[] {TokenFile.tokenize(o.trainFile(), tokenizer, dir.resolve(name + ".bin")),
+                TokenFile.tokenize(o.validFile(), tokenizer, dir.resolve(o.validFile().getFileName() + ".bin"))};
+        }
+        Path train = dir.resolve(name + ".train.bin"), valid = dir.resolve(name + ".valid.bin");
+        if (!Files.exists(train) || !Files.exists(valid)) {
+            int[] ids = tokenizer.encode(Files.readString(o.trainFile(), StandardCharsets.UTF_8), false);
+            int cut = ids.length - ids.length / 10;
+            String print = TokenFile.fingerprint(tokenizer);
+            TokenFile.write(train, java.util.Arrays.copyOfRange(ids, 0, cut), tokenizer.vocabSize(), print);
+            TokenFile.write(valid, java.util.Arrays.copyOfRange(ids, cut, ids.length), tokenizer.vocabSize(), print);
+        }
+        return new TokenFile[] {TokenFile.open(train).requireTokenizer(tokenizer),
+            TokenFile.open(valid).requireTokenizer(tokenizer)};
+    }
+
+    /** Mean loss over the fixed evaluation windows of each split: {train, validation}; printed when {@code out}. */
+    private static double[] evaluate(Trainer trainer, TokenFile train, TokenFile valid, Options o, PrintStream out) {
+        double[] loss = new double[2];
+        for (int i = 0; i < o.evalBatches(); i++) {
+            loss[0] += trainer.evaluateLoss(train.evaluationBatch(i, o.evalBatches(), o.batch(), o.context()));
+            loss[1] += trainer.evaluateLoss(valid.evaluationBatch(i, o.evalBatches(), o.batch(), o.context()));
+        }
+        loss[0] /= o.evalBatches();
+        loss[1] /= o.evalBatches();
+        if (out != null) {
+            out.printf(Locale.ROOT, "%n   step %d: train loss %.4f, validation loss %.4f, perplexity %.2f%n",
+                    trainer.stepCount(), loss[0], loss[1], Math.exp(loss[1]));
+        }
+        return loss;
+    }
+
+    private static String sample(LanguageModel lm, Tokenizer tokenizer, int[] prompt, Options o) {
+        int[] ids = new Sampler(new Sampler.Config(0.8, 0, 1), o.seed()).generate(lm, prompt, o.sampleTokens(),
+                lm.endTokenIds());
+        return (o.prompt() + tokenizer.decode(ids, true)).replace("\n", " / ");
+    }
+
+    /** The run's options and its wall time of updates so far, kept beside the checkpoint. */
+    private static final class Run {
+        final String options;
+        double seconds, counted; // update seconds of all runs up to the last checkpoint; this process's part of it
+
+        Run(String options) {
+            this.options = options;
+        }
+
+        static Run read(Path dir) throws IOException {
+            List<String> lines = Files.readAllLines(dir.resolve(RUN), StandardCharsets.UTF_8);
+            Run r = new Run(lines.get(0).substring("options ".length()));
+            r.seconds = Double.parseDouble(lines.get(1).substring("seconds ".length()));
+            return r;
+        }
+
+        /** Atomically, before the checkpoint: a kill between the two leaves a log that covers the checkpoint. */
+        void write(Path dir) throws IOException {
+            Files.createDirectories(dir);
+            Path tmp = dir.resolve(RUN + ".tmp");
+            Files.writeString(tmp, "options " + options + "\n" + String.format(Locale.ROOT, "seconds %.3f%n", seconds),
+                    StandardCharsets.UTF_8);
+            Files.move(tmp, dir.resolve(RUN), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        }
+    }
+}
