@@ -6,6 +6,8 @@ import org.attn4j.config.Activation;
 import org.attn4j.kernels.Blas;
 import org.attn4j.kernels.Buf;
 import org.attn4j.kernels.DropoutSeed;
+import org.attn4j.kernels.GradientShares;
+import org.attn4j.kernels.LinearKernel;
 import org.attn4j.kernels.Parallel;
 import org.attn4j.kernels.RowMath;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -33,7 +35,7 @@ public final class FastFeedForward {
     private final FeedForward.Config config;
     private final DataType type;
     private final Parallel parallel;
-    private final Lin linear1, linear2, gate; // gate: SwiGLU only
+    private final LinearKernel linear1, linear2, gate; // gate: SwiGLU only
 
     private FastFeedForward(FeedForward ff, Parallel parallel) {
         this.config = ff.config();
@@ -50,9 +52,8 @@ public final class FastFeedForward {
     }
 
     /** A projection's arrays (the layer's own, shared); its name keys the gradients. */
-    private static Lin lin(Linear l) {
-        INDArray w = l.weightArray(), b = l.biasArray();
-        return new Lin(l.name(), w, Buf.of(w), b, b == null ? null : Buf.of(b), (int) w.size(1), (int) w.size(0));
+    private static LinearKernel lin(Linear l) {
+        return LinearKernel.of(l.name(), l.weightArray(), l.biasArray());
     }
 
     /**
@@ -156,10 +157,11 @@ public final class FastFeedForward {
             INDArray dx = Nd4j.create(type, b, t, c);
             Buf dxb = Buf.of(dx);
             Map<String, INDArray> grads = new LinkedHashMap<>();
-            for (Lin l : gate == null ? new Lin[] {linear1, linear2} : new Lin[] {linear1, linear2, gate}) {
-                grads.put(l.name + ".weight", Nd4j.create(type, l.weight.shape()));
-                if (l.bias != null) {
-                    grads.put(l.name + ".bias", Nd4j.create(type, l.bias.shape()));
+            for (LinearKernel l : gate == null ? new LinearKernel[] {linear1, linear2}
+                    : new LinearKernel[] {linear1, linear2, gate}) {
+                grads.put(l.weightName(), Nd4j.create(type, l.w().array.shape()));
+                if (l.bias() != null) {
+                    grads.put(l.biasName(), Nd4j.create(type, l.bias().array.shape()));
                 }
             }
             Blas.singleThreaded();
@@ -199,25 +201,6 @@ public final class FastFeedForward {
                 du.close();
             }
             return new LayerGradients(dx, grads);
-        }
-    }
-
-    /** A linear layer y = x W^T + b with W [out, in] (PyTorch's layout), on the layer's own arrays. */
-    private record Lin(String name, INDArray weight, Buf w, INDArray bias, Buf b, int in, int out) {
-        /** y[r0:r1] = x[r0:r1] W^T + b ({@link Blas#linear}). */
-        void forward(Buf x, Buf y, int r0, int r1) {
-            Blas.linear(x, r0, r1 - r0, w, b, in, out, y, r0);
-        }
-
-        /** dx[r0:r1] (=, or += when accumulate) dy[r0:r1] W. */
-        void backwardInput(Buf dy, Buf dx, boolean accumulate, int r0, int r1) {
-            Blas.gemm(false, false, r1 - r0, in, out, 1, dy, (long) r0 * out, out, w, 0, in, accumulate ? 1 : 0, dx,
-                    (long) r0 * in, in);
-        }
-
-        /** Part {@code part} of dW = dy^T x and db = column sums of dy over n rows ({@link GradientShares#linear}). */
-        void backwardWeights(GradientShares shares, Buf dy, Buf x, int n, int part) {
-            shares.linear(name + ".weight", b == null ? null : name + ".bias", dy, x, n, in, out, part);
         }
     }
 

@@ -4,15 +4,15 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.attn4j.kernels.Buf;
+import org.attn4j.kernels.NormKernel;
 import org.attn4j.kernels.Parallel;
-import org.attn4j.kernels.RowMath;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * The engine of a lone {@link LayerNorm} or {@link RMSNorm}: the training pass of their {@code train}, on the
- * row kernels of {@link RowMath} (the ones {@link FastBlock}'s norms run). Rows are N = the product of every
+ * kernel of {@link NormKernel} (the one {@link FastBlock}'s norms run). Rows are N = the product of every
  * dimension but the last, C wide.
  *
  * <pre>
@@ -29,23 +29,20 @@ import org.nd4j.linalg.factory.Nd4j;
 public final class FastNorm {
     private static final int ROW_GRAIN = 16; // a norm's row is O(C) work: more rows per worker than a GEMM phase's
     private final int width;
-    private final double eps;
     private final DataType type;
     private final Parallel parallel;
     private final String weightName, biasName; // biasName null: RMSNorm
-    private final Buf gamma, beta; // [C]; beta null: RMSNorm
+    private final NormKernel norm; // gamma [C], beta [C] (null: RMSNorm)
 
     private FastNorm(NormLayer norm, int width, double eps, Parallel parallel) {
         this.width = width;
-        this.eps = eps;
         this.type = norm.dataType();
         this.parallel = parallel;
         String prefix = norm.name().isEmpty() ? "" : norm.name() + "."; // the gradients' keys, as parameters() names them
         boolean bias = norm.biasArray() != null;
         weightName = prefix + "weight";
         biasName = bias ? prefix + "bias" : null;
-        gamma = Buf.of(norm.weightArray());
-        beta = bias ? Buf.of(norm.biasArray()) : null;
+        this.norm = new NormKernel(Buf.of(norm.weightArray()), bias ? Buf.of(norm.biasArray()) : null, eps);
     }
 
     public static FastNorm of(LayerNorm norm, Parallel parallel) {
@@ -83,13 +80,7 @@ public final class FastNorm {
             xhat = Buf.of(Nd4j.createUninitialized(type, n, width));
             rstd = Buf.of(Nd4j.createUninitialized(type, n));
             Buf y = Buf.of(output);
-            parallel.forRange(n, ROW_GRAIN, (r0, r1) -> {
-                if (beta == null) {
-                    RowMath.rmsNorm(in, gamma, eps, y, xhat, rstd, r0, r1, width);
-                } else {
-                    RowMath.layerNorm(in, gamma, beta, eps, y, xhat, rstd, r0, r1, width);
-                }
-            });
+            parallel.forRange(n, ROW_GRAIN, (r0, r1) -> norm.forward(in, y, xhat, rstd, r0, r1, width));
         }
 
         /**
@@ -136,21 +127,10 @@ public final class FastNorm {
                 grads.put(biasName, Nd4j.create(type, width));
             }
             // dx, per row.
-            parallel.forRange(n, ROW_GRAIN, (r0, r1) -> {
-                if (beta == null) {
-                    RowMath.rmsNormBack(dy, xhat, rstd, gamma, dxb, null, r0, r1, width);
-                } else {
-                    RowMath.layerNormBack(dy, xhat, rstd, gamma, dxb, null, r0, r1, width);
-                }
-            });
+            parallel.forRange(n, ROW_GRAIN, (r0, r1) -> norm.backward(dy, xhat, rstd, dxb, null, r0, r1, width));
             // dgamma = colsum(dy xhat), dbeta = colsum(dy); each worker a share of the columns.
             Buf dGamma = Buf.of(grads.get(weightName)), dBeta = biasName == null ? null : Buf.of(grads.get(biasName));
-            parallel.forRange(width, (c0, c1) -> {
-                RowMath.columnSums(dy, xhat, dGamma, n, width, c0, c1);
-                if (dBeta != null) {
-                    RowMath.columnSums(dy, null, dBeta, n, width, c0, c1);
-                }
-            });
+            parallel.forRange(width, (c0, c1) -> norm.backwardParams(dy, xhat, dGamma, dBeta, n, width, c0, c1));
             return new LayerGradients(dx, grads);
         }
     }
