@@ -35,7 +35,7 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
  * {@code transformer.h.0.attn.c_attn}); an adapter on GPT-2's fused {@code c_attn} adapts q, k and v with one A and
  * the thirds of one B.
  */
-public final class LoraAdapters {
+public final class LoraAdapters implements Trainable {
     /** The files of a PEFT adapter directory. */
     public static final String CONFIG = "adapter_config.json", WEIGHTS = "adapter_model.safetensors";
     /** What PEFT puts before a module's name in the tensor names it saves. */
@@ -68,6 +68,7 @@ public final class LoraAdapters {
     private final List<Adapter> adapters;
     private final JsonObject loadedConfig; // adapter_config.json as read (its other keys are saved back), or null
     private boolean merged;
+    private org.attn4j.nn.FastTransformer engine; // the base's weights with the LoRA paths beside them, made on first use
 
     private LoraAdapters(LanguageModel base, LoraConfig config, List<Adapter> adapters, JsonObject loadedConfig) {
         this.base = base;
@@ -233,6 +234,53 @@ public final class LoraAdapters {
         return base;
     }
 
+    /** The base model, whose forward pass these adapters join. */
+    @Override
+    public TransformerModel model() {
+        return base;
+    }
+
+    /** Logits {@code [B, T, V]} of the base model with the adapters beside its weights (unmerged; no dropout). */
+    public INDArray predict(INDArray input) {
+        return base.predictAdapted(engine(), input);
+    }
+
+    /** A workspace for {@link #lossAndGradients}, whose gradients are the adapters' only: one per thread. */
+    @Override
+    public TransformerModel.EngineState newEngineState() {
+        return base.newEngineState(engine(), parameters().keySet());
+    }
+
+    /**
+     * The loss of a batch through the base model with the adapters, and the gradients of the adapters only (the
+     * base's weights are frozen: the engine computes no gradient for them). The LoRA dropout of the config is not
+     * applied.
+     */
+    @Override
+    public TransformerModel.LossAndGradients lossAndGradients(TransformerModel.EngineState s, INDArray source,
+            INDArray input, INDArray target, double smoothing, boolean withGradients,
+            org.attn4j.kernels.DropoutSeed dropout) {
+        checkNotMerged();
+        return base.lossAndGradients(s, source, input, target, smoothing, withGradients, dropout);
+    }
+
+    private synchronized org.attn4j.nn.FastTransformer engine() {
+        checkNotMerged();
+        if (engine == null) {
+            Map<String, org.attn4j.kernels.LoraKernel.Part> paths = new LinkedHashMap<>();
+            for (Adapter a : adapters) {
+                org.attn4j.kernels.LoraKernel k = new org.attn4j.kernels.LoraKernel(a.module() + ".lora_A.weight",
+                        a.module() + ".lora_B.weight", org.attn4j.kernels.Buf.of(a.a()), org.attn4j.kernels.Buf.of(a.b()),
+                        a.in(), config.rank(), a.out(), a.weights().size(), config.scale());
+                for (int part = 0; part < a.weights().size(); part++) {
+                    paths.put(a.weights().get(part), new org.attn4j.kernels.LoraKernel.Part(k, part));
+                }
+            }
+            engine = base.adaptedEngine(paths);
+        }
+        return engine;
+    }
+
     public LoraConfig config() {
         return config;
     }
@@ -243,6 +291,7 @@ public final class LoraAdapters {
     }
 
     /** The adapters' arrays by PEFT's tensor names without its prefix ({@code <module>.lora_A.weight}). */
+    @Override
     public Map<String, INDArray> parameters() {
         Map<String, INDArray> p = new LinkedHashMap<>();
         for (Adapter a : adapters) {

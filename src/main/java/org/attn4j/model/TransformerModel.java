@@ -80,8 +80,12 @@ public abstract class TransformerModel extends Module implements Trainable {
     /** A forward pass on the engine (ids checked and converted once), read by {@code result} before its state is freed. */
     private <R> R inferOnEngine(INDArray source, INDArray input,
             java.util.function.Function<org.attn4j.nn.FastTransformer.State, R> result) {
+        return inferOnEngine(engine(), source, input, result);
+    }
+
+    private <R> R inferOnEngine(org.attn4j.nn.FastTransformer e, INDArray source, INDArray input,
+            java.util.function.Function<org.attn4j.nn.FastTransformer.State, R> result) {
         int[][] sources = checkedSource(source, input), inputs = checkedRows("input", input, config.targetVocab());
-        org.attn4j.nn.FastTransformer e = engine();
         return weightsLock().read(() -> {
             try (org.attn4j.nn.FastTransformer.State s = e.newInferenceState()) {
                 e.forward(s, sources, inputs, null, config.padId(), 0);
@@ -176,11 +180,13 @@ public abstract class TransformerModel extends Module implements Trainable {
      * batch. One per thread.
      */
     public static final class EngineState {
+        private final org.attn4j.nn.FastTransformer engine;
         private final org.attn4j.nn.FastTransformer.State state;
         private final Map<String, INDArray> gradients = new LinkedHashMap<>();
 
-        private EngineState(org.attn4j.nn.FastTransformer.State state) {
-            this.state = state;
+        private EngineState(org.attn4j.nn.FastTransformer engine) {
+            this.engine = engine;
+            this.state = engine.newState();
         }
     }
 
@@ -223,7 +229,7 @@ public abstract class TransformerModel extends Module implements Trainable {
     /** A new engine workspace for {@link #lossAndGradients}: one per thread. */
     @Override
     public EngineState newEngineState() {
-        EngineState s = new EngineState(engine().newState());
+        EngineState s = new EngineState(engine());
         EncoderParts e = encoderParts();
         if (e != null) {
             org.attn4j.nn.FastTransformer.Gradients g = s.state.encoderGradients();
@@ -250,6 +256,31 @@ public abstract class TransformerModel extends Module implements Trainable {
             head.parameters().keySet().forEach(k -> s.gradients.put(k, k.endsWith("weight") ? g.headWeight() : g.headBias()));
         }
         return s;
+    }
+
+    /**
+     * An engine of this (decoder-only) model with LoRA paths beside the weights named in {@code adapters}, every
+     * weight frozen: what {@link LoraAdapters} train and run on. The model's weights are shared, not copied.
+     */
+    final org.attn4j.nn.FastTransformer adaptedEngine(Map<String, org.attn4j.kernels.LoraKernel.Part> adapters) {
+        return new org.attn4j.nn.FastTransformer(decoder.blocks(), engineWeights(), org.attn4j.kernels.Parallel.shared(),
+                adapters);
+    }
+
+    /** A workspace on an adapted engine whose gradients are the adapters' ({@code names}) only. */
+    final EngineState newEngineState(org.attn4j.nn.FastTransformer adapted, java.util.Set<String> names) {
+        EngineState s = new EngineState(adapted);
+        s.state.gradients().blocks().forEach(g -> g.forEach((k, v) -> {
+            if (names.contains(k)) {
+                s.gradients.put(k, v);
+            }
+        }));
+        return s;
+    }
+
+    /** Logits {@code [B, T, V]} of one forward pass (no dropout) on an adapted engine. */
+    final INDArray predictAdapted(org.attn4j.nn.FastTransformer adapted, INDArray input) {
+        return inferOnEngine(adapted, null, input, s -> s.logits().dup('c'));
     }
 
     private static void put(Map<String, INDArray> into, Module m, INDArray gradient) {
@@ -284,9 +315,9 @@ public abstract class TransformerModel extends Module implements Trainable {
             throw new IllegalArgumentException("label smoothing must be in [0, 1), got " + smoothing);
         }
         int pad = config.padId();
-        double loss = engine.forward(s.state, sourceRows, inputRows, targetRows, pad, smoothing, dropout);
+        double loss = s.engine.forward(s.state, sourceRows, inputRows, targetRows, pad, smoothing, dropout);
         if (withGradients) {
-            engine.backward(s.state, pad, smoothing);
+            s.engine.backward(s.state, pad, smoothing);
         }
         return new LossAndGradients(loss, s.gradients, s.state.counted());
     }

@@ -14,6 +14,7 @@ import org.attn4j.kernels.Buf;
 import org.attn4j.kernels.DropoutSeed;
 import org.attn4j.kernels.GradientShares;
 import org.attn4j.kernels.LinearKernel;
+import org.attn4j.kernels.LoraKernel;
 import org.attn4j.kernels.MaskRows;
 import org.attn4j.kernels.NormKernel;
 import org.attn4j.kernels.Parallel;
@@ -70,7 +71,10 @@ public final class FastBlock {
     private final Map<String, INDArray> parameters = new LinkedHashMap<>();
     private State own; // the state of the state-less calls, made on first use
 
-    private FastBlock(TransformerBlock block, Parallel parallel) {
+    private final Map<String, LoraKernel.Part> adapters; // by weight name; null: every weight trains
+
+    private FastBlock(TransformerBlock block, Parallel parallel, Map<String, LoraKernel.Part> adapters) {
+        this.adapters = adapters;
         this.config = block.config();
         this.type = block.dataType();
         this.parallel = parallel;
@@ -105,7 +109,7 @@ public final class FastBlock {
                 names.addAll(l.gradientNames());
             }
         }
-        linearGradients = List.copyOf(names);
+        linearGradients = List.copyOf(new java.util.LinkedHashSet<>(names)); // a fused LoRA path's A: once
     }
 
     /** The engine's block for {@code block}, on the shared {@link Parallel} pool. */
@@ -114,7 +118,15 @@ public final class FastBlock {
     }
 
     public static FastBlock of(TransformerBlock block, Parallel parallel) {
-        return new FastBlock(block, parallel);
+        return new FastBlock(block, parallel, null);
+    }
+
+    /**
+     * The engine's block for LoRA fine-tuning: every weight frozen (no gradients), and beside the weights named in
+     * {@code adapters} their LoRA paths, whose A and B are this block's parameters and have its gradients.
+     */
+    public static FastBlock adapted(TransformerBlock block, Parallel parallel, Map<String, LoraKernel.Part> adapters) {
+        return new FastBlock(block, parallel, java.util.Objects.requireNonNull(adapters, "adapters"));
     }
 
     public TransformerBlock.Config config() {
@@ -973,7 +985,16 @@ public final class FastBlock {
         if (bias != null) {
             parameters.put(l.name() + ".bias", bias);
         }
-        return LinearKernel.of(l.name(), w, bias);
+        LinearKernel kernel = LinearKernel.of(l.name(), w, bias);
+        if (adapters == null) {
+            return kernel;
+        }
+        LoraKernel.Part p = adapters.get(l.name() + ".weight");
+        if (p != null) {
+            parameters.put(p.kernel().nameA(), p.kernel().a().array);
+            parameters.put(p.kernel().nameB(), p.kernel().b().array);
+        }
+        return kernel.adapted(p == null ? null : p.kernel(), p == null ? 0 : p.index());
     }
 
     /** A norm's arrays (RMSNorm: no bias), recorded under their parameter names. */

@@ -43,6 +43,7 @@ public final class FastTransformer {
     private final Stack encoder, decoder; // encoder: null for a language model
     private final FastDecoder.Weights w;
     private final Parallel parallel;
+    private final Map<String, org.attn4j.kernels.LoraKernel.Part> adapters; // null: not LoRA
     private final DataType type;
     private final int width, vocab;
     private static final int ROW_GRAIN = 8;
@@ -58,7 +59,23 @@ public final class FastTransformer {
      */
     public FastTransformer(List<TransformerBlock> encoderBlocks, FastDecoder.Weights encoderWeights,
             List<TransformerBlock> blocks, FastDecoder.Weights weights, Parallel parallel) {
+        this(encoderBlocks, encoderWeights, blocks, weights, parallel, null);
+    }
+
+    /**
+     * A decoder-only model for LoRA fine-tuning: the blocks' weights frozen, LoRA paths beside the weights named in
+     * {@code adapters} ({@link FastBlock#adapted}); the blocks' gradients are the adapters'.
+     */
+    public FastTransformer(List<TransformerBlock> blocks, FastDecoder.Weights weights, Parallel parallel,
+            Map<String, org.attn4j.kernels.LoraKernel.Part> adapters) {
+        this(List.of(), null, blocks, weights, parallel, java.util.Objects.requireNonNull(adapters, "adapters"));
+    }
+
+    private FastTransformer(List<TransformerBlock> encoderBlocks, FastDecoder.Weights encoderWeights,
+            List<TransformerBlock> blocks, FastDecoder.Weights weights, Parallel parallel,
+            Map<String, org.attn4j.kernels.LoraKernel.Part> adapters) {
         this.parallel = parallel;
+        this.adapters = adapters;
         this.w = weights;
         this.type = weights.embedding().dataType();
         this.width = (int) weights.embedding().size(1);
@@ -88,7 +105,7 @@ public final class FastTransformer {
 
         Stack(List<TransformerBlock> blocks, FastDecoder.Weights w) {
             for (TransformerBlock b : blocks) {
-                this.blocks.add(FastBlock.of(b, parallel));
+                this.blocks.add(adapters == null ? FastBlock.of(b, parallel) : FastBlock.adapted(b, parallel, adapters));
             }
             this.w = w;
             this.causal = !blocks.isEmpty() && blocks.get(0).config().causal();
