@@ -17,30 +17,42 @@ import org.attn4j.examples.BadOption;
 import org.attn4j.examples.Cli;
 import org.attn4j.examples.Flags;
 import org.attn4j.io.Checkpoint;
+import org.attn4j.io.Npz;
 import org.attn4j.model.LanguageModel;
+import org.attn4j.model.LoraAdapters;
+import org.attn4j.model.LoraConfig;
 import org.attn4j.text.Tokenizer;
 import org.attn4j.train.ProgressBar;
 import org.attn4j.train.Schedules;
 import org.attn4j.train.Trainer;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
 
 /**
- * Fine-tunes a Hugging Face model directory on a text file: continued training of every weight ({@code --full}).
+ * Fine-tunes a Hugging Face model directory on a text file: LoRA adapters in PEFT's format (the default: rank
+ * {@code --lora-rank}, {@code --lora-alpha}, on the layers {@code --target} names, PEFT's default targets when not
+ * given: GPT-2's {@code c_attn}, Llama's {@code q_proj,v_proj}; the base model's weights frozen) or continued
+ * training of every weight ({@code --full}).
  *
  * <p>The text is tokenized once with the model's own {@code tokenizer.json} into token files under {@code --out}
  * ({@link TokenFile}: llm.c's layout, read memory-mapped); a token file another tokenizer wrote is refused. Without
  * {@code --valid-file} the last 10% of the training text's tokens validate. Each step trains on {@code --batch}
- * windows of {@code --context} contiguous tokens drawn by (seed, step), with AdamW (weight decay 0.1 on matrices,
- * beta2 0.99), a linear warm-up over the first 10% of the steps and a cosine to a tenth of {@code --lr}, clipping at
+ * windows of {@code --context} contiguous tokens drawn by (seed, step), with AdamW (beta2 0.99; weight decay 0.1
+ * on matrices with {@code --full}, none on adapters), a linear warm-up over the first 10% of the steps and a cosine to a tenth of {@code --lr}, clipping at
  * 1, and {@code --grad-accum} micro-batches per step. Before training, every {@code --eval-every} steps and at the
  * end it prints the mean loss over {@code --eval-batches} fixed windows of each split and the validation
  * perplexity; it samples {@code --sample-tokens} tokens after {@code --prompt} before and after training.
  *
- * <p>A checkpoint (weights, optimizer state, step: {@link Checkpoint}) is saved under {@code --out} every
- * {@code --checkpoint-every} steps; {@code --resume} continues a killed run from it and ends with exactly the weights
- * of an uninterrupted one (the same options are required). {@code --save DIR} writes the fine-tuned model with
- * {@code savePretrained} (config.json, model.safetensors, the tokenizer files).
+ * <p>A checkpoint is saved under {@code --out} every {@code --checkpoint-every} steps: with {@code --full} the weights,
+ * optimizer state and step ({@link Checkpoint}); with LoRA the adapters in PEFT's format, their optimizer state and
+ * the step, written to a new folder that an atomic rename of {@code LATEST} then points to. {@code --resume}
+ * continues a killed run from it and ends with exactly the weights of an uninterrupted one (the same options are
+ * required). {@code --save DIR} writes the adapters ({@code adapter_config.json}, {@code adapter_model.safetensors},
+ * loadable with {@code peft.PeftModel.from_pretrained}) or, with {@code --full}, the model with
+ * {@code savePretrained}. The adapters are also written to {@code --out}/adapter; the sample after LoRA training is
+ * drawn from the base with the adapters merged into it (after they are saved).
  *
- * <p>Run: {@code mvn -q test-compile exec:java@finetune -Dexec.args="--full --steps 200"}: by default the committed
+ * <p>Run: {@code mvn -q test-compile exec:java@finetune} (LoRA) or {@code -Dexec.args="--full"}: by default the committed
  * {@code models/shakespeare-bpe} (a GPT-2 of 0.8 M parameters that the Shakespeare example trained) on
  * {@code examples/data/kjv-proverbs.txt}, the Book of Proverbs of the King James Version (1611; public domain, from
  * Debian's {@code bible-kjv-text} 4.38), a text it has not seen. A bad option ends the run with one line on standard
@@ -50,9 +62,9 @@ import org.attn4j.train.Trainer;
 public final class FineTune {
     static final Map<String, String> DEFAULTS = defaults();
     /** The options a resumed run must repeat: they fix what training computes. */
-    private static final List<String> TRAINING = List.of("model", "train-file", "valid-file", "full", "steps", "lr",
-            "batch", "context", "grad-accum", "seed");
-    static final String CHECKPOINT = "checkpoint", RUN = "run.txt";
+    private static final List<String> TRAINING = List.of("model", "train-file", "valid-file", "full", "lora-rank",
+            "lora-alpha", "target", "steps", "lr", "batch", "context", "grad-accum", "seed");
+    static final String CHECKPOINT = "checkpoint", RUN = "run.txt", STEP = "step.txt", OPTIMIZER = "optimizer.npz";
 
     private FineTune() {
     }
@@ -63,8 +75,11 @@ public final class FineTune {
         d.put("train-file", "examples/data/kjv-proverbs.txt");
         d.put("valid-file", "none");        // none: the last 10% of the training text's tokens
         d.put("full", "false");
+        d.put("lora-rank", "8");
+        d.put("lora-alpha", "16");
+        d.put("target", "default");         // PEFT's default targets of the architecture
         d.put("steps", "200");
-        d.put("lr", "3e-4");
+        d.put("lr", "default");             // 2e-3 for LoRA, 3e-4 with --full
         d.put("batch", "8");
         d.put("context", "64");
         d.put("grad-accum", "1");
@@ -85,21 +100,22 @@ public final class FineTune {
     }
 
     /** Every option, checked before anything is printed or written. */
-    private record Options(Flags flags, Path model, Path trainFile, Path validFile, boolean full, int steps, double lr,
+    private record Options(Flags flags, Path model, Path trainFile, Path validFile, boolean full, int loraRank,
+            double loraAlpha, String target, int steps, double lr,
             int batch, int context, int gradAccum, long seed, int evalEvery, int evalBatches, int checkpointEvery,
             Path out, Path save, boolean resume, String prompt, int sampleTokens) {
         static Options parse(String[] args) {
             Flags f = Flags.parse(args, DEFAULTS);
             Options o = new Options(f, f.path("model"), f.path("train-file"), f.text("valid-file").equals("none") ? null
-                    : f.path("valid-file"), f.flag("full"), f.integer("steps", 1), f.real("lr", 0), f.integer("batch", 1),
+                    : f.path("valid-file"), f.flag("full"), f.integer("lora-rank", 1), f.real("lora-alpha", 0),
+                    f.text("target"), f.integer("steps", 1), f.text("lr").equals("default") ? (f.flag("full") ? 3e-4
+                    : 2e-3) : f.real("lr", 0), f.integer("batch", 1),
                     f.integer("context", 2), f.integer("grad-accum", 1), f.seed("seed"), f.integer("eval-every", 1),
                     f.integer("eval-batches", 1), f.integer("checkpoint-every", 0), f.path("out"),
                     f.text("save").equals("none") ? null : f.path("save"), f.flag("resume"), f.text("prompt"),
                     f.integer("sample-tokens", 0));
             Flags.require(o.gradAccum <= o.batch, "grad-accum", "at most --batch (" + o.batch + ": a micro-batch "
                     + "holds at least one window)", o.gradAccum);
-            Flags.require(o.full, "full", "true: this version fine-tunes every weight; LoRA adapters on the engine "
-                    + "come with issue 32's second step", "nothing");
             for (Path p : o.validFile == null ? List.of(o.trainFile) : List.of(o.trainFile, o.validFile)) {
                 Flags.require(Files.isRegularFile(p), p.equals(o.trainFile) ? "train-file" : "valid-file",
                         "a text file", "'" + p + "', which is not one");
@@ -146,18 +162,39 @@ public final class FineTune {
         Flags.require(log.options.equals(o.training()), "resume", "the options of the run in " + checkpoints + " ("
                 + log.options + ")", o.training());
 
-        Trainer trainer = new Trainer(lm, Trainer.Config.adam(Schedules.warmupCosine(o.lr(), Math.max(1, o.steps() / 10),
-                o.steps() + 1, o.lr() / 10)).withOptimizer(Trainer.Optimizer.ADAMW).withBeta1(0.9).withBeta2(0.99)
-                .withWeightDecay(0.1).withDecayMatricesOnly(true).withClipNorm(1).withSeed(o.seed())
-                .withMicroBatches(o.gradAccum()));
-        System.out.printf(Locale.ROOT, "%s: %s, %,d parameters, all trained; %,d training and %,d validation tokens%n",
-                o.model(), lm.config().dModel() + " wide, " + lm.config().decoderLayers() + " layers",
-                lm.parameterCount(), train.size(), valid.size());
-        if (resuming) {
+        LoraAdapters lora = null;
+        int resumeStep = 0;
+        Map<String, INDArray> optimizer = null;
+        if (resuming && o.full()) {
             Checkpoint.Loaded c = Checkpoint.load(checkpoints);
             lm.loadParameters(c.model().parameters());
-            trainer.restore(c.step(), c.optimizerState());
-            System.out.printf("Resuming from %s at step %d%n", checkpoints, c.step());
+            resumeStep = c.step();
+            optimizer = c.optimizerState();
+        } else if (resuming) {
+            Path last = checkpoints.resolve(Files.readString(checkpoints.resolve(Checkpoint.LATEST)).strip());
+            lora = LoraAdapters.load(lm, last);
+            resumeStep = Integer.parseInt(Files.readString(last.resolve(STEP)).strip());
+            optimizer = Npz.read(last.resolve(OPTIMIZER));
+        } else if (!o.full()) {
+            Nd4j.getRandom().setSeed(o.seed());
+            lora = Flags.valid("--lora-rank, --lora-alpha, --target", () -> LoraAdapters.create(lm, new LoraConfig(
+                    o.loraRank(), o.loraAlpha(), 0, o.target().equals("default") ? LoraAdapters.defaultTargets(lm)
+                    : LoraConfig.Targets.parse(o.target()), false)));
+        }
+        Trainer.Config recipe = Trainer.Config.adam(Schedules.warmupCosine(o.lr(), Math.max(1, o.steps() / 10),
+                o.steps() + 1, o.lr() / 10)).withBeta1(0.9).withBeta2(0.99).withClipNorm(1).withSeed(o.seed())
+                .withMicroBatches(o.gradAccum());
+        Trainer trainer = o.full() ? new Trainer(lm, recipe.withOptimizer(Trainer.Optimizer.ADAMW).withWeightDecay(0.1)
+                .withDecayMatricesOnly(true)) : new Trainer(lora, recipe);
+        long trainable = o.full() ? lm.parameterCount() : lora.parameterCount();
+        System.out.printf(Locale.ROOT, "%s: %s, %,d parameters; %s; %,d training and %,d validation tokens%n",
+                o.model(), lm.config().dModel() + " wide, " + lm.config().decoderLayers() + " layers",
+                lm.parameterCount(), o.full() ? "all trained" : String.format(Locale.ROOT, "LoRA r=%d alpha=%s on %s: "
+                + "%,d trained (%d adapters)", lora.config().rank(), o.flags().text("lora-alpha"),
+                lora.config().targets(), trainable, lora.adapters().size()), train.size(), valid.size());
+        if (resuming) {
+            trainer.restore(resumeStep, optimizer);
+            System.out.printf("Resuming from %s at step %d%n", checkpoints, resumeStep);
         } else {
             System.out.println("Sample before: " + sample(lm, tokenizer, prompt, o));
         }
@@ -186,20 +223,61 @@ public final class FineTune {
                 log.seconds += seconds - log.counted;
                 log.counted = seconds;
                 log.write(checkpoints);
-                Checkpoint.save(checkpoints, lm, null, null, done, trainer.optimizerState());
+                if (o.full()) {
+                    Checkpoint.save(checkpoints, lm, null, null, done, trainer.optimizerState());
+                } else {
+                    saveAdapters(checkpoints, lora, done, trainer.optimizerState());
+                }
             }
         }
         bar.finish();
         double[] last = evaluate(trainer, train, valid, o, null);
-        System.out.println("Sample after: " + sample(lm, tokenizer, prompt, o));
+        if (o.full()) {
+            System.out.println("Sample after: " + sample(lm, tokenizer, prompt, o));
+        } else {
+            lora.save(o.save() != null ? o.save() : o.out().resolve("adapter"));
+            System.out.println("Sample after: " + sample(lora.merge(), tokenizer, prompt, o)); // training is over
+        }
         if (o.save() != null) {
-            lm.savePretrained(o.save());
-            System.out.println("Saved the fine-tuned model in " + o.save());
+            if (o.full()) {
+                lm.savePretrained(o.save());
+            }
+            System.out.println("Saved the fine-tuned " + (o.full() ? "model" : "adapters") + " in " + o.save());
         }
         System.out.printf(Locale.ROOT, "RESULT train_loss=%.4f val_loss=%.4f val_ppl=%.2f steps=%d train_seconds=%.1f "
                 + "tokens_per_second=%.0f peak_rss_mb=%.0f trainable_params=%d%n", last[0], last[1], Math.exp(last[1]),
                 o.steps(), log.seconds + seconds - log.counted, seconds > 0 ? tokens / seconds : 0, Generate.peakRssMb(),
-                lm.parameterCount());
+                trainable);
+    }
+
+    /**
+     * A LoRA checkpoint: the adapters (PEFT's files), their optimizer state and the step in a new folder, then
+     * {@code LATEST} pointing to it, replaced by an atomic rename (a kill in between leaves the previous one in force);
+     * older folders are removed after.
+     */
+    private static void saveAdapters(Path dir, LoraAdapters lora, int step, Map<String, INDArray> optimizer)
+            throws IOException {
+        String name = String.format(Locale.ROOT, "lora-%08d", step);
+        Path staging = dir.resolve(".tmp-" + name);
+        lora.save(staging);
+        try (java.io.OutputStream out = Files.newOutputStream(staging.resolve(OPTIMIZER))) {
+            Npz.write(optimizer, out);
+        }
+        Files.writeString(staging.resolve(STEP), step + "\n");
+        Files.move(staging, dir.resolve(name), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        Path pointer = dir.resolve(Checkpoint.LATEST + ".tmp");
+        Files.writeString(pointer, name + "\n");
+        Files.move(pointer, dir.resolve(Checkpoint.LATEST), StandardCopyOption.ATOMIC_MOVE,
+                StandardCopyOption.REPLACE_EXISTING);
+        try (java.util.stream.Stream<Path> old = Files.list(dir)) {
+            for (Path p : old.filter(p -> Files.isDirectory(p) && !p.getFileName().toString().equals(name)).toList()) {
+                try (java.util.stream.Stream<Path> files = Files.walk(p)) {
+                    for (Path f : files.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                        Files.delete(f);
+                    }
+                }
+            }
+        }
     }
 
     /** The training and validation token files under --out, written once with the model's tokenizer. */

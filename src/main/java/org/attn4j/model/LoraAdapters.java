@@ -205,6 +205,14 @@ public final class LoraAdapters implements Trainable {
         }
     }
 
+    /**
+     * PEFT's default targets for the base's architecture (its {@code TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING}):
+     * GPT-2's {@code c_attn}, the query and value projections {@code q_proj, v_proj} of Llama, Mistral and Qwen2.
+     */
+    public static LoraConfig.Targets defaultTargets(LanguageModel base) {
+        return LoraConfig.Targets.parse(architecture(base) == HfArchitecture.GPT2 ? "c_attn" : "q_proj,v_proj");
+    }
+
     /** The base's linear layers the targets match, in the model's order; none is an error naming them all. */
     private static List<HfLinear> targeted(LanguageModel base, LoraConfig.Targets targets, String where) {
         HfArchitecture architecture = architecture(base);
