@@ -24,13 +24,14 @@ import org.junit.jupiter.api.io.TempDir;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
- * Smoke tests of exec:java@finetune at tiny settings on the committed models/shakespeare-bpe and Proverbs: full
- * fine-tuning lowers the validation loss and saves a model transformers' layout holds; a run killed after its first
- * checkpoint and resumed saves exactly the weights of an uninterrupted one; bad input is one line.
+ * Smoke tests of exec:java@finetune at tiny settings on the committed models/shakespeare-bpe and Proverbs: LoRA and
+ * full fine-tuning lower the validation loss and save adapters (PEFT's files, only those trained) or a model; a run
+ * killed after its first checkpoint and resumed saves exactly the weights of an uninterrupted one, in both modes;
+ * bad input is one line.
  */
 class FineTuneTest {
-    private static final String[] TINY = {"--full", "--steps", "12", "--batch", "4", "--context", "32",
-        "--eval-every", "6", "--eval-batches", "2", "--sample-tokens", "4", "--lr", "5e-4"};
+    private static final String[] TINY = {"--steps", "12", "--batch", "4", "--context", "32", "--eval-every", "6",
+        "--eval-batches", "2", "--sample-tokens", "4"};
 
     private static String[] args(Path out, String... more) {
         List<String> a = new ArrayList<>(List.of(TINY));
@@ -42,8 +43,8 @@ class FineTuneTest {
     @Test
     void fullFineTuningLowersTheValidationLossAndSavesTheModel(@TempDir Path dir) throws Exception {
         Path saved = dir.resolve("model");
-        String out = Stdout.capture(() -> FineTune.run(args(dir.resolve("out"), "--save", saved.toString(),
-                "--checkpoint-every", "0")));
+        String out = Stdout.capture(() -> FineTune.run(args(dir.resolve("out"), "--full", "--lr", "5e-4", "--save",
+                saved.toString(), "--checkpoint-every", "0")));
         Matcher first = Pattern.compile("step 0: train loss \\S+, validation loss ([0-9.]+)").matcher(out);
         assertTrue(first.find(), out);
         Matcher m = result(out);
@@ -70,9 +71,31 @@ class FineTuneTest {
     }
 
     @Test
-    void aKilledRunResumedSavesTheWeightsOfAnUninterruptedOne(@TempDir Path dir) throws Exception {
+    void loraTrainsTheAdaptersOnlyAndSavesThemInPeftsFormat(@TempDir Path dir) throws Exception {
+        Path saved = dir.resolve("adapter");
+        String out = Stdout.capture(() -> FineTune.run(args(dir.resolve("out"), "--save", saved.toString(),
+                "--checkpoint-every", "0", "--lora-rank", "4", "--target", "c_attn,c_fc")));
+        Matcher first = Pattern.compile("step 0: train loss \\S+, validation loss ([0-9.]+)").matcher(out);
+        assertTrue(first.find(), out);
+        Matcher m = result(out);
+        assertTrue(Double.parseDouble(m.group(2)) < Double.parseDouble(first.group(1)) - 0.05, "validation loss "
+                + first.group(1) + " -> " + m.group(2));
+        assertEquals(String.valueOf(4 * (4 * 128 + 384 * 4) + 4 * (4 * 128 + 512 * 4)), m.group(5),
+                "r 4 on c_attn and c_fc of 4 blocks: A [4, 128], B [384, 4] and [512, 4]");
+        Map<String, INDArray> adapters = Safetensors.read(saved.resolve("adapter_model.safetensors"));
+        assertEquals(16, adapters.size());
+        assertTrue(adapters.containsKey("base_model.model.transformer.h.3.mlp.c_fc.lora_B.weight"), adapters.keySet()
+                .toString());
+        assertTrue(Files.readString(saved.resolve("adapter_config.json")).contains("\"peft_type\": \"LORA\""));
+    }
+
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(booleans = {false, true})
+    void aKilledRunResumedSavesTheWeightsOfAnUninterruptedOne(boolean full, @TempDir Path dir) throws Exception {
+        String mode = full ? "--full" : "--lora-rank=4", weights = full ? "model.safetensors"
+                : "adapter_model.safetensors";
         Path whole = dir.resolve("whole"), killed = dir.resolve("killed");
-        String plain = Stdout.capture(() -> FineTune.run(args(whole, "--checkpoint-every", "3", "--save",
+        String plain = Stdout.capture(() -> FineTune.run(args(whole, mode, "--checkpoint-every", "3", "--save",
                 whole.resolve("model").toString())));
 
         List<String> command = new ArrayList<>();
@@ -80,7 +103,8 @@ class FineTuneTest {
         command.addAll(ManagementFactory.getRuntimeMXBean().getInputArguments().stream()
                 .filter(a -> !a.startsWith("-agentlib") && !a.startsWith("-javaagent")).toList());
         command.addAll(List.of("-cp", System.getProperty("java.class.path"), FineTune.class.getName()));
-        command.addAll(List.of(args(killed, "--checkpoint-every", "3", "--save", killed.resolve("model").toString())));
+        command.addAll(List.of(args(killed, mode, "--checkpoint-every", "3", "--save", killed.resolve("model")
+                .toString())));
         Process child = new ProcessBuilder(command).redirectErrorStream(true)
                 .redirectOutput(dir.resolve("child.log").toFile()).start();
         Path latest = killed.resolve(FineTune.CHECKPOINT).resolve(Checkpoint.LATEST);
@@ -93,14 +117,14 @@ class FineTuneTest {
         child.destroyForcibly().waitFor();
         assertFalse(Files.exists(killed.resolve("model")), "the child finished before it was killed");
 
-        String resumed = Stdout.capture(() -> FineTune.run(args(killed, "--checkpoint-every", "3", "--resume", "--save",
-                killed.resolve("model").toString())));
+        String resumed = Stdout.capture(() -> FineTune.run(args(killed, mode, "--checkpoint-every", "3", "--resume",
+                "--save", killed.resolve("model").toString())));
         Matcher m = Pattern.compile("Resuming from .* at step (\\d+)").matcher(resumed);
         assertTrue(m.find(), resumed);
         int step = Integer.parseInt(m.group(1));
         assertTrue(step >= 3 && step < 12, "resumed at step " + step);
-        Map<String, INDArray> expected = Safetensors.read(whole.resolve("model/model.safetensors")),
-                actual = Safetensors.read(killed.resolve("model/model.safetensors"));
+        Map<String, INDArray> expected = Safetensors.read(whole.resolve("model").resolve(weights)),
+                actual = Safetensors.read(killed.resolve("model").resolve(weights));
         assertEquals(expected.keySet(), actual.keySet());
         expected.forEach((k, v) -> Exact.assertSameBits(k + " after resuming at step " + step, v, actual.get(k)));
         assertEquals(lastLosses(plain), lastLosses(resumed), "the resumed run reports the same losses");
@@ -124,6 +148,8 @@ class FineTuneTest {
                 dir.resolve("none.txt").toString()), "--train-file: expected a text file");
         BadOptions.rejected("finetune", FineTune::run, fresh, args(fresh, "--grad-accum", "5"),
                 "--grad-accum: expected at most --batch (4");
+        BadOptions.rejected("finetune", FineTune::run, fresh.resolve("checkpoint"), args(fresh, "--target", "q_proj"),
+                "--lora-rank, --lora-alpha, --target: LoRA targets 'q_proj' match no linear layer of this gpt2 model");
     }
 
     private static Matcher result(String out) {
