@@ -72,6 +72,7 @@ public final class FastBlock {
     private State own; // the state of the state-less calls, made on first use
 
     private final Map<String, LoraKernel.Part> adapters; // by weight name; null: every weight trains
+    private final java.util.Set<String> frozen = new java.util.HashSet<>(); // LoRA: the linears' weights and biases
 
     private FastBlock(TransformerBlock block, Parallel parallel, Map<String, LoraKernel.Part> adapters) {
         this.adapters = adapters;
@@ -176,6 +177,9 @@ public final class FastBlock {
         public Map<String, INDArray> gradients() {
             if (gradients.isEmpty()) { // made on first use: a state that only runs forward never needs them
                 parameters.forEach((name, p) -> {
+                    if (frozen.contains(name)) {
+                        return; // no gradient array for a frozen weight: LoRA's memory is the adapters'
+                    }
                     INDArray g = Nd4j.zeros(p.dataType(), p.shape());
                     gradients.put(name, g);
                     gradBufs.put(name, Buf.of(g));
@@ -989,6 +993,8 @@ public final class FastBlock {
         if (adapters == null) {
             return kernel;
         }
+        frozen.add(l.name() + ".weight");
+        frozen.add(l.name() + ".bias");
         LoraKernel.Part p = adapters.get(l.name() + ".weight");
         if (p != null) {
             parameters.put(p.kernel().nameA(), p.kernel().a().array);

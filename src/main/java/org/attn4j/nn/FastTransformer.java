@@ -559,14 +559,17 @@ public final class FastTransformer {
             }
             head.backwardInput(s.logits, d.dh, false, r0, r1); // dh = dlogits W
         });
-        // dW = dlogits^T h, db = column sums of dlogits: each worker sums a share of the rows (GradientShares)
-        GradientShares shares = s.headShares();
-        parallel.forRange(shares.parts(), (p0, p1) -> {
+        // dW = dlogits^T h, db = column sums of dlogits: each worker sums a share of the rows (GradientShares);
+        // none with LoRA, whose base is frozen
+        GradientShares shares = adapters == null ? s.headShares() : null;
+        parallel.forRange(shares == null ? 0 : shares.parts(), (p0, p1) -> {
             for (int p = p0; p < p1; p++) {
                 head.backwardWeights(shares, s.logits, hs, d.n, p);
             }
         });
-        shares.reduce(new ArrayList<>(shares.gradients().keySet()), parallel);
+        if (shares != null) {
+            shares.reduce(new ArrayList<>(shares.gradients().keySet()), parallel);
+        }
         StackState e = s.enc;
         if (e != null) {
             if (s.dMemory == null || s.dMemory.length < e.n * width) {
@@ -597,7 +600,7 @@ public final class FastTransformer {
             // dx = norm'(dh)
             parallel.forRange(st.n, ROW_GRAIN, (r0, r1) -> norm.backward(st.dh, st.xhat, st.rstd, st.dx, null, r0, r1,
                     width));
-            parallel.forRange(parts, (p0, p1) -> {
+            parallel.forRange(adapters == null ? parts : 0, (p0, p1) -> { // LoRA: the norm is frozen
                 for (int p = p0; p < p1; p++) {
                     int c0 = Parallel.split(width, parts, p), c1 = Parallel.split(width, parts, p + 1);
                     norm.backwardParams(st.dh, st.xhat, st.dNormW, st.dNormB, st.n, width, c0, c1);
@@ -612,6 +615,9 @@ public final class FastTransformer {
                 Buf dm = Buf.of(bs.memoryGradient());
                 parallel.forRange(dm.length, ROW_GRAIN * width, (i0, i1) -> RowMath.add(dMemory, dm, dMemory, i0, i1, 1));
             }
+        }
+        if (adapters != null) {
+            return; // LoRA: the embedding and positions are frozen
         }
         Buf d0 = Buf.of(dx);
         if (embeddingDrops(st)) { // dx0 = drop'(dx0), in the first block's gradient array
