@@ -22,6 +22,7 @@ import org.attn4j.kernels.Buf;
 import org.attn4j.kernels.DropoutSeed;
 import org.attn4j.kernels.GradientShares;
 import org.attn4j.kernels.LinearKernel;
+import org.attn4j.kernels.LoraKernel;
 import org.attn4j.kernels.MaskRows;
 import org.attn4j.kernels.NormKernel;
 import org.attn4j.kernels.Parallel;
@@ -78,7 +79,12 @@ public final class BlockEngine {
     private final Map<String, INDArray> parameters = new LinkedHashMap<>();
     private State own; // the state of the state-less calls, made on first use
 
-    private BlockEngine(BlockConfig config, BlockWeights weights, Parallel parallel) {
+    private final Map<String, LoraKernel.Part> adapters; // by weight name; null: every weight trains
+    private final java.util.Set<String> frozen = new java.util.HashSet<>(); // LoRA: the linears' weights and biases
+
+    private BlockEngine(BlockConfig config, BlockWeights weights, Parallel parallel,
+            Map<String, LoraKernel.Part> adapters) {
+        this.adapters = adapters;
         this.config = config;
         this.type = weights.selfAttention().q().weight().dataType();
         this.parallel = parallel;
@@ -117,7 +123,7 @@ public final class BlockEngine {
                 names.addAll(l.gradientNames());
             }
         }
-        linearGradients = List.copyOf(names);
+        linearGradients = List.copyOf(new java.util.LinkedHashSet<>(names)); // a fused LoRA path's A: once
     }
 
     /** The engine of a block of {@code config} on {@code weights} (its own arrays), on the shared {@link Parallel} pool. */
@@ -127,7 +133,16 @@ public final class BlockEngine {
 
     /** The engine of a block of {@code config} on {@code weights}, on {@code parallel}'s workers. */
     public static BlockEngine of(BlockConfig config, BlockWeights weights, Parallel parallel) {
-        return new BlockEngine(config, weights, parallel);
+        return new BlockEngine(config, weights, parallel, null);
+    }
+
+    /**
+     * The engine's block for LoRA fine-tuning: every weight frozen (no gradients), and beside the weights named in
+     * {@code adapters} their LoRA paths, whose A and B are this block's parameters and have its gradients.
+     */
+    public static BlockEngine adapted(BlockConfig config, BlockWeights weights, Parallel parallel,
+            Map<String, LoraKernel.Part> adapters) {
+        return new BlockEngine(config, weights, parallel, java.util.Objects.requireNonNull(adapters, "adapters"));
     }
 
     public BlockConfig config() {
@@ -177,6 +192,9 @@ public final class BlockEngine {
         public Map<String, INDArray> gradients() {
             if (gradients.isEmpty()) { // made on first use: a state that only runs forward never needs them
                 parameters.forEach((name, p) -> {
+                    if (frozen.contains(name)) {
+                        return; // no gradient array for a frozen weight: LoRA's memory is the adapters'
+                    }
                     INDArray g = Nd4j.zeros(p.dataType(), p.shape());
                     gradients.put(name, g);
                     gradBufs.put(name, Buf.of(g));
@@ -990,7 +1008,18 @@ public final class BlockEngine {
         if (l.bias() != null) {
             parameters.put(l.name() + ".bias", l.bias());
         }
-        return LinearKernel.of(l);
+        LinearKernel kernel = LinearKernel.of(l);
+        if (adapters == null) {
+            return kernel;
+        }
+        frozen.add(l.name() + ".weight");
+        frozen.add(l.name() + ".bias");
+        LoraKernel.Part p = adapters.get(l.name() + ".weight");
+        if (p != null) {
+            parameters.put(p.kernel().nameA(), p.kernel().a().array);
+            parameters.put(p.kernel().nameB(), p.kernel().b().array);
+        }
+        return kernel.adapted(p == null ? null : p.kernel(), p == null ? 0 : p.index());
     }
 
     /** A norm's arrays (RMSNorm: no bias), recorded under their parameter names. */

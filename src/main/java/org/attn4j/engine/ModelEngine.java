@@ -43,6 +43,7 @@ public final class ModelEngine {
     private final Stack encoder, decoder; // encoder: null for a language model
     private final StackWeights w;
     private final Parallel parallel;
+    private final Map<String, org.attn4j.kernels.LoraKernel.Part> adapters; // null: not LoRA
     private final DataType type;
     private final int width, vocab;
     private static final int ROW_GRAIN = 8;
@@ -58,7 +59,23 @@ public final class ModelEngine {
      */
     public ModelEngine(List<BlockEngine> encoderBlocks, StackWeights encoderWeights,
             List<BlockEngine> blocks, StackWeights weights, Parallel parallel) {
+        this(encoderBlocks, encoderWeights, blocks, weights, parallel, null);
+    }
+
+    /**
+     * A decoder-only model for LoRA fine-tuning: {@code blocks} adapted ({@link BlockEngine#adapted}), so the blocks'
+     * weights are frozen and their gradients are the adapters'; the embedding, positions, norm and head frozen too.
+     */
+    public ModelEngine(List<BlockEngine> blocks, StackWeights weights, Parallel parallel,
+            Map<String, org.attn4j.kernels.LoraKernel.Part> adapters) {
+        this(List.of(), null, blocks, weights, parallel, java.util.Objects.requireNonNull(adapters, "adapters"));
+    }
+
+    private ModelEngine(List<BlockEngine> encoderBlocks, StackWeights encoderWeights,
+            List<BlockEngine> blocks, StackWeights weights, Parallel parallel,
+            Map<String, org.attn4j.kernels.LoraKernel.Part> adapters) {
         this.parallel = parallel;
+        this.adapters = adapters;
         this.w = weights;
         this.type = weights.embedding().dataType();
         this.width = (int) weights.embedding().size(1);
@@ -534,14 +551,17 @@ public final class ModelEngine {
             }
             head.backwardInput(s.logits, d.dh, false, r0, r1); // dh = dlogits W
         });
-        // dW = dlogits^T h, db = column sums of dlogits: each worker sums a share of the rows (GradientShares)
-        GradientShares shares = s.headShares();
-        parallel.forRange(shares.parts(), (p0, p1) -> {
+        // dW = dlogits^T h, db = column sums of dlogits: each worker sums a share of the rows (GradientShares);
+        // none with LoRA, whose base is frozen
+        GradientShares shares = adapters == null ? s.headShares() : null;
+        parallel.forRange(shares == null ? 0 : shares.parts(), (p0, p1) -> {
             for (int p = p0; p < p1; p++) {
                 head.backwardWeights(shares, s.logits, hs, d.n, p);
             }
         });
-        shares.reduce(new ArrayList<>(shares.gradients().keySet()), parallel);
+        if (shares != null) {
+            shares.reduce(new ArrayList<>(shares.gradients().keySet()), parallel);
+        }
         StackState e = s.enc;
         if (e != null) {
             if (s.dMemory == null || s.dMemory.length < e.n * width) {
@@ -572,7 +592,7 @@ public final class ModelEngine {
             // dx = norm'(dh)
             parallel.forRange(st.n, ROW_GRAIN, (r0, r1) -> norm.backward(st.dh, st.xhat, st.rstd, st.dx, null, r0, r1,
                     width));
-            parallel.forRange(parts, (p0, p1) -> {
+            parallel.forRange(adapters == null ? parts : 0, (p0, p1) -> { // LoRA: the norm is frozen
                 for (int p = p0; p < p1; p++) {
                     int c0 = Parallel.split(width, parts, p), c1 = Parallel.split(width, parts, p + 1);
                     norm.backwardParams(st.dh, st.xhat, st.dNormW, st.dNormB, st.n, width, c0, c1);
@@ -587,6 +607,9 @@ public final class ModelEngine {
                 Buf dm = Buf.of(bs.memoryGradient());
                 parallel.forRange(dm.length, ROW_GRAIN * width, (i0, i1) -> RowMath.add(dMemory, dm, dMemory, i0, i1, 1));
             }
+        }
+        if (adapters != null) {
+            return; // LoRA: the embedding and positions are frozen
         }
         Buf d0 = Buf.of(dx);
         if (embeddingDrops(st)) { // dx0 = drop'(dx0), in the first block's gradient array

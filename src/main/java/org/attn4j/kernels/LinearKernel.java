@@ -12,6 +12,9 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  *   forward:   y = x W^T + b                                   rows [N, in] -> [N, out]
  *   backward:  dx = dy W;   dW = dy^T x;   db = colsum(dy)
  * </pre>
+ * A frozen kernel (LoRA fine-tuning: the base weights train not) computes no weight gradients; an adapted one adds
+ * its {@link LoraKernel}'s path (part {@code loraPart} of it) to the output and the input's gradient, and its
+ * weight gradients are the adapter's.
  *
  * @param weightName the weight's parameter name, which keys its gradient
  * @param biasName   the bias's, or null (no bias)
@@ -19,8 +22,22 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * @param bias       b {@code [out]}, or null
  * @param in         input width
  * @param out        output width
+ * @param frozen     whether W and b get no gradients
+ * @param lora       the LoRA path beside W, or null
+ * @param loraPart   which part of the LoRA path's output this layer is (0 unless the path feeds several layers)
  */
-public record LinearKernel(String weightName, String biasName, Buf w, Buf bias, int in, int out) {
+public record LinearKernel(String weightName, String biasName, Buf w, Buf bias, int in, int out, boolean frozen,
+        LoraKernel lora, int loraPart) {
+    /** A trained kernel without an adapter. */
+    public LinearKernel(String weightName, String biasName, Buf w, Buf bias, int in, int out) {
+        this(weightName, biasName, w, bias, in, out, false, null, 0);
+    }
+
+    /** This kernel frozen, with part {@code part} of {@code lora} beside it (null: frozen only). */
+    public LinearKernel adapted(LoraKernel lora, int part) {
+        return new LinearKernel(weightName, biasName, w, bias, in, out, true, lora, part);
+    }
+
     /** The kernel of {@code weight [out, in]} and {@code bias [out]} (or null), named {@code name.weight}, {@code name.bias}. */
     public static LinearKernel of(String name, INDArray weight, INDArray bias) {
         return new LinearKernel(name + ".weight", bias == null ? null : name + ".bias", Buf.of(weight),
@@ -40,12 +57,18 @@ public record LinearKernel(String weightName, String biasName, Buf w, Buf bias, 
     /** m rows of y from row yRow = m rows of x from row xRow, times W^T, plus b ({@link Blas#linear}). */
     public void project(Buf x, int xRow, int m, Buf y, int yRow) {
         Blas.linear(x, xRow, m, w, bias, in, out, y, yRow);
+        if (lora != null) {
+            lora.forward(loraPart, x, xRow, m, y, yRow);
+        }
     }
 
     /** dx[r0:r1] (=, or += when accumulate) dy[r0:r1] W. */
     public void backwardInput(Buf dy, Buf dx, boolean accumulate, int r0, int r1) {
         Blas.gemm(false, false, r1 - r0, in, out, 1, dy, (long) r0 * out, out, w, 0, in, accumulate ? 1 : 0, dx,
                 (long) r0 * in, in);
+        if (lora != null) {
+            lora.backwardInput(loraPart, dy, dx, r0, r1);
+        }
     }
 
     /**
@@ -53,11 +76,19 @@ public record LinearKernel(String weightName, String biasName, Buf w, Buf bias, 
      * part ({@link GradientShares#linear}); the shares' {@code reduce} adds the parts up.
      */
     public void backwardWeights(GradientShares shares, Buf dy, Buf x, int n, int part) {
-        shares.linear(weightName, biasName, dy, x, n, in, out, part);
+        if (!frozen) {
+            shares.linear(weightName, biasName, dy, x, n, in, out, part);
+        }
+        if (lora != null) {
+            lora.backwardWeights(loraPart, shares, dy, x, n, part);
+        }
     }
 
-    /** The gradients {@link #backwardWeights} writes: the weight's name, and the bias's if any. */
+    /** The gradients {@link #backwardWeights} writes: the weight's name and the bias's if any; frozen: the adapter's. */
     public List<String> gradientNames() {
+        if (frozen) {
+            return lora == null ? List.of() : lora.gradientNames();
+        }
         return biasName == null ? List.of(weightName) : List.of(weightName, biasName);
     }
 }

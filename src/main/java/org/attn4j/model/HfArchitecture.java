@@ -224,6 +224,23 @@ enum HfArchitecture {
         return t;
     }
 
+    /**
+     * The linear layers of the blocks of a model of {@code c}, by transformers' module names (GPT-2's always under
+     * {@code transformer.}, as PEFT names them): what LoRA adapters can target. The output head is not among them.
+     */
+    List<HfLinear> linears(ModelConfig c) {
+        List<HfLinear> linears = new ArrayList<>();
+        for (HfTensor t : tensors(c, this == GPT2 ? "transformer." : "")) {
+            if (t.shape().length == 2 && t.parts().get(0).parameter().startsWith("decoder.layers.")) {
+                boolean conv1d = t.parts().get(0).transposed(); // GPT-2 stores [in, out]
+                linears.add(new HfLinear(t.name().substring(0, t.name().length() - ".weight".length()),
+                        (int) t.shape()[conv1d ? 0 : 1], (int) t.shape()[conv1d ? 1 : 0],
+                        t.parts().stream().map(HfTensor.Part::parameter).toList()));
+            }
+        }
+        return linears;
+    }
+
     /** Tensors files carry that the model does not need: GPT-2's causal-mask buffers, a tied model's head. */
     boolean ignored(String name, ModelConfig c) {
         return name.endsWith(".attn.bias") && this == GPT2 || name.endsWith(".attn.masked_bias")

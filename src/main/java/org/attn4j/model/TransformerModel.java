@@ -25,7 +25,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * weights only; {@code org.attn4j.samediff.ModelGraph} builds the same model as a SameDiff graph, for users who
  * extend it inside SameDiff, and as the tests' independent reference.
  */
-public abstract class TransformerModel extends Module {
+public abstract class TransformerModel extends Module implements Trainable {
     protected final ModelConfig config;
     protected final Embedding embedding;
     protected final Positions positions;
@@ -47,6 +47,12 @@ public abstract class TransformerModel extends Module {
 
     public ModelConfig config() {
         return config;
+    }
+
+    /** This model: training it updates every weight. */
+    @Override
+    public TransformerModel model() {
+        return this;
     }
 
     /** The target-side token embedding (the output projection too when tied). */
@@ -77,8 +83,12 @@ public abstract class TransformerModel extends Module {
     /** A forward pass on the engine (ids checked and converted once), read by {@code result} before its state is freed. */
     private <R> R inferOnEngine(INDArray source, INDArray input,
             java.util.function.Function<ModelEngine.State, R> result) {
+        return inferOnEngine(engine(), source, input, result);
+    }
+
+    private <R> R inferOnEngine(ModelEngine e, INDArray source, INDArray input,
+            java.util.function.Function<ModelEngine.State, R> result) {
         int[][] sources = checkedSource(source, input), inputs = checkedRows("input", input, config.targetVocab());
-        ModelEngine e = engine();
         return weightsLock().read(() -> {
             try (ModelEngine.State s = e.newInferenceState()) {
                 e.forward(s, sources, inputs, null, config.padId(), 0);
@@ -173,11 +183,13 @@ public abstract class TransformerModel extends Module {
      * batch. One per thread.
      */
     public static final class EngineState {
+        private final ModelEngine engine;
         private final ModelEngine.State state;
         private final Map<String, INDArray> gradients = new LinkedHashMap<>();
 
-        private EngineState(ModelEngine.State state) {
-            this.state = state;
+        private EngineState(ModelEngine engine) {
+            this.engine = engine;
+            this.state = engine.newState();
         }
     }
 
@@ -224,8 +236,9 @@ public abstract class TransformerModel extends Module {
     }
 
     /** A new engine workspace for {@link #lossAndGradients}: one per thread. */
+    @Override
     public EngineState newEngineState() {
-        EngineState s = new EngineState(engine().newState());
+        EngineState s = new EngineState(engine());
         EncoderParts e = encoderParts();
         if (e != null) {
             ModelEngine.Gradients g = s.state.encoderGradients();
@@ -254,6 +267,33 @@ public abstract class TransformerModel extends Module {
         return s;
     }
 
+    /**
+     * An engine of this (decoder-only) model with LoRA paths beside the weights named in {@code adapters}, every
+     * weight frozen: what {@link LoraAdapters} train and run on. The model's weights are shared, not copied.
+     */
+    final ModelEngine adaptedEngine(Map<String, org.attn4j.kernels.LoraKernel.Part> adapters) {
+        org.attn4j.kernels.Parallel parallel = org.attn4j.kernels.Parallel.shared();
+        List<BlockEngine> blocks = decoder.blocks().stream()
+                .map(b -> BlockEngine.adapted(b.config(), b.weights(), parallel, adapters)).toList();
+        return new ModelEngine(blocks, engineWeights(), parallel, adapters);
+    }
+
+    /** A workspace on an adapted engine whose gradients are the adapters' ({@code names}) only. */
+    final EngineState newEngineState(ModelEngine adapted, java.util.Set<String> names) {
+        EngineState s = new EngineState(adapted);
+        s.state.gradients().blocks().forEach(g -> g.forEach((k, v) -> {
+            if (names.contains(k)) {
+                s.gradients.put(k, v);
+            }
+        }));
+        return s;
+    }
+
+    /** Logits {@code [B, T, V]} of one forward pass (no dropout) on an adapted engine. */
+    final INDArray predictAdapted(ModelEngine adapted, INDArray input) {
+        return inferOnEngine(adapted, null, input, s -> s.logits().dup('c'));
+    }
+
     private static void put(Map<String, INDArray> into, Module m, INDArray gradient) {
         into.put(m.parameters().keySet().iterator().next(), gradient);
     }
@@ -272,6 +312,7 @@ public abstract class TransformerModel extends Module {
      * {@link #lossAndGradients(EngineState, INDArray, INDArray, INDArray, double, boolean)} while training:
      * dropout applies, with the masks of {@code dropout} (a run's seed and step; null: no dropout).
      */
+    @Override
     public LossAndGradients lossAndGradients(EngineState s, INDArray source, INDArray input, INDArray target,
             double smoothing, boolean withGradients, org.attn4j.kernels.DropoutSeed dropout) {
         int[][] sourceRows = checkedSource(source, input);
@@ -285,9 +326,9 @@ public abstract class TransformerModel extends Module {
             throw new IllegalArgumentException("label smoothing must be in [0, 1), got " + smoothing);
         }
         int pad = config.padId();
-        double loss = engine.forward(s.state, sourceRows, inputRows, targetRows, pad, smoothing, dropout);
+        double loss = s.engine.forward(s.state, sourceRows, inputRows, targetRows, pad, smoothing, dropout);
         if (withGradients) {
-            engine.backward(s.state, pad, smoothing);
+            s.engine.backward(s.state, pad, smoothing);
         }
         return new LossAndGradients(loss, s.gradients, s.state.counted());
     }

@@ -9,6 +9,7 @@ import java.util.Objects;
 import org.attn4j.data.Batch;
 import org.attn4j.kernels.DropoutSeed;
 import org.attn4j.kernels.Parallel;
+import org.attn4j.model.Trainable;
 import org.attn4j.model.TransformerModel;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.learning.config.Adam;
@@ -173,6 +174,7 @@ public final class Trainer {
     }
 
     private final TransformerModel model;
+    private final Trainable trained; // the model itself, or adapters on it
     private final Config config;
     private final TransformerModel.EngineState engine; // the activations and gradients of this trainer's steps
     private final List<String> parameters;
@@ -182,22 +184,27 @@ public final class Trainer {
     private final GradientAccumulator accumulator;
     private int step;
 
-    public Trainer(TransformerModel model, Config config) {
-        this(model, config, Parallel.shared().threads(), ParameterUpdater.BIG);
+    /**
+     * A trainer of {@code trained}: a model (every weight) or {@code LoraAdapters} (the adapters only, the base
+     * frozen: only they have gradients and optimizer state).
+     */
+    public Trainer(Trainable trained, Config config) {
+        this(trained, config, Parallel.shared().threads(), ParameterUpdater.BIG);
     }
 
     /**
      * A trainer whose update runs in {@code pieces} worker shares (tests take more than the workers) and updates
      * parameters of {@code big} elements or more in place.
      */
-    Trainer(TransformerModel model, Config config, int pieces, int big) {
-        this.model = model;
+    Trainer(Trainable trained, Config config, int pieces, int big) {
+        this.trained = trained;
+        this.model = trained.model();
         this.config = config;
         if (!(config.labelSmoothing() >= 0 && config.labelSmoothing() < 1)) {
             throw new IllegalArgumentException("label smoothing must be in [0, 1), got " + config.labelSmoothing());
         }
-        this.engine = model.newEngineState();
-        this.arrays = new LinkedHashMap<>(model.parameters());
+        this.engine = trained.newEngineState();
+        this.arrays = new LinkedHashMap<>(trained.parameters());
         this.parameters = new ArrayList<>(arrays.keySet());
         this.shares = WorkerShares.pack(parameters, p -> arrays.get(p).length(), Parallel.shared().threads(),
                 Parallel.shared());
@@ -306,7 +313,7 @@ public final class Trainer {
         // Dropout masks depend on (seed, step, j) only, so a resumed run draws the same ones. Micro-batch j > 0
         // mixes j into the seed (an odd multiplier keeps the seeds of different j apart): its masks are its own.
         long seed = j == 0 ? config.seed() : config.seed() ^ (j * 0x9E3779B97F4A7C15L);
-        TransformerModel.LossAndGradients r = model.lossAndGradients(engine, batch.source(), batch.input(), batch.target(),
+        TransformerModel.LossAndGradients r = trained.lossAndGradients(engine, batch.source(), batch.input(), batch.target(),
                 config.labelSmoothing(), true, new DropoutSeed(seed, step));
         return new BatchGradients(r.loss(), r.gradients(), r.tokens());
     }
@@ -326,8 +333,8 @@ public final class Trainer {
 
     /** Mean loss on a batch without updating or dropout. */
     public double evaluateLoss(Batch batch) {
-        return model.weightsLock().write(() -> model.lossAndGradients(engine, batch.source(), batch.input(),
-                batch.target(), config.labelSmoothing(), false).loss());
+        return model.weightsLock().write(() -> trained.lossAndGradients(engine, batch.source(), batch.input(),
+                batch.target(), config.labelSmoothing(), false, null).loss());
     }
 
     /**

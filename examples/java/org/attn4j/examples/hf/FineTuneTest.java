@@ -1,0 +1,167 @@
+package org.attn4j.examples.hf;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.lang.management.ManagementFactory;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.attn4j.data.TokenFile;
+import org.attn4j.examples.BadOptions;
+import org.attn4j.examples.Stdout;
+import org.attn4j.formats.Safetensors;
+import org.attn4j.io.Checkpoint;
+import org.attn4j.testing.Exact;
+import org.attn4j.text.Tokenizer;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+/**
+ * Smoke tests of exec:java@finetune at tiny settings on the committed models/shakespeare-bpe and Proverbs: LoRA and
+ * full fine-tuning lower the validation loss and save adapters (PEFT's files, only those trained) or a model; a run
+ * killed after its first checkpoint and resumed saves exactly the weights of an uninterrupted one, in both modes;
+ * bad input is one line.
+ */
+class FineTuneTest {
+    private static final String[] TINY = {"--steps", "12", "--batch", "4", "--context", "32", "--eval-every", "6",
+        "--eval-batches", "2", "--sample-tokens", "4"};
+
+    private static String[] args(Path out, String... more) {
+        List<String> a = new ArrayList<>(List.of(TINY));
+        a.addAll(List.of("--out", out.toString()));
+        a.addAll(List.of(more));
+        return a.toArray(String[]::new);
+    }
+
+    @Test
+    void fullFineTuningLowersTheValidationLossAndSavesTheModel(@TempDir Path dir) throws Exception {
+        Path saved = dir.resolve("model");
+        String out = Stdout.capture(() -> FineTune.run(args(dir.resolve("out"), "--full", "--lr", "5e-4", "--save",
+                saved.toString(), "--checkpoint-every", "0")));
+        Matcher first = Pattern.compile("step 0: train loss \\S+, validation loss ([0-9.]+)").matcher(out);
+        assertTrue(first.find(), out);
+        Matcher m = result(out);
+        assertTrue(Double.parseDouble(m.group(2)) < Double.parseDouble(first.group(1)) - 0.05, "validation loss "
+                + first.group(1) + " -> " + m.group(2));
+        assertEquals(Math.exp(Double.parseDouble(m.group(2))), Double.parseDouble(m.group(3)), 0.01);
+        assertEquals("12", m.group(4));
+        assertEquals("867072", m.group(5), "every weight trains");
+        assertTrue(out.contains("Sample before: My son,") && out.contains("Sample after: My son,"), out);
+
+        Map<String, INDArray> base = Safetensors.read(Path.of("models/shakespeare-bpe/model.safetensors")),
+                tuned = Safetensors.read(saved.resolve("model.safetensors"));
+        assertEquals(base.keySet(), tuned.keySet());
+        assertFalse(base.get("transformer.h.0.attn.c_attn.weight").equalsWithEps(
+                tuned.get("transformer.h.0.attn.c_attn.weight"), 0), "the weights moved");
+        assertEquals(Files.readString(Path.of("models/shakespeare-bpe/tokenizer.json")),
+                Files.readString(saved.resolve("tokenizer.json")));
+        TokenFile train = TokenFile.open(dir.resolve("out/tokens/kjv-proverbs.txt.train.bin"));
+        TokenFile valid = TokenFile.open(dir.resolve("out/tokens/kjv-proverbs.txt.valid.bin"));
+        int all = Tokenizer.fromPretrained(Path.of("models/shakespeare-bpe")).encode(
+                Files.readString(Path.of("examples/data/kjv-proverbs.txt")), false).length;
+        assertEquals(all, train.size() + valid.size());
+        assertEquals(all / 10, valid.size(), "the last 10% validate");
+    }
+
+    @Test
+    void loraTrainsTheAdaptersOnlyAndSavesThemInPeftsFormat(@TempDir Path dir) throws Exception {
+        Path saved = dir.resolve("adapter");
+        String out = Stdout.capture(() -> FineTune.run(args(dir.resolve("out"), "--save", saved.toString(),
+                "--checkpoint-every", "0", "--lora-rank", "4", "--target", "c_attn,c_fc")));
+        Matcher first = Pattern.compile("step 0: train loss \\S+, validation loss ([0-9.]+)").matcher(out);
+        assertTrue(first.find(), out);
+        Matcher m = result(out);
+        assertTrue(Double.parseDouble(m.group(2)) < Double.parseDouble(first.group(1)) - 0.05, "validation loss "
+                + first.group(1) + " -> " + m.group(2));
+        assertEquals(String.valueOf(4 * (4 * 128 + 384 * 4) + 4 * (4 * 128 + 512 * 4)), m.group(5),
+                "r 4 on c_attn and c_fc of 4 blocks: A [4, 128], B [384, 4] and [512, 4]");
+        Map<String, INDArray> adapters = Safetensors.read(saved.resolve("adapter_model.safetensors"));
+        assertEquals(16, adapters.size());
+        assertTrue(adapters.containsKey("base_model.model.transformer.h.3.mlp.c_fc.lora_B.weight"), adapters.keySet()
+                .toString());
+        assertTrue(Files.readString(saved.resolve("adapter_config.json")).contains("\"peft_type\": \"LORA\""));
+    }
+
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(booleans = {false, true})
+    void aKilledRunResumedSavesTheWeightsOfAnUninterruptedOne(boolean full, @TempDir Path dir) throws Exception {
+        String mode = full ? "--full" : "--lora-rank=4", weights = full ? "model.safetensors"
+                : "adapter_model.safetensors";
+        Path whole = dir.resolve("whole"), killed = dir.resolve("killed");
+        String plain = Stdout.capture(() -> FineTune.run(args(whole, mode, "--checkpoint-every", "3", "--save",
+                whole.resolve("model").toString())));
+
+        List<String> command = new ArrayList<>();
+        command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        command.addAll(ManagementFactory.getRuntimeMXBean().getInputArguments().stream()
+                .filter(a -> !a.startsWith("-agentlib") && !a.startsWith("-javaagent")).toList());
+        command.addAll(List.of("-cp", System.getProperty("java.class.path"), FineTune.class.getName()));
+        command.addAll(List.of(args(killed, mode, "--checkpoint-every", "3", "--save", killed.resolve("model")
+                .toString())));
+        Process child = new ProcessBuilder(command).redirectErrorStream(true)
+                .redirectOutput(dir.resolve("child.log").toFile()).start();
+        Path latest = killed.resolve(FineTune.CHECKPOINT).resolve(Checkpoint.LATEST);
+        long deadline = System.nanoTime() + 120_000_000_000L;
+        while (!Files.exists(latest) && child.isAlive() && System.nanoTime() < deadline) {
+            Thread.sleep(5);
+        }
+        assertTrue(child.isAlive(), "the child ended before it could be killed after its first checkpoint:\n"
+                + Files.readString(dir.resolve("child.log")));
+        child.destroyForcibly().waitFor();
+        assertFalse(Files.exists(killed.resolve("model")), "the child finished before it was killed");
+
+        String resumed = Stdout.capture(() -> FineTune.run(args(killed, mode, "--checkpoint-every", "3", "--resume",
+                "--save", killed.resolve("model").toString())));
+        Matcher m = Pattern.compile("Resuming from .* at step (\\d+)").matcher(resumed);
+        assertTrue(m.find(), resumed);
+        int step = Integer.parseInt(m.group(1));
+        assertTrue(step >= 3 && step < 12, "resumed at step " + step);
+        Map<String, INDArray> expected = Safetensors.read(whole.resolve("model").resolve(weights)),
+                actual = Safetensors.read(killed.resolve("model").resolve(weights));
+        assertEquals(expected.keySet(), actual.keySet());
+        expected.forEach((k, v) -> Exact.assertSameBits(k + " after resuming at step " + step, v, actual.get(k)));
+        assertEquals(lastLosses(plain), lastLosses(resumed), "the resumed run reports the same losses");
+    }
+
+    @Test
+    void badInputIsOneLine(@TempDir Path dir) throws Exception {
+        Path out = dir.resolve("out"), tokens = out.resolve("tokens");
+        Files.createDirectories(tokens);
+        Tokenizer gpt2 = Tokenizer.fromPretrained(Path.of("src/test/resources/tokenizers/gpt2"));
+        Path text = Files.writeString(dir.resolve("a.txt"), "The proverbs of Solomon the son of David. ".repeat(40));
+        TokenFile.tokenize(text, gpt2, tokens.resolve("a.txt.bin"));
+        BadOptions.rejected("finetune", FineTune::run, out.resolve("checkpoint"), args(out, "--train-file",
+                text.toString(), "--valid-file", text.toString()), "a.txt.bin: was written with another tokenizer "
+                + "(vocabulary size 50257");
+        Path fresh = dir.resolve("fresh"); // the rest write nothing
+        BadOptions.rejected("finetune", FineTune::run, fresh, args(fresh, "--context", "65"),
+                "--context: expected at most the model's context of 64, given 65");
+        BadOptions.rejected("finetune", FineTune::run, fresh, args(fresh, "--model", dir.toString()), "no config.json");
+        BadOptions.rejected("finetune", FineTune::run, fresh, args(fresh, "--train-file",
+                dir.resolve("none.txt").toString()), "--train-file: expected a text file");
+        BadOptions.rejected("finetune", FineTune::run, fresh, args(fresh, "--grad-accum", "5"),
+                "--grad-accum: expected at most --batch (4");
+        BadOptions.rejected("finetune", FineTune::run, fresh.resolve("checkpoint"), args(fresh, "--target", "q_proj"),
+                "--lora-rank, --lora-alpha, --target: LoRA targets 'q_proj' match no linear layer of this gpt2 model");
+    }
+
+    private static Matcher result(String out) {
+        String last = out.strip().lines().reduce((a, b) -> b).orElse("");
+        Matcher m = Pattern.compile("RESULT train_loss=(\\S+) val_loss=(\\S+) val_ppl=(\\S+) steps=(\\d+) "
+                + "train_seconds=\\S+ tokens_per_second=\\d+ peak_rss_mb=\\d+ trainable_params=(\\d+)").matcher(last);
+        assertTrue(m.matches(), last);
+        return m;
+    }
+
+    private static String lastLosses(String out) {
+        Matcher m = result(out);
+        return m.group(1) + " " + m.group(2);
+    }
+}
