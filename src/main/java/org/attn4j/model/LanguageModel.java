@@ -89,7 +89,7 @@ public final class LanguageModel extends TransformerModel {
                 p.assign(0);
             } else {
                 boolean intoResidual = name.endsWith("self_attn.out.weight") || name.endsWith("ff.linear2.weight");
-                p.assign(Nd4j.randn(dataType, p.shape()).muli(intoResidual ? residual : std));
+                Nd4j.randn(p).muli(intoResidual ? residual : std); // in place: no second copy of the model
             }
         });
     }
