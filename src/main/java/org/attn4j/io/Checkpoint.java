@@ -21,7 +21,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.stream.Stream;
-import org.attn4j.formats.BFloat16;
+import org.attn4j.kernels.BFloat16;
 import org.attn4j.formats.Safetensors;
 import org.attn4j.data.Vocabulary;
 import org.attn4j.model.LanguageModel;
