@@ -19,7 +19,10 @@ import org.nd4j.linalg.factory.Nd4j;
  * runs today), bfloat16 and int8 through {@link CompactMatrix}. Each row prints the time, the weights' bytes read per
  * second, and that as a fraction of the machine's read bandwidth measured in the same run ({@link MachineLimits}).
  *
- * <p>Flags: {@code --repeats 50} (the best time of each is reported), {@code --mb 512} (the bandwidth array).
+ * <p>Each product runs over copies of its matrix that together hold {@code --rotate 256} MB, one after the other, so
+ * that its weights come from memory, not from a cache, as in a decoding step (which reads each matrix once).
+ * Flags: {@code --repeats 10} (passes over the copies; the best is reported), {@code --mb 512} (the bandwidth
+ * array), {@code --rotate 256}.
  * Run: {@code mvn -q test-compile exec:java@compact-kernels}. Last line:
  * {@code RESULT read_gbps=... <format>_<out>x<in>_n<n>_bw=...} (fractions of the bandwidth).
  */
@@ -34,7 +37,7 @@ public final class CompactKernels {
     }
 
     static void run(String[] args) {
-        Flags o = Flags.parse(args, Map.of("repeats", "50", "mb", "512"));
+        Flags o = Flags.parse(args, Map.of("repeats", "10", "mb", "512", "rotate", "256"));
         int repeats = o.integer("repeats", 1);
         double bandwidth = MachineLimits.readGbPerSecond(o.integer("mb", 16), 10);
         System.out.printf(Locale.ROOT, "threads %d, read bandwidth %.1f GB/s%n", Parallel.shared().threads(), bandwidth);
@@ -46,16 +49,31 @@ public final class CompactKernels {
             int out = shape[0], in = shape[1];
             Buf w = Buf.of(Nd4j.randn(DataType.FLOAT, out, in).muli(0.02));
             for (WeightFormat format : WeightFormat.values()) {
-                CompactMatrix m = format == WeightFormat.FLOAT32 ? null : CompactMatrix.of(w, out, in, format);
+                // copies enough to overflow the caches, used in turn: a decoding step reads each matrix once
+                int copies = (int) Math.max(1, (long) o.integer("rotate", 1) * 1_000_000 / format.bytes(out, in));
+                Buf[] floats = new Buf[format == WeightFormat.FLOAT32 ? copies : 0];
+                CompactMatrix[] compact = new CompactMatrix[format == WeightFormat.FLOAT32 ? 0 : copies];
+                for (int c = 0; c < copies; c++) {
+                    if (format == WeightFormat.FLOAT32) {
+                        floats[c] = Buf.of(w.array.dup('c'));
+                    } else {
+                        compact[c] = CompactMatrix.of(w, out, in, format);
+                    }
+                }
                 for (int n : new int[] {1, 8}) {
                     Buf x = Buf.of(Nd4j.randn(DataType.FLOAT, n, in)), y = Buf.of(Nd4j.create(DataType.FLOAT, n, out));
-                    Runnable product = m != null ? () -> m.multiply(x, 0, n, null, y, 0) : () -> float32(w, x, y, n, out, in);
                     double best = Double.MAX_VALUE;
-                    for (int r = 0; r < repeats + 5; r++) {
+                    for (int r = 0; r < repeats + 3; r++) {
                         long start = System.nanoTime();
-                        product.run();
-                        if (r >= 5) {
-                            best = Math.min(best, (System.nanoTime() - start) / 1e9);
+                        for (int c = 0; c < copies; c++) {
+                            if (format == WeightFormat.FLOAT32) {
+                                float32(floats[c], x, y, n, out, in);
+                            } else {
+                                compact[c].multiply(x, 0, n, null, y, 0);
+                            }
+                        }
+                        if (r >= 3) {
+                            best = Math.min(best, (System.nanoTime() - start) / 1e9 / copies);
                         }
                     }
                     double gbps = format.bytes(out, in) / best / 1e9;
@@ -65,6 +83,9 @@ public final class CompactKernels {
                             out, in, n, gbps / bandwidth));
                     x.close();
                     y.close();
+                }
+                for (Buf f : floats) {
+                    f.close();
                 }
             }
             w.close();

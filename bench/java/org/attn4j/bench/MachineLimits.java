@@ -26,7 +26,8 @@ final class MachineLimits {
     /** Read bandwidth in GB/s (1e9 bytes): the best of {@code passes} sums of a {@code mb}-megabyte float array. */
     static double readGbPerSecond(int mb, int passes) {
         int floats = mb * 250_000;
-        ByteBuffer data = ByteBuffer.allocateDirect(floats * 4).order(ByteOrder.nativeOrder());
+        Buf array = Buf.of(Nd4j.create(DataType.FLOAT, floats)); // freed at the end, not left for the collector
+        ByteBuffer data = array.bytes();
         for (int i = 0; i < floats; i++) {
             data.putFloat(i * 4, i % 7);
         }
@@ -42,6 +43,7 @@ final class MachineLimits {
             });
             best = Math.min(best, (System.nanoTime() - start) / 1e9);
         }
+        array.close();
         if (Double.isNaN(sink[0])) {
             throw new IllegalStateException("the sum is NaN");
         }
