@@ -24,7 +24,7 @@ final class FastBlockTraining implements BlockStep {
         int c = size.dModel();
         TransformerBlock block = TransformerBlock.create(TransformerBlock.Config.encoder(c, size.heads(), size.ffDim()),
                 DataType.FLOAT);
-        fast = FastBlock.of(block);
+        fast = FastBlock.of(block.config(), block.weights());
         training = new FastTraining(fast, new Adam(1e-3));
         x = Nd4j.randn(DataType.FLOAT, size.batch(), size.length(), c); // [B, T, C]
         y = Nd4j.randn(DataType.FLOAT, size.batch(), size.length(), c); // [B, T, C]

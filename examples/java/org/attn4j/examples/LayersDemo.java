@@ -70,7 +70,7 @@ public final class LayersDemo {
         // 3. Train a block on the engine: forward, backward (every parameter's gradient), an ND4J Adam step.
         int b = 32, t = 6, c = 16;
         TransformerBlock block = new TransformerBlock("block0", TransformerBlock.Config.encoder(c, 4, 32));
-        FastBlock fast = FastBlock.of(block);                           // the engine on the block's own arrays
+        FastBlock fast = FastBlock.of(block.config(), block.weights());                           // the engine on the block's own arrays
         FastTraining training = new FastTraining(fast, new Adam(5e-3)); // one ND4J updater per parameter
         INDArray features = Nd4j.randn(DataType.FLOAT, b, t, c);        // [B, T, C]
         INDArray target = features.mean(true, 1).repeat(1, t);          // every position: the sequence mean

@@ -10,7 +10,7 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * Float32 softmax attention of one (sequence, head) pair in vector lanes, forward and backward, for short
- * sequences (at most {@link #MAX_KEYS} keys): the same math as {@code AttentionPairs}' BLAS path (which runs
+ * sequences (at most {@link #MAX_KEYS} keys): the same math as {@link AttentionKernel}'s BLAS path (which runs
  * float64, and float32 beyond these limits or with dropout or position biases), checked against it in the tests.
  *
  * <p>Why: a pair of the sequence example is about 12 queries by 12 keys of 16 dimensions, and a training step has

@@ -158,7 +158,7 @@ public abstract class TransformerModel extends Module {
     final org.attn4j.nn.FastDecoder fastDecoder() {
         synchronized (this) {
             if (fast == null) {
-                fast = new org.attn4j.nn.FastDecoder(decoder.blocks(), engineWeights(),
+                fast = new org.attn4j.nn.FastDecoder(engines(decoder.blocks()), engineWeights(),
                         org.attn4j.kernels.Parallel.shared());
             }
             return fast;
@@ -206,12 +206,18 @@ public abstract class TransformerModel extends Module {
     private synchronized org.attn4j.nn.FastTransformer engine() {
         if (engine == null) {
             EncoderParts e = encoderParts();
-            engine = e == null ? new org.attn4j.nn.FastTransformer(decoder.blocks(), engineWeights(),
+            engine = e == null ? new org.attn4j.nn.FastTransformer(engines(decoder.blocks()), engineWeights(),
                     org.attn4j.kernels.Parallel.shared())
-                    : new org.attn4j.nn.FastTransformer(e.blocks(), weights(e.embedding(), e.positions(), e.norm(), null),
-                            decoder.blocks(), engineWeights(), org.attn4j.kernels.Parallel.shared());
+                    : new org.attn4j.nn.FastTransformer(engines(e.blocks()), weights(e.embedding(), e.positions(),
+                            e.norm(), null), engines(decoder.blocks()), engineWeights(),
+                            org.attn4j.kernels.Parallel.shared());
         }
         return engine;
+    }
+
+    /** The engine's blocks on {@code blocks}' own arrays. */
+    private static List<org.attn4j.nn.FastBlock> engines(List<org.attn4j.nn.TransformerBlock> blocks) {
+        return blocks.stream().map(b -> org.attn4j.nn.FastBlock.of(b.config(), b.weights())).toList();
     }
 
     /** A new engine workspace for {@link #lossAndGradients}: one per thread. */

@@ -7,19 +7,26 @@ import java.util.List;
 import java.util.Map;
 import org.attn4j.config.Activation;
 import org.attn4j.config.AttentionMask;
+import org.attn4j.config.AttentionWeights;
+import org.attn4j.config.BlockWeights;
+import org.attn4j.config.FeedForwardWeights;
+import org.attn4j.config.LinearWeights;
+import org.attn4j.config.NormWeights;
+import org.attn4j.kernels.Alibi;
+import org.attn4j.kernels.AttentionKernel;
 import org.attn4j.kernels.Blas;
 import org.attn4j.kernels.Buf;
 import org.attn4j.kernels.DropoutSeed;
+import org.attn4j.kernels.GradientShares;
+import org.attn4j.kernels.LinearKernel;
 import org.attn4j.kernels.MaskRows;
+import org.attn4j.kernels.NormKernel;
 import org.attn4j.kernels.Parallel;
+import org.attn4j.kernels.RotaryKernel;
 import org.attn4j.kernels.RowMath;
-import org.attn4j.nn.AttentionOutput;
-import org.attn4j.nn.BlockOutput;
-import org.attn4j.nn.TransformerBlock;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
-import org.attn4j.kernels.PositionBias;
 
 /**
  * The engine's {@link TransformerBlock}: forward, backward and (self-attention blocks) an incremental
@@ -55,49 +62,54 @@ public final class FastBlock {
     private final DataType type;
     private final Parallel parallel;
     private final boolean cross;
-    private final Lin q, k, v, out, cq, ck, cv, cout, linear1, linear2, gate; // gate: SwiGLU only
+    private final LinearKernel q, k, v, out, cq, ck, cv, cout, linear1, linear2, gate; // gate: SwiGLU only
     private final List<String> linearGradients; // what the row shares of backwardWeights add up
     private final Activation act;
     private final double[] inverseFrequency; // rotary: the config's Rope frequencies, i < D/2; null without
     private final Norm norm1, norm2, norm3, ffNorm;
     private final int kvHeads; // self-attention's key/value heads: H, or fewer (grouped-query)
-    private final double[] alibiSlopes; // ALiBi: m_h per head; null without
+    private final AttentionKernel selfAttention, crossAttention; // cross: null without; ALiBi and window: self only
     /** Least elements per worker for a copy, and least rows per worker for a row phase. */
     private static final int COPY_GRAIN = 1 << 15, ROW_GRAIN = 4;
-    /** Least multiply-adds of attention per worker (below this a thread hand-off costs more). */
-    private static final long PAIR_WORK = 1 << 17;
 
     private final Map<String, INDArray> parameters = new LinkedHashMap<>();
     private State own; // the state of the state-less calls, made on first use
 
-    private FastBlock(TransformerBlock block, Parallel parallel) {
-        this.config = block.config();
-        this.type = block.dataType();
+    private FastBlock(TransformerBlock.Config config, BlockWeights weights, Parallel parallel) {
+        this.config = config;
+        this.type = weights.selfAttention().q().weight().dataType();
         this.parallel = parallel;
         this.cross = config.crossAttention();
-        Linear[] self = block.selfAttention().projections(), ffs = block.feedForward().linears();
-        Linear[] crs = cross ? block.crossAttention().projections() : null;
-        q = lin(self[0]);
-        k = lin(self[1]);
-        v = lin(self[2]);
-        out = lin(self[3]);
-        cq = cross ? lin(crs[0]) : null;
-        ck = cross ? lin(crs[1]) : null;
-        cv = cross ? lin(crs[2]) : null;
-        cout = cross ? lin(crs[3]) : null;
-        linear1 = lin(ffs[0]);
-        linear2 = lin(ffs[1]);
+        if (cross != (weights.crossAttention() != null)) {
+            throw new IllegalArgumentException("a block " + (cross ? "with" : "without")
+                    + " cross-attention given weights " + (cross ? "without" : "with") + " cross-attention");
+        }
+        AttentionWeights self = weights.selfAttention(), crs = weights.crossAttention();
+        FeedForwardWeights ffs = weights.feedForward();
+        q = lin(self.q());
+        k = lin(self.k());
+        v = lin(self.v());
+        out = lin(self.out());
+        cq = cross ? lin(crs.q()) : null;
+        ck = cross ? lin(crs.k()) : null;
+        cv = cross ? lin(crs.v()) : null;
+        cout = cross ? lin(crs.out()) : null;
+        linear1 = lin(ffs.linear1());
+        linear2 = lin(ffs.linear2());
         act = config.activation();
-        gate = act == Activation.SWIGLU ? lin(ffs[2]) : null;
+        gate = act == Activation.SWIGLU ? lin(ffs.gate()) : null;
         inverseFrequency = config.rotary() ? config.rope().inverseFrequencies(config.dModel() / config.heads()) : null;
-        norm1 = norm(block.norm(1));
-        norm2 = norm(block.norm(2));
-        norm3 = cross ? norm(block.norm(3)) : null;
+        norm1 = norm(weights.selfNorm());
+        norm2 = norm(cross ? weights.crossNorm() : weights.feedForwardNorm());
+        norm3 = cross ? norm(weights.feedForwardNorm()) : null;
         ffNorm = cross ? norm3 : norm2;
         kvHeads = config.kvHeads();
-        alibiSlopes = config.alibi() ? org.attn4j.nn.Alibi.slopes(config.heads()) : null;
+        int d = config.dModel() / config.heads();
+        selfAttention = new AttentionKernel(config.heads(), kvHeads, d,
+                config.alibi() ? Alibi.slopes(config.heads()) : null, config.window());
+        crossAttention = cross ? new AttentionKernel(config.heads(), config.heads(), d, null, 0) : null;
         List<String> names = new ArrayList<>();
-        for (Lin l : new Lin[] {linear2, linear1, gate, out, q, k, v, cout, cq, ck, cv}) {
+        for (LinearKernel l : new LinearKernel[] {linear2, linear1, gate, out, q, k, v, cout, cq, ck, cv}) {
             if (l != null) {
                 names.addAll(l.gradientNames());
             }
@@ -105,13 +117,14 @@ public final class FastBlock {
         linearGradients = List.copyOf(names);
     }
 
-    /** The engine's block for {@code block}, on the shared {@link Parallel} pool. */
-    public static FastBlock of(TransformerBlock block) {
-        return of(block, Parallel.shared());
+    /** The engine of a block of {@code config} on {@code weights} (its own arrays), on the shared {@link Parallel} pool. */
+    public static FastBlock of(TransformerBlock.Config config, BlockWeights weights) {
+        return of(config, weights, Parallel.shared());
     }
 
-    public static FastBlock of(TransformerBlock block, Parallel parallel) {
-        return new FastBlock(block, parallel);
+    /** The engine of a block of {@code config} on {@code weights}, on {@code parallel}'s workers. */
+    public static FastBlock of(TransformerBlock.Config config, BlockWeights weights, Parallel parallel) {
+        return new FastBlock(config, weights, parallel);
     }
 
     public TransformerBlock.Config config() {
@@ -463,7 +476,7 @@ public final class FastBlock {
     /** Rows [r0, r1) of a sublayer's input to its function: norm(s) for pre-LN (kept for backward), s itself for post-LN. */
     private Buf subIn(Sub u, Norm n, int r0, int r1) {
         if (config.normFirst()) {
-            n.forward(u.s, config.eps(), u.a, u.xhat, u.rstd, r0, r1, config.dModel());
+            n.op().forward(u.s, u.a, u.xhat, u.rstd, r0, r1, config.dModel());
             return u.a;
         }
         return u.s;
@@ -477,7 +490,7 @@ public final class FastBlock {
         }
         RowMath.add(u.s, u.z, u.z, r0, r1, c); // z holds f; z = s + f
         if (!config.normFirst()) {
-            n.forward(u.z, config.eps(), u.out, u.xhat, u.rstd, r0, r1, c);
+            n.op().forward(u.z, u.out, u.xhat, u.rstd, r0, r1, c);
         }
     }
 
@@ -497,14 +510,14 @@ public final class FastBlock {
         if (config.normFirst()) {
             return dOut;
         }
-        n.backward(dOut, u.xhat, u.rstd, u.dz, null, r0, r1, config.dModel());
+        n.op().backward(dOut, u.xhat, u.rstd, u.dz, null, r0, r1, config.dModel());
         return u.dz;
     }
 
     /** dS = dz + (pre-LN ? norm'(dFin) : dFin), the gradient at the sublayer's input stream. */
     private void subDs(Sub u, Norm n, Buf dz, Buf dFin, Buf ds, int r0, int r1) {
         if (config.normFirst()) {
-            n.backward(dFin, u.xhat, u.rstd, ds, dz, r0, r1, config.dModel());
+            n.op().backward(dFin, u.xhat, u.rstd, ds, dz, r0, r1, config.dModel());
         } else {
             RowMath.add(dFin, dz, ds, r0, r1, config.dModel());
         }
@@ -512,7 +525,8 @@ public final class FastBlock {
 
     /** The norm's parameter gradients for columns [c0, c1): from dFin (pre-LN) or dOut (post-LN). */
     private void subNormParams(State state, Sub u, Norm n, Buf dOut, Buf dFin, int c0, int c1, int rows) {
-        n.backwardParams(state, config.normFirst() ? dFin : dOut, u.xhat, rows, config.dModel(), c0, c1);
+        n.op().backwardParams(config.normFirst() ? dFin : dOut, u.xhat, state.grad(n.weightName()),
+                state.grad(n.biasName()), rows, config.dModel(), c0, c1);
     }
 
     // ---- forward -------------------------------------------------------------------------------
@@ -525,7 +539,7 @@ public final class FastBlock {
             q.forward(in, s.q, r0, r1);
             k.forward(in, s.k, r0, r1);
             v.forward(in, s.v, r0, r1);
-            rotate(s, s.q, r0, r1, false);
+            rotate(s, s.q, r0, r0, r1, false, c);
             rotate(s, s.k, r0, r0, r1, false, kvWidth());
         });
         if (cross) { // memory rows: its keys and values
@@ -535,27 +549,38 @@ public final class FastBlock {
             });
         }
         // 2. (batch, head) pairs: P = softmax(q k^T / sqrt(D) + mask), o = drop(P) v.
-        parallel.forRange(s.b * h, pairGrain(s.t, s.t), (p0, p1) -> attend(s, DropoutSeed.SELF_WEIGHTS, s.q, s.k, s.v,
-                s.p, s.pd, s.o, s.t, s.t, s.mask, kvHeads, true, p0, p1));
+        AttentionKernel.Operands self = new AttentionKernel.Operands(s.q, s.k, s.v, s.p, s.pd, s.o, s.t, s.t, s.starts,
+                s.starts);
+        AttentionKernel.Drop selfDrop = s.drop(DropoutSeed.SELF_WEIGHTS);
+        parallel.forRange(s.b * h, selfAttention.pairGrain(s.t, s.t), (p0, p1) -> selfAttention.forward(self, s.mask,
+                selfDrop, p0, p1));
         if (cross) {
             // 3. Rows: s1 = self sublayer's output; cq of the cross sublayer's input.
-            parallel.forRange(s.n, ROW_GRAIN, (r0, r1) -> {
-                out.forward(s.o, s.self.z, r0, r1);
-                subOut(s, s.self, norm1, DropoutSeed.SELF_RESIDUAL, r0, r1);
-                cq.forward(subIn(s.crs, norm2, r0, r1), s.cq, r0, r1);
-            });
+            parallel.forRange(s.n, ROW_GRAIN, (r0, r1) -> selfOutCrossIn(s, r0, r1));
             // 4. Pairs: P2 = softmax(cq ck^T / sqrt(D) + memory mask), o2 = drop(P2) cv.
-            parallel.forRange(s.b * h, pairGrain(s.t, s.s), (p0, p1) -> attend(s, DropoutSeed.CROSS_WEIGHTS, s.cq, s.ck,
-                    s.cv, s.p2, s.pd2, s.o2, s.t, s.s, s.memMask, p0, p1));
+            AttentionKernel.Operands crs = new AttentionKernel.Operands(s.cq, s.ck, s.cv, s.p2, s.pd2, s.o2, s.t, s.s,
+                    s.starts, s.memStarts);
+            AttentionKernel.Drop crossDrop = s.drop(DropoutSeed.CROSS_WEIGHTS);
+            parallel.forRange(s.b * h, crossAttention.pairGrain(s.t, s.s), (p0, p1) -> crossAttention.forward(crs,
+                    s.memMask, crossDrop, p0, p1));
         }
         // 5. Rows: the last attention's out-projection and residual, then the feed-forward sublayer.
-        parallel.forRange(s.n, ROW_GRAIN, (r0, r1) -> {
-            Sub last = cross ? s.crs : s.self;
-            (cross ? cout : out).forward(cross ? s.o2 : s.o, last.z, r0, r1);
-            subOut(s, last, cross ? norm2 : norm1, cross ? DropoutSeed.CROSS_RESIDUAL : DropoutSeed.SELF_RESIDUAL, r0,
-                    r1);
-            feedForward(s, r0, r1);
-        });
+        parallel.forRange(s.n, ROW_GRAIN, (r0, r1) -> lastOutFeedForward(s, r0, r1));
+    }
+
+    /** Rows [r0, r1) of a decoder block's self sublayer's output, and cq of the cross sublayer's input. */
+    private void selfOutCrossIn(Activations s, int r0, int r1) {
+        out.forward(s.o, s.self.z, r0, r1);
+        subOut(s, s.self, norm1, DropoutSeed.SELF_RESIDUAL, r0, r1);
+        cq.forward(subIn(s.crs, norm2, r0, r1), s.cq, r0, r1);
+    }
+
+    /** Rows [r0, r1) of the last attention's out-projection and residual, then the feed-forward sublayer. */
+    private void lastOutFeedForward(Activations s, int r0, int r1) {
+        Sub last = cross ? s.crs : s.self;
+        (cross ? cout : out).forward(cross ? s.o2 : s.o, last.z, r0, r1);
+        subOut(s, last, cross ? norm2 : norm1, cross ? DropoutSeed.CROSS_RESIDUAL : DropoutSeed.SELF_RESIDUAL, r0, r1);
+        feedForward(s, r0, r1);
     }
 
     /** Rows [r0, r1) of the feed-forward sublayer: y from its input stream. */
@@ -576,38 +601,18 @@ public final class FastBlock {
         subOut(s, s.ff, ffNorm, DropoutSeed.FF_RESIDUAL, r0, r1);
     }
 
-    /** Pairs per worker so that each has at least PAIR_WORK multiply-adds of [t, total] attention. */
-    private int pairGrain(int t, int total) {
-        long perPair = 2L * t * total * (config.dModel() / config.heads());
-        return (int) Math.max(1, Math.min(Integer.MAX_VALUE, PAIR_WORK / Math.max(1, perPair)));
-    }
-
     /**
-     * (batch, head) pairs [p0, p1): queries {@code qs} rows [B, tq, C], keys and values rows [B, tk, C]
-     * (head h in columns [h D, (h + 1) D)), weights into {@code p [B, H, tq, tk]}, output rows into {@code o};
-     * where the weights drop (dropout {@code site}), their dropped copy goes to {@code pd} and o = pd v.
+     * Rows [r0, r1) of queries or keys {@code x} ({@code width} wide: keys have kvHeads heads) rotated to their
+     * positions (the state's rotary table), kept in x from row {@code xRow} on; {@code back}: a gradient's way
+     * back. Nothing without rotary.
      */
-    private void attend(Activations a, int site, Buf qs, Buf ks, Buf vs, Buf p, Buf pd, Buf o, int tq, int tk,
-            MaskRows mask, int p0, int p1) {
-        attend(a, site, qs, ks, vs, p, pd, o, tq, tk, mask, config.heads(), false, p0, p1);
-    }
-
-    /**
-     * {@link #attend(Activations, int, Buf, Buf, Buf, Buf, Buf, Buf, int, int, MaskRows, int, int)} with keys and
-     * values of {@code kvh} heads (rows [B, tk, kvh D]; query head h reads key/value head h / (H / kvh)) and, with
-     * {@code positions}, the self-attention's ALiBi biases and window ({@link #positionBias}).
-     */
-    private void attend(Activations a, int site, Buf qs, Buf ks, Buf vs, Buf p, Buf pd, Buf o, int tq, int tk,
-            MaskRows mask, int kvh, boolean positions, int p0, int p1) {
-        boolean drops = a.drops(site);
-        pairs(kvh, positions).forward(qs, ks, vs, p, pd, o, tq, tk, mask, drops ? config.attnDropout() : 0,
-                drops ? a.base(site) : 0, a.starts, keyStarts(a, site), p0, p1);
-    }
-
-    /** The attention math of this block's pairs with {@code kvh} key/value heads, ALiBi and window if {@code positions}. */
-    private AttentionPairs pairs(int kvh, boolean positions) {
-        return new AttentionPairs(config.heads(), kvh, config.dModel() / config.heads(),
-                positions ? alibiSlopes : null, positions ? config.window() : 0);
+    private void rotate(Activations a, Buf x, int xRow, int r0, int r1, boolean back, int width) {
+        if (a.rotary == null) {
+            return;
+        }
+        for (int r = r0; r < r1; r++) {
+            a.rotary.rotate(x, (xRow + r - r0) * width, width, a.rowPos != null ? a.rowPos[r] : r % a.t, back);
+        }
     }
 
     /** Width of the self-attention's keys and values: kvHeads * D. */
@@ -615,52 +620,12 @@ public final class FastBlock {
         return kvHeads * (config.dModel() / config.heads());
     }
 
-    /** Head {@code head}'s ALiBi biases and window on its scores {@code [tq, tk]} at {@code off} ({@link PositionBias}). */
-    private void positionBias(Buf scores, int off, int tq, int tk, int head) {
-        PositionBias.apply(scores, off, tq, tk, alibiSlopes == null ? 0 : alibiSlopes[head], config.window());
-    }
-
-    /**
-     * Rows [r0, r1) of queries or keys {@code x [N, C]} rotated by their positions (RoPE, as
-     * {@code nn.Rotary}: per head, dimension i paired with i + D/2, angle position * base^(-2i/D)):
-     * (x1, x2) -> (x1 cos - x2 sin, x2 cos + x1 sin); {@code back}: by minus the angle, a gradient's way back.
-     */
-    private void rotate(Activations a, Buf x, int r0, int r1, boolean back) {
-        rotate(a, x, r0, r0, r1, back);
-    }
-
-    /** {@link #rotate(Activations, Buf, int, int, boolean)} of rows [r0, r1) kept in x from row {@code xRow} on. */
-    private void rotate(Activations a, Buf x, int xRow, int r0, int r1, boolean back) {
-        rotate(a, x, xRow, r0, r1, back, config.dModel());
-    }
-
-    /** {@link #rotate(Activations, Buf, int, int, int, boolean)} of rows {@code width} wide (keys: kvHeads heads). */
-    private void rotate(Activations a, Buf x, int xRow, int r0, int r1, boolean back, int width) {
-        if (inverseFrequency == null) {
-            return;
-        }
-        int c = width, d = config.dModel() / config.heads(), half = d / 2;
-        double sign = back ? -1 : 1;
-        for (int r = r0; r < r1; r++) {
-            int angles = (a.rowPos != null ? a.rowPos[r] : r % a.t) * half; // the row's position in the table: past + its time index
-            int row = (xRow + r - r0) * c;
-            for (int head = row; head < row + c; head += d) {
-                for (int i = 0; i < half; i++) {
-                    double cos = a.cos[angles + i], sin = sign * a.sin[angles + i];
-                    double x1 = x.get(head + i), x2 = x.get(head + i + half);
-                    x.put(head + i, x1 * cos - x2 * sin);
-                    x.put(head + i + half, x2 * cos + x1 * sin);
-                }
-            }
-        }
-    }
-
     // ---- backward ------------------------------------------------------------------------------
 
     private void backwardPhases(State state, Activations s) {
         int c = config.dModel(), f = config.ffDim(), h = config.heads();
         Sub att = cross ? s.crs : s.self; // the attention sublayer right before the feed-forward
-        Lin attOut = cross ? cout : out;
+        LinearKernel attOut = cross ? cout : out;
         Norm attNorm = cross ? norm2 : norm1;
         int attSite = cross ? DropoutSeed.CROSS_RESIDUAL : DropoutSeed.SELF_RESIDUAL;
         // 1. Rows: back through the feed-forward sublayer, then into the last attention's output.
@@ -686,8 +651,12 @@ public final class FastBlock {
         });
         if (cross) {
             // 2. Pairs: back through cross-attention into dcq, dck, dcv.
-            parallel.forRange(s.b * h, pairGrain(s.t, s.s), (p0, p1) -> attendBack(s, DropoutSeed.CROSS_WEIGHTS, s.cq,
-                    s.ck, s.cv, s.p2, s.pd2, s.do2, s.dp2, s.dcq, s.dck, s.dcv, s.t, s.s, p0, p1));
+            AttentionKernel.Operands crs = new AttentionKernel.Operands(s.cq, s.ck, s.cv, s.p2, s.pd2, s.o2, s.t, s.s,
+                    s.starts, s.memStarts);
+            AttentionKernel.Gradients dCrs = new AttentionKernel.Gradients(s.do2, s.dp2, s.dcq, s.dck, s.dcv);
+            AttentionKernel.Drop crossDrop = s.drop(DropoutSeed.CROSS_WEIGHTS);
+            parallel.forRange(s.b * h, crossAttention.pairGrain(s.t, s.s), (p0, p1) -> crossAttention.backward(crs, dCrs,
+                    crossDrop, p0, p1));
             // 3. Rows: gradient at the cross sublayer's input stream (= the self sublayer's output), then into o.
             parallel.forRange(s.n, ROW_GRAIN, (r0, r1) -> {
                 Buf dz = config.normFirst() ? s.crs.dOut : s.crs.dz;
@@ -703,11 +672,15 @@ public final class FastBlock {
             });
         }
         // 4. Pairs: back through self-attention into dq, dk, dv.
-        parallel.forRange(s.b * kvHeads, pairGrain(s.t, s.t), (p0, p1) -> attendBack(s, DropoutSeed.SELF_WEIGHTS, s.q,
-                s.k, s.v, s.p, s.pd, s.dout, s.dp, s.dq, s.dk, s.dv, s.t, s.t, kvHeads, p0, p1));
+        AttentionKernel.Operands self = new AttentionKernel.Operands(s.q, s.k, s.v, s.p, s.pd, s.o, s.t, s.t, s.starts,
+                s.starts);
+        AttentionKernel.Gradients dSelf = new AttentionKernel.Gradients(s.dout, s.dp, s.dq, s.dk, s.dv);
+        AttentionKernel.Drop selfDrop = s.drop(DropoutSeed.SELF_WEIGHTS);
+        parallel.forRange(s.b * kvHeads, selfAttention.pairGrain(s.t, s.t), (p0, p1) -> selfAttention.backward(self,
+                dSelf, selfDrop, p0, p1));
         // 5. Rows: dq and dk rotated back (rotary); dfin = dq Wq + dk Wk + dv Wv; dx = gradient at the block's input.
         parallel.forRange(s.n, ROW_GRAIN, (r0, r1) -> {
-            rotate(s, s.dq, r0, r1, true);
+            rotate(s, s.dq, r0, r0, r1, true, c);
             rotate(s, s.dk, r0, r0, r1, true, kvWidth());
             q.backwardInput(s.dq, s.self.dfin, false, r0, r1);
             k.backwardInput(s.dk, s.self.dfin, true, r0, r1);
@@ -725,24 +698,24 @@ public final class FastBlock {
         int parts = parallel.threads(), memRows = s.m;
         parallel.forRange(parts, (w0, w1) -> {
             for (int w = w0; w < w1; w++) {
-                linear2.backwardWeights(state, dfFf, s.g, s.n, w);
-                linear1.backwardWeights(state, s.dg, inFf, s.n, w);
+                linear2.backwardWeights(state.shares, dfFf, s.g, s.n, w);
+                linear1.backwardWeights(state.shares, s.dg, inFf, s.n, w);
                 if (gate != null) {
-                    gate.backwardWeights(state, s.dhg, inFf, s.n, w);
+                    gate.backwardWeights(state.shares, s.dhg, inFf, s.n, w);
                 }
-                out.backwardWeights(state, dfSelf, s.o, s.n, w);
-                q.backwardWeights(state, s.dq, in1, s.n, w);
-                k.backwardWeights(state, s.dk, in1, s.n, w);
-                v.backwardWeights(state, s.dv, in1, s.n, w);
+                out.backwardWeights(state.shares, dfSelf, s.o, s.n, w);
+                q.backwardWeights(state.shares, s.dq, in1, s.n, w);
+                k.backwardWeights(state.shares, s.dk, in1, s.n, w);
+                v.backwardWeights(state.shares, s.dv, in1, s.n, w);
                 int c0 = Parallel.split(c, parts, w), c1 = Parallel.split(c, parts, w + 1);
                 subNormParams(state, s.self, norm1, s.self.dOut, s.self.dfin, c0, c1, s.n);
                 subNormParams(state, s.ff, ffNorm, s.dyb, s.ff.dfin, c0, c1, s.n);
                 if (cross) {
                     subNormParams(state, s.crs, norm2, s.crs.dOut, s.crs.dfin, c0, c1, s.n);
-                    cout.backwardWeights(state, dfCross, s.o2, s.n, w);
-                    cq.backwardWeights(state, s.dcq, inCross, s.n, w);
-                    ck.backwardWeights(state, s.dck, s.memb, memRows, w);
-                    cv.backwardWeights(state, s.dcv, s.memb, memRows, w);
+                    cout.backwardWeights(state.shares, dfCross, s.o2, s.n, w);
+                    cq.backwardWeights(state.shares, s.dcq, inCross, s.n, w);
+                    ck.backwardWeights(state.shares, s.dck, s.memb, memRows, w);
+                    cv.backwardWeights(state.shares, s.dcv, s.memb, memRows, w);
                 }
             }
         });
@@ -752,27 +725,6 @@ public final class FastBlock {
     /** The gradient at a sublayer's branch f that {@link #subDf} left: df where the branch drops, else dz. */
     private static Buf branchGradient(Activations a, Sub u, Buf dz, int site) {
         return a.drops(site) ? u.df : dz;
-    }
-
-    /**
-     * Backward of {@link #attend} for pairs [p0, p1): dO given, into dq, dk, dv (dp is scratch); where the
-     * weights dropped, through their dropped copy {@code pd}.
-     */
-    private void attendBack(Activations a, int site, Buf qs, Buf ks, Buf vs, Buf p, Buf pd, Buf dO, Buf dp, Buf dq,
-            Buf dk, Buf dv, int tq, int tk, int p0, int p1) {
-        attendBack(a, site, qs, ks, vs, p, pd, dO, dp, dq, dk, dv, tq, tk, config.heads(), p0, p1);
-    }
-
-    /**
-     * {@link #attendBack(Activations, int, Buf, Buf, Buf, Buf, Buf, Buf, Buf, Buf, Buf, Buf, int, int, int, int)}
-     * with keys and values of {@code kvh} heads, for pairs [p0, p1) of (batch, key/value head): dK and dV of a
-     * shared head sum over the H / kvh query heads that read it, so one worker owns them all.
-     */
-    private void attendBack(Activations a, int site, Buf qs, Buf ks, Buf vs, Buf p, Buf pd, Buf dO, Buf dp, Buf dq,
-            Buf dk, Buf dv, int tq, int tk, int kvh, int p0, int p1) {
-        boolean drops = a.drops(site);
-        pairs(kvh, false).backward(qs, ks, vs, p, pd, dO, dp, dq, dk, dv, tq, tk, drops ? config.attnDropout() : 0,
-                drops ? a.base(site) : 0, a.starts, keyStarts(a, site), p0, p1);
     }
 
     /**
@@ -992,7 +944,7 @@ public final class FastBlock {
         parallel.forRange(s.n, ROW_GRAIN, (r0, r1) -> {
             Buf in = subIn(s.self, norm1, r0, r1);
             q.forward(in, s.q, r0, r1);
-            rotate(s, s.q, r0, r1, false);
+            rotate(s, s.q, r0, r0, r1, false, c);
             for (int r = r0; r < r1; ) { // one GEMM per batch row's run of new tokens in [r0, r1)
                 int bi = r / t, end = Math.min(r1, (bi + 1) * t), at = bi * cache.capacity + past + (r - bi * t);
                 k.project(in, r, end - r, cache.keys, at);
@@ -1002,125 +954,50 @@ public final class FastBlock {
             }
         });
         // 2. Pairs: the new queries against every cached key.
-        int h = config.heads(), d = c / h, kc = kvWidth(), group = h / kvHeads;
-        double scale = 1 / Math.sqrt(d);
+        int h = config.heads();
         MaskRows mask = MaskRows.padding(null, t, total, h, config.causal()); // query i stands at past + i
-        parallel.forRange(s.b * h, pairGrain(t, total), (p0, p1) -> {
-            for (int pair = p0; pair < p1; pair++) {
-                int bi = pair / h, hi = pair % h;
-                long rows = (long) bi * t * c + (long) hi * d;
-                long keys = (long) bi * cache.capacity * kc + (long) (hi / group) * d; // the head's key/value head
-                long scores = (long) pair * t * total;
-                Blas.gemm(false, true, t, total, d, scale, s.q, rows, c, cache.keys, keys, kc, 0, cache.scores, scores,
-                        total);
-                positionBias(cache.scores, (int) scores, t, total, hi);
-                for (int i = 0; i < t; i++) {
-                    RowMath.softmaxRow(cache.scores, (int) scores + i * total, mask, bi, hi, i);
-                }
-                Blas.gemm(false, false, t, d, total, 1, cache.scores, scores, total, cache.values, keys, kc, 0, s.o, rows,
-                        c);
-            }
-        });
+        AttentionKernel.Cached cached = new AttentionKernel.Cached(cache.keys, cache.values, cache.capacity,
+                cache.scores);
+        parallel.forRange(s.b * h, selfAttention.pairGrain(t, total), (p0, p1) -> selfAttention.forwardCached(s.q,
+                cached, s.o, t, total, mask, p0, p1));
         if (cross) {
             // 3. Rows: the self sublayer's output; cq of the cross sublayer's input.
-            parallel.forRange(s.n, ROW_GRAIN, (r0, r1) -> {
-                out.forward(s.o, s.self.z, r0, r1);
-                subOut(s, s.self, norm1, DropoutSeed.SELF_RESIDUAL, r0, r1);
-                cq.forward(subIn(s.crs, norm2, r0, r1), s.cq, r0, r1);
-            });
+            parallel.forRange(s.n, ROW_GRAIN, (r0, r1) -> selfOutCrossIn(s, r0, r1));
             // 4. Pairs: the new queries against the memory's keys and values.
-            parallel.forRange(s.b * h, pairGrain(t, cache.memoryLength), (p0, p1) -> attend(s, DropoutSeed.CROSS_WEIGHTS,
-                    s.cq, cache.memoryKeys, cache.memoryValues, s.p2, null, s.o2, t, cache.memoryLength,
-                    cache.memoryMask(t), p0, p1));
+            AttentionKernel.Operands crs = new AttentionKernel.Operands(s.cq, cache.memoryKeys, cache.memoryValues, s.p2,
+                    null, s.o2, t, cache.memoryLength);
+            MaskRows memoryMask = cache.memoryMask(t);
+            parallel.forRange(s.b * h, crossAttention.pairGrain(t, cache.memoryLength), (p0, p1) -> crossAttention
+                    .forward(crs, memoryMask, AttentionKernel.Drop.NONE, p0, p1));
         }
         // 5. Rows: the last attention's out-projection and residual, then the feed-forward sublayer.
-        parallel.forRange(s.n, ROW_GRAIN, (r0, r1) -> {
-            Sub last = cross ? s.crs : s.self;
-            (cross ? cout : out).forward(cross ? s.o2 : s.o, last.z, r0, r1);
-            subOut(s, last, cross ? norm2 : norm1, cross ? DropoutSeed.CROSS_RESIDUAL : DropoutSeed.SELF_RESIDUAL, r0,
-                    r1);
-            feedForward(s, r0, r1);
-        });
+        parallel.forRange(s.n, ROW_GRAIN, (r0, r1) -> lastOutFeedForward(s, r0, r1));
     }
 
     // ---- parameters ----------------------------------------------------------------------------
 
     /** A projection's arrays (the layer's own, shared), recorded under their parameter names. */
-    private Lin lin(Linear l) {
-        INDArray w = l.weightArray(), bias = l.biasArray();
-        parameters.put(l.name() + ".weight", w);
-        if (bias != null) {
-            parameters.put(l.name() + ".bias", bias);
+    private LinearKernel lin(LinearWeights l) {
+        parameters.put(l.name() + ".weight", l.weight());
+        if (l.bias() != null) {
+            parameters.put(l.name() + ".bias", l.bias());
         }
-        return new Lin(l.name(), Buf.of(w), bias == null ? null : Buf.of(bias), (int) w.size(1), (int) w.size(0));
-    }
-
-    /** A linear layer y = x W^T + b with W [out, in] (PyTorch's layout); gradients go to a state's arrays. */
-    private record Lin(String name, Buf w, Buf bias, int in, int out) {
-        /** y[r0:r1] = x[r0:r1] W^T + b. */
-        void forward(Buf x, Buf y, int r0, int r1) {
-            project(x, r0, r1 - r0, y, r0);
-        }
-
-        /** m rows of y from row yRow = m rows of x from row xRow, times W^T, plus b ({@link Blas#linear}). */
-        void project(Buf x, int xRow, int m, Buf y, int yRow) {
-            Blas.linear(x, xRow, m, w, bias, in, out, y, yRow);
-        }
-
-        /** dx[r0:r1] (=, or += when accumulate) dy[r0:r1] W. */
-        void backwardInput(Buf dy, Buf dx, boolean accumulate, int r0, int r1) {
-            Blas.gemm(false, false, r1 - r0, in, out, 1, dy, (long) r0 * out, out, w, 0, in, accumulate ? 1 : 0, dx,
-                    (long) r0 * in, in);
-        }
-
-        /** Part {@code part} of dW = dy^T x and db = column sums of dy over n rows ({@link GradientShares#linear}). */
-        void backwardWeights(State state, Buf dy, Buf x, int n, int part) {
-            state.shares.linear(name + ".weight", bias == null ? null : name + ".bias", dy, x, n, in, out, part);
-        }
-
-        /** The gradients {@link #backwardWeights} writes. */
-        List<String> gradientNames() {
-            return bias == null ? List.of(name + ".weight") : List.of(name + ".weight", name + ".bias");
-        }
+        return LinearKernel.of(l.name(), l.weight(), l.bias());
     }
 
     /** A norm's arrays (RMSNorm: no bias), recorded under their parameter names. */
-    private Norm norm(org.attn4j.nn.Norm n) {
-        INDArray gamma = n.weightArray(), beta = n.biasArray();
+    private Norm norm(NormWeights n) {
+        INDArray gamma = n.weight(), beta = n.bias();
         parameters.put(n.name() + ".weight", gamma);
         if (beta != null) {
             parameters.put(n.name() + ".bias", beta);
         }
-        return new Norm(n.name(), Buf.of(gamma), beta == null ? null : Buf.of(beta));
+        return new Norm(new NormKernel(Buf.of(gamma), beta == null ? null : Buf.of(beta), n.eps()),
+                n.name() + ".weight", beta == null ? null : n.name() + ".bias");
     }
 
-    /** A layer norm's scale and shift, or an RMSNorm's scale (beta null); gradients go to a state's arrays. */
-    private record Norm(String name, Buf gamma, Buf beta) {
-        /** Rows [r0, r1) of y = norm(x), keeping xhat and rstd for the backward. */
-        void forward(Buf x, double eps, Buf y, Buf xhat, Buf rstd, int r0, int r1, int width) {
-            if (beta == null) {
-                RowMath.rmsNorm(x, gamma, eps, y, xhat, rstd, r0, r1, width);
-            } else {
-                RowMath.layerNorm(x, gamma, beta, eps, y, xhat, rstd, r0, r1, width);
-            }
-        }
-
-        /** Rows [r0, r1) of dx = plus + norm'(dy). */
-        void backward(Buf dy, Buf xhat, Buf rstd, Buf dx, Buf plus, int r0, int r1, int width) {
-            if (beta == null) {
-                RowMath.rmsNormBack(dy, xhat, rstd, gamma, dx, plus, r0, r1, width);
-            } else {
-                RowMath.layerNormBack(dy, xhat, rstd, gamma, dx, plus, r0, r1, width);
-            }
-        }
-
-        /** dgamma = column sums of dy * xhat, dbeta = column sums of dy, for columns [c0, c1). */
-        void backwardParams(State state, Buf dy, Buf xhat, int n, int width, int c0, int c1) {
-            RowMath.columnSums(dy, xhat, state.grad(name + ".weight"), n, width, c0, c1);
-            if (beta != null) {
-                RowMath.columnSums(dy, null, state.grad(name + ".bias"), n, width, c0, c1);
-            }
-        }
+    /** A norm's kernel and the names of its gradients (bias null: RMSNorm). */
+    private record Norm(NormKernel op, String weightName, String biasName) {
     }
 
     /**
@@ -1152,7 +1029,7 @@ public final class FastBlock {
         MaskRows mask, memMask; // the self-attention's and the cross-attention's
         DropoutSeed dropout; // this call's masks, or null: nothing dropped
         int layer;
-        double[] cos, sin; // rotary: [T, D/2] of the rows' positions
+        final RotaryKernel rotary = inverseFrequency == null ? null : new RotaryKernel(inverseFrequency); // its table: [T, D/2]
 
         /** Whether this call drops at {@code site}. */
         boolean drops(int site) {
@@ -1165,23 +1042,16 @@ public final class FastBlock {
             return dropout.base(DropoutSeed.stream(layer, site));
         }
 
-        /** cos and sin of the rotary angles of positions past .. past + t - 1 (nothing without rotary). */
+        /** The rotary table of positions past .. past + t - 1 (nothing without rotary). */
         void rotaryTable(int past) {
-            if (inverseFrequency == null) {
-                return;
+            if (rotary != null) {
+                rotary.table(past, t);
             }
-            int half = inverseFrequency.length;
-            if (cos == null || cos.length < t * half) {
-                cos = new double[t * half];
-                sin = new double[t * half];
-            }
-            for (int i = 0; i < t; i++) {
-                for (int j = 0; j < half; j++) {
-                    double angle = (past + i) * inverseFrequency[j];
-                    cos[i * half + j] = Math.cos(angle);
-                    sin[i * half + j] = Math.sin(angle);
-                }
-            }
+        }
+
+        /** This call's dropout on the attention weights at {@code site}: none, or the config's with its masks. */
+        AttentionKernel.Drop drop(int site) {
+            return drops(site) ? new AttentionKernel.Drop(config.attnDropout(), base(site)) : AttentionKernel.Drop.NONE;
         }
 
         Activations(int rowCap, long pairCap, int memCap, long crossCap) {

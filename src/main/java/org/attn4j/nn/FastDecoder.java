@@ -5,9 +5,11 @@ import java.util.Arrays;
 import java.util.List;
 import org.attn4j.kernels.Blas;
 import org.attn4j.kernels.Buf;
+import org.attn4j.kernels.CrossEntropyKernel;
+import org.attn4j.kernels.EmbeddingKernel;
+import org.attn4j.kernels.NormKernel;
 import org.attn4j.kernels.Parallel;
 import org.attn4j.kernels.RowMath;
-import org.attn4j.nn.TransformerBlock;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -45,10 +47,9 @@ public final class FastDecoder {
     private final int width, vocab;
     private final Parallel parallel;
 
-    public FastDecoder(List<TransformerBlock> blocks, Weights weights, Parallel parallel) {
-        for (TransformerBlock b : blocks) {
-            this.blocks.add(FastBlock.of(b, parallel));
-        }
+    /** A decoder of {@code blocks} (causal self-attention, or attending to a memory) and {@code weights}. */
+    public FastDecoder(List<FastBlock> blocks, Weights weights, Parallel parallel) {
+        this.blocks.addAll(blocks);
         this.w = weights;
         this.type = weights.embedding().dataType();
         this.width = (int) weights.embedding().size(1);
@@ -133,9 +134,9 @@ public final class FastDecoder {
     private INDArray embed(int[][] ids, int past) {
         int b = ids.length, t = ids[0].length;
         INDArray x = Nd4j.create(type, b, t, width);
-        Buf out = Buf.of(x), table = Buf.of(w.embedding());
-        Buf pos = w.positions() == null ? null : Buf.of(w.positions());
-        double scale = w.scaleEmbedding() ? Math.sqrt(width) : 1;
+        Buf out = Buf.of(x);
+        EmbeddingKernel embedding = new EmbeddingKernel(Buf.of(w.embedding()),
+                w.positions() == null ? null : Buf.of(w.positions()), w.scaleEmbedding() ? Math.sqrt(width) : 1, width);
         for (int bi = 0; bi < b; bi++) {
             for (int ti = 0; ti < t; ti++) {
                 int id = ids[bi][ti];
@@ -143,11 +144,7 @@ public final class FastDecoder {
                     throw new IllegalArgumentException("ids holds token id " + id + " outside the vocabulary [0, "
                             + vocab + ")");
                 }
-                int o = (bi * t + ti) * width;
-                for (int j = 0; j < width; j++) {
-                    double e = table.get(id * width + j) * scale;
-                    out.put(o + j, pos == null ? e : e + pos.get((past + ti) * width + j));
-                }
+                embedding.forward(id, past + ti, out, bi * t + ti);
             }
         }
         return x;
@@ -161,13 +158,10 @@ public final class FastDecoder {
         for (int bi = 0; bi < b; bi++) {
             RowMath.copy(xs, (bi * t + t - 1) * width, h, bi * width, width);
         }
-        if (w.normWeight() != null) {
+        NormKernel norm = FastTransformer.finalNorm(w);
+        if (norm != null) {
             Buf xhat = Buf.of(last.ulike()), rstd = Buf.of(Nd4j.create(type, b));
-            if (w.normBias() == null) { // RMSNorm
-                RowMath.rmsNorm(h, Buf.of(w.normWeight()), w.eps(), h, xhat, rstd, 0, b, width);
-            } else {
-                RowMath.layerNorm(h, Buf.of(w.normWeight()), Buf.of(w.normBias()), w.eps(), h, xhat, rstd, 0, b, width);
-            }
+            norm.forward(h, h, xhat, rstd, 0, b, width);
             xhat.close();
             rstd.close();
         }
@@ -178,21 +172,7 @@ public final class FastDecoder {
         });
         Buf bias = w.headBias() == null ? null : Buf.of(w.headBias());
         for (int bi = 0; bi < b; bi++) {
-            int o = bi * vocab;
-            double max = Double.NEGATIVE_INFINITY;
-            for (int v = 0; v < vocab; v++) {
-                double z = out.get(o + v) + (bias == null ? 0 : bias.get(v));
-                out.put(o + v, z);
-                max = Math.max(max, z);
-            }
-            double sum = 0;
-            for (int v = 0; v < vocab; v++) {
-                sum += Math.exp(out.get(o + v) - max);
-            }
-            double logSum = max + Math.log(sum);
-            for (int v = 0; v < vocab; v++) {
-                out.put(o + v, out.get(o + v) - logSum);
-            }
+            CrossEntropyKernel.logSoftmaxRow(out, bi * vocab, vocab, bias);
         }
         last.close();
         return logits;

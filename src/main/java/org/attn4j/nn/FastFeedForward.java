@@ -3,9 +3,13 @@ package org.attn4j.nn;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.attn4j.config.Activation;
+import org.attn4j.config.FeedForwardWeights;
+import org.attn4j.config.LinearWeights;
 import org.attn4j.kernels.Blas;
 import org.attn4j.kernels.Buf;
 import org.attn4j.kernels.DropoutSeed;
+import org.attn4j.kernels.GradientShares;
+import org.attn4j.kernels.LinearKernel;
 import org.attn4j.kernels.Parallel;
 import org.attn4j.kernels.RowMath;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -33,26 +37,21 @@ public final class FastFeedForward {
     private final FeedForward.Config config;
     private final DataType type;
     private final Parallel parallel;
-    private final Lin linear1, linear2, gate; // gate: SwiGLU only
+    private final LinearKernel linear1, linear2, gate; // gate: SwiGLU only
 
-    private FastFeedForward(FeedForward ff, Parallel parallel) {
-        this.config = ff.config();
-        this.type = ff.dataType();
+    /** The engine of a feed-forward layer of {@code config} on {@code weights}, on {@code parallel}'s workers. */
+    public FastFeedForward(FeedForward.Config config, FeedForwardWeights weights, Parallel parallel) {
+        this.config = config;
+        this.type = weights.linear1().weight().dataType();
         this.parallel = parallel;
-        Linear[] linears = ff.linears();
-        linear1 = lin(linears[0]);
-        linear2 = lin(linears[1]);
-        gate = config.activation() == Activation.SWIGLU ? lin(linears[2]) : null;
-    }
-
-    public static FastFeedForward of(FeedForward ff, Parallel parallel) {
-        return new FastFeedForward(ff, parallel);
+        linear1 = lin(weights.linear1());
+        linear2 = lin(weights.linear2());
+        gate = config.activation() == Activation.SWIGLU ? lin(weights.gate()) : null;
     }
 
     /** A projection's arrays (the layer's own, shared); its name keys the gradients. */
-    private static Lin lin(Linear l) {
-        INDArray w = l.weightArray(), b = l.biasArray();
-        return new Lin(l.name(), w, Buf.of(w), b, b == null ? null : Buf.of(b), (int) w.size(1), (int) w.size(0));
+    static LinearKernel lin(LinearWeights l) {
+        return LinearKernel.of(l.name(), l.weight(), l.bias());
     }
 
     /**
@@ -114,6 +113,11 @@ public final class FastFeedForward {
             });
         }
 
+        /** Whether {@link #close} has run: {@link #backward} may not. */
+        public boolean closed() {
+            return closed;
+        }
+
         /** The layer's output {@code [B, T, C]}. */
         public INDArray output() {
             return output;
@@ -140,26 +144,21 @@ public final class FastFeedForward {
          * {@code linear1.weight}, {@code linear1.bias}, {@code linear2.*}, SwiGLU's {@code gate.*}), given its
          * gradient {@code gradOutput [B, T, C]} with respect to the output. New arrays on every call.
          */
-        public LayerGradients backward(INDArray gradOutput) {
+        public InputGradients backward(INDArray gradOutput) {
             if (closed) {
                 throw new IllegalStateException("backward on a closed pass: close() freed what the backward reads");
             }
             int c = config.dModel(), f = config.hidden();
-            Checks.rank("gradOutput", gradOutput, 3, "[B, T, dModel]");
-            Checks.shape("gradOutput [B=" + b + ", T=" + t + ", dModel=" + c + "]", gradOutput, b, t, c);
-            if (gradOutput.dataType() != type) {
-                throw new IllegalArgumentException("gradOutput is " + gradOutput.dataType()
-                        + " but the layer's parameters are " + type + "; cast it with castTo(" + type + ")");
-            }
             Buf dy = Buf.of(gradOutput, type);
             Buf dh = buffer((long) n * f), du = gate == null ? null : buffer((long) n * f);
             INDArray dx = Nd4j.create(type, b, t, c);
             Buf dxb = Buf.of(dx);
             Map<String, INDArray> grads = new LinkedHashMap<>();
-            for (Lin l : gate == null ? new Lin[] {linear1, linear2} : new Lin[] {linear1, linear2, gate}) {
-                grads.put(l.name + ".weight", Nd4j.create(type, l.weight.shape()));
-                if (l.bias != null) {
-                    grads.put(l.name + ".bias", Nd4j.create(type, l.bias.shape()));
+            for (LinearKernel l : gate == null ? new LinearKernel[] {linear1, linear2}
+                    : new LinearKernel[] {linear1, linear2, gate}) {
+                grads.put(l.weightName(), Nd4j.create(type, l.w().array.shape()));
+                if (l.bias() != null) {
+                    grads.put(l.biasName(), Nd4j.create(type, l.bias().array.shape()));
                 }
             }
             Blas.singleThreaded();
@@ -198,26 +197,7 @@ public final class FastFeedForward {
             if (du != null) {
                 du.close();
             }
-            return new LayerGradients(dx, grads);
-        }
-    }
-
-    /** A linear layer y = x W^T + b with W [out, in] (PyTorch's layout), on the layer's own arrays. */
-    private record Lin(String name, INDArray weight, Buf w, INDArray bias, Buf b, int in, int out) {
-        /** y[r0:r1] = x[r0:r1] W^T + b ({@link Blas#linear}). */
-        void forward(Buf x, Buf y, int r0, int r1) {
-            Blas.linear(x, r0, r1 - r0, w, b, in, out, y, r0);
-        }
-
-        /** dx[r0:r1] (=, or += when accumulate) dy[r0:r1] W. */
-        void backwardInput(Buf dy, Buf dx, boolean accumulate, int r0, int r1) {
-            Blas.gemm(false, false, r1 - r0, in, out, 1, dy, (long) r0 * out, out, w, 0, in, accumulate ? 1 : 0, dx,
-                    (long) r0 * in, in);
-        }
-
-        /** Part {@code part} of dW = dy^T x and db = column sums of dy over n rows ({@link GradientShares#linear}). */
-        void backwardWeights(GradientShares shares, Buf dy, Buf x, int n, int part) {
-            shares.linear(name + ".weight", b == null ? null : name + ".bias", dy, x, n, in, out, part);
+            return new InputGradients(dx, grads);
         }
     }
 

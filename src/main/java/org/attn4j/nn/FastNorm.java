@@ -1,18 +1,18 @@
 package org.attn4j.nn;
 
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import org.attn4j.config.NormWeights;
 import org.attn4j.kernels.Buf;
+import org.attn4j.kernels.NormKernel;
 import org.attn4j.kernels.Parallel;
-import org.attn4j.kernels.RowMath;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * The engine of a lone {@link LayerNorm} or {@link RMSNorm}: the training pass of their {@code train}, on the
- * row kernels of {@link RowMath} (the ones {@link FastBlock}'s norms run). Rows are N = the product of every
+ * kernel of {@link NormKernel} (the one {@link FastBlock}'s norms run). Rows are N = the product of every
  * dimension but the last, C wide.
  *
  * <pre>
@@ -29,31 +29,21 @@ import org.nd4j.linalg.factory.Nd4j;
 public final class FastNorm {
     private static final int ROW_GRAIN = 16; // a norm's row is O(C) work: more rows per worker than a GEMM phase's
     private final int width;
-    private final double eps;
     private final DataType type;
     private final Parallel parallel;
     private final String weightName, biasName; // biasName null: RMSNorm
-    private final Buf gamma, beta; // [C]; beta null: RMSNorm
+    private final NormKernel norm; // gamma [C], beta [C] (null: RMSNorm)
 
-    private FastNorm(NormLayer norm, int width, double eps, Parallel parallel) {
-        this.width = width;
-        this.eps = eps;
-        this.type = norm.dataType();
+    /** The engine of a norm of {@code weights} (bias null: RMSNorm), on {@code parallel}'s workers. */
+    public FastNorm(NormWeights weights, Parallel parallel) {
+        this.width = (int) weights.weight().length();
+        this.type = weights.weight().dataType();
         this.parallel = parallel;
-        String prefix = norm.name().isEmpty() ? "" : norm.name() + "."; // the gradients' keys, as parameters() names them
-        boolean bias = norm.biasArray() != null;
+        String prefix = weights.name().isEmpty() ? "" : weights.name() + "."; // the gradients' keys, as parameters() names them
+        boolean bias = weights.bias() != null;
         weightName = prefix + "weight";
         biasName = bias ? prefix + "bias" : null;
-        gamma = Buf.of(norm.weightArray());
-        beta = bias ? Buf.of(norm.biasArray()) : null;
-    }
-
-    public static FastNorm of(LayerNorm norm, Parallel parallel) {
-        return new FastNorm(norm, norm.config().width(), norm.config().eps(), parallel);
-    }
-
-    public static FastNorm of(RMSNorm norm, Parallel parallel) {
-        return new FastNorm(norm, norm.config().width(), norm.config().eps(), parallel);
+        this.norm = new NormKernel(Buf.of(weights.weight()), bias ? Buf.of(weights.bias()) : null, weights.eps());
     }
 
     /** A training forward of {@code x [..., C]} (the layer's type, checked by the caller); {@code finiteChecks} scans x. */
@@ -83,13 +73,7 @@ public final class FastNorm {
             xhat = Buf.of(Nd4j.createUninitialized(type, n, width));
             rstd = Buf.of(Nd4j.createUninitialized(type, n));
             Buf y = Buf.of(output);
-            parallel.forRange(n, ROW_GRAIN, (r0, r1) -> {
-                if (beta == null) {
-                    RowMath.rmsNorm(in, gamma, eps, y, xhat, rstd, r0, r1, width);
-                } else {
-                    RowMath.layerNorm(in, gamma, beta, eps, y, xhat, rstd, r0, r1, width);
-                }
-            });
+            parallel.forRange(n, ROW_GRAIN, (r0, r1) -> norm.forward(in, y, xhat, rstd, r0, r1, width));
         }
 
         /**
@@ -104,6 +88,11 @@ public final class FastNorm {
             }
         }
 
+        /** Whether {@link #close} has run: {@link #backward} may not. */
+        public boolean closed() {
+            return closed;
+        }
+
         /** The normalized input, {@code [..., C]} like x. */
         public INDArray output() {
             return output;
@@ -114,18 +103,9 @@ public final class FastNorm {
          * the layer's names), given its gradient {@code gradOutput} (x's shape) with respect to the output. New
          * arrays on every call.
          */
-        public LayerGradients backward(INDArray gradOutput) {
+        public InputGradients backward(INDArray gradOutput) {
             if (closed) {
                 throw new IllegalStateException("backward on a closed pass: close() freed what the backward reads");
-            }
-            Checks.notNull("gradOutput", gradOutput);
-            if (!Arrays.equals(gradOutput.shape(), shape)) {
-                throw new IllegalArgumentException("gradOutput has shape " + Arrays.toString(gradOutput.shape())
-                        + ", expected the output's " + Arrays.toString(shape));
-            }
-            if (gradOutput.dataType() != type) {
-                throw new IllegalArgumentException("gradOutput is " + gradOutput.dataType()
-                        + " but the layer's parameters are " + type + "; cast it with castTo(" + type + ")");
             }
             Buf dy = Buf.of(gradOutput, type);
             INDArray dx = Nd4j.create(type, shape);
@@ -136,22 +116,11 @@ public final class FastNorm {
                 grads.put(biasName, Nd4j.create(type, width));
             }
             // dx, per row.
-            parallel.forRange(n, ROW_GRAIN, (r0, r1) -> {
-                if (beta == null) {
-                    RowMath.rmsNormBack(dy, xhat, rstd, gamma, dxb, null, r0, r1, width);
-                } else {
-                    RowMath.layerNormBack(dy, xhat, rstd, gamma, dxb, null, r0, r1, width);
-                }
-            });
+            parallel.forRange(n, ROW_GRAIN, (r0, r1) -> norm.backward(dy, xhat, rstd, dxb, null, r0, r1, width));
             // dgamma = colsum(dy xhat), dbeta = colsum(dy); each worker a share of the columns.
             Buf dGamma = Buf.of(grads.get(weightName)), dBeta = biasName == null ? null : Buf.of(grads.get(biasName));
-            parallel.forRange(width, (c0, c1) -> {
-                RowMath.columnSums(dy, xhat, dGamma, n, width, c0, c1);
-                if (dBeta != null) {
-                    RowMath.columnSums(dy, null, dBeta, n, width, c0, c1);
-                }
-            });
-            return new LayerGradients(dx, grads);
+            parallel.forRange(width, (c0, c1) -> norm.backwardParams(dy, xhat, dGamma, dBeta, n, width, c0, c1));
+            return new InputGradients(dx, grads);
         }
     }
 }

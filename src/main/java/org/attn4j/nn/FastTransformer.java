@@ -7,10 +7,14 @@ import java.util.Map;
 import org.attn4j.config.AttentionMask;
 import org.attn4j.kernels.Blas;
 import org.attn4j.kernels.Buf;
+import org.attn4j.kernels.CrossEntropyKernel;
 import org.attn4j.kernels.DropoutSeed;
+import org.attn4j.kernels.EmbeddingKernel;
+import org.attn4j.kernels.GradientShares;
+import org.attn4j.kernels.LinearKernel;
+import org.attn4j.kernels.NormKernel;
 import org.attn4j.kernels.Parallel;
 import org.attn4j.kernels.RowMath;
-import org.attn4j.nn.TransformerBlock;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -44,7 +48,7 @@ public final class FastTransformer {
     private static final int ROW_GRAIN = 8;
 
     /** A decoder-only model: {@code blocks} are causal self-attention blocks. */
-    public FastTransformer(List<TransformerBlock> blocks, FastDecoder.Weights weights, Parallel parallel) {
+    public FastTransformer(List<FastBlock> blocks, FastDecoder.Weights weights, Parallel parallel) {
         this(List.of(), null, blocks, weights, parallel);
     }
 
@@ -52,8 +56,8 @@ public final class FastTransformer {
      * An encoder-decoder: the encoder's blocks and weights (embedding, positions, final norm; no head) and
      * the decoder's, whose blocks attend to the encoder's output.
      */
-    public FastTransformer(List<TransformerBlock> encoderBlocks, FastDecoder.Weights encoderWeights,
-            List<TransformerBlock> blocks, FastDecoder.Weights weights, Parallel parallel) {
+    public FastTransformer(List<FastBlock> encoderBlocks, FastDecoder.Weights encoderWeights,
+            List<FastBlock> blocks, FastDecoder.Weights weights, Parallel parallel) {
         this.parallel = parallel;
         this.w = weights;
         this.type = weights.embedding().dataType();
@@ -82,10 +86,8 @@ public final class FastTransformer {
         final FastDecoder.Weights w;
         final boolean causal;
 
-        Stack(List<TransformerBlock> blocks, FastDecoder.Weights w) {
-            for (TransformerBlock b : blocks) {
-                this.blocks.add(FastBlock.of(b, parallel));
-            }
+        Stack(List<FastBlock> blocks, FastDecoder.Weights w) {
+            this.blocks.addAll(blocks);
             this.w = w;
             this.causal = !blocks.isEmpty() && blocks.get(0).config().causal();
         }
@@ -339,13 +341,13 @@ public final class FastTransformer {
         s.fit(d.n);
         s.targets = flatTargets == null || d.starts == null ? flatTargets : packed(flatTargets, d);
         Buf hs = d.output();
-        Buf head = Buf.of(w.headWeight()), headBias = w.headBias() == null ? null : Buf.of(w.headBias());
+        LinearKernel head = head();
         parallel.forRange(d.n, ROW_GRAIN, (r0, r1) -> {
-            Blas.linear(hs, r0, r1 - r0, head, headBias, width, vocab, s.logits, r0); // logits = h W^T + b
-            if (s.targets != null) {
-                for (int r = r0; r < r1; r++) {
-                    s.rowLoss.put(r, rowLoss(s.logits, r, s.targets[r], padId, smoothing));
-                }
+            head.forward(hs, s.logits, r0, r1); // logits = h W^T + b
+            for (int r = r0; s.targets != null && r < r1; r++) {
+                int target = s.targets[r];
+                s.rowLoss.put(r, CrossEntropyKernel.forwardRow(s.logits, r * vocab, vocab, target, target == padId,
+                        smoothing));
             }
         });
         s.forwarded = true;
@@ -424,15 +426,10 @@ public final class FastTransformer {
         }
         boolean drops = embeddingDrops(st);
         // x0 = drop(E[id] * scale + P[t])
-        double scale = sw.scaleEmbedding() ? Math.sqrt(width) : 1;
-        Buf table = Buf.of(sw.embedding()), pos = sw.positions() == null ? null : Buf.of(sw.positions());
+        EmbeddingKernel embedding = embedding(sw);
         parallel.forRange(st.n, ROW_GRAIN * 8, (r0, r1) -> {
             for (int r = r0; r < r1; r++) {
-                int id = st.ids[r], o = r * width;
-                for (int j = 0; j < width; j++) {
-                    double e = table.get(id * width + j) * scale;
-                    st.x0.put(o + j, pos == null ? e : e + pos.get(position(st, r) * width + j));
-                }
+                embedding.forward(st.ids[r], EmbeddingKernel.position(st.rowPos, st.t, 0, r), st.x0, r);
             }
             if (drops) {
                 DropoutSeed.apply(embeddingBase(st), sw.dropout(), st.x0, r0 * width, r1 * width);
@@ -449,14 +446,11 @@ public final class FastTransformer {
                             .output();
         }
         Buf xs = Buf.of(x);
-        Buf normW = sw.normWeight() == null ? null : Buf.of(sw.normWeight());
-        Buf normB = normW == null || sw.normBias() == null ? null : Buf.of(sw.normBias()); // null: RMSNorm
+        NormKernel norm = finalNorm(sw);
         parallel.forRange(st.n, ROW_GRAIN, (r0, r1) -> {
             RowMath.copy(xs, r0 * width, st.x, r0 * width, (r1 - r0) * width);
-            if (normW != null && normB == null) { // h = rmsnorm(x)
-                RowMath.rmsNorm(st.x, normW, sw.eps(), st.h, st.xhat, st.rstd, r0, r1, width);
-            } else if (normW != null) { // h = norm(x)
-                RowMath.layerNorm(st.x, normW, normB, sw.eps(), st.h, st.xhat, st.rstd, r0, r1, width);
+            if (norm != null) { // h = norm(x)
+                norm.forward(st.x, st.h, st.xhat, st.rstd, r0, r1, width);
             }
         });
         return stackRows(st, st.output());
@@ -507,32 +501,22 @@ public final class FastTransformer {
         return kept;
     }
 
-    /** The position of row r in its sequence. */
-    private static int position(StackState st, int r) {
-        return st.rowPos != null ? st.rowPos[r] : r % st.t;
+    /** The output projection: weight {@code [V, C]} (the embedding when tied) and bias, its gradients "weight", "bias". */
+    private LinearKernel head() {
+        return new LinearKernel("weight", w.headBias() == null ? null : "bias", Buf.of(w.headWeight()),
+                w.headBias() == null ? null : Buf.of(w.headBias()), width, vocab);
     }
 
-    /** Row r's loss; the row of logits becomes its softmax p, kept for the backward pass. */
-    private double rowLoss(Buf logits, int r, int target, int padId, double smoothing) {
-        int o = r * vocab;
-        double max = Double.NEGATIVE_INFINITY;
-        for (int v = 0; v < vocab; v++) {
-            max = Math.max(max, logits.get(o + v));
-        }
-        double sum = 0, meanLogit = 0;
-        for (int v = 0; v < vocab; v++) {
-            double z = logits.get(o + v);
-            meanLogit += z;
-            sum += Math.exp(z - max);
-        }
-        double logSum = max + Math.log(sum);
-        meanLogit /= vocab;
-        double nll = target == padId ? 0 : logSum - logits.get(o + target); // -log p[target]
-        for (int v = 0; v < vocab; v++) {
-            logits.put(o + v, Math.exp(logits.get(o + v) - logSum));
-        }
-        // -mean_v log p[v] = logSum - mean_v z
-        return (1 - smoothing) * nll + smoothing * (logSum - meanLogit);
+    /** A stack's embedding and positions. */
+    private EmbeddingKernel embedding(FastDecoder.Weights sw) {
+        return new EmbeddingKernel(Buf.of(sw.embedding()), sw.positions() == null ? null : Buf.of(sw.positions()),
+                sw.scaleEmbedding() ? Math.sqrt(width) : 1, width);
+    }
+
+    /** A stack's final norm (bias null: RMSNorm), or null (post-LN: none). */
+    static NormKernel finalNorm(FastDecoder.Weights sw) {
+        return sw.normWeight() == null ? null : new NormKernel(Buf.of(sw.normWeight()),
+                sw.normBias() == null ? null : Buf.of(sw.normBias()), sw.eps());
     }
 
     /**
@@ -545,28 +529,22 @@ public final class FastTransformer {
         }
         Blas.singleThreaded();
         StackState d = s.dec;
-        double inv = 1.0 / Math.max(1, s.counted), uniform = smoothing / vocab;
+        double inv = 1.0 / Math.max(1, s.counted);
         Buf hs = d.output();
-        Buf head = Buf.of(w.headWeight());
+        LinearKernel head = head();
         // dlogits = (p - (1 - s) onehot - s / V) / count, zero where the target is padding (in place of p)
         parallel.forRange(d.n, ROW_GRAIN, (r0, r1) -> {
             for (int r = r0; r < r1; r++) {
-                int o = r * vocab, target = s.targets[r];
-                boolean ignored = target == padId;
-                for (int v = 0; v < vocab; v++) {
-                    double g = s.logits.get(o + v) - uniform - (v == target ? 1 - smoothing : 0);
-                    s.logits.put(o + v, ignored ? 0 : g * inv);
-                }
+                int target = s.targets[r];
+                CrossEntropyKernel.backwardRow(s.logits, r * vocab, vocab, target, target == padId, smoothing, inv);
             }
-            // dh = dlogits W
-            Blas.gemm(false, false, r1 - r0, width, vocab, 1, s.logits, (long) r0 * vocab, vocab, head, 0, width, 0,
-                    d.dh, (long) r0 * width, width);
+            head.backwardInput(s.logits, d.dh, false, r0, r1); // dh = dlogits W
         });
         // dW = dlogits^T h, db = column sums of dlogits: each worker sums a share of the rows (GradientShares)
         GradientShares shares = s.headShares();
         parallel.forRange(shares.parts(), (p0, p1) -> {
             for (int p = p0; p < p1; p++) {
-                shares.linear("weight", s.dHeadB == null ? null : "bias", s.logits, hs, d.n, width, vocab, p);
+                head.backwardWeights(shares, s.logits, hs, d.n, p);
             }
         });
         shares.reduce(new ArrayList<>(shares.gradients().keySet()), parallel);
@@ -595,23 +573,15 @@ public final class FastTransformer {
     private void stackBackward(StackState st, Buf dMemory, boolean embeddingHasHeadShare) {
         FastDecoder.Weights sw = st.stack.w;
         int parts = parallel.threads();
-        if (sw.normWeight() != null) {
-            Buf gamma = Buf.of(sw.normWeight());
-            boolean rms = sw.normBias() == null;
-            parallel.forRange(st.n, ROW_GRAIN, (r0, r1) -> { // dx = norm'(dh)
-                if (rms) {
-                    RowMath.rmsNormBack(st.dh, st.xhat, st.rstd, gamma, st.dx, null, r0, r1, width);
-                } else {
-                    RowMath.layerNormBack(st.dh, st.xhat, st.rstd, gamma, st.dx, null, r0, r1, width);
-                }
-            });
+        NormKernel norm = finalNorm(sw);
+        if (norm != null) {
+            // dx = norm'(dh)
+            parallel.forRange(st.n, ROW_GRAIN, (r0, r1) -> norm.backward(st.dh, st.xhat, st.rstd, st.dx, null, r0, r1,
+                    width));
             parallel.forRange(parts, (p0, p1) -> {
                 for (int p = p0; p < p1; p++) {
                     int c0 = Parallel.split(width, parts, p), c1 = Parallel.split(width, parts, p + 1);
-                    RowMath.columnSums(st.dh, st.xhat, st.dNormW, st.n, width, c0, c1);
-                    if (st.dNormB != null) {
-                        RowMath.columnSums(st.dh, null, st.dNormB, st.n, width, c0, c1);
-                    }
+                    norm.backwardParams(st.dh, st.xhat, st.dNormW, st.dNormB, st.n, width, c0, c1);
                 }
             });
         }
@@ -629,7 +599,7 @@ public final class FastTransformer {
             parallel.forRange(st.n, ROW_GRAIN, (r0, r1) -> DropoutSeed.apply(embeddingBase(st), sw.dropout(), d0,
                     r0 * width, r1 * width));
         }
-        double scale = sw.scaleEmbedding() ? Math.sqrt(width) : 1;
+        EmbeddingKernel embedding = embedding(sw);
         // dE[id] += scale dx0[r], dP[t] += dx0[r]: each worker a share of the columns, so no two write one element
         parallel.forRange(parts, (p0, p1) -> {
             for (int p = p0; p < p1; p++) {
@@ -640,16 +610,7 @@ public final class FastTransformer {
                 for (int row = 0; st.dPositions != null && row < sw.maxLen(); row++) {
                     RowMath.fill(st.dPositions, row * width + c0, row * width + c1, 0);
                 }
-                for (int r = 0; r < st.n; r++) {
-                    int e = st.ids[r] * width, o = r * width, at = position(st, r) * width;
-                    for (int j = c0; j < c1; j++) {
-                        double g = d0.get(o + j);
-                        st.dEmbedding.put(e + j, st.dEmbedding.get(e + j) + scale * g);
-                        if (st.dPositions != null) {
-                            st.dPositions.put(at + j, st.dPositions.get(at + j) + g);
-                        }
-                    }
-                }
+                embedding.backward(d0, st.ids, st.rowPos, st.t, st.n, st.dEmbedding, st.dPositions, c0, c1);
             }
         });
     }

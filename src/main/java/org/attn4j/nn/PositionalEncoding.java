@@ -11,7 +11,7 @@ public enum PositionalEncoding {
     LEARNED,
     /** Rotary embeddings applied to queries and keys in self-attention (Su et al. 2021). */
     ROTARY,
-    /** ALiBi: no embedding; each self-attention head adds {@code -m_h |i - j|} to its scores ({@link Alibi}). */
+    /** ALiBi: no embedding; each self-attention head adds {@code -m_h |i - j|} to its scores ({@link org.attn4j.kernels.Alibi}). */
     ALIBI,
     /** No position information (the model sees a bag of tokens). */
     NONE;

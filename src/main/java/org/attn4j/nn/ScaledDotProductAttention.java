@@ -93,7 +93,7 @@ public final class ScaledDotProductAttention {
     }
 
     /**
-     * A training forward on the engine ({@link AttentionPairs}, as {@link MultiHeadAttention#train}): the output
+     * A training forward on the engine ({@link org.attn4j.kernels.AttentionKernel}, as {@link MultiHeadAttention#train}): the output
      * {@code [B, H, Tq, Dv]} and weights {@code [B, H, Tq, Tk]} of {@link #apply} for {@code q [B, H, Tq, D]},
      * {@code k [B, H, Tk, D]}, {@code v [B, H, Tk, Dv]} (FLOAT or DOUBLE), and a pass that keeps what its backward
      * needs. The pass is the caller's: any number of threads may use one layer at once.

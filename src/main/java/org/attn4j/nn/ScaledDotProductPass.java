@@ -1,6 +1,7 @@
 package org.attn4j.nn;
 
 import org.attn4j.config.AttentionMask;
+import org.attn4j.kernels.AttentionKernel;
 import org.attn4j.kernels.Blas;
 import org.attn4j.kernels.Buf;
 import org.attn4j.kernels.DropoutSeed;
@@ -13,13 +14,13 @@ import org.nd4j.linalg.factory.Nd4j;
 /**
  * One training forward of a {@link ScaledDotProductAttention} on the engine ({@link ScaledDotProductAttention#train}):
  * output {@code [B, H, Tq, Dv]}, weights {@code [B, H, Tq, Tk]}, and what {@link #backward} needs. The per-head
- * math is {@link AttentionPairs}' (shared with {@link FastBlock} and {@link FastAttention}).
+ * math is {@link AttentionKernel}' (shared with {@link FastBlock} and {@link FastAttention}).
  *
  * <pre>
  *   forward:   P = softmax(Q K^T scale + mask),  O = drop(P) V                          per (batch, head)
  *   backward:  dV = drop(P)^T dO;  dS = P (dP - rowsum(P dP)), dP = drop'(dO V^T);  dQ = dS K scale;  dK = dS^T Q scale
  * </pre>
- * {@link AttentionPairs} reads heads side by side in rows ({@code [B, T, H W]}, head h in columns [h W, (h + 1) W))
+ * {@link AttentionKernel} reads heads side by side in rows ({@code [B, T, H W]}, head h in columns [h W, (h + 1) W))
  * and scales by 1/sqrt(W): so the heads are laid out that way, in a width W = max(D, Dv) (zeros pad the narrower,
  * adding nothing to any product), and Q enters multiplied by scale sqrt(W), which makes its scores Q K^T scale and
  * its dK = dS^T Q scale; only dQ is then multiplied by scale sqrt(W) on the way out.
@@ -28,14 +29,13 @@ import org.nd4j.linalg.factory.Nd4j;
  */
 public final class ScaledDotProductPass {
     private final Parallel parallel;
-    private final AttentionPairs pairs;
+    private final AttentionKernel pairs;
     private final DataType type;
     private final int b, h, tq, tk, d, dv, w; // w: the laid-out head width, max(D, Dv)
-    private final double qScale; // scale sqrt(W): what Q is multiplied by before AttentionPairs divides by sqrt(W)
+    private final double qScale; // scale sqrt(W): what Q is multiplied by before AttentionKernel divides by sqrt(W)
     private final Buf q, k, v; // rows [B, Tq, H W] (multiplied by qScale), [B, Tk, H W], [B, Tk, H W]
     private final Buf p, pd; // weights [B, H, Tq, Tk] and their dropped copy (null: none)
-    private final double dropout; // the drop probability this pass used (0: none)
-    private final long dropBase;
+    private final AttentionKernel.Drop drop; // what this pass dropped
     private final INDArray output, weights; // [B, H, Tq, Dv], [B, H, Tq, Tk]
     private volatile boolean closed;
 
@@ -52,7 +52,7 @@ public final class ScaledDotProductPass {
         dv = (int) value.size(3);
         w = Math.max(d, dv);
         qScale = config.scale().orElse(1 / Math.sqrt(d)) * Math.sqrt(w);
-        pairs = new AttentionPairs(h, h, w, null, 0);
+        pairs = new AttentionKernel(h, h, w, null, 0);
         q = rows(tq);
         k = rows(tk);
         v = rows(tk);
@@ -64,15 +64,16 @@ public final class ScaledDotProductPass {
         });
         weights = Nd4j.createUninitialized(type, b, h, tq, tk);
         p = Buf.of(weights);
-        dropout = seed != null && config.dropout() > 0 ? config.dropout() : 0;
-        dropBase = dropout > 0 ? seed.base(DropoutSeed.stream(-1, DropoutSeed.SELF_WEIGHTS)) : 0;
-        pd = dropout > 0 ? Buf.of(Nd4j.create(type, (long) b * h * tq * tk)) : null;
+        boolean drops = seed != null && config.dropout() > 0;
+        drop = !drops ? AttentionKernel.Drop.NONE : new AttentionKernel.Drop(config.dropout(),
+                seed.base(DropoutSeed.stream(-1, DropoutSeed.SELF_WEIGHTS)));
+        pd = drops ? Buf.of(Nd4j.create(type, (long) b * h * tq * tk)) : null;
         MaskRows keep = MaskRows.of(mask, tq, tk, h, false, type);
         Buf o = rows(tq);
         Blas.singleThreaded();
         // Per (batch, head): P = softmax(Q K^T scale + mask), O = drop(P) V.
-        parallel.forRange(b * h, pairGrain(), (p0, p1) -> pairs.forward(q, k, v, p, pd, o, tq, tk, keep, dropout,
-                dropBase, p0, p1));
+        AttentionKernel.Operands x = new AttentionKernel.Operands(q, k, v, p, pd, o, tq, tk);
+        parallel.forRange(b * h, pairs.pairGrain(tq, tk), (p0, p1) -> pairs.forward(x, keep, drop, p0, p1));
         output = Nd4j.createUninitialized(type, b, h, tq, dv);
         Buf out = Buf.of(output);
         parallel.forRange(b * h, copyGrain(), (p0, p1) -> takeBack(o, dv, tq, 1, out, p0, p1));
@@ -126,8 +127,9 @@ public final class ScaledDotProductPass {
         parallel.forRange(b * h, copyGrain(), (p0, p1) -> layOut(dy, dv, tq, 1, dO, p0, p1));
         Blas.singleThreaded();
         // Per (batch, head): dV, dK and dQ' (the gradient of the Q that entered, Q qScale).
-        parallel.forRange(b * h, pairGrain(), (p0, p1) -> pairs.backward(q, k, v, p, pd, dO, dp, dq, dk, dvRows, tq,
-                tk, dropout, dropBase, p0, p1));
+        AttentionKernel.Operands x = new AttentionKernel.Operands(q, k, v, p, pd, null, tq, tk);
+        AttentionKernel.Gradients g = new AttentionKernel.Gradients(dO, dp, dq, dk, dvRows);
+        parallel.forRange(b * h, pairs.pairGrain(tq, tk), (p0, p1) -> pairs.backward(x, g, drop, p0, p1));
         INDArray dQuery = Nd4j.createUninitialized(type, b, h, tq, d), dKey = Nd4j.createUninitialized(type, b, h, tk, d),
                 dValue = Nd4j.createUninitialized(type, b, h, tk, dv);
         Buf dxq = Buf.of(dQuery), dxk = Buf.of(dKey), dxv = Buf.of(dValue);
@@ -176,11 +178,5 @@ public final class ScaledDotProductPass {
     /** Heads per worker for a layout copy: at least 2^15 elements each. */
     private int copyGrain() {
         return Math.max(1, (1 << 15) / Math.max(1, Math.max(tq, tk) * w));
-    }
-
-    /** Pairs per worker so that each has at least 2^17 multiply-adds. */
-    private int pairGrain() {
-        long perPair = 2L * tq * tk * w;
-        return (int) Math.max(1, Math.min(Integer.MAX_VALUE, (1L << 17) / Math.max(1, perPair)));
     }
 }

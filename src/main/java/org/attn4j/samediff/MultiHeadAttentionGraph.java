@@ -144,7 +144,7 @@ public final class MultiHeadAttentionGraph {
         if (!config.alibi()) {
             return null;
         }
-        INDArray slopes = org.nd4j.linalg.factory.Nd4j.createFromArray(org.attn4j.nn.Alibi.slopes(config.heads()))
+        INDArray slopes = org.nd4j.linalg.factory.Nd4j.createFromArray(org.attn4j.kernels.Alibi.slopes(config.heads()))
                 .castTo(qh.dataType()).reshape(1, config.heads(), 1, 1).neg();
         return sd.expandDims(sd.expandDims(distances(qh, kh), 0), 0).mul(sd.constant(slopes)); // [1, H, Tq, Tk]
     }

@@ -6,6 +6,6 @@ public final class LanesProbe {
     }
 
     public static long pairs() {
-        return AttentionPairs.LANE_PAIRS.sum();
+        return org.attn4j.kernels.AttentionKernel.LANE_PAIRS.sum();
     }
 }

@@ -1,4 +1,4 @@
-package org.attn4j.nn;
+package org.attn4j.kernels;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;

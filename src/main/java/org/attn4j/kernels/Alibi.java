@@ -1,4 +1,4 @@
-package org.attn4j.nn;
+package org.attn4j.kernels;
 
 /**
  * ALiBi, attention with linear biases (Press, Smith and Lewis 2022): no position embeddings; head h adds

@@ -1,13 +1,9 @@
-package org.attn4j.nn;
+package org.attn4j.kernels;
 
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import org.attn4j.kernels.Blas;
-import org.attn4j.kernels.Buf;
-import org.attn4j.kernels.Parallel;
-import org.attn4j.kernels.RowMath;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
@@ -15,17 +11,16 @@ import org.nd4j.linalg.factory.Nd4j;
  * Parameter gradients summed over rows by several workers: part p of {@code parts} sums its share of the rows
  * into a place of its own (part 0 into the gradient itself, the others into scratch kept here), and
  * {@link #reduce} adds the parts up. A linear layer's {@code dW = dy^T x} this way keeps OpenBLAS's product whole
- * in M and N: on the sequence model's shapes (830 rows, one thread) half of the sum's rows took 1-13% longer
- * than half the whole product, half of W's rows (the other way to split it) 27-30%.
+ * in M and N, which measured faster than splitting W's rows (BENCHMARKS.md).
  */
-final class GradientShares {
+public final class GradientShares {
     private final Map<String, INDArray> gradients;
     private final Map<String, Buf> own = new HashMap<>();
     private final List<Map<String, Buf>> scratch = new ArrayList<>(); // parts 1 .. parts - 1
     private final List<INDArray> made = new ArrayList<>();
 
     /** Shares of {@code gradients} (by parameter name) for up to {@code parts} parts; scratch made here, zeros. */
-    GradientShares(Map<String, INDArray> gradients, int parts) {
+    public GradientShares(Map<String, INDArray> gradients, int parts) {
         this.gradients = gradients;
         gradients.forEach((name, g) -> own.put(name, Buf.of(g)));
         for (int p = 1; p < parts; p++) {
@@ -40,12 +35,12 @@ final class GradientShares {
     }
 
     /** Where part {@code part} writes {@code name}'s sum: the gradient for part 0, else its scratch. */
-    Buf of(int part, String name) {
+    public Buf of(int part, String name) {
         return part == 0 ? own.get(name) : scratch.get(part - 1).get(name);
     }
 
     /** The parts in use. */
-    int parts() {
+    public int parts() {
         return scratch.size() + 1;
     }
 
@@ -53,7 +48,7 @@ final class GradientShares {
      * Part {@code part} of a linear layer's gradients over rows [0, n): {@code weight [out, in]} gets the sum over
      * its share of the rows of {@code dy[r]^T x[r]}, {@code bias [out]} (null: none) of {@code dy[r]}.
      */
-    void linear(String weight, String bias, Buf dy, Buf x, int n, int in, int out, int part) {
+    public void linear(String weight, String bias, Buf dy, Buf x, int n, int in, int out, int part) {
         int r0 = Parallel.split(n, parts(), part), r1 = Parallel.split(n, parts(), part + 1);
         Blas.gemm(true, false, out, in, r1 - r0, 1, dy, (long) r0 * out, out, x, (long) r0 * in, in, 0,
                 of(part, weight), 0, in);
@@ -63,7 +58,7 @@ final class GradientShares {
     }
 
     /** Adds parts 1 .. of {@code names} to the gradients, the names shared out among the workers. */
-    void reduce(List<String> names, Parallel parallel) {
+    public void reduce(List<String> names, Parallel parallel) {
         if (scratch.isEmpty()) {
             return;
         }
@@ -78,7 +73,7 @@ final class GradientShares {
     }
 
     /** Frees the scratch now. */
-    void close() {
+    public void close() {
         made.forEach(a -> {
             if (a.closeable()) {
                 a.close();
@@ -89,7 +84,7 @@ final class GradientShares {
     }
 
     /** The gradients these shares add up into. */
-    Map<String, INDArray> gradients() {
+    public Map<String, INDArray> gradients() {
         return gradients;
     }
 }

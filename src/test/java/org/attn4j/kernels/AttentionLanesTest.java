@@ -1,4 +1,4 @@
-package org.attn4j.nn;
+package org.attn4j.kernels;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -7,16 +7,13 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.util.List;
 import java.util.Random;
-import org.attn4j.kernels.AttentionLanes;
-import org.attn4j.kernels.Buf;
-import org.attn4j.kernels.MaskRows;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
- * {@link AttentionLanes} (float32 pairs in vector lanes) against {@link AttentionPairs}' BLAS path in float64 on
+ * {@link AttentionLanes} (float32 pairs in vector lanes) against {@link AttentionKernel}'s BLAS path in float64 on
  * the same numbers: weights, output and the three input gradients of sequences packed as the models pack them,
  * shorter and longer than a vector of keys, causal or not, with padding keys, a batch row whose keys are all
  * padding, and key/value heads shared by two query heads (their gradients summed).
@@ -105,7 +102,7 @@ class AttentionLanesTest {
         Buf dOs = buf(dO, DataType.FLOAT);
         MaskRows mask = MaskRows.padding(buf(keep, DataType.FLOAT), t, t, heads, true);
         assumeTrue(AttentionLanes.fits(qs, d, t, t, mask), "vector lanes of this width are not available");
-        AttentionPairs pairs = new AttentionPairs(heads, heads, d, null, 0);
+        AttentionKernel pairs = new AttentionKernel(heads, heads, d, null, 0);
         double[][] want = null;
         for (int threads : new int[] {1, 3}) {
             Buf p = buf(new double[b * heads * t * t], DataType.FLOAT);
@@ -120,7 +117,8 @@ class AttentionLanesTest {
                     int p0 = n * part / threads, p1 = n * (part + 1) / threads;
                     runs.add(pool.submit(() -> { // repeated (each pass writes the same), so the threads overlap
                         for (int rep = 0; rep < 300; rep++) {
-                            pairs.forward(qs, ks, vs, p, null, o, t, t, mask, 0, 0, starts, starts, p0, p1);
+                            pairs.forward(new AttentionKernel.Operands(qs, ks, vs, p, null, o, t, t, starts, starts), mask,
+                                    AttentionKernel.Drop.NONE, p0, p1);
                         }
                     }));
                 }
@@ -132,8 +130,8 @@ class AttentionLanesTest {
                     int p0 = n * part / threads, p1 = n * (part + 1) / threads;
                     runs.add(pool.submit(() -> {
                         for (int rep = 0; rep < 300; rep++) {
-                            pairs.backward(qs, ks, vs, p, null, dOs, dp, dq, dk, dv, t, t, 0, 0, starts, starts, p0,
-                                    p1);
+                            pairs.backward(new AttentionKernel.Operands(qs, ks, vs, p, null, o, t, t, starts, starts),
+                                    new AttentionKernel.Gradients(dOs, dp, dq, dk, dv), AttentionKernel.Drop.NONE, p0, p1);
                         }
                     }));
                 }
@@ -174,9 +172,10 @@ class AttentionLanesTest {
         } else {
             assertFalse(AttentionLanes.fits(qs, d, tq, tk, mask), "float64 runs on BLAS");
         }
-        AttentionPairs pairs = new AttentionPairs(heads, kvHeads, d, null, 0);
-        pairs.forward(qs, ks, vs, p, null, o, tq, tk, mask, 0, 0, qStart, kStart, 0, b * heads);
-        pairs.backward(qs, ks, vs, p, null, dOs, dp, dq, dk, dv, tq, tk, 0, 0, qStart, kStart, 0, kvGroups);
+        AttentionKernel pairs = new AttentionKernel(heads, kvHeads, d, null, 0);
+        AttentionKernel.Operands x = new AttentionKernel.Operands(qs, ks, vs, p, null, o, tq, tk, qStart, kStart);
+        pairs.forward(x, mask, AttentionKernel.Drop.NONE, 0, b * heads);
+        pairs.backward(x, new AttentionKernel.Gradients(dOs, dp, dq, dk, dv), AttentionKernel.Drop.NONE, 0, kvGroups);
         return new Run(values(p), values(o), values(dq), values(dk), values(dv));
     }
 

@@ -1,0 +1,94 @@
+package org.attn4j.kernels;
+
+import static org.attn4j.kernels.KernelFixtures.buf;
+import static org.attn4j.kernels.KernelFixtures.close;
+import static org.attn4j.kernels.KernelFixtures.random;
+import static org.attn4j.kernels.KernelFixtures.values;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.Map;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.nd4j.linalg.api.buffer.DataType;
+
+/**
+ * {@link CrossEntropyKernel}: loss and log-softmax in float32 against float64 loops of the definitions (smoothed
+ * loss = (1 - s) NLL + s mean_v -log p_v, as PyTorch's label_smoothing), finite on logits near 1000 where a
+ * plain exp overflows; the gradient against central differences.
+ */
+class CrossEntropyKernelTest {
+    private static final int V = 7, TARGET = 4;
+
+    @ParameterizedTest(name = "smoothing {0}")
+    @ValueSource(doubles = {0, 0.1})
+    void lossMatchesFloat64Loops(double smoothing) {
+        double[] z = random(new Random(12), V);
+        double sum = 0;
+        for (double zi : z) {
+            sum += Math.exp(zi);
+        }
+        double logSum = Math.log(sum), mean = 0;
+        for (double zi : z) {
+            mean += (logSum - zi) / V;
+        }
+        double want = (1 - smoothing) * (logSum - z[TARGET]) + smoothing * mean;
+        Buf row = buf(z, DataType.FLOAT);
+        double got = CrossEntropyKernel.forwardRow(row, 0, V, TARGET, false, smoothing);
+        assertEquals(want, got, 2e-6 * Math.max(1, want));
+        double[] softmax = new double[V];
+        for (int v = 0; v < V; v++) {
+            softmax[v] = Math.exp(z[v]) / sum;
+        }
+        close("softmax", softmax, values(row), 1e-6);
+        Buf ignored = buf(z, DataType.FLOAT);
+        assertEquals(smoothing * mean, CrossEntropyKernel.forwardRow(ignored, 0, V, TARGET, true, smoothing), 2e-6);
+    }
+
+    @Test
+    void logSoftmaxIsFiniteAndExactOnLargeLogits() {
+        double[] z = random(new Random(13), V), bias = random(new Random(14), V);
+        for (int v = 0; v < V; v++) {
+            z[v] += 1000; // exp(1000) is infinite in float64: only a shifted sum is finite
+        }
+        Buf row = buf(z, DataType.FLOAT);
+        CrossEntropyKernel.logSoftmaxRow(row, 0, V, buf(bias, DataType.FLOAT));
+        double max = Double.NEGATIVE_INFINITY, sum = 0;
+        for (int v = 0; v < V; v++) {
+            max = Math.max(max, z[v] + bias[v]);
+        }
+        for (int v = 0; v < V; v++) {
+            sum += Math.exp(z[v] + bias[v] - max);
+        }
+        double[] want = new double[V];
+        for (int v = 0; v < V; v++) {
+            want[v] = z[v] + bias[v] - max - Math.log(sum);
+        }
+        double[] got = values(row);
+        for (double g : got) {
+            assertTrue(Double.isFinite(g), "log-softmax " + java.util.Arrays.toString(got));
+        }
+        close("log-softmax", want, got, 2e-4); // float32 logits near 1000 carry 6e-5 of rounding each
+    }
+
+    @Test
+    void backwardMatchesCentralDifferences() {
+        double smoothing = 0.1, scale = 0.5;
+        DataType f64 = DataType.DOUBLE;
+        Buf z = buf(random(new Random(15), V), f64), work = buf(new double[V], f64);
+        Buf grad = buf(values(z), f64);
+        CrossEntropyKernel.forwardRow(grad, 0, V, TARGET, false, smoothing);
+        CrossEntropyKernel.backwardRow(grad, 0, V, TARGET, false, smoothing, scale);
+        KernelFixtures.gradientsAgree(Map.of("z", z), Map.of("z", grad), () -> {
+            for (int v = 0; v < V; v++) {
+                work.put(v, z.get(v));
+            }
+            return scale * CrossEntropyKernel.forwardRow(work, 0, V, TARGET, false, smoothing);
+        });
+        Buf ignored = buf(values(z), f64);
+        CrossEntropyKernel.backwardRow(ignored, 0, V, TARGET, true, smoothing, scale);
+        close("ignored row", new double[V], values(ignored), 0);
+    }
+}
