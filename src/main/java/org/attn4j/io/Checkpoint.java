@@ -103,6 +103,10 @@ public final class Checkpoint {
     public static void save(Path dir, TransformerModel model, Vocabulary source, Vocabulary target, int step,
             Map<String, INDArray> optimizerState, Storage storage) {
         java.util.Objects.requireNonNull(storage, "storage");
+        if (model.weightFormat() != org.attn4j.config.WeightFormat.FLOAT32) {
+            throw new IllegalStateException("this model holds " + model.weightFormat() + " weights for inference; "
+                    + "a checkpoint holds float32 weights (save it before convertWeights)");
+        }
         try {
             Files.createDirectories(dir);
             Path staging = dir.resolve(".tmp-" + UUID.randomUUID());

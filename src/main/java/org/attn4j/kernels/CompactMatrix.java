@@ -1,6 +1,7 @@
 package org.attn4j.kernels;
 
 import java.nio.ByteBuffer;
+import org.attn4j.config.CompactWeights;
 import org.attn4j.config.WeightFormat;
 
 /**
@@ -17,7 +18,7 @@ import org.attn4j.config.WeightFormat;
  * <p>Made from a float32 or float64 matrix with {@link #of}; {@link #get} widens one weight back, exactly as the
  * product does.
  */
-public abstract class CompactMatrix {
+public abstract class CompactMatrix implements CompactWeights {
     /** Output rows a thread takes at least: below that a hand-off to a worker costs more than the rows. */
     private static final int GRAIN = 64;
 
@@ -51,19 +52,21 @@ public abstract class CompactMatrix {
         };
     }
 
+    @Override
     public abstract WeightFormat format();
 
-    /** Output width: rows of W. */
+    @Override
     public int rows() {
         return out;
     }
 
-    /** Input width: columns of W. */
+    @Override
     public int columns() {
         return in;
     }
 
     /** Bytes the matrix holds (weights and scales): what a product streams from memory. */
+    @Override
     public long bytes() {
         return format().bytes(out, in);
     }

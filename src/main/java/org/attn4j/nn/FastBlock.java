@@ -77,7 +77,7 @@ public final class FastBlock {
 
     private FastBlock(TransformerBlock.Config config, BlockWeights weights, Parallel parallel) {
         this.config = config;
-        this.type = weights.selfAttention().q().weight().dataType();
+        this.type = weights.selfNorm().weight().dataType(); // a norm's: a compact linear has no array
         this.parallel = parallel;
         this.cross = config.crossAttention();
         if (cross != (weights.crossAttention() != null)) {
@@ -978,11 +978,13 @@ public final class FastBlock {
 
     /** A projection's arrays (the layer's own, shared), recorded under their parameter names. */
     private LinearKernel lin(LinearWeights l) {
-        parameters.put(l.name() + ".weight", l.weight());
+        if (l.weight() != null) { // a compact weight (inference only) is no parameter
+            parameters.put(l.name() + ".weight", l.weight());
+        }
         if (l.bias() != null) {
             parameters.put(l.name() + ".bias", l.bias());
         }
-        return LinearKernel.of(l.name(), l.weight(), l.bias());
+        return LinearKernel.of(l);
     }
 
     /** A norm's arrays (RMSNorm: no bias), recorded under their parameter names. */

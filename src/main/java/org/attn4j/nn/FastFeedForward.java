@@ -51,7 +51,7 @@ public final class FastFeedForward {
 
     /** A projection's arrays (the layer's own, shared); its name keys the gradients. */
     static LinearKernel lin(LinearWeights l) {
-        return LinearKernel.of(l.name(), l.weight(), l.bias());
+        return LinearKernel.of(l);
     }
 
     /**

@@ -150,6 +150,26 @@ public abstract class Module {
         return v;
     }
 
+    /**
+     * Removes the parameter {@code <name>.<local>} from {@link #parameters()} (a layer whose weight is now held in a
+     * compact format for inference); the caller frees its array.
+     */
+    protected final void release(String local) {
+        if (ownParameters.remove(qualify(local)) == null) {
+            throw new IllegalArgumentException("Layer '" + name + "' has no parameter named '" + qualify(local) + "'");
+        }
+    }
+
+    /** This module and every module under it, depth first, this one first (PyTorch's {@code modules()}). */
+    public final List<Module> modules() {
+        List<Module> all = new ArrayList<>();
+        all.add(this);
+        for (Module child : children) {
+            all.addAll(child.modules());
+        }
+        return all;
+    }
+
     /** Registers a sub-module so its parameters belong to this module. */
     protected final <M extends Module> M child(M module) {
         children.add(module);
