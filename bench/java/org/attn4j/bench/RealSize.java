@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
+import org.attn4j.config.WeightFormat;
 import org.attn4j.data.Batch;
 import org.attn4j.examples.Cli;
 import org.attn4j.examples.Flags;
@@ -28,10 +29,12 @@ import org.nd4j.linalg.schedule.FixedSchedule;
  * C 768, 12 heads with 4 key/value heads, SwiGLU F 2,048, 12 layers, untied head), random weights, float32.
  *
  * <ul>
- *   <li>{@code decode_tps_b<B>}: cached greedy decoding of {@code --new 64} tokens after a {@code --prompt 128}-token
- *   prompt, for each batch size of {@code --batches 1,8}, new tokens a second (the prompt's time not counted), and
- *   {@code decode_bound_b<B>}: that as a fraction of its bandwidth bound: read bandwidth / (bytes of weights + the
- *   key/value cache read per step) steps a second, times B.</li>
+ *   <li>{@code <format>_decode_tps_b<B>}: cached greedy decoding of {@code --new 64} tokens after a {@code --prompt
+ *   128}-token prompt, for each batch size of {@code --batches 1,8} and each weight format of {@code --formats
+ *   float32,bfloat16,int8} (the same random weights, {@link LanguageModel#convertWeights converted}), new tokens a
+ *   second (the prompt's time not counted), and {@code <format>_decode_bound_b<B>}: that as a fraction of its
+ *   bandwidth bound: read bandwidth / (bytes of the weights in that format + the key/value cache read per step)
+ *   steps a second, times B.</li>
  *   <li>{@code prefill_ms}: one forward of a {@code --prefill 512}-token prompt into a decoding session (its last
  *   position's log-probabilities), and {@code prefill_mfu}: its products' FLOPs / time / GEMM peak.</li>
  *   <li>{@code train_step_ms}: one AdamW step (lr 1e-3, clipping 1.0) on {@code --train-batch 4} x
@@ -60,7 +63,7 @@ public final class RealSize {
 
     static void run(String[] args) throws Exception {
         Flags o = Flags.parse(args, Map.of("shape", "gpt2", "batches", "1,8", "prompt", "128", "new", "64",
-                "prefill", "512", "train-batch", "4", "train-len", "256", "steps", "3", "phases", "decode,prefill,train"));
+                "prefill", "512", "train-batch", "4", "train-len", "256", "steps", "3", "phases", "decode,prefill,train", "formats", "float32,bfloat16,int8"));
         String shapeName = o.choice("shape", "gpt2", "llama");
         ModelConfig config = shape(shapeName);
         List<String> phases = o.choices("phases", "decode", "prefill", "train");
@@ -77,16 +80,27 @@ public final class RealSize {
                 model.parameterCount(), weightsMb, TrainMemory.peakResidentMb()));
         Random random = new Random(2);
         if (phases.contains("decode")) {
-            for (int b : o.integers("batches", 1)) {
-                resetPeak();
-                double tps = decode(model, b, o.integer("prompt", 1), o.integer("new", 2), random);
-                int context = o.integer("prompt", 1) + o.integer("new", 2) / 2; // the cache's average length
-                double bytes = model.parameterCount() * 4.0 + (double) b * kvBytesPerToken(config) * context;
-                double bound = bandwidth * 1e9 / bytes * b;
-                System.out.printf(Locale.ROOT, "decode batch %d: %.1f tokens/s, %.2f of the bound %.1f tokens/s, peak %.0f MB%n",
-                        b, tps, tps / bound, bound, TrainMemory.peakResidentMb());
-                result.append(String.format(Locale.ROOT, " decode_tps_b%d=%.1f decode_bound_b%d=%.2f decode_peak_mb_b%d=%.0f",
-                        b, tps, b, tps / bound, b, TrainMemory.peakResidentMb()));
+            for (WeightFormat format : o.choices("formats", "float32", "bfloat16", "int8").stream()
+                    .map(f -> WeightFormat.valueOf(f.toUpperCase(Locale.ROOT))).toList()) {
+                LanguageModel decoding = model;
+                if (format != WeightFormat.FLOAT32) { // a model of the same weights, converted
+                    Nd4j.getRandom().setSeed(1);
+                    decoding = new LanguageModel(config);
+                    decoding.convertWeights(format);
+                }
+                String key = format.name().toLowerCase(Locale.ROOT);
+                for (int b : o.integers("batches", 1)) {
+                    resetPeak();
+                    double tps = decode(decoding, b, o.integer("prompt", 1), o.integer("new", 2), random);
+                    int context = o.integer("prompt", 1) + o.integer("new", 2) / 2; // the cache's average length
+                    double bytes = weightBytesPerToken(config, format) + (double) b * kvBytesPerToken(config) * context;
+                    double bound = bandwidth * 1e9 / bytes * b;
+                    System.out.printf(Locale.ROOT, "decode %s batch %d: %.1f tokens/s, %.2f of the bound %.1f tokens/s, "
+                            + "peak %.0f MB%n", key, b, tps, tps / bound, bound, TrainMemory.peakResidentMb());
+                    result.append(String.format(Locale.ROOT, " %s_decode_tps_b%d=%.1f %s_decode_bound_b%d=%.2f "
+                            + "%s_decode_peak_mb_b%d=%.0f", key, b, tps, key, b, tps / bound, key, b,
+                            TrainMemory.peakResidentMb()));
+                }
             }
         }
         if (phases.contains("prefill")) {
@@ -152,6 +166,18 @@ public final class RealSize {
             }
         }
         return b * steps / best;
+    }
+
+    /**
+     * Bytes of weights a decoding step reads in {@code format}: every linear layer of the blocks and the head (the
+     * rest, norms, biases and an embedding row, is under 0.1%).
+     */
+    static double weightBytesPerToken(ModelConfig c, WeightFormat format) {
+        int d = c.dModel(), kv = c.kvHeads() * (d / c.heads()), f = c.ffDim();
+        boolean gated = c.activation() == org.attn4j.config.Activation.SWIGLU;
+        double block = format.bytes(d, d) * 2.0 + format.bytes(kv, d) * 2.0 + format.bytes(f, d) * (gated ? 2 : 1)
+                + format.bytes(d, f);
+        return c.decoderLayers() * block + format.bytes(c.targetVocab(), d);
     }
 
     /** Bytes of keys and values a token adds to the cache (float32): 2 x layers x kvHeads x head width x 4. */
