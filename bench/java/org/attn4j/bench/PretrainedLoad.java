@@ -5,6 +5,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.Map;
+import org.attn4j.config.WeightFormat;
 import org.attn4j.examples.Args;
 import org.attn4j.examples.BadOption;
 import org.attn4j.examples.Cli;
@@ -22,9 +23,11 @@ import org.nd4j.linalg.factory.Nd4j;
  * of float32) written by {@code src/test/python/gen_hf_fixtures.py --gpt2-small DIR}, which also times
  * transformers' {@code from_pretrained} on the same files.
  *
- * <p>Run: {@code mvn -q test-compile exec:java@pretrained-load -Dexec.args="--model DIR"} (add {@code --build false}
- * to skip the build phase). Last line: {@code RESULT load_seconds=... base_rss_mb=... build_peak_mb=...
- * load_peak_mb=... weights_mb=... load_ratio=... parameters=...}, where {@code load_ratio} is
+ * <p>Run: {@code mvn -q test-compile exec:java@pretrained-load -Dexec.args="--model DIR"} (add {@code --build=false}
+ * to skip the build phase, {@code --format int8} or {@code bfloat16} to load into that format: then
+ * {@code after_load_mb} shows what the converted model keeps). Last line: {@code RESULT format=... load_seconds=...
+ * base_rss_mb=... build_peak_mb=... load_peak_mb=... after_load_mb=... weights_mb=... load_ratio=...}, where
+ * {@code weights_mb} is the safetensors files' size and {@code load_ratio} is
  * {@code (load_peak_mb - base_rss_mb) / weights_mb}. The peaks are VmHWM, reset between phases through
  * {@code /proc/self/clear_refs} (Linux); where that cannot be reset the build's peak carries into the load's.
  */
@@ -37,10 +40,20 @@ public final class PretrainedLoad {
     }
 
     static void run(String[] args) throws Exception {
-        Map<String, String> o = Args.parse(args, Map.of("model", "", "build", "true"));
+        Map<String, String> o = Args.parse(args, Map.of("model", "", "build", "true", "format", "float32"));
+        WeightFormat format;
+        try {
+            format = WeightFormat.valueOf(o.get("format").toUpperCase(Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+            throw new BadOption("--format: float32, bfloat16 or int8, given '" + o.get("format") + "'");
+        }
         Path dir = Path.of(o.get("model"));
         if (!Files.isDirectory(dir)) {
             throw new BadOption("--model DIR: a Hugging Face directory is needed, given '" + o.get("model") + "'");
+        }
+        long files;
+        try (var list = Files.list(dir)) {
+            files = list.filter(f -> f.toString().endsWith(".safetensors")).mapToLong(f -> f.toFile().length()).sum();
         }
         Nd4j.create(1).addi(1); // ND4J's natives loaded: the baseline is the JVM with ND4J, before any model
         settle();
@@ -58,12 +71,13 @@ public final class PretrainedLoad {
         }
         resetPeak();
         long start = System.nanoTime();
-        LanguageModel lm = LanguageModel.fromPretrained(dir);
+        LanguageModel lm = LanguageModel.fromPretrained(dir, format);
         double seconds = (System.nanoTime() - start) / 1e9;
-        double load = TrainMemory.peakResidentMb(), weights = lm.parameterCount() * 4 / 1e6;
-        System.out.printf(Locale.ROOT, "RESULT load_seconds=%.2f base_rss_mb=%.0f build_peak_mb=%.0f load_peak_mb=%.0f "
-                + "weights_mb=%.0f load_ratio=%.3f parameters=%d%n", seconds, base, build, load, weights,
-                (load - base) / weights, lm.parameterCount());
+        double load = TrainMemory.peakResidentMb(), weights = files / 1e6; // a float32 directory: its weights' bytes
+        settle();
+        System.out.printf(Locale.ROOT, "RESULT format=%s load_seconds=%.2f base_rss_mb=%.0f build_peak_mb=%.0f "
+                + "load_peak_mb=%.0f after_load_mb=%.0f weights_mb=%.0f load_ratio=%.3f%n", o.get("format"), seconds, base,
+                build, load, residentMb(), weights, (load - base) / weights);
     }
 
     /** Frees what is unreachable, native memory included (ND4J frees an array's memory when it is collected). */
