@@ -86,7 +86,7 @@ public final class BlockEngine {
             Map<String, LoraKernel.Part> adapters) {
         this.adapters = adapters;
         this.config = config;
-        this.type = weights.selfAttention().q().weight().dataType();
+        this.type = weights.selfNorm().weight().dataType(); // a norm's: a compact linear has no array
         this.parallel = parallel;
         this.cross = config.crossAttention();
         if (cross != (weights.crossAttention() != null)) {
@@ -1004,7 +1004,9 @@ public final class BlockEngine {
 
     /** A projection's arrays (the layer's own, shared), recorded under their parameter names. */
     private LinearKernel lin(LinearWeights l) {
-        parameters.put(l.name() + ".weight", l.weight());
+        if (l.weight() != null) { // a compact weight (inference only) is no parameter
+            parameters.put(l.name() + ".weight", l.weight());
+        }
         if (l.bias() != null) {
             parameters.put(l.name() + ".bias", l.bias());
         }

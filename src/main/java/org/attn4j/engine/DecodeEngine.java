@@ -5,6 +5,7 @@ import java.util.Arrays;
 import java.util.List;
 import org.attn4j.kernels.Blas;
 import org.attn4j.kernels.Buf;
+import org.attn4j.kernels.CompactMatrix;
 import org.attn4j.kernels.CrossEntropyKernel;
 import org.attn4j.kernels.EmbeddingKernel;
 import org.attn4j.kernels.NormKernel;
@@ -28,9 +29,16 @@ public final class DecodeEngine {
     private final DataType type;
     private final int width, vocab;
     private final Parallel parallel;
+    private final CompactMatrix compactHead; // the head in bfloat16 or int8 for the step's product, or null
 
     /** A decoder of {@code blocks} (causal self-attention, or attending to a memory) and {@code weights}. */
     public DecodeEngine(List<BlockEngine> blocks, StackWeights weights, Parallel parallel) {
+        this(blocks, weights, parallel, null);
+    }
+
+    /** As above, the head's product reading {@code compactHead} (the head weight in a compact format), if not null. */
+    public DecodeEngine(List<BlockEngine> blocks, StackWeights weights, Parallel parallel, CompactMatrix compactHead) {
+        this.compactHead = compactHead;
         this.blocks.addAll(blocks);
         this.w = weights;
         this.type = weights.embedding().dataType();
@@ -147,11 +155,15 @@ public final class DecodeEngine {
             xhat.close();
             rstd.close();
         }
-        Buf head = Buf.of(w.headWeight());
-        int grain = Math.max(1, (1 << 17) / (b * width)); // at least ~1e5 multiply-adds per worker
-        parallel.forRange(vocab, grain, (v0, v1) -> { // logits[:, v0:v1] = h W[v0:v1]^T
-            Blas.gemm(false, true, b, v1 - v0, width, 1, h, 0, width, head, (long) v0 * width, width, 0, out, v0, vocab);
-        });
+        if (compactHead != null) {
+            compactHead.multiply(h, 0, b, null, out, 0);
+        } else {
+            Buf head = Buf.of(w.headWeight());
+            int grain = Math.max(1, (1 << 17) / (b * width)); // at least ~1e5 multiply-adds per worker
+            parallel.forRange(vocab, grain, (v0, v1) -> { // logits[:, v0:v1] = h W[v0:v1]^T
+                Blas.gemm(false, true, b, v1 - v0, width, 1, h, 0, width, head, (long) v0 * width, width, 0, out, v0, vocab);
+            });
+        }
         Buf bias = w.headBias() == null ? null : Buf.of(w.headBias());
         for (int bi = 0; bi < b; bi++) {
             CrossEntropyKernel.logSoftmaxRow(out, bi * vocab, vocab, bias);

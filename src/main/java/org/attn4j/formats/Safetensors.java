@@ -18,6 +18,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import org.attn4j.kernels.BFloat16;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -210,7 +211,9 @@ public final class Safetensors {
         boolean single = dest.dataType() == DataType.FLOAT;
         java.nio.FloatBuffer floats = single ? dest.data().asNioFloat().position((int) dest.offset()).slice() : null;
         java.nio.DoubleBuffer doubles = single ? null : dest.data().asNioDouble().position((int) dest.offset()).slice();
-        ByteBuffer chunk = ByteBuffer.allocateDirect(CHUNK).order(ByteOrder.LITTLE_ENDIAN);
+        // A heap chunk (the channel reads through the JDK's one cached direct buffer per thread): a direct one per
+        // tensor stays allocated until the garbage collector runs, 148 MB for GPT-2's 148 tensors (measured).
+        ByteBuffer chunk = ByteBuffer.allocate(CHUNK).order(ByteOrder.LITTLE_ENDIAN);
         long at = dataStart + s.begin(), end = dataStart + s.end();
         while (at < end) {
             chunk.clear().limit((int) Math.min(CHUNK, end - at));

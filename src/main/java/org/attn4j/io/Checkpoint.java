@@ -21,7 +21,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.stream.Stream;
-import org.attn4j.formats.BFloat16;
+import org.attn4j.kernels.BFloat16;
 import org.attn4j.formats.Safetensors;
 import org.attn4j.data.Vocabulary;
 import org.attn4j.model.LanguageModel;
@@ -103,6 +103,10 @@ public final class Checkpoint {
     public static void save(Path dir, TransformerModel model, Vocabulary source, Vocabulary target, int step,
             Map<String, INDArray> optimizerState, Storage storage) {
         java.util.Objects.requireNonNull(storage, "storage");
+        if (model.weightFormat() != org.attn4j.config.WeightFormat.FLOAT32) {
+            throw new IllegalStateException("this model holds " + model.weightFormat() + " weights for inference; "
+                    + "a checkpoint holds float32 weights (save it before convertWeights)");
+        }
         try {
             Files.createDirectories(dir);
             Path staging = dir.resolve(".tmp-" + UUID.randomUUID());

@@ -16,26 +16,42 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * its {@link LoraKernel}'s path (part {@code loraPart} of it) to the output and the input's gradient, and its
  * weight gradients are the adapter's.
  *
+ * <p>A layer converted for inference holds its weight in a compact format ({@link CompactMatrix}) instead of
+ * {@code w}: the forward then reads that, and the gradients are refused.
+ *
  * @param weightName the weight's parameter name, which keys its gradient
  * @param biasName   the bias's, or null (no bias)
- * @param w          W {@code [out, in]}, the layer's own array (shared, not a copy)
+ * @param w          W {@code [out, in]}, the layer's own array (shared, not a copy); null when compact
  * @param bias       b {@code [out]}, or null
  * @param in         input width
  * @param out        output width
  * @param frozen     whether W and b get no gradients
  * @param lora       the LoRA path beside W, or null
  * @param loraPart   which part of the LoRA path's output this layer is (0 unless the path feeds several layers)
+ * @param compact    W in bfloat16 or int8, or null
  */
 public record LinearKernel(String weightName, String biasName, Buf w, Buf bias, int in, int out, boolean frozen,
-        LoraKernel lora, int loraPart) {
-    /** A trained kernel without an adapter. */
+        LoraKernel lora, int loraPart, CompactMatrix compact) {
+    /**
+     * Products of at most this many rows (a decoding step's) split W's rows over the threads: the caller's own rows
+     * are one part of a split loop over the batch, which runs one part per thread and so would read W on one.
+     */
+    private static final int SPLIT_ROWS = 8;
+    /** Multiply-adds a thread takes at least in such a split (below that, the hand-off costs more). */
+    private static final int SPLIT_GRAIN = 1 << 17;
+
+    /** A trained kernel on a weight array, without an adapter. */
     public LinearKernel(String weightName, String biasName, Buf w, Buf bias, int in, int out) {
-        this(weightName, biasName, w, bias, in, out, false, null, 0);
+        this(weightName, biasName, w, bias, in, out, false, null, 0, null);
     }
 
     /** This kernel frozen, with part {@code part} of {@code lora} beside it (null: frozen only). */
     public LinearKernel adapted(LoraKernel lora, int part) {
-        return new LinearKernel(weightName, biasName, w, bias, in, out, true, lora, part);
+        if (compact != null) {
+            throw new IllegalStateException(weightName + " is held in " + compact.format()
+                    + " for inference; LoRA adapters train on float32 base weights");
+        }
+        return new LinearKernel(weightName, biasName, w, bias, in, out, true, lora, part, null);
     }
 
     /** The kernel of {@code weight [out, in]} and {@code bias [out]} (or null), named {@code name.weight}, {@code name.bias}. */
@@ -44,9 +60,14 @@ public record LinearKernel(String weightName, String biasName, Buf w, Buf bias, 
                 bias == null ? null : Buf.of(bias), (int) weight.size(1), (int) weight.size(0));
     }
 
-    /** The kernel of a linear layer's {@code weights}, its gradients named as its parameters. */
-    public static LinearKernel of(LinearWeights weights) {
-        return of(weights.name(), weights.weight(), weights.bias());
+    /** The kernel of a layer's weights record: its weight array, or its compact weight. */
+    public static LinearKernel of(LinearWeights l) {
+        if (l.compact() == null) {
+            return of(l.name(), l.weight(), l.bias());
+        }
+        return new LinearKernel(l.name() + ".weight", l.bias() == null ? null : l.name() + ".bias", null,
+                l.bias() == null ? null : Buf.of(l.bias()), l.in(), l.out(), false, null, 0,
+                (CompactMatrix) l.compact());
     }
 
     /** y[r0:r1] = x[r0:r1] W^T + b. */
@@ -56,14 +77,36 @@ public record LinearKernel(String weightName, String biasName, Buf w, Buf bias, 
 
     /** m rows of y from row yRow = m rows of x from row xRow, times W^T, plus b ({@link Blas#linear}). */
     public void project(Buf x, int xRow, int m, Buf y, int yRow) {
-        Blas.linear(x, xRow, m, w, bias, in, out, y, yRow);
+        if (compact != null) {
+            compact.multiply(x, xRow, m, bias, y, yRow);
+        } else if (m <= SPLIT_ROWS && (long) m * in * out >= 2L * SPLIT_GRAIN) {
+            int grain = Math.max(1, SPLIT_GRAIN / (m * in));
+            Parallel.shared().forRange(out, grain, (o0, o1) -> { // y[:, o0:o1] = x W[o0:o1]^T + b[o0:o1]
+                for (int r = 0; bias != null && r < m; r++) {
+                    RowMath.copy(bias, o0, y, (yRow + r) * out + o0, o1 - o0);
+                }
+                Blas.gemm(false, true, m, o1 - o0, in, 1, x, (long) xRow * in, in, w, (long) o0 * in, in,
+                        bias == null ? 0 : 1, y, (long) yRow * out + o0, out);
+            });
+        } else {
+            Blas.linear(x, xRow, m, w, bias, in, out, y, yRow);
+        }
         if (lora != null) {
             lora.forward(loraPart, x, xRow, m, y, yRow);
         }
     }
 
+    /** Refuses a gradient of a compact weight: those layers are converted for inference only. */
+    private void trainable() {
+        if (compact != null) {
+            throw new IllegalStateException(weightName + " is held in " + compact.format()
+                    + " for inference; gradients need the float32 weights");
+        }
+    }
+
     /** dx[r0:r1] (=, or += when accumulate) dy[r0:r1] W. */
     public void backwardInput(Buf dy, Buf dx, boolean accumulate, int r0, int r1) {
+        trainable();
         Blas.gemm(false, false, r1 - r0, in, out, 1, dy, (long) r0 * out, out, w, 0, in, accumulate ? 1 : 0, dx,
                 (long) r0 * in, in);
         if (lora != null) {
@@ -76,6 +119,7 @@ public record LinearKernel(String weightName, String biasName, Buf w, Buf bias, 
      * part ({@link GradientShares#linear}); the shares' {@code reduce} adds the parts up.
      */
     public void backwardWeights(GradientShares shares, Buf dy, Buf x, int n, int part) {
+        trainable();
         if (!frozen) {
             shares.linear(weightName, biasName, dy, x, n, in, out, part);
         }

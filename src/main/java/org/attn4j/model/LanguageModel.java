@@ -2,6 +2,7 @@ package org.attn4j.model;
 
 import java.nio.file.Path;
 import java.util.Map;
+import org.attn4j.config.WeightFormat;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -44,6 +45,17 @@ public final class LanguageModel extends TransformerModel {
      */
     public static LanguageModel fromPretrained(Path dir) {
         return fromPretrained(dir, DataType.FLOAT);
+    }
+
+    /**
+     * {@link #fromPretrained(Path)} with the blocks' weight matrices held in {@code format} for inference
+     * ({@link #convertWeights}): BFLOAT16 or INT8 decode reading half or a little over a quarter of float32's bytes.
+     * The float32 model is read first, then each matrix converted and its float32 array freed.
+     */
+    public static LanguageModel fromPretrained(Path dir, WeightFormat format) {
+        LanguageModel model = Pretrained.load(dir, DataType.FLOAT);
+        model.convertWeights(format);
+        return model;
     }
 
     /** {@link #fromPretrained(Path)} into a model of {@code dataType} (FLOAT, or DOUBLE for checks). */
@@ -89,7 +101,7 @@ public final class LanguageModel extends TransformerModel {
                 p.assign(0);
             } else {
                 boolean intoResidual = name.endsWith("self_attn.out.weight") || name.endsWith("ff.linear2.weight");
-                p.assign(Nd4j.randn(dataType, p.shape()).muli(intoResidual ? residual : std));
+                Nd4j.randn(p).muli(intoResidual ? residual : std); // in place: no second copy of the model
             }
         });
     }

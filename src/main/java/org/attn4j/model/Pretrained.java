@@ -196,6 +196,10 @@ final class Pretrained {
         if (maxShardBytes <= 0) {
             throw new IllegalArgumentException("maxShardBytes must be positive, got " + maxShardBytes);
         }
+        if (model.weightFormat() != org.attn4j.config.WeightFormat.FLOAT32) {
+            throw new IllegalStateException("this model holds " + model.weightFormat() + " weights for inference; "
+                    + "savePretrained writes float32 models (save it before convertWeights)");
+        }
         ModelConfig config = model.config();
         Origin origin = model.origin;
         HfArchitecture architecture = HfArchitecture.of(config, origin == null ? null : origin.architecture());

@@ -5,9 +5,11 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.attn4j.config.WeightFormat;
 import org.attn4j.engine.BlockEngine;
 import org.attn4j.engine.DecodeEngine;
 import org.attn4j.engine.ModelEngine;
+import org.attn4j.kernels.CompactMatrix;
 import org.attn4j.nn.Embedding;
 import org.attn4j.nn.Norm;
 import org.attn4j.nn.Linear;
@@ -32,6 +34,8 @@ public abstract class TransformerModel extends Module implements Trainable {
     protected final Decoder decoder;
     private final Linear head; // null when tied to the embedding
     private DecodeEngine fast; // built on first use
+    private WeightFormat weightFormat = WeightFormat.FLOAT32;
+    private CompactMatrix compactHead; // the head's [V, C] in weightFormat for decoding, or null
     private ModelEngine engine; // built with the first engine state
 
     protected TransformerModel(ModelConfig config, DataType dataType) {
@@ -73,6 +77,67 @@ public abstract class TransformerModel extends Module implements Trainable {
     /** The output projection, or null when it is tied to {@link #embedding()}. */
     public Linear head() {
         return head;
+    }
+
+    /** The format the blocks' weight matrices are held in: FLOAT32 until {@link #convertWeights}. */
+    public WeightFormat weightFormat() {
+        return weightFormat;
+    }
+
+    /**
+     * Holds this model's weight matrices in {@code format} from now on, for inference: every linear layer of the
+     * blocks is converted ({@link Linear#convertWeight}: bfloat16, or int8 blocks of 32 with a float32 scale each,
+     * as llama.cpp's Q8_0) and its float32 array freed; decoding, sampling, beam search, {@link #predict} and
+     * {@link #attention} then read the compact weights directly, widened to float32 in registers. Activations,
+     * embeddings, positions, norms and biases stay float32; the output head gets a compact copy that the decoding
+     * step's {@code [V, C]} product reads, and keeps its float32 array (the embedding lookup reads the rows of a tied
+     * head, and {@code predict}'s head product over every position is a float32 GEMM). Afterwards the model cannot
+     * be trained ({@link #lossAndGradients} refuses) or saved, and {@link #parameters()} no longer lists the
+     * converted weights. FLOAT32, or the format the model already has, changes nothing.
+     *
+     * @throws IllegalStateException for a float64 model, or one already converted to another format
+     */
+    public void convertWeights(WeightFormat format) {
+        if (format == weightFormat || format == WeightFormat.FLOAT32) {
+            if (format != weightFormat) {
+                throw new IllegalStateException("this model holds " + weightFormat + " weights; they do not convert "
+                        + "back to FLOAT32 (load or build the model again)");
+            }
+            return;
+        }
+        if (weightFormat != WeightFormat.FLOAT32 || dataType != DataType.FLOAT) {
+            throw new IllegalStateException("only a float32 model converts to " + format + "; this one is "
+                    + (weightFormat != WeightFormat.FLOAT32 ? weightFormat : dataType));
+        }
+        weightsLock().write(() -> {
+            for (Module m : modules()) {
+                if (m instanceof Linear l && l != head) {
+                    l.convertWeight(format);
+                }
+            }
+            INDArray headWeight = head == null ? embedding.table() : head.weightArray();
+            compactHead = CompactMatrix.of(org.attn4j.kernels.Buf.of(headWeight), (int) headWeight.size(0),
+                    (int) headWeight.size(1), format);
+            weightFormat = format;
+            synchronized (this) { // the engines read the old arrays: built again on next use
+                fast = null;
+                engine = null;
+            }
+            return null;
+        });
+    }
+
+    /** The head's compact copy the decoding step reads, or null (FLOAT32). */
+    final CompactMatrix compactHead() {
+        return compactHead;
+    }
+
+    /** Refuses training a model converted to a compact format, in one line. */
+    final void requireTrainable() {
+        if (weightFormat != WeightFormat.FLOAT32) {
+            throw new IllegalStateException("this model holds " + weightFormat + " weights for inference; training "
+                    + "needs FLOAT32 (build or load the model without converting it)");
+        }
     }
 
     /** Logits {@code [B, T, V]} of one forward pass (no dropout). */
@@ -172,7 +237,7 @@ public abstract class TransformerModel extends Module implements Trainable {
         synchronized (this) {
             if (fast == null) {
                 fast = new DecodeEngine(engines(decoder.blocks()), engineWeights(),
-                        org.attn4j.kernels.Parallel.shared());
+                        org.attn4j.kernels.Parallel.shared(), compactHead);
             }
             return fast;
         }
@@ -238,6 +303,7 @@ public abstract class TransformerModel extends Module implements Trainable {
     /** A new engine workspace for {@link #lossAndGradients}: one per thread. */
     @Override
     public EngineState newEngineState() {
+        requireTrainable();
         EngineState s = new EngineState(engine());
         EncoderParts e = encoderParts();
         if (e != null) {
@@ -315,6 +381,7 @@ public abstract class TransformerModel extends Module implements Trainable {
     @Override
     public LossAndGradients lossAndGradients(EngineState s, INDArray source, INDArray input, INDArray target,
             double smoothing, boolean withGradients, org.attn4j.kernels.DropoutSeed dropout) {
+        requireTrainable();
         int[][] sourceRows = checkedSource(source, input);
         int[][] inputRows = checkedRows("input", input, config.targetVocab());
         int[][] targetRows = checkedRows("target", target, config.targetVocab());

@@ -1,5 +1,8 @@
 package org.attn4j.nn;
 
+import org.attn4j.config.WeightFormat;
+import org.attn4j.kernels.Buf;
+import org.attn4j.kernels.CompactMatrix;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -32,7 +35,8 @@ public final class Linear extends Module {
     }
 
     private final Config config;
-    private final INDArray weight; // [out, in]
+    private INDArray weight; // [out, in]; null once converted to a compact format
+    private CompactMatrix compact; // the weight in bfloat16 or int8, or null
     private final INDArray bias; // [out], or null
 
     public Linear(String name, Config config, Init init, DataType dataType) {
@@ -49,9 +53,35 @@ public final class Linear extends Module {
         this(name, config, Init.TORCH_DEFAULT, DataType.FLOAT);
     }
 
-    /** The weight array {@code [out, in]} (the parameter itself, not a copy). */
+    /** The weight array {@code [out, in]} (the parameter itself, not a copy); null once {@link #convertWeight converted}. */
     public INDArray weightArray() {
         return weight;
+    }
+
+    /** The format the weight is held in: FLOAT32 (or the float64 of a float64 layer) until {@link #convertWeight}. */
+    public WeightFormat weightFormat() {
+        return compact == null ? WeightFormat.FLOAT32 : compact.format();
+    }
+
+    /**
+     * Holds the weight in {@code format} from now on, for inference: the float32 array is converted
+     * ({@link CompactMatrix#of}), freed and no longer a parameter, so the layer cannot be trained or saved
+     * afterwards. FLOAT32, or the format it already has, changes nothing.
+     *
+     * @throws IllegalStateException for a float64 layer, or one already in another compact format
+     */
+    public void convertWeight(WeightFormat format) {
+        if (format == weightFormat() || format == WeightFormat.FLOAT32 && compact == null) {
+            return;
+        }
+        if (compact != null || dataType != DataType.FLOAT) {
+            throw new IllegalStateException(name + ".weight is " + (compact != null ? weightFormat() : dataType)
+                    + "; only a float32 weight converts to " + format);
+        }
+        compact = CompactMatrix.of(Buf.of(weight), config.out(), config.in(), format);
+        release("weight");
+        weight.close();
+        weight = null;
     }
 
     /** The bias array {@code [out]}, or null without a bias. */
@@ -65,7 +95,7 @@ public final class Linear extends Module {
 
     /** Its arrays by role, with its name (what the engine reads). */
     public org.attn4j.config.LinearWeights weights() {
-        return new org.attn4j.config.LinearWeights(name, weight, bias);
+        return new org.attn4j.config.LinearWeights(name, weight, bias, compact);
     }
 
     private INDArray uniform(double bound, long... shape) {

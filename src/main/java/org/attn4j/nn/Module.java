@@ -119,8 +119,21 @@ public abstract class Module {
      * drawn only when the module is not built {@link #unfilled}.
      */
     protected final INDArray parameter(String local, java.util.function.Supplier<INDArray> initial, long... shape) {
-        return UNFILLED.get() ? register(local, org.nd4j.linalg.factory.Nd4j.create(dataType, shape))
-                : parameter(local, initial.get());
+        if (UNFILLED.get()) {
+            return register(local, org.nd4j.linalg.factory.Nd4j.create(dataType, shape));
+        }
+        INDArray drawn = initial.get();
+        // The supplier's array is new and ours: kept as it is when it already has the layout, else copied and freed
+        // at once (left to the garbage collector, a large model's drawn copies add up to twice its weights).
+        if (drawn.dataType() == dataType && drawn.ordering() == 'c' && !drawn.isView()
+                && java.util.Arrays.equals(drawn.shape(), shape)) {
+            return register(local, drawn);
+        }
+        INDArray kept = parameter(local, drawn);
+        if (drawn.closeable()) {
+            drawn.close();
+        }
+        return kept;
     }
 
     /** Creates the trainable array {@code <name>.<local>} holding {@code initial} (in this module's type, c order). */
@@ -135,6 +148,26 @@ public abstract class Module {
         }
         ownParameters.put(full, v);
         return v;
+    }
+
+    /**
+     * Removes the parameter {@code <name>.<local>} from {@link #parameters()} (a layer whose weight is now held in a
+     * compact format for inference); the caller frees its array.
+     */
+    protected final void release(String local) {
+        if (ownParameters.remove(qualify(local)) == null) {
+            throw new IllegalArgumentException("Layer '" + name + "' has no parameter named '" + qualify(local) + "'");
+        }
+    }
+
+    /** This module and every module under it, depth first, this one first (PyTorch's {@code modules()}). */
+    public final List<Module> modules() {
+        List<Module> all = new ArrayList<>();
+        all.add(this);
+        for (Module child : children) {
+            all.addAll(child.modules());
+        }
+        return all;
     }
 
     /** Registers a sub-module so its parameters belong to this module. */

@@ -13,7 +13,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
-import org.attn4j.formats.BFloat16;
+import org.attn4j.kernels.BFloat16;
 import org.attn4j.formats.Safetensors;
 import org.attn4j.model.LanguageModel;
 import org.attn4j.model.ModelConfig;

@@ -1,4 +1,4 @@
-package org.attn4j.formats;
+package org.attn4j.kernels;
 
 /**
  * bfloat16, the upper half of an IEEE float32: sign, the same 8 exponent bits (so the same range), and 7

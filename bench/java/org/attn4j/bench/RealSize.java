@@ -1,0 +1,219 @@
+package org.attn4j.bench;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Random;
+import org.attn4j.config.WeightFormat;
+import org.attn4j.data.Batch;
+import org.attn4j.examples.Cli;
+import org.attn4j.examples.Flags;
+import org.attn4j.model.DecodingSession;
+import org.attn4j.model.LanguageModel;
+import org.attn4j.model.ModelConfig;
+import org.attn4j.train.Trainer;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.schedule.FixedSchedule;
+
+/**
+ * A real-size model through the public API, against what the machine allows (measured in the same run by
+ * {@link MachineLimits}): a GPT-2-small-shaped {@link LanguageModel} ({@code --shape gpt2}: V 50,257, C 768, 12 heads,
+ * 12 layers, tied head, 124 M parameters) or a Llama-shaped one of similar size ({@code --shape llama}: V 32,000,
+ * C 768, 12 heads with 4 key/value heads, SwiGLU F 2,048, 12 layers, untied head), random weights, float32.
+ *
+ * <ul>
+ *   <li>{@code <format>_decode_tps_b<B>}: cached greedy decoding of {@code --new 64} tokens after a {@code --prompt
+ *   128}-token prompt, for each batch size of {@code --batches 1,8} and each weight format of {@code --formats
+ *   float32,bfloat16,int8} (the same random weights, {@link LanguageModel#convertWeights converted}), new tokens a
+ *   second (the prompt's time not counted), and {@code <format>_decode_bound_b<B>}: that as a fraction of its
+ *   bandwidth bound: read bandwidth / (bytes of the weights in that format + the key/value cache read per step)
+ *   steps a second, times B.</li>
+ *   <li>{@code prefill_ms}: one forward of a {@code --prefill 512}-token prompt into a decoding session (its last
+ *   position's log-probabilities), and {@code prefill_mfu}: its products' FLOPs / time / GEMM peak.</li>
+ *   <li>{@code train_step_ms}: one AdamW step (lr 1e-3, clipping 1.0) on {@code --train-batch 4} x
+ *   {@code --train-len 256} tokens (median of {@code --steps 3} after one warm-up), and {@code train_mfu}.</li>
+ *   <li>{@code *_peak_mb}: the process's peak resident memory during each phase (VmHWM, reset before it through
+ *   {@code /proc/self/clear_refs}), beside {@code weights_mb}.</li>
+ * </ul>
+ * FLOPs count the products only: 2 per multiply-add of every linear layer and the head, and of attention's scores
+ * and weighted values over the causal half (a training step three times its forward).
+ *
+ * <p>Run: {@code mvn -q test-compile exec:java@realsize -Dexec.args="--shape gpt2"} ({@code bench/realsize} runs it
+ * with PyTorch beside it). Last line: {@code RESULT shape=... read_gbps=... gemm_gflops=... ...}.
+ */
+public final class RealSize {
+    private RealSize() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        Cli.main("realsize", args, RealSize::run);
+    }
+
+    static ModelConfig shape(String name) {
+        return name.equals("gpt2") ? ModelConfig.languageModel(50257, 768, 12, 3072, 12, 1024).withoutPadding()
+                : ModelConfig.modernLanguageModel(32000, 768, 12, 2048, 12, 1024).withKvHeads(4).withoutPadding();
+    }
+
+    static void run(String[] args) throws Exception {
+        Flags o = Flags.parse(args, Map.of("shape", "gpt2", "batches", "1,8", "prompt", "128", "new", "64",
+                "prefill", "512", "train-batch", "4", "train-len", "256", "steps", "3", "phases", "decode,prefill,train", "formats", "float32,bfloat16,int8"));
+        String shapeName = o.choice("shape", "gpt2", "llama");
+        ModelConfig config = shape(shapeName);
+        List<String> phases = o.choices("phases", "decode", "prefill", "train");
+        double bandwidth = MachineLimits.readGbPerSecond(512, 10), gemm = MachineLimits.gemmGflops(1536, 5);
+        System.out.printf(Locale.ROOT, "%s: read bandwidth %.1f GB/s, GEMM peak %.1f GFLOP/s (threads %d)%n", shapeName,
+                bandwidth, gemm, org.attn4j.kernels.Parallel.shared().threads());
+        StringBuilder result = new StringBuilder(String.format(Locale.ROOT, "RESULT shape=%s read_gbps=%.1f gemm_gflops=%.1f",
+                shapeName, bandwidth, gemm));
+        Nd4j.getRandom().setSeed(1);
+        resetPeak();
+        LanguageModel model = new LanguageModel(config);
+        double weightsMb = model.parameterCount() * 4 / 1e6;
+        result.append(String.format(Locale.ROOT, " parameters=%d weights_mb=%.0f build_peak_mb=%.0f",
+                model.parameterCount(), weightsMb, TrainMemory.peakResidentMb()));
+        Random random = new Random(2);
+        if (phases.contains("decode")) {
+            for (WeightFormat format : o.choices("formats", "float32", "bfloat16", "int8").stream()
+                    .map(f -> WeightFormat.valueOf(f.toUpperCase(Locale.ROOT))).toList()) {
+                LanguageModel decoding = model;
+                if (format != WeightFormat.FLOAT32) { // a model of the same weights, converted
+                    Nd4j.getRandom().setSeed(1);
+                    decoding = new LanguageModel(config);
+                    decoding.convertWeights(format);
+                }
+                String key = format.name().toLowerCase(Locale.ROOT);
+                for (int b : o.integers("batches", 1)) {
+                    resetPeak();
+                    double tps = decode(decoding, b, o.integer("prompt", 1), o.integer("new", 2), random);
+                    int context = o.integer("prompt", 1) + o.integer("new", 2) / 2; // the cache's average length
+                    double bytes = weightBytesPerToken(config, format) + (double) b * kvBytesPerToken(config) * context;
+                    double bound = bandwidth * 1e9 / bytes * b;
+                    System.out.printf(Locale.ROOT, "decode %s batch %d: %.1f tokens/s, %.2f of the bound %.1f tokens/s, "
+                            + "peak %.0f MB%n", key, b, tps, tps / bound, bound, TrainMemory.peakResidentMb());
+                    result.append(String.format(Locale.ROOT, " %s_decode_tps_b%d=%.1f %s_decode_bound_b%d=%.2f "
+                            + "%s_decode_peak_mb_b%d=%.0f", key, b, tps, key, b, tps / bound, key, b,
+                            TrainMemory.peakResidentMb()));
+                }
+            }
+        }
+        if (phases.contains("prefill")) {
+            resetPeak();
+            int t = o.integer("prefill", 1);
+            INDArray prompt = ids(random, 1, t, config.targetVocab());
+            double seconds = Double.MAX_VALUE;
+            for (int i = 0; i < 3; i++) {
+                try (DecodingSession s = model.startDecoding(null)) {
+                    long start = System.nanoTime();
+                    s.advance(prompt);
+                    seconds = Math.min(seconds, (System.nanoTime() - start) / 1e9);
+                }
+            }
+            double mfu = forwardFlops(config, 1, t, false) / seconds / 1e9 / gemm;
+            System.out.printf(Locale.ROOT, "prefill %d tokens: %.0f ms, mfu %.2f, peak %.0f MB%n", t, seconds * 1e3, mfu,
+                    TrainMemory.peakResidentMb());
+            result.append(String.format(Locale.ROOT, " prefill_ms=%.0f prefill_mfu=%.2f prefill_peak_mb=%.0f", seconds * 1e3,
+                    mfu, TrainMemory.peakResidentMb()));
+        }
+        if (phases.contains("train")) {
+            resetPeak();
+            int b = o.integer("train-batch", 1), t = o.integer("train-len", 2);
+            Trainer trainer = new Trainer(model, Trainer.Config.adam(new FixedSchedule(1e-3))
+                    .withOptimizer(Trainer.Optimizer.ADAMW).withWeightDecay(0.1).withSeed(1));
+            List<Batch> batches = new ArrayList<>();
+            for (int i = 0; i < 2; i++) {
+                INDArray window = ids(random, b, t + 1, config.targetVocab());
+                batches.add(new Batch(null, window.get(org.nd4j.linalg.indexing.NDArrayIndex.all(),
+                        org.nd4j.linalg.indexing.NDArrayIndex.interval(0, t)).dup('c'),
+                        window.get(org.nd4j.linalg.indexing.NDArrayIndex.all(),
+                                org.nd4j.linalg.indexing.NDArrayIndex.interval(1, t + 1)).dup('c')));
+            }
+            trainer.step(batches.get(0));
+            double[] times = new double[o.integer("steps", 1)];
+            for (int i = 0; i < times.length; i++) {
+                long start = System.nanoTime();
+                trainer.step(batches.get((i + 1) % 2));
+                times[i] = (System.nanoTime() - start) / 1e9;
+            }
+            Arrays.sort(times);
+            double step = times[times.length / 2], mfu = 3 * forwardFlops(config, b, t, true) / step / 1e9 / gemm;
+            System.out.printf(Locale.ROOT, "train step %d x %d: %.0f ms, mfu %.2f, peak %.0f MB (weights, gradients and "
+                    + "two Adam moments: %.0f MB)%n", b, t, step * 1e3, mfu, TrainMemory.peakResidentMb(), 4 * weightsMb);
+            result.append(String.format(Locale.ROOT, " train_step_ms=%.0f train_mfu=%.2f train_peak_mb=%.0f", step * 1e3,
+                    mfu, TrainMemory.peakResidentMb()));
+        }
+        System.out.println(result);
+    }
+
+    /** New tokens a second of cached greedy decoding at batch b, the prompt's forward not counted. */
+    private static double decode(LanguageModel model, int b, int promptLength, int steps, Random random) {
+        INDArray prompt = ids(random, b, promptLength, model.config().targetVocab());
+        double best = Double.MAX_VALUE;
+        for (int round = 0; round < 2; round++) { // the first warms the JIT
+            try (DecodingSession s = model.startDecoding(null)) {
+                INDArray logProbs = s.advance(prompt);
+                long start = System.nanoTime();
+                for (int i = 0; i < steps; i++) {
+                    logProbs = s.advance(logProbs.argMax(1).castTo(DataType.INT).reshape(b, 1));
+                }
+                best = Math.min(best, (System.nanoTime() - start) / 1e9);
+            }
+        }
+        return b * steps / best;
+    }
+
+    /**
+     * Bytes of weights a decoding step reads in {@code format}: every linear layer of the blocks and the head (the
+     * rest, norms, biases and an embedding row, is under 0.1%).
+     */
+    static double weightBytesPerToken(ModelConfig c, WeightFormat format) {
+        int d = c.dModel(), kv = c.kvHeads() * (d / c.heads()), f = c.ffDim();
+        boolean gated = c.activation() == org.attn4j.config.Activation.SWIGLU;
+        double block = format.bytes(d, d) * 2.0 + format.bytes(kv, d) * 2.0 + format.bytes(f, d) * (gated ? 2 : 1)
+                + format.bytes(d, f);
+        return c.decoderLayers() * block + format.bytes(c.targetVocab(), d);
+    }
+
+    /** Bytes of keys and values a token adds to the cache (float32): 2 x layers x kvHeads x head width x 4. */
+    static long kvBytesPerToken(ModelConfig c) {
+        return 2L * c.decoderLayers() * c.kvHeads() * (c.dModel() / c.heads()) * 4;
+    }
+
+    /**
+     * The products' FLOPs of one forward over b x t tokens: every linear layer, the head (for every position when
+     * allPositions, else for each sequence's last), and attention's two products over the causal half.
+     */
+    static double forwardFlops(ModelConfig c, int b, int t, boolean allPositions) {
+        double d = c.dModel(), kv = (double) c.kvHeads() / c.heads() * d, f = c.ffDim();
+        boolean gated = c.activation() == org.attn4j.config.Activation.SWIGLU;
+        double perToken = 2 * (d * d + 2 * d * kv + d * d) + 2 * (gated ? 3 : 2) * d * f;
+        double tokens = (double) b * t, layers = c.decoderLayers();
+        double attention = 2 * 2 * b * (t * (t + 1) / 2.0) * d;
+        double head = 2 * d * c.targetVocab() * (allPositions ? tokens : b);
+        return layers * (tokens * perToken + attention) + head;
+    }
+
+    private static INDArray ids(Random random, int b, int t, int vocab) {
+        int[][] rows = new int[b][];
+        for (int i = 0; i < b; i++) {
+            rows[i] = random.ints(t, 0, vocab).toArray();
+        }
+        return Nd4j.createFromArray(rows);
+    }
+
+    /** Resets VmHWM to the current resident size (Linux 4.0+), where allowed. */
+    static void resetPeak() {
+        try {
+            System.gc();
+            Files.writeString(Path.of("/proc/self/clear_refs"), "5");
+        } catch (IOException | UnsupportedOperationException e) {
+            System.out.println("peak not reset (" + e.getMessage() + "): each peak includes the earlier ones");
+        }
+    }
+}
