@@ -18,7 +18,7 @@ import javax.imageio.ImageIO;
 import org.attn4j.config.AttentionMask;
 import org.attn4j.nn.AttentionGradients;
 import org.attn4j.nn.AttentionOutput;
-import org.attn4j.nn.FastAttention;
+import org.attn4j.nn.AttentionPass;
 import org.attn4j.nn.Linear;
 import org.attn4j.nn.MultiHeadAttention;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -43,7 +43,7 @@ import org.nd4j.linalg.ops.transforms.Transforms;
  * reaches "bank" is through its attention weights, and a linear classifier on "bank"'s output.
  *
  * <p>Training runs on the engine: the attention layer's own forward and backward
- * ({@link MultiHeadAttention#train}, {@link FastAttention.Pass#backward}), the embeddings' and the
+ * ({@link MultiHeadAttention#train}, {@link AttentionPass#backward}), the embeddings' and the
  * classifier's gradients written out below, and ND4J's Adam updater per parameter.
  */
 final class BankSense {
@@ -218,7 +218,7 @@ final class BankSense {
         Map<String, INDArray> gradients(Batch batch) {
             int n = batch.n();
             INDArray x = embed(batch);
-            FastAttention.Pass pass = attention.train(x, x, x, AttentionMask.none()); // self-attention
+            AttentionPass pass = attention.train(x, x, x, AttentionMask.none()); // self-attention
             INDArray atBank = atBank(pass.output(), batch);
             INDArray probs = probabilities(atBank);
             // Softmax cross-entropy: dLogits = (p - onehot(label)) / N.

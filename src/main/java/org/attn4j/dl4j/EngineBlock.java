@@ -34,7 +34,7 @@ final class EngineBlock {
         this.config = config;
         this.network = network;
         this.type = network == DataType.DOUBLE ? DataType.DOUBLE : DataType.FLOAT;
-        this.fast = FastBlock.of(TransformerBlock.create(config, type));
+        this.fast = FastBlock.of(config, TransformerBlock.create(config, type).weights());
         this.state = fast.newState();
     }
 

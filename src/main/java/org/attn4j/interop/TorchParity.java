@@ -16,7 +16,7 @@ import org.attn4j.config.AttentionMask;
 import org.attn4j.nn.AttentionGradients;
 import org.attn4j.nn.BlockGradients;
 import org.attn4j.nn.BlockPass;
-import org.attn4j.nn.FastAttention;
+import org.attn4j.nn.AttentionPass;
 import org.attn4j.nn.Module;
 import org.attn4j.nn.MultiHeadAttention;
 import org.attn4j.nn.TransformerBlock;
@@ -112,7 +112,7 @@ public final class TorchParity {
             MultiHeadAttention mha = load(c, kind, MultiHeadAttention.create(MultiHeadAttention.Config.of(d, h)
                     .withKeyValueDims(c.integer("kdim", d), c.integer("vdim", d)).withBias(c.flag("bias", true))
                     .withCausal(causal), type));
-            FastAttention.Pass pass = mha.train(in.get("query"), in.get("key"), in.get("value"),
+            AttentionPass pass = mha.train(in.get("query"), in.get("key"), in.get("value"),
                     paddingMask(c, "key_padding_mask", "key", type));
             output = pass.output();
             weights = pass.weights();

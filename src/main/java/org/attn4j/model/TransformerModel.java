@@ -168,7 +168,7 @@ public abstract class TransformerModel extends Module implements Trainable {
     final org.attn4j.nn.FastDecoder fastDecoder() {
         synchronized (this) {
             if (fast == null) {
-                fast = new org.attn4j.nn.FastDecoder(decoder.blocks(), engineWeights(),
+                fast = new org.attn4j.nn.FastDecoder(engines(decoder.blocks()), engineWeights(),
                         org.attn4j.kernels.Parallel.shared());
             }
             return fast;
@@ -218,12 +218,18 @@ public abstract class TransformerModel extends Module implements Trainable {
     private synchronized org.attn4j.nn.FastTransformer engine() {
         if (engine == null) {
             EncoderParts e = encoderParts();
-            engine = e == null ? new org.attn4j.nn.FastTransformer(decoder.blocks(), engineWeights(),
+            engine = e == null ? new org.attn4j.nn.FastTransformer(engines(decoder.blocks()), engineWeights(),
                     org.attn4j.kernels.Parallel.shared())
-                    : new org.attn4j.nn.FastTransformer(e.blocks(), weights(e.embedding(), e.positions(), e.norm(), null),
-                            decoder.blocks(), engineWeights(), org.attn4j.kernels.Parallel.shared());
+                    : new org.attn4j.nn.FastTransformer(engines(e.blocks()), weights(e.embedding(), e.positions(),
+                            e.norm(), null), engines(decoder.blocks()), engineWeights(),
+                            org.attn4j.kernels.Parallel.shared());
         }
         return engine;
+    }
+
+    /** The engine's blocks on {@code blocks}' own arrays. */
+    private static List<org.attn4j.nn.FastBlock> engines(List<org.attn4j.nn.TransformerBlock> blocks) {
+        return blocks.stream().map(b -> org.attn4j.nn.FastBlock.of(b.config(), b.weights())).toList();
     }
 
     /** A new engine workspace for {@link #lossAndGradients}: one per thread. */
@@ -263,8 +269,9 @@ public abstract class TransformerModel extends Module implements Trainable {
      * weight frozen: what {@link LoraAdapters} train and run on. The model's weights are shared, not copied.
      */
     final org.attn4j.nn.FastTransformer adaptedEngine(Map<String, org.attn4j.kernels.LoraKernel.Part> adapters) {
-        return new org.attn4j.nn.FastTransformer(decoder.blocks(), engineWeights(), org.attn4j.kernels.Parallel.shared(),
-                adapters);
+        org.attn4j.kernels.Parallel parallel = org.attn4j.kernels.Parallel.shared();
+        return org.attn4j.nn.FastTransformer.frozenBase(decoder.blocks().stream().map(b -> org.attn4j.nn.FastBlock
+                .adapted(b.config(), b.weights(), parallel, adapters)).toList(), engineWeights(), parallel);
     }
 
     /** A workspace on an adapted engine whose gradients are the adapters' ({@code names}) only. */

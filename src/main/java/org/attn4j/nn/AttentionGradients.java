@@ -4,7 +4,7 @@ import java.util.Map;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
- * What a {@link MultiHeadAttention}'s backward returns ({@link FastAttention.Pass#backward}).
+ * What a {@link MultiHeadAttention}'s backward returns ({@link AttentionPass#backward}).
  *
  * @param query      dLoss/dQuery {@code [B, Tq, C]}
  * @param key        dLoss/dKey {@code [B, Tk, kDim]}

@@ -27,6 +27,14 @@ final class Checks {
         }
     }
 
+    /** A backward's {@code gradOutput} must be of the layer's parameters' {@code type}. */
+    static void gradientType(INDArray gradOutput, org.nd4j.linalg.api.buffer.DataType type) {
+        if (gradOutput.dataType() != type) {
+            throw new IllegalArgumentException("gradOutput is " + gradOutput.dataType()
+                    + " but the layer's parameters are " + type + "; cast it with castTo(" + type + ")");
+        }
+    }
+
     /** Checks every dimension of x; a negative expected size is not checked. */
     static void shape(String what, INDArray x, long... expected) {
         long[] s = x.shape();

@@ -3,6 +3,8 @@ package org.attn4j.nn;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.attn4j.config.AttentionMask;
+import org.attn4j.config.AttentionWeights;
+import org.attn4j.config.LinearWeights;
 import org.attn4j.kernels.Alibi;
 import org.attn4j.kernels.AttentionKernel;
 import org.attn4j.kernels.Blas;
@@ -49,45 +51,45 @@ public final class FastAttention {
     private final LinearKernel q, k, v, out; // weights [out, in] (PyTorch's layout), biases [out]
     private final double[] inverseFrequency; // rotary: the config's Rope frequencies, i < D/2; null without
 
-    private FastAttention(MultiHeadAttention mha, Parallel parallel) {
-        this.config = mha.config();
-        this.type = mha.dataType();
+    /** The engine of a multi-head attention of {@code config} on {@code weights}, on {@code parallel}'s workers. */
+    public FastAttention(MultiHeadAttention.Config config, AttentionWeights weights, Parallel parallel) {
+        this.config = config;
+        this.type = weights.q().weight().dataType();
         this.parallel = parallel;
         this.pairs = new AttentionKernel(config.heads(), config.kvHeads(), config.headDim(),
                 config.alibi() ? Alibi.slopes(config.heads()) : null, config.window());
         inverseFrequency = config.rotary() ? config.rope().inverseFrequencies(config.headDim()) : null;
-        Linear[] qkvo = mha.projections();
-        q = lin(qkvo[0]);
-        k = lin(qkvo[1]);
-        v = lin(qkvo[2]);
-        out = lin(qkvo[3]);
-    }
-
-    public static FastAttention of(MultiHeadAttention mha, Parallel parallel) {
-        return new FastAttention(mha, parallel);
+        q = lin(weights.q());
+        k = lin(weights.k());
+        v = lin(weights.v());
+        out = lin(weights.out());
     }
 
     /** A projection's arrays (the layer's own, shared), recorded under their parameter names. */
-    private LinearKernel lin(Linear l) {
-        INDArray w = l.weightArray(), bias = l.biasArray();
-        parameters.put(l.name() + ".weight", w);
-        if (bias != null) {
-            parameters.put(l.name() + ".bias", bias);
+    private LinearKernel lin(LinearWeights l) {
+        parameters.put(l.name() + ".weight", l.weight());
+        if (l.bias() != null) {
+            parameters.put(l.name() + ".bias", l.bias());
         }
-        return LinearKernel.of(l.name(), w, bias);
+        return FastFeedForward.lin(l);
     }
 
-    /** Output {@code [B, Tq, C]} and weights {@code [B, H, Tq, Tk]}, new arrays; safe for concurrent callers. */
-    public AttentionOutput<INDArray> apply(INDArray query, INDArray key, INDArray value, AttentionMask<INDArray> mask) {
-        return apply(query, key, value, mask, true);
+    /**
+     * Gradients of a pass's backward: with respect to the query, key and value inputs, and every parameter by
+     * the layer's parameter names.
+     */
+    public record Gradients(INDArray query, INDArray key, INDArray value, Map<String, INDArray> parameters) {
     }
 
-    /** {@link #apply(INDArray, INDArray, INDArray, AttentionMask)}; {@code finiteChecks} false skips the NaN scan. */
-    public AttentionOutput<INDArray> apply(INDArray query, INDArray key, INDArray value, AttentionMask<INDArray> mask,
+    /**
+     * Output {@code [B, Tq, C]} and weights {@code [B, H, Tq, Tk]} in the returned pass, whose backward buffers are
+     * given back already; safe for concurrent callers. {@code finiteChecks} false skips the NaN scan.
+     */
+    public Pass apply(INDArray query, INDArray key, INDArray value, AttentionMask<INDArray> mask,
             boolean finiteChecks) {
         Pass pass = forward(query, key, value, mask, null, finiteChecks);
         pass.close(); // no backward: what it would read goes now
-        return new AttentionOutput<>(pass.output, pass.weights);
+        return pass;
     }
 
     /**
@@ -162,6 +164,11 @@ public final class FastAttention {
             parallel.forRange(nq, ROW_GRAIN, (r0, r1) -> out.forward(o, y, r0, r1));
         }
 
+        /** Whether {@link #close} has run: {@link #backward} may not. */
+        public boolean closed() {
+            return closed;
+        }
+
         /** The attention's output {@code [B, Tq, C]}. */
         public INDArray output() {
             return output;
@@ -195,17 +202,11 @@ public final class FastAttention {
          * layer's parameter names), given its gradient {@code gradOutput [B, Tq, C]} with respect to the output.
          * New arrays on every call.
          */
-        public AttentionGradients backward(INDArray gradOutput) {
+        public Gradients backward(INDArray gradOutput) {
             if (closed) {
                 throw new IllegalStateException("backward on a closed pass: close() freed what the backward reads");
             }
             int c = config.dModel(), h = config.heads(), kvh = config.kvHeads(), kc = config.kvWidth();
-            Checks.rank("gradOutput", gradOutput, 3, "[B, Tq, dModel]");
-            Checks.shape("gradOutput [B=" + b + ", Tq=" + tq + ", dModel=" + c + "]", gradOutput, b, tq, c);
-            if (gradOutput.dataType() != type) {
-                throw new IllegalArgumentException("gradOutput is " + gradOutput.dataType()
-                        + " but the layer's parameters are " + type + "; cast it with castTo(" + type + ")");
-            }
             int nq = b * tq, nk = b * tk;
             Buf dy = Buf.of(gradOutput, type);
             Buf dO = buffer((long) nq * c), dq = buffer((long) nq * c), dk = buffer((long) nk * kc),
@@ -244,7 +245,7 @@ public final class FastAttention {
             });
             shares.reduce(new java.util.ArrayList<>(grads.keySet()), parallel);
             shares.close();
-            return new AttentionGradients(dQuery, dKey, dValue, grads);
+            return new Gradients(dQuery, dKey, dValue, grads);
         }
 
         /** The forward's rows for the attention kernel. */

@@ -7,6 +7,11 @@ import java.util.List;
 import java.util.Map;
 import org.attn4j.config.Activation;
 import org.attn4j.config.AttentionMask;
+import org.attn4j.config.AttentionWeights;
+import org.attn4j.config.BlockWeights;
+import org.attn4j.config.FeedForwardWeights;
+import org.attn4j.config.LinearWeights;
+import org.attn4j.config.NormWeights;
 import org.attn4j.kernels.Alibi;
 import org.attn4j.kernels.AttentionKernel;
 import org.attn4j.kernels.Blas;
@@ -74,30 +79,35 @@ public final class FastBlock {
     private final Map<String, LoraKernel.Part> adapters; // by weight name; null: every weight trains
     private final java.util.Set<String> frozen = new java.util.HashSet<>(); // LoRA: the linears' weights and biases
 
-    private FastBlock(TransformerBlock block, Parallel parallel, Map<String, LoraKernel.Part> adapters) {
+    private FastBlock(TransformerBlock.Config config, BlockWeights weights, Parallel parallel,
+            Map<String, LoraKernel.Part> adapters) {
         this.adapters = adapters;
-        this.config = block.config();
-        this.type = block.dataType();
+        this.config = config;
+        this.type = weights.selfAttention().q().weight().dataType();
         this.parallel = parallel;
         this.cross = config.crossAttention();
-        Linear[] self = block.selfAttention().projections(), ffs = block.feedForward().linears();
-        Linear[] crs = cross ? block.crossAttention().projections() : null;
-        q = lin(self[0]);
-        k = lin(self[1]);
-        v = lin(self[2]);
-        out = lin(self[3]);
-        cq = cross ? lin(crs[0]) : null;
-        ck = cross ? lin(crs[1]) : null;
-        cv = cross ? lin(crs[2]) : null;
-        cout = cross ? lin(crs[3]) : null;
-        linear1 = lin(ffs[0]);
-        linear2 = lin(ffs[1]);
+        if (cross != (weights.crossAttention() != null)) {
+            throw new IllegalArgumentException("a block " + (cross ? "with" : "without")
+                    + " cross-attention given weights " + (cross ? "without" : "with") + " cross-attention");
+        }
+        AttentionWeights self = weights.selfAttention(), crs = weights.crossAttention();
+        FeedForwardWeights ffs = weights.feedForward();
+        q = lin(self.q());
+        k = lin(self.k());
+        v = lin(self.v());
+        out = lin(self.out());
+        cq = cross ? lin(crs.q()) : null;
+        ck = cross ? lin(crs.k()) : null;
+        cv = cross ? lin(crs.v()) : null;
+        cout = cross ? lin(crs.out()) : null;
+        linear1 = lin(ffs.linear1());
+        linear2 = lin(ffs.linear2());
         act = config.activation();
-        gate = act == Activation.SWIGLU ? lin(ffs[2]) : null;
+        gate = act == Activation.SWIGLU ? lin(ffs.gate()) : null;
         inverseFrequency = config.rotary() ? config.rope().inverseFrequencies(config.dModel() / config.heads()) : null;
-        norm1 = norm(block.norm(1));
-        norm2 = norm(block.norm(2));
-        norm3 = cross ? norm(block.norm(3)) : null;
+        norm1 = norm(weights.selfNorm());
+        norm2 = norm(cross ? weights.crossNorm() : weights.feedForwardNorm());
+        norm3 = cross ? norm(weights.feedForwardNorm()) : null;
         ffNorm = cross ? norm3 : norm2;
         kvHeads = config.kvHeads();
         int d = config.dModel() / config.heads();
@@ -113,21 +123,23 @@ public final class FastBlock {
         linearGradients = List.copyOf(new java.util.LinkedHashSet<>(names)); // a fused LoRA path's A: once
     }
 
-    /** The engine's block for {@code block}, on the shared {@link Parallel} pool. */
-    public static FastBlock of(TransformerBlock block) {
-        return of(block, Parallel.shared());
+    /** The engine of a block of {@code config} on {@code weights} (its own arrays), on the shared {@link Parallel} pool. */
+    public static FastBlock of(TransformerBlock.Config config, BlockWeights weights) {
+        return of(config, weights, Parallel.shared());
     }
 
-    public static FastBlock of(TransformerBlock block, Parallel parallel) {
-        return new FastBlock(block, parallel, null);
+    /** The engine of a block of {@code config} on {@code weights}, on {@code parallel}'s workers. */
+    public static FastBlock of(TransformerBlock.Config config, BlockWeights weights, Parallel parallel) {
+        return new FastBlock(config, weights, parallel, null);
     }
 
     /**
      * The engine's block for LoRA fine-tuning: every weight frozen (no gradients), and beside the weights named in
      * {@code adapters} their LoRA paths, whose A and B are this block's parameters and have its gradients.
      */
-    public static FastBlock adapted(TransformerBlock block, Parallel parallel, Map<String, LoraKernel.Part> adapters) {
-        return new FastBlock(block, parallel, java.util.Objects.requireNonNull(adapters, "adapters"));
+    public static FastBlock adapted(TransformerBlock.Config config, BlockWeights weights, Parallel parallel,
+            Map<String, LoraKernel.Part> adapters) {
+        return new FastBlock(config, weights, parallel, java.util.Objects.requireNonNull(adapters, "adapters"));
     }
 
     public TransformerBlock.Config config() {
@@ -983,13 +995,12 @@ public final class FastBlock {
     // ---- parameters ----------------------------------------------------------------------------
 
     /** A projection's arrays (the layer's own, shared), recorded under their parameter names. */
-    private LinearKernel lin(Linear l) {
-        INDArray w = l.weightArray(), bias = l.biasArray();
-        parameters.put(l.name() + ".weight", w);
-        if (bias != null) {
-            parameters.put(l.name() + ".bias", bias);
+    private LinearKernel lin(LinearWeights l) {
+        parameters.put(l.name() + ".weight", l.weight());
+        if (l.bias() != null) {
+            parameters.put(l.name() + ".bias", l.bias());
         }
-        LinearKernel kernel = LinearKernel.of(l.name(), w, bias);
+        LinearKernel kernel = LinearKernel.of(l.name(), l.weight(), l.bias());
         if (adapters == null) {
             return kernel;
         }
@@ -1004,13 +1015,13 @@ public final class FastBlock {
     }
 
     /** A norm's arrays (RMSNorm: no bias), recorded under their parameter names. */
-    private Norm norm(org.attn4j.nn.Norm n) {
-        INDArray gamma = n.weightArray(), beta = n.biasArray();
+    private Norm norm(NormWeights n) {
+        INDArray gamma = n.weight(), beta = n.bias();
         parameters.put(n.name() + ".weight", gamma);
         if (beta != null) {
             parameters.put(n.name() + ".bias", beta);
         }
-        return new Norm(new NormKernel(Buf.of(gamma), beta == null ? null : Buf.of(beta), config.eps()),
+        return new Norm(new NormKernel(Buf.of(gamma), beta == null ? null : Buf.of(beta), n.eps()),
                 n.name() + ".weight", beta == null ? null : n.name() + ".bias");
     }
 

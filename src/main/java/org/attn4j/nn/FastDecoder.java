@@ -47,10 +47,9 @@ public final class FastDecoder {
     private final int width, vocab;
     private final Parallel parallel;
 
-    public FastDecoder(List<TransformerBlock> blocks, Weights weights, Parallel parallel) {
-        for (TransformerBlock b : blocks) {
-            this.blocks.add(FastBlock.of(b, parallel));
-        }
+    /** A decoder of {@code blocks} (causal self-attention, or attending to a memory) and {@code weights}. */
+    public FastDecoder(List<FastBlock> blocks, Weights weights, Parallel parallel) {
+        this.blocks.addAll(blocks);
         this.w = weights;
         this.type = weights.embedding().dataType();
         this.width = (int) weights.embedding().size(1);

@@ -3,6 +3,8 @@ package org.attn4j.nn;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.attn4j.config.Activation;
+import org.attn4j.config.FeedForwardWeights;
+import org.attn4j.config.LinearWeights;
 import org.attn4j.kernels.Blas;
 import org.attn4j.kernels.Buf;
 import org.attn4j.kernels.DropoutSeed;
@@ -37,23 +39,19 @@ public final class FastFeedForward {
     private final Parallel parallel;
     private final LinearKernel linear1, linear2, gate; // gate: SwiGLU only
 
-    private FastFeedForward(FeedForward ff, Parallel parallel) {
-        this.config = ff.config();
-        this.type = ff.dataType();
+    /** The engine of a feed-forward layer of {@code config} on {@code weights}, on {@code parallel}'s workers. */
+    public FastFeedForward(FeedForward.Config config, FeedForwardWeights weights, Parallel parallel) {
+        this.config = config;
+        this.type = weights.linear1().weight().dataType();
         this.parallel = parallel;
-        Linear[] linears = ff.linears();
-        linear1 = lin(linears[0]);
-        linear2 = lin(linears[1]);
-        gate = config.activation() == Activation.SWIGLU ? lin(linears[2]) : null;
-    }
-
-    public static FastFeedForward of(FeedForward ff, Parallel parallel) {
-        return new FastFeedForward(ff, parallel);
+        linear1 = lin(weights.linear1());
+        linear2 = lin(weights.linear2());
+        gate = config.activation() == Activation.SWIGLU ? lin(weights.gate()) : null;
     }
 
     /** A projection's arrays (the layer's own, shared); its name keys the gradients. */
-    private static LinearKernel lin(Linear l) {
-        return LinearKernel.of(l.name(), l.weightArray(), l.biasArray());
+    static LinearKernel lin(LinearWeights l) {
+        return LinearKernel.of(l.name(), l.weight(), l.bias());
     }
 
     /**
@@ -115,6 +113,11 @@ public final class FastFeedForward {
             });
         }
 
+        /** Whether {@link #close} has run: {@link #backward} may not. */
+        public boolean closed() {
+            return closed;
+        }
+
         /** The layer's output {@code [B, T, C]}. */
         public INDArray output() {
             return output;
@@ -141,17 +144,11 @@ public final class FastFeedForward {
          * {@code linear1.weight}, {@code linear1.bias}, {@code linear2.*}, SwiGLU's {@code gate.*}), given its
          * gradient {@code gradOutput [B, T, C]} with respect to the output. New arrays on every call.
          */
-        public LayerGradients backward(INDArray gradOutput) {
+        public InputGradients backward(INDArray gradOutput) {
             if (closed) {
                 throw new IllegalStateException("backward on a closed pass: close() freed what the backward reads");
             }
             int c = config.dModel(), f = config.hidden();
-            Checks.rank("gradOutput", gradOutput, 3, "[B, T, dModel]");
-            Checks.shape("gradOutput [B=" + b + ", T=" + t + ", dModel=" + c + "]", gradOutput, b, t, c);
-            if (gradOutput.dataType() != type) {
-                throw new IllegalArgumentException("gradOutput is " + gradOutput.dataType()
-                        + " but the layer's parameters are " + type + "; cast it with castTo(" + type + ")");
-            }
             Buf dy = Buf.of(gradOutput, type);
             Buf dh = buffer((long) n * f), du = gate == null ? null : buffer((long) n * f);
             INDArray dx = Nd4j.create(type, b, t, c);
@@ -200,7 +197,7 @@ public final class FastFeedForward {
             if (du != null) {
                 du.close();
             }
-            return new LayerGradients(dx, grads);
+            return new InputGradients(dx, grads);
         }
     }
 

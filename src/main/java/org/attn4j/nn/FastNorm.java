@@ -1,8 +1,8 @@
 package org.attn4j.nn;
 
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import org.attn4j.config.NormWeights;
 import org.attn4j.kernels.Buf;
 import org.attn4j.kernels.NormKernel;
 import org.attn4j.kernels.Parallel;
@@ -34,23 +34,16 @@ public final class FastNorm {
     private final String weightName, biasName; // biasName null: RMSNorm
     private final NormKernel norm; // gamma [C], beta [C] (null: RMSNorm)
 
-    private FastNorm(NormLayer norm, int width, double eps, Parallel parallel) {
-        this.width = width;
-        this.type = norm.dataType();
+    /** The engine of a norm of {@code weights} (bias null: RMSNorm), on {@code parallel}'s workers. */
+    public FastNorm(NormWeights weights, Parallel parallel) {
+        this.width = (int) weights.weight().length();
+        this.type = weights.weight().dataType();
         this.parallel = parallel;
-        String prefix = norm.name().isEmpty() ? "" : norm.name() + "."; // the gradients' keys, as parameters() names them
-        boolean bias = norm.biasArray() != null;
+        String prefix = weights.name().isEmpty() ? "" : weights.name() + "."; // the gradients' keys, as parameters() names them
+        boolean bias = weights.bias() != null;
         weightName = prefix + "weight";
         biasName = bias ? prefix + "bias" : null;
-        this.norm = new NormKernel(Buf.of(norm.weightArray()), bias ? Buf.of(norm.biasArray()) : null, eps);
-    }
-
-    public static FastNorm of(LayerNorm norm, Parallel parallel) {
-        return new FastNorm(norm, norm.config().width(), norm.config().eps(), parallel);
-    }
-
-    public static FastNorm of(RMSNorm norm, Parallel parallel) {
-        return new FastNorm(norm, norm.config().width(), norm.config().eps(), parallel);
+        this.norm = new NormKernel(Buf.of(weights.weight()), bias ? Buf.of(weights.bias()) : null, weights.eps());
     }
 
     /** A training forward of {@code x [..., C]} (the layer's type, checked by the caller); {@code finiteChecks} scans x. */
@@ -95,6 +88,11 @@ public final class FastNorm {
             }
         }
 
+        /** Whether {@link #close} has run: {@link #backward} may not. */
+        public boolean closed() {
+            return closed;
+        }
+
         /** The normalized input, {@code [..., C]} like x. */
         public INDArray output() {
             return output;
@@ -105,18 +103,9 @@ public final class FastNorm {
          * the layer's names), given its gradient {@code gradOutput} (x's shape) with respect to the output. New
          * arrays on every call.
          */
-        public LayerGradients backward(INDArray gradOutput) {
+        public InputGradients backward(INDArray gradOutput) {
             if (closed) {
                 throw new IllegalStateException("backward on a closed pass: close() freed what the backward reads");
-            }
-            Checks.notNull("gradOutput", gradOutput);
-            if (!Arrays.equals(gradOutput.shape(), shape)) {
-                throw new IllegalArgumentException("gradOutput has shape " + Arrays.toString(gradOutput.shape())
-                        + ", expected the output's " + Arrays.toString(shape));
-            }
-            if (gradOutput.dataType() != type) {
-                throw new IllegalArgumentException("gradOutput is " + gradOutput.dataType()
-                        + " but the layer's parameters are " + type + "; cast it with castTo(" + type + ")");
             }
             Buf dy = Buf.of(gradOutput, type);
             INDArray dx = Nd4j.create(type, shape);
@@ -131,7 +120,7 @@ public final class FastNorm {
             // dgamma = colsum(dy xhat), dbeta = colsum(dy); each worker a share of the columns.
             Buf dGamma = Buf.of(grads.get(weightName)), dBeta = biasName == null ? null : Buf.of(grads.get(biasName));
             parallel.forRange(width, (c0, c1) -> norm.backwardParams(dy, xhat, dGamma, dBeta, n, width, c0, c1));
-            return new LayerGradients(dx, grads);
+            return new InputGradients(dx, grads);
         }
     }
 }

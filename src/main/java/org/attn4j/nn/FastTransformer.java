@@ -43,13 +43,13 @@ public final class FastTransformer {
     private final Stack encoder, decoder; // encoder: null for a language model
     private final FastDecoder.Weights w;
     private final Parallel parallel;
-    private final Map<String, org.attn4j.kernels.LoraKernel.Part> adapters; // null: not LoRA
+    private final boolean frozenBase; // LoRA: no gradients for the head, final norm, embedding, positions
     private final DataType type;
     private final int width, vocab;
     private static final int ROW_GRAIN = 8;
 
     /** A decoder-only model: {@code blocks} are causal self-attention blocks. */
-    public FastTransformer(List<TransformerBlock> blocks, FastDecoder.Weights weights, Parallel parallel) {
+    public FastTransformer(List<FastBlock> blocks, FastDecoder.Weights weights, Parallel parallel) {
         this(List.of(), null, blocks, weights, parallel);
     }
 
@@ -57,25 +57,24 @@ public final class FastTransformer {
      * An encoder-decoder: the encoder's blocks and weights (embedding, positions, final norm; no head) and
      * the decoder's, whose blocks attend to the encoder's output.
      */
-    public FastTransformer(List<TransformerBlock> encoderBlocks, FastDecoder.Weights encoderWeights,
-            List<TransformerBlock> blocks, FastDecoder.Weights weights, Parallel parallel) {
-        this(encoderBlocks, encoderWeights, blocks, weights, parallel, null);
+    public FastTransformer(List<FastBlock> encoderBlocks, FastDecoder.Weights encoderWeights,
+            List<FastBlock> blocks, FastDecoder.Weights weights, Parallel parallel) {
+        this(encoderBlocks, encoderWeights, blocks, weights, parallel, false);
     }
 
     /**
-     * A decoder-only model for LoRA fine-tuning: the blocks' weights frozen, LoRA paths beside the weights named in
-     * {@code adapters} ({@link FastBlock#adapted}); the blocks' gradients are the adapters'.
+     * A decoder-only model for LoRA fine-tuning: {@code blocks} made by {@link FastBlock#adapted} (their weights
+     * frozen, LoRA paths beside them); the head, final norm, embedding and positions are frozen too, so the backward
+     * computes no gradient for them.
      */
-    public FastTransformer(List<TransformerBlock> blocks, FastDecoder.Weights weights, Parallel parallel,
-            Map<String, org.attn4j.kernels.LoraKernel.Part> adapters) {
-        this(List.of(), null, blocks, weights, parallel, java.util.Objects.requireNonNull(adapters, "adapters"));
+    public static FastTransformer frozenBase(List<FastBlock> blocks, FastDecoder.Weights weights, Parallel parallel) {
+        return new FastTransformer(List.of(), null, blocks, weights, parallel, true);
     }
 
-    private FastTransformer(List<TransformerBlock> encoderBlocks, FastDecoder.Weights encoderWeights,
-            List<TransformerBlock> blocks, FastDecoder.Weights weights, Parallel parallel,
-            Map<String, org.attn4j.kernels.LoraKernel.Part> adapters) {
+    private FastTransformer(List<FastBlock> encoderBlocks, FastDecoder.Weights encoderWeights,
+            List<FastBlock> blocks, FastDecoder.Weights weights, Parallel parallel, boolean frozenBase) {
+        this.frozenBase = frozenBase;
         this.parallel = parallel;
-        this.adapters = adapters;
         this.w = weights;
         this.type = weights.embedding().dataType();
         this.width = (int) weights.embedding().size(1);
@@ -103,10 +102,8 @@ public final class FastTransformer {
         final FastDecoder.Weights w;
         final boolean causal;
 
-        Stack(List<TransformerBlock> blocks, FastDecoder.Weights w) {
-            for (TransformerBlock b : blocks) {
-                this.blocks.add(adapters == null ? FastBlock.of(b, parallel) : FastBlock.adapted(b, parallel, adapters));
-            }
+        Stack(List<FastBlock> blocks, FastDecoder.Weights w) {
+            this.blocks.addAll(blocks);
             this.w = w;
             this.causal = !blocks.isEmpty() && blocks.get(0).config().causal();
         }
@@ -561,7 +558,7 @@ public final class FastTransformer {
         });
         // dW = dlogits^T h, db = column sums of dlogits: each worker sums a share of the rows (GradientShares);
         // none with LoRA, whose base is frozen
-        GradientShares shares = adapters == null ? s.headShares() : null;
+        GradientShares shares = frozenBase ? null : s.headShares();
         parallel.forRange(shares == null ? 0 : shares.parts(), (p0, p1) -> {
             for (int p = p0; p < p1; p++) {
                 head.backwardWeights(shares, s.logits, hs, d.n, p);
@@ -600,7 +597,7 @@ public final class FastTransformer {
             // dx = norm'(dh)
             parallel.forRange(st.n, ROW_GRAIN, (r0, r1) -> norm.backward(st.dh, st.xhat, st.rstd, st.dx, null, r0, r1,
                     width));
-            parallel.forRange(adapters == null ? parts : 0, (p0, p1) -> { // LoRA: the norm is frozen
+            parallel.forRange(frozenBase ? 0 : parts, (p0, p1) -> { // LoRA: the norm is frozen
                 for (int p = p0; p < p1; p++) {
                     int c0 = Parallel.split(width, parts, p), c1 = Parallel.split(width, parts, p + 1);
                     norm.backwardParams(st.dh, st.xhat, st.dNormW, st.dNormB, st.n, width, c0, c1);
@@ -616,7 +613,7 @@ public final class FastTransformer {
                 parallel.forRange(dm.length, ROW_GRAIN * width, (i0, i1) -> RowMath.add(dMemory, dm, dMemory, i0, i1, 1));
             }
         }
-        if (adapters != null) {
+        if (frozenBase) {
             return; // LoRA: the embedding and positions are frozen
         }
         Buf d0 = Buf.of(dx);

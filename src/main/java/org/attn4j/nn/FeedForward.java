@@ -93,14 +93,14 @@ public final class FeedForward extends Module {
      * threads may train one layer at once, each with its own passes.
      *
      * <pre>{@code
-     * FastFeedForward.Pass pass = ff.train(x);                   // x [B, T, C]
+     * FeedForwardPass pass = ff.train(x);                         // x [B, T, C]
      * LayerGradients g = pass.backward(dLossByOutput);           // [B, T, C] in
      * g.input(); g.parameters().get("linear1.weight");           // dx [B, T, C], dW1 [F, C]
      * }</pre>
      * A layer with dropout drops nothing here (as in evaluation): {@link #train(INDArray, DropoutSeed)} drops
      * with a seed.
      */
-    public FastFeedForward.Pass train(INDArray x) {
+    public FeedForwardPass train(INDArray x) {
         return train(x, null);
     }
 
@@ -108,10 +108,11 @@ public final class FeedForward extends Module {
      * {@link #train(INDArray)}, with the hidden units dropped (the layer's dropout p, inverted) by the masks of
      * {@code dropout} (null: none); the backward uses the same masks.
      */
-    public FastFeedForward.Pass train(INDArray x, DropoutSeed dropout) {
+    public FeedForwardPass train(INDArray x, DropoutSeed dropout) {
         check(x);
         checkType("x", x);
-        return engine().forward(x, dropout, inputChecks()); // the engine scans its copy of x for NaN
+        return new FeedForwardPass(engine().forward(x, dropout, inputChecks()), dataType, (int) x.size(0),
+                (int) x.size(1), config.dModel()); // the engine scans its copy of x for NaN
     }
 
     private void check(INDArray x) {
@@ -119,12 +120,18 @@ public final class FeedForward extends Module {
         Checks.shape("x [B, T, dModel=" + config.dModel() + "]", x, -1, -1, config.dModel());
     }
 
+    /** Its projections' arrays by role (what the engine reads; gate: SwiGLU only). */
+    public org.attn4j.config.FeedForwardWeights weights() {
+        return new org.attn4j.config.FeedForwardWeights(linear1.weights(), linear2.weights(),
+                gate == null ? null : gate.weights());
+    }
+
     private FastFeedForward engine() {
         FastFeedForward f = fast;
         if (f == null) {
             synchronized (this) {
                 if (fast == null) {
-                    fast = FastFeedForward.of(this, Parallel.shared());
+                    fast = new FastFeedForward(config, weights(), Parallel.shared());
                 }
                 f = fast;
             }

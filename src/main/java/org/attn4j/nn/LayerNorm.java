@@ -81,6 +81,6 @@ public final class LayerNorm extends NormLayer {
 
     @Override
     FastNorm newEngine(org.attn4j.kernels.Parallel parallel) {
-        return FastNorm.of(this, parallel);
+        return new FastNorm(weights(), parallel);
     }
 }

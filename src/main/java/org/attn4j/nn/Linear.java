@@ -63,6 +63,11 @@ public final class Linear extends Module {
         return config;
     }
 
+    /** Its arrays by role, with its name (what the engine reads). */
+    public org.attn4j.config.LinearWeights weights() {
+        return new org.attn4j.config.LinearWeights(name, weight, bias);
+    }
+
     private INDArray uniform(double bound, long... shape) {
         return Nd4j.rand(dataType, shape).muli(2 * bound).subi(bound);
     }

@@ -171,6 +171,11 @@ public final class MultiHeadAttention extends Module {
         return config;
     }
 
+    /** Its projections' arrays by role (what the engine reads). */
+    public org.attn4j.config.AttentionWeights weights() {
+        return new org.attn4j.config.AttentionWeights(q.weights(), k.weights(), v.weights(), out.weights());
+    }
+
     /** Eager self-attention on {@code x [B, T, C]}. */
     public AttentionOutput<INDArray> apply(INDArray x, AttentionMask<INDArray> mask) {
         return apply(x, x, x, mask);
@@ -185,7 +190,8 @@ public final class MultiHeadAttention extends Module {
     public AttentionOutput<INDArray> apply(INDArray query, INDArray key, INDArray value,
             AttentionMask<INDArray> mask) {
         check(query, key, value, mask);
-        return engine().apply(query, key, value, mask, inputChecks()); // the engine scans for NaN in its copy
+        FastAttention.Pass pass = engine().apply(query, key, value, mask, inputChecks()); // it scans its copy for NaN
+        return new AttentionOutput<>(pass.output(), pass.weights());
     }
 
     /**
@@ -194,13 +200,13 @@ public final class MultiHeadAttention extends Module {
      * threads may train one layer at once, each with its own passes.
      *
      * <pre>{@code
-     * FastAttention.Pass pass = mha.train(x, x, x, mask);               // self-attention
+     * AttentionPass pass = mha.train(x, x, x, mask);                    // self-attention
      * AttentionGradients g = pass.backward(dLossByOutput);              // [B, Tq, C] in
      * g.input(); g.parameters().get("q.weight");                        // dx [B, T, C], dWq [C, C]
      * }</pre>
      * No dropout: {@link #train(INDArray, INDArray, INDArray, AttentionMask, DropoutSeed)} drops with a seed.
      */
-    public FastAttention.Pass train(INDArray query, INDArray key, INDArray value, AttentionMask<INDArray> mask) {
+    public AttentionPass train(INDArray query, INDArray key, INDArray value, AttentionMask<INDArray> mask) {
         return train(query, key, value, mask, null);
     }
 
@@ -208,10 +214,11 @@ public final class MultiHeadAttention extends Module {
      * {@link #train(INDArray, INDArray, INDArray, AttentionMask)}, with the attention weights dropped (the
      * layer's dropout p, inverted) by the masks of {@code dropout} (null: none); the backward uses the same masks.
      */
-    public FastAttention.Pass train(INDArray query, INDArray key, INDArray value, AttentionMask<INDArray> mask,
+    public AttentionPass train(INDArray query, INDArray key, INDArray value, AttentionMask<INDArray> mask,
             DropoutSeed dropout) {
         check(query, key, value, mask);
-        return engine().forward(query, key, value, mask, dropout, inputChecks());
+        return new AttentionPass(engine().forward(query, key, value, mask, dropout, inputChecks()), dataType,
+                (int) query.size(0), (int) query.size(1), config.dModel());
     }
 
     private void check(INDArray query, INDArray key, INDArray value, AttentionMask<INDArray> mask) {
@@ -233,7 +240,7 @@ public final class MultiHeadAttention extends Module {
         if (f == null) {
             synchronized (this) {
                 if (fast == null) {
-                    fast = FastAttention.of(this, Parallel.shared());
+                    fast = new FastAttention(config, weights(), Parallel.shared());
                 }
                 f = fast;
             }

@@ -24,6 +24,11 @@ public sealed interface Norm permits NormLayer {
     /** Added inside the square root. */
     double eps();
 
+    /** Its arrays by role, with its name and eps (what the engine reads). */
+    default org.attn4j.config.NormWeights weights() {
+        return new org.attn4j.config.NormWeights(name(), weightArray(), biasArray(), eps());
+    }
+
     /** The kind of norm, {@link Normalization#LAYER} or {@link Normalization#RMS}. */
     Normalization kind();
 

@@ -39,19 +39,19 @@ public abstract sealed class NormLayer extends Module implements Norm permits La
      * layer at once, each with its own passes.
      *
      * <pre>{@code
-     * FastNorm.Pass pass = norm.train(x);                        // x [..., C]
+     * NormPass pass = norm.train(x);                             // x [..., C]
      * LayerGradients g = pass.backward(dLossByOutput);           // [..., C] in
      * g.input(); g.parameters().get("weight");                   // dx [..., C], dweight [C]
      * }</pre>
      */
-    public FastNorm.Pass train(INDArray x) {
+    public NormPass train(INDArray x) {
         check(x);
         if (x.length() == 0) {
             throw new IllegalArgumentException("x is empty (shape " + java.util.Arrays.toString(x.shape())
                     + "); expected [..., " + width() + "] with every size at least 1");
         }
         checkType("x", x);
-        return engine().forward(x, inputChecks()); // the engine scans x for NaN
+        return new NormPass(engine().forward(x, inputChecks()), dataType, x.shape()); // the engine scans x for NaN
     }
 
     private void check(INDArray x) {

@@ -70,6 +70,6 @@ public final class RMSNorm extends NormLayer {
 
     @Override
     FastNorm newEngine(org.attn4j.kernels.Parallel parallel) {
-        return FastNorm.of(this, parallel);
+        return new FastNorm(weights(), parallel);
     }
 }

@@ -249,6 +249,14 @@ public final class TransformerBlock extends Module {
         return i == 1 ? norm1 : i == 2 ? norm2 : norm3;
     }
 
+    /** Its parameters by sublayer (what the engine reads). */
+    public org.attn4j.config.BlockWeights weights() {
+        boolean cross = crossAttn != null;
+        return new org.attn4j.config.BlockWeights(selfAttn.weights(), norm1.weights(),
+                cross ? crossAttn.weights() : null, cross ? norm2.weights() : null, ff.weights(),
+                (cross ? norm3 : norm2).weights());
+    }
+
     private Norm norm(String local) {
         Norm n = Norm.of(config.norm(), qualify(local), config.dModel(), config.eps(), dataType);
         child((Module) n);
@@ -344,7 +352,7 @@ public final class TransformerBlock extends Module {
      */
     private synchronized org.attn4j.nn.FastBlock engine() {
         if (fast == null) {
-            fast = org.attn4j.nn.FastBlock.of(this);
+            fast = FastBlock.of(config, weights());
         }
         return fast;
     }

@@ -185,7 +185,7 @@ class TransformerBlockLayerTest {
         Map<String, INDArray> weights = new HashMap<>();
         layer.paramTable().forEach((k, v) -> weights.put(TransformerBlockParams.attn4jName(k), v));
         copy.loadParameters(weights);
-        FastBlock engine = FastBlock.of(copy);
+        FastBlock engine = FastBlock.of(copy.config(), copy.weights());
         FastBlock.State state = engine.newState();
         AttentionMask<INDArray> mask = causalAndMasked ? AttentionMask.ofPadding(keep).withCausal() : AttentionMask.none();
         INDArray expected = engine.forward(state, x.permute(0, 2, 1).dup('c'), mask).output().permute(0, 2, 1);

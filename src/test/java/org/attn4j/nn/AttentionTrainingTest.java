@@ -27,7 +27,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
- * {@link MultiHeadAttention#train} and {@link FastAttention.Pass#backward}, the layer's training pass on the
+ * {@link MultiHeadAttention#train} and {@link AttentionPass#backward}, the layer's training pass on the
  * engine: input and parameter gradients against central differences in float64 and against SameDiff's
  * autodiff of the layer's own {@code forward} graph (float64 and float32), and one layer trained by four
  * threads at once giving the sequential results.
@@ -136,7 +136,7 @@ class AttentionTrainingTest {
         Nd4j.getRandom().setSeed(7);
         MultiHeadAttention mha = layer(c, type);
         Inputs in = inputs(c, type);
-        FastAttention.Pass pass = mha.train(in.query(), in.key(), in.value(), in.mask());
+        AttentionPass pass = mha.train(in.query(), in.key(), in.value(), in.mask());
         AttentionGradients g = pass.backward(in.r());
 
         SameDiff sd = SameDiff.create();
@@ -185,7 +185,7 @@ class AttentionTrainingTest {
 
     /** Output, weights, dx and every parameter gradient of one training pass, and apply's output. */
     private static List<INDArray> run(MultiHeadAttention mha, Inputs in) {
-        FastAttention.Pass pass = mha.train(in.query(), in.query(), in.query(), in.mask());
+        AttentionPass pass = mha.train(in.query(), in.query(), in.query(), in.mask());
         AttentionGradients g = pass.backward(in.r());
         List<INDArray> all = new ArrayList<>(List.of(pass.output(), pass.weights(), g.input()));
         all.addAll(g.parameters().values());
@@ -197,7 +197,7 @@ class AttentionTrainingTest {
     void aWrongOutputGradientIsRefusedByName() {
         MultiHeadAttention mha = MultiHeadAttention.create(MultiHeadAttention.Config.of(8, 2), DataType.FLOAT);
         INDArray x = Nd4j.randn(DataType.FLOAT, 2, 3, 8);
-        FastAttention.Pass pass = mha.train(x, x, x, AttentionMask.none());
+        AttentionPass pass = mha.train(x, x, x, AttentionMask.none());
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> pass.backward(Nd4j.randn(DataType.FLOAT, 2, 4, 8)));
         assertTrue(e.getMessage().contains("gradOutput [B=2, Tq=3, dModel=8] has shape [2, 4, 8]"), e.getMessage());
@@ -210,7 +210,7 @@ class AttentionTrainingTest {
     void closedPassKeepsItsResultsAndRefusesBackward() {
         MultiHeadAttention mha = MultiHeadAttention.create(MultiHeadAttention.Config.of(8, 2), DataType.DOUBLE);
         INDArray x = Nd4j.randn(DataType.DOUBLE, 2, 3, 8);
-        FastAttention.Pass pass = mha.train(x, x, x, AttentionMask.causalOnly());
+        AttentionPass pass = mha.train(x, x, x, AttentionMask.causalOnly());
         pass.close();
         AttentionOutput<INDArray> applied = mha.apply(x, AttentionMask.causalOnly());
         assertSameBits("closed pass output", applied.output(), pass.output());

@@ -56,7 +56,7 @@ class FastBlockParityTest {
         if (c.flag("causal", false)) {
             mask = mask.withCausal();
         }
-        FastBlock fast = FastBlock.of(block, new Parallel(2));
+        FastBlock fast = FastBlock.of(block.config(), block.weights(), new Parallel(2));
         FastBlock.State state = fast.newState();
         double tolerance = type == DataType.DOUBLE ? 1e-12 : 1e-4;
         List<String> report = new ArrayList<>();

@@ -20,6 +20,7 @@ import org.attn4j.nn.AttentionOutput;
 import org.attn4j.nn.BlockOutput;
 import org.attn4j.samediff.Gradients;
 import org.attn4j.nn.TransformerBlock;
+import org.attn4j.train.ParameterUpdater;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -98,7 +99,7 @@ class FastBlockTest {
         Map<String, INDArray> expected = new HashMap<>(Gradients.of(sd, Map.of(), names.toArray(String[]::new)));
         Map<String, INDArray> outs = sd.output(Map.of(), o.output().name(), o.selfWeights().name());
 
-        FastBlock fast = FastBlock.of(block, new Parallel(3));
+        FastBlock fast = FastBlock.of(block.config(), block.weights(), new Parallel(3));
         AttentionMask<INDArray> mi = padding ? AttentionMask.ofPadding(keep) : AttentionMask.none();
         AttentionOutput<INDArray> got = fast.forward(x, causal ? mi.withCausal() : mi);
         double tol = type == DataType.DOUBLE ? 1e-10 : 2e-5;
@@ -134,8 +135,9 @@ class FastBlockTest {
         Map<String, INDArray> start = new HashMap<>();
         graphBlock.parameters().forEach((k, v) -> start.put(k, v.dup()));
         fastBlock.loadParameters(start);
-        FastBlock fast = FastBlock.of(fastBlock, new Parallel(2));
-        FastTraining training = new FastTraining(fast, new Adam(1e-2));
+        Parallel parallel = new Parallel(2);
+        FastBlock fast = FastBlock.of(fastBlock.config(), fastBlock.weights(), parallel);
+        ParameterUpdater training = new ParameterUpdater(fast.parameters(), fast.gradients(), new Adam(1e-2), parallel);
 
         INDArray xs = Nd4j.randn(DataType.DOUBLE, B, T, C), ys = Nd4j.randn(DataType.DOUBLE, B, T, C);
         for (int step = 0; step < 3; step++) {
@@ -187,7 +189,7 @@ class FastBlockTest {
     /** Every parameter's and x's gradient against (L(p + eps) - L(p - eps)) / 2 eps, L = sum(block(x) * g). */
     private static void assertCentralDifferences(TransformerBlock block, AttentionMask<INDArray> mask, int b, int t,
             int c) {
-        FastBlock fast = FastBlock.of(block, new Parallel(2));
+        FastBlock fast = FastBlock.of(block.config(), block.weights(), new Parallel(2));
         INDArray x = Nd4j.randn(DataType.DOUBLE, b, t, c), g = Nd4j.randn(DataType.DOUBLE, b, t, c);
         fast.forward(x, mask);
         INDArray dx = fast.backward(g).dup();
@@ -287,7 +289,7 @@ class FastBlockTest {
         Map<String, INDArray> expected = new HashMap<>(Gradients.of(sd, Map.of(), names.toArray(String[]::new)));
         Map<String, INDArray> outs = sd.output(Map.of(), o.output().name(), o.selfWeights().name());
 
-        FastBlock fast = FastBlock.of(block, new Parallel(2));
+        FastBlock fast = FastBlock.of(block.config(), block.weights(), new Parallel(2));
         AttentionOutput<INDArray> got = fast.forward(x, mi);
         double tol = type == DataType.DOUBLE ? 1e-10 : 1e-5;
         assertClose(mask + " output", outs.get(o.output().name()), got.output(), tol);
@@ -309,7 +311,7 @@ class FastBlockTest {
     void aQueryThatSeesNoKeyHasZeroGradientsThroughAttention() {
         int b = 2, t = 6;
         TransformerBlock block = TransformerBlock.create(TransformerBlock.Config.encoder(C, H, F), DataType.DOUBLE);
-        FastBlock fast = FastBlock.of(block, new Parallel(2));
+        FastBlock fast = FastBlock.of(block.config(), block.weights(), new Parallel(2));
         INDArray x = Nd4j.randn(DataType.DOUBLE, b, t, C);
         for (String kind : List.of("keep2", "keep3", "additive3", "additive4")) {
             AttentionMask<INDArray> mask = MaskCases.of(kind, b, H, t, t, DataType.DOUBLE); // row 1 of batch 1 blank
@@ -354,7 +356,7 @@ class FastBlockTest {
         Map<String, INDArray> outs = sd.output(Map.of(), o.output().name(), o.selfWeights().name(),
                 o.crossWeights().name());
 
-        FastBlock fast = FastBlock.of(block, new Parallel(2));
+        FastBlock fast = FastBlock.of(block.config(), block.weights(), new Parallel(2));
         FastBlock.State state = fast.newState();
         AttentionOutput<INDArray> got = fast.forward(state, x, memory, selfMask, memoryMask);
         double tol = type == DataType.DOUBLE ? 1e-10 : 1e-5;
@@ -388,7 +390,7 @@ class FastBlockTest {
     @Test
     void badCallsSayWhatWasExpected() {
         TransformerBlock block = TransformerBlock.create(TransformerBlock.Config.encoder(8, 2, 16), DataType.FLOAT);
-        FastBlock fast = FastBlock.of(block, new Parallel(1));
+        FastBlock fast = FastBlock.of(block.config(), block.weights(), new Parallel(1));
         assertMessage(IllegalStateException.class, "backward needs a forward first",
                 () -> fast.backward(Nd4j.zeros(DataType.FLOAT, 1, 2, 8)));
         assertMessage(IllegalArgumentException.class, "x: expected [B, T, dModel=8], given [2, 3, 7]",
@@ -405,7 +407,8 @@ class FastBlockTest {
         fast.forward(Nd4j.zeros(DataType.FLOAT, 2, 3, 8), AttentionMask.none());
         assertMessage(IllegalArgumentException.class, "gradOutput: expected shape [2, 3, 8], given [2, 3, 9]",
                 () -> fast.backward(Nd4j.zeros(DataType.FLOAT, 2, 3, 9)));
-        FastBlock decoder = FastBlock.of(TransformerBlock.create(TransformerBlock.Config.decoder(8, 2, 16), DataType.FLOAT));
+        TransformerBlock decoderBlock = TransformerBlock.create(TransformerBlock.Config.decoder(8, 2, 16), DataType.FLOAT);
+        FastBlock decoder = FastBlock.of(decoderBlock.config(), decoderBlock.weights());
         assertMessage(IllegalArgumentException.class, "a block with cross-attention attends to a memory",
                 () -> decoder.forward(Nd4j.zeros(DataType.FLOAT, 1, 2, 8), AttentionMask.none()));
         assertMessage(IllegalArgumentException.class, "memory: expected [B=1, S, dModel=8], given [2, 3, 8]",

@@ -72,7 +72,7 @@ class FastDropoutTest {
     void aSeedWithoutProbabilitiesChangesNothing() {
         Nd4j.getRandom().setSeed(3);
         TransformerBlock block = TransformerBlock.create(TransformerBlock.Config.encoder(16, 2, 24), DataType.FLOAT);
-        FastBlock fast = FastBlock.of(block, new Parallel(2));
+        FastBlock fast = FastBlock.of(block.config(), block.weights(), new Parallel(2));
         INDArray x = Nd4j.randn(DataType.FLOAT, 2, 5, 16), g = Nd4j.randn(DataType.FLOAT, 2, 5, 16);
         FastBlock.State plain = fast.newState(), seeded = fast.newState();
         INDArray y0 = fast.forward(plain, x, AttentionMask.causalOnly(), null, null).output();
@@ -98,7 +98,7 @@ class FastDropoutTest {
         int b = 2, t = 4, s = 3, c = 8, h = 2, f = 12;
         TransformerBlock block = TransformerBlock.create(TransformerBlock.Config.decoder(c, h, f).withNormFirst(pre)
                 .withActivation(act).withRotary(rotary).withDropout(0.3).withAttnDropout(0.25), DataType.DOUBLE);
-        FastBlock fast = FastBlock.of(block, new Parallel(2));
+        FastBlock fast = FastBlock.of(block.config(), block.weights(), new Parallel(2));
         INDArray x = Nd4j.randn(DataType.DOUBLE, b, t, c), memory = Nd4j.randn(DataType.DOUBLE, b, s, c);
         INDArray g = Nd4j.randn(DataType.DOUBLE, b, t, c);
         INDArray keep = Nd4j.ones(DataType.DOUBLE, b, s);

@@ -59,7 +59,7 @@ class ModernBlockParityTest {
         INDArray x = c.array("in/x", 3).castTo(type);
         AttentionMask<INDArray> mask = c.has("in/keep") ? AttentionMask.ofPadding(c.array("in/keep", 2).castTo(type))
                 : AttentionMask.none();
-        FastBlock fast = FastBlock.of(block, new Parallel(2));
+        FastBlock fast = FastBlock.of(block.config(), block.weights(), new Parallel(2));
         FastBlock.State state = fast.newState();
         List<String> report = new ArrayList<>();
         double worst = err("output", fast.forward(state, x, mask).output(), c.array("out/output", 3), report);

@@ -60,7 +60,7 @@ class ModernBlockTest {
         INDArray x = Nd4j.randn(DataType.DOUBLE, 2, 5, 8), g = Nd4j.randn(DataType.DOUBLE, 2, 5, 8);
         AttentionMask<INDArray> mask = AttentionMask.ofPadding(Nd4j.createFromArray(new double[][] {{1, 1, 1, 1, 1},
                 {1, 1, 1, 0, 0}}));
-        FastBlock fast = FastBlock.of(block, new Parallel(2));
+        FastBlock fast = FastBlock.of(block.config(), block.weights(), new Parallel(2));
         FastBlock.State state = fast.newState();
         fast.forward(state, x, mask);
         INDArray dx = fast.backward(state, g).dup();
@@ -84,7 +84,7 @@ class ModernBlockTest {
         for (DataType type : new DataType[] {DataType.DOUBLE, DataType.FLOAT}) {
             Nd4j.getRandom().setSeed(23);
             TransformerBlock block = TransformerBlock.create(config, type);
-            FastBlock fast = FastBlock.of(block, new Parallel(2));
+            FastBlock fast = FastBlock.of(block.config(), block.weights(), new Parallel(2));
             INDArray x = Nd4j.randn(type, 2, 10, 8);
             FastBlock.Cache cache = fast.newCache(2, 16);
             double worst = 0;
@@ -115,8 +115,9 @@ class ModernBlockTest {
         long[] elements = new long[3];
         int[] kvHeads = {4, 2, 1};
         for (int i = 0; i < 3; i++) {
-            FastBlock fast = FastBlock.of(TransformerBlock.create(TransformerBlock.Config.modern(32, 4, kvHeads[i], 48),
-                    DataType.FLOAT), new Parallel(1));
+            TransformerBlock block = TransformerBlock.create(TransformerBlock.Config.modern(32, 4, kvHeads[i], 48),
+                    DataType.FLOAT);
+            FastBlock fast = FastBlock.of(block.config(), block.weights(), new Parallel(1));
             FastBlock.Cache cache = fast.newCache(2, 64);
             for (int t = 0; t < 40; t++) {
                 fast.step(Nd4j.randn(DataType.FLOAT, 2, 1, 32), cache);
@@ -132,8 +133,9 @@ class ModernBlockTest {
         long[] after200 = new long[2];
         long after40 = 0;
         for (int window : new int[] {0, 8}) {
-            FastBlock fast = FastBlock.of(TransformerBlock.create(TransformerBlock.Config.modern(32, 4, 2, 48)
-                    .withWindow(window), DataType.FLOAT), new Parallel(1));
+            TransformerBlock block = TransformerBlock.create(TransformerBlock.Config.modern(32, 4, 2, 48)
+                    .withWindow(window), DataType.FLOAT);
+            FastBlock fast = FastBlock.of(block.config(), block.weights(), new Parallel(1));
             FastBlock.Cache cache = fast.newCache(2, 1000);
             for (int t = 0; t < 200; t++) {
                 fast.step(Nd4j.randn(DataType.FLOAT, 2, 1, 32), cache);

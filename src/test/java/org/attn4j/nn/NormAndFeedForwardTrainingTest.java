@@ -78,14 +78,14 @@ class NormAndFeedForwardTrainingTest {
 
     private static Pass train(Module layer, INDArray x, DropoutSeed seed) {
         if (layer instanceof LayerNorm n) {
-            FastNorm.Pass p = n.train(x);
+            NormPass p = n.train(x);
             return new Pass(p.output(), p::backward);
         }
         if (layer instanceof RMSNorm n) {
-            FastNorm.Pass p = n.train(x);
+            NormPass p = n.train(x);
             return new Pass(p.output(), p::backward);
         }
-        FastFeedForward.Pass p = seed == null ? ((FeedForward) layer).train(x) : ((FeedForward) layer).train(x, seed);
+        FeedForwardPass p = seed == null ? ((FeedForward) layer).train(x) : ((FeedForward) layer).train(x, seed);
         return new Pass(p.output(), p::backward);
     }
 
@@ -202,17 +202,17 @@ class NormAndFeedForwardTrainingTest {
         assertMessage(() -> norm.train(bad), "x contains 1 NaN or infinite value, the first at [1, 3]");
         assertMessage(() -> norm.apply(bad), "x contains 1 NaN or infinite value, the first at [1, 3]");
         INDArray good = Nd4j.randn(DataType.FLOAT, 2, 6);
-        FastNorm.Pass closedNorm = norm.train(good);
+        NormPass closedNorm = norm.train(good);
         closedNorm.close();
         assertSameBits("a closed pass keeps its output, apply's", norm.apply(good), closedNorm.output());
         assertThrows(IllegalStateException.class, () -> closedNorm.backward(Nd4j.ones(DataType.FLOAT, 2, 6)));
         FeedForward ffOf6 = FeedForward.create(FeedForward.Config.of(6, 12, Activation.GELU), DataType.FLOAT);
         assertMessage(() -> ffOf6.apply(bad.reshape(1, 2, 6)), "x contains 1 NaN or infinite value, the first at [0, 1, 3]");
-        FastFeedForward.Pass closedFf = ffOf6.train(good.reshape(1, 2, 6));
+        FeedForwardPass closedFf = ffOf6.train(good.reshape(1, 2, 6));
         closedFf.close();
         assertSameBits("a closed pass keeps its output, apply's", ffOf6.apply(good.reshape(1, 2, 6)), closedFf.output());
         assertThrows(IllegalStateException.class, () -> closedFf.backward(Nd4j.ones(DataType.FLOAT, 1, 2, 6)));
-        FastNorm.Pass np = norm.train(Nd4j.randn(DataType.FLOAT, 2, 3, 6));
+        NormPass np = norm.train(Nd4j.randn(DataType.FLOAT, 2, 3, 6));
         assertMessage(() -> np.backward(Nd4j.randn(DataType.FLOAT, 6, 6)),
                 "gradOutput has shape [6, 6], expected the output's [2, 3, 6]");
         assertMessage(() -> np.backward(Nd4j.randn(DataType.DOUBLE, 2, 3, 6)),
@@ -225,7 +225,7 @@ class NormAndFeedForwardTrainingTest {
         FeedForward ff = FeedForward.create(FeedForward.Config.of(6, 10, Activation.GELU), DataType.FLOAT);
         assertMessage(() -> ff.train(Nd4j.randn(DataType.FLOAT, 3, 6)), "x must be rank 3 [B, T, dModel], got shape [3, 6]");
         assertMessage(() -> ff.train(Nd4j.randn(DataType.FLOAT, 1, 3, 5)), "x [B, T, dModel=6] has shape [1, 3, 5]");
-        FastFeedForward.Pass fp = ff.train(Nd4j.randn(DataType.FLOAT, 2, 3, 6));
+        FeedForwardPass fp = ff.train(Nd4j.randn(DataType.FLOAT, 2, 3, 6));
         assertMessage(() -> fp.backward(Nd4j.randn(DataType.FLOAT, 2, 4, 6)),
                 "gradOutput [B=2, T=3, dModel=6] has shape [2, 4, 6]");
         assertMessage(() -> fp.backward(Nd4j.randn(DataType.DOUBLE, 2, 3, 6)),
