@@ -3,8 +3,8 @@ package org.attn4j.bench;
 import org.attn4j.config.AttentionMask;
 import org.attn4j.kernels.Parallel;
 import org.attn4j.nn.FastBlock;
-import org.attn4j.nn.FastTraining;
 import org.attn4j.nn.TransformerBlock;
+import org.attn4j.train.ParameterUpdater;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -13,11 +13,11 @@ import org.nd4j.linalg.learning.config.Adam;
 /**
  * {@link BlockTraining}'s step on attn4j's fast path: the same pre-LN GELU encoder block, loss
  * mean((block(x) - y)^2) on a fixed random batch, {@link FastBlock} forward and backward and an ND4J
- * Adam update through {@link FastTraining}.
+ * Adam update through {@link ParameterUpdater}.
  */
 final class FastBlockTraining implements BlockStep {
     private final FastBlock fast;
-    private final FastTraining training;
+    private final ParameterUpdater training;
     private final INDArray x, y, grad;
 
     FastBlockTraining(BenchSize size) {
@@ -25,7 +25,7 @@ final class FastBlockTraining implements BlockStep {
         TransformerBlock block = TransformerBlock.create(TransformerBlock.Config.encoder(c, size.heads(), size.ffDim()),
                 DataType.FLOAT);
         fast = FastBlock.of(block.config(), block.weights());
-        training = new FastTraining(fast, new Adam(1e-3));
+        training = new ParameterUpdater(fast.parameters(), fast.gradients(), new Adam(1e-3), Parallel.shared());
         x = Nd4j.randn(DataType.FLOAT, size.batch(), size.length(), c); // [B, T, C]
         y = Nd4j.randn(DataType.FLOAT, size.batch(), size.length(), c); // [B, T, C]
         grad = x.ulike();

@@ -4,11 +4,12 @@ import java.util.Locale;
 import java.util.Map;
 import org.attn4j.config.AttentionMask;
 import org.attn4j.nn.AttentionOutput;
+import org.attn4j.kernels.Parallel;
 import org.attn4j.nn.FastBlock;
-import org.attn4j.nn.FastTraining;
 import org.attn4j.nn.MultiHeadAttention;
 import org.attn4j.nn.ScaledDotProductAttention;
 import org.attn4j.nn.TransformerBlock;
+import org.attn4j.train.ParameterUpdater;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -23,7 +24,7 @@ import org.nd4j.linalg.learning.config.Adam;
  *   <li>Multi-head attention with a causal mask, run eagerly on arrays: each head's weights, with
  *       the future (upper triangle) masked out.</li>
  *   <li>A transformer block trained on the engine ({@code FastBlock}'s forward and backward, ND4J's Adam through
- *       {@code FastTraining}) on a task that needs attention: predict, at every position, the mean of the whole
+ *       {@code ParameterUpdater}) on a task that needs attention: predict, at every position, the mean of the whole
  *       sequence. The same block inside a SameDiff graph is {@code new TransformerBlockGraph(sd, block)}.</li>
  * </ol>
  * Arguments ({@code key=value}): {@code steps=200}, {@code seed=1}.
@@ -70,8 +71,9 @@ public final class LayersDemo {
         // 3. Train a block on the engine: forward, backward (every parameter's gradient), an ND4J Adam step.
         int b = 32, t = 6, c = 16;
         TransformerBlock block = new TransformerBlock("block0", TransformerBlock.Config.encoder(c, 4, 32));
-        FastBlock fast = FastBlock.of(block.config(), block.weights());                           // the engine on the block's own arrays
-        FastTraining training = new FastTraining(fast, new Adam(5e-3)); // one ND4J updater per parameter
+        FastBlock fast = FastBlock.of(block.config(), block.weights()); // the engine on the block's own arrays
+        ParameterUpdater training = new ParameterUpdater(fast.parameters(), fast.gradients(), new Adam(5e-3),
+                Parallel.shared());                                     // ND4J's Adam on the engine's gradients
         INDArray features = Nd4j.randn(DataType.FLOAT, b, t, c);        // [B, T, C]
         INDArray target = features.mean(true, 1).repeat(1, t);          // every position: the sequence mean
         double first = meanSquare(block.apply(features, AttentionMask.none()).output().sub(target));

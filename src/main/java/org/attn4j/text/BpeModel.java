@@ -4,7 +4,6 @@ import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.PriorityQueue;
 
 /**
  * HF's BPE model: a word is split into characters (or {@code <0xNN>} byte tokens, or the unknown token), then the
@@ -16,14 +15,14 @@ final class BpeModel {
     final String[] idToToken;                   // [max id + 1], null where the model has no token
     final int[] mergeLeft;                      // [merges] left id of merge rank r
     final int[] mergeRight;                     // [merges] right id
-    final int[] mergeResult;                    // [merges] id of the merged token
     final String unkToken;
     final boolean byteFallback;
     final boolean fuseUnk;
     final boolean ignoreMerges;
-    private final PairMap ranks;
+    private final Merges merges;
     private final int unkId;
     private final int[] byteIds = new int[256]; // <0xNN> token ids, -1 where absent
+    private final int[] byteLevelIds;           // [256] ids of GPT-2's stand-in characters; null unless all exist
 
     BpeModel(Map<String, Integer> vocab, int[] mergeLeft, int[] mergeRight, String unkToken, boolean byteFallback,
             boolean fuseUnk, boolean ignoreMerges) {
@@ -36,13 +35,15 @@ final class BpeModel {
             maxId = Math.max(maxId, id);
         }
         this.idToToken = new String[maxId + 1];
+        int distinctIds = 0;
         for (Map.Entry<String, Integer> e : vocab.entrySet()) {
+            distinctIds += idToToken[e.getValue()] == null ? 1 : 0;
             idToToken[e.getValue()] = e.getKey();
         }
         this.mergeLeft = mergeLeft;
         this.mergeRight = mergeRight;
-        this.mergeResult = new int[mergeLeft.length];
-        this.ranks = new PairMap(mergeLeft.length);
+        int[] mergeResult = new int[mergeLeft.length];
+        PairRanks ranks = new PairRanks(mergeLeft.length);
         for (int r = 0; r < mergeLeft.length; r++) {
             Integer merged = vocab.get(idToToken[mergeLeft[r]] + idToToken[mergeRight[r]]);
             if (merged == null) {
@@ -50,8 +51,9 @@ final class BpeModel {
                         + idToToken[mergeLeft[r]] + idToToken[mergeRight[r]] + "', which is not in model.vocab");
             }
             mergeResult[r] = merged;
-            ranks.put(mergeLeft[r], mergeRight[r], r); // a repeated pair keeps its last rank, as HF's map does
+            ranks.put(mergeLeft[r], mergeRight[r], r);
         }
+        this.merges = new Merges(mergeResult, ranks, distinctIds == vocab.size() && !vocab.containsKey(""));
         this.unkToken = unkToken;
         if (unkToken != null && !vocab.containsKey(unkToken)) {
             throw new TokenizerFormatException("tokenizer.json: model.unk_token '" + unkToken
@@ -64,6 +66,21 @@ final class BpeModel {
         for (int b = 0; b < 256; b++) {
             byteIds[b] = vocab.getOrDefault(byteToken(b), -1);
         }
+        this.byteLevelIds = byteLevelIds(vocab);
+    }
+
+    /** The ids of the 256 stand-in characters by byte, or null when the vocabulary lacks one. */
+    private static int[] byteLevelIds(Map<String, Integer> vocab) {
+        int[] ids = new int[256];
+        char[] alphabet = ByteLevel.alphabet();
+        for (int b = 0; b < 256; b++) {
+            Integer id = vocab.get(String.valueOf(alphabet[b]));
+            if (id == null) {
+                return null; // such a byte takes the unknown token or is dropped: encodeWord knows how
+            }
+            ids[b] = id;
+        }
+        return ids;
     }
 
     /** SentencePiece's name for a byte, {@code <0x0A>} (HF's {@code format!("<{b:#04X}>")}). */
@@ -81,60 +98,38 @@ final class BpeModel {
             }
         }
         int[] symbols = initialSymbols(word);
-        int n = symbols.length;
-        int[] prev = new int[n];
-        int[] next = new int[n];
-        boolean[] removed = new boolean[n];
-        for (int i = 0; i < n; i++) {
-            prev[i] = i - 1;
-            next[i] = i + 1 < n ? i + 1 : -1;
-        }
-        // (rank << 32 | position): the lowest rank first, the leftmost among equal ranks
-        PriorityQueue<Long> queue = new PriorityQueue<>();
-        for (int i = 0; i + 1 < n; i++) {
-            offer(queue, symbols[i], symbols[i + 1], i);
-        }
-        int left = n;
-        while (!queue.isEmpty()) {
-            long top = queue.poll();
-            int rank = (int) (top >>> 32);
-            int pos = (int) top;
-            if (removed[pos] || next[pos] < 0) {
-                continue;
-            }
-            int right = next[pos];
-            int current = ranks.get(symbols[pos], symbols[right]);
-            if (current < 0 || mergeResult[current] != mergeResult[rank]) {
-                continue; // the pair at pos changed since this entry was queued
-            }
-            symbols[pos] = mergeResult[rank];
-            removed[right] = true;
-            left--;
-            next[pos] = next[right];
-            if (next[right] >= 0) {
-                prev[next[right]] = pos;
-            }
-            if (prev[pos] >= 0) {
-                offer(queue, symbols[prev[pos]], symbols[pos], prev[pos]);
-            }
-            if (next[pos] >= 0) {
-                offer(queue, symbols[pos], symbols[next[pos]], pos);
-            }
-        }
-        int[] out = new int[left];
-        for (int i = 0, k = 0; i < n; i++) {
-            if (!removed[i]) {
-                out[k++] = symbols[i];
-            }
-        }
-        return out;
+        return merges.apply(symbols, symbols.length);
     }
 
-    private void offer(PriorityQueue<Long> queue, int a, int b, int pos) {
-        int rank = ranks.get(a, b);
-        if (rank >= 0) {
-            queue.add(((long) rank << 32) | pos);
+    /**
+     * The ids of the word {@code text[start, end)} after GPT-2's byte-to-character map ({@link ByteLevel}): equal to
+     * {@code encodeWord(ByteLevel.encode(word))}, but the first symbols come from a table by byte, with no mapped
+     * string built and no vocabulary lookups.
+     */
+    int[] encodeByteLevel(String text, int start, int end) {
+        if (ignoreMerges || byteLevelIds == null) {
+            return encodeWord(ByteLevel.encode(text.substring(start, end)));
         }
+        int[] symbols = byteLevelSymbols(text, start, end);
+        return merges.apply(symbols, symbols.length);
+    }
+
+    /** The word's UTF-8 bytes as the ids of their stand-in characters. */
+    private int[] byteLevelSymbols(String text, int start, int end) {
+        int[] symbols = new int[end - start];
+        for (int i = start; i < end; i++) {
+            char c = text.charAt(i);
+            if (c >= 0x80) { // not ASCII: characters and bytes no longer correspond one to one
+                byte[] bytes = text.substring(start, end).getBytes(StandardCharsets.UTF_8);
+                symbols = new int[bytes.length];
+                for (int k = 0; k < bytes.length; k++) {
+                    symbols[k] = byteLevelIds[bytes[k] & 0xFF];
+                }
+                return symbols;
+            }
+            symbols[i - start] = byteLevelIds[c];
+        }
+        return symbols;
     }
 
     /** Characters as ids; unknown ones as their UTF-8 byte tokens (byte_fallback), else the (fused) unknown token. */
@@ -174,46 +169,6 @@ final class BpeModel {
             // no unknown token: HF drops the character silently, and so does this
         }
         return Arrays.copyOf(out, n);
-    }
-
-    /** Open addressing from a pair of ids to its merge rank. */
-    private static final class PairMap {
-        private final long[] keys;
-        private final int[] values;
-        private final int mask;
-
-        PairMap(int expected) {
-            int cap = Integer.highestOneBit(Math.max(4, expected * 2)) * 2;
-            keys = new long[cap];
-            values = new int[cap];
-            Arrays.fill(keys, -1L);
-            mask = cap - 1;
-        }
-
-        void put(int a, int b, int value) {
-            long key = ((long) a << 32) | (b & 0xFFFFFFFFL);
-            int i = slot(key);
-            while (keys[i] != -1L && keys[i] != key) {
-                i = (i + 1) & mask;
-            }
-            keys[i] = key;
-            values[i] = value;
-        }
-
-        int get(int a, int b) {
-            long key = ((long) a << 32) | (b & 0xFFFFFFFFL);
-            for (int i = slot(key); keys[i] != -1L; i = (i + 1) & mask) {
-                if (keys[i] == key) {
-                    return values[i];
-                }
-            }
-            return -1;
-        }
-
-        private int slot(long key) {
-            long h = key * 0x9E3779B97F4A7C15L;
-            return (int) (h >>> 40) & mask;
-        }
     }
 
     /** The vocabulary in id order, for writing the file back. */

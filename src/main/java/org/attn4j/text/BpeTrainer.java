@@ -77,7 +77,7 @@ public final class BpeTrainer {
 
     /** Trains on text files read as HF's {@code train(files)} reads them: one sequence per line, line end included. */
     public Tokenizer trainFiles(List<Path> files) throws IOException {
-        Map<String, long[]> counts = new HashMap<>();
+        Map<String, long[]> counts = new LinkedHashMap<>();
         long sequences = 0;
         for (Path file : files) {
             try (BufferedReader r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
@@ -96,7 +96,7 @@ public final class BpeTrainer {
 
     /** Trains on a stream of sequences (HF's {@code train_from_iterator}): each one pre-tokenized on its own. */
     public Tokenizer train(Iterator<String> sequences) {
-        Map<String, long[]> counts = new HashMap<>();
+        Map<String, long[]> counts = new LinkedHashMap<>();
         long n = 0;
         while (sequences.hasNext()) {
             count(sequences.next(), counts);
@@ -111,13 +111,25 @@ public final class BpeTrainer {
         }
     }
 
-    /** GPT-2's pre-tokenizer words of one sequence, byte-mapped, counted. */
+    /** GPT-2's pre-tokenizer words of one sequence, counted (unmapped: the byte map runs once per distinct word). */
     private static void count(String sequence, Map<String, long[]> counts) {
-        Gpt2Split.split(sequence, (start, end) -> counts.computeIfAbsent(
-                ByteLevel.encode(sequence.substring(start, end)), w -> new long[1])[0]++);
+        Gpt2Split.split(sequence, (start, end) -> counts.computeIfAbsent(sequence.substring(start, end),
+                w -> new long[1])[0]++);
     }
 
-    private Tokenizer train(Map<String, long[]> wordCounts) {
+    /**
+     * The words byte-mapped, in a HashMap filled in order of first occurrence: the map (and so the order in which
+     * the merge loop numbers words) is the one counting mapped words straight into a HashMap would give.
+     */
+    private static Map<String, long[]> byteMapped(Map<String, long[]> firstSeenOrder) {
+        Map<String, long[]> mapped = new HashMap<>();
+        firstSeenOrder.forEach((word, count) -> mapped.put(ByteLevel.encode(word), count));
+        return mapped;
+    }
+
+    private Tokenizer train(Map<String, long[]> unmappedCounts) {
+        Map<String, long[]> wordCounts = byteMapped(unmappedCounts);
+        unmappedCounts.clear();
         if (progress != null) {
             progress.printf("BpeTrainer: %,d distinct words; merging up to a vocabulary of %,d%n", wordCounts.size(),
                     vocabSize);

@@ -1,13 +1,24 @@
 package org.attn4j.text;
 
-import java.util.function.IntPredicate;
-
 /**
  * GPT-2's pre-tokenizer regex, {@code 's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+},
  * written out as a scanner: the same matches as the regex (Gpt2SplitTest, and HF's ids on the fixtures), several
  * times faster; once words are cached this split is most of the time spent encoding.
  */
 final class Gpt2Split {
+    // The regex's classes of a character: white space, \p{L}, \p{N}, anything else (they do not overlap)
+    private static final int SPACE = 0;
+    private static final int LETTER = 1;
+    private static final int NUMBER = 2;
+    private static final int OTHER = 3;
+    private static final byte[] ASCII_KIND = new byte[0x80]; // most text is ASCII: its classes come from a table
+
+    static {
+        for (int c = 0; c < 0x80; c++) {
+            ASCII_KIND[c] = (byte) kindOf(c);
+        }
+    }
+
     private Gpt2Split() {
     }
 
@@ -36,18 +47,12 @@ final class Gpt2Split {
             }
         }
         int j = c == ' ' && i + 1 < n ? i + 1 : i; // the optional leading space
-        int d = s.codePointAt(j);
-        if (isLetter(d)) {
-            return run(s, j, n, Gpt2Split::isLetter);
-        }
-        if (isNumber(d)) {
-            return run(s, j, n, Gpt2Split::isNumber);
-        }
-        if (isOther(d)) {
-            return run(s, j, n, Gpt2Split::isOther);
+        int kind = kind(s.codePointAt(j));
+        if (kind != SPACE) {
+            return run(s, j, n, kind); // ' ?\p{L}+', ' ?\p{N}+' or ' ?[^\s\p{L}\p{N}]+'
         }
         // c is white space: \s+(?!\S) takes the run but its last char when the run is followed by a non-space
-        int end = run(s, i, n, Regexes::isWhiteSpace);
+        int end = run(s, i, n, SPACE);
         if (end < n) {
             int last = s.codePointBefore(end);
             int shorter = end - Character.charCount(last);
@@ -75,15 +80,32 @@ final class Gpt2Split {
         return -1;
     }
 
-    private static int run(String s, int i, int n, IntPredicate in) {
+    /** The end of the run of characters of one kind that starts at {@code i}. */
+    private static int run(String s, int i, int n, int kind) {
         while (i < n) {
-            int c = s.codePointAt(i);
-            if (!in.test(c)) {
-                break;
+            char ch = s.charAt(i);
+            if (ch < 0x80) {
+                if (ASCII_KIND[ch] != kind) {
+                    break;
+                }
+                i++;
+            } else {
+                int c = s.codePointAt(i);
+                if (kind(c) != kind) {
+                    break;
+                }
+                i += Character.charCount(c);
             }
-            i += Character.charCount(c);
         }
         return i;
+    }
+
+    private static int kind(int c) {
+        return c < 0x80 ? ASCII_KIND[c] : kindOf(c);
+    }
+
+    private static int kindOf(int c) {
+        return Regexes.isWhiteSpace(c) ? SPACE : isLetter(c) ? LETTER : isNumber(c) ? NUMBER : OTHER;
     }
 
     static boolean isLetter(int c) {
@@ -96,9 +118,5 @@ final class Gpt2Split {
         }
         int t = Character.getType(c);
         return t == Character.DECIMAL_DIGIT_NUMBER || t == Character.LETTER_NUMBER || t == Character.OTHER_NUMBER;
-    }
-
-    private static boolean isOther(int c) {
-        return !Regexes.isWhiteSpace(c) && !isLetter(c) && !isNumber(c);
     }
 }

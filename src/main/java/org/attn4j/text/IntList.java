@@ -19,11 +19,16 @@ final class IntList {
     }
 
     void addAll(int[] vs) {
-        if (size + vs.length > data.length) {
-            data = Arrays.copyOf(data, Math.max(size * 2, size + vs.length));
+        addAll(vs, 0, vs.length);
+    }
+
+    /** Appends {@code vs[from, from + count)}. */
+    void addAll(int[] vs, int from, int count) {
+        if (size + count > data.length) {
+            data = Arrays.copyOf(data, Math.max(size * 2, size + count));
         }
-        System.arraycopy(vs, 0, data, size, vs.length);
-        size += vs.length;
+        System.arraycopy(vs, from, data, size, count);
+        size += count;
     }
 
     int get(int i) {

@@ -29,7 +29,7 @@ final class MergeLoop {
     private final int vocabSize;
     private final long minFrequency;
     private final PrintStream progress;
-    private final Map<Long, Long> pairCounts = new HashMap<>();
+    private final PairCounts pairCounts = new PairCounts();
     private Map<Long, IntList> whereToUpdate = new HashMap<>();
 
     MergeLoop(int[][] words, long[] counts, Map<String, Integer> ids, List<String> tokens, int vocabSize,
@@ -56,7 +56,7 @@ final class MergeLoop {
         for (int w = 0; w < words.length; w++) {
             for (int i = 0; i + 1 < lengths[w]; i++) {
                 long p = pair(words[w][i], words[w][i + 1]);
-                pairCounts.merge(p, counts[w], Long::sum);
+                pairCounts.add(p, counts[w]);
                 addWord(p, w);
             }
         }
@@ -134,7 +134,7 @@ final class MergeLoop {
     }
 
     private void change(long pair, long delta, int w) {
-        pairCounts.merge(pair, delta, Long::sum);
+        pairCounts.add(pair, delta);
         if (delta > 0) {
             addWord(pair, w);
         }

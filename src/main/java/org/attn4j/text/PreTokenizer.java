@@ -16,6 +16,20 @@ interface PreTokenizer {
     /** Appends the words of {@code piece} to {@code out}, leaving out empty ones. */
     void split(Piece piece, List<Piece> out);
 
+    /** Receives a word as a range of a string, so that it can be looked up without being copied. */
+    interface WordSink {
+        void word(String text, int start, int end);
+    }
+
+    /** Gives the words of {@code piece} to {@code sink} in order, leaving out empty ones. */
+    default void forEachWord(Piece piece, WordSink sink) {
+        List<Piece> words = new ArrayList<>();
+        split(piece, words);
+        for (Piece w : words) {
+            sink.word(w.text(), 0, w.text().length());
+        }
+    }
+
     /** How a regex split keeps the matches (HF's {@code SplitDelimiterBehavior}). */
     enum Behavior { ISOLATED, REMOVED, MERGED_WITH_PREVIOUS, MERGED_WITH_NEXT }
 
@@ -101,6 +115,17 @@ interface PreTokenizer {
                 String word = text.substring(start, end);
                 out.add(new Piece(mapBytes ? ByteLevel.encode(word) : word, piece.atStart() && start == 0));
             });
+        }
+
+        /** Unmapped GPT-2 words straight from the scanner, as ranges of the piece (the encoder's common case). */
+        @Override
+        public void forEachWord(Piece piece, WordSink sink) {
+            if (mapBytes || !useRegex) {
+                PreTokenizer.super.forEachWord(piece, sink);
+                return;
+            }
+            String text = addPrefixSpace && !piece.text().startsWith(" ") ? " " + piece.text() : piece.text();
+            Gpt2Split.split(text, (start, end) -> sink.word(text, start, end));
         }
     }
 

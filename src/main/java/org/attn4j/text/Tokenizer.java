@@ -8,9 +8,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Map;
 import java.util.OptionalInt;
-import java.util.concurrent.ConcurrentHashMap;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -45,10 +43,10 @@ public final class Tokenizer {
     private final boolean padLeft;
     private final SpecialIds specials;
     private final boolean mapWordBytes;     // the pre-tokenizer's final byte-level map is applied on a cache miss
-    private final Map<String, int[]> wordCache = new ConcurrentHashMap<>();
+    private final WordCache wordCache = new WordCache(CACHE_MAX_WORD, CACHE_CAPACITY);
 
     /** Words longer than this are not cached (HF's limit too): they are rare and would crowd the cache. */
-    private static final int CACHE_MAX_WORD = 256;
+    private static final int CACHE_MAX_WORD = 255;
     private static final int CACHE_CAPACITY = 200_000;
 
     private record SpecialIds(OptionalInt bos, OptionalInt eos, OptionalInt pad, OptionalInt unk) {
@@ -121,7 +119,7 @@ public final class Tokenizer {
         checkUtf16(text);
         IntList ids = new IntList(text.length() / 3 + 4);
         List<AddedTokens.Span> stretches = new ArrayList<>();
-        List<PreTokenizer.Piece> words = new ArrayList<>();
+        PreTokenizer.WordSink addWord = (word, start, end) -> addWordIds(word, start, end, ids);
         for (AddedTokens.Span raw : added.splitRaw(text)) {
             if (raw.id() >= 0) {
                 ids.add(raw.id());
@@ -135,15 +133,10 @@ public final class Tokenizer {
                     ids.add(s.id());
                     continue;
                 }
-                words.clear();
-                PreTokenizer.Piece piece = new PreTokenizer.Piece(s.text(), s.atStart());
                 if (preTokenizer == null) {
-                    words.add(piece);
+                    addWord.word(s.text(), 0, s.text().length());
                 } else {
-                    preTokenizer.split(piece, words);
-                }
-                for (PreTokenizer.Piece w : words) {
-                    ids.addAll(wordIds(w.text()));
+                    preTokenizer.forEachWord(new PreTokenizer.Piece(s.text(), s.atStart()), addWord);
                 }
             }
         }
@@ -155,17 +148,15 @@ public final class Tokenizer {
         return postProcessor == null ? out : postProcessor.apply(out, addSpecialTokens);
     }
 
-    /** A word's ids from the cache, merged (and cached) on a miss. */
-    private int[] wordIds(String word) {
-        int[] hit = wordCache.get(word);
-        if (hit != null) {
-            return hit;
+    /** Appends the ids of the word {@code text[start, end)}: from the cache, or merged (and cached) on a miss. */
+    private void addWordIds(String text, int start, int end, IntList out) {
+        if (wordCache.appendIds(text, start, end, out)) {
+            return;
         }
-        int[] ids = model.encodeWord(mapWordBytes ? ByteLevel.encode(word) : word);
-        if (word.length() < CACHE_MAX_WORD && wordCache.size() < CACHE_CAPACITY) {
-            wordCache.put(word, ids);
-        }
-        return ids;
+        int[] ids = mapWordBytes ? model.encodeByteLevel(text, start, end)
+                : model.encodeWord(text.substring(start, end));
+        wordCache.put(text, start, end, ids);
+        out.addAll(ids);
     }
 
     /** HF's {@code decode(ids, skip_special_tokens=False)}. */

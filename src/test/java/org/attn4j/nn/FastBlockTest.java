@@ -20,6 +20,7 @@ import org.attn4j.nn.AttentionOutput;
 import org.attn4j.nn.BlockOutput;
 import org.attn4j.samediff.Gradients;
 import org.attn4j.nn.TransformerBlock;
+import org.attn4j.train.ParameterUpdater;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -134,8 +135,9 @@ class FastBlockTest {
         Map<String, INDArray> start = new HashMap<>();
         graphBlock.parameters().forEach((k, v) -> start.put(k, v.dup()));
         fastBlock.loadParameters(start);
-        FastBlock fast = FastBlock.of(fastBlock.config(), fastBlock.weights(), new Parallel(2));
-        FastTraining training = new FastTraining(fast, new Adam(1e-2));
+        Parallel parallel = new Parallel(2);
+        FastBlock fast = FastBlock.of(fastBlock.config(), fastBlock.weights(), parallel);
+        ParameterUpdater training = new ParameterUpdater(fast.parameters(), fast.gradients(), new Adam(1e-2), parallel);
 
         INDArray xs = Nd4j.randn(DataType.DOUBLE, B, T, C), ys = Nd4j.randn(DataType.DOUBLE, B, T, C);
         for (int step = 0; step < 3; step++) {

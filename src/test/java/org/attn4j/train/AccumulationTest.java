@@ -152,7 +152,7 @@ class AccumulationTest {
         double update = relativeUpdateDifference(start, after.get(0), after.get(1));
         System.out.printf("accumulation float64 seq2seq: updates of 3 Adam steps differ by %.2e relative%n", update);
         assertTrue(update <= 1e-10, "relative update difference " + update);
-        assertEquals(List.of(1L, 2L, 2L), Trainer.split(batch, 3).stream().map(b -> b.input().size(0)).toList());
+        assertEquals(List.of(1L, 2L, 2L), GradientAccumulator.split(batch, 3).stream().map(b -> b.input().size(0)).toList());
     }
 
     private static Seq2SeqTransformer seq2seq() {

@@ -31,12 +31,12 @@ import org.nd4j.linalg.learning.regularization.WeightDecay;
  */
 class FlatUpdateTest {
     static Stream<Arguments> optimizers() {
-        return Stream.of(Arguments.of(Trainer.Optimizer.ADAM, DataType.FLOAT, 1, Trainer.BIG, false),
+        return Stream.of(Arguments.of(Trainer.Optimizer.ADAM, DataType.FLOAT, 1, ParameterUpdater.BIG, false),
                 Arguments.of(Trainer.Optimizer.ADAM, DataType.FLOAT, 3, 100, false),
-                Arguments.of(Trainer.Optimizer.ADAM, DataType.FLOAT, 2, Trainer.BIG, true),
+                Arguments.of(Trainer.Optimizer.ADAM, DataType.FLOAT, 2, ParameterUpdater.BIG, true),
                 Arguments.of(Trainer.Optimizer.ADAMW, DataType.FLOAT, 2, 100, false),
                 Arguments.of(Trainer.Optimizer.ADAMW, DataType.DOUBLE, 1, 100, true),
-                Arguments.of(Trainer.Optimizer.ADAMW, DataType.DOUBLE, 3, Trainer.BIG, false),
+                Arguments.of(Trainer.Optimizer.ADAMW, DataType.DOUBLE, 3, ParameterUpdater.BIG, false),
                 Arguments.of(Trainer.Optimizer.SGD_MOMENTUM, DataType.FLOAT, 3, 100, false),
                 Arguments.of(Trainer.Optimizer.SGD, DataType.DOUBLE, 2, 100, false));
     }
@@ -115,7 +115,7 @@ class FlatUpdateTest {
         assertEquals(states.values().stream().filter(s -> s != null).count(), state.size(), "state arrays");
 
         // The state goes back where it came from: a second trainer restored from it holds the same bits.
-        Trainer resumed = new Trainer(model, config, 1, Trainer.BIG);
+        Trainer resumed = new Trainer(model, config, 1, ParameterUpdater.BIG);
         resumed.restore(trainer.stepCount(), state);
         resumed.optimizerState().forEach((name, s) -> assertSameBits("restored state of " + name, state.get(name), s));
     }
