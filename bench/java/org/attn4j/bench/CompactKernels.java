@@ -7,6 +7,7 @@ import org.attn4j.examples.Cli;
 import org.attn4j.examples.Flags;
 import org.attn4j.kernels.Blas;
 import org.attn4j.kernels.Buf;
+import org.attn4j.kernels.CompactMatrices;
 import org.attn4j.kernels.CompactMatrix;
 import org.attn4j.kernels.Parallel;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -57,7 +58,7 @@ public final class CompactKernels {
                     if (format == WeightFormat.FLOAT32) {
                         floats[c] = Buf.of(w.array.dup('c'));
                     } else {
-                        compact[c] = CompactMatrix.of(w, out, in, format);
+                        compact[c] = CompactMatrices.of(w, out, in, format);
                     }
                 }
                 for (int n : new int[] {1, 8}) {

@@ -40,7 +40,7 @@ final class Bf16Matrix extends CompactMatrix {
     @Override
     void rows(boolean lanes, ByteBuffer x, int xAt, int n, ByteBuffer bias, ByteBuffer y, int yAt, int o0, int o1) {
         if (lanes) {
-            CompactLanes.bf16Rows(this, x, xAt, n, bias, y, yAt, o0, o1);
+            CompactLanes.bf16Rows(w, out, in, x, xAt, n, bias, y, yAt, o0, o1);
             return;
         }
         for (int o = o0; o < o1; o++) {

@@ -9,6 +9,7 @@ import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
+import org.attn4j.config.WeightFormat;
 
 /**
  * {@link CompactMatrix}'s products in Vector API lanes (loaded only when the module is present, and used where
@@ -27,7 +28,7 @@ final class CompactLanes {
     private static final VectorSpecies<Byte> BYTES = FITS ? VectorSpecies.of(byte.class, VectorShape.forBitSize(L * 8)) : null;
     private static final VectorSpecies<Short> SHORTS = FITS ? VectorSpecies.of(short.class, VectorShape.forBitSize(L * 16)) : null;
     private static final VectorSpecies<Integer> INTS = VectorSpecies.of(int.class, S.vectorShape());
-    private static final int BLOCK = Int8Matrix.BLOCK;
+    private static final int BLOCK = WeightFormat.INT8_BLOCK;
     private static final ByteOrder NATIVE = ByteOrder.nativeOrder();
 
     private CompactLanes() {
@@ -47,28 +48,25 @@ final class CompactLanes {
         }
     }
 
-    static void int8Rows(Int8Matrix m, ByteBuffer x, int xAt, int n, ByteBuffer bias, ByteBuffer y, int yAt, int o0,
-            int o1) {
-        int in = m.in, out = m.out;
+    static void int8Rows(byte[] q, float[] scale, int out, int in, ByteBuffer x, int xAt, int n, ByteBuffer bias,
+            ByteBuffer y, int yAt, int o0, int o1) {
         for (int o = o0; o < o1; o++) {
             float b = bias == null ? 0 : bias.getFloat(o * 4);
             if (n == 1) {
-                y.putFloat((yAt + o) * 4, b + int8One(m, o, x, xAt));
+                y.putFloat((yAt + o) * 4, b + int8One(q, scale, in, o, x, xAt));
                 continue;
             }
             // four input rows a pass over W's row (the last pass repeats its last row where fewer remain)
             for (int r = 0; r < n; r += 4) {
-                int8Four(m, o, x, xAt + r * in, xAt + Math.min(r + 1, n - 1) * in, xAt + Math.min(r + 2, n - 1) * in,
-                        xAt + Math.min(r + 3, n - 1) * in, b, y, yAt + r * out + o, n - r);
+                int8Four(q, scale, out, in, o, x, xAt + r * in, xAt + Math.min(r + 1, n - 1) * in,
+                        xAt + Math.min(r + 2, n - 1) * in, xAt + Math.min(r + 3, n - 1) * in, b, y, yAt + r * out + o, n - r);
             }
         }
     }
 
     /** Row o of W times the x row at float xAt: two chains of blocks (even, odd). */
-    private static float int8One(Int8Matrix m, int o, ByteBuffer x, int xAt) {
-        byte[] q = m.q;
-        float[] scale = m.scale;
-        int in = m.in, full = in / BLOCK, wAt = o * in, sAt = o * m.blocks;
+    private static float int8One(byte[] q, float[] scale, int in, int o, ByteBuffer x, int xAt) {
+        int blocks = (in + BLOCK - 1) / BLOCK, full = in / BLOCK, wAt = o * in, sAt = o * blocks;
         FloatVector even = FloatVector.zero(S), odd = even;
         int blk = 0;
         for (; blk + 1 < full; blk += 2) {
@@ -93,7 +91,7 @@ final class CompactLanes {
             even = p.fma(FloatVector.broadcast(S, scale[sAt + blk]), even);
         }
         float sum = VectorMath.sum(even.add(odd));
-        if (full < m.blocks) { // the short last block
+        if (full < blocks) { // the short last block
             float part = 0;
             for (int j = full * BLOCK; j < in; j++) {
                 part += q[wAt + j] * x.getFloat((xAt + j) * 4);
@@ -104,11 +102,9 @@ final class CompactLanes {
     }
 
     /** Row o of W times the x rows at floats a, b, c, d, plus bias, into y at yAt, yAt + out, ... (valid of them). */
-    private static void int8Four(Int8Matrix m, int o, ByteBuffer x, int a, int b, int c, int d, float bias, ByteBuffer y,
-            int yAt, int valid) {
-        byte[] q = m.q;
-        float[] scale = m.scale;
-        int in = m.in, full = in / BLOCK, wAt = o * in, sAt = o * m.blocks;
+    private static void int8Four(byte[] q, float[] scale, int out, int in, int o, ByteBuffer x, int a, int b, int c,
+            int d, float bias, ByteBuffer y, int yAt, int valid) {
+        int blocks = (in + BLOCK - 1) / BLOCK, full = in / BLOCK, wAt = o * in, sAt = o * blocks;
         FloatVector acc0 = FloatVector.zero(S), acc1 = acc0, acc2 = acc0, acc3 = acc0;
         for (int blk = 0; blk < full; blk++) {
             int j = blk * BLOCK;
@@ -128,7 +124,7 @@ final class CompactLanes {
             acc3 = p3.fma(s, acc3);
         }
         float s0 = VectorMath.sum(acc0), s1 = VectorMath.sum(acc1), s2 = VectorMath.sum(acc2), s3 = VectorMath.sum(acc3);
-        if (full < m.blocks) {
+        if (full < blocks) {
             float t0 = 0, t1 = 0, t2 = 0, t3 = 0;
             for (int j = full * BLOCK; j < in; j++) {
                 float w = q[wAt + j];
@@ -143,29 +139,27 @@ final class CompactLanes {
             s2 += t2 * last;
             s3 += t3 * last;
         }
-        store4(y, yAt, m.out, valid, bias + s0, bias + s1, bias + s2, bias + s3);
+        store4(y, yAt, out, valid, bias + s0, bias + s1, bias + s2, bias + s3);
     }
 
-    static void bf16Rows(Bf16Matrix m, ByteBuffer x, int xAt, int n, ByteBuffer bias, ByteBuffer y, int yAt, int o0,
-            int o1) {
-        int in = m.in, out = m.out;
+    static void bf16Rows(short[] w, int out, int in, ByteBuffer x, int xAt, int n, ByteBuffer bias, ByteBuffer y,
+            int yAt, int o0, int o1) {
         for (int o = o0; o < o1; o++) {
             float b = bias == null ? 0 : bias.getFloat(o * 4);
             if (n == 1) {
-                y.putFloat((yAt + o) * 4, b + bf16One(m, o, x, xAt));
+                y.putFloat((yAt + o) * 4, b + bf16One(w, in, o, x, xAt));
                 continue;
             }
             for (int r = 0; r < n; r += 4) {
-                bf16Four(m, o, x, xAt + r * in, xAt + Math.min(r + 1, n - 1) * in, xAt + Math.min(r + 2, n - 1) * in,
-                        xAt + Math.min(r + 3, n - 1) * in, b, y, yAt + r * out + o, n - r);
+                bf16Four(w, out, in, o, x, xAt + r * in, xAt + Math.min(r + 1, n - 1) * in,
+                        xAt + Math.min(r + 2, n - 1) * in, xAt + Math.min(r + 3, n - 1) * in, b, y, yAt + r * out + o, n - r);
             }
         }
     }
 
     /** Row o of W times the x row at float xAt: two accumulator chains. */
-    private static float bf16One(Bf16Matrix m, int o, ByteBuffer x, int xAt) {
-        short[] w = m.w;
-        int in = m.in, vEnd = in - in % L, wAt = o * in;
+    private static float bf16One(short[] w, int in, int o, ByteBuffer x, int xAt) {
+        int vEnd = in - in % L, wAt = o * in;
         FloatVector acc = FloatVector.zero(S), acc2 = acc;
         int j = 0;
         for (; j + L < vEnd; j += 2 * L) {
@@ -189,10 +183,9 @@ final class CompactLanes {
     }
 
     /** Row o of W times the x rows at floats a, b, c, d, plus bias, into y at yAt, yAt + out, ... (valid of them). */
-    private static void bf16Four(Bf16Matrix m, int o, ByteBuffer x, int a, int b, int c, int d, float bias, ByteBuffer y,
-            int yAt, int valid) {
-        short[] w = m.w;
-        int in = m.in, vEnd = in - in % L, wAt = o * in;
+    private static void bf16Four(short[] w, int out, int in, int o, ByteBuffer x, int a, int b, int c, int d,
+            float bias, ByteBuffer y, int yAt, int valid) {
+        int vEnd = in - in % L, wAt = o * in;
         FloatVector acc0 = FloatVector.zero(S), acc1 = acc0, acc2 = acc0, acc3 = acc0;
         int j = 0;
         for (; j < vEnd; j += L) {
@@ -211,6 +204,6 @@ final class CompactLanes {
             s2 += wj * x.getFloat((c + j) * 4);
             s3 += wj * x.getFloat((d + j) * 4);
         }
-        store4(y, yAt, m.out, valid, bias + s0, bias + s1, bias + s2, bias + s3);
+        store4(y, yAt, out, valid, bias + s0, bias + s1, bias + s2, bias + s3);
     }
 }

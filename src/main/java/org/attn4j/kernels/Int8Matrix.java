@@ -69,7 +69,7 @@ final class Int8Matrix extends CompactMatrix {
     @Override
     void rows(boolean lanes, ByteBuffer x, int xAt, int n, ByteBuffer bias, ByteBuffer y, int yAt, int o0, int o1) {
         if (lanes) {
-            CompactLanes.int8Rows(this, x, xAt, n, bias, y, yAt, o0, o1);
+            CompactLanes.int8Rows(q, scale, out, in, x, xAt, n, bias, y, yAt, o0, o1);
             return;
         }
         for (int o = o0; o < o1; o++) {

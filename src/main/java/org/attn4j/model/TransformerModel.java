@@ -9,6 +9,7 @@ import org.attn4j.config.WeightFormat;
 import org.attn4j.engine.BlockEngine;
 import org.attn4j.engine.DecodeEngine;
 import org.attn4j.engine.ModelEngine;
+import org.attn4j.kernels.CompactMatrices;
 import org.attn4j.kernels.CompactMatrix;
 import org.attn4j.nn.Embedding;
 import org.attn4j.nn.Norm;
@@ -116,7 +117,7 @@ public abstract class TransformerModel extends Module implements Trainable {
                 }
             }
             INDArray headWeight = head == null ? embedding.table() : head.weightArray();
-            compactHead = CompactMatrix.of(org.attn4j.kernels.Buf.of(headWeight), (int) headWeight.size(0),
+            compactHead = CompactMatrices.of(org.attn4j.kernels.Buf.of(headWeight), (int) headWeight.size(0),
                     (int) headWeight.size(1), format);
             weightFormat = format;
             synchronized (this) { // the engines read the old arrays: built again on next use

@@ -2,6 +2,7 @@ package org.attn4j.nn;
 
 import org.attn4j.config.WeightFormat;
 import org.attn4j.kernels.Buf;
+import org.attn4j.kernels.CompactMatrices;
 import org.attn4j.kernels.CompactMatrix;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -65,7 +66,7 @@ public final class Linear extends Module {
 
     /**
      * Holds the weight in {@code format} from now on, for inference: the float32 array is converted
-     * ({@link CompactMatrix#of}), freed and no longer a parameter, so the layer cannot be trained or saved
+     * ({@link CompactMatrices#of}), freed and no longer a parameter, so the layer cannot be trained or saved
      * afterwards. FLOAT32, or the format it already has, changes nothing.
      *
      * @throws IllegalStateException for a float64 layer, or one already in another compact format
@@ -78,7 +79,7 @@ public final class Linear extends Module {
             throw new IllegalStateException(name + ".weight is " + (compact != null ? weightFormat() : dataType)
                     + "; only a float32 weight converts to " + format);
         }
-        compact = CompactMatrix.of(Buf.of(weight), config.out(), config.in(), format);
+        compact = CompactMatrices.of(Buf.of(weight), config.out(), config.in(), format);
         release("weight");
         weight.close();
         weight = null;

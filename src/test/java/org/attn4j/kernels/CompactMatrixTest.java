@@ -39,7 +39,7 @@ class CompactMatrixTest {
     @Test
     void bfloat16WeightsAreTheRoundedFloats() {
         Buf w = random(new Random(1), 7 * 45, 1);
-        CompactMatrix m = CompactMatrix.of(w, 7, 45, WeightFormat.BFLOAT16);
+        CompactMatrix m = CompactMatrices.of(w, 7, 45, WeightFormat.BFLOAT16);
         for (int o = 0; o < 7; o++) {
             for (int i = 0; i < 45; i++) {
                 float v = (float) w.get(o * 45 + i);
@@ -61,7 +61,7 @@ class CompactMatrixTest {
         for (int i = 64; i < 77; i++) {
             w.put(in + i, 0); // a block of zeros: scale 0, weights 0
         }
-        CompactMatrix m = CompactMatrix.of(w, out, in, WeightFormat.INT8);
+        CompactMatrix m = CompactMatrices.of(w, out, in, WeightFormat.INT8);
         for (int o = 0; o < out; o++) {
             for (int from = 0; from < in; from += 32) {
                 int to = Math.min(in, from + 32);
@@ -95,7 +95,7 @@ class CompactMatrixTest {
     @Test
     void int8RoundsHalfAwayFromZero() {
         Buf w = Buf.of(Nd4j.createFromArray(127f, 1.5f, -1.5f, 2.5f, -0.5f));
-        CompactMatrix m = CompactMatrix.of(w, 1, 5, WeightFormat.INT8);
+        CompactMatrix m = CompactMatrices.of(w, 1, 5, WeightFormat.INT8);
         assertEquals(2, m.get(0, 1), 1e-6);
         assertEquals(-2, m.get(0, 2), 1e-6);
         assertEquals(3, m.get(0, 3), 1e-6);
@@ -123,7 +123,7 @@ class CompactMatrixTest {
         Random r = new Random(format.ordinal() * 31 + (lanes ? 1 : 0));
         for (int out : OUTS) {
             for (int in : INS) {
-                CompactMatrix m = CompactMatrix.of(random(r, out * in, 0.1), out, in, format);
+                CompactMatrix m = CompactMatrices.of(random(r, out * in, 0.1), out, in, format);
                 for (int n = 1; n <= 8; n++) {
                     boolean withBias = (n + in) % 2 == 0;
                     Buf bias = withBias ? random(r, out, 1) : null;
@@ -161,16 +161,16 @@ class CompactMatrixTest {
     void refusesFloat32ANonFiniteWeightAndShortBuffers() {
         Buf w = random(new Random(5), 6, 1);
         IllegalArgumentException f32 = assertThrows(IllegalArgumentException.class,
-                () -> CompactMatrix.of(w, 2, 3, WeightFormat.FLOAT32));
+                () -> CompactMatrices.of(w, 2, 3, WeightFormat.FLOAT32));
         assertTrue(f32.getMessage().contains("FLOAT32"), f32.getMessage());
         w.put(4, Float.NaN);
         IllegalArgumentException nan = assertThrows(IllegalArgumentException.class,
-                () -> CompactMatrix.of(w, 2, 3, WeightFormat.INT8));
+                () -> CompactMatrices.of(w, 2, 3, WeightFormat.INT8));
         assertEquals("weight [1, 1] is NaN; only finite weights quantize to INT8", nan.getMessage());
         IllegalArgumentException small = assertThrows(IllegalArgumentException.class,
-                () -> CompactMatrix.of(w, 3, 3, WeightFormat.BFLOAT16));
+                () -> CompactMatrices.of(w, 3, 3, WeightFormat.BFLOAT16));
         assertEquals("a [3, 3] weight matrix needs 9 elements, given 6", small.getMessage());
-        CompactMatrix m = CompactMatrix.of(random(new Random(6), 6, 1), 2, 3, WeightFormat.BFLOAT16);
+        CompactMatrix m = CompactMatrices.of(random(new Random(6), 6, 1), 2, 3, WeightFormat.BFLOAT16);
         Buf x = random(new Random(7), 6, 1), y = Buf.of(Nd4j.create(DataType.FLOAT, 2, 2));
         IllegalArgumentException rows = assertThrows(IllegalArgumentException.class, () -> m.multiply(x, 1, 2, null, y, 0));
         assertTrue(rows.getMessage().startsWith("[2, 3] product of 2 rows: x from row 1 holds 6 elements"),
