@@ -46,4 +46,9 @@ final class Arena {
         owned.forEach(Buf::close);
         owned.clear();
     }
+
+    /** Room for {@code need}: {@code have} if it is enough, else twice {@code have} but at least need, at most 2 need. */
+    static long grow(long need, long have) {
+        return need <= have ? have : Math.min(2 * need, Math.max(need, 2 * have));
+    }
 }

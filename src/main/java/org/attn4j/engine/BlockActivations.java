@@ -6,8 +6,11 @@ import org.attn4j.kernels.AttentionKernel;
 import org.attn4j.kernels.Buf;
 import org.attn4j.kernels.DropoutSeed;
 import org.attn4j.kernels.MaskRows;
+import org.attn4j.kernels.Parallel;
 import org.attn4j.kernels.RotaryKernel;
+import org.attn4j.kernels.RowMath;
 import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
  * The activations of one block call: the block's rows and each sublayer's ({@link SublayerBuffers}), in flat
@@ -26,6 +29,8 @@ final class BlockActivations {
     record Layout(BlockConfig config, DataType type, double[] inverseFrequency, List<SublayerBuffers.Factory> kinds) {
     }
 
+    /** Least elements per worker for a copy. */
+    private static final int COPY_GRAIN = 1 << 15;
     final Layout layout;
     final BlockConfig config;
     final Arena arena;
@@ -133,17 +138,22 @@ final class BlockActivations {
         }
         long heads = layout.config().heads();
         Arena old = current == null ? null : current.arena;
-        Arena arena = new Arena(layout.type(), (int) grow((long) b * t, old == null ? 0 : old.rowCap),
-                grow(b * heads * t * t, old == null ? 0 : old.pairCap),
-                (int) grow((long) b * s, old == null ? 0 : old.memCap),
-                grow(b * heads * t * s, old == null ? 0 : old.crossCap));
+        Arena arena = new Arena(layout.type(), (int) Arena.grow((long) b * t, old == null ? 0 : old.rowCap),
+                Arena.grow(b * heads * t * t, old == null ? 0 : old.pairCap),
+                (int) Arena.grow((long) b * s, old == null ? 0 : old.memCap),
+                Arena.grow(b * heads * t * s, old == null ? 0 : old.crossCap));
         BlockActivations fresh = new BlockActivations(layout, arena);
         fresh.fit(b, t, s);
         return fresh;
     }
 
-    /** Room for {@code need}: {@code have} if it is enough, else twice {@code have} but at least need, at most 2 need. */
-    static long grow(long need, long have) {
-        return need <= have ? have : Math.min(2 * need, Math.max(need, 2 * have));
+    /**
+     * {@code to} = the elements of {@code from} in c order, by a Java copy: an ND4J op here would leave
+     * OpenMP threads spinning on the cores the workers need next.
+     */
+    static void copy(INDArray from, Buf to, DataType type, Parallel parallel) {
+        Buf src = Buf.of(from, type);
+        parallel.forRange(src.length, COPY_GRAIN, (i0, i1) -> RowMath.copy(src, i0, to, i0, i1 - i0));
     }
+
 }

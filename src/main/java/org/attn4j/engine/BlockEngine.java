@@ -16,7 +16,6 @@ import org.attn4j.kernels.DropoutSeed;
 import org.attn4j.kernels.LoraKernel;
 import org.attn4j.kernels.MaskRows;
 import org.attn4j.kernels.Parallel;
-import org.attn4j.kernels.RowMath;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.indexing.NDArrayIndex;
@@ -31,10 +30,10 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
  * SameDiff graph applies them); a block with cross-attention also attends to a memory (an encoder's output).
  *
  * <p>The block is a list of sublayers, {@code [self-attention, (cross-attention), feed-forward]}
- * ({@link AttentionSublayer}, {@link FeedForwardSublayer}), each {@code s' = s + f(norm(s))} (pre-LN) or
+ * ({@code AttentionSublayer}, {@code FeedForwardSublayer}), each {@code s' = s + f(norm(s))} (pre-LN) or
  * {@code s' = norm(s + f(s))} (post-LN), with seeded dropout ({@link DropoutSeed}) on the attention weights,
  * the residual branches and the feed-forward's hidden units while training. The passes run them in order and
- * back in reverse, as parallel regions over rows (N = B T) or (batch, head) pairs that {@link BlockSchedule}
+ * back in reverse, as parallel regions over rows (N = B T) or (batch, head) pairs that {@code BlockSchedule}
  * derives from the list once (row work merged until the next pairs step); GEMMs on OpenBLAS, row loops in Java,
  * no allocation after the first call of a shape. The schedules ({@code schedule()}):
  * <pre>
@@ -68,8 +67,7 @@ public final class BlockEngine {
     private final BlockSchedule schedule;
     private final BlockActivations.Layout layout;
     private final AttentionSublayer selfAttention, crossAttention; // cross: null without
-    /** Least elements per worker for a copy. */
-    private static final int COPY_GRAIN = 1 << 15;
+    private final BlockDecoding decoding;
     /** States {@link #apply} keeps for reuse (fresh activations cost page faults on every call). */
     private static final int SPARE_STATES = 4;
     private final ConcurrentLinkedDeque<State> spareStates = new ConcurrentLinkedDeque<>();
@@ -88,6 +86,8 @@ public final class BlockEngine {
                 parts.sublayers.stream().map(Sublayer::buffers).toList());
         selfAttention = (AttentionSublayer) parts.sublayers.get(0);
         crossAttention = cross ? (AttentionSublayer) parts.sublayers.get(1) : null;
+        decoding = new BlockDecoding(new BlockDecoding.Block(config, type, layout, schedule, parallel, selfAttention,
+                crossAttention));
     }
 
     /** The engine of a block of {@code config} on {@code weights} (its own arrays), on the shared {@link Parallel} pool. */
@@ -253,11 +253,7 @@ public final class BlockEngine {
         Shapes.check(x, mask, config, type);
         int b = (int) x.size(0), t = (int) x.size(1), s = 0;
         if (cross) {
-            if (memory == null || memory.rank() != 3 || memory.size(0) != b || memory.size(2) != config.dModel()
-                    || memory.size(1) == 0) {
-                throw new IllegalArgumentException("memory: expected [B=" + b + ", S, dModel=" + config.dModel()
-                        + "], given " + (memory == null ? "null" : Arrays.toString(memory.shape())));
-            }
+            Shapes.memory(memory, b, config.dModel());
             s = (int) memory.size(1);
             Shapes.mask(memoryMask, b, config.heads(), t, s);
         }
@@ -418,13 +414,8 @@ public final class BlockEngine {
         return rows(a, a.dx);
     }
 
-    /**
-     * {@code to} = the elements of {@code from} in c order, by a Java copy: an ND4J op here would leave
-     * OpenMP threads spinning on the cores the workers need next.
-     */
     private void copy(INDArray from, Buf to) {
-        Buf src = Buf.of(from, type);
-        parallel.forRange(src.length, COPY_GRAIN, (i0, i1) -> RowMath.copy(src, i0, to, i0, i1 - i0));
+        BlockActivations.copy(from, to, type, parallel);
     }
 
     // ---- decoding ---------------------------------------------------------------------------------
@@ -434,16 +425,12 @@ public final class BlockEngine {
      * of which the first {@link #stored()} per batch row are filled; with a sliding window, only the last
      * positions are kept), a decoder block's memory keys and values, and the last step's activations.
      */
-    public final class Cache {
+    public static final class Cache {
         final CacheRows rows;
         BlockActivations acts; // the last step's, this decoding's own
 
-        private Cache(int batch, int capacity) {
-            if (batch < 1 || capacity < 1) {
-                throw new IllegalArgumentException("cache: batch and capacity must be positive, given " + batch
-                        + " and " + capacity);
-            }
-            rows = new CacheRows(batch, capacity, selfAttention.kvWidth(), config.window(), type);
+        private Cache(CacheRows rows) {
+            this.rows = rows;
         }
 
         /** Frees this cache's arrays now: the decoding is over. */
@@ -456,7 +443,7 @@ public final class BlockEngine {
 
         /** Positions decoded per batch row (the next token stands at this position). */
         public int length() {
-            return rows.evicted + rows.length;
+            return rows.positions();
         }
 
         /** Keys (and values) held per batch row: length() unless a sliding window dropped the oldest. */
@@ -481,7 +468,7 @@ public final class BlockEngine {
             throw new IllegalArgumentException("a cross-attention block's cache needs the memory: "
                     + "newCache(capacity, memory, memoryKeep)");
         }
-        return new Cache(batch, capacity);
+        return new Cache(decoding.rows(batch, capacity));
     }
 
     /**
@@ -493,22 +480,7 @@ public final class BlockEngine {
         if (!cross) {
             throw new IllegalArgumentException("a self-attention block has no memory: newCache(batch, capacity)");
         }
-        if (memory == null || memory.rank() != 3 || memory.size(2) != config.dModel() || memory.size(1) == 0) {
-            throw new IllegalArgumentException("memory: expected [B, S, dModel=" + config.dModel() + "], given "
-                    + (memory == null ? "null" : Arrays.toString(memory.shape())));
-        }
-        if (memoryKeep != null) {
-            Shapes.same("memory padding (1 = real key)", memoryKeep, new long[] {memory.size(0), memory.size(1)}, null);
-        }
-        Cache cache = new Cache((int) memory.size(0), capacity);
-        CacheRows rows = cache.rows;
-        rows.memory((int) memory.size(1), config.dModel());
-        Buf m = Buf.of(memory, type);
-        Shapes.finite("memory", m, memory.shape());
-        parallel.forRange(rows.batch * rows.memoryLength, BlockSchedule.ROW_GRAIN,
-                (r0, r1) -> crossAttention.projectMemory(m, rows.memoryKeys, rows.memoryValues, r0, r1));
-        rows.memoryKeep = memoryKeep == null ? null : Buf.of(memoryKeep.dup('c').castTo(type));
-        return cache;
+        return new Cache(decoding.rows(capacity, memory, memoryKeep));
     }
 
     /**
@@ -517,27 +489,8 @@ public final class BlockEngine {
      * Returns the output {@code [B, Tnew, C]}, a view of the cache's arrays until its next step.
      */
     public INDArray step(INDArray x, Cache cache) {
-        Shapes.check(x, AttentionMask.none(), config, type);
-        CacheRows rows = cache.rows;
-        int b = (int) x.size(0), t = (int) x.size(1);
-        if (b != rows.batch || cache.length() + t > rows.limit) {
-            throw new IllegalArgumentException("step: the cache holds " + rows.batch + " rows of " + cache.length()
-                    + " of " + rows.limit + " positions; given x " + Arrays.toString(x.shape()));
-        }
-        rows.ensure(rows.length + t);
-        BlockActivations a = cache.acts = BlockActivations.fit(cache.acts, layout, b, t, rows.memoryLength);
-        a.dropout = null; // inference drops nothing
-        a.step = rows;
-        a.rotaryTable(cache.length());
-        copy(x, a.x);
-        Shapes.finite("x", a.x, x.shape());
-        int total = rows.length + t;
-        rows.ensureScores((long) b * config.heads() * t * total);
-        Blas.singleThreaded();
-        schedule.forward(a, parallel);
-        rows.length = total;
-        rows.evict();
-        return view(a.y, b, t, config.dModel());
+        BlockActivations a = cache.acts = decoding.step(x, cache.rows, cache.acts);
+        return view(a.y, a.b, a.t, config.dModel());
     }
 
     /** The first elements of {@code buf} as an array of {@code shape} (a view). */

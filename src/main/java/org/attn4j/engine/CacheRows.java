@@ -31,6 +31,11 @@ final class CacheRows {
         allocate(Math.min(limit, 64), IntStream.range(0, batch).toArray());
     }
 
+    /** Positions decoded per batch row (the next token stands at this position). */
+    int positions() {
+        return evicted + length;
+    }
+
     /** The memory's key padding for {@code t} new queries of {@code heads} heads. */
     MaskRows memoryMask(int t, int heads) {
         return MaskRows.padding(memoryKeep, t, memoryLength, heads, false);
@@ -65,7 +70,7 @@ final class CacheRows {
     /** Room for {@code total} positions per row, doubling the arrays when needed. */
     void ensure(int total) {
         if (total > capacity) {
-            allocate((int) Math.min(limit, BlockActivations.grow(total, capacity)), IntStream.range(0, batch).toArray());
+            allocate((int) Math.min(limit, Arena.grow(total, capacity)), IntStream.range(0, batch).toArray());
         }
     }
 
@@ -73,7 +78,7 @@ final class CacheRows {
     void ensureScores(long need) {
         if (scores == null || scores.length < need) {
             Buf old = scores;
-            scores = Buf.of(Nd4j.create(type, BlockActivations.grow(need, old == null ? 0 : old.length)));
+            scores = Buf.of(Nd4j.create(type, Arena.grow(need, old == null ? 0 : old.length)));
             if (old != null) {
                 old.close();
             }

@@ -61,6 +61,15 @@ final class Shapes {
         }
     }
 
+    /** Checks a decoder block's {@code memory [B, S, dModel]} (S > 0; B = {@code b}, or any when b < 0). */
+    static void memory(INDArray memory, long b, int dModel) {
+        if (memory == null || memory.rank() != 3 || (b >= 0 && memory.size(0) != b) || memory.size(2) != dModel
+                || memory.size(1) == 0) {
+            throw new IllegalArgumentException("memory: expected [B" + (b >= 0 ? "=" + b : "") + ", S, dModel="
+                    + dModel + "], given " + (memory == null ? "null" : Arrays.toString(memory.shape())));
+        }
+    }
+
     static void same(String what, INDArray given, long[] expected, DataType type) {
         if (given == null) {
             throw new IllegalArgumentException(what + ": expected " + Arrays.toString(expected) + ", given null");
