@@ -84,8 +84,8 @@ public final class BlockEngine {
         layout = new BlockActivations.Layout(config, type, config.rotary()
                 ? config.rope().inverseFrequencies(config.dModel() / config.heads()) : null,
                 parts.sublayers.stream().map(Sublayer::buffers).toList());
-        selfAttention = (AttentionSublayer) parts.sublayers.get(0);
-        crossAttention = cross ? (AttentionSublayer) parts.sublayers.get(1) : null;
+        selfAttention = parts.self;
+        crossAttention = parts.cross;
         decoding = new BlockDecoding(new BlockDecoding.Block(config, type, layout, schedule, parallel, selfAttention,
                 crossAttention));
     }

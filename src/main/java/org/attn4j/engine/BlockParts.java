@@ -26,26 +26,29 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  */
 final class BlockParts {
     final List<Sublayer<?>> sublayers = new ArrayList<>();
+    final AttentionSublayer self, cross; // cross: null without
     final Map<String, INDArray> parameters = new LinkedHashMap<>();
     final Set<String> frozen = new HashSet<>();
     private final Map<String, LoraKernel.Part> adapters; // by weight name; null: every weight trains
 
     BlockParts(BlockConfig config, BlockWeights weights, Map<String, LoraKernel.Part> adapters) {
         this.adapters = adapters;
-        boolean cross = config.crossAttention();
-        if (cross != (weights.crossAttention() != null)) {
-            throw new IllegalArgumentException("a block " + (cross ? "with" : "without")
-                    + " cross-attention given weights " + (cross ? "without" : "with") + " cross-attention");
+        boolean hasCross = config.crossAttention();
+        if (hasCross != (weights.crossAttention() != null)) {
+            throw new IllegalArgumentException("a block " + (hasCross ? "with" : "without")
+                    + " cross-attention given weights " + (hasCross ? "without" : "with") + " cross-attention");
         }
         // in the order the parameters were always listed: the linears, then the norms
-        LinearKernel[] self = projections(weights.selfAttention());
-        LinearKernel[] crs = cross ? projections(weights.crossAttention()) : null;
+        LinearKernel[] selfProjections = projections(weights.selfAttention());
+        LinearKernel[] crossProjections = hasCross ? projections(weights.crossAttention()) : null;
         FeedForwardWeights ff = weights.feedForward();
         LinearKernel linear1 = lin(ff.linear1()), linear2 = lin(ff.linear2());
         LinearKernel gate = config.activation() == Activation.SWIGLU ? lin(ff.gate()) : null;
-        sublayers.add(AttentionSublayer.self(0, config, norm(weights.selfNorm()), self));
-        if (cross) {
-            sublayers.add(AttentionSublayer.cross(1, config, norm(weights.crossNorm()), crs));
+        this.self = AttentionSublayer.self(0, config, norm(weights.selfNorm()), selfProjections);
+        this.cross = hasCross ? AttentionSublayer.cross(1, config, norm(weights.crossNorm()), crossProjections) : null;
+        sublayers.add(this.self);
+        if (hasCross) {
+            sublayers.add(this.cross);
         }
         sublayers.add(new FeedForwardSublayer(sublayers.size(), config, norm(weights.feedForwardNorm()), linear1,
                 linear2, gate));
