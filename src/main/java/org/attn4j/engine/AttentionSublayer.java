@@ -154,12 +154,16 @@ final class AttentionSublayer extends Sublayer<AttentionSublayer.Buffers> {
             attendCached(a, u, parallel, pairs);
             return;
         }
-        int tk = memory ? a.s : a.t;
-        AttentionKernel.Operands x = new AttentionKernel.Operands(u.q, u.k, u.v, u.p, u.pd, u.o, a.t, tk, a.starts,
-                memory ? a.memStarts : a.starts);
+        AttentionKernel.Operands x = operands(a, u);
         AttentionKernel.Drop drop = a.drop(weightsSite);
         MaskRows mask = memory ? a.memoryMask : a.mask;
-        parallel.forRange(pairs, kernel.pairGrain(a.t, tk), (p0, p1) -> kernel.forward(x, mask, drop, p0, p1));
+        parallel.forRange(pairs, kernel.pairGrain(a.t, x.tk()), (p0, p1) -> kernel.forward(x, mask, drop, p0, p1));
+    }
+
+    /** The pairs' operands on {@code a}'s rows: keys and values of the stream (self) or of the memory (cross). */
+    private AttentionKernel.Operands operands(BlockActivations a, Buffers u) {
+        return new AttentionKernel.Operands(u.q, u.k, u.v, u.p, u.pd, u.o, a.t, memory ? a.s : a.t, a.starts,
+                memory ? a.memStarts : a.starts);
     }
 
     /** A decoding step's new queries against the cached keys (self: the past and themselves; cross: the memory). */
@@ -196,13 +200,11 @@ final class AttentionSublayer extends Sublayer<AttentionSublayer.Buffers> {
     /** Back through the pairs into dq, dk, dv: one pair per (batch, key/value head). */
     @Override
     void attendBack(BlockActivations a, Buffers u, Parallel parallel) {
-        int tk = memory ? a.s : a.t;
-        AttentionKernel.Operands x = new AttentionKernel.Operands(u.q, u.k, u.v, u.p, u.pd, u.o, a.t, tk, a.starts,
-                memory ? a.memStarts : a.starts);
+        AttentionKernel.Operands x = operands(a, u);
         AttentionKernel.Gradients g = new AttentionKernel.Gradients(u.dO, u.dp, u.dq, u.dk, u.dv);
         AttentionKernel.Drop drop = a.drop(weightsSite);
-        parallel.forRange(a.b * kernel.kvHeads(), kernel.pairGrain(a.t, tk), (p0, p1) -> kernel.backward(x, g, drop,
-                p0, p1));
+        parallel.forRange(a.b * kernel.kvHeads(), kernel.pairGrain(a.t, x.tk()), (p0, p1) -> kernel.backward(x, g,
+                drop, p0, p1));
     }
 
     /** dfin = dq Wq (+ self: dk Wk + dv Wv, dq and dk rotated back), then ds. */
