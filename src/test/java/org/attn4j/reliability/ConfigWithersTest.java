@@ -19,6 +19,7 @@ import org.attn4j.model.ModelConfig;
 import org.attn4j.config.BlockConfig;
 import org.attn4j.config.FeedForwardConfig;
 import org.attn4j.config.Normalization;
+import org.attn4j.config.Rope;
 import org.attn4j.nn.PositionalEncoding;
 import org.attn4j.nn.TransformerBlock;
 import org.attn4j.train.Schedules;
@@ -33,6 +34,7 @@ import org.junit.jupiter.api.Test;
  * changes its own component and no other.
  */
 class ConfigWithersTest {
+    private static final Rope THETA = Rope.theta(500_000);
 
     @Test
     void everyModelConfigComponentHasAWitherThatChangesOnlyIt() {
@@ -105,8 +107,10 @@ class ConfigWithersTest {
 
     @Test
     void modelConfigBuilderRoundTripsAndSetsEachComponentAlone() {
-        for (ModelConfig c : List.of(ModelConfig.seq2seq(11, 8, 2, 16, 1, 6),
-                ModelConfig.modernLanguageModel(11, 16, 4, 32, 2, 8).withKvHeads(2).withWindow(3).withoutPadding())) {
+        // the constructor's, not the builder's: a builder that drops a component must not make the expected value
+        ModelConfig everyComponentSet = new ModelConfig(13, 12, 16, 4, 20, 2, 3, Activation.RELU, false, 0.1, 0.2,
+                PositionalEncoding.ROTARY, 9, true, false, 1e-6, 3, Normalization.RMS, 2, false, 3, true, THETA);
+        for (ModelConfig c : List.of(everyComponentSet, ModelConfig.seq2seq(11, 8, 2, 16, 1, 6))) {
             assertEquals(c, c.toBuilder().build());
         }
         checkBuilder(ModelConfig.seq2seq(11, 8, 2, 16, 1, 6), modelValues());
@@ -116,7 +120,9 @@ class ConfigWithersTest {
 
     @Test
     void blockConfigBuilderRoundTripsAndSetsEachComponentAlone() {
-        for (BlockConfig c : List.of(BlockConfig.decoder(8, 2, 16), BlockConfig.modern(16, 4, 2, 32).withWindow(3))) {
+        BlockConfig everyComponentSet = new BlockConfig(true, 16, 4, 20, Activation.RELU, false, true, 0.1, 0.2, 1e-6,
+                false, true, Normalization.RMS, 2, true, 3, true, THETA);
+        for (BlockConfig c : List.of(everyComponentSet, BlockConfig.decoder(8, 2, 16))) {
             assertEquals(c, c.toBuilder().build());
         }
         checkBuilder(BlockConfig.encoder(8, 2, 16), blockValues());
@@ -126,8 +132,9 @@ class ConfigWithersTest {
 
     @Test
     void attentionConfigBuilderRoundTripsAndSetsEachComponentAlone() {
-        for (AttentionConfig c : List.of(AttentionConfig.of(8, 2).withKeyValueDims(5, 7),
-                AttentionConfig.of(16, 4).withKvHeads(1).withRotary(true).withWindow(3))) {
+        AttentionConfig everyComponentSet = new AttentionConfig(16, 4, 5, 7, false, true, 0.1, true, 2, true, 3, true,
+                THETA);
+        for (AttentionConfig c : List.of(everyComponentSet, AttentionConfig.of(8, 2))) {
             assertEquals(c, c.toBuilder().build());
         }
         checkBuilder(AttentionConfig.of(8, 2), attentionValues());
@@ -139,8 +146,13 @@ class ConfigWithersTest {
     @Test
     void trainerConfigBuilderRoundTripsAndSetsEachComponentAlone() {
         Trainer.Config adamW = Trainer.Config.adam(Schedules.constant(1e-3)).withOptimizer(Trainer.Optimizer.ADAMW);
-        Trainer.Config sgd = adamW.withOptimizer(Trainer.Optimizer.SGD_MOMENTUM).withMomentum(0.9).withSeed(5);
-        for (Trainer.Config c : List.of(adamW.withWeightDecay(0.1).withMicroBatches(2), sgd)) {
+        // between them, every component set (a decay and a momentum need different optimizers)
+        List<Trainer.Config> everyComponentSet = List.of(
+                new Trainer.Config(Trainer.Optimizer.ADAMW, Schedules.constant(0.5), 0.8, 0.99, 0.1, 0, 0.5, 0.1, 7,
+                        true, 3),
+                new Trainer.Config(Trainer.Optimizer.SGD_MOMENTUM, Schedules.constant(0.5), 0.8, 0.99, 0, 0.9, 0.5,
+                        0.1, 7, true, 3));
+        for (Trainer.Config c : everyComponentSet) {
             assertEquals(c, c.toBuilder().build());
         }
         Set<String> covered = checkBuilder(adamW, trainerValues(), "momentum");
@@ -153,9 +165,9 @@ class ConfigWithersTest {
     @Test
     void modelBlocksTakeTheModelsBlockComponentsAndItsPositionVariant() {
         ModelConfig modern = ModelConfig.modernLanguageModel(11, 16, 4, 32, 2, 8).withKvHeads(2).withWindow(3)
-                .withQkvBias(true).withRope(org.attn4j.config.Rope.theta(500_000)).withDropout(0.1);
+                .withQkvBias(true).withRope(THETA).withDropout(0.1);
         assertEquals(BlockConfig.modern(16, 4, 2, 32).withCausal(false).withWindow(3).withQkvBias(true)
-                .withRope(org.attn4j.config.Rope.theta(500_000)).withDropout(0.1), modern.block(false));
+                .withRope(THETA).withDropout(0.1), modern.block(false));
         ModelConfig seq2seq = ModelConfig.seq2seq(11, 8, 2, 16, 1, 6).withNormFirst(false).withEps(1e-6);
         assertEquals(BlockConfig.decoder(8, 2, 16).withCausal(false).withNormFirst(false).withEps(1e-6),
                 seq2seq.block(true));
@@ -199,7 +211,7 @@ class ConfigWithersTest {
         other.put("bias", false);
         other.put("window", 3);
         other.put("qkvBias", true);
-        other.put("rope", org.attn4j.config.Rope.theta(500_000));
+        other.put("rope", THETA);
         return other;
     }
 
@@ -223,7 +235,7 @@ class ConfigWithersTest {
         other.put("alibi", true);
         other.put("window", 3);
         other.put("qkvBias", true);
-        other.put("rope", org.attn4j.config.Rope.theta(500_000));
+        other.put("rope", THETA);
         return other;
     }
 
@@ -258,7 +270,7 @@ class ConfigWithersTest {
         other.put("alibi", true);
         other.put("window", 3);
         other.put("qkvBias", true);
-        other.put("rope", org.attn4j.config.Rope.theta(500_000));
+        other.put("rope", THETA);
         return other;
     }
 
