@@ -128,6 +128,12 @@ class ConfigWithersTest {
         checkBuilder(BlockConfig.encoder(8, 2, 16), blockValues());
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> BlockConfig.builder().build());
         assertEquals("norm is required but was null", e.getMessage());
+        // a width and heads valid only together (layers.md): each wither alone refuses, the builder takes both
+        BlockConfig wide = BlockConfig.encoder(24, 4, 96);
+        assertThrows(IllegalArgumentException.class, () -> wide.withDModel(10));
+        assertThrows(IllegalArgumentException.class, () -> wide.withHeads(5));
+        BlockConfig narrow = wide.toBuilder().dModel(10).heads(5).kvHeads(5).build();
+        assertEquals(List.of(10, 5, 5, 96), List.of(narrow.dModel(), narrow.heads(), narrow.kvHeads(), narrow.ffDim()));
     }
 
     @Test
