@@ -966,16 +966,28 @@ public final class BlockEngine {
 
     private void stepPhases(Activations s, Cache cache, int total) {
         int c = config.dModel(), t = s.t, past = cache.length;
-        // 1. Rows of the new tokens: the sublayer's input, q, and k and v appended to the cache after each row's past.
-        parallel.forRange(s.n, ROW_GRAIN, (r0, r1) -> {
+        // 1. Rows of the new tokens: the sublayer's input, q, and k and v appended to the cache after each row's past
+        // (a step of few rows: k and v of them all first, so that each weight is read once, then copied to the cache).
+        boolean few = s.n <= LinearKernel.SPLIT_ROWS;
+        stepRows(s.n, (r0, r1) -> {
             Buf in = subIn(s.self, norm1, r0, r1);
-            q.forward(in, s.q, r0, r1);
+            q.project(parallel, in, r0, r1 - r0, s.q, r0);
             rotate(s, s.q, r0, r0, r1, false, c);
-            for (int r = r0; r < r1; ) { // one GEMM per batch row's run of new tokens in [r0, r1)
+            if (few) {
+                k.project(parallel, in, r0, r1 - r0, s.k, r0);
+                v.project(parallel, in, r0, r1 - r0, s.v, r0);
+            }
+            int kv = kvWidth();
+            for (int r = r0; r < r1; ) { // one GEMM or copy per batch row's run of new tokens in [r0, r1)
                 int bi = r / t, end = Math.min(r1, (bi + 1) * t), at = bi * cache.capacity + past + (r - bi * t);
-                k.project(in, r, end - r, cache.keys, at);
-                v.project(in, r, end - r, cache.values, at);
-                rotate(s, cache.keys, at, r, end, false, kvWidth()); // keys are cached rotated
+                if (few) {
+                    RowMath.copy(s.k, r * kv, cache.keys, at * kv, (end - r) * kv);
+                    RowMath.copy(s.v, r * kv, cache.values, at * kv, (end - r) * kv);
+                } else {
+                    k.project(in, r, end - r, cache.keys, at);
+                    v.project(in, r, end - r, cache.values, at);
+                }
+                rotate(s, cache.keys, at, r, end, false, kv); // keys are cached rotated
                 r = end;
             }
         });
@@ -988,7 +1000,7 @@ public final class BlockEngine {
                 cached, s.o, t, total, mask, p0, p1));
         if (cross) {
             // 3. Rows: the self sublayer's output; cq of the cross sublayer's input.
-            parallel.forRange(s.n, ROW_GRAIN, (r0, r1) -> selfOutCrossIn(s, r0, r1));
+            stepRows(s.n, (r0, r1) -> selfOutCrossIn(s, r0, r1));
             // 4. Pairs: the new queries against the memory's keys and values.
             AttentionKernel.Operands crs = new AttentionKernel.Operands(s.cq, cache.memoryKeys, cache.memoryValues, s.p2,
                     null, s.o2, t, cache.memoryLength);
@@ -997,7 +1009,19 @@ public final class BlockEngine {
                     .forward(crs, memoryMask, AttentionKernel.Drop.NONE, p0, p1));
         }
         // 5. Rows: the last attention's out-projection and residual, then the feed-forward sublayer.
-        parallel.forRange(s.n, ROW_GRAIN, (r0, r1) -> lastOutFeedForward(s, r0, r1));
+        stepRows(s.n, (r0, r1) -> lastOutFeedForward(s, r0, r1));
+    }
+
+    /**
+     * A step's rows phase: a decoding step's few rows on this thread, whose products split their output rows over
+     * the threads instead (split by rows, each thread would read every weight); a prompt's rows split by rows.
+     */
+    private void stepRows(int n, Parallel.Range body) {
+        if (n <= LinearKernel.SPLIT_ROWS) {
+            body.run(0, n);
+        } else {
+            parallel.forRange(n, ROW_GRAIN, body);
+        }
     }
 
     // ---- parameters ----------------------------------------------------------------------------
