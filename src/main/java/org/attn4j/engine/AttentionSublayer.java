@@ -9,6 +9,7 @@ import org.attn4j.kernels.DropoutSeed;
 import org.attn4j.kernels.LinearKernel;
 import org.attn4j.kernels.MaskRows;
 import org.attn4j.kernels.Parallel;
+import org.attn4j.kernels.RowMath;
 
 /**
  * Self- or cross-attention as a sublayer: {@code f(a) = out(softmax(q(a) k(kv)^T / sqrt(D) + mask) v(kv))} per
@@ -114,7 +115,7 @@ final class AttentionSublayer extends Sublayer<AttentionSublayer.Buffers> {
         }
         rotate(a, u.q, r0, r0, r1, false, c);
         if (a.step != null) {
-            appendToCache(a, in, r0, r1);
+            appendToCache(a, u, in, r0, r1);
             return;
         }
         k.forward(in, u.k, r0, r1);
@@ -122,14 +123,29 @@ final class AttentionSublayer extends Sublayer<AttentionSublayer.Buffers> {
         rotate(a, u.k, r0, r0, r1, false, kvWidth);
     }
 
-    /** A decoding step's keys and values of rows [r0, r1), after each batch row's past in the cache (rotated). */
-    private void appendToCache(BlockActivations a, Buf in, int r0, int r1) {
+    /**
+     * A decoding step's keys and values of rows [r0, r1), after each batch row's past in the cache (rotated). A step
+     * of few rows (a token a sequence) projects them all first, so that Wk and Wv are read once for the whole batch,
+     * then copies each sequence's rows into its cache; a prompt's rows go straight into the cache, one GEMM per
+     * sequence.
+     */
+    private void appendToCache(BlockActivations a, Buffers u, Buf in, int r0, int r1) {
         CacheRows cache = a.step;
-        for (int r = r0; r < r1; ) { // one GEMM per batch row's run of new tokens in [r0, r1)
+        boolean few = a.n <= LinearKernel.SPLIT_ROWS;
+        if (few) {
+            k.forward(in, u.k, r0, r1);
+            v.forward(in, u.v, r0, r1);
+        }
+        for (int r = r0; r < r1; ) { // one GEMM or copy per batch row's run of new tokens in [r0, r1)
             int bi = r / a.t, end = Math.min(r1, (bi + 1) * a.t);
             int at = bi * cache.capacity + cache.length + (r - bi * a.t);
-            k.project(in, r, end - r, cache.keys, at);
-            v.project(in, r, end - r, cache.values, at);
+            if (few) {
+                RowMath.copy(u.k, r * kvWidth, cache.keys, at * kvWidth, (end - r) * kvWidth);
+                RowMath.copy(u.v, r * kvWidth, cache.values, at * kvWidth, (end - r) * kvWidth);
+            } else {
+                k.project(in, r, end - r, cache.keys, at);
+                v.project(in, r, end - r, cache.values, at);
+            }
             rotate(a, cache.keys, at, r, end, false, kvWidth);
             r = end;
         }

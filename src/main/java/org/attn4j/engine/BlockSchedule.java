@@ -5,6 +5,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.stream.Collectors;
 import org.attn4j.engine.Sublayer.Piece;
+import org.attn4j.kernels.LinearKernel;
 import org.attn4j.kernels.Parallel;
 
 /**
@@ -37,6 +38,14 @@ final class BlockSchedule {
         @Override
         public void run(BlockActivations a, GradientBuffers g, Parallel parallel) {
             if (memory && a.step != null) {
+                return;
+            }
+            if (a.step != null && a.n <= LinearKernel.SPLIT_ROWS) {
+                // A decoding step's few rows on this thread: their products split W's output rows over the threads
+                // instead (split by rows, each thread would read every weight).
+                for (Step s : steps) {
+                    s.u().rows(s.piece(), a, 0, a.n);
+                }
                 return;
             }
             parallel.forRange(memory ? a.m : a.n, ROW_GRAIN, (r0, r1) -> {

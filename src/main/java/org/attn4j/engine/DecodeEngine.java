@@ -30,6 +30,7 @@ public final class DecodeEngine {
     private final int width, vocab;
     private final Parallel parallel;
     private final CompactMatrix compactHead; // the head in bfloat16 or int8 for the step's product, or null
+    private final EmbeddingKernel embedding;
 
     /** A decoder of {@code blocks} (causal self-attention, or attending to a memory) and {@code weights}. */
     public DecodeEngine(List<BlockEngine> blocks, StackWeights weights, Parallel parallel) {
@@ -45,6 +46,8 @@ public final class DecodeEngine {
         this.width = (int) weights.embedding().size(1);
         this.vocab = (int) weights.embedding().size(0);
         this.parallel = parallel;
+        this.embedding = new EmbeddingKernel(Buf.of(w.embedding()), w.positions() == null ? null : Buf.of(w.positions()),
+                w.scaleEmbedding() ? Math.sqrt(width) : 1, width);
     }
 
     /** A decoding of {@code batch} sequences, empty (a language model's). */
@@ -60,13 +63,21 @@ public final class DecodeEngine {
         return new Session((int) memory.size(0), memory, memoryKeep);
     }
 
-    /** One batch being decoded: the caches of every block. */
+    /**
+     * One batch being decoded: the caches of every block, and the rows a step works in (kept from step to step, so
+     * that a step allocates only the log-probabilities it returns).
+     */
     public final class Session implements AutoCloseable {
         private final int batch;
         private final List<BlockEngine.Cache> caches = new ArrayList<>();
+        private final Buf last, xhat, rstd; // the last positions' rows [B, C], their norm's xhat [B, C] and rstd [B]
+        private Buf embedded; // the new tokens' embedded rows [B, Tnew, C], grown to the longest Tnew
 
         private Session(int batch, INDArray memory, INDArray memoryKeep) {
             this.batch = batch;
+            this.last = Buf.of(Nd4j.create(type, batch, width));
+            this.xhat = Buf.of(Nd4j.create(type, batch, width));
+            this.rstd = Buf.of(Nd4j.create(type, batch));
             for (BlockEngine b : blocks) {
                 caches.add(memory == null ? b.newCache(batch, w.maxLen()) : b.newCache(w.maxLen(), memory, memoryKeep));
             }
@@ -96,20 +107,30 @@ public final class DecodeEngine {
                 throw new IllegalArgumentException("Decoding past the model's " + w.maxLen() + " positions (maxLen): "
                         + past + " fed, " + t + " more asked");
             }
-            INDArray embedded = embed(Ids.rows(ids), past); // [B, Tnew, C]
-            INDArray x = embedded;
+            if (embedded == null || embedded.length < batch * t * width) {
+                if (embedded != null) {
+                    embedded.close();
+                }
+                embedded = Buf.of(Nd4j.create(type, (long) batch * t * width));
+            }
+            embed(Ids.rows(ids), past, embedded);
+            INDArray x = BlockEngine.view(embedded, batch, t, width); // [B, Tnew, C]
             for (int i = 0; i < blocks.size(); i++) {
                 x = blocks.get(i).step(x, caches.get(i)); // a view of the cache's activations
             }
-            embedded.close(); // freed now: native memory a step leaves to the garbage collector piles up
             Blas.singleThreaded();
-            return logProbsOfLast(x);
+            return logProbsOfLast(x, this);
         }
 
-        /** Frees the caches' arrays now: the decoding is over. */
+        /** Frees the caches' and the step's arrays now: the decoding is over. */
         @Override
         public void close() {
             caches.forEach(BlockEngine.Cache::close);
+            for (Buf b : new Buf[] {last, xhat, rstd, embedded}) {
+                if (b != null) {
+                    b.close();
+                }
+            }
         }
 
         /** Keeps batch rows {@code rows} (repeats allowed), in that order: beam search's reordering. */
@@ -121,12 +142,9 @@ public final class DecodeEngine {
         }
     }
 
-    private INDArray embed(int[][] ids, int past) {
+    /** The rows {@code out [B, Tnew, C]} of tokens {@code ids [B][Tnew]} standing at positions past, past + 1, ... */
+    private void embed(int[][] ids, int past, Buf out) {
         int b = ids.length, t = ids[0].length;
-        INDArray x = Nd4j.create(type, b, t, width);
-        Buf out = Buf.of(x);
-        EmbeddingKernel embedding = new EmbeddingKernel(Buf.of(w.embedding()),
-                w.positions() == null ? null : Buf.of(w.positions()), w.scaleEmbedding() ? Math.sqrt(width) : 1, width);
         for (int bi = 0; bi < b; bi++) {
             for (int ti = 0; ti < t; ti++) {
                 int id = ids[bi][ti];
@@ -137,26 +155,25 @@ public final class DecodeEngine {
                 embedding.forward(id, past + ti, out, bi * t + ti);
             }
         }
-        return x;
     }
 
-    /** log softmax(norm(x[:, -1]) W^T + b) {@code [B, V]}. */
-    private INDArray logProbsOfLast(INDArray x) {
+    /**
+     * log softmax(norm(x[:, -1]) W^T + b) {@code [B, V]}, a new array, working in the session's rows. The head's
+     * product splits its V output rows over the threads.
+     */
+    private INDArray logProbsOfLast(INDArray x, Session s) {
         int b = (int) x.size(0), t = (int) x.size(1);
-        INDArray last = Nd4j.create(type, b, width), logits = Nd4j.create(type, b, vocab);
-        Buf xs = Buf.of(x), h = Buf.of(last), out = Buf.of(logits); // x: BlockEngine.step's c-order output
+        INDArray logits = Nd4j.create(type, b, vocab);
+        Buf xs = Buf.of(x), h = s.last, out = Buf.of(logits); // x: BlockEngine.step's c-order output
         for (int bi = 0; bi < b; bi++) {
             RowMath.copy(xs, (bi * t + t - 1) * width, h, bi * width, width);
         }
         NormKernel norm = w.finalNorm();
         if (norm != null) {
-            Buf xhat = Buf.of(last.ulike()), rstd = Buf.of(Nd4j.create(type, b));
-            norm.forward(h, h, xhat, rstd, 0, b, width);
-            xhat.close();
-            rstd.close();
+            norm.forward(h, h, s.xhat, s.rstd, 0, b, width);
         }
         if (compactHead != null) {
-            compactHead.multiply(h, 0, b, null, out, 0);
+            compactHead.multiply(parallel, h, 0, b, null, out, 0);
         } else {
             Buf head = Buf.of(w.headWeight());
             int grain = Math.max(1, (1 << 17) / (b * width)); // at least ~1e5 multiply-adds per worker
@@ -165,10 +182,11 @@ public final class DecodeEngine {
             });
         }
         Buf bias = w.headBias() == null ? null : Buf.of(w.headBias());
-        for (int bi = 0; bi < b; bi++) {
-            CrossEntropyKernel.logSoftmaxRow(out, bi * vocab, vocab, bias);
-        }
-        last.close();
+        parallel.forRange(b, (b0, b1) -> {
+            for (int bi = b0; bi < b1; bi++) {
+                CrossEntropyKernel.logSoftmaxRow(out, bi * vocab, vocab, bias);
+            }
+        });
         return logits;
     }
 }

@@ -38,21 +38,38 @@ final class Bf16Matrix extends CompactMatrix {
     }
 
     @Override
-    void rows(boolean lanes, ByteBuffer x, int xAt, int n, ByteBuffer bias, ByteBuffer y, int yAt, int o0, int o1) {
+    void layout(boolean lanes, ByteBuffer x, int xAt, float[] xs, int xsAt) {
         if (lanes) {
-            CompactLanes.bf16Rows(w, out, in, x, xAt, n, bias, y, yAt, o0, o1);
+            CompactLanes.bf16Layout(x, xAt, in, xs, xsAt);
+            return;
+        }
+        for (int j = 0; j < in; j++) {
+            xs[xsAt + j] = x.getFloat((xAt + j) * 4);
+        }
+    }
+
+    @Override
+    void rows(boolean lanes, float[] xs, int n, ByteBuffer bias, ByteBuffer y, int yAt, int o0, int o1) {
+        if (lanes) {
+            CompactLanes.bf16Rows(w, out, in, xs, n, bias, y, yAt, o0, o1);
             return;
         }
         for (int o = o0; o < o1; o++) {
             float b = bias == null ? 0 : bias.getFloat(o * 4);
             for (int r = 0; r < n; r++) {
-                int xRow = xAt + r * in;
                 float sum = 0;
                 for (int j = 0; j < in; j++) {
-                    sum += BFloat16.toFloat(w[o * in + j]) * x.getFloat((xRow + j) * 4);
+                    sum += BFloat16.toFloat(w[o * in + j]) * xs[r * in + j];
                 }
                 y.putFloat((yAt + r * out + o) * 4, b + sum);
             }
+        }
+    }
+
+    @Override
+    void widen(int o0, int o1, float[] to) {
+        for (int i = o0 * in, k = 0; i < o1 * in; i++, k++) {
+            to[k] = BFloat16.toFloat(w[i]);
         }
     }
 }

@@ -1,37 +1,233 @@
 package org.attn4j.kernels;
 
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 import org.attn4j.config.WeightFormat;
 
 /**
  * {@link CompactMatrix}'s products in Vector API lanes (loaded only when the module is present, and used where
- * {@link #FITS}): a load of L int8 or
- * bfloat16 weights (L the float lanes of the preferred shape) is widened to one float vector in registers and
- * multiplied into the activations. One x row: two accumulator chains, so that an FMA need not wait for the one
- * before. Several x rows: four at a time share each weight load, so a weight row is read from memory once for the
- * whole call (its later passes find it in the first-level cache).
+ * {@link #FITS}). A weight row is read in chunks of one vector of the preferred shape, reinterpreted as L ints
+ * (L the float lanes): a bfloat16 chunk holds 2L weights, the low and high half of each int, which a shift and a
+ * mask widen to two float vectors; an int8 chunk holds 4L weights, the four bytes of each int, which shifts
+ * (sign-extending) and a conversion widen to four. The activations are laid out to match once per product
+ * ({@link #bf16Layout}, {@link #int8Layout}): in each chunk the even elements first, then the odd ones (bfloat16),
+ * or every fourth element from 0, from 1, 2 and 3 (int8); the chunks' remainder stays in order and is summed in
+ * scalar code.
+ *
+ * <p>Only loads from Java arrays, shifts, masks, reinterpretations, int-to-float conversions and FMAs are used:
+ * JDK 17 compiles these to vector instructions everywhere (byte-buffer loads and shape-changing conversions fell
+ * back to its Java loops in a decoding step: 350 ms a token instead of 20). A pass over a weight row serves up to
+ * four activation rows, each with its own accumulators, in the same order of operations as a single row, so a
+ * batch's row gets exactly what it would alone.
  */
 final class CompactLanes {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Short> SHORTS = ShortVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Byte> BYTES = ByteVector.SPECIES_PREFERRED;
     private static final int L = S.length();
-    /** Whether L bytes make a vector shape (64 bits or more): AVX2's and AVX-512's do, 128-bit SSE's or NEON's do not. */
-    static final boolean FITS = L >= 8;
-    /** As many bytes, shorts and ints as S has floats: one load widens into one float vector. */
-    private static final VectorSpecies<Byte> BYTES = FITS ? VectorSpecies.of(byte.class, VectorShape.forBitSize(L * 8)) : null;
-    private static final VectorSpecies<Short> SHORTS = FITS ? VectorSpecies.of(short.class, VectorShape.forBitSize(L * 16)) : null;
-    private static final VectorSpecies<Integer> INTS = VectorSpecies.of(int.class, S.vectorShape());
+    /** Whether the lanes fit the formats: 8 or 16 floats (AVX2, AVX-512), so an int8 chunk holds whole blocks. */
+    static final boolean FITS = L == 8 || L == 16;
+    /** Weights a bfloat16 chunk holds (2L) and an int8 chunk (4L: one Q8_0 block, or two with 16 lanes). */
+    static final int BF16_CHUNK = 2 * L, INT8_CHUNK = 4 * L;
     private static final int BLOCK = WeightFormat.INT8_BLOCK;
-    private static final ByteOrder NATIVE = ByteOrder.nativeOrder();
+    private static final boolean TWO_BLOCKS = INT8_CHUNK == 2 * BLOCK;
+    /** Lanes of an int8 chunk's second block (with 16 lanes: lanes 8-15 hold weights 32-63 of the chunk). */
+    private static final VectorMask<Float> SECOND_BLOCK = VectorMask.fromLong(S, TWO_BLOCKS ? 0xFF00L : 0);
+    private static final int HIGH_HALF = 0xFFFF0000;
 
     private CompactLanes() {
+    }
+
+    /** x's row at float {@code xAt} ({@code in} wide) into {@code xs} from {@code xsAt}, laid out for bfloat16 chunks. */
+    static void bf16Layout(ByteBuffer x, int xAt, int in, float[] xs, int xsAt) {
+        int full = in - in % BF16_CHUNK;
+        for (int j = 0; j < full; j += BF16_CHUNK) {
+            for (int i = 0; i < L; i++) {
+                xs[xsAt + j + i] = x.getFloat((xAt + j + 2 * i) * 4);
+                xs[xsAt + j + L + i] = x.getFloat((xAt + j + 2 * i + 1) * 4);
+            }
+        }
+        for (int j = full; j < in; j++) {
+            xs[xsAt + j] = x.getFloat((xAt + j) * 4);
+        }
+    }
+
+    /** As {@link #bf16Layout}, for int8 chunks: element 4i + k of a chunk at k L + i. */
+    static void int8Layout(ByteBuffer x, int xAt, int in, float[] xs, int xsAt) {
+        int full = in - in % INT8_CHUNK;
+        for (int j = 0; j < full; j += INT8_CHUNK) {
+            for (int i = 0; i < L; i++) {
+                for (int k = 0; k < 4; k++) {
+                    xs[xsAt + j + k * L + i] = x.getFloat((xAt + j + 4 * i + k) * 4);
+                }
+            }
+        }
+        for (int j = full; j < in; j++) {
+            xs[xsAt + j] = x.getFloat((xAt + j) * 4);
+        }
+    }
+
+    /**
+     * Output rows [o0, o1) of y = x W^T + bias for W {@code [out, in]} in bfloat16: x's n rows laid out in
+     * {@code xs} (row r from r in), y's rows from float {@code yAt} (stride out), bias null or [out].
+     */
+    static void bf16Rows(short[] w, int out, int in, float[] xs, int n, ByteBuffer bias, ByteBuffer y, int yAt,
+            int o0, int o1) {
+        for (int o = o0; o < o1; o++) {
+            float b = bias == null ? 0 : bias.getFloat(o * 4);
+            if (n == 1) {
+                y.putFloat((yAt + o) * 4, b + bf16One(w, o * in, in, xs, 0));
+                continue;
+            }
+            for (int r = 0; r < n; r += 4) { // the last pass repeats its last row where fewer than four remain
+                bf16Four(w, o * in, in, xs, r * in, Math.min(r + 1, n - 1) * in, Math.min(r + 2, n - 1) * in,
+                        Math.min(r + 3, n - 1) * in, b, y, yAt + r * out + o, out, n - r);
+            }
+        }
+    }
+
+    /** W's row at {@code wAt} times the laid-out x row at {@code a}: even and odd weights in two chains. */
+    private static float bf16One(short[] w, int wAt, int in, float[] xs, int a) {
+        int full = in - in % BF16_CHUNK;
+        FloatVector even = FloatVector.zero(S), odd = even;
+        for (int j = 0; j < full; j += BF16_CHUNK) {
+            IntVector v = ShortVector.fromArray(SHORTS, w, wAt + j).reinterpretAsInts();
+            FloatVector we = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+            FloatVector wo = v.lanewise(VectorOperators.AND, HIGH_HALF).reinterpretAsFloats();
+            even = we.fma(FloatVector.fromArray(S, xs, a + j), even);
+            odd = wo.fma(FloatVector.fromArray(S, xs, a + j + L), odd);
+        }
+        float sum = even.add(odd).reduceLanes(VectorOperators.ADD);
+        for (int j = full; j < in; j++) {
+            sum += BFloat16.toFloat(w[wAt + j]) * xs[a + j];
+        }
+        return sum;
+    }
+
+    /** W's row at {@code wAt} times the laid-out x rows at a, b, c, d, plus bias, into y at yAt, yAt + stride, ... */
+    private static void bf16Four(short[] w, int wAt, int in, float[] xs, int a, int b, int c, int d, float bias,
+            ByteBuffer y, int yAt, int stride, int valid) {
+        int full = in - in % BF16_CHUNK;
+        FloatVector e0 = FloatVector.zero(S), o0 = e0, e1 = e0, o1 = e0, e2 = e0, o2 = e0, e3 = e0, o3 = e0;
+        for (int j = 0; j < full; j += BF16_CHUNK) {
+            IntVector v = ShortVector.fromArray(SHORTS, w, wAt + j).reinterpretAsInts();
+            FloatVector we = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+            FloatVector wo = v.lanewise(VectorOperators.AND, HIGH_HALF).reinterpretAsFloats();
+            e0 = we.fma(FloatVector.fromArray(S, xs, a + j), e0);
+            o0 = wo.fma(FloatVector.fromArray(S, xs, a + j + L), o0);
+            e1 = we.fma(FloatVector.fromArray(S, xs, b + j), e1);
+            o1 = wo.fma(FloatVector.fromArray(S, xs, b + j + L), o1);
+            e2 = we.fma(FloatVector.fromArray(S, xs, c + j), e2);
+            o2 = wo.fma(FloatVector.fromArray(S, xs, c + j + L), o2);
+            e3 = we.fma(FloatVector.fromArray(S, xs, d + j), e3);
+            o3 = wo.fma(FloatVector.fromArray(S, xs, d + j + L), o3);
+        }
+        float s0 = e0.add(o0).reduceLanes(VectorOperators.ADD), s1 = e1.add(o1).reduceLanes(VectorOperators.ADD);
+        float s2 = e2.add(o2).reduceLanes(VectorOperators.ADD), s3 = e3.add(o3).reduceLanes(VectorOperators.ADD);
+        for (int j = full; j < in; j++) {
+            float wj = BFloat16.toFloat(w[wAt + j]);
+            s0 += wj * xs[a + j];
+            s1 += wj * xs[b + j];
+            s2 += wj * xs[c + j];
+            s3 += wj * xs[d + j];
+        }
+        store4(y, yAt, stride, valid, bias + s0, bias + s1, bias + s2, bias + s3);
+    }
+
+    /** As {@link #bf16Rows}, for Q8_0 weights {@code q [out, in]} with scales {@code scale [out, ceil(in / 32)]}. */
+    static void int8Rows(byte[] q, float[] scale, int out, int in, float[] xs, int n, ByteBuffer bias, ByteBuffer y,
+            int yAt, int o0, int o1) {
+        int blocks = (in + BLOCK - 1) / BLOCK;
+        for (int o = o0; o < o1; o++) {
+            float b = bias == null ? 0 : bias.getFloat(o * 4);
+            if (n == 1) {
+                y.putFloat((yAt + o) * 4, b + int8One(q, scale, o * in, o * blocks, in, xs, 0));
+                continue;
+            }
+            for (int r = 0; r < n; r += 4) {
+                int8Four(q, scale, o * in, o * blocks, in, xs, r * in, Math.min(r + 1, n - 1) * in,
+                        Math.min(r + 2, n - 1) * in, Math.min(r + 3, n - 1) * in, b, y, yAt + r * out + o, out, n - r);
+            }
+        }
+    }
+
+    /** The scales of the int8 chunk whose first block is {@code s}, one per lane. */
+    private static FloatVector scales(float[] scale, int s) {
+        FloatVector first = FloatVector.broadcast(S, scale[s]);
+        return TWO_BLOCKS ? first.blend(scale[s + 1], SECOND_BLOCK) : first;
+    }
+
+    /** Weights 4i + k of a chunk (k = 0..3: byte k of int i, sign-extended) as floats. */
+    private static FloatVector widen(IntVector v, int k) {
+        IntVector b = k == 3 ? v : v.lanewise(VectorOperators.LSHL, 24 - 8 * k);
+        return (FloatVector) b.lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0);
+    }
+
+    /**
+     * W's row (weights at {@code wAt}, scales at {@code sAt}) times the laid-out x row at {@code a}: per chunk,
+     * (w0 x0 + w1 x1) + (w2 x2 + w3 x3), times the chunk's block scales, into the sum.
+     */
+    private static float int8One(byte[] q, float[] scale, int wAt, int sAt, int in, float[] xs, int a) {
+        int full = in - in % INT8_CHUNK;
+        FloatVector acc = FloatVector.zero(S);
+        for (int j = 0; j < full; j += INT8_CHUNK) {
+            IntVector v = ByteVector.fromArray(BYTES, q, wAt + j).reinterpretAsInts();
+            FloatVector w0 = widen(v, 0), w1 = widen(v, 1), w2 = widen(v, 2), w3 = widen(v, 3);
+            FloatVector p = w1.fma(FloatVector.fromArray(S, xs, a + j + L), w0.mul(FloatVector.fromArray(S, xs, a + j)))
+                    .add(w3.fma(FloatVector.fromArray(S, xs, a + j + 3 * L),
+                            w2.mul(FloatVector.fromArray(S, xs, a + j + 2 * L))));
+            acc = p.fma(scales(scale, sAt + j / BLOCK), acc);
+        }
+        return acc.reduceLanes(VectorOperators.ADD) + int8Tail(q, scale, wAt, sAt, full, in, xs, a);
+    }
+
+    /** As {@link #bf16Four}, for Q8_0 weights: each row's sums as in {@link #int8One}. */
+    private static void int8Four(byte[] q, float[] scale, int wAt, int sAt, int in, float[] xs, int a, int b, int c,
+            int d, float bias, ByteBuffer y, int yAt, int stride, int valid) {
+        int full = in - in % INT8_CHUNK;
+        FloatVector acc0 = FloatVector.zero(S), acc1 = acc0, acc2 = acc0, acc3 = acc0;
+        for (int j = 0; j < full; j += INT8_CHUNK) {
+            IntVector v = ByteVector.fromArray(BYTES, q, wAt + j).reinterpretAsInts();
+            FloatVector w0 = widen(v, 0), w1 = widen(v, 1), w2 = widen(v, 2), w3 = widen(v, 3);
+            FloatVector s = scales(scale, sAt + j / BLOCK);
+            acc0 = w1.fma(FloatVector.fromArray(S, xs, a + j + L), w0.mul(FloatVector.fromArray(S, xs, a + j)))
+                    .add(w3.fma(FloatVector.fromArray(S, xs, a + j + 3 * L),
+                            w2.mul(FloatVector.fromArray(S, xs, a + j + 2 * L)))).fma(s, acc0);
+            acc1 = w1.fma(FloatVector.fromArray(S, xs, b + j + L), w0.mul(FloatVector.fromArray(S, xs, b + j)))
+                    .add(w3.fma(FloatVector.fromArray(S, xs, b + j + 3 * L),
+                            w2.mul(FloatVector.fromArray(S, xs, b + j + 2 * L)))).fma(s, acc1);
+            acc2 = w1.fma(FloatVector.fromArray(S, xs, c + j + L), w0.mul(FloatVector.fromArray(S, xs, c + j)))
+                    .add(w3.fma(FloatVector.fromArray(S, xs, c + j + 3 * L),
+                            w2.mul(FloatVector.fromArray(S, xs, c + j + 2 * L)))).fma(s, acc2);
+            acc3 = w1.fma(FloatVector.fromArray(S, xs, d + j + L), w0.mul(FloatVector.fromArray(S, xs, d + j)))
+                    .add(w3.fma(FloatVector.fromArray(S, xs, d + j + 3 * L),
+                            w2.mul(FloatVector.fromArray(S, xs, d + j + 2 * L)))).fma(s, acc3);
+        }
+        store4(y, yAt, stride, valid,
+                bias + (acc0.reduceLanes(VectorOperators.ADD) + int8Tail(q, scale, wAt, sAt, full, in, xs, a)),
+                bias + (acc1.reduceLanes(VectorOperators.ADD) + int8Tail(q, scale, wAt, sAt, full, in, xs, b)),
+                bias + (acc2.reduceLanes(VectorOperators.ADD) + int8Tail(q, scale, wAt, sAt, full, in, xs, c)),
+                bias + (acc3.reduceLanes(VectorOperators.ADD) + int8Tail(q, scale, wAt, sAt, full, in, xs, d)));
+    }
+
+    /** Weights [from, in) of the row times x (in order at {@code a}): each block's part times its scale. */
+    private static float int8Tail(byte[] q, float[] scale, int wAt, int sAt, int from, int in, float[] xs, int a) {
+        float sum = 0;
+        for (int j = from; j < in; ) {
+            int blk = j / BLOCK, end = Math.min(in, (blk + 1) * BLOCK);
+            float part = 0;
+            for (; j < end; j++) {
+                part += q[wAt + j] * xs[a + j];
+            }
+            sum += part * scale[sAt + blk];
+        }
+        return sum;
     }
 
     /** Stores the first {@code valid} of four results at floats yAt, yAt + stride, ... */
@@ -46,164 +242,5 @@ final class CompactLanes {
         if (valid > 3) {
             y.putFloat((yAt + 3 * stride) * 4, s3);
         }
-    }
-
-    static void int8Rows(byte[] q, float[] scale, int out, int in, ByteBuffer x, int xAt, int n, ByteBuffer bias,
-            ByteBuffer y, int yAt, int o0, int o1) {
-        for (int o = o0; o < o1; o++) {
-            float b = bias == null ? 0 : bias.getFloat(o * 4);
-            if (n == 1) {
-                y.putFloat((yAt + o) * 4, b + int8One(q, scale, in, o, x, xAt));
-                continue;
-            }
-            // four input rows a pass over W's row (the last pass repeats its last row where fewer remain)
-            for (int r = 0; r < n; r += 4) {
-                int8Four(q, scale, out, in, o, x, xAt + r * in, xAt + Math.min(r + 1, n - 1) * in,
-                        xAt + Math.min(r + 2, n - 1) * in, xAt + Math.min(r + 3, n - 1) * in, b, y, yAt + r * out + o, n - r);
-            }
-        }
-    }
-
-    /** Row o of W times the x row at float xAt: two chains of blocks (even, odd). */
-    private static float int8One(byte[] q, float[] scale, int in, int o, ByteBuffer x, int xAt) {
-        int blocks = (in + BLOCK - 1) / BLOCK, full = in / BLOCK, wAt = o * in, sAt = o * blocks;
-        FloatVector even = FloatVector.zero(S), odd = even;
-        int blk = 0;
-        for (; blk + 1 < full; blk += 2) {
-            int j = blk * BLOCK;
-            FloatVector p = FloatVector.zero(S), p2 = p;
-            for (int k = 0; k < BLOCK; k += L) {
-                p = ((FloatVector) ByteVector.fromArray(BYTES, q, wAt + j + k).convertShape(VectorOperators.B2F, S, 0))
-                        .fma(FloatVector.fromByteBuffer(S, x, (xAt + j + k) * 4, NATIVE), p);
-                p2 = ((FloatVector) ByteVector.fromArray(BYTES, q, wAt + j + BLOCK + k).convertShape(VectorOperators.B2F, S, 0))
-                        .fma(FloatVector.fromByteBuffer(S, x, (xAt + j + BLOCK + k) * 4, NATIVE), p2);
-            }
-            even = p.fma(FloatVector.broadcast(S, scale[sAt + blk]), even);
-            odd = p2.fma(FloatVector.broadcast(S, scale[sAt + blk + 1]), odd);
-        }
-        for (; blk < full; blk++) {
-            int j = blk * BLOCK;
-            FloatVector p = FloatVector.zero(S);
-            for (int k = 0; k < BLOCK; k += L) {
-                p = ((FloatVector) ByteVector.fromArray(BYTES, q, wAt + j + k).convertShape(VectorOperators.B2F, S, 0))
-                        .fma(FloatVector.fromByteBuffer(S, x, (xAt + j + k) * 4, NATIVE), p);
-            }
-            even = p.fma(FloatVector.broadcast(S, scale[sAt + blk]), even);
-        }
-        float sum = VectorMath.sum(even.add(odd));
-        if (full < blocks) { // the short last block
-            float part = 0;
-            for (int j = full * BLOCK; j < in; j++) {
-                part += q[wAt + j] * x.getFloat((xAt + j) * 4);
-            }
-            sum += part * scale[sAt + full];
-        }
-        return sum;
-    }
-
-    /** Row o of W times the x rows at floats a, b, c, d, plus bias, into y at yAt, yAt + out, ... (valid of them). */
-    private static void int8Four(byte[] q, float[] scale, int out, int in, int o, ByteBuffer x, int a, int b, int c,
-            int d, float bias, ByteBuffer y, int yAt, int valid) {
-        int blocks = (in + BLOCK - 1) / BLOCK, full = in / BLOCK, wAt = o * in, sAt = o * blocks;
-        FloatVector acc0 = FloatVector.zero(S), acc1 = acc0, acc2 = acc0, acc3 = acc0;
-        for (int blk = 0; blk < full; blk++) {
-            int j = blk * BLOCK;
-            FloatVector p0 = FloatVector.zero(S), p1 = p0, p2 = p0, p3 = p0;
-            for (int k = 0; k < BLOCK; k += L) {
-                FloatVector w = (FloatVector) ByteVector.fromArray(BYTES, q, wAt + j + k)
-                        .convertShape(VectorOperators.B2F, S, 0);
-                p0 = w.fma(FloatVector.fromByteBuffer(S, x, (a + j + k) * 4, NATIVE), p0);
-                p1 = w.fma(FloatVector.fromByteBuffer(S, x, (b + j + k) * 4, NATIVE), p1);
-                p2 = w.fma(FloatVector.fromByteBuffer(S, x, (c + j + k) * 4, NATIVE), p2);
-                p3 = w.fma(FloatVector.fromByteBuffer(S, x, (d + j + k) * 4, NATIVE), p3);
-            }
-            FloatVector s = FloatVector.broadcast(S, scale[sAt + blk]);
-            acc0 = p0.fma(s, acc0);
-            acc1 = p1.fma(s, acc1);
-            acc2 = p2.fma(s, acc2);
-            acc3 = p3.fma(s, acc3);
-        }
-        float s0 = VectorMath.sum(acc0), s1 = VectorMath.sum(acc1), s2 = VectorMath.sum(acc2), s3 = VectorMath.sum(acc3);
-        if (full < blocks) {
-            float t0 = 0, t1 = 0, t2 = 0, t3 = 0;
-            for (int j = full * BLOCK; j < in; j++) {
-                float w = q[wAt + j];
-                t0 += w * x.getFloat((a + j) * 4);
-                t1 += w * x.getFloat((b + j) * 4);
-                t2 += w * x.getFloat((c + j) * 4);
-                t3 += w * x.getFloat((d + j) * 4);
-            }
-            float last = scale[sAt + full];
-            s0 += t0 * last;
-            s1 += t1 * last;
-            s2 += t2 * last;
-            s3 += t3 * last;
-        }
-        store4(y, yAt, out, valid, bias + s0, bias + s1, bias + s2, bias + s3);
-    }
-
-    static void bf16Rows(short[] w, int out, int in, ByteBuffer x, int xAt, int n, ByteBuffer bias, ByteBuffer y,
-            int yAt, int o0, int o1) {
-        for (int o = o0; o < o1; o++) {
-            float b = bias == null ? 0 : bias.getFloat(o * 4);
-            if (n == 1) {
-                y.putFloat((yAt + o) * 4, b + bf16One(w, in, o, x, xAt));
-                continue;
-            }
-            for (int r = 0; r < n; r += 4) {
-                bf16Four(w, out, in, o, x, xAt + r * in, xAt + Math.min(r + 1, n - 1) * in,
-                        xAt + Math.min(r + 2, n - 1) * in, xAt + Math.min(r + 3, n - 1) * in, b, y, yAt + r * out + o, n - r);
-            }
-        }
-    }
-
-    /** Row o of W times the x row at float xAt: two accumulator chains. */
-    private static float bf16One(short[] w, int in, int o, ByteBuffer x, int xAt) {
-        int vEnd = in - in % L, wAt = o * in;
-        FloatVector acc = FloatVector.zero(S), acc2 = acc;
-        int j = 0;
-        for (; j + L < vEnd; j += 2 * L) {
-            acc = ((IntVector) ShortVector.fromArray(SHORTS, w, wAt + j).convertShape(VectorOperators.S2I, INTS, 0))
-                    .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats()
-                    .fma(FloatVector.fromByteBuffer(S, x, (xAt + j) * 4, NATIVE), acc);
-            acc2 = ((IntVector) ShortVector.fromArray(SHORTS, w, wAt + j + L).convertShape(VectorOperators.S2I, INTS, 0))
-                    .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats()
-                    .fma(FloatVector.fromByteBuffer(S, x, (xAt + j + L) * 4, NATIVE), acc2);
-        }
-        for (; j < vEnd; j += L) {
-            acc = ((IntVector) ShortVector.fromArray(SHORTS, w, wAt + j).convertShape(VectorOperators.S2I, INTS, 0))
-                    .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats()
-                    .fma(FloatVector.fromByteBuffer(S, x, (xAt + j) * 4, NATIVE), acc);
-        }
-        float sum = VectorMath.sum(acc.add(acc2));
-        for (; j < in; j++) {
-            sum += BFloat16.toFloat(w[wAt + j]) * x.getFloat((xAt + j) * 4);
-        }
-        return sum;
-    }
-
-    /** Row o of W times the x rows at floats a, b, c, d, plus bias, into y at yAt, yAt + out, ... (valid of them). */
-    private static void bf16Four(short[] w, int out, int in, int o, ByteBuffer x, int a, int b, int c, int d,
-            float bias, ByteBuffer y, int yAt, int valid) {
-        int vEnd = in - in % L, wAt = o * in;
-        FloatVector acc0 = FloatVector.zero(S), acc1 = acc0, acc2 = acc0, acc3 = acc0;
-        int j = 0;
-        for (; j < vEnd; j += L) {
-            FloatVector wv = ((IntVector) ShortVector.fromArray(SHORTS, w, wAt + j).convertShape(VectorOperators.S2I, INTS, 0))
-                    .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
-            acc0 = wv.fma(FloatVector.fromByteBuffer(S, x, (a + j) * 4, NATIVE), acc0);
-            acc1 = wv.fma(FloatVector.fromByteBuffer(S, x, (b + j) * 4, NATIVE), acc1);
-            acc2 = wv.fma(FloatVector.fromByteBuffer(S, x, (c + j) * 4, NATIVE), acc2);
-            acc3 = wv.fma(FloatVector.fromByteBuffer(S, x, (d + j) * 4, NATIVE), acc3);
-        }
-        float s0 = VectorMath.sum(acc0), s1 = VectorMath.sum(acc1), s2 = VectorMath.sum(acc2), s3 = VectorMath.sum(acc3);
-        for (; j < in; j++) {
-            float wj = BFloat16.toFloat(w[wAt + j]);
-            s0 += wj * x.getFloat((a + j) * 4);
-            s1 += wj * x.getFloat((b + j) * 4);
-            s2 += wj * x.getFloat((c + j) * 4);
-            s3 += wj * x.getFloat((d + j) * 4);
-        }
-        store4(y, yAt, out, valid, bias + s0, bias + s1, bias + s2, bias + s3);
     }
 }

@@ -3,17 +3,21 @@ package org.attn4j.kernels;
 import java.nio.ByteBuffer;
 import org.attn4j.config.CompactWeights;
 import org.attn4j.config.WeightFormat;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * A weight matrix {@code W [out, in]} (PyTorch's layout) stored in a compact {@link WeightFormat}, and the product a
  * linear layer needs from it: {@code y [n, out] = x [n, in] W^T + b} for a few rows of float32 activations (a decoding
  * step: one row a sequence). The product reads the compact weights themselves and widens them to float32 in vector
  * registers; each weight row is read from memory once per call for all n input rows, so a decoding step of a whole
- * batch streams the matrix once. The output rows are split over {@link Parallel#shared()}'s threads.
+ * batch streams the matrix once. The output rows are split over the caller's {@link Parallel}. A prompt's many rows
+ * go through GEMM instead, on tiles of W widened to float32.
  *
- * <p>Sums are float32: the products of a block of the input dimension accumulate in vector lanes, then the lanes in
- * a fixed order (so a result does not change once the JIT has compiled the kernel). A call allocates nothing but its
- * split loop's closure. Instances are immutable and may be used by many threads at once.
+ * <p>Sums are float32: the products of a chunk of the input dimension accumulate in vector lanes, then the lanes
+ * (reduced in order, so a result does not change once the JIT has compiled the kernel). A row of a batch gets
+ * exactly what it gets alone. A call allocates nothing but its split loop's closure (the laid-out activations and
+ * the tiles are per-thread scratch, kept). Instances are immutable and may be used by many threads at once.
  *
  * <p>Made from a float32 or float64 matrix with {@link CompactMatrices#of}; {@link #get} widens one weight back, exactly as the
  * product does.
@@ -21,6 +25,14 @@ import org.attn4j.config.WeightFormat;
 public abstract class CompactMatrix implements CompactWeights {
     /** Output rows a thread takes at least: below that a hand-off to a worker costs more than the rows. */
     private static final int GRAIN = 64;
+    /** Most input rows a product reads the compact weights for directly; more go through GEMM on widened tiles. */
+    public static final int PRODUCT_ROWS = 8;
+    /** Output rows widened at a time for GEMM: a tile of a 3,072-wide matrix stays within a core's L2 cache. */
+    private static final int TILE = 64;
+    /** A thread's laid-out activation rows (the caller's, read by every worker of its product). */
+    private static final ThreadLocal<Scratch> ROWS = ThreadLocal.withInitial(Scratch::new);
+    /** A thread's widened tile of W. */
+    private static final ThreadLocal<Scratch> TILE_ROWS = ThreadLocal.withInitial(Scratch::new);
 
     protected final int out, in;
 
@@ -57,9 +69,21 @@ public abstract class CompactMatrix implements CompactWeights {
 
     /**
      * Rows {@code [yRow, yRow + n)} of {@code y [., out]} = rows {@code [xRow, xRow + n)} of {@code x [., in]} times
-     * W^T, plus {@code bias [out]} (or null). x, y and bias are float32; y must not overlap x.
+     * W^T, plus {@code bias [out]} (or null), split over {@link Parallel#shared()}: {@link #multiply(Parallel, Buf,
+     * int, int, Buf, Buf, int)}.
      */
     public void multiply(Buf x, int xRow, int n, Buf bias, Buf y, int yRow) {
+        multiply(Parallel.shared(), x, xRow, n, bias, y, yRow);
+    }
+
+    /**
+     * Rows {@code [yRow, yRow + n)} of {@code y [., out]} = rows {@code [xRow, xRow + n)} of {@code x [., in]} times
+     * W^T, plus {@code bias [out]} (or null). x, y and bias are float32; y must not overlap x. Up to
+     * {@link #PRODUCT_ROWS} rows (a decoding step): W's output rows split over {@code parallel}'s threads, each
+     * weight read once for all n rows. More rows (a prompt): tiles of W widened to float32 and multiplied by
+     * OpenBLAS's GEMM, the tiles split over the threads.
+     */
+    public void multiply(Parallel parallel, Buf x, int xRow, int n, Buf bias, Buf y, int yRow) {
         if (!x.isFloat() || !y.isFloat() || bias != null && !bias.isFloat()) {
             throw new IllegalArgumentException("a compact product takes float32 activations, given x "
                     + x.array.dataType() + ", y " + y.array.dataType() + (bias == null ? "" : ", bias " + bias.array.dataType()));
@@ -70,16 +94,76 @@ public abstract class CompactMatrix implements CompactWeights {
                     + " holds " + x.length + " elements, y from row " + yRow + " holds " + y.length
                     + (bias == null ? "" : ", bias holds " + bias.length));
         }
-        ByteBuffer xb = x.bytes(), yb = y.bytes(), bb = bias == null ? null : bias.bytes();
+        if (n > PRODUCT_ROWS) {
+            tiles(parallel, x, xRow, n, bias, y, yRow);
+            return;
+        }
         boolean lanes = RowMath.vector(x) && CompactLanes.FITS;
-        Parallel.shared().forRange(out, GRAIN, (o0, o1) -> rows(lanes, xb, xRow * in, n, bb, yb, yRow * out, o0, o1));
+        float[] xs = ROWS.get().fit(n * in);
+        ByteBuffer xb = x.bytes(), yb = y.bytes(), bb = bias == null ? null : bias.bytes();
+        for (int r = 0; r < n; r++) {
+            layout(lanes, xb, (xRow + r) * in, xs, r * in);
+        }
+        parallel.forRange(out, GRAIN, (o0, o1) -> rows(lanes, xs, n, bb, yb, yRow * out, o0, o1));
     }
 
     /**
-     * Output rows {@code [o0, o1)} of the product on this thread, in vector lanes ({@link CompactLanes}) or scalar:
-     * x's n rows start at float {@code xAt} (row stride in), y's at {@code yAt} (row stride out), bias is null or
-     * [out].
+     * The product of many rows: per tile of {@link #TILE} output rows, W's rows widened to float32 and
+     * y[:, tile] = x W[tile]^T + b[tile] by GEMM (beta 1 over the bias, as {@link Blas#linear}).
      */
-    abstract void rows(boolean lanes, ByteBuffer x, int xAt, int n, ByteBuffer bias, ByteBuffer y, int yAt, int o0,
-            int o1);
+    private void tiles(Parallel parallel, Buf x, int xRow, int n, Buf bias, Buf y, int yRow) {
+        parallel.forRange(out, TILE, (o0, o1) -> {
+            Scratch heap = TILE_ROWS.get();
+            Buf tile = heap.tile(TILE * in);
+            for (int t0 = o0; t0 < o1; t0 += TILE) {
+                int t1 = Math.min(o1, t0 + TILE);
+                float[] widened = heap.fit((t1 - t0) * in);
+                widen(t0, t1, widened);
+                tile.bytes().asFloatBuffer().put(widened, 0, (t1 - t0) * in);
+                for (int r = 0; bias != null && r < n; r++) {
+                    RowMath.copy(bias, t0, y, (yRow + r) * out + t0, t1 - t0);
+                }
+                Blas.gemm(false, true, n, t1 - t0, in, 1, x, (long) xRow * in, in, tile, 0, in, bias == null ? 0 : 1, y,
+                        (long) yRow * out + t0, out);
+            }
+        });
+    }
+
+    /**
+     * x's row at float {@code xAt} into {@code xs} from {@code xsAt}: laid out for this format's vector lanes
+     * ({@link CompactLanes}), or in order for the scalar loops.
+     */
+    abstract void layout(boolean lanes, ByteBuffer x, int xAt, float[] xs, int xsAt);
+
+    /**
+     * Output rows {@code [o0, o1)} of the product on this thread, in vector lanes or scalar: x's n rows laid out in
+     * {@code xs} (row r from r in), y's rows from float {@code yAt} (row stride out), bias null or [out].
+     */
+    abstract void rows(boolean lanes, float[] xs, int n, ByteBuffer bias, ByteBuffer y, int yAt, int o0, int o1);
+
+    /** W's rows [o0, o1) as float32, {@code [o1 - o0, in]} in {@code to}. */
+    abstract void widen(int o0, int o1, float[] to);
+
+    /** A thread's scratch: floats on the heap, and a tile on ND4J's (for GEMM), grown as needed and kept. */
+    private static final class Scratch {
+        private float[] floats = new float[0];
+        private Buf tile;
+
+        float[] fit(int n) {
+            if (floats.length < n) {
+                floats = new float[n];
+            }
+            return floats;
+        }
+
+        Buf tile(int n) {
+            if (tile == null || tile.length < n) {
+                if (tile != null) {
+                    tile.close();
+                }
+                tile = Buf.of(Nd4j.create(DataType.FLOAT, n));
+            }
+            return tile;
+        }
+    }
 }

@@ -67,24 +67,43 @@ final class Int8Matrix extends CompactMatrix {
     }
 
     @Override
-    void rows(boolean lanes, ByteBuffer x, int xAt, int n, ByteBuffer bias, ByteBuffer y, int yAt, int o0, int o1) {
+    void layout(boolean lanes, ByteBuffer x, int xAt, float[] xs, int xsAt) {
         if (lanes) {
-            CompactLanes.int8Rows(q, scale, out, in, x, xAt, n, bias, y, yAt, o0, o1);
+            CompactLanes.int8Layout(x, xAt, in, xs, xsAt);
+            return;
+        }
+        for (int j = 0; j < in; j++) {
+            xs[xsAt + j] = x.getFloat((xAt + j) * 4);
+        }
+    }
+
+    @Override
+    void rows(boolean lanes, float[] xs, int n, ByteBuffer bias, ByteBuffer y, int yAt, int o0, int o1) {
+        if (lanes) {
+            CompactLanes.int8Rows(q, scale, out, in, xs, n, bias, y, yAt, o0, o1);
             return;
         }
         for (int o = o0; o < o1; o++) {
             float b = bias == null ? 0 : bias.getFloat(o * 4);
             for (int r = 0; r < n; r++) {
-                int xRow = xAt + r * in;
                 float sum = 0;
                 for (int blk = 0; blk < blocks; blk++) {
                     float part = 0;
                     for (int j = blk * BLOCK; j < Math.min(in, (blk + 1) * BLOCK); j++) {
-                        part += q[o * in + j] * x.getFloat((xRow + j) * 4);
+                        part += q[o * in + j] * xs[r * in + j];
                     }
                     sum += part * scale[o * blocks + blk];
                 }
                 y.putFloat((yAt + r * out + o) * 4, b + sum);
+            }
+        }
+    }
+
+    @Override
+    void widen(int o0, int o1, float[] to) {
+        for (int o = o0, k = 0; o < o1; o++) {
+            for (int j = 0; j < in; j++, k++) {
+                to[k] = scale[o * blocks + j / BLOCK] * q[o * in + j];
             }
         }
     }

@@ -33,10 +33,10 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 public record LinearKernel(String weightName, String biasName, Buf w, Buf bias, int in, int out, boolean frozen,
         LoraKernel lora, int loraPart, CompactMatrix compact) {
     /**
-     * Products of at most this many rows (a decoding step's) split W's rows over the threads: the caller's own rows
-     * are one part of a split loop over the batch, which runs one part per thread and so would read W on one.
+     * Products of at most this many rows (a decoding step's) split W's rows over the threads; a caller with that
+     * few rows runs them on its own thread rather than splitting the rows, or each thread would read all of W.
      */
-    private static final int SPLIT_ROWS = 8;
+    public static final int SPLIT_ROWS = CompactMatrix.PRODUCT_ROWS;
     /** Multiply-adds a thread takes at least in such a split (below that, the hand-off costs more). */
     private static final int SPLIT_GRAIN = 1 << 17;
 
@@ -75,13 +75,22 @@ public record LinearKernel(String weightName, String biasName, Buf w, Buf bias, 
         project(x, r0, r1 - r0, y, r0);
     }
 
-    /** m rows of y from row yRow = m rows of x from row xRow, times W^T, plus b ({@link Blas#linear}). */
+    /** m rows of y from row yRow = m rows of x from row xRow, times W^T, plus b, on {@link Parallel#shared()}. */
     public void project(Buf x, int xRow, int m, Buf y, int yRow) {
+        project(Parallel.shared(), x, xRow, m, y, yRow);
+    }
+
+    /**
+     * m rows of y from row yRow = m rows of x from row xRow, times W^T, plus b ({@link Blas#linear}). Up to
+     * {@link #SPLIT_ROWS} rows (a decoding step's) split W's output rows over {@code parallel}'s threads, so that
+     * each weight is read once for all m rows; called inside one of that pool's split loops, it runs on its caller.
+     */
+    public void project(Parallel parallel, Buf x, int xRow, int m, Buf y, int yRow) {
         if (compact != null) {
-            compact.multiply(x, xRow, m, bias, y, yRow);
+            compact.multiply(parallel, x, xRow, m, bias, y, yRow);
         } else if (m <= SPLIT_ROWS && (long) m * in * out >= 2L * SPLIT_GRAIN) {
             int grain = Math.max(1, SPLIT_GRAIN / (m * in));
-            Parallel.shared().forRange(out, grain, (o0, o1) -> { // y[:, o0:o1] = x W[o0:o1]^T + b[o0:o1]
+            parallel.forRange(out, grain, (o0, o1) -> { // y[:, o0:o1] = x W[o0:o1]^T + b[o0:o1]
                 for (int r = 0; bias != null && r < m; r++) {
                     RowMath.copy(bias, o0, y, (yRow + r) * out + o0, o1 - o0);
                 }

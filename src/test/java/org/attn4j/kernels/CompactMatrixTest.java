@@ -16,11 +16,12 @@ import org.nd4j.linalg.factory.Nd4j;
 /**
  * bfloat16 and Q8_0 weights: their values against the formats' definitions, computed here in float64, and their
  * products (vector lanes and scalar loops) against float64 sums of those values, on ragged shapes: widths that are
- * not multiples of the block (32) or of the vector lanes, a row count that splits over threads unevenly, 1 to 8
- * input rows.
+ * not multiples of the block (32) or of the vector lanes' chunks (32 or 64 weights with 16 lanes), a row count that
+ * splits over threads unevenly, 1 to 8 input rows (read from the compact weights) and 9 to 12 (GEMM on widened
+ * tiles of 64 rows), and a batch's rows against the same rows one at a time.
  */
 class CompactMatrixTest {
-    private static final int[] OUTS = {1, 7, 131}, INS = {1, 13, 32, 45, 77, 96, 100};
+    private static final int[] OUTS = {1, 7, 131}, INS = {1, 13, 32, 45, 77, 96, 100, 130, 200};
 
     @AfterEach
     void vectorBack() {
@@ -124,7 +125,7 @@ class CompactMatrixTest {
         for (int out : OUTS) {
             for (int in : INS) {
                 CompactMatrix m = CompactMatrices.of(random(r, out * in, 0.1), out, in, format);
-                for (int n = 1; n <= 8; n++) {
+                for (int n = 1; n <= CompactMatrix.PRODUCT_ROWS + 4; n++) {
                     boolean withBias = (n + in) % 2 == 0;
                     Buf bias = withBias ? random(r, out, 1) : null;
                     int xRow = 1, yRow = 2; // the call's rows start inside the buffers
@@ -153,6 +154,30 @@ class CompactMatrixTest {
                         }
                     }
                 }
+            }
+        }
+    }
+
+    /**
+     * A decoding step of several sequences reads each weight once for all of them, and each sequence's row must come
+     * out as it would alone (to the bit: the same sums in the same order), on two threads and on one.
+     */
+    @ParameterizedTest
+    @EnumSource(value = WeightFormat.class, names = {"BFLOAT16", "INT8"})
+    void aBatchsRowsAreTheRowsOneAtATime(WeightFormat format) {
+        Random r = new Random(11 + format.ordinal());
+        int out = 131, in = 200;
+        CompactMatrix m = CompactMatrices.of(random(r, out * in, 0.1), out, in, format);
+        Buf bias = random(r, out, 1);
+        for (int n = 2; n <= CompactMatrix.PRODUCT_ROWS; n++) {
+            Buf x = random(r, n * in, 1), batch = Buf.of(Nd4j.create(DataType.FLOAT, n, out));
+            Buf alone = Buf.of(Nd4j.create(DataType.FLOAT, n, out));
+            m.multiply(new Parallel(2), x, 0, n, bias, batch, 0);
+            for (int row = 0; row < n; row++) {
+                m.multiply(new Parallel(1), x, row, 1, bias, alone, row);
+            }
+            for (int i = 0; i < n * out; i++) {
+                assertEquals(alone.get(i), batch.get(i), 0, format + " n=" + n + " y[" + i / out + ", " + i % out + "]");
             }
         }
     }

@@ -108,6 +108,48 @@ class CompactWeightsModelTest {
         }
     }
 
+    /**
+     * Decoding three sequences at once (each step's products read every weight once for the batch) gives each
+     * sequence the log-probabilities it gets decoded alone, in every format, to float32 rounding: the compact
+     * products are the same sums either way, float32's come from OpenBLAS's GEMM of three rows or its GEMV of one.
+     */
+    @ParameterizedTest
+    @EnumSource(WeightFormat.class)
+    void aBatchDecodesAsItsSequencesDoAlone(WeightFormat format) {
+        LanguageModel m = model();
+        if (format != WeightFormat.FLOAT32) {
+            m.convertWeights(format);
+        }
+        int[][] ids = {{3, 9, 14, 1, 30, 2, 8}, {5, 5, 20, 36, 0, 11, 4}, {7, 1, 2, 3, 4, 5, 6}};
+        double tolerance = format == WeightFormat.FLOAT32 ? 1e-5 : 1e-6;
+        try (DecodingSession batch = m.startDecoding(null)) {
+            INDArray[] batchSteps = decodeSteps(batch, ids);
+            for (int row = 0; row < ids.length; row++) {
+                try (DecodingSession alone = m.startDecoding(null)) {
+                    INDArray[] aloneSteps = decodeSteps(alone, new int[][] {ids[row]});
+                    for (int step = 0; step < batchSteps.length; step++) {
+                        double d = maxDifference(batchSteps[step].getRow(row), aloneSteps[step].getRow(0));
+                        assertTrue(d < tolerance, format + " sequence " + row + " step " + step + ": " + d);
+                    }
+                }
+            }
+        }
+    }
+
+    /** The log-probabilities after a 4-token prompt and after each of the remaining tokens fed one at a time. */
+    private static INDArray[] decodeSteps(DecodingSession s, int[][] ids) {
+        int n = ids[0].length;
+        INDArray all = Nd4j.createFromArray(ids);
+        INDArray[] steps = new INDArray[n - 3];
+        steps[0] = s.advance(all.get(org.nd4j.linalg.indexing.NDArrayIndex.all(),
+                org.nd4j.linalg.indexing.NDArrayIndex.interval(0, 4)).dup('c'));
+        for (int t = 4; t < n; t++) {
+            steps[t - 3] = s.advance(all.get(org.nd4j.linalg.indexing.NDArrayIndex.all(),
+                    org.nd4j.linalg.indexing.NDArrayIndex.interval(t, t + 1)).dup('c'));
+        }
+        return steps;
+    }
+
     @ParameterizedTest
     @EnumSource(value = WeightFormat.class, names = {"BFLOAT16", "INT8"})
     void beamSearchSamplingAndAttentionMapsRunAndTrainingAndSavingAreRefused(WeightFormat format, @TempDir Path dir) {
