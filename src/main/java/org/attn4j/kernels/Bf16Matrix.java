@@ -55,4 +55,12 @@ final class Bf16Matrix extends CompactMatrix {
             }
         }
     }
+
+    @Override
+    void widenRows(int o0, int o1, Buf tile) {
+        java.nio.FloatBuffer t = tile.bytes().asFloatBuffer();
+        for (int i = o0 * in, at = 0; i < o1 * in; i++, at++) {
+            t.put(at, BFloat16.toFloat(w[i]));
+        }
+    }
 }

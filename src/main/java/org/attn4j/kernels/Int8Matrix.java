@@ -88,4 +88,14 @@ final class Int8Matrix extends CompactMatrix {
             }
         }
     }
+
+    @Override
+    void widenRows(int o0, int o1, Buf tile) {
+        java.nio.FloatBuffer t = tile.bytes().asFloatBuffer();
+        for (int o = o0, at = 0; o < o1; o++) {
+            for (int j = 0; j < in; j++, at++) {
+                t.put(at, scale[o * blocks + j / BLOCK] * q[o * in + j]);
+            }
+        }
+    }
 }

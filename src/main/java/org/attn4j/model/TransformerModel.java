@@ -252,6 +252,7 @@ public abstract class TransformerModel extends Module implements Trainable {
         private final ModelEngine engine;
         private final ModelEngine.State state;
         private final Map<String, INDArray> gradients = new LinkedHashMap<>();
+        private boolean adapted; // on an adapted engine: the base is frozen, and may be held in a compact format
 
         private EngineState(ModelEngine engine) {
             this.engine = engine;
@@ -348,6 +349,7 @@ public abstract class TransformerModel extends Module implements Trainable {
     /** A workspace on an adapted engine whose gradients are the adapters' ({@code names}) only. */
     final EngineState newEngineState(ModelEngine adapted, java.util.Set<String> names) {
         EngineState s = new EngineState(adapted);
+        s.adapted = true;
         s.state.gradients().blocks().forEach(g -> g.forEach((k, v) -> {
             if (names.contains(k)) {
                 s.gradients.put(k, v);
@@ -382,7 +384,9 @@ public abstract class TransformerModel extends Module implements Trainable {
     @Override
     public LossAndGradients lossAndGradients(EngineState s, INDArray source, INDArray input, INDArray target,
             double smoothing, boolean withGradients, org.attn4j.kernels.DropoutSeed dropout) {
-        requireTrainable();
+        if (!s.adapted) {
+            requireTrainable();
+        }
         int[][] sourceRows = checkedSource(source, input);
         int[][] inputRows = checkedRows("input", input, config.targetVocab());
         int[][] targetRows = checkedRows("target", target, config.targetVocab());
