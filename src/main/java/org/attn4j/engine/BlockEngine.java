@@ -188,6 +188,17 @@ public final class BlockEngine {
             gradBufs.clear();
         }
 
+        /**
+         * Frees the last forward's activations now and keeps the gradients: a model's activation checkpointing
+         * ({@code ModelEngine}) holds one block's activations at a time. The next forward makes them again.
+         */
+        void releaseActivations() {
+            if (a != null) {
+                a.close();
+                a = null;
+            }
+        }
+
         /** Gradients of this state's last backward by parameter name, same shapes as the parameters. */
         public Map<String, INDArray> gradients() {
             if (gradients.isEmpty()) { // made on first use: a state that only runs forward never needs them

@@ -258,6 +258,15 @@ public abstract class TransformerModel extends Module implements Trainable {
             this.engine = engine;
             this.state = engine.newState();
         }
+
+        /**
+         * Gradient (activation) checkpointing from the next call on ({@link ModelEngine.State#checkpointActivations}):
+         * only each block's input is kept through the forward and the block's forward runs again just before its
+         * backward; the same gradients, one block's activations held at a time instead of all, one more forward.
+         */
+        public void checkpointActivations(boolean on) {
+            state.checkpointActivations(on);
+        }
     }
 
     /**
