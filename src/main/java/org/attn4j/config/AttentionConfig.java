@@ -62,51 +62,58 @@ public record AttentionConfig(int dModel, int heads, int kDim, int vDim, boolean
 
     /** Self-attention of width dModel with biases, no mask, no dropout. */
     public static AttentionConfig of(int dModel, int heads) {
-        return new AttentionConfig(dModel, heads, dModel, dModel, true, false, 0, false);
+        return builder().dModel(dModel).heads(heads).kDim(dModel).vDim(dModel).kvHeads(heads).bias(true)
+                .rope(Rope.DEFAULT).build();
     }
 
+    /** The same with keys of width {@code kDim} and values of width {@code vDim} as given (cross-attention). */
     public AttentionConfig withKeyValueDims(int kDim, int vDim) {
-        return new AttentionConfig(dModel, heads, kDim, vDim, bias, causal, dropout, rotary, kvHeads, alibi, window, qkvBias, rope);
+        return toBuilder().kDim(kDim).vDim(vDim).build();
     }
 
+    /** The same with biases on all four projections ({@code true}) or none (but see {@link #withQkvBias}). */
     public AttentionConfig withBias(boolean b) {
-        return new AttentionConfig(dModel, heads, kDim, vDim, b, causal, dropout, rotary, kvHeads, alibi, window, qkvBias, rope);
+        return toBuilder().bias(b).build();
     }
 
+    /** The same with a causal mask ({@code true}: query i sees keys up to i) or none. */
     public AttentionConfig withCausal(boolean c) {
-        return new AttentionConfig(dModel, heads, kDim, vDim, bias, c, dropout, rotary, kvHeads, alibi, window, qkvBias, rope);
+        return toBuilder().causal(c).build();
     }
 
+    /** The same with dropout {@code p} on the attention weights while training. */
     public AttentionConfig withDropout(double p) {
-        return new AttentionConfig(dModel, heads, kDim, vDim, bias, causal, p, rotary, kvHeads, alibi, window, qkvBias, rope);
+        return toBuilder().dropout(p).build();
     }
 
+    /** The same with rotary position embeddings on queries and keys ({@code true}) or none. */
     public AttentionConfig withRotary(boolean r) {
-        return new AttentionConfig(dModel, heads, kDim, vDim, bias, causal, dropout, r, kvHeads, alibi, window, qkvBias, rope);
+        return toBuilder().rotary(r).build();
     }
 
     /** Grouped-query attention with {@code kv} key/value heads (1: multi-query). */
     public AttentionConfig withKvHeads(int kv) {
-        return new AttentionConfig(dModel, heads, kDim, vDim, bias, causal, dropout, rotary, kv, alibi, window, qkvBias, rope);
+        return toBuilder().kvHeads(kv).build();
     }
 
+    /** The same with ALiBi's linear position biases on the scores ({@code true}) or none. */
     public AttentionConfig withAlibi(boolean a) {
-        return new AttentionConfig(dModel, heads, kDim, vDim, bias, causal, dropout, rotary, kvHeads, a, window, qkvBias, rope);
+        return toBuilder().alibi(a).build();
     }
 
     /** Biases on the query, key and value projections alone ({@code bias} false) or on all four. */
     public AttentionConfig withQkvBias(boolean b) {
-        return new AttentionConfig(dModel, heads, kDim, vDim, bias, causal, dropout, rotary, kvHeads, alibi, window, b, rope);
+        return toBuilder().qkvBias(b).build();
     }
 
     /** Rotary frequencies {@code r} (with {@code rotary}). */
     public AttentionConfig withRope(Rope r) {
-        return new AttentionConfig(dModel, heads, kDim, vDim, bias, causal, dropout, rotary, kvHeads, alibi, window, qkvBias, r);
+        return toBuilder().rope(r).build();
     }
 
     /** Sliding-window attention over {@code w} positions (0: none). */
     public AttentionConfig withWindow(int w) {
-        return new AttentionConfig(dModel, heads, kDim, vDim, bias, causal, dropout, rotary, kvHeads, alibi, w, qkvBias, rope);
+        return toBuilder().window(w).build();
     }
 
     /** Width of the keys and values after projection: kvHeads * D. */
@@ -117,5 +124,123 @@ public record AttentionConfig(int dModel, int heads, int kDim, int vDim, boolean
     /** Head width D = C / H. */
     public int headDim() {
         return dModel / heads;
+    }
+
+    /** A builder with every component unset (0, false or null): set each one the record needs. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** A builder holding this configuration, to change some components and {@link Builder#build} a new one. */
+    public Builder toBuilder() {
+        Builder b = new Builder();
+        b.dModel = dModel;
+        b.heads = heads;
+        b.kDim = kDim;
+        b.vDim = vDim;
+        b.bias = bias;
+        b.causal = causal;
+        b.dropout = dropout;
+        b.rotary = rotary;
+        b.kvHeads = kvHeads;
+        b.alibi = alibi;
+        b.window = window;
+        b.qkvBias = qkvBias;
+        b.rope = rope;
+        return b;
+    }
+
+    /**
+     * Sets components one at a time (each setter takes the value the record's component of that name documents)
+     * and validates them together in {@link #build}, through the record's constructor.
+     */
+    public static final class Builder {
+        private int dModel;
+        private int heads;
+        private int kDim;
+        private int vDim;
+        private boolean bias;
+        private boolean causal;
+        private double dropout;
+        private boolean rotary;
+        private int kvHeads;
+        private boolean alibi;
+        private int window;
+        private boolean qkvBias;
+        private Rope rope;
+
+        private Builder() {
+        }
+
+        public Builder dModel(int v) {
+            dModel = v;
+            return this;
+        }
+
+        public Builder heads(int v) {
+            heads = v;
+            return this;
+        }
+
+        public Builder kDim(int v) {
+            kDim = v;
+            return this;
+        }
+
+        public Builder vDim(int v) {
+            vDim = v;
+            return this;
+        }
+
+        public Builder bias(boolean v) {
+            bias = v;
+            return this;
+        }
+
+        public Builder causal(boolean v) {
+            causal = v;
+            return this;
+        }
+
+        public Builder dropout(double v) {
+            dropout = v;
+            return this;
+        }
+
+        public Builder rotary(boolean v) {
+            rotary = v;
+            return this;
+        }
+
+        public Builder kvHeads(int v) {
+            kvHeads = v;
+            return this;
+        }
+
+        public Builder alibi(boolean v) {
+            alibi = v;
+            return this;
+        }
+
+        public Builder window(int v) {
+            window = v;
+            return this;
+        }
+
+        public Builder qkvBias(boolean v) {
+            qkvBias = v;
+            return this;
+        }
+
+        public Builder rope(Rope v) {
+            rope = v;
+            return this;
+        }
+
+        /** The configuration, validated as the record's constructor validates any. */
+        public AttentionConfig build() {
+            return new AttentionConfig(dModel, heads, kDim, vDim, bias, causal, dropout, rotary, kvHeads, alibi, window,
+                    qkvBias, rope);
+        }
     }
 }

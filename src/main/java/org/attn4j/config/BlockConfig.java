@@ -57,8 +57,8 @@ public record BlockConfig(boolean crossAttention, int dModel, int heads, int ffD
      * {@code norm_first}): GELU, LayerNorm, biases, not causal, no dropout.
      */
     public static BlockConfig encoder(int dModel, int heads, int ffDim) {
-        return new BlockConfig(false, dModel, heads, ffDim, Activation.GELU, true, false, 0, 0, 1e-5, true, false,
-                Normalization.LAYER, heads, false, 0, false, Rope.DEFAULT);
+        return builder().dModel(dModel).heads(heads).kvHeads(heads).ffDim(ffDim).activation(Activation.GELU)
+                .normFirst(true).eps(1e-5).bias(true).norm(Normalization.LAYER).rope(Rope.DEFAULT).build();
     }
 
     /**
@@ -78,16 +78,33 @@ public record BlockConfig(boolean crossAttention, int dModel, int heads, int ffD
                 .withRotary(true).withNorm(Normalization.RMS).withKvHeads(kvHeads);
     }
 
+    /** Self-attention's configuration: the block's attention components, keys and values of width C. */
+    public AttentionConfig selfAttentionConfig() {
+        return new AttentionConfig(dModel, heads, dModel, dModel, bias, causal, attnDropout, rotary, kvHeads, alibi,
+                window, qkvBias, rope);
+    }
+
+    /**
+     * Cross-attention's configuration: H heads over a memory of width C with the block's biases and attention
+     * dropout; no mask, key/value grouping or position variant (those act on self-attention only).
+     */
+    public AttentionConfig crossAttentionConfig() {
+        return AttentionConfig.of(dModel, heads).toBuilder().bias(bias).dropout(attnDropout).build();
+    }
+
+    /** The feed-forward sublayer's configuration. */
+    public FeedForwardConfig feedForwardConfig() {
+        return new FeedForwardConfig(dModel, ffDim, activation, bias, dropout);
+    }
+
     /** The same with crossAttention {@code v}: whether the block attends to a memory. */
     public BlockConfig withCrossAttention(boolean v) {
-        return new BlockConfig(v, dModel, heads, ffDim, activation, normFirst, causal, dropout, attnDropout, eps, bias,
-                rotary, norm, kvHeads, alibi, window, qkvBias, rope);
+        return toBuilder().crossAttention(v).build();
     }
 
     /** The same with dModel {@code v}: width C. */
     public BlockConfig withDModel(int v) {
-        return new BlockConfig(crossAttention, v, heads, ffDim, activation, normFirst, causal, dropout, attnDropout, eps,
-                bias, rotary, norm, kvHeads, alibi, window, qkvBias, rope);
+        return toBuilder().dModel(v).build();
     }
 
     /**
@@ -95,97 +112,234 @@ public record BlockConfig(boolean crossAttention, int dModel, int heads, int ffD
      * grouped-query one keeps its kvHeads.
      */
     public BlockConfig withHeads(int v) {
-        return new BlockConfig(crossAttention, dModel, v, ffDim, activation, normFirst, causal, dropout, attnDropout,
-                eps, bias, rotary, norm, kvHeads == heads ? v : kvHeads, alibi, window, qkvBias, rope);
+        return toBuilder().heads(v).kvHeads(kvHeads == heads ? v : kvHeads).build();
     }
 
     /** The same with ffDim {@code v}: feed-forward inner width F. */
     public BlockConfig withFfDim(int v) {
-        return new BlockConfig(crossAttention, dModel, heads, v, activation, normFirst, causal, dropout, attnDropout,
-                eps, bias, rotary, norm, kvHeads, alibi, window, qkvBias, rope);
+        return toBuilder().ffDim(v).build();
     }
 
     /** The same with activation {@code v}: feed-forward nonlinearity. */
     public BlockConfig withActivation(Activation v) {
-        return new BlockConfig(crossAttention, dModel, heads, ffDim, v, normFirst, causal, dropout, attnDropout, eps,
-                bias, rotary, norm, kvHeads, alibi, window, qkvBias, rope);
+        return toBuilder().activation(v).build();
     }
 
     /** The same with normFirst {@code v}: pre-LN ({@code true}) or post-LN. */
     public BlockConfig withNormFirst(boolean v) {
-        return new BlockConfig(crossAttention, dModel, heads, ffDim, activation, v, causal, dropout, attnDropout, eps,
-                bias, rotary, norm, kvHeads, alibi, window, qkvBias, rope);
+        return toBuilder().normFirst(v).build();
     }
 
     /** The same with causal {@code v}: whether self-attention is causal. */
     public BlockConfig withCausal(boolean v) {
-        return new BlockConfig(crossAttention, dModel, heads, ffDim, activation, normFirst, v, dropout, attnDropout, eps,
-                bias, rotary, norm, kvHeads, alibi, window, qkvBias, rope);
+        return toBuilder().causal(v).build();
     }
 
     /** The same with dropout {@code v}: residual and feed-forward dropout while training. */
     public BlockConfig withDropout(double v) {
-        return new BlockConfig(crossAttention, dModel, heads, ffDim, activation, normFirst, causal, v, attnDropout, eps,
-                bias, rotary, norm, kvHeads, alibi, window, qkvBias, rope);
+        return toBuilder().dropout(v).build();
     }
 
     /** The same with attnDropout {@code v}: attention-weight dropout while training. */
     public BlockConfig withAttnDropout(double v) {
-        return new BlockConfig(crossAttention, dModel, heads, ffDim, activation, normFirst, causal, dropout, v, eps,
-                bias, rotary, norm, kvHeads, alibi, window, qkvBias, rope);
+        return toBuilder().attnDropout(v).build();
     }
 
     /** The same with eps {@code v}: norm eps. */
     public BlockConfig withEps(double v) {
-        return new BlockConfig(crossAttention, dModel, heads, ffDim, activation, normFirst, causal, dropout, attnDropout,
-                v, bias, rotary, norm, kvHeads, alibi, window, qkvBias, rope);
+        return toBuilder().eps(v).build();
     }
 
     /** The same with bias {@code v}: whether linear layers have biases. */
     public BlockConfig withBias(boolean v) {
-        return new BlockConfig(crossAttention, dModel, heads, ffDim, activation, normFirst, causal, dropout, attnDropout,
-                eps, v, rotary, norm, kvHeads, alibi, window, qkvBias, rope);
+        return toBuilder().bias(v).build();
     }
 
     /** The same with rotary {@code v}: whether self-attention uses rotary position embeddings. */
     public BlockConfig withRotary(boolean v) {
-        return new BlockConfig(crossAttention, dModel, heads, ffDim, activation, normFirst, causal, dropout, attnDropout,
-                eps, bias, v, norm, kvHeads, alibi, window, qkvBias, rope);
+        return toBuilder().rotary(v).build();
     }
 
     /** The same with norm {@code v}: LayerNorm or RMSNorm for norm1..3. */
     public BlockConfig withNorm(Normalization v) {
-        return new BlockConfig(crossAttention, dModel, heads, ffDim, activation, normFirst, causal, dropout, attnDropout,
-                eps, bias, rotary, v, kvHeads, alibi, window, qkvBias, rope);
+        return toBuilder().norm(v).build();
     }
 
     /** The same with kvHeads {@code v}: self-attention's key/value heads (1: multi-query). */
     public BlockConfig withKvHeads(int v) {
-        return new BlockConfig(crossAttention, dModel, heads, ffDim, activation, normFirst, causal, dropout, attnDropout,
-                eps, bias, rotary, norm, v, alibi, window, qkvBias, rope);
+        return toBuilder().kvHeads(v).build();
     }
 
     /** The same with alibi {@code v}: whether self-attention adds ALiBi's position biases. */
     public BlockConfig withAlibi(boolean v) {
-        return new BlockConfig(crossAttention, dModel, heads, ffDim, activation, normFirst, causal, dropout, attnDropout,
-                eps, bias, rotary, norm, kvHeads, v, window, qkvBias, rope);
+        return toBuilder().alibi(v).build();
     }
 
     /** The same with qkvBias {@code v}: biases on self-attention's q, k and v even without {@code bias}. */
     public BlockConfig withQkvBias(boolean v) {
-        return new BlockConfig(crossAttention, dModel, heads, ffDim, activation, normFirst, causal, dropout, attnDropout,
-                eps, bias, rotary, norm, kvHeads, alibi, window, v, rope);
+        return toBuilder().qkvBias(v).build();
     }
 
     /** The same with rope {@code v}: rotary frequencies. */
     public BlockConfig withRope(Rope v) {
-        return new BlockConfig(crossAttention, dModel, heads, ffDim, activation, normFirst, causal, dropout, attnDropout,
-                eps, bias, rotary, norm, kvHeads, alibi, window, qkvBias, v);
+        return toBuilder().rope(v).build();
     }
 
     /** The same with window {@code v}: self-attention's sliding window (0: none). */
     public BlockConfig withWindow(int v) {
-        return new BlockConfig(crossAttention, dModel, heads, ffDim, activation, normFirst, causal, dropout, attnDropout,
-                eps, bias, rotary, norm, kvHeads, alibi, v, qkvBias, rope);
+        return toBuilder().window(v).build();
+    }
+
+    /** A builder with every component unset (0, false or null): set each one the record needs. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** A builder holding this configuration, to change some components and {@link Builder#build} a new one. */
+    public Builder toBuilder() {
+        Builder b = new Builder();
+        b.crossAttention = crossAttention;
+        b.dModel = dModel;
+        b.heads = heads;
+        b.ffDim = ffDim;
+        b.activation = activation;
+        b.normFirst = normFirst;
+        b.causal = causal;
+        b.dropout = dropout;
+        b.attnDropout = attnDropout;
+        b.eps = eps;
+        b.bias = bias;
+        b.rotary = rotary;
+        b.norm = norm;
+        b.kvHeads = kvHeads;
+        b.alibi = alibi;
+        b.window = window;
+        b.qkvBias = qkvBias;
+        b.rope = rope;
+        return b;
+    }
+
+    /**
+     * Sets components one at a time (each setter takes the value the record's component of that name documents)
+     * and validates them together in {@link #build}, through the record's constructor.
+     */
+    public static final class Builder {
+        private boolean crossAttention;
+        private int dModel;
+        private int heads;
+        private int ffDim;
+        private Activation activation;
+        private boolean normFirst;
+        private boolean causal;
+        private double dropout;
+        private double attnDropout;
+        private double eps;
+        private boolean bias;
+        private boolean rotary;
+        private Normalization norm;
+        private int kvHeads;
+        private boolean alibi;
+        private int window;
+        private boolean qkvBias;
+        private Rope rope;
+
+        private Builder() {
+        }
+
+        public Builder crossAttention(boolean v) {
+            crossAttention = v;
+            return this;
+        }
+
+        public Builder dModel(int v) {
+            dModel = v;
+            return this;
+        }
+
+        public Builder heads(int v) {
+            heads = v;
+            return this;
+        }
+
+        public Builder ffDim(int v) {
+            ffDim = v;
+            return this;
+        }
+
+        public Builder activation(Activation v) {
+            activation = v;
+            return this;
+        }
+
+        public Builder normFirst(boolean v) {
+            normFirst = v;
+            return this;
+        }
+
+        public Builder causal(boolean v) {
+            causal = v;
+            return this;
+        }
+
+        public Builder dropout(double v) {
+            dropout = v;
+            return this;
+        }
+
+        public Builder attnDropout(double v) {
+            attnDropout = v;
+            return this;
+        }
+
+        public Builder eps(double v) {
+            eps = v;
+            return this;
+        }
+
+        public Builder bias(boolean v) {
+            bias = v;
+            return this;
+        }
+
+        public Builder rotary(boolean v) {
+            rotary = v;
+            return this;
+        }
+
+        public Builder norm(Normalization v) {
+            norm = v;
+            return this;
+        }
+
+        public Builder kvHeads(int v) {
+            kvHeads = v;
+            return this;
+        }
+
+        public Builder alibi(boolean v) {
+            alibi = v;
+            return this;
+        }
+
+        public Builder window(int v) {
+            window = v;
+            return this;
+        }
+
+        public Builder qkvBias(boolean v) {
+            qkvBias = v;
+            return this;
+        }
+
+        public Builder rope(Rope v) {
+            rope = v;
+            return this;
+        }
+
+        /** The configuration, validated as the record's constructor validates any. */
+        public BlockConfig build() {
+            return new BlockConfig(crossAttention, dModel, heads, ffDim, activation, normFirst, causal, dropout,
+                    attnDropout, eps, bias, rotary, norm, kvHeads, alibi, window, qkvBias, rope);
+        }
     }
 }

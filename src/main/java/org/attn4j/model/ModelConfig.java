@@ -76,10 +76,9 @@ public record ModelConfig(int sourceVocab, int targetVocab, int dModel, int head
         if (positions == null) {
             throw new IllegalArgumentException("positions is required (sinusoidal, learned, rotary or none)");
         }
-        // The layers check the remaining sizes with their own messages (fields are not yet assigned here).
-        new BlockConfig(true, dModel, heads, ffDim, activation, normFirst, true,
-                dropout, attnDropout, eps, bias, positions == PositionalEncoding.ROTARY, norm, kvHeads,
-                positions == PositionalEncoding.ALIBI, window, qkvBias, rope);
+        // The blocks check the remaining sizes with their own messages (fields are not yet assigned here).
+        block(true, dModel, heads, ffDim, activation, normFirst, dropout, attnDropout, eps, bias, positions, norm,
+                kvHeads, window, qkvBias, rope);
     }
 
     /**
@@ -88,15 +87,14 @@ public record ModelConfig(int sourceVocab, int targetVocab, int dModel, int head
      * head, no dropout, id 0 the padding id.
      */
     public static ModelConfig modernLanguageModel(int vocab, int dModel, int heads, int ffDim, int layers, int maxLen) {
-        return languageModel(vocab, dModel, heads, ffDim, layers, maxLen).withActivation(Activation.SWIGLU)
-                .withPositions(PositionalEncoding.ROTARY).withTiedEmbeddings(false).withNorm(Normalization.RMS)
-                .withBias(false);
+        return languageModel(vocab, dModel, heads, ffDim, layers, maxLen).toBuilder().activation(Activation.SWIGLU)
+                .positions(PositionalEncoding.ROTARY).tieEmbeddings(false).norm(Normalization.RMS).bias(false).build();
     }
 
     /** A pre-LN encoder-decoder with one shared vocabulary, learned positions, scaled embeddings, no dropout. */
     public static ModelConfig seq2seq(int vocab, int dModel, int heads, int ffDim, int layers, int maxLen) {
-        return new ModelConfig(vocab, vocab, dModel, heads, ffDim, layers, layers, Activation.GELU, true, 0, 0,
-                PositionalEncoding.LEARNED, maxLen, false, true, 1e-5, 0, Normalization.LAYER, heads, true, 0, false, Rope.DEFAULT);
+        return languageModel(vocab, dModel, heads, ffDim, layers, maxLen).toBuilder().sourceVocab(vocab)
+                .encoderLayers(layers).tieEmbeddings(false).scaleEmbedding(true).build();
     }
 
     /**
@@ -105,8 +103,10 @@ public record ModelConfig(int sourceVocab, int targetVocab, int dModel, int head
      * id is a token).
      */
     public static ModelConfig languageModel(int vocab, int dModel, int heads, int ffDim, int layers, int maxLen) {
-        return new ModelConfig(0, vocab, dModel, heads, ffDim, 0, layers, Activation.GELU, true, 0, 0,
-                PositionalEncoding.LEARNED, maxLen, true, false, 1e-5, 0, Normalization.LAYER, heads, true, 0, false, Rope.DEFAULT);
+        return builder().targetVocab(vocab).dModel(dModel).heads(heads).kvHeads(heads).ffDim(ffDim)
+                .decoderLayers(layers).activation(Activation.GELU).normFirst(true).positions(PositionalEncoding.LEARNED)
+                .maxLen(maxLen).tieEmbeddings(true).eps(1e-5).norm(Normalization.LAYER).bias(true).rope(Rope.DEFAULT)
+                .build();
     }
 
     /** The same language model with no padding id: every id is a real token (a character model, say). */
@@ -120,23 +120,17 @@ public record ModelConfig(int sourceVocab, int targetVocab, int dModel, int head
 
     /** The same with sourceVocab {@code v}: source vocabulary size (encoder-decoder only). */
     public ModelConfig withSourceVocab(int v) {
-        return new ModelConfig(v, targetVocab, dModel, heads, ffDim, encoderLayers, decoderLayers, activation,
-                normFirst, dropout, attnDropout, positions, maxLen, tieEmbeddings, scaleEmbedding, eps, padId, norm,
-                kvHeads, bias, window, qkvBias, rope);
+        return toBuilder().sourceVocab(v).build();
     }
 
     /** The same with targetVocab {@code v}: target (or language model) vocabulary size. */
     public ModelConfig withTargetVocab(int v) {
-        return new ModelConfig(sourceVocab, v, dModel, heads, ffDim, encoderLayers, decoderLayers, activation,
-                normFirst, dropout, attnDropout, positions, maxLen, tieEmbeddings, scaleEmbedding, eps, padId, norm,
-                kvHeads, bias, window, qkvBias, rope);
+        return toBuilder().targetVocab(v).build();
     }
 
     /** The same with dModel {@code v}: width C. */
     public ModelConfig withDModel(int v) {
-        return new ModelConfig(sourceVocab, targetVocab, v, heads, ffDim, encoderLayers, decoderLayers, activation,
-                normFirst, dropout, attnDropout, positions, maxLen, tieEmbeddings, scaleEmbedding, eps, padId, norm,
-                kvHeads, bias, window, qkvBias, rope);
+        return toBuilder().dModel(v).build();
     }
 
     /**
@@ -144,149 +138,310 @@ public record ModelConfig(int sourceVocab, int targetVocab, int dModel, int head
      * grouped-query one keeps its kvHeads.
      */
     public ModelConfig withHeads(int v) {
-        return new ModelConfig(sourceVocab, targetVocab, dModel, v, ffDim, encoderLayers, decoderLayers, activation,
-                normFirst, dropout, attnDropout, positions, maxLen, tieEmbeddings, scaleEmbedding, eps, padId, norm,
-                kvHeads == heads ? v : kvHeads, bias, window, qkvBias, rope);
+        return toBuilder().heads(v).kvHeads(kvHeads == heads ? v : kvHeads).build();
     }
 
     /** The same with ffDim {@code v}: feed-forward inner width. */
     public ModelConfig withFfDim(int v) {
-        return new ModelConfig(sourceVocab, targetVocab, dModel, heads, v, encoderLayers, decoderLayers, activation,
-                normFirst, dropout, attnDropout, positions, maxLen, tieEmbeddings, scaleEmbedding, eps, padId, norm,
-                kvHeads, bias, window, qkvBias, rope);
+        return toBuilder().ffDim(v).build();
     }
 
     /** The same with encoderLayers {@code v}: encoder blocks (encoder-decoder only). */
     public ModelConfig withEncoderLayers(int v) {
-        return new ModelConfig(sourceVocab, targetVocab, dModel, heads, ffDim, v, decoderLayers, activation, normFirst,
-                dropout, attnDropout, positions, maxLen, tieEmbeddings, scaleEmbedding, eps, padId, norm, kvHeads, bias,
-                window, qkvBias, rope);
+        return toBuilder().encoderLayers(v).build();
     }
 
     /** The same with decoderLayers {@code v}: decoder blocks. */
     public ModelConfig withDecoderLayers(int v) {
-        return new ModelConfig(sourceVocab, targetVocab, dModel, heads, ffDim, encoderLayers, v, activation, normFirst,
-                dropout, attnDropout, positions, maxLen, tieEmbeddings, scaleEmbedding, eps, padId, norm, kvHeads, bias,
-                window, qkvBias, rope);
+        return toBuilder().decoderLayers(v).build();
     }
 
     /** The same with activation {@code v}: feed-forward nonlinearity. */
     public ModelConfig withActivation(Activation v) {
-        return new ModelConfig(sourceVocab, targetVocab, dModel, heads, ffDim, encoderLayers, decoderLayers, v,
-                normFirst, dropout, attnDropout, positions, maxLen, tieEmbeddings, scaleEmbedding, eps, padId, norm,
-                kvHeads, bias, window, qkvBias, rope);
+        return toBuilder().activation(v).build();
     }
 
     /** The same with normFirst {@code v}: pre-LN ({@code true}) or post-LN. */
     public ModelConfig withNormFirst(boolean v) {
-        return new ModelConfig(sourceVocab, targetVocab, dModel, heads, ffDim, encoderLayers, decoderLayers, activation,
-                v, dropout, attnDropout, positions, maxLen, tieEmbeddings, scaleEmbedding, eps, padId, norm, kvHeads,
-                bias, window, qkvBias, rope);
+        return toBuilder().normFirst(v).build();
     }
 
     /** The same with dropout {@code v}: residual, feed-forward and embedding dropout while training. */
     public ModelConfig withDropout(double v) {
-        return new ModelConfig(sourceVocab, targetVocab, dModel, heads, ffDim, encoderLayers, decoderLayers, activation,
-                normFirst, v, attnDropout, positions, maxLen, tieEmbeddings, scaleEmbedding, eps, padId, norm, kvHeads,
-                bias, window, qkvBias, rope);
+        return toBuilder().dropout(v).build();
     }
 
     /** The same with attnDropout {@code v}: attention-weight dropout while training. */
     public ModelConfig withAttnDropout(double v) {
-        return new ModelConfig(sourceVocab, targetVocab, dModel, heads, ffDim, encoderLayers, decoderLayers, activation,
-                normFirst, dropout, v, positions, maxLen, tieEmbeddings, scaleEmbedding, eps, padId, norm, kvHeads,
-                bias, window, qkvBias, rope);
+        return toBuilder().attnDropout(v).build();
     }
 
     /** The same with positions {@code v}: positional encoding. */
     public ModelConfig withPositions(PositionalEncoding v) {
-        return new ModelConfig(sourceVocab, targetVocab, dModel, heads, ffDim, encoderLayers, decoderLayers, activation,
-                normFirst, dropout, attnDropout, v, maxLen, tieEmbeddings, scaleEmbedding, eps, padId, norm, kvHeads,
-                bias, window, qkvBias, rope);
+        return toBuilder().positions(v).build();
     }
 
     /** The same with maxLen {@code v}: longest sequence (size of the position table). */
     public ModelConfig withMaxLen(int v) {
-        return new ModelConfig(sourceVocab, targetVocab, dModel, heads, ffDim, encoderLayers, decoderLayers, activation,
-                normFirst, dropout, attnDropout, positions, v, tieEmbeddings, scaleEmbedding, eps, padId, norm, kvHeads,
-                bias, window, qkvBias, rope);
+        return toBuilder().maxLen(v).build();
     }
 
     /** The same with tieEmbeddings {@code v}: whether the output projection is the target embedding transposed. */
     public ModelConfig withTiedEmbeddings(boolean v) {
-        return new ModelConfig(sourceVocab, targetVocab, dModel, heads, ffDim, encoderLayers, decoderLayers, activation,
-                normFirst, dropout, attnDropout, positions, maxLen, v, scaleEmbedding, eps, padId, norm, kvHeads, bias,
-                window, qkvBias, rope);
+        return toBuilder().tieEmbeddings(v).build();
     }
 
     /** The same with scaleEmbedding {@code v}: whether embeddings are multiplied by sqrt(C). */
     public ModelConfig withScaleEmbedding(boolean v) {
-        return new ModelConfig(sourceVocab, targetVocab, dModel, heads, ffDim, encoderLayers, decoderLayers, activation,
-                normFirst, dropout, attnDropout, positions, maxLen, tieEmbeddings, v, eps, padId, norm, kvHeads, bias,
-                window, qkvBias, rope);
+        return toBuilder().scaleEmbedding(v).build();
     }
 
     /** The same with eps {@code v}: norm eps. */
     public ModelConfig withEps(double v) {
-        return new ModelConfig(sourceVocab, targetVocab, dModel, heads, ffDim, encoderLayers, decoderLayers, activation,
-                normFirst, dropout, attnDropout, positions, maxLen, tieEmbeddings, scaleEmbedding, v, padId, norm,
-                kvHeads, bias, window, qkvBias, rope);
+        return toBuilder().eps(v).build();
     }
 
     /** The same with padId {@code v}: padding id ({@code -1}: none, see {@link #withoutPadding()}). */
     public ModelConfig withPadId(int v) {
-        return new ModelConfig(sourceVocab, targetVocab, dModel, heads, ffDim, encoderLayers, decoderLayers, activation,
-                normFirst, dropout, attnDropout, positions, maxLen, tieEmbeddings, scaleEmbedding, eps, v, norm,
-                kvHeads, bias, window, qkvBias, rope);
+        return toBuilder().padId(v).build();
     }
 
     /** The same with norm {@code v}: LayerNorm or RMSNorm. */
     public ModelConfig withNorm(Normalization v) {
-        return new ModelConfig(sourceVocab, targetVocab, dModel, heads, ffDim, encoderLayers, decoderLayers, activation,
-                normFirst, dropout, attnDropout, positions, maxLen, tieEmbeddings, scaleEmbedding, eps, padId, v,
-                kvHeads, bias, window, qkvBias, rope);
+        return toBuilder().norm(v).build();
     }
 
     /** The same with kvHeads {@code v}: self-attention's key/value heads (1: multi-query). */
     public ModelConfig withKvHeads(int v) {
-        return new ModelConfig(sourceVocab, targetVocab, dModel, heads, ffDim, encoderLayers, decoderLayers, activation,
-                normFirst, dropout, attnDropout, positions, maxLen, tieEmbeddings, scaleEmbedding, eps, padId, norm, v,
-                bias, window, qkvBias, rope);
+        return toBuilder().kvHeads(v).build();
     }
 
     /** The same with bias {@code v}: whether the blocks' linear layers (and an untied head) have biases. */
     public ModelConfig withBias(boolean v) {
-        return new ModelConfig(sourceVocab, targetVocab, dModel, heads, ffDim, encoderLayers, decoderLayers, activation,
-                normFirst, dropout, attnDropout, positions, maxLen, tieEmbeddings, scaleEmbedding, eps, padId, norm,
-                kvHeads, v, window, qkvBias, rope);
+        return toBuilder().bias(v).build();
     }
 
     /** The same with window {@code v}: self-attention's sliding window over this many positions (0: none). */
     public ModelConfig withWindow(int v) {
-        return new ModelConfig(sourceVocab, targetVocab, dModel, heads, ffDim, encoderLayers, decoderLayers, activation,
-                normFirst, dropout, attnDropout, positions, maxLen, tieEmbeddings, scaleEmbedding, eps, padId, norm,
-                kvHeads, bias, v, qkvBias, rope);
+        return toBuilder().window(v).build();
     }
 
     /** The same with qkvBias {@code v}: biases on self-attention's q, k and v even without {@code bias}. */
     public ModelConfig withQkvBias(boolean v) {
-        return new ModelConfig(sourceVocab, targetVocab, dModel, heads, ffDim, encoderLayers, decoderLayers, activation,
-                normFirst, dropout, attnDropout, positions, maxLen, tieEmbeddings, scaleEmbedding, eps, padId, norm,
-                kvHeads, bias, window, v, rope);
+        return toBuilder().qkvBias(v).build();
     }
 
     /** The same with rope {@code v}: rotary frequencies (base theta, Llama 3 scaling). */
     public ModelConfig withRope(Rope v) {
-        return new ModelConfig(sourceVocab, targetVocab, dModel, heads, ffDim, encoderLayers, decoderLayers, activation,
-                normFirst, dropout, attnDropout, positions, maxLen, tieEmbeddings, scaleEmbedding, eps, padId, norm,
-                kvHeads, bias, window, qkvBias, v);
+        return toBuilder().rope(v).build();
     }
 
-    /** The configuration of one block, with or without cross-attention. */
-    BlockConfig block(boolean crossAttention) {
+    /**
+     * The configuration of one block, with or without cross-attention: the model's block components, rotary or
+     * ALiBi from its positions, not causal (a decoder makes it so).
+     */
+    public BlockConfig block(boolean crossAttention) {
+        return block(crossAttention, dModel, heads, ffDim, activation, normFirst, dropout, attnDropout, eps, bias,
+                positions, norm, kvHeads, window, qkvBias, rope);
+    }
+
+    /** The one place a model's components become a block's (the constructor validates through it too). */
+    private static BlockConfig block(boolean crossAttention, int dModel, int heads, int ffDim, Activation activation,
+            boolean normFirst, double dropout, double attnDropout, double eps, boolean bias,
+            PositionalEncoding positions, Normalization norm, int kvHeads, int window, boolean qkvBias, Rope rope) {
         // grouped-query, ALiBi and the window act on every block's self-attention; cross-attention keeps H heads
-        return new BlockConfig(crossAttention, dModel, heads, ffDim, activation, normFirst, false, dropout,
-                attnDropout, eps, bias, positions == PositionalEncoding.ROTARY, norm, kvHeads,
-                positions == PositionalEncoding.ALIBI, window, qkvBias, rope);
+        return BlockConfig.builder().crossAttention(crossAttention).dModel(dModel).heads(heads).ffDim(ffDim)
+                .activation(activation).normFirst(normFirst).dropout(dropout).attnDropout(attnDropout).eps(eps)
+                .bias(bias).rotary(positions == PositionalEncoding.ROTARY).norm(norm).kvHeads(kvHeads)
+                .alibi(positions == PositionalEncoding.ALIBI).window(window).qkvBias(qkvBias).rope(rope).build();
+    }
+
+    /** A builder with every component unset (0, false or null): set each one the record needs. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** A builder holding this configuration, to change some components and {@link Builder#build} a new one. */
+    public Builder toBuilder() {
+        Builder b = new Builder();
+        b.sourceVocab = sourceVocab;
+        b.targetVocab = targetVocab;
+        b.dModel = dModel;
+        b.heads = heads;
+        b.ffDim = ffDim;
+        b.encoderLayers = encoderLayers;
+        b.decoderLayers = decoderLayers;
+        b.activation = activation;
+        b.normFirst = normFirst;
+        b.dropout = dropout;
+        b.attnDropout = attnDropout;
+        b.positions = positions;
+        b.maxLen = maxLen;
+        b.tieEmbeddings = tieEmbeddings;
+        b.scaleEmbedding = scaleEmbedding;
+        b.eps = eps;
+        b.padId = padId;
+        b.norm = norm;
+        b.kvHeads = kvHeads;
+        b.bias = bias;
+        b.window = window;
+        b.qkvBias = qkvBias;
+        b.rope = rope;
+        return b;
+    }
+
+    /**
+     * Sets components one at a time (each setter takes the value the record's component of that name documents)
+     * and validates them together in {@link #build}, through the record's constructor.
+     */
+    public static final class Builder {
+        private int sourceVocab;
+        private int targetVocab;
+        private int dModel;
+        private int heads;
+        private int ffDim;
+        private int encoderLayers;
+        private int decoderLayers;
+        private Activation activation;
+        private boolean normFirst;
+        private double dropout;
+        private double attnDropout;
+        private PositionalEncoding positions;
+        private int maxLen;
+        private boolean tieEmbeddings;
+        private boolean scaleEmbedding;
+        private double eps;
+        private int padId;
+        private Normalization norm;
+        private int kvHeads;
+        private boolean bias;
+        private int window;
+        private boolean qkvBias;
+        private Rope rope;
+
+        private Builder() {
+        }
+
+        public Builder sourceVocab(int v) {
+            sourceVocab = v;
+            return this;
+        }
+
+        public Builder targetVocab(int v) {
+            targetVocab = v;
+            return this;
+        }
+
+        public Builder dModel(int v) {
+            dModel = v;
+            return this;
+        }
+
+        public Builder heads(int v) {
+            heads = v;
+            return this;
+        }
+
+        public Builder ffDim(int v) {
+            ffDim = v;
+            return this;
+        }
+
+        public Builder encoderLayers(int v) {
+            encoderLayers = v;
+            return this;
+        }
+
+        public Builder decoderLayers(int v) {
+            decoderLayers = v;
+            return this;
+        }
+
+        public Builder activation(Activation v) {
+            activation = v;
+            return this;
+        }
+
+        public Builder normFirst(boolean v) {
+            normFirst = v;
+            return this;
+        }
+
+        public Builder dropout(double v) {
+            dropout = v;
+            return this;
+        }
+
+        public Builder attnDropout(double v) {
+            attnDropout = v;
+            return this;
+        }
+
+        public Builder positions(PositionalEncoding v) {
+            positions = v;
+            return this;
+        }
+
+        public Builder maxLen(int v) {
+            maxLen = v;
+            return this;
+        }
+
+        public Builder tieEmbeddings(boolean v) {
+            tieEmbeddings = v;
+            return this;
+        }
+
+        public Builder scaleEmbedding(boolean v) {
+            scaleEmbedding = v;
+            return this;
+        }
+
+        public Builder eps(double v) {
+            eps = v;
+            return this;
+        }
+
+        public Builder padId(int v) {
+            padId = v;
+            return this;
+        }
+
+        public Builder norm(Normalization v) {
+            norm = v;
+            return this;
+        }
+
+        public Builder kvHeads(int v) {
+            kvHeads = v;
+            return this;
+        }
+
+        public Builder bias(boolean v) {
+            bias = v;
+            return this;
+        }
+
+        public Builder window(int v) {
+            window = v;
+            return this;
+        }
+
+        public Builder qkvBias(boolean v) {
+            qkvBias = v;
+            return this;
+        }
+
+        public Builder rope(Rope v) {
+            rope = v;
+            return this;
+        }
+
+        /** The configuration, validated as the record's constructor validates any. */
+        public ModelConfig build() {
+            return new ModelConfig(sourceVocab, targetVocab, dModel, heads, ffDim, encoderLayers, decoderLayers,
+                    activation, normFirst, dropout, attnDropout, positions, maxLen, tieEmbeddings, scaleEmbedding, eps,
+                    padId, norm, kvHeads, bias, window, qkvBias, rope);
+        }
     }
 }

@@ -1,12 +1,9 @@
 package org.attn4j.nn;
 
 import java.util.Map;
-import org.attn4j.config.Activation;
-import org.attn4j.config.AttentionConfig;
 import org.attn4j.config.AttentionMask;
 import org.attn4j.config.BlockConfig;
 import org.attn4j.config.BlockOutput;
-import org.attn4j.config.FeedForwardConfig;
 import org.attn4j.engine.BlockEngine;
 import org.attn4j.kernels.DropoutSeed;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -37,16 +34,10 @@ public final class TransformerBlock extends Module {
     public TransformerBlock(String name, BlockConfig config, DataType dataType) {
         super(name, dataType);
         this.config = config;
-        int c = config.dModel();
-        AttentionConfig attn = AttentionConfig.of(c, config.heads()).withBias(config.bias())
-                .withDropout(config.attnDropout());
-        this.selfAttn = child(new MultiHeadAttention(qualify("self_attn"), attn.withCausal(config.causal())
-                .withRotary(config.rotary()).withKvHeads(config.kvHeads()).withAlibi(config.alibi())
-                .withWindow(config.window()).withQkvBias(config.qkvBias()).withRope(config.rope()), dataType));
+        this.selfAttn = child(new MultiHeadAttention(qualify("self_attn"), config.selfAttentionConfig(), dataType));
         this.crossAttn = config.crossAttention()
-                ? child(new MultiHeadAttention(qualify("cross_attn"), attn, dataType)) : null;
-        this.ff = child(new FeedForward(qualify("ff"), new FeedForwardConfig(c, config.ffDim(),
-                config.activation(), config.bias(), config.dropout()), dataType));
+                ? child(new MultiHeadAttention(qualify("cross_attn"), config.crossAttentionConfig(), dataType)) : null;
+        this.ff = child(new FeedForward(qualify("ff"), config.feedForwardConfig(), dataType));
         this.norm1 = norm("norm1");
         this.norm2 = norm("norm2");
         this.norm3 = crossAttn == null ? null : norm("norm3");

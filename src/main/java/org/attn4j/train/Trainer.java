@@ -82,7 +82,8 @@ public final class Trainer {
 
         /** Adam (0.9, 0.98) as in the original Transformer, clipping at 1, no smoothing, seed 0. */
         public static Config adam(ISchedule learningRate) {
-            return new Config(Optimizer.ADAM, learningRate, 0.9, 0.98, 0, 0, 1.0, 0, 0, false, 1);
+            return builder().optimizer(Optimizer.ADAM).learningRate(learningRate).beta1(0.9).beta2(0.98).clipNorm(1.0)
+                    .microBatches(1).build();
         }
 
         /**
@@ -91,62 +92,52 @@ public final class Trainer {
          * set to 0 before.
          */
         public Config withOptimizer(Optimizer v) {
-            return new Config(v, learningRate, beta1, beta2, weightDecay, momentum, clipNorm, labelSmoothing, seed,
-                    decayMatricesOnly, microBatches);
+            return toBuilder().optimizer(v).build();
         }
 
         /** The same with learningRate {@code v}: learning rate by step. */
         public Config withLearningRate(ISchedule v) {
-            return new Config(optimizer, v, beta1, beta2, weightDecay, momentum, clipNorm, labelSmoothing, seed,
-                    decayMatricesOnly, microBatches);
+            return toBuilder().learningRate(v).build();
         }
 
         /** The same with beta1 {@code v}: Adam's first-moment decay. */
         public Config withBeta1(double v) {
-            return new Config(optimizer, learningRate, v, beta2, weightDecay, momentum, clipNorm, labelSmoothing, seed,
-                    decayMatricesOnly, microBatches);
+            return toBuilder().beta1(v).build();
         }
 
         /** The same with beta2 {@code v}: Adam's second-moment decay. */
         public Config withBeta2(double v) {
-            return new Config(optimizer, learningRate, beta1, v, weightDecay, momentum, clipNorm, labelSmoothing, seed,
-                    decayMatricesOnly, microBatches);
+            return toBuilder().beta2(v).build();
         }
 
         /** The same with weightDecay {@code v}: AdamW's decoupled decay (ADAMW only). */
         public Config withWeightDecay(double v) {
-            return new Config(optimizer, learningRate, beta1, beta2, v, momentum, clipNorm, labelSmoothing, seed,
-                    decayMatricesOnly, microBatches);
+            return toBuilder().weightDecay(v).build();
         }
 
         /** The same with momentum {@code v}: SGD's Nesterov momentum (SGD_MOMENTUM only). */
         public Config withMomentum(double v) {
-            return new Config(optimizer, learningRate, beta1, beta2, weightDecay, v, clipNorm, labelSmoothing, seed,
-                    decayMatricesOnly, microBatches);
+            return toBuilder().momentum(v).build();
         }
 
         /** The same with clipNorm {@code v}: clip the global gradient norm to this (0: no clipping). */
         public Config withClipNorm(double v) {
-            return new Config(optimizer, learningRate, beta1, beta2, weightDecay, momentum, v, labelSmoothing, seed,
-                    decayMatricesOnly, microBatches);
+            return toBuilder().clipNorm(v).build();
         }
 
         /** The same with labelSmoothing {@code v}: label smoothing of the cross-entropy. */
         public Config withLabelSmoothing(double v) {
-            return new Config(optimizer, learningRate, beta1, beta2, weightDecay, momentum, clipNorm, v, seed,
-                    decayMatricesOnly, microBatches);
+            return toBuilder().labelSmoothing(v).build();
         }
 
         /** The same with seed {@code v}: seeds dropout, per step. */
         public Config withSeed(long v) {
-            return new Config(optimizer, learningRate, beta1, beta2, weightDecay, momentum, clipNorm, labelSmoothing, v,
-                    decayMatricesOnly, microBatches);
+            return toBuilder().seed(v).build();
         }
 
         /** The same with AdamW's decay on parameters of rank >= 2 only ({@code true}) or on all ({@code false}). */
         public Config withDecayMatricesOnly(boolean only) {
-            return new Config(optimizer, learningRate, beta1, beta2, weightDecay, momentum, clipNorm, labelSmoothing, seed,
-                    only, microBatches);
+            return toBuilder().decayMatricesOnly(only).build();
         }
 
         /**
@@ -155,8 +146,111 @@ public final class Trainer {
          * one micro-batch's activations.
          */
         public Config withMicroBatches(int k) {
-            return new Config(optimizer, learningRate, beta1, beta2, weightDecay, momentum, clipNorm, labelSmoothing, seed,
-                    decayMatricesOnly, k);
+            return toBuilder().microBatches(k).build();
+        }
+
+        /** A builder with every component unset (0, false or null): set each one the record needs. */
+        public static Builder builder() {
+            return new Builder();
+        }
+
+        /** A builder holding this configuration, to change some components and {@link Builder#build} a new one. */
+        public Builder toBuilder() {
+            Builder b = new Builder();
+            b.optimizer = optimizer;
+            b.learningRate = learningRate;
+            b.beta1 = beta1;
+            b.beta2 = beta2;
+            b.weightDecay = weightDecay;
+            b.momentum = momentum;
+            b.clipNorm = clipNorm;
+            b.labelSmoothing = labelSmoothing;
+            b.seed = seed;
+            b.decayMatricesOnly = decayMatricesOnly;
+            b.microBatches = microBatches;
+            return b;
+        }
+
+        /**
+         * Sets components one at a time (each setter takes the value the record's component of that name documents)
+         * and validates them together in {@link #build}, through the record's constructor.
+         */
+        public static final class Builder {
+            private Optimizer optimizer;
+            private ISchedule learningRate;
+            private double beta1;
+            private double beta2;
+            private double weightDecay;
+            private double momentum;
+            private double clipNorm;
+            private double labelSmoothing;
+            private long seed;
+            private boolean decayMatricesOnly;
+            private int microBatches;
+
+            private Builder() {
+            }
+
+            public Builder optimizer(Optimizer v) {
+                optimizer = v;
+                return this;
+            }
+
+            public Builder learningRate(ISchedule v) {
+                learningRate = v;
+                return this;
+            }
+
+            public Builder beta1(double v) {
+                beta1 = v;
+                return this;
+            }
+
+            public Builder beta2(double v) {
+                beta2 = v;
+                return this;
+            }
+
+            public Builder weightDecay(double v) {
+                weightDecay = v;
+                return this;
+            }
+
+            public Builder momentum(double v) {
+                momentum = v;
+                return this;
+            }
+
+            public Builder clipNorm(double v) {
+                clipNorm = v;
+                return this;
+            }
+
+            public Builder labelSmoothing(double v) {
+                labelSmoothing = v;
+                return this;
+            }
+
+            public Builder seed(long v) {
+                seed = v;
+                return this;
+            }
+
+            public Builder decayMatricesOnly(boolean v) {
+                decayMatricesOnly = v;
+                return this;
+            }
+
+            public Builder microBatches(int v) {
+                microBatches = v;
+                return this;
+            }
+
+            /** The configuration, validated as the record's constructor validates any. */
+            public Config build() {
+                return new Config(optimizer, learningRate, beta1, beta2, weightDecay, momentum, clipNorm,
+                        labelSmoothing, seed, decayMatricesOnly, microBatches);
+            }
         }
 
         IUpdater updater() {
