@@ -252,7 +252,8 @@ public final class ModelEngine {
             dec = new StackState(decoder, true, withGradients);
             gradients = dec.gradients;
             encoderGradients = enc == null ? null : enc.gradients;
-            dHeadW = !withGradients ? null : dec.tiedHead ? dec.dEmbedding : Buf.of(gradients.headWeight());
+            dHeadW = !withGradients || adapters != null ? null : dec.tiedHead ? dec.dEmbedding
+                    : Buf.of(gradients.headWeight());
             dHeadB = gradients == null ? null : buf(gradients.headBias());
         }
 
