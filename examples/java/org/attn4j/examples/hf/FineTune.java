@@ -10,6 +10,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import org.attn4j.config.WeightFormat;
 import org.attn4j.data.Batch;
 import org.attn4j.data.TokenFile;
 import org.attn4j.decode.Sampler;
@@ -32,7 +33,11 @@ import org.nd4j.linalg.factory.Nd4j;
  * Fine-tunes a Hugging Face model directory on a text file: LoRA adapters in PEFT's format (the default: rank
  * {@code --lora-rank}, {@code --lora-alpha}, on the layers {@code --target} names, PEFT's default targets when not
  * given: GPT-2's {@code c_attn}, Llama's {@code q_proj,v_proj}; the base model's weights frozen) or continued
- * training of every weight ({@code --full}).
+ * training of every weight ({@code --full}). With {@code --base-format bfloat16} or {@code int8} the frozen base's
+ * block weights are held in that format while the adapters train on them (QLoRA-style: about a quarter of float32's
+ * memory for int8); {@code --checkpoint-activations} keeps only each block's input through the forward and runs the
+ * block again in the backward (gradient checkpointing: the same updates, less memory, one more forward of the blocks
+ * a step).
  *
  * <p>The text is tokenized once with the model's own {@code tokenizer.json} into token files under {@code --out}
  * ({@link TokenFile}: llm.c's layout, read memory-mapped); a token file another tokenizer wrote is refused. Without
@@ -57,13 +62,14 @@ import org.nd4j.linalg.factory.Nd4j;
  * {@code examples/data/kjv-proverbs.txt}, the Book of Proverbs of the King James Version (1611; public domain, from
  * Debian's {@code bible-kjv-text} 4.38), a text it has not seen. A bad option ends the run with one line on standard
  * error and exit status 2. The last line is {@code RESULT train_loss= val_loss= val_ppl= steps= train_seconds=
- * tokens_per_second= peak_rss_mb= trainable_params=}.
+ * tokens_per_second= peak_rss_mb= trainable_params=}, peak_rss_mb the process's peak resident memory up to the end of
+ * training.
  */
 public final class FineTune {
     static final Map<String, String> DEFAULTS = defaults();
     /** The options a resumed run must repeat: they fix what training computes. */
-    private static final List<String> TRAINING = List.of("model", "train-file", "valid-file", "full", "lora-rank",
-            "lora-alpha", "target", "steps", "lr", "batch", "context", "grad-accum", "seed");
+    private static final List<String> TRAINING = List.of("model", "base-format", "train-file", "valid-file", "full",
+            "lora-rank", "lora-alpha", "target", "steps", "lr", "batch", "context", "grad-accum", "seed");
     static final String CHECKPOINT = "checkpoint", RUN = "run.txt", STEP = "step.txt", OPTIMIZER = "optimizer.npz";
 
     private FineTune() {
@@ -75,6 +81,8 @@ public final class FineTune {
         d.put("train-file", "examples/data/kjv-proverbs.txt");
         d.put("valid-file", "none");        // none: the last 10% of the training text's tokens
         d.put("full", "false");
+        d.put("base-format", "float32");   // bfloat16, int8: LoRA on compact base weights (QLoRA-style)
+        d.put("checkpoint-activations", "false");
         d.put("lora-rank", "8");
         d.put("lora-alpha", "16");
         d.put("target", "default");         // PEFT's default targets of the architecture
@@ -100,13 +108,14 @@ public final class FineTune {
     }
 
     /** Every option, checked before anything is printed or written. */
-    private record Options(Flags flags, Path model, Path trainFile, Path validFile, boolean full, int loraRank,
-            double loraAlpha, String target, int steps, double lr,
+    private record Options(Flags flags, Path model, WeightFormat baseFormat, boolean checkpointActivations,
+            Path trainFile, Path validFile, boolean full, int loraRank, double loraAlpha, String target, int steps, double lr,
             int batch, int context, int gradAccum, long seed, int evalEvery, int evalBatches, int checkpointEvery,
             Path out, Path save, boolean resume, String prompt, int sampleTokens) {
         static Options parse(String[] args) {
             Flags f = Flags.parse(args, DEFAULTS);
-            Options o = new Options(f, f.path("model"), f.path("train-file"), f.text("valid-file").equals("none") ? null
+            Options o = new Options(f, f.path("model"), WeightFormat.valueOf(f.choice("base-format", "float32",
+                    "bfloat16", "int8").toUpperCase(Locale.ROOT)), f.flag("checkpoint-activations"), f.path("train-file"), f.text("valid-file").equals("none") ? null
                     : f.path("valid-file"), f.flag("full"), f.integer("lora-rank", 1), f.real("lora-alpha", 0),
                     f.text("target"), f.integer("steps", 1), f.text("lr").equals("default") ? (f.flag("full") ? 3e-4
                     : 2e-3) : f.real("lr", 0), f.integer("batch", 1),
@@ -114,6 +123,8 @@ public final class FineTune {
                     f.integer("eval-batches", 1), f.integer("checkpoint-every", 0), f.path("out"),
                     f.text("save").equals("none") ? null : f.path("save"), f.flag("resume"), f.text("prompt"),
                     f.integer("sample-tokens", 0));
+            Flags.require(!o.full || o.baseFormat == WeightFormat.FLOAT32, "base-format", "float32 with --full (a "
+                    + "bfloat16 or int8 base trains LoRA adapters only)", f.text("base-format"));
             Flags.require(o.gradAccum <= o.batch, "grad-accum", "at most --batch (" + o.batch + ": a micro-batch "
                     + "holds at least one window)", o.gradAccum);
             for (Path p : o.validFile == null ? List.of(o.trainFile) : List.of(o.trainFile, o.validFile)) {
@@ -137,7 +148,8 @@ public final class FineTune {
         Tokenizer tokenizer;
         TokenFile train, valid;
         try {
-            lm = LanguageModel.fromPretrained(o.model());
+            lm = o.baseFormat() == WeightFormat.FLOAT32 ? LanguageModel.fromPretrained(o.model())
+                    : LanguageModel.fromPretrained(o.model(), o.baseFormat());
             tokenizer = Tokenizer.fromPretrained(o.model());
             Flags.require(o.context() <= lm.config().maxLen(), "context", "at most the model's context of "
                     + lm.config().maxLen(), o.context());
@@ -186,9 +198,12 @@ public final class FineTune {
                 .withMicroBatches(o.gradAccum());
         Trainer trainer = o.full() ? new Trainer(lm, recipe.withOptimizer(Trainer.Optimizer.ADAMW).withWeightDecay(0.1)
                 .withDecayMatricesOnly(true)) : new Trainer(lora, recipe);
+        trainer.checkpointActivations(o.checkpointActivations());
         long trainable = o.full() ? lm.parameterCount() : lora.parameterCount();
         System.out.printf(Locale.ROOT, "%s: %s, %,d parameters; %s; %,d training and %,d validation tokens%n",
-                o.model(), lm.config().dModel() + " wide, " + lm.config().decoderLayers() + " layers",
+                o.model(), lm.config().dModel() + " wide, " + lm.config().decoderLayers() + " layers, " + (o.baseFormat()
+                == WeightFormat.FLOAT32 ? "float32" : "blocks' weights in " + o.baseFormat())
+                + (o.checkpointActivations() ? ", checkpointed activations" : ""),
                 lm.parameterCount(), o.full() ? "all trained" : String.format(Locale.ROOT, "LoRA r=%d alpha=%s on %s: "
                 + "%,d trained (%d adapters)", lora.config().rank(), o.flags().text("lora-alpha"),
                 lora.config().targets(), trainable, lora.adapters().size()), train.size(), valid.size());
@@ -232,11 +247,13 @@ public final class FineTune {
         }
         bar.finish();
         double[] last = evaluate(trainer, train, valid, o, null);
+        double peakMb = Generate.peakRssMb(); // of loading and training: what follows loads a merged copy for LoRA
         if (o.full()) {
             System.out.println("Sample after: " + sample(lm, tokenizer, prompt, o));
         } else {
-            lora.save(o.save() != null ? o.save() : o.out().resolve("adapter"));
-            System.out.println("Sample after: " + sample(lora.merge(), tokenizer, prompt, o)); // training is over
+            Path adapter = o.save() != null ? o.save() : o.out().resolve("adapter");
+            lora.save(adapter);
+            System.out.println("Sample after: " + sample(merged(lora, adapter, o), tokenizer, prompt, o));
         }
         if (o.save() != null) {
             if (o.full()) {
@@ -246,8 +263,22 @@ public final class FineTune {
         }
         System.out.printf(Locale.ROOT, "RESULT train_loss=%.4f val_loss=%.4f val_ppl=%.2f steps=%d train_seconds=%.1f "
                 + "tokens_per_second=%.0f peak_rss_mb=%.0f trainable_params=%d%n", last[0], last[1], Math.exp(last[1]),
-                o.steps(), log.seconds + seconds - log.counted, seconds > 0 ? tokens / seconds : 0, Generate.peakRssMb(),
-                trainable);
+                o.steps(), log.seconds + seconds - log.counted, seconds > 0 ? tokens / seconds : 0, peakMb, trainable);
+    }
+
+    /**
+     * The base with the trained adapters folded in (training is over): a float32 base merges in place; a compact one
+     * cannot, so the float32 model is loaded again, the saved adapters merged into it and the result converted to the
+     * base's format.
+     */
+    private static LanguageModel merged(LoraAdapters lora, Path saved, Options o) {
+        if (o.baseFormat() == WeightFormat.FLOAT32) {
+            return lora.merge();
+        }
+        LanguageModel full = LanguageModel.fromPretrained(o.model());
+        LoraAdapters.load(full, saved).merge();
+        full.convertWeights(o.baseFormat());
+        return full;
     }
 
     /**

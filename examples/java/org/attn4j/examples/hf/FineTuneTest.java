@@ -89,6 +89,30 @@ class FineTuneTest {
         assertTrue(Files.readString(saved.resolve("adapter_config.json")).contains("\"peft_type\": \"LORA\""));
     }
 
+    /**
+     * LoRA on an int8 base (QLoRA-style) lowers the validation loss and samples from the merged model; with checkpointed
+     * activations it saves exactly the adapters of the run without.
+     */
+    @Test
+    void loraOnAnInt8BaseLearnsAndCheckpointedActivationsChangeNothing(@TempDir Path dir) throws Exception {
+        Path plain = dir.resolve("plain"), checkpointed = dir.resolve("checkpointed");
+        Stdout.capture(() -> FineTune.run(args(dir.resolve("out-plain"), "--base-format", "int8", "--save",
+                plain.toString(), "--checkpoint-every", "0")));
+        String out = Stdout.capture(() -> FineTune.run(args(dir.resolve("out-checkpointed"), "--base-format", "int8",
+                "--checkpoint-activations", "--save", checkpointed.toString(), "--checkpoint-every", "0")));
+        assertTrue(out.contains("blocks' weights in INT8, checkpointed activations"), out);
+        Matcher first = Pattern.compile("step 0: train loss \\S+, validation loss ([0-9.]+)").matcher(out);
+        assertTrue(first.find(), out);
+        Matcher m = result(out);
+        assertTrue(Double.parseDouble(m.group(2)) < Double.parseDouble(first.group(1)) - 0.05, "validation loss "
+                + first.group(1) + " -> " + m.group(2));
+        assertTrue(out.contains("Sample after: My son,"), out);
+        Map<String, INDArray> expected = Safetensors.read(plain.resolve("adapter_model.safetensors")),
+                actual = Safetensors.read(checkpointed.resolve("adapter_model.safetensors"));
+        assertEquals(expected.keySet(), actual.keySet());
+        expected.forEach((k, v) -> Exact.assertSameBits(k + " with checkpointed activations", v, actual.get(k)));
+    }
+
     @org.junit.jupiter.params.ParameterizedTest
     @org.junit.jupiter.params.provider.ValueSource(booleans = {false, true})
     void aKilledRunResumedSavesTheWeightsOfAnUninterruptedOne(boolean full, @TempDir Path dir) throws Exception {
@@ -148,6 +172,9 @@ class FineTuneTest {
                 dir.resolve("none.txt").toString()), "--train-file: expected a text file");
         BadOptions.rejected("finetune", FineTune::run, fresh, args(fresh, "--grad-accum", "5"),
                 "--grad-accum: expected at most --batch (4");
+        BadOptions.rejected("finetune", FineTune::run, fresh, args(fresh, "--full", "--base-format", "int8"),
+                "--base-format: expected float32 with --full (a bfloat16 or int8 base trains LoRA adapters only), "
+                        + "given int8");
         BadOptions.rejected("finetune", FineTune::run, fresh.resolve("checkpoint"), args(fresh, "--target", "q_proj"),
                 "--lora-rank, --lora-alpha, --target: LoRA targets 'q_proj' match no linear layer of this gpt2 model");
     }

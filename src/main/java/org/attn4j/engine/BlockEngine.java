@@ -148,6 +148,17 @@ public final class BlockEngine {
             }
         }
 
+        /**
+         * Frees the last forward's activations now and keeps the gradients: a model's activation checkpointing
+         * ({@code ModelEngine}) holds one block's activations at a time. The next forward makes them again.
+         */
+        void releaseActivations() {
+            if (a != null) {
+                a.close();
+                a = null;
+            }
+        }
+
         /** Gradients of this state's last backward by parameter name, same shapes as the parameters. */
         public Map<String, INDArray> gradients() {
             return buffers().gradients;

@@ -87,7 +87,7 @@ public final class ModelEngine {
     /**
      * Gradients of the last backward, views of a state's arrays.
      *
-     * @param embedding  {@code [V, C]} (includes the head's share when tied)
+     * @param embedding  {@code [V, C]} (includes the head's share when tied); null with LoRA, as the four below
      * @param positions  {@code [maxLen, C]}, or null (positions not learned)
      * @param normWeight {@code [C]}, or null (post-LN: no final norm); likewise normBias
      * @param headWeight {@code [V, C]}, or null when tied or for an encoder; likewise headBias
@@ -124,6 +124,13 @@ public final class ModelEngine {
         int[] starts, rowPos; // packed rows (null: [B, T]): sequence bi is rows [starts[bi], starts[bi + 1])
         INDArray keep; // [B, T] key padding (1 = real token), or null
         boolean tiedHead;
+        // the last forward's block arguments, which a checkpointed backward runs each block's forward with again
+        AttentionMask<INDArray> mask, memoryMask;
+        INDArray memory;
+        BlockEngine.Packing packing;
+        boolean checkpoint; // keep each block's input [N, C] only (inputs), not its activations
+        Buf[] inputs; // checkpointing: block i's input rows
+        Buf carry; // checkpointing: the gradient passed from a block to the one before
 
         /** A stack's state; {@code withGradients} false for inference (no gradient arrays). */
         StackState(Stack stack, boolean head, boolean withGradients) {
@@ -140,6 +147,11 @@ public final class ModelEngine {
             tiedHead = head && sw.headWeight() == sw.embedding();
             if (!withGradients) {
                 gradients = null;
+                dEmbedding = dPositions = dNormW = dNormB = null;
+                return;
+            }
+            if (adapters != null) { // LoRA: the embedding, positions, final norm and head are frozen
+                gradients = new Gradients(null, null, null, null, null, null, blockGrads);
                 dEmbedding = dPositions = dNormW = dNormB = null;
                 return;
             }
@@ -160,11 +172,13 @@ public final class ModelEngine {
                 return;
             }
             capacity = n;
-            for (Buf old : new Buf[] {x0, x, h, xhat, rstd, dh, dx}) {
+            for (Buf old : new Buf[] {x0, x, h, xhat, rstd, dh, dx, carry}) {
                 if (old != null) {
                     old.close();
                 }
             }
+            closeInputs();
+            carry = null;
             x0 = rows(capacity, width);
             x = rows(capacity, width);
             h = rows(capacity, width);
@@ -174,10 +188,39 @@ public final class ModelEngine {
             dx = rows(capacity, width);
         }
 
+        /** Block i's input rows, kept by a checkpointed forward (made on first use at this capacity). */
+        Buf input(int i) {
+            if (inputs == null) {
+                inputs = new Buf[blockStates.size()];
+            }
+            if (inputs[i] == null) {
+                inputs[i] = rows(capacity, width);
+            }
+            return inputs[i];
+        }
+
+        /** The gradient rows a checkpointed backward passes on (made on first use at this capacity). */
+        Buf carry() {
+            if (carry == null) {
+                carry = rows(capacity, width);
+            }
+            return carry;
+        }
+
+        private void closeInputs() {
+            for (int i = 0; inputs != null && i < inputs.length; i++) {
+                if (inputs[i] != null) {
+                    inputs[i].close();
+                }
+            }
+            inputs = null;
+        }
+
         /** Frees this stack's activations and gradients now. */
         void close() {
             blockStates.forEach(BlockEngine.State::close);
-            for (Buf b : new Buf[] {x0, x, h, xhat, rstd, dh, dx}) {
+            closeInputs();
+            for (Buf b : new Buf[] {x0, x, h, xhat, rstd, dh, dx, carry}) {
                 if (b != null) {
                     b.close();
                 }
@@ -209,7 +252,8 @@ public final class ModelEngine {
             dec = new StackState(decoder, true, withGradients);
             gradients = dec.gradients;
             encoderGradients = enc == null ? null : enc.gradients;
-            dHeadW = !withGradients ? null : dec.tiedHead ? dec.dEmbedding : Buf.of(gradients.headWeight());
+            dHeadW = !withGradients || adapters != null ? null : dec.tiedHead ? dec.dEmbedding
+                    : Buf.of(gradients.headWeight());
             dHeadB = gradients == null ? null : buf(gradients.headBias());
         }
 
@@ -227,6 +271,20 @@ public final class ModelEngine {
             }
             if (headShares != null) {
                 headShares.close();
+            }
+        }
+
+        /**
+         * Activation checkpointing (gradient checkpointing) from the next forward on: each block keeps only its input
+         * rows {@code [N, C]}, its activations freed once the next block has run; the backward runs each block's
+         * forward again from its input (the same dropout masks) just before that block's backward. The gradients are
+         * the same bit for bit; the activations held at once are one block's instead of every block's, for one more
+         * forward of the blocks. For training states (an inference state keeps nothing for a backward anyway).
+         */
+        public void checkpointActivations(boolean on) {
+            dec.checkpoint = on && gradients != null;
+            if (enc != null) {
+                enc.checkpoint = dec.checkpoint;
             }
         }
 
@@ -454,23 +512,46 @@ public final class ModelEngine {
         });
         AttentionMask<INDArray> memoryMask = memoryKeep == null ? AttentionMask.none() : AttentionMask.ofPadding(memoryKeep);
         INDArray x = stackRows(st, st.x0);
-        BlockEngine.Packing packing = !pack ? null : new BlockEngine.Packing(st.starts, st.rowPos, st.t,
+        st.mask = mask;
+        st.memory = memory;
+        st.memoryMask = memoryMask;
+        st.packing = !pack ? null : new BlockEngine.Packing(st.starts, st.rowPos, st.t,
                 enc == null ? null : enc.starts, enc == null ? 0 : enc.t);
-        for (int i = 0; i < st.stack.blocks.size(); i++) {
-            BlockEngine block = st.stack.blocks.get(i);
-            x = pack ? block.forward(st.blockStates.get(i), x, mask, memory, memoryMask, dropout, firstLayer + i, packing)
-                    : block.forward(st.blockStates.get(i), x, mask, memory, memoryMask, dropout, firstLayer + i, false)
-                            .output();
-        }
-        Buf xs = Buf.of(x);
-        NormKernel norm = sw.finalNorm();
-        parallel.forRange(st.n, ROW_GRAIN, (r0, r1) -> {
-            RowMath.copy(xs, r0 * width, st.x, r0 * width, (r1 - r0) * width);
-            if (norm != null) { // h = norm(x)
-                norm.forward(st.x, st.h, st.xhat, st.rstd, r0, r1, width);
+        int blocks = st.stack.blocks.size();
+        for (int i = 0; i < blocks; i++) {
+            if (st.checkpoint) { // keep block i's input, then free the block before's activations (x was its output)
+                copyRows(st, Buf.of(x), st.input(i));
+                x = stackRows(st, st.input(i));
+                if (i > 0) {
+                    st.blockStates.get(i - 1).releaseActivations();
+                }
             }
-        });
+            x = blockForward(st, i, x);
+        }
+        copyRows(st, Buf.of(x), st.x);
+        if (st.checkpoint && blocks > 0) {
+            st.blockStates.get(blocks - 1).releaseActivations();
+        }
+        NormKernel norm = sw.finalNorm();
+        if (norm != null) { // h = norm(x)
+            parallel.forRange(st.n, ROW_GRAIN, (r0, r1) -> norm.forward(st.x, st.h, st.xhat, st.rstd, r0, r1, width));
+        }
         return stackRows(st, st.output());
+    }
+
+    /** Block i's forward on its input rows x, with the stack's last forward's masks, memory, dropout and packing. */
+    private INDArray blockForward(StackState st, int i, INDArray x) {
+        BlockEngine block = st.stack.blocks.get(i);
+        BlockEngine.State bs = st.blockStates.get(i);
+        return st.packing != null ? block.forward(bs, x, st.mask, st.memory, st.memoryMask, st.dropout,
+                st.firstLayer + i, st.packing) : block.forward(bs, x, st.mask, st.memory, st.memoryMask, st.dropout,
+                        st.firstLayer + i, false).output();
+    }
+
+    /** The stack's n rows [N, C] of {@code from} into {@code to}. */
+    private void copyRows(StackState st, Buf from, Buf to) {
+        parallel.forRange(st.n, ROW_GRAIN, (r0, r1) -> RowMath.copy(from, r0 * width, to, r0 * width,
+                (r1 - r0) * width));
     }
 
     /** A stack's rows in {@code buf}: {@code [N, C]} when packed, else {@code [B, T, C]} (a view). */
@@ -602,10 +683,18 @@ public final class ModelEngine {
         INDArray dx = stackRows(st, sw.normWeight() != null ? st.dx : st.dh);
         for (int i = st.stack.blocks.size() - 1; i >= 0; i--) {
             BlockEngine.State bs = st.blockStates.get(i);
+            if (st.checkpoint) { // the block's activations again, from its kept input
+                blockForward(st, i, stackRows(st, st.input(i)));
+            }
             dx = st.stack.blocks.get(i).backward(bs, dx, false);
             if (dMemory != null) {
                 Buf dm = Buf.of(bs.memoryGradient());
                 parallel.forRange(dm.length, ROW_GRAIN * width, (i0, i1) -> RowMath.add(dMemory, dm, dMemory, i0, i1, 1));
+            }
+            if (st.checkpoint) { // the gradient moves out of the block's arrays, which are freed
+                copyRows(st, Buf.of(dx), st.carry());
+                dx = stackRows(st, st.carry());
+                bs.releaseActivations();
             }
         }
         if (adapters != null) {

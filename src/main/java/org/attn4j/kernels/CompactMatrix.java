@@ -130,6 +130,79 @@ public abstract class CompactMatrix implements CompactWeights {
     }
 
     /**
+     * Rows {@code [yRow, yRow + n)} of {@code y [., out]} = rows {@code [xRow, xRow + n)} of {@code x [., in]} times
+     * W^T, plus {@code bias [out]} (or null), on the calling thread: a training batch's rows (a frozen base under
+     * LoRA adapters). W is widened a tile of rows at a time into a float32 scratch of this thread and multiplied by
+     * OpenBLAS's GEMM, so the product runs at float32 GEMM speed and no float32 copy of the whole matrix is made;
+     * the widening costs about 1 / n of the product. The result is x times the widened weights, as {@link #get}
+     * gives them, in float32 GEMM's rounding. y must not overlap x.
+     */
+    public void multiplyRows(Buf x, int xRow, int n, Buf bias, Buf y, int yRow) {
+        checkRows(x, xRow, n, in, y, yRow, out, bias);
+        int step = trainingTileRows();
+        for (int o0 = 0; o0 < out; o0 += step) {
+            int o1 = Math.min(out, o0 + step);
+            Buf tile = widenTile(o0, o1);
+            for (int r = 0; bias != null && r < n; r++) {
+                RowMath.copy(bias, o0, y, (yRow + r) * out + o0, o1 - o0);
+            }
+            // y[:, o0:o1] = x W[o0:o1]^T (+ b[o0:o1], already there)
+            Blas.gemm(false, true, n, o1 - o0, in, 1, x, (long) xRow * in, in, tile, 0, in, bias == null ? 0 : 1, y,
+                    (long) yRow * out + o0, out);
+        }
+    }
+
+    /**
+     * Rows {@code [dxRow, dxRow + n)} of {@code dx [., in]} = (or {@code +=}, when {@code accumulate}) rows
+     * {@code [dyRow, dyRow + n)} of {@code dy [., out]} times W: a linear layer's input gradient {@code dx = dy W} on
+     * a frozen compact weight, on the calling thread, a widened tile of W's rows at a time as in
+     * {@link #multiplyRows} (each tile adds its rows' share, {@code dy[:, o0:o1] W[o0:o1]}). Float32; dx must not
+     * overlap dy.
+     */
+    public void multiplyTransposed(Buf dy, int dyRow, int n, Buf dx, int dxRow, boolean accumulate) {
+        checkRows(dy, dyRow, n, out, dx, dxRow, in, null);
+        int step = trainingTileRows();
+        for (int o0 = 0; o0 < out; o0 += step) {
+            int o1 = Math.min(out, o0 + step);
+            Buf tile = widenTile(o0, o1);
+            Blas.gemm(false, false, n, in, o1 - o0, 1, dy, (long) dyRow * out + o0, out, tile, 0, in,
+                    accumulate || o0 > 0 ? 1 : 0, dx, (long) dxRow * in, in);
+        }
+    }
+
+    /** Weights a training product widens at a time (1 MiB of float32). */
+    private static final int TRAINING_TILE = 1 << 18;
+
+    private int trainingTileRows() {
+        return Math.max(1, Math.min(out, TRAINING_TILE / in));
+    }
+
+    /** W's rows [o0, o1) widened into this thread's tile, row-major {@code [o1 - o0, in]} from element 0. */
+    private Buf widenTile(int o0, int o1) {
+        Scratch heap = TILE_ROWS.get();
+        Buf tile = heap.tile(Math.max(trainingTileRows(), TILE) * in);
+        float[] widened = heap.fit((o1 - o0) * in);
+        widen(o0, o1, widened);
+        tile.bytes().asFloatBuffer().put(widened, 0, (o1 - o0) * in);
+        return tile;
+    }
+
+    /** Checks a product's operands: n rows of a [., aWidth] from aRow into n rows of b [., bWidth] from bRow. */
+    private void checkRows(Buf a, int aRow, int n, int aWidth, Buf b, int bRow, int bWidth, Buf bias) {
+        if (!a.isFloat() || !b.isFloat() || bias != null && !bias.isFloat()) {
+            throw new IllegalArgumentException("a compact product takes float32 activations, given "
+                    + a.array.dataType() + " and " + b.array.dataType()
+                    + (bias == null ? "" : ", bias " + bias.array.dataType()));
+        }
+        if (n < 0 || aRow < 0 || bRow < 0 || (long) (aRow + n) * aWidth > a.length
+                || (long) (bRow + n) * bWidth > b.length || bias != null && bias.length < out) {
+            throw new IllegalArgumentException("[" + out + ", " + in + "] product of " + n + " rows: the input from row "
+                    + aRow + " holds " + a.length + " elements (" + aWidth + " a row), the output from row " + bRow
+                    + " holds " + b.length + " (" + bWidth + " a row)" + (bias == null ? "" : ", bias holds " + bias.length));
+        }
+    }
+
+    /**
      * x's row at float {@code xAt} into {@code xs} from {@code xsAt}: laid out for this format's vector lanes
      * ({@link CompactLanes}), or in order for the scalar loops.
      */

@@ -17,7 +17,8 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * weight gradients are the adapter's.
  *
  * <p>A layer converted for inference holds its weight in a compact format ({@link CompactMatrix}) instead of
- * {@code w}: the forward then reads that, and the gradients are refused.
+ * {@code w}: the products then read that, and the weight's gradient is refused; frozen under a LoRA path, it trains
+ * the adapter (QLoRA-style).
  *
  * @param weightName the weight's parameter name, which keys its gradient
  * @param biasName   the bias's, or null (no bias)
@@ -45,13 +46,13 @@ public record LinearKernel(String weightName, String biasName, Buf w, Buf bias, 
         this(weightName, biasName, w, bias, in, out, false, null, 0, null);
     }
 
-    /** This kernel frozen, with part {@code part} of {@code lora} beside it (null: frozen only). */
+    /**
+     * This kernel frozen, with part {@code part} of {@code lora} beside it (null: frozen only). A compact weight
+     * stays compact (QLoRA-style training): its products widen tiles of it for float32 GEMM
+     * ({@link CompactMatrix#multiplyRows}, {@link CompactMatrix#multiplyTransposed}).
+     */
     public LinearKernel adapted(LoraKernel lora, int part) {
-        if (compact != null) {
-            throw new IllegalStateException(weightName + " is held in " + compact.format()
-                    + " for inference; LoRA adapters train on float32 base weights");
-        }
-        return new LinearKernel(weightName, biasName, w, bias, in, out, true, lora, part, null);
+        return new LinearKernel(weightName, biasName, w, bias, in, out, true, lora, part, compact);
     }
 
     /** The kernel of {@code weight [out, in]} and {@code bias [out]} (or null), named {@code name.weight}, {@code name.bias}. */
@@ -84,9 +85,12 @@ public record LinearKernel(String weightName, String biasName, Buf w, Buf bias, 
      * m rows of y from row yRow = m rows of x from row xRow, times W^T, plus b ({@link Blas#linear}). Up to
      * {@link #SPLIT_ROWS} rows (a decoding step's) split W's output rows over {@code parallel}'s threads, so that
      * each weight is read once for all m rows; called inside one of that pool's split loops, it runs on its caller.
+     * A frozen compact weight (a LoRA adapter's base in training) multiplies a training batch's rows on this thread.
      */
     public void project(Parallel parallel, Buf x, int xRow, int m, Buf y, int yRow) {
-        if (compact != null) {
+        if (compact != null && frozen) {
+            compact.multiplyRows(x, xRow, m, bias, y, yRow);
+        } else if (compact != null) {
             compact.multiply(parallel, x, xRow, m, bias, y, yRow);
         } else if (m <= SPLIT_ROWS && (long) m * in * out >= 2L * SPLIT_GRAIN) {
             int grain = Math.max(1, SPLIT_GRAIN / (m * in));
@@ -105,19 +109,14 @@ public record LinearKernel(String weightName, String biasName, Buf w, Buf bias, 
         }
     }
 
-    /** Refuses a gradient of a compact weight: those layers are converted for inference only. */
-    private void trainable() {
-        if (compact != null) {
-            throw new IllegalStateException(weightName + " is held in " + compact.format()
-                    + " for inference; gradients need the float32 weights");
-        }
-    }
-
     /** dx[r0:r1] (=, or += when accumulate) dy[r0:r1] W. */
     public void backwardInput(Buf dy, Buf dx, boolean accumulate, int r0, int r1) {
-        trainable();
-        Blas.gemm(false, false, r1 - r0, in, out, 1, dy, (long) r0 * out, out, w, 0, in, accumulate ? 1 : 0, dx,
-                (long) r0 * in, in);
+        if (compact != null) {
+            compact.multiplyTransposed(dy, r0, r1 - r0, dx, r0, accumulate);
+        } else {
+            Blas.gemm(false, false, r1 - r0, in, out, 1, dy, (long) r0 * out, out, w, 0, in, accumulate ? 1 : 0, dx,
+                    (long) r0 * in, in);
+        }
         if (lora != null) {
             lora.backwardInput(loraPart, dy, dx, r0, r1);
         }
@@ -128,7 +127,10 @@ public record LinearKernel(String weightName, String biasName, Buf w, Buf bias, 
      * part ({@link GradientShares#linear}); the shares' {@code reduce} adds the parts up.
      */
     public void backwardWeights(GradientShares shares, Buf dy, Buf x, int n, int part) {
-        trainable();
+        if (!frozen && compact != null) {
+            throw new IllegalStateException(weightName + " is held in " + compact.format()
+                    + " for inference; its gradient needs the float32 weights (a compact base trains LoRA adapters)");
+        }
         if (!frozen) {
             shares.linear(weightName, biasName, dy, x, n, in, out, part);
         }

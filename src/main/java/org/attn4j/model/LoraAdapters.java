@@ -34,6 +34,10 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
  * <p>Modules are named as transformers names them ({@code model.layers.0.self_attn.q_proj},
  * {@code transformer.h.0.attn.c_attn}); an adapter on GPT-2's fused {@code c_attn} adapts q, k and v with one A and
  * the thirds of one B.
+ *
+ * <p>The base may hold its blocks' weights in bfloat16 or int8 ({@link TransformerModel#convertWeights}): the
+ * adapters then train on the compact weights as they are (QLoRA-style), never widened to a float32 copy of a whole
+ * matrix; such a base does not {@link #merge()}.
  */
 public final class LoraAdapters implements Trainable {
     /** The files of a PEFT adapter directory. */
@@ -378,6 +382,10 @@ public final class LoraAdapters implements Trainable {
      */
     public LanguageModel merge() {
         checkNotMerged();
+        if (base.weightFormat() != org.attn4j.config.WeightFormat.FLOAT32) {
+            throw new IllegalStateException("merge folds the adapters into float32 base weights; this base holds "
+                    + base.weightFormat() + " weights (save the adapters, load them onto the float32 model and merge there)");
+        }
         Map<String, INDArray> parameters = base.parameters();
         base.weightsLock().write(() -> {
             for (Adapter a : adapters) {

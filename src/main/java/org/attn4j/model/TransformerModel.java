@@ -252,10 +252,20 @@ public abstract class TransformerModel extends Module implements Trainable {
         private final ModelEngine engine;
         private final ModelEngine.State state;
         private final Map<String, INDArray> gradients = new LinkedHashMap<>();
+        private boolean adapted; // on an adapted engine: the base is frozen, and may be held in a compact format
 
         private EngineState(ModelEngine engine) {
             this.engine = engine;
             this.state = engine.newState();
+        }
+
+        /**
+         * Gradient (activation) checkpointing from the next call on ({@link ModelEngine.State#checkpointActivations}):
+         * only each block's input is kept through the forward and the block's forward runs again just before its
+         * backward; the same gradients, one block's activations held at a time instead of all, one more forward.
+         */
+        public void checkpointActivations(boolean on) {
+            state.checkpointActivations(on);
         }
     }
 
@@ -348,6 +358,7 @@ public abstract class TransformerModel extends Module implements Trainable {
     /** A workspace on an adapted engine whose gradients are the adapters' ({@code names}) only. */
     final EngineState newEngineState(ModelEngine adapted, java.util.Set<String> names) {
         EngineState s = new EngineState(adapted);
+        s.adapted = true;
         s.state.gradients().blocks().forEach(g -> g.forEach((k, v) -> {
             if (names.contains(k)) {
                 s.gradients.put(k, v);
@@ -382,7 +393,9 @@ public abstract class TransformerModel extends Module implements Trainable {
     @Override
     public LossAndGradients lossAndGradients(EngineState s, INDArray source, INDArray input, INDArray target,
             double smoothing, boolean withGradients, org.attn4j.kernels.DropoutSeed dropout) {
-        requireTrainable();
+        if (!s.adapted) {
+            requireTrainable();
+        }
         int[][] sourceRows = checkedSource(source, input);
         int[][] inputRows = checkedRows("input", input, config.targetVocab());
         int[][] targetRows = checkedRows("target", target, config.targetVocab());

@@ -312,6 +312,16 @@ public final class Trainer {
         return model;
     }
 
+    /**
+     * Gradient checkpointing for this trainer's steps from now on ({@code on}) or not: each block keeps only its
+     * input through the forward and runs its forward again just before its backward, so one block's activations
+     * are held at a time instead of every block's, for about one more forward pass a step. The updates are the
+     * same bit for bit.
+     */
+    public void checkpointActivations(boolean on) {
+        engine.checkpointActivations(on);
+    }
+
     public Config config() {
         return config;
     }
