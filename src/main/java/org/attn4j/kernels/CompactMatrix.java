@@ -84,16 +84,7 @@ public abstract class CompactMatrix implements CompactWeights {
      * OpenBLAS's GEMM, the tiles split over the threads.
      */
     public void multiply(Parallel parallel, Buf x, int xRow, int n, Buf bias, Buf y, int yRow) {
-        if (!x.isFloat() || !y.isFloat() || bias != null && !bias.isFloat()) {
-            throw new IllegalArgumentException("a compact product takes float32 activations, given x "
-                    + x.array.dataType() + ", y " + y.array.dataType() + (bias == null ? "" : ", bias " + bias.array.dataType()));
-        }
-        if (n < 0 || (long) (xRow + n) * in > x.length || (long) (yRow + n) * out > y.length
-                || bias != null && bias.length < out) {
-            throw new IllegalArgumentException("[" + out + ", " + in + "] product of " + n + " rows: x from row " + xRow
-                    + " holds " + x.length + " elements, y from row " + yRow + " holds " + y.length
-                    + (bias == null ? "" : ", bias holds " + bias.length));
-        }
+        checkRows(x, xRow, n, in, y, yRow, out, bias);
         if (n > PRODUCT_ROWS) {
             tiles(parallel, x, xRow, n, bias, y, yRow);
             return;
@@ -113,16 +104,13 @@ public abstract class CompactMatrix implements CompactWeights {
      */
     private void tiles(Parallel parallel, Buf x, int xRow, int n, Buf bias, Buf y, int yRow) {
         parallel.forRange(out, TILE, (o0, o1) -> {
-            Scratch heap = TILE_ROWS.get();
-            Buf tile = heap.tile(TILE * in);
             for (int t0 = o0; t0 < o1; t0 += TILE) {
                 int t1 = Math.min(o1, t0 + TILE);
-                float[] widened = heap.fit((t1 - t0) * in);
-                widen(t0, t1, widened);
-                tile.bytes().asFloatBuffer().put(widened, 0, (t1 - t0) * in);
+                Buf tile = widenTile(t0, t1);
                 for (int r = 0; bias != null && r < n; r++) {
                     RowMath.copy(bias, t0, y, (yRow + r) * out + t0, t1 - t0);
                 }
+                // y[:, t0:t1] = x W[t0:t1]^T (+ b[t0:t1], already there)
                 Blas.gemm(false, true, n, t1 - t0, in, 1, x, (long) xRow * in, in, tile, 0, in, bias == null ? 0 : 1, y,
                         (long) yRow * out + t0, out);
             }
@@ -130,34 +118,11 @@ public abstract class CompactMatrix implements CompactWeights {
     }
 
     /**
-     * Rows {@code [yRow, yRow + n)} of {@code y [., out]} = rows {@code [xRow, xRow + n)} of {@code x [., in]} times
-     * W^T, plus {@code bias [out]} (or null), on the calling thread: a training batch's rows (a frozen base under
-     * LoRA adapters). W is widened a tile of rows at a time into a float32 scratch of this thread and multiplied by
-     * OpenBLAS's GEMM, so the product runs at float32 GEMM speed and no float32 copy of the whole matrix is made;
-     * the widening costs about 1 / n of the product. The result is x times the widened weights, as {@link #get}
-     * gives them, in float32 GEMM's rounding. y must not overlap x.
-     */
-    public void multiplyRows(Buf x, int xRow, int n, Buf bias, Buf y, int yRow) {
-        checkRows(x, xRow, n, in, y, yRow, out, bias);
-        int step = trainingTileRows();
-        for (int o0 = 0; o0 < out; o0 += step) {
-            int o1 = Math.min(out, o0 + step);
-            Buf tile = widenTile(o0, o1);
-            for (int r = 0; bias != null && r < n; r++) {
-                RowMath.copy(bias, o0, y, (yRow + r) * out + o0, o1 - o0);
-            }
-            // y[:, o0:o1] = x W[o0:o1]^T (+ b[o0:o1], already there)
-            Blas.gemm(false, true, n, o1 - o0, in, 1, x, (long) xRow * in, in, tile, 0, in, bias == null ? 0 : 1, y,
-                    (long) yRow * out + o0, out);
-        }
-    }
-
-    /**
      * Rows {@code [dxRow, dxRow + n)} of {@code dx [., in]} = (or {@code +=}, when {@code accumulate}) rows
      * {@code [dyRow, dyRow + n)} of {@code dy [., out]} times W: a linear layer's input gradient {@code dx = dy W} on
-     * a frozen compact weight, on the calling thread, a widened tile of W's rows at a time as in
-     * {@link #multiplyRows} (each tile adds its rows' share, {@code dy[:, o0:o1] W[o0:o1]}). Float32; dx must not
-     * overlap dy.
+     * a frozen compact weight (a LoRA adapter's base in training), on the calling thread: a tile of W's rows at a time
+     * widened to float32 (no float32 copy of the whole matrix) and multiplied by GEMM, each tile adding its rows'
+     * share {@code dy[:, o0:o1] W[o0:o1]}. Float32; dx must not overlap dy.
      */
     public void multiplyTransposed(Buf dy, int dyRow, int n, Buf dx, int dxRow, boolean accumulate) {
         checkRows(dy, dyRow, n, out, dx, dxRow, in, null);
@@ -170,7 +135,7 @@ public abstract class CompactMatrix implements CompactWeights {
         }
     }
 
-    /** Weights a training product widens at a time (1 MiB of float32). */
+    /** Weights the transposed product widens at a time (1 MiB of float32): dx is passed over once a tile. */
     private static final int TRAINING_TILE = 1 << 18;
 
     private int trainingTileRows() {

@@ -49,7 +49,7 @@ public record LinearKernel(String weightName, String biasName, Buf w, Buf bias, 
     /**
      * This kernel frozen, with part {@code part} of {@code lora} beside it (null: frozen only). A compact weight
      * stays compact (QLoRA-style training): its products widen tiles of it for float32 GEMM
-     * ({@link CompactMatrix#multiplyRows}, {@link CompactMatrix#multiplyTransposed}).
+     * ({@link CompactMatrix#multiply}, {@link CompactMatrix#multiplyTransposed}).
      */
     public LinearKernel adapted(LoraKernel lora, int part) {
         return new LinearKernel(weightName, biasName, w, bias, in, out, true, lora, part, compact);
@@ -85,12 +85,11 @@ public record LinearKernel(String weightName, String biasName, Buf w, Buf bias, 
      * m rows of y from row yRow = m rows of x from row xRow, times W^T, plus b ({@link Blas#linear}). Up to
      * {@link #SPLIT_ROWS} rows (a decoding step's) split W's output rows over {@code parallel}'s threads, so that
      * each weight is read once for all m rows; called inside one of that pool's split loops, it runs on its caller.
-     * A frozen compact weight (a LoRA adapter's base in training) multiplies a training batch's rows on this thread.
+     * A compact weight (also a LoRA adapter's frozen base) reads its compact form: directly for a few rows, through
+     * widened GEMM tiles for many (inside a split loop, on this thread).
      */
     public void project(Parallel parallel, Buf x, int xRow, int m, Buf y, int yRow) {
-        if (compact != null && frozen) {
-            compact.multiplyRows(x, xRow, m, bias, y, yRow);
-        } else if (compact != null) {
+        if (compact != null) {
             compact.multiply(parallel, x, xRow, m, bias, y, yRow);
         } else if (m <= SPLIT_ROWS && (long) m * in * out >= 2L * SPLIT_GRAIN) {
             int grain = Math.max(1, SPLIT_GRAIN / (m * in));

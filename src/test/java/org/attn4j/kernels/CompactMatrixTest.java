@@ -198,7 +198,7 @@ class CompactMatrixTest {
         CompactMatrix m = CompactMatrices.of(random(new Random(6), 6, 1), 2, 3, WeightFormat.BFLOAT16);
         Buf x = random(new Random(7), 6, 1), y = Buf.of(Nd4j.create(DataType.FLOAT, 2, 2));
         IllegalArgumentException rows = assertThrows(IllegalArgumentException.class, () -> m.multiply(x, 1, 2, null, y, 0));
-        assertTrue(rows.getMessage().startsWith("[2, 3] product of 2 rows: x from row 1 holds 6 elements"),
+        assertTrue(rows.getMessage().startsWith("[2, 3] product of 2 rows: the input from row 1 holds 6 elements"),
                 rows.getMessage());
         Buf x64 = Buf.of(Nd4j.create(DataType.DOUBLE, 1, 3));
         assertThrows(IllegalArgumentException.class, () -> m.multiply(x64, 0, 1, null, y, 0));

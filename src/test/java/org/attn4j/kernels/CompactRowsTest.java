@@ -12,10 +12,12 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
- * The training products of a compact weight ({@link CompactMatrix#multiplyRows}: y = x W^T + b, and
+ * The products of a compact weight ({@link CompactMatrix#multiply}: y = x W^T + b, its lanes for a few rows and
+ * its widened GEMM tiles for more, and
  * {@link CompactMatrix#multiplyTransposed}: dx = dy W, or +=) against float64 sums of the matrix's own widened
  * weights ({@link CompactMatrix#get}), on ragged shapes: widths not multiples of the int8 block (32) or of vector
- * lanes, and a matrix of two tiles (300 rows of 1,000: tiles of 262 rows) so that the tiles' shares must add up.
+ * lanes, and matrices of several tiles (300 rows: forward tiles of 64 rows, transposed tiles of 262 rows of 1,000) so
+ * that the tiles' shares must add up.
  */
 class CompactRowsTest {
     private static final int[][] SHAPES = {{1, 1}, {7, 13}, {131, 45}, {5, 100}, {300, 1000}}; // {out, in}
@@ -56,7 +58,7 @@ class CompactRowsTest {
                     for (int i = 0; i < y.length; i++) {
                         untouched[i] = y.get(i);
                     }
-                    m.multiplyRows(x, xRow, n, withBias ? bias : null, y, yRow);
+                    m.multiply(x, xRow, n, withBias ? bias : null, y, yRow);
                     String what = format + " [" + out + ", " + in + "] x " + n + " rows" + (withBias ? " + b" : "");
                     for (int row = 0; row < n; row++) {
                         for (int o = 0; o < out; o++) {
@@ -127,7 +129,7 @@ class CompactRowsTest {
         CompactMatrix m = CompactMatrices.of(random(new Random(5), 7 * 13), 7, 13, format);
         Buf x = random(new Random(6), 2 * 13), y = Buf.of(Nd4j.create(DataType.FLOAT, 2 * 7));
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> m.multiplyRows(x, 0, 3, null, y, 0));
+                () -> m.multiply(x, 0, 3, null, y, 0));
         assertEquals("[7, 13] product of 3 rows: the input from row 0 holds 26 elements (13 a row), the output from "
                 + "row 0 holds 14 (7 a row)", e.getMessage());
         Buf doubles = Buf.of(Nd4j.create(DataType.DOUBLE, 2 * 7));
