@@ -109,7 +109,7 @@ final class AttentionSublayer extends Sublayer<AttentionSublayer.Buffers> {
     @Override
     void in(BlockActivations a, Buffers u, int r0, int r1) {
         Buf in = normIn(u, r0, r1);
-        q.forward(in, u.q, r0, r1);
+        q.forward(in, u.q, r0, r1, a.dropout);
         if (memory) {
             return;
         }
@@ -118,8 +118,8 @@ final class AttentionSublayer extends Sublayer<AttentionSublayer.Buffers> {
             appendToCache(a, u, in, r0, r1);
             return;
         }
-        k.forward(in, u.k, r0, r1);
-        v.forward(in, u.v, r0, r1);
+        k.forward(in, u.k, r0, r1, a.dropout);
+        v.forward(in, u.v, r0, r1, a.dropout);
         rotate(a, u.k, r0, r0, r1, false, kvWidth);
     }
 
@@ -154,7 +154,8 @@ final class AttentionSublayer extends Sublayer<AttentionSublayer.Buffers> {
     /** Rows [r0, r1) of the memory's keys and values (cross-attention; a decoding computes them once). */
     @Override
     void kv(BlockActivations a, Buffers u, int r0, int r1) {
-        projectMemory(a.memory, u.k, u.v, r0, r1);
+        k.forward(a.memory, u.k, r0, r1, a.dropout);
+        v.forward(a.memory, u.v, r0, r1, a.dropout);
     }
 
     /** Memory rows [r0, r1) of {@code memory} through k and v into {@code keys} and {@code values}. */
@@ -204,13 +205,13 @@ final class AttentionSublayer extends Sublayer<AttentionSublayer.Buffers> {
 
     @Override
     void out(BlockActivations a, Buffers u, int r0, int r1) {
-        out.forward(u.o, u.z, r0, r1);
+        out.forward(u.o, u.z, r0, r1, a.dropout);
         residual(a, u, r0, r1);
     }
 
     @Override
     void outBack(BlockActivations a, Buffers u, int r0, int r1) {
-        out.backwardInput(branchBack(a, u, r0, r1), u.dO, false, r0, r1);
+        out.backwardInput(branchBack(a, u, r0, r1), u.dO, false, r0, r1, a.dropout);
     }
 
     /** Back through the pairs into dq, dk, dv: one pair per (batch, key/value head). */
@@ -230,10 +231,10 @@ final class AttentionSublayer extends Sublayer<AttentionSublayer.Buffers> {
             rotate(a, u.dq, r0, r0, r1, true, c);
             rotate(a, u.dk, r0, r0, r1, true, kvWidth);
         }
-        q.backwardInput(u.dq, u.dfin, false, r0, r1);
+        q.backwardInput(u.dq, u.dfin, false, r0, r1, a.dropout);
         if (!memory) {
-            k.backwardInput(u.dk, u.dfin, true, r0, r1);
-            v.backwardInput(u.dv, u.dfin, true, r0, r1);
+            k.backwardInput(u.dk, u.dfin, true, r0, r1, a.dropout);
+            v.backwardInput(u.dv, u.dfin, true, r0, r1, a.dropout);
         }
         residualBack(u, r0, r1);
     }
@@ -241,18 +242,18 @@ final class AttentionSublayer extends Sublayer<AttentionSublayer.Buffers> {
     /** Memory rows [r0, r1) of dMemory = dk Wk + dv Wv (cross-attention). */
     @Override
     void kvBack(BlockActivations a, Buffers u, int r0, int r1) {
-        k.backwardInput(u.dk, a.dMemory, false, r0, r1);
-        v.backwardInput(u.dv, a.dMemory, true, r0, r1);
+        k.backwardInput(u.dk, a.dMemory, false, r0, r1, a.dropout);
+        v.backwardInput(u.dv, a.dMemory, true, r0, r1, a.dropout);
     }
 
     @Override
     void weightGrads(GradientBuffers g, BlockActivations a, Buffers u, int part) {
-        out.backwardWeights(g.shares, branchGradient(a, u), u.o, a.n, part);
-        q.backwardWeights(g.shares, u.dq, u.a, a.n, part);
+        out.backwardWeights(g.shares, branchGradient(a, u), u.o, a.n, part, a.dropout);
+        q.backwardWeights(g.shares, u.dq, u.a, a.n, part, a.dropout);
         Buf kvIn = memory ? a.memory : u.a;
         int kvRows = memory ? a.m : a.n;
-        k.backwardWeights(g.shares, u.dk, kvIn, kvRows, part);
-        v.backwardWeights(g.shares, u.dv, kvIn, kvRows, part);
+        k.backwardWeights(g.shares, u.dk, kvIn, kvRows, part, a.dropout);
+        v.backwardWeights(g.shares, u.dv, kvIn, kvRows, part, a.dropout);
         normGrads(g, a, u, part);
     }
 

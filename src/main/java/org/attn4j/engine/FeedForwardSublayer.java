@@ -68,9 +68,9 @@ final class FeedForwardSublayer extends Sublayer<FeedForwardSublayer.Buffers> {
     void in(BlockActivations a, Buffers u, int r0, int r1) {
         int f = u.f;
         Buf in = normIn(u, r0, r1);
-        linear1.forward(in, u.h, r0, r1);
+        linear1.forward(in, u.h, r0, r1, a.dropout);
         if (gate != null) { // g = silu(h) hg, hg = in Wgate^T + bgate
-            gate.forward(in, u.hg, r0, r1);
+            gate.forward(in, u.hg, r0, r1, a.dropout);
             RowMath.swiglu(u.h, u.hg, u.g, u.aux, r0 * f, r1 * f);
         } else {
             RowMath.activation(act, u.h, u.g, u.aux, r0 * f, r1 * f);
@@ -78,7 +78,7 @@ final class FeedForwardSublayer extends Sublayer<FeedForwardSublayer.Buffers> {
         if (a.drops(DropoutSeed.FF_HIDDEN)) {
             DropoutSeed.apply(a.base(DropoutSeed.FF_HIDDEN), config.dropout(), u.g, r0 * f, r1 * f);
         }
-        linear2.forward(u.g, u.z, r0, r1);
+        linear2.forward(u.g, u.z, r0, r1, a.dropout);
     }
 
     @Override
@@ -90,7 +90,7 @@ final class FeedForwardSublayer extends Sublayer<FeedForwardSublayer.Buffers> {
     @Override
     void outBack(BlockActivations a, Buffers u, int r0, int r1) {
         int f = u.f;
-        linear2.backwardInput(branchBack(a, u, r0, r1), u.dg, false, r0, r1);
+        linear2.backwardInput(branchBack(a, u, r0, r1), u.dg, false, r0, r1, a.dropout);
         if (a.drops(DropoutSeed.FF_HIDDEN)) {
             DropoutSeed.apply(a.base(DropoutSeed.FF_HIDDEN), config.dropout(), u.dg, r0 * f, r1 * f);
         }
@@ -99,9 +99,9 @@ final class FeedForwardSublayer extends Sublayer<FeedForwardSublayer.Buffers> {
         } else {
             RowMath.activationBack(act, u.h, u.aux, u.dg, u.dg, r0 * f, r1 * f); // dg becomes dh
         }
-        linear1.backwardInput(u.dg, u.dfin, false, r0, r1);
+        linear1.backwardInput(u.dg, u.dfin, false, r0, r1, a.dropout);
         if (gate != null) {
-            gate.backwardInput(u.dhg, u.dfin, true, r0, r1);
+            gate.backwardInput(u.dhg, u.dfin, true, r0, r1, a.dropout);
         }
     }
 
@@ -112,10 +112,10 @@ final class FeedForwardSublayer extends Sublayer<FeedForwardSublayer.Buffers> {
 
     @Override
     void weightGrads(GradientBuffers g, BlockActivations a, Buffers u, int part) {
-        linear2.backwardWeights(g.shares, branchGradient(a, u), u.g, a.n, part);
-        linear1.backwardWeights(g.shares, u.dg, u.a, a.n, part);
+        linear2.backwardWeights(g.shares, branchGradient(a, u), u.g, a.n, part, a.dropout);
+        linear1.backwardWeights(g.shares, u.dg, u.a, a.n, part, a.dropout);
         if (gate != null) {
-            gate.backwardWeights(g.shares, u.dhg, u.a, a.n, part);
+            gate.backwardWeights(g.shares, u.dhg, u.a, a.n, part, a.dropout);
         }
         normGrads(g, a, u, part);
     }

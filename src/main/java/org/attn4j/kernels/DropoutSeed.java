@@ -26,8 +26,20 @@ public record DropoutSeed(long seed, long step) {
         return (layer + 1) * SITES + site;
     }
 
+    /**
+     * The stream of a place named {@code name} (a LoRA module's adapter input: {@code <module>.lora_A.weight}):
+     * FNV-1a over its characters, with the top bit set so that it is none of {@link #stream(int, int)}'s.
+     */
+    public static long stream(String name) {
+        long h = 0xCBF29CE484222325L;
+        for (int i = 0; i < name.length(); i++) {
+            h = (h ^ name.charAt(i)) * 0x100000001B3L;
+        }
+        return h | Long.MIN_VALUE;
+    }
+
     /** The hash's start for one stream; {@link #keep} continues it per element. */
-    public long base(int stream) {
+    public long base(long stream) {
         return mix(mix(mix(seed) + step * GOLDEN) + stream * GOLDEN);
     }
 

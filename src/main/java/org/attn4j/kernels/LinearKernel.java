@@ -14,7 +14,8 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * </pre>
  * A frozen kernel (LoRA fine-tuning: the base weights train not) computes no weight gradients; an adapted one adds
  * its {@link LoraKernel}'s path (part {@code loraPart} of it) to the output and the input's gradient, and its
- * weight gradients are the adapter's.
+ * weight gradients are the adapter's. A training call passes its {@link DropoutSeed}, which drops the adapter's input
+ * ({@link LoraKernel}'s dropout); the frozen path never drops.
  *
  * <p>A layer converted for inference holds its weight in a compact format ({@link CompactMatrix}) instead of
  * {@code w}: the products then read that, and the weight's gradient is refused; frozen under a LoRA path, it trains
@@ -73,7 +74,12 @@ public record LinearKernel(String weightName, String biasName, Buf w, Buf bias, 
 
     /** y[r0:r1] = x[r0:r1] W^T + b. */
     public void forward(Buf x, Buf y, int r0, int r1) {
-        project(x, r0, r1 - r0, y, r0);
+        forward(x, y, r0, r1, null);
+    }
+
+    /** y[r0:r1] = x[r0:r1] W^T + b, a LoRA path's input dropped by {@code seed}'s mask (null: not dropped). */
+    public void forward(Buf x, Buf y, int r0, int r1, DropoutSeed seed) {
+        project(Parallel.shared(), x, r0, r1 - r0, y, r0, seed);
     }
 
     /** m rows of y from row yRow = m rows of x from row xRow, times W^T, plus b, on {@link Parallel#shared()}. */
@@ -89,6 +95,10 @@ public record LinearKernel(String weightName, String biasName, Buf w, Buf bias, 
      * widened GEMM tiles for many (inside a split loop, on this thread).
      */
     public void project(Parallel parallel, Buf x, int xRow, int m, Buf y, int yRow) {
+        project(parallel, x, xRow, m, y, yRow, null);
+    }
+
+    private void project(Parallel parallel, Buf x, int xRow, int m, Buf y, int yRow, DropoutSeed seed) {
         if (compact != null) {
             compact.multiply(parallel, x, xRow, m, bias, y, yRow);
         } else if (m <= SPLIT_ROWS && (long) m * in * out >= 2L * SPLIT_GRAIN) {
@@ -104,12 +114,17 @@ public record LinearKernel(String weightName, String biasName, Buf w, Buf bias, 
             Blas.linear(x, xRow, m, w, bias, in, out, y, yRow);
         }
         if (lora != null) {
-            lora.forward(loraPart, x, xRow, m, y, yRow);
+            lora.forward(loraPart, x, xRow, m, y, yRow, seed);
         }
     }
 
     /** dx[r0:r1] (=, or += when accumulate) dy[r0:r1] W. */
     public void backwardInput(Buf dy, Buf dx, boolean accumulate, int r0, int r1) {
+        backwardInput(dy, dx, accumulate, r0, r1, null);
+    }
+
+    /** The same for a forward whose LoRA path dropped its input by {@code seed}'s mask (null: none). */
+    public void backwardInput(Buf dy, Buf dx, boolean accumulate, int r0, int r1, DropoutSeed seed) {
         if (compact != null) {
             compact.multiplyTransposed(dy, r0, r1 - r0, dx, r0, accumulate);
         } else {
@@ -117,7 +132,7 @@ public record LinearKernel(String weightName, String biasName, Buf w, Buf bias, 
                     (long) r0 * in, in);
         }
         if (lora != null) {
-            lora.backwardInput(loraPart, dy, dx, r0, r1);
+            lora.backwardInput(loraPart, dy, dx, r0, r1, seed);
         }
     }
 
@@ -126,6 +141,11 @@ public record LinearKernel(String weightName, String biasName, Buf w, Buf bias, 
      * part ({@link GradientShares#linear}); the shares' {@code reduce} adds the parts up.
      */
     public void backwardWeights(GradientShares shares, Buf dy, Buf x, int n, int part) {
+        backwardWeights(shares, dy, x, n, part, null);
+    }
+
+    /** The same for a forward whose LoRA path dropped its input by {@code seed}'s mask (null: none). */
+    public void backwardWeights(GradientShares shares, Buf dy, Buf x, int n, int part, DropoutSeed seed) {
         if (!frozen && compact != null) {
             throw new IllegalStateException(weightName + " is held in " + compact.format()
                     + " for inference; its gradient needs the float32 weights (a compact base trains LoRA adapters)");
@@ -134,7 +154,7 @@ public record LinearKernel(String weightName, String biasName, Buf w, Buf bias, 
             shares.linear(weightName, biasName, dy, x, n, in, out, part);
         }
         if (lora != null) {
-            lora.backwardWeights(loraPart, shares, dy, x, n, part);
+            lora.backwardWeights(loraPart, shares, dy, x, n, part, seed);
         }
     }
 

@@ -265,8 +265,9 @@ public final class LoraAdapters implements Trainable {
 
     /**
      * The loss of a batch through the base model with the adapters, and the gradients of the adapters only (the
-     * base's weights are frozen: the engine computes no gradient for them). The LoRA dropout of the config is not
-     * applied.
+     * base's weights are frozen: the engine computes no gradient for them). With {@code dropout} the config's LoRA
+     * dropout drops each adapter's input (PEFT's {@code lora_dropout}), each module its own mask, beside the base
+     * model's own dropout; without it nothing drops.
      */
     @Override
     public TransformerModel.LossAndGradients lossAndGradients(TransformerModel.EngineState s, INDArray source,
@@ -283,7 +284,7 @@ public final class LoraAdapters implements Trainable {
             for (Adapter a : adapters) {
                 org.attn4j.kernels.LoraKernel k = new org.attn4j.kernels.LoraKernel(a.module() + ".lora_A.weight",
                         a.module() + ".lora_B.weight", org.attn4j.kernels.Buf.of(a.a()), org.attn4j.kernels.Buf.of(a.b()),
-                        a.in(), config.rank(), a.out(), a.weights().size(), config.scale());
+                        a.in(), config.rank(), a.out(), a.weights().size(), config.scale(), config.dropout());
                 for (int part = 0; part < a.weights().size(); part++) {
                     paths.put(a.weights().get(part), new org.attn4j.kernels.LoraKernel.Part(k, part));
                 }
