@@ -32,7 +32,8 @@ import org.nd4j.linalg.factory.Nd4j;
 /**
  * Fine-tunes a Hugging Face model directory on a text file: LoRA adapters in PEFT's format (the default: rank
  * {@code --lora-rank}, {@code --lora-alpha}, on the layers {@code --target} names, PEFT's default targets when not
- * given: GPT-2's {@code c_attn}, Llama's {@code q_proj,v_proj}; the base model's weights frozen) or continued
+ * given: GPT-2's {@code c_attn}, Llama's {@code q_proj,v_proj}; {@code --lora-dropout} on the adapters' input while
+ * training, PEFT's {@code lora_dropout}; the base model's weights frozen) or continued
  * training of every weight ({@code --full}). With {@code --base-format bfloat16} or {@code int8} the frozen base's
  * block weights are held in that format while the adapters train on them (QLoRA-style: about a quarter of float32's
  * memory for int8); {@code --checkpoint-activations} keeps only each block's input through the forward and runs the
@@ -69,7 +70,7 @@ public final class FineTune {
     static final Map<String, String> DEFAULTS = defaults();
     /** The options a resumed run must repeat: they fix what training computes. */
     private static final List<String> TRAINING = List.of("model", "base-format", "train-file", "valid-file", "full",
-            "lora-rank", "lora-alpha", "target", "steps", "lr", "batch", "context", "grad-accum", "seed");
+            "lora-rank", "lora-alpha", "lora-dropout", "target", "steps", "lr", "batch", "context", "grad-accum", "seed");
     static final String CHECKPOINT = "checkpoint", RUN = "run.txt", STEP = "step.txt", OPTIMIZER = "optimizer.npz";
 
     private FineTune() {
@@ -85,6 +86,7 @@ public final class FineTune {
         d.put("checkpoint-activations", "false");
         d.put("lora-rank", "8");
         d.put("lora-alpha", "16");
+        d.put("lora-dropout", "0");         // PEFT's lora_dropout (its default 0)
         d.put("target", "default");         // PEFT's default targets of the architecture
         d.put("steps", "200");
         d.put("lr", "default");             // 2e-3 for LoRA, 3e-4 with --full
@@ -109,7 +111,7 @@ public final class FineTune {
 
     /** Every option, checked before anything is printed or written. */
     private record Options(Flags flags, Path model, WeightFormat baseFormat, boolean checkpointActivations,
-            Path trainFile, Path validFile, boolean full, int loraRank, double loraAlpha, String target, int steps, double lr,
+            Path trainFile, Path validFile, boolean full, int loraRank, double loraAlpha, double loraDropout, String target, int steps, double lr,
             int batch, int context, int gradAccum, long seed, int evalEvery, int evalBatches, int checkpointEvery,
             Path out, Path save, boolean resume, String prompt, int sampleTokens) {
         static Options parse(String[] args) {
@@ -117,7 +119,7 @@ public final class FineTune {
             Options o = new Options(f, f.path("model"), WeightFormat.valueOf(f.choice("base-format", "float32",
                     "bfloat16", "int8").toUpperCase(Locale.ROOT)), f.flag("checkpoint-activations"), f.path("train-file"), f.text("valid-file").equals("none") ? null
                     : f.path("valid-file"), f.flag("full"), f.integer("lora-rank", 1), f.real("lora-alpha", 0),
-                    f.text("target"), f.integer("steps", 1), f.text("lr").equals("default") ? (f.flag("full") ? 3e-4
+                    f.realAtLeast("lora-dropout", 0), f.text("target"), f.integer("steps", 1), f.text("lr").equals("default") ? (f.flag("full") ? 3e-4
                     : 2e-3) : f.real("lr", 0), f.integer("batch", 1),
                     f.integer("context", 2), f.integer("grad-accum", 1), f.seed("seed"), f.integer("eval-every", 1),
                     f.integer("eval-batches", 1), f.integer("checkpoint-every", 0), f.path("out"),
@@ -125,6 +127,7 @@ public final class FineTune {
                     f.integer("sample-tokens", 0));
             Flags.require(!o.full || o.baseFormat == WeightFormat.FLOAT32, "base-format", "float32 with --full (a "
                     + "bfloat16 or int8 base trains LoRA adapters only)", f.text("base-format"));
+            Flags.require(o.loraDropout < 1, "lora-dropout", "a probability in [0, 1)", f.text("lora-dropout"));
             Flags.require(o.gradAccum <= o.batch, "grad-accum", "at most --batch (" + o.batch + ": a micro-batch "
                     + "holds at least one window)", o.gradAccum);
             for (Path p : o.validFile == null ? List.of(o.trainFile) : List.of(o.trainFile, o.validFile)) {
@@ -190,7 +193,7 @@ public final class FineTune {
         } else if (!o.full()) {
             Nd4j.getRandom().setSeed(o.seed());
             lora = Flags.valid("--lora-rank, --lora-alpha, --target", () -> LoraAdapters.create(lm, new LoraConfig(
-                    o.loraRank(), o.loraAlpha(), 0, o.target().equals("default") ? LoraAdapters.defaultTargets(lm)
+                    o.loraRank(), o.loraAlpha(), o.loraDropout(), o.target().equals("default") ? LoraAdapters.defaultTargets(lm)
                     : LoraConfig.Targets.parse(o.target()), false)));
         }
         Trainer.Config recipe = Trainer.Config.adam(Schedules.warmupCosine(o.lr(), Math.max(1, o.steps() / 10),

@@ -26,7 +26,8 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 /**
  * Smoke tests of exec:java@finetune at tiny settings on the committed models/shakespeare-bpe and Proverbs: LoRA and
  * full fine-tuning lower the validation loss and save adapters (PEFT's files, only those trained) or a model; a run
- * killed after its first checkpoint and resumed saves exactly the weights of an uninterrupted one, in both modes;
+ * killed after its first checkpoint and resumed saves exactly the weights of an uninterrupted one, in full
+ * fine-tuning and in LoRA with dropout on a float32 and on an int8 base (whose checkpoints hold the adapters only);
  * bad input is one line.
  */
 class FineTuneTest {
@@ -34,8 +35,13 @@ class FineTuneTest {
         "--eval-batches", "2", "--sample-tokens", "4"};
 
     private static String[] args(Path out, String... more) {
+        return args(out, List.of(), more);
+    }
+
+    private static String[] args(Path out, List<String> mode, String... more) {
         List<String> a = new ArrayList<>(List.of(TINY));
         a.addAll(List.of("--out", out.toString()));
+        a.addAll(mode);
         a.addAll(List.of(more));
         return a.toArray(String[]::new);
     }
@@ -114,11 +120,16 @@ class FineTuneTest {
     }
 
     @org.junit.jupiter.params.ParameterizedTest
-    @org.junit.jupiter.params.provider.ValueSource(booleans = {false, true})
-    void aKilledRunResumedSavesTheWeightsOfAnUninterruptedOne(boolean full, @TempDir Path dir) throws Exception {
-        String mode = full ? "--full" : "--lora-rank=4", weights = full ? "model.safetensors"
-                : "adapter_model.safetensors";
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"full", "lora", "int8"})
+    void aKilledRunResumedSavesTheWeightsOfAnUninterruptedOne(String kind, @TempDir Path dir) throws Exception {
+        boolean full = kind.equals("full");
+        List<String> mode = new ArrayList<>(full ? List.of("--full") : List.of("--lora-rank=4", "--lora-dropout", "0.1"));
+        if (kind.equals("int8")) {
+            mode.addAll(List.of("--base-format", "int8"));
+        }
+        String weights = full ? "model.safetensors" : "adapter_model.safetensors";
         Path whole = dir.resolve("whole"), killed = dir.resolve("killed");
+        byte[] baseFile = Files.readAllBytes(Path.of("models/shakespeare-bpe/model.safetensors"));
         String plain = Stdout.capture(() -> FineTune.run(args(whole, mode, "--checkpoint-every", "3", "--save",
                 whole.resolve("model").toString())));
 
@@ -140,6 +151,11 @@ class FineTuneTest {
                 + Files.readString(dir.resolve("child.log")));
         child.destroyForcibly().waitFor();
         assertFalse(Files.exists(killed.resolve("model")), "the child finished before it was killed");
+        if (!full) { // the frozen base is no part of a checkpoint: it is loaded (and converted) again on resuming
+            Path saved = killed.resolve(FineTune.CHECKPOINT).resolve(Files.readString(latest).strip());
+            assertTrue(Safetensors.read(saved.resolve(weights)).keySet().stream().allMatch(k -> k.contains(".lora_")),
+                    "a LoRA checkpoint holds adapters only");
+        }
 
         String resumed = Stdout.capture(() -> FineTune.run(args(killed, mode, "--checkpoint-every", "3", "--resume",
                 "--save", killed.resolve("model").toString())));
@@ -152,6 +168,8 @@ class FineTuneTest {
         assertEquals(expected.keySet(), actual.keySet());
         expected.forEach((k, v) -> Exact.assertSameBits(k + " after resuming at step " + step, v, actual.get(k)));
         assertEquals(lastLosses(plain), lastLosses(resumed), "the resumed run reports the same losses");
+        assertTrue(java.util.Arrays.equals(baseFile, Files.readAllBytes(Path.of(
+                "models/shakespeare-bpe/model.safetensors"))), "the base model's file is untouched");
     }
 
     @Test
