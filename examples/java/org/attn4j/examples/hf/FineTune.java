@@ -198,10 +198,9 @@ public final class FineTune {
         }
         Trainer.Config recipe = Trainer.Config.adam(Schedules.warmupCosine(o.lr(), Math.max(1, o.steps() / 10),
                 o.steps() + 1, o.lr() / 10)).withBeta1(0.9).withBeta2(0.99).withClipNorm(1).withSeed(o.seed())
-                .withMicroBatches(o.gradAccum());
+                .withMicroBatches(o.gradAccum()).withCheckpointActivations(o.checkpointActivations());
         Trainer trainer = o.full() ? new Trainer(lm, recipe.withOptimizer(Trainer.Optimizer.ADAMW).withWeightDecay(0.1)
                 .withDecayMatricesOnly(true)) : new Trainer(lora, recipe);
-        trainer.checkpointActivations(o.checkpointActivations());
         long trainable = o.full() ? lm.parameterCount() : lora.parameterCount();
         System.out.printf(Locale.ROOT, "%s: %s, %,d parameters; %s; %,d training and %,d validation tokens%n",
                 o.model(), lm.config().dModel() + " wide, " + lm.config().decoderLayers() + " layers, " + (o.baseFormat()

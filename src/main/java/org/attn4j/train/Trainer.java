@@ -56,10 +56,13 @@ public final class Trainer {
      * @param microBatches   gradient accumulation: {@link Trainer#step(Batch)} runs each batch as this many
      *                       micro-batches of consecutive rows, one after the other, and makes one update of
      *                       them (see {@link Trainer#step(List)}); 1: the whole batch at once
+     * @param checkpointActivations gradient checkpointing ({@link Trainer#checkpointActivations}): each block's
+     *                       activations recomputed in the backward instead of kept, for less memory and the same
+     *                       updates
      */
     public record Config(Optimizer optimizer, ISchedule learningRate, double beta1, double beta2, double weightDecay,
             double momentum, double clipNorm, double labelSmoothing, long seed, boolean decayMatricesOnly,
-            int microBatches) implements java.io.Serializable {
+            int microBatches, boolean checkpointActivations) implements java.io.Serializable {
         public Config {
             Objects.requireNonNull(optimizer, "optimizer");
             Objects.requireNonNull(learningRate, "learningRate");
@@ -149,6 +152,11 @@ public final class Trainer {
             return toBuilder().microBatches(k).build();
         }
 
+        /** The same with gradient checkpointing on or off ({@link Trainer#checkpointActivations}). */
+        public Config withCheckpointActivations(boolean on) {
+            return toBuilder().checkpointActivations(on).build();
+        }
+
         /** A builder with every component unset (0, false or null): set each one the record needs. */
         public static Builder builder() {
             return new Builder();
@@ -168,6 +176,7 @@ public final class Trainer {
             b.seed = seed;
             b.decayMatricesOnly = decayMatricesOnly;
             b.microBatches = microBatches;
+            b.checkpointActivations = checkpointActivations;
             return b;
         }
 
@@ -187,6 +196,7 @@ public final class Trainer {
             private long seed;
             private boolean decayMatricesOnly;
             private int microBatches;
+            private boolean checkpointActivations;
 
             private Builder() {
             }
@@ -246,10 +256,15 @@ public final class Trainer {
                 return this;
             }
 
+            public Builder checkpointActivations(boolean v) {
+                checkpointActivations = v;
+                return this;
+            }
+
             /** The configuration, validated as the record's constructor validates any. */
             public Config build() {
                 return new Config(optimizer, learningRate, beta1, beta2, weightDecay, momentum, clipNorm,
-                        labelSmoothing, seed, decayMatricesOnly, microBatches);
+                        labelSmoothing, seed, decayMatricesOnly, microBatches, checkpointActivations);
             }
         }
 
@@ -306,6 +321,7 @@ public final class Trainer {
         this.updater = new ParameterUpdater(arrays, null, config.updater(), Parallel.shared(), pieces, big, decay,
                 a -> !config.decayMatricesOnly() || a.rank() >= 2);
         this.accumulator = new GradientAccumulator(arrays, shares);
+        checkpointActivations(config.checkpointActivations());
     }
 
     public TransformerModel model() {
@@ -316,7 +332,7 @@ public final class Trainer {
      * Gradient checkpointing for this trainer's steps from now on ({@code on}) or not: each block keeps only its
      * input through the forward and runs its forward again just before its backward, so one block's activations
      * are held at a time instead of every block's, for about one more forward pass a step. The updates are the
-     * same bit for bit.
+     * same bit for bit. The config's {@code checkpointActivations} sets it when the trainer is made; this changes it.
      */
     public void checkpointActivations(boolean on) {
         engine.checkpointActivations(on);

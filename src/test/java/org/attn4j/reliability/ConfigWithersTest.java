@@ -155,9 +155,9 @@ class ConfigWithersTest {
         // between them, every component set (a decay and a momentum need different optimizers)
         List<Trainer.Config> everyComponentSet = List.of(
                 new Trainer.Config(Trainer.Optimizer.ADAMW, Schedules.constant(0.5), 0.8, 0.99, 0.1, 0, 0.5, 0.1, 7,
-                        true, 3),
+                        true, 3, true),
                 new Trainer.Config(Trainer.Optimizer.SGD_MOMENTUM, Schedules.constant(0.5), 0.8, 0.99, 0, 0.9, 0.5,
-                        0.1, 7, true, 3));
+                        0.1, 7, true, 3, true));
         for (Trainer.Config c : everyComponentSet) {
             assertEquals(c, c.toBuilder().build());
         }
@@ -258,6 +258,7 @@ class ConfigWithersTest {
         other.put("seed", 7L);
         other.put("decayMatricesOnly", true);
         other.put("microBatches", 3);
+        other.put("checkpointActivations", true);
         return other;
     }
 

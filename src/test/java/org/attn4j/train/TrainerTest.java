@@ -79,6 +79,32 @@ class TrainerTest {
         assertTrue(a[1] != other[1], "another dropout seed gives other losses");
     }
 
+    /**
+     * Gradient checkpointing set in the config ({@code checkpointActivations} of its builder) or by the method: the
+     * weights after three steps of a two-block model with dropout are the same bits as without it.
+     */
+    @Test
+    void checkpointedActivationsFromTheConfigOrTheMethodUpdateAsWithout() {
+        Trainer.Config checkpointed = adam(3e-3).toBuilder().checkpointActivations(true).build();
+        assertTrue(checkpointed.checkpointActivations() && !adam(3e-3).checkpointActivations());
+        LanguageModel[] models = new LanguageModel[3];
+        for (int i = 0; i < 3; i++) {
+            Nd4j.getRandom().setSeed(5);
+            models[i] = new LanguageModel(ModelConfig.languageModel(V, 16, 2, 32, 2, 16).withDropout(0.1),
+                    DataType.DOUBLE);
+        }
+        Trainer plain = new Trainer(models[0], adam(3e-3)), byConfig = new Trainer(models[1], checkpointed),
+                byMethod = new Trainer(models[2], adam(3e-3));
+        byMethod.checkpointActivations(true);
+        for (Trainer t : List.of(plain, byConfig, byMethod)) {
+            losses(t, 3);
+        }
+        org.attn4j.testing.Exact.assertSameBits("checkpointed by the config", models[0].parameters(),
+                models[1].parameters());
+        org.attn4j.testing.Exact.assertSameBits("checkpointed by the method", models[0].parameters(),
+                models[2].parameters());
+    }
+
     private static double[] losses(Trainer t, int steps) {
         double[] out = new double[steps];
         for (int i = 0; i < steps; i++) {
