@@ -206,9 +206,10 @@ public final class FineTune {
                 o.model(), lm.config().dModel() + " wide, " + lm.config().decoderLayers() + " layers, " + (o.baseFormat()
                 == WeightFormat.FLOAT32 ? "float32" : "blocks' weights in " + o.baseFormat())
                 + (o.checkpointActivations() ? ", checkpointed activations" : ""),
-                lm.parameterCount(), o.full() ? "all trained" : String.format(Locale.ROOT, "LoRA r=%d alpha=%s on %s: "
+                lm.parameterCount(), o.full() ? "all trained" : String.format(Locale.ROOT, "LoRA r=%d alpha=%s%s on %s: "
                 + "%,d trained (%d adapters)", lora.config().rank(), o.flags().text("lora-alpha"),
-                lora.config().targets(), trainable, lora.adapters().size()), train.size(), valid.size());
+                lora.config().dropout() > 0 ? " dropout=" + lora.config().dropout() : "", lora.config().targets(),
+                trainable, lora.adapters().size()), train.size(), valid.size());
         if (resuming) {
             trainer.restore(resumeStep, optimizer);
             System.out.printf("Resuming from %s at step %d%n", checkpoints, resumeStep);

@@ -159,6 +159,8 @@ class FineTuneTest {
 
         String resumed = Stdout.capture(() -> FineTune.run(args(killed, mode, "--checkpoint-every", "3", "--resume",
                 "--save", killed.resolve("model").toString())));
+        assertTrue(full || resumed.contains("LoRA r=4 alpha=16 dropout=0.1 on"), "the resumed adapters' dropout:\n"
+                + resumed);
         Matcher m = Pattern.compile("Resuming from .* at step (\\d+)").matcher(resumed);
         assertTrue(m.find(), resumed);
         int step = Integer.parseInt(m.group(1));
