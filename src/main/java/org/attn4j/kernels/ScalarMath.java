@@ -98,7 +98,7 @@ public final class ScalarMath {
     /**
      * e^x to about 2e-9 relative (below float32's resolution): x = n ln2 + r with |r| &lt;= ln2 / 2,
      * e^r by its Taylor series to r^8, and 2^n put into the exponent bits: faster than {@link Math#exp}
-     * (BENCHMARKS.md, method).
+     * (BENCHMARKS.md's method section).
      */
     public static double exp(double x) {
         if (x < -745) {

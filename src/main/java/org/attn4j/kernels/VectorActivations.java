@@ -32,7 +32,8 @@ final class VectorActivations {
     }
 
     /**
-     * {@link RowMath#activation} in float lanes: GELU through {@link VectorMath#erfc}, tanh and sigmoid through {@link VectorMath#exp}.
+     * {@link RowMath#activation} in float lanes: GELU through {@link VectorMath#erfc}, tanh and sigmoid through
+     * {@link VectorMath#exp}.
      * One loop per activation, so that each compiles on its own (see the class comment).
      */
     public static void activation(Activation act, Buf hB, Buf gB, Buf auxB, int from, int to) {
