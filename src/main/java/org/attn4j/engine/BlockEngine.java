@@ -135,6 +135,8 @@ public final class BlockEngine {
     public final class State {
         private BlockActivations a;
         private GradientBuffers grads; // made on first use: a state that only runs forward never needs them
+        private BackwardScratch scratch; // this state's own (made on first use), or a model's blocks' (share)
+        private boolean sharedScratch;
 
         /** Frees this state's activations and gradients now (it must not be used after). */
         public void close() {
@@ -146,6 +148,33 @@ public final class BlockEngine {
                 grads.close();
                 grads = null;
             }
+            if (scratch != null && !sharedScratch) {
+                scratch.close();
+            }
+            scratch = null;
+        }
+
+        /** Takes the backward's arrays from {@code shared}, which the caller owns: a model's blocks share one. */
+        void share(BackwardScratch shared) {
+            scratch = shared;
+            sharedScratch = true;
+        }
+
+        private BackwardScratch scratch() {
+            if (scratch == null) {
+                scratch = new BackwardScratch(parallel.threads());
+            }
+            return scratch;
+        }
+
+        /** Bytes of the last forward's arrays of {@code kind}. */
+        long bytes(Arena.Kind kind) {
+            return a == null ? 0 : a.bytes(kind);
+        }
+
+        /** Bytes of the gradient arrays. */
+        long gradientBytes() {
+            return grads == null ? 0 : grads.bytes();
         }
 
         /**
@@ -167,7 +196,7 @@ public final class BlockEngine {
         private GradientBuffers buffers() {
             if (grads == null) {
                 grads = new GradientBuffers(parts.parameters, parts.frozen, schedule.linearGradients(),
-                        parallel.threads());
+                        scratch());
             }
             return grads;
         }
@@ -414,7 +443,7 @@ public final class BlockEngine {
             throw new IllegalStateException("backward needs a forward first");
         }
         Shapes.same("gradOutput", gradOutput, rowShape(a), type);
-        a.ensureBackward();
+        a.takeBackward(state.scratch());
         GradientBuffers g = state.buffers();
         copy(gradOutput, a.dy);
         if (finiteChecks) {
@@ -422,6 +451,9 @@ public final class BlockEngine {
         }
         Blas.singleThreaded();
         schedule.backward(a, g, parallel);
+        if (!state.sharedScratch) {
+            state.scratch.endPass();
+        }
         return rows(a, a.dx);
     }
 

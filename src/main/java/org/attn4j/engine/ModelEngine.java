@@ -97,6 +97,14 @@ public final class ModelEngine {
             INDArray headWeight, INDArray headBias, List<Map<String, INDArray>> blocks) {
     }
 
+    /**
+     * Bytes of a training state's arrays by what they hold ({@link State#memory()}; the API's
+     * {@code TransformerModel.EngineMemory} says what each holds).
+     */
+    public record Memory(long gradients, long blockRows, long attention, long hidden, long stackRows, long logits,
+            long backwardScratch, long gradientShares) {
+    }
+
     /** Embedding, positions, blocks and final norm: an encoder, or a decoder before its head. */
     private final class Stack {
         final List<BlockEngine> blocks = new ArrayList<>();
@@ -132,14 +140,19 @@ public final class ModelEngine {
         Buf[] inputs; // checkpointing: block i's input rows
         Buf carry; // checkpointing: the gradient passed from a block to the one before
 
-        /** A stack's state; {@code withGradients} false for inference (no gradient arrays). */
-        StackState(Stack stack, boolean head, boolean withGradients) {
+        /**
+         * A stack's state; {@code scratch} null for inference (no gradient arrays), else the backward scratch its
+         * blocks share with the model's other blocks.
+         */
+        StackState(Stack stack, boolean head, BackwardScratch scratch) {
             this.stack = stack;
+            boolean withGradients = scratch != null;
             List<Map<String, INDArray>> blockGrads = new ArrayList<>();
             for (BlockEngine block : stack.blocks) {
                 BlockEngine.State s = block.newState();
                 blockStates.add(s);
                 if (withGradients) {
+                    s.share(scratch); // before its gradients, whose shares are the scratch's
                     blockGrads.add(s.gradients());
                 }
             }
@@ -234,6 +247,18 @@ public final class ModelEngine {
         Buf output() {
             return stack.w.normWeight() != null ? h : x;
         }
+
+        /** Bytes of the blocks' forward arrays of {@code kind}. */
+        long blockBytes(Arena.Kind kind) {
+            return blockStates.stream().mapToLong(bs -> bs.bytes(kind)).sum();
+        }
+
+        /** Bytes of the stack's own gradients (the embedding's, positions', final norm's) and its blocks'. */
+        long gradientBytes() {
+            long own = gradients == null ? 0 : bytes(gradients.embedding(), gradients.positions(),
+                    gradients.normWeight(), gradients.normBias());
+            return own + blockStates.stream().mapToLong(BlockEngine.State::gradientBytes).sum();
+        }
     }
 
     /** One caller's activations and gradients; reused while the batch shape fits. */
@@ -244,17 +269,38 @@ public final class ModelEngine {
         private int capacity, counted;
         private Buf logits, rowLoss, dMemory;
         private GradientShares headShares; // the workers' row shares of the head's dW and db, made on first use
+        private final BackwardScratch scratch; // every block's backward arrays and shares, and the head's; null: inference
         private int[] targets;
         private boolean forwarded;
 
         private State(boolean withGradients) {
-            enc = encoder == null ? null : new StackState(encoder, false, withGradients);
-            dec = new StackState(decoder, true, withGradients);
+            scratch = withGradients ? new BackwardScratch(parallel.threads()) : null;
+            enc = encoder == null ? null : new StackState(encoder, false, scratch);
+            dec = new StackState(decoder, true, scratch);
             gradients = dec.gradients;
             encoderGradients = enc == null ? null : enc.gradients;
             dHeadW = !withGradients || adapters != null ? null : dec.tiedHead ? dec.dEmbedding
                     : Buf.of(gradients.headWeight());
             dHeadB = gradients == null ? null : buf(gradients.headBias());
+        }
+
+        /** Bytes of this state's arrays by what they hold, as they are now. */
+        public Memory memory() {
+            List<StackState> stacks = enc == null ? List.of(dec) : List.of(enc, dec);
+            long gradientBytes = bytes(dHeadW == null || dHeadW == dec.dEmbedding ? null : dHeadW.array,
+                    dHeadB == null ? null : dHeadB.array);
+            long rows = 0, attention = 0, hidden = 0, stackRows = 0, backRows = 0;
+            for (StackState st : stacks) {
+                gradientBytes += st.gradientBytes();
+                rows += st.blockBytes(Arena.Kind.ROWS);
+                attention += st.blockBytes(Arena.Kind.SCORES);
+                hidden += st.blockBytes(Arena.Kind.HIDDEN);
+                stackRows += bytes(st.x0, st.x, st.h, st.xhat, st.rstd) + (st.inputs == null ? 0 : bytes(st.inputs));
+                backRows += bytes(st.dh, st.dx, st.carry);
+            }
+            return new Memory(gradientBytes, rows, attention, hidden, stackRows, bytes(logits, rowLoss),
+                    backRows + bytes(dMemory) + (scratch == null ? 0 : scratch.rowBytes()),
+                    scratch == null ? 0 : scratch.shareBytes());
         }
 
         /** Frees this state's arrays now (it must not be used after). */
@@ -271,6 +317,9 @@ public final class ModelEngine {
             }
             if (headShares != null) {
                 headShares.close();
+            }
+            if (scratch != null) {
+                scratch.close();
             }
         }
 
@@ -296,7 +345,7 @@ public final class ModelEngine {
                 if (dHeadB != null) {
                     grads.put("bias", dHeadB.array);
                 }
-                headShares = new GradientShares(grads, parallel.threads());
+                headShares = new GradientShares(grads, scratch.shares(grads));
             }
             return headShares;
         }
@@ -450,7 +499,7 @@ public final class ModelEngine {
             throw new IllegalArgumentException("a language model has no encoder");
         }
         Blas.singleThreaded();
-        StackState st = new StackState(encoder, false, false);
+        StackState st = new StackState(encoder, false, null);
         try {
             return stackForward(st, source, null, padId, false, null, null, null, 0, DropoutSeed.SOURCE_EMBEDDING)
                     .dup('c');
@@ -659,6 +708,7 @@ public final class ModelEngine {
                     (r1 - r0) * width));
             stackBackward(e, null, false);
         }
+        s.scratch.endPass();
     }
 
     /**
@@ -746,6 +796,23 @@ public final class ModelEngine {
 
     private Buf rows(int n, int cols) {
         return Buf.of(Nd4j.create(type, (long) Math.max(1, n) * cols));
+    }
+
+    /** Bytes of the arrays given (null ones count 0). */
+    private static long bytes(Buf... bufs) {
+        long sum = 0;
+        for (Buf b : bufs) {
+            sum += b == null ? 0 : (long) b.length * b.array.dataType().width();
+        }
+        return sum;
+    }
+
+    private static long bytes(INDArray... arrays) {
+        long sum = 0;
+        for (INDArray a : arrays) {
+            sum += a == null ? 0 : a.length() * a.dataType().width();
+        }
+        return sum;
     }
 
     private static INDArray zerosLike(INDArray a) {
