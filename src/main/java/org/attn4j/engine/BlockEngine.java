@@ -172,6 +172,11 @@ public final class BlockEngine {
             return a == null ? 0 : a.bytes(kind);
         }
 
+        /** Bytes of this state's own backward rows, or ({@code shares}) gradient shares; 0 when they are a model's. */
+        long ownScratchBytes(boolean shares) {
+            return scratch == null || sharedScratch ? 0 : shares ? scratch.shareBytes() : scratch.rowBytes();
+        }
+
         /** Bytes of the gradient arrays. */
         long gradientBytes() {
             return grads == null ? 0 : grads.bytes();

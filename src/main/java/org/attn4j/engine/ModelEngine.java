@@ -289,7 +289,7 @@ public final class ModelEngine {
             List<StackState> stacks = enc == null ? List.of(dec) : List.of(enc, dec);
             long gradientBytes = bytes(dHeadW == null || dHeadW == dec.dEmbedding ? null : dHeadW.array,
                     dHeadB == null ? null : dHeadB.array);
-            long rows = 0, attention = 0, hidden = 0, stackRows = 0, backRows = 0;
+            long rows = 0, attention = 0, hidden = 0, stackRows = 0, backRows = 0, shares = 0;
             for (StackState st : stacks) {
                 gradientBytes += st.gradientBytes();
                 rows += st.blockBytes(Arena.Kind.ROWS);
@@ -297,10 +297,14 @@ public final class ModelEngine {
                 hidden += st.blockBytes(Arena.Kind.HIDDEN);
                 stackRows += bytes(st.x0, st.x, st.h, st.xhat, st.rstd) + (st.inputs == null ? 0 : bytes(st.inputs));
                 backRows += bytes(st.dh, st.dx, st.carry);
+                for (BlockEngine.State bs : st.blockStates) { // none, while they share the model's scratch
+                    backRows += bs.ownScratchBytes(false);
+                    shares += bs.ownScratchBytes(true);
+                }
             }
             return new Memory(gradientBytes, rows, attention, hidden, stackRows, bytes(logits, rowLoss),
                     backRows + bytes(dMemory) + (scratch == null ? 0 : scratch.rowBytes()),
-                    scratch == null ? 0 : scratch.shareBytes());
+                    shares + (scratch == null ? 0 : scratch.shareBytes()));
         }
 
         /** Frees this state's arrays now (it must not be used after). */
