@@ -165,9 +165,9 @@ public final class RealSize {
 
     /**
      * The training step's memory by component, in MB (10^6 bytes; the peak converted from /proc's kB): the arrays
-     * the trainer counts ({@link Trainer#memory()}), then what the process holds besides: the resident size before
-     * the model was built (the JVM, Maven, ND4J and OpenBLAS loaded), the Java heap committed now, and the rest
-     * (the heap's growth, the allocator's and OpenBLAS's buffers, thread stacks, code). Returns its RESULT keys.
+     * the trainer counts ({@link Trainer#memory()}), then what the process holds besides (peak - counted: the JVM,
+     * Maven, ND4J's and OpenBLAS's code and buffers, the allocator's free lists, the Java heap), beside the resident
+     * size before the model was built and the Java heap committed now. Returns its RESULT keys.
      */
     private static String trainMemory(Trainer.Memory m, double startMb) throws IOException {
         double mb = 1e6, peak = TrainMemory.peakResidentMb() * MIB, rss = Soak.residentMb() * MIB;
@@ -180,10 +180,10 @@ public final class RealSize {
                 e.gradients() / mb, m.optimizerState() / mb, e.activations() / mb, e.blockRows() / mb,
                 e.attention() / mb, e.hidden() / mb, e.stackRows() / mb, e.logits() / mb, required);
         System.out.printf(Locale.ROOT, "train memory (MB): scratch: backward rows %.0f, gradient shares %.0f, updater "
-                + "rows %.0f; arrays counted %.0f; process: peak %.0f, resident now %.0f, before the model %.0f (Java heap "
-                + "committed now %.0f), rest %.0f; peak / required %.2f%n", e.backwardScratch() / mb,
-                e.gradientShares() / mb, m.optimizerRows() / mb, counted, peak, rss, startMb, heap,
-                peak - counted - startMb, peak / required);
+                + "rows %.0f; arrays counted %.0f; process: peak %.0f, resident now %.0f, peak - counted %.0f (resident "
+                + "before the model %.0f, Java heap committed now %.0f); peak / required %.2f%n", e.backwardScratch() / mb,
+                e.gradientShares() / mb, m.optimizerRows() / mb, counted, peak, rss, peak - counted, startMb, heap,
+                peak / required);
         return String.format(Locale.ROOT, " train_required_mb=%.0f train_counted_mb=%.0f train_peak_over_required=%.2f",
                 required, counted, peak / required);
     }
