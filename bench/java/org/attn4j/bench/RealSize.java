@@ -40,7 +40,11 @@ import org.nd4j.linalg.schedule.FixedSchedule;
  *   <li>{@code prefill_ms}: one forward of a {@code --prefill 512}-token prompt into a decoding session (its last
  *   position's log-probabilities), and {@code prefill_mfu}: its products' FLOPs / time / GEMM peak.</li>
  *   <li>{@code train_step_ms}: one AdamW step (lr 1e-3, clipping 1.0) on {@code --train-batch 4} x
- *   {@code --train-len 256} tokens (median of {@code --steps 3} after one warm-up), and {@code train_mfu}.</li>
+ *   {@code --train-len 256} tokens (median of {@code --steps 3} after one warm-up), and {@code train_mfu}; then its
+ *   memory by component ({@link Trainer#memory()}, in MB of 10^6 bytes): {@code train_required_mb} (weights, gradients,
+ *   optimizer state and the activations the backward reads), {@code train_counted_mb} (every array the trainer
+ *   holds) and {@code train_peak_over_required}; and a CRC-32 of the weights after the steps, which a change that
+ *   keeps the arithmetic leaves as it was.</li>
  *   <li>{@code *_peak_mb}: the process's peak resident memory during each phase (VmHWM, reset before it through
  *   {@code /proc/self/clear_refs}), beside {@code weights_mb}.</li>
  * </ul>
