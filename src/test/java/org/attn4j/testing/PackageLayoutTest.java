@@ -56,7 +56,7 @@ public class PackageLayoutTest {
      */
     private static final Set<String> KNOWN_CYCLES = Set.of("decode [Greedy, Window]",
             "dl4j [EngineBlock, TransformerBlockLayer, TransformerBlockLayerImpl, TransformerBlockParams]",
-            "io [Checkpoint, ModelJson]", "kernels [RowMath, VectorMath]", "model [DecodingSession, Trainable, TransformerModel]",
+            "io [Checkpoint, ModelJson]", "model [DecodingSession, Trainable, TransformerModel]",
             "model [LanguageModel, Pretrained]", "train [GradientAccumulator, Trainer]");
 
     /**
