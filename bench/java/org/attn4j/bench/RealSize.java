@@ -13,9 +13,11 @@ import org.attn4j.config.WeightFormat;
 import org.attn4j.data.Batch;
 import org.attn4j.examples.Cli;
 import org.attn4j.examples.Flags;
+import org.attn4j.examples.Soak;
 import org.attn4j.model.DecodingSession;
 import org.attn4j.model.LanguageModel;
 import org.attn4j.model.ModelConfig;
+import org.attn4j.model.TransformerModel;
 import org.attn4j.train.Trainer;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -38,7 +40,11 @@ import org.nd4j.linalg.schedule.FixedSchedule;
  *   <li>{@code prefill_ms}: one forward of a {@code --prefill 512}-token prompt into a decoding session (its last
  *   position's log-probabilities), and {@code prefill_mfu}: its products' FLOPs / time / GEMM peak.</li>
  *   <li>{@code train_step_ms}: one AdamW step (lr 1e-3, clipping 1.0) on {@code --train-batch 4} x
- *   {@code --train-len 256} tokens (median of {@code --steps 3} after one warm-up), and {@code train_mfu}.</li>
+ *   {@code --train-len 256} tokens (median of {@code --steps 3} after one warm-up), and {@code train_mfu}; then its
+ *   memory by component ({@link Trainer#memory()}, in MB of 10^6 bytes): {@code train_required_mb} (weights, gradients,
+ *   optimizer state and the activations the backward reads), {@code train_counted_mb} (every array the trainer
+ *   holds) and {@code train_peak_over_required}; and a CRC-32 of the weights after the steps, which a change that
+ *   keeps the arithmetic leaves as it was.</li>
  *   <li>{@code *_peak_mb}: the process's peak resident memory during each phase (VmHWM, reset before it through
  *   {@code /proc/self/clear_refs}), beside {@code weights_mb}.</li>
  * </ul>
@@ -72,6 +78,7 @@ public final class RealSize {
                 bandwidth, gemm, org.attn4j.kernels.Parallel.shared().threads());
         StringBuilder result = new StringBuilder(String.format(Locale.ROOT, "RESULT shape=%s read_gbps=%.1f gemm_gflops=%.1f",
                 shapeName, bandwidth, gemm));
+        double startMb = Soak.residentMb() * MIB; // the JVM, Maven and ND4J before any model
         Nd4j.getRandom().setSeed(1);
         resetPeak();
         LanguageModel model = new LanguageModel(config);
@@ -136,11 +143,12 @@ public final class RealSize {
                         window.get(org.nd4j.linalg.indexing.NDArrayIndex.all(),
                                 org.nd4j.linalg.indexing.NDArrayIndex.interval(1, t + 1)).dup('c')));
             }
-            trainer.step(batches.get(0));
+            List<String> losses = new ArrayList<>();
+            losses.add(Double.toString(trainer.step(batches.get(0)).loss()));
             double[] times = new double[o.integer("steps", 1)];
             for (int i = 0; i < times.length; i++) {
                 long start = System.nanoTime();
-                trainer.step(batches.get((i + 1) % 2));
+                losses.add(Double.toString(trainer.step(batches.get((i + 1) % 2)).loss()));
                 times[i] = (System.nanoTime() - start) / 1e9;
             }
             Arrays.sort(times);
@@ -149,8 +157,39 @@ public final class RealSize {
                     + "two Adam moments: %.0f MB)%n", b, t, step * 1e3, mfu, TrainMemory.peakResidentMb(), 4 * weightsMb);
             result.append(String.format(Locale.ROOT, " train_step_ms=%.0f train_mfu=%.2f train_peak_mb=%.0f", step * 1e3,
                     mfu, TrainMemory.peakResidentMb()));
+            result.append(trainMemory(trainer.memory(), startMb));
+            System.out.printf(Locale.ROOT, "train check: losses %s, weights crc32 %s (equal before and after a change "
+                    + "that keeps the arithmetic)%n", losses, weightsCrc(model));
         }
         System.out.println(result);
+    }
+
+    /** MB (10^6 bytes) in a MiB: /proc/self/status counts kB of 1,024 bytes. */
+    private static final double MIB = 1.048576;
+
+    /**
+     * The training step's memory by component, in MB (10^6 bytes; the peak converted from /proc's kB): the arrays
+     * the trainer counts ({@link Trainer#memory()}), then what the process holds besides (peak - counted: the JVM,
+     * Maven, ND4J's and OpenBLAS's code and buffers, the allocator's free lists, the Java heap), beside the resident
+     * size before the model was built and the Java heap committed now. Returns its RESULT keys.
+     */
+    private static String trainMemory(Trainer.Memory m, double startMb) throws IOException {
+        double mb = 1e6, peak = TrainMemory.peakResidentMb() * MIB, rss = Soak.residentMb() * MIB;
+        TransformerModel.EngineMemory e = m.engine();
+        double required = m.required() / mb, counted = m.total() / mb;
+        double heap = Runtime.getRuntime().totalMemory() / mb;
+        System.out.printf(Locale.ROOT, "train memory (MB): weights %.0f, gradients %.0f, Adam m and v %.0f; activations "
+                + "kept for the backward %.0f (block rows %.0f, attention probabilities %.0f, feed-forward hidden %.0f, "
+                + "stack rows %.0f, logits and their gradient %.0f); required sum %.0f%n", m.weights() / mb,
+                e.gradients() / mb, m.optimizerState() / mb, e.activations() / mb, e.blockRows() / mb,
+                e.attention() / mb, e.hidden() / mb, e.stackRows() / mb, e.logits() / mb, required);
+        System.out.printf(Locale.ROOT, "train memory (MB): scratch: backward rows %.0f, gradient shares %.0f, updater "
+                + "rows %.0f; arrays counted %.0f; process: peak %.0f, resident now %.0f, peak - counted %.0f (resident "
+                + "before the model %.0f, Java heap committed now %.0f); peak / required %.2f%n", e.backwardScratch() / mb,
+                e.gradientShares() / mb, m.optimizerRows() / mb, counted, peak, rss, peak - counted, startMb, heap,
+                peak / required);
+        return String.format(Locale.ROOT, " train_required_mb=%.0f train_counted_mb=%.0f train_peak_over_required=%.2f",
+                required, counted, peak / required);
     }
 
     /**
@@ -204,6 +243,13 @@ public final class RealSize {
         double attention = 2 * 2 * b * (t * (t + 1) / 2.0) * d;
         double head = 2 * d * c.targetVocab() * (allPositions ? tokens : b);
         return layers * (tokens * perToken + attention) + head;
+    }
+
+    /** CRC-32 of every parameter's float bits, in the parameters' order: equal for the same weights to the bit. */
+    static String weightsCrc(LanguageModel model) {
+        java.util.zip.CRC32 crc = new java.util.zip.CRC32();
+        model.parameters().values().forEach(a -> crc.update(a.dup('c').data().asNio()));
+        return Long.toHexString(crc.getValue());
     }
 
     private static INDArray ids(Random random, int b, int t, int vocab) {

@@ -32,19 +32,18 @@ final class AttentionSublayer extends Sublayer<AttentionSublayer.Buffers> {
             super(arena, input, config.dModel(), config.normFirst());
             this.memory = memory;
             int c = config.dModel();
-            long scores = memory ? arena.crossCap : arena.pairCap;
             q = arena.rows(c);
             k = memory ? arena.memoryRows(c) : arena.rows(c);
             v = memory ? arena.memoryRows(c) : arena.rows(c);
-            p = arena.flat(scores);
-            pd = config.attnDropout() > 0 ? arena.flat(scores) : null;
+            p = arena.scores(memory);
+            pd = config.attnDropout() > 0 ? arena.scores(memory) : null;
             o = arena.rows(c);
         }
 
         @Override
         void backwardOwn(Arena arena) {
             dO = arena.rows(c);
-            dp = arena.flat(memory ? arena.crossCap : arena.pairCap);
+            dp = arena.scores(memory);
             dq = arena.rows(c);
             dk = memory ? arena.memoryRows(c) : arena.rows(c);
             dv = memory ? arena.memoryRows(c) : arena.rows(c);

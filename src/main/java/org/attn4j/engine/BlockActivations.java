@@ -15,7 +15,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 /**
  * The activations of one block call: the block's rows and each sublayer's ({@link SublayerBuffers}), in flat
  * arrays of an {@link Arena}. Reused while a new shape fits, so decoding (T = 1, then the prompt's T) and variable
- * batches allocate rarely; the backward pass's arrays are made on its first call.
+ * batches allocate rarely; the backward pass's arrays are a {@link BackwardScratch}'s, taken at each call.
  * <pre>
  *   x        [N, C]   the block's input rows (N = B T, or fewer when packed)
  *   memory   [M, C]   a decoder block's memory rows (M = B S, or fewer)
@@ -102,22 +102,29 @@ final class BlockActivations {
         return true;
     }
 
-    /** The backward pass's arrays, made on its first call. */
-    void ensureBackward() {
-        if (dx != null) {
-            return;
-        }
+    /**
+     * The backward pass's arrays, taken from {@code scratch} for this call (shared by a model's blocks: every call
+     * takes them again, see {@link BackwardScratch}).
+     */
+    void takeBackward(BackwardScratch scratch) {
+        scratch.nextCall();
+        Arena back = arena.backward(scratch);
         int c = config.dModel();
-        dy = arena.rows(c);
-        dx = arena.rows(c);
+        dy = back.rows(c);
+        dx = back.rows(c);
         Buf[] dOut = new Buf[subs.length];
         for (int i = 0; i < subs.length; i++) {
-            dOut[i] = i == subs.length - 1 ? dy : arena.rows(c);
+            dOut[i] = i == subs.length - 1 ? dy : back.rows(c);
         }
         for (int i = 0; i < subs.length; i++) {
-            subs[i].backward(arena, dOut[i], i == 0 ? dx : dOut[i - 1], config.dropout() > 0);
+            subs[i].backward(back, dOut[i], i == 0 ? dx : dOut[i - 1], config.dropout() > 0);
         }
-        dMemory = memory == null ? null : arena.memoryRows(c);
+        dMemory = memory == null ? null : back.memoryRows(c);
+    }
+
+    /** Bytes of the forward's arrays of {@code kind} (the backward's are a {@link BackwardScratch}'s). */
+    long bytes(Arena.Kind kind) {
+        return arena.bytes(kind);
     }
 
     /** Frees every array of these activations. */

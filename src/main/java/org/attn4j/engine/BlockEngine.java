@@ -122,6 +122,8 @@ public final class BlockEngine {
     public final class State {
         private BlockActivations a;
         private GradientBuffers grads; // made on first use: a state that only runs forward never needs them
+        private BackwardScratch scratch; // this state's own (made on first use), or a model's blocks' (share)
+        private boolean sharedScratch;
 
         /** Frees this state's activations and gradients now (it must not be used after). */
         public void close() {
@@ -133,6 +135,38 @@ public final class BlockEngine {
                 grads.close();
                 grads = null;
             }
+            if (scratch != null && !sharedScratch) {
+                scratch.close();
+            }
+            scratch = null;
+        }
+
+        /** Takes the backward's arrays from {@code shared}, which the caller owns: a model's blocks share one. */
+        void share(BackwardScratch shared) {
+            scratch = shared;
+            sharedScratch = true;
+        }
+
+        private BackwardScratch scratch() {
+            if (scratch == null) {
+                scratch = new BackwardScratch(parallel.threads());
+            }
+            return scratch;
+        }
+
+        /** Bytes of the last forward's arrays of {@code kind}. */
+        long bytes(Arena.Kind kind) {
+            return a == null ? 0 : a.bytes(kind);
+        }
+
+        /** Bytes of this state's own backward rows, or ({@code shares}) gradient shares; 0 when they are a model's. */
+        long ownScratchBytes(boolean shares) {
+            return scratch == null || sharedScratch ? 0 : shares ? scratch.shareBytes() : scratch.rowBytes();
+        }
+
+        /** Bytes of the gradient arrays. */
+        long gradientBytes() {
+            return grads == null ? 0 : grads.bytes();
         }
 
         /**
@@ -154,7 +188,7 @@ public final class BlockEngine {
         private GradientBuffers buffers() {
             if (grads == null) {
                 grads = new GradientBuffers(parts.parameters, parts.frozen, schedule.linearGradients(),
-                        parallel.threads());
+                        scratch());
             }
             return grads;
         }
@@ -352,7 +386,7 @@ public final class BlockEngine {
             throw new IllegalStateException("backward needs a forward first");
         }
         Shapes.same("gradOutput", gradOutput, rowShape(a), type);
-        a.ensureBackward();
+        a.takeBackward(state.scratch());
         GradientBuffers g = state.buffers();
         copy(gradOutput, a.dy);
         if (finiteChecks) {
@@ -360,6 +394,9 @@ public final class BlockEngine {
         }
         Blas.singleThreaded();
         schedule.backward(a, g, parallel);
+        if (!state.sharedScratch) {
+            state.scratch.endPass();
+        }
         return rows(a, a.dx);
     }
 

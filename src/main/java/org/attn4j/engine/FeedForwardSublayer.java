@@ -24,16 +24,16 @@ final class FeedForwardSublayer extends Sublayer<FeedForwardSublayer.Buffers> {
         Buffers(Arena arena, Buf input, BlockConfig config, boolean gated) {
             super(arena, input, config.dModel(), config.normFirst());
             f = config.ffDim();
-            h = arena.rows(f);
-            hg = gated ? arena.rows(f) : null;
-            g = arena.rows(f);
-            aux = config.activation() != Activation.RELU ? arena.rows(f) : null;
+            h = arena.hidden(f);
+            hg = gated ? arena.hidden(f) : null;
+            g = arena.hidden(f);
+            aux = config.activation() != Activation.RELU ? arena.hidden(f) : null;
         }
 
         @Override
         void backwardOwn(Arena arena) {
-            dg = arena.rows(f);
-            dhg = hg != null ? arena.rows(f) : null;
+            dg = arena.hidden(f);
+            dhg = hg != null ? arena.hidden(f) : null;
         }
     }
 

@@ -19,8 +19,12 @@ final class GradientBuffers {
     private final Map<String, Buf> bufs = new HashMap<>();
     final GradientShares shares;
 
-    /** Zero gradients of {@code parameters} but the {@code frozen} ones; shares of {@code linearGradients}. */
-    GradientBuffers(Map<String, INDArray> parameters, Set<String> frozen, List<String> linearGradients, int parts) {
+    /**
+     * Zero gradients of {@code parameters} but the {@code frozen} ones; shares of {@code linearGradients} in
+     * {@code scratch}'s arrays.
+     */
+    GradientBuffers(Map<String, INDArray> parameters, Set<String> frozen, List<String> linearGradients,
+            BackwardScratch scratch) {
         parameters.forEach((name, p) -> {
             if (frozen.contains(name)) {
                 return; // no gradient array for a frozen weight: LoRA's memory is the adapters'
@@ -31,7 +35,12 @@ final class GradientBuffers {
         });
         Map<String, INDArray> linear = new LinkedHashMap<>();
         linearGradients.forEach(name -> linear.put(name, gradients.get(name)));
-        shares = new GradientShares(linear, parts); // scratch for the linear layers' only
+        shares = new GradientShares(linear, scratch.shares(linear)); // the linear layers' only
+    }
+
+    /** Bytes of the gradient arrays. */
+    long bytes() {
+        return gradients.values().stream().mapToLong(g -> g.length() * g.dataType().width()).sum();
     }
 
     /** The gradient of parameter {@code name}. */
@@ -40,7 +49,6 @@ final class GradientBuffers {
     }
 
     void close() {
-        shares.close();
         gradients.values().forEach(g -> {
             if (g.closeable()) {
                 g.close();

@@ -96,6 +96,14 @@ public final class ModelEngine {
             INDArray headWeight, INDArray headBias, List<Map<String, INDArray>> blocks) {
     }
 
+    /**
+     * Bytes of a training state's arrays by what they hold ({@link State#memory()}; the API's
+     * {@code TransformerModel.EngineMemory} says what each holds).
+     */
+    public record Memory(long gradients, long blockRows, long attention, long hidden, long stackRows, long logits,
+            long backwardScratch, long gradientShares) {
+    }
+
     /** One caller's activations and gradients; reused while the batch shape fits. */
     public final class State implements AutoCloseable {
         private final StackState enc, dec;
@@ -104,12 +112,14 @@ public final class ModelEngine {
         private int capacity, counted;
         private Buf logits, rowLoss, dMemory;
         private GradientShares headShares; // the workers' row shares of the head's dW and db, made on first use
+        private final BackwardScratch scratch; // every block's backward arrays and shares, and the head's; null: inference
         private int[] targets;
         private boolean forwarded;
 
         private State(boolean withGradients) {
-            enc = encoder == null ? null : encoder.newState(withGradients);
-            dec = decoder.newState(withGradients);
+            scratch = withGradients ? new BackwardScratch(parallel.threads()) : null;
+            enc = encoder == null ? null : encoder.newState(scratch);
+            dec = decoder.newState(scratch);
             boolean learns = withGradients && adapters == null; // LoRA: the head is frozen
             boolean tied = w.headWeight() == w.embedding();
             INDArray headW = learns && !tied ? StackState.zerosLike(w.headWeight()) : null;
@@ -123,6 +133,29 @@ public final class ModelEngine {
         private static Gradients gradients(StackState st, INDArray headW, INDArray headB) {
             return st.blockGradients == null ? null : new Gradients(st.embeddingGradient, st.positionsGradient,
                     st.normWeightGradient, st.normBiasGradient, headW, headB, st.blockGradients);
+        }
+
+        /** Bytes of this state's arrays by what they hold, as they are now. */
+        public Memory memory() {
+            List<StackState> stacks = enc == null ? List.of(dec) : List.of(enc, dec);
+            long gradientBytes = bytes(dHeadW == null || dHeadW == dec.dEmbedding ? null : dHeadW.array,
+                    dHeadB == null ? null : dHeadB.array);
+            long rows = 0, attention = 0, hidden = 0, stackRows = 0, backRows = 0, shares = 0;
+            for (StackState st : stacks) {
+                gradientBytes += st.gradientBytes();
+                rows += st.blockBytes(Arena.Kind.ROWS);
+                attention += st.blockBytes(Arena.Kind.SCORES);
+                hidden += st.blockBytes(Arena.Kind.HIDDEN);
+                stackRows += bytes(st.x0, st.x, st.h, st.xhat, st.rstd) + (st.inputs == null ? 0 : bytes(st.inputs));
+                backRows += bytes(st.dh, st.dx, st.carry);
+                for (BlockEngine.State bs : st.blockStates) { // none, while they share the model's scratch
+                    backRows += bs.ownScratchBytes(false);
+                    shares += bs.ownScratchBytes(true);
+                }
+            }
+            return new Memory(gradientBytes, rows, attention, hidden, stackRows, bytes(logits, rowLoss),
+                    backRows + bytes(dMemory) + (scratch == null ? 0 : scratch.rowBytes()),
+                    shares + (scratch == null ? 0 : scratch.shareBytes()));
         }
 
         /** Frees this state's arrays now (it must not be used after). */
@@ -139,6 +172,9 @@ public final class ModelEngine {
             }
             if (headShares != null) {
                 headShares.close();
+            }
+            if (scratch != null) {
+                scratch.close();
             }
         }
 
@@ -164,7 +200,7 @@ public final class ModelEngine {
                 if (dHeadB != null) {
                     grads.put("bias", dHeadB.array);
                 }
-                headShares = new GradientShares(grads, parallel.threads());
+                headShares = new GradientShares(grads, scratch.shares(grads));
             }
             return headShares;
         }
@@ -317,7 +353,7 @@ public final class ModelEngine {
             throw new IllegalArgumentException("a language model has no encoder");
         }
         Blas.singleThreaded();
-        StackState st = encoder.newState(false);
+        StackState st = encoder.newState(null);
         try {
             return encoder.forward(st, source, null, padId, false, null, null, null).dup('c');
         } finally {
@@ -379,9 +415,27 @@ public final class ModelEngine {
                     (r1 - r0) * width));
             encoder.backward(e, null, false);
         }
+        s.scratch.endPass();
     }
 
     private Buf rows(int n, int cols) {
         return Buf.of(Nd4j.create(type, (long) Math.max(1, n) * cols));
+    }
+
+    /** Bytes of the arrays given (null ones count 0). */
+    private static long bytes(Buf... bufs) {
+        long sum = 0;
+        for (Buf b : bufs) {
+            sum += b == null ? 0 : (long) b.length * b.array.dataType().width();
+        }
+        return sum;
+    }
+
+    private static long bytes(INDArray... arrays) {
+        long sum = 0;
+        for (INDArray a : arrays) {
+            sum += a == null ? 0 : a.length() * a.dataType().width();
+        }
+        return sum;
     }
 }

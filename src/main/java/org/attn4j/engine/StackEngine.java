@@ -44,9 +44,9 @@ final class StackEngine {
         this.embeddingSite = embeddingSite;
     }
 
-    /** A state for this stack; {@code withGradients} false for inference. */
-    StackState newState(boolean withGradients) {
-        return new StackState(blocks, w, frozen, withGradients);
+    /** A state for this stack; {@code scratch} the model's backward scratch, null for inference. */
+    StackState newState(BackwardScratch scratch) {
+        return new StackState(blocks, w, frozen, scratch);
     }
 
     /**

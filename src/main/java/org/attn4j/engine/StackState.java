@@ -40,18 +40,21 @@ final class StackState {
     Buf carry; // checkpointing: the gradient passed from a block to the one before
 
     /**
-     * The state of a stack of {@code blocks} on {@code sw}; {@code withGradients} false for inference (no gradient
-     * arrays), {@code frozen} (LoRA) for no gradients outside the blocks.
+     * The state of a stack of {@code blocks} on {@code sw}; {@code scratch} null for inference (no gradient arrays),
+     * else the backward scratch its blocks share with the model's other blocks; {@code frozen} (LoRA) for no
+     * gradients outside the blocks.
      */
-    StackState(List<BlockEngine> blocks, StackWeights sw, boolean frozen, boolean withGradients) {
+    StackState(List<BlockEngine> blocks, StackWeights sw, boolean frozen, BackwardScratch scratch) {
         this.type = sw.embedding().dataType();
         this.width = (int) sw.embedding().size(1);
         this.normed = sw.normWeight() != null;
+        boolean withGradients = scratch != null;
         blockGradients = withGradients ? new ArrayList<>() : null;
         for (BlockEngine block : blocks) {
             BlockEngine.State s = block.newState();
             blockStates.add(s);
             if (withGradients) {
+                s.share(scratch); // before its gradients, whose shares are the scratch's
                 blockGradients.add(s.gradients());
             }
         }
@@ -107,6 +110,20 @@ final class StackState {
             carry = rows(capacity, width);
         }
         return carry;
+    }
+
+    /** Bytes of the blocks' forward arrays of {@code kind}. */
+    long blockBytes(Arena.Kind kind) {
+        return blockStates.stream().mapToLong(bs -> bs.bytes(kind)).sum();
+    }
+
+    /** Bytes of the stack's own gradients (the embedding's, positions', final norm's) and its blocks'. */
+    long gradientBytes() {
+        long own = 0;
+        for (INDArray g : new INDArray[] {embeddingGradient, positionsGradient, normWeightGradient, normBiasGradient}) {
+            own += g == null ? 0 : g.length() * g.dataType().width();
+        }
+        return own + blockStates.stream().mapToLong(BlockEngine.State::gradientBytes).sum();
     }
 
     private void closeInputs() {

@@ -21,17 +21,48 @@ public final class GradientShares {
 
     /** Shares of {@code gradients} (by parameter name) for up to {@code parts} parts; scratch made here, zeros. */
     public GradientShares(Map<String, INDArray> gradients, int parts) {
+        this(gradients, scratch(gradients, parts), true);
+    }
+
+    /**
+     * Shares of {@code gradients} whose parts 1 .. {@code scratch.size()} sum into the caller's arrays: part p's
+     * {@code scratch.get(p - 1)} has an array for every gradient's name, of its type and number of elements (any
+     * shape). Shares that never run at once (a model's blocks, one backward after the other) can use the same.
+     */
+    public GradientShares(Map<String, INDArray> gradients, List<Map<String, INDArray>> scratch) {
+        this(gradients, scratch, false);
+    }
+
+    private GradientShares(Map<String, INDArray> gradients, List<Map<String, INDArray>> parts, boolean own) {
         this.gradients = gradients;
-        gradients.forEach((name, g) -> own.put(name, Buf.of(g)));
-        for (int p = 1; p < parts; p++) {
+        gradients.forEach((name, g) -> this.own.put(name, Buf.of(g)));
+        for (Map<String, INDArray> given : parts) {
             Map<String, Buf> part = new HashMap<>();
             gradients.forEach((name, g) -> {
-                INDArray s = Nd4j.zeros(g.dataType(), g.shape());
-                made.add(s);
+                INDArray s = given.get(name);
+                if (s == null || s.length() != g.length() || s.dataType() != g.dataType()) {
+                    throw new IllegalArgumentException("share scratch of '" + name + "': expected " + g.length() + " "
+                            + g.dataType() + " elements, given " + (s == null ? "none" : s.length() + " "
+                            + s.dataType()));
+                }
                 part.put(name, Buf.of(s));
+                if (own) {
+                    made.add(s);
+                }
             });
             scratch.add(part);
         }
+    }
+
+    /** Zero arrays for parts 1 .. parts - 1 of {@code gradients}. */
+    private static List<Map<String, INDArray>> scratch(Map<String, INDArray> gradients, int parts) {
+        List<Map<String, INDArray>> all = new ArrayList<>();
+        for (int p = 1; p < parts; p++) {
+            Map<String, INDArray> part = new HashMap<>();
+            gradients.forEach((name, g) -> part.put(name, Nd4j.zeros(g.dataType(), g.shape())));
+            all.add(part);
+        }
+        return all;
     }
 
     /** Where part {@code part} writes {@code name}'s sum: the gradient for part 0, else its scratch. */

@@ -267,6 +267,44 @@ public abstract class TransformerModel extends Module implements Trainable {
         public void checkpointActivations(boolean on) {
             state.checkpointActivations(on);
         }
+
+        /**
+         * Bytes of this workspace's arrays by what they hold, as they are now: after a training step, all it keeps
+         * (with checkpointing, a block's activations exist only while it runs, and none are counted after a step).
+         */
+        public EngineMemory memory() {
+            ModelEngine.Memory m = state.memory();
+            return new EngineMemory(m.gradients(), m.blockRows(), m.attention(), m.hidden(), m.stackRows(), m.logits(),
+                    m.backwardScratch(), m.gradientShares());
+        }
+    }
+
+    /**
+     * Bytes of an {@link EngineState}'s arrays by what they hold.
+     *
+     * @param gradients       every trained parameter's gradient
+     * @param blockRows       the blocks' kept rows {@code [N, C]}: inputs, norms' outputs and xhat, q, k, v, o, the
+     *                        residual stream (and a decoder block's memory rows)
+     * @param attention       the blocks' attention probabilities {@code [B, H, T, T]} (and {@code [B, H, T, S]})
+     * @param hidden          the blocks' feed-forward hidden rows {@code [N, F]}: pre-activation, activation, aux
+     * @param stackRows       rows outside the blocks: the embedding's output, the final norm's (and with
+     *                        checkpointing every block's input)
+     * @param logits          logits {@code [N, V]} (the backward turns them into their gradient in place) and row losses
+     * @param backwardScratch gradient rows: the blocks' backward arrays (one set, which the blocks share) and the
+     *                        stacks' own
+     * @param gradientShares  the workers' row shares of the weight gradients (one set for the head and every block)
+     */
+    public record EngineMemory(long gradients, long blockRows, long attention, long hidden, long stackRows,
+            long logits, long backwardScratch, long gradientShares) {
+        /** The activations a backward reads: blockRows + attention + hidden + stackRows + logits. */
+        public long activations() {
+            return blockRows + attention + hidden + stackRows + logits;
+        }
+
+        /** Every array counted here. */
+        public long total() {
+            return gradients + activations() + backwardScratch + gradientShares;
+        }
     }
 
     /**

@@ -183,6 +183,21 @@ public final class ParameterUpdater {
         return row.get(NDArrayIndex.point(0), NDArrayIndex.interval(offset, offset + n)).reshape(1, n);
     }
 
+    /** Bytes of the updater's state (Adam's m and v; nothing for SGD). */
+    long stateBytes() {
+        return state == null ? 0 : state.length() * state.dataType().width();
+    }
+
+    /**
+     * Bytes of the flat rows the small parameters and their gradients are copied into, and of the in-place chunks'
+     * gradient copies (with gradients given at construction).
+     */
+    long rowBytes() {
+        long copies = chunks.items().stream().filter(c -> c.inPlace() && c.grads() != null)
+                .mapToLong(c -> c.grads().length() * c.grads().dataType().width()).sum();
+        return (rowParams.length() + rowGrads.length()) * type.width() + copies;
+    }
+
     /** Steps taken by {@link #update()} so far (the updater's iteration count). */
     public int iteration() {
         return iteration;

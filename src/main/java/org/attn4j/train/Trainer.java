@@ -451,6 +451,36 @@ public final class Trainer {
         return new StepResult(step++, value, norm, lr, g.tokens());
     }
 
+    /**
+     * Bytes of what this trainer's steps hold, by component.
+     *
+     * @param weights        the trained parameters (a LoRA trainer's: the adapters; the frozen base is not counted)
+     * @param optimizerState the updater's state (Adam's m and v)
+     * @param optimizerRows  the updater's flat copies of the small parameters and their gradients
+     * @param engine         the engine's arrays: gradients, the activations the backward reads, scratch
+     */
+    public record Memory(long weights, long optimizerState, long optimizerRows, TransformerModel.EngineMemory engine) {
+        /** What a step must hold: weights, gradients, optimizer state and the activations its backward reads. */
+        public long required() {
+            return weights + engine.gradients() + optimizerState + engine.activations();
+        }
+
+        /** Everything counted here. */
+        public long total() {
+            return weights + optimizerState + optimizerRows + engine.total();
+        }
+    }
+
+    /**
+     * Bytes of this trainer's arrays now, by component (after a step: everything a step of that batch shape keeps;
+     * the activations are counted only without {@link #checkpointActivations checkpointing}, which frees them as it
+     * goes). The process needs more: the JVM, ND4J and OpenBLAS (bench/realsize prints both).
+     */
+    public Memory memory() {
+        long weights = arrays.values().stream().mapToLong(a -> a.length() * a.dataType().width()).sum();
+        return new Memory(weights, updater.stateBytes(), updater.rowBytes(), engine.memory());
+    }
+
     /** Mean loss on a batch without updating or dropout. */
     public double evaluateLoss(Batch batch) {
         return model.weightsLock().write(() -> trained.lossAndGradients(engine, batch.source(), batch.input(),
