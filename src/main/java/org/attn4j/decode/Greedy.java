@@ -133,8 +133,4 @@ public final class Greedy {
         }
         return best;
     }
-
-    static INDArray column(int[] ids) {
-        return Nd4j.createFromArray(ids).castTo(DataType.INT).reshape(ids.length, 1);
-    }
 }
