@@ -74,10 +74,7 @@ class LanguageModelParityTest {
     @MethodSource("cases")
     void matchesPyTorch(Path json) throws IOException {
         ParityCase c = ParityCase.load(json);
-        Errors e = compare(c);
-        double tolerance = ModelParity.tolerance(c);
-        System.out.println(e.line(c.name()));
-        assertTrue(e.within(tolerance), e.line(c.name()) + " > " + tolerance);
+        ModelParity.assertWithinTolerance(c, compare(c));
     }
 
     /** The check has teeth: one weight moved by 1e-5 puts logits, loss and gradients out of float64's tolerance. */

@@ -1,6 +1,7 @@
 package org.attn4j.model;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -64,6 +65,13 @@ final class ModelParity {
     /** float64's tolerance or float32's, for the case's data type. */
     static double tolerance(ParityCase c) {
         return dataType(c) == DataType.DOUBLE ? TOLERANCE_F64 : TOLERANCE_F32;
+    }
+
+    /** Prints the case's errors and fails unless they are within its data type's tolerance. */
+    static void assertWithinTolerance(ParityCase c, Errors e) {
+        double tolerance = tolerance(c);
+        System.out.println(e.line(c.name()));
+        assertTrue(e.within(tolerance), e.line(c.name()) + " > " + tolerance);
     }
 
     /**

@@ -62,10 +62,7 @@ class Seq2SeqParityTest {
     @MethodSource("cases")
     void matchesPyTorch(Path json) throws IOException {
         ParityCase c = ParityCase.load(json);
-        Errors e = compare(c);
-        double tolerance = ModelParity.tolerance(c);
-        System.out.println(e.line(c.name()));
-        assertTrue(e.within(tolerance), e.line(c.name()) + " > " + tolerance);
+        ModelParity.assertWithinTolerance(c, compare(c));
     }
 
     /**
