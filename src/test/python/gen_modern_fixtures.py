@@ -3,7 +3,7 @@
 What it checks
 --------------
 A self-attention block written here directly in PyTorch 1.13, with attn4j's semantics and parameter names
-(``org.attn4j.nn.TransformerBlock`` without cross-attention, and its engine ``org.attn4j.nn.FastBlock``), for the
+(``org.attn4j.nn.TransformerBlock`` without cross-attention, and its engine ``org.attn4j.engine.BlockEngine``), for the
 options PyTorch 1.13's TransformerEncoderLayer lacks:
 
 * RMSNorm (nn.RMSNorm of PyTorch >= 2.4): y = x * rsqrt(mean(x^2) + eps) * weight, no bias;

@@ -32,7 +32,7 @@ import org.nd4j.linalg.factory.Nd4j;
  *   <li>{@code forward}: an eager pre-LN GELU encoder block, {@code TransformerBlock.apply} (which runs
  *       on {@link BlockEngine});</li>
  *   <li>{@code train_step}: that block with loss mean((block(x) - y)^2), forward and backward on
- *       {@code BlockEngine} and an ND4J Adam update ({@link FastBlockTraining});</li>
+ *       {@code BlockEngine} and an ND4J Adam update ({@link BlockEngineTraining});</li>
  *   <li>{@code forward_samediff}, {@code train_step_samediff}, {@code mha_forward_samediff} (workload
  *       {@code samediff}): the same on SameDiff's graph (the layers' {@code forward} in a graph with a
  *       placeholder input, run by {@code SameDiff.output}; one SameDiff {@code fit} per step), for comparison;</li>

@@ -11,10 +11,10 @@ interface BlockStep {
     /** The loss on the (first) fixed batch, without an update. */
     double loss();
 
-    /** {@code fast} ({@link FastBlockTraining}) or {@code samediff} ({@link BlockTraining}). */
+    /** {@code fast} ({@link BlockEngineTraining}) or {@code samediff} ({@link BlockTraining}). */
     static BlockStep of(String path, BenchSize size) {
         return switch (path) {
-            case "fast" -> new FastBlockTraining(size);
+            case "fast" -> new BlockEngineTraining(size);
             case "samediff" -> new BlockTraining(size);
             default -> throw new IllegalArgumentException("path must be fast or samediff, given '" + path + "'");
         };

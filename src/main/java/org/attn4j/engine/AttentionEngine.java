@@ -285,8 +285,7 @@ public final class AttentionEngine {
     /**
      * A forward's buffer of {@code length} elements, every one of which the forward writes before reading:
      * one that a closed pass gave back when there is one of that length, else new. Fresh arrays on every call
-     * cost page faults (the C allocator maps large ones afresh: the standard {@code mha_forward} took 10.4-16.1 ms
-     * at one thread between runs, 10.5 ms with its mapping threshold raised).
+     * cost page faults (the C allocator maps large ones afresh; the timing is in BENCHMARKS.md's method section).
      */
     private Buf scratch(long length) {
         long n = Math.max(1, length);

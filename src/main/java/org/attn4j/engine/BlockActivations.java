@@ -35,7 +35,7 @@ final class BlockActivations {
     final BlockConfig config;
     final Arena arena;
     int b, t, s, n, m;
-    int[] starts, memStarts, rowPos; // packed rows (null: [B, T] and [B, S]): see BlockEngine.Packing
+    int[] starts, memStarts, rowPos; // packed rows (null: [B, T] and [B, S]): see Packing
     final Buf x, memory, y;
     Buf dy, dx, dMemory;
     final SublayerBuffers[] subs;

@@ -1,6 +1,5 @@
 package org.attn4j.engine;
 
-import java.util.Arrays;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentLinkedDeque;
@@ -18,7 +17,6 @@ import org.attn4j.kernels.MaskRows;
 import org.attn4j.kernels.Parallel;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.indexing.NDArrayIndex;
 
 /**
  * The engine's {@code nn.TransformerBlock}: forward, backward and (self-attention blocks) an incremental
@@ -35,24 +33,13 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
  * the residual branches and the feed-forward's hidden units while training. The passes run them in order and
  * back in reverse, as parallel regions over rows (N = B T) or (batch, head) pairs that {@code BlockSchedule}
  * derives from the list once (row work merged until the next pairs step); GEMMs on OpenBLAS, row loops in Java,
- * no allocation after the first call of a shape. The schedules ({@code schedule()}):
- * <pre>
- *   self-attention block
- *     forward:   rows[self.in]  pairs[self.attend]  rows[self.out, ff.in, ff.out]
- *     backward:  rows[ff.outBack, ff.inBack, self.outBack]  pairs[self.attendBack]  rows[self.inBack]
- *                weightGrads[ff, self]
- *   decoder block (cross-attention)
- *     forward:   memoryRows[cross.kv]  rows[self.in]  pairs[self.attend]  rows[self.out, cross.in]
- *                pairs[cross.attend]  rows[cross.out, ff.in, ff.out]
- *     backward:  rows[ff.outBack, ff.inBack, cross.outBack]  pairs[cross.attendBack]  rows[cross.inBack,
- *                self.outBack]  pairs[self.attendBack]  rows[self.inBack]  memoryRows[cross.kvBack]
- *                weightGrads[ff, cross, self]
- * </pre>
+ * no allocation after the first call of a shape ({@link #schedule()} prints the regions; {@code BlockSchedule}
+ * lists them for both kinds of block).
  * A decoding {@link #step} runs the forward schedule with the cache in place of the memory rows and of the
  * self-attention's keys and values.
  *
  * <p>Weights and state are separate: a {@link State} holds one caller's activations and parameter
- * gradients, a {@link Cache} one decoding's keys, values and step activations, so any number of threads
+ * gradients, a {@link BlockCache} one decoding's keys, values and step activations, so any number of threads
  * can run one block, each with its own. Outputs and gradients are views of the state's arrays,
  * overwritten by the state's next call. The state-less {@link #forward(INDArray, AttentionMask)},
  * {@link #backward(INDArray)} and {@link #gradients()} use one state of this object's own: one call at a
@@ -177,8 +164,8 @@ public final class BlockEngine {
             if (a == null || a.dMemory == null) {
                 return null;
             }
-            return a.memStarts != null ? view(a.dMemory, a.m, config.dModel())
-                    : view(a.dMemory, a.b, a.s, config.dModel());
+            return a.memStarts != null ? Shapes.view(a.dMemory, a.m, config.dModel())
+                    : Shapes.view(a.dMemory, a.b, a.s, config.dModel());
         }
     }
 
@@ -261,42 +248,11 @@ public final class BlockEngine {
      */
     public AttentionOutput<INDArray> forward(State state, INDArray x, AttentionMask<INDArray> mask, INDArray memory,
             AttentionMask<INDArray> memoryMask, DropoutSeed dropout, int layer, boolean finiteChecks) {
-        Shapes.check(x, mask, config, type);
-        int b = (int) x.size(0), t = (int) x.size(1), s = 0;
-        if (cross) {
-            Shapes.memory(memory, b, config.dModel());
-            s = (int) memory.size(1);
-            Shapes.mask(memoryMask, b, config.heads(), t, s);
-        }
-        BlockActivations a = state.a = BlockActivations.fit(state.a, layout, b, t, s);
-        copy(x, a.x);
-        if (finiteChecks) {
-            Shapes.finite("x", a.x, x.shape());
-        }
-        if (cross) {
-            copy(memory, a.memory);
-            if (finiteChecks) {
-                Shapes.finite("memory", a.memory, memory.shape());
-            }
-        }
+        BlockActivations a = state.a = BlockInputs.padded(state.a, layout, parallel, x, mask, memory, memoryMask,
+                finiteChecks);
         run(a, mask, memoryMask, dropout, layer);
-        return new AttentionOutput<>(view(a.y, b, t, config.dModel()), view(selfAttention.buffers(a).p, b,
-                config.heads(), t, t));
-    }
-
-    /**
-     * A model's training pass on packed rows: each sequence's trailing padding (positions that are padding as
-     * keys and whose outputs nothing reads: no loss, no later query) is left out of the rows, so the
-     * products, norms and activations run on real tokens only. The gradients equal those of the padded rows
-     * (whose contributions are exactly zero) up to rounding.
-     *
-     * @param starts    B + 1 offsets: sequence bi is rows [starts[bi], starts[bi + 1]), its first positions
-     * @param rowPos    each row's position in its sequence
-     * @param t         the padded length T, of the masks and the weights {@code [B, H, T, T]}
-     * @param memStarts a decoder block's memory rows, as {@code starts} (null for a self-attention block)
-     * @param s         the memory's padded length S
-     */
-    record Packing(int[] starts, int[] rowPos, int t, int[] memStarts, int s) {
+        return new AttentionOutput<>(Shapes.view(a.y, a.b, a.t, config.dModel()),
+                Shapes.view(selfAttention.buffers(a).p, a.b, config.heads(), a.t, a.t));
     }
 
     /**
@@ -308,25 +264,7 @@ public final class BlockEngine {
      */
     INDArray forward(State state, INDArray x, AttentionMask<INDArray> mask, INDArray memory,
             AttentionMask<INDArray> memoryMask, DropoutSeed dropout, int layer, Packing packing) {
-        int b = packing.starts().length - 1;
-        BlockActivations a = state.a = BlockActivations.fit(state.a, layout, b, packing.t(), cross ? packing.s() : 0);
-        a.n = packing.starts()[b];
-        a.starts = packing.starts();
-        a.rowPos = packing.rowPos();
-        if (x.length() != (long) a.n * config.dModel()) {
-            throw new IllegalArgumentException("packed rows: expected " + a.n + " x " + config.dModel() + ", given "
-                    + Arrays.toString(x.shape()));
-        }
-        copy(x, a.x);
-        if (cross) {
-            a.memStarts = packing.memStarts();
-            a.m = a.memStarts[b];
-            if (memory == null || memory.length() != (long) a.m * config.dModel()) {
-                throw new IllegalArgumentException("packed memory: expected " + a.m + " x " + config.dModel()
-                        + ", given " + (memory == null ? "null" : Arrays.toString(memory.shape())));
-            }
-            copy(memory, a.memory);
-        }
+        BlockActivations a = state.a = BlockInputs.packed(state.a, layout, parallel, x, memory, packing);
         run(a, mask, memoryMask, dropout, layer);
         return rows(a, a.y);
     }
@@ -347,7 +285,7 @@ public final class BlockEngine {
 
     /** The rows in {@code buf}: {@code [N, C]} after a packed forward, else {@code [B, T, C]} (a view). */
     private INDArray rows(BlockActivations a, Buf buf) {
-        return view(buf, rowShape(a));
+        return Shapes.view(buf, rowShape(a));
     }
 
     private long[] rowShape(BlockActivations a) {
@@ -357,13 +295,13 @@ public final class BlockEngine {
     /** The self-attention weights {@code [B, H, T, T]} of the state's last forward (a view). */
     public INDArray selfWeights(State state) {
         BlockActivations a = state.a;
-        return a == null ? null : view(selfAttention.buffers(a).p, a.b, config.heads(), a.t, a.t);
+        return a == null ? null : Shapes.view(selfAttention.buffers(a).p, a.b, config.heads(), a.t, a.t);
     }
 
     /** The cross-attention weights {@code [B, H, T, S]} of the state's last forward (decoder blocks). */
     public INDArray crossWeights(State state) {
         BlockActivations a = state.a;
-        return a == null || !cross ? null : view(crossAttention.buffers(a).p, a.b, config.heads(), a.t, a.s);
+        return a == null || !cross ? null : Shapes.view(crossAttention.buffers(a).p, a.b, config.heads(), a.t, a.s);
     }
 
     /**
@@ -431,55 +369,13 @@ public final class BlockEngine {
 
     // ---- decoding ---------------------------------------------------------------------------------
 
-    /**
-     * This block's self-attention keys and values for incremental decoding (rows {@code [B, capacity, kvHeads D]},
-     * of which the first {@link #stored()} per batch row are filled; with a sliding window, only the last
-     * positions are kept), a decoder block's memory keys and values, and the last step's activations.
-     */
-    public static final class Cache {
-        final CacheRows rows;
-        BlockActivations acts; // the last step's, this decoding's own
-
-        private Cache(CacheRows rows) {
-            this.rows = rows;
-        }
-
-        /** Frees this cache's arrays now: the decoding is over. */
-        public void close() {
-            rows.close();
-            if (acts != null) {
-                acts.close();
-            }
-        }
-
-        /** Positions decoded per batch row (the next token stands at this position). */
-        public int length() {
-            return rows.positions();
-        }
-
-        /** Keys (and values) held per batch row: length() unless a sliding window dropped the oldest. */
-        public int stored() {
-            return rows.length;
-        }
-
-        /** Elements of the key and value arrays: 2 batch capacity kvHeads D (grouped-query: H / kvHeads times less). */
-        public long elements() {
-            return rows.elements();
-        }
-
-        /** Keeps batch rows {@code rows} (repeats allowed), in that order: beam search's reordering. */
-        void select(int[] batchRows) {
-            rows.select(batchRows);
-        }
-    }
-
     /** An empty cache for {@code batch} sequences of at most {@code capacity} positions (grown as needed). */
-    public Cache newCache(int batch, int capacity) {
+    public BlockCache newCache(int batch, int capacity) {
         if (cross) {
             throw new IllegalArgumentException("a cross-attention block's cache needs the memory: "
                     + "newCache(capacity, memory, memoryKeep)");
         }
-        return new Cache(decoding.rows(batch, capacity));
+        return new BlockCache(decoding.rows(batch, capacity));
     }
 
     /**
@@ -487,11 +383,11 @@ public final class BlockEngine {
      * key padding {@code memoryKeep [B, S]} (1 = real; null: every position): the memory's keys and values
      * are computed here, once.
      */
-    public Cache newCache(int capacity, INDArray memory, INDArray memoryKeep) {
+    public BlockCache newCache(int capacity, INDArray memory, INDArray memoryKeep) {
         if (!cross) {
             throw new IllegalArgumentException("a self-attention block has no memory: newCache(batch, capacity)");
         }
-        return new Cache(decoding.rows(capacity, memory, memoryKeep));
+        return new BlockCache(decoding.rows(capacity, memory, memoryKeep));
     }
 
     /**
@@ -499,18 +395,8 @@ public final class BlockEngine {
      * each other (causally if the block is causal); their keys and values are appended to {@code cache}.
      * Returns the output {@code [B, Tnew, C]}, a view of the cache's arrays until its next step.
      */
-    public INDArray step(INDArray x, Cache cache) {
+    public INDArray step(INDArray x, BlockCache cache) {
         BlockActivations a = cache.acts = decoding.step(x, cache.rows, cache.acts);
-        return view(a.y, a.b, a.t, config.dModel());
-    }
-
-    /** The first elements of {@code buf} as an array of {@code shape} (a view). */
-    static INDArray view(Buf buf, long... shape) {
-        long length = 1;
-        for (long d : shape) {
-            length *= d;
-        }
-        INDArray flat = buf.array.reshape(buf.array.length());
-        return (length == flat.length() ? flat : flat.get(NDArrayIndex.interval(0, length))).reshape('c', shape);
+        return Shapes.view(a.y, a.b, a.t, config.dModel());
     }
 }

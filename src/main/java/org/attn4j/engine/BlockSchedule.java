@@ -14,7 +14,20 @@ import org.attn4j.kernels.Parallel;
  * region more than it has attentions, not 2k. Forward: every memory-row piece first (they read the memory only),
  * then the sublayers in order; backward: the mirror pieces in reverse order, the memory rows, then one region of
  * every sublayer's weight gradients (each worker a share of every weight's rows and every norm's columns, added
- * up by {@link org.attn4j.kernels.GradientShares#reduce}). {@link #toString} prints it (see {@link BlockEngine}).
+ * up by {@link org.attn4j.kernels.GradientShares#reduce}). {@link #toString} prints it
+ * ({@link BlockEngine#schedule()}):
+ * <pre>
+ *   self-attention block
+ *     forward:   rows[self.in]  pairs[self.attend]  rows[self.out, ff.in, ff.out]
+ *     backward:  rows[ff.outBack, ff.inBack, self.outBack]  pairs[self.attendBack]  rows[self.inBack]
+ *                weightGrads[ff, self]
+ *   decoder block (cross-attention)
+ *     forward:   memoryRows[cross.kv]  rows[self.in]  pairs[self.attend]  rows[self.out, cross.in]
+ *                pairs[cross.attend]  rows[cross.out, ff.in, ff.out]
+ *     backward:  rows[ff.outBack, ff.inBack, cross.outBack]  pairs[cross.attendBack]  rows[cross.inBack,
+ *                self.outBack]  pairs[self.attendBack]  rows[self.inBack]  memoryRows[cross.kvBack]
+ *                weightGrads[ff, cross, self]
+ * </pre>
  */
 final class BlockSchedule {
     /** Least rows per worker for a row region. */

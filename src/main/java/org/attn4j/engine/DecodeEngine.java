@@ -69,7 +69,7 @@ public final class DecodeEngine {
      */
     public final class Session implements AutoCloseable {
         private final int batch;
-        private final List<BlockEngine.Cache> caches = new ArrayList<>();
+        private final List<BlockCache> caches = new ArrayList<>();
         private final Buf last, xhat, rstd; // the last positions' rows [B, C], their norm's xhat [B, C] and rstd [B]
         private Buf embedded; // the new tokens' embedded rows [B, Tnew, C], grown to the longest Tnew
 
@@ -90,7 +90,7 @@ public final class DecodeEngine {
 
         /** Elements of every block's key and value cache: what this decoding holds per its sequences. */
         public long cacheElements() {
-            return caches.stream().mapToLong(BlockEngine.Cache::elements).sum();
+            return caches.stream().mapToLong(BlockCache::elements).sum();
         }
 
         /**
@@ -114,7 +114,7 @@ public final class DecodeEngine {
                 embedded = Buf.of(Nd4j.create(type, (long) batch * t * width));
             }
             embed(Ids.rows(ids), past, embedded);
-            INDArray x = BlockEngine.view(embedded, batch, t, width); // [B, Tnew, C]
+            INDArray x = Shapes.view(embedded, batch, t, width); // [B, Tnew, C]
             for (int i = 0; i < blocks.size(); i++) {
                 x = blocks.get(i).step(x, caches.get(i)); // a view of the cache's activations
             }
@@ -125,7 +125,7 @@ public final class DecodeEngine {
         /** Frees the caches' and the step's arrays now: the decoding is over. */
         @Override
         public void close() {
-            caches.forEach(BlockEngine.Cache::close);
+            caches.forEach(BlockCache::close);
             for (Buf b : new Buf[] {last, xhat, rstd, embedded}) {
                 if (b != null) {
                     b.close();

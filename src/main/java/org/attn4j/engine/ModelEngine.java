@@ -1,18 +1,14 @@
 package org.attn4j.engine;
 
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
-import org.attn4j.config.AttentionMask;
 import org.attn4j.kernels.Blas;
 import org.attn4j.kernels.Buf;
 import org.attn4j.kernels.CrossEntropyKernel;
 import org.attn4j.kernels.DropoutSeed;
-import org.attn4j.kernels.EmbeddingKernel;
 import org.attn4j.kernels.GradientShares;
 import org.attn4j.kernels.LinearKernel;
-import org.attn4j.kernels.NormKernel;
 import org.attn4j.kernels.Parallel;
 import org.attn4j.kernels.RowMath;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -34,19 +30,20 @@ import org.nd4j.linalg.factory.Nd4j;
  *   loss   = mean over rows whose target != pad of (1 - s) (-log p[target]) + s mean_v(-log p[v])
  * </pre>
  * The encoder stack is the same: embedding, positions, self-attention blocks (key padding of the
- * source), final norm. Activations and gradients live in a {@link State} the caller owns, so threads
+ * source), final norm. Each stack is a {@link StackEngine} (the rows up to the head, forward and backward, and
+ * the packing of trailing padding); this class adds the head and the loss, and their backward. Activations and gradients live in a {@link State} the caller owns, so threads
  * training copies of one model's weights, or one trainer and any number of decoders, share nothing.
  * Dropout (the embeddings' and every block's) applies only to a forward given a {@link DropoutSeed}, with
  * that seed's masks: the encoder's blocks are layers 0 .. Le-1, the decoder's Le onwards.
  */
 public final class ModelEngine {
-    private final Stack encoder, decoder; // encoder: null for a language model
+    private static final int ROW_GRAIN = StackEngine.ROW_GRAIN;
+    private final StackEngine encoder, decoder; // encoder: null for a language model
     private final StackWeights w;
     private final Parallel parallel;
     private final Map<String, org.attn4j.kernels.LoraKernel.Part> adapters; // null: not LoRA
     private final DataType type;
     private final int width, vocab;
-    private static final int ROW_GRAIN = 8;
 
     /** A decoder-only model: {@code blocks} are causal self-attention blocks. */
     public ModelEngine(List<BlockEngine> blocks, StackWeights weights, Parallel parallel) {
@@ -80,8 +77,10 @@ public final class ModelEngine {
         this.type = weights.embedding().dataType();
         this.width = (int) weights.embedding().size(1);
         this.vocab = (int) weights.headWeight().size(0);
-        this.encoder = encoderWeights == null ? null : new Stack(encoderBlocks, encoderWeights);
-        this.decoder = new Stack(blocks, weights);
+        boolean frozen = adapters != null;
+        this.encoder = encoderWeights == null ? null : new StackEngine(encoderBlocks, encoderWeights, parallel, frozen,
+                0, DropoutSeed.SOURCE_EMBEDDING);
+        this.decoder = new StackEngine(blocks, weights, parallel, frozen, encoderBlocks.size(), DropoutSeed.EMBEDDING);
     }
 
     /**
@@ -97,145 +96,6 @@ public final class ModelEngine {
             INDArray headWeight, INDArray headBias, List<Map<String, INDArray>> blocks) {
     }
 
-    /** Embedding, positions, blocks and final norm: an encoder, or a decoder before its head. */
-    private final class Stack {
-        final List<BlockEngine> blocks = new ArrayList<>();
-        final StackWeights w;
-        final boolean causal;
-
-        Stack(List<BlockEngine> blocks, StackWeights w) {
-            this.blocks.addAll(blocks);
-            this.w = w;
-            this.causal = !blocks.isEmpty() && blocks.get(0).config().causal();
-        }
-    }
-
-    /** One stack's activations and gradients in a state. */
-    private final class StackState {
-        final Stack stack;
-        final List<BlockEngine.State> blockStates = new ArrayList<>();
-        final Gradients gradients;
-        final Buf dEmbedding, dPositions, dNormW, dNormB;
-        int capacity, b, t, n;
-        Buf x0, x, h, xhat, rstd, dh, dx;
-        DropoutSeed dropout; // the last forward's masks, or null
-        int firstLayer, embeddingSite; // the stack's first block's layer number; its embedding's dropout site
-        int[] ids; // the rows' ids
-        int[] starts, rowPos; // packed rows (null: [B, T]): sequence bi is rows [starts[bi], starts[bi + 1])
-        INDArray keep; // [B, T] key padding (1 = real token), or null
-        boolean tiedHead;
-        // the last forward's block arguments, which a checkpointed backward runs each block's forward with again
-        AttentionMask<INDArray> mask, memoryMask;
-        INDArray memory;
-        BlockEngine.Packing packing;
-        boolean checkpoint; // keep each block's input [N, C] only (inputs), not its activations
-        Buf[] inputs; // checkpointing: block i's input rows
-        Buf carry; // checkpointing: the gradient passed from a block to the one before
-
-        /** A stack's state; {@code withGradients} false for inference (no gradient arrays). */
-        StackState(Stack stack, boolean head, boolean withGradients) {
-            this.stack = stack;
-            List<Map<String, INDArray>> blockGrads = new ArrayList<>();
-            for (BlockEngine block : stack.blocks) {
-                BlockEngine.State s = block.newState();
-                blockStates.add(s);
-                if (withGradients) {
-                    blockGrads.add(s.gradients());
-                }
-            }
-            StackWeights sw = stack.w;
-            tiedHead = head && sw.headWeight() == sw.embedding();
-            if (!withGradients) {
-                gradients = null;
-                dEmbedding = dPositions = dNormW = dNormB = null;
-                return;
-            }
-            if (adapters != null) { // LoRA: the embedding, positions, final norm and head are frozen
-                gradients = new Gradients(null, null, null, null, null, null, blockGrads);
-                dEmbedding = dPositions = dNormW = dNormB = null;
-                return;
-            }
-            gradients = new Gradients(zerosLike(sw.embedding()), sw.learnedPositions() ? zerosLike(sw.positions()) : null,
-                    zerosLike(sw.normWeight()), zerosLike(sw.normBias()), head && !tiedHead ? zerosLike(sw.headWeight())
-                            : null, head ? zerosLike(sw.headBias()) : null, blockGrads);
-            dEmbedding = Buf.of(gradients.embedding());
-            dPositions = buf(gradients.positions());
-            dNormW = buf(gradients.normWeight());
-            dNormB = buf(gradients.normBias());
-        }
-
-        void fit(int batch, int time) {
-            b = batch;
-            t = time;
-            n = batch * time;
-            if (n <= capacity) {
-                return;
-            }
-            capacity = n;
-            for (Buf old : new Buf[] {x0, x, h, xhat, rstd, dh, dx, carry}) {
-                if (old != null) {
-                    old.close();
-                }
-            }
-            closeInputs();
-            carry = null;
-            x0 = rows(capacity, width);
-            x = rows(capacity, width);
-            h = rows(capacity, width);
-            xhat = rows(capacity, width);
-            rstd = rows(capacity, 1);
-            dh = rows(capacity, width);
-            dx = rows(capacity, width);
-        }
-
-        /** Block i's input rows, kept by a checkpointed forward (made on first use at this capacity). */
-        Buf input(int i) {
-            if (inputs == null) {
-                inputs = new Buf[blockStates.size()];
-            }
-            if (inputs[i] == null) {
-                inputs[i] = rows(capacity, width);
-            }
-            return inputs[i];
-        }
-
-        /** The gradient rows a checkpointed backward passes on (made on first use at this capacity). */
-        Buf carry() {
-            if (carry == null) {
-                carry = rows(capacity, width);
-            }
-            return carry;
-        }
-
-        private void closeInputs() {
-            for (int i = 0; inputs != null && i < inputs.length; i++) {
-                if (inputs[i] != null) {
-                    inputs[i].close();
-                }
-            }
-            inputs = null;
-        }
-
-        /** Frees this stack's activations and gradients now. */
-        void close() {
-            blockStates.forEach(BlockEngine.State::close);
-            closeInputs();
-            for (Buf b : new Buf[] {x0, x, h, xhat, rstd, dh, dx, carry}) {
-                if (b != null) {
-                    b.close();
-                }
-            }
-            if (keep != null && keep.closeable()) {
-                keep.close();
-            }
-        }
-
-        /** The stack's output rows: the final norm's, or the last block's. */
-        Buf output() {
-            return stack.w.normWeight() != null ? h : x;
-        }
-    }
-
     /** One caller's activations and gradients; reused while the batch shape fits. */
     public final class State implements AutoCloseable {
         private final StackState enc, dec;
@@ -248,13 +108,21 @@ public final class ModelEngine {
         private boolean forwarded;
 
         private State(boolean withGradients) {
-            enc = encoder == null ? null : new StackState(encoder, false, withGradients);
-            dec = new StackState(decoder, true, withGradients);
-            gradients = dec.gradients;
-            encoderGradients = enc == null ? null : enc.gradients;
-            dHeadW = !withGradients || adapters != null ? null : dec.tiedHead ? dec.dEmbedding
-                    : Buf.of(gradients.headWeight());
-            dHeadB = gradients == null ? null : buf(gradients.headBias());
+            enc = encoder == null ? null : encoder.newState(withGradients);
+            dec = decoder.newState(withGradients);
+            boolean learns = withGradients && adapters == null; // LoRA: the head is frozen
+            boolean tied = w.headWeight() == w.embedding();
+            INDArray headW = learns && !tied ? StackState.zerosLike(w.headWeight()) : null;
+            INDArray headB = learns ? StackState.zerosLike(w.headBias()) : null;
+            gradients = gradients(dec, headW, headB);
+            encoderGradients = enc == null ? null : gradients(enc, null, null);
+            dHeadW = !learns ? null : tied ? dec.dEmbedding : Buf.of(headW);
+            dHeadB = StackState.buf(headB);
+        }
+
+        private static Gradients gradients(StackState st, INDArray headW, INDArray headB) {
+            return st.blockGradients == null ? null : new Gradients(st.embeddingGradient, st.positionsGradient,
+                    st.normWeightGradient, st.normBiasGradient, headW, headB, st.blockGradients);
         }
 
         /** Frees this state's arrays now (it must not be used after). */
@@ -307,23 +175,23 @@ public final class ModelEngine {
          * the kept positions only, as it does for the two methods below.
          */
         public List<INDArray> encoderSelfWeights() {
-            return enc == null ? List.of() : weights(enc, false);
+            return enc == null ? List.of() : weights(encoder, enc, false);
         }
 
         /** Every decoder block's self-attention weights {@code [B, H, T, T]} of the last forward (new arrays). */
         public List<INDArray> selfWeights() {
-            return weights(dec, false);
+            return weights(decoder, dec, false);
         }
 
         /** Every decoder block's cross-attention weights {@code [B, H, T, S]} (new arrays; none for a language model). */
         public List<INDArray> crossWeights() {
-            return enc == null ? List.of() : weights(dec, true);
+            return enc == null ? List.of() : weights(decoder, dec, true);
         }
 
-        private List<INDArray> weights(StackState st, boolean cross) {
+        private List<INDArray> weights(StackEngine stack, StackState st, boolean cross) {
             List<INDArray> all = new ArrayList<>();
             for (int i = 0; i < st.blockStates.size(); i++) {
-                BlockEngine block = st.stack.blocks.get(i);
+                BlockEngine block = stack.blocks.get(i);
                 BlockEngine.State bs = st.blockStates.get(i);
                 all.add((cross ? block.crossWeights(bs) : block.selfWeights(bs)).dup('c'));
             }
@@ -350,7 +218,7 @@ public final class ModelEngine {
          * forward with targets turns them into probabilities, and its backward into their gradient).
          */
         public INDArray logits() {
-            return BlockEngine.view(logits, dec.b, dec.t, vocab);
+            return Shapes.view(logits, dec.b, dec.t, vocab);
         }
 
         private void fit(int n) {
@@ -403,18 +271,17 @@ public final class ModelEngine {
                     : "an encoder-decoder needs a source");
         }
         Blas.singleThreaded();
-        int[] flatTargets = targets == null ? null : flatten(targets, "target", ids.length, ids[0].length);
+        int[] flatTargets = targets == null ? null : Ids.flatten(targets, "target", ids.length, ids[0].length);
         // With targets, only the loss is read: each sequence's trailing padding runs no products (see pack)
         boolean pack = targets != null && padId >= 0;
         INDArray memory = null;
         if (encoder != null) {
-            memory = stackForward(s.enc, source, null, padId, pack, null, null, dropout, 0, DropoutSeed.SOURCE_EMBEDDING);
+            memory = encoder.forward(s.enc, source, null, padId, pack, null, null, dropout);
         }
-        stackForward(s.dec, ids, flatTargets, padId, pack, memory, s.enc, dropout,
-                encoder == null ? 0 : encoder.blocks.size(), DropoutSeed.EMBEDDING);
+        decoder.forward(s.dec, ids, flatTargets, padId, pack, memory, s.enc, dropout);
         StackState d = s.dec;
         s.fit(d.n);
-        s.targets = flatTargets == null || d.starts == null ? flatTargets : packed(flatTargets, d);
+        s.targets = flatTargets == null || d.starts == null ? flatTargets : d.packed(flatTargets);
         Buf hs = d.output();
         LinearKernel head = head();
         parallel.forRange(d.n, ROW_GRAIN, (r0, r1) -> {
@@ -450,165 +317,18 @@ public final class ModelEngine {
             throw new IllegalArgumentException("a language model has no encoder");
         }
         Blas.singleThreaded();
-        StackState st = new StackState(encoder, false, false);
+        StackState st = encoder.newState(false);
         try {
-            return stackForward(st, source, null, padId, false, null, null, null, 0, DropoutSeed.SOURCE_EMBEDDING)
-                    .dup('c');
+            return encoder.forward(st, source, null, padId, false, null, null, null).dup('c');
         } finally {
             st.close(); // the activations, freed now: left to the garbage collector, each decoding's piled up
         }
-    }
-
-    /**
-     * Embedding, blocks and final norm of one stack, whose blocks are layers {@code firstLayer} on and whose
-     * embedding drops at {@code embeddingSite}, over the encoder's output {@code memory} (from state {@code enc})
-     * for a decoder; returns its output {@code [B, T, C]} (a view), or with {@code pack} its packed rows
-     * {@code [N, C]}: each sequence keeps its positions up to the last whose id or target ({@code targets [B * T]},
-     * or null) is not padding, at least one. What is left out is padding as a key (masked) whose output nothing
-     * reads, so the products, norms and activations run on real tokens only and every gradient is that of the
-     * padded rows (where those positions add exactly zero) up to rounding.
-     */
-    private INDArray stackForward(StackState st, int[][] ids, int[] targets, int padId, boolean pack, INDArray memory,
-            StackState enc, DropoutSeed dropout, int firstLayer, int embeddingSite) {
-        INDArray memoryKeep = enc == null ? null : enc.keep;
-        StackWeights sw = st.stack.w;
-        int batch = ids.length, time = ids[0].length;
-        if (time > sw.maxLen()) {
-            throw new IllegalArgumentException("a sequence has length " + time + " but the model's positions cover "
-                    + sw.maxLen() + " (maxLen)");
-        }
-        st.fit(batch, time);
-        st.ids = flatten(ids, "ids", batch, time);
-        st.starts = st.rowPos = null;
-        st.dropout = dropout;
-        st.firstLayer = firstLayer;
-        st.embeddingSite = embeddingSite;
-        AttentionMask<INDArray> mask = st.stack.causal ? AttentionMask.causalOnly() : AttentionMask.none();
-        if (st.keep != null && st.keep.closeable()) {
-            st.keep.close(); // the last call's
-        }
-        st.keep = null;
-        if (padId >= 0 && Arrays.stream(st.ids).anyMatch(id -> id == padId)) {
-            st.keep = Nd4j.create(type, st.b, st.t);
-            Buf k = Buf.of(st.keep);
-            for (int r = 0; r < st.n; r++) {
-                k.put(r, st.ids[r] == padId ? 0 : 1);
-            }
-            mask = mask.withPadding(st.keep);
-        }
-        if (pack) {
-            pack(st, targets, padId);
-        }
-        boolean drops = embeddingDrops(st);
-        // x0 = drop(E[id] * scale + P[t])
-        EmbeddingKernel embedding = embedding(sw);
-        parallel.forRange(st.n, ROW_GRAIN * 8, (r0, r1) -> {
-            for (int r = r0; r < r1; r++) {
-                embedding.forward(st.ids[r], EmbeddingKernel.position(st.rowPos, st.t, 0, r), st.x0, r);
-            }
-            if (drops) {
-                DropoutSeed.apply(embeddingBase(st), sw.dropout(), st.x0, r0 * width, r1 * width);
-            }
-        });
-        AttentionMask<INDArray> memoryMask = memoryKeep == null ? AttentionMask.none() : AttentionMask.ofPadding(memoryKeep);
-        INDArray x = stackRows(st, st.x0);
-        st.mask = mask;
-        st.memory = memory;
-        st.memoryMask = memoryMask;
-        st.packing = !pack ? null : new BlockEngine.Packing(st.starts, st.rowPos, st.t,
-                enc == null ? null : enc.starts, enc == null ? 0 : enc.t);
-        int blocks = st.stack.blocks.size();
-        for (int i = 0; i < blocks; i++) {
-            if (st.checkpoint) { // keep block i's input, then free the block before's activations (x was its output)
-                copyRows(st, Buf.of(x), st.input(i));
-                x = stackRows(st, st.input(i));
-                if (i > 0) {
-                    st.blockStates.get(i - 1).releaseActivations();
-                }
-            }
-            x = blockForward(st, i, x);
-        }
-        copyRows(st, Buf.of(x), st.x);
-        if (st.checkpoint && blocks > 0) {
-            st.blockStates.get(blocks - 1).releaseActivations();
-        }
-        NormKernel norm = sw.finalNorm();
-        if (norm != null) { // h = norm(x)
-            parallel.forRange(st.n, ROW_GRAIN, (r0, r1) -> norm.forward(st.x, st.h, st.xhat, st.rstd, r0, r1, width));
-        }
-        return stackRows(st, st.output());
-    }
-
-    /** Block i's forward on its input rows x, with the stack's last forward's masks, memory, dropout and packing. */
-    private INDArray blockForward(StackState st, int i, INDArray x) {
-        BlockEngine block = st.stack.blocks.get(i);
-        BlockEngine.State bs = st.blockStates.get(i);
-        return st.packing != null ? block.forward(bs, x, st.mask, st.memory, st.memoryMask, st.dropout,
-                st.firstLayer + i, st.packing) : block.forward(bs, x, st.mask, st.memory, st.memoryMask, st.dropout,
-                        st.firstLayer + i, false).output();
-    }
-
-    /** The stack's n rows [N, C] of {@code from} into {@code to}. */
-    private void copyRows(StackState st, Buf from, Buf to) {
-        parallel.forRange(st.n, ROW_GRAIN, (r0, r1) -> RowMath.copy(from, r0 * width, to, r0 * width,
-                (r1 - r0) * width));
-    }
-
-    /** A stack's rows in {@code buf}: {@code [N, C]} when packed, else {@code [B, T, C]} (a view). */
-    private INDArray stackRows(StackState st, Buf buf) {
-        return st.starts != null ? BlockEngine.view(buf, st.n, width) : BlockEngine.view(buf, st.b, st.t, width);
-    }
-
-    /**
-     * Packs a stack's rows (see {@link #stackForward}): sequence bi keeps its first len_bi positions, len_bi the
-     * last position whose id ({@code st.ids [B * T]}) or target ({@code targets [B * T]}, or null) is not
-     * {@code padId}, plus one (at least 1); its rows become [starts[bi], starts[bi + 1]), {@code st.ids} the kept
-     * ids and {@code st.n} their number.
-     */
-    private static void pack(StackState st, int[] targets, int padId) {
-        int batch = st.b;
-        int[] starts = new int[batch + 1];
-        for (int bi = 0; bi < batch; bi++) {
-            int len = 1;
-            for (int j = 0, r = bi * st.t; j < st.t; j++, r++) {
-                if (st.ids[r] != padId || targets != null && targets[r] != padId) {
-                    len = j + 1;
-                }
-            }
-            starts[bi + 1] = starts[bi] + len;
-        }
-        st.starts = starts;
-        st.n = starts[batch];
-        st.rowPos = new int[st.n];
-        for (int bi = 0; bi < batch; bi++) {
-            for (int r = starts[bi]; r < starts[bi + 1]; r++) {
-                st.rowPos[r] = r - starts[bi];
-            }
-        }
-        st.ids = packed(st.ids, st);
-    }
-
-    /** The packed rows' elements of {@code flat [B * T]} (the stack's {@link #pack}). */
-    private static int[] packed(int[] flat, StackState st) {
-        int[] kept = new int[st.n];
-        for (int bi = 0; bi < st.b; bi++) {
-            for (int r = st.starts[bi]; r < st.starts[bi + 1]; r++) {
-                kept[r] = flat[bi * st.t + r - st.starts[bi]];
-            }
-        }
-        return kept;
     }
 
     /** The output projection: weight {@code [V, C]} (the embedding when tied) and bias, its gradients "weight", "bias". */
     private LinearKernel head() {
         return new LinearKernel("weight", w.headBias() == null ? null : "bias", Buf.of(w.headWeight()),
                 w.headBias() == null ? null : Buf.of(w.headBias()), width, vocab);
-    }
-
-    /** A stack's embedding and positions. */
-    private EmbeddingKernel embedding(StackWeights sw) {
-        return new EmbeddingKernel(Buf.of(sw.embedding()), sw.positions() == null ? null : Buf.of(sw.positions()),
-                sw.scaleEmbedding() ? Math.sqrt(width) : 1, width);
     }
 
     /**
@@ -653,106 +373,15 @@ public final class ModelEngine {
             }
             RowMath.fill(s.dMemory, 0, e.n * width, 0);
         }
-        stackBackward(d, s.dMemory, s.dHeadW == d.dEmbedding);
+        decoder.backward(d, s.dMemory, s.dHeadW == d.dEmbedding);
         if (e != null) {
             parallel.forRange(e.n, ROW_GRAIN, (r0, r1) -> RowMath.copy(s.dMemory, r0 * width, e.dh, r0 * width,
                     (r1 - r0) * width));
-            stackBackward(e, null, false);
+            encoder.backward(e, null, false);
         }
-    }
-
-    /**
-     * Backward of one stack from the gradient at its output (in {@code st.dh}): final norm, blocks (adding
-     * each block's memory gradient into {@code dMemory}), embedding and positions.
-     */
-    private void stackBackward(StackState st, Buf dMemory, boolean embeddingHasHeadShare) {
-        StackWeights sw = st.stack.w;
-        int parts = parallel.threads();
-        NormKernel norm = sw.finalNorm();
-        if (norm != null) {
-            // dx = norm'(dh)
-            parallel.forRange(st.n, ROW_GRAIN, (r0, r1) -> norm.backward(st.dh, st.xhat, st.rstd, st.dx, null, r0, r1,
-                    width));
-            parallel.forRange(adapters == null ? parts : 0, (p0, p1) -> { // LoRA: the norm is frozen
-                for (int p = p0; p < p1; p++) {
-                    int c0 = Parallel.split(width, parts, p), c1 = Parallel.split(width, parts, p + 1);
-                    norm.backwardParams(st.dh, st.xhat, st.dNormW, st.dNormB, st.n, width, c0, c1);
-                }
-            });
-        }
-        INDArray dx = stackRows(st, sw.normWeight() != null ? st.dx : st.dh);
-        for (int i = st.stack.blocks.size() - 1; i >= 0; i--) {
-            BlockEngine.State bs = st.blockStates.get(i);
-            if (st.checkpoint) { // the block's activations again, from its kept input
-                blockForward(st, i, stackRows(st, st.input(i)));
-            }
-            dx = st.stack.blocks.get(i).backward(bs, dx, false);
-            if (dMemory != null) {
-                Buf dm = Buf.of(bs.memoryGradient());
-                parallel.forRange(dm.length, ROW_GRAIN * width, (i0, i1) -> RowMath.add(dMemory, dm, dMemory, i0, i1, 1));
-            }
-            if (st.checkpoint) { // the gradient moves out of the block's arrays, which are freed
-                copyRows(st, Buf.of(dx), st.carry());
-                dx = stackRows(st, st.carry());
-                bs.releaseActivations();
-            }
-        }
-        if (adapters != null) {
-            return; // LoRA: the embedding and positions are frozen
-        }
-        Buf d0 = Buf.of(dx);
-        if (embeddingDrops(st)) { // dx0 = drop'(dx0), in the first block's gradient array
-            parallel.forRange(st.n, ROW_GRAIN, (r0, r1) -> DropoutSeed.apply(embeddingBase(st), sw.dropout(), d0,
-                    r0 * width, r1 * width));
-        }
-        EmbeddingKernel embedding = embedding(sw);
-        // dE[id] += scale dx0[r], dP[t] += dx0[r]: each worker a share of the columns, so no two write one element
-        parallel.forRange(parts, (p0, p1) -> {
-            for (int p = p0; p < p1; p++) {
-                int c0 = Parallel.split(width, parts, p), c1 = Parallel.split(width, parts, p + 1);
-                for (int row = 0; !embeddingHasHeadShare && row < sw.embedding().size(0); row++) {
-                    RowMath.fill(st.dEmbedding, row * width + c0, row * width + c1, 0);
-                }
-                for (int row = 0; st.dPositions != null && row < sw.maxLen(); row++) {
-                    RowMath.fill(st.dPositions, row * width + c0, row * width + c1, 0);
-                }
-                embedding.backward(d0, st.ids, st.rowPos, st.t, st.n, st.dEmbedding, st.dPositions, c0, c1);
-            }
-        });
-    }
-
-    private static boolean embeddingDrops(StackState st) {
-        return st.dropout != null && st.stack.w.dropout() > 0;
-    }
-
-    private static long embeddingBase(StackState st) {
-        return st.dropout.base(DropoutSeed.stream(-1, st.embeddingSite));
-    }
-
-    private static int[] flatten(int[][] rows, String what, int batch, int time) {
-        if (rows.length != batch) {
-            throw new IllegalArgumentException(what + ": expected " + batch + " rows, given " + rows.length);
-        }
-        int[] flat = new int[batch * time];
-        for (int bi = 0; bi < batch; bi++) {
-            if (rows[bi].length != time) {
-                throw new IllegalArgumentException(what + ": every row must have " + time + " ids, row " + bi + " has "
-                        + rows[bi].length);
-            }
-            System.arraycopy(rows[bi], 0, flat, bi * time, time);
-        }
-        return flat;
     }
 
     private Buf rows(int n, int cols) {
         return Buf.of(Nd4j.create(type, (long) Math.max(1, n) * cols));
-    }
-
-    private static INDArray zerosLike(INDArray a) {
-        return a == null ? null : Nd4j.zeros(a.dataType(), a.shape());
-    }
-
-    private static Buf buf(INDArray a) {
-        return a == null ? null : Buf.of(a);
     }
 }

@@ -8,8 +8,12 @@ import org.attn4j.kernels.RowMath;
 import org.attn4j.kernels.VectorMath;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.indexing.NDArrayIndex;
 
-/** Argument checks of {@link BlockEngine}, with messages that name the argument, the expected and the given. */
+/**
+ * Argument checks of {@link BlockEngine}, with messages that name the argument, the expected and the given; and
+ * views of the engine's flat rows as arrays.
+ */
 final class Shapes {
     private Shapes() {
     }
@@ -105,5 +109,15 @@ final class Shapes {
             throw new IllegalArgumentException(what + " contains " + count + " NaN or infinite value"
                     + (count > 1 ? "s" : "") + ", the first at " + Arrays.toString(at) + " (" + b.get(first) + ")");
         }
+    }
+
+    /** The first elements of {@code buf} as an array of {@code shape} (a view). */
+    static INDArray view(Buf buf, long... shape) {
+        long length = 1;
+        for (long d : shape) {
+            length *= d;
+        }
+        INDArray flat = buf.array.reshape(buf.array.length());
+        return (length == flat.length() ? flat : flat.get(NDArrayIndex.interval(0, length))).reshape('c', shape);
     }
 }

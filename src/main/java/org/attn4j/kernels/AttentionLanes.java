@@ -14,7 +14,7 @@ import jdk.incubator.vector.VectorSpecies;
  * float64, and float32 beyond these limits or with dropout or position biases), checked against it in the tests.
  *
  * <p>Why: a pair of the sequence example is about 12 queries by 12 keys of 16 dimensions, and a training step has
- * thousands of them. Through OpenBLAS each of its six small products costs ~0.3 us, mostly the call itself and the
+ * thousands of them. Through OpenBLAS each of its six small products costs mostly the call itself and the
  * packing of its operands, and softmax rows shorter than a vector ran on scalar {@code Math.exp}. Here the pair's
  * rows are copied once into scratch arrays whose rows are padded to whole lanes (zeros, and -inf scores for the
  * padding keys), so every step is a full-width lane operation: a query's scores are one vector of keys, built
@@ -35,9 +35,8 @@ public final class AttentionLanes {
     /** The most queries and keys (tq, tk) a call's pairs may have here. */
     public static final int MAX_LENGTH = 64;
     /**
-     * The most keys of one pair sent here: beyond about this OpenBLAS's products win (measured: the benchmark's
-     * toy block, 32 queries by 32 keys of 16 dimensions, trained 5-25% slower here; the sequence example's model,
-     * pairs of 1-13 keys, 10-13% faster).
+     * The most keys of one pair sent here: beyond about this OpenBLAS's products win (measured on the
+     * benchmark's toy block and the sequence example's model: BENCHMARKS.md's method section).
      */
     public static final int MAX_KEYS = 16;
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);

@@ -67,8 +67,8 @@ public final class Blas {
     /**
      * Makes OpenBLAS single-threaded, if it is not: the fast path's workers each run their own GEMMs.
      * This is OpenBLAS's process-wide setting, shared with ND4J's own matrix products, and it is left at
-     * 1 afterwards: setting it costs about 0.3-0.4 ms (measured), too much to undo after every call;
-     * reading it costs 0.1 us. ND4J's products then run on one thread; {@code Nd4j.factory().blas()
+     * 1 afterwards: setting it costs far more than reading it (BENCHMARKS.md's method section), too much
+     * to undo after every call. ND4J's products then run on one thread; {@code Nd4j.factory().blas()
      * .setMaxThreads(n)} sets it back.
      */
     public static void singleThreaded() {

@@ -22,9 +22,9 @@ import org.attn4j.config.WeightFormat;
  *
  * <p>Only loads from Java arrays, shifts, masks, reinterpretations, int-to-float conversions and FMAs are used:
  * JDK 17 compiles these to vector instructions everywhere (byte-buffer loads and shape-changing conversions fell
- * back to its Java loops in a decoding step: 350 ms a token instead of 20). A pass over a weight row serves up to
- * four activation rows, each with its own accumulators, in the same order of operations as a single row, so a
- * batch's row gets exactly what it would alone.
+ * back to its Java loops in a decoding step, many times slower: BENCHMARKS.md's method section). A pass over a
+ * weight row serves up to four activation rows, each with its own accumulators, in the same order of operations as
+ * a single row, so a batch's row gets exactly what it would alone.
  */
 final class CompactLanes {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;

@@ -38,9 +38,9 @@ public final class Parallel {
     /**
      * How long a worker keeps polling for its next range before it parks, and a caller for its workers before it
      * yields. A training step runs dozens of split loops microseconds apart. With workers that parked between
-     * them (an executor's queue), the sequence example's step at two threads took 13-14 ms in some runs and
-     * 17-20 ms, its one-thread time, in others, as if the two threads took turns on one core (Linux may wake a
-     * thread on its waker's core); polling workers gave 11.5-11.9 ms medians where the parked ones gave 13.0-13.6.
+     * them (an executor's queue), the sequence example's step at two threads was in some runs as slow as at one,
+     * as if the two threads took turns on one core (Linux may wake a thread on its waker's core); polling workers
+     * were faster and steadier (the figures: BENCHMARKS.md's method section).
      */
     private static final long SPIN_NANOS = 1_000_000;
 
@@ -157,8 +157,8 @@ public final class Parallel {
      * Runs {@code r} with ND4J's OpenMP thread count 1 on this thread (a per-thread OpenMP setting), then
      * restores it. For ND4J work between fast-path calls (a loss and its gradient, say): with more
      * OpenMP threads, they keep spinning for milliseconds after each op, on the cores the next fast-path
-     * call needs (measured: a standard-size forward 13 ms after single-threaded ops, up to 25 ms after
-     * two-threaded ones). {@code OMP_WAIT_POLICY=passive} in the environment also stops the spinning.
+     * call needs (a forward after two-threaded ops measured up to twice as slow: BENCHMARKS.md's method
+     * section). {@code OMP_WAIT_POLICY=passive} in the environment also stops the spinning.
      */
     public static void singleThreadedNd4j(Runnable r) {
         org.nd4j.nativeblas.NativeOps ops = org.nd4j.nativeblas.NativeOpsHolder.getInstance().getDeviceNativeOps();

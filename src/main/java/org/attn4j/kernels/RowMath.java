@@ -1,19 +1,14 @@
 package org.attn4j.kernels;
 
-import org.apache.commons.math3.special.Erf;
 import org.attn4j.config.Activation;
 
 /**
- * The element-wise parts of a block on rows {@code [r0, r1)} of {@code [N, width]} matrices: layer
- * norm, masked softmax, activations (ReLU, GELU, GELU_TANH, SiLU, SwiGLU), each with its backward. Arithmetic is in double; float32 storage
- * uses {@link #exp} and {@link #erfc} accurate to about 1e-7 relative (float32's own rounding),
- * float64 storage uses {@link Math#exp} and Commons Math's erf.
+ * The element-wise parts of a block on rows {@code [r0, r1)} of {@code [N, width]} matrices: layer norm and
+ * RMSNorm, masked softmax, activations (ReLU, GELU, GELU_TANH, SiLU, SwiGLU), each with its backward, and row
+ * copies and sums. Each runs float32 storage on the Vector API's lanes where it is loaded ({@link VectorRows},
+ * {@link VectorActivations}), otherwise in double arithmetic here and in {@link ScalarMath}.
  */
 public final class RowMath {
-    private static final double LOG2E = 1.4426950408889634, LN2 = 0.6931471805599453;
-    private static final double INV_SQRT2 = 0.7071067811865476, INV_SQRT_2PI = 0.3989422804014327;
-    public static final double SQRT_2_OVER_PI = 0.7978845608028654, GELU_CUBIC = 0.044715;
-
     /**
      * Whether float32 kernels run on {@link VectorMath}: the JVM was started with
      * {@code --add-modules jdk.incubator.vector} and {@code -Dattn4j.vector=false} was not given.
@@ -44,7 +39,7 @@ public final class RowMath {
     /** y = (x - mean) / sqrt(var + eps) * gamma + beta per row, keeping xhat and 1/sqrt(var + eps). */
     public static void layerNorm(Buf x, Buf gamma, Buf beta, double eps, Buf y, Buf xhat, Buf rstd, int r0, int r1, int width) {
         if (vector(x)) {
-            VectorMath.layerNorm(x, gamma, beta, eps, y, xhat, rstd, r0, r1, width);
+            VectorRows.layerNorm(x, gamma, beta, eps, y, xhat, rstd, r0, r1, width);
             return;
         }
         for (int r = r0; r < r1; r++) {
@@ -75,7 +70,7 @@ public final class RowMath {
      */
     public static void layerNormBack(Buf dy, Buf xhat, Buf rstd, Buf gamma, Buf dx, Buf plus, int r0, int r1, int width) {
         if (vector(dy)) {
-            VectorMath.layerNormBack(dy, xhat, rstd, gamma, dx, plus, r0, r1, width);
+            VectorRows.layerNormBack(dy, xhat, rstd, gamma, dx, plus, r0, r1, width);
             return;
         }
         for (int r = r0; r < r1; r++) {
@@ -138,7 +133,7 @@ public final class RowMath {
     /** Rows [r0, r1) of y [N, width] = row [width] (a bias to add products to). */
     public static void repeatRow(Buf row, Buf y, int r0, int r1, int width) {
         if (vector(y)) {
-            VectorMath.repeatRow(row, y, r0, r1, width);
+            VectorRows.repeatRow(row, y, r0, r1, width);
             return;
         }
         for (int r = r0; r < r1; r++) {
@@ -151,7 +146,7 @@ public final class RowMath {
     /** to[toOff + i] = from[fromOff + i] for i in [0, n). */
     public static void copy(Buf from, int fromOff, Buf to, int toOff, int n) {
         if (vector(from)) {
-            VectorMath.copy(from, fromOff, to, toOff, n);
+            VectorRows.copy(from, fromOff, to, toOff, n);
             return;
         }
         for (int i = 0; i < n; i++) {
@@ -169,7 +164,7 @@ public final class RowMath {
     /** out = a + b element-wise over rows (out may be a or b). */
     public static void add(Buf a, Buf b, Buf out, int r0, int r1, int width) {
         if (vector(a)) {
-            VectorMath.add(a, b, out, r0 * width, r1 * width);
+            VectorRows.add(a, b, out, r0 * width, r1 * width);
             return;
         }
         for (int i = r0 * width, end = r1 * width; i < end; i++) {
@@ -185,7 +180,7 @@ public final class RowMath {
     /** {@link #columnSums(Buf, Buf, Buf, int, int, int, int)} over rows [r0, r1). */
     public static void columnSums(Buf m, Buf weight, Buf sums, int r0, int r1, int width, int c0, int c1) {
         if (vector(m)) {
-            VectorMath.columnSums(m, weight, sums, r0, r1, width, c0, c1);
+            VectorRows.columnSums(m, weight, sums, r0, r1, width, c0, c1);
             return;
         }
         double[] acc = new double[c1 - c0];
@@ -207,7 +202,7 @@ public final class RowMath {
      */
     public static void softmaxRow(Buf s, int off, MaskRows mask, int bi, int hi, int i) {
         if (vector(s)) {
-            VectorMath.softmaxRow(s, off, mask, bi, hi, i);
+            VectorRows.softmaxRow(s, off, mask, bi, hi, i);
             return;
         }
         int t = mask.tk, limit = mask.limit(i);
@@ -226,7 +221,7 @@ public final class RowMath {
         double sum = 0;
         for (int j = 0; j < limit; j++) {
             double x = s.get(off + j);
-            double e = x == Double.NEGATIVE_INFINITY ? 0 : f32 ? exp(x - max) : Math.exp(x - max);
+            double e = x == Double.NEGATIVE_INFINITY ? 0 : f32 ? ScalarMath.exp(x - max) : Math.exp(x - max);
             s.put(off + j, e);
             sum += e;
         }
@@ -240,7 +235,7 @@ public final class RowMath {
     /** dS = P (dP - sum_j P_j dP_j) for one row of length t at {@code off}, into dP's place. */
     public static void softmaxBackRow(Buf p, Buf dp, int off, int t) {
         if (vector(p)) {
-            VectorMath.softmaxBackRow(p, dp, off, t);
+            VectorRows.softmaxBackRow(p, dp, off, t);
             return;
         }
         double dot = 0;
@@ -258,35 +253,9 @@ public final class RowMath {
      */
     public static void activation(Activation act, Buf h, Buf g, Buf aux, int from, int to) {
         if (vector(h)) {
-            VectorMath.activation(act, h, g, aux, from, to);
+            VectorActivations.activation(act, h, g, aux, from, to);
         } else {
-            activationScalar(act, h, g, aux, from, to);
-        }
-    }
-
-    public static void activationScalar(Activation act, Buf h, Buf g, Buf aux, int from, int to) {
-        boolean f32 = h.isFloat();
-        for (int i = from; i < to; i++) {
-            double x = h.get(i);
-            switch (act) {
-                case RELU -> g.put(i, Math.max(x, 0));
-                case GELU -> { // gelu(x) = x Phi(x)
-                    double phi = f32 ? 0.5 * erfc(-x * INV_SQRT2) : 0.5 * (1 + Erf.erf(x * INV_SQRT2));
-                    aux.put(i, phi);
-                    g.put(i, x * phi);
-                }
-                case GELU_TANH -> { // gelu~(x) = x (1 + tanh(u)) / 2, u = sqrt(2/pi) (x + 0.044715 x^3)
-                    double t = tanh(SQRT_2_OVER_PI * (x + GELU_CUBIC * x * x * x), f32);
-                    aux.put(i, t);
-                    g.put(i, 0.5 * x * (1 + t));
-                }
-                case SILU -> { // silu(x) = x sigmoid(x)
-                    double sig = sigmoid(x, f32);
-                    aux.put(i, sig);
-                    g.put(i, x * sig);
-                }
-                case SWIGLU -> throw new IllegalArgumentException("SWIGLU has two inputs: use swiglu");
-            }
+            ScalarMath.activation(act, h, g, aux, from, to);
         }
     }
 
@@ -299,111 +268,27 @@ public final class RowMath {
      */
     public static void activationBack(Activation act, Buf h, Buf aux, Buf dg, Buf dh, int from, int to) {
         if (vector(h)) {
-            VectorMath.activationBack(act, h, aux, dg, dh, from, to);
+            VectorActivations.activationBack(act, h, aux, dg, dh, from, to);
         } else {
-            activationBackScalar(act, h, aux, dg, dh, from, to);
-        }
-    }
-
-    public static void activationBackScalar(Activation act, Buf h, Buf aux, Buf dg, Buf dh, int from, int to) {
-        boolean f32 = h.isFloat();
-        for (int i = from; i < to; i++) {
-            double x = h.get(i);
-            double d = switch (act) {
-                case RELU -> x > 0 ? 1 : 0;
-                case GELU -> aux.get(i) + x * INV_SQRT_2PI * (f32 ? exp(-0.5 * x * x) : Math.exp(-0.5 * x * x));
-                case GELU_TANH -> {
-                    double t = aux.get(i);
-                    yield 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * SQRT_2_OVER_PI * (1 + 3 * GELU_CUBIC * x * x);
-                }
-                case SILU -> {
-                    double s = aux.get(i);
-                    yield s * (1 + x * (1 - s));
-                }
-                case SWIGLU -> throw new IllegalArgumentException("SWIGLU has two inputs: use swigluBack");
-            };
-            dh.put(i, dg.get(i) * d);
+            ScalarMath.activationBack(act, h, aux, dg, dh, from, to);
         }
     }
 
     /** g = silu(h) u over [from, to) (SwiGLU: h the linear1 branch, u the gate's), keeping sigmoid(h) in sig. */
     public static void swiglu(Buf h, Buf u, Buf g, Buf sig, int from, int to) {
         if (vector(h)) {
-            VectorMath.swiglu(h, u, g, sig, from, to);
+            VectorActivations.swiglu(h, u, g, sig, from, to);
         } else {
-            swigluScalar(h, u, g, sig, from, to);
-        }
-    }
-
-    public static void swigluScalar(Buf h, Buf u, Buf g, Buf sig, int from, int to) {
-        boolean f32 = h.isFloat();
-        for (int i = from; i < to; i++) {
-            double x = h.get(i), s = sigmoid(x, f32);
-            sig.put(i, s);
-            g.put(i, x * s * u.get(i));
+            ScalarMath.swiglu(h, u, g, sig, from, to);
         }
     }
 
     /** du = dg silu(h), dh = dg u silu'(h) = dg u s (1 + h (1 - s)); dh may be dg. */
     public static void swigluBack(Buf h, Buf u, Buf sig, Buf dg, Buf dh, Buf du, int from, int to) {
         if (vector(h)) {
-            VectorMath.swigluBack(h, u, sig, dg, dh, du, from, to);
+            VectorActivations.swigluBack(h, u, sig, dg, dh, du, from, to);
         } else {
-            swigluBackScalar(h, u, sig, dg, dh, du, from, to);
+            ScalarMath.swigluBack(h, u, sig, dg, dh, du, from, to);
         }
-    }
-
-    public static void swigluBackScalar(Buf h, Buf u, Buf sig, Buf dg, Buf dh, Buf du, int from, int to) {
-        for (int i = from; i < to; i++) {
-            double x = h.get(i), s = sig.get(i), d = dg.get(i);
-            du.put(i, d * x * s);
-            dh.put(i, d * u.get(i) * s * (1 + x * (1 - s)));
-        }
-    }
-
-    /** 1 / (1 + e^-x); float32 storage through {@link #exp}. */
-    public static double sigmoid(double x, boolean f32) {
-        return 1 / (1 + (f32 ? exp(-x) : Math.exp(-x)));
-    }
-
-    /** tanh(x) = 1 - 2 / (e^2x + 1) for float32 storage (through {@link #exp}), {@link Math#tanh} for float64. */
-    public static double tanh(double x, boolean f32) {
-        return f32 ? 1 - 2 / (exp(2 * x) + 1) : Math.tanh(x);
-    }
-
-    /**
-     * e^x to about 2e-9 relative (below float32's resolution): x = n ln2 + r with |r| &lt;= ln2 / 2,
-     * e^r by its Taylor series to r^8, and 2^n put into the exponent bits. About 3x faster than
-     * {@link Math#exp} here.
-     */
-    public static double exp(double x) {
-        if (x < -745) {
-            return 0;
-        }
-        if (x > 709) {
-            return Double.POSITIVE_INFINITY;
-        }
-        double n = Math.rint(x * LOG2E);
-        double r = x - n * LN2;
-        double p = 1 + r * (1 + r * (1.0 / 2 + r * (1.0 / 6 + r * (1.0 / 24 + r * (1.0 / 120 + r * (1.0 / 720
-                + r * (1.0 / 5040 + r * (1.0 / 40320))))))));
-        int e = (int) n;
-        if (e < -1022) { // subnormal: scale in two steps
-            return p * Double.longBitsToDouble((long) (e + 1022 + 1023) << 52) * 0x1p-1022;
-        }
-        return p * Double.longBitsToDouble((long) (e + 1023) << 52);
-    }
-
-    /**
-     * erfc(z) with relative error below 1.2e-7 for every z (Numerical Recipes' Chebyshev fit,
-     * "erfcc"); erfc(-z) = 2 - erfc(z). Used for float32, where it is at float32's resolution.
-     */
-    public static double erfc(double z) {
-        double a = Math.abs(z);
-        double t = 1 / (1 + 0.5 * a);
-        double r = t * exp(-a * a - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418
-                + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587
-                + t * (-0.82215223 + t * 0.17087277)))))))));
-        return z >= 0 ? r : 2 - r;
     }
 }

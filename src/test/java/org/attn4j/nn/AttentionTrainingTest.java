@@ -154,20 +154,20 @@ class AttentionTrainingTest {
         Map<String, INDArray> forward = sd.output(Map.of(), o.output().name(), o.weights().name());
 
         double tol = type == DataType.DOUBLE ? 1e-10 : 1e-5;
-        FastBlockTest.assertClose(c + " output", forward.get(o.output().name()), pass.output(), tol);
-        FastBlockTest.assertClose(c + " weights", forward.get(o.weights().name()), pass.weights(), tol);
+        BlockEngineTest.assertClose(c + " output", forward.get(o.output().name()), pass.output(), tol);
+        BlockEngineTest.assertClose(c + " weights", forward.get(o.weights().name()), pass.weights(), tol);
         for (String name : mha.parameters().keySet()) {
             // The key bias adds q.b to every score of a query's row, which the softmax ignores: its gradient is 0
             // in exact arithmetic, rounding noise in both, so it is compared on the scale of the others (1).
-            FastBlockTest.assertClose(c + " d" + name, graph.get(name), g.parameters().get(name), tol,
+            BlockEngineTest.assertClose(c + " d" + name, graph.get(name), g.parameters().get(name), tol,
                     name.equals("k.bias") ? 1 : 0);
         }
         if (c.self()) {
-            FastBlockTest.assertClose(c + " dx", graph.get("in.query"), g.input(), tol);
+            BlockEngineTest.assertClose(c + " dx", graph.get("in.query"), g.input(), tol);
         } else {
-            FastBlockTest.assertClose(c + " dQuery", graph.get("in.query"), g.query(), tol);
-            FastBlockTest.assertClose(c + " dKey", graph.get("in.key"), g.key(), tol);
-            FastBlockTest.assertClose(c + " dValue", graph.get("in.value"), g.value(), tol);
+            BlockEngineTest.assertClose(c + " dQuery", graph.get("in.query"), g.query(), tol);
+            BlockEngineTest.assertClose(c + " dKey", graph.get("in.key"), g.key(), tol);
+            BlockEngineTest.assertClose(c + " dValue", graph.get("in.value"), g.value(), tol);
         }
     }
 

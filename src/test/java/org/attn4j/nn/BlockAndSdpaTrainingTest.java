@@ -180,20 +180,20 @@ class BlockAndSdpaTrainingTest {
         Map<String, INDArray> forward = sd.output(Map.of(), outs.toArray(String[]::new));
 
         double tol = type == DataType.DOUBLE ? 1e-10 : 1e-5;
-        FastBlockTest.assertClose(c + " output", forward.get(o.output().name()), pass.output(), tol);
-        FastBlockTest.assertClose(c + " self weights", forward.get(o.selfWeights().name()), pass.selfWeights(), tol);
+        BlockEngineTest.assertClose(c + " output", forward.get(o.output().name()), pass.output(), tol);
+        BlockEngineTest.assertClose(c + " self weights", forward.get(o.selfWeights().name()), pass.selfWeights(), tol);
         if (memory != null) {
-            FastBlockTest.assertClose(c + " cross weights", forward.get(o.crossWeights().name()), pass.crossWeights(),
+            BlockEngineTest.assertClose(c + " cross weights", forward.get(o.crossWeights().name()), pass.crossWeights(),
                     tol);
-            FastBlockTest.assertClose(c + " dMemory", graph.get("in.memory"), g.memory(), tol);
+            BlockEngineTest.assertClose(c + " dMemory", graph.get("in.memory"), g.memory(), tol);
         } else {
             assertNull(pass.crossWeights());
         }
-        FastBlockTest.assertClose(c + " dx", graph.get("in.x"), g.input(), tol);
+        BlockEngineTest.assertClose(c + " dx", graph.get("in.x"), g.input(), tol);
         for (String name : block.parameters().keySet()) {
             // A key bias adds the same to every score of a query's row, which the softmax ignores: its gradient is
             // 0 in exact arithmetic, rounding noise in both, so it is compared on the scale of the others (1).
-            FastBlockTest.assertClose(c + " d" + name, graph.get(name), g.parameters().get(name), tol,
+            BlockEngineTest.assertClose(c + " d" + name, graph.get(name), g.parameters().get(name), tol,
                     name.endsWith("k.bias") ? 1 : 0);
         }
     }
@@ -362,11 +362,11 @@ class BlockAndSdpaTrainingTest {
         Map<String, INDArray> forward = sd.output(Map.of(), o.output().name(), o.weights().name());
 
         double tol = type == DataType.DOUBLE ? 1e-10 : 1e-5;
-        FastBlockTest.assertClose(c + " output", forward.get(o.output().name()), pass.output(), tol);
-        FastBlockTest.assertClose(c + " weights", forward.get(o.weights().name()), pass.weights(), tol);
-        FastBlockTest.assertClose(c + " dQ", graph.get("q"), g.query(), tol);
-        FastBlockTest.assertClose(c + " dK", graph.get("k"), g.key(), tol);
-        FastBlockTest.assertClose(c + " dV", graph.get("v"), g.value(), tol);
+        BlockEngineTest.assertClose(c + " output", forward.get(o.output().name()), pass.output(), tol);
+        BlockEngineTest.assertClose(c + " weights", forward.get(o.weights().name()), pass.weights(), tol);
+        BlockEngineTest.assertClose(c + " dQ", graph.get("q"), g.query(), tol);
+        BlockEngineTest.assertClose(c + " dK", graph.get("k"), g.key(), tol);
+        BlockEngineTest.assertClose(c + " dV", graph.get("v"), g.value(), tol);
     }
 
     /** Four threads on one layer (with dropout) at once get exactly the sequential results. */

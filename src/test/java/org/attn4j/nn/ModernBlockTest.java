@@ -9,6 +9,7 @@ import java.util.Map;
 import java.util.stream.Stream;
 import org.attn4j.config.AttentionConfig;
 import org.attn4j.config.AttentionMask;
+import org.attn4j.engine.BlockCache;
 import org.attn4j.engine.BlockEngine;
 import org.attn4j.kernels.Parallel;
 import org.attn4j.nn.MultiHeadAttention;
@@ -89,7 +90,7 @@ class ModernBlockTest {
             TransformerBlock block = TransformerBlock.create(config, type);
             BlockEngine fast = BlockEngine.of(block.config(), block.weights(), new Parallel(2));
             INDArray x = Nd4j.randn(type, 2, 10, 8);
-            BlockEngine.Cache cache = fast.newCache(2, 16);
+            BlockCache cache = fast.newCache(2, 16);
             double worst = 0;
             int at = 0;
             for (int t : new int[] {3, 1, 1, 1, 1, 2, 1}) {
@@ -121,7 +122,7 @@ class ModernBlockTest {
             TransformerBlock block = TransformerBlock.create(BlockConfig.modern(32, 4, kvHeads[i], 48),
                     DataType.FLOAT);
             BlockEngine fast = BlockEngine.of(block.config(), block.weights(), new Parallel(1));
-            BlockEngine.Cache cache = fast.newCache(2, 64);
+            BlockCache cache = fast.newCache(2, 64);
             for (int t = 0; t < 40; t++) {
                 fast.step(Nd4j.randn(DataType.FLOAT, 2, 1, 32), cache);
             }
@@ -139,7 +140,7 @@ class ModernBlockTest {
             TransformerBlock block = TransformerBlock.create(BlockConfig.modern(32, 4, 2, 48)
                     .withWindow(window), DataType.FLOAT);
             BlockEngine fast = BlockEngine.of(block.config(), block.weights(), new Parallel(1));
-            BlockEngine.Cache cache = fast.newCache(2, 1000);
+            BlockCache cache = fast.newCache(2, 1000);
             for (int t = 0; t < 200; t++) {
                 fast.step(Nd4j.randn(DataType.FLOAT, 2, 1, 32), cache);
                 if (t == 39) {

@@ -155,11 +155,11 @@ class NormAndFeedForwardTrainingTest {
         double tol = type == DataType.DOUBLE ? 1e-10 : 1e-5;
         assertTrue(names.get(0).startsWith("layer."), names.toString());
         assertEquals(layer.parameters().keySet(), g.parameters().keySet());
-        FastBlockTest.assertClose(c + " output", output, pass.output(), tol);
+        BlockEngineTest.assertClose(c + " output", output, pass.output(), tol);
         for (String name : layer.parameters().keySet()) {
-            FastBlockTest.assertClose(c + " d" + name, graph.get(name), g.parameters().get(name), tol);
+            BlockEngineTest.assertClose(c + " d" + name, graph.get(name), g.parameters().get(name), tol);
         }
-        FastBlockTest.assertClose(c + " dx", graph.get("in.x"), g.input(), tol);
+        BlockEngineTest.assertClose(c + " dx", graph.get("in.x"), g.input(), tol);
     }
 
     /** Four threads training one layer at once (and running backward twice), 192 calls, get the sequential bits. */

@@ -35,7 +35,7 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
  * cross-attention with kdim and vdim: output and per-head weights, 1e-8 / 1e-4 of each tensor's scale)
  * and against SameDiff's graph of the same layer on shapes and masks the fixtures lack.
  */
-class FastAttentionTest {
+class AttentionEngineTest {
     @AfterEach
     void vectorBack() {
         RowMath.useVector(true);
@@ -60,8 +60,8 @@ class FastAttentionTest {
         AttentionOutput<INDArray> o = mha.apply(c.array("in/query", 3).castTo(type), c.array("in/key", 3).castTo(type),
                 c.array("in/value", 3).castTo(type), mask);
         double tol = type == DataType.DOUBLE ? 1e-8 : 1e-4;
-        FastBlockTest.assertClose(c.name() + " output", c.array("out/output", 3), o.output(), tol);
-        FastBlockTest.assertClose(c.name() + " weights", c.array("out/weights", 4), o.weights(), tol);
+        BlockEngineTest.assertClose(c.name() + " output", c.array("out/output", 3), o.output(), tol);
+        BlockEngineTest.assertClose(c.name() + " weights", c.array("out/weights", 4), o.weights(), tol);
     }
 
     static Stream<Arguments> shapes() {
@@ -98,8 +98,8 @@ class FastAttentionTest {
         AttentionOutput<INDArray> fast = mha.apply(q, k, v, mask);
         AttentionOutput<INDArray> graph = graph(mha, q, k, v, mask);
         double tol = type == DataType.DOUBLE ? 1e-10 : 2e-5;
-        FastBlockTest.assertClose(what + " output", graph.output(), fast.output(), tol);
-        FastBlockTest.assertClose(what + " weights", graph.weights(), fast.weights(), tol);
+        BlockEngineTest.assertClose(what + " output", graph.output(), fast.output(), tol);
+        BlockEngineTest.assertClose(what + " weights", graph.weights(), fast.weights(), tol);
         assertTrue(!fast.output().isNaN().any() && !fast.weights().isNaN().any(), what + ": no NaN");
     }
 
@@ -142,8 +142,8 @@ class FastAttentionTest {
         AttentionOutput<INDArray> fast = mha.apply(q, kv, kv, mask);
         AttentionOutput<INDArray> graph = graph(mha, q, kv, kv, mask);
         double tol = type == DataType.DOUBLE ? 1e-10 : 1e-5;
-        FastBlockTest.assertClose(kind + " output", graph.output(), fast.output(), tol);
-        FastBlockTest.assertClose(kind + " weights", graph.weights(), fast.weights(), tol);
+        BlockEngineTest.assertClose(kind + " output", graph.output(), fast.output(), tol);
+        BlockEngineTest.assertClose(kind + " weights", graph.weights(), fast.weights(), tol);
         assertTrue(!fast.output().isNaN().any() && !fast.weights().isNaN().any(), kind + ": no NaN");
         if (!kind.equals("none") && !kind.equals("causal") && !kind.equals("padding")) { // row 1 of batch 1 sees no key
             INDArray row = fast.weights().get(NDArrayIndex.point(1), NDArrayIndex.all(), NDArrayIndex.point(1),

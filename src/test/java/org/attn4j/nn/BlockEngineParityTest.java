@@ -29,7 +29,7 @@ import org.nd4j.linalg.factory.Nd4j;
  * grad_output) for every parameter, the input and the memory, relative to each
  * reference tensor's largest value, within 1e-12 in float64 and 1e-4 in float32 (TorchParityTest's bounds).
  */
-class FastBlockParityTest {
+class BlockEngineParityTest {
     static List<Path> blockCases() throws IOException {
         return ParityFixtures.cases("(enc|dec)_.*\\.json");
     }

@@ -28,7 +28,7 @@ import org.nd4j.linalg.factory.Nd4j;
  * the masks' statistics, p = 0 being no dropout, and a block's gradients with the masks held fixed against
  * central differences in float64.
  */
-class FastDropoutTest {
+class DropoutSeedTest {
     @Test
     void aboutPOfTheElementsDropAndTheRestAreScaledByOneOverOneMinusP() {
         int n = 1_000_000;

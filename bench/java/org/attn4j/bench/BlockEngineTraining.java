@@ -16,12 +16,12 @@ import org.nd4j.linalg.learning.config.Adam;
  * mean((block(x) - y)^2) on a fixed random batch, {@link BlockEngine} forward and backward and an ND4J
  * Adam update through {@link ParameterUpdater}.
  */
-final class FastBlockTraining implements BlockStep {
+final class BlockEngineTraining implements BlockStep {
     private final BlockEngine fast;
     private final ParameterUpdater training;
     private final INDArray x, y, grad;
 
-    FastBlockTraining(BenchSize size) {
+    BlockEngineTraining(BenchSize size) {
         int c = size.dModel();
         TransformerBlock block = TransformerBlock.create(BlockConfig.encoder(c, size.heads(), size.ffDim()),
                 DataType.FLOAT);

@@ -25,7 +25,7 @@ import org.nd4j.linalg.factory.Nd4j;
  * model's SameDiff decoding graphs ({@link GraphReference}): log-probabilities of every step,
  * greedy tokens and beam search, in float64 to 1e-10 and float32 to 1e-5.
  */
-class FastDecodingTest {
+class DecodeEngineTest {
     static Stream<Arguments> models() {
         return Stream.of(
                 Arguments.of("learned, untied, pre-LN", DataType.DOUBLE, PositionalEncoding.LEARNED, false, true,

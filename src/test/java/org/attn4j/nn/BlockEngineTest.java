@@ -43,7 +43,7 @@ import org.nd4j.linalg.learning.config.Adam;
  * ops and autodiff) and against central differences in float64. Widths are chosen so the vector
  * kernels run both full vectors and tails (C = 40, F = 72, T = 19 are no multiple of 8 or 16).
  */
-class FastBlockTest {
+class BlockEngineTest {
     private static final int B = 3, T = 19, C = 40, H = 4, F = 72;
 
     @AfterEach
