@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -14,6 +13,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.attn4j.data.TokenFile;
 import org.attn4j.examples.BadOptions;
+import org.attn4j.examples.KilledRun;
 import org.attn4j.examples.Stdout;
 import org.attn4j.formats.Safetensors;
 import org.attn4j.io.Checkpoint;
@@ -133,23 +133,9 @@ class FineTuneTest {
         String plain = Stdout.capture(() -> FineTune.run(args(whole, mode, "--checkpoint-every", "3", "--save",
                 whole.resolve("model").toString())));
 
-        List<String> command = new ArrayList<>();
-        command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        command.addAll(ManagementFactory.getRuntimeMXBean().getInputArguments().stream()
-                .filter(a -> !a.startsWith("-agentlib") && !a.startsWith("-javaagent")).toList());
-        command.addAll(List.of("-cp", System.getProperty("java.class.path"), FineTune.class.getName()));
-        command.addAll(List.of(args(killed, mode, "--checkpoint-every", "3", "--save", killed.resolve("model")
-                .toString())));
-        Process child = new ProcessBuilder(command).redirectErrorStream(true)
-                .redirectOutput(dir.resolve("child.log").toFile()).start();
-        Path latest = killed.resolve(FineTune.CHECKPOINT).resolve(Checkpoint.LATEST);
-        long deadline = System.nanoTime() + 120_000_000_000L;
-        while (!Files.exists(latest) && child.isAlive() && System.nanoTime() < deadline) {
-            Thread.sleep(5);
-        }
-        assertTrue(child.isAlive(), "the child ended before it could be killed after its first checkpoint:\n"
-                + Files.readString(dir.resolve("child.log")));
-        child.destroyForcibly().waitFor();
+        KilledRun.killAfter(FineTune.class, args(killed, mode, "--checkpoint-every", "3", "--save",
+                killed.resolve("model").toString()), killed.resolve(FineTune.CHECKPOINT).resolve(Checkpoint.LATEST),
+                dir.resolve("child.log"));
         assertFalse(Files.exists(killed.resolve("model")), "the child finished before it was killed");
         if (!full) { // the frozen base is no part of a checkpoint: it is loaded (and converted) again on resuming
             Path saved = killed.resolve(FineTune.CHECKPOINT).resolve(Files.readString(latest).strip());
@@ -200,11 +186,8 @@ class FineTuneTest {
     }
 
     private static Matcher result(String out) {
-        String last = out.strip().lines().reduce((a, b) -> b).orElse("");
-        Matcher m = Pattern.compile("RESULT train_loss=(\\S+) val_loss=(\\S+) val_ppl=(\\S+) steps=(\\d+) "
-                + "train_seconds=\\S+ tokens_per_second=\\d+ peak_rss_mb=\\d+ trainable_params=(\\d+)").matcher(last);
-        assertTrue(m.matches(), last);
-        return m;
+        return Stdout.lastLine(out, "RESULT train_loss=(\\S+) val_loss=(\\S+) val_ppl=(\\S+) steps=(\\d+) "
+                + "train_seconds=\\S+ tokens_per_second=\\d+ peak_rss_mb=\\d+ trainable_params=(\\d+)");
     }
 
     private static String lastLosses(String out) {

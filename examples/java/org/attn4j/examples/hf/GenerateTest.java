@@ -7,7 +7,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.attn4j.config.Activation;
 import org.attn4j.examples.BadOptions;
 import org.attn4j.examples.Stdout;
@@ -94,10 +93,7 @@ class GenerateTest {
     }
 
     private static Matcher result(String out) {
-        String last = out.strip().lines().reduce((a, b) -> b).orElse("");
-        Matcher m = Pattern.compile("RESULT prompt_tokens=(\\d+) new_tokens=(\\d+) time_to_first_token_ms=\\S+ "
-                + "tokens_per_second=\\S+ peak_rss_mb=\\d+").matcher(last);
-        assertTrue(m.matches(), last);
-        return m;
+        return Stdout.lastLine(out, "RESULT prompt_tokens=(\\d+) new_tokens=(\\d+) time_to_first_token_ms=\\S+ "
+                + "tokens_per_second=\\S+ peak_rss_mb=\\d+");
     }
 }

@@ -4,8 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.File;
-import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -13,6 +11,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.attn4j.examples.KilledRun;
 import org.attn4j.examples.Stdout;
 import org.attn4j.io.Checkpoint;
 import org.junit.jupiter.api.Test;
@@ -41,22 +40,8 @@ class ShakespeareResumeTest {
                 + whole.resolve("model")), System.err)));
         assertTrue(plain.contains("RESULT val_loss="), plain);
 
-        List<String> command = new ArrayList<>();
-        command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        command.addAll(ManagementFactory.getRuntimeMXBean().getInputArguments().stream()
-                .filter(a -> !a.startsWith("-agentlib") && !a.startsWith("-javaagent")).toList());
-        command.addAll(List.of("-cp", System.getProperty("java.class.path"), ShakespeareExample.class.getName()));
-        command.addAll(List.of(args(killed, "save=" + killed.resolve("model"))));
-        Process child = new ProcessBuilder(command).redirectErrorStream(true)
-                .redirectOutput(dir.resolve("child.log").toFile()).start();
-        Path latest = killed.resolve("checkpoint").resolve(Checkpoint.LATEST);
-        long deadline = System.nanoTime() + 120_000_000_000L;
-        while (!Files.exists(latest) && child.isAlive() && System.nanoTime() < deadline) {
-            Thread.sleep(5);
-        }
-        assertTrue(child.isAlive(), "the child ended before it could be killed after its first checkpoint:\n"
-                + Files.readString(dir.resolve("child.log")));
-        child.destroyForcibly().waitFor();
+        KilledRun.killAfter(ShakespeareExample.class, args(killed, "save=" + killed.resolve("model")),
+                killed.resolve("checkpoint").resolve(Checkpoint.LATEST), dir.resolve("child.log"));
         assertFalse(Files.exists(killed.resolve("model")), "the child finished before it was killed");
 
         String resumed = Stdout.capture(() -> assertEquals(0, ShakespeareExample.run(args(killed, "--resume", "save="

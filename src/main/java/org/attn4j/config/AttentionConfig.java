@@ -22,7 +22,8 @@ package org.attn4j.config;
  * @param rope    the rotary frequencies (null: {@link Rope#DEFAULT}); used only with {@code rotary}
  */
 public record AttentionConfig(int dModel, int heads, int kDim, int vDim, boolean bias, boolean causal, double dropout,
-        boolean rotary, int kvHeads, boolean alibi, int window, boolean qkvBias, Rope rope) {
+        boolean rotary, int kvHeads, boolean alibi, int window, boolean qkvBias, Rope rope)
+        implements AttentionComponents<AttentionConfig> {
     /** Grouped-query attention as before biases on q, k, v alone and the rotary base could be set. */
     public AttentionConfig(int dModel, int heads, int kDim, int vDim, boolean bias, boolean causal, double dropout,
             boolean rotary, int kvHeads, boolean alibi, int window) {
@@ -71,11 +72,6 @@ public record AttentionConfig(int dModel, int heads, int kDim, int vDim, boolean
         return toBuilder().kDim(kDim).vDim(vDim).build();
     }
 
-    /** The same with biases on all four projections ({@code true}) or none (but see {@link #withQkvBias}). */
-    public AttentionConfig withBias(boolean b) {
-        return toBuilder().bias(b).build();
-    }
-
     /** The same with a causal mask ({@code true}: query i sees keys up to i) or none. */
     public AttentionConfig withCausal(boolean c) {
         return toBuilder().causal(c).build();
@@ -91,29 +87,9 @@ public record AttentionConfig(int dModel, int heads, int kDim, int vDim, boolean
         return toBuilder().rotary(r).build();
     }
 
-    /** Grouped-query attention with {@code kv} key/value heads (1: multi-query). */
-    public AttentionConfig withKvHeads(int kv) {
-        return toBuilder().kvHeads(kv).build();
-    }
-
     /** The same with ALiBi's linear position biases on the scores ({@code true}) or none. */
     public AttentionConfig withAlibi(boolean a) {
         return toBuilder().alibi(a).build();
-    }
-
-    /** Biases on the query, key and value projections alone ({@code bias} false) or on all four. */
-    public AttentionConfig withQkvBias(boolean b) {
-        return toBuilder().qkvBias(b).build();
-    }
-
-    /** Rotary frequencies {@code r} (with {@code rotary}). */
-    public AttentionConfig withRope(Rope r) {
-        return toBuilder().rope(r).build();
-    }
-
-    /** Sliding-window attention over {@code w} positions (0: none). */
-    public AttentionConfig withWindow(int w) {
-        return toBuilder().window(w).build();
     }
 
     /** Width of the keys and values after projection: kvHeads * D. */
@@ -132,54 +108,34 @@ public record AttentionConfig(int dModel, int heads, int kDim, int vDim, boolean
     }
 
     /** A builder holding this configuration, to change some components and {@link Builder#build} a new one. */
+    @Override
     public Builder toBuilder() {
-        Builder b = new Builder();
-        b.dModel = dModel;
-        b.heads = heads;
-        b.kDim = kDim;
-        b.vDim = vDim;
-        b.bias = bias;
-        b.causal = causal;
-        b.dropout = dropout;
-        b.rotary = rotary;
-        b.kvHeads = kvHeads;
-        b.alibi = alibi;
-        b.window = window;
-        b.qkvBias = qkvBias;
-        b.rope = rope;
-        return b;
+        return new Builder(this);
     }
 
     /**
      * Sets components one at a time (each setter takes the value the record's component of that name documents)
      * and validates them together in {@link #build}, through the record's constructor.
      */
-    public static final class Builder {
-        private int dModel;
-        private int heads;
+    public static final class Builder extends AttentionBuilder<AttentionConfig, Builder> {
         private int kDim;
         private int vDim;
-        private boolean bias;
         private boolean causal;
         private double dropout;
         private boolean rotary;
-        private int kvHeads;
         private boolean alibi;
-        private int window;
-        private boolean qkvBias;
-        private Rope rope;
 
         private Builder() {
         }
 
-        public Builder dModel(int v) {
-            dModel = v;
-            return this;
-        }
-
-        public Builder heads(int v) {
-            heads = v;
-            return this;
+        private Builder(AttentionConfig from) {
+            AttentionComponents.copy(from, this);
+            kDim = from.kDim;
+            vDim = from.vDim;
+            causal = from.causal;
+            dropout = from.dropout;
+            rotary = from.rotary;
+            alibi = from.alibi;
         }
 
         public Builder kDim(int v) {
@@ -189,11 +145,6 @@ public record AttentionConfig(int dModel, int heads, int kDim, int vDim, boolean
 
         public Builder vDim(int v) {
             vDim = v;
-            return this;
-        }
-
-        public Builder bias(boolean v) {
-            bias = v;
             return this;
         }
 
@@ -212,32 +163,12 @@ public record AttentionConfig(int dModel, int heads, int kDim, int vDim, boolean
             return this;
         }
 
-        public Builder kvHeads(int v) {
-            kvHeads = v;
-            return this;
-        }
-
         public Builder alibi(boolean v) {
             alibi = v;
             return this;
         }
 
-        public Builder window(int v) {
-            window = v;
-            return this;
-        }
-
-        public Builder qkvBias(boolean v) {
-            qkvBias = v;
-            return this;
-        }
-
-        public Builder rope(Rope v) {
-            rope = v;
-            return this;
-        }
-
-        /** The configuration, validated as the record's constructor validates any. */
+        @Override
         public AttentionConfig build() {
             return new AttentionConfig(dModel, heads, kDim, vDim, bias, causal, dropout, rotary, kvHeads, alibi, window,
                     qkvBias, rope);

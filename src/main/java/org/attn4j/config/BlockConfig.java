@@ -29,7 +29,8 @@ package org.attn4j.config;
  */
 public record BlockConfig(boolean crossAttention, int dModel, int heads, int ffDim, Activation activation,
         boolean normFirst, boolean causal, double dropout, double attnDropout, double eps, boolean bias,
-        boolean rotary, Normalization norm, int kvHeads, boolean alibi, int window, boolean qkvBias, Rope rope) {
+        boolean rotary, Normalization norm, int kvHeads, boolean alibi, int window, boolean qkvBias, Rope rope)
+        implements BlockComponents<BlockConfig> {
     /** A block as before biases on q, k, v alone and the rotary base could be set. */
     public BlockConfig(boolean crossAttention, int dModel, int heads, int ffDim, Activation activation,
             boolean normFirst, boolean causal, double dropout, double attnDropout, double eps, boolean bias,
@@ -102,57 +103,9 @@ public record BlockConfig(boolean crossAttention, int dModel, int heads, int ffD
         return toBuilder().crossAttention(v).build();
     }
 
-    /** The same with dModel {@code v}: width C. */
-    public BlockConfig withDModel(int v) {
-        return toBuilder().dModel(v).build();
-    }
-
-    /**
-     * The same with {@code v} attention heads; multi-head self-attention stays multi-head (kvHeads follows), a
-     * grouped-query one keeps its kvHeads.
-     */
-    public BlockConfig withHeads(int v) {
-        return toBuilder().heads(v).kvHeads(kvHeads == heads ? v : kvHeads).build();
-    }
-
-    /** The same with ffDim {@code v}: feed-forward inner width F. */
-    public BlockConfig withFfDim(int v) {
-        return toBuilder().ffDim(v).build();
-    }
-
-    /** The same with activation {@code v}: feed-forward nonlinearity. */
-    public BlockConfig withActivation(Activation v) {
-        return toBuilder().activation(v).build();
-    }
-
-    /** The same with normFirst {@code v}: pre-LN ({@code true}) or post-LN. */
-    public BlockConfig withNormFirst(boolean v) {
-        return toBuilder().normFirst(v).build();
-    }
-
     /** The same with causal {@code v}: whether self-attention is causal. */
     public BlockConfig withCausal(boolean v) {
         return toBuilder().causal(v).build();
-    }
-
-    /** The same with dropout {@code v}: residual and feed-forward dropout while training. */
-    public BlockConfig withDropout(double v) {
-        return toBuilder().dropout(v).build();
-    }
-
-    /** The same with attnDropout {@code v}: attention-weight dropout while training. */
-    public BlockConfig withAttnDropout(double v) {
-        return toBuilder().attnDropout(v).build();
-    }
-
-    /** The same with eps {@code v}: norm eps. */
-    public BlockConfig withEps(double v) {
-        return toBuilder().eps(v).build();
-    }
-
-    /** The same with bias {@code v}: whether linear layers have biases. */
-    public BlockConfig withBias(boolean v) {
-        return toBuilder().bias(v).build();
     }
 
     /** The same with rotary {@code v}: whether self-attention uses rotary position embeddings. */
@@ -160,34 +113,9 @@ public record BlockConfig(boolean crossAttention, int dModel, int heads, int ffD
         return toBuilder().rotary(v).build();
     }
 
-    /** The same with norm {@code v}: LayerNorm or RMSNorm for norm1..3. */
-    public BlockConfig withNorm(Normalization v) {
-        return toBuilder().norm(v).build();
-    }
-
-    /** The same with kvHeads {@code v}: self-attention's key/value heads (1: multi-query). */
-    public BlockConfig withKvHeads(int v) {
-        return toBuilder().kvHeads(v).build();
-    }
-
     /** The same with alibi {@code v}: whether self-attention adds ALiBi's position biases. */
     public BlockConfig withAlibi(boolean v) {
         return toBuilder().alibi(v).build();
-    }
-
-    /** The same with qkvBias {@code v}: biases on self-attention's q, k and v even without {@code bias}. */
-    public BlockConfig withQkvBias(boolean v) {
-        return toBuilder().qkvBias(v).build();
-    }
-
-    /** The same with rope {@code v}: rotary frequencies. */
-    public BlockConfig withRope(Rope v) {
-        return toBuilder().rope(v).build();
-    }
-
-    /** The same with window {@code v}: self-attention's sliding window (0: none). */
-    public BlockConfig withWindow(int v) {
-        return toBuilder().window(v).build();
     }
 
     /** A builder with every component unset (0, false or null): set each one the record needs. */
@@ -196,83 +124,34 @@ public record BlockConfig(boolean crossAttention, int dModel, int heads, int ffD
     }
 
     /** A builder holding this configuration, to change some components and {@link Builder#build} a new one. */
+    @Override
     public Builder toBuilder() {
-        Builder b = new Builder();
-        b.crossAttention = crossAttention;
-        b.dModel = dModel;
-        b.heads = heads;
-        b.ffDim = ffDim;
-        b.activation = activation;
-        b.normFirst = normFirst;
-        b.causal = causal;
-        b.dropout = dropout;
-        b.attnDropout = attnDropout;
-        b.eps = eps;
-        b.bias = bias;
-        b.rotary = rotary;
-        b.norm = norm;
-        b.kvHeads = kvHeads;
-        b.alibi = alibi;
-        b.window = window;
-        b.qkvBias = qkvBias;
-        b.rope = rope;
-        return b;
+        return new Builder(this);
     }
 
     /**
      * Sets components one at a time (each setter takes the value the record's component of that name documents)
      * and validates them together in {@link #build}, through the record's constructor.
      */
-    public static final class Builder {
+    public static final class Builder extends BlockBuilder<BlockConfig, Builder> {
         private boolean crossAttention;
-        private int dModel;
-        private int heads;
-        private int ffDim;
-        private Activation activation;
-        private boolean normFirst;
         private boolean causal;
-        private double dropout;
-        private double attnDropout;
-        private double eps;
-        private boolean bias;
         private boolean rotary;
-        private Normalization norm;
-        private int kvHeads;
         private boolean alibi;
-        private int window;
-        private boolean qkvBias;
-        private Rope rope;
 
         private Builder() {
         }
 
+        private Builder(BlockConfig from) {
+            BlockComponents.copy(from, this);
+            crossAttention = from.crossAttention;
+            causal = from.causal;
+            rotary = from.rotary;
+            alibi = from.alibi;
+        }
+
         public Builder crossAttention(boolean v) {
             crossAttention = v;
-            return this;
-        }
-
-        public Builder dModel(int v) {
-            dModel = v;
-            return this;
-        }
-
-        public Builder heads(int v) {
-            heads = v;
-            return this;
-        }
-
-        public Builder ffDim(int v) {
-            ffDim = v;
-            return this;
-        }
-
-        public Builder activation(Activation v) {
-            activation = v;
-            return this;
-        }
-
-        public Builder normFirst(boolean v) {
-            normFirst = v;
             return this;
         }
 
@@ -281,38 +160,8 @@ public record BlockConfig(boolean crossAttention, int dModel, int heads, int ffD
             return this;
         }
 
-        public Builder dropout(double v) {
-            dropout = v;
-            return this;
-        }
-
-        public Builder attnDropout(double v) {
-            attnDropout = v;
-            return this;
-        }
-
-        public Builder eps(double v) {
-            eps = v;
-            return this;
-        }
-
-        public Builder bias(boolean v) {
-            bias = v;
-            return this;
-        }
-
         public Builder rotary(boolean v) {
             rotary = v;
-            return this;
-        }
-
-        public Builder norm(Normalization v) {
-            norm = v;
-            return this;
-        }
-
-        public Builder kvHeads(int v) {
-            kvHeads = v;
             return this;
         }
 
@@ -321,22 +170,7 @@ public record BlockConfig(boolean crossAttention, int dModel, int heads, int ffD
             return this;
         }
 
-        public Builder window(int v) {
-            window = v;
-            return this;
-        }
-
-        public Builder qkvBias(boolean v) {
-            qkvBias = v;
-            return this;
-        }
-
-        public Builder rope(Rope v) {
-            rope = v;
-            return this;
-        }
-
-        /** The configuration, validated as the record's constructor validates any. */
+        @Override
         public BlockConfig build() {
             return new BlockConfig(crossAttention, dModel, heads, ffDim, activation, normFirst, causal, dropout,
                     attnDropout, eps, bias, rotary, norm, kvHeads, alibi, window, qkvBias, rope);

@@ -39,9 +39,7 @@ public final class BeamSearch {
     /** The best hypothesis of each row ({@code source [B, S]} or null, {@code prefix [B, P]}). */
     public static List<Hypothesis> decode(TransformerModel model, INDArray source, INDArray prefix, int eos,
             Config config, boolean useCache) {
-        try (DecodingSession session = model.startDecoding(source)) {
-            return decode(session, prefix, eos, config, useCache);
-        }
+        return decode(model, source, prefix, EndIds.of(eos), config, useCache);
     }
 
     /**

@@ -30,9 +30,7 @@ public final class Greedy {
      */
     public static List<Hypothesis> decode(TransformerModel model, INDArray source, INDArray prefix, int eos,
             int maxTokens, boolean useCache) {
-        try (DecodingSession session = model.startDecoding(source)) {
-            return decode(session, prefix, eos, maxTokens, useCache);
-        }
+        return decode(model, source, prefix, EndIds.of(eos), maxTokens, useCache);
     }
 
     /**
@@ -132,9 +130,5 @@ public final class Greedy {
             }
         }
         return best;
-    }
-
-    static INDArray column(int[] ids) {
-        return Nd4j.createFromArray(ids).castTo(DataType.INT).reshape(ids.length, 1);
     }
 }

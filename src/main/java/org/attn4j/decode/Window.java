@@ -47,9 +47,14 @@ final class Window {
                 return useCache ? session.restart(ids) : session.recompute(ids);
             }
         }
-        try (INDArray ids = useCache ? Greedy.column(next) : ids(rows)) {
+        try (INDArray ids = useCache ? column(next) : ids(rows)) {
             return useCache ? session.advance(ids) : session.recompute(ids);
         }
+    }
+
+    /** The new tokens as a column {@code [B, 1]}. */
+    private static INDArray column(int[] ids) {
+        return Nd4j.createFromArray(ids).castTo(DataType.INT).reshape(ids.length, 1);
     }
 
     /** The window of every row, {@code [B, length - start]}. */

@@ -98,7 +98,7 @@ public class TransformerBlockLayer extends BaseLayer {
     public org.deeplearning4j.nn.api.Layer instantiate(NeuralNetConfiguration conf,
             Collection<TrainingListener> listeners, int layerIndex, INDArray layerParamsView,
             boolean initializeParams, DataType networkDataType) {
-        TransformerBlockLayerImpl layer = new TransformerBlockLayerImpl(conf, networkDataType);
+        TransformerBlockLayerImpl layer = new TransformerBlockLayerImpl(conf, networkDataType, blockConfig());
         layer.setListeners(listeners);
         layer.setIndex(layerIndex);
         layer.setParamsViewArray(layerParamsView);
@@ -110,7 +110,7 @@ public class TransformerBlockLayer extends BaseLayer {
 
     @Override
     public ParamInitializer initializer() {
-        return TransformerBlockParams.INSTANCE;
+        return new TransformerBlockParams(blockConfig());
     }
 
     @Override

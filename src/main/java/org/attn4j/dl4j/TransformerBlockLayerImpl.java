@@ -3,6 +3,7 @@ package org.attn4j.dl4j;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import org.attn4j.config.BlockConfig;
 import org.attn4j.engine.BlockEngine;
 import org.attn4j.nn.TransformerBlock;
 import org.deeplearning4j.nn.api.Layer;
@@ -28,17 +29,20 @@ import org.nd4j.linalg.factory.Nd4j;
  * gradient go back as {@code [B, C, T]} into DL4J's workspace. The block runs outside DL4J's
  * workspaces, since it keeps activations from a forward for its backward.
  */
-final class TransformerBlockLayerImpl extends BaseLayer<TransformerBlockLayer> {
+final class TransformerBlockLayerImpl extends BaseLayer<org.deeplearning4j.nn.conf.layers.BaseLayer> {
+    private final BlockConfig config;
     private transient EngineBlock pass;
 
-    TransformerBlockLayerImpl(NeuralNetConfiguration conf, DataType dataType) {
+    /** The layer of {@code conf}, whose layer configuration describes {@code config}. */
+    TransformerBlockLayerImpl(NeuralNetConfiguration conf, DataType dataType, BlockConfig config) {
         super(conf, dataType);
+        this.config = config;
     }
 
     /** How this layer runs its block (made on first use). */
     EngineBlock pass() {
         if (pass == null) {
-            pass = new EngineBlock(layerConf().blockConfig(), dataType);
+            pass = new EngineBlock(config, dataType);
         }
         return pass;
     }
@@ -83,7 +87,7 @@ final class TransformerBlockLayerImpl extends BaseLayer<TransformerBlockLayer> {
 
     /** {@code x} must be {@code [B, dModel, T]}, and a feature mask {@code [B, T]}. */
     private void checkShapes(String what, INDArray x) {
-        long dModel = layerConf().getDModel();
+        long dModel = config.dModel();
         if (x.rank() != 3 || x.size(1) != dModel) {
             throw new IllegalArgumentException("Layer '" + layerConf().getLayerName() + "' (TransformerBlockLayer): "
                     + what + " must be [minibatch, " + dModel + ", timeSteps] (NCW), got " + Arrays.toString(x.shape()));
@@ -98,7 +102,7 @@ final class TransformerBlockLayerImpl extends BaseLayer<TransformerBlockLayer> {
 
     @Override
     public Layer clone() {
-        TransformerBlockLayerImpl copy = new TransformerBlockLayerImpl(conf, dataType);
+        TransformerBlockLayerImpl copy = new TransformerBlockLayerImpl(conf, dataType, config);
         Map<String, INDArray> table = new LinkedHashMap<>();
         params.forEach((k, v) -> table.put(k, v.dup()));
         copy.setParamTable(table);

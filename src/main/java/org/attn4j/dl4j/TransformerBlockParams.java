@@ -28,11 +28,16 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
  * {@code .bias} is a bias; LayerNorm gains are neither, so L1/L2 leave them alone.
  */
 final class TransformerBlockParams implements ParamInitializer {
-    static final TransformerBlockParams INSTANCE = new TransformerBlockParams();
-
     private static final Map<BlockConfig, Map<String, long[]>> SHAPES = new ConcurrentHashMap<>();
 
-    private TransformerBlockParams() {
+    private final BlockConfig config;
+
+    /**
+     * The parameters of a layer of this configuration. DL4J asks a layer configuration for its initializer
+     * and passes that same layer back to it, so the layer argument of the methods below is not read.
+     */
+    TransformerBlockParams(BlockConfig config) {
+        this.config = config;
     }
 
     /** DL4J's key for an attn4j parameter name. */
@@ -54,13 +59,6 @@ final class TransformerBlockParams implements ParamInitializer {
         });
     }
 
-    private static BlockConfig config(Layer layer) {
-        if (!(layer instanceof TransformerBlockLayer l)) {
-            throw new IllegalArgumentException("Expected a TransformerBlockLayer, got " + layer.getClass().getName());
-        }
-        return l.blockConfig();
-    }
-
     @Override
     public long numParams(NeuralNetConfiguration conf) {
         return numParams(conf.getLayer());
@@ -69,7 +67,7 @@ final class TransformerBlockParams implements ParamInitializer {
     @Override
     public long numParams(Layer layer) {
         long n = 0;
-        for (long[] shape : shapes(config(layer)).values()) {
+        for (long[] shape : shapes(config).values()) {
             long size = 1;
             for (long d : shape) {
                 size *= d;
@@ -82,7 +80,7 @@ final class TransformerBlockParams implements ParamInitializer {
     @Override
     public List<String> paramKeys(Layer layer) {
         List<String> keys = new ArrayList<>();
-        shapes(config(layer)).keySet().forEach(name -> keys.add(dl4jKey(name)));
+        shapes(config).keySet().forEach(name -> keys.add(dl4jKey(name)));
         return keys;
     }
 
@@ -111,7 +109,6 @@ final class TransformerBlockParams implements ParamInitializer {
     public Map<String, INDArray> init(NeuralNetConfiguration conf, INDArray paramsView, boolean initializeParams) {
         Map<String, INDArray> views = views(conf, paramsView);
         if (initializeParams) {
-            BlockConfig config = config(conf.getLayer());
             Map<String, INDArray> fresh = TransformerBlock.create(config, paramsView.dataType()).parameters();
             fresh.forEach((name, v) -> views.get(dl4jKey(name)).assign(v));
         }
@@ -133,7 +130,7 @@ final class TransformerBlockParams implements ParamInitializer {
         INDArray row = flat.reshape(flat.length());
         Map<String, INDArray> views = new LinkedHashMap<>();
         long offset = 0;
-        for (Map.Entry<String, long[]> e : shapes(config(conf.getLayer())).entrySet()) {
+        for (Map.Entry<String, long[]> e : shapes(config).entrySet()) {
             long size = 1;
             for (long d : e.getValue()) {
                 size *= d;

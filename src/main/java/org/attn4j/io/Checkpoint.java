@@ -1,8 +1,5 @@
 package org.attn4j.io;
 
-import com.google.gson.Gson;
-import com.google.gson.GsonBuilder;
-import com.google.gson.JsonObject;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
@@ -53,10 +50,9 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * PyTorch, Hugging Face and JAX.
  */
 public final class Checkpoint {
-    public static final String FORMAT = "attn4j-checkpoint", LATEST = "LATEST";
+    public static final String FORMAT = ModelJson.FORMAT, LATEST = "LATEST";
     static final String MODEL = "model.json", WEIGHTS = "weights.npz", WEIGHTS_BF16 = "weights.safetensors",
             OPTIMIZER = "optimizer.npz";
-    static final Gson GSON = new GsonBuilder().setPrettyPrinting().serializeSpecialFloatingPointValues().create();
 
     /** A loaded checkpoint; the vocabularies and optimizer state are null when they were not saved. */
     public record Loaded(TransformerModel model, Vocabulary sourceVocabulary, Vocabulary targetVocabulary, int step,
@@ -123,21 +119,7 @@ public final class Checkpoint {
             if (optimizerState != null) {
                 checksums.put(OPTIMIZER, writeNpz(staging.resolve(OPTIMIZER), optimizerState));
             }
-            JsonObject json = new JsonObject();
-            json.addProperty("format", FORMAT);
-            json.addProperty("version", 1);
-            json.addProperty("kind", model instanceof Seq2SeqTransformer ? "seq2seq" : "language_model");
-            json.addProperty("dataType", model.dataType().name());
-            json.add("config", GSON.toJsonTree(model.config()));
-            json.addProperty("step", step);
-            if (source != null) {
-                json.add("sourceVocabulary", GSON.toJsonTree(source.tokens()));
-            }
-            if (target != null) {
-                json.add("targetVocabulary", GSON.toJsonTree(target.tokens()));
-            }
-            json.add("files", GSON.toJsonTree(checksums));
-            byte[] modelJson = GSON.toJson(json).getBytes(StandardCharsets.UTF_8);
+            byte[] modelJson = ModelJson.write(model, source, target, step, checksums);
             writeSynced(staging.resolve(MODEL), modelJson);
             String name = String.format("ckpt-%08d-%s", step, UUID.randomUUID().toString().substring(0, 8));
             move(staging, dir.resolve(name));

@@ -1,5 +1,7 @@
 package org.attn4j.io;
 
+import com.google.gson.Gson;
+import com.google.gson.GsonBuilder;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
@@ -10,6 +12,8 @@ import java.util.List;
 import java.util.Map;
 import org.attn4j.data.Vocabulary;
 import org.attn4j.model.ModelConfig;
+import org.attn4j.model.Seq2SeqTransformer;
+import org.attn4j.model.TransformerModel;
 import org.nd4j.linalg.api.buffer.DataType;
 
 /**
@@ -23,6 +27,30 @@ import org.nd4j.linalg.api.buffer.DataType;
  */
 record ModelJson(ModelConfig config, boolean seq2seq, DataType dataType, int step, Vocabulary sourceVocabulary,
         Vocabulary targetVocabulary, Map<String, String> files) {
+    /** The {@code format} every checkpoint's {@code model.json} names. */
+    static final String FORMAT = "attn4j-checkpoint";
+    private static final Gson GSON = new GsonBuilder().setPrettyPrinting().serializeSpecialFloatingPointValues()
+            .create();
+
+    /** The {@code model.json} of a checkpoint of {@code model} whose other files have these sha256 sums. */
+    static byte[] write(TransformerModel model, Vocabulary source, Vocabulary target, int step,
+            Map<String, String> checksums) {
+        JsonObject json = new JsonObject();
+        json.addProperty("format", FORMAT);
+        json.addProperty("version", 1);
+        json.addProperty("kind", model instanceof Seq2SeqTransformer ? "seq2seq" : "language_model");
+        json.addProperty("dataType", model.dataType().name());
+        json.add("config", GSON.toJsonTree(model.config()));
+        json.addProperty("step", step);
+        if (source != null) {
+            json.add("sourceVocabulary", GSON.toJsonTree(source.tokens()));
+        }
+        if (target != null) {
+            json.add("targetVocabulary", GSON.toJsonTree(target.tokens()));
+        }
+        json.add("files", GSON.toJsonTree(checksums));
+        return GSON.toJson(json).getBytes(StandardCharsets.UTF_8);
+    }
 
     /** Parses {@code bytes}, read from {@code file}; a CheckpointException names the file and the problem. */
     static ModelJson parse(byte[] bytes, Path file) {
@@ -34,7 +62,7 @@ record ModelJson(ModelConfig config, boolean seq2seq, DataType dataType, int ste
         Map<String, String> files;
         try {
             json = JsonParser.parseString(new String(bytes, StandardCharsets.UTF_8)).getAsJsonObject();
-            if (!Checkpoint.FORMAT.equals(required(json, "format", file).getAsString())) {
+            if (!FORMAT.equals(required(json, "format", file).getAsString())) {
                 throw new CheckpointException(file + ": not an attn4j checkpoint (format " + json.get("format") + ")");
             }
             config = config(json, file);
@@ -42,7 +70,7 @@ record ModelJson(ModelConfig config, boolean seq2seq, DataType dataType, int ste
             String kind = required(json, "kind", file).getAsString();
             seq2seq = kind.equals("seq2seq");
             step = required(json, "step", file).getAsInt();
-            files = Checkpoint.GSON.fromJson(json.get("files"), new TypeToken<Map<String, String>>() { }.getType());
+            files = GSON.fromJson(json.get("files"), new TypeToken<Map<String, String>>() { }.getType());
             if (config == null || (!seq2seq && !kind.equals("language_model"))) {
                 throw new CheckpointException(file + ": expected a config and kind \"seq2seq\" or \"language_model\", "
                         + "found " + (config == null ? "no config" : "kind \"" + kind + "\""));
@@ -75,7 +103,7 @@ record ModelJson(ModelConfig config, boolean seq2seq, DataType dataType, int ste
                 config = config.deepCopy();
                 config.getAsJsonObject().addProperty("bias", true);
             }
-            return Checkpoint.GSON.fromJson(config, ModelConfig.class);
+            return GSON.fromJson(config, ModelConfig.class);
         } catch (RuntimeException e) {
             Throwable reason = e;
             while (reason.getCause() != null) {
@@ -99,7 +127,7 @@ record ModelJson(ModelConfig config, boolean seq2seq, DataType dataType, int ste
         }
         Vocabulary v;
         try {
-            List<String> tokens = Checkpoint.GSON.fromJson(json.get(key), new TypeToken<List<String>>() { }.getType());
+            List<String> tokens = GSON.fromJson(json.get(key), new TypeToken<List<String>>() { }.getType());
             v = Vocabulary.fromTokens(tokens);
         } catch (RuntimeException e) {
             throw new CheckpointException(file + ": malformed " + key + " (" + e.getMessage() + ")", e);

@@ -2,7 +2,9 @@ package org.attn4j.model;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.function.BiConsumer;
 import org.attn4j.engine.DecodeEngine;
+import org.attn4j.nn.WeightsLock;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
@@ -14,16 +16,25 @@ import org.nd4j.linalg.factory.Nd4j;
  * belong to the session, so any number of sessions can decode with one model at once.
  */
 public final class DecodingSession implements StepDecoder {
-    private final TransformerModel model;
+    private final DecodeEngine decoder;
+    private final WeightsLock weightsLock;
+    private final int maxLen;
+    private final BiConsumer<String, INDArray> checkIds; // (what, ids [B, T]): the model's check of its input
     private final Map<String, INDArray> context; // "memory" [B, S, C], "memoryKeep" [B, S], or empty
     private int length;
-    private final DecodeEngine decoder;
     private DecodeEngine.Session engine; // the key/value caches, after the first step
 
-    DecodingSession(TransformerModel model, Map<String, INDArray> context) {
-        this.model = model;
+    /**
+     * A session on the model's {@code decoder}, reading its weights under {@code weightsLock}, over at most
+     * {@code maxLen} positions; {@code checkIds} refuses tokens the model cannot take.
+     */
+    DecodingSession(DecodeEngine decoder, WeightsLock weightsLock, int maxLen, BiConsumer<String, INDArray> checkIds,
+            Map<String, INDArray> context) {
+        this.decoder = decoder;
+        this.weightsLock = weightsLock;
+        this.maxLen = maxLen;
+        this.checkIds = checkIds;
         this.context = new LinkedHashMap<>(context);
-        this.decoder = model.fastDecoder();
     }
 
     /** Tokens fed so far. */
@@ -39,10 +50,10 @@ public final class DecodingSession implements StepDecoder {
     public INDArray advance(INDArray tokens) {
         checkLength(tokens);
         if (engine == null) {
-            model.checkIds("tokens", tokens, model.config().targetVocab());
+            checkIds.accept("tokens", tokens);
             engine = start((int) tokens.size(0));
         }
-        INDArray logProbs = model.weightsLock().read(() -> engine.advance(tokens));
+        INDArray logProbs = weightsLock.read(() -> engine.advance(tokens));
         length += (int) tokens.size(1);
         return logProbs;
     }
@@ -59,18 +70,18 @@ public final class DecodingSession implements StepDecoder {
 
     @Override
     public int maxLength() {
-        return model.positions.maxLen();
+        return maxLen;
     }
 
     /** Log-probabilities {@code [B, V]} of the token after {@code prefix [B, T]}, recomputed from scratch. */
     @Override
     public INDArray recompute(INDArray prefix) {
-        if (prefix.size(1) > model.positions.maxLen()) {
+        if (prefix.size(1) > maxLen) {
             throw new IllegalArgumentException("The prefix has " + prefix.size(1) + " tokens; the model's positions "
-                    + "cover " + model.positions.maxLen() + " (maxLen)");
+                    + "cover " + maxLen + " (maxLen)");
         }
-        model.checkIds("prefix", prefix, model.config().targetVocab());
-        return model.weightsLock().read(() -> { // a fresh cache over the whole prefix
+        checkIds.accept("prefix", prefix);
+        return weightsLock.read(() -> { // a fresh cache over the whole prefix
             try (DecodeEngine.Session once = start((int) prefix.size(0))) {
                 return once.advance(prefix);
             }
@@ -120,8 +131,8 @@ public final class DecodingSession implements StepDecoder {
     }
 
     private void checkLength(INDArray tokens) {
-        if (length + tokens.size(1) > model.positions.maxLen()) {
-            throw new IllegalArgumentException("Decoding past the model's " + model.positions.maxLen()
+        if (length + tokens.size(1) > maxLen) {
+            throw new IllegalArgumentException("Decoding past the model's " + maxLen
                     + " positions (maxLen): " + length + " fed, " + tokens.size(1) + " more asked");
         }
     }

@@ -53,14 +53,17 @@ public final class LanguageModel extends TransformerModel {
      * The float32 model is read first, then each matrix converted and its float32 array freed.
      */
     public static LanguageModel fromPretrained(Path dir, WeightFormat format) {
-        LanguageModel model = Pretrained.load(dir, DataType.FLOAT);
+        LanguageModel model = fromPretrained(dir, DataType.FLOAT);
         model.convertWeights(format);
         return model;
     }
 
     /** {@link #fromPretrained(Path)} into a model of {@code dataType} (FLOAT, or DOUBLE for checks). */
     public static LanguageModel fromPretrained(Path dir, DataType dataType) {
-        return Pretrained.load(dir, dataType);
+        Pretrained.Loaded<LanguageModel> loaded = Pretrained.load(dir, dataType,
+                config -> new LanguageModel(config, dataType, false));
+        loaded.model().origin = loaded.origin();
+        return loaded.model();
     }
 
     /**
@@ -80,7 +83,7 @@ public final class LanguageModel extends TransformerModel {
 
     /** {@link #savePretrained(Path)} in shards of at most {@code maxShardBytes} (a larger tensor gets one alone). */
     public void savePretrained(Path dir, long maxShardBytes) {
-        Pretrained.save(this, dir, maxShardBytes);
+        Pretrained.save(this, origin, dir, maxShardBytes);
     }
 
     /**
@@ -123,6 +126,6 @@ public final class LanguageModel extends TransformerModel {
         if (source != null) {
             throw new IllegalArgumentException("A LanguageModel takes no source sequence; pass null");
         }
-        return new DecodingSession(this, Map.of());
+        return decodingSession(Map.of());
     }
 }

@@ -1,6 +1,8 @@
 package org.attn4j.model;
 
 import org.attn4j.config.Activation;
+import org.attn4j.config.BlockBuilder;
+import org.attn4j.config.BlockComponents;
 import org.attn4j.config.BlockConfig;
 import org.attn4j.config.Normalization;
 import org.attn4j.nn.PositionalEncoding;
@@ -41,7 +43,8 @@ import org.attn4j.nn.TransformerBlock;
 public record ModelConfig(int sourceVocab, int targetVocab, int dModel, int heads, int ffDim, int encoderLayers,
         int decoderLayers, Activation activation, boolean normFirst, double dropout, double attnDropout,
         PositionalEncoding positions, int maxLen, boolean tieEmbeddings, boolean scaleEmbedding, double eps, int padId,
-        Normalization norm, int kvHeads, boolean bias, int window, boolean qkvBias, Rope rope) {
+        Normalization norm, int kvHeads, boolean bias, int window, boolean qkvBias, Rope rope)
+        implements BlockComponents<ModelConfig> {
 
     /** A configuration as before biases on q, k, v alone and the rotary base could be set. */
     public ModelConfig(int sourceVocab, int targetVocab, int dModel, int heads, int ffDim, int encoderLayers,
@@ -128,24 +131,6 @@ public record ModelConfig(int sourceVocab, int targetVocab, int dModel, int head
         return toBuilder().targetVocab(v).build();
     }
 
-    /** The same with dModel {@code v}: width C. */
-    public ModelConfig withDModel(int v) {
-        return toBuilder().dModel(v).build();
-    }
-
-    /**
-     * The same with {@code v} attention heads; multi-head self-attention stays multi-head (kvHeads follows), a
-     * grouped-query one keeps its kvHeads.
-     */
-    public ModelConfig withHeads(int v) {
-        return toBuilder().heads(v).kvHeads(kvHeads == heads ? v : kvHeads).build();
-    }
-
-    /** The same with ffDim {@code v}: feed-forward inner width. */
-    public ModelConfig withFfDim(int v) {
-        return toBuilder().ffDim(v).build();
-    }
-
     /** The same with encoderLayers {@code v}: encoder blocks (encoder-decoder only). */
     public ModelConfig withEncoderLayers(int v) {
         return toBuilder().encoderLayers(v).build();
@@ -154,26 +139,6 @@ public record ModelConfig(int sourceVocab, int targetVocab, int dModel, int head
     /** The same with decoderLayers {@code v}: decoder blocks. */
     public ModelConfig withDecoderLayers(int v) {
         return toBuilder().decoderLayers(v).build();
-    }
-
-    /** The same with activation {@code v}: feed-forward nonlinearity. */
-    public ModelConfig withActivation(Activation v) {
-        return toBuilder().activation(v).build();
-    }
-
-    /** The same with normFirst {@code v}: pre-LN ({@code true}) or post-LN. */
-    public ModelConfig withNormFirst(boolean v) {
-        return toBuilder().normFirst(v).build();
-    }
-
-    /** The same with dropout {@code v}: residual, feed-forward and embedding dropout while training. */
-    public ModelConfig withDropout(double v) {
-        return toBuilder().dropout(v).build();
-    }
-
-    /** The same with attnDropout {@code v}: attention-weight dropout while training. */
-    public ModelConfig withAttnDropout(double v) {
-        return toBuilder().attnDropout(v).build();
     }
 
     /** The same with positions {@code v}: positional encoding. */
@@ -196,44 +161,9 @@ public record ModelConfig(int sourceVocab, int targetVocab, int dModel, int head
         return toBuilder().scaleEmbedding(v).build();
     }
 
-    /** The same with eps {@code v}: norm eps. */
-    public ModelConfig withEps(double v) {
-        return toBuilder().eps(v).build();
-    }
-
     /** The same with padId {@code v}: padding id ({@code -1}: none, see {@link #withoutPadding()}). */
     public ModelConfig withPadId(int v) {
         return toBuilder().padId(v).build();
-    }
-
-    /** The same with norm {@code v}: LayerNorm or RMSNorm. */
-    public ModelConfig withNorm(Normalization v) {
-        return toBuilder().norm(v).build();
-    }
-
-    /** The same with kvHeads {@code v}: self-attention's key/value heads (1: multi-query). */
-    public ModelConfig withKvHeads(int v) {
-        return toBuilder().kvHeads(v).build();
-    }
-
-    /** The same with bias {@code v}: whether the blocks' linear layers (and an untied head) have biases. */
-    public ModelConfig withBias(boolean v) {
-        return toBuilder().bias(v).build();
-    }
-
-    /** The same with window {@code v}: self-attention's sliding window over this many positions (0: none). */
-    public ModelConfig withWindow(int v) {
-        return toBuilder().window(v).build();
-    }
-
-    /** The same with qkvBias {@code v}: biases on self-attention's q, k and v even without {@code bias}. */
-    public ModelConfig withQkvBias(boolean v) {
-        return toBuilder().qkvBias(v).build();
-    }
-
-    /** The same with rope {@code v}: rotary frequencies (base theta, Llama 3 scaling). */
-    public ModelConfig withRope(Rope v) {
-        return toBuilder().rope(v).build();
     }
 
     /**
@@ -262,64 +192,41 @@ public record ModelConfig(int sourceVocab, int targetVocab, int dModel, int head
     }
 
     /** A builder holding this configuration, to change some components and {@link Builder#build} a new one. */
+    @Override
     public Builder toBuilder() {
-        Builder b = new Builder();
-        b.sourceVocab = sourceVocab;
-        b.targetVocab = targetVocab;
-        b.dModel = dModel;
-        b.heads = heads;
-        b.ffDim = ffDim;
-        b.encoderLayers = encoderLayers;
-        b.decoderLayers = decoderLayers;
-        b.activation = activation;
-        b.normFirst = normFirst;
-        b.dropout = dropout;
-        b.attnDropout = attnDropout;
-        b.positions = positions;
-        b.maxLen = maxLen;
-        b.tieEmbeddings = tieEmbeddings;
-        b.scaleEmbedding = scaleEmbedding;
-        b.eps = eps;
-        b.padId = padId;
-        b.norm = norm;
-        b.kvHeads = kvHeads;
-        b.bias = bias;
-        b.window = window;
-        b.qkvBias = qkvBias;
-        b.rope = rope;
-        return b;
+        return new Builder(this);
     }
 
     /**
      * Sets components one at a time (each setter takes the value the record's component of that name documents)
-     * and validates them together in {@link #build}, through the record's constructor.
+     * and validates them together in {@link #build}, through the record's constructor. The blocks' components are
+     * {@link BlockBuilder}'s.
      */
-    public static final class Builder {
+    public static final class Builder extends BlockBuilder<ModelConfig, Builder> {
         private int sourceVocab;
         private int targetVocab;
-        private int dModel;
-        private int heads;
-        private int ffDim;
         private int encoderLayers;
         private int decoderLayers;
-        private Activation activation;
-        private boolean normFirst;
-        private double dropout;
-        private double attnDropout;
         private PositionalEncoding positions;
         private int maxLen;
         private boolean tieEmbeddings;
         private boolean scaleEmbedding;
-        private double eps;
         private int padId;
-        private Normalization norm;
-        private int kvHeads;
-        private boolean bias;
-        private int window;
-        private boolean qkvBias;
-        private Rope rope;
 
         private Builder() {
+        }
+
+        private Builder(ModelConfig from) {
+            BlockComponents.copy(from, this);
+            sourceVocab = from.sourceVocab;
+            targetVocab = from.targetVocab;
+            encoderLayers = from.encoderLayers;
+            decoderLayers = from.decoderLayers;
+            positions = from.positions;
+            maxLen = from.maxLen;
+            tieEmbeddings = from.tieEmbeddings;
+            scaleEmbedding = from.scaleEmbedding;
+            padId = from.padId;
         }
 
         public Builder sourceVocab(int v) {
@@ -332,21 +239,6 @@ public record ModelConfig(int sourceVocab, int targetVocab, int dModel, int head
             return this;
         }
 
-        public Builder dModel(int v) {
-            dModel = v;
-            return this;
-        }
-
-        public Builder heads(int v) {
-            heads = v;
-            return this;
-        }
-
-        public Builder ffDim(int v) {
-            ffDim = v;
-            return this;
-        }
-
         public Builder encoderLayers(int v) {
             encoderLayers = v;
             return this;
@@ -354,26 +246,6 @@ public record ModelConfig(int sourceVocab, int targetVocab, int dModel, int head
 
         public Builder decoderLayers(int v) {
             decoderLayers = v;
-            return this;
-        }
-
-        public Builder activation(Activation v) {
-            activation = v;
-            return this;
-        }
-
-        public Builder normFirst(boolean v) {
-            normFirst = v;
-            return this;
-        }
-
-        public Builder dropout(double v) {
-            dropout = v;
-            return this;
-        }
-
-        public Builder attnDropout(double v) {
-            attnDropout = v;
             return this;
         }
 
@@ -397,47 +269,12 @@ public record ModelConfig(int sourceVocab, int targetVocab, int dModel, int head
             return this;
         }
 
-        public Builder eps(double v) {
-            eps = v;
-            return this;
-        }
-
         public Builder padId(int v) {
             padId = v;
             return this;
         }
 
-        public Builder norm(Normalization v) {
-            norm = v;
-            return this;
-        }
-
-        public Builder kvHeads(int v) {
-            kvHeads = v;
-            return this;
-        }
-
-        public Builder bias(boolean v) {
-            bias = v;
-            return this;
-        }
-
-        public Builder window(int v) {
-            window = v;
-            return this;
-        }
-
-        public Builder qkvBias(boolean v) {
-            qkvBias = v;
-            return this;
-        }
-
-        public Builder rope(Rope v) {
-            rope = v;
-            return this;
-        }
-
-        /** The configuration, validated as the record's constructor validates any. */
+        @Override
         public ModelConfig build() {
             return new ModelConfig(sourceVocab, targetVocab, dModel, heads, ffDim, encoderLayers, decoderLayers,
                     activation, normFirst, dropout, attnDropout, positions, maxLen, tieEmbeddings, scaleEmbedding, eps,

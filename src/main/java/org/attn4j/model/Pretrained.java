@@ -16,6 +16,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.function.Function;
 import org.attn4j.formats.Safetensors;
 import org.attn4j.kernels.Buf;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -45,10 +46,15 @@ final class Pretrained {
     record Origin(HfArchitecture architecture, JsonObject config, int[] endIds, Map<String, byte[]> files) {
     }
 
+    /** A model read from a directory, and what it keeps for saving it back. */
+    record Loaded<M extends TransformerModel>(M model, Origin origin) {
+    }
+
     private Pretrained() {
     }
 
-    static LanguageModel load(Path dir, DataType type) {
+    /** Reads {@code dir} into the model {@code create} builds, without initializing it, for the config there. */
+    static <M extends TransformerModel> Loaded<M> load(Path dir, DataType type, Function<ModelConfig, M> create) {
         if (type != DataType.FLOAT && type != DataType.DOUBLE) {
             throw new IllegalArgumentException("A model loads as FLOAT or DOUBLE, not " + type);
         }
@@ -68,13 +74,12 @@ final class Pretrained {
         }
         List<HfTensor> tensors = architecture.tensors(config, prefix);
         check(tensors, where, Files.isRegularFile(dir.resolve(WEIGHTS)) ? WEIGHTS : INDEX, architecture, config);
-        LanguageModel model = org.attn4j.nn.Module.unfilled(() -> new LanguageModel(config, type, false));
+        M model = org.attn4j.nn.Module.unfilled(() -> create.apply(config));
         Map<String, INDArray> parameters = model.parameters();
         for (HfTensor t : tensors) {
             read(t, where.get(t.name()), parameters, type);
         }
-        model.origin = new Origin(architecture, json.json(), endIds(dir, json), carried(dir));
-        return model;
+        return new Loaded<>(model, new Origin(architecture, json.json(), endIds(dir, json), carried(dir)));
     }
 
     /** Where each tensor is: model.safetensors, or the shards model.safetensors.index.json lists. */
@@ -192,7 +197,8 @@ final class Pretrained {
         return files;
     }
 
-    static void save(LanguageModel model, Path dir, long maxShardBytes) {
+    /** Writes {@code model} into {@code dir}, with what it kept of the directory it was loaded from (or null). */
+    static void save(TransformerModel model, Origin origin, Path dir, long maxShardBytes) {
         if (maxShardBytes <= 0) {
             throw new IllegalArgumentException("maxShardBytes must be positive, got " + maxShardBytes);
         }
@@ -201,7 +207,6 @@ final class Pretrained {
                     + "savePretrained writes float32 models (save it before convertWeights)");
         }
         ModelConfig config = model.config();
-        Origin origin = model.origin;
         HfArchitecture architecture = HfArchitecture.of(config, origin == null ? null : origin.architecture());
         Map<String, INDArray> parameters = model.parameters();
         Map<String, INDArray> tensors = new TreeMap<>();

@@ -64,6 +64,6 @@ public final class Seq2SeqTransformer extends TransformerModel {
     @Override
     public DecodingSession startDecoding(INDArray source) {
         checkIds("source", source, config.sourceVocab());
-        return new DecodingSession(this, encodeOnEngine(source));
+        return decodingSession(encodeOnEngine(source));
     }
 }

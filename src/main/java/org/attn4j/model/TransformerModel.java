@@ -244,6 +244,12 @@ public abstract class TransformerModel extends Module implements Trainable {
         }
     }
 
+    /** A decoding on this model's engine against {@code context}: an encoder-decoder's encoded source, or empty. */
+    final DecodingSession decodingSession(Map<String, INDArray> context) {
+        return new DecodingSession(fastDecoder(), weightsLock(), positions.maxLen(),
+                (what, ids) -> checkIds(what, ids, config.targetVocab()), context);
+    }
+
     /**
      * A caller's workspace for {@link #lossAndGradients}: the engine's activations and gradients of one
      * batch. One per thread.

@@ -1,10 +1,7 @@
 package org.attn4j.nn;
 
 import org.attn4j.config.Normalization;
-import org.attn4j.engine.NormEngine;
 import org.nd4j.linalg.api.buffer.DataType;
-import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * Layer normalization over the last dimension with PyTorch's semantics: biased variance, eps inside
@@ -18,12 +15,7 @@ public final class LayerNorm extends NormLayer {
      */
     public record Config(int width, double eps) {
         public Config {
-            if (width <= 0) {
-                throw new IllegalArgumentException("LayerNorm width must be positive, got " + width);
-            }
-            if (!(eps > 0 && Double.isFinite(eps))) {
-                throw new IllegalArgumentException("LayerNorm eps must be a positive finite number, got " + eps);
-            }
+            checkConfig("LayerNorm", width, eps);
         }
 
         /** PyTorch's default eps 1e-5. */
@@ -33,14 +25,10 @@ public final class LayerNorm extends NormLayer {
     }
 
     private final Config config;
-    private final INDArray weight; // [C]
-    private final INDArray bias; // [C]
 
     public LayerNorm(String name, Config config, DataType dataType) {
-        super(name, dataType);
+        super(name, dataType, Normalization.LAYER, config.width(), config.eps());
         this.config = config;
-        this.weight = parameter("weight", Nd4j.ones(dataType, config.width()));
-        this.bias = parameter("bias", Nd4j.zeros(dataType, config.width()));
     }
 
     public LayerNorm(String name, Config config) {
@@ -54,35 +42,5 @@ public final class LayerNorm extends NormLayer {
 
     public Config config() {
         return config;
-    }
-
-    @Override
-    public Normalization kind() {
-        return Normalization.LAYER;
-    }
-
-    @Override
-    public org.nd4j.linalg.api.ndarray.INDArray weightArray() {
-        return weight;
-    }
-
-    @Override
-    public org.nd4j.linalg.api.ndarray.INDArray biasArray() {
-        return bias;
-    }
-
-    @Override
-    public int width() {
-        return config.width();
-    }
-
-    @Override
-    public double eps() {
-        return config.eps();
-    }
-
-    @Override
-    NormEngine newEngine(org.attn4j.kernels.Parallel parallel) {
-        return new NormEngine(weights(), parallel);
     }
 }

@@ -1,10 +1,7 @@
 package org.attn4j.nn;
 
 import org.attn4j.config.Normalization;
-import org.attn4j.engine.NormEngine;
 import org.nd4j.linalg.api.buffer.DataType;
-import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * Root-mean-square normalization over the last dimension (Zhang and Sennrich 2019) with PyTorch's
@@ -18,22 +15,15 @@ public final class RMSNorm extends NormLayer {
      */
     public record Config(int width, double eps) {
         public Config {
-            if (width <= 0) {
-                throw new IllegalArgumentException("RMSNorm width must be positive, got " + width);
-            }
-            if (!(eps > 0 && Double.isFinite(eps))) {
-                throw new IllegalArgumentException("RMSNorm eps must be a positive finite number, got " + eps);
-            }
+            checkConfig("RMSNorm", width, eps);
         }
     }
 
     private final Config config;
-    private final INDArray weight; // [C]
 
     public RMSNorm(String name, Config config, DataType dataType) {
-        super(name, dataType);
+        super(name, dataType, Normalization.RMS, config.width(), config.eps());
         this.config = config;
-        this.weight = parameter("weight", Nd4j.ones(dataType, config.width()));
     }
 
     /** A stand-alone layer (parameter {@code weight}). */
@@ -43,35 +33,5 @@ public final class RMSNorm extends NormLayer {
 
     public Config config() {
         return config;
-    }
-
-    @Override
-    public Normalization kind() {
-        return Normalization.RMS;
-    }
-
-    @Override
-    public org.nd4j.linalg.api.ndarray.INDArray weightArray() {
-        return weight;
-    }
-
-    @Override
-    public org.nd4j.linalg.api.ndarray.INDArray biasArray() {
-        return null;
-    }
-
-    @Override
-    public int width() {
-        return config.width();
-    }
-
-    @Override
-    public double eps() {
-        return config.eps();
-    }
-
-    @Override
-    NormEngine newEngine(org.attn4j.kernels.Parallel parallel) {
-        return new NormEngine(weights(), parallel);
     }
 }

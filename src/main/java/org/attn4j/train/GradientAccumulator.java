@@ -6,6 +6,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.attn4j.data.Batch;
+import org.attn4j.model.TransformerModel.LossAndGradients;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
@@ -17,7 +18,7 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
 final class GradientAccumulator {
     /** Micro-batch {@code j}'s loss and gradients (views the next call may overwrite). */
     interface MicroStep {
-        Trainer.BatchGradients compute(Batch microBatch, int j);
+        LossAndGradients compute(Batch microBatch, int j);
     }
 
     private final Map<String, INDArray> parameters;
@@ -35,7 +36,7 @@ final class GradientAccumulator {
      * micro-batch without tokens adds nothing (the engine gives it loss and gradient 0). A NaN or infinite loss
      * throws {@link TrainingDivergedException} naming the micro-batch and {@code step}.
      */
-    Trainer.BatchGradients accumulate(List<Batch> microBatches, MicroStep micro, int step) {
+    LossAndGradients accumulate(List<Batch> microBatches, MicroStep micro, int step) {
         if (sums == null) {
             sums = new LinkedHashMap<>();
             parameters.forEach((p, a) -> sums.put(p, Nd4j.zeros(a.dataType(), a.shape())));
@@ -43,7 +44,7 @@ final class GradientAccumulator {
         long tokens = 0;
         double lossSum = 0;
         for (int j = 0; j < microBatches.size(); j++) {
-            Trainer.BatchGradients g = micro.compute(microBatches.get(j), j);
+            LossAndGradients g = micro.compute(microBatches.get(j), j);
             if (!Double.isFinite(g.loss())) {
                 throw new TrainingDivergedException("Training diverged at step " + step + ": the loss of micro-batch "
                         + j + " of " + microBatches.size() + " is " + g.loss() + "; the weights are those after step "
@@ -64,7 +65,7 @@ final class GradientAccumulator {
         }
         double inv = 1.0 / Math.max(1, tokens);
         shares.forEach(p -> sums.get(p).muli(inv));
-        return new Trainer.BatchGradients(lossSum * inv, sums, tokens);
+        return new LossAndGradients(lossSum * inv, sums, tokens);
     }
 
     /** Throws unless {@code microBatches} is a non-empty list without nulls. */

@@ -425,17 +425,24 @@ public final class Trainer {
     }
 
     private BatchGradients accumulate(List<Batch> microBatches) {
-        return accumulator.accumulate(microBatches, this::compute, step);
+        return of(accumulator.accumulate(microBatches, this::lossAndGradients, step));
+    }
+
+    private BatchGradients compute(Batch batch, int j) {
+        return of(lossAndGradients(batch, j));
+    }
+
+    private static BatchGradients of(TransformerModel.LossAndGradients r) {
+        return new BatchGradients(r.loss(), r.gradients(), r.tokens());
     }
 
     /** The engine's loss and gradients of micro-batch {@code j} of this step (views of its state's arrays). */
-    private BatchGradients compute(Batch batch, int j) {
+    private TransformerModel.LossAndGradients lossAndGradients(Batch batch, int j) {
         // Dropout masks depend on (seed, step, j) only, so a resumed run draws the same ones. Micro-batch j > 0
         // mixes j into the seed (an odd multiplier keeps the seeds of different j apart): its masks are its own.
         long seed = j == 0 ? config.seed() : config.seed() ^ (j * 0x9E3779B97F4A7C15L);
-        TransformerModel.LossAndGradients r = trained.lossAndGradients(engine, batch.source(), batch.input(), batch.target(),
+        return trained.lossAndGradients(engine, batch.source(), batch.input(), batch.target(),
                 config.labelSmoothing(), true, new DropoutSeed(seed, step));
-        return new BatchGradients(r.loss(), r.gradients(), r.tokens());
     }
 
     /** Checks, clips by the global norm and applies one step's gradients (see {@link ParameterUpdater}). */
