@@ -133,9 +133,9 @@ class FineTuneTest {
         String plain = Stdout.capture(() -> FineTune.run(args(whole, mode, "--checkpoint-every", "3", "--save",
                 whole.resolve("model").toString())));
 
+        Path latest = killed.resolve(FineTune.CHECKPOINT).resolve(Checkpoint.LATEST);
         KilledRun.killAfter(FineTune.class, args(killed, mode, "--checkpoint-every", "3", "--save",
-                killed.resolve("model").toString()), killed.resolve(FineTune.CHECKPOINT).resolve(Checkpoint.LATEST),
-                dir.resolve("child.log"));
+                killed.resolve("model").toString()), latest, dir.resolve("child.log"));
         assertFalse(Files.exists(killed.resolve("model")), "the child finished before it was killed");
         if (!full) { // the frozen base is no part of a checkpoint: it is loaded (and converted) again on resuming
             Path saved = killed.resolve(FineTune.CHECKPOINT).resolve(Files.readString(latest).strip());
