@@ -28,7 +28,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * weights only; {@code org.attn4j.samediff.ModelGraph} builds the same model as a SameDiff graph, for users who
  * extend it inside SameDiff, and as the tests' independent reference.
  */
-public abstract class TransformerModel extends Module implements Trainable {
+public abstract class TransformerModel extends Module {
     protected final ModelConfig config;
     protected final Embedding embedding;
     protected final Positions positions;
@@ -52,12 +52,6 @@ public abstract class TransformerModel extends Module implements Trainable {
 
     public ModelConfig config() {
         return config;
-    }
-
-    /** This model: training it updates every weight. */
-    @Override
-    public TransformerModel model() {
-        return this;
     }
 
     /** The target-side token embedding (the output projection too when tied). */
@@ -356,7 +350,6 @@ public abstract class TransformerModel extends Module implements Trainable {
     }
 
     /** A new engine workspace for {@link #lossAndGradients}: one per thread. */
-    @Override
     public EngineState newEngineState() {
         requireTrainable();
         EngineState s = new EngineState(engine());
@@ -434,7 +427,6 @@ public abstract class TransformerModel extends Module implements Trainable {
      * {@link #lossAndGradients(EngineState, INDArray, INDArray, INDArray, double, boolean)} while training:
      * dropout applies, with the masks of {@code dropout} (a run's seed and step; null: no dropout).
      */
-    @Override
     public LossAndGradients lossAndGradients(EngineState s, INDArray source, INDArray input, INDArray target,
             double smoothing, boolean withGradients, org.attn4j.kernels.DropoutSeed dropout) {
         if (!s.adapted) {

@@ -10,6 +10,7 @@ import org.attn4j.data.Batch;
 import org.attn4j.kernels.DropoutSeed;
 import org.attn4j.kernels.Parallel;
 import org.attn4j.model.Trainable;
+import org.attn4j.model.WholeModel;
 import org.attn4j.model.TransformerModel;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.learning.config.Adam;
@@ -293,9 +294,14 @@ public final class Trainer {
     private final GradientAccumulator accumulator;
     private int step;
 
+    /** A trainer of every weight of {@code model}. */
+    public Trainer(TransformerModel model, Config config) {
+        this(new WholeModel(model), config);
+    }
+
     /**
-     * A trainer of {@code trained}: a model (every weight) or {@code LoraAdapters} (the adapters only, the base
-     * frozen: only they have gradients and optimizer state).
+     * A trainer of {@code trained}: a {@code WholeModel} (every weight) or {@code LoraAdapters} (the adapters only,
+     * the base frozen: only they have gradients and optimizer state).
      */
     public Trainer(Trainable trained, Config config) {
         this(trained, config, Parallel.shared().threads(), ParameterUpdater.BIG);
@@ -305,6 +311,11 @@ public final class Trainer {
      * A trainer whose update runs in {@code pieces} worker shares (tests take more than the workers) and updates
      * parameters of {@code big} elements or more in place.
      */
+    Trainer(TransformerModel model, Config config, int pieces, int big) {
+        this(new WholeModel(model), config, pieces, big);
+    }
+
+    /** As above, of {@code trained}. */
     Trainer(Trainable trained, Config config, int pieces, int big) {
         this.trained = trained;
         this.model = trained.model();

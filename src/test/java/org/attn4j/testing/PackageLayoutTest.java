@@ -50,16 +50,9 @@ public class PackageLayoutTest {
     }
 
     /**
-     * Circles of classes that use each other inside one package, each a cycle to take apart, not a pattern. The
-     * model one is the public API's own: {@code TransformerModel} is a {@code Trainable} whose {@code model()} returns
-     * a {@code TransformerModel} (and its nested loss and state types), so it stays while that API does.
-     */
-    private static final Set<String> KNOWN_CYCLES = Set.of("model [Trainable, TransformerModel]");
-
-    /**
      * No class cycle inside a package: the strongly connected components (Tarjan) of the graph "class A names
      * class B of its own package in code" (comments and string literals skipped; nested classes count as their
-     * file's class) have one class each, but for the known ones above.
+     * file's class) have one class each.
      */
     @Test
     void noPackageHasAClassCycle() throws IOException {
@@ -69,10 +62,7 @@ public class PackageLayoutTest {
                 cycles.addAll(cycles(dir.getFileName().toString(), classUses(dir)));
             }
         }
-        List<String> unknown = cycles.stream().filter(c -> !KNOWN_CYCLES.contains(c)).toList();
-        assertTrue(unknown.isEmpty(), "classes that use each other in a circle inside a package: " + unknown);
-        List<String> gone = KNOWN_CYCLES.stream().filter(c -> !cycles.contains(c)).toList();
-        assertTrue(gone.isEmpty(), "known cycles that are gone (take them off KNOWN_CYCLES): " + gone);
+        assertTrue(cycles.isEmpty(), "classes that use each other in a circle inside a package: " + cycles);
     }
 
     @Test
