@@ -96,14 +96,6 @@ public final class ModelEngine {
             INDArray headWeight, INDArray headBias, List<Map<String, INDArray>> blocks) {
     }
 
-    /**
-     * Bytes of a training state's arrays by what they hold ({@link State#memory()}; the API's
-     * {@code TransformerModel.EngineMemory} says what each holds).
-     */
-    public record Memory(long gradients, long blockRows, long attention, long hidden, long stackRows, long logits,
-            long backwardScratch, long gradientShares) {
-    }
-
     /** One caller's activations and gradients; reused while the batch shape fits. */
     public final class State implements AutoCloseable {
         private final StackState enc, dec;
@@ -136,26 +128,10 @@ public final class ModelEngine {
         }
 
         /** Bytes of this state's arrays by what they hold, as they are now. */
-        public Memory memory() {
-            List<StackState> stacks = enc == null ? List.of(dec) : List.of(enc, dec);
-            long gradientBytes = bytes(dHeadW == null || dHeadW == dec.dEmbedding ? null : dHeadW.array,
-                    dHeadB == null ? null : dHeadB.array);
-            long rows = 0, attention = 0, hidden = 0, stackRows = 0, backRows = 0, shares = 0;
-            for (StackState st : stacks) {
-                gradientBytes += st.gradientBytes();
-                rows += st.blockBytes(Arena.Kind.ROWS);
-                attention += st.blockBytes(Arena.Kind.SCORES);
-                hidden += st.blockBytes(Arena.Kind.HIDDEN);
-                stackRows += bytes(st.x0, st.x, st.h, st.xhat, st.rstd) + (st.inputs == null ? 0 : bytes(st.inputs));
-                backRows += bytes(st.dh, st.dx, st.carry);
-                for (BlockEngine.State bs : st.blockStates) { // none, while they share the model's scratch
-                    backRows += bs.ownScratchBytes(false);
-                    shares += bs.ownScratchBytes(true);
-                }
-            }
-            return new Memory(gradientBytes, rows, attention, hidden, stackRows, bytes(logits, rowLoss),
-                    backRows + bytes(dMemory) + (scratch == null ? 0 : scratch.rowBytes()),
-                    shares + (scratch == null ? 0 : scratch.shareBytes()));
+        public StateMemory memory() {
+            return StateMemory.count(enc == null ? List.of(dec) : List.of(enc, dec),
+                    dHeadW == null || dHeadW == dec.dEmbedding ? null : dHeadW.array, dHeadB == null ? null : dHeadB.array,
+                    logits, rowLoss, dMemory, scratch);
         }
 
         /** Frees this state's arrays now (it must not be used after). */
@@ -420,22 +396,5 @@ public final class ModelEngine {
 
     private Buf rows(int n, int cols) {
         return Buf.of(Nd4j.create(type, (long) Math.max(1, n) * cols));
-    }
-
-    /** Bytes of the arrays given (null ones count 0). */
-    private static long bytes(Buf... bufs) {
-        long sum = 0;
-        for (Buf b : bufs) {
-            sum += b == null ? 0 : (long) b.length * b.array.dataType().width();
-        }
-        return sum;
-    }
-
-    private static long bytes(INDArray... arrays) {
-        long sum = 0;
-        for (INDArray a : arrays) {
-            sum += a == null ? 0 : a.length() * a.dataType().width();
-        }
-        return sum;
     }
 }

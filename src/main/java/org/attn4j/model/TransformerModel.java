@@ -9,6 +9,7 @@ import org.attn4j.config.WeightFormat;
 import org.attn4j.engine.BlockEngine;
 import org.attn4j.engine.DecodeEngine;
 import org.attn4j.engine.ModelEngine;
+import org.attn4j.engine.StateMemory;
 import org.attn4j.kernels.CompactMatrices;
 import org.attn4j.kernels.CompactMatrix;
 import org.attn4j.nn.Embedding;
@@ -273,7 +274,7 @@ public abstract class TransformerModel extends Module {
          * (with checkpointing, a block's activations exist only while it runs, and none are counted after a step).
          */
         public EngineMemory memory() {
-            ModelEngine.Memory m = state.memory();
+            StateMemory m = state.memory();
             return new EngineMemory(m.gradients(), m.blockRows(), m.attention(), m.hidden(), m.stackRows(), m.logits(),
                     m.backwardScratch(), m.gradientShares());
         }
