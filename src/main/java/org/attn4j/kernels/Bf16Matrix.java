@@ -38,14 +38,8 @@ final class Bf16Matrix extends CompactMatrix {
     }
 
     @Override
-    void layout(boolean lanes, ByteBuffer x, int xAt, float[] xs, int xsAt) {
-        if (lanes) {
-            CompactLanes.bf16Layout(x, xAt, in, xs, xsAt);
-            return;
-        }
-        for (int j = 0; j < in; j++) {
-            xs[xsAt + j] = x.getFloat((xAt + j) * 4);
-        }
+    void laneLayout(ByteBuffer x, int xAt, float[] xs, int xsAt) {
+        CompactLanes.bf16Layout(x, xAt, in, xs, xsAt);
     }
 
     @Override

@@ -171,7 +171,18 @@ public abstract class CompactMatrix implements CompactWeights {
      * x's row at float {@code xAt} into {@code xs} from {@code xsAt}: laid out for this format's vector lanes
      * ({@link CompactLanes}), or in order for the scalar loops.
      */
-    abstract void layout(boolean lanes, ByteBuffer x, int xAt, float[] xs, int xsAt);
+    final void layout(boolean lanes, ByteBuffer x, int xAt, float[] xs, int xsAt) {
+        if (lanes) {
+            laneLayout(x, xAt, xs, xsAt);
+            return;
+        }
+        for (int j = 0; j < in; j++) {
+            xs[xsAt + j] = x.getFloat((xAt + j) * 4);
+        }
+    }
+
+    /** x's row at float {@code xAt} into {@code xs} from {@code xsAt}, laid out for this format's vector lanes. */
+    abstract void laneLayout(ByteBuffer x, int xAt, float[] xs, int xsAt);
 
     /**
      * Output rows {@code [o0, o1)} of the product on this thread, in vector lanes or scalar: x's n rows laid out in

@@ -67,14 +67,8 @@ final class Int8Matrix extends CompactMatrix {
     }
 
     @Override
-    void layout(boolean lanes, ByteBuffer x, int xAt, float[] xs, int xsAt) {
-        if (lanes) {
-            CompactLanes.int8Layout(x, xAt, in, xs, xsAt);
-            return;
-        }
-        for (int j = 0; j < in; j++) {
-            xs[xsAt + j] = x.getFloat((xAt + j) * 4);
-        }
+    void laneLayout(ByteBuffer x, int xAt, float[] xs, int xsAt) {
+        CompactLanes.int8Layout(x, xAt, in, xs, xsAt);
     }
 
     @Override

@@ -81,7 +81,8 @@ class TrainerTest {
 
     /**
      * Gradient checkpointing set in the config ({@code checkpointActivations} of its builder) or by the method: the
-     * weights after three steps of a two-block model with dropout are the same bits as without it.
+     * weights after three steps of a two-block model with dropout are the same bits as without it, and each
+     * checkpointing trainer holds fewer blocks' activations than the plain one (what shows the setting took).
      */
     @Test
     void checkpointedActivationsFromTheConfigOrTheMethodUpdateAsWithout() {
@@ -103,6 +104,11 @@ class TrainerTest {
                 models[1].parameters());
         org.attn4j.testing.Exact.assertSameBits("checkpointed by the method", models[0].parameters(),
                 models[2].parameters());
+        long held = plain.memory().engine().blockRows();
+        assertTrue(byConfig.memory().engine().blockRows() < held, "checkpointed by the config: block rows "
+                + byConfig.memory().engine().blockRows() + " bytes, plain " + held);
+        assertTrue(byMethod.memory().engine().blockRows() < held, "checkpointed by the method: block rows "
+                + byMethod.memory().engine().blockRows() + " bytes, plain " + held);
     }
 
     private static double[] losses(Trainer t, int steps) {
