@@ -4,6 +4,7 @@ import java.util.Map;
 import org.attn4j.config.AttentionMask;
 import org.attn4j.config.BlockConfig;
 import org.attn4j.engine.BlockEngine;
+import org.attn4j.engine.BlockState;
 import org.attn4j.kernels.Parallel;
 import org.attn4j.nn.TransformerBlock;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -28,7 +29,7 @@ final class EngineBlock {
     private final BlockConfig config;
     private final DataType type, network; // the engine's type, and DL4J's
     private final BlockEngine fast;
-    private final BlockEngine.State state;
+    private final BlockState state;
     private INDArray forwardedInput, forwardedKeep; // DL4J's arrays of the state's last forward
 
     EngineBlock(BlockConfig config, DataType network) {

@@ -38,7 +38,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * A decoding {@link #step} runs the forward schedule with the cache in place of the memory rows and of the
  * self-attention's keys and values.
  *
- * <p>Weights and state are separate: a {@link State} holds one caller's activations and parameter
+ * <p>Weights and state are separate: a {@link BlockState} holds one caller's activations and parameter
  * gradients, a {@link BlockCache} one decoding's keys, values and step activations, so any number of threads
  * can run one block, each with its own. Outputs and gradients are views of the state's arrays,
  * overwritten by the state's next call. The state-less {@link #forward(INDArray, AttentionMask)},
@@ -57,8 +57,8 @@ public final class BlockEngine {
     private final BlockDecoding decoding;
     /** States {@link #apply} keeps for reuse (fresh activations cost page faults on every call). */
     private static final int SPARE_STATES = 4;
-    private final ConcurrentLinkedDeque<State> spareStates = new ConcurrentLinkedDeque<>();
-    private State own; // the state of the state-less calls, made on first use
+    private final ConcurrentLinkedDeque<BlockState> spareStates = new ConcurrentLinkedDeque<>();
+    private BlockState own; // the state of the state-less calls, made on first use
 
     private BlockEngine(BlockConfig config, BlockWeights weights, Parallel parallel,
             Map<String, LoraKernel.Part> adapters) {
@@ -115,102 +115,14 @@ public final class BlockEngine {
         return schedule.toString();
     }
 
-    /**
-     * One caller's activations (kept from a forward for its backward) and parameter gradients. Not for
-     * two threads at once; make one per thread with {@link #newState()}.
-     */
-    public final class State {
-        private BlockActivations a;
-        private GradientBuffers grads; // made on first use: a state that only runs forward never needs them
-        private BackwardScratch scratch; // this state's own (made on first use), or a model's blocks' (share)
-        private boolean sharedScratch;
-
-        /** Frees this state's activations and gradients now (it must not be used after). */
-        public void close() {
-            if (a != null) {
-                a.close();
-                a = null;
-            }
-            if (grads != null) {
-                grads.close();
-                grads = null;
-            }
-            if (scratch != null && !sharedScratch) {
-                scratch.close();
-            }
-            scratch = null;
-        }
-
-        /** Takes the backward's arrays from {@code shared}, which the caller owns: a model's blocks share one. */
-        void share(BackwardScratch shared) {
-            scratch = shared;
-            sharedScratch = true;
-        }
-
-        private BackwardScratch scratch() {
-            if (scratch == null) {
-                scratch = new BackwardScratch(parallel.threads());
-            }
-            return scratch;
-        }
-
-        /** Bytes of the last forward's arrays of {@code kind}. */
-        long bytes(Arena.Kind kind) {
-            return a == null ? 0 : a.bytes(kind);
-        }
-
-        /** Bytes of this state's own backward rows, or ({@code shares}) gradient shares; 0 when they are a model's. */
-        long ownScratchBytes(boolean shares) {
-            return scratch == null || sharedScratch ? 0 : shares ? scratch.shareBytes() : scratch.rowBytes();
-        }
-
-        /** Bytes of the gradient arrays. */
-        long gradientBytes() {
-            return grads == null ? 0 : grads.bytes();
-        }
-
-        /**
-         * Frees the last forward's activations now and keeps the gradients: a model's activation checkpointing
-         * ({@code ModelEngine}) holds one block's activations at a time. The next forward makes them again.
-         */
-        void releaseActivations() {
-            if (a != null) {
-                a.close();
-                a = null;
-            }
-        }
-
-        /** Gradients of this state's last backward by parameter name, same shapes as the parameters. */
-        public Map<String, INDArray> gradients() {
-            return buffers().gradients;
-        }
-
-        private GradientBuffers buffers() {
-            if (grads == null) {
-                grads = new GradientBuffers(parts.parameters, parts.frozen, schedule.linearGradients(),
-                        scratch());
-            }
-            return grads;
-        }
-
-        /** The gradient with respect to the memory {@code [B, S, C]} of the last backward (decoder blocks). */
-        public INDArray memoryGradient() {
-            if (a == null || a.dMemory == null) {
-                return null;
-            }
-            return a.memStarts != null ? Shapes.view(a.dMemory, a.m, config.dModel())
-                    : Shapes.view(a.dMemory, a.b, a.s, config.dModel());
-        }
-    }
-
     /** A new, empty state for forward and backward calls of one caller. */
-    public State newState() {
-        return new State();
+    public BlockState newState() {
+        return new BlockState(parts, schedule, parallel, config.dModel());
     }
 
-    private State own() {
+    private BlockState own() {
         if (own == null) {
-            own = new State();
+            own = new BlockState(parts, schedule, parallel, config.dModel());
         }
         return own;
     }
@@ -220,12 +132,12 @@ public final class BlockEngine {
         return own().gradients();
     }
 
-    /** {@link #forward(State, INDArray, AttentionMask)} on this object's own state. */
+    /** {@link #forward(BlockState, INDArray, AttentionMask)} on this object's own state. */
     public AttentionOutput<INDArray> forward(INDArray x, AttentionMask<INDArray> mask) {
         return forward(own(), x, mask);
     }
 
-    /** {@link #backward(State, INDArray)} on this object's own state. */
+    /** {@link #backward(BlockState, INDArray)} on this object's own state. */
     public INDArray backward(INDArray gradOutput) {
         return backward(own(), gradOutput);
     }
@@ -237,7 +149,7 @@ public final class BlockEngine {
      * {@link #backward}. Output {@code [B, T, C]} and attention weights {@code [B, H, T, T]}, views of
      * the state's arrays.
      */
-    public AttentionOutput<INDArray> forward(State state, INDArray x, AttentionMask<INDArray> mask) {
+    public AttentionOutput<INDArray> forward(BlockState state, INDArray x, AttentionMask<INDArray> mask) {
         if (cross) {
             throw new IllegalArgumentException("a block with cross-attention attends to a memory: call "
                     + "forward(state, x, mask, memory, memoryKeep)");
@@ -245,8 +157,8 @@ public final class BlockEngine {
         return forward(state, x, mask, null, null);
     }
 
-    /** {@link #forward(State, INDArray, AttentionMask, INDArray, INDArray, DropoutSeed, int)} without dropout. */
-    public AttentionOutput<INDArray> forward(State state, INDArray x, AttentionMask<INDArray> mask, INDArray memory,
+    /** {@link #forward(BlockState, INDArray, AttentionMask, INDArray, INDArray, DropoutSeed, int)} without dropout. */
+    public AttentionOutput<INDArray> forward(BlockState state, INDArray x, AttentionMask<INDArray> mask, INDArray memory,
             INDArray memoryKeep) {
         return forward(state, x, mask, memory, memoryKeep, null, 0);
     }
@@ -259,7 +171,7 @@ public final class BlockEngine {
      * dropped) the config's dropout is applied with the masks of that seed and this block's {@code layer}
      * (its index in the model, so no two blocks share masks), and the backward pass uses the same masks.
      */
-    public AttentionOutput<INDArray> forward(State state, INDArray x, AttentionMask<INDArray> mask, INDArray memory,
+    public AttentionOutput<INDArray> forward(BlockState state, INDArray x, AttentionMask<INDArray> mask, INDArray memory,
             INDArray memoryKeep, DropoutSeed dropout, int layer) {
         return forward(state, x, mask, memory, memoryKeep == null ? AttentionMask.none()
                 : AttentionMask.ofPadding(memoryKeep), dropout, layer, true);
@@ -271,7 +183,7 @@ public final class BlockEngine {
      * {@code [B, T, S]}, {@code [B, H, T, S]}); without dropout. As {@code TransformerBlock.forward(x, memory,
      * selfMask, memoryMask)}.
      */
-    public AttentionOutput<INDArray> forward(State state, INDArray x, INDArray memory, AttentionMask<INDArray> mask,
+    public AttentionOutput<INDArray> forward(BlockState state, INDArray x, INDArray memory, AttentionMask<INDArray> mask,
             AttentionMask<INDArray> memoryMask) {
         return forward(state, x, mask, memory, memoryMask, null, 0, true);
     }
@@ -280,7 +192,7 @@ public final class BlockEngine {
      * {@code finiteChecks} false: inputs computed by the engine itself (a model's blocks), where a NaN is a
      * diverging model for the trainer to refuse, not a caller's bad input.
      */
-    public AttentionOutput<INDArray> forward(State state, INDArray x, AttentionMask<INDArray> mask, INDArray memory,
+    public AttentionOutput<INDArray> forward(BlockState state, INDArray x, AttentionMask<INDArray> mask, INDArray memory,
             AttentionMask<INDArray> memoryMask, DropoutSeed dropout, int layer, boolean finiteChecks) {
         BlockActivations a = state.a = BlockInputs.padded(state.a, layout, parallel, x, mask, memory, memoryMask,
                 finiteChecks);
@@ -291,12 +203,12 @@ public final class BlockEngine {
 
     /**
      * Forward on packed rows {@code x [N, C]} (and a decoder block's packed {@code memory [M, C]}): as
-     * {@link #forward(State, INDArray, AttentionMask, INDArray, AttentionMask, DropoutSeed, int, boolean)} on the
+     * {@link #forward(BlockState, INDArray, AttentionMask, INDArray, AttentionMask, DropoutSeed, int, boolean)} on the
      * padded rows, whose masks ({@code [B, ...]} over T and S) must exclude every left-out position as a key.
      * Returns the output rows {@code [N, C]} (a view); the state's attention weights are those of the real rows
      * only, so this is for training, not for reading weights. Inputs are the engine's own: no finite checks.
      */
-    INDArray forward(State state, INDArray x, AttentionMask<INDArray> mask, INDArray memory,
+    INDArray forward(BlockState state, INDArray x, AttentionMask<INDArray> mask, INDArray memory,
             AttentionMask<INDArray> memoryMask, DropoutSeed dropout, int layer, Packing packing) {
         BlockActivations a = state.a = BlockInputs.packed(state.a, layout, parallel, x, memory, packing);
         run(a, mask, memoryMask, dropout, layer);
@@ -327,13 +239,13 @@ public final class BlockEngine {
     }
 
     /** The self-attention weights {@code [B, H, T, T]} of the state's last forward (a view). */
-    public INDArray selfWeights(State state) {
+    public INDArray selfWeights(BlockState state) {
         BlockActivations a = state.a;
         return a == null ? null : Shapes.view(selfAttention.buffers(a).p, a.b, config.heads(), a.t, a.t);
     }
 
     /** The cross-attention weights {@code [B, H, T, S]} of the state's last forward (decoder blocks). */
-    public INDArray crossWeights(State state) {
+    public INDArray crossWeights(BlockState state) {
         BlockActivations a = state.a;
         return a == null || !cross ? null : Shapes.view(crossAttention.buffers(a).p, a.b, config.heads(), a.t, a.s);
     }
@@ -351,9 +263,9 @@ public final class BlockEngine {
                     ? "a block with cross-attention attends to a memory: give memory [B, S, C]"
                     : "a self-attention block has no memory: give null");
         }
-        State state = spareStates.pollFirst();
+        BlockState state = spareStates.pollFirst();
         if (state == null) {
-            state = new State();
+            state = new BlockState(parts, schedule, parallel, config.dModel());
         }
         try {
             AttentionOutput<INDArray> out = forward(state, x, mask, memory,
@@ -372,15 +284,15 @@ public final class BlockEngine {
 
     /**
      * Gradients of the loss given its gradient {@code gradOutput [B, T, C]} with respect to the last
-     * forward's output: the parameters' into the state's {@link State#gradients()}, the memory's into
-     * {@link State#memoryGradient()} (decoder blocks), the input's returned {@code [B, T, C]}.
+     * forward's output: the parameters' into the state's {@link BlockState#gradients()}, the memory's into
+     * {@link BlockState#memoryGradient()} (decoder blocks), the input's returned {@code [B, T, C]}.
      */
-    public INDArray backward(State state, INDArray gradOutput) {
+    public INDArray backward(BlockState state, INDArray gradOutput) {
         return backward(state, gradOutput, true);
     }
 
     /** {@code finiteChecks} false: a gradient computed by the engine itself (see {@link #forward}). */
-    public INDArray backward(State state, INDArray gradOutput, boolean finiteChecks) {
+    public INDArray backward(BlockState state, INDArray gradOutput, boolean finiteChecks) {
         BlockActivations a = state.a;
         if (a == null || !a.forwarded) {
             throw new IllegalStateException("backward needs a forward first");
@@ -394,9 +306,7 @@ public final class BlockEngine {
         }
         Blas.singleThreaded();
         schedule.backward(a, g, parallel);
-        if (!state.sharedScratch) {
-            state.scratch.endPass();
-        }
+        state.endPass();
         return rows(a, a.dx);
     }
 

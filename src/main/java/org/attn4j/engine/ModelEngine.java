@@ -204,7 +204,7 @@ public final class ModelEngine {
             List<INDArray> all = new ArrayList<>();
             for (int i = 0; i < st.blockStates.size(); i++) {
                 BlockEngine block = stack.blocks.get(i);
-                BlockEngine.State bs = st.blockStates.get(i);
+                BlockState bs = st.blockStates.get(i);
                 all.add((cross ? block.crossWeights(bs) : block.selfWeights(bs)).dup('c'));
             }
             return all;

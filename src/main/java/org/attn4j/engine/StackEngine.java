@@ -144,7 +144,7 @@ final class StackEngine {
     /** Block i's forward on its input rows x, with the stack's last forward's masks, memory, dropout and packing. */
     private INDArray blockForward(StackState st, int i, INDArray x) {
         BlockEngine block = blocks.get(i);
-        BlockEngine.State bs = st.blockStates.get(i);
+        BlockState bs = st.blockStates.get(i);
         return st.packing != null ? block.forward(bs, x, st.mask, st.memory, st.memoryMask, st.dropout,
                 firstLayer + i, st.packing) : block.forward(bs, x, st.mask, st.memory, st.memoryMask, st.dropout,
                         firstLayer + i, false).output();
@@ -197,7 +197,7 @@ final class StackEngine {
     /** The blocks' backward in reverse from the gradient dx at the last block's output; returns dx0. */
     private INDArray blocksBackward(StackState st, INDArray dx, Buf dMemory) {
         for (int i = blocks.size() - 1; i >= 0; i--) {
-            BlockEngine.State bs = st.blockStates.get(i);
+            BlockState bs = st.blockStates.get(i);
             if (st.checkpoint) { // the block's activations again, from its kept input
                 blockForward(st, i, rows(st, st.input(i)));
             }

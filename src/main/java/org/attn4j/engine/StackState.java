@@ -17,7 +17,7 @@ import org.nd4j.linalg.factory.Nd4j;
  * batch shape fits.
  */
 final class StackState {
-    final List<BlockEngine.State> blockStates = new ArrayList<>();
+    final List<BlockState> blockStates = new ArrayList<>();
     final List<Map<String, INDArray>> blockGradients; // null: an inference state
     // null with LoRA (frozen) or for inference; positions also when they are not learned, the norm's without one
     final INDArray embeddingGradient, positionsGradient, normWeightGradient, normBiasGradient;
@@ -51,7 +51,7 @@ final class StackState {
         boolean withGradients = scratch != null;
         blockGradients = withGradients ? new ArrayList<>() : null;
         for (BlockEngine block : blocks) {
-            BlockEngine.State s = block.newState();
+            BlockState s = block.newState();
             blockStates.add(s);
             if (withGradients) {
                 s.share(scratch); // before its gradients, whose shares are the scratch's
@@ -123,7 +123,7 @@ final class StackState {
         for (INDArray g : new INDArray[] {embeddingGradient, positionsGradient, normWeightGradient, normBiasGradient}) {
             own += g == null ? 0 : g.length() * g.dataType().width();
         }
-        return own + blockStates.stream().mapToLong(BlockEngine.State::gradientBytes).sum();
+        return own + blockStates.stream().mapToLong(BlockState::gradientBytes).sum();
     }
 
     private void closeInputs() {
@@ -137,7 +137,7 @@ final class StackState {
 
     /** Frees this stack's activations and gradients now. */
     void close() {
-        blockStates.forEach(BlockEngine.State::close);
+        blockStates.forEach(BlockState::close);
         closeInputs();
         for (Buf b : new Buf[] {x0, x, h, xhat, rstd, dh, dx, carry}) {
             if (b != null) {

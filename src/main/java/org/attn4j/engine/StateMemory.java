@@ -26,7 +26,7 @@ public record StateMemory(long gradients, long blockRows, long attention, long h
             hidden += st.blockBytes(Arena.Kind.HIDDEN);
             stackRows += bytes(st.x0, st.x, st.h, st.xhat, st.rstd) + (st.inputs == null ? 0 : bytes(st.inputs));
             backRows += bytes(st.dh, st.dx, st.carry);
-            for (BlockEngine.State bs : st.blockStates) { // none, while they share the model's scratch
+            for (BlockState bs : st.blockStates) { // none, while they share the model's scratch
                 backRows += bs.ownScratchBytes(false);
                 shares += bs.ownScratchBytes(true);
             }

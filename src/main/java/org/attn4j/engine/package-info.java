@@ -5,7 +5,7 @@
  * <p>The middle of the three floors: compositions with per-caller state, built from configs
  * ({@code org.attn4j.config}) and weights records, never from a layer object; they call the op pairs of
  * {@code org.attn4j.kernels} and are called by the layers of {@code org.attn4j.nn} and by the model.
- * {@link org.attn4j.engine.BlockEngine} (a block's forward, backward and cached decode step; its {@code State} and
+ * {@link org.attn4j.engine.BlockEngine} (a block's forward, backward and cached decode step; its {@code BlockState} and
  * {@code BlockCache} belong to the caller; the block a list of sublayers, {@code AttentionSublayer} and
  * {@code FeedForwardSublayer} on {@code Sublayer}, run in the parallel regions
  * {@code BlockSchedule} derives from the list), {@link org.attn4j.engine.AttentionEngine},

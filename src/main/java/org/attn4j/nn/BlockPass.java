@@ -5,6 +5,7 @@ import java.util.Map;
 import org.attn4j.config.AttentionMask;
 import org.attn4j.config.AttentionOutput;
 import org.attn4j.engine.BlockEngine;
+import org.attn4j.engine.BlockState;
 import org.attn4j.kernels.Buf;
 import org.attn4j.kernels.DropoutSeed;
 import org.attn4j.kernels.RowMath;
@@ -14,7 +15,7 @@ import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * One training forward of a {@link TransformerBlock} on the engine ({@link TransformerBlock#train}): its output and
- * attention weights, and a {@link BlockEngine.State} of its own holding what {@link #backward} needs. The pass is
+ * attention weights, and a {@link BlockState} of its own holding what {@link #backward} needs. The pass is
  * the caller's: any number of threads may train one block at once, each with its own passes.
  *
  * <p>Every array it hands out is a copy of the caller's own, so {@link #close} (which frees the kept activations
@@ -23,7 +24,7 @@ import org.nd4j.linalg.factory.Nd4j;
  */
 public final class BlockPass implements AutoCloseable {
     private final BlockEngine engine;
-    private final BlockEngine.State state;
+    private final BlockState state;
     private final DataType type;
     private final boolean finiteChecks;
     private final int b, t, c;

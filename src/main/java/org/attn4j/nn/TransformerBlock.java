@@ -5,6 +5,7 @@ import org.attn4j.config.AttentionMask;
 import org.attn4j.config.BlockConfig;
 import org.attn4j.config.BlockOutput;
 import org.attn4j.engine.BlockEngine;
+import org.attn4j.engine.BlockState;
 import org.attn4j.kernels.DropoutSeed;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -115,7 +116,7 @@ public final class TransformerBlock extends Module {
     /**
      * A training forward of a block without cross-attention on the engine: the output {@code [B, T, C]} and
      * weights of {@link #apply(INDArray, AttentionMask)}, and a pass that keeps what its backward needs (in a
-     * {@link BlockEngine.State} of its own). The pass is the caller's: any number of threads may train one block
+     * {@link BlockState} of its own). The pass is the caller's: any number of threads may train one block
      * at once, each with its own passes.
      *
      * <pre>{@code

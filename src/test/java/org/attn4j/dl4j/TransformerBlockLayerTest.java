@@ -14,6 +14,7 @@ import org.attn4j.config.Activation;
 import org.attn4j.config.AttentionMask;
 import org.attn4j.config.BlockConfig;
 import org.attn4j.engine.BlockEngine;
+import org.attn4j.engine.BlockState;
 import org.attn4j.nn.TransformerBlock;
 import org.deeplearning4j.gradientcheck.GradientCheckUtil;
 import org.deeplearning4j.nn.api.Layer;
@@ -187,7 +188,7 @@ class TransformerBlockLayerTest {
         layer.paramTable().forEach((k, v) -> weights.put(TransformerBlockParams.attn4jName(k), v));
         copy.loadParameters(weights);
         BlockEngine engine = BlockEngine.of(copy.config(), copy.weights());
-        BlockEngine.State state = engine.newState();
+        BlockState state = engine.newState();
         AttentionMask<INDArray> mask = causalAndMasked ? AttentionMask.ofPadding(keep).withCausal() : AttentionMask.none();
         INDArray expected = engine.forward(state, x.permute(0, 2, 1).dup('c'), mask).output().permute(0, 2, 1);
         INDArray expectedDx = engine.backward(state, dOut.permute(0, 2, 1).dup('c')).permute(0, 2, 1);

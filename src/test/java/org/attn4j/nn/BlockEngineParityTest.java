@@ -11,6 +11,7 @@ import org.attn4j.config.Activation;
 import org.attn4j.config.AttentionMask;
 import org.attn4j.config.BlockConfig;
 import org.attn4j.engine.BlockEngine;
+import org.attn4j.engine.BlockState;
 import org.attn4j.interop.ParityCase;
 import org.attn4j.interop.TorchNames;
 import org.attn4j.kernels.Parallel;
@@ -59,7 +60,7 @@ class BlockEngineParityTest {
             mask = mask.withCausal();
         }
         BlockEngine fast = BlockEngine.of(block.config(), block.weights(), new Parallel(2));
-        BlockEngine.State state = fast.newState();
+        BlockState state = fast.newState();
         double tolerance = type == DataType.DOUBLE ? 1e-12 : 1e-4;
         List<String> report = new ArrayList<>();
         double worst = err("output", fast.forward(state, src, mask, memory, memoryKeep).output(),

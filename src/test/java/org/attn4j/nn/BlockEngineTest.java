@@ -16,6 +16,7 @@ import org.attn4j.config.Activation;
 import org.attn4j.config.AttentionMask;
 import org.attn4j.config.BlockConfig;
 import org.attn4j.engine.BlockEngine;
+import org.attn4j.engine.BlockState;
 import org.attn4j.kernels.Parallel;
 import org.attn4j.kernels.RowMath;
 import org.attn4j.config.AttentionOutput;
@@ -359,7 +360,7 @@ class BlockEngineTest {
                 o.crossWeights().name());
 
         BlockEngine fast = BlockEngine.of(block.config(), block.weights(), new Parallel(2));
-        BlockEngine.State state = fast.newState();
+        BlockState state = fast.newState();
         AttentionOutput<INDArray> got = fast.forward(state, x, memory, selfMask, memoryMask);
         double tol = type == DataType.DOUBLE ? 1e-10 : 1e-5;
         String what = selfKind + " / " + memoryKind;

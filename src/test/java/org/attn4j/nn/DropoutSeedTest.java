@@ -11,6 +11,7 @@ import org.attn4j.config.Activation;
 import org.attn4j.config.AttentionMask;
 import org.attn4j.config.BlockConfig;
 import org.attn4j.engine.BlockEngine;
+import org.attn4j.engine.BlockState;
 import org.attn4j.kernels.Buf;
 import org.attn4j.kernels.DropoutSeed;
 import org.attn4j.kernels.Parallel;
@@ -76,7 +77,7 @@ class DropoutSeedTest {
         TransformerBlock block = TransformerBlock.create(BlockConfig.encoder(16, 2, 24), DataType.FLOAT);
         BlockEngine fast = BlockEngine.of(block.config(), block.weights(), new Parallel(2));
         INDArray x = Nd4j.randn(DataType.FLOAT, 2, 5, 16), g = Nd4j.randn(DataType.FLOAT, 2, 5, 16);
-        BlockEngine.State plain = fast.newState(), seeded = fast.newState();
+        BlockState plain = fast.newState(), seeded = fast.newState();
         INDArray y0 = fast.forward(plain, x, AttentionMask.causalOnly(), null, null).output();
         INDArray y1 = fast.forward(seeded, x, AttentionMask.causalOnly(), null, null, new DropoutSeed(9, 1), 0).output();
         assertSameBits("output with a seed but rate 0", y0, y1);
@@ -106,7 +107,7 @@ class DropoutSeedTest {
         INDArray keep = Nd4j.ones(DataType.DOUBLE, b, s);
         keep.putScalar(new long[] {1, s - 1}, 0);
         DropoutSeed seed = new DropoutSeed(5, 3);
-        BlockEngine.State state = fast.newState();
+        BlockState state = fast.newState();
         java.util.function.DoubleSupplier loss = () -> fast.forward(state, x, AttentionMask.causalOnly(), memory, keep,
                 seed, 1).output().mul(g).sumNumber().doubleValue();
         INDArray inference = fast.forward(state, x, AttentionMask.causalOnly(), memory, keep).output().dup();

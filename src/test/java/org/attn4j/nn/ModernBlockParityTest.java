@@ -10,6 +10,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.attn4j.engine.BlockEngine;
+import org.attn4j.engine.BlockState;
 import org.attn4j.interop.ParityCase;
 import org.attn4j.config.Activation;
 import org.attn4j.config.AttentionMask;
@@ -62,7 +63,7 @@ class ModernBlockParityTest {
         AttentionMask<INDArray> mask = c.has("in/keep") ? AttentionMask.ofPadding(c.array("in/keep", 2).castTo(type))
                 : AttentionMask.none();
         BlockEngine fast = BlockEngine.of(block.config(), block.weights(), new Parallel(2));
-        BlockEngine.State state = fast.newState();
+        BlockState state = fast.newState();
         List<String> report = new ArrayList<>();
         double worst = err("output", fast.forward(state, x, mask).output(), c.array("out/output", 3), report);
         INDArray dx = fast.backward(state, c.array("in/grad_output", 3).castTo(type));

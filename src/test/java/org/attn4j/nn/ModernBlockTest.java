@@ -11,6 +11,7 @@ import org.attn4j.config.AttentionConfig;
 import org.attn4j.config.AttentionMask;
 import org.attn4j.engine.BlockCache;
 import org.attn4j.engine.BlockEngine;
+import org.attn4j.engine.BlockState;
 import org.attn4j.kernels.Parallel;
 import org.attn4j.nn.MultiHeadAttention;
 import org.attn4j.config.BlockConfig;
@@ -65,7 +66,7 @@ class ModernBlockTest {
         AttentionMask<INDArray> mask = AttentionMask.ofPadding(Nd4j.createFromArray(new double[][] {{1, 1, 1, 1, 1},
                 {1, 1, 1, 0, 0}}));
         BlockEngine fast = BlockEngine.of(block.config(), block.weights(), new Parallel(2));
-        BlockEngine.State state = fast.newState();
+        BlockState state = fast.newState();
         fast.forward(state, x, mask);
         INDArray dx = fast.backward(state, g).dup();
         Map<String, INDArray> values = new LinkedHashMap<>(), analytic = new LinkedHashMap<>();
