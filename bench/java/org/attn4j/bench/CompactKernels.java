@@ -7,6 +7,7 @@ import org.attn4j.examples.Cli;
 import org.attn4j.examples.Flags;
 import org.attn4j.kernels.Blas;
 import org.attn4j.kernels.Buf;
+import org.attn4j.kernels.Strided;
 import org.attn4j.kernels.CompactMatrices;
 import org.attn4j.kernels.CompactMatrix;
 import org.attn4j.kernels.Parallel;
@@ -97,7 +98,7 @@ public final class CompactKernels {
     /** The engine's float32 product: the output rows split over the threads, each part one OpenBLAS call. */
     private static void float32(Buf w, Buf x, Buf y, int n, int out, int in) {
         int grain = Math.max(1, (1 << 17) / (n * in));
-        Parallel.shared().forRange(out, grain, (o0, o1) -> Blas.gemm(false, true, n, o1 - o0, in, 1, x, 0, in, w,
-                (long) o0 * in, in, 0, y, o0, out));
+        Parallel.shared().forRange(out, grain, (o0, o1) -> Blas.gemm(false, true, n, o1 - o0, in, 1,
+                new Strided(x, 0, in), new Strided(w, (long) o0 * in, in), 0, new Strided(y, o0, out)));
     }
 }

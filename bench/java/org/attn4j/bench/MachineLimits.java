@@ -6,6 +6,7 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 import org.attn4j.kernels.Blas;
 import org.attn4j.kernels.Buf;
+import org.attn4j.kernels.Strided;
 import org.attn4j.kernels.Parallel;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.factory.Nd4j;
@@ -78,8 +79,8 @@ final class MachineLimits {
         double best = Double.MAX_VALUE;
         for (int p = 0; p < passes; p++) {
             long start = System.nanoTime();
-            Parallel.shared().forRange(n, (r0, r1) -> Blas.gemm(false, false, r1 - r0, n, n, 1, a, (long) r0 * n, n, b, 0,
-                    n, 0, c, (long) r0 * n, n));
+            Parallel.shared().forRange(n, (r0, r1) -> Blas.gemm(false, false, r1 - r0, n, n, 1,
+                    new Strided(a, (long) r0 * n, n), new Strided(b, 0, n), 0, new Strided(c, (long) r0 * n, n)));
             best = Math.min(best, (System.nanoTime() - start) / 1e9);
         }
         a.close();

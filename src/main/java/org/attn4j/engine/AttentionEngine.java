@@ -8,6 +8,8 @@ import org.attn4j.config.AttentionWeights;
 import org.attn4j.config.LinearWeights;
 import org.attn4j.kernels.Alibi;
 import org.attn4j.kernels.AttentionKernel;
+import org.attn4j.kernels.AttentionGradientRows;
+import org.attn4j.kernels.AttentionOperands;
 import org.attn4j.kernels.Blas;
 import org.attn4j.kernels.Buf;
 import org.attn4j.kernels.DropoutSeed;
@@ -159,7 +161,7 @@ public final class AttentionEngine {
                 rotate(ks, tk, r0, r1, kc, false);
             });
             // 2. Per (batch, head): P = softmax(q k^T / sqrt(D) + bias + mask), o = drop(P) v.
-            AttentionKernel.Operands x = operands();
+            AttentionOperands x = operands();
             parallel.forRange(b * h, pairs.pairGrain(tq, tk), (p0, p1) -> pairs.forward(x, mask, drop, p0, p1));
             // 3. Output projection (rows).
             parallel.forRange(nq, ROW_GRAIN, (r0, r1) -> out.forward(o, y, r0, r1));
@@ -221,8 +223,8 @@ public final class AttentionEngine {
             // 1. Rows: do = dy Wo (the heads' output).
             parallel.forRange(nq, ROW_GRAIN, (r0, r1) -> out.backwardInput(dy, dO, false, r0, r1));
             // 2. Pairs of (batch, key/value head): dq, dk, dv.
-            AttentionKernel.Operands x = operands();
-            AttentionKernel.Gradients dx = new AttentionKernel.Gradients(dO, dp, dq, dk, dv);
+            AttentionOperands x = operands();
+            AttentionGradientRows dx = new AttentionGradientRows(dO, dp, dq, dk, dv);
             parallel.forRange(b * kvh, pairs.pairGrain(tq, tk), (p0, p1) -> pairs.backward(x, dx, drop, p0, p1));
             // 3. Rows: dq and dk rotated back; dQuery = dq Wq, dKey = dk Wk, dValue = dv Wv.
             parallel.forRange(nq, ROW_GRAIN, (r0, r1) -> {
@@ -250,8 +252,8 @@ public final class AttentionEngine {
         }
 
         /** The forward's rows for the attention kernel. */
-        private AttentionKernel.Operands operands() {
-            return new AttentionKernel.Operands(qs, ks, vs, p, pd, o, tq, tk);
+        private AttentionOperands operands() {
+            return new AttentionOperands(qs, ks, vs, p, pd, o, tq, tk);
         }
 
         /**

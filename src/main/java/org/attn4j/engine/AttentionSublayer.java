@@ -4,6 +4,8 @@ import java.util.List;
 import org.attn4j.config.BlockConfig;
 import org.attn4j.kernels.Alibi;
 import org.attn4j.kernels.AttentionKernel;
+import org.attn4j.kernels.AttentionGradientRows;
+import org.attn4j.kernels.AttentionOperands;
 import org.attn4j.kernels.Buf;
 import org.attn4j.kernels.DropoutSeed;
 import org.attn4j.kernels.LinearKernel;
@@ -170,15 +172,15 @@ final class AttentionSublayer extends Sublayer<AttentionSublayer.Buffers> {
             attendCached(a, u, parallel, pairs);
             return;
         }
-        AttentionKernel.Operands x = operands(a, u);
+        AttentionOperands x = operands(a, u);
         AttentionKernel.Drop drop = a.drop(weightsSite);
         MaskRows mask = memory ? a.memoryMask : a.mask;
         parallel.forRange(pairs, kernel.pairGrain(a.t, x.tk()), (p0, p1) -> kernel.forward(x, mask, drop, p0, p1));
     }
 
     /** The pairs' operands on {@code a}'s rows: keys and values of the stream (self) or of the memory (cross). */
-    private AttentionKernel.Operands operands(BlockActivations a, Buffers u) {
-        return new AttentionKernel.Operands(u.q, u.k, u.v, u.p, u.pd, u.o, a.t, memory ? a.s : a.t, a.starts,
+    private AttentionOperands operands(BlockActivations a, Buffers u) {
+        return new AttentionOperands(u.q, u.k, u.v, u.p, u.pd, u.o, a.t, memory ? a.s : a.t, a.starts,
                 memory ? a.memStarts : a.starts);
     }
 
@@ -187,7 +189,7 @@ final class AttentionSublayer extends Sublayer<AttentionSublayer.Buffers> {
         CacheRows cache = a.step;
         int t = a.t;
         if (memory) {
-            AttentionKernel.Operands x = new AttentionKernel.Operands(u.q, cache.memoryKeys, cache.memoryValues, u.p,
+            AttentionOperands x = new AttentionOperands(u.q, cache.memoryKeys, cache.memoryValues, u.p,
                     null, u.o, t, cache.memoryLength);
             MaskRows mask = cache.memoryMask(t, config.heads());
             parallel.forRange(pairs, kernel.pairGrain(t, cache.memoryLength), (p0, p1) -> kernel.forward(x, mask,
@@ -216,8 +218,8 @@ final class AttentionSublayer extends Sublayer<AttentionSublayer.Buffers> {
     /** Back through the pairs into dq, dk, dv: one pair per (batch, key/value head). */
     @Override
     void attendBack(BlockActivations a, Buffers u, Parallel parallel) {
-        AttentionKernel.Operands x = operands(a, u);
-        AttentionKernel.Gradients g = new AttentionKernel.Gradients(u.dO, u.dp, u.dq, u.dk, u.dv);
+        AttentionOperands x = operands(a, u);
+        AttentionGradientRows g = new AttentionGradientRows(u.dO, u.dp, u.dq, u.dk, u.dv);
         AttentionKernel.Drop drop = a.drop(weightsSite);
         parallel.forRange(a.b * kernel.kvHeads(), kernel.pairGrain(a.t, x.tk()), (p0, p1) -> kernel.backward(x, g,
                 drop, p0, p1));

@@ -5,6 +5,7 @@ import java.util.Arrays;
 import java.util.List;
 import org.attn4j.kernels.Blas;
 import org.attn4j.kernels.Buf;
+import org.attn4j.kernels.Strided;
 import org.attn4j.kernels.CompactMatrix;
 import org.attn4j.kernels.CrossEntropyKernel;
 import org.attn4j.kernels.EmbeddingKernel;
@@ -178,7 +179,8 @@ public final class DecodeEngine {
             Buf head = Buf.of(w.headWeight());
             int grain = Math.max(1, (1 << 17) / (b * width)); // at least ~1e5 multiply-adds per worker
             parallel.forRange(vocab, grain, (v0, v1) -> { // logits[:, v0:v1] = h W[v0:v1]^T
-                Blas.gemm(false, true, b, v1 - v0, width, 1, h, 0, width, head, (long) v0 * width, width, 0, out, v0, vocab);
+                Blas.gemm(false, true, b, v1 - v0, width, 1, new Strided(h, 0, width),
+                        new Strided(head, (long) v0 * width, width), 0, new Strided(out, v0, vocab));
             });
         }
         Buf bias = w.headBias() == null ? null : Buf.of(w.headBias());

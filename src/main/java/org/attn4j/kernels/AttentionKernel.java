@@ -30,24 +30,6 @@ public record AttentionKernel(int heads, int kvHeads, int headDim, double[] slop
     /** Least multiply-adds of attention per worker (below this a thread hand-off costs more). */
     private static final long PAIR_WORK = 1 << 17;
 
-    /**
-     * One attention's rows: queries {@code q}, keys {@code k} and values {@code v}, weights {@code p} and, where
-     * they drop, their dropped copy {@code pd} (else null), output rows {@code o}; {@code tq} and {@code tk} the
-     * padded lengths. Packed rows (null: rows {@code [B, tq]} and {@code [B, tk]}): sequence bi's queries are rows
-     * [qStart[bi], qStart[bi + 1]) and its keys and values rows [kStart[bi], kStart[bi + 1]), its first positions;
-     * the rest of its positions are trailing padding, which the mask must exclude as keys.
-     */
-    public record Operands(Buf q, Buf k, Buf v, Buf p, Buf pd, Buf o, int tq, int tk, int[] qStart, int[] kStart) {
-        /** Unpacked rows {@code [B, tq]} and {@code [B, tk]}. */
-        public Operands(Buf q, Buf k, Buf v, Buf p, Buf pd, Buf o, int tq, int tk) {
-            this(q, k, v, p, pd, o, tq, tk, null, null);
-        }
-    }
-
-    /** The backward's gradient at the output {@code dO}, scratch {@code dp [B, H, tq, tk]} and the input gradients. */
-    public record Gradients(Buf dO, Buf dp, Buf dq, Buf dk, Buf dv) {
-    }
-
     /** Dropout on the weights: probability {@code p} (0: none) with the stream base {@code base} ({@link DropoutSeed}). */
     public record Drop(double p, long base) {
         public static final Drop NONE = new Drop(0, 0);
@@ -75,26 +57,25 @@ public record AttentionKernel(int heads, int kvHeads, int headDim, double[] slop
      * o = drop(P) v into {@code x.o()}. On packed rows only the weights' first lq rows and lk columns are computed
      * (the others keep what they held, and the mask makes the columns lk.. zero).
      */
-    public void forward(Operands x, MaskRows mask, Drop drop, int p0, int p1) {
+    public void forward(AttentionOperands x, MaskRows mask, Drop drop, int p0, int p1) {
         int h = heads, d = headDim, c = h * d, kc = kvHeads * d, group = h / kvHeads, tq = x.tq(), tk = x.tk();
-        int[] qStart = x.qStart(), kStart = x.kStart();
         Buf p = x.p(), pd = x.pd();
         double scale = 1 / Math.sqrt(d);
         boolean drops = drop.drops(), lanes = lanes(x.q(), tq, tk, mask, drop);
         int onLanes = 0;
         for (int pair = p0; pair < p1; pair++) {
             int bi = pair / h, hi = pair % h;
-            int lq = qStart == null ? tq : qStart[bi + 1] - qStart[bi], lk = kStart == null ? tk : kStart[bi + 1] - kStart[bi];
-            long qRows = (long) (qStart == null ? bi * tq : qStart[bi]) * c + (long) hi * d;
-            long kRows = (long) (kStart == null ? bi * tk : kStart[bi]) * kc + (long) (hi / group) * d;
+            int lq = x.queries(bi), lk = x.keys(bi);
+            long qRows = (long) x.queryRow(bi) * c + (long) hi * d;
+            long kRows = (long) x.keyRow(bi) * kc + (long) (hi / group) * d;
             int scores = pair * tq * tk;
             if (lanes && lk <= AttentionLanes.MAX_KEYS) {
-                AttentionLanes.forward(x.q(), x.k(), x.v(), qRows, kRows, c, kc, lq, lk, d, scale, mask, bi, p, scores, tk,
-                        x.o());
+                AttentionLanes.forward(x, lanesHeads(), new AttentionLanes.Pair(qRows, kRows, lq, lk, bi, scores), mask);
                 onLanes++;
                 continue;
             }
-            Blas.gemm(false, true, lq, lk, d, scale, x.q(), qRows, c, x.k(), kRows, kc, 0, p, scores, tk);
+            Blas.gemm(false, true, lq, lk, d, scale, new Strided(x.q(), qRows, c), new Strided(x.k(), kRows, kc), 0,
+                    new Strided(p, scores, tk));
             PositionBias.apply(p, scores, tq, tk, slope(hi), window);
             for (int i = 0; i < lq; i++) {
                 RowMath.softmaxRow(p, scores + i * tk, mask, bi, hi, i);
@@ -103,7 +84,8 @@ public record AttentionKernel(int heads, int kvHeads, int headDim, double[] slop
                 RowMath.copy(p, scores, pd, scores, tq * tk);
                 DropoutSeed.apply(drop.base(), drop.p(), pd, scores, scores + tq * tk);
             }
-            Blas.gemm(false, false, lq, d, lk, 1, drops ? pd : p, scores, tk, x.v(), kRows, kc, 0, x.o(), qRows, c);
+            Blas.gemm(false, false, lq, d, lk, 1, new Strided(drops ? pd : p, scores, tk),
+                    new Strided(x.v(), kRows, kc), 0, new Strided(x.o(), qRows, c));
         }
         if (onLanes > 0) {
             LANE_PAIRS.add(onLanes);
@@ -116,30 +98,30 @@ public record AttentionKernel(int heads, int kvHeads, int headDim, double[] slop
      * H / kvHeads query heads that read it, so one worker owns them all. On packed rows, the first lq rows and lk
      * columns of each pair's weights, the only ones that are not zero or unused.
      */
-    public void backward(Operands x, Gradients g, Drop drop, int p0, int p1) {
+    public void backward(AttentionOperands x, AttentionGradientRows g, Drop drop, int p0, int p1) {
         int h = heads, kvh = kvHeads, d = headDim, c = h * d, kc = kvh * d, group = h / kvh, tq = x.tq(), tk = x.tk();
-        int[] qStart = x.qStart(), kStart = x.kStart();
         Buf dp = g.dp();
         double scale = 1 / Math.sqrt(d);
         boolean drops = drop.drops(), lanes = RowMath.vector(x.q()) && !drops
                 && AttentionLanes.fits(x.q(), headDim, tq, tk, null); // the lanes read P: ALiBi and window are in it
         for (int pair = p0; pair < p1; pair++) {
             int bi = pair / kvh;
-            int lq = qStart == null ? tq : qStart[bi + 1] - qStart[bi], lk = kStart == null ? tk : kStart[bi + 1] - kStart[bi];
-            long kRows = (long) (kStart == null ? bi * tk : kStart[bi]) * kc + (long) (pair % kvh) * d;
+            int lq = x.queries(bi), lk = x.keys(bi);
+            long kRows = (long) x.keyRow(bi) * kc + (long) (pair % kvh) * d;
             for (int hi = (pair % kvh) * group; hi < (pair % kvh + 1) * group; hi++) {
                 double sum = hi % group == 0 ? 0 : 1; // the group's first head writes dK and dV, the others add
-                long qRows = (long) (qStart == null ? bi * tq : qStart[bi]) * c + (long) hi * d;
+                long qRows = (long) x.queryRow(bi) * c + (long) hi * d;
                 int scores = (bi * h + hi) * tq * tk;
                 if (lanes && lk <= AttentionLanes.MAX_KEYS) {
-                    AttentionLanes.backward(x.q(), x.k(), x.v(), g.dO(), qRows, kRows, c, kc, lq, lk, d, scale, x.p(),
-                            scores, tk, g.dq(), g.dk(), g.dv(), sum != 0);
+                    AttentionLanes.backward(x, g, lanesHeads(), new AttentionLanes.Pair(qRows, kRows, lq, lk, bi, scores),
+                            sum != 0);
                     continue;
                 }
-                Blas.gemm(false, true, lq, lk, d, 1, g.dO(), qRows, c, x.v(), kRows, kc, 0, dp, scores, tk); // dP' = dO V^T
+                Blas.gemm(false, true, lq, lk, d, 1, new Strided(g.dO(), qRows, c), new Strided(x.v(), kRows, kc), 0,
+                        new Strided(dp, scores, tk)); // dP' = dO V^T
                 // dV = P'^T dO (P' = drop(P))
-                Blas.gemm(true, false, lk, d, lq, 1, drops ? x.pd() : x.p(), scores, tk, g.dO(), qRows, c, sum, g.dv(),
-                        kRows, kc);
+                Blas.gemm(true, false, lk, d, lq, 1, new Strided(drops ? x.pd() : x.p(), scores, tk),
+                        new Strided(g.dO(), qRows, c), sum, new Strided(g.dv(), kRows, kc));
                 if (drops) { // dP = drop'(dP')
                     DropoutSeed.apply(drop.base(), drop.p(), dp, scores, scores + tq * tk);
                 }
@@ -147,9 +129,11 @@ public record AttentionKernel(int heads, int kvHeads, int headDim, double[] slop
                     RowMath.softmaxBackRow(x.p(), dp, scores + i * tk, lk); // dS = P (dP - rowsum(P dP))
                 }
                 // dQ = dS K / sqrt(D)
-                Blas.gemm(false, false, lq, d, lk, scale, dp, scores, tk, x.k(), kRows, kc, 0, g.dq(), qRows, c);
+                Blas.gemm(false, false, lq, d, lk, scale, new Strided(dp, scores, tk), new Strided(x.k(), kRows, kc), 0,
+                        new Strided(g.dq(), qRows, c));
                 // dK = dS^T Q / sqrt(D)
-                Blas.gemm(true, false, lk, d, lq, scale, dp, scores, tk, x.q(), qRows, c, sum, g.dk(), kRows, kc);
+                Blas.gemm(true, false, lk, d, lq, scale, new Strided(dp, scores, tk), new Strided(x.q(), qRows, c), sum,
+                        new Strided(g.dk(), kRows, kc));
             }
         }
     }
@@ -168,13 +152,19 @@ public record AttentionKernel(int heads, int kvHeads, int headDim, double[] slop
             long rows = (long) bi * t * c + (long) hi * d;
             long keys = (long) bi * cache.capacity() * kc + (long) (hi / group) * d; // the head's key/value head
             long scores = (long) pair * t * total;
-            Blas.gemm(false, true, t, total, d, scale, q, rows, c, cache.keys(), keys, kc, 0, s, scores, total);
+            Blas.gemm(false, true, t, total, d, scale, new Strided(q, rows, c), new Strided(cache.keys(), keys, kc), 0,
+                    new Strided(s, scores, total));
             PositionBias.apply(s, (int) scores, t, total, slope(hi), window);
             for (int i = 0; i < t; i++) {
                 RowMath.softmaxRow(s, (int) scores + i * total, mask, bi, hi, i);
             }
-            Blas.gemm(false, false, t, d, total, 1, s, scores, total, cache.values(), keys, kc, 0, o, rows, c);
+            Blas.gemm(false, false, t, d, total, 1, new Strided(s, scores, total),
+                    new Strided(cache.values(), keys, kc), 0, new Strided(o, rows, c));
         }
+    }
+
+    private AttentionLanes.Heads lanesHeads() {
+        return new AttentionLanes.Heads(heads * headDim, kvHeads * headDim, headDim);
     }
 
     private double slope(int head) {

@@ -107,49 +107,67 @@ public final class AttentionLanes {
     }
 
     /**
-     * Forward of one pair: P = softmax(q k^T scale + mask) into the weights block {@code [tq, tk]} at
-     * {@code pOff} (its first lq rows: columns lk.. zero; later rows untouched), o = P v into o's rows.
-     *
-     * @param qOff  query 0's first element of this head in {@code q}, rows {@code ldq} apart (o alike)
-     * @param kOff  key 0's first element of this head in {@code k}, rows {@code ldk} apart (v's rows alike)
-     * @param bi    the pair's batch row, for the mask's padding and causality
+     * Where one (sequence, head) pair's rows are: its queries from element {@code qOff} of the query rows (this head's
+     * first column; o's rows alike), its keys from {@code kOff} (v's rows alike), {@code lq} queries and {@code lk}
+     * keys; {@code bi} its sequence (for the mask's padding and causality), {@code pOff} its weights block's first
+     * element.
      */
-    public static void forward(Buf qB, Buf kB, Buf vB, long qOff, long kOff, int ldq, int ldk, int lq, int lk, int d,
-            double scale, MaskRows mask, int bi, Buf pB, int pOff, int tk, Buf oB) {
+    public record Pair(long qOff, long kOff, int lq, int lk, int bi, int pOff) {
+    }
+
+    /** Rows of D = {@code headDim} columns, {@code ldq} floats apart for queries and {@code ldk} for keys and values. */
+    public record Heads(int ldq, int ldk, int headDim) {
+        float scale() {
+            return (float) (1 / Math.sqrt(headDim));
+        }
+    }
+
+    /**
+     * Forward of one pair: P = softmax(q k^T scale + mask) into the weights block {@code [tq, tk]} at the pair's
+     * {@code pOff} (its first lq rows: columns lk.. zero; later rows untouched), o = P v into o's rows.
+     */
+    public static void forward(AttentionOperands x, Heads h, Pair pair, MaskRows mask) {
+        int lq = pair.lq(), lk = pair.lk(), d = h.headDim(), tk = x.tk();
         Scratch w = SCRATCH.get();
         w.size(lq, Math.max(lk, tk), d);
         int kp = padded(lk);
-        rows(qB.bytes(), qOff, ldq, lq, d, w.q);
-        transposed(kB.bytes(), kOff, ldk, lk, d, kp, w.kt, w.lane);
-        rows(vB.bytes(), kOff, ldk, lk, d, w.v);
-        keyBias(mask, bi, lk, kp, w.keyBias);
+        rows(x.q().bytes(), pair.qOff(), h.ldq(), lq, d, w.q);
+        transposed(x.k().bytes(), pair.kOff(), h.ldk(), lk, d, kp, w.kt, w.lane);
+        rows(x.v().bytes(), pair.kOff(), h.ldk(), lk, d, w.v);
+        keyBias(mask, pair.bi(), lk, kp, w.keyBias);
         timesTransposed(w.q, lq, d, w.kt, kp, w.p); // S = Q K^T
         // P = softmax(S scale + mask)
-        softmax(w.p, lq, kp, (float) scale, w.keyBias, w.causal(mask, lq, kp), w.rowMax, w.lanes);
-        weighted(w.p, kp, 1, lq, lk, w.v, d, 1, oB.bytes(), qOff, ldq, false); // O = P V
-        store(w.p, lq, kp, lk, tk, w.flat, pB.bytes(), pOff);
+        softmax(w.p, lq, kp, h.scale(), w.keyBias, w.causal(mask, lq, kp), w.rowMax, w.lanes);
+        weighted(w.p, kp, 1, lq, lk, w.v, 1, new Target(x.o().bytes(), pair.qOff(), h.ldq(), d, false)); // O = P V
+        store(w.p, lq, kp, lk, tk, w.flat, x.p().bytes(), pair.pOff());
     }
 
     /**
      * Backward of {@link #forward} for one pair, dO given: dq = dS k scale, and dk, dv (added to what they hold
      * when {@code sum}, for a key/value head that several query heads read), where dS = P (dP - rowsum(P dP)) and
-     * dP = dO v^T. The weights are read from the block at {@code pOff}.
+     * dP = dO v^T. The weights are read from the pair's block.
      */
-    public static void backward(Buf qB, Buf kB, Buf vB, Buf dOB, long qOff, long kOff, int ldq, int ldk, int lq,
-            int lk, int d, double scale, Buf pB, int pOff, int tk, Buf dqB, Buf dkB, Buf dvB, boolean sum) {
+    public static void backward(AttentionOperands x, AttentionGradientRows g, Heads h, Pair pair, boolean sum) {
+        int lq = pair.lq(), lk = pair.lk(), d = h.headDim(), tk = x.tk();
+        float scale = h.scale();
         Scratch w = SCRATCH.get();
         w.size(lq, Math.max(lk, tk), d);
         int kp = padded(lk);
-        load(pB.bytes(), pOff, lq, kp, lk, tk, w.flat, w.p);
-        transposed(vB.bytes(), kOff, ldk, lk, d, kp, w.vt, w.lane);
-        rows(kB.bytes(), kOff, ldk, lk, d, w.k);
-        rows(qB.bytes(), qOff, ldq, lq, d, w.q);
-        rows(dOB.bytes(), qOff, ldq, lq, d, w.dO);
+        load(x.p().bytes(), pair.pOff(), lq, kp, lk, tk, w.flat, w.p);
+        transposed(x.v().bytes(), pair.kOff(), h.ldk(), lk, d, kp, w.vt, w.lane);
+        rows(x.k().bytes(), pair.kOff(), h.ldk(), lk, d, w.k);
+        rows(x.q().bytes(), pair.qOff(), h.ldq(), lq, d, w.q);
+        rows(g.dO().bytes(), pair.qOff(), h.ldq(), lq, d, w.dO);
         timesTransposed(w.dO, lq, d, w.vt, kp, w.ds); // dP = dO V^T
         softmaxBack(w.p, w.ds, lq, kp, w.lanes); // dS = P (dP - rowsum(P dP))
-        weighted(w.ds, kp, 1, lq, lk, w.k, d, (float) scale, dqB.bytes(), qOff, ldq, false); // dQ = dS K scale
-        weighted(w.p, 1, kp, lk, lq, w.dO, d, 1, dvB.bytes(), kOff, ldk, sum); // dV = P^T dO
-        weighted(w.ds, 1, kp, lk, lq, w.q, d, (float) scale, dkB.bytes(), kOff, ldk, sum); // dK = dS^T Q scale
+        // dQ = dS K scale, dV = P^T dO, dK = dS^T Q scale
+        weighted(w.ds, kp, 1, lq, lk, w.k, scale, new Target(g.dq().bytes(), pair.qOff(), h.ldq(), d, false));
+        weighted(w.p, 1, kp, lk, lq, w.dO, 1, new Target(g.dv().bytes(), pair.kOff(), h.ldk(), d, sum));
+        weighted(w.ds, 1, kp, lk, lq, w.q, scale, new Target(g.dk().bytes(), pair.kOff(), h.ldk(), d, sum));
+    }
+
+    /** Rows of d floats, {@code ld} apart from {@code off} in {@code to}, written or (add) added to. */
+    private record Target(ByteBuffer to, long off, int ld, int d, boolean add) {
     }
 
     // The steps below take and return arrays, never vectors: a vector handed to a method the JIT did not inline
@@ -240,11 +258,14 @@ public final class AttentionLanes {
     }
 
     /**
-     * to's rows r < n (ld apart from off) = alpha sum_{s < m} w[r wRow + s wCol] rows[s] (+ what they hold when
-     * add): with (wRow, wCol) = (kp, 1) the weights' rows times rows (P V), with (1, kp) their columns (P^T dO).
+     * The target's rows r < n = alpha sum_{s < m} w[r wRow + s wCol] rows[s] (+ what they hold when it adds): with
+     * (wRow, wCol) = (kp, 1) the weights' rows times rows (P V), with (1, kp) their columns (P^T dO).
      */
-    private static void weighted(float[] w, int wRow, int wCol, int n, int m, float[] rows, int d, float alpha,
-            ByteBuffer to, long off, int ld, boolean add) {
+    private static void weighted(float[] w, int wRow, int wCol, int n, int m, float[] rows, float alpha, Target t) {
+        ByteBuffer to = t.to();
+        long off = t.off();
+        int ld = t.ld(), d = t.d();
+        boolean add = t.add();
         for (int r = 0; r < n; r++) {
             for (int c = 0; c < d; c += L) {
                 FloatVector acc = FloatVector.zero(S);

@@ -43,19 +43,19 @@ final class Bf16Matrix extends CompactMatrix {
     }
 
     @Override
-    void rows(boolean lanes, float[] xs, int n, ByteBuffer bias, ByteBuffer y, int yAt, int o0, int o1) {
+    void rows(boolean lanes, CompactRows x, int o0, int o1) {
         if (lanes) {
-            CompactLanes.bf16Rows(w, out, in, xs, n, bias, y, yAt, o0, o1);
+            CompactLanes.bf16Rows(w, x, o0, o1);
             return;
         }
         for (int o = o0; o < o1; o++) {
-            float b = bias == null ? 0 : bias.getFloat(o * 4);
-            for (int r = 0; r < n; r++) {
+            float b = x.bias(o);
+            for (int r = 0; r < x.n(); r++) {
                 float sum = 0;
                 for (int j = 0; j < in; j++) {
-                    sum += BFloat16.toFloat(w[o * in + j]) * xs[r * in + j];
+                    sum += BFloat16.toFloat(w[o * in + j]) * x.xs()[r * in + j];
                 }
-                y.putFloat((yAt + r * out + o) * 4, b + sum);
+                x.put(r, o, b + sum);
             }
         }
     }

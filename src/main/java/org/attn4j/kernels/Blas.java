@@ -15,25 +15,28 @@ public final class Blas {
     }
 
     /**
+     * C = alpha op(A) op(B) + beta C on row-major matrices (cblas_?gemm's arguments, each matrix with its offset and
+     * row stride as a {@link Strided}).
+     *
      * @param m rows of op(A) and C; n columns of op(B) and C; k the inner dimension
      */
-    public static void gemm(boolean transA, boolean transB, int m, int n, int k, double alpha, Buf a, long aOff, int lda,
-            Buf b, long bOff, int ldb, double beta, Buf c, long cOff, int ldc) {
+    public static void gemm(boolean transA, boolean transB, int m, int n, int k, double alpha, Strided a, Strided b,
+            double beta, Strided c) {
         if (m == 0 || n == 0) {
             return;
         }
         if (m == 1 && !transA) { // one row (decoding): a matrix-vector product, without GEMM's packing of B
-            gemv(!transB, transB ? n : k, transB ? k : n, alpha, b, bOff, ldb, a, aOff, beta, c, cOff);
+            gemv(!transB, transB ? n : k, transB ? k : n, alpha, b, a, beta, c);
             return;
         }
         int ta = transA ? openblas.CblasTrans : openblas.CblasNoTrans;
         int tb = transB ? openblas.CblasTrans : openblas.CblasNoTrans;
-        if (c.isFloat()) {
-            openblas.cblas_sgemm(openblas.CblasRowMajor, ta, tb, m, n, k, (float) alpha, (FloatPointer) a.at(aOff), lda,
-                    (FloatPointer) b.at(bOff), ldb, (float) beta, (FloatPointer) c.at(cOff), ldc);
+        if (c.buf().isFloat()) {
+            openblas.cblas_sgemm(openblas.CblasRowMajor, ta, tb, m, n, k, (float) alpha, (FloatPointer) a.pointer(),
+                    a.ld(), (FloatPointer) b.pointer(), b.ld(), (float) beta, (FloatPointer) c.pointer(), c.ld());
         } else {
-            openblas.cblas_dgemm(openblas.CblasRowMajor, ta, tb, m, n, k, alpha, (DoublePointer) a.at(aOff), lda,
-                    (DoublePointer) b.at(bOff), ldb, beta, (DoublePointer) c.at(cOff), ldc);
+            openblas.cblas_dgemm(openblas.CblasRowMajor, ta, tb, m, n, k, alpha, (DoublePointer) a.pointer(), a.ld(),
+                    (DoublePointer) b.pointer(), b.ld(), beta, (DoublePointer) c.pointer(), c.ld());
         }
     }
 
@@ -47,20 +50,23 @@ public final class Blas {
         if (bias != null) {
             RowMath.repeatRow(bias, y, yRow, yRow + m, out);
         }
-        gemm(false, true, m, out, in, 1, x, (long) xRow * in, in, w, 0, in, bias == null ? 0 : 1, y, (long) yRow * out,
-                out);
+        gemm(false, true, m, out, in, 1, new Strided(x, (long) xRow * in, in), new Strided(w, 0, in),
+                bias == null ? 0 : 1, new Strided(y, (long) yRow * out, out));
     }
 
-    /** y = alpha op(M) x + beta y for a row-major M [rows, cols] (op = transpose when trans), x and y contiguous. */
-    private static void gemv(boolean trans, int rows, int cols, double alpha, Buf m, long mOff, int ldm, Buf x, long xOff,
-            double beta, Buf y, long yOff) {
+    /**
+     * y = alpha op(M) x + beta y for a row-major M [rows, cols] (op = transpose when trans); x and y are contiguous
+     * vectors from their offsets (their row strides unused).
+     */
+    private static void gemv(boolean trans, int rows, int cols, double alpha, Strided m, Strided x, double beta,
+            Strided y) {
         int t = trans ? openblas.CblasTrans : openblas.CblasNoTrans;
-        if (y.isFloat()) {
-            openblas.cblas_sgemv(openblas.CblasRowMajor, t, rows, cols, (float) alpha, (FloatPointer) m.at(mOff), ldm,
-                    (FloatPointer) x.at(xOff), 1, (float) beta, (FloatPointer) y.at(yOff), 1);
+        if (y.buf().isFloat()) {
+            openblas.cblas_sgemv(openblas.CblasRowMajor, t, rows, cols, (float) alpha, (FloatPointer) m.pointer(),
+                    m.ld(), (FloatPointer) x.pointer(), 1, (float) beta, (FloatPointer) y.pointer(), 1);
         } else {
-            openblas.cblas_dgemv(openblas.CblasRowMajor, t, rows, cols, alpha, (DoublePointer) m.at(mOff), ldm,
-                    (DoublePointer) x.at(xOff), 1, beta, (DoublePointer) y.at(yOff), 1);
+            openblas.cblas_dgemv(openblas.CblasRowMajor, t, rows, cols, alpha, (DoublePointer) m.pointer(), m.ld(),
+                    (DoublePointer) x.pointer(), 1, beta, (DoublePointer) y.pointer(), 1);
         }
     }
 

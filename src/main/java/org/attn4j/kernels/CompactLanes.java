@@ -73,21 +73,17 @@ final class CompactLanes {
         }
     }
 
-    /**
-     * Output rows [o0, o1) of y = x W^T + bias for W {@code [out, in]} in bfloat16: x's n rows laid out in
-     * {@code xs} (row r from r in), y's rows from float {@code yAt} (stride out), bias null or [out].
-     */
-    static void bf16Rows(short[] w, int out, int in, float[] xs, int n, ByteBuffer bias, ByteBuffer y, int yAt,
-            int o0, int o1) {
+    /** Output rows [o0, o1) of y = x W^T + bias for W {@code [out, in]} in bfloat16, on the rows of {@code x}. */
+    static void bf16Rows(short[] w, CompactRows x, int o0, int o1) {
+        int in = x.in();
         for (int o = o0; o < o1; o++) {
-            float b = bias == null ? 0 : bias.getFloat(o * 4);
-            if (n == 1) {
-                y.putFloat((yAt + o) * 4, b + bf16One(w, o * in, in, xs, 0));
+            float b = x.bias(o);
+            if (x.n() == 1) {
+                x.put(0, o, b + bf16One(w, o * in, in, x.xs(), 0));
                 continue;
             }
-            for (int r = 0; r < n; r += 4) { // the last pass repeats its last row where fewer than four remain
-                bf16Four(w, o * in, in, xs, r * in, Math.min(r + 1, n - 1) * in, Math.min(r + 2, n - 1) * in,
-                        Math.min(r + 3, n - 1) * in, b, y, yAt + r * out + o, out, n - r);
+            for (int r = 0; r < x.n(); r += 4) { // the last pass repeats its last row where fewer than four remain
+                bf16Four(w, o, x, r, b);
             }
         }
     }
@@ -110,9 +106,10 @@ final class CompactLanes {
         return sum;
     }
 
-    /** W's row at {@code wAt} times the laid-out x rows at a, b, c, d, plus bias, into y at yAt, yAt + stride, ... */
-    private static void bf16Four(short[] w, int wAt, int in, float[] xs, int a, int b, int c, int d, float bias,
-            ByteBuffer y, int yAt, int stride, int valid) {
+    /** W's row o times x's rows r.. r + 3, plus bias, into y's rows r.. r + 3 (those that exist) at column o. */
+    private static void bf16Four(short[] w, int o, CompactRows x, int r, float bias) {
+        float[] xs = x.xs();
+        int in = x.in(), wAt = o * in, a = x.row(r), b = x.row(r + 1), c = x.row(r + 2), d = x.row(r + 3);
         int full = in - in % BF16_CHUNK;
         FloatVector e0 = FloatVector.zero(S), o0 = e0, e1 = e0, o1 = e0, e2 = e0, o2 = e0, e3 = e0, o3 = e0;
         for (int j = 0; j < full; j += BF16_CHUNK) {
@@ -137,22 +134,20 @@ final class CompactLanes {
             s2 += wj * xs[c + j];
             s3 += wj * xs[d + j];
         }
-        store4(y, yAt, stride, valid, bias + s0, bias + s1, bias + s2, bias + s3);
+        x.put4(r, o, bias + s0, bias + s1, bias + s2, bias + s3);
     }
 
     /** As {@link #bf16Rows}, for Q8_0 weights {@code q [out, in]} with scales {@code scale [out, ceil(in / 32)]}. */
-    static void int8Rows(byte[] q, float[] scale, int out, int in, float[] xs, int n, ByteBuffer bias, ByteBuffer y,
-            int yAt, int o0, int o1) {
-        int blocks = (in + BLOCK - 1) / BLOCK;
+    static void int8Rows(byte[] q, float[] scale, CompactRows x, int o0, int o1) {
+        int in = x.in(), blocks = (in + BLOCK - 1) / BLOCK;
         for (int o = o0; o < o1; o++) {
-            float b = bias == null ? 0 : bias.getFloat(o * 4);
-            if (n == 1) {
-                y.putFloat((yAt + o) * 4, b + int8One(q, scale, o * in, o * blocks, in, xs, 0));
+            float b = x.bias(o);
+            if (x.n() == 1) {
+                x.put(0, o, b + int8One(q, scale, o * in, o * blocks, in, x.xs(), 0));
                 continue;
             }
-            for (int r = 0; r < n; r += 4) {
-                int8Four(q, scale, o * in, o * blocks, in, xs, r * in, Math.min(r + 1, n - 1) * in,
-                        Math.min(r + 2, n - 1) * in, Math.min(r + 3, n - 1) * in, b, y, yAt + r * out + o, out, n - r);
+            for (int r = 0; r < x.n(); r += 4) {
+                int8Four(q, scale, o, x, r, b);
             }
         }
     }
@@ -188,8 +183,10 @@ final class CompactLanes {
     }
 
     /** As {@link #bf16Four}, for Q8_0 weights: each row's sums as in {@link #int8One}. */
-    private static void int8Four(byte[] q, float[] scale, int wAt, int sAt, int in, float[] xs, int a, int b, int c,
-            int d, float bias, ByteBuffer y, int yAt, int stride, int valid) {
+    private static void int8Four(byte[] q, float[] scale, int o, CompactRows x, int r, float bias) {
+        float[] xs = x.xs();
+        int in = x.in(), wAt = o * in, sAt = o * ((in + BLOCK - 1) / BLOCK);
+        int a = x.row(r), b = x.row(r + 1), c = x.row(r + 2), d = x.row(r + 3);
         int full = in - in % INT8_CHUNK;
         FloatVector acc0 = FloatVector.zero(S), acc1 = acc0, acc2 = acc0, acc3 = acc0;
         for (int j = 0; j < full; j += INT8_CHUNK) {
@@ -209,7 +206,7 @@ final class CompactLanes {
                     .add(w3.fma(FloatVector.fromArray(S, xs, d + j + 3 * L),
                             w2.mul(FloatVector.fromArray(S, xs, d + j + 2 * L)))).fma(s, acc3);
         }
-        store4(y, yAt, stride, valid,
+        x.put4(r, o,
                 bias + (acc0.reduceLanes(VectorOperators.ADD) + int8Tail(q, scale, wAt, sAt, full, in, xs, a)),
                 bias + (acc1.reduceLanes(VectorOperators.ADD) + int8Tail(q, scale, wAt, sAt, full, in, xs, b)),
                 bias + (acc2.reduceLanes(VectorOperators.ADD) + int8Tail(q, scale, wAt, sAt, full, in, xs, c)),
@@ -228,19 +225,5 @@ final class CompactLanes {
             sum += part * scale[sAt + blk];
         }
         return sum;
-    }
-
-    /** Stores the first {@code valid} of four results at floats yAt, yAt + stride, ... */
-    private static void store4(ByteBuffer y, int yAt, int stride, int valid, float s0, float s1, float s2, float s3) {
-        y.putFloat(yAt * 4, s0);
-        if (valid > 1) {
-            y.putFloat((yAt + stride) * 4, s1);
-        }
-        if (valid > 2) {
-            y.putFloat((yAt + 2 * stride) * 4, s2);
-        }
-        if (valid > 3) {
-            y.putFloat((yAt + 3 * stride) * 4, s3);
-        }
     }
 }

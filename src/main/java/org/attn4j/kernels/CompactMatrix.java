@@ -91,11 +91,11 @@ public abstract class CompactMatrix implements CompactWeights {
         }
         boolean lanes = RowMath.vector(x) && CompactLanes.FITS;
         float[] xs = ROWS.get().fit(n * in);
-        ByteBuffer xb = x.bytes(), yb = y.bytes(), bb = bias == null ? null : bias.bytes();
         for (int r = 0; r < n; r++) {
-            layout(lanes, xb, (xRow + r) * in, xs, r * in);
+            layout(lanes, x.bytes(), (xRow + r) * in, xs, r * in);
         }
-        parallel.forRange(out, GRAIN, (o0, o1) -> rows(lanes, xs, n, bb, yb, yRow * out, o0, o1));
+        CompactRows rows = new CompactRows(xs, n, in, out, bias == null ? null : bias.bytes(), y.bytes(), yRow * out);
+        parallel.forRange(out, GRAIN, (o0, o1) -> rows(lanes, rows, o0, o1));
     }
 
     /**
@@ -111,8 +111,8 @@ public abstract class CompactMatrix implements CompactWeights {
                     RowMath.copy(bias, t0, y, (yRow + r) * out + t0, t1 - t0);
                 }
                 // y[:, t0:t1] = x W[t0:t1]^T (+ b[t0:t1], already there)
-                Blas.gemm(false, true, n, t1 - t0, in, 1, x, (long) xRow * in, in, tile, 0, in, bias == null ? 0 : 1, y,
-                        (long) yRow * out + t0, out);
+                Blas.gemm(false, true, n, t1 - t0, in, 1, new Strided(x, (long) xRow * in, in),
+                        new Strided(tile, 0, in), bias == null ? 0 : 1, new Strided(y, (long) yRow * out + t0, out));
             }
         });
     }
@@ -130,8 +130,8 @@ public abstract class CompactMatrix implements CompactWeights {
         for (int o0 = 0; o0 < out; o0 += step) {
             int o1 = Math.min(out, o0 + step);
             Buf tile = widenTile(o0, o1);
-            Blas.gemm(false, false, n, in, o1 - o0, 1, dy, (long) dyRow * out + o0, out, tile, 0, in,
-                    accumulate || o0 > 0 ? 1 : 0, dx, (long) dxRow * in, in);
+            Blas.gemm(false, false, n, in, o1 - o0, 1, new Strided(dy, (long) dyRow * out + o0, out),
+                    new Strided(tile, 0, in), accumulate || o0 > 0 ? 1 : 0, new Strided(dx, (long) dxRow * in, in));
         }
     }
 
@@ -184,11 +184,8 @@ public abstract class CompactMatrix implements CompactWeights {
     /** x's row at float {@code xAt} into {@code xs} from {@code xsAt}, laid out for this format's vector lanes. */
     abstract void laneLayout(ByteBuffer x, int xAt, float[] xs, int xsAt);
 
-    /**
-     * Output rows {@code [o0, o1)} of the product on this thread, in vector lanes or scalar: x's n rows laid out in
-     * {@code xs} (row r from r in), y's rows from float {@code yAt} (row stride out), bias null or [out].
-     */
-    abstract void rows(boolean lanes, float[] xs, int n, ByteBuffer bias, ByteBuffer y, int yAt, int o0, int o1);
+    /** Output rows {@code [o0, o1)} of the product of {@code x}'s rows on this thread, in vector lanes or scalar. */
+    abstract void rows(boolean lanes, CompactRows x, int o0, int o1);
 
     /** W's rows [o0, o1) as float32, {@code [o1 - o0, in]} in {@code to}. */
     abstract void widen(int o0, int o1, float[] to);

@@ -81,8 +81,8 @@ public final class GradientShares {
      */
     public void linear(String weight, String bias, Buf dy, Buf x, int n, int in, int out, int part) {
         int r0 = Parallel.split(n, parts(), part), r1 = Parallel.split(n, parts(), part + 1);
-        Blas.gemm(true, false, out, in, r1 - r0, 1, dy, (long) r0 * out, out, x, (long) r0 * in, in, 0,
-                of(part, weight), 0, in);
+        Blas.gemm(true, false, out, in, r1 - r0, 1, new Strided(dy, (long) r0 * out, out),
+                new Strided(x, (long) r0 * in, in), 0, new Strided(of(part, weight), 0, in));
         if (bias != null) {
             RowMath.columnSums(dy, null, of(part, bias), r0, r1, out, 0, out);
         }

@@ -72,23 +72,23 @@ final class Int8Matrix extends CompactMatrix {
     }
 
     @Override
-    void rows(boolean lanes, float[] xs, int n, ByteBuffer bias, ByteBuffer y, int yAt, int o0, int o1) {
+    void rows(boolean lanes, CompactRows x, int o0, int o1) {
         if (lanes) {
-            CompactLanes.int8Rows(q, scale, out, in, xs, n, bias, y, yAt, o0, o1);
+            CompactLanes.int8Rows(q, scale, x, o0, o1);
             return;
         }
         for (int o = o0; o < o1; o++) {
-            float b = bias == null ? 0 : bias.getFloat(o * 4);
-            for (int r = 0; r < n; r++) {
+            float b = x.bias(o);
+            for (int r = 0; r < x.n(); r++) {
                 float sum = 0;
                 for (int blk = 0; blk < blocks; blk++) {
                     float part = 0;
                     for (int j = blk * BLOCK; j < Math.min(in, (blk + 1) * BLOCK); j++) {
-                        part += q[o * in + j] * xs[r * in + j];
+                        part += q[o * in + j] * x.xs()[r * in + j];
                     }
                     sum += part * scale[o * blocks + blk];
                 }
-                y.putFloat((yAt + r * out + o) * 4, b + sum);
+                x.put(r, o, b + sum);
             }
         }
     }

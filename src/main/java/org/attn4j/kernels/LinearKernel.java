@@ -107,8 +107,9 @@ public record LinearKernel(String weightName, String biasName, Buf w, Buf bias, 
                 for (int r = 0; bias != null && r < m; r++) {
                     RowMath.copy(bias, o0, y, (yRow + r) * out + o0, o1 - o0);
                 }
-                Blas.gemm(false, true, m, o1 - o0, in, 1, x, (long) xRow * in, in, w, (long) o0 * in, in,
-                        bias == null ? 0 : 1, y, (long) yRow * out + o0, out);
+                Blas.gemm(false, true, m, o1 - o0, in, 1, new Strided(x, (long) xRow * in, in),
+                        new Strided(w, (long) o0 * in, in), bias == null ? 0 : 1,
+                        new Strided(y, (long) yRow * out + o0, out));
             });
         } else {
             Blas.linear(x, xRow, m, w, bias, in, out, y, yRow);
@@ -128,8 +129,8 @@ public record LinearKernel(String weightName, String biasName, Buf w, Buf bias, 
         if (compact != null) {
             compact.multiplyTransposed(dy, r0, r1 - r0, dx, r0, accumulate);
         } else {
-            Blas.gemm(false, false, r1 - r0, in, out, 1, dy, (long) r0 * out, out, w, 0, in, accumulate ? 1 : 0, dx,
-                    (long) r0 * in, in);
+            Blas.gemm(false, false, r1 - r0, in, out, 1, new Strided(dy, (long) r0 * out, out), new Strided(w, 0, in),
+                    accumulate ? 1 : 0, new Strided(dx, (long) r0 * in, in));
         }
         if (lora != null) {
             lora.backwardInput(loraPart, dy, dx, r0, r1, seed);

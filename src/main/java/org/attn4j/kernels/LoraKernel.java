@@ -73,9 +73,10 @@ public record LoraKernel(String nameA, String nameB, Buf a, Buf b, int in, int r
         int w = partWidth();
         if (!drops(seed)) {
             Buf u = scratch(U, (long) m * rank);
-            Blas.gemm(false, true, m, rank, in, 1, x, (long) xRow * in, in, a, 0, in, 0, u, 0, rank);
-            Blas.gemm(false, true, m, w, rank, scale, u, 0, rank, b, (long) part * w * rank, rank, 1, y,
-                    (long) yRow * w, w);
+            Blas.gemm(false, true, m, rank, in, 1, new Strided(x, (long) xRow * in, in), new Strided(a, 0, in), 0,
+                    new Strided(u, 0, rank));
+            Blas.gemm(false, true, m, w, rank, scale, new Strided(u, 0, rank),
+                    new Strided(b, (long) part * w * rank, rank), 1, new Strided(y, (long) yRow * w, w));
             return;
         }
         long base = seed.base(DropoutSeed.stream(nameA));
@@ -83,9 +84,10 @@ public record LoraKernel(String nameA, String nameB, Buf a, Buf b, int in, int r
         for (int i = 0; i < m; i += DROP_ROWS) {
             int rows = Math.min(DROP_ROWS, m - i);
             Buf xd = dropped(base, x, xRow + i, rows);
-            Blas.gemm(false, true, rows, rank, in, 1, xd, 0, in, a, 0, in, 0, u, 0, rank); // u = xd A^T
-            Blas.gemm(false, true, rows, w, rank, scale, u, 0, rank, b, (long) part * w * rank, rank, 1, y,
-                    (long) (yRow + i) * w, w);
+            Blas.gemm(false, true, rows, rank, in, 1, new Strided(xd, 0, in), new Strided(a, 0, in), 0,
+                    new Strided(u, 0, rank)); // u = xd A^T
+            Blas.gemm(false, true, rows, w, rank, scale, new Strided(u, 0, rank),
+                    new Strided(b, (long) part * w * rank, rank), 1, new Strided(y, (long) (yRow + i) * w, w));
         }
     }
 
@@ -97,9 +99,10 @@ public record LoraKernel(String nameA, String nameB, Buf a, Buf b, int in, int r
         int w = partWidth(), m = r1 - r0;
         if (!drops(seed)) {
             Buf du = scratch(DU, (long) m * rank);
-            Blas.gemm(false, false, m, rank, w, scale, dy, (long) r0 * w, w, b, (long) part * w * rank, rank, 0, du, 0,
-                    rank);
-            Blas.gemm(false, false, m, in, rank, 1, du, 0, rank, a, 0, in, 1, dx, (long) r0 * in, in);
+            Blas.gemm(false, false, m, rank, w, scale, new Strided(dy, (long) r0 * w, w),
+                    new Strided(b, (long) part * w * rank, rank), 0, new Strided(du, 0, rank));
+            Blas.gemm(false, false, m, in, rank, 1, new Strided(du, 0, rank), new Strided(a, 0, in), 1,
+                    new Strided(dx, (long) r0 * in, in));
             return;
         }
         long base = seed.base(DropoutSeed.stream(nameA));
@@ -108,9 +111,10 @@ public record LoraKernel(String nameA, String nameB, Buf a, Buf b, int in, int r
         for (int r = r0; r < r1; r += DROP_ROWS) {
             int rows = Math.min(DROP_ROWS, r1 - r);
             // du = scale dy B_p;  dxd = du A;  dx += mask / (1 - p) * dxd
-            Blas.gemm(false, false, rows, rank, w, scale, dy, (long) r * w, w, b, (long) part * w * rank, rank, 0, du,
-                    0, rank);
-            Blas.gemm(false, false, rows, in, rank, 1, du, 0, rank, a, 0, in, 0, dxd, 0, in);
+            Blas.gemm(false, false, rows, rank, w, scale, new Strided(dy, (long) r * w, w),
+                    new Strided(b, (long) part * w * rank, rank), 0, new Strided(du, 0, rank));
+            Blas.gemm(false, false, rows, in, rank, 1, new Strided(du, 0, rank), new Strided(a, 0, in), 0,
+                    new Strided(dxd, 0, in));
             int first = r * in;
             for (int i = 0; i < rows * in; i++) {
                 if (DropoutSeed.keep(base, first + i, dropout)) {
@@ -138,12 +142,14 @@ public record LoraKernel(String nameA, String nameB, Buf a, Buf b, int in, int r
             int rows = Math.max(0, Math.min(block, r1 - r));
             Buf xs = drops ? dropped(base, x, r, rows) : x;
             long at = drops ? 0 : (long) r * in;
-            Blas.gemm(false, true, rows, rank, in, 1, xs, at, in, a, 0, in, 0, u, 0, rank);
-            Blas.gemm(false, false, rows, rank, w, scale, dy, (long) r * w, w, b, (long) part * w * rank, rank, 0, du,
-                    0, rank);
-            Blas.gemm(true, false, w, rank, rows, scale, dy, (long) r * w, w, u, 0, rank, first ? 0 : 1, dB,
-                    (long) part * w * rank, rank);
-            Blas.gemm(true, false, rank, in, rows, 1, du, 0, rank, xs, at, in, part == 0 && first ? 0 : 1, dA, 0, in);
+            Blas.gemm(false, true, rows, rank, in, 1, new Strided(xs, at, in), new Strided(a, 0, in), 0,
+                    new Strided(u, 0, rank));
+            Blas.gemm(false, false, rows, rank, w, scale, new Strided(dy, (long) r * w, w),
+                    new Strided(b, (long) part * w * rank, rank), 0, new Strided(du, 0, rank));
+            Blas.gemm(true, false, w, rank, rows, scale, new Strided(dy, (long) r * w, w), new Strided(u, 0, rank),
+                    first ? 0 : 1, new Strided(dB, (long) part * w * rank, rank));
+            Blas.gemm(true, false, rank, in, rows, 1, new Strided(du, 0, rank), new Strided(xs, at, in),
+                    part == 0 && first ? 0 : 1, new Strided(dA, 0, in));
             first = false;
         }
     }

@@ -2,6 +2,8 @@ package org.attn4j.nn;
 
 import org.attn4j.config.AttentionMask;
 import org.attn4j.kernels.AttentionKernel;
+import org.attn4j.kernels.AttentionGradientRows;
+import org.attn4j.kernels.AttentionOperands;
 import org.attn4j.kernels.Blas;
 import org.attn4j.kernels.Buf;
 import org.attn4j.kernels.DropoutSeed;
@@ -72,7 +74,7 @@ public final class ScaledDotProductPass {
         Buf o = rows(tq);
         Blas.singleThreaded();
         // Per (batch, head): P = softmax(Q K^T scale + mask), O = drop(P) V.
-        AttentionKernel.Operands x = new AttentionKernel.Operands(q, k, v, p, pd, o, tq, tk);
+        AttentionOperands x = new AttentionOperands(q, k, v, p, pd, o, tq, tk);
         parallel.forRange(b * h, pairs.pairGrain(tq, tk), (p0, p1) -> pairs.forward(x, keep, drop, p0, p1));
         output = Nd4j.createUninitialized(type, b, h, tq, dv);
         Buf out = Buf.of(output);
@@ -127,8 +129,8 @@ public final class ScaledDotProductPass {
         parallel.forRange(b * h, copyGrain(), (p0, p1) -> layOut(dy, dv, tq, 1, dO, p0, p1));
         Blas.singleThreaded();
         // Per (batch, head): dV, dK and dQ' (the gradient of the Q that entered, Q qScale).
-        AttentionKernel.Operands x = new AttentionKernel.Operands(q, k, v, p, pd, null, tq, tk);
-        AttentionKernel.Gradients g = new AttentionKernel.Gradients(dO, dp, dq, dk, dvRows);
+        AttentionOperands x = new AttentionOperands(q, k, v, p, pd, null, tq, tk);
+        AttentionGradientRows g = new AttentionGradientRows(dO, dp, dq, dk, dvRows);
         parallel.forRange(b * h, pairs.pairGrain(tq, tk), (p0, p1) -> pairs.backward(x, g, drop, p0, p1));
         INDArray dQuery = Nd4j.createUninitialized(type, b, h, tq, d), dKey = Nd4j.createUninitialized(type, b, h, tk, d),
                 dValue = Nd4j.createUninitialized(type, b, h, tk, dv);

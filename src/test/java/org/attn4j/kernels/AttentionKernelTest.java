@@ -41,7 +41,7 @@ class AttentionKernelTest {
         AttentionKernel kernel = new AttentionKernel(H, kvHeads, D, slopes, window);
         DataType f32 = DataType.FLOAT;
         Buf p = buf(new double[B * H * tq * tk], f32), o = buf(new double[B * tq * C], f32);
-        AttentionKernel.Operands x = new AttentionKernel.Operands(buf(q, f32), buf(k, f32), buf(v, f32), p, null, o, tq,
+        AttentionOperands x = new AttentionOperands(buf(q, f32), buf(k, f32), buf(v, f32), p, null, o, tq,
                 tk);
         MaskRows mask = MaskRows.padding(buf(keep, f32), tq, tk, H, causal);
         kernel.forward(x, mask, AttentionKernel.Drop.NONE, 0, 3); // two workers' pairs
@@ -84,12 +84,12 @@ class AttentionKernelTest {
         Buf q = buf(random(r, B * tq * C), f64), k = buf(random(r, B * tk * kc), f64), v = buf(random(r, B * tk * kc), f64);
         Buf p = buf(new double[B * H * tq * tk], f64), o = buf(new double[B * tq * C], f64);
         AttentionKernel kernel = new AttentionKernel(H, kvHeads, D, Alibi.slopes(H), 0);
-        AttentionKernel.Operands x = new AttentionKernel.Operands(q, k, v, p, null, o, tq, tk);
+        AttentionOperands x = new AttentionOperands(q, k, v, p, null, o, tq, tk);
         MaskRows mask = MaskRows.padding(buf(keep(tk), f64), tq, tk, H, causal);
         kernel.forward(x, mask, AttentionKernel.Drop.NONE, 0, B * H);
         Buf dq = buf(new double[B * tq * C], f64), dk = buf(new double[B * tk * kc], f64);
         Buf dv = buf(new double[B * tk * kc], f64), dp = buf(new double[B * H * tq * tk], f64);
-        kernel.backward(x, new AttentionKernel.Gradients(buf(w, f64), dp, dq, dk, dv), AttentionKernel.Drop.NONE, 0,
+        kernel.backward(x, new AttentionGradientRows(buf(w, f64), dp, dq, dk, dv), AttentionKernel.Drop.NONE, 0,
                 B * kvHeads);
         Map<String, Buf> inputs = new LinkedHashMap<>(), grads = new LinkedHashMap<>();
         inputs.put("q", q);

@@ -117,7 +117,7 @@ class AttentionLanesTest {
                     int p0 = n * part / threads, p1 = n * (part + 1) / threads;
                     runs.add(pool.submit(() -> { // repeated (each pass writes the same), so the threads overlap
                         for (int rep = 0; rep < 300; rep++) {
-                            pairs.forward(new AttentionKernel.Operands(qs, ks, vs, p, null, o, t, t, starts, starts), mask,
+                            pairs.forward(new AttentionOperands(qs, ks, vs, p, null, o, t, t, starts, starts), mask,
                                     AttentionKernel.Drop.NONE, p0, p1);
                         }
                     }));
@@ -130,8 +130,8 @@ class AttentionLanesTest {
                     int p0 = n * part / threads, p1 = n * (part + 1) / threads;
                     runs.add(pool.submit(() -> {
                         for (int rep = 0; rep < 300; rep++) {
-                            pairs.backward(new AttentionKernel.Operands(qs, ks, vs, p, null, o, t, t, starts, starts),
-                                    new AttentionKernel.Gradients(dOs, dp, dq, dk, dv), AttentionKernel.Drop.NONE, p0, p1);
+                            pairs.backward(new AttentionOperands(qs, ks, vs, p, null, o, t, t, starts, starts),
+                                    new AttentionGradientRows(dOs, dp, dq, dk, dv), AttentionKernel.Drop.NONE, p0, p1);
                         }
                     }));
                 }
@@ -173,9 +173,9 @@ class AttentionLanesTest {
             assertFalse(AttentionLanes.fits(qs, d, tq, tk, mask), "float64 runs on BLAS");
         }
         AttentionKernel pairs = new AttentionKernel(heads, kvHeads, d, null, 0);
-        AttentionKernel.Operands x = new AttentionKernel.Operands(qs, ks, vs, p, null, o, tq, tk, qStart, kStart);
+        AttentionOperands x = new AttentionOperands(qs, ks, vs, p, null, o, tq, tk, qStart, kStart);
         pairs.forward(x, mask, AttentionKernel.Drop.NONE, 0, b * heads);
-        pairs.backward(x, new AttentionKernel.Gradients(dOs, dp, dq, dk, dv), AttentionKernel.Drop.NONE, 0, kvGroups);
+        pairs.backward(x, new AttentionGradientRows(dOs, dp, dq, dk, dv), AttentionKernel.Drop.NONE, 0, kvGroups);
         return new Run(values(p), values(o), values(dq), values(dk), values(dv));
     }
 
