@@ -43,7 +43,7 @@ final class Bf16Matrix extends CompactMatrix {
     }
 
     @Override
-    void rows(boolean lanes, CompactRows x, int o0, int o1) {
+    void rows(boolean lanes, ProductRows x, int o0, int o1) {
         if (lanes) {
             CompactLanes.bf16Rows(w, x, o0, o1);
             return;

@@ -74,7 +74,7 @@ final class CompactLanes {
     }
 
     /** Output rows [o0, o1) of y = x W^T + bias for W {@code [out, in]} in bfloat16, on the rows of {@code x}. */
-    static void bf16Rows(short[] w, CompactRows x, int o0, int o1) {
+    static void bf16Rows(short[] w, ProductRows x, int o0, int o1) {
         int in = x.in();
         for (int o = o0; o < o1; o++) {
             float b = x.bias(o);
@@ -107,7 +107,7 @@ final class CompactLanes {
     }
 
     /** W's row o times x's rows r.. r + 3, plus bias, into y's rows r.. r + 3 (those that exist) at column o. */
-    private static void bf16Four(short[] w, int o, CompactRows x, int r, float bias) {
+    private static void bf16Four(short[] w, int o, ProductRows x, int r, float bias) {
         float[] xs = x.xs();
         int in = x.in(), wAt = o * in, a = x.row(r), b = x.row(r + 1), c = x.row(r + 2), d = x.row(r + 3);
         int full = in - in % BF16_CHUNK;
@@ -138,7 +138,7 @@ final class CompactLanes {
     }
 
     /** As {@link #bf16Rows}, for Q8_0 weights {@code q [out, in]} with scales {@code scale [out, ceil(in / 32)]}. */
-    static void int8Rows(byte[] q, float[] scale, CompactRows x, int o0, int o1) {
+    static void int8Rows(byte[] q, float[] scale, ProductRows x, int o0, int o1) {
         int in = x.in(), blocks = (in + BLOCK - 1) / BLOCK;
         for (int o = o0; o < o1; o++) {
             float b = x.bias(o);
@@ -183,7 +183,7 @@ final class CompactLanes {
     }
 
     /** As {@link #bf16Four}, for Q8_0 weights: each row's sums as in {@link #int8One}. */
-    private static void int8Four(byte[] q, float[] scale, int o, CompactRows x, int r, float bias) {
+    private static void int8Four(byte[] q, float[] scale, int o, ProductRows x, int r, float bias) {
         float[] xs = x.xs();
         int in = x.in(), wAt = o * in, sAt = o * ((in + BLOCK - 1) / BLOCK);
         int a = x.row(r), b = x.row(r + 1), c = x.row(r + 2), d = x.row(r + 3);

@@ -94,7 +94,7 @@ public abstract class CompactMatrix implements CompactWeights {
         for (int r = 0; r < n; r++) {
             layout(lanes, x.bytes(), (xRow + r) * in, xs, r * in);
         }
-        CompactRows rows = new CompactRows(xs, n, in, out, bias == null ? null : bias.bytes(), y.bytes(), yRow * out);
+        ProductRows rows = new ProductRows(xs, n, in, out, bias == null ? null : bias.bytes(), y.bytes(), yRow * out);
         parallel.forRange(out, GRAIN, (o0, o1) -> rows(lanes, rows, o0, o1));
     }
 
@@ -185,7 +185,7 @@ public abstract class CompactMatrix implements CompactWeights {
     abstract void laneLayout(ByteBuffer x, int xAt, float[] xs, int xsAt);
 
     /** Output rows {@code [o0, o1)} of the product of {@code x}'s rows on this thread, in vector lanes or scalar. */
-    abstract void rows(boolean lanes, CompactRows x, int o0, int o1);
+    abstract void rows(boolean lanes, ProductRows x, int o0, int o1);
 
     /** W's rows [o0, o1) as float32, {@code [o1 - o0, in]} in {@code to}. */
     abstract void widen(int o0, int o1, float[] to);

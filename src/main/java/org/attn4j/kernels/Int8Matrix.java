@@ -72,7 +72,7 @@ final class Int8Matrix extends CompactMatrix {
     }
 
     @Override
-    void rows(boolean lanes, CompactRows x, int o0, int o1) {
+    void rows(boolean lanes, ProductRows x, int o0, int o1) {
         if (lanes) {
             CompactLanes.int8Rows(q, scale, x, o0, o1);
             return;

@@ -7,7 +7,7 @@ import java.nio.ByteBuffer;
  * laid out in {@code xs} for the format's loops (row r from r in), y's rows from float {@code yAt} of
  * {@code y [., out]}, {@code bias} null or {@code [out]}.
  */
-record CompactRows(float[] xs, int n, int in, int out, ByteBuffer bias, ByteBuffer y, int yAt) {
+record ProductRows(float[] xs, int n, int in, int out, ByteBuffer bias, ByteBuffer y, int yAt) {
     /** Output row o's bias (0 without). */
     float bias(int o) {
         return bias == null ? 0 : bias.getFloat(o * 4);
