@@ -37,13 +37,10 @@ public record EmbeddingKernel(Buf table, Buf positions, double scale, int width)
      */
     public void backward(Buf dx, int[] ids, int[] rowPos, int t, int n, Buf dTable, Buf dPositions, int c0, int c1) {
         for (int r = 0; r < n; r++) {
-            int e = ids[r] * width, o = r * width, at = position(rowPos, t, 0, r) * width;
-            for (int j = c0; j < c1; j++) {
-                double g = dx.get(o + j);
-                dTable.put(e + j, dTable.get(e + j) + scale * g);
-                if (dPositions != null) {
-                    dPositions.put(at + j, dPositions.get(at + j) + g);
-                }
+            int o = r * width + c0;
+            RowMath.addScaled(dx, o, dTable, ids[r] * width + c0, c1 - c0, scale);
+            if (dPositions != null) {
+                RowMath.addScaled(dx, o, dPositions, position(rowPos, t, 0, r) * width + c0, c1 - c0, 1);
             }
         }
     }

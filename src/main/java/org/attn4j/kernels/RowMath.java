@@ -154,6 +154,17 @@ public final class RowMath {
         }
     }
 
+    /** to[toOff + i] += scale from[fromOff + i] for i in [0, n) (float32: in float, in vector lanes where they run). */
+    public static void addScaled(Buf from, int fromOff, Buf to, int toOff, int n, double scale) {
+        if (vector(from)) {
+            VectorRows.addScaled(from, fromOff, to, toOff, n, (float) scale);
+            return;
+        }
+        for (int i = 0; i < n; i++) {
+            to.put(toOff + i, to.get(toOff + i) + scale * from.get(fromOff + i));
+        }
+    }
+
     /** b[i] = value for i in [from, to). */
     public static void fill(Buf b, int from, int to, double value) {
         for (int i = from; i < to; i++) {

@@ -128,6 +128,19 @@ final class VectorRows {
         }
     }
 
+    public static void addScaled(Buf fromB, int fromOff, Buf toB, int toOff, int n, float scale) {
+        ByteBuffer a = fromB.bytes(), out = toB.bytes();
+        int i = 0, vEnd = bound(n);
+        for (; i < vEnd; i += L) {
+            FloatVector sum = fromByteBuffer(S, a, (fromOff + i) * 4, NATIVE).mul(scale)
+                    .add(fromByteBuffer(S, out, (toOff + i) * 4, NATIVE));
+            sum.intoByteBuffer(out, (toOff + i) * 4, NATIVE);
+        }
+        for (; i < n; i++) {
+            out.putFloat((toOff + i) * 4, out.getFloat((toOff + i) * 4) + scale * a.getFloat((fromOff + i) * 4));
+        }
+    }
+
     public static void add(Buf aB, Buf bB, Buf outB, int from, int to) {
         ByteBuffer a = aB.bytes(), b = bB.bytes(), out = outB.bytes();
         int i = from, vEnd = from + bound(to - from);

@@ -68,6 +68,31 @@ class RowMathTest {
      * exp turns into a relative error of about 6e-8 x^2 / 2; plus a few float32 roundings elsewhere:
      * 1.2e-7 (4 + x^2) relative.
      */
+    /**
+     * to[toOff + i] += scale from[fromOff + i] (an embedding's gradient rows) in float32, vector lanes and scalar
+     * loop, against the float64 sum of the same floats: each element within float32's rounding of one product and
+     * one sum, on a length of whole vectors and a tail at unaligned offsets, and nothing outside the range touched.
+     */
+    @ParameterizedTest(name = "vector={0}")
+    @ValueSource(booleans = {true, false})
+    void float32AddScaledIsWithinFloatRounding(boolean vector) {
+        RowMath.useVector(vector);
+        int n = 37, fromOff = 5, toOff = 11;
+        double scale = Math.sqrt(384);
+        Nd4j.getRandom().setSeed(3);
+        INDArray from = Nd4j.rand(DataType.FLOAT, 60).subi(0.5), to = Nd4j.rand(DataType.FLOAT, 60).subi(0.5);
+        INDArray before = to.dup();
+        RowMath.addScaled(Buf.of(from), fromOff, Buf.of(to), toOff, n, scale);
+        for (int i = 0; i < 60; i++) {
+            boolean inside = i >= toOff && i < toOff + n;
+            double want = before.getDouble(i) + (inside ? scale * from.getDouble(i - toOff + fromOff) : 0);
+            double tol = inside ? 2 * Math.ulp((float) (Math.abs(before.getDouble(i))
+                    + scale * Math.abs(from.getDouble(i - toOff + fromOff)))) : 0;
+            assertTrue(Math.abs(to.getDouble(i) - want) <= tol, "element " + i + ": " + to.getDouble(i) + ", want "
+                    + want + " within " + tol);
+        }
+    }
+
     @ParameterizedTest(name = "vector={0}")
     @ValueSource(booleans = {true, false})
     void float32GeluIsWithinFloatRounding(boolean vector) {
