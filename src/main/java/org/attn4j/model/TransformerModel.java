@@ -5,6 +5,7 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.attn4j.config.NormWeights;
 import org.attn4j.config.WeightFormat;
 import org.attn4j.engine.BlockEngine;
 import org.attn4j.engine.DecodeEngine;
@@ -466,7 +467,7 @@ public abstract class TransformerModel extends Module {
         boolean tied = head == null && e == embedding;
         return new org.attn4j.engine.StackWeights(embeddingTable, config.scaleEmbedding(), table,
                 config.positions() == PositionalEncoding.LEARNED,
-                norm == null ? null : norm.weightArray(), norm == null ? null : norm.biasArray(), config.eps(),
+                norm == null ? null : new NormWeights(norm.name(), norm.weightArray(), norm.biasArray(), config.eps()),
                 head == null ? (tied ? embeddingTable : null) : head.weightArray(), head == null ? null : head.biasArray(),
                 p.maxLen(), config.dropout());
     }
