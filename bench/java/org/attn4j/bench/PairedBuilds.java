@@ -27,8 +27,9 @@ import java.util.regex.Pattern;
  * {@code skip} warm-up rounds. Noise on a shared machine comes in stretches of seconds that slow whatever runs then;
  * run back to back, the two builds of a round mostly meet the same stretch, which separate runs of each do not.
  *
- * <p>Rows are the benchmark's {@code BENCH ... median_ms=} lines ({@link BlockBenchmark}) and the table lines of
- * {@link KvCacheBenchmark} (milliseconds per token, cached and recomputed). {@code bench/ab} builds a base commit in
+ * <p>Rows are the benchmark's {@code BENCH ... median_ms=} lines ({@link BlockBenchmark}), the table lines of
+ * {@link KvCacheBenchmark} (milliseconds per token, cached and recomputed) and those of {@link CompactKernels}
+ * (milliseconds per product). {@code bench/ab} builds a base commit in
  * a worktree and runs this for the README's rows.
  *
  * <p>Arguments: {@code classpath-file base-tree new-tree rounds skip main-class [benchmark arguments...]}. With
@@ -42,6 +43,7 @@ import java.util.regex.Pattern;
 public final class PairedBuilds {
     private static final Pattern BENCH = Pattern.compile(
             "^BENCH .*size=(\\S+) threads=(\\d+) workload=(\\S+) median_ms=([\\d.]+)");
+    private static final Pattern COMPACT = Pattern.compile("^(\\w+)\\s+\\[(\\d+), (\\d+)\\]\\s+(\\d+)\\s+([\\d.]+)\\s");
     private static final Pattern KV = Pattern.compile("^\\s+(\\d+)\\s+([\\d.]+)\\s+([\\d.]+)\\s+[\\d.]+x\\s*$");
 
     private PairedBuilds() {
@@ -200,7 +202,9 @@ public final class PairedBuilds {
 
     /** The benchmark's {@code run(String[])} in a loader of the tree's main and bench classes over {@code deps}. */
     private static Method entry(ClassLoader deps, Path tree, String mainClass) throws Exception {
-        return loader(deps, tree).loadClass(mainClass).getMethod("run", String[].class);
+        Method run = loader(deps, tree).loadClass(mainClass).getDeclaredMethod("run", String[].class);
+        run.setAccessible(true);
+        return run;
     }
 
     /** What one run printed to standard output. */
@@ -223,6 +227,12 @@ public final class PairedBuilds {
             Matcher m = BENCH.matcher(line);
             if (m.find()) {
                 rows.put(m.group(3) + " " + m.group(1) + " t" + m.group(2), Double.parseDouble(m.group(4)));
+                continue;
+            }
+            m = COMPACT.matcher(line);
+            if (m.find()) {
+                rows.put(m.group(1) + " [" + m.group(2) + ", " + m.group(3) + "] n" + m.group(4),
+                        Double.parseDouble(m.group(5)));
                 continue;
             }
             m = KV.matcher(line);

@@ -5,19 +5,22 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
-/** PairedBuilds reads the rows of BlockBenchmark's BENCH lines and KvCacheBenchmark's table, and nothing else. */
+/** PairedBuilds reads the rows of BlockBenchmark's BENCH lines, KvCacheBenchmark's and CompactKernels' tables, and nothing else. */
 class PairedBuildsTest {
     @Test
-    void readsBenchLinesAndTheKvTableAsMilliseconds() {
+    void readsBenchLinesAndTheTablesAsMilliseconds() {
         String output = String.join("\n",
                 "BlockBenchmark threads=2",
                 "BENCH impl=attn4j size=toy threads=2 workload=forward median_ms=1.250 min_ms=1.1 iters=10 flops=1",
                 "BENCH impl=attn4j size=char_gpt threads=2 workload=lm_train_step median_ms=35.5 min_ms=33 iters=10",
                 "  tokens   cached tok/s recompute tok/s    speedup",
                 "      16          500.0          250.0      2.00x",
+                "format    [out, in]      n         ms      GB/s  of bound",
+                "INT8      [2304, 768]    1      0.055      33.1      0.81",
                 "RESULT speedup_16=2.00");
         Map<String, Double> rows = PairedBuilds.rows(output);
         assertEquals(Map.of("forward toy t2", 1.25, "lm_train_step char_gpt t2", 35.5,
-                "kv_cached_ms_per_token 16", 2.0, "kv_recompute_ms_per_token 16", 4.0), rows);
+                "kv_cached_ms_per_token 16", 2.0, "kv_recompute_ms_per_token 16", 4.0, "INT8 [2304, 768] n1", 0.055),
+                rows);
     }
 }
