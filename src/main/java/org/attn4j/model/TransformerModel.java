@@ -1,6 +1,5 @@
 package org.attn4j.model;
 
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;

@@ -1,6 +1,5 @@
 package org.attn4j.nn;
 
-import java.util.Map;
 import org.attn4j.config.AttentionMask;
 import org.attn4j.config.BlockConfig;
 import org.attn4j.config.BlockOutput;

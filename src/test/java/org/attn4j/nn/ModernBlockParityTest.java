@@ -18,7 +18,6 @@ import org.attn4j.samediff.Gradients;
 import org.attn4j.config.BlockConfig;
 import org.attn4j.config.Normalization;
 import org.attn4j.nn.TransformerBlock;
-import org.attn4j.testing.ParityFixtures;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.nd4j.autodiff.samediff.SDVariable;

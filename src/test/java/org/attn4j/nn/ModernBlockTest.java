@@ -13,7 +13,6 @@ import org.attn4j.engine.BlockCache;
 import org.attn4j.engine.BlockEngine;
 import org.attn4j.engine.BlockState;
 import org.attn4j.kernels.Parallel;
-import org.attn4j.nn.MultiHeadAttention;
 import org.attn4j.config.BlockConfig;
 import org.attn4j.config.Normalization;
 import org.attn4j.nn.TransformerBlock;
