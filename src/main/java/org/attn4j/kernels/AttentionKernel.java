@@ -62,6 +62,7 @@ public record AttentionKernel(int heads, int kvHeads, int headDim, double[] slop
         Buf p = x.p(), pd = x.pd();
         double scale = 1 / Math.sqrt(d);
         boolean drops = drop.drops(), lanes = lanes(x.q(), tq, tk, mask, drop);
+        AttentionLanes.Heads strides = lanes ? lanesHeads() : null; // once a call, not once a pair
         int onLanes = 0;
         for (int pair = p0; pair < p1; pair++) {
             int bi = pair / h, hi = pair % h;
@@ -70,7 +71,7 @@ public record AttentionKernel(int heads, int kvHeads, int headDim, double[] slop
             long kRows = (long) x.keyRow(bi) * kc + (long) (hi / group) * d;
             int scores = pair * tq * tk;
             if (lanes && lk <= AttentionLanes.MAX_KEYS) {
-                AttentionLanes.forward(x, lanesHeads(), new AttentionLanes.Pair(qRows, kRows, lq, lk, bi, scores), mask);
+                AttentionLanes.forward(x, strides, new AttentionLanes.Pair(qRows, kRows, lq, lk, bi, scores), mask);
                 onLanes++;
                 continue;
             }
@@ -104,6 +105,7 @@ public record AttentionKernel(int heads, int kvHeads, int headDim, double[] slop
         double scale = 1 / Math.sqrt(d);
         boolean drops = drop.drops(), lanes = RowMath.vector(x.q()) && !drops
                 && AttentionLanes.fits(x.q(), headDim, tq, tk, null); // the lanes read P: ALiBi and window are in it
+        AttentionLanes.Heads strides = lanes ? lanesHeads() : null;
         for (int pair = p0; pair < p1; pair++) {
             int bi = pair / kvh;
             int lq = x.queries(bi), lk = x.keys(bi);
@@ -113,7 +115,7 @@ public record AttentionKernel(int heads, int kvHeads, int headDim, double[] slop
                 long qRows = (long) x.queryRow(bi) * c + (long) hi * d;
                 int scores = (bi * h + hi) * tq * tk;
                 if (lanes && lk <= AttentionLanes.MAX_KEYS) {
-                    AttentionLanes.backward(x, g, lanesHeads(), new AttentionLanes.Pair(qRows, kRows, lq, lk, bi, scores),
+                    AttentionLanes.backward(x, g, strides, new AttentionLanes.Pair(qRows, kRows, lq, lk, bi, scores),
                             sum != 0);
                     continue;
                 }

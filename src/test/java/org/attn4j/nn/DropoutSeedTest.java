@@ -16,6 +16,7 @@ import org.attn4j.kernels.Buf;
 import org.attn4j.kernels.DropoutSeed;
 import org.attn4j.kernels.Parallel;
 import org.attn4j.nn.TransformerBlock;
+import org.attn4j.testing.FiniteDifferences;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -122,23 +123,7 @@ class DropoutSeedTest {
         analytic.put("x", dx);
         analytic.put("memory", dMemory);
 
-        double eps = 1e-6;
-        int checked = 0;
-        for (Map.Entry<String, INDArray> e : targets.entrySet()) {
-            INDArray p = e.getValue(), grad = analytic.get(e.getKey());
-            for (long i = 0; i < p.length(); i++) {
-                double orig = p.getDouble(i);
-                p.putScalar(i, orig + eps);
-                double plus = loss.getAsDouble();
-                p.putScalar(i, orig - eps);
-                double minus = loss.getAsDouble();
-                p.putScalar(i, orig);
-                double numeric = (plus - minus) / (2 * eps), a = grad.getDouble(i);
-                double abs = Math.abs(a - numeric), rel = abs / Math.max(Math.abs(a) + Math.abs(numeric), 1e-300);
-                assertTrue(rel <= 1e-6 || abs <= 1e-8, e.getKey() + "[" + i + "]: analytic " + a + ", numeric " + numeric);
-                checked++;
-            }
-        }
+        int checked = FiniteDifferences.check(targets, analytic, loss, 1e-6);
         assertEquals(block.parameterCount() + b * t * c + b * s * c, checked);
     }
 }

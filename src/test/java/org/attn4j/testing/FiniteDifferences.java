@@ -52,6 +52,12 @@ public final class FiniteDifferences {
      * @return the number of elements checked
      */
     public static int check(Map<String, INDArray> values, Map<String, INDArray> analytic, DoubleSupplier loss) {
+        return check(values, analytic, loss, MAX_REL_ERROR);
+    }
+
+    /** {@link #check(Map, Map, DoubleSupplier)} with a relative error bound of the caller's (a tighter one). */
+    public static int check(Map<String, INDArray> values, Map<String, INDArray> analytic, DoubleSupplier loss,
+            double maxRelError) {
         List<String> failures = new ArrayList<>();
         int checked = 0;
         for (Map.Entry<String, INDArray> e : values.entrySet()) {
@@ -77,7 +83,7 @@ public final class FiniteDifferences {
                 // Written so that NaN fails: every comparison with NaN is false, and a NaN loss or gradient proves
                 // nothing about the other.
                 boolean agree = Double.isFinite(plus) && Double.isFinite(minus) && Double.isFinite(a)
-                        && (rel <= MAX_REL_ERROR || abs <= MIN_ABS_ERROR);
+                        && (rel <= maxRelError || abs <= MIN_ABS_ERROR);
                 if (!agree) {
                     failures.add(String.format("%s[%d]: analytic %.10g, numeric %.10g (loss %.10g at +eps, %.10g at"
                             + " -eps), rel %.3g", name, i, a, numeric, plus, minus, rel));
