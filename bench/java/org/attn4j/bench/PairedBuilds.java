@@ -28,8 +28,8 @@ import java.util.regex.Pattern;
  * run back to back, the two builds of a round mostly meet the same stretch, which separate runs of each do not.
  *
  * <p>Rows are the benchmark's {@code BENCH ... median_ms=} lines ({@link BlockBenchmark}), the table lines of
- * {@link KvCacheBenchmark} (milliseconds per token, cached and recomputed) and those of {@link CompactKernels}
- * (milliseconds per product). {@code bench/ab} builds a base commit in
+ * {@link KvCacheBenchmark} (milliseconds per token, cached and recomputed), those of {@link CompactKernels}
+ * (milliseconds per product) and {@link RealSize}'s decode rows (milliseconds per new token: {@code --phases decode}). {@code bench/ab} builds a base commit in
  * a worktree and runs this for the README's rows.
  *
  * <p>Arguments: {@code classpath-file base-tree new-tree rounds skip main-class [benchmark arguments...]}. With
@@ -44,6 +44,7 @@ public final class PairedBuilds {
     private static final Pattern BENCH = Pattern.compile(
             "^BENCH .*size=(\\S+) threads=(\\d+) workload=(\\S+) median_ms=([\\d.]+)");
     private static final Pattern COMPACT = Pattern.compile("^(\\w+)\\s+\\[(\\d+), (\\d+)\\]\\s+(\\d+)\\s+([\\d.]+)\\s");
+    private static final Pattern REAL_SIZE = Pattern.compile("^decode (\\w+) batch (\\d+): ([\\d.]+) tokens/s");
     private static final Pattern KV = Pattern.compile("^\\s+(\\d+)\\s+([\\d.]+)\\s+([\\d.]+)\\s+[\\d.]+x\\s*$");
 
     private PairedBuilds() {
@@ -233,6 +234,11 @@ public final class PairedBuilds {
             if (m.find()) {
                 rows.put(m.group(1) + " [" + m.group(2) + ", " + m.group(3) + "] n" + m.group(4),
                         Double.parseDouble(m.group(5)));
+                continue;
+            }
+            m = REAL_SIZE.matcher(line);
+            if (m.find()) {
+                rows.put("decode_ms_per_token " + m.group(1) + " b" + m.group(2), 1000 / Double.parseDouble(m.group(3)));
                 continue;
             }
             m = KV.matcher(line);

@@ -5,7 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
-/** PairedBuilds reads the rows of BlockBenchmark's BENCH lines, KvCacheBenchmark's and CompactKernels' tables, and nothing else. */
+/** PairedBuilds reads the rows of BlockBenchmark's BENCH lines, KvCacheBenchmark's and CompactKernels' tables, RealSize's decode
+ * rows, and nothing else. */
 class PairedBuildsTest {
     @Test
     void readsBenchLinesAndTheTablesAsMilliseconds() {
@@ -17,10 +18,12 @@ class PairedBuildsTest {
                 "      16          500.0          250.0      2.00x",
                 "format    [out, in]      n         ms      GB/s  of bound",
                 "INT8      [2304, 768]    1      0.055      33.1      0.81",
+                "decode int8 batch 1: 125.0 tokens/s, 0.52 of the bound 240.1 tokens/s, peak 1459 MB; its prompt 1 ms",
                 "RESULT speedup_16=2.00");
         Map<String, Double> rows = PairedBuilds.rows(output);
         assertEquals(Map.of("forward toy t2", 1.25, "lm_train_step char_gpt t2", 35.5,
-                "kv_cached_ms_per_token 16", 2.0, "kv_recompute_ms_per_token 16", 4.0, "INT8 [2304, 768] n1", 0.055),
+                "kv_cached_ms_per_token 16", 2.0, "kv_recompute_ms_per_token 16", 4.0, "INT8 [2304, 768] n1", 0.055,
+                "decode_ms_per_token int8 b1", 8.0),
                 rows);
     }
 }

@@ -72,6 +72,7 @@ public final class DecodeEngine {
         private final int batch;
         private final List<BlockCache> caches = new ArrayList<>();
         private final Buf last, xhat, rstd; // the last positions' rows [B, C], their norm's xhat [B, C] and rstd [B]
+        private final double[] maxSum; // the log-softmax's pieces: max and sum of exps, [B, pieces, 2]
         private Buf embedded; // the new tokens' embedded rows [B, Tnew, C], grown to the longest Tnew
 
         private Session(int batch, INDArray memory, INDArray memoryKeep) {
@@ -79,6 +80,7 @@ public final class DecodeEngine {
             this.last = Buf.of(Nd4j.create(type, batch, width));
             this.xhat = Buf.of(Nd4j.create(type, batch, width));
             this.rstd = Buf.of(Nd4j.create(type, batch));
+            this.maxSum = new double[2 * batch * CrossEntropyKernel.pieces(vocab)];
             for (BlockEngine b : blocks) {
                 caches.add(memory == null ? b.newCache(batch, w.maxLen()) : b.newCache(w.maxLen(), memory, memoryKeep));
             }
@@ -183,10 +185,21 @@ public final class DecodeEngine {
                         new Strided(head, (long) v0 * width, width), 0, new Strided(out, v0, vocab));
             });
         }
+        // log-softmax over V in pieces shared out over the threads: each piece's max and sum of exps, then each
+        // piece less its row's log-sum-exp (added up from the pieces in order, the same for any thread count)
         Buf bias = w.headBias() == null ? null : Buf.of(w.headBias());
-        parallel.forRange(b, (b0, b1) -> {
-            for (int bi = b0; bi < b1; bi++) {
-                CrossEntropyKernel.logSoftmaxRow(out, bi * vocab, vocab, bias);
+        int pieces = CrossEntropyKernel.pieces(vocab);
+        double[] maxSum = s.maxSum;
+        parallel.forRange(b * pieces, (p0, p1) -> {
+            for (int p = p0; p < p1; p++) {
+                CrossEntropyKernel.logSoftmaxPiece(out, p / pieces * vocab, vocab, bias, p % pieces, maxSum, 2 * p);
+            }
+        });
+        parallel.forRange(b * pieces, (p0, p1) -> {
+            for (int p = p0; p < p1; p++) {
+                int bi = p / pieces;
+                CrossEntropyKernel.shiftPiece(out, bi * vocab, vocab, p % pieces,
+                        CrossEntropyKernel.logSumExp(maxSum, 2 * bi * pieces, pieces));
             }
         });
         return logits;

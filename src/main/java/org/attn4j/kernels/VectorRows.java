@@ -205,6 +205,49 @@ final class VectorRows {
         }
     }
 
+    /**
+     * {@link CrossEntropyKernel#logSoftmaxPiece}'s max and sum of exp(z - max) over {@code z[from, from + n)}, into
+     * {@code maxSum[at]} and {@code maxSum[at + 1]}: the exps summed in float lanes, 16 vectors at a time, each
+     * group's sum added to a double.
+     */
+    static void maxAndExpSum(Buf zB, int from, int n, double[] maxSum, int at) {
+        ByteBuffer z = zB.bytes();
+        int vEnd = bound(n), j;
+        FloatVector m = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
+        for (j = 0; j < vEnd; j += L) {
+            m = m.max(fromByteBuffer(S, z, (from + j) * 4, NATIVE));
+        }
+        float max = m.reduceLanes(VectorOperators.MAX); // max is exact in any order
+        for (; j < n; j++) {
+            max = Math.max(max, z.getFloat((from + j) * 4));
+        }
+        double sum = 0;
+        for (j = 0; j < vEnd; ) {
+            FloatVector acc = FloatVector.zero(S);
+            for (int end = Math.min(vEnd, j + 16 * L); j < end; j += L) {
+                acc = acc.add(exp(fromByteBuffer(S, z, (from + j) * 4, NATIVE).sub(max)));
+            }
+            sum += sum(acc);
+        }
+        for (; j < n; j++) {
+            sum += Math.exp(z.getFloat((from + j) * 4) - max);
+        }
+        maxSum[at] = max;
+        maxSum[at + 1] = sum;
+    }
+
+    /** z[from + i] -= c for i in [0, n). */
+    static void subtract(Buf zB, int from, int n, float c) {
+        ByteBuffer z = zB.bytes();
+        int vEnd = bound(n), j;
+        for (j = 0; j < vEnd; j += L) {
+            fromByteBuffer(S, z, (from + j) * 4, NATIVE).sub(c).intoByteBuffer(z, (from + j) * 4, NATIVE);
+        }
+        for (; j < n; j++) {
+            z.putFloat((from + j) * 4, z.getFloat((from + j) * 4) - c);
+        }
+    }
+
     /** {@link RowMath#softmaxRow}, vectorized: masked scores first, then max, exp and the sum in lanes. */
     public static void softmaxRow(Buf sB, int off, MaskRows mask, int bi, int hi, int i) {
         ByteBuffer s = sB.bytes();

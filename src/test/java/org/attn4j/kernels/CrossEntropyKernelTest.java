@@ -91,4 +91,56 @@ class CrossEntropyKernelTest {
         CrossEntropyKernel.backwardRow(ignored, 0, V, TARGET, true, smoothing, scale);
         close("ignored row", new double[V], values(ignored), 0);
     }
+
+    /**
+     * A row of several pieces and a ragged end (3 x 4,096 + 37 columns, the last piece's end not a whole vector), in
+     * float32 and float64, against float64 loops of the definition; the pieces run in reverse order (as threads may
+     * take them) give the same bits as {@link CrossEntropyKernel#logSoftmaxRow}; a piece of -inf logits adds nothing.
+     */
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"FLOAT", "DOUBLE"})
+    void logSoftmaxInPiecesMatchesFloat64Loops(String typeName) {
+        DataType type = DataType.valueOf(typeName);
+        int wide = 3 * CrossEntropyKernel.PIECE + 37, pieces = CrossEntropyKernel.pieces(wide);
+        assertEquals(4, pieces);
+        double[] z = random(new Random(16), wide), bias = random(new Random(17), wide);
+        for (int v = 0; v < wide; v++) {
+            z[v] *= 8; // logits spread over a few units, as a trained head's
+        }
+        for (int v = CrossEntropyKernel.PIECE; v < 2 * CrossEntropyKernel.PIECE; v++) {
+            z[v] = Double.NEGATIVE_INFINITY; // the second piece: excluded tokens
+        }
+        z[wide - 1] = 30; // the row's max in the ragged end, where a lost column would show
+        Buf whole = buf(z, type), reversed = buf(z, type), biasBuf = buf(bias, type);
+        double[] rounded = values(buf(z, type)), roundedBias = values(biasBuf);
+        double max = Double.NEGATIVE_INFINITY, sum = 0;
+        for (int v = 0; v < wide; v++) {
+            max = Math.max(max, rounded[v] + roundedBias[v]);
+        }
+        for (int v = 0; v < wide; v++) {
+            sum += Math.exp(rounded[v] + roundedBias[v] - max);
+        }
+        double[] want = new double[wide];
+        for (int v = 0; v < wide; v++) {
+            want[v] = rounded[v] + roundedBias[v] - max - Math.log(sum);
+        }
+        CrossEntropyKernel.logSoftmaxRow(whole, 0, wide, biasBuf);
+        double[] maxSum = new double[2 * pieces];
+        for (int k = pieces - 1; k >= 0; k--) {
+            CrossEntropyKernel.logSoftmaxPiece(reversed, 0, wide, biasBuf, k, maxSum, 2 * k);
+        }
+        double logSum = CrossEntropyKernel.logSumExp(maxSum, 0, pieces);
+        for (int k = pieces - 1; k >= 0; k--) {
+            CrossEntropyKernel.shiftPiece(reversed, 0, wide, k, logSum);
+        }
+        double[] got = values(whole);
+        for (int v = 0; v < wide; v++) {
+            if (want[v] == Double.NEGATIVE_INFINITY) {
+                assertEquals(Double.NEGATIVE_INFINITY, got[v], "column " + v);
+                got[v] = want[v] = 0;
+            }
+        }
+        close("log-softmax in pieces", want, got, type == DataType.FLOAT ? 2e-6 : 1e-12);
+        assertTrue(java.util.Arrays.equals(values(whole), values(reversed)), "pieces in reverse order: other bits");
+    }
 }
