@@ -29,7 +29,8 @@ import java.util.regex.Pattern;
  *
  * <p>Rows are the benchmark's {@code BENCH ... median_ms=} lines ({@link BlockBenchmark}), the table lines of
  * {@link KvCacheBenchmark} (milliseconds per token, cached and recomputed), those of {@link CompactKernels}
- * (milliseconds per product) and {@link RealSize}'s decode rows (milliseconds per new token: {@code --phases decode}). {@code bench/ab} builds a base commit in
+ * (milliseconds per product) and {@link RealSize}'s rows (decoding: milliseconds per new token; the prefill and
+ * the training step: milliseconds). {@code bench/ab} builds a base commit in
  * a worktree and runs this for the README's rows.
  *
  * <p>Arguments: {@code classpath-file base-tree new-tree rounds skip main-class [benchmark arguments...]}. With
@@ -45,6 +46,7 @@ public final class PairedBuilds {
             "^BENCH .*size=(\\S+) threads=(\\d+) workload=(\\S+) median_ms=([\\d.]+)");
     private static final Pattern COMPACT = Pattern.compile("^(\\w+)\\s+\\[(\\d+), (\\d+)\\]\\s+(\\d+)\\s+([\\d.]+)\\s");
     private static final Pattern REAL_SIZE = Pattern.compile("^decode (\\w+) batch (\\d+): ([\\d.]+) tokens/s");
+    private static final Pattern REAL_SIZE_MS = Pattern.compile("^(train step|prefill) ([^:]+?)( tokens)?: (\\d+) ms");
     private static final Pattern KV = Pattern.compile("^\\s+(\\d+)\\s+([\\d.]+)\\s+([\\d.]+)\\s+[\\d.]+x\\s*$");
 
     private PairedBuilds() {
@@ -239,6 +241,11 @@ public final class PairedBuilds {
             m = REAL_SIZE.matcher(line);
             if (m.find()) {
                 rows.put("decode_ms_per_token " + m.group(1) + " b" + m.group(2), 1000 / Double.parseDouble(m.group(3)));
+                continue;
+            }
+            m = REAL_SIZE_MS.matcher(line);
+            if (m.find()) {
+                rows.put(m.group(1).replace(' ', '_') + "_ms " + m.group(2), Double.parseDouble(m.group(4)));
                 continue;
             }
             m = KV.matcher(line);

@@ -7,6 +7,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Predicate;
+import org.attn4j.kernels.AdamKernel;
 import org.attn4j.kernels.Buf;
 import org.attn4j.kernels.Parallel;
 import org.attn4j.kernels.RowMath;
@@ -15,6 +16,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.nd4j.linalg.learning.GradientUpdater;
+import org.nd4j.linalg.learning.config.Adam;
 import org.nd4j.linalg.learning.config.IUpdater;
 import org.nd4j.linalg.learning.regularization.WeightDecay;
 
@@ -34,6 +36,10 @@ import org.nd4j.linalg.learning.regularization.WeightDecay;
  * more than its ops. Adam, Nesterov and SGD act element by element, so the result is the per-parameter updaters'
  * to the bit. As in llm.c, the flat rows and the optimizer state are each one arena: chunk c, of n_c elements
  * starting at element s_c of all parameters, holds its k state arrays (ND4J's layout) at [k s_c, k (s_c + n_c)).
+ *
+ * <p>With ND4J's {@link Adam} on float32 or float64 parameters, a chunk's update (the clipping factor, Adam, the
+ * decoupled weight decay, the subtraction: three or four ND4J ops) is one pass of {@link AdamKernel} instead, the
+ * same operations in the same order on the same state, checked against ND4J's ops in {@code ParameterUpdaterTest}.
  */
 public final class ParameterUpdater {
     static final int BIG = 8192;
@@ -52,7 +58,7 @@ public final class ParameterUpdater {
      * {@code grads} is where the step's gradient is copied to be left as it was, or null to work on it directly.
      */
     private record Chunk(List<Slot> slots, boolean inPlace, INDArray params, INDArray grads, INDArray state,
-            GradientUpdater<?> updater) {
+            int stateAt, GradientUpdater<?> updater) {
         int length() {
             return slots.stream().mapToInt(s -> (int) s.array().length()).sum();
         }
@@ -63,10 +69,11 @@ public final class ParameterUpdater {
     }
 
     private final Map<String, INDArray> gradients; // the gradients update() reads; null for the trainer
+    private final Adam adam; // ND4J's Adam, whose chunks AdamKernel updates; null for other updaters
     private final WeightDecay decay;
     private final DataType type;
     private final INDArray rowParams, rowGrads, state; // flat rows [1, R] twice; state [1, k T] or null
-    private final Buf rowParamsBuf, rowGradsBuf;
+    private final Buf rowParamsBuf, rowGradsBuf, stateBuf; // stateBuf: null without state
     private final int stateArrays;
     private final WorkerShares<Chunk> chunks;
     private final List<String> names; // in the parameters' order
@@ -93,6 +100,8 @@ public final class ParameterUpdater {
         this.gradients = gradients;
         this.decay = decay;
         this.type = parameters.values().stream().findFirst().map(INDArray::dataType).orElse(DataType.FLOAT);
+        this.adam = updater.getClass() == Adam.class && (type == DataType.FLOAT || type == DataType.DOUBLE)
+                && parameters.values().stream().allMatch(a -> a.dataType() == type) ? (Adam) updater : null;
         this.names = List.copyOf(parameters.keySet());
         WorkerShares<List<String>> groups = WorkerShares.pack(names, p -> parameters.get(p).length(),
                 Math.max(1, Math.min(pieces, names.size())), parallel).map(share -> groups(share, parameters, big));
@@ -109,6 +118,7 @@ public final class ParameterUpdater {
         long size = updater.stateSize(total);
         stateArrays = total == 0 ? 0 : Math.toIntExact(size / total);
         state = size == 0 ? null : Nd4j.zeros(type, 1, size);
+        stateBuf = state == null || adam == null ? null : Buf.of(state);
         int[] next = {0, 0}; // the next chunk's first element of all parameters, and of the flat rows
         chunks = groups.map(share -> share.stream().map(g -> {
             boolean inPlace = inPlace(g, parameters, big);
@@ -174,9 +184,9 @@ public final class ParameterUpdater {
         INDArray own = state == null ? null : view(state, (long) stateArrays * start, (long) stateArrays * offset);
         INDArray first = slots.get(0).array();
         INDArray params = inPlace ? first : view(rowParams, row, offset);
-        INDArray grads = !inPlace ? view(rowGrads, row, offset)
-                : gradients == null ? null : Nd4j.create(first.dataType(), first.shape());
-        return new Chunk(slots, inPlace, params, grads, own, updater.instantiate(own, true));
+        INDArray grads = !inPlace ? view(rowGrads, row, offset) // Adam's pass only reads a plain in-place gradient
+                : gradients == null || adam != null && plain(first) ? null : Nd4j.create(first.dataType(), first.shape());
+        return new Chunk(slots, inPlace, params, grads, own, stateArrays * start, updater.instantiate(own, true));
     }
 
     private static INDArray view(INDArray row, long offset, long n) {
@@ -214,26 +224,66 @@ public final class ParameterUpdater {
      * construction) are changed.
      */
     void apply(Map<String, INDArray> grads, double scale, int iteration, double lr) {
+        if (adam != null) {
+            applyAdam(grads, scale, iteration, lr);
+            return;
+        }
+        chunks.forEach(c -> applyNd4j(c, grads, scale, iteration, lr));
+    }
+
+    /** One chunk's update by ND4J's ops: the clipping factor, the updater, the weight decay, the subtraction. */
+    private void applyNd4j(Chunk c, Map<String, INDArray> grads, double scale, int iteration, double lr) {
+        if (!c.inPlace()) {
+            for (Slot s : c.slots()) { // into the flat rows
+                into(s.array(), rowParamsBuf, s);
+                into(grads.get(s.name()), rowGradsBuf, s);
+            }
+        }
+        INDArray cg = c.inPlace() ? stepGradient(c, grads.get(c.slots().get(0).name())) : c.grads();
+        if (scale < 1) {
+            cg.muli(scale);
+        }
+        c.updater().applyUpdater(cg, iteration, 0);
+        for (Slot s : c.slots()) {
+            if (s.decayed()) {
+                decay.apply(c.inPlace() ? c.params() : s.rowParam(), c.inPlace() ? cg : s.rowGrad(), lr, iteration, 0);
+            }
+        }
+        c.params().subi(cg);
+        if (!c.inPlace()) {
+            c.slots().forEach(this::back);
+        }
+    }
+
+    /** {@link #apply} with ND4J's Adam: each chunk in one {@link AdamKernel} pass per parameter; gradients only read. */
+    private void applyAdam(Map<String, INDArray> grads, double scale, int iteration, double lr) {
+        double alpha = AdamKernel.alpha(adam.getLearningRate(iteration, 0), adam.getBeta1(), adam.getBeta2(),
+                adam.getEpsilon(), iteration, type == DataType.FLOAT);
+        double decayBy = decay == null ? 0 : decay.getCoeff().valueAt(iteration, 0) * (decay.isApplyLR() ? lr : 1);
+        AdamKernel.Step undecayed = new AdamKernel.Step(scale, adam.getBeta1(), adam.getBeta2(), alpha,
+                adam.getEpsilon(), 0);
+        AdamKernel.Step decayed = new AdamKernel.Step(scale, adam.getBeta1(), adam.getBeta2(), alpha,
+                adam.getEpsilon(), decayBy);
         chunks.forEach(c -> {
-            if (!c.inPlace()) {
-                for (Slot s : c.slots()) { // into the flat rows
-                    into(s.array(), rowParamsBuf, s);
-                    into(grads.get(s.name()), rowGradsBuf, s);
-                }
+            int length = c.length(), m = c.stateAt(), v = m + length; // the chunk's m, then its v
+            if (c.inPlace() && !plain(c.params())) { // a parameter in another layout: ND4J's ops walk it
+                applyNd4j(c, grads, scale, iteration, lr);
+                return;
             }
-            INDArray cg = c.inPlace() ? stepGradient(c, grads.get(c.slots().get(0).name())) : c.grads();
-            if (scale < 1) {
-                cg.muli(scale);
+            if (c.inPlace()) {
+                Slot s = c.slots().get(0);
+                INDArray g = grads.get(s.name());
+                AdamKernel.update(Buf.of(s.array()), Buf.of(plain(g) ? g : g.dup('c')), stateBuf, m, stateBuf, v, 0,
+                        length, s.decayed() ? decayed : undecayed);
+                return;
             }
-            c.updater().applyUpdater(cg, iteration, 0);
-            for (Slot s : c.slots()) {
-                if (s.decayed()) {
-                    decay.apply(c.inPlace() ? c.params() : s.rowParam(), c.inPlace() ? cg : s.rowGrad(), lr, iteration, 0);
-                }
-            }
-            c.params().subi(cg);
-            if (!c.inPlace()) {
-                c.slots().forEach(this::back);
+            for (Slot s : c.slots()) { // into the flat rows, updated there, and back
+                into(s.array(), rowParamsBuf, s);
+                into(grads.get(s.name()), rowGradsBuf, s);
+                int n = (int) s.array().length();
+                AdamKernel.update(rowParamsBuf, rowGradsBuf, stateBuf, m + s.offset(), stateBuf, v + s.offset(), s.row(),
+                        n, s.decayed() ? decayed : undecayed);
+                back(s);
             }
         });
     }

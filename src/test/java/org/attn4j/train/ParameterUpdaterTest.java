@@ -21,6 +21,7 @@ import org.nd4j.linalg.learning.config.Adam;
 import org.nd4j.linalg.learning.config.IUpdater;
 import org.nd4j.linalg.learning.config.Nesterovs;
 import org.nd4j.linalg.learning.config.Sgd;
+import org.nd4j.linalg.learning.regularization.WeightDecay;
 
 /**
  * {@link ParameterUpdater} against ND4J's updaters used the plain way, one instance per parameter on its own
@@ -87,6 +88,63 @@ class ParameterUpdaterTest {
             assertTrue(a.sub(parameters(type).get(name)).amaxNumber().doubleValue() > 0, name + " moved");
             assertSameBits(name + " after 3 steps", reference.get(name), a);
         });
+    }
+
+    /**
+     * AdamW as the trainer runs it (gradients scaled by a clipping factor, then Adam, then the decoupled weight decay
+     * on the matrices at the step's learning rate, then the subtraction) against ND4J's ops doing those steps on
+     * each parameter alone: the same bits, and the gradients left as they were (the update's own pass only reads
+     * them). Every parameter takes {@code AdamKernel}: the large ones in place, the small ones (the f-order one too)
+     * in the flat rows.
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("types")
+    void adamWithClippingAndDecayIsNd4jsOpsToTheBit(DataType type) {
+        Adam rule = new Adam(new org.nd4j.linalg.schedule.ExponentialSchedule(
+                org.nd4j.linalg.schedule.ScheduleType.ITERATION, 3e-2, 0.7));
+        WeightDecay decay = new WeightDecay(0.1, true);
+        Map<String, INDArray> params = parameters(type), reference = new LinkedHashMap<>();
+        Map<String, GradientUpdater<?>> plain = new LinkedHashMap<>();
+        params.forEach((name, a) -> {
+            reference.put(name, a.dup());
+            INDArray state = Nd4j.zeros(type, 1, rule.stateSize(a.length()));
+            GradientUpdater<?> u = rule.instantiate(state, true);
+            u.setStateViewArray(state, a.shape(), a.ordering(), true);
+            plain.put(name, u);
+        });
+        ParameterUpdater updater = new ParameterUpdater(params, null, rule, parallel, 3, ParameterUpdater.BIG, decay,
+                a -> a.rank() >= 2);
+        for (int step = 0; step < 3; step++) {
+            double scale = 0.75 - 0.2 * step, lr = 0.05 / (step + 1);
+            Map<String, INDArray> grads = new LinkedHashMap<>(), before = new LinkedHashMap<>();
+            for (Map.Entry<String, INDArray> e : params.entrySet()) {
+                grads.put(e.getKey(), Nd4j.randn(type, e.getValue().shape()));
+                before.put(e.getKey(), grads.get(e.getKey()).dup());
+            }
+            updater.apply(grads, scale, step, lr);
+            for (String name : params.keySet()) {
+                INDArray update = before.get(name).dup().muli(scale), ref = reference.get(name);
+                plain.get(name).applyUpdater(update, step, 0);
+                if (ref.rank() >= 2) {
+                    decay.apply(ref, update, lr, step, 0);
+                }
+                ref.subi(update);
+                assertSameBits("gradient of " + name + " after step " + step, before.get(name), grads.get(name));
+            }
+        }
+        params.forEach((name, a) -> assertSameBits(name + " after 3 steps", reference.get(name), a));
+        updater.state().forEach((name, s) -> assertSameBits("Adam's m and v of " + name,
+                plainState(plain.get(name)), s));
+    }
+
+    static Stream<DataType> types() {
+        return Stream.of(DataType.FLOAT, DataType.DOUBLE);
+    }
+
+    /** The state array an ND4J updater was given (m, then v). */
+    private static INDArray plainState(GradientUpdater<?> u) {
+        org.nd4j.linalg.learning.AdamUpdater adam = (org.nd4j.linalg.learning.AdamUpdater) u;
+        return Nd4j.concat(1, adam.getM().reshape(1, -1), adam.getV().reshape(1, -1));
     }
 
     @Test
