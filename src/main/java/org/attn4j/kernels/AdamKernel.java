@@ -19,10 +19,6 @@ package org.attn4j.kernels;
  * multiply-adds, as ND4J's CPU loops compute it.
  */
 public final class AdamKernel {
-    /** One step's constants: the clipping factor, the betas, alpha ({@link #alpha}), epsilon, and decay (0: none). */
-    public record Step(double scale, double beta1, double beta2, double alpha, double eps, double decay) {
-    }
-
     private AdamKernel() {
     }
 
@@ -46,7 +42,7 @@ public final class AdamKernel {
      * Elements {@code [from, from + n)} of parameter {@code p} from gradient {@code g}, with Adam's moments at
      * {@code m[mAt + i]} and {@code v[vAt + i]} for element {@code from + i}; all four float32 or all float64.
      */
-    public static void update(Buf p, Buf g, Buf m, int mAt, Buf v, int vAt, int from, int n, Step s) {
+    public static void update(Buf p, Buf g, Buf m, int mAt, Buf v, int vAt, int from, int n, AdamStep s) {
         if (RowMath.vector(p)) {
             AdamLanes.update(p, g, m, mAt, v, vAt, from, n, s);
             return;

@@ -14,7 +14,7 @@ final class AdamLanes {
     private AdamLanes() {
     }
 
-    static void update(Buf pB, Buf gB, Buf mB, int mAt, Buf vB, int vAt, int from, int n, AdamKernel.Step s) {
+    static void update(Buf pB, Buf gB, Buf mB, int mAt, Buf vB, int vAt, int from, int n, AdamStep s) {
         ByteBuffer p = pB.bytes(), g = gB.bytes(), m = mB.bytes(), v = vB.bytes();
         float scale = (float) s.scale(), b1 = (float) s.beta1(), b2 = (float) s.beta2(), c1 = 1 - b1, c2 = 1 - b2;
         float alpha = (float) s.alpha(), eps = (float) s.eps(), decay = (float) s.decay();

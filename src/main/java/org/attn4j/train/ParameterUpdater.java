@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.function.Predicate;
 import org.attn4j.kernels.AdamKernel;
+import org.attn4j.kernels.AdamStep;
 import org.attn4j.kernels.Buf;
 import org.attn4j.kernels.Parallel;
 import org.attn4j.kernels.RowMath;
@@ -260,9 +261,9 @@ public final class ParameterUpdater {
         double alpha = AdamKernel.alpha(adam.getLearningRate(iteration, 0), adam.getBeta1(), adam.getBeta2(),
                 adam.getEpsilon(), iteration, type == DataType.FLOAT);
         double decayBy = decay == null ? 0 : decay.getCoeff().valueAt(iteration, 0) * (decay.isApplyLR() ? lr : 1);
-        AdamKernel.Step undecayed = new AdamKernel.Step(scale, adam.getBeta1(), adam.getBeta2(), alpha,
+        AdamStep undecayed = new AdamStep(scale, adam.getBeta1(), adam.getBeta2(), alpha,
                 adam.getEpsilon(), 0);
-        AdamKernel.Step decayed = new AdamKernel.Step(scale, adam.getBeta1(), adam.getBeta2(), alpha,
+        AdamStep decayed = new AdamStep(scale, adam.getBeta1(), adam.getBeta2(), alpha,
                 adam.getEpsilon(), decayBy);
         chunks.forEach(c -> {
             int length = c.length(), m = c.stateAt(), v = m + length; // the chunk's m, then its v
