@@ -68,29 +68,119 @@ public final class Sampler {
             p[i] = Math.exp((logProbs[i] - max) / config.temperature());
         }
         normalize(p);
-        Integer[] order = new Integer[v]; // ids, most likely first
-        for (int i = 0; i < v; i++) {
-            order[i] = i;
-        }
-        Arrays.sort(order, (a, b) -> p[a] != p[b] ? Double.compare(p[b], p[a]) : Integer.compare(a, b));
         int keep = config.topK() == 0 ? v : Math.min(config.topK(), v);
-        if (config.topP() < 1) {
-            double kept = 0;
-            for (int i = 0; i < keep; i++) {
-                kept += p[order[i]];
+        if (keep == v && config.topP() >= 1) {
+            normalize(p); // as after a restriction that left every token
+            return p;
+        }
+        // The most likely ids in order, as many as the restriction may keep: the top-k, or for top-p alone a
+        // growing prefix until its renormalized mass reaches p. Only those are sorted: a sort of all V ids (V =
+        // 50,257 for GPT-2) took ~9 ms a token, more than a decoding step of the model.
+        int[] order;
+        int candidates = keep < v ? keep : Math.min(v, NUCLEUS_START);
+        double kept = 0;
+        while (true) {
+            order = mostLikely(p, candidates);
+            if (keep < v) {
+                for (int i = 0; i < keep; i++) {
+                    kept += p[order[i]];
+                }
+                break;
             }
+            if (kept == 0) { // top-p over every token: its mass is all of p's
+                for (double x : p) {
+                    kept += x;
+                }
+            }
+            double prefix = 0;
+            for (int id : order) {
+                prefix += p[id] / kept;
+            }
+            if (prefix >= config.topP() || candidates == v) {
+                break;
+            }
+            candidates = (int) Math.min(v, 4L * candidates);
+        }
+        if (config.topP() < 1) {
             double cumulative = 0; // of the top-k set, renormalized
             int nucleus = 0;
-            while (nucleus < keep && cumulative < config.topP()) {
+            while (nucleus < order.length && cumulative < config.topP()) {
                 cumulative += p[order[nucleus++]] / kept;
             }
             keep = nucleus;
         }
-        for (int i = keep; i < v; i++) {
-            p[order[i]] = 0;
+        double[] out = new double[v];
+        for (int i = 0; i < keep; i++) {
+            out[order[i]] = p[order[i]];
         }
-        normalize(p);
-        return p;
+        normalize(out);
+        return out;
+    }
+
+    /** Ids top-p alone sorts first; four times as many while their mass falls short of p. */
+    private static final int NUCLEUS_START = 256;
+
+    /**
+     * The {@code k} most likely ids, most likely first (ties: the lower id first): a heap of the best k seen, in
+     * O(V log k), then sorted.
+     */
+    static int[] mostLikely(double[] p, int k) {
+        int[] heap = new int[k]; // a min-heap by likelihood: heap[0] is the least likely id kept
+        int size = 0;
+        for (int id = 0; id < p.length; id++) {
+            if (size < k) {
+                heap[size] = id;
+                siftUp(heap, size++, p);
+            } else if (before(id, heap[0], p)) {
+                heap[0] = id;
+                siftDown(heap, size, p);
+            }
+        }
+        for (int end = size - 1; end > 0; end--) { // heap sort: the least likely to the back
+            int t = heap[0];
+            heap[0] = heap[end];
+            heap[end] = t;
+            siftDown(heap, end, p);
+        }
+        return heap; // least likely last: most likely first
+    }
+
+    /** Whether id a comes before id b: more likely, or as likely with the lower id. */
+    private static boolean before(int a, int b, double[] p) {
+        return p[a] != p[b] ? p[a] > p[b] : a < b;
+    }
+
+    private static void siftUp(int[] heap, int i, double[] p) {
+        while (i > 0) {
+            int parent = (i - 1) / 2;
+            if (!before(heap[parent], heap[i], p)) {
+                return;
+            }
+            int t = heap[parent];
+            heap[parent] = heap[i];
+            heap[i] = t;
+            i = parent;
+        }
+    }
+
+    private static void siftDown(int[] heap, int size, double[] p) {
+        int i = 0;
+        while (true) {
+            int l = 2 * i + 1, r = l + 1, worst = i;
+            if (l < size && before(heap[worst], heap[l], p)) {
+                worst = l;
+            }
+            if (r < size && before(heap[worst], heap[r], p)) {
+                worst = r;
+            }
+            if (worst == i) {
+                return;
+            }
+            int t = heap[worst];
+            heap[worst] = heap[i];
+            heap[i] = t;
+            i = worst;
+        }
     }
 
     /** One token drawn from {@link #distribution(double[]) distribution(logProbs)}. */

@@ -31,6 +31,68 @@ class SamplerTest {
         return (int) Arrays.stream(p).filter(x -> x > 0).count();
     }
 
+    /**
+     * A GPT-2-sized vocabulary (50,257 ids, with runs of equal probabilities) against the definition written out:
+     * every id sorted (most likely first, ties by the lower id), the top-k kept, then the smallest prefix of the
+     * renormalized top-k whose mass reaches p. The sampler sorts only the ids it may keep; the top-p-only case
+     * grows its prefix past the first 256 ids (p = 0.9 of a flat-ish distribution needs thousands).
+     */
+    @Test
+    void restrictionsOnALargeVocabularyMatchTheDefinition() {
+        java.util.Random r = new java.util.Random(5);
+        double[] logits = new double[50257];
+        for (int i = 0; i < logits.length; i++) {
+            logits[i] = i % 97 == 0 ? -3 : r.nextGaussian() * 2 - 11; // every 97th id alike: the most likely tie
+        }
+        double[][] configs = {{1, 40, 1}, {0.7, 1, 1}, {1, 0, 0.9}, {0.8, 0, 0.05}, {1.3, 500, 0.95}, {1, 0, 1}};
+        for (double[] c : configs) {
+            Sampler.Config config = new Sampler.Config(c[0], (int) c[1], c[2]);
+            double[] got = new Sampler(config, 1).distribution(logits), want = definition(logits, config);
+            String what = "T " + c[0] + ", top-k " + (int) c[1] + ", top-p " + c[2];
+            assertEquals(kept(want), kept(got), what + ": tokens kept");
+            assertArrayEquals(want, got, 1e-15, what);
+        }
+    }
+
+    /** Sampler.distribution's definition, sorting every id. */
+    private static double[] definition(double[] logProbs, Sampler.Config config) {
+        int v = logProbs.length;
+        double max = Arrays.stream(logProbs).max().orElseThrow(), sum = 0;
+        double[] p = new double[v];
+        for (int i = 0; i < v; i++) {
+            p[i] = Math.exp((logProbs[i] - max) / config.temperature());
+            sum += p[i];
+        }
+        for (int i = 0; i < v; i++) {
+            p[i] /= sum;
+        }
+        Integer[] order = new Integer[v];
+        for (int i = 0; i < v; i++) {
+            order[i] = i;
+        }
+        Arrays.sort(order, (a, b) -> p[a] != p[b] ? Double.compare(p[b], p[a]) : Integer.compare(a, b));
+        int keep = config.topK() == 0 ? v : Math.min(config.topK(), v);
+        double kept = 0, cumulative = 0;
+        for (int i = 0; i < keep; i++) {
+            kept += p[order[i]];
+        }
+        int nucleus = 0;
+        while (config.topP() < 1 && nucleus < keep && cumulative < config.topP()) {
+            cumulative += p[order[nucleus++]] / kept;
+        }
+        keep = config.topP() < 1 ? nucleus : keep;
+        double[] out = new double[v];
+        double total = 0;
+        for (int i = 0; i < keep; i++) {
+            out[order[i]] = p[order[i]];
+            total += p[order[i]];
+        }
+        for (int i = 0; i < v; i++) {
+            out[i] /= total;
+        }
+        return out;
+    }
+
     @Test
     void plainSamplingKeepsTheModelsDistribution() {
         assertArrayEquals(P, dist(1, 0, 1), 1e-12);
