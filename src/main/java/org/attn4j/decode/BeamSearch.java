@@ -155,13 +155,7 @@ public final class BeamSearch {
     }
 
     private static int[] topIndices(INDArray row, int n) {
-        double[] v = row.toDoubleVector();
-        Integer[] idx = new Integer[v.length];
-        for (int i = 0; i < v.length; i++) {
-            idx[i] = i;
-        }
-        Arrays.sort(idx, Comparator.comparingDouble(i -> -v[i]));
-        return Arrays.stream(idx).limit(n).mapToInt(Integer::intValue).toArray();
+        return TopIds.largest(row.toDoubleVector(), n);
     }
 
     private static int[][] pick(int[][] a, int[] rows) {

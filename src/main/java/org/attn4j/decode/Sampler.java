@@ -80,7 +80,7 @@ public final class Sampler {
         int candidates = keep < v ? keep : Math.min(v, NUCLEUS_START);
         double kept = 0;
         while (true) {
-            order = mostLikely(p, candidates);
+            order = TopIds.largest(p, candidates);
             if (keep < v) {
                 for (int i = 0; i < keep; i++) {
                     kept += p[order[i]];
@@ -119,69 +119,6 @@ public final class Sampler {
 
     /** Ids top-p alone sorts first; four times as many while their mass falls short of p. */
     private static final int NUCLEUS_START = 256;
-
-    /**
-     * The {@code k} most likely ids, most likely first (ties: the lower id first): a heap of the best k seen, in
-     * O(V log k), then sorted.
-     */
-    static int[] mostLikely(double[] p, int k) {
-        int[] heap = new int[k]; // a min-heap by likelihood: heap[0] is the least likely id kept
-        int size = 0;
-        for (int id = 0; id < p.length; id++) {
-            if (size < k) {
-                heap[size] = id;
-                siftUp(heap, size++, p);
-            } else if (before(id, heap[0], p)) {
-                heap[0] = id;
-                siftDown(heap, size, p);
-            }
-        }
-        for (int end = size - 1; end > 0; end--) { // heap sort: the least likely to the back
-            int t = heap[0];
-            heap[0] = heap[end];
-            heap[end] = t;
-            siftDown(heap, end, p);
-        }
-        return heap; // least likely last: most likely first
-    }
-
-    /** Whether id a comes before id b: more likely, or as likely with the lower id. */
-    private static boolean before(int a, int b, double[] p) {
-        return p[a] != p[b] ? p[a] > p[b] : a < b;
-    }
-
-    private static void siftUp(int[] heap, int i, double[] p) {
-        while (i > 0) {
-            int parent = (i - 1) / 2;
-            if (!before(heap[parent], heap[i], p)) {
-                return;
-            }
-            int t = heap[parent];
-            heap[parent] = heap[i];
-            heap[i] = t;
-            i = parent;
-        }
-    }
-
-    private static void siftDown(int[] heap, int size, double[] p) {
-        int i = 0;
-        while (true) {
-            int l = 2 * i + 1, r = l + 1, worst = i;
-            if (l < size && before(heap[worst], heap[l], p)) {
-                worst = l;
-            }
-            if (r < size && before(heap[worst], heap[r], p)) {
-                worst = r;
-            }
-            if (worst == i) {
-                return;
-            }
-            int t = heap[worst];
-            heap[worst] = heap[i];
-            heap[i] = t;
-            i = worst;
-        }
-    }
 
     /** One token drawn from {@link #distribution(double[]) distribution(logProbs)}. */
     public int sample(double[] logProbs) {
