@@ -5,8 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
-/** PairedBuilds reads the rows of BlockBenchmark's BENCH lines, KvCacheBenchmark's and CompactKernels' tables, RealSize's decode
- * rows, and nothing else. */
+/**
+ * PairedBuilds reads the rows of BlockBenchmark's BENCH lines, KvCacheBenchmark's and CompactKernels' tables, RealSize's
+ * decode, prefill and training rows, and nothing else.
+ */
 class PairedBuildsTest {
     @Test
     void readsBenchLinesAndTheTablesAsMilliseconds() {

@@ -78,7 +78,10 @@ public final class Sampler {
         // 50,257 for GPT-2) took ~9 ms a token, more than a decoding step of the model.
         int[] order;
         int candidates = keep < v ? keep : Math.min(v, NUCLEUS_START);
-        double kept = 0;
+        double kept = 0; // the top-k's mass (top-p alone: all of p's)
+        for (int i = 0; keep == v && i < v; i++) {
+            kept += p[i];
+        }
         while (true) {
             order = TopIds.largest(p, candidates);
             if (keep < v) {
@@ -86,11 +89,6 @@ public final class Sampler {
                     kept += p[order[i]];
                 }
                 break;
-            }
-            if (kept == 0) { // top-p over every token: its mass is all of p's
-                for (double x : p) {
-                    kept += x;
-                }
             }
             double prefix = 0;
             for (int id : order) {

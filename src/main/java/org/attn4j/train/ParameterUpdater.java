@@ -221,8 +221,8 @@ public final class ParameterUpdater {
 
     /**
      * One update from {@code grads} scaled by {@code scale}, as step {@code iteration} with learning rate
-     * {@code lr} (for the weight decay). Gradients updated in place (large ones, without gradients given at
-     * construction) are changed.
+     * {@code lr} (for the weight decay). With ND4J's ops (updaters other than Adam), gradients updated in place
+     * (large ones, without gradients given at construction) are changed; Adam's pass only reads them.
      */
     void apply(Map<String, INDArray> grads, double scale, int iteration, double lr) {
         if (adam != null) {
