@@ -70,7 +70,6 @@ public final class Sampler {
         normalize(p);
         int keep = config.topK() == 0 ? v : Math.min(config.topK(), v);
         if (keep == v && config.topP() >= 1) {
-            normalize(p); // as after a restriction that left every token
             return p;
         }
         // The most likely ids in order, as many as the restriction may keep: the top-k, or for top-p alone a

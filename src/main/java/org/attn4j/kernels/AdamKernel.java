@@ -43,14 +43,11 @@ public final class AdamKernel {
      * {@code m[mAt + i]} and {@code v[vAt + i]} for element {@code from + i}; all four float32 or all float64.
      */
     public static void update(Buf p, Buf g, Buf m, int mAt, Buf v, int vAt, int from, int n, AdamStep s) {
-        if (RowMath.vector(p)) {
-            AdamLanes.update(p, g, m, mAt, v, vAt, from, n, s);
-            return;
-        }
         if (p.isFloat()) {
+            int done = RowMath.vector(p) ? AdamLanes.update(p, g, m, mAt, v, vAt, from, n, s) : 0;
             float scale = (float) s.scale(), b1 = (float) s.beta1(), b2 = (float) s.beta2(), c1 = 1 - b1, c2 = 1 - b2;
             float alpha = (float) s.alpha(), eps = (float) s.eps(), decay = (float) s.decay();
-            for (int i = 0; i < n; i++) {
+            for (int i = done; i < n; i++) { // the lanes' rest, or everything without them: float arithmetic
                 float gi = (float) g.get(from + i) * scale;
                 float mi = b1 * (float) m.get(mAt + i) + gi * c1;
                 float vi = b2 * (float) v.get(vAt + i) + gi * gi * c2;

@@ -14,12 +14,16 @@ final class AdamLanes {
     private AdamLanes() {
     }
 
-    static void update(Buf pB, Buf gB, Buf mB, int mAt, Buf vB, int vAt, int from, int n, AdamStep s) {
+    /**
+     * The whole vectors of elements {@code [from, from + n)}; returns how many elements that was (the rest, fewer
+     * than a vector, is {@link AdamKernel#update}'s scalar loop's).
+     */
+    static int update(Buf pB, Buf gB, Buf mB, int mAt, Buf vB, int vAt, int from, int n, AdamStep s) {
         ByteBuffer p = pB.bytes(), g = gB.bytes(), m = mB.bytes(), v = vB.bytes();
         float scale = (float) s.scale(), b1 = (float) s.beta1(), b2 = (float) s.beta2(), c1 = 1 - b1, c2 = 1 - b2;
         float alpha = (float) s.alpha(), eps = (float) s.eps(), decay = (float) s.decay();
-        int vEnd = bound(n), i;
-        for (i = 0; i < vEnd; i += L) {
+        int vEnd = bound(n);
+        for (int i = 0; i < vEnd; i += L) {
             FloatVector gi = fromByteBuffer(S, g, (from + i) * 4, NATIVE).mul(scale);
             FloatVector mi = fromByteBuffer(S, m, (mAt + i) * 4, NATIVE).mul(b1).add(gi.mul(c1));
             FloatVector vi = fromByteBuffer(S, v, (vAt + i) * 4, NATIVE).mul(b2).add(gi.mul(gi).mul(c2));
@@ -32,17 +36,6 @@ final class AdamLanes {
             vi.intoByteBuffer(v, (vAt + i) * 4, NATIVE);
             pi.sub(u).intoByteBuffer(p, (from + i) * 4, NATIVE);
         }
-        for (; i < n; i++) {
-            float gi = g.getFloat((from + i) * 4) * scale;
-            float mi = b1 * m.getFloat((mAt + i) * 4) + gi * c1;
-            float vi = b2 * v.getFloat((vAt + i) * 4) + gi * gi * c2;
-            float pi = p.getFloat((from + i) * 4), u = (mi * alpha) / ((float) Math.sqrt(vi) + eps);
-            if (decay != 0) {
-                u = u + pi * decay;
-            }
-            m.putFloat((mAt + i) * 4, mi);
-            v.putFloat((vAt + i) * 4, vi);
-            p.putFloat((from + i) * 4, pi - u);
-        }
+        return vEnd;
     }
 }

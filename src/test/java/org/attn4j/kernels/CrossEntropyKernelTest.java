@@ -55,18 +55,7 @@ class CrossEntropyKernelTest {
         }
         Buf row = buf(z, DataType.FLOAT);
         CrossEntropyKernel.logSoftmaxRow(row, 0, V, buf(bias, DataType.FLOAT));
-        double max = Double.NEGATIVE_INFINITY, sum = 0;
-        for (int v = 0; v < V; v++) {
-            max = Math.max(max, z[v] + bias[v]);
-        }
-        for (int v = 0; v < V; v++) {
-            sum += Math.exp(z[v] + bias[v] - max);
-        }
-        double[] want = new double[V];
-        for (int v = 0; v < V; v++) {
-            want[v] = z[v] + bias[v] - max - Math.log(sum);
-        }
-        double[] got = values(row);
+        double[] want = logSoftmax(z, bias), got = values(row);
         for (double g : got) {
             assertTrue(Double.isFinite(g), "log-softmax " + java.util.Arrays.toString(got));
         }
@@ -113,17 +102,7 @@ class CrossEntropyKernelTest {
         z[wide - 1] = 30; // the row's max in the ragged end, where a lost column would show
         Buf whole = buf(z, type), reversed = buf(z, type), biasBuf = buf(bias, type);
         double[] rounded = values(buf(z, type)), roundedBias = values(biasBuf);
-        double max = Double.NEGATIVE_INFINITY, sum = 0;
-        for (int v = 0; v < wide; v++) {
-            max = Math.max(max, rounded[v] + roundedBias[v]);
-        }
-        for (int v = 0; v < wide; v++) {
-            sum += Math.exp(rounded[v] + roundedBias[v] - max);
-        }
-        double[] want = new double[wide];
-        for (int v = 0; v < wide; v++) {
-            want[v] = rounded[v] + roundedBias[v] - max - Math.log(sum);
-        }
+        double[] want = logSoftmax(rounded, roundedBias);
         CrossEntropyKernel.logSoftmaxRow(whole, 0, wide, biasBuf);
         double[] maxSum = new double[2 * pieces];
         for (int k = pieces - 1; k >= 0; k--) {
@@ -142,5 +121,21 @@ class CrossEntropyKernelTest {
         }
         close("log-softmax in pieces", want, got, type == DataType.FLOAT ? 2e-6 : 1e-12);
         assertTrue(java.util.Arrays.equals(values(whole), values(reversed)), "pieces in reverse order: other bits");
+    }
+
+    /** log softmax(z + bias) in float64, shifted by the row's max. */
+    private static double[] logSoftmax(double[] z, double[] bias) {
+        double max = Double.NEGATIVE_INFINITY, sum = 0;
+        for (int v = 0; v < z.length; v++) {
+            max = Math.max(max, z[v] + bias[v]);
+        }
+        for (int v = 0; v < z.length; v++) {
+            sum += Math.exp(z[v] + bias[v] - max);
+        }
+        double[] out = new double[z.length];
+        for (int v = 0; v < z.length; v++) {
+            out[v] = z[v] + bias[v] - max - Math.log(sum);
+        }
+        return out;
     }
 }
