@@ -15,7 +15,11 @@ def main(path):
             if not line.startswith("RESULT "):
                 continue
             r = fields(line)
-            (java if "read_gbps" in r else torch)[r["shape"]] = r
+            # attn4j's phases may come in two lines of a shape (two JVMs): merged, the first line's machine figures
+            # kept (each line's MFU and bounds are against its own)
+            merged = (java if "read_gbps" in r else torch).setdefault(r["shape"], {})
+            for key, value in r.items():
+                merged.setdefault(key, value)
     out = []
     for shape, j in java.items():
         t = torch.get(shape, {})

@@ -33,6 +33,11 @@ final class MachineLimits {
             data.putFloat(i * 4, i % 7);
         }
         double[] sink = new double[Parallel.shared().threads()];
+        // Compiled first, on 64 K floats: the Vector API's uncompiled calls allocate every vector they make (GBs
+        // over the whole array), garbage the Java heap grows for and keeps resident through the phases after
+        for (int i = 0; i < 2_000; i++) {
+            sink[0] += sum(data, 0, Math.min(floats, 1 << 16));
+        }
         double best = Double.MAX_VALUE;
         for (int p = 0; p < passes; p++) {
             long start = System.nanoTime();

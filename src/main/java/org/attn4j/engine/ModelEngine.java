@@ -38,6 +38,11 @@ import org.nd4j.linalg.factory.Nd4j;
  */
 public final class ModelEngine {
     private static final int ROW_GRAIN = StackEngine.ROW_GRAIN;
+    /**
+     * Heads of at least this many weights ({@code V x C}) take their weight gradient by ranges of vocabulary rows
+     * over the workers (no per-worker copy: GPT-2's would be 154 MB); smaller ones by row shares.
+     */
+    static final long HEAD_ROW_SPLIT = 1L << 20;
     private final StackEngine encoder, decoder; // encoder: null for a language model
     private final StackWeights w;
     private final Parallel parallel;
@@ -364,9 +369,14 @@ public final class ModelEngine {
             }
             head.backwardInput(s.logits, d.dh, false, r0, r1); // dh = dlogits W
         });
-        // dW = dlogits^T h, db = column sums of dlogits: each worker sums a share of the rows (GradientShares);
-        // none with LoRA, whose base is frozen
-        GradientShares shares = adapters == null ? s.headShares() : null;
+        // dW = dlogits^T h, db = column sums of dlogits (none with LoRA, whose base is frozen). A large head: each
+        // worker writes a range of W's rows (the vocabulary), whole; else each sums a share of the rows into a copy
+        // of its own (GradientShares), which keeps small products whole in M and N
+        if (adapters == null && (long) vocab * width >= HEAD_ROW_SPLIT) {
+            parallel.forRange(vocab, 64, (v0, v1) -> head.backwardWeightRows(s.logits, hs, d.n, v0, v1, s.dHeadW,
+                    s.dHeadB));
+        }
+        GradientShares shares = adapters == null && (long) vocab * width < HEAD_ROW_SPLIT ? s.headShares() : null;
         parallel.forRange(shares == null ? 0 : shares.parts(), (p0, p1) -> {
             for (int p = p0; p < p1; p++) {
                 head.backwardWeights(shares, s.logits, hs, d.n, p);

@@ -115,6 +115,37 @@ class EngineTrainingTest {
         });
     }
 
+    /**
+     * A head of 2^20 weights ({@code V = 65,536, C = 16}), large enough that the engine takes its weight gradient by
+     * ranges of vocabulary rows (no per-worker copy) rather than by row shares: the same gradients as the graph, for
+     * a separate head with its bias and for one tied to the embedding (its rows' gradient added to the lookup's).
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("largeHeads")
+    void largeHeadsMatchTheGraph(String name, DataType type, boolean tied) {
+        Nd4j.getRandom().setSeed(17);
+        ModelConfig config = ModelConfig.languageModel(65_536, 16, 4, 24, 1, 12).withTiedEmbeddings(tied)
+                .withScaleEmbedding(!tied);
+        LanguageModel model = new LanguageModel(config, type);
+        int[][] in = {{1, 65_535, 9, 2, 40_000, 3}, {4, 12, 6, 8, 0, 0}};
+        int[][] out = {{65_535, 9, 2, 40_000, 3, 7}, {12, 6, 8, 1, 0, 0}};
+        Batch batch = new Batch(null, Nd4j.createFromArray(in), Nd4j.createFromArray(out));
+        Reference ref = graphLossAndGradients(model, batch, 0, 0.0);
+        Trainer.BatchGradients engine = new Trainer(model, Trainer.Config.adam(Schedules.constant(3e-3))).gradients(batch);
+        double tol = type == DataType.DOUBLE ? 1e-10 : 1e-4;
+        assertEquals(ref.loss, engine.loss(), tol * Math.max(1, Math.abs(ref.loss)), name + ": loss");
+        assertEquals(model.parameters().keySet(), engine.gradients().keySet(), name + ": one gradient per parameter");
+        for (Map.Entry<String, INDArray> e : ref.gradients.entrySet()) {
+            assertClose(name + ": gradient of " + e.getKey(), e.getValue(), engine.gradients().get(e.getKey()), tol, 1e-4);
+        }
+    }
+
+    static Stream<Arguments> largeHeads() {
+        return Stream.of(Arguments.of("separate head, float64", DataType.DOUBLE, false),
+                Arguments.of("tied head, float64", DataType.DOUBLE, true),
+                Arguments.of("separate head, float32", DataType.FLOAT, false));
+    }
+
     static Stream<Arguments> seq2seqGrid() {
         return Stream.of(
                 Arguments.of("pre-LN, learned, separate vocabularies", DataType.DOUBLE, true, PositionalEncoding.LEARNED,
