@@ -152,18 +152,6 @@ final class CompactLanes {
         }
     }
 
-    /** The scales of the int8 chunk whose first block is {@code s}, one per lane. */
-    private static FloatVector scales(float[] scale, int s) {
-        FloatVector first = FloatVector.broadcast(S, scale[s]);
-        return TWO_BLOCKS ? first.blend(scale[s + 1], SECOND_BLOCK) : first;
-    }
-
-    /** Weights 4i + k of a chunk (k = 0..3: byte k of int i, sign-extended) as floats. */
-    private static FloatVector widen(IntVector v, int k) {
-        IntVector b = k == 3 ? v : v.lanewise(VectorOperators.LSHL, 24 - 8 * k);
-        return (FloatVector) b.lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0);
-    }
-
     /**
      * W's row (weights at {@code wAt}, scales at {@code sAt}) times the laid-out x row at {@code a}: per chunk,
      * (w0 x0 + w1 x1) + (w2 x2 + w3 x3), times the chunk's block scales, into the sum.
@@ -172,12 +160,25 @@ final class CompactLanes {
         int full = in - in % INT8_CHUNK;
         FloatVector acc = FloatVector.zero(S);
         for (int j = 0; j < full; j += INT8_CHUNK) {
+            // Weights 4i + k of the chunk (byte k of int i, sign-extended) as floats, and the block scales per lane:
+            // written out here, not in helpers (a helper the JIT leaves out of this loop gets its vectors boxed, and
+            // the conversion then runs the JDK's Java fallback: a decoding step 3-6x slower once it recompiled)
             IntVector v = ByteVector.fromArray(BYTES, q, wAt + j).reinterpretAsInts();
-            FloatVector w0 = widen(v, 0), w1 = widen(v, 1), w2 = widen(v, 2), w3 = widen(v, 3);
+            FloatVector w0 = (FloatVector) v.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 24)
+                    .convert(VectorOperators.I2F, 0);
+            FloatVector w1 = (FloatVector) v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 24)
+                    .convert(VectorOperators.I2F, 0);
+            FloatVector w2 = (FloatVector) v.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 24)
+                    .convert(VectorOperators.I2F, 0);
+            FloatVector w3 = (FloatVector) v.lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0);
+            FloatVector s = FloatVector.broadcast(S, scale[sAt + j / BLOCK]);
+            if (TWO_BLOCKS) {
+                s = s.blend(scale[sAt + j / BLOCK + 1], SECOND_BLOCK);
+            }
             FloatVector p = w1.fma(FloatVector.fromArray(S, xs, a + j + L), w0.mul(FloatVector.fromArray(S, xs, a + j)))
                     .add(w3.fma(FloatVector.fromArray(S, xs, a + j + 3 * L),
                             w2.mul(FloatVector.fromArray(S, xs, a + j + 2 * L))));
-            acc = p.fma(scales(scale, sAt + j / BLOCK), acc);
+            acc = p.fma(s, acc);
         }
         return acc.reduceLanes(VectorOperators.ADD) + int8Tail(q, scale, wAt, sAt, full, in, xs, a);
     }
@@ -190,9 +191,21 @@ final class CompactLanes {
         int full = in - in % INT8_CHUNK;
         FloatVector acc0 = FloatVector.zero(S), acc1 = acc0, acc2 = acc0, acc3 = acc0;
         for (int j = 0; j < full; j += INT8_CHUNK) {
+            // Weights 4i + k of the chunk (byte k of int i, sign-extended) as floats, and the block scales per lane:
+            // written out here, not in helpers (a helper the JIT leaves out of this loop gets its vectors boxed, and
+            // the conversion then runs the JDK's Java fallback: a decoding step 3-6x slower once it recompiled)
             IntVector v = ByteVector.fromArray(BYTES, q, wAt + j).reinterpretAsInts();
-            FloatVector w0 = widen(v, 0), w1 = widen(v, 1), w2 = widen(v, 2), w3 = widen(v, 3);
-            FloatVector s = scales(scale, sAt + j / BLOCK);
+            FloatVector w0 = (FloatVector) v.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 24)
+                    .convert(VectorOperators.I2F, 0);
+            FloatVector w1 = (FloatVector) v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 24)
+                    .convert(VectorOperators.I2F, 0);
+            FloatVector w2 = (FloatVector) v.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 24)
+                    .convert(VectorOperators.I2F, 0);
+            FloatVector w3 = (FloatVector) v.lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0);
+            FloatVector s = FloatVector.broadcast(S, scale[sAt + j / BLOCK]);
+            if (TWO_BLOCKS) {
+                s = s.blend(scale[sAt + j / BLOCK + 1], SECOND_BLOCK);
+            }
             acc0 = w1.fma(FloatVector.fromArray(S, xs, a + j + L), w0.mul(FloatVector.fromArray(S, xs, a + j)))
                     .add(w3.fma(FloatVector.fromArray(S, xs, a + j + 3 * L),
                             w2.mul(FloatVector.fromArray(S, xs, a + j + 2 * L)))).fma(s, acc0);
