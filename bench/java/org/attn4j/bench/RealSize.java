@@ -194,12 +194,13 @@ public final class RealSize {
 
     /**
      * New tokens a second of cached greedy decoding at batch b, the prompt's forward not counted, and the seconds of
-     * that forward (the best of two rounds each; in a compact format, the prompt's products are GEMM on widened tiles).
+     * that forward (the best of four rounds each: the JIT compiles the kernels over the first two or three, a prompt
+     * and ~150 tokens; in a compact format, the prompt's products are GEMM on widened tiles).
      */
     private static double[] decode(LanguageModel model, int b, int promptLength, int steps, Random random) {
         INDArray prompt = ids(random, b, promptLength, model.config().targetVocab());
         double best = Double.MAX_VALUE, bestPrompt = Double.MAX_VALUE;
-        for (int round = 0; round < 2; round++) { // the first warms the JIT
+        for (int round = 0; round < 4; round++) {
             try (DecodingSession s = model.startDecoding(null)) {
                 long promptStart = System.nanoTime();
                 INDArray logProbs = s.advance(prompt);
