@@ -199,7 +199,7 @@ final class AttentionSublayer extends Sublayer<AttentionSublayer.Buffers> {
         int total = cache.length + t;
         MaskRows mask = MaskRows.padding(null, t, total, config.heads(), config.causal()); // query i is at past + i
         AttentionKernel.Cached cached = new AttentionKernel.Cached(cache.keys, cache.values, cache.capacity,
-                cache.scores);
+                cache.scores());
         parallel.forRange(pairs, kernel.pairGrain(t, total), (p0, p1) -> kernel.forwardCached(u.q, cached, u.o, t,
                 total, mask, p0, p1));
     }

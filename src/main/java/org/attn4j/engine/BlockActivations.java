@@ -86,10 +86,11 @@ final class BlockActivations {
         }
     }
 
-    /** Whether (b, t, s) fits; if so, it becomes the current shape. */
-    private boolean fit(int b, int t, int s) {
+    /** Whether (b, t, s) fits (with self scores [B, H, T, T] when selfScores); if so, it becomes the current shape. */
+    private boolean fit(int b, int t, int s, boolean selfScores) {
         long heads = config.heads();
-        if ((long) b * t > arena.rowCap || b * heads * t * t > arena.pairCap || (long) b * s > arena.memCap
+        if ((long) b * t > arena.rowCap || (selfScores ? b * heads * t * t : 0) > arena.pairCap
+                || (long) b * s > arena.memCap
                 || b * heads * t * s > arena.crossCap) {
             return false;
         }
@@ -137,7 +138,16 @@ final class BlockActivations {
      * gets up to twice what is needed, so a growing T (recomputing a prefix) reallocates only now and then.
      */
     static BlockActivations fit(BlockActivations current, Layout layout, int b, int t, int s) {
-        if (current != null && current.fit(b, t, s)) {
+        return fit(current, layout, b, t, s, true);
+    }
+
+    /**
+     * As {@link #fit(BlockActivations, Layout, int, int, int)}; without selfScores, no room for the self-attention's
+     * scores {@code [B, H, T, T]}: a decoding step's are its cache's ({@link CacheRows#scores}), whose keys run past
+     * the new tokens (a 1,024-token prompt of GPT-2-small would hold 50 MB a block twice).
+     */
+    static BlockActivations fit(BlockActivations current, Layout layout, int b, int t, int s, boolean selfScores) {
+        if (current != null && current.fit(b, t, s, selfScores)) {
             return current;
         }
         if (current != null) {
@@ -146,11 +156,11 @@ final class BlockActivations {
         long heads = layout.config().heads();
         Arena old = current == null ? null : current.arena;
         Arena arena = new Arena(layout.type(), (int) Arena.grow((long) b * t, old == null ? 0 : old.rowCap),
-                Arena.grow(b * heads * t * t, old == null ? 0 : old.pairCap),
+                selfScores ? Arena.grow(b * heads * t * t, old == null ? 0 : old.pairCap) : 0,
                 (int) Arena.grow((long) b * s, old == null ? 0 : old.memCap),
                 Arena.grow(b * heads * t * s, old == null ? 0 : old.crossCap));
         BlockActivations fresh = new BlockActivations(layout, arena);
-        fresh.fit(b, t, s);
+        fresh.fit(b, t, s, selfScores);
         return fresh;
     }
 

@@ -65,7 +65,7 @@ final class BlockDecoding {
                     + " of " + rows.limit + " positions; given x " + Arrays.toString(x.shape()));
         }
         rows.ensure(rows.length + t);
-        BlockActivations a = BlockActivations.fit(acts, block.layout(), b, t, rows.memoryLength);
+        BlockActivations a = BlockActivations.fit(acts, block.layout(), b, t, rows.memoryLength, false);
         a.dropout = null; // inference drops nothing
         a.step = rows;
         a.rotaryTable(rows.positions());

@@ -11,14 +11,17 @@ import org.nd4j.linalg.factory.Nd4j;
  * The arrays of one block's decoding: the self-attention's keys and values {@code [B, capacity, KV]} (KV = kvHeads D;
  * key/value head j in columns [j D, (j + 1) D)), of which the first {@link #length} per batch row are filled (with a
  * sliding window, only the last positions are kept); a decoder block's memory keys and values {@code [B, S, C]},
- * computed once; the step's scores {@code [B, H, Tnew, length + Tnew]}, grown on demand.
+ * computed once; the step's scores {@code [B, H, Tnew, length + Tnew]}, grown on demand (one decoding's blocks may
+ * share one array: {@link #shareScores}).
  */
 final class CacheRows {
     final int batch, limit, kvWidth, window;
     private final DataType type;
     int capacity, length; // length: positions held per row (after a window's eviction, the last ones)
     int evicted; // positions per row dropped from the front (sliding window)
-    Buf keys, values, scores;
+    Buf keys, values;
+    private Scores scores = new Scores(); // this block's own, or one another block's cache shares (shareScores)
+    private boolean sharedScores;
     int memoryLength, memoryWidth; // S (0 for a self-attention block) and C of a decoder block's memory
     Buf memoryKeys, memoryValues, memoryKeep; // keep [B, S] or null
 
@@ -76,11 +79,43 @@ final class CacheRows {
 
     /** Room for {@code need} scores. */
     void ensureScores(long need) {
-        if (scores == null || scores.length < need) {
-            Buf old = scores;
-            scores = Buf.of(Nd4j.create(type, Arena.grow(need, old == null ? 0 : old.length)));
-            if (old != null) {
-                old.close();
+        scores.ensure(need, type);
+    }
+
+    /** The step's scores {@code [B, H, Tnew, length + Tnew]} (room made by {@link #ensureScores}). */
+    Buf scores() {
+        return scores.rows;
+    }
+
+    /**
+     * Uses {@code owner}'s scores from now on instead of its own: the blocks of one decoding step one after the other,
+     * so one array serves them all (twelve of GPT-2-small's 50 MB for a 1,024-token prompt otherwise). The owner
+     * frees it.
+     */
+    void shareScores(CacheRows owner) {
+        scores.close();
+        scores = owner.scores;
+        sharedScores = true;
+    }
+
+    /** A scores array grown on demand. */
+    private static final class Scores {
+        Buf rows;
+
+        void ensure(long need, DataType type) {
+            if (rows == null || rows.length < need) {
+                Buf old = rows;
+                rows = Buf.of(Nd4j.create(type, Arena.grow(need, old == null ? 0 : old.length)));
+                if (old != null) {
+                    old.close();
+                }
+            }
+        }
+
+        void close() {
+            if (rows != null) {
+                rows.close();
+                rows = null;
             }
         }
     }
@@ -133,10 +168,13 @@ final class CacheRows {
 
     /** Frees the arrays. */
     void close() {
-        for (Buf b : new Buf[] {keys, values, scores, memoryKeys, memoryValues, memoryKeep}) {
+        for (Buf b : new Buf[] {keys, values, memoryKeys, memoryValues, memoryKeep}) {
             if (b != null) {
                 b.close();
             }
+        }
+        if (!sharedScores) {
+            scores.close();
         }
     }
 }

@@ -84,6 +84,9 @@ public final class DecodeEngine {
             for (BlockEngine b : blocks) {
                 caches.add(memory == null ? b.newCache(batch, w.maxLen()) : b.newCache(w.maxLen(), memory, memoryKeep));
             }
+            for (int i = 1; i < caches.size(); i++) { // the blocks step one after the other: one scores array
+                caches.get(i).rows.shareScores(caches.get(0).rows);
+            }
         }
 
         /** Positions fed so far. */
