@@ -4,7 +4,8 @@ package org.attn4j.engine;
  * A {@link BlockEngine}'s self-attention keys and values for incremental decoding (rows
  * {@code [B, capacity, kvHeads D]}, of which the first {@link #stored()} per batch row are filled; with a sliding
  * window, only the last positions are kept), a decoder block's memory keys and values, and the last step's
- * activations: one decoding's, made by {@link BlockEngine#newCache} and advanced by {@link BlockEngine#step}.
+ * activations (or a previous block's: {@link #shareActivations}): one decoding's, made by {@link BlockEngine#newCache}
+ * and advanced by {@link BlockEngine#step}.
  */
 public final class BlockCache {
     final CacheRows rows;
@@ -12,6 +13,19 @@ public final class BlockCache {
 
     BlockCache(CacheRows rows) {
         this.rows = rows;
+    }
+
+    /**
+     * Steps in {@code previous}'s activations from now on when they are of this block's shape ({@code layout}: the
+     * same config and type): the blocks of a decoding step run one after the other, so one set of rows serves them
+     * all (a 1,024-token prompt of GPT-2-small needs ~70 MB of them a block). The next step's input, the previous
+     * block's output, is copied into the rows' input first.
+     */
+    void shareActivations(BlockCache previous, BlockActivations.Layout layout) {
+        BlockActivations p = previous.acts;
+        if (p != null && p.layout.config().equals(layout.config()) && p.layout.type() == layout.type()) {
+            acts = p;
+        }
     }
 
     /** Frees this cache's arrays now: the decoding is over. */

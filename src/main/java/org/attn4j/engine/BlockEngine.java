@@ -337,6 +337,11 @@ public final class BlockEngine {
         return new BlockCache(decoding.rows(capacity, memory, memoryKeep));
     }
 
+    /** The layout of this block's activations (a decoding's blocks of one layout share them: BlockCache). */
+    BlockActivations.Layout layout() {
+        return layout;
+    }
+
     /**
      * Incremental inference: the new tokens {@code x [B, Tnew, C]} attend to the cached positions and to
      * each other (causally if the block is causal); their keys and values are appended to {@code cache}.

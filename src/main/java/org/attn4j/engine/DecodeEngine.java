@@ -122,6 +122,9 @@ public final class DecodeEngine {
             embed(Ids.rows(ids), past, embedded);
             INDArray x = Shapes.view(embedded, batch, t, width); // [B, Tnew, C]
             for (int i = 0; i < blocks.size(); i++) {
+                if (i > 0) {
+                    caches.get(i).shareActivations(caches.get(i - 1), blocks.get(i).layout());
+                }
                 x = blocks.get(i).step(x, caches.get(i)); // a view of the cache's activations
             }
             Blas.singleThreaded();
