@@ -88,7 +88,7 @@ final class CacheRows {
     }
 
     /**
-     * Uses {@code owner}'s scores from now on instead of its own: the blocks of one decoding step one after the other,
+     * Uses {@code owner}'s scores from now on instead of its own: the blocks of one decoding step run one after the other,
      * so one array serves them all (twelve of GPT-2-small's 50 MB for a 1,024-token prompt otherwise). The owner
      * frees it.
      */

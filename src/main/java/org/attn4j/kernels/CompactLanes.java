@@ -191,9 +191,7 @@ final class CompactLanes {
         int full = in - in % INT8_CHUNK;
         FloatVector acc0 = FloatVector.zero(S), acc1 = acc0, acc2 = acc0, acc3 = acc0;
         for (int j = 0; j < full; j += INT8_CHUNK) {
-            // Weights 4i + k of the chunk (byte k of int i, sign-extended) as floats, and the block scales per lane:
-            // written out here, not in helpers (a helper the JIT leaves out of this loop gets its vectors boxed, and
-            // the conversion then runs the JDK's Java fallback: a decoding step 3-6x slower once it recompiled)
+            // widened and scaled as in int8One, written out here too
             IntVector v = ByteVector.fromArray(BYTES, q, wAt + j).reinterpretAsInts();
             FloatVector w0 = (FloatVector) v.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 24)
                     .convert(VectorOperators.I2F, 0);
