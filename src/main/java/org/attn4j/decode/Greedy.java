@@ -3,6 +3,7 @@ package org.attn4j.decode;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import org.attn4j.kernels.Buf;
 import org.attn4j.model.DecodingSession;
 import org.attn4j.model.StepDecoder;
 import org.attn4j.model.TransformerModel;
@@ -65,17 +66,22 @@ public final class Greedy {
         INDArray logProbs = window.first(rows, useCache);
         for (int t = 0; t < maxTokens; t++) {
             int[] next = new int[b];
-            double[][] scores = logProbs.toDoubleMatrix(); // one copy per step, not an op per row
-            logProbs.close(); // this step's: freed now rather than left to the garbage collector
+            // read in place, not copied into double[][] (BENCHMARKS.md: rules)
+            Buf scores = Buf.of(logProbs, logProbs.dataType() == DataType.FLOAT ? DataType.FLOAT : DataType.DOUBLE);
+            int v = (int) logProbs.size(1);
             for (int i = 0; i < b; i++) {
-                next[i] = done[i] ? ends.filler() : argMax(scores[i]);
+                next[i] = done[i] ? ends.filler() : argMax(scores, i * v, v);
                 if (!done[i]) {
-                    logProb[i] += scores[i][next[i]];
+                    logProb[i] += scores.get(i * v + next[i]);
                     done[i] = ends.contains(next[i]);
                     if (!done[i]) {
                         generated[i][length[i]++] = next[i];
                     }
                 }
+            }
+            scores.close(); // this step's (or its copy): freed now rather than left to the garbage collector
+            if (scores.array != logProbs) {
+                logProbs.close();
             }
             boolean allDone = true;
             for (boolean d : done) {
@@ -119,6 +125,20 @@ public final class Greedy {
             }
         }
         return out;
+    }
+
+    /** The first index of the largest of {@code v} values from {@code from} (as Nd4j.argMax). */
+    static int argMax(Buf row, int from, int v) {
+        int best = 0;
+        double max = row.get(from);
+        for (int j = 1; j < v; j++) {
+            double x = row.get(from + j);
+            if (x > max) {
+                max = x;
+                best = j;
+            }
+        }
+        return best;
     }
 
     /** The first index of the largest value (as Nd4j.argMax). */
