@@ -76,27 +76,17 @@ public final class Sampler {
         // growing prefix until its renormalized mass reaches p. Only those are sorted: a sort of all V ids (V =
         // 50,257 for GPT-2) took ~9 ms a token, more than a decoding step of the model.
         int[] order;
-        int candidates = keep < v ? keep : Math.min(v, NUCLEUS_START);
-        double kept = 0; // the top-k's mass (top-p alone: all of p's)
-        for (int i = 0; keep == v && i < v; i++) {
-            kept += p[i];
-        }
-        while (true) {
-            order = TopIds.largest(p, candidates);
-            if (keep < v) {
-                for (int i = 0; i < keep; i++) {
-                    kept += p[order[i]];
-                }
-                break;
-            }
-            double prefix = 0;
+        double kept = 0; // the mass top-p renormalizes by: the top-k's, or all of p's
+        if (keep < v) {
+            order = TopIds.largest(p, keep);
             for (int id : order) {
-                prefix += p[id] / kept;
+                kept += p[id];
             }
-            if (prefix >= config.topP() || candidates == v) {
-                break;
+        } else {
+            for (double x : p) {
+                kept += x;
             }
-            candidates = (int) Math.min(v, 4L * candidates);
+            order = nucleusCandidates(p, kept);
         }
         if (config.topP() < 1) {
             double cumulative = 0; // of the top-k set, renormalized
@@ -116,6 +106,22 @@ public final class Sampler {
 
     /** Ids top-p alone sorts first; four times as many while their mass falls short of p. */
     private static final int NUCLEUS_START = 256;
+
+    /** For top-p alone: the most likely ids, in order, as many as it takes for their mass / kept to reach top-p. */
+    private int[] nucleusCandidates(double[] p, double kept) {
+        int candidates = Math.min(p.length, NUCLEUS_START);
+        while (true) {
+            int[] order = TopIds.largest(p, candidates);
+            double prefix = 0;
+            for (int id : order) {
+                prefix += p[id] / kept;
+            }
+            if (prefix >= config.topP() || candidates == p.length) {
+                return order;
+            }
+            candidates = (int) Math.min(p.length, 4L * candidates);
+        }
+    }
 
     /** One token drawn from {@link #distribution(double[]) distribution(logProbs)}. */
     public int sample(double[] logProbs) {

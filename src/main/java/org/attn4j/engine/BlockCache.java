@@ -18,7 +18,7 @@ public final class BlockCache {
     /**
      * Steps in {@code previous}'s activations from now on when they are of this block's shape ({@code layout}: the
      * same config and type): the blocks of a decoding step run one after the other, so one set of rows serves them
-     * all (a 1,024-token prompt of GPT-2-small needs ~70 MB of them a block). The next step's input, the previous
+     * all (for a 1,024-token prompt of GPT-2-small, ~70 MB a block). The next step's input, the previous
      * block's output, is copied into the rows' input first.
      */
     void shareActivations(BlockCache previous, BlockActivations.Layout layout) {
