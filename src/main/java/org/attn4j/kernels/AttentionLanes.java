@@ -206,7 +206,7 @@ public final class AttentionLanes {
         }
         exp(p, n, kp, rowMax, lanes); // 2. e = exp(s - max), each row's sum in lanes
         for (int i = 0; i < n; i++) { // 3. divided by the sum (a row of zeros stays zeros)
-            float sum = treeSum(lanes, i * L);
+            float sum = VectorMath.treeSum(lanes, i * L);
             float inv = sum == 0 ? 0 : 1 / sum;
             for (int j = 0; j < kp; j += L) {
                 FloatVector.fromArray(S, p, i * kp + j).mul(inv).intoArray(p, i * kp + j);
@@ -224,7 +224,7 @@ public final class AttentionLanes {
             dot.intoArray(lanes, i * L);
         }
         for (int i = 0; i < n; i++) {
-            float rowDot = treeSum(lanes, i * L);
+            float rowDot = VectorMath.treeSum(lanes, i * L);
             for (int j = i * kp; j < (i + 1) * kp; j += L) {
                 FloatVector.fromArray(S, p, j).mul(FloatVector.fromArray(S, ds, j).sub(rowDot)).intoArray(ds, j);
             }
@@ -234,27 +234,16 @@ public final class AttentionLanes {
     /** Rows i < n of p [n, kp], in place: exp(p - rowMax[i]); each row's sum in lanes [i L, (i + 1) L) of sums. */
     private static void exp(float[] p, int n, int kp, float[] rowMax, float[] sums) {
         for (int i = 0; i < n; i++) {
+            for (int j = i * kp; j < (i + 1) * kp; j += L) {
+                FloatVector.fromArray(S, p, j).sub(rowMax[i]).intoArray(p, j);
+            }
+            VectorMath.exp(p, i * kp, (i + 1) * kp);
             FloatVector acc = FloatVector.zero(S);
             for (int j = i * kp; j < (i + 1) * kp; j += L) {
-                FloatVector e = VectorMath.exp(FloatVector.fromArray(S, p, j).sub(rowMax[i]));
-                e.intoArray(p, j);
-                acc = acc.add(e);
+                acc = acc.add(FloatVector.fromArray(S, p, j));
             }
             acc.intoArray(sums, i * L);
         }
-    }
-
-    /**
-     * The sum of x[at, at + L) as a tree of pairwise additions in a fixed order (element i plus element i + L/2,
-     * and so on down): four rounds of independent additions rather than sixteen in a row. Overwrites them.
-     */
-    private static float treeSum(float[] x, int at) {
-        for (int half = L / 2; half > 0; half /= 2) {
-            for (int i = at; i < at + half; i++) {
-                x[i] += x[i + half];
-            }
-        }
-        return x[at];
     }
 
     /**

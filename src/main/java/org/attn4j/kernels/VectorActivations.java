@@ -3,6 +3,7 @@ package org.attn4j.kernels;
 import static jdk.incubator.vector.FloatVector.fromByteBuffer;
 import static org.attn4j.kernels.VectorMath.L;
 import static org.attn4j.kernels.VectorMath.NATIVE;
+import static org.attn4j.kernels.VectorMath.CHUNK;
 import static org.attn4j.kernels.VectorMath.S;
 import static org.attn4j.kernels.VectorMath.bound;
 import static org.attn4j.kernels.VectorMath.erfc;
@@ -19,9 +20,9 @@ import org.attn4j.config.Activation;
 /**
  * {@link RowMath}'s activations (ReLU, GELU, GELU_TANH, SiLU, SwiGLU) and their backwards for float32 in
  * {@link VectorMath}'s lanes; the tail of a range shorter than a vector runs {@link ScalarMath}'s loops.
- * Each activation has a loop of its own, so that each compiles on its own: the JIT stops inlining ordinary
- * methods once a method has grown past its node-count cutoff, which a loop with {@link VectorMath#exp} in it
- * reaches, and a helper left out there boxes every vector it is handed.
+ * Each activation has a loop of its own. Those through exp, erfc, tanh or sigmoid run a chunk of the range at a
+ * time: its argument into a scratch chunk, the function on it in place, then the outputs (no vector is handed
+ * to a method: {@link VectorMath}'s class comment says why).
  */
 final class VectorActivations {
     private static final float INV_SQRT2 = 0.70710678f, INV_SQRT_2PI = 0.39894228f;
@@ -56,30 +57,55 @@ final class VectorActivations {
         }
     }
 
+    /** x Phi(x), Phi(x) = erfc(-x / sqrt 2) / 2 (kept in aux). */
     private static void gelu(ByteBuffer h, ByteBuffer g, ByteBuffer aux, int from, int to) {
-        for (int i = from; i < to; i += L) {
-            FloatVector x = fromByteBuffer(S, h, i * 4, NATIVE);
-            FloatVector phi = erfc(x.mul(-INV_SQRT2)).mul(0.5f);
-            phi.intoByteBuffer(aux, i * 4, NATIVE);
-            x.mul(phi).intoByteBuffer(g, i * 4, NATIVE);
+        VectorMath.Scratch w = VectorMath.scratch();
+        for (int c = from; c < to; c += CHUNK) {
+            int n = Math.min(CHUNK, to - c);
+            for (int i = 0; i < n; i += L) {
+                fromByteBuffer(S, h, (c + i) * 4, NATIVE).mul(-INV_SQRT2).intoArray(w.a, i);
+            }
+            erfc(w.a, w.b, w.c, n);
+            for (int i = 0; i < n; i += L) {
+                FloatVector phi = FloatVector.fromArray(S, w.b, i).mul(0.5f);
+                phi.intoByteBuffer(aux, (c + i) * 4, NATIVE);
+                fromByteBuffer(S, h, (c + i) * 4, NATIVE).mul(phi).intoByteBuffer(g, (c + i) * 4, NATIVE);
+            }
         }
     }
 
+    /** x (1 + t) / 2, t = tanh(sqrt(2/pi) x (1 + c x^2)) (kept in aux). */
     private static void geluTanh(ByteBuffer h, ByteBuffer g, ByteBuffer aux, int from, int to) {
-        for (int i = from; i < to; i += L) {
-            FloatVector x = fromByteBuffer(S, h, i * 4, NATIVE);
-            FloatVector t = tanh(x.mul(x).mul(GELU_CUBIC).add(1f).mul(x).mul(SQRT_2_OVER_PI));
-            t.intoByteBuffer(aux, i * 4, NATIVE);
-            x.mul(0.5f).mul(t.add(1f)).intoByteBuffer(g, i * 4, NATIVE);
+        float[] t = VectorMath.scratch().a;
+        for (int c = from; c < to; c += CHUNK) {
+            int n = Math.min(CHUNK, to - c);
+            for (int i = 0; i < n; i += L) {
+                FloatVector x = fromByteBuffer(S, h, (c + i) * 4, NATIVE);
+                x.mul(x).mul(GELU_CUBIC).add(1f).mul(x).mul(SQRT_2_OVER_PI).intoArray(t, i);
+            }
+            tanh(t, 0, n);
+            for (int i = 0; i < n; i += L) {
+                FloatVector x = fromByteBuffer(S, h, (c + i) * 4, NATIVE), ti = FloatVector.fromArray(S, t, i);
+                ti.intoByteBuffer(aux, (c + i) * 4, NATIVE);
+                x.mul(0.5f).mul(ti.add(1f)).intoByteBuffer(g, (c + i) * 4, NATIVE);
+            }
         }
     }
 
+    /** x sigmoid(x) (the sigmoid kept in aux). */
     private static void silu(ByteBuffer h, ByteBuffer g, ByteBuffer aux, int from, int to) {
-        for (int i = from; i < to; i += L) {
-            FloatVector x = fromByteBuffer(S, h, i * 4, NATIVE);
-            FloatVector sig = sigmoid(x);
-            sig.intoByteBuffer(aux, i * 4, NATIVE);
-            x.mul(sig).intoByteBuffer(g, i * 4, NATIVE);
+        float[] sig = VectorMath.scratch().a;
+        for (int c = from; c < to; c += CHUNK) {
+            int n = Math.min(CHUNK, to - c);
+            for (int i = 0; i < n; i += L) {
+                fromByteBuffer(S, h, (c + i) * 4, NATIVE).intoArray(sig, i);
+            }
+            sigmoid(sig, 0, n);
+            for (int i = 0; i < n; i += L) {
+                FloatVector s = FloatVector.fromArray(S, sig, i);
+                s.intoByteBuffer(aux, (c + i) * 4, NATIVE);
+                fromByteBuffer(S, h, (c + i) * 4, NATIVE).mul(s).intoByteBuffer(g, (c + i) * 4, NATIVE);
+            }
         }
     }
 
@@ -107,11 +133,22 @@ final class VectorActivations {
         }
     }
 
+    /** Phi(x) + x phi(x), phi(x) = e^(-x^2 / 2) / sqrt(2 pi) (Phi kept in aux by the forward). */
     private static void geluBack(ByteBuffer h, ByteBuffer aux, ByteBuffer dg, ByteBuffer dh, int from, int to) {
-        for (int i = from; i < to; i += L) {
-            FloatVector x = fromByteBuffer(S, h, i * 4, NATIVE);
-            FloatVector d = x.fma(exp(x.mul(x).mul(-0.5f)).mul(INV_SQRT_2PI), fromByteBuffer(S, aux, i * 4, NATIVE));
-            fromByteBuffer(S, dg, i * 4, NATIVE).mul(d).intoByteBuffer(dh, i * 4, NATIVE);
+        float[] e = VectorMath.scratch().a;
+        for (int c = from; c < to; c += CHUNK) {
+            int n = Math.min(CHUNK, to - c);
+            for (int i = 0; i < n; i += L) {
+                FloatVector x = fromByteBuffer(S, h, (c + i) * 4, NATIVE);
+                x.mul(x).mul(-0.5f).intoArray(e, i);
+            }
+            exp(e, 0, n);
+            for (int i = 0; i < n; i += L) {
+                int at = (c + i) * 4;
+                FloatVector x = fromByteBuffer(S, h, at, NATIVE);
+                FloatVector d = x.fma(FloatVector.fromArray(S, e, i).mul(INV_SQRT_2PI), fromByteBuffer(S, aux, at, NATIVE));
+                fromByteBuffer(S, dg, at, NATIVE).mul(d).intoByteBuffer(dh, at, NATIVE);
+            }
         }
     }
 
@@ -138,14 +175,23 @@ final class VectorActivations {
     /** {@link RowMath#swiglu} in float lanes. */
     public static void swiglu(Buf hB, Buf uB, Buf gB, Buf sigB, int from, int to) {
         ByteBuffer h = hB.bytes(), u = uB.bytes(), g = gB.bytes(), sig = sigB.bytes();
-        int i = from, vEnd = from + bound(to - from);
-        for (; i < vEnd; i += L) {
-            FloatVector x = fromByteBuffer(S, h, i * 4, NATIVE), s = sigmoid(x);
-            s.intoByteBuffer(sig, i * 4, NATIVE);
-            x.mul(s).mul(fromByteBuffer(S, u, i * 4, NATIVE)).intoByteBuffer(g, i * 4, NATIVE);
+        int vEnd = from + bound(to - from);
+        float[] s = VectorMath.scratch().a;
+        for (int c = from; c < vEnd; c += CHUNK) {
+            int n = Math.min(CHUNK, vEnd - c);
+            for (int i = 0; i < n; i += L) {
+                fromByteBuffer(S, h, (c + i) * 4, NATIVE).intoArray(s, i);
+            }
+            sigmoid(s, 0, n);
+            for (int i = 0; i < n; i += L) {
+                int at = (c + i) * 4;
+                FloatVector si = FloatVector.fromArray(S, s, i);
+                si.intoByteBuffer(sig, at, NATIVE);
+                fromByteBuffer(S, h, at, NATIVE).mul(si).mul(fromByteBuffer(S, u, at, NATIVE)).intoByteBuffer(g, at, NATIVE);
+            }
         }
-        if (i < to) {
-            ScalarMath.swiglu(hB, uB, gB, sigB, i, to);
+        if (vEnd < to) {
+            ScalarMath.swiglu(hB, uB, gB, sigB, vEnd, to);
         }
     }
 

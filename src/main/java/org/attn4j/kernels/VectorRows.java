@@ -3,10 +3,11 @@ package org.attn4j.kernels;
 import static jdk.incubator.vector.FloatVector.fromByteBuffer;
 import static org.attn4j.kernels.VectorMath.L;
 import static org.attn4j.kernels.VectorMath.NATIVE;
+import static org.attn4j.kernels.VectorMath.CHUNK;
 import static org.attn4j.kernels.VectorMath.S;
 import static org.attn4j.kernels.VectorMath.bound;
 import static org.attn4j.kernels.VectorMath.exp;
-import static org.attn4j.kernels.VectorMath.sum;
+import static org.attn4j.kernels.VectorMath.treeSum;
 
 import java.nio.ByteBuffer;
 import jdk.incubator.vector.FloatVector;
@@ -27,6 +28,7 @@ final class VectorRows {
             int width) {
         ByteBuffer x = xB.bytes(), gamma = gammaB.bytes(), beta = betaB.bytes(), y = yB.bytes(), xhat = xhatB.bytes();
         int vEnd = bound(width);
+        float[] lanes = VectorMath.scratch().lanes;
         for (int r = r0; r < r1; r++) {
             int o = r * width;
             FloatVector acc = FloatVector.zero(S);
@@ -34,7 +36,8 @@ final class VectorRows {
             for (; j < vEnd; j += L) {
                 acc = acc.add(fromByteBuffer(S, x, (o + j) * 4, NATIVE));
             }
-            float sum = sum(acc);
+            acc.intoArray(lanes, 0);
+            float sum = treeSum(lanes, 0);
             for (; j < width; j++) {
                 sum += x.getFloat((o + j) * 4);
             }
@@ -45,7 +48,8 @@ final class VectorRows {
                 FloatVector d = fromByteBuffer(S, x, (o + j) * 4, NATIVE).sub(m);
                 acc = d.fma(d, acc);
             }
-            float var = sum(acc);
+            acc.intoArray(lanes, 0);
+            float var = treeSum(lanes, 0);
             for (; j < width; j++) {
                 float d = x.getFloat((o + j) * 4) - mean;
                 var += d * d;
@@ -70,6 +74,7 @@ final class VectorRows {
         ByteBuffer dy = dyB.bytes(), xhat = xhatB.bytes(), gamma = gammaB.bytes(), dx = dxB.bytes();
         ByteBuffer plus = plusB == null ? null : plusB.bytes();
         int vEnd = bound(width);
+        float[] lanes = VectorMath.scratch().lanes;
         for (int r = r0; r < r1; r++) {
             int o = r * width;
             FloatVector a1 = FloatVector.zero(S), a2 = FloatVector.zero(S);
@@ -79,7 +84,10 @@ final class VectorRows {
                 a1 = a1.add(g);
                 a2 = g.fma(fromByteBuffer(S, xhat, (o + j) * 4, NATIVE), a2);
             }
-            float m1 = sum(a1), m2 = sum(a2);
+            a1.intoArray(lanes, 0);
+            float m1 = treeSum(lanes, 0);
+            a2.intoArray(lanes, 0);
+            float m2 = treeSum(lanes, 0);
             for (; j < width; j++) {
                 float g = dy.getFloat((o + j) * 4) * gamma.getFloat(j * 4);
                 m1 += g;
@@ -222,13 +230,21 @@ final class VectorRows {
             max = Math.max(max, z.getFloat((from + j) * 4));
         }
         double sum = 0;
-        for (j = 0; j < vEnd; ) {
-            FloatVector acc = FloatVector.zero(S);
-            for (int end = Math.min(vEnd, j + 16 * L); j < end; j += L) {
-                acc = acc.add(exp(fromByteBuffer(S, z, (from + j) * 4, NATIVE).sub(max)));
+        VectorMath.Scratch w = VectorMath.scratch();
+        for (j = 0; j < vEnd; j += CHUNK) { // a chunk: 16 vectors
+            int c = Math.min(CHUNK, vEnd - j);
+            for (int i = 0; i < c; i += L) {
+                fromByteBuffer(S, z, (from + j + i) * 4, NATIVE).sub(max).intoArray(w.a, i);
             }
-            sum += sum(acc);
+            exp(w.a, 0, c);
+            FloatVector acc = FloatVector.zero(S);
+            for (int i = 0; i < c; i += L) {
+                acc = acc.add(FloatVector.fromArray(S, w.a, i));
+            }
+            acc.intoArray(w.lanes, 0);
+            sum += treeSum(w.lanes, 0);
         }
+        j = vEnd;
         for (; j < n; j++) {
             sum += Math.exp(z.getFloat((from + j) * 4) - max);
         }
@@ -260,14 +276,26 @@ final class VectorRows {
             }
             return;
         }
-        // 2. e = exp(x - max) and their sum; 3. divided by it.
-        FloatVector acc = FloatVector.zero(S);
-        for (j = 0; j < vEnd; j += L) {
-            FloatVector e = exp(fromByteBuffer(S, s, (off + j) * 4, NATIVE).sub(max));
-            e.intoByteBuffer(s, (off + j) * 4, NATIVE);
-            acc = acc.add(e);
+        // 2. e = exp(x - max) and their sum, a chunk at a time (the sum's lanes kept in the scratch lanes across
+        // the call to exp: a vector live across a call is boxed); 3. divided by it.
+        VectorMath.Scratch w = VectorMath.scratch();
+        FloatVector.zero(S).intoArray(w.lanes, 0);
+        for (j = 0; j < vEnd; j += CHUNK) {
+            int c = Math.min(CHUNK, vEnd - j);
+            for (int k = 0; k < c; k += L) {
+                fromByteBuffer(S, s, (off + j + k) * 4, NATIVE).sub(max).intoArray(w.a, k);
+            }
+            exp(w.a, 0, c);
+            FloatVector acc = FloatVector.fromArray(S, w.lanes, 0);
+            for (int k = 0; k < c; k += L) {
+                FloatVector e = FloatVector.fromArray(S, w.a, k);
+                e.intoByteBuffer(s, (off + j + k) * 4, NATIVE);
+                acc = acc.add(e);
+            }
+            acc.intoArray(w.lanes, 0);
         }
-        float sum = sum(acc);
+        j = vEnd;
+        float sum = treeSum(w.lanes, 0);
         for (; j < limit; j++) {
             float e = (float) Math.exp(s.getFloat((off + j) * 4) - max);
             s.putFloat((off + j) * 4, e);
@@ -336,7 +364,9 @@ final class VectorRows {
         for (; j < vEnd; j += L) {
             acc = fromByteBuffer(S, p, (off + j) * 4, NATIVE).fma(fromByteBuffer(S, dp, (off + j) * 4, NATIVE), acc);
         }
-        float dot = sum(acc);
+        float[] lanes = VectorMath.scratch().lanes;
+        acc.intoArray(lanes, 0);
+        float dot = treeSum(lanes, 0);
         for (; j < t; j++) {
             dot += p.getFloat((off + j) * 4) * dp.getFloat((off + j) * 4);
         }

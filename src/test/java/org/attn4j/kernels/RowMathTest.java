@@ -42,15 +42,16 @@ class RowMathTest {
             for (int l = 0; l < xs.length; l++) {
                 xs[l] = (float) (r.nextDouble() * 100 - 95);
             }
-            VectorMath.exp(jdk.incubator.vector.FloatVector.fromArray(species, xs, 0)).intoArray(got, 0);
+            System.arraycopy(xs, 0, got, 0, xs.length);
+            VectorMath.exp(got, 0, got.length);
             for (int l = 0; l < xs.length; l++) {
                 double want = Math.exp(xs[l]);
                 boolean ok = xs[l] < -87.3f ? got[l] == 0 : Math.abs(got[l] - want) <= 2.5e-7 * want;
                 assertTrue(ok, "exp(" + xs[l] + ") = " + got[l] + ", Math.exp " + want);
             }
         }
-        xs[0] = Float.NEGATIVE_INFINITY;
-        VectorMath.exp(jdk.incubator.vector.FloatVector.fromArray(species, xs, 0)).intoArray(got, 0);
+        got[0] = Float.NEGATIVE_INFINITY;
+        VectorMath.exp(got, 0, got.length);
         assertTrue(got[0] == 0, "exp(-inf) = " + got[0]);
     }
 
@@ -93,11 +94,46 @@ class RowMathTest {
         }
     }
 
+    /**
+     * A long score row's float32 softmax (vector and scalar loops) against float64 from its definition: 700 keys
+     * (two whole chunks of the vector exp's 16 vectors, a part of one and a tail), every query row of a causal
+     * 700 x 700 block at a few limits, within 2e-6 relative plus 1e-9 (float32 rounding of the scores, exp and the
+     * sum); keys past the limit exactly 0.
+     */
+    @ParameterizedTest(name = "vector={0}")
+    @ValueSource(booleans = {true, false})
+    void float32SoftmaxOfLongRowsIsWithinFloatRounding(boolean vector) {
+        RowMath.useVector(vector);
+        int t = 700;
+        Random r = new Random(5);
+        MaskRows causal = MaskRows.padding(null, t, t, 1, true);
+        for (int i : new int[] {0, 15, 255, 256, 300, 511, 530, 699}) {
+            float[] scores = new float[t];
+            for (int j = 0; j < t; j++) {
+                scores[j] = (float) (r.nextGaussian() * 4);
+            }
+            INDArray row = Nd4j.createFromArray(scores);
+            RowMath.softmaxRow(Buf.of(row), 0, causal, 0, 0, i);
+            double max = Double.NEGATIVE_INFINITY, sum = 0;
+            for (int j = 0; j <= i; j++) {
+                max = Math.max(max, scores[j]);
+            }
+            for (int j = 0; j <= i; j++) {
+                sum += Math.exp(scores[j] - max);
+            }
+            for (int j = 0; j < t; j++) {
+                double want = j <= i ? Math.exp(scores[j] - max) / sum : 0, got = row.getDouble(j);
+                assertTrue(j <= i ? Math.abs(got - want) <= 2e-6 * want + 1e-9 : got == 0,
+                        "softmax row " + i + " key " + j + ": " + got + ", want " + want);
+            }
+        }
+    }
+
     @ParameterizedTest(name = "vector={0}")
     @ValueSource(booleans = {true, false})
     void float32GeluIsWithinFloatRounding(boolean vector) {
         RowMath.useVector(vector);
-        int n = 4099; // whole vectors and a tail
+        int n = 4163; // whole chunks of the vector functions' scratch (16 vectors), a part of one, and a tail
         INDArray h = Nd4j.linspace(-12, 12, n, DataType.DOUBLE).castTo(DataType.FLOAT);
         INDArray g = h.ulike(), cdf = h.ulike(), dh = h.ulike(), ones = Nd4j.ones(DataType.FLOAT, n);
         RowMath.activation(Activation.GELU, Buf.of(h), Buf.of(g), Buf.of(cdf), 0, n);
@@ -121,7 +157,7 @@ class RowMathTest {
     @ValueSource(booleans = {true, false})
     void float32TanhGeluAndSiluAreWithinFloatRounding(boolean vector) {
         RowMath.useVector(vector);
-        int n = 4099;
+        int n = 4163; // as in the GELU test: whole chunks, a part of one, a tail
         INDArray h = Nd4j.linspace(-30, 30, n, DataType.DOUBLE).castTo(DataType.FLOAT);
         INDArray ones = Nd4j.ones(DataType.FLOAT, n);
         for (Activation act : new Activation[] {Activation.GELU_TANH, Activation.SILU}) {
@@ -153,7 +189,7 @@ class RowMathTest {
     void swigluAndItsGradients(String mode) {
         RowMath.useVector(mode.endsWith("vector"));
         DataType type = mode.startsWith("float32") ? DataType.FLOAT : DataType.DOUBLE;
-        int n = 1031;
+        int n = 1111; // whole chunks of 16 vectors, a part of one, a tail
         INDArray h = Nd4j.linspace(-20, 20, n, DataType.DOUBLE).castTo(type);
         INDArray u = Nd4j.linspace(3, -2, n, DataType.DOUBLE).castTo(type), dg = Nd4j.linspace(-1, 2, n, DataType.DOUBLE)
                 .castTo(type);
