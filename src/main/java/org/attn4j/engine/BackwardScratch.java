@@ -40,15 +40,18 @@ final class BackwardScratch {
     /**
      * The scratch of workers 1 .. parts - 1 for the row shares of {@code gradients} (made once per state:
      * {@link org.attn4j.kernels.GradientShares}): the k-th gradient of a length gets that length's k-th arrays, so
-     * blocks of one shape share theirs.
+     * blocks of one shape share theirs. None for the weights in {@code byOutputRows}, which need none.
      */
-    List<Map<String, INDArray>> shares(Map<String, INDArray> gradients) {
+    List<Map<String, INDArray>> shares(Map<String, INDArray> gradients, java.util.Set<String> byOutputRows) {
         List<Map<String, INDArray>> all = new ArrayList<>();
         for (int p = 1; p < parts; p++) {
             all.add(new HashMap<>());
         }
         Map<Key, Integer> ordinal = new HashMap<>();
         gradients.forEach((name, g) -> {
+            if (byOutputRows.contains(name)) {
+                return;
+            }
             Key key = new Key(g.dataType(), g.length());
             int k = ordinal.merge(key, 1, Integer::sum) - 1;
             List<INDArray> list = shares.computeIfAbsent(key, x -> new ArrayList<>());

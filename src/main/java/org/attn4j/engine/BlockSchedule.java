@@ -3,8 +3,10 @@ package org.attn4j.engine;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.stream.Collectors;
 import org.attn4j.engine.Sublayer.Piece;
+import org.attn4j.kernels.GradientShares;
 import org.attn4j.kernels.LinearKernel;
 import org.attn4j.kernels.Parallel;
 
@@ -109,6 +111,7 @@ final class BlockSchedule {
 
     private final List<Region> forward = new ArrayList<>(), backward = new ArrayList<>();
     private final List<String> linearGradients;
+    private final Set<String> outputRowGradients;
 
     BlockSchedule(List<Sublayer<?>> sublayers) {
         List<Step> rows = new ArrayList<>();
@@ -144,6 +147,13 @@ final class BlockSchedule {
         List<String> names = new ArrayList<>();
         reversed.forEach(u -> u.linears().forEach(l -> names.addAll(l.gradientNames())));
         linearGradients = List.copyOf(new LinkedHashSet<>(names)); // a fused LoRA path's A: once
+        Set<String> byRows = new LinkedHashSet<>();
+        reversed.forEach(u -> u.linears().forEach(l -> {
+            if (l.gradientByOutputRows()) {
+                byRows.add(l.weightName());
+            }
+        }));
+        outputRowGradients = Set.copyOf(byRows);
         backward.add(new WeightGrads(reversed, linearGradients));
     }
 
@@ -158,6 +168,11 @@ final class BlockSchedule {
     /** The gradients the linear layers' row shares add up. */
     List<String> linearGradients() {
         return linearGradients;
+    }
+
+    /** The linear weights whose gradients the workers take by output rows ({@link GradientShares#OUTPUT_ROWS}). */
+    Set<String> outputRowGradients() {
+        return outputRowGradients;
     }
 
     /** Runs the forward regions (a decoding step's too). */

@@ -88,7 +88,7 @@ public final class BlockState {
     GradientBuffers buffers() {
         if (grads == null) {
             grads = new GradientBuffers(parts.parameters, parts.frozen, schedule.linearGradients(),
-                    scratch());
+                    schedule.outputRowGradients(), scratch());
         }
         return grads;
     }

@@ -21,10 +21,10 @@ final class GradientBuffers {
 
     /**
      * Zero gradients of {@code parameters} but the {@code frozen} ones; shares of {@code linearGradients} in
-     * {@code scratch}'s arrays.
+     * {@code scratch}'s arrays, but for the weights taken {@code byOutputRows} ({@link GradientShares#OUTPUT_ROWS}).
      */
     GradientBuffers(Map<String, INDArray> parameters, Set<String> frozen, List<String> linearGradients,
-            BackwardScratch scratch) {
+            Set<String> byOutputRows, BackwardScratch scratch) {
         parameters.forEach((name, p) -> {
             if (frozen.contains(name)) {
                 return; // no gradient array for a frozen weight: LoRA's memory is the adapters'
@@ -35,7 +35,7 @@ final class GradientBuffers {
         });
         Map<String, INDArray> linear = new LinkedHashMap<>();
         linearGradients.forEach(name -> linear.put(name, gradients.get(name)));
-        shares = new GradientShares(linear, scratch.shares(linear)); // the linear layers' only
+        shares = new GradientShares(linear, scratch.shares(linear, byOutputRows), byOutputRows); // the linear layers' only
     }
 
     /** Bytes of the gradient arrays. */

@@ -40,9 +40,10 @@ public final class ModelEngine {
     private static final int ROW_GRAIN = StackEngine.ROW_GRAIN;
     /**
      * Heads of at least this many weights ({@code V x C}) take their weight gradient by ranges of vocabulary rows
-     * over the workers (no per-worker copy: GPT-2's would be 154 MB); smaller ones by row shares.
+     * over the workers (no per-worker copy: GPT-2's would be 154 MB); smaller ones by row shares. The blocks'
+     * linear weights follow the same rule ({@link GradientShares#OUTPUT_ROWS}).
      */
-    static final long HEAD_ROW_SPLIT = 1L << 20;
+    static final long HEAD_ROW_SPLIT = GradientShares.OUTPUT_ROWS;
     private final StackEngine encoder, decoder; // encoder: null for a language model
     private final StackWeights w;
     private final Parallel parallel;
@@ -181,7 +182,7 @@ public final class ModelEngine {
                 if (dHeadB != null) {
                     grads.put("bias", dHeadB.array);
                 }
-                headShares = new GradientShares(grads, scratch.shares(grads));
+                headShares = new GradientShares(grads, scratch.shares(grads, java.util.Set.of()));
             }
             return headShares;
         }

@@ -176,6 +176,14 @@ public record LinearKernel(String weightName, String biasName, Buf w, Buf bias, 
         }
     }
 
+    /**
+     * Whether the workers take this weight's gradient by ranges of output rows ({@link GradientShares#OUTPUT_ROWS}):
+     * a trained float weight of at least that many elements.
+     */
+    public boolean gradientByOutputRows() {
+        return !frozen && compact == null && (long) in * out >= GradientShares.OUTPUT_ROWS;
+    }
+
     /** The gradients {@link #backwardWeights} writes: the weight's name and the bias's if any; frozen: the adapter's. */
     public List<String> gradientNames() {
         if (frozen) {

@@ -140,6 +140,38 @@ class EngineTrainingTest {
         }
     }
 
+    /**
+     * Feed-forward weights of 2^20 elements ({@code C = 64, F = 16,384}), large enough that the workers take their
+     * gradients by ranges of output rows (no per-worker copy) rather than by row shares: the same gradients as the
+     * graph, for GELU (W1 and W2 with their biases) and SwiGLU (W1, the gate and W2, no biases); the attention's
+     * 64 x 64 weights keep their row shares beside them.
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("largeFeedForwards")
+    void largeFeedForwardsMatchTheGraph(String name, DataType type, boolean swiglu) {
+        Nd4j.getRandom().setSeed(19);
+        ModelConfig config = swiglu ? ModelConfig.modernLanguageModel(50, 64, 4, 16_384, 1, 12)
+                : ModelConfig.languageModel(50, 64, 4, 16_384, 1, 12);
+        LanguageModel model = new LanguageModel(config, type);
+        int[][] in = {{1, 49, 9, 2, 40, 3}, {4, 12, 6, 8, 0, 0}};
+        int[][] out = {{49, 9, 2, 40, 3, 7}, {12, 6, 8, 1, 0, 0}};
+        Batch batch = new Batch(null, Nd4j.createFromArray(in), Nd4j.createFromArray(out));
+        Reference ref = graphLossAndGradients(model, batch, 0, 0.0);
+        Trainer.BatchGradients engine = new Trainer(model, Trainer.Config.adam(Schedules.constant(3e-3))).gradients(batch);
+        double tol = type == DataType.DOUBLE ? 1e-10 : 1e-4;
+        assertEquals(ref.loss, engine.loss(), tol * Math.max(1, Math.abs(ref.loss)), name + ": loss");
+        assertEquals(model.parameters().keySet(), engine.gradients().keySet(), name + ": one gradient per parameter");
+        for (Map.Entry<String, INDArray> e : ref.gradients.entrySet()) {
+            assertClose(name + ": gradient of " + e.getKey(), e.getValue(), engine.gradients().get(e.getKey()), tol, 1e-4);
+        }
+    }
+
+    static Stream<Arguments> largeFeedForwards() {
+        return Stream.of(Arguments.of("GELU, float64", DataType.DOUBLE, false),
+                Arguments.of("SwiGLU, float64", DataType.DOUBLE, true),
+                Arguments.of("GELU, float32", DataType.FLOAT, false));
+    }
+
     static Stream<Arguments> largeHeads() {
         return Stream.of(Arguments.of("separate head, float64", DataType.DOUBLE, false),
                 Arguments.of("tied head, float64", DataType.DOUBLE, true),
