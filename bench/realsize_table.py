@@ -24,7 +24,8 @@ def main(path):
     for shape, j in java.items():
         t = torch.get(shape, {})
         print(f"\n{shape}: {int(j['parameters']) / 1e6:.1f} M parameters, weights {j['weights_mb']} MB; read bandwidth "
-              f"{j['read_gbps']} GB/s, GEMM peak {j['gemm_gflops']} GFLOP/s")
+              f"{j['read_gbps']} GB/s (OpenBLAS's sasum; a Java vector loop {j.get('java_read_gbps', '-')}), GEMM peak "
+              f"{j['gemm_gflops']} GFLOP/s")
         print(f"{'row':<28}{'attn4j':>12}{'of bound':>10}{'torch':>12}{'ratio':>8}")
         for key in sorted(k for k in j if "_decode_tps_b" in k):
             fmt, b = key.split("_decode_tps_b")

@@ -12,11 +12,12 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
- * What this machine allows, measured the way attn4j's own loops run (on {@link Parallel#shared()}'s threads): the
- * read bandwidth of a large float array summed in vector lanes (the bound of a decoding step, which streams its
- * weights once), and the GEMM peak of OpenBLAS on square float32 products split by rows over the same threads (the
- * bound of prefill and training). Each is the best of several passes: on a shared machine other work only ever
- * makes a pass slower.
+ * What this machine allows, on {@link Parallel#shared()}'s threads: the read bandwidth of a large float array
+ * (the bound of a decoding step, which streams its weights once), summed by OpenBLAS's native loop
+ * ({@link #readGbPerSecond}) and, for comparison, by a Java vector loop as attn4j's compact kernels read
+ * ({@link #javaReadGbPerSecond}); and the GEMM peak of OpenBLAS on square float32 products split by rows over the
+ * same threads (the bound of prefill and training). Each is the best of several passes: on a shared machine other
+ * work only ever makes a pass slower.
  */
 final class MachineLimits {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
@@ -24,8 +25,37 @@ final class MachineLimits {
     private MachineLimits() {
     }
 
-    /** Read bandwidth in GB/s (1e9 bytes): the best of {@code passes} sums of a {@code mb}-megabyte float array. */
+    /**
+     * Read bandwidth in GB/s (1e9 bytes): the best of {@code passes} sums of |x| of a {@code mb}-megabyte float array
+     * by OpenBLAS ({@code cblas_sasum}), each thread its half. Native code, so the figure does not depend on what
+     * the JIT made of a Java loop (which read 40 GB/s where this read 62, and 7.5 in a run whose loop was not
+     * compiled to vector instructions).
+     */
     static double readGbPerSecond(int mb, int passes) {
+        int floats = mb * 250_000, threads = Parallel.shared().threads();
+        Buf array = Buf.of(Nd4j.rand(DataType.FLOAT, floats));
+        double[] sink = new double[threads];
+        Parallel.shared().forRange(threads, (t0, t1) -> Blas.singleThreaded());
+        double best = Double.MAX_VALUE;
+        for (int p = 0; p < passes; p++) {
+            long start = System.nanoTime();
+            Parallel.shared().forRange(threads, (t0, t1) -> {
+                for (int t = t0; t < t1; t++) {
+                    int from = Parallel.split(floats, threads, t), to = Parallel.split(floats, threads, t + 1);
+                    sink[t] = Blas.asum(array, from, to - from);
+                }
+            });
+            best = Math.min(best, (System.nanoTime() - start) / 1e9);
+        }
+        array.close();
+        if (!(sink[0] > 0)) {
+            throw new IllegalStateException("the sum of |x| is " + sink[0]);
+        }
+        return floats * 4.0 / best / 1e9;
+    }
+
+    /** As {@link #readGbPerSecond}, summed in a Java vector loop (four accumulators) instead. */
+    static double javaReadGbPerSecond(int mb, int passes) {
         int floats = mb * 250_000;
         Buf array = Buf.of(Nd4j.create(DataType.FLOAT, floats)); // freed at the end, not left for the collector
         ByteBuffer data = array.bytes();

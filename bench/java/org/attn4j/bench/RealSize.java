@@ -74,10 +74,12 @@ public final class RealSize {
         ModelConfig config = shape(shapeName);
         List<String> phases = o.choices("phases", "decode", "prefill", "train");
         double bandwidth = MachineLimits.readGbPerSecond(512, 10), gemm = MachineLimits.gemmGflops(1536, 5);
-        System.out.printf(Locale.ROOT, "%s: read bandwidth %.1f GB/s, GEMM peak %.1f GFLOP/s (threads %d)%n", shapeName,
-                bandwidth, gemm, org.attn4j.kernels.Parallel.shared().threads());
-        StringBuilder result = new StringBuilder(String.format(Locale.ROOT, "RESULT shape=%s read_gbps=%.1f gemm_gflops=%.1f",
-                shapeName, bandwidth, gemm));
+        double javaBandwidth = MachineLimits.javaReadGbPerSecond(512, 10);
+        System.out.printf(Locale.ROOT, "%s: read bandwidth %.1f GB/s (OpenBLAS's sasum; a Java vector loop %.1f), GEMM "
+                + "peak %.1f GFLOP/s (threads %d)%n", shapeName, bandwidth, javaBandwidth, gemm,
+                org.attn4j.kernels.Parallel.shared().threads());
+        StringBuilder result = new StringBuilder(String.format(Locale.ROOT,
+                "RESULT shape=%s read_gbps=%.1f java_read_gbps=%.1f gemm_gflops=%.1f", shapeName, bandwidth, javaBandwidth, gemm));
         double startMb = Soak.residentMb() * MIB; // the JVM, Maven and ND4J before any model
         Nd4j.getRandom().setSeed(1);
         resetPeak();

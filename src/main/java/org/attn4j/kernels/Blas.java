@@ -71,6 +71,17 @@ public final class Blas {
     }
 
     /**
+     * The sum of |x| over n elements of x from {@code off} (cblas_?asum, on this thread once {@link #singleThreaded}):
+     * OpenBLAS's own vector loop, which reads memory as fast as the machine lets one thread (the benchmarks'
+     * bandwidth bound).
+     */
+    public static double asum(Buf x, long off, int n) {
+        Strided v = new Strided(x, off, 1);
+        return x.isFloat() ? openblas.cblas_sasum(n, (FloatPointer) v.pointer(), 1)
+                : openblas.cblas_dasum(n, (DoublePointer) v.pointer(), 1);
+    }
+
+    /**
      * Makes OpenBLAS single-threaded, if it is not: the fast path's workers each run their own GEMMs.
      * This is OpenBLAS's process-wide setting, shared with ND4J's own matrix products, and it is left at
      * 1 afterwards: setting it costs far more than reading it (BENCHMARKS.md's method section), too much
