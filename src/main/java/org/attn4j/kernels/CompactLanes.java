@@ -30,6 +30,8 @@ final class CompactLanes {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
     private static final VectorSpecies<Short> SHORTS = ShortVector.SPECIES_PREFERRED;
     private static final VectorSpecies<Byte> BYTES = ByteVector.SPECIES_PREFERRED;
+    /** Reinterpretations name these constant species (see {@link VectorMath#exp}'s note on reinterpretAsInts). */
+    private static final VectorSpecies<Integer> INTS = IntVector.SPECIES_PREFERRED;
     private static final int L = S.length();
     /** Whether the lanes fit the formats: 8 or 16 floats (AVX2, AVX-512), so an int8 chunk holds whole blocks. */
     static final boolean FITS = L == 8 || L == 16;
@@ -93,9 +95,9 @@ final class CompactLanes {
         int full = in - in % BF16_CHUNK;
         FloatVector even = FloatVector.zero(S), odd = even;
         for (int j = 0; j < full; j += BF16_CHUNK) {
-            IntVector v = ShortVector.fromArray(SHORTS, w, wAt + j).reinterpretAsInts();
-            FloatVector we = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
-            FloatVector wo = v.lanewise(VectorOperators.AND, HIGH_HALF).reinterpretAsFloats();
+            IntVector v = (IntVector) ShortVector.fromArray(SHORTS, w, wAt + j).reinterpretShape(INTS, 0);
+            FloatVector we = (FloatVector) v.lanewise(VectorOperators.LSHL, 16).reinterpretShape(S, 0);
+            FloatVector wo = (FloatVector) v.lanewise(VectorOperators.AND, HIGH_HALF).reinterpretShape(S, 0);
             even = we.fma(FloatVector.fromArray(S, xs, a + j), even);
             odd = wo.fma(FloatVector.fromArray(S, xs, a + j + L), odd);
         }
@@ -113,9 +115,9 @@ final class CompactLanes {
         int full = in - in % BF16_CHUNK;
         FloatVector e0 = FloatVector.zero(S), o0 = e0, e1 = e0, o1 = e0, e2 = e0, o2 = e0, e3 = e0, o3 = e0;
         for (int j = 0; j < full; j += BF16_CHUNK) {
-            IntVector v = ShortVector.fromArray(SHORTS, w, wAt + j).reinterpretAsInts();
-            FloatVector we = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
-            FloatVector wo = v.lanewise(VectorOperators.AND, HIGH_HALF).reinterpretAsFloats();
+            IntVector v = (IntVector) ShortVector.fromArray(SHORTS, w, wAt + j).reinterpretShape(INTS, 0);
+            FloatVector we = (FloatVector) v.lanewise(VectorOperators.LSHL, 16).reinterpretShape(S, 0);
+            FloatVector wo = (FloatVector) v.lanewise(VectorOperators.AND, HIGH_HALF).reinterpretShape(S, 0);
             e0 = we.fma(FloatVector.fromArray(S, xs, a + j), e0);
             o0 = wo.fma(FloatVector.fromArray(S, xs, a + j + L), o0);
             e1 = we.fma(FloatVector.fromArray(S, xs, b + j), e1);
@@ -163,14 +165,14 @@ final class CompactLanes {
             // Weights 4i + k of the chunk (byte k of int i, sign-extended) as floats, and the block scales per lane:
             // written out here, not in helpers (a helper the JIT leaves out of this loop gets its vectors boxed, and
             // the conversion then runs the JDK's Java fallback: a decoding step 3-6x slower once it recompiled)
-            IntVector v = ByteVector.fromArray(BYTES, q, wAt + j).reinterpretAsInts();
+            IntVector v = (IntVector) ByteVector.fromArray(BYTES, q, wAt + j).reinterpretShape(INTS, 0);
             FloatVector w0 = (FloatVector) v.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 24)
-                    .convert(VectorOperators.I2F, 0);
+                    .convertShape(VectorOperators.I2F, S, 0);
             FloatVector w1 = (FloatVector) v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 24)
-                    .convert(VectorOperators.I2F, 0);
+                    .convertShape(VectorOperators.I2F, S, 0);
             FloatVector w2 = (FloatVector) v.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 24)
-                    .convert(VectorOperators.I2F, 0);
-            FloatVector w3 = (FloatVector) v.lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0);
+                    .convertShape(VectorOperators.I2F, S, 0);
+            FloatVector w3 = (FloatVector) v.lanewise(VectorOperators.ASHR, 24).convertShape(VectorOperators.I2F, S, 0);
             FloatVector s = FloatVector.broadcast(S, scale[sAt + j / BLOCK]);
             if (TWO_BLOCKS) {
                 s = s.blend(scale[sAt + j / BLOCK + 1], SECOND_BLOCK);
@@ -192,14 +194,14 @@ final class CompactLanes {
         FloatVector acc0 = FloatVector.zero(S), acc1 = acc0, acc2 = acc0, acc3 = acc0;
         for (int j = 0; j < full; j += INT8_CHUNK) {
             // widened and scaled as in int8One, written out here too
-            IntVector v = ByteVector.fromArray(BYTES, q, wAt + j).reinterpretAsInts();
+            IntVector v = (IntVector) ByteVector.fromArray(BYTES, q, wAt + j).reinterpretShape(INTS, 0);
             FloatVector w0 = (FloatVector) v.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 24)
-                    .convert(VectorOperators.I2F, 0);
+                    .convertShape(VectorOperators.I2F, S, 0);
             FloatVector w1 = (FloatVector) v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 24)
-                    .convert(VectorOperators.I2F, 0);
+                    .convertShape(VectorOperators.I2F, S, 0);
             FloatVector w2 = (FloatVector) v.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 24)
-                    .convert(VectorOperators.I2F, 0);
-            FloatVector w3 = (FloatVector) v.lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0);
+                    .convertShape(VectorOperators.I2F, S, 0);
+            FloatVector w3 = (FloatVector) v.lanewise(VectorOperators.ASHR, 24).convertShape(VectorOperators.I2F, S, 0);
             FloatVector s = FloatVector.broadcast(S, scale[sAt + j / BLOCK]);
             if (TWO_BLOCKS) {
                 s = s.blend(scale[sAt + j / BLOCK + 1], SECOND_BLOCK);

@@ -30,6 +30,7 @@ import jdk.incubator.vector.VectorSpecies;
 public final class VectorMath {
     static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
     static final int L = S.length();
+    private static final VectorSpecies<Integer> INTS = IntVector.SPECIES_PREFERRED;
     static final ByteOrder NATIVE = ByteOrder.nativeOrder();
     /** Floats a chunk of the scratch arrays holds: 16 vectors. */
     static final int CHUNK = 16 * L;
@@ -114,8 +115,10 @@ public final class VectorMath {
             p = p.fma(r, FloatVector.broadcast(S, 0.5f));
             p = p.fma(r, FloatVector.broadcast(S, 1f));
             p = p.fma(r, FloatVector.broadcast(S, 1f));
-            IntVector bits = ((IntVector) t.reinterpretAsInts()).sub(0x4B400000 - 127).lanewise(VectorOperators.LSHL, 23);
-            FloatVector e = p.mul(bits.reinterpretAsFloats());
+            // reinterpreted to constant species (not reinterpretAsInts/Floats, whose species lookup C2 could not
+            // always fold: the intrinsic then failed and the JDK's Java fallback ran, allocating every vector)
+            IntVector bits = ((IntVector) t.reinterpretShape(INTS, 0)).sub(0x4B400000 - 127).lanewise(VectorOperators.LSHL, 23);
+            FloatVector e = p.mul((FloatVector) bits.reinterpretShape(S, 0));
             e.blend(0f, v.compare(VectorOperators.LT, -87.3f)).intoArray(x, i);
         }
     }
