@@ -140,15 +140,4 @@ public final class Greedy {
         }
         return best;
     }
-
-    /** The first index of the largest value (as Nd4j.argMax). */
-    static int argMax(double[] v) {
-        int best = 0;
-        for (int j = 1; j < v.length; j++) {
-            if (v[j] > v[best]) {
-                best = j;
-            }
-        }
-        return best;
-    }
 }

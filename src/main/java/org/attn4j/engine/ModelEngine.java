@@ -38,12 +38,6 @@ import org.nd4j.linalg.factory.Nd4j;
  */
 public final class ModelEngine {
     private static final int ROW_GRAIN = StackEngine.ROW_GRAIN;
-    /**
-     * Heads of at least this many weights ({@code V x C}) take their weight gradient by ranges of vocabulary rows
-     * over the workers (no per-worker copy: GPT-2's would be 154 MB); smaller ones by row shares. The blocks'
-     * linear weights follow the same rule ({@link GradientShares#OUTPUT_ROWS}).
-     */
-    static final long HEAD_ROW_SPLIT = GradientShares.OUTPUT_ROWS;
     private final StackEngine encoder, decoder; // encoder: null for a language model
     private final StackWeights w;
     private final Parallel parallel;
@@ -174,15 +168,21 @@ public final class ModelEngine {
             }
         }
 
-        /** The head's gradients ("weight": the embedding's when tied, "bias" if any) in row shares, made once. */
-        private GradientShares headShares() {
+        /**
+         * The head's gradients ("weight": the embedding's when tied, "bias" if any) in row shares, made once; a
+         * large head's weight by ranges of vocabulary rows instead ({@link GradientShares#OUTPUT_ROWS}: no
+         * per-worker copy, GPT-2's would be 154 MB), as the blocks' large weights.
+         */
+        private GradientShares headShares(LinearKernel head) {
             if (headShares == null) {
                 Map<String, INDArray> grads = new java.util.LinkedHashMap<>();
                 grads.put("weight", dHeadW.array);
                 if (dHeadB != null) {
                     grads.put("bias", dHeadB.array);
                 }
-                headShares = new GradientShares(grads, scratch.shares(grads, java.util.Set.of()));
+                java.util.Set<String> byRows = head.gradientByOutputRows() ? java.util.Set.of("weight")
+                        : java.util.Set.of();
+                headShares = new GradientShares(grads, scratch.shares(grads, byRows), byRows);
             }
             return headShares;
         }
@@ -370,14 +370,9 @@ public final class ModelEngine {
             }
             head.backwardInput(s.logits, d.dh, false, r0, r1); // dh = dlogits W
         });
-        // dW = dlogits^T h, db = column sums of dlogits (none with LoRA, whose base is frozen). A large head: each
-        // worker writes a range of W's rows (the vocabulary), whole; else each sums a share of the rows into a copy
-        // of its own (GradientShares), which keeps small products whole in M and N
-        if (adapters == null && (long) vocab * width >= HEAD_ROW_SPLIT) {
-            parallel.forRange(vocab, 64, (v0, v1) -> head.backwardWeightRows(s.logits, hs, d.n, v0, v1, s.dHeadW,
-                    s.dHeadB));
-        }
-        GradientShares shares = adapters == null && (long) vocab * width < HEAD_ROW_SPLIT ? s.headShares() : null;
+        // dW = dlogits^T h, db = column sums of dlogits (none with LoRA, whose base is frozen), by the workers'
+        // shares (GradientShares: a large head's weight by ranges of the vocabulary's rows)
+        GradientShares shares = adapters == null ? s.headShares(head) : null;
         parallel.forRange(shares == null ? 0 : shares.parts(), (p0, p1) -> {
             for (int p = p0; p < p1; p++) {
                 head.backwardWeights(shares, s.logits, hs, d.n, p);

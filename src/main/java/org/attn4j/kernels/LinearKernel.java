@@ -160,23 +160,6 @@ public record LinearKernel(String weightName, String biasName, Buf w, Buf bias, 
     }
 
     /**
-     * Output rows [o0, o1) of dW = dy^T x and db = column sums of dy over n rows, written (not added) into
-     * {@code dW [out, in]} and {@code db [out]} (null: no bias): workers that take ranges of output rows need no
-     * scratch of their own and nothing to add up, where {@link #backwardWeights}' row shares hold one copy of the
-     * gradient per worker (for a language model's head, {@code [V, C]}).
-     */
-    public void backwardWeightRows(Buf dy, Buf x, int n, int o0, int o1, Buf dW, Buf db) {
-        if (frozen || compact != null || lora != null) {
-            throw new IllegalStateException(weightName + ": output-row gradients are for a plain float weight");
-        }
-        Blas.gemm(true, false, o1 - o0, in, n, 1, new Strided(dy, o0, out), new Strided(x, 0, in), 0,
-                new Strided(dW, (long) o0 * in, in));
-        if (db != null) {
-            RowMath.columnSums(dy, null, db, 0, n, out, o0, o1);
-        }
-    }
-
-    /**
      * Whether the workers take this weight's gradient by ranges of output rows ({@link GradientShares#OUTPUT_ROWS}):
      * a trained float weight of at least that many elements.
      */
